@@ -1,0 +1,61 @@
+# make run: install, create instance/ with demo data, serve on http://127.0.0.1:8000
+# make test: install, then ruff, mypy and pytest (SQLite; PostgreSQL too when one answers)
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+.PHONY: run test install sysdeps lint typecheck pytest bench compare clean
+
+install: sysdeps $(STAMP)
+
+# pyzbar loads libzbar at run time; Debian ships it as libzbar0.
+sysdeps:
+	@if ! ldconfig -p 2>/dev/null | grep -q 'libzbar\.so\.0'; then \
+	  echo "installing libzbar0 (needed by pyzbar to decode barcodes)"; \
+	  if ! { (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libzbar0) >/dev/null 2>&1; }; then \
+	    echo "ERROR: could not install libzbar0 with apt-get; install it by hand (apt-get install libzbar0, or your system's zbar package)" >&2; \
+	    exit 1; \
+	  fi; \
+	fi
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+run: install
+	$(BIN)/hopchain init
+	@if [ ! -f instance/.demo-done ]; then $(BIN)/hopchain demo --units 2000 --distributors 40 --months 3 && touch instance/.demo-done; fi
+	$(BIN)/hopchain serve --host 127.0.0.1 --port 8000
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+# PostgreSQL is tested whenever a server answers; otherwise those tests say why they skip.
+pytest: install
+	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('postgresql://postgres@127.0.0.1:5432/test', connect_timeout=2).close()" 2>/dev/null; then \
+	  echo "PostgreSQL answers on 127.0.0.1:5432: running the PostgreSQL tests too"; \
+	  HOPCHAIN_TEST_PG_URL=$${HOPCHAIN_TEST_PG_URL:-$(PG_URL)} $(BIN)/pytest; \
+	else \
+	  echo "no PostgreSQL on 127.0.0.1:5432: PostgreSQL tests will skip"; \
+	  $(BIN)/pytest; \
+	fi
+
+test: lint typecheck pytest
+
+bench: install
+	$(BIN)/pytest benchmarks --benchmark-only
+
+compare: install
+	@for s in benchmarks/compare_*.py; do echo "== $$s"; $(BIN)/python $$s || exit 1; done
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

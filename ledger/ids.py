@@ -1,0 +1,133 @@
+"""Unit identity: GTIN-14 + serial for a trade item, SSCC-18 for a logistic unit.
+
+The canonical key is the path of a GS1 Digital Link URI (``01/{gtin14}/21/{serial}``
+or ``00/{sscc18}``), so a key printed in a QR code, typed into the API or stored in
+the ledger is the same string everywhere. Check digits are validated here, once,
+because every way into the ledger passes through these functions.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+
+__all__ = [
+    "EntryKind",
+    "InvalidIdentifierError",
+    "UnitId",
+    "gs1_check_digit",
+    "parse_key",
+    "sscc_key",
+    "unit_key",
+    "validate_gtin14",
+    "validate_sscc18",
+]
+
+# GS1 AI 21 serials use the GS1 AI encodable character set 82, 1 to 20 characters.
+_CSET82 = re.compile(r"^[!\"%&'()*+,\-./0-9:;<=>?A-Z_a-z]{1,20}$")
+
+
+class InvalidIdentifierError(ValueError):
+    """A GTIN, SSCC, serial or key that cannot identify a unit, with the reason."""
+
+
+class EntryKind(enum.Enum):
+    """What happened to a unit, named after the EPCIS 2.0 CBV business steps."""
+
+    COMMISSIONING = "commissioning"
+    PACKING = "packing"
+    UNPACKING = "unpacking"
+    SHIPPING = "shipping"
+    RECEIVING = "receiving"
+    RETAIL_SELLING = "retail_selling"
+    INSPECTING = "inspecting"
+    RETURNING = "returning"
+    DECOMMISSIONING = "decommissioning"
+
+    @property
+    def code(self) -> int:
+        """Small stable integer used in columnar snapshots (order of declaration)."""
+        return _KIND_CODES[self]
+
+
+_KIND_CODES = {kind: i for i, kind in enumerate(EntryKind)}
+
+
+def gs1_check_digit(digits: str) -> int:
+    """GS1 mod-10 check digit for the digits that precede it."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        total += int(ch) * (3 if i % 2 == 0 else 1)
+    return (10 - total % 10) % 10
+
+
+def _validate_numeric(value: str, length: int, name: str) -> str:
+    if len(value) != length or not value.isascii() or not value.isdigit():
+        raise InvalidIdentifierError(f"{name} must be {length} digits, got {value!r}")
+    expected = gs1_check_digit(value[:-1])
+    if int(value[-1]) != expected:
+        raise InvalidIdentifierError(
+            f"{name} {value} has check digit {value[-1]}, expected {expected}"
+        )
+    return value
+
+
+def validate_gtin14(gtin: str) -> str:
+    """Return the GTIN as 14 digits; GTIN-8/12/13 are left-padded with zeros."""
+    if gtin.isascii() and gtin.isdigit() and len(gtin) in (8, 12, 13):
+        gtin = gtin.zfill(14)
+    return _validate_numeric(gtin, 14, "GTIN")
+
+
+def validate_sscc18(sscc: str) -> str:
+    return _validate_numeric(sscc, 18, "SSCC")
+
+
+def validate_serial(serial: str) -> str:
+    if not _CSET82.match(serial):
+        raise InvalidIdentifierError(
+            f"serial {serial!r} must be 1 to 20 characters of GS1 character set 82"
+        )
+    return serial
+
+
+@dataclass(frozen=True, slots=True)
+class UnitId:
+    """A validated unit identity; ``sscc`` is set for logistic units only."""
+
+    gtin: str | None
+    serial: str | None
+    sscc: str | None
+
+    @property
+    def key(self) -> str:
+        if self.sscc is not None:
+            return f"00/{self.sscc}"
+        return f"01/{self.gtin}/21/{self.serial}"
+
+    @property
+    def is_logistic(self) -> bool:
+        return self.sscc is not None
+
+
+def unit_key(gtin: str, serial: str) -> str:
+    """Canonical key of a serialized trade item, validating both parts."""
+    return UnitId(validate_gtin14(gtin), validate_serial(serial), None).key
+
+
+def sscc_key(sscc: str) -> str:
+    """Canonical key of a logistic unit (case, pallet)."""
+    return UnitId(None, None, validate_sscc18(sscc)).key
+
+
+def parse_key(key: str) -> UnitId:
+    """Parse a canonical key (``01/…/21/…`` or ``00/…``); a leading ``/`` is allowed."""
+    parts = key.strip("/").split("/")
+    if len(parts) == 2 and parts[0] == "00":
+        return UnitId(None, None, validate_sscc18(parts[1]))
+    if len(parts) == 4 and parts[0] == "01" and parts[2] == "21":
+        return UnitId(validate_gtin14(parts[1]), validate_serial(parts[3]), None)
+    raise InvalidIdentifierError(
+        f"key {key!r} is neither 01/{{gtin14}}/21/{{serial}} nor 00/{{sscc18}}"
+    )
