@@ -1,0 +1,42 @@
+"""What callers hand the ledger to append, and what they get back per hop."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from ledger.ids import EntryKind
+
+__all__ = ["Hop", "HopResult"]
+
+
+@dataclass(frozen=True, slots=True)
+class Hop:
+    """One observation of one unit or logistic unit, as a scanner or partner reported it.
+
+    A hop naming an SSCC covers the logistic unit and, for shipping, receiving,
+    returning and the like, every unit packed in it (recursively): one entry each.
+    """
+
+    unit: str  # canonical key: 01/{gtin14}/21/{serial} or 00/{sscc18}
+    kind: EntryKind
+    party: str  # code of the party that made the observation / performed the step
+    at_ms: int  # when it happened (device clock), ms since the Unix epoch, UTC
+    counterparty: str | None = None  # ship-to, received-from, returned-to
+    site: str | None = None  # site code; its coordinates are used when lat/lon absent
+    lat_e6: int | None = None
+    lon_e6: int | None = None
+    container: str | None = None  # packing: the SSCC key the unit goes into
+    device: str = ""
+    device_seq: int | None = None  # with device: identifies the scan for idempotency
+
+
+@dataclass(frozen=True, slots=True)
+class HopResult:
+    """``accepted`` (with the seqs appended), ``duplicate`` (the original seqs) or
+    ``rejected`` (with the reason; nothing appended for this hop)."""
+
+    status: Literal["accepted", "duplicate", "rejected"]
+    seqs: tuple[int, ...] = field(default_factory=tuple)
+    anomaly: str = ""
+    reason: str = ""
