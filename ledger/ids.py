@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 __all__ = [
     "EntryKind",
@@ -56,10 +57,9 @@ _KIND_CODES = {kind: i for i, kind in enumerate(EntryKind)}
 
 def gs1_check_digit(digits: str) -> int:
     """GS1 mod-10 check digit for the digits that precede it."""
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        total += int(ch) * (3 if i % 2 == 0 else 1)
-    return (10 - total % 10) % 10
+    weighted_3 = sum(map(int, digits[-1::-2]))  # rightmost digit and every second one
+    weighted_1 = sum(map(int, digits[-2::-2]))
+    return -(3 * weighted_3 + weighted_1) % 10
 
 
 def _validate_numeric(value: str, length: int, name: str) -> str:
@@ -73,8 +73,12 @@ def _validate_numeric(value: str, length: int, name: str) -> str:
     return value
 
 
+@lru_cache(maxsize=1 << 14)
 def validate_gtin14(gtin: str) -> str:
-    """Return the GTIN as 14 digits; GTIN-8/12/13 are left-padded with zeros."""
+    """Return the GTIN as 14 digits; GTIN-8/12/13 are left-padded with zeros.
+
+    Cached: a catalogue has few GTINs and every scan of every unit names one.
+    """
     if gtin.isascii() and gtin.isdigit() and len(gtin) in (8, 12, 13):
         gtin = gtin.zfill(14)
     return _validate_numeric(gtin, 14, "GTIN")

@@ -44,7 +44,9 @@ class Party(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[str] = mapped_column(String(20))  # manufacturer|distributor|dealer|retailer|inspector
+    kind: Mapped[str] = mapped_column(
+        String(20)
+    )  # manufacturer|distributor|dealer|retailer|inspector
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("parties.id"), default=None)
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
     country: Mapped[str | None] = mapped_column(String(2), default=None)

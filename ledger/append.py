@@ -1,0 +1,580 @@
+"""The sequencer: appends batches of hops to the log, one writer at a time.
+
+A batch runs in one write transaction that first takes the ledger lock (SQLite
+``BEGIN IMMEDIATE``; PostgreSQL ``pg_advisory_xact_lock``), so concurrent writers
+(threads, processes, web workers) queue instead of forking a unit chain or the
+log, and a process killed mid-batch leaves no trace of the batch at all.
+
+Inside the lock a batch is read once (head, parties, sites, units), worked out in
+memory, and written with one ``executemany`` per table: the lock is held for as
+little time as possible and its cost is shared by every hop in the batch.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, Engine
+
+from ledger import merkle
+from ledger.canonical import EntryFields, encode_entry
+from ledger.custody import Custody, UnitState, apply_entry
+from ledger.database import is_sqlite, write_transaction
+from ledger.hops import Hop, HopResult
+from ledger.ids import EntryKind, InvalidIdentifierError, UnitId, parse_key
+from ledger.tree import Head, is_stored_level, read_head
+
+__all__ = ["LEDGER_LOCK_ID", "append_hops", "lock_ledger"]
+
+LEDGER_LOCK_ID = 0x486F70436861696E  # "HopChain"
+
+# A hop on a logistic unit covers what is packed in it for these kinds.
+_COVERS_CONTENTS = frozenset(
+    {
+        EntryKind.SHIPPING,
+        EntryKind.RECEIVING,
+        EntryKind.RETURNING,
+        EntryKind.INSPECTING,
+        EntryKind.DECOMMISSIONING,
+        EntryKind.RETAIL_SELLING,
+    }
+)
+_CHUNK = 500  # bound on IN (...) list sizes
+
+
+def lock_ledger(conn: Connection) -> None:
+    """Serialize appenders. SQLite already holds the write lock (BEGIN IMMEDIATE)."""
+    if not is_sqlite(conn):
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({LEDGER_LOCK_ID})")
+
+
+def append_hops(engine: Engine, hops: Sequence[Hop]) -> list[HopResult]:
+    """Append ``hops`` as one all-or-nothing batch; one result per hop, in order."""
+    if not hops:
+        return []
+    with write_transaction(engine) as conn:
+        lock_ledger(conn)
+        return _Batch(conn).run(hops)
+
+
+@dataclass(slots=True)
+class _UnitRow:
+    id: int
+    key: str
+    uid: UnitId
+    custody: Custody
+    container_id: int | None
+    head_seq: int | None
+    head_hash: bytes
+    new: bool = False
+    dirty: bool = False
+    children: set[int] | None = None  # loaded on demand, kept current in the batch
+
+
+@dataclass(slots=True)
+class _Party:
+    id: int
+    code: str
+
+
+@dataclass(slots=True)
+class _Site:
+    id: int
+    code: str
+    lat_e6: int | None
+    lon_e6: int | None
+
+
+class _Rejected(Exception):
+    pass
+
+
+def _chunks(items: Sequence[str | int], size: int = _CHUNK) -> Iterable[Sequence[str | int]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+@dataclass
+class _Batch:
+    conn: Connection
+    head: Head = field(init=False)
+    parties: dict[str, _Party] = field(default_factory=dict)
+    party_by_id: dict[int, _Party] = field(default_factory=dict)
+    sites: dict[str, _Site] = field(default_factory=dict)
+    units: dict[str, _UnitRow] = field(default_factory=dict)
+    unit_by_id: dict[int, _UnitRow] = field(default_factory=dict)
+    entries: list[tuple[object, ...]] = field(default_factory=list)
+    nodes: list[tuple[int, int, bytes]] = field(default_factory=list)
+    receipts: list[tuple[str, int, int, int, str]] = field(default_factory=list)
+    next_unit_id: int = 0
+
+    def __post_init__(self) -> None:
+        self.sqlite = is_sqlite(self.conn)
+        self.ph = "?" if self.sqlite else "%s"
+
+    # --- reading, once per batch --------------------------------------------------
+
+    def _in(self, n: int) -> str:
+        return ",".join([self.ph] * n)
+
+    def _load_parties(self, codes: set[str]) -> None:
+        todo = sorted(c for c in codes if c not in self.parties)
+        for chunk in _chunks(todo):
+            rows = self.conn.exec_driver_sql(
+                f"SELECT id, code FROM parties WHERE code IN ({self._in(len(chunk))})", tuple(chunk)
+            )
+            for pid, code in rows:
+                self._remember_party(int(pid), str(code))
+
+    def _remember_party(self, pid: int, code: str) -> None:
+        p = _Party(pid, code)
+        self.parties[code] = p
+        self.party_by_id[pid] = p
+
+    def _load_sites(self, codes: set[str]) -> None:
+        todo = sorted(codes)
+        for chunk in _chunks(todo):
+            rows = self.conn.exec_driver_sql(
+                f"SELECT id, code, lat_e6, lon_e6 FROM sites WHERE code IN ({self._in(len(chunk))})",
+                tuple(chunk),
+            )
+            for sid, code, lat, lon in rows:
+                self.sites[str(code)] = _Site(int(sid), str(code), lat, lon)
+
+    _UNIT_COLUMNS = (
+        "SELECT u.id, u.key, u.container_id, u.state, u.head_seq, u.head_hash,"
+        " h.id, h.code, b.id, b.code FROM units u"
+        " LEFT JOIN parties h ON h.id = u.holder_id LEFT JOIN parties b ON b.id = u.bound_for_id"
+    )
+
+    def _remember_unit(self, row: Sequence[object]) -> _UnitRow:
+        uid, key, container_id, state, head_seq, head_hash, hid, hcode, bid, bcode = row
+        if hid is not None:
+            self._remember_party(int(hid), str(hcode))  # type: ignore[call-overload]
+        if bid is not None:
+            self._remember_party(int(bid), str(bcode))  # type: ignore[call-overload]
+        u = _UnitRow(
+            id=int(uid),  # type: ignore[call-overload]
+            key=str(key),
+            uid=parse_key(str(key)),
+            custody=Custody(
+                UnitState(state),
+                None if hcode is None else str(hcode),
+                None if bcode is None else str(bcode),
+            ),
+            container_id=None if container_id is None else int(container_id),  # type: ignore[call-overload]
+            head_seq=None if head_seq is None else int(head_seq),  # type: ignore[call-overload]
+            head_hash=b"" if head_hash is None else bytes(head_hash),  # type: ignore[call-overload]
+        )
+        self.units[u.key] = u
+        self.unit_by_id[u.id] = u
+        return u
+
+    def _load_units(self, keys: set[str]) -> None:
+        todo = sorted(k for k in keys if k not in self.units)
+        for chunk in _chunks(todo):
+            rows = self.conn.exec_driver_sql(
+                f"{self._UNIT_COLUMNS} WHERE u.key IN ({self._in(len(chunk))})", tuple(chunk)
+            )
+            for row in rows:
+                self._remember_unit(tuple(row))
+
+    def _children(self, container: _UnitRow) -> set[int]:
+        if container.children is None:
+            kids: set[int] = set()
+            if not container.new:
+                rows = self.conn.exec_driver_sql(
+                    f"{self._UNIT_COLUMNS} WHERE u.container_id = {self.ph}", (container.id,)
+                )
+                for row in rows:
+                    key = str(row[1])
+                    known = self.units.get(key)
+                    u = known if known is not None else self._remember_unit(tuple(row))
+                    if u.container_id == container.id:
+                        kids.add(u.id)
+            # Units this batch already moved into the container are counted too.
+            kids.update(u.id for u in self.unit_by_id.values() if u.container_id == container.id)
+            container.children = kids
+        return container.children
+
+    # --- working out a batch ------------------------------------------------------
+
+    def run(self, hops: Sequence[Hop]) -> list[HopResult]:
+        self.head = read_head(self.conn)
+        results: list[HopResult | None] = [None] * len(hops)
+        self._prefetch(hops)
+        seen_scans: dict[tuple[str, int], int] = {}
+        previous = self._previous_receipts(hops)
+        for i, hop in enumerate(hops):
+            scan = (
+                (hop.device, hop.device_seq) if hop.device and hop.device_seq is not None else None
+            )
+            if scan is not None and scan in previous:
+                first, count, anomaly = previous[scan]
+                results[i] = HopResult("duplicate", tuple(range(first, first + count)), anomaly)
+                continue
+            if scan is not None and scan in seen_scans:
+                earlier = results[seen_scans[scan]]
+                assert earlier is not None
+                results[i] = HopResult("duplicate", earlier.seqs, earlier.anomaly)
+                continue
+            try:
+                results[i] = self._append_hop(hop)
+            except _Rejected as why:
+                results[i] = HopResult("rejected", reason=str(why))
+            except InvalidIdentifierError as why:
+                results[i] = HopResult("rejected", reason=str(why))
+            if scan is not None:
+                seen_scans[scan] = i
+                r = results[i]
+                assert r is not None
+                if r.status == "accepted":
+                    self.receipts.append((scan[0], scan[1], r.seqs[0], len(r.seqs), r.anomaly))
+        self._write()
+        return [r for r in results if r is not None]
+
+    def _prefetch(self, hops: Sequence[Hop]) -> None:
+        codes: set[str] = set()
+        sites: set[str] = set()
+        keys: set[str] = set()
+        for hop in hops:
+            codes.add(hop.party)
+            if hop.counterparty:
+                codes.add(hop.counterparty)
+            if hop.site:
+                sites.add(hop.site)
+            keys.add(hop.unit.strip("/"))
+            if hop.container:
+                keys.add(hop.container.strip("/"))
+        self._load_parties(codes)
+        self._load_sites(sites)
+        self._load_units(keys)
+        row = self.conn.exec_driver_sql("SELECT MAX(id) FROM units").first()
+        self.next_unit_id = (int(row[0]) if row and row[0] is not None else 0) + 1
+
+    def _previous_receipts(
+        self, hops: Sequence[Hop]
+    ) -> dict[tuple[str, int], tuple[int, int, str]]:
+        by_device: dict[str, list[int]] = {}
+        for hop in hops:
+            if hop.device and hop.device_seq is not None:
+                by_device.setdefault(hop.device, []).append(hop.device_seq)
+        found: dict[tuple[str, int], tuple[int, int, str]] = {}
+        for device, seqs in by_device.items():
+            for chunk in _chunks(sorted(set(seqs))):
+                rows = self.conn.exec_driver_sql(
+                    "SELECT device_seq, first_seq, entry_count, anomaly FROM scan_receipts"
+                    f" WHERE device = {self.ph} AND device_seq IN ({self._in(len(chunk))})",
+                    (device, *chunk),
+                )
+                for dseq, first, count, anomaly in rows:
+                    found[(device, int(dseq))] = (int(first), int(count), str(anomaly))
+        return found
+
+    def _party(self, code: str | None, role: str) -> _Party | None:
+        if code is None or code == "":
+            return None
+        p = self.parties.get(code)
+        if p is None:
+            raise _Rejected(f"unknown {role} {code!r}")
+        return p
+
+    def _new_unit(self, uid: UnitId) -> _UnitRow:
+        """A unit seen for the first time (not commissioned until its first entry says so)."""
+        u = _UnitRow(
+            id=self.next_unit_id,
+            key=uid.key,
+            uid=uid,
+            custody=Custody(UnitState.UNCOMMISSIONED, None, None),
+            container_id=None,
+            head_seq=None,
+            head_hash=b"",
+            new=True,
+            dirty=True,
+            children=set(),
+        )
+        self.next_unit_id += 1
+        self.units[u.key] = u
+        self.unit_by_id[u.id] = u
+        return u
+
+    def _append_hop(self, hop: Hop) -> HopResult:
+        kind = hop.kind if isinstance(hop.kind, EntryKind) else EntryKind(hop.kind)
+        party = self._party(hop.party, "party")
+        if party is None:
+            raise _Rejected("a hop needs the code of the party that made it")
+        counterparty = self._party(hop.counterparty, "counterparty")
+        site = None
+        if hop.site:
+            site = self.sites.get(hop.site)
+            if site is None:
+                raise _Rejected(f"unknown site {hop.site!r}")
+        lat, lon = hop.lat_e6, hop.lon_e6
+        if (lat is None) != (lon is None):
+            raise _Rejected("a location needs both latitude and longitude")
+        if lat is not None and lon is not None:
+            if not (-90_000_000 <= lat <= 90_000_000 and -180_000_000 <= lon <= 180_000_000):
+                raise _Rejected(f"location ({lat / 1e6}, {lon / 1e6}) is outside the globe")
+        elif site is not None:
+            lat, lon = site.lat_e6, site.lon_e6
+        if hop.device_seq is not None and not hop.device:
+            raise _Rejected("device_seq given without a device")
+        unit_key = hop.unit.strip("/")
+        unit = self.units.get(unit_key)
+        uid = unit.uid if unit is not None else parse_key(unit_key)  # validate first
+        container_key = hop.container.strip("/") if hop.container else None
+        if kind is EntryKind.PACKING:
+            if container_key is None:
+                raise _Rejected("packing needs the SSCC of the container")
+            if not parse_key(container_key).is_logistic:
+                raise _Rejected(f"container {container_key} is not an SSCC")
+            if container_key == uid.key:
+                raise _Rejected("a unit cannot be packed into itself")
+        ctx = _EntryContext(kind, hop, party, counterparty, site, lat, lon)
+        first_seq = self.head.size
+        anomalies: list[str] = []
+        if unit is None:
+            unit = self._new_unit(uid)
+        if kind is EntryKind.PACKING:
+            assert container_key is not None
+            self._pack(ctx, unit, container_key, anomalies)
+        elif kind is EntryKind.UNPACKING:
+            self._unpack(ctx, unit, anomalies)
+        else:
+            self._entry(ctx, unit, container="", anomalies=anomalies)
+            if unit.uid.is_logistic and kind in _COVERS_CONTENTS:
+                for child in self._descendants(unit):
+                    self._entry(ctx, child, container=unit.key, anomalies=anomalies)
+        seqs = tuple(range(first_seq, self.head.size))
+        return HopResult("accepted", seqs, _summarize(anomalies, len(seqs)))
+
+    def _descendants(self, container: _UnitRow) -> list[_UnitRow]:
+        out: list[_UnitRow] = []
+        stack = [container]
+        while stack:
+            c = stack.pop()
+            for cid in sorted(self._children(c)):
+                child = self.unit_by_id[cid]
+                out.append(child)
+                if child.uid.is_logistic:
+                    stack.append(child)
+        return out
+
+    def _pack(
+        self, ctx: _EntryContext, unit: _UnitRow, container_key: str, anomalies: list[str]
+    ) -> None:
+        container = self.units.get(container_key)
+        if container is None:
+            container = self._new_unit(parse_key(container_key))
+            commissioning = _EntryContext(
+                EntryKind.COMMISSIONING, ctx.hop, ctx.party, None, ctx.site, ctx.lat, ctx.lon
+            )
+            self._entry(commissioning, container, container="", anomalies=anomalies)
+        if unit.uid.is_logistic and any(d.id == container.id for d in self._descendants(unit)):
+            raise _Rejected(
+                f"{container.key} is packed inside {unit.key}: packing would make a loop"
+            )
+        if unit.container_id is not None and unit.container_id != container.id:
+            old = self.unit_by_id.get(unit.container_id)
+            if old is not None:
+                self._children(old).discard(unit.id)
+        self._children(container).add(unit.id)
+        unit.container_id = container.id
+        unit.dirty = True
+        self._entry(ctx, unit, container=container.key, anomalies=anomalies)
+
+    def _unpack(self, ctx: _EntryContext, unit: _UnitRow, anomalies: list[str]) -> None:
+        if unit.uid.is_logistic and unit.container_id is None:
+            # Unpacking a case or pallet releases everything directly inside it.
+            kids = sorted(self._children(unit))
+            self._entry(ctx, unit, container="", anomalies=anomalies)
+            for cid in kids:
+                child = self.unit_by_id[cid]
+                child.container_id = None
+                child.dirty = True
+                self._entry(ctx, child, container=unit.key, anomalies=anomalies)
+            unit.children = set()
+            return
+        container = self.unit_by_id.get(unit.container_id) if unit.container_id else None
+        if container is None and unit.container_id is not None:
+            self._load_units_by_id(unit.container_id)
+            container = self.unit_by_id.get(unit.container_id)
+        if container is None:
+            anomalies.append(f"unpacked {unit.key}, which is not packed")
+            self._entry(ctx, unit, container="", anomalies=anomalies)
+            return
+        self._children(container).discard(unit.id)
+        unit.container_id = None
+        unit.dirty = True
+        self._entry(ctx, unit, container=container.key, anomalies=anomalies)
+
+    def _load_units_by_id(self, unit_id: int) -> None:
+        rows = self.conn.exec_driver_sql(f"{self._UNIT_COLUMNS} WHERE u.id = {self.ph}", (unit_id,))
+        for row in rows:
+            self._remember_unit(tuple(row))
+
+    def _entry(
+        self, ctx: _EntryContext, unit: _UnitRow, container: str, anomalies: list[str]
+    ) -> None:
+        cp = ctx.counterparty.code if ctx.counterparty else None
+        anomaly = apply_entry(
+            unit.custody, ctx.kind, ctx.party.code, cp, is_new=unit.head_seq is None
+        )
+        if anomaly:
+            anomalies.append(anomaly)
+        seq = self.head.size
+        fields = EntryFields(
+            seq=seq,
+            kind=ctx.kind.value,
+            at_ms=ctx.hop.at_ms,
+            unit=unit.key,
+            party=ctx.party.code,
+            counterparty=cp or "",
+            site=ctx.site.code if ctx.site else "",
+            lat_e6=ctx.lat,
+            lon_e6=ctx.lon,
+            container=container,
+            device=ctx.hop.device,
+            device_seq=ctx.hop.device_seq,
+            anomaly=anomaly,
+            prev=unit.head_hash.hex(),
+        )
+        leaf = merkle.leaf_hash(encode_entry(fields))
+        container_row = self.units.get(container) if container else None
+        self.entries.append(
+            (
+                seq,
+                unit.id,
+                ctx.kind.value,
+                ctx.hop.at_ms,
+                ctx.party.id,
+                ctx.counterparty.id if ctx.counterparty else None,
+                ctx.site.id if ctx.site else None,
+                ctx.lat,
+                ctx.lon,
+                container_row.id if container_row else None,
+                ctx.hop.device,
+                ctx.hop.device_seq,
+                anomaly,
+                unit.head_hash,
+                leaf,
+            )
+        )
+        merkle.frontier_push(self.head.frontier, seq, leaf, self._on_node)
+        self.head.size = seq + 1
+        unit.head_seq = seq
+        unit.head_hash = leaf
+        unit.dirty = True
+
+    def _on_node(self, level: int, index: int, h: bytes) -> None:
+        if is_stored_level(level):
+            self.nodes.append((level, index, h))
+
+    # --- writing, once per batch --------------------------------------------------
+
+    def _party_id(self, code: str | None) -> int | None:
+        return None if code is None else self.parties[code].id
+
+    def _write(self) -> None:
+        ph = self.ph
+        conn = self.conn
+        new = sorted((u for u in self.units.values() if u.new), key=lambda u: u.id)
+        changed = [u for u in self.units.values() if u.dirty and not u.new]
+        late_containers: list[_UnitRow] = []
+        if new:
+            rows = []
+            for u in new:
+                container_id = u.container_id
+                if container_id is not None and container_id >= u.id:
+                    late_containers.append(u)  # container row is inserted after this one
+                    container_id = None
+                rows.append(
+                    (
+                        u.id,
+                        u.key,
+                        u.uid.gtin,
+                        u.uid.serial,
+                        u.uid.sscc,
+                        container_id,
+                        self._party_id(u.custody.holder),
+                        self._party_id(u.custody.bound_for),
+                        u.custody.state.value,
+                        u.head_seq,
+                        u.head_hash or None,
+                    )
+                )
+            conn.exec_driver_sql(
+                "INSERT INTO units (id, key, gtin, serial, sscc, container_id, holder_id,"
+                f" bound_for_id, state, head_seq, head_hash) VALUES ({self._in(11)})",
+                rows,
+            )
+        updates = changed + late_containers
+        if updates:
+            conn.exec_driver_sql(
+                f"UPDATE units SET container_id = {ph}, holder_id = {ph}, bound_for_id = {ph},"
+                f" state = {ph}, head_seq = {ph}, head_hash = {ph} WHERE id = {ph}",
+                [
+                    (
+                        u.container_id,
+                        self._party_id(u.custody.holder),
+                        self._party_id(u.custody.bound_for),
+                        u.custody.state.value,
+                        u.head_seq,
+                        u.head_hash or None,
+                        u.id,
+                    )
+                    for u in updates
+                ],
+            )
+        if self.entries:
+            conn.exec_driver_sql(
+                "INSERT INTO entries (seq, unit_id, kind, at_ms, party_id, counterparty_id, site_id,"
+                " lat_e6, lon_e6, container_id, device, device_seq, anomaly, prev_hash, leaf_hash)"
+                f" VALUES ({self._in(15)})",
+                self.entries,
+            )
+        if self.nodes:
+            conn.exec_driver_sql(
+                f"INSERT INTO tree_nodes (level, idx, hash) VALUES ({self._in(3)})", self.nodes
+            )
+        if self.receipts:
+            conn.exec_driver_sql(
+                "INSERT INTO scan_receipts (device, device_seq, first_seq, entry_count, anomaly)"
+                f" VALUES ({self._in(5)})",
+                self.receipts,
+            )
+        now = int(time.time() * 1000)
+        updated = conn.exec_driver_sql(
+            f"UPDATE ledger_head SET tree_size = {ph}, frontier = {ph}, updated_ms = {ph} WHERE id = 1",
+            (self.head.size, self.head.pack(), now),
+        )
+        if updated.rowcount == 0:
+            conn.exec_driver_sql(
+                f"INSERT INTO ledger_head (id, tree_size, frontier, updated_ms) VALUES (1, {ph}, {ph}, {ph})",
+                (self.head.size, self.head.pack(), now),
+            )
+
+
+@dataclass(slots=True)
+class _EntryContext:
+    kind: EntryKind
+    hop: Hop
+    party: _Party
+    counterparty: _Party | None
+    site: _Site | None
+    lat: int | None
+    lon: int | None
+
+
+def _summarize(anomalies: list[str], covered: int) -> str:
+    if not anomalies:
+        return ""
+    distinct = list(dict.fromkeys(anomalies))
+    text = "; ".join(distinct[:3]) + (
+        f"; and {len(distinct) - 3} more" if len(distinct) > 3 else ""
+    )
+    if covered > 1:
+        return f"{len(anomalies)} of {covered} units: {text}"
+    return text
