@@ -1,0 +1,122 @@
+"""Scanners: from what a scanner saw to ledger hops.
+
+- :func:`parse` / :func:`parse_or_raise`: GS1 element strings, bracketed HRI, GS1
+  Digital Link URIs, plain GTIN/SSCC, EPC URNs → :class:`ScanResult`.
+- :func:`decode_image`: every barcode in a photo (pyzbar + zxing-cpp).
+- :func:`render_labels`, :func:`unit_labels`, :func:`sscc_labels`: A4 label sheets;
+  :func:`allocate_serials`, :func:`allocate_ssccs`: serials never handed out twice.
+- :class:`Device`, :func:`register_device`, :func:`revoke_device`,
+  :func:`verify_signature`: handheld devices and their Ed25519 keys.
+- :func:`handle_scan_batch` (and its steps :func:`parse_scan_batch`,
+  :func:`to_hops`, :func:`batch_results`): ``POST /api/v1/scans``.
+- :class:`HandheldClient`: the reference offline handheld client.
+- :func:`capture_document`, :func:`export_history`: EPCIS 2.0 JSON-LD.
+"""
+
+from scanners.batch import (
+    KIND_ALIASES,
+    BatchFormatError,
+    PlannedHop,
+    Rejection,
+    ScanBatch,
+    ScanBatchResponse,
+    ScanEvent,
+    batch_results,
+    handle_scan_batch,
+    parse_kind,
+    parse_rfc3339_ms,
+    parse_scan_batch,
+    to_hops,
+    to_micro_degrees,
+)
+from scanners.decode import ImageDecodeError, decode_image
+from scanners.devices import (
+    Device,
+    DeviceAuthError,
+    DeviceError,
+    authenticate_device,
+    device_codes,
+    get_device,
+    register_device,
+    revoke_device,
+    verify_signature,
+)
+from scanners.epcis import (
+    EpcisError,
+    EpcisResolvers,
+    HistoryEntry,
+    capture_document,
+    export_history,
+    hopchain_resolvers,
+    party_uri,
+    site_uri,
+    unit_uri,
+)
+from scanners.handheld import FlushReport, HandheldClient, HandheldError, generate_device_key
+from scanners.labels import (
+    DEFAULT_DOMAIN,
+    Label,
+    LabelSheets,
+    render_labels,
+    sscc_labels,
+    unit_labels,
+    write_labels,
+)
+from scanners.parse import ScanParseError, ScanResult, parse, parse_or_raise
+from scanners.serials import SerialBlock, SerialError, allocate_serials, allocate_ssccs
+
+__all__ = [
+    "DEFAULT_DOMAIN",
+    "KIND_ALIASES",
+    "BatchFormatError",
+    "Device",
+    "DeviceAuthError",
+    "DeviceError",
+    "EpcisError",
+    "EpcisResolvers",
+    "FlushReport",
+    "HandheldClient",
+    "HandheldError",
+    "HistoryEntry",
+    "ImageDecodeError",
+    "Label",
+    "LabelSheets",
+    "PlannedHop",
+    "Rejection",
+    "ScanBatch",
+    "ScanBatchResponse",
+    "ScanEvent",
+    "ScanParseError",
+    "ScanResult",
+    "SerialBlock",
+    "SerialError",
+    "allocate_serials",
+    "allocate_ssccs",
+    "authenticate_device",
+    "batch_results",
+    "capture_document",
+    "decode_image",
+    "device_codes",
+    "export_history",
+    "generate_device_key",
+    "get_device",
+    "handle_scan_batch",
+    "hopchain_resolvers",
+    "parse",
+    "parse_kind",
+    "parse_or_raise",
+    "parse_rfc3339_ms",
+    "parse_scan_batch",
+    "party_uri",
+    "register_device",
+    "render_labels",
+    "revoke_device",
+    "site_uri",
+    "sscc_labels",
+    "to_hops",
+    "to_micro_degrees",
+    "unit_labels",
+    "unit_uri",
+    "verify_signature",
+    "write_labels",
+]

@@ -1,0 +1,537 @@
+"""EPCIS 2.0 JSON-LD: capture documents as ledger hops, export a unit's history.
+
+Capture (:func:`capture_document`) maps events to :class:`~ledger.hops.Hop`:
+
+============================  ==========  =========================================
+event                         action      hop kind
+============================  ==========  =========================================
+ObjectEvent                   ADD         ``commissioning`` (or the bizStep, if it
+                                          names another entry kind)
+ObjectEvent                   OBSERVE     the bizStep
+ObjectEvent                   DELETE      ``decommissioning``
+AggregationEvent              ADD         ``packing``: one hop per child, container
+                                          = parentID (an SSCC)
+AggregationEvent              DELETE      ``unpacking``: likewise
+AggregationEvent              OBSERVE     the bizStep, one hop for the parentID (the
+                                          ledger covers what is packed in it)
+TransactionEvent              any         the bizStep, for each EPC (and parentID)
+============================  ==========  =========================================
+
+EPCs are SGTIN/SSCC pure-identity URNs or GS1 Digital Link URIs. Who performed the
+step (the hop's party) is, in order: our own ``hc:party`` extension, the
+``owning_party``/``possessing_party`` of the source list (shipping, returning) or
+destination list (receiving), the party of the bizLocation's site, the caller's
+default party. The counterparty is the other side (destination for shipping and
+returning, source for receiving). Ids are mapped to our party and site codes by
+caller-supplied resolvers; an id they do not know refuses the document.
+
+Any problem refuses the whole document with :class:`EpcisError` carrying the JSON
+path of the first error, e.g. ``$.epcisBody.eventList[3].epcList[0]``.
+
+Export (:func:`export_history`) writes one event per ledger entry with the same
+mapping in reverse, so capturing an export yields the same hops.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import quote, unquote
+
+from ledger.hops import Hop
+from ledger.ids import EntryKind, parse_key
+from scanners.batch import parse_rfc3339_ms, to_micro_degrees
+from scanners.parse import parse
+
+__all__ = [
+    "DEFAULT_ID_BASE",
+    "EPCIS_CONTEXT",
+    "EpcisError",
+    "EpcisResolvers",
+    "HistoryEntry",
+    "capture_document",
+    "export_history",
+    "hopchain_resolvers",
+    "party_uri",
+    "site_uri",
+    "unit_uri",
+]
+
+EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/epcis-context.jsonld"
+HOPCHAIN_NS = "https://ns.hopchain.example/epcis/"
+DEFAULT_ID_BASE = "https://id.hopchain.example"
+MAX_EVENTS = 10_000
+
+_EVENT_TYPES = ("ObjectEvent", "AggregationEvent", "TransactionEvent")
+_ACTIONS = ("ADD", "OBSERVE", "DELETE")
+_BIZSTEP_PREFIXES = (
+    "urn:epcglobal:cbv:bizstep:",
+    "https://ref.gs1.org/cbv/BizStep-",
+    "http://ref.gs1.org/cbv/BizStep-",
+    "cbv:BizStep-",
+)
+_OFFSET = re.compile(r"^[+-](\d{2}):(\d{2})$")
+_GEO = re.compile(r"^geo:([-+]?\d+(?:\.\d+)?),([-+]?\d+(?:\.\d+)?)$")
+_PARTY_TYPES = ("owning_party", "possessing_party")
+
+
+class EpcisError(ValueError):
+    """The document is refused; ``path`` is the JSON path of the first error."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class EpcisResolvers:
+    """How EPCIS ids become our codes; each returns None for an id it does not know.
+
+    ``party``: a source/destination party id (or our ``hc:party``) → party code.
+    ``site``: a readPoint/bizLocation/location id → site code.
+    ``site_party``: a site code → code of the party it belongs to.
+    ``default_party``: who performed events that name no party (the capturing client).
+    """
+
+    party: Callable[[str], str | None]
+    site: Callable[[str], str | None]
+    site_party: Callable[[str], str | None] | None = None
+    default_party: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One ledger entry of a unit, as the history export needs it."""
+
+    kind: EntryKind
+    at_ms: int
+    party: str  # party code
+    counterparty: str | None = None
+    site: str | None = None  # site code
+    container: str | None = None  # canonical SSCC key (packing, unpacking)
+    leaf_hash: str = ""  # hex
+    lat_e6: int | None = None
+    lon_e6: int | None = None
+
+
+# --- our ids -------------------------------------------------------------------------
+
+
+def party_uri(code: str, base: str = DEFAULT_ID_BASE) -> str:
+    return f"{base}/party/{quote(code, safe='')}"
+
+
+def site_uri(code: str, base: str = DEFAULT_ID_BASE) -> str:
+    return f"{base}/site/{quote(code, safe='')}"
+
+
+def unit_uri(key: str, base: str = DEFAULT_ID_BASE) -> str:
+    """GS1 Digital Link URI of a canonical key (the serial percent-encoded)."""
+    unit = parse_key(key)
+    if unit.sscc is not None:
+        return f"{base}/00/{unit.sscc}"
+    return f"{base}/01/{unit.gtin}/21/{quote(unit.serial or '', safe='')}"
+
+
+def hopchain_resolvers(
+    base: str = DEFAULT_ID_BASE,
+    *,
+    known_party: Callable[[str], bool] | None = None,
+    known_site: Callable[[str], bool] | None = None,
+    site_party: Callable[[str], str | None] | None = None,
+    default_party: str | None = None,
+) -> EpcisResolvers:
+    """Resolvers for the ids :func:`export_history` writes (``{base}/party/{code}``,
+    ``{base}/site/{code}``), optionally checked against the database."""
+
+    def make(kind: str, known: Callable[[str], bool] | None) -> Callable[[str], str | None]:
+        prefix = f"{base}/{kind}/"
+
+        def resolve(uri: str) -> str | None:
+            if not uri.startswith(prefix):
+                return None
+            code = unquote(uri[len(prefix) :])
+            if not code or (known is not None and not known(code)):
+                return None
+            return code
+
+        return resolve
+
+    return EpcisResolvers(
+        party=make("party", known_party),
+        site=make("site", known_site),
+        site_party=site_party,
+        default_party=default_party,
+    )
+
+
+# --- capture ---------------------------------------------------------------------------
+
+
+def capture_document(doc: object, resolvers: EpcisResolvers) -> list[Hop]:
+    """Hops for every event of an EPCIS 2.0 document, in document order.
+
+    Raises :class:`EpcisError` (path and reason of the first error); nothing of
+    the document should be stored then.
+    """
+    if not isinstance(doc, dict):
+        raise EpcisError("$", "an EPCIS document must be a JSON object")
+    context = doc.get("@context")
+    if context is None:
+        raise EpcisError("$['@context']", "missing; EPCIS 2.0 JSON-LD needs @context")
+    if not _has_epcis_context(context):
+        raise EpcisError("$['@context']", f"does not include {EPCIS_CONTEXT}")
+    if doc.get("type") != "EPCISDocument":
+        raise EpcisError("$.type", f"expected 'EPCISDocument', got {doc.get('type')!r}")
+    version = doc.get("schemaVersion")
+    if not isinstance(version, str) or not version.startswith("2.0"):
+        raise EpcisError("$.schemaVersion", f"expected '2.0', got {version!r}")
+    _time_ms(doc.get("creationDate"), "$.creationDate")
+    body = doc.get("epcisBody")
+    if not isinstance(body, dict):
+        raise EpcisError("$.epcisBody", "missing or not an object")
+    events = body.get("eventList")
+    if not isinstance(events, list):
+        raise EpcisError("$.epcisBody.eventList", "missing or not a list")
+    if len(events) > MAX_EVENTS:
+        raise EpcisError("$.epcisBody.eventList", f"at most {MAX_EVENTS} events per document")
+    hops: list[Hop] = []
+    for i, event in enumerate(events):
+        hops.extend(_capture_event(event, f"$.epcisBody.eventList[{i}]", resolvers))
+    return hops
+
+
+def _has_epcis_context(context: object) -> bool:
+    items = context if isinstance(context, list) else [context]
+    return any(
+        isinstance(c, str) and c.startswith("https://ref.gs1.org/standards/epcis/") for c in items
+    )
+
+
+def _capture_event(event: object, path: str, res: EpcisResolvers) -> list[Hop]:
+    if not isinstance(event, dict):
+        raise EpcisError(path, "an event must be a JSON object")
+    etype = event.get("type")
+    if etype not in _EVENT_TYPES:
+        raise EpcisError(
+            f"{path}.type",
+            f"unsupported event type {etype!r}; expected one of {', '.join(_EVENT_TYPES)}",
+        )
+    action = event.get("action")
+    if action not in _ACTIONS:
+        raise EpcisError(f"{path}.action", f"expected ADD, OBSERVE or DELETE, got {action!r}")
+    at_ms = _event_time_ms(event, path)
+    bizstep = _bizstep(event, path)
+    kind = _kind(etype, action, bizstep, path)
+
+    site, lat_e6, lon_e6 = _location(event, path, res)
+    party, counterparty = _parties(event, path, kind, site, res)
+
+    def hop(unit: str, kind: EntryKind = kind, container: str | None = None) -> Hop:
+        return Hop(
+            unit=unit,
+            kind=kind,
+            party=party,
+            at_ms=at_ms,
+            counterparty=counterparty,
+            site=site,
+            lat_e6=lat_e6,
+            lon_e6=lon_e6,
+            container=container,
+        )
+
+    if etype == "AggregationEvent":
+        parent = _epc(event.get("parentID"), f"{path}.parentID", required=True)
+        assert parent is not None
+        if action == "OBSERVE":
+            return [hop(parent)]
+        if not parent.startswith("00/"):
+            raise EpcisError(f"{path}.parentID", "the parent of a packing must be an SSCC")
+        children = _epc_list(event, "childEPCs", path)
+        if not children:
+            raise EpcisError(f"{path}.childEPCs", "an aggregation needs at least one child EPC")
+        return [hop(child, container=parent) for child in children]
+
+    units = _epc_list(event, "epcList", path)
+    if etype == "TransactionEvent":
+        parent = _epc(event.get("parentID"), f"{path}.parentID", required=False)
+        if parent is not None:
+            units.insert(0, parent)
+    if not units:
+        raise EpcisError(
+            f"{path}.epcList", "no serialized unit (class-level quantityList is not supported)"
+        )
+    return [hop(unit) for unit in units]
+
+
+def _time_ms(value: object, path: str) -> int:
+    if not isinstance(value, str):
+        raise EpcisError(path, "missing or not a date-time string")
+    try:
+        return parse_rfc3339_ms(value)
+    except ValueError as exc:
+        raise EpcisError(path, str(exc)) from exc
+
+
+def _event_time_ms(event: dict[str, Any], path: str) -> int:
+    offset = event.get("eventTimeZoneOffset")
+    if not isinstance(offset, str) or not _OFFSET.match(offset):
+        raise EpcisError(f"{path}.eventTimeZoneOffset", f"expected ±hh:mm, got {offset!r}")
+    value = event.get("eventTime")
+    if isinstance(value, str) and re.fullmatch(r"[\d\-]{10}T[\d:.]+", value.strip()):
+        value = value.strip() + offset  # a local time: the offset says where
+    return _time_ms(value, f"{path}.eventTime")
+
+
+def _bizstep(event: dict[str, Any], path: str) -> str | None:
+    value = event.get("bizStep")
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise EpcisError(f"{path}.bizStep", "must be a string")
+    for prefix in _BIZSTEP_PREFIXES:
+        if value.startswith(prefix):
+            return value[len(prefix) :]
+    return value
+
+
+def _kind(etype: str, action: str, bizstep: str | None, path: str) -> EntryKind:
+    named: EntryKind | None = None
+    if bizstep is not None:
+        try:
+            named = EntryKind(bizstep)
+        except ValueError:
+            named = None
+    if etype == "AggregationEvent" and action != "OBSERVE":
+        return EntryKind.PACKING if action == "ADD" else EntryKind.UNPACKING
+    if etype == "ObjectEvent" and action == "DELETE":
+        return EntryKind.DECOMMISSIONING
+    if (
+        etype == "ObjectEvent"
+        and action == "ADD"
+        and bizstep in (None, "commissioning", "encoding", "creating_class_instance")
+    ):
+        return EntryKind.COMMISSIONING
+    if named is None:
+        kinds = ", ".join(k.value for k in EntryKind)
+        raise EpcisError(
+            f"{path}.bizStep",
+            f"{'missing' if bizstep is None else repr(bizstep)}; a {etype} {action} needs one of {kinds}",
+        )
+    return named
+
+
+def _epc(value: object, path: str, *, required: bool) -> str | None:
+    if value is None and not required:
+        return None
+    if not isinstance(value, str):
+        raise EpcisError(path, "expected an EPC URI (SGTIN/SSCC URN or GS1 Digital Link)")
+    if not value.startswith(("urn:epc:id:", "http://", "https://")):
+        raise EpcisError(path, f"{value!r} is not an SGTIN/SSCC URN or a GS1 Digital Link URI")
+    scanned = parse(value)
+    if scanned.error is not None:
+        raise EpcisError(path, scanned.error)
+    if scanned.key is None:
+        raise EpcisError(path, f"{value!r} names a product class, not a serialized unit")
+    return scanned.key
+
+
+def _epc_list(event: dict[str, Any], name: str, path: str) -> list[str]:
+    values = event.get(name, [])
+    if not isinstance(values, list):
+        raise EpcisError(f"{path}.{name}", "must be a list")
+    keys = []
+    for j, value in enumerate(values):
+        key = _epc(value, f"{path}.{name}[{j}]", required=True)
+        assert key is not None
+        keys.append(key)
+    return keys
+
+
+def _id_of(event: dict[str, Any], name: str, path: str) -> str | None:
+    value = event.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not isinstance(value.get("id"), str):
+        raise EpcisError(f"{path}.{name}", 'expected {"id": "<location id>"}')
+    ident: str = value["id"]
+    return ident
+
+
+def _location(
+    event: dict[str, Any], path: str, res: EpcisResolvers
+) -> tuple[str | None, int | None, int | None]:
+    """(site code, lat_e6, lon_e6) from bizLocation and readPoint."""
+    site: str | None = None
+    lat = lon = None
+    for name in ("bizLocation", "readPoint"):
+        ident = _id_of(event, name, path)
+        if ident is None:
+            continue
+        geo = _GEO.match(ident)
+        if geo:
+            try:
+                lat = to_micro_degrees(Decimal(geo.group(1)), 90)
+                lon = to_micro_degrees(Decimal(geo.group(2)), 180)
+            except (ValueError, InvalidOperation) as exc:
+                raise EpcisError(f"{path}.{name}.id", str(exc)) from exc
+            continue
+        if site is not None:
+            continue
+        site = res.site(ident)
+        if site is None:
+            raise EpcisError(f"{path}.{name}.id", f"unknown location {ident!r}")
+    return site, lat, lon
+
+
+def _side(event: dict[str, Any], name: str, path: str, res: EpcisResolvers) -> str | None:
+    """The party code of a sourceList/destinationList (owning before possessing)."""
+    entries = event.get(name)
+    if entries is None:
+        return None
+    if not isinstance(entries, list):
+        raise EpcisError(f"{path}.{name}", "must be a list")
+    found: dict[str, str] = {}
+    key = name.removesuffix("List")
+    for j, entry in enumerate(entries):
+        where = f"{path}.{name}[{j}]"
+        if not isinstance(entry, dict) or not isinstance(entry.get("type"), str):
+            raise EpcisError(where, f'expected {{"type": ..., "{key}": ...}}')
+        ident = entry.get(key)
+        if not isinstance(ident, str):
+            raise EpcisError(f"{where}.{key}", "missing or not a string")
+        etype = _cbv_sdt(entry["type"])
+        if etype in _PARTY_TYPES:
+            code = res.party(ident)
+            if code is None:
+                raise EpcisError(f"{where}.{key}", f"unknown party {ident!r}")
+            found.setdefault(etype, code)
+        elif etype == "location" and res.site(ident) is None:
+            raise EpcisError(f"{where}.{key}", f"unknown location {ident!r}")
+    return found.get("owning_party") or found.get("possessing_party")
+
+
+def _cbv_sdt(value: str) -> str:
+    """``urn:epcglobal:cbv:sdt:owning_party`` / ``cbv:SDT-owning_party`` → ``owning_party``."""
+    for prefix in ("urn:epcglobal:cbv:sdt:", "https://ref.gs1.org/cbv/SDT-", "cbv:SDT-"):
+        if value.startswith(prefix):
+            return value[len(prefix) :]
+    return value
+
+
+def _parties(
+    event: dict[str, Any], path: str, kind: EntryKind, site: str | None, res: EpcisResolvers
+) -> tuple[str, str | None]:
+    source = _side(event, "sourceList", path, res)
+    destination = _side(event, "destinationList", path, res)
+    own = event.get(f"{HOPCHAIN_NS}party", event.get("hc:party"))
+    party: str | None = None
+    if own is not None:
+        if not isinstance(own, str) or res.party(own) is None:
+            raise EpcisError(f"{path}['hc:party']", f"unknown party {own!r}")
+        party = res.party(own)
+    if kind is EntryKind.RECEIVING:
+        party, counterparty = party or destination, source
+    else:
+        party, counterparty = party or source, destination
+    if party is None and site is not None and res.site_party is not None:
+        party = res.site_party(site)
+    party = party or res.default_party
+    if party is None:
+        raise EpcisError(
+            path,
+            "cannot tell which party performed the event: give a source/destination "
+            "owning_party, a bizLocation of a known site, or capture as a party",
+        )
+    return party, counterparty
+
+
+# --- export ------------------------------------------------------------------------------
+
+
+def _rfc3339(ms: int) -> str:
+    moment = datetime.fromtimestamp(ms // 1000, UTC).replace(microsecond=(ms % 1000) * 1000)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def export_history(
+    unit_key: str,
+    entries: Sequence[HistoryEntry],
+    *,
+    base: str = DEFAULT_ID_BASE,
+    created_ms: int | None = None,
+) -> dict[str, Any]:
+    """An EPCIS 2.0 JSON-LD ``EPCISDocument`` with one event per entry, oldest first."""
+    unit = unit_uri(unit_key, base)
+    events = [_export_event(unit, e, base) for e in sorted(entries, key=lambda e: e.at_ms)]
+    created = created_ms if created_ms is not None else (max((e.at_ms for e in entries), default=0))
+    return {
+        "@context": [EPCIS_CONTEXT, {"hc": HOPCHAIN_NS}],
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": _rfc3339(created),
+        "epcisBody": {"eventList": events},
+    }
+
+
+def _export_event(unit: str, e: HistoryEntry, base: str) -> dict[str, Any]:
+    kind = e.kind
+    event: dict[str, Any] = {}
+    if kind in (EntryKind.PACKING, EntryKind.UNPACKING):
+        if e.container is None:
+            raise ValueError(f"a {kind.value} entry needs its container")
+        event["type"] = "AggregationEvent"
+        event["action"] = "ADD" if kind is EntryKind.PACKING else "DELETE"
+        event["parentID"] = unit_uri(e.container, base)
+        event["childEPCs"] = [unit]
+    else:
+        event["type"] = "ObjectEvent"
+        event["action"] = {
+            EntryKind.COMMISSIONING: "ADD",
+            EntryKind.DECOMMISSIONING: "DELETE",
+        }.get(kind, "OBSERVE")
+        event["epcList"] = [unit]
+    event["eventTime"] = _rfc3339(e.at_ms)
+    event["eventTimeZoneOffset"] = "+00:00"
+    if e.leaf_hash:
+        event["eventID"] = f"urn:hopchain:leaf:{e.leaf_hash}"
+    event["bizStep"] = kind.value
+    if kind is EntryKind.COMMISSIONING:
+        event["disposition"] = "active"
+    elif kind is EntryKind.DECOMMISSIONING:
+        event["disposition"] = "inactive"
+    elif kind is EntryKind.SHIPPING:
+        event["disposition"] = "in_transit"
+    elif kind is EntryKind.RETAIL_SELLING:
+        event["disposition"] = "retail_sold"
+    if e.lat_e6 is not None and e.lon_e6 is not None:
+        event["readPoint"] = {"id": f"geo:{_degrees(e.lat_e6)},{_degrees(e.lon_e6)}"}
+    if e.site is not None:
+        event["bizLocation"] = {"id": site_uri(e.site, base)}
+        event.setdefault("readPoint", {"id": site_uri(e.site, base)})
+    me = [{"type": "owning_party", "source": party_uri(e.party, base)}]
+    if kind is EntryKind.RECEIVING:
+        event["destinationList"] = [
+            {"type": "owning_party", "destination": party_uri(e.party, base)}
+        ]
+        if e.counterparty is not None:
+            event["sourceList"] = [
+                {"type": "owning_party", "source": party_uri(e.counterparty, base)}
+            ]
+    else:
+        event["sourceList"] = me
+        if e.counterparty is not None:
+            event["destinationList"] = [
+                {"type": "owning_party", "destination": party_uri(e.counterparty, base)}
+            ]
+    event["hc:party"] = party_uri(e.party, base)
+    return event
+
+
+def _degrees(e6: int) -> str:
+    return f"{Decimal(e6).scaleb(-6):f}"

@@ -1,0 +1,341 @@
+"""Parse what a scanner sent into a unit identity: :func:`parse` and :class:`ScanResult`.
+
+Accepted inputs, with or without an ISO/IEC 15424 symbology identifier (``]d2``,
+``]C1``, ``]Q3``, ``]e0``, ``]E0`` ...):
+
+- GS1 element strings with FNC1 sent as GS (0x1D), e.g. ``0109506000134352211234``;
+- the bracketed human-readable form ``(01)09506000134352(21)1234``;
+- GS1 Digital Link URIs on any domain and below any path prefix;
+- plain GTIN-8/12/13/14 and SSCC-18 numbers;
+- EPC pure-identity URNs ``urn:epc:id:sgtin:…`` and ``urn:epc:id:sscc:…`` (RFID
+  readers and EPCIS documents use them).
+
+The GS1 tables (application identifiers, their formats, check digits) come from
+biip; the canonical key and the final check-digit validation from
+:mod:`ledger.ids`, so a code accepted here is accepted by the ledger.
+
+Like ``biip.parse``, :func:`parse` never raises on bad input: the result carries
+``error`` with the reason. :func:`parse_or_raise` raises :class:`ScanParseError`
+for callers who prefer exceptions.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from biip import ParseError
+from biip.gs1_digital_link_uris import GS1DigitalLinkURI
+from biip.gs1_element_strings import GS1ElementStrings
+from biip.gs1_messages import GS1Message
+from biip.gtin import Gtin
+from biip.sscc import Sscc
+from biip.symbology import GS1Symbology, ISOSymbology, SymbologyIdentifier
+
+from ledger.ids import (
+    InvalidIdentifierError,
+    gs1_check_digit,
+    sscc_key,
+    unit_key,
+    validate_gtin14,
+    validate_sscc18,
+)
+
+__all__ = ["MAX_SCAN_LENGTH", "ScanParseError", "ScanResult", "parse", "parse_or_raise"]
+
+#: Longer input is refused before any parsing (no barcode holds more than ~7 kB
+#: and none of ours more than a URI).
+MAX_SCAN_LENGTH = 4096
+
+# Display names of the symbologies; GS1 ones first (they carry FNC1 in first position).
+_GS1_SYMBOLOGY_NAMES = {
+    GS1Symbology.EAN_13: "EAN-13",
+    GS1Symbology.EAN_13_WITH_ADD_ON: "EAN-13",
+    GS1Symbology.EAN_TWO_DIGIT_ADD_ON: "EAN-2",
+    GS1Symbology.EAN_FIVE_DIGIT_ADD_ON: "EAN-5",
+    GS1Symbology.EAN_8: "EAN-8",
+    GS1Symbology.ITF_14: "ITF-14",
+    GS1Symbology.GS1_128: "GS1-128",
+    GS1Symbology.GS1_DATABAR: "GS1 DataBar",
+    GS1Symbology.GS1_COMPOSITE_WITH_SEPARATOR_CHAR: "GS1 Composite",
+    GS1Symbology.GS1_COMPOSITE_WITH_ESCAPE_CHAR: "GS1 Composite",
+    GS1Symbology.GS1_DATAMATRIX: "GS1 DataMatrix",
+    GS1Symbology.GS1_QR_CODE: "GS1 QR",
+    GS1Symbology.GS1_DOTCODE: "GS1 DotCode",
+}
+_ISO_SYMBOLOGY_NAMES = {
+    ISOSymbology.CODE_128: "Code 128",
+    ISOSymbology.CODE_39: "Code 39",
+    ISOSymbology.EAN_UPC: "EAN/UPC",
+    ISOSymbology.ITF: "ITF",
+    ISOSymbology.PDF417: "PDF417",
+    ISOSymbology.QR_CODE: "QR",
+    ISOSymbology.DATA_MATRIX: "DataMatrix",
+    ISOSymbology.AZTEC_CODE: "Aztec",
+    ISOSymbology.RSS_EAN_UCC_COMPOSITE: "GS1 DataBar",
+}
+# Names inferred from the data alone, when neither an identifier nor a decoder said.
+_PLAIN_GTIN_NAMES = {8: "EAN-8", 12: "UPC-A", 13: "EAN-13"}
+
+_EPC_SGTIN = re.compile(r"^urn:epc:id:sgtin:(\d{6,12})\.(\d{1,7})\.(.+)$")
+_EPC_SSCC = re.compile(r"^urn:epc:id:sscc:(\d{6,12})\.(\d{5,11})$")
+_DIGITS = re.compile(r"^[0-9]+$")
+
+
+class ScanParseError(ValueError):
+    """A scan that identifies nothing; ``reason`` says why, ``text`` is what was read."""
+
+    def __init__(self, reason: str, text: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.text = text
+
+
+@dataclass(frozen=True, slots=True)
+class ScanResult:
+    """What one scanned code says.
+
+    ``key`` is the canonical unit key (``01/{gtin14}/21/{serial}`` or
+    ``00/{sscc18}``) when the code identifies one unit or logistic unit; a product
+    code without a serial (a plain EAN-13, or AI 01 alone) parses fine with
+    ``key=None``. ``error`` is set (and ``key`` is None) when the input is not a
+    valid code, e.g. a wrong check digit, an unknown AI or a truncated string.
+    """
+
+    text: str
+    symbology: str | None = None
+    key: str | None = None
+    ais: dict[str, str] = field(default_factory=dict, hash=False)
+    gtin: str | None = None
+    serial: str | None = None
+    sscc: str | None = None
+    error: str | None = None
+    #: what the data was: ``element_string``, ``hri``, ``digital_link``, ``gtin``,
+    #: ``sscc`` or ``epc_urn``; None when unreadable.
+    data_format: str | None = None
+    #: the ISO/IEC 15424 symbology identifier that came with the data, e.g. ``]d2``
+    symbology_id: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict; ``error`` only when set."""
+        out: dict[str, Any] = {
+            "symbology": self.symbology,
+            "symbology_id": self.symbology_id,
+            "format": self.data_format,
+            "text": self.text,
+            "key": self.key,
+            "ais": dict(self.ais),
+            "gtin": self.gtin,
+            "serial": self.serial,
+            "sscc": self.sscc,
+        }
+        if self.error is not None:
+            out["error"] = self.error
+        return out
+
+
+def parse_or_raise(raw: str | bytes, *, symbology: str | None = None) -> ScanResult:
+    """Like :func:`parse` but raise :class:`ScanParseError` when the input is invalid."""
+    result = parse(raw, symbology=symbology)
+    if result.error is not None:
+        raise ScanParseError(result.error, result.text)
+    return result
+
+
+def parse(raw: str | bytes, *, symbology: str | None = None) -> ScanResult:
+    """Parse one scan. Never raises: invalid input gives a result with ``error``.
+
+    ``symbology`` is a hint from the decoder that read the code (e.g. ``"QR"``),
+    used for the result's ``symbology`` when the data carries no identifier.
+    """
+    text = _to_text(raw)
+    try:
+        return _parse(text, symbology)
+    except Exception as exc:  # a guard against bugs in third-party parsers
+        return ScanResult(text=text, symbology=symbology, error=f"unreadable code: {exc!r}")
+
+
+def _to_text(raw: str | bytes) -> str:
+    if isinstance(raw, bytes | bytearray):
+        try:
+            return bytes(raw).decode("utf-8")
+        except UnicodeDecodeError:
+            return bytes(raw).decode("latin-1")
+    return str(raw)
+
+
+def _parse(text: str, hint: str | None) -> ScanResult:
+    def fail(reason: str, name: str | None = hint, sid: str | None = None) -> ScanResult:
+        return ScanResult(text=text, symbology=name, error=reason, symbology_id=sid)
+
+    if len(text) > MAX_SCAN_LENGTH:
+        return fail(f"scan is {len(text)} characters long, more than {MAX_SCAN_LENGTH}")
+    # Keyboard-wedge scanners add CR/LF; a leading or trailing GS (FNC1) carries nothing.
+    body = text.strip()
+    if not body:
+        return fail("empty scan")
+
+    sid: SymbologyIdentifier | None = None
+    name = hint
+    if body.startswith("]"):
+        try:
+            sid = SymbologyIdentifier.extract(body)
+        except (ParseError, IndexError, ValueError):
+            return fail(f"unknown symbology identifier at the start of {body[:4]!r}")
+        body = body[len(sid) :].strip()
+        name = _symbology_name(sid) or hint
+        if not body:
+            return fail(f"no data after symbology identifier {sid.value}", name, sid.value)
+    sid_value = sid.value if sid is not None else None
+    gs1 = sid.gs1_symbology if sid is not None else None
+
+    def done(fmt: str, ais: dict[str, str], display: str | None = name) -> ScanResult:
+        return _identify(text, display, sid_value, fmt, ais)
+
+    lowered = body[:8].lower()
+    if lowered.startswith(("http://", "https://")):
+        try:
+            uri = GS1DigitalLinkURI.parse(body)
+        except ParseError as exc:
+            return fail(f"not a GS1 Digital Link URI: {exc}", name, sid_value)
+        return done("digital_link", _ais(uri.element_strings), name or "Digital Link")
+    if body.startswith("urn:epc:id:"):
+        return _parse_epc_urn(text, body, name, sid_value)
+    if body.startswith("("):
+        return _parse_hri(text, body, name, sid_value)
+
+    if gs1 in GS1Symbology.with_gtin():
+        return _parse_plain_gtin(text, body, name, sid_value)
+    if gs1 is None and _DIGITS.match(body):
+        if len(body) in (8, 12, 13, 14):
+            plain = _parse_plain_gtin(text, body, name or _PLAIN_GTIN_NAMES.get(len(body)), None)
+            if plain.error is None or not _is_element_string(body):
+                return plain
+        if len(body) == 18:
+            try:
+                sscc = Sscc.parse(body)
+            except ParseError as exc:
+                return fail(str(exc), name, sid_value)
+            return done("sscc", {"00": sscc.value})
+    try:
+        message = GS1Message.parse(body)
+    except ParseError as exc:
+        return fail(f"not a GS1 element string: {exc}", name, sid_value)
+    if not message.element_strings:
+        return fail("no GS1 application identifiers found", name, sid_value)
+    return done("element_string", _ais(message.element_strings))
+
+
+def _is_element_string(body: str) -> bool:
+    try:
+        return bool(GS1Message.parse(body).element_strings)
+    except ParseError:
+        return False
+
+
+def _symbology_name(sid: SymbologyIdentifier) -> str | None:
+    if sid.gs1_symbology is not None:
+        return _GS1_SYMBOLOGY_NAMES.get(sid.gs1_symbology)
+    return _ISO_SYMBOLOGY_NAMES.get(sid.iso_symbology, sid.iso_symbology.name.replace("_", " "))
+
+
+def _ais(element_strings: GS1ElementStrings) -> dict[str, str]:
+    return {es.ai.ai: es.value for es in element_strings}
+
+
+def _parse_hri(text: str, body: str, name: str | None, sid: str | None) -> ScanResult:
+    try:
+        message = GS1Message.parse_hri(body)
+    except ParseError as exc:
+        return ScanResult(text=text, symbology=name, symbology_id=sid, error=str(exc))
+    # biip skips an AI with no data, e.g. a truncated "(01)…(21)": refuse instead.
+    rebuilt = "".join(f"({es.ai.ai}){es.value}" for es in message.element_strings)
+    if rebuilt != "".join(body.split()):
+        return ScanResult(
+            text=text,
+            symbology=name,
+            symbology_id=sid,
+            error=f"bracketed GS1 string {body!r} is truncated or malformed (read {rebuilt!r})",
+        )
+    return _identify(text, name, sid, "hri", _ais(message.element_strings))
+
+
+def _parse_plain_gtin(text: str, body: str, name: str | None, sid: str | None) -> ScanResult:
+    try:
+        gtin = Gtin.parse(body)
+    except ParseError as exc:
+        return ScanResult(text=text, symbology=name, symbology_id=sid, error=str(exc))
+    return _identify(text, name, sid, "gtin", {"01": gtin.as_gtin_14()})
+
+
+def _parse_epc_urn(text: str, body: str, name: str | None, sid: str | None) -> ScanResult:
+    """EPC Tag Data Standard pure identities: SGTIN and SSCC only."""
+    m = _EPC_SGTIN.match(body)
+    if m and len(m.group(1)) + len(m.group(2)) == 13:
+        prefix, item_ref, serial = m.groups()
+        base = item_ref[0] + prefix + item_ref[1:]
+        gtin = base + str(gs1_check_digit(base))
+        return _identify(text, name, sid, "epc_urn", {"01": gtin, "21": _unescape_epc(serial)})
+    m = _EPC_SSCC.match(body)
+    if m and len(m.group(1)) + len(m.group(2)) == 17:
+        prefix, serial_ref = m.groups()
+        base = serial_ref[0] + prefix + serial_ref[1:]
+        return _identify(text, name, sid, "epc_urn", {"00": base + str(gs1_check_digit(base))})
+    return ScanResult(
+        text=text,
+        symbology=name,
+        symbology_id=sid,
+        error=(
+            f"EPC URN {body!r} is neither urn:epc:id:sgtin:<company>.<item>.<serial> "
+            "nor urn:epc:id:sscc:<company>.<serial ref> with 13 / 17 digits"
+        ),
+    )
+
+
+def _unescape_epc(serial: str) -> str:
+    """EPC URNs percent-escape some GS1 characters (TDS §6.4)."""
+    return re.sub(r"%([0-9A-Fa-f]{2})", lambda m: chr(int(m.group(1), 16)), serial)
+
+
+def _identify(
+    text: str, name: str | None, sid: str | None, fmt: str, ais: dict[str, str]
+) -> ScanResult:
+    """Validate the identifying AIs with :mod:`ledger.ids` and build the key."""
+    gtin = serial = sscc = key = None
+    try:
+        if "00" in ais:
+            sscc = validate_sscc18(ais["00"])
+            key = sscc_key(sscc)
+        if "01" in ais:
+            gtin = validate_gtin14(ais["01"])
+        if "21" in ais:
+            serial = ais["21"]
+            if gtin is None:
+                raise InvalidIdentifierError(f"serial (21) {serial!r} without a GTIN (01)")
+            if key is None:
+                key = unit_key(gtin, serial)
+    except InvalidIdentifierError as exc:
+        return ScanResult(
+            text=text,
+            symbology=name,
+            ais=ais,
+            error=str(exc),
+            data_format=fmt,
+            symbology_id=sid,
+        )
+    return ScanResult(
+        text=text,
+        symbology=name,
+        key=key,
+        ais=ais,
+        gtin=gtin,
+        serial=serial,
+        sscc=sscc,
+        data_format=fmt,
+        symbology_id=sid,
+    )
