@@ -1,0 +1,97 @@
+"""Money helpers shared by the rules: one rounding, one line type."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+
+__all__ = [
+    "CATEGORIES",
+    "Line",
+    "RuleError",
+    "convert",
+    "decimal_str",
+    "minor_exponent",
+    "round_minor",
+]
+
+#: What a line does to the total; summaries and true-ups group by it.
+CATEGORIES = ("rebate", "penalty", "reward", "deposit", "trueup", "adjustment")
+
+# ISO 4217 minor-unit exponents that are not 2.
+_EXPONENTS = {
+    "JPY": 0,
+    "KRW": 0,
+    "VND": 0,
+    "CLP": 0,
+    "ISK": 0,
+    "BHD": 3,
+    "KWD": 3,
+    "OMR": 3,
+    "TND": 3,
+}
+
+
+class RuleError(ValueError):
+    """A rule's parameters make no sense (negative rate, unordered tiers, unknown class)."""
+
+
+def minor_exponent(currency: str) -> int:
+    return _EXPONENTS.get(currency, 2)
+
+
+def round_minor(value: Decimal) -> int:
+    """Round to whole minor units, half to even (banker's rounding), once per line."""
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+
+
+def to_decimal(value: Decimal | int | str, what: str) -> Decimal:
+    """A Decimal from a rule parameter; floats are refused so no binary noise gets in."""
+    if isinstance(value, float):
+        raise RuleError(f"{what} must be a decimal string or integer, not float {value!r}")
+    try:
+        d = Decimal(value)
+    except (InvalidOperation, ValueError):
+        raise RuleError(f"{what} {value!r} is not a decimal number") from None
+    if not d.is_finite():
+        raise RuleError(f"{what} must be finite, got {value!r}")
+    return d
+
+
+def decimal_str(value: Decimal) -> str:
+    """Plain decimal text for a stored rate (no exponent, no trailing zeros)."""
+    s = format(value.normalize(), "f")
+    return s if s != "-0" else "0"
+
+
+def convert(amount_minor: int, rate: Decimal, from_currency: str, to_currency: str) -> int:
+    """``amount_minor`` of ``from_currency`` in ``to_currency`` minor units.
+
+    ``rate`` is how many units of ``to_currency`` one unit of ``from_currency`` buys;
+    the minor-unit exponents of both currencies are honoured.
+    """
+    if rate <= 0:
+        raise RuleError(f"FX rate {from_currency}->{to_currency} must be positive, got {rate}")
+    shift = minor_exponent(to_currency) - minor_exponent(from_currency)
+    return round_minor(Decimal(amount_minor) * rate * (Decimal(10) ** shift))
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One statement line: which rule, on what basis, at what rate, for how much.
+
+    ``amount`` is signed integer minor units of the statement's currency (rebates
+    and rewards positive, penalties negative); ``rate`` is decimal text.
+    """
+
+    rule: str
+    category: str
+    basis: str
+    rate: str
+    amount: int
+
+    def __post_init__(self) -> None:
+        if self.category not in CATEGORIES:
+            raise RuleError(f"line category {self.category!r} is not one of {CATEGORIES}")
+        if not isinstance(self.amount, int) or isinstance(self.amount, bool):
+            raise RuleError(f"line amount must be integer minor units, got {self.amount!r}")
