@@ -1,0 +1,99 @@
+"""hopchain's web application: pages per user group, the JSON API, auth and roles.
+
+:func:`create_app` builds everything; importing this package does nothing else,
+so tests and CLI commands make apps with their own configuration.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response
+
+__all__ = ["BLUEPRINT_MODULES", "create_app", "load_secret_key"]
+
+# Page modules, each exposing ``bp`` (a Blueprint). The API has its own list in web.api.
+BLUEPRINT_MODULES: tuple[str, ...] = ("web.auth", "web.pages", "web.admin")
+
+_MAX_BODY = 16 * 1024 * 1024  # a scan batch of tens of thousands of events fits
+
+_SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    # No inline scripts or third-party assets anywhere: everything is served by us.
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'",
+}
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app from the environment, then ``test_config`` on top.
+
+    Environment: ``HOPCHAIN_INSTANCE`` (default ``./instance``: SQLite database,
+    signing key, generated secret key), ``HOPCHAIN_DATABASE_URL``,
+    ``HOPCHAIN_SECRET_KEY``, ``HOPCHAIN_SECURE_COOKIES=1`` behind HTTPS.
+    ``test_config`` may also set ``INSTANCE_PATH`` and ``DATABASE_URL``.
+    """
+    overrides = dict(test_config or {})
+    instance = Path(
+        overrides.pop("INSTANCE_PATH", None) or os.environ.get("HOPCHAIN_INSTANCE") or "instance"
+    ).resolve()
+    app = Flask(__name__, instance_path=str(instance))
+    app.config.from_mapping(
+        DATABASE_URL=os.environ.get("HOPCHAIN_DATABASE_URL") or f"sqlite:///{instance}/hopchain.db",
+        SECRET_KEY=os.environ.get("HOPCHAIN_SECRET_KEY") or None,
+        MAX_CONTENT_LENGTH=_MAX_BODY,
+        SESSION_COOKIE_NAME="hopchain_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=os.environ.get("HOPCHAIN_SECURE_COOKIES") == "1",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        WTF_CSRF_TIME_LIMIT=None,  # valid for the session's life: long scan shifts
+    )
+    app.config.update(overrides)
+    instance.mkdir(parents=True, exist_ok=True)
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = load_secret_key(instance)
+
+    from web import api, db, errors, security, templating
+
+    db.init_app(app, app.config["DATABASE_URL"])
+    security.init_app(app)
+    errors.init_app(app)
+    templating.init_app(app)
+    for module_name in BLUEPRINT_MODULES:
+        app.register_blueprint(importlib.import_module(module_name).bp)
+    api.register(app)
+    app.after_request(_security_headers)
+    return app
+
+
+def _security_headers(response: Response) -> Response:
+    for name, value in _SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+def load_secret_key(instance: Path) -> str:
+    """The instance's session-signing key, generated on first use (file mode 0600).
+
+    Kept in the instance folder, never in the repository, so each installation
+    has its own and sessions survive restarts.
+    """
+    path = instance / "secret_key"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = path.read_text().strip()
+        if not key:
+            raise RuntimeError(f"{path} is empty; delete it to generate a new key") from None
+        return key
+    key = secrets.token_hex(32)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key

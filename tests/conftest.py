@@ -1,0 +1,245 @@
+"""Fixtures shared by every test package.
+
+- ``db_url``: an empty database, once on SQLite (a temporary file) and once on
+  PostgreSQL when ``HOPCHAIN_TEST_PG_URL`` is set (a fresh schema per test,
+  selected through ``search_path``, dropped afterwards); skipped otherwise.
+- ``engine``: that database migrated to the latest schema.
+- ``app`` / ``client``: the Flask app on that database, and its test client.
+- ``make_party(code)``: a party row (idempotent), returning its id.
+- ``make_user(username, role, party=None)``: a user whose password is
+  ``user_password``; returns its id.
+- ``login_as(role, party=None, username=None, on=None)``: signs ``client`` (or
+  the client ``on``) in through the real login form as a new user with that
+  role (and party code), returns that client.
+- ``bearer(role, party=None)``: headers carrying a new API token with that role.
+- ``csrf_token(path, on=None)``: the CSRF token of the form on ``path``.
+- ``run_cli(*args, input=None)``: ``hopchain ARGS`` on the test database.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import shutil
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+# pytest puts tests/ on sys.path (this conftest has no package), where tests/web,
+# tests/ledger, ... would shadow the real packages as namespace packages; the
+# repository root must come first.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import pytest
+from click.testing import CliRunner, Result
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Engine, create_engine, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from ledger.database import make_engine
+from ledger.models import Party
+from web import accounts, create_app
+from web.cli import CliState, build_cli
+from web.db import get_engine, init_database
+
+PG_ENV = "HOPCHAIN_TEST_PG_URL"
+TEST_PASSWORD = "correct horse battery staple"
+
+_CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+_names = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def _migrated_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file per test session; tests start from a copy (fast)."""
+    path = tmp_path_factory.mktemp("template") / "hopchain.db"
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        init_database(engine)
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        engine.dispose()
+    return path
+
+
+def _pg_base_url() -> str:
+    raw = os.environ.get(PG_ENV)
+    if not raw:
+        pytest.skip(
+            f"{PG_ENV} is not set: set it to a PostgreSQL URL such as "
+            "postgresql+psycopg://postgres@127.0.0.1:5432/test to run the PostgreSQL variant"
+        )
+    url = make_url(raw)
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    return url.render_as_string(hide_password=False)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """URL of an empty database of this test's own."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'hopchain.db'}"
+        return
+    base = _pg_base_url()
+    schema = f"hc_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def engine(db_url: str, _migrated_sqlite_template: Path) -> Iterator[Engine]:
+    """The test's database, migrated to the latest schema."""
+    parsed = make_url(db_url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database:
+        shutil.copyfile(_migrated_sqlite_template, parsed.database)
+    engine = make_engine(db_url)
+    init_database(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def app(engine: Engine, db_url: str, tmp_path: Path) -> Iterator[Flask]:
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": db_url,
+            "INSTANCE_PATH": tmp_path / "instance",
+            "SECRET_KEY": "test-only-secret",
+        }
+    )
+    yield app
+    with app.app_context():
+        get_engine().dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def make_party(engine: Engine) -> Callable[..., int]:
+    def make(code: str, kind: str = "distributor", name: str | None = None) -> int:
+        with Session(engine) as session:
+            existing = session.scalar(select(Party.id).where(Party.code == code))
+            if existing is not None:
+                return existing
+            party = Party(code=code, name=name or f"{code} Ltd", kind=kind)
+            session.add(party)
+            session.commit()
+            return party.id
+
+    return make
+
+
+@pytest.fixture
+def csrf_token(client: FlaskClient) -> Callable[..., str]:
+    def token(path: str = "/login", on: FlaskClient | None = None) -> str:
+        page = (on or client).get(path)
+        match = _CSRF_INPUT.search(page.get_data(as_text=True))
+        assert match, f"no CSRF token in the form of {path} (status {page.status_code})"
+        return match.group(1)
+
+    return token
+
+
+@pytest.fixture
+def user_password() -> str:
+    """The password of every user made by ``make_user`` and ``login_as``."""
+    return TEST_PASSWORD
+
+
+@pytest.fixture
+def make_user(engine: Engine, make_party: Callable[..., int]) -> Callable[..., int]:
+    def make(username: str, role: str, party: str | None = None) -> int:
+        if party is not None:
+            make_party(party)
+        with Session(engine) as session:
+            return accounts.create_user(session, username, TEST_PASSWORD, role, party=party)
+
+    return make
+
+
+@pytest.fixture
+def login_as(
+    client: FlaskClient,
+    make_user: Callable[..., int],
+    csrf_token: Callable[..., str],
+) -> Callable[..., FlaskClient]:
+    def login(
+        role: str,
+        party: str | None = None,
+        username: str | None = None,
+        on: FlaskClient | None = None,
+    ) -> FlaskClient:
+        browser = on or client
+        username = username or f"{role}-{next(_names)}"
+        make_user(username, role, party)
+        response = browser.post(
+            "/login",
+            data={
+                "username": username,
+                "password": TEST_PASSWORD,
+                "csrf_token": csrf_token("/login", on=browser),
+            },
+        )
+        assert response.status_code == 302, f"login as {username} failed: {response.status}"
+        return browser
+
+    return login
+
+
+@pytest.fixture
+def bearer(engine: Engine, make_party: Callable[..., int]) -> Callable[..., dict[str, str]]:
+    def headers(role: str, party: str | None = None, label: str = "test") -> dict[str, str]:
+        if party is not None:
+            make_party(party)
+        with Session(engine) as session:
+            token = accounts.create_token(session, role, party=party, label=label)
+        return {"Authorization": f"Bearer {token.secret}"}
+
+    return headers
+
+
+@pytest.fixture
+def run_cli(engine: Engine, db_url: str, tmp_path: Path) -> Iterator[Callable[..., Result]]:
+    """``run_cli("token", "create", "--role", "admin")``: invoke ``hopchain`` on the test database.
+
+    Returns click's ``Result`` (``exit_code``, ``output``); exceptions are raised, not hidden.
+    """
+    states: list[CliState] = []
+
+    def run(*args: str, input: str | None = None) -> Result:
+        state = CliState(
+            test_config={
+                "TESTING": True,
+                "DATABASE_URL": db_url,
+                "INSTANCE_PATH": tmp_path / "instance",
+                "SECRET_KEY": "test-only-secret",
+            }
+        )
+        states.append(state)
+        return CliRunner().invoke(
+            build_cli(), list(args), obj=state, input=input, catch_exceptions=False
+        )
+
+    yield run
+    for state in states:
+        if state._app is not None:
+            with state._app.app_context():
+                get_engine().dispose()

@@ -1,0 +1,258 @@
+"""The ``hopchain`` command line.
+
+Topic groups live in ``web/cli_<topic>.py``; each exposes ``COMMANDS``, a tuple
+of click commands or groups, and is listed in :data:`CLI_MODULES`. A command
+that needs the app (database, config) uses :func:`in_app_context`; the app is
+built once per invocation from the environment (``HOPCHAIN_INSTANCE``,
+``HOPCHAIN_DATABASE_URL``), or from ``CliState(test_config=...)`` in tests::
+
+    @click.command("verify")
+    @in_app_context
+    def verify() -> None:
+        engine = get_engine()
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import wraps
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import click
+from flask import Flask, current_app
+
+from web import accounts
+from web.db import get_engine, get_session, heads, init_database, make_revision
+from web.roles import Role
+
+__all__ = ["CLI_MODULES", "CliState", "build_cli", "in_app_context", "main"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# web.cli_<topic> modules, each exposing COMMANDS.
+CLI_MODULES: tuple[str, ...] = ()
+
+_ROLE_CHOICE = click.Choice([r.value for r in Role])
+
+
+@dataclass
+class CliState:
+    """Per-invocation state: the app, built on first use."""
+
+    test_config: Mapping[str, Any] | None = None
+    _app: Flask | None = field(default=None, repr=False)
+
+    @property
+    def app(self) -> Flask:
+        if self._app is None:
+            from web import create_app
+
+            self._app = create_app(self.test_config)
+        return self._app
+
+
+pass_state = click.make_pass_decorator(CliState, ensure=True)
+
+
+def in_app_context(command: Callable[P, R]) -> Callable[P, R]:
+    """Run the command inside the app context (``get_engine()``, ``get_session()`` work)."""
+
+    @wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        state = click.get_current_context().ensure_object(CliState)
+        with state.app.app_context():
+            return command(*args, **kwargs)
+
+    return run
+
+
+@click.command("init")
+@in_app_context
+def init_command() -> None:
+    """Create the instance folder, migrate the database and create the signing key.
+
+    Safe to run again: it only adds what is missing.
+    """
+    instance = Path(current_app.instance_path)
+    init_database(get_engine())
+    click.echo(f"instance: {instance}")
+    click.echo(f"database: {get_engine().url.render_as_string(hide_password=True)} (migrated)")
+    ensure_signing_key = _optional("ledger.keys", "ensure_signing_key")
+    if ensure_signing_key is not None:
+        ensure_signing_key(instance)
+        click.echo("signing key: ready")
+
+
+def _optional(module_name: str, attr: str) -> Callable[..., Any] | None:
+    """``module.attr`` when the module exists (other packages land in their own time)."""
+    if importlib.util.find_spec(module_name) is None:
+        return None
+    function: Callable[..., Any] = getattr(importlib.import_module(module_name), attr)
+    return function
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64))
+@pass_state
+def serve_command(state: CliState, host: str, port: int, threads: int) -> None:
+    """Serve the web app and API with waitress (a production WSGI server)."""
+    import waitress  # type: ignore[import-untyped]
+
+    click.echo(f"hopchain on http://{host}:{port}/ (Ctrl-C to stop)")
+    waitress.serve(state.app, host=host, port=port, threads=threads, ident="hopchain")
+
+
+@click.group("token")
+def token_group() -> None:
+    """API tokens for programs (``Authorization: Bearer TOKEN``)."""
+
+
+@token_group.command("create")
+@click.option("--role", required=True, type=_ROLE_CHOICE)
+@click.option("--party", default=None, help="Code of the party the token acts for.")
+@click.option("--label", default="", help="What the token is for, shown in listings.")
+@in_app_context
+def token_create(role: str, party: str | None, label: str) -> None:
+    """Create a token and print it alone on the last line (it is shown only this once)."""
+    try:
+        token = accounts.create_token(get_session(), role, party=party, label=label)
+    except accounts.AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    scope = f" for party {token.party_code}" if token.party_code else ""
+    click.echo(
+        f"token {token.id}: role {token.role.value}{scope}; store it now, only its hash is kept:"
+    )
+    click.echo(token.secret)
+
+
+@token_group.command("revoke")
+@click.argument("token_id", type=int)
+@in_app_context
+def token_revoke(token_id: int) -> None:
+    """Refuse a token from now on."""
+    try:
+        accounts.revoke_token(get_session(), token_id)
+    except accounts.AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"token {token_id} revoked")
+
+
+@token_group.command("list")
+@in_app_context
+def token_list() -> None:
+    """Tokens with role, party id, label and whether revoked (never the token)."""
+    for token in accounts.tokens(get_session()):
+        state = "revoked" if token.revoked_ms is not None else "active"
+        party = "-" if token.party_id is None else str(token.party_id)
+        click.echo(f"{token.id}\t{token.role}\tparty={party}\t{state}\t{token.label}")
+
+
+@click.group("user")
+def user_group() -> None:
+    """People who sign in to the web pages."""
+
+
+@user_group.command("create")
+@click.argument("username")
+@click.option("--role", required=True, type=_ROLE_CHOICE)
+@click.option("--party", default=None, help="Code of the party (required for distributors).")
+@click.option("--display-name", default="", help="Name shown in the pages.")
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from the first line of stdin."
+)
+@in_app_context
+def user_create(
+    username: str, role: str, party: str | None, display_name: str, password_stdin: bool
+) -> None:
+    """Create a user; the password is prompted for (or read with --password-stdin)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user_id = accounts.create_user(
+            get_session(), username, password, role, party=party, display_name=display_name
+        )
+    except accounts.AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"user {username} created (id {user_id}, role {role})")
+
+
+@click.group("db")
+def db_group() -> None:
+    """Database schema (Alembic migrations in web/migrations)."""
+
+
+@db_group.command("upgrade")
+@in_app_context
+def db_upgrade() -> None:
+    """Migrate the database to the latest schema (``init`` does this too)."""
+    init_database(get_engine())
+    click.echo("database at the latest schema")
+
+
+@db_group.command("revision")
+@click.option("-m", "--message", required=True, help="What the migration changes.")
+def db_revision(message: str) -> None:
+    """Autogenerate a migration from the models (needs no instance or server)."""
+    if len(heads()) > 1:
+        raise click.ClickException(
+            "the migrations have several heads; run `hopchain db merge` first"
+        )
+    paths = make_revision(message)
+    if not paths:
+        click.echo("the migrations already match the models; nothing written")
+    for path in paths:
+        click.echo(f"wrote {path}: read it before committing")
+
+
+@db_group.command("merge")
+@click.option("-m", "--message", default="merge heads", show_default=True)
+def db_merge(message: str) -> None:
+    """Join parallel migration branches (two people added tables the same day)."""
+    from alembic import command
+
+    from web.db import alembic_config
+
+    if len(heads()) < 2:
+        click.echo("one head; nothing to merge")
+        return
+    command.merge(alembic_config(), "heads", message=message)
+
+
+BUILTIN_COMMANDS: tuple[click.Command, ...] = (
+    init_command,
+    serve_command,
+    token_group,
+    user_group,
+    db_group,
+)
+
+
+def build_cli() -> click.Group:
+    """The ``hopchain`` group with the built-in commands and those of :data:`CLI_MODULES`."""
+
+    @click.group("hopchain")
+    @click.version_option(package_name="hopchain")
+    def hopchain() -> None:
+        """hopchain: serial-number ledger, diversion detection and rebate settlement."""
+
+    for command in BUILTIN_COMMANDS:
+        hopchain.add_command(command)
+    for module_name in CLI_MODULES:
+        module = importlib.import_module(f"web.cli_{module_name}")
+        for command in module.COMMANDS:
+            hopchain.add_command(command)
+    return hopchain
+
+
+def main() -> None:
+    """Console-script entry point."""
+    build_cli()(obj=CliState())

@@ -1,0 +1,57 @@
+"""People and programs that may use hopchain: users (session login) and API tokens.
+
+They live on :class:`ledger.models.Base` so one metadata and one Alembic history
+cover every table, and so ``party_id`` can reference ``parties`` directly: a
+distributor's user or token belongs to its party and only ever sees that party.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ledger.models import Base
+from web.roles import Role
+
+__all__ = ["ApiToken", "User"]
+
+# Roles are fixed by the design; the database refuses anything else even if a
+# future code path forgets to validate.
+_ROLE_CHECK = "role IN (" + ", ".join(f"'{r.value}'" for r in Role) + ")"
+
+
+class User(Base):
+    """A person who logs in with a password (argon2id hash; the password is never stored)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20))
+    party_id: Mapped[int | None] = mapped_column(ForeignKey("parties.id"), index=True, default=None)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (CheckConstraint(_ROLE_CHECK, name="role"),)
+
+
+class ApiToken(Base):
+    """A bearer token for a program; only the SHA-256 of the token is kept.
+
+    The token itself is high-entropy random, so a plain hash suffices (no salt or
+    slow hash needed) and lets a request be authenticated by one indexed lookup.
+    """
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # hex SHA-256
+    role: Mapped[str] = mapped_column(String(20))
+    party_id: Mapped[int | None] = mapped_column(ForeignKey("parties.id"), index=True, default=None)
+    label: Mapped[str] = mapped_column(String(200), default="")
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    revoked_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
+
+    __table_args__ = (CheckConstraint(_ROLE_CHECK, name="role"),)

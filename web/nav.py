@@ -1,0 +1,65 @@
+"""Navigation per role: one table, read by the layout and by the home dashboard.
+
+An entry whose page does not exist yet (its endpoint is not registered) shows
+as unavailable rather than as a broken link; the page's author only has to use
+the endpoint name written here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app, url_for
+
+from web.roles import Role
+
+__all__ = ["NAV", "NavItem", "ShownItem", "items_for"]
+
+
+@dataclass(frozen=True, slots=True)
+class NavItem:
+    label: str
+    endpoint: str
+    roles: tuple[Role, ...]
+    blurb: str  # one line on the dashboard card
+
+
+@dataclass(frozen=True, slots=True)
+class ShownItem:
+    label: str
+    endpoint: str
+    url: str | None  # None: page not available yet
+    blurb: str
+
+
+NAV: tuple[NavItem, ...] = (
+    NavItem("Scan station", "scans.station", (Role.WAREHOUSE,), "Scan shipments in and out."),
+    NavItem("Alerts", "alerts.index", (Role.CHANNEL_MANAGER,), "Diversion alerts to investigate."),
+    NavItem(
+        "Trace a unit", "trace.unit", (Role.CHANNEL_MANAGER,), "Every hop of one serial number."
+    ),
+    NavItem(
+        "Settlement runs", "settlement.runs", (Role.FINANCE,), "Monthly rebates and penalties."
+    ),
+    NavItem("My statements", "partner.statements", (Role.DISTRIBUTOR,), "Your rebate statements."),
+    NavItem("My alerts", "partner.alerts", (Role.DISTRIBUTOR,), "Diversion alerts about you."),
+    NavItem("Users", "admin.users", (Role.ADMIN,), "Who may sign in, and as what."),
+    NavItem("Devices", "admin.devices", (Role.ADMIN,), "Registered scanners and their keys."),
+    NavItem("Territories", "admin.territories", (Role.ADMIN,), "Regions each distributor serves."),
+    NavItem("Ledger", "ledger_pages.index", (Role.AUDITOR,), "Entries, checkpoints and proofs."),
+)
+
+
+def items_for(role: Role) -> list[ShownItem]:
+    """The navigation of ``role``, with a URL for each page that exists."""
+    views = current_app.view_functions
+    return [
+        ShownItem(
+            label=item.label,
+            endpoint=item.endpoint,
+            url=url_for(item.endpoint) if item.endpoint in views else None,
+            blurb=item.blurb,
+        )
+        for item in NAV
+        if role in item.roles
+    ]

@@ -1,0 +1,24 @@
+"""What every template may use: the caller and their navigation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from web.nav import items_for
+from web.security import current_principal
+
+__all__ = ["init_app"]
+
+
+def _context() -> dict[str, Any]:
+    principal = current_principal()
+    return {
+        "principal": principal,
+        "nav_items": [] if principal is None else items_for(principal.role),
+    }
+
+
+def init_app(app: Flask) -> None:
+    app.context_processor(_context)
