@@ -135,7 +135,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_users_party_id'), ['party_id'], unique=False)
 
     op.create_table('entries',
-    sa.Column('seq', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.Column('seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=False, nullable=False),
     sa.Column('unit_id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=20), nullable=False),
     sa.Column('at_ms', sa.BigInteger(), nullable=False),
