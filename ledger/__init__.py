@@ -1,0 +1,61 @@
+"""The hash-chained serial-number ledger: every hop of every unit, verifiable by anyone.
+
+Public entry points: :func:`append_hops` writes, :func:`verify_ledger` checks,
+:func:`inclusion_proof` / :func:`consistency_proof` prove, :func:`make_checkpoint`
+signs, and :mod:`ledger.queries` answers "where is this unit and what is in it".
+"""
+
+from ledger.append import append_hops
+from ledger.checkpoint import (
+    CheckpointError,
+    LedgerSigner,
+    SignedCheckpoint,
+    ensure_signing_key,
+    make_checkpoint,
+    maybe_checkpoint,
+    parse_checkpoint,
+    verifier_key,
+)
+from ledger.custody import UnitState
+from ledger.hops import Hop, HopResult
+from ledger.ids import EntryKind, InvalidIdentifierError, UnitId, parse_key, sscc_key, unit_key
+from ledger.merkle import ProofError, verify_consistency, verify_inclusion
+from ledger.proofs import InclusionProof, consistency_proof, inclusion_proof, root_at
+from ledger.queries import UnitNotFoundError, UnitStatus, contents, unit_history, unit_status
+from ledger.verify import LedgerIntegrityError, VerifyReport, verify_ledger
+
+__all__ = [
+    "CheckpointError",
+    "EntryKind",
+    "Hop",
+    "HopResult",
+    "InclusionProof",
+    "InvalidIdentifierError",
+    "LedgerIntegrityError",
+    "LedgerSigner",
+    "ProofError",
+    "SignedCheckpoint",
+    "UnitId",
+    "UnitNotFoundError",
+    "UnitState",
+    "UnitStatus",
+    "VerifyReport",
+    "append_hops",
+    "consistency_proof",
+    "contents",
+    "ensure_signing_key",
+    "inclusion_proof",
+    "make_checkpoint",
+    "maybe_checkpoint",
+    "parse_checkpoint",
+    "parse_key",
+    "root_at",
+    "sscc_key",
+    "unit_history",
+    "unit_key",
+    "unit_status",
+    "verifier_key",
+    "verify_consistency",
+    "verify_inclusion",
+    "verify_ledger",
+]

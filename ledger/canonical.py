@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-__all__ = ["EntryFields", "encode_entry", "format_time", "parse_time"]
+__all__ = ["EntryFields", "encode_entry", "encode_values", "format_time", "parse_time"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -90,15 +90,69 @@ def _s(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _n(value: int | None) -> str:
-    return "null" if value is None else str(int(value))
+# Codes (kinds, parties, sites, devices, anomaly texts) repeat across millions of
+# entries; unit keys do not, so they skip the cache.
+_code = lru_cache(maxsize=1 << 14)(_s)
+
+_TEMPLATE = (
+    '{"anomaly":%s,"at":"%s.%03dZ","container":%s,"counterparty":%s,"device":%s,'
+    '"dseq":%s,"kind":%s,"lat":%s,"lon":%s,"party":%s,"prev":"%s","seq":%d,"site":%s,"unit":%s}'
+)
+
+
+def encode_values(
+    seq: int,
+    kind: str,
+    at_ms: int,
+    unit: str,
+    party: str,
+    counterparty: str,
+    site: str,
+    lat_e6: int | None,
+    lon_e6: int | None,
+    container: str,
+    device: str,
+    device_seq: int | None,
+    anomaly: str,
+    prev: str,
+) -> bytes:
+    """Canonical bytes from plain values: the one encoder appends and verification share."""
+    return (
+        _TEMPLATE
+        % (
+            _code(anomaly),
+            _format_second(at_ms // 1000),
+            at_ms % 1000,
+            _s(container) if container else '""',
+            _code(counterparty),
+            _code(device),
+            "null" if device_seq is None else int(device_seq),
+            _code(kind),
+            "null" if lat_e6 is None else int(lat_e6),
+            "null" if lon_e6 is None else int(lon_e6),
+            _code(party),
+            prev,
+            seq,
+            _code(site),
+            _s(unit),
+        )
+    ).encode()
 
 
 def encode_entry(f: EntryFields) -> bytes:
-    return (
-        f'{{"anomaly":{_s(f.anomaly)},"at":"{format_time(f.at_ms)}",'
-        f'"container":{_s(f.container)},"counterparty":{_s(f.counterparty)},'
-        f'"device":{_s(f.device)},"dseq":{_n(f.device_seq)},"kind":{_s(f.kind)},'
-        f'"lat":{_n(f.lat_e6)},"lon":{_n(f.lon_e6)},"party":{_s(f.party)},'
-        f'"prev":"{f.prev}","seq":{int(f.seq)},"site":{_s(f.site)},"unit":{_s(f.unit)}}}'
-    ).encode()
+    return encode_values(
+        f.seq,
+        f.kind,
+        f.at_ms,
+        f.unit,
+        f.party,
+        f.counterparty,
+        f.site,
+        f.lat_e6,
+        f.lon_e6,
+        f.container,
+        f.device,
+        f.device_seq,
+        f.anomaly,
+        f.prev,
+    )

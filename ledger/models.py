@@ -98,7 +98,11 @@ class Entry(Base):
 
     __tablename__ = "entries"
 
-    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    # INTEGER on SQLite so that seq *is* the rowid: entries are stored in seq order
+    # and a range scan reads the table directly instead of an index plus lookups.
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
     kind: Mapped[str] = mapped_column(String(20))
     at_ms: Mapped[int] = mapped_column(BigInteger)

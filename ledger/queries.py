@@ -1,0 +1,186 @@
+"""Read-side questions about units: where is it, what is in it, what happened to it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection
+
+from ledger.canonical import format_time
+from ledger.ids import parse_key
+
+__all__ = [
+    "EntryView",
+    "UnitNotFoundError",
+    "UnitStatus",
+    "contents",
+    "unit_history",
+    "unit_status",
+]
+
+
+class UnitNotFoundError(LookupError):
+    """No unit with that key has ever been seen."""
+
+
+@dataclass(frozen=True, slots=True)
+class UnitStatus:
+    key: str
+    state: str
+    holder: str | None
+    bound_for: str | None
+    container: str | None  # the case or pallet directly holding it
+    outermost: str | None  # the pallet at the top of its containers
+    entries: int
+    head_seq: int | None
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "key": self.key,
+            "state": self.state,
+            "holder": self.holder,
+            "bound_for": self.bound_for,
+            "container": self.container,
+            "outermost_container": self.outermost,
+            "entries": self.entries,
+            "head_seq": self.head_seq,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class EntryView:
+    seq: int
+    kind: str
+    at_ms: int
+    party: str
+    counterparty: str | None
+    site: str | None
+    lat_e6: int | None
+    lon_e6: int | None
+    container: str | None
+    device: str
+    device_seq: int | None
+    anomaly: str
+    prev_hash: bytes
+    leaf_hash: bytes
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "seq": self.seq,
+            "kind": self.kind,
+            "at": format_time(self.at_ms),
+            "party": self.party,
+            "counterparty": self.counterparty,
+            "site": self.site,
+            "lat": None if self.lat_e6 is None else self.lat_e6 / 1e6,
+            "lon": None if self.lon_e6 is None else self.lon_e6 / 1e6,
+            "container": self.container,
+            "device": self.device or None,
+            "device_seq": self.device_seq,
+            "anomaly": self.anomaly or None,
+            "prev": self.prev_hash.hex(),
+            "leaf_hash": self.leaf_hash.hex(),
+        }
+
+
+def _ph(conn: Connection) -> str:
+    return "?" if conn.dialect.name == "sqlite" else "%s"
+
+
+def _unit_row(
+    conn: Connection, key: str
+) -> tuple[int, str, str | None, str | None, int | None, int | None]:
+    key = parse_key(key).key
+    ph = _ph(conn)
+    row = conn.exec_driver_sql(
+        "SELECT u.id, u.state, h.code, b.code, u.container_id, u.head_seq FROM units u"
+        " LEFT JOIN parties h ON h.id = u.holder_id LEFT JOIN parties b ON b.id = u.bound_for_id"
+        f" WHERE u.key = {ph}",
+        (key,),
+    ).first()
+    if row is None:
+        raise UnitNotFoundError(f"no unit {key} in the ledger")
+    return (int(row[0]), str(row[1]), row[2], row[3], row[4], row[5])
+
+
+def unit_status(conn: Connection, key: str) -> UnitStatus:
+    """Custody and containment now: "which pallet holds this unit" in one answer."""
+    unit_id, state, holder, bound_for, container_id, head_seq = _unit_row(conn, key)
+    ph = _ph(conn)
+    chain: list[str] = []
+    seen = {unit_id}
+    while container_id is not None and container_id not in seen:
+        seen.add(container_id)
+        row = conn.exec_driver_sql(
+            f"SELECT key, container_id FROM units WHERE id = {ph}", (container_id,)
+        ).first()
+        if row is None:
+            break
+        chain.append(str(row[0]))
+        container_id = row[1]
+    count = conn.exec_driver_sql(
+        f"SELECT COUNT(*) FROM entries WHERE unit_id = {ph}", (unit_id,)
+    ).scalar_one()
+    return UnitStatus(
+        key=parse_key(key).key,
+        state=state,
+        holder=holder,
+        bound_for=bound_for,
+        container=chain[0] if chain else None,
+        outermost=chain[-1] if chain else None,
+        entries=int(count),
+        head_seq=None if head_seq is None else int(head_seq),
+    )
+
+
+def contents(conn: Connection, key: str, *, recursive: bool = True) -> list[str]:
+    """Keys packed in a case or pallet now, depth first ("what is in this pallet")."""
+    unit_id = _unit_row(conn, key)[0]
+    ph = _ph(conn)
+    out: list[str] = []
+    stack = [unit_id]
+    seen = {unit_id}
+    while stack:
+        parent = stack.pop()
+        rows = conn.exec_driver_sql(
+            f"SELECT id, key FROM units WHERE container_id = {ph} ORDER BY key", (parent,)
+        ).all()
+        for child_id, child_key in rows:
+            out.append(str(child_key))
+            if recursive and child_id not in seen and str(child_key).startswith("00/"):
+                seen.add(int(child_id))
+                stack.append(int(child_id))
+    return out
+
+
+def unit_history(conn: Connection, key: str) -> list[EntryView]:
+    """Every entry of one unit, oldest first, with hashes to check the chain."""
+    unit_id = _unit_row(conn, key)[0]
+    ph = _ph(conn)
+    rows = conn.exec_driver_sql(
+        "SELECT e.seq, e.kind, e.at_ms, p.code, cp.code, s.code, e.lat_e6, e.lon_e6, c.key,"
+        " e.device, e.device_seq, e.anomaly, e.prev_hash, e.leaf_hash FROM entries e"
+        " JOIN parties p ON p.id = e.party_id LEFT JOIN parties cp ON cp.id = e.counterparty_id"
+        " LEFT JOIN sites s ON s.id = e.site_id LEFT JOIN units c ON c.id = e.container_id"
+        f" WHERE e.unit_id = {ph} ORDER BY e.seq",
+        (unit_id,),
+    ).all()
+    return [
+        EntryView(
+            seq=int(r[0]),
+            kind=str(r[1]),
+            at_ms=int(r[2]),
+            party=str(r[3]),
+            counterparty=r[4],
+            site=r[5],
+            lat_e6=r[6],
+            lon_e6=r[7],
+            container=r[8],
+            device=str(r[9]),
+            device_seq=r[10],
+            anomaly=str(r[11]),
+            prev_hash=bytes(r[12]),
+            leaf_hash=bytes(r[13]),
+        )
+        for r in rows
+    ]
