@@ -164,10 +164,12 @@ def make_checkpoint(engine: Engine, signer: LedgerSigner) -> SignedCheckpoint:
     with engine.begin() as conn:
         head = read_head(conn)
         last = conn.execute(
-            select(Checkpoint).order_by(Checkpoint.tree_size.desc(), Checkpoint.id.desc()).limit(1)
-        ).scalar_one_or_none()
-        if last is not None and last.tree_size == head.size:
-            return SignedCheckpoint(signer.name, last.tree_size, bytes(last.root_hash), last.note)
+            select(Checkpoint.tree_size, Checkpoint.root_hash, Checkpoint.note)
+            .order_by(Checkpoint.tree_size.desc(), Checkpoint.id.desc())
+            .limit(1)
+        ).first()
+        if last is not None and int(last[0]) == head.size:
+            return SignedCheckpoint(signer.name, head.size, bytes(last[1]), str(last[2]))
         root = head.root
         note = signer.sign_checkpoint(head.size, root)
         conn.execute(

@@ -246,11 +246,7 @@ class _Scan:
                         seq, "chain broken", "first entry of its unit names a previous entry"
                     )
                 else:
-                    self._note(
-                        seq,
-                        "chain broken",
-                        f"prev does not match seq {before[0]}, the unit's previous entry",
-                    )
+                    self.chain_breaks.append((seq, before[0]))
             last_leaf[unit_id] = (seq, leaf)
             push(self.frontier, seq, leaf, self._on_node)
             self.expected = seq + 1
@@ -260,7 +256,10 @@ class _Scan:
     def _check_checkpoint(self, cp: SignedCheckpoint) -> None:
         root = merkle.frontier_root(self.frontier)
         if root != cp.root_hash:
-            start = self.node_problem if self.node_problem is not None else 0
+            # Complete tiles are compared with the stored tree as the scan goes; if
+            # none differed before this size, the change is in the last, partial tile.
+            tail = cp.tree_size >> TILE_HEIGHT << TILE_HEIGHT
+            start = tail if self.node_problem is None else min(self.node_problem, tail)
             self.root_findings.append(
                 _Finding(
                     min(start, cp.tree_size - 1),
@@ -307,7 +306,9 @@ class _Scan:
         row = self.mismatched[s]
         stored = bytes(row[14])
         nxt = self.mismatched.get(s + 1)
-        if leaf_matches(self, row, s + 1, stored):
+        if s > 0 and leaf_matches(self, row, s - 1, stored):
+            self._note(s - 1, "inserted", f"seq {s - 1} was inserted and later entries renumbered")
+        elif leaf_matches(self, row, s + 1, stored):
             self._note(
                 s, "deleted", f"the entry at seq {s} is gone and later entries were renumbered"
             )
