@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from sqlalchemy import Engine
 
@@ -45,7 +47,7 @@ def test_a_clean_journey_has_no_anomalies(network: Network) -> None:
     ]
     # each entry names the previous entry of the unit by its leaf hash
     assert history[0].prev_hash == b""
-    assert all(b.prev_hash == a.leaf_hash for a, b in zip(history, history[1:], strict=False))
+    assert all(b.prev_hash == a.leaf_hash for a, b in itertools.pairwise(history))
     # the commissioning scan took the site's coordinates
     assert (history[0].lat_e6, history[0].lon_e6) == (48_137_154, 11_576_124)
 

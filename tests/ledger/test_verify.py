@@ -77,8 +77,9 @@ def _rehash(conn: Connection, seq: int) -> None:
         bytes(prev).hex(),
     )
     conn.exec_driver_sql(
-        "UPDATE entries SET leaf_hash = %s WHERE seq = %s"
-        % ("?" if conn.dialect.name == "sqlite" else "%s", seq),
+        "UPDATE entries SET leaf_hash = {} WHERE seq = {}".format(
+            "?" if conn.dialect.name == "sqlite" else "%s", seq
+        ),
         (leaf_hash(data),),
     )
 
