@@ -26,7 +26,14 @@ import click
 from flask import Flask, current_app
 
 from web import accounts
-from web.db import get_engine, get_session, heads, init_database, make_revision
+from web.db import (
+    get_engine,
+    get_session,
+    heads,
+    init_database,
+    make_revision,
+    tables_of_module,
+)
 from web.roles import Role
 
 __all__ = ["CLI_MODULES", "CliState", "build_cli", "in_app_context", "main"]
@@ -200,13 +207,32 @@ def db_upgrade() -> None:
 
 @db_group.command("revision")
 @click.option("-m", "--message", required=True, help="What the migration changes.")
-def db_revision(message: str) -> None:
-    """Autogenerate a migration from the models (needs no instance or server)."""
+@click.option("--table", "tables", multiple=True, help="Only this table (repeatable).")
+@click.option(
+    "--module",
+    "modules",
+    multiple=True,
+    help="Only the tables mapped in this module, e.g. geo.models (repeatable).",
+)
+def db_revision(message: str, tables: tuple[str, ...], modules: tuple[str, ...]) -> None:
+    """Autogenerate a migration from the models (needs no instance or server).
+
+    In a working tree shared with others, name your tables or module so their
+    unfinished models do not end up in your migration.
+    """
     if len(heads()) > 1:
         raise click.ClickException(
             "the migrations have several heads; run `hopchain db merge` first"
         )
-    paths = make_revision(message)
+    selected: set[str] | None = None
+    if tables or modules:
+        selected = set(tables)
+        for module_name in modules:
+            try:
+                selected |= tables_of_module(module_name)
+            except (ImportError, ValueError) as exc:
+                raise click.ClickException(str(exc)) from None
+    paths = make_revision(message, selected)
     if not paths:
         click.echo("the migrations already match the models; nothing written")
     for path in paths:

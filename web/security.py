@@ -98,6 +98,8 @@ def bearer_secret() -> str | None:
 
 
 def _csrf_unless_bearer() -> None:
+    if request.routing_exception is not None:
+        return  # no such route or method: answer 404/405, not a CSRF complaint
     if request.method in _UNSAFE_METHODS and bearer_secret() is None:
         csrf.protect()
 

@@ -8,6 +8,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
 
 from web import accounts
 
@@ -16,7 +17,7 @@ Csrf = Callable[..., str]
 
 def _sign_in(
     client: FlaskClient, csrf_token: Csrf, username: str, password: str, path: str = "/login"
-):  # type: ignore[no-untyped-def]
+) -> TestResponse:
     return client.post(
         path,
         data={

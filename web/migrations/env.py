@@ -24,6 +24,8 @@ def _configure(connection: Connection) -> None:
         connection=connection,
         target_metadata=METADATA,
         compare_type=True,
+        # `hopchain db revision --table/--module` narrows autogenerate to some tables.
+        include_object=config.attributes.get("include_object"),
         # SQLite cannot ALTER most things; batch mode recreates the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
     )
