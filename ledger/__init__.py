@@ -6,22 +6,21 @@ signs, and :mod:`ledger.queries` answers "where is this unit and what is in it".
 """
 
 from ledger.append import append_hops
-from ledger.checkpoint import (
-    CheckpointError,
-    LedgerSigner,
-    SignedCheckpoint,
-    ensure_signing_key,
-    make_checkpoint,
-    maybe_checkpoint,
-    parse_checkpoint,
-    verifier_key,
-)
+from ledger.checkpoint import SignedCheckpoint, make_checkpoint, maybe_checkpoint, parse_checkpoint
 from ledger.custody import UnitState
 from ledger.hops import Hop, HopResult
 from ledger.ids import EntryKind, InvalidIdentifierError, UnitId, parse_key, sscc_key, unit_key
+from ledger.keys import CheckpointError, LedgerSigner, ensure_signing_key, verifier_key
 from ledger.merkle import ProofError, verify_consistency, verify_inclusion
 from ledger.proofs import InclusionProof, consistency_proof, inclusion_proof, root_at
-from ledger.queries import UnitNotFoundError, UnitStatus, contents, unit_history, unit_status
+from ledger.queries import (
+    UnitNotFoundError,
+    UnitStatus,
+    canonical_entries,
+    contents,
+    unit_history,
+    unit_status,
+)
 from ledger.verify import LedgerIntegrityError, VerifyReport, verify_ledger
 
 __all__ = [
@@ -41,6 +40,7 @@ __all__ = [
     "UnitStatus",
     "VerifyReport",
     "append_hops",
+    "canonical_entries",
     "consistency_proof",
     "contents",
     "ensure_signing_key",

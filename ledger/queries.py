@@ -8,6 +8,7 @@ from sqlalchemy import Connection
 
 from ledger.canonical import format_time
 from ledger.ids import parse_key
+from ledger.rows import canonical_bytes, fetch_rows, load_codebook
 
 __all__ = [
     "EntryView",
@@ -183,4 +184,13 @@ def unit_history(conn: Connection, key: str) -> list[EntryView]:
             leaf_hash=bytes(r[13]),
         )
         for r in rows
+    ]
+
+
+def canonical_entries(conn: Connection, start: int, end: int) -> list[tuple[int, bytes, bytes]]:
+    """(seq, canonical bytes re-encoded from the columns, stored leaf hash) for
+    start <= seq < end: what an outside verifier needs to recompute the tree."""
+    codes = load_codebook(conn)
+    return [
+        (int(r[0]), canonical_bytes(r, codes), bytes(r[14])) for r in fetch_rows(conn, start, end)
     ]

@@ -21,20 +21,19 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import Connection, Engine
 
 from ledger import merkle
-from ledger.canonical import encode_values
-from ledger.checkpoint import CheckpointError, SignedCheckpoint, parse_checkpoint
+from ledger.checkpoint import SignedCheckpoint, parse_checkpoint
+from ledger.keys import CheckpointError
+from ledger.rows import CodeBook, Row, canonical_bytes, fetch_rows, load_codebook
 from ledger.tree import TILE_HEIGHT, Head, read_head
 
 __all__ = ["LedgerIntegrityError", "VerifyReport", "verify_ledger"]
 
 CHUNK = 20_000
 Progress = Callable[[int, int], None]
-Row = tuple[Any, ...]  # one joined entry row, positions as in _ROWS
 
 
 class LedgerIntegrityError(Exception):
@@ -70,22 +69,6 @@ class _Finding:
     detail: str = field(compare=False)
 
 
-_ROWS = (
-    "SELECT e.seq, e.kind, e.at_ms, u.key, e.party_id, e.counterparty_id, e.site_id,"
-    " e.lat_e6, e.lon_e6, c.key, e.device, e.device_seq, e.anomaly, e.prev_hash, e.leaf_hash,"
-    " e.unit_id FROM entries e JOIN units u ON u.id = e.unit_id"
-    " LEFT JOIN units c ON c.id = e.container_id"
-    " WHERE e.seq >= {ph} AND e.seq < {ph} ORDER BY e.seq"
-)
-
-
-def _codes(conn: Connection, table: str) -> dict[int | None, str]:
-    rows = conn.exec_driver_sql(f"SELECT id, code FROM {table}")
-    out: dict[int | None, str] = {int(i): str(c) for i, c in rows}
-    out[None] = ""
-    return out
-
-
 def _load_checkpoints(conn: Connection, name: str, public_key: bytes) -> list[SignedCheckpoint]:
     out = []
     for size, note in conn.exec_driver_sql(
@@ -113,12 +96,11 @@ def verify_ledger(
     with engine.connect() as conn:
         checkpoints = _load_checkpoints(conn, name, public_key)
         head = read_head(conn)
-        parties = _codes(conn, "parties")
-        sites = _codes(conn, "sites")
+        codes = load_codebook(conn)
         max_row = conn.exec_driver_sql("SELECT MAX(seq), COUNT(*) FROM entries").first()
         max_seq = -1 if max_row is None or max_row[0] is None else int(max_row[0])
         total = max(head.size, max_seq + 1, checkpoints[-1].tree_size if checkpoints else 0)
-        scan = _Scan(conn, parties, sites, checkpoints)
+        scan = _Scan(conn, codes, checkpoints)
         for lo in range(0, total, CHUNK):
             scan.chunk(lo, min(lo + CHUNK, total))
             if progress is not None:
@@ -145,14 +127,12 @@ class _Scan:
     def __init__(
         self,
         conn: Connection,
-        parties: dict[int | None, str],
-        sites: dict[int | None, str],
+        codes: CodeBook,
         checkpoints: list[SignedCheckpoint],
     ) -> None:
         self.conn = conn
         self.ph = "?" if conn.dialect.name == "sqlite" else "%s"
-        self.parties = parties
-        self.sites = sites
+        self.codes = codes
         self.pending = [cp for cp in checkpoints if cp.tree_size > 0]
         self.expected = 0
         self.frontier: list[bytes] = []
@@ -167,42 +147,6 @@ class _Scan:
     def _note(self, seq: int, problem: str, detail: str) -> None:
         if len(self.findings) < 100:
             self.findings.append(_Finding(seq, problem, detail))
-
-    def _encode(self, row: Row, seq: int) -> bytes:
-        (
-            _,
-            kind,
-            at_ms,
-            unit,
-            party,
-            cparty,
-            site,
-            lat,
-            lon,
-            container,
-            device,
-            dseq,
-            anomaly,
-            prev,
-            _,
-            _,
-        ) = row
-        return encode_values(
-            seq,
-            kind,
-            at_ms,
-            unit,
-            self.parties[party],
-            self.parties[cparty],
-            self.sites[site],
-            lat,
-            lon,
-            container or "",
-            device,
-            dseq,
-            anomaly,
-            bytes(prev).hex(),
-        )
 
     def _load_nodes(self, lo: int, hi: int) -> None:
         span = 1 << TILE_HEIGHT
@@ -219,19 +163,18 @@ class _Scan:
                 self.node_problem = index << TILE_HEIGHT
 
     def chunk(self, lo: int, hi: int) -> None:
-        sql = _ROWS.format(ph=self.ph)
-        rows = self.conn.exec_driver_sql(sql, (lo, hi)).fetchall()
+        rows = fetch_rows(self.conn, lo, hi)
+        codes = self.codes
         self._load_nodes(lo, hi)
         leaf_hash = merkle.leaf_hash
         push = merkle.frontier_push
         last_leaf = self.last_leaf
-        for raw in rows:
-            row = tuple(raw)
+        for row in rows:
             seq = int(row[0])
             if seq != self.expected:
                 self._note(self.expected, "deleted", f"seqs {self.expected}..{seq - 1} are missing")
                 self.expected = seq
-            leaf = leaf_hash(self._encode(row, seq))
+            leaf = leaf_hash(canonical_bytes(row, codes))
             stored_leaf = bytes(row[14])
             if leaf != stored_leaf:
                 self.mismatched[seq] = row
@@ -323,4 +266,4 @@ class _Scan:
 
 
 def leaf_matches(scan: _Scan, row: Row, seq: int, stored: bytes) -> bool:
-    return merkle.leaf_hash(scan._encode(row, seq)) == stored
+    return merkle.leaf_hash(canonical_bytes(row, scan.codes, seq)) == stored

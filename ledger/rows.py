@@ -1,0 +1,93 @@
+"""Entries as stored rows, and their canonical bytes re-encoded from the columns.
+
+Verification and the public ``/ledger/entries`` endpoint both need "the bytes this
+row hashes to"; they share this one reader so they can never disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+
+from ledger.canonical import encode_values
+
+__all__ = ["CodeBook", "Row", "canonical_bytes", "fetch_rows", "load_codebook"]
+
+Row = tuple[Any, ...]
+"""(seq, kind, at_ms, unit key, party_id, counterparty_id, site_id, lat_e6, lon_e6,
+container key, device, device_seq, anomaly, prev_hash, leaf_hash, unit_id)"""
+
+SEQ, LEAF_HASH, PREV_HASH, UNIT_ID = 0, 14, 13, 15
+
+_SQL = (
+    "SELECT e.seq, e.kind, e.at_ms, u.key, e.party_id, e.counterparty_id, e.site_id,"
+    " e.lat_e6, e.lon_e6, c.key, e.device, e.device_seq, e.anomaly, e.prev_hash, e.leaf_hash,"
+    " e.unit_id FROM entries e JOIN units u ON u.id = e.unit_id"
+    " LEFT JOIN units c ON c.id = e.container_id"
+    " WHERE e.seq >= {ph} AND e.seq < {ph} ORDER BY e.seq"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CodeBook:
+    """Party and site codes by id: few rows, read once instead of joined per entry."""
+
+    parties: dict[int | None, str]
+    sites: dict[int | None, str]
+
+
+def _codes(conn: Connection, table: str) -> dict[int | None, str]:
+    out: dict[int | None, str] = {
+        int(i): str(c) for i, c in conn.exec_driver_sql(f"SELECT id, code FROM {table}")
+    }
+    out[None] = ""
+    return out
+
+
+def load_codebook(conn: Connection) -> CodeBook:
+    return CodeBook(_codes(conn, "parties"), _codes(conn, "sites"))
+
+
+def fetch_rows(conn: Connection, lo: int, hi: int) -> list[Row]:
+    """Entries with lo <= seq < hi, in seq order."""
+    ph = "?" if conn.dialect.name == "sqlite" else "%s"
+    return [tuple(r) for r in conn.exec_driver_sql(_SQL.format(ph=ph), (lo, hi))]
+
+
+def canonical_bytes(row: Row, codes: CodeBook, seq: int | None = None) -> bytes:
+    """The bytes ``row`` hashes to; ``seq`` overrides the row's own (to test where
+    a moved row came from)."""
+    (
+        rseq,
+        kind,
+        at_ms,
+        unit,
+        party,
+        cparty,
+        site,
+        lat,
+        lon,
+        container,
+        device,
+        dseq,
+        anomaly,
+        prev,
+    ) = row[:14]
+    return encode_values(
+        rseq if seq is None else seq,
+        kind,
+        at_ms,
+        unit,
+        codes.parties[party],
+        codes.parties[cparty],
+        codes.sites[site],
+        lat,
+        lon,
+        container or "",
+        device,
+        dseq,
+        anomaly,
+        bytes(prev).hex(),
+    )
