@@ -37,14 +37,33 @@ __all__ = [
     "set_user_active",
     "token_by_secret",
     "tokens",
+    "use_password_hasher",
 ]
 
 MIN_PASSWORD_LENGTH = 10
 
 _hasher = PasswordHasher()
-# Verified against when the username is unknown, so a wrong username costs as much
-# time as a wrong password and response times do not reveal which users exist.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+_dummy_hash: str | None = None
+
+
+def use_password_hasher(hasher: PasswordHasher) -> None:
+    """Replace the argon2 parameters (tests use argon2's cheapest profile to stay fast).
+
+    Existing hashes keep verifying: each hash records its own parameters, and a
+    successful sign-in re-hashes with the current ones.
+    """
+    global _hasher, _dummy_hash
+    _hasher = hasher
+    _dummy_hash = None
+
+
+def _dummy() -> str:
+    """A hash to verify against when the username is unknown, so a wrong username
+    costs as much time as a wrong password and timing does not reveal who exists."""
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = _hasher.hash(secrets.token_hex(16))
+    return _dummy_hash
 
 
 class AccountError(ValueError):
@@ -138,7 +157,7 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     """The active user with these credentials, or ``None`` (never says which part was wrong)."""
     user = session.scalar(select(User).where(User.username == username.strip()))
     if user is None:
-        _verify(_DUMMY_HASH, password)
+        _verify(_dummy(), password)
         return None
     if not _verify(user.password_hash, password) or not user.active:
         return None
