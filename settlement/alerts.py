@@ -1,0 +1,311 @@
+"""Alert workflow for channel managers: open -> investigating -> confirmed | dismissed.
+
+Every change is an :class:`~settlement.models.AlertEvent`, so an alert's page can
+show who did what and when. Distributors may add notes to their own alerts and
+appeal a confirmed one (back to investigating). Only confirmed alerts cost money;
+dismissing an alert whose penalty was already posted books a refund as an
+adjustment for the next run, because posted runs never change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from settlement.common import Actor, SettlementError, now_ms
+from settlement.models import Adjustment, Alert, AlertEvent, AlertFinding
+
+__all__ = [
+    "ALERT_STATUSES",
+    "AlertEventView",
+    "AlertView",
+    "AlertWorkflowError",
+    "add_note",
+    "alert_findings",
+    "alert_history",
+    "appeal_alert",
+    "assign_alert",
+    "attach_file",
+    "confirm_alert",
+    "dismiss_alert",
+    "get_alert",
+    "list_alerts",
+    "start_investigation",
+]
+
+ALERT_STATUSES = ("open", "investigating", "confirmed", "dismissed")
+_MANAGERS = ("channel_manager", "admin")
+_TRANSITIONS = {
+    ("open", "investigating"),
+    ("investigating", "confirmed"),
+    ("investigating", "dismissed"),
+}
+
+
+class AlertWorkflowError(SettlementError):
+    """A transition the workflow does not allow, or a user who may not make it."""
+
+
+@dataclass(frozen=True, slots=True)
+class AlertView:
+    id: int
+    natural_key: str
+    party_id: int | None
+    territory_code: str
+    period: str
+    finding_type: str
+    status: str
+    severity: str
+    assignee: str | None
+    unit_count: int
+    finding_count: int
+    appealed: bool
+    penalized_run_id: int | None
+    penalty_minor: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertEventView:
+    at_ms: int
+    actor: str
+    role: str
+    action: str
+    from_status: str | None
+    to_status: str | None
+    text: str
+    attachment_ref: str | None
+
+
+def _view(a: Alert) -> AlertView:
+    return AlertView(
+        a.id,
+        a.natural_key,
+        a.party_id,
+        a.territory_code,
+        a.period,
+        a.finding_type,
+        a.status,
+        a.severity,
+        a.assignee,
+        a.unit_count,
+        a.finding_count,
+        a.appealed,
+        a.penalized_run_id,
+        a.penalty_minor,
+    )
+
+
+def _load(s: Session, alert_id: int) -> Alert:
+    a = s.get(Alert, alert_id)
+    if a is None:
+        raise AlertWorkflowError(f"no alert {alert_id}")
+    return a
+
+
+def _may_see(actor: Actor, a: Alert) -> None:
+    if actor.role in (*_MANAGERS, "auditor", "finance"):
+        return
+    if actor.role == "distributor" and actor.party_id is not None and actor.party_id == a.party_id:
+        return
+    raise AlertWorkflowError(f"{actor.username} ({actor.role}) may not see alert {a.id}")
+
+
+def _manager(actor: Actor, action: str) -> None:
+    if actor.role not in _MANAGERS:
+        raise AlertWorkflowError(
+            f"{actor.username} ({actor.role}) may not {action}; only a channel manager may"
+        )
+
+
+def _event(s: Session, a: Alert, actor: Actor, action: str, **kw: str | None) -> None:
+    stamp = now_ms()
+    a.updated_ms = stamp
+    s.add(
+        AlertEvent(
+            alert_id=a.id, at_ms=stamp, actor=actor.username, role=actor.role, action=action, **kw
+        )
+    )
+
+
+def _transition(engine: Engine, alert_id: int, to: str, actor: Actor, note: str) -> AlertView:
+    with Session(engine) as s, s.begin():
+        a = _load(s, alert_id)
+        _manager(actor, f"move alert {alert_id} to {to}")
+        if (a.status, to) not in _TRANSITIONS:
+            raise AlertWorkflowError(
+                f"alert {alert_id} is {a.status}; it cannot move to {to}"
+                + (" (start the investigation first)" if a.status == "open" else "")
+            )
+        old = a.status
+        a.status = to
+        _event(s, a, actor, "status", from_status=old, to_status=to, text=note)
+        if (
+            to == "dismissed"
+            and a.penalized_run_id is not None
+            and a.penalty_minor
+            and a.party_id is not None
+        ):
+            s.add(
+                Adjustment(
+                    party_id=a.party_id,
+                    amount_minor=a.penalty_minor,
+                    currency=a.penalty_currency or "",
+                    reason=f"alert {a.id} dismissed after its penalty was posted "
+                    f"in run {a.penalized_run_id}: refund",
+                    created_by=actor.username,
+                    created_ms=now_ms(),
+                )
+            )
+            a.penalized_run_id = None
+            a.penalty_minor = None
+        return _view(a)
+
+
+def start_investigation(engine: Engine, alert_id: int, actor: Actor, note: str = "") -> AlertView:
+    return _transition(engine, alert_id, "investigating", actor, note)
+
+
+def confirm_alert(engine: Engine, alert_id: int, actor: Actor, note: str = "") -> AlertView:
+    """Confirm the diversion: from now on the alert costs the responsible party money."""
+    return _transition(engine, alert_id, "confirmed", actor, note)
+
+
+def dismiss_alert(engine: Engine, alert_id: int, actor: Actor, note: str = "") -> AlertView:
+    return _transition(engine, alert_id, "dismissed", actor, note)
+
+
+def assign_alert(engine: Engine, alert_id: int, assignee: str, actor: Actor) -> AlertView:
+    if not assignee.strip():
+        raise AlertWorkflowError("assignee must be a user name")
+    with Session(engine) as s, s.begin():
+        a = _load(s, alert_id)
+        _manager(actor, f"assign alert {alert_id}")
+        old = a.assignee
+        a.assignee = assignee
+        _event(s, a, actor, "assign", text=f"{old or 'nobody'} -> {assignee}")
+        return _view(a)
+
+
+def add_note(engine: Engine, alert_id: int, text: str, actor: Actor) -> AlertView:
+    """A note from a channel manager, or from the distributor the alert is about."""
+    if not text.strip():
+        raise AlertWorkflowError("a note needs text")
+    with Session(engine) as s, s.begin():
+        a = _load(s, alert_id)
+        if actor.role not in _MANAGERS:
+            _may_see(actor, a)
+            if actor.role != "distributor":
+                raise AlertWorkflowError(f"{actor.username} ({actor.role}) may not add notes")
+        _event(s, a, actor, "note", text=text)
+        return _view(a)
+
+
+def attach_file(
+    engine: Engine, alert_id: int, attachment_ref: str, actor: Actor, note: str = ""
+) -> AlertView:
+    """Record a stored file (its storage reference, e.g. ``uploads/ab12.pdf``) as evidence."""
+    if not attachment_ref.strip():
+        raise AlertWorkflowError("an attachment needs a stored file reference")
+    with Session(engine) as s, s.begin():
+        a = _load(s, alert_id)
+        if actor.role not in _MANAGERS:
+            _may_see(actor, a)
+            if actor.role != "distributor":
+                raise AlertWorkflowError(f"{actor.username} ({actor.role}) may not attach files")
+        _event(s, a, actor, "attachment", text=note, attachment_ref=attachment_ref)
+        return _view(a)
+
+
+def appeal_alert(engine: Engine, alert_id: int, reason: str, actor: Actor) -> AlertView:
+    """The responsible distributor contests a confirmed alert: it goes back to
+    investigating until a channel manager confirms or dismisses it again."""
+    if not reason.strip():
+        raise AlertWorkflowError("an appeal needs a reason")
+    with Session(engine) as s, s.begin():
+        a = _load(s, alert_id)
+        if actor.role != "distributor" or actor.party_id is None or actor.party_id != a.party_id:
+            raise AlertWorkflowError(
+                f"only the distributor alert {alert_id} is about may appeal it, "
+                f"not {actor.username} ({actor.role})"
+            )
+        if a.status != "confirmed":
+            raise AlertWorkflowError(
+                f"alert {alert_id} is {a.status}; only confirmed alerts can be appealed"
+            )
+        a.status = "investigating"
+        a.appealed = True
+        _event(
+            s, a, actor, "appeal", from_status="confirmed", to_status="investigating", text=reason
+        )
+        return _view(a)
+
+
+def get_alert(engine: Engine, alert_id: int, actor: Actor) -> AlertView:
+    with Session(engine) as s:
+        a = _load(s, alert_id)
+        _may_see(actor, a)
+        return _view(a)
+
+
+def list_alerts(
+    engine: Engine,
+    actor: Actor,
+    *,
+    status: str | None = None,
+    period: str | None = None,
+    party_id: int | None = None,
+    limit: int = 500,
+) -> list[AlertView]:
+    """Alerts newest first; a distributor only ever sees its own."""
+    if status is not None and status not in ALERT_STATUSES:
+        raise AlertWorkflowError(f"status must be one of {ALERT_STATUSES}, got {status!r}")
+    q = select(Alert).order_by(Alert.period.desc(), Alert.id.desc()).limit(limit)
+    if actor.role == "distributor":
+        if actor.party_id is None:
+            raise AlertWorkflowError(f"distributor user {actor.username} has no party")
+        party_id = actor.party_id
+    elif actor.role not in (*_MANAGERS, "auditor", "finance"):
+        raise AlertWorkflowError(f"{actor.username} ({actor.role}) may not list alerts")
+    if status is not None:
+        q = q.where(Alert.status == status)
+    if period is not None:
+        q = q.where(Alert.period == period)
+    if party_id is not None:
+        q = q.where(Alert.party_id == party_id)
+    with Session(engine) as s:
+        return [_view(a) for a in s.scalars(q)]
+
+
+def alert_history(engine: Engine, alert_id: int, actor: Actor) -> list[AlertEventView]:
+    with Session(engine) as s:
+        _may_see(actor, _load(s, alert_id))
+        events = s.scalars(
+            select(AlertEvent).where(AlertEvent.alert_id == alert_id).order_by(AlertEvent.id)
+        )
+        return [
+            AlertEventView(
+                e.at_ms,
+                e.actor,
+                e.role,
+                e.action,
+                e.from_status,
+                e.to_status,
+                e.text,
+                e.attachment_ref,
+            )
+            for e in events
+        ]
+
+
+def alert_findings(engine: Engine, alert_id: int, actor: Actor) -> list[tuple[int, int, int]]:
+    """Evidence of an alert: (seq, unit id, at_ms) per finding, in ledger order."""
+    with Session(engine) as s:
+        _may_see(actor, _load(s, alert_id))
+        rows = s.execute(
+            select(AlertFinding.seq, AlertFinding.unit_id, AlertFinding.at_ms)
+            .where(AlertFinding.alert_id == alert_id)
+            .order_by(AlertFinding.seq)
+        ).all()
+        return [(int(a), int(b), int(c)) for a, b, c in rows]

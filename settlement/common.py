@@ -1,0 +1,99 @@
+"""Things every service of the engine shares: who is acting, periods, errors."""
+
+from __future__ import annotations
+
+import calendar
+import re
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+__all__ = [
+    "Actor",
+    "PermissionDenied",
+    "SettlementError",
+    "month_of",
+    "now_ms",
+    "period_bounds",
+    "prior_year_period",
+    "quarter_of",
+]
+
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
+
+
+class SettlementError(ValueError):
+    """A settlement request that cannot be carried out, with the reason."""
+
+
+class PermissionDenied(SettlementError):
+    """The acting user's role or party does not allow this action."""
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """The user on whose behalf a service acts, as ``web`` authenticated them.
+
+    ``role`` is one of the design's roles (admin, warehouse, channel_manager,
+    finance, distributor, auditor); ``party_id`` is set for distributor users.
+    """
+
+    username: str
+    role: str
+    party_id: int | None = None
+
+    def require(self, *roles: str, action: str) -> None:
+        if self.role not in roles:
+            raise PermissionDenied(
+                f"{self.username} ({self.role}) may not {action}; needs one of: {', '.join(roles)}"
+            )
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _ms(year: int, month: int) -> int:
+    return calendar.timegm((year, month, 1, 0, 0, 0)) * 1000
+
+
+def period_bounds(period: str) -> tuple[int, int]:
+    """``[start_ms, end_ms)`` of a ``YYYY-MM`` month or a ``YYYY-Qn`` quarter (UTC)."""
+    m = _MONTH.match(period)
+    if m:
+        y, mo = int(m.group(1)), int(m.group(2))
+        return _ms(y, mo), _ms(y + (mo == 12), mo % 12 + 1)
+    q = _QUARTER.match(period)
+    if q:
+        y, n = int(q.group(1)), int(q.group(2))
+        first = 3 * (n - 1) + 1
+        return _ms(y, first), _ms(y + (n == 4), (first + 2) % 12 + 1)
+    raise SettlementError(f"period {period!r} is neither YYYY-MM nor YYYY-Qn")
+
+
+def prior_year_period(period: str) -> str:
+    """The same month or quarter a year earlier (for growth)."""
+    period_bounds(period)
+    return f"{int(period[:4]) - 1}{period[4:]}"
+
+
+def month_of(at_ms: int) -> str:
+    d = datetime.fromtimestamp(at_ms / 1000, tz=UTC)
+    return f"{d.year:04d}-{d.month:02d}"
+
+
+def quarter_of(period: str) -> str:
+    period_bounds(period)
+    if "Q" in period:
+        return period
+    return f"{period[:4]}-Q{(int(period[5:7]) - 1) // 3 + 1}"
+
+
+def months_of(period: str) -> list[str]:
+    """The months a period covers (itself, or the three of a quarter)."""
+    period_bounds(period)
+    if "Q" not in period:
+        return [period]
+    y, n = period[:4], int(period[-1])
+    return [f"{y}-{m:02d}" for m in range(3 * n - 2, 3 * n + 1)]

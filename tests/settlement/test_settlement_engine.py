@@ -1,0 +1,421 @@
+"""Detection, alerts, whistleblowing and settlement runs on a real (SQLite) database.
+
+The scenario (period 2026-10, list price 100.00 EUR per unit):
+- distributor A holds FR-PAR; distributor B holds DE; dealer X sits under A in Paris;
+- the manufacturer ships 12 units to A on Oct 5; A returns one (u11) on Oct 20;
+- A ships u0..u9 to X, X sells u0..u6 in Paris and u7, u8 in Berlin (diverted);
+- a year before, A bought 8 units (growth baseline).
+Program: sell-in volume tiers retroactive, 5+ units 2.00/unit, 10+ units 3.00/unit;
+class B x1; growth 1 % of value growth; KPI target 10 units, floor 60 %, pro rata;
+fine 50.00 per diverted unit (x2 for a repeat), forfeiture, whistleblower 10 %.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from engine_world import BERLIN, PARIS, PARIS_2, EngineWorld, ms, territory_index  # type: ignore[import-not-found]
+from openpyxl import load_workbook
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ledger.ids import EntryKind as E
+from settlement import (
+    Actor,
+    AlertWorkflowError,
+    PermissionDenied,
+    RunStateError,
+    SettlementError,
+    add_note,
+    add_program_version,
+    alert_findings,
+    alert_history,
+    appeal_alert,
+    approve_run,
+    assign_alert,
+    attach_file,
+    confirm_alert,
+    confirm_report,
+    create_program,
+    create_run,
+    deposit_balance,
+    dismiss_alert,
+    file_report,
+    get_statement,
+    grant_territory,
+    list_alerts,
+    post_run,
+    record_deposit,
+    run_chart_png,
+    run_detection,
+    run_summary,
+    score_partners,
+    set_price,
+    set_target,
+    start_investigation,
+    statement_csv,
+    statement_pdf,
+    statement_xlsx,
+)
+from settlement.models import Statement, StatementLine
+
+FIN1 = Actor("fiona", "finance")
+FIN2 = Actor("frank", "finance")
+CM = Actor("carla", "channel_manager")
+GTIN_PRICE = 10_000  # 100.00 EUR
+
+RULES: dict[str, Any] = {
+    "currency": "EUR",
+    "basis": "sell_in",
+    "measure": "volume",
+    "mode": "retroactive",
+    "tiers": [{"threshold": 5, "rate": "200"}, {"threshold": 10, "rate": "300"}],
+    "class_multipliers": {"A": "1.1", "B": "1", "C": "0.9"},
+    "default_class": "B",
+    "growth": {"rate": "0.01", "new_distributor": "none"},
+    "kpi": {"floor": "0.6", "pro_rata": True},
+    "penalties": {
+        "fine_per_unit": 5_000,
+        "escalation": ["1", "2"],
+        "forfeiture": True,
+        "whistleblower_share": "0.1",
+    },
+}
+
+
+def build(tmp_path: Path) -> tuple[EngineWorld, int]:
+    from engine_world import GTIN  # type: ignore[import-not-found]
+
+    w = EngineWorld.create(tmp_path)
+    w.party("MFR", "manufacturer")
+    w.party("A", "distributor", country="FR")
+    w.party("B", "distributor", country="DE")
+    w.party("X", "dealer", parent="A")
+    w.party("INSP", "inspector")
+    grant_territory(w.engine, w.parties["A"], "FR-PAR", ms(2024, 1, 1), CM)
+    grant_territory(w.engine, w.parties["B"], "DE", ms(2024, 1, 1), CM)
+    for serial in [f"u{i}" for i in range(12)] + [f"p{i}" for i in range(8)]:
+        w.unit(serial)
+    for i in range(8):  # prior year: 8 units sold in to A
+        w.event(f"p{i}", E.COMMISSIONING, "MFR", ms(2025, 10, 1))
+        w.event(f"p{i}", E.SHIPPING, "MFR", ms(2025, 10, 5), "A")
+        w.event(f"p{i}", E.RECEIVING, "A", ms(2025, 10, 5, 14), "MFR", PARIS)
+    for i in range(12):
+        u = f"u{i}"
+        w.event(u, E.COMMISSIONING, "MFR", ms(2026, 10, 1))
+        w.event(u, E.SHIPPING, "MFR", ms(2026, 10, 5), "A")
+        w.event(u, E.RECEIVING, "A", ms(2026, 10, 5, 14), "MFR", PARIS)
+    w.event("u11", E.RETURNING, "A", ms(2026, 10, 20), "MFR", PARIS)
+    for i in range(10):
+        w.event(f"u{i}", E.SHIPPING, "A", ms(2026, 10, 6), "X", PARIS)
+        w.event(f"u{i}", E.RECEIVING, "X", ms(2026, 10, 6, 15), "A", PARIS_2)
+    for i in range(7):
+        w.event(f"u{i}", E.RETAIL_SELLING, "X", ms(2026, 10, 10), where=PARIS_2)
+    for i in (7, 8):
+        w.event(f"u{i}", E.RETAIL_SELLING, "X", ms(2026, 10, 12), where=BERLIN)
+    size = w.flush()
+    for period in ("2026-10", "2025-10"):
+        set_price(w.engine, GTIN, "EUR", period, GTIN_PRICE, FIN1)
+    set_target(w.engine, w.parties["A"], "2026-10", 10, FIN1)
+    create_program(w.engine, "VOL", "Volume rebate", FIN1)
+    add_program_version(w.engine, "VOL", "2026-01", None, RULES, FIN1)
+    return w, size
+
+
+def detect(w: EngineWorld, size: int) -> Any:
+    return run_detection(w.engine, size, w.root(size).hex(), territory_index())
+
+
+def lines_of(w: EngineWorld, run_id: int, party: str) -> tuple[Statement, list[StatementLine]]:
+    with Session(w.engine) as s:
+        st = s.scalars(
+            select(Statement).where(
+                Statement.run_id == run_id, Statement.party_id == w.parties[party]
+            )
+        ).one()
+        lines = list(
+            s.scalars(
+                select(StatementLine)
+                .where(StatementLine.statement_id == st.id)
+                .order_by(StatementLine.position)
+            )
+        )
+        s.expunge_all()
+        return st, lines
+
+
+def amounts(lines: list[StatementLine]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for ln in lines:
+        out[ln.rule] = out.get(ln.rule, 0) + ln.amount_minor
+    return out
+
+
+def test_detection_finds_the_diverted_sales_and_never_duplicates_alerts(tmp_path: Path) -> None:
+    w, size = build(tmp_path)
+    report = detect(w, size)
+    assert report.findings["out_of_zone"] == 2
+    assert report.alerts_created == 1
+    [alert] = list_alerts(w.engine, CM)
+    assert alert.natural_key == "A|DE|2026-10|out_of_zone"
+    assert alert.party_id == w.parties["A"]  # the in-zone custodian that let them out
+    assert alert.unit_count == 2 and alert.severity == "low"
+    evidence = alert_findings(w.engine, alert.id, CM)
+    assert [u for _, u, _ in evidence] == [w.units["u7"], w.units["u8"]]
+    # Again, same checkpoint: nothing new.
+    again = detect(w, size)
+    assert again.alerts_created == 0 and again.alerts_updated == 0
+    assert len(list_alerts(w.engine, CM)) == 1
+    # A later sale out of zone joins the same alert instead of creating one.
+    w.event("u9", E.RETAIL_SELLING, "X", ms(2026, 10, 25), where=BERLIN)
+    size2 = w.flush()
+    later = detect(w, size2)
+    assert later.alerts_created == 0 and later.alerts_updated == 1
+    [alert] = list_alerts(w.engine, CM)
+    assert alert.unit_count == 3 and alert.finding_count == 3
+    assert [e.action for e in alert_history(w.engine, alert.id, CM)] == [
+        "detected",
+        "findings_added",
+    ]
+
+
+def test_detection_refuses_a_root_no_checkpoint_signed(tmp_path: Path) -> None:
+    w, size = build(tmp_path)
+    with pytest.raises(SettlementError, match="does not match the signed checkpoint"):
+        run_detection(w.engine, size, "00" * 32, territory_index())
+    with pytest.raises(SettlementError, match="no signed checkpoint at tree size 3"):
+        run_detection(w.engine, 3, "00" * 32, territory_index())
+
+
+def test_alert_workflow_roles_transitions_and_history(tmp_path: Path) -> None:
+    w, size = build(tmp_path)
+    detect(w, size)
+    [alert] = list_alerts(w.engine, CM)
+    dist_a = Actor("anna", "distributor", w.parties["A"])
+    dist_b = Actor("bob", "distributor", w.parties["B"])
+    with pytest.raises(AlertWorkflowError, match="only a channel manager"):
+        start_investigation(w.engine, alert.id, dist_a)
+    with pytest.raises(AlertWorkflowError, match="cannot move to confirmed"):
+        confirm_alert(w.engine, alert.id, CM)
+    start_investigation(w.engine, alert.id, CM, "looking")
+    assign_alert(w.engine, alert.id, "carla", CM)
+    attach_file(w.engine, alert.id, "uploads/berlin-receipt.jpg", CM, "shop receipt")
+    add_note(w.engine, alert.id, "we never sold to Berlin", dist_a)
+    with pytest.raises(AlertWorkflowError, match="may not see alert"):
+        add_note(w.engine, alert.id, "not mine", dist_b)
+    assert list_alerts(w.engine, dist_b) == []
+    confirmed = confirm_alert(w.engine, alert.id, CM, "receipts match")
+    assert confirmed.status == "confirmed" and confirmed.assignee == "carla"
+    with pytest.raises(AlertWorkflowError, match="only the distributor"):
+        appeal_alert(w.engine, alert.id, "unfair", dist_b)
+    appealed = appeal_alert(w.engine, alert.id, "the dealer acted alone", dist_a)
+    assert appealed.status == "investigating" and appealed.appealed
+    history = alert_history(w.engine, alert.id, dist_a)
+    assert [h.action for h in history] == [
+        "detected", "status", "assign", "attachment", "note", "status", "appeal",
+    ]  # fmt: skip
+    assert history[3].attachment_ref == "uploads/berlin-receipt.jpg"
+
+
+def test_run_before_confirmation_pays_the_full_rebate(tmp_path: Path) -> None:
+    w, size = build(tmp_path)
+    detect(w, size)  # alert stays open: open alerts cost nothing
+    run = create_run(w.engine, "2026-10", "final", FIN1)
+    assert run.tree_size == size and run.root_hex == w.root(size).hex()
+    st, lines = lines_of(w, run.id, "A")
+    a = amounts(lines)
+    # net sell-in 12 - 1 returned = 11 units, tier 10+: 11 * 300 = 3_300
+    assert a["tier_retroactive"] == 3_300
+    assert a["class_multiplier"] == 0  # class B x1
+    # value 11 * 10_000 = 110_000 vs 8 * 10_000 = 80_000 a year before: 30_000 * 1 % = 300
+    assert a["growth"] == 300
+    assert a["kpi_gate"] == 0  # 11 of 10 units: target met
+    assert st.total_minor == 3_600 == sum(ln.amount_minor for ln in lines)
+
+
+def test_confirmed_diversion_excludes_units_fines_and_takes_the_deposit(tmp_path: Path) -> None:
+    w, size = build(tmp_path)
+    detect(w, size)
+    [alert] = list_alerts(w.engine, CM)
+    start_investigation(w.engine, alert.id, CM)
+    confirm_alert(w.engine, alert.id, CM)
+    record_deposit(w.engine, w.parties["A"], 5_000, "deposit paid in", FIN1)
+    # B saw u7 in Berlin and reports it: a confirmed report earns 10 % of the fine
+    dist_b = Actor("bob", "distributor", w.parties["B"])
+    rep = file_report(
+        w.engine,
+        w.parties["B"],
+        f"01/{_gtin()}/21/u7",
+        ms(2026, 10, 13),
+        dist_b,
+        lat_e6=BERLIN[0],
+        lon_e6=BERLIN[1],
+    )
+    assert not rep.malicious
+    confirm_report(w.engine, rep.id, alert.id, CM)
+
+    run = create_run(w.engine, "2026-10", "final", FIN1)
+    st, lines = lines_of(w, run.id, "A")
+    a = amounts(lines)
+    # net 12 - 1 returned - 2 diverted = 9 units: tier 5+, 9 * 200 = 1_800
+    assert a["tier_retroactive"] == 1_800
+    # value 9 * 10_000 = 90_000 vs 80_000: 10_000 * 1 % = 100
+    assert a["growth"] == 100
+    # 9 of 10 units = 90 % >= 60 %: keep 90 %, withhold (1_800 + 0 + 100) * 0.1 = 190
+    assert a["kpi_gate"] == -190
+    # fine: 2 units * 5_000 * 1 (first offence) = 10_000; the units were sold in this
+    # period, so they are already out of the base: no forfeiture line
+    assert a["fine"] == -10_000 and "forfeiture" not in a
+    # 1_800 + 100 - 190 - 10_000 = -8_290; the 5_000 deposit covers part of it
+    assert a["deposit_deduction"] == 5_000
+    assert st.total_minor == -3_290 == sum(ln.amount_minor for ln in lines)
+    assert st.deposit_after_minor == 0
+    _, b_lines = lines_of(w, run.id, "B")
+    # reward: 10 % of 10_000 = 1_000
+    assert amounts(b_lines)["whistleblower_reward"] == 1_000
+
+    with pytest.raises(RunStateError, match="different finance user"):
+        approve_run(w.engine, run.id, FIN1)
+    with pytest.raises(PermissionDenied):
+        approve_run(w.engine, run.id, CM)
+    with pytest.raises(RunStateError, match="only an approved run"):
+        post_run(w.engine, run.id, FIN2)
+    approve_run(w.engine, run.id, FIN2)
+    posted = post_run(w.engine, run.id, FIN1)
+    assert posted.status == "posted"
+    assert deposit_balance(w.engine, w.parties["A"]) == 0
+    # Posted means immutable, even through the ORM.
+    with Session(w.engine) as s, pytest.raises(RunStateError, match="posted"), s.begin():
+        line = s.scalars(select(StatementLine).where(StatementLine.statement_id == st.id)).first()
+        assert line is not None
+        line.amount_minor = 0
+    with pytest.raises(SettlementError, match="corrections go as adjustments"):
+        create_run(w.engine, "2026-10", "final", FIN1)
+
+    # A appeals; the manager dismisses: the posted fine comes back as an adjustment.
+    dist_a = Actor("anna", "distributor", w.parties["A"])
+    appeal_alert(w.engine, alert.id, "the dealer acted alone", dist_a)
+    dismiss_alert(w.engine, alert.id, CM, "appeal upheld")
+    nxt = create_run(w.engine, "2026-11", "final", FIN1)
+    _, n_lines = lines_of(w, nxt.id, "A")
+    assert amounts(n_lines)["adjustment"] == 10_000
+
+
+def test_repeat_offender_fine_escalates_and_old_units_are_forfeited(tmp_path: Path) -> None:
+    w, size = build(tmp_path)
+    detect(w, size)
+    [first] = list_alerts(w.engine, CM)
+    start_investigation(w.engine, first.id, CM)
+    confirm_alert(w.engine, first.id, CM)
+    # November: X sells u9 (sold in to A in October) in Berlin again
+    w.event("u9", E.RETAIL_SELLING, "X", ms(2026, 11, 3), where=BERLIN)
+    size2 = w.flush()
+    detect(w, size2)
+    second = next(a for a in list_alerts(w.engine, CM) if a.period == "2026-11")
+    start_investigation(w.engine, second.id, CM)
+    confirm_alert(w.engine, second.id, CM)
+    run = create_run(w.engine, "2026-11", "final", FIN1)
+    _, lines = lines_of(w, run.id, "A")
+    fines = [ln for ln in lines if ln.rule == "fine"]
+    # October alert: 2 * 5_000 * 1 = 10_000; November alert, one prior offence: 1 * 5_000 * 2
+    assert [ln.amount_minor for ln in fines] == [-10_000, -10_000]
+    assert fines[1].rate == "10000"
+    # November has no sell-in, so nothing earned: no rate to forfeit
+    assert not [ln for ln in lines if ln.rule == "forfeiture"]
+
+
+def test_partial_run_is_trued_up_by_the_final_run(tmp_path: Path) -> None:
+    w, _size = build(tmp_path)
+    partial = create_run(w.engine, "2026-10", "partial", FIN1)
+    approve_run(w.engine, partial.id, FIN2)
+    post_run(w.engine, partial.id, FIN2)
+    _, p_lines = lines_of(w, partial.id, "A")
+    paid = sum(ln.amount_minor for ln in p_lines if ln.category == "rebate")
+    assert paid == 3_600
+    # later in October, 5 more units reach A
+    for i in range(5):
+        w.unit(f"n{i}")
+        w.event(f"n{i}", E.COMMISSIONING, "MFR", ms(2026, 10, 26))
+        w.event(f"n{i}", E.SHIPPING, "MFR", ms(2026, 10, 27), "A")
+    w.flush()
+    final = create_run(w.engine, "2026-10", "final", FIN1)
+    _, f_lines = lines_of(w, final.id, "A")
+    a = amounts(f_lines)
+    # 16 units * 300 = 4_800; growth (160_000 - 80_000) * 1 % = 800; minus 3_600 already paid
+    assert a["tier_retroactive"] == 4_800 and a["growth"] == 800
+    assert a["partial_trueup"] == -3_600
+    assert sum(ln.amount_minor for ln in f_lines) == 2_000
+
+
+def test_same_checkpoint_and_programs_give_the_same_statement_hashes(tmp_path: Path) -> None:
+    w, _size = build(tmp_path)
+    r1 = create_run(w.engine, "2026-10", "final", FIN1)
+    r2 = create_run(w.engine, "2026-10", "final", FIN2)
+    assert r1.run_hash == r2.run_hash
+    with Session(w.engine) as s:
+        h1 = sorted(s.scalars(select(Statement.hash).where(Statement.run_id == r1.id)))
+        h2 = sorted(s.scalars(select(Statement.hash).where(Statement.run_id == r2.id)))
+    assert h1 == h2
+    # a new program version changes them
+    add_program_version(w.engine, "VOL", "2026-10", None, {**RULES, "default_class": "C"}, FIN1)
+    r3 = create_run(w.engine, "2026-10", "final", FIN1)
+    assert r3.run_hash != r1.run_hash and r3.program_versions != r1.program_versions
+
+
+def test_malicious_report_of_a_unit_the_reporter_bought_out_of_zone(tmp_path: Path) -> None:
+    w, _size = build(tmp_path)
+    # A ships u10 to B (another region): a cross-region transfer B took delivery of
+    w.event("u10", E.SHIPPING, "A", ms(2026, 10, 21), "B", PARIS)
+    w.event("u10", E.RECEIVING, "B", ms(2026, 10, 23), "A", BERLIN)
+    size2 = w.flush()
+    report = detect(w, size2)
+    assert report.findings["cross_region"] == 1
+    keys = {a.natural_key for a in list_alerts(w.engine, CM)}
+    assert "A|FR-PAR|2026-10|cross_region" in keys
+    dist_b = Actor("bob", "distributor", w.parties["B"])
+    rep = file_report(w.engine, w.parties["B"], f"01/{_gtin()}/21/u10", ms(2026, 10, 24), dist_b)
+    assert rep.malicious and "B itself took delivery" in rep.malicious_reason
+    with pytest.raises(PermissionDenied, match="only report as its own party"):
+        file_report(w.engine, w.parties["A"], f"01/{_gtin()}/21/u10", 0, dist_b)
+
+
+def test_statement_exports_and_run_summary(tmp_path: Path) -> None:
+    w, _size = build(tmp_path)
+    run = create_run(w.engine, "2026-10", "final", FIN1)
+    st, _lines = lines_of(w, run.id, "A")
+    dist_a = Actor("anna", "distributor", w.parties["A"])
+    csv_text = statement_csv(w.engine, st.id, dist_a).decode()
+    assert csv_text.splitlines()[0].startswith("position,rule,category,basis,rate,amount")
+    assert csv_text.splitlines()[-1] == ",total,,,,36.00,EUR,"
+    wb = load_workbook(__import__("io").BytesIO(statement_xlsx(w.engine, st.id, FIN2)))
+    ws = wb.active
+    assert ws is not None
+    assert str(ws.cell(row=ws.max_row, column=6).value).startswith("=SUM(F3:")
+    assert statement_pdf(w.engine, st.id, FIN1).startswith(b"%PDF")
+    with pytest.raises(SettlementError, match="not bob's"):
+        get_statement(w.engine, st.id, Actor("bob", "distributor", w.parties["B"]))
+    summ = run_summary(w.engine, run.id, FIN1)
+    assert summ.grand_total.rebates == 3_600
+    assert {r.key for r in summ.by_class} == {"B"}
+    assert {r.key: r.total for r in summ.by_region} == {"FR": 3_600, "DE": 0}
+    assert run_chart_png(w.engine, run.id, FIN1).startswith(b"\x89PNG")
+
+
+def test_scorecard_ranks_with_a_visible_breakdown(tmp_path: Path) -> None:
+    w, _size = build(tmp_path)
+    scores = score_partners(w.engine, "2026-Q4", CM)
+    a = next(s for s in scores if s.party_code == "A")
+    # target 10, net 11: 1.0; growth (11-8)/8 = 0.375 -> 0.875; no alerts: 1;
+    # returns 1/12 / 0.2 = 0.4167 -> 0.5833; receipts 12 within 48 h: 1
+    # 30*1 + 20*0.875 + 25*1 + 15*0.58333 + 10*1 = 91.25
+    assert a.score == pytest.approx(91.25, abs=0.01)
+    assert a.partner_class == "A"
+    assert a.breakdown["returns"]["basis"] == "1 of 12 units returned"
+
+
+def _gtin() -> str:
+    from engine_world import GTIN  # type: ignore[import-not-found]
+
+    return str(GTIN)
