@@ -1,0 +1,186 @@
+"""The ledger, verifiable from outside: checkpoint, public key, entries and proofs.
+
+Checkpoint, public key and proofs are public: they reveal only hashes. Entries
+reveal the distribution network, so they need ``auditor`` or ``admin``.
+"""
+
+from __future__ import annotations
+
+import base64
+
+from flask import Response, abort, jsonify
+from flask.typing import ResponseReturnValue
+
+from ledger import ProofError, canonical_entries, consistency_proof, inclusion_proof, verifier_key
+from ledger.checkpoint import latest_checkpoint, make_checkpoint
+from web.api import api_route, json_response, query_int, query_param
+from web.db import get_engine
+from web.roles import Role
+from web.signing import checkpoint_now, get_signer
+
+MAX_ENTRIES = 1000
+_HEX = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
+
+
+@api_route(
+    "/ledger/checkpoint",
+    summary="The latest signed checkpoint (C2SP tlog-checkpoint signed note)",
+    description="Signed anew when enough entries or time have passed since the last one.",
+    responses={200: {"description": "The signed note", "content": {"text/plain": {}}}},
+    roles=None,
+    tags=("ledger",),
+)
+def checkpoint() -> ResponseReturnValue:
+    checkpoint_now()
+    latest = latest_checkpoint(get_engine())
+    note = latest[1] if latest is not None else make_checkpoint(get_engine(), get_signer()).note
+    return Response(note, mimetype="text/plain", headers={"Cache-Control": "no-cache"})
+
+
+@api_route(
+    "/ledger/public-key",
+    summary="The Ed25519 key that signs checkpoints",
+    responses={
+        200: json_response(
+            "Key name (the checkpoint origin), raw key and C2SP verifier key",
+            {
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string"},
+                    "ed25519": {"type": "string", "contentEncoding": "base64"},
+                    "verifier_key": {"type": "string"},
+                },
+            },
+        )
+    },
+    roles=None,
+    tags=("ledger",),
+)
+def public_key() -> ResponseReturnValue:
+    signer = get_signer()
+    return {
+        "name": signer.name,
+        "ed25519": base64.b64encode(signer.public_key).decode(),
+        "verifier_key": verifier_key(signer.name, signer.public_key),
+    }
+
+
+@api_route(
+    "/ledger/entries",
+    summary="Entries start <= seq < end with their canonical bytes and leaf hashes",
+    description=f"At most {MAX_ENTRIES} entries per request.",
+    params=(
+        query_param("start", required=True, minimum=0),
+        query_param("end", required=True, minimum=1),
+    ),
+    responses={
+        200: json_response(
+            "Entries in seq order",
+            {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "seq": {"type": "integer"},
+                        "canonical": {"type": "string", "contentEncoding": "base64"},
+                        "leaf_hash": _HEX,
+                    },
+                },
+            },
+        )
+    },
+    roles=(Role.AUDITOR, Role.ADMIN),
+    tags=("ledger",),
+)
+def entries() -> ResponseReturnValue:
+    start = query_int("start", minimum=0)
+    end = query_int("end", minimum=1)
+    if start is None or end is None:
+        abort(400, "query parameters 'start' and 'end' are required")
+    if end <= start:
+        abort(400, "'end' must be greater than 'start'")
+    if end - start > MAX_ENTRIES:
+        abort(400, f"at most {MAX_ENTRIES} entries per request")
+    with get_engine().connect() as conn:
+        rows = canonical_entries(conn, start, end)
+    return jsonify(
+        [
+            {"seq": seq, "canonical": base64.b64encode(data).decode(), "leaf_hash": leaf.hex()}
+            for seq, data, leaf in rows
+        ]
+    )
+
+
+@api_route(
+    "/ledger/proof/inclusion",
+    summary="RFC 9162 inclusion proof of entry seq in the tree of tree_size entries",
+    params=(
+        query_param("seq", required=True, minimum=0),
+        query_param("tree_size", required=True, minimum=1),
+    ),
+    responses={
+        200: json_response(
+            "The audit path, leaf upward",
+            {
+                "type": "object",
+                "properties": {
+                    "leaf_index": {"type": "integer"},
+                    "tree_size": {"type": "integer"},
+                    "leaf_hash": _HEX,
+                    "path": {"type": "array", "items": _HEX},
+                },
+            },
+        )
+    },
+    roles=None,
+    tags=("ledger",),
+)
+def proof_inclusion() -> ResponseReturnValue:
+    seq = query_int("seq", minimum=0)
+    size = query_int("tree_size", minimum=1)
+    if seq is None or size is None:
+        abort(400, "query parameters 'seq' and 'tree_size' are required")
+    try:
+        with get_engine().connect() as conn:
+            proof = inclusion_proof(conn, seq, size)
+    except ProofError as exc:
+        abort(400, str(exc))
+    return proof.as_json()
+
+
+@api_route(
+    "/ledger/proof/consistency",
+    summary="RFC 9162 consistency proof between tree sizes first and second",
+    params=(
+        query_param("first", required=True, minimum=1),
+        query_param("second", required=True, minimum=1),
+    ),
+    responses={
+        200: json_response(
+            "The proof",
+            {
+                "type": "object",
+                "properties": {
+                    "first": {"type": "integer"},
+                    "second": {"type": "integer"},
+                    "path": {"type": "array", "items": _HEX},
+                },
+            },
+        )
+    },
+    roles=None,
+    tags=("ledger",),
+)
+def proof_consistency() -> ResponseReturnValue:
+    first = query_int("first", minimum=1)
+    second = query_int("second", minimum=1)
+    if first is None or second is None:
+        abort(400, "query parameters 'first' and 'second' are required")
+    if first > second:
+        abort(400, "'first' must not be greater than 'second'")
+    try:
+        with get_engine().connect() as conn:
+            path = consistency_proof(conn, first, second)
+    except ProofError as exc:
+        abort(400, str(exc))
+    return {"first": first, "second": second, "path": [h.hex() for h in path]}
