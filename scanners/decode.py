@@ -9,9 +9,10 @@ Two decoders, merged:
   blurred or noisy photo that zxing-cpp misses.
 
 A code both decoders read is reported once, with zxing-cpp's symbology identifier.
-The image is also read rotated by 30 and 60 degrees both ways (1-D codes are only
-found near horizontal or vertical); if nothing at all is found, it is read once
-more sharpened and contrast-stretched (soft photos).
+With ``thorough`` (the default) the image is also read rotated by 30 and 60
+degrees both ways by both decoders, looking for 1-D codes only (those are found
+only near horizontal or vertical; 2-D codes at any angle). If nothing at all is
+found, the image is read once more sharpened and contrast-stretched (soft photos).
 Results are ordered top-left to bottom-right (rows, then left to right).
 """
 
@@ -44,6 +45,7 @@ _ZBAR_LINEAR = [
     pyzbar.ZBarSymbol.UPCA,
     pyzbar.ZBarSymbol.UPCE,
 ]
+_ZBAR_ALL = [pyzbar.ZBarSymbol.QRCODE, *_ZBAR_LINEAR]
 
 _ZXING_NAMES = {
     "QR Code": "QR",
@@ -119,7 +121,7 @@ def _open(data: bytes | str | Path) -> Image.Image:
 
 
 def _decode_all(gray: Image.Image, thorough: bool) -> list[_Found]:
-    found = _merge(_zxing(gray), _zbar(gray))
+    found = _merge(_zxing(gray), _zbar(gray, _ZBAR_ALL))
     if thorough:
         # Both decoders read 1-D codes only within some 20 degrees of horizontal or
         # vertical; 2-D codes are found at any angle by the first pass.
@@ -131,7 +133,7 @@ def _decode_all(gray: Image.Image, thorough: bool) -> list[_Found]:
             found = _merge(found, (_unrotate(f, angle, gray.size, rotated.size) for f in more))
     if not found:
         enhanced = ImageOps.autocontrast(gray.filter(ImageFilter.UnsharpMask(3, 200, 2)), cutoff=1)
-        found = _merge(_zxing(enhanced), _zbar(enhanced))
+        found = _merge(_zxing(enhanced), _zbar(enhanced, _ZBAR_ALL))
     return found
 
 

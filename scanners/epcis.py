@@ -43,7 +43,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from ledger.hops import Hop
-from ledger.ids import EntryKind, parse_key
+from ledger.ids import EntryKind, InvalidIdentifierError, sscc_key, unit_key
 from scanners.batch import parse_rfc3339_ms, to_micro_degrees
 from scanners.parse import parse
 
@@ -131,11 +131,20 @@ def site_uri(code: str, base: str = DEFAULT_ID_BASE) -> str:
 
 
 def unit_uri(key: str, base: str = DEFAULT_ID_BASE) -> str:
-    """GS1 Digital Link URI of a canonical key (the serial percent-encoded)."""
-    unit = parse_key(key)
-    if unit.sscc is not None:
-        return f"{base}/00/{unit.sscc}"
-    return f"{base}/01/{unit.gtin}/21/{quote(unit.serial or '', safe='')}"
+    """GS1 Digital Link URI of a canonical key (the serial percent-encoded).
+
+    The serial may itself contain ``/`` (GS1 character set 82), so the key is
+    split at most three times.
+    """
+    parts = key.strip("/").split("/", 3)
+    if len(parts) == 2 and parts[0] == "00":
+        return f"{base}/00/{sscc_key(parts[1]).split('/')[1]}"
+    if len(parts) == 4 and parts[0] == "01" and parts[2] == "21":
+        gtin14 = unit_key(parts[1], parts[3]).split("/")[1]
+        return f"{base}/01/{gtin14}/21/{quote(parts[3], safe='')}"
+    raise InvalidIdentifierError(
+        f"key {key!r} is neither 01/{{gtin14}}/21/{{serial}} nor 00/{{sscc18}}"
+    )
 
 
 def hopchain_resolvers(
