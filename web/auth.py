@@ -9,7 +9,7 @@ from flask_login import login_user, logout_user  # type: ignore[import-untyped]
 from web import accounts
 from web.db import get_session
 from web.forms import ButtonForm, LoginForm
-from web.security import current_principal, safe_next
+from web.security import current_principal, public, safe_next
 
 __all__ = ["bp"]
 
@@ -17,6 +17,7 @@ bp = Blueprint("auth", __name__)
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@public
 def login() -> ResponseReturnValue:
     form = LoginForm()
     next_url = safe_next(request.args.get("next"))
@@ -35,6 +36,7 @@ def login() -> ResponseReturnValue:
 
 
 @bp.route("/logout", methods=["POST"])
+@public
 def logout() -> ResponseReturnValue:
     ButtonForm()  # CSRF is checked for every POST before we get here
     logout_user()

@@ -18,7 +18,7 @@ from functools import wraps
 from typing import Any, ParamSpec, TypeVar, cast
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, abort, redirect, request, url_for
+from flask import Flask, Response, abort, flash, redirect, request, url_for
 from flask_login import AnonymousUserMixin, LoginManager, current_user  # type: ignore[import-untyped]
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import select
@@ -36,8 +36,10 @@ __all__ = [
     "current_principal",
     "init_app",
     "is_api_request",
+    "public",
     "require_roles",
     "safe_next",
+    "unguarded_endpoints",
 ]
 
 P = ParamSpec("P")
@@ -154,6 +156,7 @@ def is_api_request() -> bool:
 def _unauthorized() -> Response:
     if is_api_request():
         abort(401)
+    flash("Please sign in to see that page.", "info")
     return cast(Response, redirect(url_for("auth.login", next=request.full_path.rstrip("?"))))
 
 
@@ -212,3 +215,29 @@ def safe_next(target: str | None) -> str | None:
     if "\\" in target:
         return None
     return target
+
+
+def public(view: Callable[P, R]) -> Callable[P, R]:
+    """Declare a view open to everyone (it must reveal nothing that is not public).
+
+    Every view is either ``@require_roles(...)`` or ``@public``; the test suite
+    fails on any other (see :func:`unguarded_endpoints`), so forgetting the
+    decorator on a new page cannot silently publish it.
+    """
+    view.hopchain_public = True  # type: ignore[attr-defined]
+    return view
+
+
+# Flask's own static files: public by nature.
+_ALWAYS_PUBLIC = frozenset({"static"})
+
+
+def unguarded_endpoints(app: Flask) -> list[str]:
+    """Endpoints whose view is neither role-guarded nor declared public."""
+    return sorted(
+        endpoint
+        for endpoint, view in app.view_functions.items()
+        if endpoint not in _ALWAYS_PUBLIC
+        and not hasattr(view, "hopchain_roles")
+        and not getattr(view, "hopchain_public", False)
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -244,3 +245,15 @@ def test_openapi_document_lists_endpoints_and_their_roles(client: FlaskClient) -
     assert doc["paths"]["/api/v1/health"]["get"]["security"] == []
     for scheme in ("bearerAuth", "sessionCookie"):
         assert scheme in doc["components"]["securitySchemes"]
+
+
+def test_openapi_operation_ids_are_unique_and_path_parameters_declared(
+    client: FlaskClient,
+) -> None:
+    doc = client.get("/api/v1/openapi.json").get_json()
+    ids = [op["operationId"] for item in doc["paths"].values() for op in item.values()]
+    assert len(ids) == len(set(ids))
+    for path, item in doc["paths"].items():
+        for op in item.values():
+            declared = {p["name"] for p in op.get("parameters", []) if p["in"] == "path"}
+            assert declared == set(re.findall(r"{(\w+)}", path)), path

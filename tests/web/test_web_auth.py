@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from web import accounts
+from web.security import unguarded_endpoints
 
 Csrf = Callable[..., str]
 
@@ -182,3 +183,9 @@ def test_admin_cannot_lock_themselves_out(
     )
     assert response.status_code == 409
     assert admin.get("/").status_code == 200
+
+
+def test_every_page_and_endpoint_is_guarded_or_declared_public(app: Flask) -> None:
+    """Forgetting @require_roles on a new page or endpoint fails here, not in production."""
+    unguarded = unguarded_endpoints(app)
+    assert not unguarded, f"add @require_roles(...) or @public to: {unguarded}"

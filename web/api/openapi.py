@@ -16,7 +16,7 @@ from typing import Any, ParamSpec, TypeVar, cast
 from flask import Blueprint
 
 from web.roles import Role, parse_role
-from web.security import API_PREFIX, require_roles
+from web.security import API_PREFIX, public, require_roles
 
 __all__ = [
     "Operation",
@@ -177,7 +177,7 @@ def make_api_route(
         all_params = tuple(path_params) + tuple(dict(p) for p in params)
 
         def decorate(view: Callable[P, R]) -> Callable[P, R]:
-            guarded = view if role_tuple is None else require_roles(*role_tuple)(view)
+            guarded = public(view) if role_tuple is None else require_roles(*role_tuple)(view)
             blueprint.add_url_rule(rule, view_func=cast(Any, guarded), methods=method_list)
             for method in method_list:
                 registry.append(
