@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, Engine
 
 from ledger import merkle
-from ledger.canonical import EntryFields, encode_entry
+from ledger.canonical import encode_values
 from ledger.custody import Custody, UnitState, apply_entry
 from ledger.database import is_sqlite, write_transaction
 from ledger.hops import Hop, HopResult
@@ -425,24 +425,26 @@ class _Batch:
         if anomaly:
             anomalies.append(anomaly)
         seq = self.head.size
-        fields = EntryFields(
-            seq=seq,
-            kind=ctx.kind.value,
-            at_ms=ctx.hop.at_ms,
-            unit=unit.key,
-            party=ctx.party.code,
-            counterparty=cp or "",
-            site=ctx.site.code if ctx.site else "",
-            lat_e6=ctx.lat,
-            lon_e6=ctx.lon,
-            container=container,
-            device=ctx.hop.device,
-            device_seq=ctx.hop.device_seq,
-            anomaly=anomaly,
-            prev=unit.head_hash.hex(),
+        site_code = ctx.site.code if ctx.site else ""
+        leaf = merkle.leaf_hash(
+            encode_values(
+                seq,
+                ctx.kind.value,
+                ctx.hop.at_ms,
+                unit.key,
+                ctx.party.code,
+                cp or "",
+                site_code,
+                ctx.lat,
+                ctx.lon,
+                container,
+                ctx.hop.device,
+                ctx.hop.device_seq,
+                anomaly,
+                unit.head_hash.hex(),
+            )
         )
-        leaf = merkle.leaf_hash(encode_entry(fields))
-        container_row = self.units.get(container) if container else None
+        container_row = self.units[container] if container else None
         self.entries.append(
             (
                 seq,

@@ -20,6 +20,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -76,17 +77,26 @@ class Unit(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(64), unique=True)
-    gtin: Mapped[str | None] = mapped_column(String(14), index=True, default=None)
+    gtin: Mapped[str | None] = mapped_column(String(14), default=None)
     serial: Mapped[str | None] = mapped_column(String(20), default=None)
     sscc: Mapped[str | None] = mapped_column(String(18), default=None)
-    container_id: Mapped[int | None] = mapped_column(
-        ForeignKey("units.id"), index=True, default=None
-    )
+    container_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), default=None)
     holder_id: Mapped[int | None] = mapped_column(ForeignKey("parties.id"), default=None)
     bound_for_id: Mapped[int | None] = mapped_column(ForeignKey("parties.id"), default=None)
     state: Mapped[str] = mapped_column(String(20))  # custody.UnitState values
     head_seq: Mapped[int | None] = mapped_column(BigInteger, default=None)
     head_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), default=None)
+
+    # Most units are in no container: a partial index keeps "what is in this
+    # pallet" fast without an index write for every loose unit.
+    __table_args__ = (
+        Index(
+            "ix_units_container_id",
+            "container_id",
+            sqlite_where=text("container_id IS NOT NULL"),
+            postgresql_where=text("container_id IS NOT NULL"),
+        ),
+    )
 
 
 class Entry(Base):

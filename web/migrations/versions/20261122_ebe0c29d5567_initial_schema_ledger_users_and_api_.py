@@ -114,8 +114,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('key', name=op.f('uq_units_key'))
     )
     with op.batch_alter_table('units', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_units_container_id'), ['container_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_units_gtin'), ['gtin'], unique=False)
+        batch_op.create_index('ix_units_container_id', ['container_id'], unique=False, sqlite_where=sa.text('container_id IS NOT NULL'), postgresql_where=sa.text('container_id IS NOT NULL'))
 
     op.create_table('users',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -178,8 +177,7 @@ def downgrade() -> None:
 
     op.drop_table('users')
     with op.batch_alter_table('units', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_units_gtin'))
-        batch_op.drop_index(batch_op.f('ix_units_container_id'))
+        batch_op.drop_index('ix_units_container_id')
 
     op.drop_table('units')
     with op.batch_alter_table('sites', schema=None) as batch_op:
