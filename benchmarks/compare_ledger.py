@@ -1,0 +1,186 @@
+"""Ledger throughput beside the plain alternative, measured in the same run.
+
+    python benchmarks/compare_ledger.py [--hops 40000] [--proof-entries 10000000]
+
+1. Append: unit-hops/s through ``append_hops`` in batches of 1,000 (custody,
+   canonical encoding, SHA-256, tree nodes, one transaction per batch) beside a
+   plain ``executemany`` of the very same entry rows into an identical table in
+   batches of 1,000, without hashing: the ratio is what the ledger's guarantees cost.
+   On SQLite and, when one answers, on PostgreSQL.
+2. Verify: entries/s re-derived by ``verify_ledger`` (one process, one core).
+3. Proofs: inclusion and consistency proof generation at ``--proof-entries``
+   entries; the synthetic tree is built once and kept in ``.benchmarks/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sqlite3
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import Engine
+from tqdm import tqdm
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.ledger_setup import ENTRY_COLUMNS, commissioning, fresh_database, pg_url, shipping
+from ledger import append_hops, consistency_proof, inclusion_proof, merkle, verify_ledger
+from ledger.checkpoint import make_checkpoint
+from ledger.database import make_engine
+from ledger.keys import LedgerSigner
+from ledger.tree import TILE_HEIGHT, is_stored_level
+
+BATCH = 1000
+
+
+def _append_rate(engine: Engine, hops_per_kind: int) -> float:
+    hops = commissioning(0, hops_per_kind) + shipping(0, hops_per_kind)
+    started = time.perf_counter()
+    for i in range(0, len(hops), BATCH):
+        append_hops(engine, hops[i : i + BATCH])
+    return len(hops) / (time.perf_counter() - started)
+
+
+def _plain_rate(engine: Engine) -> float:
+    """executemany of our own entry rows into a copy of the entries table."""
+    with engine.connect() as conn:
+        rows = [
+            tuple(r)
+            for r in conn.exec_driver_sql(f"SELECT {ENTRY_COLUMNS} FROM entries ORDER BY seq")
+        ]
+    sqlite = engine.dialect.name == "sqlite"
+    ph = ",".join(["?" if sqlite else "%s"] * 15)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE plain_entries AS SELECT * FROM entries WHERE 1 = 0")
+        for index in ("unit_id", "party_id", "at_ms"):
+            conn.exec_driver_sql(f"CREATE INDEX ix_plain_{index} ON plain_entries ({index})")
+        if not sqlite:
+            conn.exec_driver_sql("ALTER TABLE plain_entries ADD PRIMARY KEY (seq)")
+    if sqlite:  # same rowid layout as entries (INTEGER PRIMARY KEY)
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE plain_entries")
+            ddl = conn.exec_driver_sql(
+                "SELECT sql FROM sqlite_master WHERE name = 'entries'"
+            ).scalar_one()
+            conn.exec_driver_sql(
+                ddl.replace("entries", "plain_entries", 1)
+                .replace("CONSTRAINT pk_entries", "CONSTRAINT pk_plain")
+                .replace("fk_entries", "fk_plain")
+            )
+            for index in ("unit_id", "party_id", "at_ms"):
+                conn.exec_driver_sql(f"CREATE INDEX ix_plain_{index} ON plain_entries ({index})")
+    sql = f"INSERT INTO plain_entries ({ENTRY_COLUMNS}) VALUES ({ph})"
+    started = time.perf_counter()
+    for i in range(0, len(rows), BATCH):
+        with engine.begin() as conn:
+            conn.exec_driver_sql(sql, rows[i : i + BATCH])
+    return len(rows) / (time.perf_counter() - started)
+
+
+def _verify_rate(engine: Engine) -> float:
+    signer = LedgerSigner("bench.hopchain/ledger", Ed25519PrivateKey.generate())
+    make_checkpoint(engine, signer)
+    report = verify_ledger(engine, signer.name, signer.public_key)
+    return report.rate
+
+
+def _synthetic_tree(path: Path, size: int) -> None:
+    """Leaf hashes and stored nodes of a ``size``-entry log, without the rest of a row."""
+    if path.exists():
+        return
+    tmp = path.with_suffix(".partial")
+    tmp.unlink(missing_ok=True)
+    db = sqlite3.connect(tmp)
+    db.execute("PRAGMA journal_mode=OFF")
+    db.execute("PRAGMA synchronous=OFF")
+    db.execute("CREATE TABLE entries (seq INTEGER PRIMARY KEY, leaf_hash BLOB NOT NULL)")
+    db.execute(
+        "CREATE TABLE tree_nodes (level INTEGER, idx BIGINT, hash BLOB, PRIMARY KEY (level, idx))"
+    )
+    db.execute(
+        "CREATE TABLE ledger_head (id INTEGER PRIMARY KEY, tree_size BIGINT, frontier BLOB, updated_ms BIGINT)"
+    )
+    frontier: list[bytes] = []
+    nodes: list[tuple[int, int, bytes]] = []
+
+    def keep(level: int, index: int, h: bytes) -> None:
+        if is_stored_level(level):
+            nodes.append((level, index, h))
+
+    chunk = 100_000
+    for lo in tqdm(range(0, size, chunk), desc="building synthetic tree", unit="chunk"):
+        leaves = [merkle.leaf_hash(i.to_bytes(8, "big")) for i in range(lo, min(lo + chunk, size))]
+        for offset, leaf in enumerate(leaves):
+            merkle.frontier_push(frontier, lo + offset, leaf, keep)
+        db.executemany(
+            "INSERT INTO entries VALUES (?, ?)", ((lo + i, h) for i, h in enumerate(leaves))
+        )
+        db.executemany("INSERT INTO tree_nodes VALUES (?, ?, ?)", nodes)
+        nodes.clear()
+    db.execute("INSERT INTO ledger_head VALUES (1, ?, ?, 0)", (size, b"".join(frontier)))
+    db.commit()
+    db.close()
+    tmp.rename(path)
+
+
+def _proof_times(path: Path, size: int, samples: int = 300) -> tuple[float, float]:
+    engine = make_engine(f"sqlite:///{path}")
+    rng = random.Random(7)
+    inclusion, consistency = [], []
+    with engine.connect() as conn:
+        inclusion_proof(conn, 1, size)  # warm the page cache
+        for _ in range(samples):
+            seq = rng.randrange(size)
+            t = time.perf_counter()
+            inclusion_proof(conn, seq, size)
+            inclusion.append(time.perf_counter() - t)
+            first = rng.randrange(1, size)
+            t = time.perf_counter()
+            consistency_proof(conn, first, size)
+            consistency.append(time.perf_counter() - t)
+    engine.dispose()
+    return statistics.median(inclusion) * 1000, statistics.median(consistency) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--hops", type=int, default=20_000, help="units; each is commissioned and shipped"
+    )
+    parser.add_argument("--proof-entries", type=int, default=10_000_000)
+    args = parser.parse_args()
+
+    kinds = ["sqlite"] + (["postgresql"] if pg_url() else [])
+    print(
+        f"append: {2 * args.hops:,} unit-hops in batches of {BATCH:,} (tile height {TILE_HEIGHT})"
+    )
+    for kind in kinds:
+        with fresh_database(kind) as engine:
+            ours = _append_rate(engine, args.hops)
+            verify = _verify_rate(engine)
+            plain = _plain_rate(engine)
+        print(
+            f"  {kind:<10} hopchain append {ours:>9,.0f} hops/s | plain executemany {plain:>9,.0f} rows/s"
+            f" | ratio {ours / plain:.2f}x (goal >= 0.30x)"
+        )
+        print(f"  {kind:<10} verify {verify:>9,.0f} entries/s on one core (goal >= 250,000)")
+    if "postgresql" not in kinds:
+        print("  postgresql skipped: no server answers (set HOPCHAIN_TEST_PG_URL)")
+
+    path = Path(".benchmarks") / f"proof-tree-{args.proof_entries}.sqlite"
+    path.parent.mkdir(exist_ok=True)
+    _synthetic_tree(path, args.proof_entries)
+    inc, con = _proof_times(path, args.proof_entries)
+    print(f"proofs at {args.proof_entries:,} entries (SQLite, median of 300):")
+    print(f"  inclusion {inc:.3f} ms | consistency {con:.3f} ms (goal < 1 ms)")
+
+
+if __name__ == "__main__":
+    main()
