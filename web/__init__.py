@@ -56,7 +56,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,  # valid for the session's life: long scan shifts
     )
     app.config.update(overrides)
-    instance.mkdir(parents=True, exist_ok=True)
+    instance.mkdir(mode=0o700, parents=True, exist_ok=True)  # keys live here
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = load_secret_key(instance)
 

@@ -93,6 +93,8 @@ def init_command() -> None:
     if ensure_signing_key is not None:
         ensure_signing_key(instance)
         click.echo("signing key: ready")
+    if not accounts.list_users(get_session()):
+        click.echo("no users yet: hopchain user create NAME --role admin")
 
 
 def _optional(module_name: str, attr: str) -> Callable[..., Any] | None:
