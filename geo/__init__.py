@@ -1,0 +1,45 @@
+"""Territories: GeoJSON polygons, the region hierarchy, a numba point-in-territory
+index, scan distances and maps. Imports nothing else of ours."""
+
+from __future__ import annotations
+
+from geo.distance import EARTH_RADIUS_M, great_circle_m, speed_kmh
+from geo.errors import GeometryError, TerritoryError
+from geo.geometry import LEVELS, Territory, normalize_geometry, parse_feature_collection
+from geo.index import TerritoryIndex
+from geo.models import GeoBase, TerritoryRow
+from geo.render import render_map
+from geo.store import (
+    REGION_CODES,
+    City,
+    ImportReport,
+    import_feature_collection,
+    load_index,
+    stored_territories,
+    world_cities,
+    world_countries,
+)
+
+__all__ = [
+    "EARTH_RADIUS_M",
+    "LEVELS",
+    "REGION_CODES",
+    "City",
+    "GeoBase",
+    "GeometryError",
+    "ImportReport",
+    "Territory",
+    "TerritoryError",
+    "TerritoryIndex",
+    "TerritoryRow",
+    "great_circle_m",
+    "import_feature_collection",
+    "load_index",
+    "normalize_geometry",
+    "parse_feature_collection",
+    "render_map",
+    "speed_kmh",
+    "stored_territories",
+    "world_cities",
+    "world_countries",
+]

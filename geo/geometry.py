@@ -1,0 +1,295 @@
+"""Territories from GeoJSON: validation, antimeridian splitting, the region hierarchy.
+
+Every geometry that reaches the index went through :func:`normalize_geometry`, so
+the index can trust it: closed rings of at least four positions, longitudes in
+[-180, 180], latitudes in [-90, 90], valid in the OGC sense (no self-intersection,
+holes inside their shells, parts of a MultiPolygon not overlapping), shells
+counter-clockwise and holes clockwise (RFC 7946), nothing crossing the
+antimeridian. A validity failure is reported, never repaired: a channel manager
+who drew a bow-tie must see it, not get a territory other than the one drawn.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import shapely
+from shapely.geometry import MultiPolygon, Polygon, box, mapping
+from shapely.geometry.polygon import orient
+
+from geo.errors import GeometryError, TerritoryError
+
+LEVELS = ("region", "country", "province", "city", "custom")
+
+Ring = list[tuple[float, float]]
+
+
+@dataclass(frozen=True)
+class Territory:
+    """One territory as the index and the store see it.
+
+    ``geometry`` is normalized GeoJSON (see the module docstring); ``parent`` is
+    the code of the enclosing territory (world region → country → province →
+    city), ``None`` at the top.
+    """
+
+    code: str
+    name: str
+    parent: str | None
+    level: str
+    geometry: dict[str, Any]
+
+    @property
+    def bbox(self) -> tuple[float, float, float, float]:
+        """(min lon, min lat, max lon, max lat) of the normalized geometry."""
+        xs: list[float] = []
+        ys: list[float] = []
+        for poly in polygons_of(self.geometry):
+            for ring in poly:
+                xs.extend(p[0] for p in ring)
+                ys.extend(p[1] for p in ring)
+        return min(xs), min(ys), max(xs), max(ys)
+
+
+class _Invalid(Exception):
+    """A reason, raised deep inside and turned into a GeometryError with the feature."""
+
+
+def polygons_of(geometry: Mapping[str, Any]) -> list[list[list[list[float]]]]:
+    """The polygons of a normalized Polygon or MultiPolygon, as lists of rings."""
+    if geometry["type"] == "Polygon":
+        return [geometry["coordinates"]]
+    return list(geometry["coordinates"])
+
+
+def _ring(raw: Any, what: str) -> Ring:
+    if not isinstance(raw, list | tuple):
+        raise _Invalid(f"{what} is not a list of positions")
+    out: Ring = []
+    for j, pos in enumerate(raw):
+        if (
+            not isinstance(pos, list | tuple)
+            or len(pos) < 2
+            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in pos[:2])
+        ):
+            raise _Invalid(f"{what}, position {j} is not [longitude, latitude]")
+        x = float(pos[0])
+        y = float(pos[1])
+        if not (math.isfinite(x) and math.isfinite(y)):
+            raise _Invalid(f"{what}, position {j} is not a finite number")
+        if not (-180.0 <= x <= 180.0) or not (-90.0 <= y <= 90.0):
+            raise _Invalid(
+                f"{what}, position {j} [{x}, {y}] is out of range "
+                "(longitude -180..180, latitude -90..90)"
+            )
+        out.append((x, y))
+    if len(out) < 4:
+        raise _Invalid(f"{what} has {len(out)} positions; a closed ring needs at least 4")
+    if out[0] != out[-1]:
+        raise _Invalid(f"{what} is not closed (first position {out[0]} != last {out[-1]})")
+    return out
+
+
+def _unwrap(ring: Ring) -> tuple[list[int], int]:
+    """Per position, how many turns of 360° to add so consecutive longitudes differ
+    by at most 180°; and the net turns after going once around the ring.
+    """
+    turns = [0]
+    for (x0, y0), (x1, y1) in itertools.pairwise(ring):
+        d = x1 - x0
+        step = turns[-1]
+        # A jump of exactly 360° (from one side of the antimeridian to the other)
+        # is an edge along the seam of an already split shape; an edge along a
+        # pole is a point on the globe: both are taken literally.
+        if y0 == y1 and abs(y0) == 90.0:
+            pass
+        elif 180.0 < d < 360.0:
+            step -= 1
+        elif -360.0 < d < -180.0:
+            step += 1
+        turns.append(step)
+    return turns, turns[-1] - turns[0]
+
+
+def _shifted(ring: Ring, turns: Sequence[int], k: int) -> Ring:
+    # x + 360 * 0 is x exactly, so positions already in range keep their bits
+    return [(x + 360.0 * (m - k), y) for (x, y), m in zip(ring, turns, strict=True)]
+
+
+def _polygons(geom: shapely.Geometry) -> list[Polygon]:
+    return [g for g in getattr(geom, "geoms", [geom]) if isinstance(g, Polygon) and g.area > 0.0]
+
+
+def _check_valid(geom: shapely.Geometry, repair: bool) -> shapely.Geometry:
+    reason = shapely.is_valid_reason(geom)
+    if reason == "Valid Geometry":
+        return geom
+    if repair:
+        return MultiPolygon(_polygons(shapely.make_valid(geom)))
+    raise _Invalid(f"invalid geometry: {reason}")
+
+
+def _split_polygon(rings: list[Ring], repair: bool = False) -> list[Polygon]:
+    """Polygons of one GeoJSON polygon, cut at the antimeridian when it crosses it.
+
+    A ring crosses where consecutive longitudes jump by more than 180°; it is
+    unwrapped (longitudes beyond ±180), clipped to each 360° window and shifted
+    back. A shell whose unwrapped ends differ by 360° circles a pole (Antarctica):
+    it is closed along that pole's parallel, the pole being the one on the side
+    of the ring's mean latitude.
+    """
+    unwrapped = [_unwrap(r) for r in rings]
+    if all(max(t) == 0 == min(t) for t, _ in unwrapped):
+        return [Polygon(rings[0], rings[1:])]
+    shell, (turns, net) = rings[0], unwrapped[0]
+    # keep most positions in [-180, 180] so they keep their exact values
+    k = max(set(turns), key=turns.count)
+    s = _shifted(shell, turns, k)
+    if net != 0:
+        if abs(net) != 1:
+            raise _Invalid("the shell winds around the globe more than once")
+        pole = -90.0 if sum(y for _, y in shell) < 0 else 90.0
+        # the unwrapped ring ends 360° from where it began: close it via the pole
+        s = [*s, (s[-1][0], pole), (s[0][0], pole), s[0]]
+    sx = [x for x, _ in s]
+    mid = (min(sx) + max(sx)) / 2.0
+    holes: list[Ring] = []
+    for hole, (ht, hnet) in zip(rings[1:], unwrapped[1:], strict=True):
+        if hnet != 0:
+            raise _Invalid("a hole circles a pole")
+        hk = max(set(ht), key=ht.count)
+        h = _shifted(hole, ht, hk)
+        hx = [x for x, _ in h]
+        # put the hole in the same 360° window as its shell
+        shift = round((mid - (min(hx) + max(hx)) / 2.0) / 360.0)
+        holes.append([(x + 360.0 * shift, y) for x, y in h])
+    whole = _check_valid(Polygon(s, holes), repair)
+    parts: list[Polygon] = []
+    for w in range(-2, 3):
+        lo = -180.0 + 360.0 * w
+        piece = shapely.intersection(whole, box(lo, -90.0, lo + 360.0, 90.0))
+        for g in _polygons(piece):
+            parts.append(shapely.transform(g, lambda c, w=w: c - [360.0 * w, 0.0]))
+    return parts
+
+
+def normalize_geometry(geometry: Any) -> dict[str, Any]:
+    """Validate a GeoJSON Polygon or MultiPolygon and return it normalized.
+
+    Raises ``ValueError`` subclass :class:`GeometryError` (without a feature;
+    :func:`parse_feature_collection` adds it) naming the first problem found.
+    """
+    try:
+        return _normalize(geometry)
+    except _Invalid as exc:
+        raise GeometryError(None, None, str(exc)) from None
+
+
+def _normalize(geometry: Any, repair: bool = False) -> dict[str, Any]:
+    if not isinstance(geometry, Mapping):
+        raise _Invalid("no geometry")
+    kind = geometry.get("type")
+    coords = geometry.get("coordinates")
+    if kind == "Polygon":
+        raw_polys = [coords]
+    elif kind == "MultiPolygon":
+        if not isinstance(coords, list | tuple) or not coords:
+            raise _Invalid("MultiPolygon without polygons")
+        raw_polys = list(coords)
+    else:
+        raise _Invalid(f"geometry type {kind!r}; a territory needs a Polygon or MultiPolygon")
+    polys: list[Polygon] = []
+    for i, raw in enumerate(raw_polys):
+        if not isinstance(raw, list | tuple) or not raw:
+            raise _Invalid(f"polygon {i} has no rings")
+        rings = []
+        for j, r in enumerate(raw):
+            what = f"polygon {i}, " if kind == "MultiPolygon" else ""
+            what += "exterior ring" if j == 0 else f"hole {j}"
+            rings.append(_ring(r, what))
+        polys.extend(_split_polygon(rings, repair))
+    geom = _check_valid(polys[0] if len(polys) == 1 else MultiPolygon(polys), repair)
+    polys = _polygons(geom)
+    oriented = [orient(p, 1.0) for p in polys]
+    out: Polygon | MultiPolygon = oriented[0] if len(oriented) == 1 else MultiPolygon(oriented)
+    normalized: dict[str, Any] = json.loads(json.dumps(mapping(out)))  # tuples -> lists
+    return normalized
+
+
+def parse_feature_collection(
+    fc: Mapping[str, Any] | str | Path, *, known_parents: Iterable[str] = ()
+) -> list[Territory]:
+    """The territories of a GeoJSON FeatureCollection, all valid, or an error.
+
+    ``fc`` is the decoded collection or a path to a file. Each feature carries
+    ``properties.code`` (or a feature ``id``), ``name``, ``parent`` (a code in
+    the same file or in ``known_parents``) and ``level`` (one of
+    :data:`LEVELS`, default ``custom``). The first bad feature raises
+    :class:`TerritoryError` (or its subclass :class:`GeometryError`) with the
+    feature's index and code: a file is taken whole or not at all.
+    """
+    if isinstance(fc, str | Path):
+        with open(fc, encoding="utf-8") as fh:
+            fc = json.load(fh)
+    if not isinstance(fc, Mapping) or fc.get("type") != "FeatureCollection":
+        raise TerritoryError(None, None, "not a GeoJSON FeatureCollection")
+    features = fc.get("features")
+    if not isinstance(features, list):
+        raise TerritoryError(None, None, "FeatureCollection without a features list")
+    out: list[Territory] = []
+    seen: dict[str, int] = {}
+    for i, feat in enumerate(features):
+        if not isinstance(feat, Mapping) or feat.get("type") != "Feature":
+            raise TerritoryError(i, None, "not a GeoJSON Feature")
+        props = feat.get("properties") or {}
+        code = props.get("code", feat.get("id"))
+        if not isinstance(code, str) or not code.strip() or len(code) > 64:
+            raise TerritoryError(i, None, "properties.code must be a string of 1 to 64 characters")
+        code = code.strip()
+        if code in seen:
+            raise TerritoryError(i, code, f"code already used by feature {seen[code]}")
+        seen[code] = i
+        name = props.get("name", code)
+        if not isinstance(name, str) or len(name) > 200:
+            raise TerritoryError(i, code, "properties.name must be a string of at most 200")
+        parent = props.get("parent")
+        if parent is not None and (not isinstance(parent, str) or not parent.strip()):
+            raise TerritoryError(i, code, "properties.parent must be a territory code")
+        level = props.get("level", "custom")
+        if level not in LEVELS:
+            raise TerritoryError(i, code, f"level {level!r} is not one of {', '.join(LEVELS)}")
+        try:
+            geometry = _normalize(feat.get("geometry"))
+        except _Invalid as exc:
+            raise GeometryError(i, code, str(exc)) from None
+        out.append(Territory(code, name, parent.strip() if parent else None, level, geometry))
+    check_hierarchy(out, known_parents=known_parents, index_of=seen)
+    return out
+
+
+def check_hierarchy(
+    territories: Sequence[Territory],
+    *,
+    known_parents: Iterable[str] = (),
+    index_of: Mapping[str, int] | None = None,
+) -> None:
+    """Raise TerritoryError for an unknown parent or a cycle of parents."""
+    parent_of = {t.code: t.parent for t in territories}
+    known = set(known_parents) | set(parent_of)
+    where = index_of if index_of is not None else {t.code: i for i, t in enumerate(territories)}
+    for t in territories:
+        if t.parent is not None and t.parent not in known:
+            raise TerritoryError(where.get(t.code), t.code, f"unknown parent {t.parent!r}")
+        seen = {t.code}
+        p = t.parent
+        while p is not None and p in parent_of:
+            if p in seen:
+                raise TerritoryError(where.get(t.code), t.code, "its parents form a cycle")
+            seen.add(p)
+            p = parent_of[p]
