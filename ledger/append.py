@@ -129,6 +129,8 @@ class _Batch:
                 self._remember_party(int(pid), str(code))
 
     def _remember_party(self, pid: int, code: str) -> None:
+        if pid in self.party_by_id:
+            return
         p = _Party(pid, code)
         self.parties[code] = p
         self.party_by_id[pid] = p
@@ -293,7 +295,6 @@ class _Batch:
             head_hash=b"",
             new=True,
             dirty=True,
-            children=set(),
         )
         self.next_unit_id += 1
         self.units[u.key] = u
@@ -429,7 +430,7 @@ class _Batch:
         leaf = merkle.leaf_hash(
             encode_values(
                 seq,
-                ctx.kind.value,
+                ctx.kind._value_,
                 ctx.hop.at_ms,
                 unit.key,
                 ctx.party.code,
@@ -449,7 +450,7 @@ class _Batch:
             (
                 seq,
                 unit.id,
-                ctx.kind.value,
+                ctx.kind._value_,
                 ctx.hop.at_ms,
                 ctx.party.id,
                 ctx.counterparty.id if ctx.counterparty else None,
