@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 
 from web import accounts
 from web.db import get_session
-from web.forms import ButtonForm, CreateUserForm
+from web.forms import CreateUserForm
 from web.roles import Role
 from web.security import current_principal, require_roles
 
@@ -26,7 +26,6 @@ def _render_users(form: CreateUserForm, status: int = 200) -> ResponseReturnValu
             "admin/users.html",
             users=users,
             form=form,
-            button=ButtonForm(),
             my_id=None if me is None or me.kind != "user" else me.id,
         ),
         status,

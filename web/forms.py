@@ -1,4 +1,9 @@
-"""HTML forms. Each carries a CSRF token (Flask-WTF), including one-button forms."""
+"""HTML forms (Flask-WTF: each renders and checks a CSRF token).
+
+One-button forms (sign out, deactivate) need no class: they carry
+``<input type="hidden" name="csrf_token" value="{{ csrf_token() }}">`` and the
+token is checked for every POST in :mod:`web.security`.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from web.accounts import MIN_PASSWORD_LENGTH
 from web.roles import Role
 
-__all__ = ["ButtonForm", "CreateUserForm", "LoginForm"]
+__all__ = ["CreateUserForm", "LoginForm"]
 
 
 class LoginForm(FlaskForm):  # type: ignore[misc]
@@ -34,7 +39,3 @@ class CreateUserForm(FlaskForm):  # type: ignore[misc]
         description=f"At least {MIN_PASSWORD_LENGTH} characters.",
     )
     submit = SubmitField("Create user")
-
-
-class ButtonForm(FlaskForm):  # type: ignore[misc]
-    """A form that is only a button (sign out, deactivate): it exists for its CSRF token."""
