@@ -1,0 +1,124 @@
+"""``hopchain demo``: a realistic network with months of scans, for trying things out."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import click
+from flask import current_app
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+from tqdm import tqdm
+
+from ledger import make_checkpoint
+from ledger.models import Party
+from web.cli import in_app_context
+from web.db import get_engine
+from web.demo import FX_TO_EUR, PRODUCTS, DemoConfig, build_demo, gtin_of, month_start_ms
+from web.signing import get_signer
+
+REBATE_RULES = {
+    "currency": "EUR",
+    "basis": "sell_in",
+    "measure": "volume",
+    "mode": "retroactive",
+    "tiers": [
+        {"threshold": 1, "rate": "300"},
+        {"threshold": 40, "rate": "500"},
+        {"threshold": 120, "rate": "800"},
+    ],
+    "class_multipliers": {"A": "1.1", "B": "1", "C": "0.9"},
+    "default_class": "B",
+    "growth": {"rate": "0.02", "new_distributor": "none"},
+    "kpi": {"floor": "0.6", "pro_rata": True},
+    "penalties": {
+        "fine_per_unit": 2500,
+        "escalation": ["1", "1.5", "2"],
+        "forfeiture": True,
+        "whistleblower_share": "0.1",
+    },
+}
+
+
+def _months(cfg: DemoConfig) -> list[str]:
+    moments = (
+        datetime.fromtimestamp(month_start_ms(cfg.start, m) / 1000, UTC) for m in range(cfg.months)
+    )
+    return [f"{d.year:04d}-{d.month:02d}" for d in moments]
+
+
+def settlement_reference(
+    engine: Engine, cfg: DemoConfig, distributors: list[tuple[str, str, str, str]]
+) -> None:
+    """Products, price lists, territory grants, targets, FX and the rebate program."""
+    import settlement
+
+    finance = settlement.Actor("demo", "admin")
+    months = _months(cfg)
+    currencies = sorted({c for *_, c in distributors} | {"EUR"})
+    for ref, name, eur_price in PRODUCTS:
+        gtin = gtin_of(ref)
+        settlement.set_product(engine, gtin, name, finance)
+        for month in months:
+            for ccy in currencies:
+                rate = Decimal(FX_TO_EUR[ccy])
+                local = int((Decimal(eur_price) / rate).quantize(Decimal(1)))
+                if ccy == "JPY":  # no minor unit: list prices are in whole yen
+                    local = int((Decimal(eur_price) / 100 / rate).quantize(Decimal(1)))
+                settlement.set_price(engine, gtin, ccy, month, local, finance)
+    for month in months:
+        for ccy in currencies:
+            if ccy != "EUR":
+                settlement.set_fx_rate(engine, month, ccy, "EUR", FX_TO_EUR[ccy], finance)
+    since = month_start_ms(cfg.start, -12)
+    per_distributor = max(1, cfg.units // max(1, len(distributors)) // cfg.months)
+    with Session(engine) as s:
+        ids = {p.code: p.id for p in s.scalars(select(Party).where(Party.kind == "distributor"))}
+    for code, _name, country, _ccy in distributors:
+        settlement.grant_territory(engine, ids[code], country, since, finance)
+        for month in months:
+            settlement.set_target(engine, ids[code], month, per_distributor, finance)
+    settlement.create_program(engine, "VOLUME-REBATE", "Volume rebate", finance)
+    settlement.add_program_version(engine, "VOLUME-REBATE", months[0], None, REBATE_RULES, finance)
+
+
+@click.command("demo")
+@click.option("--seed", default=7, show_default=True, help="Same seed, same ledger.")
+@click.option("--units", default=2000, show_default=True, type=click.IntRange(min=1))
+@click.option("--distributors", default=40, show_default=True, type=click.IntRange(min=2))
+@click.option("--months", default=3, show_default=True, type=click.IntRange(1, 24))
+@click.option("--start", default="2026-08", show_default=True, help="First month, YYYY-MM.")
+@in_app_context
+def demo_command(seed: int, units: int, distributors: int, months: int, start: str) -> None:
+    """Write a deterministic demo network (real countries and cities) and its scans."""
+    cfg = DemoConfig(seed=seed, units=units, distributors=distributors, months=months, start=start)
+    engine = get_engine()
+    bar = tqdm(total=0, unit="scans", unit_scale=True, file=sys.stderr, desc="appending scans")
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    try:
+        summary = build_demo(
+            engine, Path(current_app.instance_path), cfg, progress, settlement_reference
+        )
+    except ValueError as exc:
+        bar.close()
+        raise click.ClickException(str(exc)) from None
+    bar.close()
+    cp = make_checkpoint(engine, get_signer())
+    click.echo(
+        f"demo: {summary.units:,} units, {summary.distributors} distributors, {summary.dealers} dealers,"
+        f" {summary.entries:,} ledger entries, {summary.diverted} units diverted"
+    )
+    click.echo(f"checkpoint: tree size {cp.tree_size}, root {cp.root_hash.hex()}")
+    click.echo(f"sign in with these accounts (also in {summary.credentials_file}):")
+    for user, password in summary.credentials.items():
+        click.echo(f"  {user:<12} {password}")
+
+
+COMMANDS = (demo_command,)
