@@ -46,13 +46,16 @@ from scanners.epcis import (
     EpcisResolvers,
     HistoryEntry,
     capture_document,
+    database_resolvers,
     export_history,
+    history_entries,
     hopchain_resolvers,
     party_uri,
     site_uri,
     unit_uri,
 )
 from scanners.handheld import FlushReport, HandheldClient, HandheldError, generate_device_key
+from scanners.handheld import main as handheld_main
 from scanners.labels import (
     DEFAULT_DOMAIN,
     Label,
@@ -95,12 +98,15 @@ __all__ = [
     "authenticate_device",
     "batch_results",
     "capture_document",
+    "database_resolvers",
     "decode_image",
     "device_codes",
     "export_history",
     "generate_device_key",
     "get_device",
+    "handheld_main",
     "handle_scan_batch",
+    "history_entries",
     "hopchain_resolvers",
     "parse",
     "parse_kind",

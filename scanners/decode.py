@@ -108,7 +108,7 @@ def _open(data: bytes | str | Path) -> Image.Image:
         image.load()
     except FileNotFoundError as exc:
         raise ImageDecodeError(f"no such image file: {data!s}") from exc
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as exc:
         where = "image data" if isinstance(data, bytes | bytearray) else str(data)
         raise ImageDecodeError(f"cannot read {where} as an image: {exc}") from exc
     image = ImageOps.exif_transpose(image) or image

@@ -18,22 +18,32 @@ TransactionEvent              any         the bizStep, for each EPC (and parentI
 ============================  ==========  =========================================
 
 EPCs are SGTIN/SSCC pure-identity URNs or GS1 Digital Link URIs. Who performed the
-step (the hop's party) is, in order: our own ``hc:party`` extension, the
+step (the hop's party) is, in order: our own ``hc:party`` extension (JSON-LD
+prefix ``hc:`` = ``https://ns.hopchain.example/epcis/``), the
 ``owning_party``/``possessing_party`` of the source list (shipping, returning) or
 destination list (receiving), the party of the bizLocation's site, the caller's
 default party. The counterparty is the other side (destination for shipping and
 returning, source for receiving). Ids are mapped to our party and site codes by
 caller-supplied resolvers; an id they do not know refuses the document.
 
+An event with an ``eventID`` gives hops with ``device = "epcis:<hash of the id>"``
+and ``device_seq`` = the hop's index within the event, so capturing the same
+document twice appends nothing the second time.
+
 Any problem refuses the whole document with :class:`EpcisError` carrying the JSON
 path of the first error, e.g. ``$.epcisBody.eventList[3].epcList[0]``.
 
 Export (:func:`export_history`) writes one event per ledger entry with the same
-mapping in reverse, so capturing an export yields the same hops.
+mapping in reverse, so capturing an export yields the same hops. Standard fields
+carry everything EPCIS has a place for; two extensions carry the rest: ``hc:party``
+(who performed the step) and ``hc:container`` (the case a unit moved inside, on
+the unit's own shipping/receiving entries).
 """
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -42,8 +52,12 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote, unquote
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session, aliased
+
 from ledger.hops import Hop
 from ledger.ids import EntryKind, InvalidIdentifierError, sscc_key, unit_key
+from ledger.models import Entry, Party, Site, Unit
 from scanners.batch import parse_rfc3339_ms, to_micro_degrees
 from scanners.parse import parse
 
@@ -54,7 +68,9 @@ __all__ = [
     "EpcisResolvers",
     "HistoryEntry",
     "capture_document",
+    "database_resolvers",
     "export_history",
+    "history_entries",
     "hopchain_resolvers",
     "party_uri",
     "site_uri",
@@ -179,6 +195,73 @@ def hopchain_resolvers(
     )
 
 
+def database_resolvers(
+    session: Session, *, base: str = DEFAULT_ID_BASE, default_party: str | None = None
+) -> EpcisResolvers:
+    """Resolvers for our own ids (``{base}/party/{code}``, ``{base}/site/{code}``),
+    accepting only parties and sites that exist; ``site_party`` from the sites table.
+    ``default_party`` is the party of the client capturing the document, if any."""
+
+    def known_party(code: str) -> bool:
+        return session.scalar(select(Party.id).where(Party.code == code)) is not None
+
+    def known_site(code: str) -> bool:
+        return session.scalar(select(Site.id).where(Site.code == code)) is not None
+
+    def site_party(code: str) -> str | None:
+        return session.scalar(
+            select(Party.code).join(Site, Site.party_id == Party.id).where(Site.code == code)
+        )
+
+    return hopchain_resolvers(
+        base,
+        known_party=known_party,
+        known_site=known_site,
+        site_party=site_party,
+        default_party=default_party,
+    )
+
+
+def history_entries(session: Session, key: str) -> list[HistoryEntry]:
+    """The ledger entries of one unit (by canonical key), oldest first, for export."""
+    counterparty = aliased(Party)
+    container = aliased(Unit)
+    rows = session.execute(
+        select(
+            Entry.kind,
+            Entry.at_ms,
+            Party.code,
+            counterparty.code,
+            Site.code,
+            container.key,
+            Entry.leaf_hash,
+            Entry.lat_e6,
+            Entry.lon_e6,
+        )
+        .join(Unit, Unit.id == Entry.unit_id)
+        .join(Party, Party.id == Entry.party_id)
+        .outerjoin(counterparty, counterparty.id == Entry.counterparty_id)
+        .outerjoin(Site, Site.id == Entry.site_id)
+        .outerjoin(container, container.id == Entry.container_id)
+        .where(Unit.key == key)
+        .order_by(Entry.seq)
+    )
+    return [
+        HistoryEntry(
+            kind=EntryKind(kind),
+            at_ms=at_ms,
+            party=party,
+            counterparty=other,
+            site=site,
+            container=box,
+            leaf_hash=leaf.hex(),
+            lat_e6=lat,
+            lon_e6=lon,
+        )
+        for kind, at_ms, party, other, site, box, leaf, lat, lon in rows
+    ]
+
+
 # --- capture ---------------------------------------------------------------------------
 
 
@@ -240,6 +323,8 @@ def _capture_event(event: object, path: str, res: EpcisResolvers) -> list[Hop]:
 
     site, lat_e6, lon_e6 = _location(event, path, res)
     party, counterparty = _parties(event, path, kind, site, res)
+    device = _event_device(event, path)
+    count = itertools.count()
 
     def hop(unit: str, kind: EntryKind = kind, container: str | None = None) -> Hop:
         return Hop(
@@ -252,6 +337,8 @@ def _capture_event(event: object, path: str, res: EpcisResolvers) -> list[Hop]:
             lat_e6=lat_e6,
             lon_e6=lon_e6,
             container=container,
+            device=device,
+            device_seq=next(count) if device else None,
         )
 
     if etype == "AggregationEvent":
@@ -275,7 +362,21 @@ def _capture_event(event: object, path: str, res: EpcisResolvers) -> list[Hop]:
         raise EpcisError(
             f"{path}.epcList", "no serialized unit (class-level quantityList is not supported)"
         )
-    return [hop(unit) for unit in units]
+    box = _epc(event.get("hc:container"), f"{path}['hc:container']", required=False)
+    if box is not None and not box.startswith("00/"):
+        raise EpcisError(f"{path}['hc:container']", "a container must be an SSCC")
+    return [hop(unit, container=box) for unit in units]
+
+
+def _event_device(event: dict[str, Any], path: str) -> str:
+    """Idempotency key of an event with an ``eventID``: capturing it again appends
+    nothing (the ledger answers ``duplicate``, as for a replayed handheld scan)."""
+    event_id = event.get("eventID")
+    if event_id is None:
+        return ""
+    if not isinstance(event_id, str) or not event_id:
+        raise EpcisError(f"{path}.eventID", "must be a non-empty URI string")
+    return "epcis:" + hashlib.sha256(event_id.encode()).hexdigest()[:40]
 
 
 def _time_ms(value: object, path: str) -> int:
@@ -539,6 +640,8 @@ def _export_event(unit: str, e: HistoryEntry, base: str) -> dict[str, Any]:
                 {"type": "owning_party", "destination": party_uri(e.counterparty, base)}
             ]
     event["hc:party"] = party_uri(e.party, base)
+    if e.container is not None and event["type"] == "ObjectEvent":
+        event["hc:container"] = unit_uri(e.container, base)  # moved inside this case
     return event
 
 

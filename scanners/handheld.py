@@ -288,6 +288,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     flush.add_argument("--device", required=True)
     flush.add_argument("--key", type=Path, required=True)
     flush.add_argument("--batch-size", type=int, default=200)
+    flush.add_argument(
+        "--max-retries", type=int, default=8, help="retries on network errors and 5xx (back-off)"
+    )
     status = sub.add_parser("status", help="count pending and answered scans")
     status.add_argument("--queue", type=Path, required=True)
     args = parser.parse_args(argv)
@@ -317,7 +320,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     key = args.key.read_bytes()
     with HandheldClient(
-        args.queue, args.server, args.device, key, batch_size=args.batch_size
+        args.queue,
+        args.server,
+        args.device,
+        key,
+        batch_size=args.batch_size,
+        max_retries=args.max_retries,
     ) as client:
         try:
             report = client.flush()

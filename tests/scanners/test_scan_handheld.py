@@ -248,3 +248,52 @@ def test_a_scan_acknowledged_by_enqueue_survives_a_kill(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "queue.db") as db:
         queued = {seq for (seq,) in db.execute("SELECT device_seq FROM scans")}
     assert set(acknowledged) <= queued
+
+
+def test_the_command_line_queues_uploads_and_reports(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from scanners import handheld_main
+
+    key_file, queue = tmp_path / "hh.pem", str(tmp_path / "q.db")
+    assert handheld_main(["keygen", str(key_file)]) == 0
+    public_b64 = capsys.readouterr().out.strip()
+    stub = StubServer(public_b64)
+    try:
+        codes = [CODE.format(n=1), CODE.format(n=2)]
+        assert (
+            handheld_main(
+                ["scan", "--queue", queue, "--kind", "ship", "--counterparty", "ACME", *codes]
+            )
+            == 0
+        )
+        assert [
+            json.loads(line)["device_seq"] for line in capsys.readouterr().out.splitlines()
+        ] == [1, 2]
+        flush = [
+            "flush",
+            "--queue",
+            queue,
+            "--server",
+            stub.url,
+            "--device",
+            "HH-1",
+            "--key",
+            str(key_file),
+        ]
+        assert handheld_main(flush) == 0
+        assert json.loads(capsys.readouterr().out) == {
+            "accepted": 2,
+            "duplicate": 0,
+            "rejected": 0,
+            "pending": 0,
+        }
+        assert handheld_main(["status", "--queue", queue]) == 0
+        assert json.loads(capsys.readouterr().out) == {"pending": 0, "accepted": 2}
+    finally:
+        stub.close()
+    assert handheld_main(["scan", "--queue", queue, "--kind", "ship", CODE.format(n=3)]) == 0
+    capsys.readouterr()
+    assert handheld_main([*flush, "--max-retries", "0"]) == 1  # server gone: error JSON, scan kept
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["pending"] == 1 and "network error" in out["error"]
