@@ -11,7 +11,6 @@ who drew a bow-tie must see it, not get a territory other than the one drawn.
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -19,15 +18,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import shapely
-from shapely.geometry import MultiPolygon, Polygon, box, mapping
-from shapely.geometry.polygon import orient
+from numpy.typing import NDArray
+from shapely.geometry import MultiPolygon, Polygon, box
 
 from geo.errors import GeometryError, TerritoryError
 
 LEVELS = ("region", "country", "province", "city", "custom")
 
-Ring = list[tuple[float, float]]
+Ring = NDArray[np.float64]  # (n, 2) longitude, latitude
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,25 @@ def polygons_of(geometry: Mapping[str, Any]) -> list[list[list[list[float]]]]:
 def _ring(raw: Any, what: str) -> Ring:
     if not isinstance(raw, list | tuple):
         raise _Invalid(f"{what} is not a list of positions")
-    out: Ring = []
+    try:
+        arr = np.asarray(raw, dtype=np.float64)
+    except (TypeError, ValueError):
+        arr = np.zeros((0, 0))
+    if not (arr.ndim == 2 and arr.shape[1] >= 2):
+        _ring_problem(raw, what)  # says which position is malformed
+    xy = np.ascontiguousarray(arr[:, :2])
+    x, y = xy[:, 0], xy[:, 1]
+    if not np.all((x >= -180.0) & (x <= 180.0) & (y >= -90.0) & (y <= 90.0)):
+        _ring_problem(raw, what)  # NaN and out-of-range positions, named
+    if xy.shape[0] < 4:
+        raise _Invalid(f"{what} has {xy.shape[0]} positions; a closed ring needs at least 4")
+    if not np.array_equal(xy[0], xy[-1]):
+        first, last = tuple(xy[0].tolist()), tuple(xy[-1].tolist())
+        raise _Invalid(f"{what} is not closed (first position {first} != last {last})")
+    return xy
+
+
+def _ring_problem(raw: Sequence[Any], what: str) -> None:
     for j, pos in enumerate(raw):
         if (
             not isinstance(pos, list | tuple)
@@ -88,38 +106,35 @@ def _ring(raw: Any, what: str) -> Ring:
                 f"{what}, position {j} [{x}, {y}] is out of range "
                 "(longitude -180..180, latitude -90..90)"
             )
-        out.append((x, y))
-    if len(out) < 4:
-        raise _Invalid(f"{what} has {len(out)} positions; a closed ring needs at least 4")
-    if out[0] != out[-1]:
-        raise _Invalid(f"{what} is not closed (first position {out[0]} != last {out[-1]})")
-    return out
+    raise _Invalid(f"{what}: positions of different lengths")
 
 
-def _unwrap(ring: Ring) -> tuple[list[int], int]:
+def _unwrap(ring: Ring) -> tuple[NDArray[np.int64], int]:
     """Per position, how many turns of 360° to add so consecutive longitudes differ
     by at most 180°; and the net turns after going once around the ring.
     """
-    turns = [0]
-    for (x0, y0), (x1, y1) in itertools.pairwise(ring):
-        d = x1 - x0
-        step = turns[-1]
-        # A jump of exactly 360° (from one side of the antimeridian to the other)
-        # is an edge along the seam of an already split shape; an edge along a
-        # pole is a point on the globe: both are taken literally.
-        if y0 == y1 and abs(y0) == 90.0:
-            pass
-        elif 180.0 < d < 360.0:
-            step -= 1
-        elif -360.0 < d < -180.0:
-            step += 1
-        turns.append(step)
-    return turns, turns[-1] - turns[0]
+    d = np.diff(ring[:, 0])
+    # A jump of exactly 360° (from one side of the antimeridian to the other)
+    # is an edge along the seam of an already split shape; an edge along a
+    # pole is a point on the globe: both are taken literally.
+    y0, y1 = ring[:-1, 1], ring[1:, 1]
+    literal = (y0 == y1) & (np.abs(y0) == 90.0)
+    step = np.where(literal, 0, ((d < -180.0) & (d > -360.0)).astype(np.int64))
+    step -= np.where(literal, 0, ((d > 180.0) & (d < 360.0)).astype(np.int64))
+    turns = np.concatenate([[0], np.cumsum(step)])
+    return turns, int(turns[-1] - turns[0])
 
 
-def _shifted(ring: Ring, turns: Sequence[int], k: int) -> Ring:
-    # x + 360 * 0 is x exactly, so positions already in range keep their bits
-    return [(x + 360.0 * (m - k), y) for (x, y), m in zip(ring, turns, strict=True)]
+def _shifted(ring: Ring, turns: NDArray[np.int64], k: int) -> Ring:
+    # x + 0.0 is x exactly, so positions already in range keep their bits
+    out = ring.copy()
+    out[:, 0] = ring[:, 0] + 360.0 * (turns - k)
+    return out
+
+
+def _most_common(turns: NDArray[np.int64]) -> int:
+    values, counts = np.unique(turns, return_counts=True)
+    return int(values[np.argmax(counts)])
 
 
 def _polygons(geom: shapely.Geometry) -> list[Polygon]:
@@ -145,30 +160,27 @@ def _split_polygon(rings: list[Ring], repair: bool = False) -> list[Polygon]:
     of the ring's mean latitude.
     """
     unwrapped = [_unwrap(r) for r in rings]
-    if all(max(t) == 0 == min(t) for t, _ in unwrapped):
+    if all(not t.any() for t, _ in unwrapped):
         return [Polygon(rings[0], rings[1:])]
     shell, (turns, net) = rings[0], unwrapped[0]
     # keep most positions in [-180, 180] so they keep their exact values
-    k = max(set(turns), key=turns.count)
-    s = _shifted(shell, turns, k)
+    s = _shifted(shell, turns, _most_common(turns))
     if net != 0:
         if abs(net) != 1:
             raise _Invalid("the shell winds around the globe more than once")
-        pole = -90.0 if sum(y for _, y in shell) < 0 else 90.0
+        pole = -90.0 if shell[:, 1].sum() < 0 else 90.0
         # the unwrapped ring ends 360° from where it began: close it via the pole
-        s = [*s, (s[-1][0], pole), (s[0][0], pole), s[0]]
-    sx = [x for x, _ in s]
-    mid = (min(sx) + max(sx)) / 2.0
+        cap = [[s[-1, 0], pole], [s[0, 0], pole], [s[0, 0], s[0, 1]]]
+        s = np.concatenate([s, np.asarray(cap)])
+    mid = (s[:, 0].min() + s[:, 0].max()) / 2.0
     holes: list[Ring] = []
     for hole, (ht, hnet) in zip(rings[1:], unwrapped[1:], strict=True):
         if hnet != 0:
             raise _Invalid("a hole circles a pole")
-        hk = max(set(ht), key=ht.count)
-        h = _shifted(hole, ht, hk)
-        hx = [x for x, _ in h]
+        h = _shifted(hole, ht, _most_common(ht))
         # put the hole in the same 360° window as its shell
-        shift = round((mid - (min(hx) + max(hx)) / 2.0) / 360.0)
-        holes.append([(x + 360.0 * shift, y) for x, y in h])
+        h[:, 0] += 360.0 * round((mid - (h[:, 0].min() + h[:, 0].max()) / 2.0) / 360.0)
+        holes.append(h)
     whole = _check_valid(Polygon(s, holes), repair)
     parts: list[Polygon] = []
     for w in range(-2, 3):
@@ -215,11 +227,24 @@ def _normalize(geometry: Any, repair: bool = False) -> dict[str, Any]:
             rings.append(_ring(r, what))
         polys.extend(_split_polygon(rings, repair))
     geom = _check_valid(polys[0] if len(polys) == 1 else MultiPolygon(polys), repair)
-    polys = _polygons(geom)
-    oriented = [orient(p, 1.0) for p in polys]
-    out: Polygon | MultiPolygon = oriented[0] if len(oriented) == 1 else MultiPolygon(oriented)
-    normalized: dict[str, Any] = json.loads(json.dumps(mapping(out)))  # tuples -> lists
-    return normalized
+    coordinates = [
+        [_oriented(p.exterior, True), *(_oriented(r, False) for r in p.interiors)]
+        for p in _polygons(geom)
+    ]
+    if len(coordinates) == 1:
+        return {"type": "Polygon", "coordinates": coordinates[0]}
+    return {"type": "MultiPolygon", "coordinates": coordinates}
+
+
+def _oriented(ring: shapely.LinearRing, ccw: bool) -> list[list[float]]:
+    """RFC 7946 winding: shells counter-clockwise, holes clockwise."""
+    xy = shapely.get_coordinates(ring)
+    x, y = xy[:, 0], xy[:, 1]
+    area2 = float(np.dot(x[:-1], y[1:]) - np.dot(x[1:], y[:-1]))
+    if (area2 > 0) != ccw:
+        xy = xy[::-1]
+    coords: list[list[float]] = xy.tolist()
+    return coords
 
 
 def parse_feature_collection(

@@ -146,6 +146,7 @@ class TerritoryIndex:
                     prev_l.append(off + (k - 1) % m)
                     off += m
         self._nedge = off
+        self._blob = np.zeros(1, dtype=np.float64)
         if off == 0:
             self._grid = (0.0, 0.0, 1.0, 1.0, 1, 1)
             self._cell_answer = np.full(1, -1, dtype=np.int32)
@@ -212,7 +213,7 @@ class TerritoryIndex:
         counts = p_ke - p_ks
         estart = np.zeros(npair + 1, dtype=np.int64)
         np.cumsum(counts, out=estart[1:])
-        if estart[-1] >= 2**31 or npair >= 2**31:
+        if ncol * nrow + 3 * npair + 4 * estart[-1] >= 2**31 - 2:
             raise TerritoryError(None, None, "too many edges for one index")
         total = int(estart[-1])
         idx = np.repeat(p_ks - estart[:-1], counts) + np.arange(total, dtype=np.int64)
@@ -234,6 +235,8 @@ class TerritoryIndex:
         fp = first[has]
         whole = (p_k[fp] == 1) & (counts[fp] == 0)
         answer[has] = np.where(whole, p_terr[fp], -2)
+        if answer.size and answer.min() < -1:
+            self._blob = kernels.build_blob(self._cell_start, self._pairs, self._edges, answer)
         self._cell_answer = answer
 
     # ----------------------------------------------------------------- lookups
@@ -272,8 +275,9 @@ class TerritoryIndex:
         """
         x, y = _points(lon, lat)
         out = np.empty(x.shape[0], dtype=np.int32)
+        gx0, gy0, dx, dy, ncol, nrow = self._grid
         kernels.locate_kernel(
-            x, y, *self._grid, self._cell_answer, self._cell_start, self._pairs, self._edges, out
+            x, y, gx0, gy0, 1.0 / dx, 1.0 / dy, ncol, nrow, self._cell_answer, self._blob, out
         )
         return out
 

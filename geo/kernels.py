@@ -168,34 +168,95 @@ def locate_kernel(
     lat: np.ndarray,  # float64[n]
     gx0: float,
     gy0: float,
-    dx: float,
-    dy: float,
+    inv_dx: float,
+    inv_dy: float,
     ncol: int,
     nrow: int,
-    cell_answer: np.ndarray,  # int32[ncell]: territory, -1 none, -2 test the cell's pairs
-    cell_start: np.ndarray,  # int32[ncell + 1]: the cell's rows of ``pairs``
-    pairs: np.ndarray,  # int32[npair, 4]: territory, k, first edge, end edge; deepest first
-    edges: np.ndarray,  # float64[nentry, 4]: ax, ay, bx, by
+    cell_answer: np.ndarray,  # int32[ncell]: territory; -1 none; <= -2: blob offset -2 - v
+    blob: np.ndarray,  # float64: per cell [npair, (territory, k, nedge, nedge * (ax, ay, bx, by))...]
     out: np.ndarray,  # int32[n]
 ) -> None:
-    """Deepest territory per point. ``cell_answer`` settles empty cells and cells
-    whose deepest territory covers them whole with one memory access; the
-    layout keeps each further step (pair, its edges) in one cache line or two.
+    """Deepest territory per point.
+
+    Random points make this memory-bound, so the layout minimizes dependent
+    loads: ``cell_answer`` settles empty cells and cells whose deepest
+    territory covers them whole in one access; any other cell's pairs and
+    their edges lie together in ``blob``, deepest territory first, read in
+    sequence.
     """
-    for i in prange(lon.shape[0]):
-        x = _wrap_lon(lon[i])
-        y = lat[i]
-        res = -1
-        c = _cell_of(x, y, gx0, gy0, dx, dy, ncol, nrow)
-        if c >= 0:
-            res = cell_answer[c]
-            if res == -2:
-                res = -1
-                for p in range(cell_start[c], cell_start[c + 1]):
-                    if _pair_inside(p, x, y, pairs, edges):
-                        res = pairs[p, 0]
-                        break
-        out[i] = res
+    n = lon.shape[0]
+    nblock = (n + 63) // 64
+    for b in prange(nblock):
+        lo = b * 64
+        hi = min(lo + 64, n)
+        # first the cell of every point of the block: independent loads that
+        # the CPU overlaps, instead of one cache miss after another
+        for i in range(lo, hi):
+            x = _wrap_lon(lon[i])
+            fx = (x - gx0) * inv_dx
+            fy = (lat[i] - gy0) * inv_dy
+            res = -1
+            if fx >= 0.0 and fy >= 0.0 and fx <= ncol and fy <= nrow:
+                res = cell_answer[min(int(fy), nrow - 1) * ncol + min(int(fx), ncol - 1)]
+            out[i] = res
+        for i in range(lo, hi):
+            res = out[i]
+            if res > -2:
+                continue
+            x = _wrap_lon(lon[i])
+            y = lat[i]
+            o = -2 - res
+            res = -1
+            npair = int(blob[o])
+            o += 1
+            for _ in range(npair):
+                inside = blob[o + 1] != 0.0
+                ne = int(blob[o + 2])
+                q = o + 3
+                for _e in range(ne):
+                    if _crosses(blob[q], blob[q + 1], blob[q + 2], blob[q + 3], x, y):
+                        inside = not inside
+                    q += 4
+                if inside:
+                    res = int(blob[o])
+                    break
+                o = q
+            out[i] = res
+
+
+@njit(cache=True)
+def build_blob(
+    cell_start: np.ndarray,  # int32[ncell + 1]
+    pairs: np.ndarray,  # int32[npair, 4]
+    edges: np.ndarray,  # float64[nentry, 4]
+    cell_answer: np.ndarray,  # int32[ncell], in: -2 where the cell needs tests; out: offsets
+) -> np.ndarray:
+    """Lay out, cell after cell, the pairs and edges that ``locate_kernel`` reads."""
+    ncell = cell_answer.shape[0]
+    size = 0
+    for c in range(ncell):
+        if cell_answer[c] == -2:
+            size += 1
+            for p in range(cell_start[c], cell_start[c + 1]):
+                size += 3 + 4 * (pairs[p, 3] - pairs[p, 2])
+    blob = np.empty(size, dtype=np.float64)
+    o = 0
+    for c in range(ncell):
+        if cell_answer[c] != -2:
+            continue
+        cell_answer[c] = -2 - o
+        blob[o] = cell_start[c + 1] - cell_start[c]
+        o += 1
+        for p in range(cell_start[c], cell_start[c + 1]):
+            blob[o] = pairs[p, 0]
+            blob[o + 1] = pairs[p, 1]
+            blob[o + 2] = pairs[p, 3] - pairs[p, 2]
+            o += 3
+            for q in range(pairs[p, 2], pairs[p, 3]):
+                for j in range(4):
+                    blob[o + j] = edges[q, j]
+                o += 4
+    return blob
 
 
 @njit(parallel=True, cache=True)
