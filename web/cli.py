@@ -114,6 +114,9 @@ def serve_command(state: CliState, host: str, port: int, threads: int) -> None:
     """Serve the web app and API with waitress (a production WSGI server)."""
     import waitress  # type: ignore[import-untyped]
 
+    from web.checkpointer import start_checkpointer
+
+    start_checkpointer(state.app)
     click.echo(f"hopchain on http://{host}:{port}/ (Ctrl-C to stop)")
     waitress.serve(state.app, host=host, port=port, threads=threads, ident="hopchain")
 
