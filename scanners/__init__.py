@@ -29,6 +29,7 @@ from scanners.batch import (
     to_hops,
     to_micro_degrees,
 )
+from scanners.commands import decode_command, labels_command, parse_command, serial_range
 from scanners.decode import ImageDecodeError, decode_image
 from scanners.devices import (
     Device,
@@ -99,6 +100,7 @@ __all__ = [
     "batch_results",
     "capture_document",
     "database_resolvers",
+    "decode_command",
     "decode_image",
     "device_codes",
     "export_history",
@@ -108,7 +110,9 @@ __all__ = [
     "handle_scan_batch",
     "history_entries",
     "hopchain_resolvers",
+    "labels_command",
     "parse",
+    "parse_command",
     "parse_kind",
     "parse_or_raise",
     "parse_rfc3339_ms",
@@ -117,6 +121,7 @@ __all__ = [
     "register_device",
     "render_labels",
     "revoke_device",
+    "serial_range",
     "site_uri",
     "sscc_labels",
     "to_hops",

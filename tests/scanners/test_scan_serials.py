@@ -77,3 +77,24 @@ def test_bad_requests_say_what_is_wrong(scan_engine: Engine) -> None:
             allocate_ssccs(conn, "12", 1)
     with scan_engine.begin() as conn, pytest.raises(SerialError, match="only serials up to"):
         allocate_ssccs(conn, "061414112345", 100_000)  # 4-digit serial reference
+
+
+def test_concurrent_allocation_on_the_migrated_database(engine: Engine) -> None:
+    """The shared ``engine`` fixture: the real migrations, on SQLite and PostgreSQL."""
+    got: list[str] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        for _ in range(10):
+            with engine.begin() as conn:
+                serials = allocate_serials(conn, "09506000134352", 5)
+                ssccs = allocate_ssccs(conn, "0614141", 1)
+            with lock:
+                got.extend(serials + ssccs)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(got) == len(set(got)) == 4 * 10 * 6
