@@ -140,6 +140,8 @@ def main() -> None:
     small = parse_feature_collection(small_polygons())
     r2 = compare("2,000 small polygons", small, rng.uniform(-10, 40, n), rng.uniform(35, 70, n))
     print(f"ratio vs shapely query (goal >= 20x): world {r1:.0f}x, small polygons {r2:.0f}x")
+    # other work on the machine slows our two threads more than shapely's one
+    print(f"load average at the end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
 
 if __name__ == "__main__":
