@@ -182,8 +182,8 @@ def _parse_event(index: int, raw: object) -> ScanEvent | Rejection:
     if not isinstance(raw, dict):
         return Rejection(index, None, "event must be a JSON object")
     seq = raw.get("device_seq")
-    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
-        return Rejection(index, None, "device_seq must be an integer >= 0")
+    if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq < 2**63:
+        return Rejection(index, None, "device_seq must be an integer from 0 to 2**63 - 1")
     try:
         return _event_fields(index, seq, raw)
     except _EventError as exc:

@@ -45,6 +45,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -576,10 +577,13 @@ def export_history(
     base: str = DEFAULT_ID_BASE,
     created_ms: int | None = None,
 ) -> dict[str, Any]:
-    """An EPCIS 2.0 JSON-LD ``EPCISDocument`` with one event per entry, oldest first."""
+    """An EPCIS 2.0 JSON-LD ``EPCISDocument`` with one event per entry, oldest first.
+
+    ``created_ms`` is the document's ``creationDate`` (default: now).
+    """
     unit = unit_uri(unit_key, base)
     events = [_export_event(unit, e, base) for e in sorted(entries, key=lambda e: e.at_ms)]
-    created = created_ms if created_ms is not None else (max((e.at_ms for e in entries), default=0))
+    created = created_ms if created_ms is not None else time.time_ns() // 1_000_000
     return {
         "@context": [EPCIS_CONTEXT, {"hc": HOPCHAIN_NS}],
         "type": "EPCISDocument",
