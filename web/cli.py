@@ -112,9 +112,16 @@ def _optional(module_name: str, attr: str) -> Callable[..., Any] | None:
 @pass_state
 def serve_command(state: CliState, host: str, port: int, threads: int) -> None:
     """Serve the web app and API with waitress (a production WSGI server)."""
+    import logging
+
     import waitress  # type: ignore[import-untyped]
 
     from web.checkpointer import start_checkpointer
+
+    # Operators read the serving process's stderr: waitress, checkpoints, 500s.
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
     start_checkpointer(state.app)
     click.echo(f"hopchain on http://{host}:{port}/ (Ctrl-C to stop)")
