@@ -52,7 +52,7 @@ pytest: install
 test: lint typecheck pytest
 
 bench: install
-	$(BIN)/pytest benchmarks --benchmark-only
+	$(BIN)/pytest benchmarks -o python_files='bench_*.py' --benchmark-only
 
 compare: install
 	@for s in benchmarks/compare_*.py; do echo "== $$s"; $(BIN)/python $$s || exit 1; done

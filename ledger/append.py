@@ -247,9 +247,9 @@ class _Batch:
                 codes.add(hop.counterparty)
             if hop.site:
                 sites.add(hop.site)
-            keys.add(hop.unit.strip("/"))
+            keys.add(hop.unit.removeprefix("/"))
             if hop.container:
-                keys.add(hop.container.strip("/"))
+                keys.add(hop.container.removeprefix("/"))
         self._load_parties(codes)
         self._load_sites(sites)
         self._load_units(keys)
@@ -322,10 +322,10 @@ class _Batch:
             lat, lon = site.lat_e6, site.lon_e6
         if hop.device_seq is not None and not hop.device:
             raise _Rejected("device_seq given without a device")
-        unit_key = hop.unit.strip("/")
+        unit_key = hop.unit.removeprefix("/")
         unit = self.units.get(unit_key)
         uid = unit.uid if unit is not None else parse_key(unit_key)  # validate first
-        container_key = hop.container.strip("/") if hop.container else None
+        container_key = hop.container.removeprefix("/") if hop.container else None
         if kind is EntryKind.PACKING:
             if container_key is None:
                 raise _Rejected("packing needs the SSCC of the container")
@@ -423,6 +423,8 @@ class _Batch:
         anomaly = apply_entry(
             unit.custody, ctx.kind, ctx.party.code, cp, is_new=unit.head_seq is None
         )
+        if ctx.hop.note:  # recorded in the entry itself, so it is signed like the rest
+            anomaly = f"{anomaly}; {ctx.hop.note}" if anomaly else ctx.hop.note
         if anomaly:
             anomalies.append(anomaly)
         seq = self.head.size

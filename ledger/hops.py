@@ -29,6 +29,7 @@ class Hop:
     container: str | None = None  # packing: the SSCC key the unit goes into
     device: str = ""
     device_seq: int | None = None  # with device: identifies the scan for idempotency
+    note: str = ""  # what intake noticed about the scan itself (e.g. device clock ahead)
 
 
 @dataclass(frozen=True, slots=True)

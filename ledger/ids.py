@@ -130,7 +130,9 @@ def sscc_key(sscc: str) -> str:
 
 def parse_key(key: str) -> UnitId:
     """Parse a canonical key (``01/…/21/…`` or ``00/…``); a leading ``/`` is allowed."""
-    parts = key.strip("/").split("/")
+    # A serial may itself contain "/" (GS1 character set 82), so split at most
+    # three times and keep the rest whole.
+    parts = key.removeprefix("/").split("/", 3)
     if len(parts) == 2 and parts[0] == "00":
         return UnitId(None, None, validate_sscc18(parts[1]))
     if len(parts) == 4 and parts[0] == "01" and parts[2] == "21":

@@ -233,3 +233,19 @@ def test_head_root_matches_the_leaves_after_many_batches(network: Network) -> No
         head = read_head(conn)
     assert head.size == len(leaves) == sum(b * 5 + 3 for b in range(7))
     assert head.root == merkle.root_from_leaves(leaves)
+
+
+def test_a_serial_with_a_slash_is_one_unit(network: Network) -> None:
+    u = item("LOT/42/")
+    assert network.one(Hop(u, K.COMMISSIONING, "MFR", network.at())).status == "accepted"
+    assert _status(network.engine, u)["key"] == u
+
+
+def test_what_intake_noticed_is_recorded_in_the_entry(network: Network) -> None:
+    u = item("SKEW")
+    result = network.one(
+        Hop(u, K.COMMISSIONING, "MFR", network.at(), note="device clock 1800 s ahead")
+    )
+    assert result.anomaly == "device clock 1800 s ahead"
+    with network.engine.connect() as conn:
+        assert unit_history(conn, u)[0].anomaly == "device clock 1800 s ahead"
