@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 import pytest
 import shapely
-from compare_geo import small_polygons  # type: ignore[import-not-found]
 from numpy.typing import NDArray
 from shapely.geometry import shape
 
+from benchmarks.compare_geo import small_polygons
 from geo import (
     Territory,
     TerritoryIndex,

@@ -153,6 +153,7 @@ class TerritoryIndex:
             self._cell_start = np.zeros(2, dtype=np.int32)
             self._pairs = np.zeros((0, 4), dtype=np.int32)
             self._edges = np.zeros((0, 4), dtype=np.float64)
+            self._cells = (self._cell_answer, self._cell_start, self._pairs, self._edges)
             return
         ax, ay = np.concatenate(ax_l), np.concatenate(ay_l)
         bx, by = np.concatenate(bx_l), np.concatenate(by_l)
@@ -238,6 +239,7 @@ class TerritoryIndex:
         if answer.size and answer.min() < -1:
             self._blob = kernels.build_blob(self._cell_start, self._pairs, self._edges, answer)
         self._cell_answer = answer
+        self._cells = (answer, self._cell_start, self._pairs, self._edges)
 
     # ----------------------------------------------------------------- lookups
 
@@ -295,9 +297,7 @@ class TerritoryIndex:
         x, y = _points(lon, lat)
         zone = np.zeros(1, dtype=np.int32)
         out = np.empty(x.shape[0], dtype=np.bool_)
-        kernels.within_kernel(
-            x, y, zone, cover, *self._grid, self._cell_start, self._pairs, self._edges, out
-        )
+        kernels.within_kernel(x, y, zone, cover, *self._grid, *self._cells, out)
         return out
 
     def within_zones(
@@ -323,9 +323,7 @@ class TerritoryIndex:
         for z, terrs in enumerate(zones):
             cover[z, self.descendants(self._as_positions(terrs))] = 1
         out = np.empty(x.shape[0], dtype=np.bool_)
-        kernels.within_kernel(
-            x, y, pz, cover, *self._grid, self._cell_start, self._pairs, self._edges, out
-        )
+        kernels.within_kernel(x, y, pz, cover, *self._grid, *self._cells, out)
         return out
 
     def _as_positions(self, territories: Iterable[int] | Iterable[str]) -> list[int]:

@@ -259,11 +259,15 @@ def within_kernel(
     dy: float,
     ncol: int,
     nrow: int,
-    cell_start: np.ndarray,
-    pairs: np.ndarray,
-    edges: np.ndarray,
+    cell_answer: np.ndarray,  # int32[ncell], as in locate_kernel
+    cell_start: np.ndarray,  # int32[ncell + 1]: the cell's rows of ``pairs``
+    pairs: np.ndarray,  # int32[npair, 4]: territory, k, first edge, end edge
+    edges: np.ndarray,  # float64[nentry, 4]: ax, ay, bx, by
     out: np.ndarray,  # bool[n]
 ) -> None:
+    """Whether each point lies in a territory its zone covers. A cell whose
+    deepest territory covers it whole and belongs to the zone answers at once;
+    otherwise every territory of the cell is tested until one is in the zone."""
     one_zone = point_zone.shape[0] == 1
     for i in prange(lon.shape[0]):
         z = point_zone[0] if one_zone else point_zone[i]
@@ -272,7 +276,9 @@ def within_kernel(
             x = _wrap_lon(lon[i])
             y = lat[i]
             c = _cell_of(x, y, gx0, gy0, dx, dy, ncol, nrow)
-            if c >= 0:
+            if c >= 0 and cell_answer[c] >= 0 and cover[z, cell_answer[c]] != 0:
+                res = True
+            elif c >= 0:
                 for p in range(cell_start[c], cell_start[c + 1]):
                     if cover[z, pairs[p, 0]] != 0 and _pair_inside(p, x, y, pairs, edges):
                         res = True
