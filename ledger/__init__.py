@@ -18,6 +18,7 @@ from ledger.queries import (
     UnitStatus,
     canonical_entries,
     contents,
+    recent_entries,
     unit_history,
     unit_status,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "maybe_checkpoint",
     "parse_checkpoint",
     "parse_key",
+    "recent_entries",
     "root_at",
     "sscc_key",
     "unit_history",

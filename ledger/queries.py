@@ -15,6 +15,7 @@ __all__ = [
     "UnitNotFoundError",
     "UnitStatus",
     "contents",
+    "recent_entries",
     "unit_history",
     "unit_status",
 ]
@@ -64,10 +65,12 @@ class EntryView:
     anomaly: str
     prev_hash: bytes
     leaf_hash: bytes
+    unit: str = ""
 
     def as_json(self) -> dict[str, object]:
         return {
             "seq": self.seq,
+            "unit": self.unit,
             "kind": self.kind,
             "at": format_time(self.at_ms),
             "party": self.party,
@@ -154,18 +157,17 @@ def contents(conn: Connection, key: str, *, recursive: bool = True) -> list[str]
     return out
 
 
-def unit_history(conn: Connection, key: str) -> list[EntryView]:
-    """Every entry of one unit, oldest first, with hashes to check the chain."""
-    unit_id = _unit_row(conn, key)[0]
-    ph = _ph(conn)
-    rows = conn.exec_driver_sql(
-        "SELECT e.seq, e.kind, e.at_ms, p.code, cp.code, s.code, e.lat_e6, e.lon_e6, c.key,"
-        " e.device, e.device_seq, e.anomaly, e.prev_hash, e.leaf_hash FROM entries e"
-        " JOIN parties p ON p.id = e.party_id LEFT JOIN parties cp ON cp.id = e.counterparty_id"
-        " LEFT JOIN sites s ON s.id = e.site_id LEFT JOIN units c ON c.id = e.container_id"
-        f" WHERE e.unit_id = {ph} ORDER BY e.seq",
-        (unit_id,),
-    ).all()
+_ENTRY_VIEW_SQL = (
+    "SELECT e.seq, e.kind, e.at_ms, p.code, cp.code, s.code, e.lat_e6, e.lon_e6, c.key,"
+    " e.device, e.device_seq, e.anomaly, e.prev_hash, e.leaf_hash, u.key FROM entries e"
+    " JOIN units u ON u.id = e.unit_id"
+    " JOIN parties p ON p.id = e.party_id LEFT JOIN parties cp ON cp.id = e.counterparty_id"
+    " LEFT JOIN sites s ON s.id = e.site_id LEFT JOIN units c ON c.id = e.container_id"
+)
+
+
+def _views(conn: Connection, where: str, params: tuple[object, ...], tail: str) -> list[EntryView]:
+    rows = conn.exec_driver_sql(f"{_ENTRY_VIEW_SQL} WHERE {where} {tail}", params).all()
     return [
         EntryView(
             seq=int(r[0]),
@@ -182,9 +184,24 @@ def unit_history(conn: Connection, key: str) -> list[EntryView]:
             anomaly=str(r[11]),
             prev_hash=bytes(r[12]),
             leaf_hash=bytes(r[13]),
+            unit=str(r[14]),
         )
         for r in rows
     ]
+
+
+def unit_history(conn: Connection, key: str) -> list[EntryView]:
+    """Every entry of one unit, oldest first, with hashes to check the chain."""
+    unit_id = _unit_row(conn, key)[0]
+    return _views(conn, f"e.unit_id = {_ph(conn)}", (unit_id,), "ORDER BY e.seq")
+
+
+def recent_entries(
+    conn: Connection, limit: int = 50, *, anomalies_only: bool = False
+) -> list[EntryView]:
+    """The newest entries, newest first (what an auditor looks at first)."""
+    where = "e.anomaly <> ''" if anomalies_only else "1 = 1"
+    return _views(conn, where, (), f"ORDER BY e.seq DESC LIMIT {int(limit)}")
 
 
 def canonical_entries(conn: Connection, start: int, end: int) -> list[tuple[int, bytes, bytes]]:

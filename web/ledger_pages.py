@@ -1,0 +1,65 @@
+"""The auditor's view of the ledger: head, signed checkpoint, recent entries, proofs,
+and an on-demand verification of everything."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+from flask.typing import ResponseReturnValue
+
+from ledger import (
+    LedgerIntegrityError,
+    ProofError,
+    inclusion_proof,
+    recent_entries,
+    verifier_key,
+    verify_ledger,
+)
+from ledger.checkpoint import latest_checkpoint
+from ledger.tree import read_head
+from web.db import get_engine
+from web.roles import Role
+from web.security import require_roles
+from web.signing import get_signer
+
+__all__ = ["bp"]
+
+bp = Blueprint("ledger_pages", __name__, url_prefix="/ledger")
+
+
+@bp.route("/", methods=("GET", "POST"))
+@require_roles(Role.AUDITOR, Role.ADMIN)
+def index() -> ResponseReturnValue:
+    signer = get_signer()
+    anomalies_only = request.args.get("anomalies") == "1"
+    verification: dict[str, object] | None = None
+    if request.method == "POST":  # "verify now": the whole ledger, re-derived
+        try:
+            report = verify_ledger(get_engine(), signer.name, signer.public_key)
+            verification = {"ok": True, "report": report}
+        except LedgerIntegrityError as exc:
+            verification = {"ok": False, "error": exc}
+    proof = None
+    proof_error = None
+    seq_text = request.args.get("seq", "").strip()
+    with get_engine().connect() as conn:
+        head = read_head(conn)
+        if seq_text:
+            try:
+                proof = inclusion_proof(conn, int(seq_text), head.size)
+            except (ValueError, ProofError) as exc:
+                proof_error = str(exc)
+        entries = recent_entries(conn, 50, anomalies_only=anomalies_only)
+    latest = latest_checkpoint(get_engine())
+    return render_template(
+        "ledger/index.html",
+        head=head,
+        signer=signer,
+        verifier=verifier_key(signer.name, signer.public_key),
+        checkpoint=latest,
+        entries=entries,
+        anomalies_only=anomalies_only,
+        verification=verification,
+        proof=proof,
+        proof_error=proof_error,
+        seq_text=seq_text,
+    )
