@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 from shapely.geometry import MultiPolygon, Polygon, box
 
 from geo.errors import GeometryError, TerritoryError
+from geo.kernels import TINY
 
 LEVELS = ("region", "country", "province", "city", "custom")
 
@@ -77,7 +78,8 @@ def _ring(raw: Any, what: str) -> Ring:
         arr = np.zeros((0, 0))
     if not (arr.ndim == 2 and arr.shape[1] >= 2):
         _ring_problem(raw, what)  # says which position is malformed
-    xy = np.ascontiguousarray(arr[:, :2])
+    xy = np.array(arr[:, :2], dtype=np.float64)
+    xy[np.abs(xy) < TINY] = 0.0  # as the index reads points (see geo.kernels.TINY)
     x, y = xy[:, 0], xy[:, 1]
     if not np.all((x >= -180.0) & (x <= 180.0) & (y >= -90.0) & (y <= 90.0)):
         _ring_problem(raw, what)  # NaN and out-of-range positions, named

@@ -146,11 +146,21 @@ def _cell_of(
     return row * ncol + col
 
 
+# Coordinates nearer to 0 than this are taken as 0: products of such numbers
+# (or of differences between them) underflow, and then no sign is exact.
+TINY = 1e-100
+
+
+@njit(cache=True, inline="always")
+def _flush(v: float) -> float:
+    return 0.0 if abs(v) < TINY else v
+
+
 @njit(cache=True, inline="always")
 def _wrap_lon(x: float) -> float:
     if x >= 180.0 or x < -180.0:
         return x - 360.0 * math.floor((x + 180.0) / 360.0)
-    return x
+    return _flush(x)
 
 
 @njit(cache=True, inline="always")
@@ -186,7 +196,7 @@ def locate_kernel(
     """
     for i in prange(lon.shape[0]):
         x = _wrap_lon(lon[i])
-        y = lat[i]
+        y = _flush(lat[i])
         res = -1
         fx = (x - gx0) * inv_dx
         fy = (y - gy0) * inv_dy
@@ -274,7 +284,7 @@ def within_kernel(
         res = False
         if z >= 0:
             x = _wrap_lon(lon[i])
-            y = lat[i]
+            y = _flush(lat[i])
             c = _cell_of(x, y, gx0, gy0, dx, dy, ncol, nrow)
             if c >= 0 and cell_answer[c] >= 0 and cover[z, cell_answer[c]] != 0:
                 res = True

@@ -6,17 +6,18 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 import pytest
 import shapely
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from numpy.typing import NDArray
 from shapely.geometry import shape
 
-from geo import Territory, TerritoryIndex, parse_feature_collection, world_countries
+from geo import Territory, TerritoryIndex, kernels, parse_feature_collection, world_countries
 
 
 def feature(code: str, geometry: dict[str, Any], parent: str | None = None, **props: Any) -> Any:
@@ -423,3 +424,43 @@ def test_empty_index_finds_nothing() -> None:
     assert len(index) == 0
     assert list(index.locate([0.0, 10.0], [0.0, 10.0])) == [-1, -1]
     assert list(index.within_any([0.0], [0.0], [])) == [False]
+
+
+# ------------------------------------------------------- the exact predicate
+
+
+def _exact_orient(ax: float, ay: float, bx: float, by: float, px: float, py: float) -> int:
+    det = (Fraction(ax) - Fraction(px)) * (Fraction(by) - Fraction(py)) - (
+        Fraction(ay) - Fraction(py)
+    ) * (Fraction(bx) - Fraction(px))
+    return (det > 0) - (det < 0)
+
+
+coord = st.floats(-180, 180, allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(coord, coord, coord, coord, st.floats(0, 1), st.integers(-3, 3), st.integers(-3, 3))
+def test_orientation_sign_is_exact_next_to_the_line(
+    ax: float, ay: float, bx: float, by: float, t: float, ux: int, uy: int
+) -> None:
+    """Points a few ulps off an edge's line, where the floating-point determinant
+    cannot be trusted: the kernel's sign must be the rational one."""
+    px, py = ax + t * (bx - ax), ay + t * (by - ay)
+    for _ in range(abs(ux)):
+        px = float(np.nextafter(px, math.copysign(np.inf, ux)))
+    for _ in range(abs(uy)):
+        py = float(np.nextafter(py, math.copysign(np.inf, uy)))
+    # the index reads coordinates nearer to 0 than kernels.TINY as 0
+    assume(all(v == 0 or abs(v) >= kernels.TINY for v in (ax, ay, bx, by, px, py)))
+    assert kernels._orient_sign(ax, ay, bx, by, px, py) == _exact_orient(ax, ay, bx, by, px, py)
+
+
+def test_coordinates_next_to_zero_are_zero() -> None:
+    index = TerritoryIndex.from_geojson(
+        fc(feature("A", poly([[0, 0], [1, 0], [1, 1], [1e-300, 1], [0, 0]])))
+    )
+    assert index.territories[0].geometry["coordinates"][0][3] == [0.0, 1.0]
+    x = np.array([5e-324, -5e-324, -1e-200, 0.5])
+    y = np.array([0.5, 0.5, 0.5, -1e-300])
+    assert list(index.locate(x, y)) == [0, 0, 0, 0]  # on the west/south edge: inside
