@@ -60,6 +60,12 @@ def _jit(parallel: bool = False) -> Callable[[_F], _F]:
     return cast(Callable[[_F], _F], numba.njit(cache=True, parallel=parallel, nogil=True))
 
 
+def _inline() -> Callable[[_F], _F]:
+    """A helper inlined into its caller at numba IR level: calls with array arguments
+    otherwise pay reference-count updates on every call, in the hottest loop."""
+    return cast(Callable[[_F], _F], numba.njit(cache=True, nogil=True, inline="always"))
+
+
 I8 = npt.NDArray[np.int8]
 I16 = npt.NDArray[np.int16]
 I32 = npt.NDArray[np.int32]
@@ -119,6 +125,20 @@ _ST_TRANSIT = 2
 _ST_SOLD = 3
 _ST_DECOMMISSIONED = 4
 
+# Per-unit state row of detect (one cache line of int64).
+_U_ALLOC = 0
+_U_CUSTODIAN = 1
+_U_HOLDER = 2
+_U_BOUND = 3
+_U_BITS = 4
+_U_LAT = 5
+_U_LON = 6
+_U_MS = 7
+_U_WIDTH = 8
+_B_STATE = 0xF
+_B_HAS_LOC = 0x10
+_B_LOGISTIC = 0x20
+
 # Columns of aggregate_sales' last axis.
 S_GROSS_U = 0
 S_RET_U = 1
@@ -130,6 +150,7 @@ S_MISSING_PRICE = 6
 N_STATS = 7
 
 _EARTH_KM = 6371.0088
+_KM_PER_E6 = _EARTH_KM * math.pi / 180e6  # km per micro-degree along a great circle
 
 
 @_jit()
@@ -140,13 +161,15 @@ def great_circle_km(lat1_e6: int, lon1_e6: int, lat2_e6: int, lon2_e6: int) -> f
     la2 = lat2_e6 * f
     dla = la2 - la1
     dlo = (lon2_e6 - lon1_e6) * f
-    h = math.sin(dla / 2.0) ** 2 + math.cos(la1) * math.cos(la2) * math.sin(dlo / 2.0) ** 2
+    s1 = math.sin(dla / 2.0)
+    s2 = math.sin(dlo / 2.0)
+    h = s1 * s1 + math.cos(la1) * math.cos(la2) * s2 * s2
     if h > 1.0:
         h = 1.0
     return 2.0 * _EARTH_KM * math.asin(math.sqrt(h))
 
 
-@_jit()
+@_inline()
 def _is_ancestor_or_self(a: int, b: int, terr_anc: I32) -> bool:
     """Whether territory ``a`` is ``b`` or contains it (``terr_anc[b]`` lists b's chain)."""
     for d in range(terr_anc.shape[1]):
@@ -158,7 +181,7 @@ def _is_ancestor_or_self(a: int, b: int, terr_anc: I32) -> bool:
     return False
 
 
-@_jit()
+@_inline()
 def _covered(
     terr: int, t: int, p: int, ptr: I64, g_terr: I32, g_from: I64, g_to: I64, terr_anc: I32
 ) -> bool:
@@ -173,7 +196,7 @@ def _covered(
     return False
 
 
-@_jit()
+@_inline()
 def _zones_overlap(
     p: int,
     q: int,
@@ -242,70 +265,93 @@ def detect(
     n_units = unit_product.shape[0]
     flags = np.zeros(n, np.int8)
     resp = np.full(n, -1, np.int32)
-    alloc = np.full(n_units, -1, np.int32)
     alloc_row = np.full(n_units, -1, np.int64)
-    custodian = np.full(n_units, -1, np.int32)
-    holder = np.full(n_units, -1, np.int32)
-    bound = np.full(n_units, -1, np.int32)
-    state = np.zeros(n_units, np.int8)
-    last_lat = np.zeros(n_units, np.int32)
-    last_lon = np.zeros(n_units, np.int32)
-    last_ms = np.zeros(n_units, np.int64)
-    has_loc = np.zeros(n_units, np.bool_)
+    # One 64-byte row of state per unit, so replaying an entry touches one cache line
+    # (entries arrive in time order, i.e. in random unit order).
+    ust = np.empty((n_units, _U_WIDTH), np.int64)
     for part in numba.prange(n_parts):
+        lo_u = part * n_units // n_parts
+        hi_u = (part + 1) * n_units // n_parts
+        for u in range(lo_u, hi_u):
+            ust[u, _U_ALLOC] = -1
+            ust[u, _U_CUSTODIAN] = -1
+            ust[u, _U_HOLDER] = -1
+            ust[u, _U_BOUND] = -1
+            ust[u, _U_BITS] = _B_LOGISTIC if unit_product[u] < 0 else 0
+            ust[u, _U_LAT] = 0
+            ust[u, _U_LON] = 0
+            ust[u, _U_MS] = 0
         for i in range(n):
             u = unit[i]
-            if u % n_parts != part or unit_product[u] < 0:
+            # Contiguous unit ranges per thread: no two threads write the same cache line.
+            if u < lo_u or u >= hi_u:
+                continue
+            row = ust[u]
+            bits = row[_U_BITS]
+            if bits & _B_LOGISTIC:
                 continue
             k = kind[i]
             p = party[i]
             cp = counterparty[i]
             t = at_ms[i]
             f = 0
-            st = state[u]
-            # Cloned code: seen after the end of its life (a sale can be undone by a return).
-            if st == _ST_DECOMMISSIONED or (st == _ST_SOLD and k != K_RETURNING):
+            st = bits & _B_STATE
+            # Cloned code: seen after the end of its life. After a sale, only a customer
+            # return or the unit's decommissioning are legitimate sightings.
+            if st == _ST_DECOMMISSIONED or (
+                st == _ST_SOLD and k != K_RETURNING and k != K_DECOMMISSIONING
+            ):
                 f |= F_CLONE_AFTER_END
             # Cloned code: two located scans further apart than a plane could fly.
             la = lat_e6[i]
             if la != NO_COORD:
                 lo = lon_e6[i]
-                if has_loc[u]:
-                    d = great_circle_km(last_lat[u], last_lon[u], la, lo)
-                    if d > min_km:
-                        dt_h = (t - last_ms[u]) / 3.6e6
-                        if dt_h <= 0.0 or d / dt_h > max_kmh:
+                if bits & _B_HAS_LOC:
+                    dt_h = (t - row[_U_MS]) / 3.6e6
+                    limit = max(min_km, max_kmh * dt_h) if dt_h > 0.0 else min_km
+                    # Walking along a meridian then a parallel is never shorter than the
+                    # great circle: when even that path is within reach, skip the trig.
+                    dlon = abs(lo - row[_U_LON])
+                    if dlon > 180_000_000:
+                        dlon = 360_000_000 - dlon
+                    upper = (abs(la - row[_U_LAT]) + dlon) * _KM_PER_E6
+                    if upper > limit:
+                        d = great_circle_km(row[_U_LAT], row[_U_LON], la, lo)
+                        if d > min_km and (dt_h <= 0.0 or d / dt_h > max_kmh):
                             f |= F_CLONE_SPEED
-                last_lat[u] = la
-                last_lon[u] = lo
-                last_ms[u] = t
-                has_loc[u] = True
+                row[_U_LAT] = la
+                row[_U_LON] = lo
+                row[_U_MS] = t
+                bits |= _B_HAS_LOC
+            alloc_u = row[_U_ALLOC]
             # Custody break: the unit turns up with a party it was not handed to.
-            if st in (_ST_STOCK, _ST_TRANSIT):
+            if alloc_u >= 0 and st in (_ST_STOCK, _ST_TRANSIT):
+                holder = row[_U_HOLDER]
+                bound = row[_U_BOUND]
                 broke = False
                 if k == K_RECEIVING:
-                    expected = bound[u] if st == _ST_TRANSIT else holder[u]
+                    expected = bound if st == _ST_TRANSIT else holder
                     broke = expected >= 0 and p != expected
                 elif k in (K_SHIPPING, K_RETAIL_SELLING, K_RETURNING):
                     if st == _ST_TRANSIT:
-                        broke = p != bound[u] and p != holder[u]
+                        broke = p != bound and p != holder
                     else:
-                        broke = holder[u] >= 0 and p != holder[u]
-                if broke and alloc[u] >= 0:
+                        broke = holder >= 0 and p != holder
+                if broke:
                     f |= F_CUSTODY_BREAK
             # Allocation: the first manufacturer -> distributor shipment.
             if (
-                alloc[u] < 0
+                alloc_u < 0
                 and k == K_SHIPPING
                 and cp >= 0
                 and party_kind[p] == PK_MANUFACTURER
                 and party_kind[cp] == PK_DISTRIBUTOR
             ):
-                alloc[u] = cp
+                row[_U_ALLOC] = cp
                 alloc_row[u] = i
-                custodian[u] = cp
-            elif alloc[u] >= 0 and party_kind[p] != PK_MANUFACTURER:
-                q = alloc[u]
+                row[_U_CUSTODIAN] = cp
+            elif alloc_u >= 0 and party_kind[p] != PK_MANUFACTURER:
+                q = alloc_u
                 terr = entry_terr[i]
                 located = terr != TERR_UNLOCATED
                 in_zone = terr >= 0 and _covered(
@@ -317,21 +363,11 @@ def detect(
                         keeps = in_zone
                     else:
                         keeps = _zones_overlap(
-                            p,
-                            q,
-                            t,
-                            auth_ptr,
-                            auth_terr,
-                            auth_from,
-                            auth_to,
-                            zone_ptr,
-                            zone_terr,
-                            zone_from,
-                            zone_to,
-                            terr_anc,
-                        )
+                            p, q, t, auth_ptr, auth_terr, auth_from, auth_to,
+                            zone_ptr, zone_terr, zone_from, zone_to, terr_anc,
+                        )  # fmt: skip
                     if keeps:
-                        custodian[u] = p
+                        row[_U_CUSTODIAN] = p
                 if (k in (K_RETAIL_SELLING, K_INSPECTING, K_RECEIVING)) and located and not in_zone:
                     f |= F_OUT_OF_ZONE
                 if (
@@ -356,35 +392,37 @@ def detect(
                     f |= F_CROSS_REGION
             # Custody follows what was physically seen, as the ledger's custody rules do.
             if k == K_COMMISSIONING:
-                state[u] = _ST_STOCK
-                holder[u] = p
-                bound[u] = -1
+                st = _ST_STOCK
+                row[_U_HOLDER] = p
+                row[_U_BOUND] = -1
             elif k == K_SHIPPING:
-                state[u] = _ST_TRANSIT
-                holder[u] = p
-                bound[u] = cp
+                st = _ST_TRANSIT
+                row[_U_HOLDER] = p
+                row[_U_BOUND] = cp
             elif k == K_RECEIVING:
-                state[u] = _ST_STOCK
-                holder[u] = p
-                bound[u] = -1
+                st = _ST_STOCK
+                row[_U_HOLDER] = p
+                row[_U_BOUND] = -1
             elif k == K_RETAIL_SELLING:
-                state[u] = _ST_SOLD
-                holder[u] = p
-                bound[u] = -1
+                st = _ST_SOLD
+                row[_U_HOLDER] = p
+                row[_U_BOUND] = -1
             elif k == K_RETURNING:
-                holder[u] = p
+                row[_U_HOLDER] = p
                 if cp >= 0:
-                    state[u] = _ST_TRANSIT
-                    bound[u] = cp
+                    st = _ST_TRANSIT
+                    row[_U_BOUND] = cp
                 else:
-                    state[u] = _ST_STOCK
-                    bound[u] = -1
+                    st = _ST_STOCK
+                    row[_U_BOUND] = -1
             elif k == K_DECOMMISSIONING:
-                state[u] = _ST_DECOMMISSIONED
-                bound[u] = -1
+                st = _ST_DECOMMISSIONED
+                row[_U_BOUND] = -1
+            row[_U_BITS] = (bits & ~_B_STATE) | st
             if f != 0:
                 flags[i] = f
-                resp[i] = custodian[u]
+                resp[i] = row[_U_CUSTODIAN]
+    alloc = ust[:, _U_ALLOC].astype(np.int32)
     return flags, resp, alloc, alloc_row
 
 

@@ -141,11 +141,12 @@ def test_seen_after_sale_or_decommissioning_is_a_clone_but_a_return_is_not() -> 
     ret = w.add(0, E.RETURNING, X, 6, terr=PARIS)  # customer return at the shop
     w.add(0, E.RETAIL_SELLING, X, 7, terr=PARIS)
     again = w.add(0, E.INSPECTING, INSP, 8, terr=PARIS)
-    w.add(0, E.DECOMMISSIONING, X, 9)
+    end = w.add(0, E.DECOMMISSIONING, X, 9)  # end of life after a sale: legitimate
     dead = w.add(0, E.RETURNING, X, 10, terr=PARIS)
     flags, _, _ = w.detect()
     assert flags[ret] == 0
     assert flags[again] == K.F_CLONE_AFTER_END
+    assert flags[end] == 0
     assert flags[dead] == K.F_CLONE_AFTER_END
 
 
