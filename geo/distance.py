@@ -31,7 +31,8 @@ def great_circle_m(
     """
     x1, y1, x2, y2 = _same_shape(lon1, lat1, lon2, lat2)
     out = np.empty(x1.shape[0], dtype=np.float64)
-    kernels.great_circle_kernel(x1, y1, x2, y2, out)
+    with kernels.PARALLEL_LOCK:
+        kernels.great_circle_kernel(x1, y1, x2, y2, out)
     return out
 
 

@@ -278,9 +278,10 @@ class TerritoryIndex:
         x, y = _points(lon, lat)
         out = np.empty(x.shape[0], dtype=np.int32)
         gx0, gy0, dx, dy, ncol, nrow = self._grid
-        kernels.locate_kernel(
-            x, y, gx0, gy0, 1.0 / dx, 1.0 / dy, ncol, nrow, self._cell_answer, self._blob, out
-        )
+        with kernels.PARALLEL_LOCK:
+            kernels.locate_kernel(
+                x, y, gx0, gy0, 1.0 / dx, 1.0 / dy, ncol, nrow, self._cell_answer, self._blob, out
+            )
         return out
 
     def locate_e6(self, lon_e6: ArrayLike, lat_e6: ArrayLike) -> NDArray[np.int32]:
@@ -297,7 +298,8 @@ class TerritoryIndex:
         x, y = _points(lon, lat)
         zone = np.zeros(1, dtype=np.int32)
         out = np.empty(x.shape[0], dtype=np.bool_)
-        kernels.within_kernel(x, y, zone, cover, *self._grid, *self._cells, out)
+        with kernels.PARALLEL_LOCK:
+            kernels.within_kernel(x, y, zone, cover, *self._grid, *self._cells, out)
         return out
 
     def within_zones(
@@ -323,7 +325,8 @@ class TerritoryIndex:
         for z, terrs in enumerate(zones):
             cover[z, self.descendants(self._as_positions(terrs))] = 1
         out = np.empty(x.shape[0], dtype=np.bool_)
-        kernels.within_kernel(x, y, pz, cover, *self._grid, *self._cells, out)
+        with kernels.PARALLEL_LOCK:
+            kernels.within_kernel(x, y, pz, cover, *self._grid, *self._cells, out)
         return out
 
     def _as_positions(self, territories: Iterable[int] | Iterable[str]) -> list[int]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
 from typing import Any
 
@@ -464,3 +465,14 @@ def test_coordinates_next_to_zero_are_zero() -> None:
     x = np.array([5e-324, -5e-324, -1e-200, 0.5])
     y = np.array([0.5, 0.5, 0.5, -1e-300])
     assert list(index.locate(x, y)) == [0, 0, 0, 0]  # on the west/south edge: inside
+
+
+def test_one_index_serves_many_threads() -> None:
+    _, index, _, _ = world()
+    rng = np.random.default_rng(8)
+    x = rng.uniform(-180, 180, 100_000)
+    y = rng.uniform(-90, 90, 100_000)
+    want = index.locate(x, y)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: index.locate(x, y), range(8)))
+    assert all(np.array_equal(r, want) for r in results)
