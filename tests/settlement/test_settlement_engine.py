@@ -419,3 +419,34 @@ def _gtin() -> str:
     from engine_world import GTIN  # type: ignore[import-not-found]
 
     return str(GTIN)
+
+
+def test_a_distributor_in_another_currency_is_settled_at_the_period_rate(tmp_path: Path) -> None:
+    from engine_world import GTIN  # type: ignore[import-not-found]
+
+    from settlement import set_fx_rate
+
+    w, _ = build(tmp_path)
+    w.party("C", "distributor", currency="CNY", country="CN")
+    grant_territory(w.engine, w.parties["C"], "FR-LYO", ms(2024, 1, 1), CM)
+    for i in range(10):
+        w.unit(f"c{i}")
+        w.event(f"c{i}", E.COMMISSIONING, "MFR", ms(2026, 10, 1))
+        w.event(f"c{i}", E.SHIPPING, "MFR", ms(2026, 10, 8), "C")
+    w.flush()
+    set_price(w.engine, GTIN, "CNY", "2026-10", 78_000, FIN1)
+    with pytest.raises(SettlementError, match="no FX rate CNY->EUR for period 2026-10"):
+        create_run(w.engine, "2026-10", "final", FIN1)
+    set_fx_rate(w.engine, "2026-10", "CNY", "EUR", "0.128", FIN1)  # 1 CNY = 0.128 EUR
+    run = create_run(w.engine, "2026-10", "final", FIN1)
+    st, lines = lines_of(w, run.id, "C")
+    a = amounts(lines)
+    # 3.00 EUR per unit = 300 / 0.128 = 2343.75 fen per unit; 10 units = 23437.5 -> 23438 (half even)
+    assert a["tier_retroactive"] == 23_438
+    assert lines[0].rate == "2343.75"
+    assert st.currency == "CNY" and st.total_minor == 23_438
+    summ = run_summary(w.engine, run.id, FIN1)
+    # reporting currency EUR: 23_438 * 0.128 = 3000.064 -> 3_000 cents; A earns 3_600 cents
+    assert {r.key: r.rebates for r in summ.by_currency} == {"CNY": 3_000, "EUR": 3_600}
+    assert summ.native_by_currency == {"CNY": 23_438, "EUR": 3_600}
+    assert summ.grand_total.rebates == 6_600
