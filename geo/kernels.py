@@ -43,7 +43,7 @@ PARALLEL_LOCK = threading.Lock()
 # --------------------------------------------------------------------------- exact sign
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _two_sum(a: float, b: float) -> tuple[float, float]:
     x = a + b
     bv = x - a
@@ -51,7 +51,7 @@ def _two_sum(a: float, b: float) -> tuple[float, float]:
     return x, (a - av) + (b - bv)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _two_product(a: float, b: float) -> tuple[float, float]:
     x = a * b
     c = _SPLITTER * a
@@ -97,7 +97,7 @@ def _orient_exact_sign(ax: float, ay: float, bx: float, by: float, px: float, py
     return 0
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _orient_sign(ax: float, ay: float, bx: float, by: float, px: float, py: float) -> int:
     """Sign of orient2d(a, b, p): +1 when p lies left of a->b (Shewchuk's filter)."""
     detleft = (ax - px) * (by - py)
@@ -121,7 +121,7 @@ def _orient_sign(ax: float, ay: float, bx: float, by: float, px: float, py: floa
     return _orient_exact_sign(ax, ay, bx, by, px, py)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _crosses(ax: float, ay: float, bx: float, by: float, px: float, py: float) -> bool:
     """Whether edge a-b crosses the ray from p towards +x (half-open in y)."""
     if (ay > py) == (by > py):
@@ -139,7 +139,7 @@ def _crosses(ax: float, ay: float, bx: float, by: float, px: float, py: float) -
 # --------------------------------------------------------------------------- queries
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _cell_of(
     x: float, y: float, gx0: float, gy0: float, dx: float, dy: float, ncol: int, nrow: int
 ) -> int:
@@ -157,19 +157,19 @@ def _cell_of(
 TINY = 1e-100
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _flush(v: float) -> float:
     return 0.0 if abs(v) < TINY else v
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _wrap_lon(x: float) -> float:
     if x >= 180.0 or x < -180.0:
         return x - 360.0 * math.floor((x + 180.0) / 360.0)
     return _flush(x)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _pair_inside(p: int, x: float, y: float, pairs: np.ndarray, edges: np.ndarray) -> bool:
     inside = bool(pairs[p, 1] != 0)
     for q in range(pairs[p, 2], pairs[p, 3]):
@@ -305,7 +305,7 @@ def within_kernel(
 # --------------------------------------------------------------------------- build
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _xint(ax: float, ay: float, bx: float, by: float, y: float) -> float:
     """Where a non-horizontal edge meets the line at height y (floating point)."""
     return ax + (y - ay) * (bx - ax) / (by - ay)
