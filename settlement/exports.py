@@ -15,7 +15,6 @@ from decimal import Decimal
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from ledger.models import Party
 from settlement.common import Actor, PermissionDenied, SettlementError
 from settlement.models import SettlementRun, Statement, StatementLine
 from settlement.rules.money import minor_exponent, round_minor
@@ -257,8 +256,3 @@ def run_chart_png(engine: Engine, run_id: int, actor: Actor) -> bytes:
     out = io.BytesIO()
     fig.savefig(out, format="png", metadata={"Software": None})
     return out.getvalue()
-
-
-def party_label(s: Session, party_id: int) -> str:
-    p = s.get(Party, party_id)
-    return p.code if p is not None else str(party_id)

@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Engine, event, func, insert, select
+from sqlalchemy import Connection, Engine, delete, event, func, insert, select
 from sqlalchemy.orm import Mapper, Session
 
 from ledger.models import Checkpoint, Party
@@ -214,15 +214,17 @@ def _price_matrix(s: Session, snap: Snapshot, period: str) -> np.ndarray[Any, np
     return price
 
 
-def _partner_class(s: Session, party_id: int, period: str, default: str) -> str:
-    before = quarter_of(period)
-    row = s.scalar(
-        select(PartnerScore.partner_class)
-        .where(PartnerScore.party_id == party_id, PartnerScore.quarter < before)
-        .order_by(PartnerScore.quarter.desc())
-        .limit(1)
-    )
-    return row or default
+def _partner_classes(s: Session, period: str) -> dict[int, str]:
+    """Each party's class from its last scored quarter before ``period``'s quarter."""
+    out: dict[int, str] = {}
+    rows = s.execute(
+        select(PartnerScore.party_id, PartnerScore.partner_class)
+        .where(PartnerScore.quarter < quarter_of(period))
+        .order_by(PartnerScore.quarter)
+    ).all()
+    for pid, cls in rows:  # later quarters overwrite earlier ones
+        out[int(pid)] = str(cls)
+    return out
 
 
 def _n_parts() -> int:
@@ -423,10 +425,11 @@ def create_run(
                     fx_cache[(src, dst)] = to_rep / from_rep * shift
             return fx_cache[(src, dst)]
 
+        scored = _partner_classes(s, period)
         classes: dict[int, str] = {}
         for pid in order:
             if snap.party_is_distributor[snap.party_index(pid)]:
-                classes[pid] = _partner_class(s, pid, period, versions[0][2].default_class)
+                classes[pid] = scored.get(pid, versions[0][2].default_class)
 
         def inputs(pid: int, reward_list: tuple[RewardCredit, ...]) -> PartyInputs:
             pi = snap.party_index(pid)
@@ -520,30 +523,42 @@ def create_run(
             )  # fmt: skip
             hashes.append(h)
             stmt_rows.append((pid, party, cls, sp, h))
-        for pid, party, cls, sp, h in stmt_rows:
-            st = Statement(
-                run_id=run.id, party_id=pid, currency=party.currency, partner_class=cls,
-                region=party.country or "", total_minor=sp.total,
-                deposit_after_minor=sp.deposit_after, hash=h,
-            )  # fmt: skip
-            s.add(st)
-            s.flush()
-            s.execute(
-                insert(StatementLine),
-                [
-                    {
-                        "statement_id": st.id,
-                        "position": i,
-                        "rule": r.line.rule,
-                        "category": r.line.category,
-                        "basis": r.line.basis,
-                        "rate": r.line.rate,
-                        "amount_minor": r.line.amount,
-                        "ref": r.ref,
-                    }
-                    for i, r in enumerate(sp.lines)
-                ],
+        ids: list[int] = []
+        for i in range(0, len(stmt_rows), 1000):
+            ids.extend(
+                s.scalars(
+                    insert(Statement).returning(Statement.id, sort_by_parameter_order=True),
+                    [
+                        {
+                            "run_id": run.id,
+                            "party_id": pid,
+                            "currency": party.currency,
+                            "partner_class": cls,
+                            "region": party.country or "",
+                            "total_minor": sp.total,
+                            "deposit_after_minor": sp.deposit_after,
+                            "hash": h,
+                        }
+                        for pid, party, cls, sp, h in stmt_rows[i : i + 1000]
+                    ],
+                ).all()
             )
+        line_rows = [
+            {
+                "statement_id": sid,
+                "position": i,
+                "rule": r.line.rule,
+                "category": r.line.category,
+                "basis": r.line.basis,
+                "rate": r.line.rate,
+                "amount_minor": r.line.amount,
+                "ref": r.ref,
+            }
+            for sid, (_, _, _, sp, _) in zip(ids, stmt_rows, strict=True)
+            for i, r in enumerate(sp.lines)
+        ]
+        for i in range(0, len(line_rows), 5000):
+            s.execute(insert(StatementLine), line_rows[i : i + 5000])
         run.run_hash = hashlib.sha256(
             json.dumps([period, kind, cp.tree_size, root_hex, sorted(version_ids), hashes]).encode()
         ).hexdigest()
@@ -672,10 +687,9 @@ def discard_run(engine: Engine, run_id: int, user: Actor) -> None:
         r = _load_run(s, run_id)
         if r.status == "posted":
             raise RunStateError(f"run {run_id} is posted and cannot be discarded")
-        for st in s.scalars(select(Statement).where(Statement.run_id == run_id)):
-            for ln in s.scalars(select(StatementLine).where(StatementLine.statement_id == st.id)):
-                s.delete(ln)
-            s.delete(st)
+        stmts = select(Statement.id).where(Statement.run_id == run_id).scalar_subquery()
+        s.execute(delete(StatementLine).where(StatementLine.statement_id.in_(stmts)))
+        s.execute(delete(Statement).where(Statement.run_id == run_id))
         s.delete(r)
 
 

@@ -27,7 +27,6 @@ from settlement.rules import (
     reward_line,
     tier_lines,
 )
-from settlement.rules.money import decimal_str
 
 __all__ = [
     "AlertCharge",
@@ -245,7 +244,3 @@ def statement_hash(
     }
     raw = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(raw.encode()).hexdigest()
-
-
-def rate_text(value: Decimal) -> str:
-    return decimal_str(value)

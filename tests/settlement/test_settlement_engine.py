@@ -450,3 +450,43 @@ def test_a_distributor_in_another_currency_is_settled_at_the_period_rate(tmp_pat
     assert {r.key: r.rebates for r in summ.by_currency} == {"CNY": 3_000, "EUR": 3_600}
     assert summ.native_by_currency == {"CNY": 23_438, "EUR": 3_600}
     assert summ.grand_total.rebates == 6_600
+
+
+def test_snapshot_columns_and_errors(tmp_path: Path) -> None:
+    from settlement import NO_COORD, SnapshotError, load_snapshot
+
+    w, size = build(tmp_path)
+    with w.engine.connect() as conn:
+        snap = load_snapshot(conn, size)
+        assert snap.n_entries == size and snap.seq.tolist() == list(range(size))
+        assert snap.kind.dtype.name == "int8" and snap.at_ms.dtype.name == "int64"
+        first = 0  # a commissioning at the factory: no location
+        assert snap.lat_e6[first] == NO_COORD and snap.lon_e6[first] == NO_COORD
+        a = snap.party_index(w.parties["A"])
+        assert snap.party_is_distributor[a] and snap.party_codes[a] == "A"
+        assert snap.party_parent[snap.party_index(w.parties["X"])] == a
+        assert snap.currencies == ("EUR",)
+        with pytest.raises(SnapshotError, match=f"tree_size {size + 5} is beyond the ledger"):
+            load_snapshot(conn, size + 5)
+
+
+def test_grant_on_an_unknown_territory_is_named(tmp_path: Path) -> None:
+    w, size = build(tmp_path)
+    grant_territory(w.engine, w.parties["B"], "ATLANTIS", ms(2024, 1, 1), CM)
+    with pytest.raises(SettlementError, match="'ATLANTIS', which is not in the territory index"):
+        detect(w, size)
+
+
+def test_a_draft_can_be_discarded_but_a_posted_run_cannot(tmp_path: Path) -> None:
+    from settlement import discard_run, get_run
+
+    w, _ = build(tmp_path)
+    draft = create_run(w.engine, "2026-10", "final", FIN1)
+    discard_run(w.engine, draft.id, FIN2)
+    with pytest.raises(SettlementError, match=f"no settlement run {draft.id}"):
+        get_run(w.engine, draft.id)
+    run = create_run(w.engine, "2026-10", "final", FIN1)
+    approve_run(w.engine, run.id, FIN2)
+    post_run(w.engine, run.id, FIN2)
+    with pytest.raises(RunStateError, match="posted and cannot be discarded"):
+        discard_run(w.engine, run.id, FIN1)
