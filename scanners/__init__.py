@@ -8,7 +8,8 @@
 - :class:`Device`, :func:`register_device`, :func:`revoke_device`,
   :func:`verify_signature`: handheld devices and their Ed25519 keys.
 - :func:`handle_scan_batch` (and its steps :func:`parse_scan_batch`,
-  :func:`to_hops`, :func:`batch_results`): ``POST /api/v1/scans``.
+  :func:`to_hops`, :func:`batch_results`): ``POST /api/v1/scans``;
+  :func:`handle_station_scans`: the same for the signed-in scan station page.
 - :class:`HandheldClient`: the reference offline handheld client.
 - :func:`capture_document`, :func:`export_history`: EPCIS 2.0 JSON-LD.
 """
@@ -23,6 +24,7 @@ from scanners.batch import (
     ScanEvent,
     batch_results,
     handle_scan_batch,
+    handle_station_scans,
     parse_kind,
     parse_rfc3339_ms,
     parse_scan_batch,
@@ -35,9 +37,11 @@ from scanners.devices import (
     Device,
     DeviceAuthError,
     DeviceError,
+    DeviceInfo,
     authenticate_device,
     device_codes,
     get_device,
+    list_devices,
     register_device,
     revoke_device,
     verify_signature,
@@ -76,6 +80,7 @@ __all__ = [
     "Device",
     "DeviceAuthError",
     "DeviceError",
+    "DeviceInfo",
     "EpcisError",
     "EpcisResolvers",
     "FlushReport",
@@ -108,9 +113,11 @@ __all__ = [
     "get_device",
     "handheld_main",
     "handle_scan_batch",
+    "handle_station_scans",
     "history_entries",
     "hopchain_resolvers",
     "labels_command",
+    "list_devices",
     "parse",
     "parse_command",
     "parse_kind",

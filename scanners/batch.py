@@ -23,7 +23,9 @@ Order of checks (what :func:`handle_scan_batch` does for the web handler):
 Clock skew: an event whose ``scanned_at`` is more than ``max_skew_ms`` (5 minutes)
 ahead of the server clock is still recorded (never drop a real observation) with
 ``at_ms`` as the device said, and its result carries the flag
-``clock_skew:+<seconds>s``. Replacing the time with the server's would invent a
+``clock_skew:+<seconds>s``; the hop's ``note`` says so too (``device clock 1800 s
+ahead``), and the ledger writes it into the entry's anomaly, signed with the entry.
+Replacing the time with the server's would invent a
 time nobody observed and could reorder the device's own events.
 """
 
@@ -31,7 +33,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
@@ -55,6 +57,7 @@ __all__ = [
     "ScanEvent",
     "batch_results",
     "handle_scan_batch",
+    "handle_station_scans",
     "parse_kind",
     "parse_rfc3339_ms",
     "parse_scan_batch",
@@ -318,14 +321,17 @@ def to_hops(
     """Hops for the valid events ordered by ``device_seq``, then the rejections.
 
     Every hop carries the device id and ``device_seq`` (the ledger's idempotency
-    key), the device's own time, and the device's party and site.
+    key), the device's own time, and the device's party and site; a hop whose time
+    is more than ``max_skew_ms`` ahead of ``now_ms`` carries a ``note`` saying so.
     """
     planned: list[PlannedHop | Rejection] = []
     for ev in sorted(batch.events, key=lambda e: e.device_seq):
         flags: tuple[str, ...] = ()
+        note = ""
         ahead = ev.at_ms - now_ms
         if ahead > max_skew_ms:
             flags = (f"clock_skew:+{ahead // 1000}s",)
+            note = f"device clock {ahead // 1000} s ahead"
         hop = Hop(
             unit=ev.unit,
             kind=ev.kind,
@@ -338,6 +344,7 @@ def to_hops(
             container=ev.container,
             device=batch.device_id,
             device_seq=ev.device_seq,
+            note=note,
         )
         planned.append(PlannedHop(hop, ev.index, flags))
     planned.extend(batch.rejections)
@@ -390,6 +397,30 @@ def handle_scan_batch(
     device: Device = authenticate_device(session, batch.device_id, body, signature_b64)
     party_code, site_code = device_codes(session, device)
     planned = to_hops(batch, party_code, site_code, now_ms, max_skew_ms=max_skew_ms)
+    hops = [p.hop for p in planned if isinstance(p, PlannedHop)]
+    results = append(hops) if hops else []
+    return ScanBatchResponse(batch.device_id, batch_results(planned, results))
+
+
+def handle_station_scans(
+    device_id: str,
+    events: Sequence[Mapping[str, Any]],
+    party_code: str,
+    append: Callable[[list[Hop]], Sequence[HopResult]],
+    *,
+    now_ms: int,
+    site_code: str | None = None,
+) -> ScanBatchResponse:
+    """Scans made at a scan station page by a signed-in person: the same event
+    checks, hops and results as a handheld batch, without a device signature (the
+    person's session authenticates them). ``events`` are batch events
+    (``device_seq``, ``scanned_at``, ``kind``, ``code``, ...); ``device_id`` is the
+    station's own (``station:<username>``), so a resubmitted form is a duplicate.
+
+    Raises :class:`BatchFormatError` when ``device_id`` or ``events`` are unusable.
+    """
+    batch = parse_scan_batch(json.dumps({"device_id": device_id, "events": list(events)}))
+    planned = to_hops(batch, party_code, site_code, now_ms)
     hops = [p.hop for p in planned if isinstance(p, PlannedHop)]
     results = append(hops) if hops else []
     return ScanBatchResponse(batch.device_id, batch_results(planned, results))

@@ -12,27 +12,35 @@ import base64
 import binascii
 import re
 import time
+from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, String, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 
 from ledger.models import Base, Party, Site
 
 __all__ = [
+    "RESERVED_DEVICE_PREFIXES",
     "Device",
     "DeviceAuthError",
     "DeviceError",
+    "DeviceInfo",
     "authenticate_device",
     "device_codes",
     "get_device",
+    "list_devices",
     "register_device",
     "revoke_device",
     "verify_signature",
 ]
 
 _DEVICE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
+#: Device ids the server makes itself: ``station:<username>`` (the web scan
+#: station) and ``epcis:<hash>`` (captured EPCIS events). A registered handheld
+#: must not share their (device, device_seq) idempotency keys.
+RESERVED_DEVICE_PREFIXES = ("station:", "epcis:")
 
 
 class DeviceError(ValueError):
@@ -100,6 +108,11 @@ def register_device(
         raise DeviceError(
             f"device id {device_id!r} must be 1 to 64 letters, digits, '.', '_', ':' or '-'"
         )
+    if device_id.lower().startswith(RESERVED_DEVICE_PREFIXES):
+        raise DeviceError(
+            f"device id {device_id!r}: ids starting with "
+            f"{' or '.join(RESERVED_DEVICE_PREFIXES)} are made by the server itself"
+        )
     key = _decode_public_key(public_key_b64)
     party = session.scalar(select(Party).where(Party.code == party_code))
     if party is None:
@@ -129,6 +142,46 @@ def register_device(
 
 def get_device(session: Session, device_id: str) -> Device | None:
     return session.scalar(select(Device).where(Device.device_id == device_id))
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceInfo:
+    """A registered device as listings show it (codes instead of row ids)."""
+
+    device_id: str
+    name: str
+    party: str
+    site: str | None
+    public_key_b64: str
+    registered_ms: int
+    revoked_ms: int | None
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_ms is not None
+
+
+def list_devices(session: Session) -> list[DeviceInfo]:
+    """Every registered device, revoked ones included, by device id."""
+    site = aliased(Site)
+    rows = session.execute(
+        select(Device, Party.code, site.code)
+        .join(Party, Party.id == Device.party_id)
+        .outerjoin(site, site.id == Device.site_id)
+        .order_by(Device.device_id)
+    ).all()
+    return [
+        DeviceInfo(
+            device_id=device.device_id,
+            name=device.name,
+            party=party_code,
+            site=site_code,
+            public_key_b64=base64.b64encode(device.public_key).decode("ascii"),
+            registered_ms=device.registered_ms,
+            revoked_ms=device.revoked_ms,
+        )
+        for device, party_code, site_code in rows
+    ]
 
 
 def revoke_device(session: Session, device_id: str, *, now_ms: int | None = None) -> Device:

@@ -18,7 +18,15 @@ from flask import Flask, Response
 __all__ = ["BLUEPRINT_MODULES", "create_app", "load_secret_key"]
 
 # Page modules, each exposing ``bp`` (a Blueprint). The API has its own list in web.api.
-BLUEPRINT_MODULES: tuple[str, ...] = ("web.auth", "web.pages", "web.admin", "web.ledger_pages")
+BLUEPRINT_MODULES: tuple[str, ...] = (
+    "web.auth",
+    "web.pages",
+    "web.admin",
+    "web.ledger_pages",
+    "web.scan_station",
+    "web.trace",
+    "web.devices",
+)
 
 _MAX_BODY = 16 * 1024 * 1024  # a scan batch of tens of thousands of events fits
 

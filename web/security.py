@@ -18,7 +18,7 @@ from functools import wraps
 from typing import Any, ParamSpec, TypeVar, cast
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, abort, flash, redirect, request, url_for
+from flask import Flask, Response, abort, current_app, flash, redirect, request, url_for
 from flask_login import AnonymousUserMixin, LoginManager, current_user  # type: ignore[import-untyped]
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import select
@@ -32,6 +32,7 @@ from web.roles import Role, parse_role
 __all__ = [
     "Principal",
     "bearer_secret",
+    "csrf_exempt",
     "current_party_id",
     "current_principal",
     "init_app",
@@ -102,8 +103,22 @@ def bearer_secret() -> str | None:
 def _csrf_unless_bearer() -> None:
     if request.routing_exception is not None:
         return  # no such route or method: answer 404/405, not a CSRF complaint
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "hopchain_csrf_exempt", False):
+        return  # authenticated by a signature over the body, never by a cookie
     if request.method in _UNSAFE_METHODS and bearer_secret() is None:
         csrf.protect()
+
+
+def csrf_exempt(view: Callable[P, R]) -> Callable[P, R]:
+    """Skip the CSRF check for a view that no cookie can authenticate.
+
+    Only for endpoints whose caller proves itself with a signature over the body
+    (``POST /api/v1/scans``: the device's Ed25519 key); another site can make a
+    browser send a request, never sign one. Put it below ``@api_route``.
+    """
+    view.hopchain_csrf_exempt = True  # type: ignore[attr-defined]
+    return view
 
 
 def _party_code(party_id: int | None) -> str | None:

@@ -162,6 +162,8 @@ def test_late_uploads_keep_device_order_and_future_times_are_flagged() -> None:
     assert [p.hop.device_seq for p in hops] == [3, 10, 12]
     assert [p.index for p in hops] == [3, 1, 0]
     assert hops[-1].flags == ("clock_skew:+1800s",)
+    assert hops[-1].hop.note == "device clock 1800 s ahead"
+    assert hops[0].hop.note == ""
     assert hops[-1].hop.at_ms == parse_rfc3339_ms("2026-03-10T12:30:00Z")  # kept as the device said
     assert all(
         p.hop.party == "DIST-FR" and p.hop.site == "FR-WH1" and p.hop.device == "HH-1" for p in hops

@@ -1,0 +1,271 @@
+"""Scans into the ledger: signed handheld batches and EPCIS 2.0 capture.
+
+``POST /api/v1/scans`` is authenticated by the device's Ed25519 signature over the
+raw body (``X-Signature``), not by a token or a cookie: it is public in the role
+sense and exempt from CSRF (another site can make a browser send a request, never
+sign one). ``POST /api/v1/epcis/capture`` takes a whole EPCIS document from a
+signed-in warehouse, admin or distributor caller.
+
+Both only parse, call :mod:`scanners`, append with :func:`ledger.append_hops` and
+answer; checkpoints are signed in the background (:mod:`web.checkpointer`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from flask import abort, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from ledger import Hop, HopResult, append_hops
+from scanners import (
+    BatchFormatError,
+    DeviceAuthError,
+    EpcisError,
+    capture_document,
+    database_resolvers,
+    handle_scan_batch,
+)
+from web.api import api_route, json_response
+from web.db import get_engine, get_session
+from web.roles import Role
+from web.security import csrf_exempt, current_principal
+
+#: Largest scan batch body accepted (the batch protocol allows 10,000 events).
+MAX_SCAN_BODY = 4 * 1024 * 1024
+#: Largest EPCIS document accepted.
+MAX_EPCIS_BODY = 8 * 1024 * 1024
+
+_RESULT = {
+    "type": "object",
+    "required": ["device_seq", "status"],
+    "properties": {
+        "device_seq": {"type": ["integer", "null"]},
+        "status": {"enum": ["accepted", "duplicate", "rejected"]},
+        "seqs": {"type": "array", "items": {"type": "integer"}},
+        "reason": {"type": "string"},
+        "anomaly": {"type": "string"},
+        "flags": {"type": "array", "items": {"type": "string"}},
+    },
+}
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _append(hops: list[Hop]) -> Sequence[HopResult]:
+    return append_hops(get_engine(), hops)
+
+
+def _raw_body(limit: int) -> bytes:
+    """The request body, 413 (JSON) when it is longer than ``limit`` bytes."""
+    request.max_content_length = limit  # also bounds a body sent without a length
+    return request.get_data(cache=False)
+
+
+@api_route(
+    "/scans",
+    methods=("POST",),
+    summary="Upload a signed batch of handheld scans",
+    description=(
+        "Authentication is the device's signature, not a token: `X-Signature` is "
+        "base64 Ed25519 over the raw body, by the key registered for `device_id` "
+        "(`hopchain device register`). An unknown or revoked device or a missing or "
+        "bad signature answers 401 and stores nothing. Each event is answered in body "
+        "order: `accepted` (with the ledger `seqs`), `duplicate` (a replay of "
+        "`device_id` + `device_seq`, with the original seqs; nothing appended) or "
+        "`rejected` (with the `reason`); valid events commit together. An event more "
+        "than 5 minutes ahead of the server clock is recorded with the device's time, "
+        "flagged `clock_skew:+<seconds>s`, and the ledger entry notes it."
+    ),
+    params=(
+        {
+            "name": "X-Signature",
+            "in": "header",
+            "required": True,
+            "description": "base64 Ed25519 signature of the raw request body",
+            "schema": {"type": "string", "contentEncoding": "base64"},
+        },
+    ),
+    request_body={
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["device_id", "events"],
+                    "properties": {
+                        "device_id": {"type": "string"},
+                        "events": {
+                            "type": "array",
+                            "maxItems": 10_000,
+                            "items": {
+                                "type": "object",
+                                "required": ["device_seq", "scanned_at", "kind", "code"],
+                                "properties": {
+                                    "device_seq": {"type": "integer", "minimum": 0},
+                                    "scanned_at": {"type": "string", "format": "date-time"},
+                                    "kind": {"type": "string"},
+                                    "code": {"type": "string"},
+                                    "counterparty": {"type": "string"},
+                                    "container": {"type": "string"},
+                                    "lat": {"type": ["number", "string"]},
+                                    "lon": {"type": ["number", "string"]},
+                                },
+                            },
+                        },
+                    },
+                }
+            }
+        },
+    },
+    responses={
+        200: json_response(
+            "One result per event, in body order",
+            {
+                "type": "object",
+                "properties": {
+                    "device_id": {"type": "string"},
+                    "results": {"type": "array", "items": _RESULT},
+                },
+            },
+        ),
+        400: "The body is not a scan batch (nothing stored)",
+        401: "Unknown or revoked device, missing or bad signature (nothing stored)",
+        413: f"Body larger than {MAX_SCAN_BODY} bytes",
+    },
+    roles=None,
+    tags=("scans",),
+)
+@csrf_exempt
+def post_scans() -> ResponseReturnValue:
+    body = _raw_body(MAX_SCAN_BODY)
+    try:
+        response = handle_scan_batch(
+            get_session(),
+            body,
+            request.headers.get("X-Signature"),
+            _append,
+            now_ms=_now_ms(),
+        )
+    except BatchFormatError as exc:
+        abort(400, str(exc))
+    except DeviceAuthError as exc:
+        abort(401, str(exc))
+    return jsonify(response.to_json())
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _epcis_party() -> str | None:
+    """The party whose steps a caller may capture: a distributor's own; None = any."""
+    principal = current_principal()
+    if principal is None or principal.role is not Role.DISTRIBUTOR:
+        return None
+    return principal.party_code
+
+
+@api_route(
+    "/epcis/capture",
+    methods=("POST",),
+    summary="Capture an EPCIS 2.0 JSON-LD document into the ledger",
+    description=(
+        "Every event becomes ledger hops (ObjectEvent, AggregationEvent, "
+        "TransactionEvent; SGTIN/SSCC URNs or GS1 Digital Link URIs; our party and "
+        "site ids). Any problem refuses the whole document: 400 with `path`, the JSON "
+        "path of the first error. Events with an `eventID` are idempotent: capturing "
+        "the same document again answers `duplicate` and appends nothing. Events that "
+        "name no party are recorded as the caller's party; a distributor may capture "
+        "only steps performed by its own party."
+    ),
+    request_body={
+        "required": True,
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    },
+    responses={
+        200: json_response(
+            "One result per hop, in document order",
+            {
+                "type": "object",
+                "properties": {
+                    "hops": {"type": "integer"},
+                    "accepted": {"type": "integer"},
+                    "duplicate": {"type": "integer"},
+                    "rejected": {"type": "integer"},
+                    "results": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "unit": {"type": "string"},
+                                "kind": {"type": "string"},
+                                "status": {"enum": ["accepted", "duplicate", "rejected"]},
+                                "seqs": {"type": "array", "items": {"type": "integer"}},
+                                "reason": {"type": "string"},
+                                "anomaly": {"type": "string"},
+                            },
+                        },
+                    },
+                },
+            },
+        ),
+        400: json_response(
+            "Not JSON, or not a valid EPCIS 2.0 document (nothing stored)",
+            {
+                "type": "object",
+                "properties": {
+                    "error": {"type": "string"},
+                    "status": {"type": "integer"},
+                    "path": {"type": "string"},
+                },
+            },
+        ),
+        403: "A distributor capturing steps of another party",
+        413: f"Body larger than {MAX_EPCIS_BODY} bytes",
+    },
+    roles=(Role.WAREHOUSE, Role.ADMIN, Role.DISTRIBUTOR),
+    tags=("scans", "epcis"),
+)
+def epcis_capture() -> ResponseReturnValue:
+    body = _raw_body(MAX_EPCIS_BODY)
+    try:
+        doc = json.loads(body, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        abort(400, f"the body is not valid JSON: {exc}")
+    principal = current_principal()
+    default_party = principal.party_code if principal is not None else None
+    try:
+        hops = capture_document(doc, database_resolvers(get_session(), default_party=default_party))
+    except EpcisError as exc:
+        return jsonify(error=str(exc), status=400, path=exc.path), 400
+    own = _epcis_party()
+    if own is not None:
+        foreign = next((h for h in hops if h.party != own), None)
+        if foreign is not None:
+            abort(
+                403,
+                f"the document records a {foreign.kind.value} step by party "
+                f"{foreign.party!r} for {foreign.unit}; a distributor captures only "
+                f"steps of its own party {own!r}",
+            )
+    get_session().rollback()  # end the resolvers' read transaction before the append
+    results = append_hops(get_engine(), hops) if hops else []
+    rows: list[dict[str, Any]] = []
+    counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
+    for hop, result in zip(hops, results, strict=True):
+        counts[result.status] += 1
+        row: dict[str, Any] = {"unit": hop.unit, "kind": hop.kind.value, "status": result.status}
+        if result.status != "rejected":
+            row["seqs"] = list(result.seqs)
+        if result.reason:
+            row["reason"] = result.reason
+        if result.anomaly:
+            row["anomaly"] = result.anomaly
+        rows.append(row)
+    return jsonify(hops=len(hops), **counts, results=rows)

@@ -1,0 +1,126 @@
+"""Administration of handheld devices: list, register (paste the public key), revoke.
+
+The pages answer under the ``admin.`` endpoint names the navigation uses
+(``admin.devices``, see :mod:`web.nav`) without touching the users' module: this
+blueprint adds its rules to the app under those names when it is registered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask.blueprints import BlueprintSetupState
+from flask.typing import ResponseReturnValue
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from ledger.models import Party
+from scanners import DeviceError, list_devices, register_device, revoke_device
+from web.db import get_session
+from web.roles import Role
+from web.security import require_roles
+
+__all__ = ["RegisterDeviceForm", "bp"]
+
+bp = Blueprint("devices", __name__)
+
+
+def _admin_rule(rule: str, endpoint: str, methods: tuple[str, ...]) -> Callable[[Any], Any]:
+    """Register ``view`` as ``admin.<endpoint>`` at ``/admin<rule>``."""
+
+    def decorate(view: Any) -> Any:
+        def setup(state: BlueprintSetupState) -> None:
+            state.app.add_url_rule(
+                "/admin" + rule, endpoint=f"admin.{endpoint}", view_func=view, methods=methods
+            )
+
+        bp.record_once(setup)
+        return view
+
+    return decorate
+
+
+class RegisterDeviceForm(FlaskForm):  # type: ignore[misc]
+    device_id = StringField(
+        "Device id",
+        validators=[DataRequired(), Length(max=64)],
+        description="Letters, digits, '.', '_', ':' or '-', as configured on the handheld.",
+    )
+    name = StringField("Name", validators=[Optional(), Length(max=200)])
+    party = SelectField("Owning party", choices=[], validate_choice=False)
+    site = StringField(
+        "Site code",
+        validators=[Optional(), Length(max=64)],
+        description="Optional: a site of that party; its scans take the site's location.",
+    )
+    public_key = TextAreaField(
+        "Public key",
+        validators=[DataRequired(), Length(max=200)],
+        description="base64 Ed25519 public key, as `hopchain handheld keygen` prints it.",
+    )
+
+
+def _date(ms: int | None) -> str:
+    if ms is None:
+        return ""
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _render(form: RegisterDeviceForm, status: int = 200) -> ResponseReturnValue:
+    session = get_session()
+    parties = session.execute(select(Party.code, Party.name).order_by(Party.code)).all()
+    form.party.choices = [(code, f"{code} · {name}") for code, name in parties]
+    return (
+        render_template("admin/devices.html", devices=list_devices(session), form=form, date=_date),
+        status,
+    )
+
+
+@_admin_rule("/devices", "devices", ("GET",))
+@require_roles(Role.ADMIN)
+def devices() -> ResponseReturnValue:
+    return _render(RegisterDeviceForm())
+
+
+@_admin_rule("/devices", "register_device", ("POST",))
+@require_roles(Role.ADMIN)
+def register() -> ResponseReturnValue:
+    form = RegisterDeviceForm()
+    if not form.validate_on_submit():
+        return _render(form, 422)
+    session = get_session()
+    try:
+        register_device(
+            session,
+            form.device_id.data.strip(),
+            form.public_key.data.strip(),
+            form.party.data or "",
+            (form.site.data or "").strip() or None,
+            name=(form.name.data or "").strip(),
+        )
+    except DeviceError as exc:
+        session.rollback()
+        form.form_errors.append(str(exc))
+        return _render(form, 422)
+    session.commit()
+    flash(f"Device {form.device_id.data.strip()} registered.", "success")
+    return redirect(url_for("admin.devices"))
+
+
+@_admin_rule("/devices/<device_id>/revoke", "revoke_device", ("POST",))
+@require_roles(Role.ADMIN)
+def revoke(device_id: str) -> ResponseReturnValue:
+    session = get_session()
+    try:
+        revoke_device(session, device_id)
+    except DeviceError:
+        session.rollback()
+        abort(404)
+    session.commit()
+    flash(f"Device {device_id} revoked: its uploads are refused from now on.", "success")
+    return redirect(url_for("admin.devices"))

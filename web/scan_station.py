@@ -1,0 +1,374 @@
+"""The scan station: warehouse staff record scans from a desk (keyboard-wedge
+scanner or a photo of a label) and see each answer at once.
+
+The station is a device of its own, ``station:<username>``, with its own
+``device_seq``: each rendered form carries the next one, so a resubmitted form
+(double click, reload, back button) is answered ``duplicate`` by the ledger
+instead of being appended twice. Scans are recorded for the signed-in person's
+party; manufacturer staff without a party pick the party they act for.
+
+Without JavaScript the form posts and redirects back (the answer shows on the
+page that follows); with ``static/scan_station.js`` it posts to
+``scans.station_json`` and the code field never loses focus.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, abort, jsonify, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from sqlalchemy import func, select
+from wtforms import HiddenField, SelectField, StringField
+from wtforms.validators import Length, Optional
+
+from ledger import Hop, HopResult, append_hops
+from ledger.models import Entry, Party, Unit
+from scanners import (
+    BatchFormatError,
+    ImageDecodeError,
+    decode_image,
+    handle_station_scans,
+    parse,
+)
+from web.db import get_engine, get_session
+from web.roles import Role
+from web.security import Principal, current_principal, require_roles
+
+__all__ = ["STATION_KINDS", "StationScan", "bp", "station_device"]
+
+bp = Blueprint("scans", __name__, url_prefix="/scan")
+
+#: The steps a desk records, as (batch kind, label).
+STATION_KINDS: tuple[tuple[str, str], ...] = (
+    ("ship", "Ship out"),
+    ("receive", "Receive"),
+    ("pack", "Pack into a case or pallet"),
+    ("unpack", "Unpack"),
+    ("sell", "Sell to a customer"),
+    ("return", "Return"),
+)
+_KIND_LABELS = dict(STATION_KINDS)
+MAX_RECENT = 12  # scans listed on the page (kept in the session cookie)
+_SEQ_MEMORY = 24  # device_seqs remembered to tell a resubmission from a reused form
+_SEQ_STRIDE = 1000  # room for every code of one photo before the next form's seq
+_MAX_SEQ = 2**62
+_MAX_PHOTO = 16 * 1024 * 1024
+
+
+class StationForm(FlaskForm):  # type: ignore[misc]
+    kind = SelectField("Step", choices=list(STATION_KINDS))
+    counterparty = SelectField(
+        "Counter-party",
+        choices=[],
+        validate_choice=False,  # checked against the parties table below
+        description="Ship to, received from, returned to (leave empty for none).",
+    )
+    party = SelectField(
+        "Acting party", choices=[], validate_choice=False, description="Who performs the step."
+    )
+    container = StringField(
+        "Pack into (SSCC)",
+        validators=[Optional(), Length(max=200)],
+        description="Packing only: scan the case or pallet label first.",
+    )
+    code = StringField("Scan or type a code", validators=[Optional(), Length(max=500)])
+    photo = FileField("Or a photo of labels")
+    device_seq = HiddenField()
+
+
+@dataclass(frozen=True, slots=True)
+class StationScan:
+    """One code's answer, as the page shows it."""
+
+    tone: str  # ok | warn | bad
+    status: str  # accepted | duplicate | rejected
+    kind: str
+    code: str
+    key: str | None
+    entries: int
+    units: int
+    message: str
+    at: str  # HH:MM:SS UTC
+
+    @property
+    def headline(self) -> str:
+        if self.status == "rejected":
+            return "Rejected"
+        if self.tone == "warn":
+            return "Recorded with an anomaly"
+        return "Already recorded" if self.status == "duplicate" else "Accepted"
+
+
+# --- parties and the acting party ------------------------------------------------------
+
+
+def _parties() -> list[tuple[str, str, str]]:
+    """(code, name, kind) of every party, manufacturers first."""
+    rows = get_session().execute(
+        select(Party.code, Party.name, Party.kind).order_by(
+            (Party.kind != "manufacturer"), Party.code
+        )
+    )
+    return [(str(c), str(n), str(k)) for c, n, k in rows]
+
+
+def _acting_party(me: Principal, form: StationForm, codes: set[str]) -> str | None:
+    if me.party_code is not None:
+        return me.party_code
+    chosen = form.party.data or ""
+    return chosen if chosen in codes else None
+
+
+def _form(me: Principal, parties: Sequence[tuple[str, str, str]]) -> StationForm:
+    form = StationForm()
+    form.counterparty.choices = [("", "— none —")] + [
+        (code, f"{code} · {name}") for code, name, _ in parties
+    ]
+    form.party.choices = [(code, f"{code} · {name}") for code, name, _ in parties]
+    if request.method == "GET":
+        prefs = session.get("station.prefs") or {}
+        form.kind.data = prefs.get("kind", "ship")
+        form.counterparty.data = prefs.get("counterparty", "")
+        form.container.data = prefs.get("container", "")
+        if me.party_code is None:
+            form.party.data = prefs.get("party") or (parties[0][0] if parties else "")
+        form.device_seq.data = str(_fresh_seq())
+    return form
+
+
+# --- device_seq ------------------------------------------------------------------------
+
+
+def station_device(me: Principal) -> str:
+    """``station:<username>``, within the ledger's 64 characters for a device."""
+    device = f"station:{me.name}"
+    if len(device) <= 64:
+        return device
+    return f"station:{me.name[:40]}~{hashlib.sha256(me.name.encode()).hexdigest()[:15]}"
+
+
+def _fresh_seq() -> int:
+    return time.time_ns() // 1000  # microseconds: increasing, far below 2**62
+
+
+def _form_seq(raw: str | None, digest: str) -> int:
+    """The form's device_seq, unless this session already used it for other content
+    (a form reused after the back button): then a fresh one."""
+    try:
+        seq = int(raw or "")
+    except ValueError:
+        seq = -1
+    used: dict[str, str] = dict(session.get("station.seqs") or {})
+    if not 0 <= seq < _MAX_SEQ - _SEQ_STRIDE or used.get(str(seq), digest) != digest:
+        seq = _fresh_seq()
+    used[str(seq)] = digest
+    session["station.seqs"] = dict(list(used.items())[-_SEQ_MEMORY:])
+    return seq
+
+
+def _next_seq(seq: int) -> int:
+    return max(_fresh_seq(), seq + _SEQ_STRIDE)
+
+
+# --- one submission --------------------------------------------------------------------
+
+
+def _now_hms() -> str:
+    return datetime.now(UTC).strftime("%H:%M:%S")
+
+
+def _rfc3339(ms: int) -> str:
+    moment = datetime.fromtimestamp(ms // 1000, UTC).replace(microsecond=(ms % 1000) * 1000)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _rejected(kind: str, code: str, message: str) -> StationScan:
+    return StationScan("bad", "rejected", kind, code, None, 0, 0, message, _now_hms())
+
+
+def _units_covered(seqs: Sequence[int]) -> int:
+    """How many trade items (not cases or pallets) the entries ``seqs`` are about."""
+    if not seqs:
+        return 0
+    count = get_session().scalar(
+        select(func.count())
+        .select_from(Entry)
+        .join(Unit, Unit.id == Entry.unit_id)
+        .where(Entry.seq.between(min(seqs), max(seqs)), Unit.key.like("01/%"))
+    )
+    return int(count or 0)
+
+
+def _codes_of(form: StationForm) -> tuple[list[str], StationScan | None]:
+    """The codes to submit: the typed one, else every code found in the photo."""
+    kind = form.kind.data or ""
+    typed = (form.code.data or "").strip()
+    if typed:
+        return [typed], None
+    photo = form.photo.data
+    if photo is None or not getattr(photo, "filename", ""):
+        return [], _rejected(kind, "", "Scan or type a code, or choose a photo.")
+    data = photo.read(_MAX_PHOTO + 1)
+    if len(data) > _MAX_PHOTO:
+        return [], _rejected(kind, photo.filename, "The photo is larger than 16 MB.")
+    try:
+        found = decode_image(data)
+    except ImageDecodeError as exc:
+        return [], _rejected(kind, photo.filename, f"Could not read the photo: {exc}")
+    if not found:
+        return [], _rejected(kind, photo.filename, "No barcode found in the photo.")
+    return [r.text for r in found], None
+
+
+def _submit(me: Principal, form: StationForm, party: str) -> tuple[list[StationScan], int]:
+    """Record the form's scans; (answers, next device_seq)."""
+    kind = form.kind.data or "ship"
+    counterparty = form.counterparty.data or None
+    container = (form.container.data or "").strip() or None
+    if kind != "pack":
+        container = None
+    codes, problem = _codes_of(form)
+    digest = hashlib.sha256(
+        repr((kind, counterparty, container, party, codes)).encode()
+    ).hexdigest()[:12]
+    seq = _form_seq(form.device_seq.data, digest)
+    if problem is not None:
+        return [problem], _next_seq(seq)
+    now_ms = time.time_ns() // 1_000_000
+    events: list[dict[str, Any]] = [
+        {
+            "device_seq": seq + i,
+            "scanned_at": _rfc3339(now_ms),
+            "kind": kind,
+            "code": code,
+            "counterparty": counterparty,
+            "container": container,
+        }
+        for i, code in enumerate(codes[:_SEQ_STRIDE])
+    ]
+
+    def append(hops: list[Hop]) -> Sequence[HopResult]:
+        get_session().rollback()  # no read transaction open across the append
+        return append_hops(get_engine(), hops)
+
+    try:
+        response = handle_station_scans(station_device(me), events, party, append, now_ms=now_ms)
+    except BatchFormatError as exc:  # pragma: no cover - the events are built above
+        return [_rejected(kind, "", str(exc))], _next_seq(seq)
+    scans: list[StationScan] = []
+    for event, result in zip(events, response.results, strict=True):
+        code = str(event["code"])
+        status = str(result["status"])
+        message = str(result.get("reason") or result.get("anomaly") or "")
+        if status == "rejected":
+            scans.append(_rejected(kind, code, message))
+            continue
+        seqs = [int(s) for s in result.get("seqs", [])]
+        scans.append(
+            StationScan(
+                tone="warn" if result.get("anomaly") else "ok",
+                status=status,
+                kind=kind,
+                code=code,
+                key=parse(code).key,
+                entries=len(seqs),
+                units=_units_covered(seqs),
+                message=message,
+                at=_now_hms(),
+            )
+        )
+    return scans, _next_seq(seq)
+
+
+def _remember(form: StationForm, party: str | None, scans: list[StationScan]) -> None:
+    session["station.prefs"] = {
+        "kind": form.kind.data or "ship",
+        "counterparty": form.counterparty.data or "",
+        "container": (form.container.data or "").strip()[:60],
+        "party": party or "",
+    }
+    recent = [asdict(s) for s in scans] + list(session.get("station.recent") or [])
+    for row in recent:  # keep the cookie small
+        row["message"] = str(row.get("message", ""))[:160]
+        row["code"] = str(row.get("code", ""))[:80]
+    session["station.recent"] = recent[:MAX_RECENT]
+
+
+def _scan_json(scan: StationScan) -> dict[str, Any]:
+    return {**asdict(scan), "headline": scan.headline, "kind_label": _KIND_LABELS.get(scan.kind)}
+
+
+def _handle_post(me: Principal) -> tuple[StationForm, list[StationScan], int, int]:
+    """(form, answers, next seq, HTTP status) of one station submission."""
+    parties = _parties()
+    form = _form(me, parties)
+    codes = {code for code, _, _ in parties}
+    party = _acting_party(me, form, codes)
+    kind = form.kind.data or ""
+    if not form.validate_on_submit():
+        errors = "; ".join(
+            f"{form[name].label.text}: {' '.join(e)}" for name, e in form.errors.items()
+        )
+        return form, [_rejected(kind, "", errors or "Invalid form.")], _fresh_seq(), 422
+    if kind not in _KIND_LABELS:
+        return form, [_rejected(kind, "", "Choose a step.")], _fresh_seq(), 422
+    if form.counterparty.data and form.counterparty.data not in codes:
+        problem = f"Unknown counter-party {form.counterparty.data!r}."
+        return form, [_rejected(kind, "", problem)], _fresh_seq(), 422
+    if party is None:
+        return form, [_rejected(kind, "", "Choose the party you act for.")], _fresh_seq(), 422
+    scans, next_seq = _submit(me, form, party)
+    _remember(form, party, scans)
+    return form, scans, next_seq, 200
+
+
+def _me() -> Principal:
+    me = current_principal()
+    if me is None:  # pragma: no cover - require_roles ran first
+        abort(401)
+    return me
+
+
+@bp.get("/")
+@require_roles(Role.WAREHOUSE)
+def station() -> ResponseReturnValue:
+    me = _me()
+    parties = _parties()
+    form = _form(me, parties)
+    last = [StationScan(**row) for row in session.pop("station.last", [])]
+    recent = [StationScan(**row) for row in session.get("station.recent") or []]
+    return render_template(
+        "scans/station.html",
+        form=form,
+        me=me,
+        device_id=station_device(me),
+        last=last,
+        recent=recent,
+        kind_labels=_KIND_LABELS,
+    )
+
+
+@bp.post("/")
+@require_roles(Role.WAREHOUSE)
+def station_post() -> ResponseReturnValue:
+    """The form without JavaScript: record, then show the answer on the next page."""
+    _, scans, _, _ = _handle_post(_me())
+    session["station.last"] = [asdict(s) for s in scans]
+    return redirect(url_for("scans.station"))
+
+
+@bp.post("/scan.json")
+@require_roles(Role.WAREHOUSE)
+def station_json() -> ResponseReturnValue:
+    """The same, answered as JSON for the page's script (send ``X-CSRFToken``)."""
+    _, scans, next_seq, status = _handle_post(_me())
+    body = {"scans": [_scan_json(s) for s in scans], "next_seq": next_seq}
+    return jsonify(body), status

@@ -1,0 +1,110 @@
+// Scan station: record each scan with fetch so the code field keeps the focus.
+// Without this script the form still works (post, then redirect back).
+(function () {
+  "use strict";
+  var form = document.getElementById("station-form");
+  if (!form || !window.fetch || !window.FormData) { return; }
+  var code = form.querySelector("input[name=code]");
+  var photo = form.querySelector("input[name=photo]");
+  var seqField = form.querySelector("input[name=device_seq]");
+  var answers = document.getElementById("station-answers");
+  var recent = document.getElementById("station-recent");
+  var url = form.getAttribute("data-json-url");
+  var queue = Promise.resolve();
+  var STRIDE = 1000;
+
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) { node.className = cls; }
+    if (text !== undefined && text !== null) { node.textContent = text; }
+    return node;
+  }
+
+  function plural(n, one, many) { return n + " " + (n === 1 ? one : many); }
+
+  function answerNode(scan) {
+    var box = el("div", "scan-answer scan-" + scan.tone);
+    box.appendChild(el("p", "scan-headline", scan.headline));
+    box.appendChild(el("p", "scan-key", scan.key || scan.code || "\u2014"));
+    var detail = scan.kind_label || scan.kind || "";
+    if (scan.entries) {
+      detail += " \u00b7 " + plural(scan.units, "unit", "units") + " covered \u00b7 " +
+        plural(scan.entries, "entry", "entries");
+    }
+    box.appendChild(el("p", "scan-detail", detail));
+    if (scan.message) { box.appendChild(el("p", "scan-message", scan.message)); }
+    return box;
+  }
+
+  function rowNode(scan) {
+    var tr = el("tr", "recent-" + scan.tone);
+    tr.appendChild(el("td", "", scan.at));
+    tr.appendChild(el("td", "", scan.kind_label || scan.kind));
+    tr.appendChild(el("td", "hash", scan.key || scan.code || "\u2014"));
+    tr.appendChild(el("td", "", scan.entries ? String(scan.units) : "\u2014"));
+    var result = el("td");
+    result.appendChild(el("span", "pill pill-" + scan.tone, scan.headline));
+    if (scan.message) { result.appendChild(document.createTextNode(" " + scan.message)); }
+    tr.appendChild(result);
+    return tr;
+  }
+
+  function show(scans) {
+    answers.replaceChildren.apply(answers, scans.map(answerNode));
+    var empty = recent.querySelector(".recent-empty");
+    if (empty) { empty.remove(); }
+    for (var i = scans.length - 1; i >= 0; i--) { recent.insertBefore(rowNode(scans[i]), recent.firstChild); }
+    while (recent.children.length > 50) { recent.removeChild(recent.lastChild); }
+  }
+
+  function failure(message) {
+    return [{ tone: "bad", headline: "Not recorded", kind: "", code: "", key: null, entries: 0, units: 0,
+              message: message, at: new Date().toISOString().slice(11, 19) }];
+  }
+
+  function send(data) {
+    return fetch(url, {
+      method: "POST", body: data, credentials: "same-origin",
+      headers: { "Accept": "application/json", "X-CSRFToken": data.get("csrf_token") }
+    }).then(function (response) {
+      return response.json().then(function (body) {
+        if (body && body.scans) {
+          show(body.scans);
+          if (body.next_seq && Number(body.next_seq) > Number(seqField.value)) { seqField.value = String(body.next_seq); }
+        } else {
+          show(failure((body && body.error) || ("server answered " + response.status)));
+        }
+      }, function () {
+        show(failure(response.status === 400 ? "Your session expired: reload the page." : "server answered " + response.status));
+      });
+    }, function (error) {
+      show(failure("Network error, nothing recorded: " + error.message));
+    });
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var hasPhoto = photo && photo.files && photo.files.length > 0;
+    if (!code.value.trim() && !hasPhoto) { code.focus(); return; }
+    var data = new FormData(form);
+    // The next scan gets its own device_seq at once, even while this one is in flight.
+    seqField.value = String(Number(seqField.value) + STRIDE);
+    code.value = "";
+    if (photo) { photo.value = ""; }
+    code.focus();
+    queue = queue.then(function () { return send(data); });
+  });
+
+  // A keyboard-wedge scanner types wherever the focus is: bring it back to the code field.
+  Array.prototype.forEach.call(form.querySelectorAll("select"), function (select) {
+    select.addEventListener("change", function () { code.focus(); });
+  });
+  if (photo) {
+    photo.addEventListener("change", function () {
+      if (photo.files && photo.files.length > 0) { form.requestSubmit ? form.requestSubmit() : form.dispatchEvent(new Event("submit", { cancelable: true })); }
+    });
+  }
+  window.addEventListener("focus", function () {
+    if (document.activeElement === document.body) { code.focus(); }
+  });
+})();

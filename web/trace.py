@@ -1,0 +1,62 @@
+"""Trace a unit: custody now, containment, every entry, hashes and proofs.
+
+Accepts a canonical key, a GS1 Digital Link URL or whatever a scanner typed; the
+same role and party rules as ``GET /api/v1/units/...`` (:mod:`web.unit_views`).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+from flask.typing import ResponseReturnValue
+
+from ledger import InvalidIdentifierError, UnitNotFoundError
+from ledger.canonical import format_time
+from web.api.units import UNIT_ROLES, only_party
+from web.db import get_engine
+from web.security import require_roles
+from web.unit_views import UnitReport, load_unit, resolve_key
+
+__all__ = ["KIND_LABELS", "bp"]
+
+bp = Blueprint("trace", __name__, url_prefix="/trace")
+
+KIND_LABELS = {
+    "commissioning": "Commissioned",
+    "packing": "Packed",
+    "unpacking": "Unpacked",
+    "shipping": "Shipped",
+    "receiving": "Received",
+    "retail_selling": "Sold",
+    "inspecting": "Inspected",
+    "returning": "Returned",
+    "decommissioning": "Decommissioned",
+}
+MAX_CONTENTS_SHOWN = 200
+
+
+@bp.get("/")
+@require_roles(*UNIT_ROLES)
+def unit() -> ResponseReturnValue:
+    query = request.args.get("q", "").strip()
+    report: UnitReport | None = None
+    problem = ""
+    status = 200
+    if query:
+        try:
+            report = load_unit(get_engine(), resolve_key(query), only_party=only_party())
+        except InvalidIdentifierError as exc:
+            problem, status = f"Not a unit: {exc}", 400
+        except UnitNotFoundError:
+            problem, status = f"No unit {query} in the ledger.", 404
+    return (
+        render_template(
+            "trace/unit.html",
+            query=query,
+            report=report,
+            problem=problem,
+            kind_labels=KIND_LABELS,
+            format_time=format_time,
+            max_contents=MAX_CONTENTS_SHOWN,
+        ),
+        status,
+    )
