@@ -11,6 +11,7 @@ about 600 MB of columns, while the same rows as Python objects would not fit.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -152,39 +153,51 @@ def load_snapshot(connection: Connection, tree_size: int) -> Snapshot:
     at_ms = np.empty(n, dtype=np.int64)
     lat = np.empty(n, dtype=np.int32)
     lon = np.empty(n, dtype=np.int32)
+    # The database turns kinds into codes and NULLs into sentinels, so each chunk
+    # becomes one integer matrix in a single conversion instead of a Python loop per column.
+    kind_case = " ".join(f"WHEN '{name}' THEN {code}" for name, code in _KIND_CODE.items())
+    # Chunks go through the driver's own cursor: building SQLAlchemy rows would cost as
+    # much as the fetch itself. The bounds are our own integers, safe to inline.
+    query = (
+        f"SELECT seq, unit_id, CASE kind {kind_case} ELSE -1 END, party_id, "
+        f"COALESCE(counterparty_id, -1), at_ms, COALESCE(lat_e6, {NO_COORD}), "
+        f"COALESCE(lon_e6, {NO_COORD}) FROM entries WHERE seq >= {{lo:d}} AND seq < {{hi:d}} "
+        "ORDER BY seq"
+    )
+    dbapi = connection.connection.driver_connection
+    if dbapi is None:  # pragma: no cover - a pooled connection always has one
+        raise SnapshotError("the database connection has no driver connection")
     for lo in range(0, n, _CHUNK):
         hi = min(n, lo + _CHUNK)
-        rows = connection.execute(
-            text(
-                "SELECT seq, unit_id, kind, party_id, counterparty_id, at_ms, lat_e6, lon_e6 "
-                "FROM entries WHERE seq >= :lo AND seq < :hi ORDER BY seq"
-            ),
-            {"lo": lo, "hi": hi},
-        ).all()
-        cols = list(zip(*rows, strict=True))
-        s = np.array(cols[0], dtype=np.int64)
-        if s.shape[0] != hi - lo or not np.array_equal(s, seq[lo:hi]):
-            raise SnapshotError(f"entries between seq {lo} and {hi} are not contiguous")
-        unit[lo:hi] = _dense(np.array(cols[1], dtype=np.int64), unit_ids, "unit")
+        cursor = dbapi.cursor()
         try:
-            kind[lo:hi] = np.array([_KIND_CODE[k] for k in cols[2]], dtype=np.int8)
-        except KeyError as exc:
-            raise SnapshotError(f"entry kind {exc.args[0]!r} is not an EntryKind") from None
-        party[lo:hi] = _dense(np.array(cols[3], dtype=np.int64), party_ids, "party")
-        cps = np.array([-1 if c is None else c for c in cols[4]], dtype=np.int64)
+            cursor.execute(query.format(lo=int(lo), hi=int(hi)))
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+        flat = itertools.chain.from_iterable(rows)
+        m = np.fromiter(flat, dtype=np.int64, count=8 * len(rows)).reshape(len(rows), 8)
+        if m.shape[0] != hi - lo or not np.array_equal(m[:, 0], seq[lo:hi]):
+            raise SnapshotError(f"entries between seq {lo} and {hi} are not contiguous")
+        unit[lo:hi] = _dense(m[:, 1], unit_ids, "unit")
+        bad = np.flatnonzero(m[:, 2] < 0)
+        if bad.size:
+            raw = connection.execute(
+                text("SELECT kind FROM entries WHERE seq = :s"), {"s": int(m[bad[0], 0])}
+            ).scalar()
+            raise SnapshotError(f"entry {int(m[bad[0], 0])} has kind {raw!r}, not an EntryKind")
+        kind[lo:hi] = m[:, 2]
+        party[lo:hi] = _dense(m[:, 3], party_ids, "party")
+        cps = m[:, 4]
         cpd = np.full(hi - lo, -1, dtype=np.int32)
         has_cp = cps >= 0
         if has_cp.any():
             cpd[has_cp] = _dense(cps[has_cp], party_ids, "counterparty")
         counterparty[lo:hi] = cpd
-        at_ms[lo:hi] = np.array(cols[5], dtype=np.int64)
-        la = np.array([NO_COORD if v is None else v for v in cols[6]], dtype=np.int64)
-        lo_ = np.array([NO_COORD if v is None else v for v in cols[7]], dtype=np.int64)
-        missing = (la == NO_COORD) | (lo_ == NO_COORD)
-        la[missing] = NO_COORD
-        lo_[missing] = NO_COORD
-        lat[lo:hi] = la
-        lon[lo:hi] = lo_
+        at_ms[lo:hi] = m[:, 5]
+        missing = (m[:, 6] == NO_COORD) | (m[:, 7] == NO_COORD)
+        lat[lo:hi] = np.where(missing, NO_COORD, m[:, 6])
+        lon[lo:hi] = np.where(missing, NO_COORD, m[:, 7])
 
     return Snapshot(
         tree_size=tree_size,

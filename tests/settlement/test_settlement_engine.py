@@ -490,3 +490,19 @@ def test_a_draft_can_be_discarded_but_a_posted_run_cannot(tmp_path: Path) -> Non
     post_run(w.engine, run.id, FIN2)
     with pytest.raises(RunStateError, match="posted and cannot be discarded"):
         discard_run(w.engine, run.id, FIN1)
+
+
+def test_an_entry_of_an_unknown_kind_is_named(tmp_path: Path) -> None:
+    from sqlalchemy import update
+
+    from ledger.models import Entry
+    from settlement import SnapshotError, load_snapshot
+
+    w, size = build(tmp_path)
+    with w.engine.begin() as conn:
+        conn.execute(update(Entry).where(Entry.seq == 7).values(kind="teleporting"))
+    with (
+        w.engine.connect() as conn,
+        pytest.raises(SnapshotError, match="entry 7 has kind 'teleporting'"),
+    ):
+        load_snapshot(conn, size)
