@@ -304,13 +304,25 @@ def test_shared_borders_leave_no_gap_and_no_overlap(cuts: list[tuple[int, int]])
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.integers(0, 2**32 - 1), st.integers(3, 60), st.booleans())
-def test_random_star_polygons_match_shapely(seed: int, n: int, hole: bool) -> None:
+@given(
+    st.integers(0, 2**32 - 1),
+    st.integers(3, 60),
+    st.booleans(),
+    st.sampled_from([1e-6, 0.5]),
+    st.sampled_from([0.05, 1.0, 24.0, 300.0]),
+)
+def test_random_star_polygons_match_shapely(
+    seed: int, n: int, hole: bool, step: float, cells_per_edge: float
+) -> None:
+    """Random shapes on any grid: a handful of huge cells to many tiny ones, and
+    vertices on a coarse lattice (many shared heights: horizontal edges, rays
+    through vertices) or a fine one."""
     rng = np.random.default_rng(seed)
     cx, cy = rng.uniform(-150, 150), rng.uniform(-60, 60)
     ang = np.sort(rng.uniform(0, 2 * np.pi, n))
     r = rng.uniform(1.0, 10.0, n)
-    sx, sy = np.round(cx + r * np.cos(ang), 6), np.round(cy + r * np.sin(ang), 6)
+    sx = np.round((cx + r * np.cos(ang)) / step) * step
+    sy = np.round((cy + r * np.sin(ang)) / step) * step
     shell = [[float(a), float(b)] for a, b in zip(sx, sy, strict=True)]
     rings = [[*shell, shell[0]]]
     if hole:
@@ -321,10 +333,14 @@ def test_random_star_polygons_match_shapely(seed: int, n: int, hole: bool) -> No
     g = shape(poly(*rings))
     if not g.is_valid:
         return
-    index = TerritoryIndex.from_geojson(fc(feature("S", poly(*rings))))
+    territories = parse_feature_collection(fc(feature("S", poly(*rings))))
+    index = TerritoryIndex(territories, cells_per_edge=cells_per_edge)
     v = shapely.get_coordinates(g)
-    x = np.concatenate([rng.uniform(cx - 11, cx + 11, 3000), v[:, 0], v[:, 0] - 1e-9, v[:, 0]])
-    y = np.concatenate([rng.uniform(cy - 11, cy + 11, 3000), v[:, 1], v[:, 1], v[:, 1] + 1e-13])
+    # points on the vertices' lattice: on edges, on vertices, level with them
+    lx = np.round(rng.uniform(cx - 11, cx + 11, 2000) / step) * step
+    ly = np.round(rng.uniform(cy - 11, cy + 11, 2000) / step) * step
+    x = np.concatenate([rng.uniform(cx - 11, cx + 11, 3000), lx, v[:, 0], v[:, 0] - 1e-9, v[:, 0]])
+    y = np.concatenate([rng.uniform(cy - 11, cy + 11, 3000), ly, v[:, 1], v[:, 1], v[:, 1] + 1e-13])
     # microdegree grid points, as scans arrive from the database
     xe = np.round(x * 1e6).astype(np.int64)
     ye = np.round(y * 1e6).astype(np.int64)
