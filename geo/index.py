@@ -273,7 +273,9 @@ class TerritoryIndex:
 
         Where territories overlap, the deepest in the hierarchy wins (then the
         lowest position). Points on a boundary follow the module's boundary
-        rule; NaN coordinates give -1.
+        rule; NaN coordinates and latitudes beyond ±90 give -1; coordinates
+        nearer to 0 than 1e-100° are read as 0 (there floating-point products
+        underflow and no predicate is exact).
         """
         x, y = _points(lon, lat)
         out = np.empty(x.shape[0], dtype=np.int32)
