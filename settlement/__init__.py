@@ -63,6 +63,7 @@ from settlement.runs import (
     LineView,
     RunStateError,
     RunView,
+    StatementSummary,
     StatementView,
     approve_run,
     create_run,
@@ -70,9 +71,15 @@ from settlement.runs import (
     get_run,
     get_statement,
     list_runs,
+    list_statements,
     post_run,
 )
-from settlement.scorecard import PartnerScoreView, ScoreConfig, score_partners
+from settlement.scorecard import (
+    PartnerScoreView,
+    ScoreConfig,
+    list_partner_scores,
+    score_partners,
+)
 from settlement.snapshot import NO_COORD, Snapshot, SnapshotError, load_snapshot
 
 __all__ = [
@@ -99,6 +106,7 @@ __all__ = [
     "SettlementError",
     "Snapshot",
     "SnapshotError",
+    "StatementSummary",
     "StatementView",
     "SummaryRow",
     "TerritoryLocator",
@@ -128,8 +136,10 @@ __all__ = [
     "get_statement",
     "grant_territory",
     "list_alerts",
+    "list_partner_scores",
     "list_reports",
     "list_runs",
+    "list_statements",
     "load_snapshot",
     "parse_rules",
     "period_bounds",

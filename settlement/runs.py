@@ -66,6 +66,7 @@ __all__ = [
     "LineView",
     "RunStateError",
     "RunView",
+    "StatementSummary",
     "StatementView",
     "approve_run",
     "create_run",
@@ -74,6 +75,7 @@ __all__ = [
     "get_run",
     "get_statement",
     "list_runs",
+    "list_statements",
     "post_run",
 ]
 
@@ -729,3 +731,55 @@ def get_statement(engine: Engine, statement_id: int, actor: Actor) -> StatementV
             st.region, st.total_minor, st.deposit_after_minor, st.hash,
             tuple(LineView(ln.position, ln.rule, ln.category, ln.basis, ln.rate, ln.amount_minor, ln.ref) for ln in lines),
         )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class StatementSummary:
+    """A statement without its lines, for run pages and a distributor's list."""
+
+    id: int
+    run_id: int
+    period: str
+    run_status: str
+    party_id: int
+    party_code: str
+    currency: str
+    partner_class: str
+    total_minor: int
+    hash: str
+
+
+def list_statements(
+    engine: Engine, actor: Actor, *, run_id: int | None = None
+) -> list[StatementSummary]:
+    """Statements of a run (finance, auditors) or all of a distributor's own, newest first."""
+    q = (
+        select(Statement, SettlementRun.period, SettlementRun.status, Party.code)
+        .join(SettlementRun, SettlementRun.id == Statement.run_id)
+        .join(Party, Party.id == Statement.party_id)
+        .order_by(Statement.run_id.desc(), Party.code)
+    )
+    if actor.role == "distributor":
+        if actor.party_id is None:
+            raise SettlementError(f"distributor user {actor.username} has no party")
+        q = q.where(Statement.party_id == actor.party_id)
+    elif actor.role not in ("finance", "admin", "auditor"):
+        raise SettlementError(f"{actor.username} ({actor.role}) may not read statements")
+    if run_id is not None:
+        q = q.where(Statement.run_id == run_id)
+    with Session(engine) as s:
+        return [
+            StatementSummary(
+                st.id,
+                st.run_id,
+                period,
+                status,
+                st.party_id,
+                code,
+                st.currency,
+                st.partner_class,
+                st.total_minor,
+                st.hash,
+            )
+            for st, period, status, code in s.execute(q).all()
+        ]

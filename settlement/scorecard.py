@@ -18,7 +18,7 @@ import numpy as np
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from ledger.models import Checkpoint
+from ledger.models import Checkpoint, Party
 from settlement import kernels as K
 from settlement.common import (
     Actor,
@@ -32,7 +32,14 @@ from settlement.detection import DIVERSION_TYPES
 from settlement.models import Alert, PartnerScore, SalesTarget
 from settlement.snapshot import load_snapshot
 
-__all__ = ["INDICATORS", "PartnerScoreView", "ScoreConfig", "score_indicators", "score_partners"]
+__all__ = [
+    "INDICATORS",
+    "PartnerScoreView",
+    "ScoreConfig",
+    "list_partner_scores",
+    "score_indicators",
+    "score_partners",
+]
 
 INDICATORS = ("target", "growth", "diversion", "returns", "timeliness")
 
@@ -231,3 +238,26 @@ def score_partners(
             out.append(PartnerScoreView(pid, snap.party_codes[pi], quarter, score, cls, breakdown))
         out.sort(key=lambda v: (-v.score, v.party_code))
         return out
+
+
+def list_partner_scores(engine: Engine, quarter: str) -> list[PartnerScoreView]:
+    """Stored scores of a quarter, best first, with their breakdowns."""
+    with Session(engine) as s:
+        rows = s.execute(
+            select(PartnerScore, Party.code)
+            .join(Party, Party.id == PartnerScore.party_id)
+            .where(PartnerScore.quarter == quarter)
+        ).all()
+        out = [
+            PartnerScoreView(
+                sc.party_id,
+                code,
+                sc.quarter,
+                Decimal(sc.score),
+                sc.partner_class,
+                json.loads(sc.breakdown_json),
+            )
+            for sc, code in rows
+        ]
+    out.sort(key=lambda v: (-v.score, v.party_code))
+    return out

@@ -506,3 +506,19 @@ def test_an_entry_of_an_unknown_kind_is_named(tmp_path: Path) -> None:
         pytest.raises(SnapshotError, match="entry 7 has kind 'teleporting'"),
     ):
         load_snapshot(conn, size)
+
+
+def test_statement_lists_for_finance_and_for_a_distributor(tmp_path: Path) -> None:
+    from settlement import list_partner_scores, list_statements
+
+    w, _ = build(tmp_path)
+    run = create_run(w.engine, "2026-10", "final", FIN1)
+    assert {s.party_code for s in list_statements(w.engine, FIN2, run_id=run.id)} == {"A", "B"}
+    mine = list_statements(w.engine, Actor("anna", "distributor", w.parties["A"]))
+    assert [(s.party_code, s.total_minor, s.run_status) for s in mine] == [("A", 3_600, "draft")]
+    with pytest.raises(SettlementError, match="may not read statements"):
+        list_statements(w.engine, CM)
+    score_partners(w.engine, "2026-Q4", CM)
+    stored = list_partner_scores(w.engine, "2026-Q4")
+    assert stored[0].party_code == "A"
+    assert set(stored[0].breakdown) == {"target", "growth", "diversion", "returns", "timeliness"}
