@@ -33,6 +33,7 @@ from settlement.detection import (
     TerritoryLocator,
     detect_arrays,
     entry_territories,
+    latest_checkpoint,
     run_detection,
 )
 from settlement.exports import (
@@ -135,6 +136,7 @@ __all__ = [
     "get_run",
     "get_statement",
     "grant_territory",
+    "latest_checkpoint",
     "list_alerts",
     "list_partner_scores",
     "list_reports",

@@ -37,6 +37,7 @@ __all__ = [
     "TerritoryLocator",
     "detect_arrays",
     "entry_territories",
+    "latest_checkpoint",
     "load_grants",
     "run_detection",
     "severity",
@@ -93,6 +94,20 @@ def severity(units: int, prior: int) -> str:
     """Volume and repeat offences, whichever is worse: low < medium < high < critical."""
     by_volume = 0 if units < 5 else 1 if units < 50 else 2 if units < 500 else 3
     return ("low", "medium", "high", "critical")[max(by_volume, min(prior, 3))]
+
+
+def latest_checkpoint(engine: Engine) -> tuple[int, str]:
+    """(tree size, root hex) of the newest signed checkpoint, what ``hopchain detect``
+    reads by default."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(Checkpoint.tree_size, Checkpoint.root_hash)
+            .order_by(Checkpoint.tree_size.desc(), Checkpoint.id.desc())
+            .limit(1)
+        ).first()
+    if row is None:
+        raise SettlementError("no signed checkpoint yet: sign one before detecting")
+    return int(row[0]), bytes(row[1]).hex()
 
 
 def verify_checkpoint(conn: Connection, tree_size: int, root_hex: str) -> None:

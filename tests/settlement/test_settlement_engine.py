@@ -125,6 +125,9 @@ def build(tmp_path: Path) -> tuple[EngineWorld, int]:
 
 
 def detect(w: EngineWorld, size: int) -> Any:
+    from settlement import latest_checkpoint
+
+    assert latest_checkpoint(w.engine) == (size, w.root(size).hex())
     return run_detection(w.engine, size, w.root(size).hex(), territory_index())
 
 
