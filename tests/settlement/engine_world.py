@@ -10,7 +10,6 @@ from __future__ import annotations
 import calendar
 import hashlib
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from sqlalchemy import Engine, insert
 from sqlalchemy.orm import Session
@@ -66,8 +65,8 @@ class EngineWorld:
     seq: int = 0
 
     @classmethod
-    def create(cls, tmp_path: Path) -> EngineWorld:
-        engine = make_engine(f"sqlite:///{tmp_path / 'settle.db'}")
+    def create(cls, url: str) -> EngineWorld:
+        engine = make_engine(url)
         Base.metadata.create_all(engine)
         return cls(engine)
 

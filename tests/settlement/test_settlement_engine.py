@@ -1,6 +1,7 @@
 """Detection, alerts, whistleblowing and settlement runs on a real (SQLite) database.
 
-The scenario (period 2026-10, list price 100.00 EUR per unit):
+Each test runs on SQLite and, when ``HOPCHAIN_TEST_PG_URL`` is set, on PostgreSQL
+(the shared ``db_url`` fixture). The scenario (period 2026-10, list price 100.00 EUR per unit):
 - distributor A holds FR-PAR; distributor B holds DE; dealer X sits under A in Paris;
 - the manufacturer ships 12 units to A on Oct 5; A returns one (u11) on Oct 20;
 - A ships u0..u9 to X, X sells u0..u6 in Paris and u7, u8 in Berlin (diverted);
@@ -12,7 +13,6 @@ fine 50.00 per diverted unit (x2 for a repeat), forfeiture, whistleblower 10 %.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -85,10 +85,10 @@ RULES: dict[str, Any] = {
 }
 
 
-def build(tmp_path: Path) -> tuple[EngineWorld, int]:
+def build(db_url: str) -> tuple[EngineWorld, int]:
     from engine_world import GTIN  # type: ignore[import-not-found]
 
-    w = EngineWorld.create(tmp_path)
+    w = EngineWorld.create(db_url)
     w.party("MFR", "manufacturer")
     w.party("A", "distributor", country="FR")
     w.party("B", "distributor", country="DE")
@@ -156,8 +156,8 @@ def amounts(lines: list[StatementLine]) -> dict[str, int]:
     return out
 
 
-def test_detection_finds_the_diverted_sales_and_never_duplicates_alerts(tmp_path: Path) -> None:
-    w, size = build(tmp_path)
+def test_detection_finds_the_diverted_sales_and_never_duplicates_alerts(db_url: str) -> None:
+    w, size = build(db_url)
     report = detect(w, size)
     assert report.findings["out_of_zone"] == 2
     assert report.alerts_created == 1
@@ -184,16 +184,16 @@ def test_detection_finds_the_diverted_sales_and_never_duplicates_alerts(tmp_path
     ]
 
 
-def test_detection_refuses_a_root_no_checkpoint_signed(tmp_path: Path) -> None:
-    w, size = build(tmp_path)
+def test_detection_refuses_a_root_no_checkpoint_signed(db_url: str) -> None:
+    w, size = build(db_url)
     with pytest.raises(SettlementError, match="does not match the signed checkpoint"):
         run_detection(w.engine, size, "00" * 32, territory_index())
     with pytest.raises(SettlementError, match="no signed checkpoint at tree size 3"):
         run_detection(w.engine, 3, "00" * 32, territory_index())
 
 
-def test_alert_workflow_roles_transitions_and_history(tmp_path: Path) -> None:
-    w, size = build(tmp_path)
+def test_alert_workflow_roles_transitions_and_history(db_url: str) -> None:
+    w, size = build(db_url)
     detect(w, size)
     [alert] = list_alerts(w.engine, CM)
     dist_a = Actor("anna", "distributor", w.parties["A"])
@@ -222,8 +222,8 @@ def test_alert_workflow_roles_transitions_and_history(tmp_path: Path) -> None:
     assert history[3].attachment_ref == "uploads/berlin-receipt.jpg"
 
 
-def test_run_before_confirmation_pays_the_full_rebate(tmp_path: Path) -> None:
-    w, size = build(tmp_path)
+def test_run_before_confirmation_pays_the_full_rebate(db_url: str) -> None:
+    w, size = build(db_url)
     detect(w, size)  # alert stays open: open alerts cost nothing
     run = create_run(w.engine, "2026-10", "final", FIN1)
     assert run.tree_size == size and run.root_hex == w.root(size).hex()
@@ -238,8 +238,8 @@ def test_run_before_confirmation_pays_the_full_rebate(tmp_path: Path) -> None:
     assert st.total_minor == 3_600 == sum(ln.amount_minor for ln in lines)
 
 
-def test_confirmed_diversion_excludes_units_fines_and_takes_the_deposit(tmp_path: Path) -> None:
-    w, size = build(tmp_path)
+def test_confirmed_diversion_excludes_units_fines_and_takes_the_deposit(db_url: str) -> None:
+    w, size = build(db_url)
     detect(w, size)
     [alert] = list_alerts(w.engine, CM)
     start_investigation(w.engine, alert.id, CM)
@@ -306,8 +306,8 @@ def test_confirmed_diversion_excludes_units_fines_and_takes_the_deposit(tmp_path
     assert amounts(n_lines)["adjustment"] == 10_000
 
 
-def test_repeat_offender_fine_escalates_and_old_units_are_forfeited(tmp_path: Path) -> None:
-    w, size = build(tmp_path)
+def test_repeat_offender_fine_escalates_and_old_units_are_forfeited(db_url: str) -> None:
+    w, size = build(db_url)
     detect(w, size)
     [first] = list_alerts(w.engine, CM)
     start_investigation(w.engine, first.id, CM)
@@ -329,8 +329,8 @@ def test_repeat_offender_fine_escalates_and_old_units_are_forfeited(tmp_path: Pa
     assert not [ln for ln in lines if ln.rule == "forfeiture"]
 
 
-def test_partial_run_is_trued_up_by_the_final_run(tmp_path: Path) -> None:
-    w, _size = build(tmp_path)
+def test_partial_run_is_trued_up_by_the_final_run(db_url: str) -> None:
+    w, _size = build(db_url)
     partial = create_run(w.engine, "2026-10", "partial", FIN1)
     approve_run(w.engine, partial.id, FIN2)
     post_run(w.engine, partial.id, FIN2)
@@ -352,8 +352,8 @@ def test_partial_run_is_trued_up_by_the_final_run(tmp_path: Path) -> None:
     assert sum(ln.amount_minor for ln in f_lines) == 2_000
 
 
-def test_same_checkpoint_and_programs_give_the_same_statement_hashes(tmp_path: Path) -> None:
-    w, _size = build(tmp_path)
+def test_same_checkpoint_and_programs_give_the_same_statement_hashes(db_url: str) -> None:
+    w, _size = build(db_url)
     r1 = create_run(w.engine, "2026-10", "final", FIN1)
     r2 = create_run(w.engine, "2026-10", "final", FIN2)
     assert r1.run_hash == r2.run_hash
@@ -367,8 +367,8 @@ def test_same_checkpoint_and_programs_give_the_same_statement_hashes(tmp_path: P
     assert r3.run_hash != r1.run_hash and r3.program_versions != r1.program_versions
 
 
-def test_malicious_report_of_a_unit_the_reporter_bought_out_of_zone(tmp_path: Path) -> None:
-    w, _size = build(tmp_path)
+def test_malicious_report_of_a_unit_the_reporter_bought_out_of_zone(db_url: str) -> None:
+    w, _size = build(db_url)
     # A ships u10 to B (another region): a cross-region transfer B took delivery of
     w.event("u10", E.SHIPPING, "A", ms(2026, 10, 21), "B", PARIS)
     w.event("u10", E.RECEIVING, "B", ms(2026, 10, 23), "A", BERLIN)
@@ -384,8 +384,8 @@ def test_malicious_report_of_a_unit_the_reporter_bought_out_of_zone(tmp_path: Pa
         file_report(w.engine, w.parties["A"], f"01/{_gtin()}/21/u10", 0, dist_b)
 
 
-def test_statement_exports_and_run_summary(tmp_path: Path) -> None:
-    w, _size = build(tmp_path)
+def test_statement_exports_and_run_summary(db_url: str) -> None:
+    w, _size = build(db_url)
     run = create_run(w.engine, "2026-10", "final", FIN1)
     st, _lines = lines_of(w, run.id, "A")
     dist_a = Actor("anna", "distributor", w.parties["A"])
@@ -406,8 +406,8 @@ def test_statement_exports_and_run_summary(tmp_path: Path) -> None:
     assert run_chart_png(w.engine, run.id, FIN1).startswith(b"\x89PNG")
 
 
-def test_scorecard_ranks_with_a_visible_breakdown(tmp_path: Path) -> None:
-    w, _size = build(tmp_path)
+def test_scorecard_ranks_with_a_visible_breakdown(db_url: str) -> None:
+    w, _size = build(db_url)
     scores = score_partners(w.engine, "2026-Q4", CM)
     a = next(s for s in scores if s.party_code == "A")
     # target 10, net 11: 1.0; growth (11-8)/8 = 0.375 -> 0.875; no alerts: 1;
@@ -424,12 +424,12 @@ def _gtin() -> str:
     return str(GTIN)
 
 
-def test_a_distributor_in_another_currency_is_settled_at_the_period_rate(tmp_path: Path) -> None:
+def test_a_distributor_in_another_currency_is_settled_at_the_period_rate(db_url: str) -> None:
     from engine_world import GTIN  # type: ignore[import-not-found]
 
     from settlement import set_fx_rate
 
-    w, _ = build(tmp_path)
+    w, _ = build(db_url)
     w.party("C", "distributor", currency="CNY", country="CN")
     grant_territory(w.engine, w.parties["C"], "FR-LYO", ms(2024, 1, 1), CM)
     for i in range(10):
@@ -455,10 +455,10 @@ def test_a_distributor_in_another_currency_is_settled_at_the_period_rate(tmp_pat
     assert summ.grand_total.rebates == 6_600
 
 
-def test_snapshot_columns_and_errors(tmp_path: Path) -> None:
+def test_snapshot_columns_and_errors(db_url: str) -> None:
     from settlement import NO_COORD, SnapshotError, load_snapshot
 
-    w, size = build(tmp_path)
+    w, size = build(db_url)
     with w.engine.connect() as conn:
         snap = load_snapshot(conn, size)
         assert snap.n_entries == size and snap.seq.tolist() == list(range(size))
@@ -473,17 +473,17 @@ def test_snapshot_columns_and_errors(tmp_path: Path) -> None:
             load_snapshot(conn, size + 5)
 
 
-def test_grant_on_an_unknown_territory_is_named(tmp_path: Path) -> None:
-    w, size = build(tmp_path)
+def test_grant_on_an_unknown_territory_is_named(db_url: str) -> None:
+    w, size = build(db_url)
     grant_territory(w.engine, w.parties["B"], "ATLANTIS", ms(2024, 1, 1), CM)
     with pytest.raises(SettlementError, match="'ATLANTIS', which is not in the territory index"):
         detect(w, size)
 
 
-def test_a_draft_can_be_discarded_but_a_posted_run_cannot(tmp_path: Path) -> None:
+def test_a_draft_can_be_discarded_but_a_posted_run_cannot(db_url: str) -> None:
     from settlement import discard_run, get_run
 
-    w, _ = build(tmp_path)
+    w, _ = build(db_url)
     draft = create_run(w.engine, "2026-10", "final", FIN1)
     discard_run(w.engine, draft.id, FIN2)
     with pytest.raises(SettlementError, match=f"no settlement run {draft.id}"):
@@ -495,13 +495,13 @@ def test_a_draft_can_be_discarded_but_a_posted_run_cannot(tmp_path: Path) -> Non
         discard_run(w.engine, run.id, FIN1)
 
 
-def test_an_entry_of_an_unknown_kind_is_named(tmp_path: Path) -> None:
+def test_an_entry_of_an_unknown_kind_is_named(db_url: str) -> None:
     from sqlalchemy import update
 
     from ledger.models import Entry
     from settlement import SnapshotError, load_snapshot
 
-    w, size = build(tmp_path)
+    w, size = build(db_url)
     with w.engine.begin() as conn:
         conn.execute(update(Entry).where(Entry.seq == 7).values(kind="teleporting"))
     with (
@@ -511,10 +511,10 @@ def test_an_entry_of_an_unknown_kind_is_named(tmp_path: Path) -> None:
         load_snapshot(conn, size)
 
 
-def test_statement_lists_for_finance_and_for_a_distributor(tmp_path: Path) -> None:
+def test_statement_lists_for_finance_and_for_a_distributor(db_url: str) -> None:
     from settlement import list_partner_scores, list_statements
 
-    w, _ = build(tmp_path)
+    w, _ = build(db_url)
     run = create_run(w.engine, "2026-10", "final", FIN1)
     assert {s.party_code for s in list_statements(w.engine, FIN2, run_id=run.id)} == {"A", "B"}
     mine = list_statements(w.engine, Actor("anna", "distributor", w.parties["A"]))
