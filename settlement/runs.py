@@ -80,6 +80,7 @@ __all__ = [
 ]
 
 RUN_KINDS = ("partial", "final")
+_RATE_Q = Decimal("0.0001")
 
 
 class RunStateError(SettlementError):
@@ -186,8 +187,8 @@ def _localize(rules: ProgramRules, factor: Decimal, ccy: str) -> ProgramRules:
     """Program money in the party's currency: ``factor`` = local minor per rules minor."""
     if factor == 1:
         return rules
-    if rules.measure == "volume":
-        tiers = tuple(Tier(t.threshold, t.rate * factor) for t in rules.tiers)
+    if rules.measure == "volume":  # a money rate per unit: to 1/10000 of a minor unit
+        tiers = tuple(Tier(t.threshold, (t.rate * factor).quantize(_RATE_Q)) for t in rules.tiers)
     else:
         tiers = tuple(Tier(round_minor(t.threshold * factor), t.rate) for t in rules.tiers)
     pen = rules.penalties
