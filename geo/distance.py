@@ -10,6 +10,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from geo import kernels
+from geo._threads import PARALLEL_LOCK
 
 EARTH_RADIUS_M = kernels.EARTH_RADIUS_M
 
@@ -31,7 +32,7 @@ def great_circle_m(
     """
     x1, y1, x2, y2 = _same_shape(lon1, lat1, lon2, lat2)
     out = np.empty(x1.shape[0], dtype=np.float64)
-    with kernels.PARALLEL_LOCK:
+    with PARALLEL_LOCK:
         kernels.great_circle_kernel(x1, y1, x2, y2, out)
     return out
 

@@ -29,6 +29,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from geo import kernels
+from geo._threads import PARALLEL_LOCK
 from geo.errors import TerritoryError
 from geo.geometry import Territory, check_hierarchy, parse_feature_collection, polygons_of
 
@@ -280,7 +281,7 @@ class TerritoryIndex:
         x, y = _points(lon, lat)
         out = np.empty(x.shape[0], dtype=np.int32)
         gx0, gy0, dx, dy, ncol, nrow = self._grid
-        with kernels.PARALLEL_LOCK:
+        with PARALLEL_LOCK:
             kernels.locate_kernel(
                 x, y, gx0, gy0, 1.0 / dx, 1.0 / dy, ncol, nrow, self._cell_answer, self._blob, out
             )
@@ -300,7 +301,7 @@ class TerritoryIndex:
         x, y = _points(lon, lat)
         zone = np.zeros(1, dtype=np.int32)
         out = np.empty(x.shape[0], dtype=np.bool_)
-        with kernels.PARALLEL_LOCK:
+        with PARALLEL_LOCK:
             kernels.within_kernel(x, y, zone, cover, *self._grid, *self._cells, out)
         return out
 
@@ -327,7 +328,7 @@ class TerritoryIndex:
         for z, terrs in enumerate(zones):
             cover[z, self.descendants(self._as_positions(terrs))] = 1
         out = np.empty(x.shape[0], dtype=np.bool_)
-        with kernels.PARALLEL_LOCK:
+        with PARALLEL_LOCK:
             kernels.within_kernel(x, y, pz, cover, *self._grid, *self._cells, out)
         return out
 

@@ -24,7 +24,6 @@ on a boundary is decided as if it were moved by an infinitesimal ``d`` east and
 from __future__ import annotations
 
 import math
-import threading
 
 import numpy as np
 from numba import njit, prange
@@ -33,11 +32,6 @@ _EPS = 2.0**-53
 _CCW_ERRBOUND_A = (3.0 + 16.0 * _EPS) * _EPS
 _SPLITTER = 134217729.0  # 2**27 + 1, Dekker's split of a double into two halves
 EARTH_RADIUS_M = 6371008.8  # IUGG mean Earth radius
-
-# Callers hold this around every parallel kernel: numba's fallback threading
-# layer (workqueue) aborts on concurrent launches from two threads, and each
-# launch already uses every core, so taking turns costs no throughput.
-PARALLEL_LOCK = threading.Lock()
 
 
 # --------------------------------------------------------------------------- exact sign
