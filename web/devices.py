@@ -17,6 +17,7 @@ from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from ledger.models import Party
@@ -74,7 +75,7 @@ def _date(ms: int | None) -> str:
 def _render(form: RegisterDeviceForm, status: int = 200) -> ResponseReturnValue:
     session = get_session()
     parties = session.execute(select(Party.code, Party.name).order_by(Party.code)).all()
-    form.party.choices = [(code, f"{code} · {name}") for code, name in parties]
+    form.party.choices = [SelectChoice(code, f"{code} · {name}") for code, name in parties]
     return (
         render_template("admin/devices.html", devices=list_devices(session), form=form, date=_date),
         status,

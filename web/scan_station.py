@@ -27,6 +27,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from sqlalchemy import func, select
 from wtforms import HiddenField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
 from ledger import Hop, HopResult, append_hops
@@ -64,7 +65,7 @@ _MAX_PHOTO = 16 * 1024 * 1024
 
 
 class StationForm(FlaskForm):  # type: ignore[misc]
-    kind = SelectField("Step", choices=list(STATION_KINDS))
+    kind = SelectField("Step", choices=[SelectChoice(v, label) for v, label in STATION_KINDS])
     counterparty = SelectField(
         "Counter-party",
         choices=[],
@@ -129,10 +130,10 @@ def _acting_party(me: Principal, form: StationForm, codes: set[str]) -> str | No
 
 def _form(me: Principal, parties: Sequence[tuple[str, str, str]]) -> StationForm:
     form = StationForm()
-    form.counterparty.choices = [("", "— none —")] + [
-        (code, f"{code} · {name}") for code, name, _ in parties
+    form.counterparty.choices = [SelectChoice("", "— none —")] + [
+        SelectChoice(code, f"{code} · {name}") for code, name, _ in parties
     ]
-    form.party.choices = [(code, f"{code} · {name}") for code, name, _ in parties]
+    form.party.choices = [SelectChoice(code, f"{code} · {name}") for code, name, _ in parties]
     if request.method == "GET":
         prefs = session.get("station.prefs") or {}
         form.kind.data = prefs.get("kind", "ship")
