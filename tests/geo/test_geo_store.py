@@ -164,3 +164,8 @@ def test_world_cities_are_real_places() -> None:
     codes = [index.codes[p] if p >= 0 else None for p in index.locate(lon, lat)]
     agree = np.mean([a == c.country for a, c in zip(codes, cities, strict=True)])
     assert agree > 0.85
+    placed = world_cities(min_population=1_000_000, inside_country=True)
+    assert len(placed) == round(agree * len(cities))
+    got = index.locate([c.lon for c in placed], [c.lat for c in placed])
+    assert [index.codes[p] for p in got] == [c.country for c in placed]
+    assert not {"HU", "RS", "MM"} & {c.country for c in placed}  # no shape in countryinfo
