@@ -344,7 +344,6 @@ def create_run(
                 to_charge.append(a)
         alloc_ms = _allocation_ms(snap)
         charges: dict[int, list[AlertCharge]] = defaultdict(list)
-        alert_currency: dict[int, str] = {}
         for a in to_charge:
             assert a.party_id is not None
             unit_ids = (
@@ -370,12 +369,9 @@ def create_run(
                     a.id, len(unit_ids), prior_n, int(early.size), int(values.clip(0).sum())
                 )
             )
-            alert_currency[a.id] = parties[a.party_id].currency
 
         # Whistleblower rewards for reports whose alert is charged now or was charged before.
-        rewards: dict[int, list[tuple[int, int, str]]] = defaultdict(
-            list
-        )  # reporter -> (report, alert, ..)
+        rewards: dict[int, list[tuple[int, int]]] = defaultdict(list)  # reporter: (report, alert)
         for rep in s.scalars(
             select(WhistleblowerReport).where(
                 WhistleblowerReport.status == "confirmed",
@@ -384,26 +380,27 @@ def create_run(
             )
         ):
             assert rep.alert_id is not None
-            rewards[rep.reporter_id].append((rep.id, rep.alert_id, ""))
+            rewards[rep.reporter_id].append((rep.id, rep.alert_id))
 
         adjustments: dict[int, list[Adjustment]] = defaultdict(list)
         for adj in s.scalars(select(Adjustment).where(Adjustment.applied_run_id.is_(None))):
             adjustments[adj.party_id].append(adj)
+        # Rebates already paid by posted partial runs of this period are trued up (a
+        # second partial run pays only the increment, the final run the rest).
         partial_paid: dict[int, int] = defaultdict(int)
-        if kind == "final":
-            rows = s.execute(
-                select(Statement.party_id, func.sum(StatementLine.amount_minor))
-                .join(StatementLine, StatementLine.statement_id == Statement.id)
-                .join(SettlementRun, SettlementRun.id == Statement.run_id)
-                .where(
-                    SettlementRun.period == period,
-                    SettlementRun.kind == "partial",
-                    SettlementRun.status == "posted",
-                    StatementLine.category == "rebate",
-                )
-                .group_by(Statement.party_id)
-            ).all()
-            partial_paid.update({int(p): int(v) for p, v in rows})
+        rows = s.execute(
+            select(Statement.party_id, func.sum(StatementLine.amount_minor))
+            .join(StatementLine, StatementLine.statement_id == Statement.id)
+            .join(SettlementRun, SettlementRun.id == Statement.run_id)
+            .where(
+                SettlementRun.period == period,
+                SettlementRun.kind == "partial",
+                SettlementRun.status == "posted",
+                StatementLine.category.in_(("rebate", "trueup")),
+            )
+            .group_by(Statement.party_id)
+        ).all()
+        partial_paid.update({int(p): int(v) for p, v in rows})
         balances = dict(
             s.execute(
                 select(DepositMovement.party_id, func.sum(DepositMovement.amount_minor)).group_by(
@@ -476,7 +473,7 @@ def create_run(
                 charged_now[aid] = (amount, parties[pid].currency)
         reward_credits: dict[int, list[RewardCredit]] = defaultdict(list)
         for reporter, reps in rewards.items():
-            for rep_id, aid, _ in reps:
+            for rep_id, aid in reps:
                 if aid in charged_now:
                     amount, ccy = charged_now[aid]
                 else:

@@ -343,13 +343,26 @@ def test_partial_run_is_trued_up_by_the_final_run(db_url: str) -> None:
         w.event(f"n{i}", E.COMMISSIONING, "MFR", ms(2026, 10, 26))
         w.event(f"n{i}", E.SHIPPING, "MFR", ms(2026, 10, 27), "A")
     w.flush()
+    second = create_run(w.engine, "2026-10", "partial", FIN1)
+    approve_run(w.engine, second.id, FIN2)
+    post_run(w.engine, second.id, FIN2)
+    _, s_lines = lines_of(w, second.id, "A")
+    # 16 units * 300 = 4_800; growth (160_000 - 80_000) * 1 % = 800; minus 3_600 already paid
+    assert amounts(s_lines)["partial_trueup"] == -3_600
+    assert sum(ln.amount_minor for ln in s_lines) == 2_000
+    # and two more units before the month closes
+    for i in range(5, 7):
+        w.unit(f"n{i}")
+        w.event(f"n{i}", E.SHIPPING, "MFR", ms(2026, 10, 30), "A")
+    w.flush()
     final = create_run(w.engine, "2026-10", "final", FIN1)
     _, f_lines = lines_of(w, final.id, "A")
     a = amounts(f_lines)
-    # 16 units * 300 = 4_800; growth (160_000 - 80_000) * 1 % = 800; minus 3_600 already paid
-    assert a["tier_retroactive"] == 4_800 and a["growth"] == 800
-    assert a["partial_trueup"] == -3_600
-    assert sum(ln.amount_minor for ln in f_lines) == 2_000
+    # 18 units * 300 = 5_400; growth (180_000 - 80_000) * 1 % = 1_000;
+    # paid so far 3_600 + 2_000 = 5_600: the final run pays 6_400 - 5_600 = 800
+    assert a["tier_retroactive"] == 5_400 and a["growth"] == 1_000
+    assert a["partial_trueup"] == -5_600
+    assert sum(ln.amount_minor for ln in f_lines) == 800
 
 
 def test_same_checkpoint_and_programs_give_the_same_statement_hashes(db_url: str) -> None:
