@@ -58,6 +58,7 @@ from settlement.statement import (
     PartyInputs,
     ProgramInputs,
     RewardCredit,
+    SettledParty,
     settle_party,
     statement_hash,
 )
@@ -328,89 +329,17 @@ def create_run(
             targets[t.party_id] += t.units
             has_target.add(t.party_id)
 
-        # Confirmed, not yet charged diversion alerts, and every party's offence history.
-        last_idx = period_index(months_of(period)[-1])
-        history: dict[int, list[tuple[int, int]]] = defaultdict(list)
-        to_charge: list[Alert] = []
-        for a in s.scalars(
-            select(Alert)
-            .where(Alert.status == "confirmed", Alert.finding_type.in_(DIVERSION_TYPES))
-            .order_by(Alert.period, Alert.id)
-        ):
-            if a.party_id is None:
-                continue
-            history[a.party_id].append((period_index(a.period), a.id))
-            if a.penalized_run_id is None and period_index(a.period) <= last_idx:
-                to_charge.append(a)
-        alloc_ms = _allocation_ms(snap)
-        charges: dict[int, list[AlertCharge]] = defaultdict(list)
-        for a in to_charge:
-            assert a.party_id is not None
-            unit_ids = (
-                s.execute(
-                    select(AlertFinding.unit_id).where(AlertFinding.alert_id == a.id).distinct()
-                )
-                .scalars()
-                .all()
-            )
-            uidx = snap.unit_index(list(unit_ids))
-            uidx = uidx[uidx >= 0]
-            pi = snap.party_index(a.party_id)
-            early = uidx[(alloc_ms[uidx] >= 0) & (alloc_ms[uidx] < start_ms)]
-            prods = snap.unit_product[early]
-            values = price[snap.party_currency[pi], prods] if early.size else np.zeros(0, np.int64)
-            me = period_index(a.period)
-            prior_n = sum(
-                1 for pidx, aid in history[a.party_id]
-                if (pidx, aid) < (me, a.id) and me - pidx < 12
-            )  # fmt: skip
-            charges[a.party_id].append(
-                AlertCharge(
-                    a.id, len(unit_ids), prior_n, int(early.size), int(values.clip(0).sum())
-                )
-            )
+        charges = _alert_charges(s, snap, price, period, start_ms)
 
-        # Whistleblower rewards for reports whose alert is charged now or was charged before.
-        rewards: dict[int, list[tuple[int, int]]] = defaultdict(list)  # reporter: (report, alert)
-        for rep in s.scalars(
-            select(WhistleblowerReport).where(
-                WhistleblowerReport.status == "confirmed",
-                WhistleblowerReport.reward_run_id.is_(None),
-                WhistleblowerReport.alert_id.is_not(None),
-            )
-        ):
-            assert rep.alert_id is not None
-            rewards[rep.reporter_id].append((rep.id, rep.alert_id))
-
+        rewards = _pending_rewards(s)
         adjustments: dict[int, list[Adjustment]] = defaultdict(list)
         for adj in s.scalars(select(Adjustment).where(Adjustment.applied_run_id.is_(None))):
             adjustments[adj.party_id].append(adj)
-        # Rebates already paid by posted partial runs of this period are trued up (a
-        # second partial run pays only the increment, the final run the rest).
-        partial_paid: dict[int, int] = defaultdict(int)
-        rows = s.execute(
-            select(Statement.party_id, func.sum(StatementLine.amount_minor))
-            .join(StatementLine, StatementLine.statement_id == Statement.id)
-            .join(SettlementRun, SettlementRun.id == Statement.run_id)
-            .where(
-                SettlementRun.period == period,
-                SettlementRun.kind == "partial",
-                SettlementRun.status == "posted",
-                StatementLine.category.in_(("rebate", "trueup")),
-            )
-            .group_by(Statement.party_id)
-        ).all()
-        partial_paid.update({int(p): int(v) for p, v in rows})
-        balances = dict(
-            s.execute(
-                select(DepositMovement.party_id, func.sum(DepositMovement.amount_minor)).group_by(
-                    DepositMovement.party_id
-                )
-            ).all()
-        )
+        partial_paid = _partial_paid(s, period)
+        balances = _deposit_balances(s)
 
         # Penalties first (rewards are shares of them), then every party's statement.
-        settled: dict[int, Any] = {}
+        settled: dict[int, SettledParty] = {}
         order = [int(pid) for pid in snap.party_ids]
         fx_cache: dict[tuple[str, str], Decimal] = {}
 
@@ -461,7 +390,7 @@ def create_run(
                     (a.id, a.amount_minor, a.reason) for a in adjustments.get(pid, ())
                 ),
                 partial_rebates=partial_paid.get(pid, 0),
-                deposit_balance=int(balances.get(pid, 0) or 0),
+                deposit_balance=balances.get(pid, 0),
             )
 
         for pid in order:
@@ -566,10 +495,106 @@ def create_run(
         return _run_view(s, run)
 
 
+def _alert_charges(
+    s: Session,
+    snap: Snapshot,
+    price: np.ndarray[Any, np.dtype[np.int64]],
+    period: str,
+    start_ms: int,
+) -> dict[int, list[AlertCharge]]:
+    """Confirmed diversion alerts up to ``period`` not charged by a posted run yet, per
+    responsible party, with the offences that came before each (12-month window) and
+    the diverted units sold in before the period (those need a forfeiture line)."""
+    last_idx = period_index(months_of(period)[-1])
+    history: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    to_charge: list[Alert] = []
+    for a in s.scalars(
+        select(Alert)
+        .where(Alert.status == "confirmed", Alert.finding_type.in_(DIVERSION_TYPES))
+        .order_by(Alert.period, Alert.id)
+    ):
+        if a.party_id is None:
+            continue
+        history[a.party_id].append((period_index(a.period), a.id))
+        if a.penalized_run_id is None and period_index(a.period) <= last_idx:
+            to_charge.append(a)
+    alloc_ms = _allocation_ms(snap)
+    charges: dict[int, list[AlertCharge]] = defaultdict(list)
+    for a in to_charge:
+        assert a.party_id is not None
+        unit_ids = (
+            s.execute(select(AlertFinding.unit_id).where(AlertFinding.alert_id == a.id).distinct())
+            .scalars()
+            .all()
+        )
+        uidx = snap.unit_index(list(unit_ids))
+        uidx = uidx[uidx >= 0]
+        pi = snap.party_index(a.party_id)
+        early = uidx[(alloc_ms[uidx] >= 0) & (alloc_ms[uidx] < start_ms)]
+        prods = snap.unit_product[early]
+        values = price[snap.party_currency[pi], prods] if early.size else np.zeros(0, np.int64)
+        me = period_index(a.period)
+        prior_n = sum(
+            1 for pidx, aid in history[a.party_id]
+            if (pidx, aid) < (me, a.id) and me - pidx < 12
+        )  # fmt: skip
+        charges[a.party_id].append(
+            AlertCharge(a.id, len(unit_ids), prior_n, int(early.size), int(values.clip(0).sum()))
+        )
+    return charges
+
+
+def _pending_rewards(s: Session) -> dict[int, list[tuple[int, int]]]:
+    """Confirmed reports not rewarded yet: reporter -> [(report id, alert id)]."""
+    rewards: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for rep in s.scalars(
+        select(WhistleblowerReport).where(
+            WhistleblowerReport.status == "confirmed",
+            WhistleblowerReport.reward_run_id.is_(None),
+            WhistleblowerReport.alert_id.is_not(None),
+        )
+    ):
+        assert rep.alert_id is not None
+        rewards[rep.reporter_id].append((rep.id, rep.alert_id))
+    return rewards
+
+
+def _partial_paid(s: Session, period: str) -> dict[int, int]:
+    """Net rebate already paid by posted partial runs of ``period``, per party: a run
+    trues it up, so a second partial run pays only the increment and the final the rest."""
+    partial_paid: dict[int, int] = defaultdict(int)
+    rows = s.execute(
+        select(Statement.party_id, func.sum(StatementLine.amount_minor))
+        .join(StatementLine, StatementLine.statement_id == Statement.id)
+        .join(SettlementRun, SettlementRun.id == Statement.run_id)
+        .where(
+            SettlementRun.period == period,
+            SettlementRun.kind == "partial",
+            SettlementRun.status == "posted",
+            StatementLine.category.in_(("rebate", "trueup")),
+        )
+        .group_by(Statement.party_id)
+    ).all()
+    partial_paid.update({int(p): int(v) for p, v in rows})
+    return partial_paid
+
+
+def _deposit_balances(s: Session) -> dict[int, int]:
+    """Each party's deposit: the sum of its movements."""
+    balances = dict(
+        s.execute(
+            select(DepositMovement.party_id, func.sum(DepositMovement.amount_minor)).group_by(
+                DepositMovement.party_id
+            )
+        ).all()
+    )
+    return {int(k): int(v or 0) for k, v in balances.items()}
+
+
 def _allocation_ms(snap: Snapshot) -> np.ndarray[Any, np.dtype[np.int64]]:
     """Per unit, when the manufacturer first shipped it to a distributor (-1: never)."""
     ship = (
-        (snap.kind == 3)
+        (snap.kind == K.K_SHIPPING)
         & (snap.counterparty >= 0)
         & (snap.party_kind[snap.party] == K.PK_MANUFACTURER)
     )
