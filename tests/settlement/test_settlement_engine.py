@@ -538,3 +538,28 @@ def test_statement_lists_for_finance_and_for_a_distributor(db_url: str) -> None:
     stored = list_partner_scores(w.engine, "2026-Q4")
     assert stored[0].party_code == "A"
     assert set(stored[0].breakdown) == {"target", "growth", "diversion", "returns", "timeliness"}
+
+
+def test_forfeiture_claws_back_the_rebate_on_units_sold_in_before_the_period(db_url: str) -> None:
+    from engine_world import GTIN  # type: ignore[import-not-found]
+
+    w, _ = build(db_url)
+    set_price(w.engine, GTIN, "EUR", "2026-11", GTIN_PRICE, FIN1)
+    for i in range(10):  # November sell-in: 10 units, tier 10+: 10 * 300 = 3_000
+        w.unit(f"m{i}")
+        w.event(f"m{i}", E.SHIPPING, "MFR", ms(2026, 11, 3), "A")
+    w.event("u9", E.RETAIL_SELLING, "X", ms(2026, 11, 5), where=BERLIN)  # sold in in October
+    size = w.flush()
+    detect(w, size)
+    nov = next(a for a in list_alerts(w.engine, CM) if a.period == "2026-11")
+    start_investigation(w.engine, nov.id, CM)
+    confirm_alert(w.engine, nov.id, CM)
+    run = create_run(w.engine, "2026-11", "final", FIN1)
+    st, lines = lines_of(w, run.id, "A")
+    a = amounts(lines)
+    assert a["tier_retroactive"] == 3_000
+    assert a["fine"] == -5_000  # 1 unit * 5_000, first offence (October's alert is still open)
+    # the rebate rate this run pays: 3_000 / 100_000 = 0.03; u9 is worth 10_000: 300 back
+    [forfeit] = [ln for ln in lines if ln.rule == "forfeiture"]
+    assert forfeit.rate == "0.03" and forfeit.amount_minor == -300
+    assert st.total_minor == 3_000 - 5_000 - 300
