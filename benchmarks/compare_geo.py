@@ -5,6 +5,11 @@ identical: for every point, our territory is the lowest-positioned polygon that
 shapely's ``STRtree.query(points, predicate="within")`` finds (all territories
 here are equally deep, so that is the index's overlap rule), or -1 for none.
 
+Points are uniform over the territories' box: the worst case for the index's
+caches (real scans cluster in cities and hit the same cells again and again).
+Timings are wall-clock on however many cores numba is given (NUMBA_NUM_THREADS);
+shapely's query runs on one.
+
 Run: .venv/bin/python benchmarks/compare_geo.py [--points N]
 """
 
