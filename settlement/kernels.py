@@ -6,9 +6,9 @@ walks the entries once in ``seq`` order, which is also time order per unit, so a
 unit's history is replayed exactly as the ledger recorded it.
 
 Kernels that keep per-unit state (allocation, custody, last location) split the
-work by ``unit % n_parts`` instead of by entry ranges: each thread then owns its
-units' state outright and no locking or merging is needed, at the cost of every
-thread reading the (sequential, cache-friendly) ``unit`` column.
+work by contiguous unit ranges instead of by entry ranges: each thread then owns
+its units' state outright (no locking, no merging, no two threads writing one
+cache line), at the cost of every thread reading the sequential ``unit`` column.
 """
 
 from __future__ import annotations
@@ -538,9 +538,11 @@ def receipt_timeliness(
     shipped_to = np.full(n_units, -1, np.int32)
     acc = np.zeros((n_parts, n_parties, 2), np.int64)
     for part in numba.prange(n_parts):
+        lo_u = part * n_units // n_parts
+        hi_u = (part + 1) * n_units // n_parts
         for i in range(n):
             u = unit[i]
-            if u % n_parts != part or unit_product[u] < 0:
+            if u < lo_u or u >= hi_u or unit_product[u] < 0:
                 continue
             k = kind[i]
             if k == K_SHIPPING:
