@@ -30,17 +30,20 @@ __all__ = ["LEDGER_LOCK_ID", "append_hops", "lock_ledger"]
 
 LEDGER_LOCK_ID = 0x486F70436861696E  # "HopChain"
 
-# A hop on a logistic unit covers what is packed in it for these kinds.
+# A hop on a logistic unit covers what is packed in it for these kinds (by value:
+# enum members hash in Python, strings in C, and this is checked for every hop).
 _COVERS_CONTENTS = frozenset(
-    {
+    k.value
+    for k in (
         EntryKind.SHIPPING,
         EntryKind.RECEIVING,
         EntryKind.RETURNING,
         EntryKind.INSPECTING,
         EntryKind.DECOMMISSIONING,
         EntryKind.RETAIL_SELLING,
-    }
+    )
 )
+_PACKING, _UNPACKING = EntryKind.PACKING, EntryKind.UNPACKING
 _CHUNK = 500  # bound on IN (...) list sizes
 
 
@@ -326,7 +329,7 @@ class _Batch:
         unit = self.units.get(unit_key)
         uid = unit.uid if unit is not None else parse_key(unit_key)  # validate first
         container_key = hop.container.removeprefix("/") if hop.container else None
-        if kind is EntryKind.PACKING:
+        if kind is _PACKING:
             if container_key is None:
                 raise _Rejected("packing needs the SSCC of the container")
             if not parse_key(container_key).is_logistic:
@@ -338,14 +341,14 @@ class _Batch:
         anomalies: list[str] = []
         if unit is None:
             unit = self._new_unit(uid)
-        if kind is EntryKind.PACKING:
+        if kind is _PACKING:
             assert container_key is not None
             self._pack(ctx, unit, container_key, anomalies)
-        elif kind is EntryKind.UNPACKING:
+        elif kind is _UNPACKING:
             self._unpack(ctx, unit, anomalies)
         else:
             self._entry(ctx, unit, container="", anomalies=anomalies)
-            if unit.uid.is_logistic and kind in _COVERS_CONTENTS:
+            if unit.uid.is_logistic and kind._value_ in _COVERS_CONTENTS:
                 for child in self._descendants(unit):
                     self._entry(ctx, child, container=unit.key, anomalies=anomalies)
         seqs = tuple(range(first_seq, self.head.size))

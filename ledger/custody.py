@@ -23,6 +23,23 @@ class UnitState(enum.Enum):
     DECOMMISSIONED = "decommissioned"
 
 
+# Enum member lookups cost a class-attribute access each; these run for every entry.
+_COMMISSIONING = EntryKind.COMMISSIONING
+_PACKING = EntryKind.PACKING
+_UNPACKING = EntryKind.UNPACKING
+_SHIPPING = EntryKind.SHIPPING
+_RECEIVING = EntryKind.RECEIVING
+_RETAIL_SELLING = EntryKind.RETAIL_SELLING
+_INSPECTING = EntryKind.INSPECTING
+_RETURNING = EntryKind.RETURNING
+_DECOMMISSIONING = EntryKind.DECOMMISSIONING
+_UNCOMMISSIONED = UnitState.UNCOMMISSIONED
+_IN_STOCK = UnitState.IN_STOCK
+_IN_TRANSIT = UnitState.IN_TRANSIT
+_SOLD = UnitState.SOLD
+_DECOMMISSIONED = UnitState.DECOMMISSIONED
+
+
 @dataclass(slots=True)
 class Custody:
     """The mutable custody of one unit while a batch is being appended."""
@@ -33,11 +50,11 @@ class Custody:
 
 
 def _holding_problem(c: Custody, party: str, verb: str) -> str:
-    if c.state is UnitState.DECOMMISSIONED:
+    if c.state is _DECOMMISSIONED:
         return f"{verb} after decommissioning"
-    if c.state is UnitState.SOLD:
+    if c.state is _SOLD:
         return f"{verb} after it was sold"
-    if c.state is UnitState.IN_TRANSIT:
+    if c.state is _IN_TRANSIT:
         return f"{verb} by {party} while in transit to {c.bound_for}"
     if c.holder != party:
         return f"{verb} by {party}, which does not hold it (holder {c.holder})"
@@ -51,16 +68,16 @@ def apply_entry(
 
     ``is_new`` says the unit had no entry before this one.
     """
-    if is_new and kind is not EntryKind.COMMISSIONING:
+    if is_new and kind is not _COMMISSIONING:
         anomaly = f"{kind.value} of a unit that was never commissioned"
-        c.state, c.holder = UnitState.UNCOMMISSIONED, party
+        c.state, c.holder = _UNCOMMISSIONED, party
         _follow(c, kind, party, counterparty)
         return anomaly
-    if kind is EntryKind.COMMISSIONING:
+    if kind is _COMMISSIONING:
         anomaly = "" if is_new else "commissioned again"
-        c.state, c.holder, c.bound_for = UnitState.IN_STOCK, party, None
+        c.state, c.holder, c.bound_for = _IN_STOCK, party, None
         return anomaly
-    if c.state is UnitState.UNCOMMISSIONED:
+    if c.state is _UNCOMMISSIONED:
         # Already flagged on first sight; keep following it without repeating.
         _follow(c, kind, party, counterparty)
         return ""
@@ -70,34 +87,34 @@ def apply_entry(
 
 
 def _check(c: Custody, kind: EntryKind, party: str, counterparty: str | None) -> str:
-    if kind is EntryKind.SHIPPING:
+    if kind is _SHIPPING:
         if counterparty is None:
             return "shipped without a ship-to party"
         return _holding_problem(c, party, "shipped")
-    if kind is EntryKind.RECEIVING:
-        if c.state is UnitState.DECOMMISSIONED:
+    if kind is _RECEIVING:
+        if c.state is _DECOMMISSIONED:
             return "received after decommissioning"
-        if c.state is UnitState.SOLD:
+        if c.state is _SOLD:
             return "received after it was sold"
-        if c.state is not UnitState.IN_TRANSIT:
+        if c.state is not _IN_TRANSIT:
             return f"received by {party} but never shipped (holder {c.holder})"
         if c.bound_for != party:
             return f"received by {party} but shipped to {c.bound_for}"
         return ""
-    if kind is EntryKind.RETAIL_SELLING:
+    if kind is _RETAIL_SELLING:
         return _holding_problem(c, party, "sold")
-    if kind in (EntryKind.PACKING, EntryKind.UNPACKING):
-        return _holding_problem(c, party, "packed" if kind is EntryKind.PACKING else "unpacked")
-    if kind is EntryKind.RETURNING:
-        if c.state is UnitState.DECOMMISSIONED:
+    if kind in (_PACKING, _UNPACKING):
+        return _holding_problem(c, party, "packed" if kind is _PACKING else "unpacked")
+    if kind is _RETURNING:
+        if c.state is _DECOMMISSIONED:
             return "returned after decommissioning"
-        if c.state is UnitState.SOLD:
+        if c.state is _SOLD:
             return ""  # a customer return at the point of sale
         return _holding_problem(c, party, "returned")
-    if kind is EntryKind.INSPECTING:
-        return "inspected after decommissioning" if c.state is UnitState.DECOMMISSIONED else ""
-    if kind is EntryKind.DECOMMISSIONING:
-        if c.state is UnitState.DECOMMISSIONED:
+    if kind is _INSPECTING:
+        return "inspected after decommissioning" if c.state is _DECOMMISSIONED else ""
+    if kind is _DECOMMISSIONING:
+        if c.state is _DECOMMISSIONED:
             return "decommissioned twice"
         return ""
     return ""
@@ -105,20 +122,18 @@ def _check(c: Custody, kind: EntryKind, party: str, counterparty: str | None) ->
 
 def _follow(c: Custody, kind: EntryKind, party: str, counterparty: str | None) -> None:
     """Custody follows the physical observation, anomaly or not."""
-    if kind is EntryKind.SHIPPING:
-        c.state, c.holder, c.bound_for = UnitState.IN_TRANSIT, party, counterparty
-    elif kind is EntryKind.RECEIVING:
-        c.state, c.holder, c.bound_for = UnitState.IN_STOCK, party, None
-    elif kind is EntryKind.RETAIL_SELLING:
-        c.state, c.holder, c.bound_for = UnitState.SOLD, party, None
-    elif kind is EntryKind.RETURNING:
+    if kind is _SHIPPING:
+        c.state, c.holder, c.bound_for = _IN_TRANSIT, party, counterparty
+    elif kind is _RECEIVING:
+        c.state, c.holder, c.bound_for = _IN_STOCK, party, None
+    elif kind is _RETAIL_SELLING:
+        c.state, c.holder, c.bound_for = _SOLD, party, None
+    elif kind is _RETURNING:
         if counterparty is None:
-            c.state, c.holder, c.bound_for = UnitState.IN_STOCK, party, None
+            c.state, c.holder, c.bound_for = _IN_STOCK, party, None
         else:
-            c.state, c.holder, c.bound_for = UnitState.IN_TRANSIT, party, counterparty
-    elif kind is EntryKind.DECOMMISSIONING:
-        c.state, c.bound_for = UnitState.DECOMMISSIONED, None
-    elif (
-        kind in (EntryKind.PACKING, EntryKind.UNPACKING) and c.state is not UnitState.UNCOMMISSIONED
-    ):
+            c.state, c.holder, c.bound_for = _IN_TRANSIT, party, counterparty
+    elif kind is _DECOMMISSIONING:
+        c.state, c.bound_for = _DECOMMISSIONED, None
+    elif kind in (_PACKING, _UNPACKING) and c.state is not _UNCOMMISSIONED:
         c.holder = party
