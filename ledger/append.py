@@ -44,6 +44,7 @@ _COVERS_CONTENTS = frozenset(
     )
 )
 _PACKING, _UNPACKING = EntryKind.PACKING, EntryKind.UNPACKING
+_STATES = {s.value: s for s in UnitState}
 _CHUNK = 500  # bound on IN (...) list sizes
 
 
@@ -66,7 +67,8 @@ def append_hops(engine: Engine, hops: Sequence[Hop]) -> list[HopResult]:
 class _UnitRow:
     id: int
     key: str
-    uid: UnitId
+    uid: UnitId | None  # parsed for units new in this batch; stored ones were checked on entry
+    logistic: bool
     custody: Custody
     container_id: int | None
     head_seq: int | None
@@ -163,9 +165,10 @@ class _Batch:
         u = _UnitRow(
             id=int(uid),  # type: ignore[call-overload]
             key=str(key),
-            uid=parse_key(str(key)),
+            uid=None,
+            logistic=str(key).startswith("00/"),
             custody=Custody(
-                UnitState(state),
+                _STATES[str(state)],
                 None if hcode is None else str(hcode),
                 None if bcode is None else str(bcode),
             ),
@@ -292,6 +295,7 @@ class _Batch:
             id=self.next_unit_id,
             key=uid.key,
             uid=uid,
+            logistic=uid.is_logistic,
             custody=Custody(UnitState.UNCOMMISSIONED, None, None),
             container_id=None,
             head_seq=None,
@@ -327,19 +331,21 @@ class _Batch:
             raise _Rejected("device_seq given without a device")
         unit_key = hop.unit.removeprefix("/")
         unit = self.units.get(unit_key)
-        uid = unit.uid if unit is not None else parse_key(unit_key)  # validate first
+        uid = parse_key(unit_key) if unit is None else None  # validate before creating
+        canonical = unit.key if unit is not None else uid.key if uid is not None else unit_key
         container_key = hop.container.removeprefix("/") if hop.container else None
         if kind is _PACKING:
             if container_key is None:
                 raise _Rejected("packing needs the SSCC of the container")
             if not parse_key(container_key).is_logistic:
                 raise _Rejected(f"container {container_key} is not an SSCC")
-            if container_key == uid.key:
+            if container_key == canonical:
                 raise _Rejected("a unit cannot be packed into itself")
         ctx = _EntryContext(kind, hop, party, counterparty, site, lat, lon)
         first_seq = self.head.size
         anomalies: list[str] = []
         if unit is None:
+            assert uid is not None
             unit = self._new_unit(uid)
         if kind is _PACKING:
             assert container_key is not None
@@ -348,7 +354,7 @@ class _Batch:
             self._unpack(ctx, unit, anomalies)
         else:
             self._entry(ctx, unit, container="", anomalies=anomalies)
-            if unit.uid.is_logistic and kind._value_ in _COVERS_CONTENTS:
+            if unit.logistic and kind._value_ in _COVERS_CONTENTS:
                 for child in self._descendants(unit):
                     self._entry(ctx, child, container=unit.key, anomalies=anomalies)
         seqs = tuple(range(first_seq, self.head.size))
@@ -362,7 +368,7 @@ class _Batch:
             for cid in sorted(self._children(c)):
                 child = self.unit_by_id[cid]
                 out.append(child)
-                if child.uid.is_logistic:
+                if child.logistic:
                     stack.append(child)
         return out
 
@@ -376,7 +382,7 @@ class _Batch:
                 EntryKind.COMMISSIONING, ctx.hop, ctx.party, None, ctx.site, ctx.lat, ctx.lon
             )
             self._entry(commissioning, container, container="", anomalies=anomalies)
-        if unit.uid.is_logistic and any(d.id == container.id for d in self._descendants(unit)):
+        if unit.logistic and any(d.id == container.id for d in self._descendants(unit)):
             raise _Rejected(
                 f"{container.key} is packed inside {unit.key}: packing would make a loop"
             )
@@ -390,7 +396,7 @@ class _Batch:
         self._entry(ctx, unit, container=container.key, anomalies=anomalies)
 
     def _unpack(self, ctx: _EntryContext, unit: _UnitRow, anomalies: list[str]) -> None:
-        if unit.uid.is_logistic and unit.container_id is None:
+        if unit.logistic and unit.container_id is None:
             # Unpacking a case or pallet releases everything directly inside it.
             kids = sorted(self._children(unit))
             self._entry(ctx, unit, container="", anomalies=anomalies)
@@ -502,9 +508,9 @@ class _Batch:
                     (
                         u.id,
                         u.key,
-                        u.uid.gtin,
-                        u.uid.serial,
-                        u.uid.sscc,
+                        u.uid.gtin if u.uid else None,
+                        u.uid.serial if u.uid else None,
+                        u.uid.sscc if u.uid else None,
                         container_id,
                         self._party_id(u.custody.holder),
                         self._party_id(u.custody.bound_for),
