@@ -409,7 +409,10 @@ def test_statement_exports_and_run_summary(db_url: str) -> None:
     ws = wb.active
     assert ws is not None
     assert str(ws.cell(row=ws.max_row, column=6).value).startswith("=SUM(F3:")
-    assert statement_pdf(w.engine, st.id, FIN1).startswith(b"%PDF")
+    pdf = statement_pdf(w.engine, st.id, FIN1)
+    assert pdf.startswith(b"%PDF")
+    shown = _pdf_strings(pdf)
+    assert "tier_retroactive" in shown and "growth" in shown and shown[-1] == "36.00"
     with pytest.raises(SettlementError, match="not bob's"):
         get_statement(w.engine, st.id, Actor("bob", "distributor", w.parties["B"]))
     summ = run_summary(w.engine, run.id, FIN1)
@@ -563,3 +566,17 @@ def test_forfeiture_claws_back_the_rebate_on_units_sold_in_before_the_period(db_
     [forfeit] = [ln for ln in lines if ln.rule == "forfeiture"]
     assert forfeit.rate == "0.03" and forfeit.amount_minor == -300
     assert st.total_minor == 3_000 - 5_000 - 300
+
+
+def _pdf_strings(pdf: bytes) -> list[str]:
+    """The text a reader sees on the page (reportlab writes ASCII85 + Flate streams)."""
+    import base64
+    import re
+    import zlib
+
+    out: list[str] = []
+    for raw in re.findall(rb"stream\r?\n(.*?)endstream", pdf, re.S):
+        body = raw.strip().removesuffix(b"~>")
+        content = zlib.decompress(base64.a85decode(body))
+        out += [t.decode("latin-1") for t in re.findall(rb"\((.*?)\) Tj", content)]
+    return out
