@@ -580,3 +580,36 @@ def _pdf_strings(pdf: bytes) -> list[str]:
         content = zlib.decompress(base64.a85decode(body))
         out += [t.decode("latin-1") for t in re.findall(rb"\((.*?)\) Tj", content)]
     return out
+
+
+def test_a_second_program_on_sell_through_value_with_incremental_bands(db_url: str) -> None:
+    w, _ = build(db_url)
+    create_program(w.engine, "THRU", "Sell-through value rebate", FIN1)
+    add_program_version(
+        w.engine,
+        "THRU",
+        "2026-10",
+        "2026-12",
+        {
+            "currency": "EUR",
+            "basis": "sell_through",
+            "measure": "value",
+            "mode": "incremental",
+            "tiers": [{"threshold": 0, "rate": "0.01"}, {"threshold": 50_000, "rate": "0.02"}],
+        },
+        FIN1,
+    )
+    run = create_run(w.engine, "2026-10", "final", FIN1)
+    assert len(run.program_versions) == 2
+    st, lines = lines_of(w, run.id, "A")
+    thru = [ln for ln in lines if ln.ref == "program:THRU"]
+    # A moved 10 units (100_000) on to dealer X: 50_000 * 1 % = 500, 50_000 * 2 % = 1_000
+    assert [(ln.rule, ln.amount_minor) for ln in thru] == [
+        ("tier_incremental", 500),
+        ("tier_incremental", 1_000),
+        ("class_multiplier", 0),
+    ]
+    assert "sell_through 10 - returned 0 - diverted 0 = 10 units" in thru[0].basis
+    assert st.total_minor == 3_600 + 1_500
+    # outside its validity the program does not apply
+    assert len(create_run(w.engine, "2027-01", "final", FIN1).program_versions) == 1
