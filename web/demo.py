@@ -112,7 +112,9 @@ class _Network:
     """Parties, sites and their places, chosen from real cities by the seed."""
 
     def __init__(self, cfg: DemoConfig, rng: random.Random) -> None:
-        cities = geo.world_cities(min_population=150_000)
+        # inside_country: a city whose point falls outside its own (coarse) country shape
+        # would make false diversion alerts.
+        cities = geo.world_cities(min_population=150_000, inside_country=True)
         by_country: dict[str, list[geo.City]] = {}
         for c in cities:
             by_country.setdefault(c.country, []).append(c)
