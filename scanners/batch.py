@@ -43,7 +43,7 @@ from sqlalchemy.orm import Session
 
 from ledger.hops import Hop, HopResult
 from ledger.ids import EntryKind
-from scanners.devices import Device, authenticate_device, device_codes
+from scanners.devices import authenticate_upload
 from scanners.parse import parse
 
 __all__ = [
@@ -394,9 +394,8 @@ def handle_scan_batch(
     :class:`~scanners.devices.DeviceAuthError` (401) before anything is stored.
     """
     batch = parse_scan_batch(body)
-    device: Device = authenticate_device(session, batch.device_id, body, signature_b64)
-    party_code, site_code = device_codes(session, device)
-    planned = to_hops(batch, party_code, site_code, now_ms, max_skew_ms=max_skew_ms)
+    device = authenticate_upload(session, batch.device_id, body, signature_b64)
+    planned = to_hops(batch, device.party, device.site, now_ms, max_skew_ms=max_skew_ms)
     hops = [p.hop for p in planned if isinstance(p, PlannedHop)]
     results = append(hops) if hops else []
     return ScanBatchResponse(batch.device_id, batch_results(planned, results))

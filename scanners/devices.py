@@ -27,8 +27,11 @@ __all__ = [
     "DeviceAuthError",
     "DeviceError",
     "DeviceInfo",
+    "DeviceKey",
     "authenticate_device",
+    "authenticate_upload",
     "device_codes",
+    "device_key",
     "get_device",
     "list_devices",
     "register_device",
@@ -204,7 +207,45 @@ def device_codes(session: Session, device: Device) -> tuple[str, str | None]:
     return party.code, site.code if site is not None else None
 
 
-def verify_signature(device: Device | None, body: bytes, signature_b64: str | None) -> None:
+@dataclass(frozen=True, slots=True)
+class DeviceKey:
+    """What checking an upload needs of a device, read in one query."""
+
+    device_id: str
+    public_key: bytes
+    revoked_ms: int | None
+    party: str  # code of the owning party
+    site: str | None  # code of its site
+
+
+def device_key(session: Session, device_id: str) -> DeviceKey | None:
+    """The device's key, state, party code and site code (one query), or None."""
+    row = session.execute(
+        select(Device.public_key, Device.revoked_ms, Party.code, Site.code)
+        .join(Party, Party.id == Device.party_id)
+        .outerjoin(Site, Site.id == Device.site_id)
+        .where(Device.device_id == device_id)
+    ).first()
+    if row is None:
+        return None
+    public_key, revoked_ms, party, site = row
+    return DeviceKey(device_id, bytes(public_key), revoked_ms, party, site)
+
+
+def authenticate_upload(
+    session: Session, device_id: str, body: bytes, signature_b64: str | None
+) -> DeviceKey:
+    """Like :func:`authenticate_device`, answering the party and site codes too."""
+    key = device_key(session, device_id)
+    if key is None:
+        raise DeviceAuthError(device_id, "unknown device")
+    verify_signature(key, body, signature_b64)
+    return key
+
+
+def verify_signature(
+    device: Device | DeviceKey | None, body: bytes, signature_b64: str | None
+) -> None:
     """Check ``signature_b64`` (the ``X-Signature`` header) over the raw ``body``.
 
     Raises :class:`DeviceAuthError` naming the reason: unknown device (``None``),

@@ -169,7 +169,39 @@ def _to_text(raw: str | bytes) -> str:
     return str(raw)
 
 
-def _parse(text: str, hint: str | None) -> ScanResult:
+# The forms nearly every scan takes, read without biip (which costs ~0.2 ms a code,
+# as much as appending the hop): GS1 Digital Link, bracketed HRI and element strings
+# of a GTIN + plain serial or of an SSCC. Anything else, and any check digit that
+# does not add up, takes the general path, so the answers are the same either way.
+_SERIAL = r"[0-9A-Za-z]{1,20}"
+_COMMON_FORMS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(rf"^https?://[A-Za-z0-9.-]+(?::[0-9]+)?/01/([0-9]{{14}})/21/({_SERIAL})$"), "digital_link"),
+    (re.compile(r"^https?://[A-Za-z0-9.-]+(?::[0-9]+)?/00/([0-9]{18})$"), "digital_link"),
+    (re.compile(rf"^\(01\)([0-9]{{14}})\(21\)({_SERIAL})$"), "hri"),
+    (re.compile(r"^\(00\)([0-9]{18})$"), "hri"),
+    (re.compile(rf"^01([0-9]{{14}})\x1d?21({_SERIAL})$"), "element_string"),
+)  # fmt: skip
+_WITH_GTIN = frozenset(GS1Symbology.with_gtin())
+
+
+def _common_form(body: str) -> tuple[str, dict[str, str]] | None:
+    """(format, AIs) of a scan in one of :data:`_COMMON_FORMS` with valid check
+    digits, else None."""
+    for pattern, fmt in _COMMON_FORMS:
+        m = pattern.match(body)
+        if m is None:
+            continue
+        digits = m.group(1)
+        try:
+            if len(digits) == 18:
+                return fmt, {"00": validate_sscc18(digits)}
+            return fmt, {"01": validate_gtin14(digits), "21": m.group(2)}
+        except InvalidIdentifierError:
+            return None
+    return None
+
+
+def _parse(text: str, hint: str | None, *, fast: bool = True) -> ScanResult:
     def fail(reason: str, name: str | None = hint, sid: str | None = None) -> ScanResult:
         return ScanResult(text=text, symbology=name, error=reason, symbology_id=sid)
 
@@ -196,6 +228,12 @@ def _parse(text: str, hint: str | None) -> ScanResult:
 
     def done(fmt: str, ais: dict[str, str], display: str | None = name) -> ScanResult:
         return _identify(text, display, sid_value, fmt, ais)
+
+    if fast and gs1 not in _WITH_GTIN:
+        common = _common_form(body)
+        if common is not None:
+            fmt, ais = common
+            return done(fmt, ais, (name or "Digital Link") if fmt == "digital_link" else name)
 
     lowered = body[:8].lower()
     if lowered.startswith(("http://", "https://")):

@@ -30,7 +30,7 @@ from wtforms import HiddenField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
-from ledger import Hop, HopResult, append_hops
+from ledger import Hop, HopResult
 from ledger.models import Entry, Party, Unit
 from scanners import (
     BatchFormatError,
@@ -39,7 +39,8 @@ from scanners import (
     handle_station_scans,
     parse,
 )
-from web.db import get_engine, get_session
+from web.db import get_session
+from web.ingest import append
 from web.roles import Role
 from web.security import Principal, current_principal, require_roles
 
@@ -256,12 +257,14 @@ def _submit(me: Principal, form: StationForm, party: str) -> tuple[list[StationS
         for i, code in enumerate(codes[:_SEQ_STRIDE])
     ]
 
-    def append(hops: list[Hop]) -> Sequence[HopResult]:
+    def append_now(hops: list[Hop]) -> Sequence[HopResult]:
         get_session().rollback()  # no read transaction open across the append
-        return append_hops(get_engine(), hops)
+        return append(hops)
 
     try:
-        response = handle_station_scans(station_device(me), events, party, append, now_ms=now_ms)
+        response = handle_station_scans(
+            station_device(me), events, party, append_now, now_ms=now_ms
+        )
     except BatchFormatError as exc:  # pragma: no cover - the events are built above
         return [_rejected(kind, "", str(exc))], _next_seq(seq)
     scans: list[StationScan] = []

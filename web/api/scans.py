@@ -20,7 +20,7 @@ from typing import Any
 from flask import abort, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from ledger import Hop, HopResult, append_hops
+from ledger import Hop, HopResult
 from scanners import (
     BatchFormatError,
     DeviceAuthError,
@@ -30,7 +30,8 @@ from scanners import (
     handle_scan_batch,
 )
 from web.api import api_route, json_response
-from web.db import get_engine, get_session
+from web.db import get_session
+from web.ingest import append
 from web.roles import Role
 from web.security import csrf_exempt, current_principal
 
@@ -57,8 +58,9 @@ def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def _append(hops: list[Hop]) -> Sequence[HopResult]:
-    return append_hops(get_engine(), hops)
+def _append_after_reads(hops: list[Hop]) -> Sequence[HopResult]:
+    get_session().rollback()  # end the request's read transaction before appending
+    return append(hops)
 
 
 def _raw_body(limit: int) -> bytes:
@@ -149,7 +151,7 @@ def post_scans() -> ResponseReturnValue:
             get_session(),
             body,
             request.headers.get("X-Signature"),
-            _append,
+            _append_after_reads,
             now_ms=_now_ms(),
         )
     except BatchFormatError as exc:
@@ -255,7 +257,7 @@ def epcis_capture() -> ResponseReturnValue:
                 f"steps of its own party {own!r}",
             )
     get_session().rollback()  # end the resolvers' read transaction before the append
-    results = append_hops(get_engine(), hops) if hops else []
+    results = append(hops)
     rows: list[dict[str, Any]] = []
     counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
     for hop, result in zip(hops, results, strict=True):
