@@ -75,7 +75,9 @@
           show(failure((body && body.error) || ("server answered " + response.status)));
         }
       }, function () {
-        show(failure(response.status === 400 ? "Your session expired: reload the page." : "server answered " + response.status));
+        show(failure(response.redirected || response.status === 400
+          ? "Your session has ended: reload the page and sign in again. Nothing was recorded."
+          : "server answered " + response.status));
       });
     }, function (error) {
       show(failure("Network error, nothing recorded: " + error.message));
