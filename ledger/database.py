@@ -8,21 +8,40 @@ start of a batch instead of failing halfway when another process got there first
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-__all__ = ["is_sqlite", "make_engine", "write_transaction"]
+__all__ = ["fetch_all", "is_sqlite", "make_engine", "placeholder", "write_transaction"]
 
 _IMMEDIATE = "hopchain_immediate"
 
 
 def is_sqlite(engine_or_conn: Engine | Connection) -> bool:
     return engine_or_conn.dialect.name == "sqlite"
+
+
+def placeholder(conn: Connection) -> str:
+    """The driver's parameter marker, for the raw SQL of the hot paths."""
+    return "?" if is_sqlite(conn) else "%s"
+
+
+def fetch_all(conn: Connection, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """Rows as plain tuples straight from the driver's cursor.
+
+    For the paths that read many small rows (verification, proofs), where
+    SQLAlchemy's row objects would cost more than the work done with them.
+    """
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, tuple(params))
+        return cast(list[tuple[Any, ...]], cursor.fetchall())
+    finally:
+        cursor.close()
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

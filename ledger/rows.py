@@ -7,11 +7,12 @@ row hashes to"; they share this one reader so they can never disagree.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import Connection
 
 from ledger.canonical import encode_values
+from ledger.database import fetch_all, placeholder
 
 __all__ = ["CodeBook", "Row", "canonical_bytes", "fetch_rows", "load_codebook"]
 
@@ -51,19 +52,8 @@ def load_codebook(conn: Connection) -> CodeBook:
 
 
 def fetch_rows(conn: Connection, lo: int, hi: int) -> list[Row]:
-    """Entries with lo <= seq < hi, in seq order.
-
-    Straight from the driver's cursor: verification reads every row of the
-    ledger, and SQLAlchemy's row objects would cost more than the hashing.
-    """
-    ph = "?" if conn.dialect.name == "sqlite" else "%s"
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(_SQL.format(ph=ph), (lo, hi))
-        rows = cast(list[Row], cursor.fetchall())
-    finally:
-        cursor.close()
-    return rows
+    """Entries with lo <= seq < hi, in seq order."""
+    return fetch_all(conn, _SQL.format(ph=placeholder(conn)), (lo, hi))
 
 
 def canonical_bytes(row: Row, codes: CodeBook, seq: int | None = None) -> bytes:

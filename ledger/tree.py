@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from sqlalchemy import Connection
 
 from ledger import merkle
+from ledger.database import fetch_all, placeholder
 
 __all__ = ["TILE_HEIGHT", "Head", "fetch_nodes", "is_stored_level", "read_head", "subtree_hasher"]
 
@@ -61,43 +62,49 @@ def _base(node: Node) -> tuple[int, int, int]:
     return base, index << span, (index + 1) << span
 
 
+def _merged(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted ranges with overlapping or touching ones joined: a proof's siblings
+    within one tile become one span, so one index probe reads them all."""
+    out: list[tuple[int, int]] = []
+    for lo, hi in sorted(ranges):
+        if out and lo <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], hi))
+        else:
+            out.append((lo, hi))
+    return out
+
+
 def fetch_nodes(conn: Connection, nodes: Iterable[Node]) -> dict[Node, bytes]:
     """Hashes of complete subtrees, each computed from the stored level below it."""
-    wanted = set(nodes)
-    leaf_ranges: list[tuple[int, int]] = []
-    node_ranges: list[tuple[int, int, int]] = []
-    for node in wanted:
-        base, lo, hi = _base(node)
-        if base == 0:
-            leaf_ranges.append((lo, hi))
-        else:
-            node_ranges.append((base, lo, hi))
-    # Raw SQL: proofs are on the hot path, and an OR of ranges compiles differently
-    # every time, so SQLAlchemy's statement cache would not help.
-    ph = "?" if conn.dialect.name == "sqlite" else "%s"
+    wanted = {node: _base(node) for node in nodes}
+    by_base: dict[int, list[tuple[int, int]]] = {}
+    for base, lo, hi in wanted.values():
+        by_base.setdefault(base, []).append((lo, hi))
+    # Raw SQL through the driver: proofs are a hot path, and an OR of ranges
+    # compiles differently every time, so SQLAlchemy's statement cache cannot help.
+    ph = placeholder(conn)
     stored: dict[Node, bytes] = {}
-    if leaf_ranges:
-        where = " OR ".join([f"(seq >= {ph} AND seq < {ph})"] * len(leaf_ranges))
-        params = tuple(v for r in leaf_ranges for v in r)
-        for seq, h in conn.exec_driver_sql(
-            f"SELECT seq, leaf_hash FROM entries WHERE {where}", params
-        ):
-            stored[(0, int(seq))] = bytes(h)
-    if node_ranges:
-        where = " OR ".join([f"(level = {ph} AND idx >= {ph} AND idx < {ph})"] * len(node_ranges))
-        params = tuple(v for r in node_ranges for v in r)
+    leaf_spans = _merged(by_base.pop(0, []))
+    if leaf_spans:
+        where = " OR ".join([f"(seq >= {ph} AND seq < {ph})"] * len(leaf_spans))
+        sql = f"SELECT seq, leaf_hash FROM entries WHERE {where}"
+        for seq, h in fetch_all(conn, sql, [v for span in leaf_spans for v in span]):
+            stored[(0, seq)] = bytes(h)
+    node_spans = [(base, lo, hi) for base, rs in by_base.items() for lo, hi in _merged(rs)]
+    if node_spans:
+        where = " OR ".join([f"(level = {ph} AND idx >= {ph} AND idx < {ph})"] * len(node_spans))
         sql = f"SELECT level, idx, hash FROM tree_nodes WHERE {where}"
-        for level, idx, h in conn.exec_driver_sql(sql, params):
-            stored[(int(level), int(idx))] = bytes(h)
+        for level, idx, h in fetch_all(conn, sql, [v for span in node_spans for v in span]):
+            stored[(level, idx)] = bytes(h)
     out: dict[Node, bytes] = {}
-    for node in wanted:
-        base, lo, hi = _base(node)
+    node_hash = merkle.node_hash
+    for node, (base, lo, hi) in wanted.items():
         try:
             hashes = [stored[(base, i)] for i in range(lo, hi)]
         except KeyError as missing:
             raise LookupError(f"tree node {missing.args[0]} is not stored") from None
         while len(hashes) > 1:
-            hashes = [merkle.node_hash(hashes[i], hashes[i + 1]) for i in range(0, len(hashes), 2)]
+            hashes = [node_hash(hashes[i], hashes[i + 1]) for i in range(0, len(hashes), 2)]
         out[node] = hashes[0]
     return out
 
