@@ -15,8 +15,8 @@ from ledger import (
     make_checkpoint,
     verify_ledger,
 )
-from ledger.canonical import encode_values
 from ledger.merkle import leaf_hash
+from ledger.rows import canonical_bytes, fetch_rows, load_codebook
 from tests.ledger.conftest import Network, item
 
 K = EntryKind
@@ -52,36 +52,10 @@ def _tamper(network: Network, change: Callable[[Connection], None]) -> None:
 
 def _rehash(conn: Connection, seq: int) -> None:
     """What a careful attacker does: recompute the leaf hash of a changed row."""
-    row = conn.exec_driver_sql(
-        "SELECT e.kind, e.at_ms, u.key, p.code, cp.code, s.code, e.lat_e6, e.lon_e6, c.key,"
-        " e.device, e.device_seq, e.anomaly, e.prev_hash FROM entries e JOIN units u ON u.id = e.unit_id"
-        " JOIN parties p ON p.id = e.party_id LEFT JOIN parties cp ON cp.id = e.counterparty_id"
-        " LEFT JOIN sites s ON s.id = e.site_id LEFT JOIN units c ON c.id = e.container_id"
-        f" WHERE e.seq = {seq}"
-    ).one()
-    kind, at_ms, unit, party, cp, site, lat, lon, container, device, dseq, anomaly, prev = row
-    data = encode_values(
-        seq,
-        kind,
-        at_ms,
-        unit,
-        party,
-        cp or "",
-        site or "",
-        lat,
-        lon,
-        container or "",
-        device,
-        dseq,
-        anomaly,
-        bytes(prev).hex(),
-    )
-    conn.exec_driver_sql(
-        "UPDATE entries SET leaf_hash = {} WHERE seq = {}".format(
-            "?" if conn.dialect.name == "sqlite" else "%s", seq
-        ),
-        (leaf_hash(data),),
-    )
+    (row,) = fetch_rows(conn, seq, seq + 1)
+    new_leaf = leaf_hash(canonical_bytes(row, load_codebook(conn)))
+    ph = "?" if conn.dialect.name == "sqlite" else "%s"
+    conn.exec_driver_sql(f"UPDATE entries SET leaf_hash = {ph} WHERE seq = {seq}", (new_leaf,))
 
 
 def _expect(
