@@ -70,9 +70,9 @@ def instance(request: pytest.FixtureRequest) -> Iterator[Instance]:
 def test_post_scans_50_concurrent_handhelds(
     benchmark: BenchmarkFixture, instance: Instance
 ) -> None:
-    with serve(instance.url, instance.instance) as port:
+    with serve(instance.url, instance.instance) as server:
         result = benchmark.pedantic(
-            lambda clients: post_concurrently(port, clients),
+            lambda clients: post_concurrently(server, clients),
             setup=lambda: ((instance.next_clients(),), {}),
             rounds=ROUNDS,
             iterations=1,

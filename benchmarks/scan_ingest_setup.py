@@ -57,6 +57,7 @@ class IngestResult:
     seconds: float
     hops: int  # events answered accepted
     answers: dict[str, int]  # status -> count over every event
+    cpu_seconds: float = 0.0  # CPU time of the process doing the work, when measured
 
     @property
     def rate(self) -> float:
@@ -181,9 +182,21 @@ def free_port() -> int:
         return port
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    port: int
+    pid: int
+
+
 @contextmanager
-def serve(url: str, instance: Path, *, threads: int = 8) -> Iterator[int]:
-    """``hopchain serve`` on 127.0.0.1 and a free port until the block ends; yields the port."""
+def serve(url: str, instance: Path, *, threads: int = 8) -> Iterator[Served]:
+    """``hopchain serve`` on 127.0.0.1 and a free port until the block ends."""
     port = free_port()
     env = {**os.environ, "HOPCHAIN_INSTANCE": str(instance), "HOPCHAIN_DATABASE_URL": url}
     log = (instance / "serve.log").open("wb")
@@ -209,7 +222,7 @@ def serve(url: str, instance: Path, *, threads: int = 8) -> Iterator[int]:
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"hopchain serve did not start; see {instance / 'serve.log'}")
             time.sleep(0.1)
-        yield port
+        yield Served(port, process.pid)
     finally:
         process.terminate()
         try:
@@ -220,9 +233,11 @@ def serve(url: str, instance: Path, *, threads: int = 8) -> Iterator[int]:
         log.close()
 
 
-def post_concurrently(port: int, clients: Sequence[Client]) -> IngestResult:
+def post_concurrently(server: Served, clients: Sequence[Client]) -> IngestResult:
     """Every client posts its bodies in order on its own connection, all at once;
-    the clock runs from the common start to the last answer."""
+    the clock runs from the common start to the last answer. ``cpu_seconds`` is
+    the server process's CPU time meanwhile."""
+    port = server.port
     start = threading.Barrier(len(clients) + 1)
     answers: dict[str, int] = {}
     failures: list[str] = []
@@ -258,21 +273,25 @@ def post_concurrently(port: int, clients: Sequence[Client]) -> IngestResult:
     threads = [threading.Thread(target=run, args=(c,)) for c in clients]
     for t in threads:
         t.start()
+    cpu = process_cpu_seconds(server.pid)
     start.wait()
     began = time.perf_counter()
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - began
+    cpu = process_cpu_seconds(server.pid) - cpu
     if failures:
         raise RuntimeError(f"{len(failures)} clients failed, first: {failures[0]}")
-    return IngestResult(elapsed, answers.get("accepted", 0), answers)
+    return IngestResult(elapsed, answers.get("accepted", 0), answers, cpu)
 
 
 def append_directly(engine: Engine, batches: Sequence[Sequence[Hop]]) -> IngestResult:
     """``append_hops`` of the same hops in the same batches, one after the other."""
     accepted = 0
+    cpu = time.process_time()
     began = time.perf_counter()
     for hops in batches:
         accepted += sum(r.status == "accepted" for r in append_hops(engine, hops))
     elapsed = time.perf_counter() - began
-    return IngestResult(elapsed, accepted, {"accepted": accepted})
+    cpu = time.process_time() - cpu
+    return IngestResult(elapsed, accepted, {"accepted": accepted}, cpu)

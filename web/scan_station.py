@@ -172,7 +172,8 @@ def _form_seq(raw: str | None, digest: str) -> int:
     if not 0 <= seq < _MAX_SEQ - _SEQ_STRIDE or used.get(str(seq), digest) != digest:
         seq = _fresh_seq()
     used[str(seq)] = digest
-    session["station.seqs"] = dict(list(used.items())[-_SEQ_MEMORY:])
+    newest = sorted(used.items(), key=lambda item: int(item[0]))[-_SEQ_MEMORY:]
+    session["station.seqs"] = dict(newest)  # the session serializer sorts keys anyway
     return seq
 
 
