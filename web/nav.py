@@ -36,7 +36,10 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Scan station", "scans.station", (Role.WAREHOUSE,), "Scan shipments in and out."),
     NavItem("Alerts", "alerts.index", (Role.CHANNEL_MANAGER,), "Diversion alerts to investigate."),
     NavItem(
-        "Trace a unit", "trace.unit", (Role.CHANNEL_MANAGER,), "Every hop of one serial number."
+        "Trace a unit",
+        "trace.unit",
+        (Role.CHANNEL_MANAGER, Role.WAREHOUSE, Role.AUDITOR),
+        "Every hop of one serial number.",
     ),
     NavItem(
         "Settlement runs", "settlement.runs", (Role.FINANCE,), "Monthly rebates and penalties."
