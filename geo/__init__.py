@@ -3,9 +3,11 @@ index, scan distances and maps. Imports nothing else of ours."""
 
 from __future__ import annotations
 
+from geo.cache import cached_index
 from geo.distance import EARTH_RADIUS_M, great_circle_m, speed_kmh
 from geo.errors import GeometryError, TerritoryError
 from geo.geometry import LEVELS, Territory, normalize_geometry, parse_feature_collection
+from geo.hierarchy import TerritoryNode, locate_chain, territory_tree
 from geo.index import TerritoryIndex
 from geo.models import GeoBase, TerritoryRow
 from geo.render import render_map
@@ -31,15 +33,19 @@ __all__ = [
     "Territory",
     "TerritoryError",
     "TerritoryIndex",
+    "TerritoryNode",
     "TerritoryRow",
+    "cached_index",
     "great_circle_m",
     "import_feature_collection",
     "load_index",
+    "locate_chain",
     "normalize_geometry",
     "parse_feature_collection",
     "render_map",
     "speed_kmh",
     "stored_territories",
+    "territory_tree",
     "world_cities",
     "world_countries",
 ]

@@ -50,6 +50,7 @@ def render_map(
     width_px: int = 1200,
     title: str | None = None,
     max_points: int = 200_000,
+    point_size: float = 4.0,
 ) -> bytes:
     """Draw every territory, ``highlight`` ones (positions or codes, with their
     descendants: a party's zone) in green, and the scans as dots: green in
@@ -59,8 +60,10 @@ def render_map(
     ``bbox`` (min lon, min lat, max lon, max lat) frames the map, by default the
     highlighted territories, else all of them. Beyond ``max_points`` scans an
     evenly spaced sample is drawn (out-of-zone scans on top) while the legend
-    counts all of them. ``fmt`` is ``"png"`` or ``"svg"``; output is
-    deterministic for the same input.
+    counts all of them. ``point_size`` is a dot's area in points² (out-of-zone
+    dots are half as large again, outlined in white so they stand out where
+    scans crowd). ``fmt`` is ``"png"`` or ``"svg"``; output is deterministic
+    for the same input.
     """
     if fmt not in ("png", "svg"):
         raise ValueError(f"fmt must be 'png' or 'svg', not {fmt!r}")
@@ -93,8 +96,13 @@ def render_map(
     aspect = 1.0 / max(math.cos(math.radians((y0 + y1) / 2.0)), 0.2)
     ratio = min(max((y1 - y0) * aspect / (x1 - x0), 0.2), 2.0)
     dpi = 100
-    fig = Figure(figsize=(width_px / dpi, max(width_px * ratio, 200) / dpi), dpi=dpi)
-    ax = fig.add_axes((0.02, 0.02, 0.96, 0.92 if title else 0.96))
+    height_px = max(width_px * ratio, 200)
+    fig = Figure(figsize=(width_px / dpi, height_px / dpi), dpi=dpi)
+    # margins in pixels, so tick labels and the title fit on flat maps too
+    left, bottom, right, top = 34 / width_px, 22 / height_px, 10 / width_px, 10 / height_px
+    if title:
+        top += 26 / height_px
+    ax = fig.add_axes((left, bottom, 1 - left - right, 1 - bottom - top))
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.set_aspect(aspect)
@@ -111,23 +119,28 @@ def render_map(
     n = x.shape[0]
     keep = np.arange(n) if n <= max_points else np.linspace(0, n - 1, max_points).astype(np.int64)
     if zone is None:
-        ax.scatter(x[keep], y[keep], s=4, c=UNJUDGED, linewidths=0, label=f"scans: {n}")
+        ax.scatter(x[keep], y[keep], s=point_size, c=UNJUDGED, linewidths=0, label=f"scans: {n}")
     else:
         zk = zone[keep]
         inside = keep[zk]
         outside = keep[~zk]
         n_in = int(zone.sum())
-        ax.scatter(x[inside], y[inside], s=4, c=IN_ZONE, linewidths=0, label=f"in zone: {n_in}")
+        ax.scatter(
+            x[inside], y[inside], s=point_size, c=IN_ZONE, linewidths=0, label=f"in zone: {n_in}"
+        )
         ax.scatter(
             x[outside],
             y[outside],
-            s=6,
+            s=point_size * 1.5,
             c=OUT_OF_ZONE,
-            linewidths=0,
+            edgecolors="#ffffff",
+            linewidths=0.4 if point_size >= 10 else 0,
             label=f"out of zone: {n - n_in}",
         )
     if n:
-        ax.legend(loc="lower left", fontsize=8, markerscale=2.5, framealpha=0.9)
+        ax.legend(
+            loc="lower left", fontsize=8, markerscale=max(1.0, 10.0 / point_size), framealpha=0.9
+        )
     if title:
         fig.suptitle(title, fontsize=11)
 

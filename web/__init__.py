@@ -26,6 +26,7 @@ BLUEPRINT_MODULES: tuple[str, ...] = (
     "web.scan_station",
     "web.trace",
     "web.devices",
+    "web.territories",
 )
 
 _MAX_BODY = 16 * 1024 * 1024  # a scan batch of tens of thousands of events fits

@@ -48,7 +48,12 @@ NAV: tuple[NavItem, ...] = (
     NavItem("My alerts", "partner.alerts", (Role.DISTRIBUTOR,), "Diversion alerts about you."),
     NavItem("Users", "admin.users", (Role.ADMIN,), "Who may sign in, and as what."),
     NavItem("Devices", "admin.devices", (Role.ADMIN,), "Registered scanners and their keys."),
-    NavItem("Territories", "admin.territories", (Role.ADMIN,), "Regions each distributor serves."),
+    NavItem(
+        "Territories",
+        "admin.territories",
+        (Role.ADMIN, Role.CHANNEL_MANAGER),
+        "Regions each distributor serves.",
+    ),
     NavItem("Ledger", "ledger_pages.index", (Role.AUDITOR,), "Entries, checkpoints and proofs."),
 )
 

@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 # Modules of web.api that declare endpoints, imported by register().
-ENDPOINT_MODULES: tuple[str, ...] = ("health", "me", "ledger", "scans", "units")
+ENDPOINT_MODULES: tuple[str, ...] = ("health", "me", "ledger", "scans", "units", "territories")
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 _operations: list[Operation] = []

@@ -1,0 +1,183 @@
+"""``hopchain territories import | list | grants | grant | end | map``.
+
+- ``import FILE``: a GeoJSON FeatureCollection, all or nothing; an invalid
+  feature exits 1 naming the feature and the reason, and nothing is stored.
+- ``list``: stored territories (code, level, parent, name), one a line.
+- ``grants [--party CODE]``: territory grants with their validity.
+- ``grant PARTY CODE [--from YYYY-MM-DD] [--to YYYY-MM-DD]`` / ``end GRANT_ID [--on YYYY-MM-DD]``.
+- ``map [--party CODE] [--month YYYY-MM] --out FILE.png|FILE.svg``: the party's
+  zone and the month's scans of its units, in zone (green) or not (red).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+import geo
+import settlement
+from web.cli import in_app_context
+from web.db import get_engine, get_session
+
+__all__ = ["COMMANDS"]
+
+_CLI_ACTOR = settlement.Actor("cli", "admin")
+
+
+def _date(ms: int | None) -> str:
+    if ms is None:
+        return "open"
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d")
+
+
+def _today() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d")
+
+
+def _day_ms(day: str) -> int:
+    try:
+        return settlement.day_start_ms(day)
+    except settlement.SettlementError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group("territories")
+def territories_group() -> None:
+    """Territories (GeoJSON), their grants to parties, and zone maps."""
+
+
+@territories_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@in_app_context
+def import_command(file: Path) -> None:
+    """Import a GeoJSON FeatureCollection; features replace stored ones by code.
+
+    Each feature needs properties ``code`` and ``name``, optionally ``parent``
+    (a code in the file or stored) and ``level``. Exit 1 naming the first
+    invalid feature; nothing is stored then.
+    """
+    try:
+        fc = json.loads(file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise click.ClickException(f"{file}: not a JSON file ({exc})") from None
+    if not isinstance(fc, dict):
+        raise click.ClickException(f"{file}: a FeatureCollection must be a JSON object")
+    session = get_session()
+    try:
+        report = geo.import_feature_collection(session, fc)
+    except geo.TerritoryError as exc:
+        session.rollback()
+        raise click.ClickException(f"{file}: {exc}; nothing was imported") from None
+    session.commit()
+    click.echo(f"{file}: {len(report.created)} territories created, {len(report.updated)} updated")
+
+
+@territories_group.command("list")
+@in_app_context
+def list_command() -> None:
+    """Stored territories: code, level, parent and name, tab-separated, as a tree."""
+
+    def show(nodes: tuple[geo.TerritoryNode, ...] | list[geo.TerritoryNode], depth: int) -> None:
+        for node in nodes:
+            click.echo(
+                f"{'  ' * depth}{node.code}\t{node.level}\t{node.parent or '-'}\t{node.name}"
+            )
+            show(node.children, depth + 1)
+
+    tree = geo.territory_tree(get_session())
+    if not tree:
+        click.echo("no territories stored: hopchain territories import FILE")
+    show(tree, 0)
+
+
+@territories_group.command("grants")
+@click.option("--party", default=None, help="Only this party's grants (its code).")
+@in_app_context
+def grants_command(party: str | None) -> None:
+    """Territory grants: id, party, territory, from, to (exclusive) and status."""
+    engine = get_engine()
+    grants = settlement.list_grants(engine)
+    if party is not None:
+        grants = [g for g in grants if g.party_code == party]
+    now = int(datetime.now(UTC).timestamp() * 1000)
+    for g in grants:
+        click.echo(
+            f"{g.id}\t{g.party_code}\t{g.territory_code}\t{_date(g.valid_from_ms)}"
+            f"\t{_date(g.valid_to_ms)}\t{g.status(now)}"
+        )
+    if not grants:
+        click.echo("no grants" + (f" for {party}" if party else ""))
+
+
+@territories_group.command("grant")
+@click.argument("party")
+@click.argument("code")
+@click.option("--from", "from_day", default=None, help="First day, YYYY-MM-DD (default today).")
+@click.option("--to", "to_day", default=None, help="Day the grant ends (exclusive), YYYY-MM-DD.")
+@in_app_context
+def grant_command(party: str, code: str, from_day: str | None, to_day: str | None) -> None:
+    """Grant territory CODE to PARTY (both codes) from a day on (UTC midnight)."""
+    start = _day_ms(from_day or _today())
+    end = None if to_day is None else _day_ms(to_day)
+    try:
+        grant_id = settlement.grant_party_territory(
+            get_engine(), party, code, start, _CLI_ACTOR, end
+        )
+    except settlement.SettlementError as exc:
+        raise click.ClickException(str(exc)) from None
+    until = "" if end is None else f" until {_date(end)}"
+    click.echo(f"grant {grant_id}: {party} holds {code} from {_date(start)}{until}")
+
+
+@territories_group.command("end")
+@click.argument("grant_id", type=int)
+@click.option("--on", "on_day", default=None, help="Day it ends (exclusive), default today.")
+@in_app_context
+def end_command(grant_id: int, on_day: str | None) -> None:
+    """End a grant; history is kept, scans before that day stay judged by it."""
+    end = _day_ms(on_day or _today())
+    try:
+        g = settlement.end_party_grant(get_engine(), grant_id, end, _CLI_ACTOR)
+    except settlement.SettlementError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"grant {g.id}: {g.party_code} holds {g.territory_code} until {_date(end)}")
+
+
+@territories_group.command("map")
+@click.option("--party", default=None, help="Highlight this party's zone and show its scans.")
+@click.option("--month", default=None, help="YYYY-MM (default: the month of the newest scan).")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="FILE.png or FILE.svg",
+)
+@click.option("--width", default=1200, show_default=True, type=click.IntRange(200, 6000))
+@in_app_context
+def map_command(party: str | None, month: str | None, out: Path, width: int) -> None:
+    """Draw the territories; with --party, its scans in zone (green) and out of zone (red)."""
+    fmt = out.suffix.lower().lstrip(".")
+    if fmt not in ("png", "svg"):
+        raise click.ClickException(f"--out must end in .png or .svg, not {out.name!r}")
+    if month is not None and party is None:
+        raise click.ClickException("--month needs --party: the scans shown are a party's")
+    try:
+        zone_map = settlement.party_zone_map(get_engine(), party, month, fmt=fmt, width_px=width)
+    except settlement.SettlementError as exc:
+        raise click.ClickException(str(exc)) from None
+    out.write_bytes(zone_map.image)
+    scans = zone_map.scans
+    if scans is None:
+        click.echo(f"{out}: territories")
+        return
+    click.echo(
+        f"{out}: {scans.party_code} {scans.period}, zone {', '.join(scans.zone) or '(none)'}: "
+        f"{scans.total} scans of {scans.units} units, {scans.n_in_zone} in zone, "
+        f"{scans.n_out_of_zone} out of zone"
+    )
+
+
+COMMANDS = (territories_group,)
