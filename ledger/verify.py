@@ -166,24 +166,27 @@ class _Scan:
         rows = fetch_rows(self.conn, lo, hi)
         codes = self.codes
         self._load_nodes(lo, hi)
+        # Locals, not attributes: this loop runs once per entry of the ledger.
         leaf_hash = merkle.leaf_hash
         push = merkle.frontier_push
+        on_node = self._on_node
+        frontier = self.frontier
         last_leaf = self.last_leaf
+        mismatched = self.mismatched
+        expected = self.expected
+        next_checkpoint = self.pending[0].tree_size if self.pending else -1
         for row in rows:
-            seq = int(row[0])
-            if seq != self.expected:
-                self._note(self.expected, "deleted", f"seqs {self.expected}..{seq - 1} are missing")
-                self.expected = seq
+            seq = row[0]
+            if seq != expected:
+                self._note(expected, "deleted", f"seqs {expected}..{seq - 1} are missing")
             leaf = leaf_hash(canonical_bytes(row, codes))
-            stored_leaf = bytes(row[14])
-            if leaf != stored_leaf:
-                self.mismatched[seq] = row
-                if len(self.mismatched) > 1000:
-                    self.mismatched.pop(next(iter(self.mismatched)))
-            unit_id = int(row[15])
-            prev = bytes(row[13])
+            if leaf != row[14]:
+                mismatched[seq] = row
+                if len(mismatched) > 1000:
+                    mismatched.pop(next(iter(mismatched)))
+            unit_id = row[15]
             before = last_leaf.get(unit_id)
-            if prev != (before[1] if before else b""):
+            if row[13] != (before[1] if before else b""):
                 if before is None:
                     self._note(
                         seq, "chain broken", "first entry of its unit names a previous entry"
@@ -191,10 +194,14 @@ class _Scan:
                 else:
                     self.chain_breaks.append((seq, before[0]))
             last_leaf[unit_id] = (seq, leaf)
-            push(self.frontier, seq, leaf, self._on_node)
-            self.expected = seq + 1
-            while self.pending and self.pending[0].tree_size == self.expected:
-                self._check_checkpoint(self.pending.pop(0))
+            push(frontier, seq, leaf, on_node)
+            expected = seq + 1
+            if expected == next_checkpoint:
+                self.expected = expected
+                while self.pending and self.pending[0].tree_size == expected:
+                    self._check_checkpoint(self.pending.pop(0))
+                next_checkpoint = self.pending[0].tree_size if self.pending else -1
+        self.expected = expected
 
     def _check_checkpoint(self, cp: SignedCheckpoint) -> None:
         root = merkle.frontier_root(self.frontier)
