@@ -29,7 +29,7 @@ $(STAMP): pyproject.toml
 
 run: install
 	$(BIN)/hopchain init
-	@if [ ! -f instance/.demo-done ]; then $(BIN)/hopchain demo --units 2000 --distributors 40 --months 3 && touch instance/.demo-done; fi
+	@if [ ! -f instance/.demo-done ]; then $(BIN)/hopchain demo --units 2000 --distributors 40 --months 3 && $(BIN)/hopchain detect && $(BIN)/hopchain settle --period 2026-10 && touch instance/.demo-done; fi
 	$(BIN)/hopchain serve --host 127.0.0.1 --port 8000
 
 lint: install

@@ -27,6 +27,9 @@ BLUEPRINT_MODULES: tuple[str, ...] = (
     "web.trace",
     "web.devices",
     "web.territories",
+    "web.alerts",
+    "web.settlement_pages",
+    "web.partner",
 )
 
 _MAX_BODY = 16 * 1024 * 1024  # a scan batch of tens of thousands of events fits

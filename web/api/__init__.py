@@ -35,7 +35,15 @@ __all__ = [
 ]
 
 # Modules of web.api that declare endpoints, imported by register().
-ENDPOINT_MODULES: tuple[str, ...] = ("health", "me", "ledger", "scans", "units", "territories")
+ENDPOINT_MODULES: tuple[str, ...] = (
+    "health",
+    "me",
+    "ledger",
+    "scans",
+    "units",
+    "territories",
+    "settlement",
+)
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 _operations: list[Operation] = []

@@ -1,0 +1,184 @@
+"""``hopchain detect``, ``hopchain settle`` and ``hopchain scores``: the monthly batch.
+
+``detect`` reads the ledger as of the newest signed checkpoint (signing one first
+when the ledger has grown since) and raises or updates diversion alerts.
+``settle --period 2026-10`` computes a draft run as a finance user;
+``settle approve RUN --as USER`` (a second finance user) and ``settle post RUN
+--as USER`` finish it, as the run pages do.
+"""
+
+from __future__ import annotations
+
+import click
+from sqlalchemy.orm import Session
+
+import geo
+import settlement
+from ledger import make_checkpoint
+from web import accounts
+from web.cli import in_app_context
+from web.db import get_engine, get_session
+from web.roles import Role
+from web.signing import get_signer
+
+
+def _finance_actor(username: str | None) -> settlement.Actor:
+    """The finance user ``username`` (default: the first active one made), as an Actor."""
+    if username is None:
+        finance = sorted(
+            (u for u in accounts.list_users(get_session()) if u.role is Role.FINANCE and u.active),
+            key=lambda u: u.id,
+        )
+        if not finance:
+            raise click.ClickException(
+                "no active finance user: hopchain user create NAME --role finance"
+            )
+        return settlement.Actor(finance[0].username, Role.FINANCE.value)
+    for u in accounts.list_users(get_session()):
+        if u.username == username:
+            if not u.active:
+                raise click.ClickException(f"user {username} is deactivated")
+            if u.role is not Role.FINANCE:
+                raise click.ClickException(
+                    f"user {username} is {u.role.value}; runs need a finance user"
+                )
+            return settlement.Actor(u.username, u.role.value)
+    raise click.ClickException(f"no user {username}; create one with hopchain user create")
+
+
+def _fail(exc: settlement.SettlementError) -> click.ClickException:
+    return click.ClickException(str(exc))
+
+
+@click.command("detect")
+@click.option("--max-kmh", default=900.0, show_default=True, help="Faster than this is a clone.")
+@click.option("--min-km", default=1.0, show_default=True, help="Closer than this is one place.")
+@in_app_context
+def detect_command(max_kmh: float, min_km: float) -> None:
+    """Find diversion in the ledger as of the newest signed checkpoint and raise alerts.
+
+    Running it again updates the same alerts; it never duplicates them.
+    """
+    engine = get_engine()
+    cp = make_checkpoint(engine, get_signer())  # no-op when the newest is the head
+    size, root = settlement.latest_checkpoint(engine)
+    click.echo(
+        f"detecting over {size:,} ledger entries as of checkpoint {size} (root {root[:16]}…)…",
+        err=True,
+    )
+    with Session(engine) as s:
+        index = geo.load_index(s)
+    try:
+        report = settlement.run_detection(engine, size, root, index, max_kmh=max_kmh, min_km=min_km)
+    except settlement.SettlementError as exc:
+        raise _fail(exc) from None
+    click.echo(f"checkpoint: tree size {cp.tree_size}, root {root}")
+    click.echo("findings:")
+    for kind in dict.fromkeys(settlement.FINDING_TYPES.values()):
+        click.echo(f"  {kind:<15} {report.findings.get(kind, 0):>7,}")
+    click.echo(f"alerts: {report.alerts_created:,} created, {report.alerts_updated:,} updated")
+    timing = ", ".join(f"{k} {v:.2f}" for k, v in report.seconds.items())
+    click.echo(f"seconds: {sum(report.seconds.values()):.2f} ({timing})")
+
+
+@click.group("settle", invoke_without_command=True)
+@click.option("--period", help="YYYY-MM or YYYY-Qn: create a draft run for it.")
+@click.option("--kind", type=click.Choice(["final", "partial"]), default="final", show_default=True)
+@click.option("--currency", default="EUR", show_default=True, help="Reporting currency.")
+@click.option("--as", "username", help="Finance user who creates the run.")
+@click.pass_context
+def settle_group(
+    ctx: click.Context, period: str | None, kind: str, currency: str, username: str | None
+) -> None:
+    """Create a draft settlement run (--period); approve or post one (subcommands).
+
+    A run needs two finance users: one creates it, another approves it.
+    """
+    if ctx.invoked_subcommand is not None:
+        if period is not None:
+            raise click.UsageError("--period creates a run; leave it out with approve/post")
+        return
+    if period is None:
+        raise click.UsageError("give --period YYYY-MM (or YYYY-Qn), or a subcommand")
+    _create(period, kind, currency, username)
+
+
+@in_app_context
+def _create(period: str, kind: str, currency: str, username: str | None) -> None:
+    engine = get_engine()
+    actor = _finance_actor(username)
+    click.echo(f"settling {period} ({kind}) as {actor.username}…", err=True)
+    try:
+        run = settlement.create_run(engine, period, kind, actor, reporting_currency=currency)
+        summary = settlement.run_summary(engine, run.id, actor)
+    except settlement.SettlementError as exc:
+        raise _fail(exc) from None
+    click.echo(f"run {run.id}: {run.period} {run.kind}, {run.status}, by {run.created_by}")
+    click.echo(f"checkpoint: tree size {run.tree_size}, root {run.root_hex}")
+    click.echo(f"statements: {run.statement_count}")
+    click.echo("totals per currency:")
+    for ccy, total in sorted(summary.native_by_currency.items()):
+        click.echo(f"  {ccy} {settlement.format_minor(total, ccy):>16}")
+    rep = summary.reporting_currency
+    click.echo(
+        f"  = {rep} {settlement.format_minor(summary.grand_total.total, rep):>14}"
+        f" (rebates {settlement.format_minor(summary.grand_total.rebates, rep)},"
+        f" penalties {settlement.format_minor(summary.grand_total.penalties, rep)})"
+    )
+    click.echo(f"run hash: {run.run_hash}")
+    click.echo(
+        f"next: another finance user approves it (hopchain settle approve {run.id} --as USER)"
+    )
+
+
+def _step(action: str, run_id: int, username: str) -> None:
+    engine = get_engine()
+    actor = _finance_actor(username)
+    try:
+        if action == "approve":
+            run = settlement.approve_run(engine, run_id, actor)
+        else:
+            run = settlement.post_run(engine, run_id, actor)
+    except settlement.SettlementError as exc:
+        raise _fail(exc) from None
+    click.echo(f"run {run.id}: {run.period} {run.kind}, {run.status} by {actor.username}")
+    click.echo(f"run hash: {run.run_hash}")
+
+
+@settle_group.command("approve")
+@click.argument("run_id", type=int)
+@click.option("--as", "username", required=True, help="A finance user other than the creator.")
+@in_app_context
+def settle_approve(run_id: int, username: str) -> None:
+    """Approve a draft run (a different finance user than its creator)."""
+    _step("approve", run_id, username)
+
+
+@settle_group.command("post")
+@click.argument("run_id", type=int)
+@click.option("--as", "username", required=True, help="A finance user.")
+@in_app_context
+def settle_post(run_id: int, username: str) -> None:
+    """Post an approved run: book its penalties and rewards and freeze it."""
+    _step("post", run_id, username)
+
+
+@click.command("scores")
+@click.option("--quarter", required=True, help="YYYY-Qn")
+@click.option("--as", "username", help="Finance user who scores (default: the only one).")
+@in_app_context
+def scores_command(quarter: str, username: str | None) -> None:
+    """Score every distributor for a quarter (class A/B/C) and print the scorecard."""
+    actor = _finance_actor(username)
+    try:
+        scores = settlement.score_partners(get_engine(), quarter, actor)
+    except settlement.SettlementError as exc:
+        raise _fail(exc) from None
+    click.echo(f"{'party':<12} {'class':>5} {'score':>7}  breakdown (points)")
+    for s in scores:
+        parts = ", ".join(f"{k} {v['points']}" for k, v in s.breakdown.items())
+        click.echo(f"{s.party_code:<12} {s.partner_class:>5} {s.score:>7}  {parts}")
+    click.echo(f"{len(scores)} distributors scored for {quarter}")
+
+
+COMMANDS = (detect_command, settle_group, scores_command)

@@ -1,0 +1,146 @@
+"""What the settlement pages, API and CLI share: the acting user, error answers,
+names for ids, and where uploaded evidence is kept.
+
+The engine (:mod:`settlement`) decides who may do what; this module only turns
+the signed-in principal into a :class:`settlement.Actor` and the engine's errors
+into HTTP answers.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import NoReturn
+
+from flask import abort, current_app
+from sqlalchemy import select
+from werkzeug.datastructures import FileStorage
+from werkzeug.utils import secure_filename
+
+import settlement
+from ledger.models import Party, Unit
+from web.db import get_session
+from web.roles import Role
+from web.security import current_principal
+
+__all__ = [
+    "FINANCE_READERS",
+    "MANAGERS",
+    "UPLOAD_DIR",
+    "abort_for",
+    "current_actor",
+    "distributor_parties",
+    "format_money",
+    "format_ms",
+    "party_codes",
+    "store_upload",
+    "unit_keys",
+    "upload_path",
+]
+
+# Who reads runs, statements of every party and partner scores (the engine leaves
+# get_run, list_runs and list_partner_scores to us): finance, and read-only admin
+# and auditors.
+FINANCE_READERS = (Role.FINANCE, Role.ADMIN, Role.AUDITOR)
+# Who works on alerts and whistleblower reports.
+MANAGERS = (Role.CHANNEL_MANAGER, Role.ADMIN)
+UPLOAD_DIR = "uploads"
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+
+
+def current_actor() -> settlement.Actor:
+    """The signed-in user (or API token) as the engine's :class:`~settlement.Actor`."""
+    principal = current_principal()
+    if principal is None:  # views are role-guarded; this is a programming error
+        abort(401)
+    return settlement.Actor(principal.name, principal.role.value, principal.party_id)
+
+
+def abort_for(exc: settlement.SettlementError, *, not_found: bool = False) -> NoReturn:
+    """Answer an engine error: 404 when ``not_found`` (a lookup of something the caller
+    may not see answers exactly like one that does not exist), 403 for a role the
+    engine refuses, 409 for a run or alert whose status forbids the action, 422 else."""
+    if not_found:
+        abort(404)
+    if isinstance(exc, settlement.PermissionDenied):
+        abort(403, str(exc))
+    if isinstance(exc, settlement.RunStateError | settlement.AlertWorkflowError):
+        abort(409, str(exc))
+    abort(422, str(exc))
+
+
+def party_codes(ids: Iterable[int | None] | None = None) -> dict[int, str]:
+    """Party codes by id (all parties when ``ids`` is None)."""
+    q = select(Party.id, Party.code)
+    if ids is not None:
+        wanted = {i for i in ids if i is not None}
+        if not wanted:
+            return {}
+        q = q.where(Party.id.in_(wanted))
+    return {int(i): str(c) for i, c in get_session().execute(q).all()}
+
+
+def distributor_parties() -> list[tuple[int, str, str]]:
+    """(id, code, name) of every distributor, by code: the party filter of alert lists."""
+    rows = get_session().execute(
+        select(Party.id, Party.code, Party.name)
+        .where(Party.kind == "distributor")
+        .order_by(Party.code)
+    )
+    return [(int(i), str(c), str(n)) for i, c, n in rows.all()]
+
+
+def unit_keys(ids: Iterable[int]) -> dict[int, str]:
+    """Canonical unit keys by unit id (evidence lists name units by id)."""
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    rows = get_session().execute(select(Unit.id, Unit.key).where(Unit.id.in_(wanted)))
+    return {int(i): str(k) for i, k in rows.all()}
+
+
+def format_money(amount: int, currency: str) -> str:
+    """:func:`settlement.format_minor` with thousands grouped: ``-1,234,567.89``."""
+    text = settlement.format_minor(amount, currency)
+    sign, digits = ("-", text[1:]) if text.startswith("-") else ("", text)
+    whole, dot, frac = digits.partition(".")
+    return f"{sign}{int(whole):,}{dot}{frac}"
+
+
+def format_ms(at_ms: int | None) -> str:
+    """``2026-09-14 08:30 UTC`` (minutes are enough for people)."""
+    if at_ms is None:
+        return "—"
+    return datetime.fromtimestamp(at_ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def upload_path(ref: str) -> Path:
+    """The file of a stored reference (``uploads/NAME``); 404 for anything else."""
+    folder = Path(current_app.instance_path) / UPLOAD_DIR
+    prefix, _, name = ref.partition("/")
+    if prefix != UPLOAD_DIR or not name or secure_filename(name) != name:
+        abort(404)
+    path = folder / name
+    if not path.is_file():
+        abort(404)
+    return path
+
+
+def store_upload(upload: FileStorage | None) -> str:
+    """Keep an uploaded evidence file under the instance's ``uploads/`` folder and
+    return its reference (``uploads/<random>-<name>``); 422 naming what is wrong."""
+    if upload is None or not upload.filename:
+        abort(422, "choose a file to attach")
+    name = secure_filename(upload.filename) or "file"
+    data = upload.read(MAX_UPLOAD_BYTES + 1)
+    if not data:
+        abort(422, f"the file {name} is empty")
+    if len(data) > MAX_UPLOAD_BYTES:
+        abort(413, f"the file {name} is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MiB")
+    folder = Path(current_app.instance_path) / UPLOAD_DIR
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    stored = f"{secrets.token_hex(8)}-{name[-100:]}"
+    (folder / stored).write_bytes(data)
+    return f"{UPLOAD_DIR}/{stored}"

@@ -1,0 +1,177 @@
+"""Settlement runs for finance: the list, creating a draft for a period, one run with
+its totals and chart, approving (a second finance user) and posting, statements per
+distributor with downloads, and the quarterly partner scorecard. Admins and
+auditors read everything; only finance acts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+import settlement
+from web.db import get_engine
+from web.roles import Role
+from web.security import current_principal, require_roles
+from web.settlement_access import (
+    FINANCE_READERS,
+    abort_for,
+    current_actor,
+    format_money,
+    format_ms,
+)
+
+__all__ = ["bp"]
+
+bp = Blueprint("settlement", __name__, url_prefix="/settlement")
+# Macros of _settlement.html format money on every page that imports them.
+bp.add_app_template_global(format_money, "format_money")
+
+
+@bp.context_processor
+def _helpers() -> dict[str, Any]:
+    principal = current_principal()
+    return {
+        "format_ms": format_ms,
+        "can_act": principal is not None and principal.role is Role.FINANCE,
+    }
+
+
+def _visible_run(run_id: int) -> settlement.RunView:
+    try:
+        return settlement.get_run(get_engine(), run_id)
+    except settlement.SettlementError as exc:
+        abort_for(exc, not_found=True)
+
+
+@bp.get("/")
+@require_roles(*FINANCE_READERS)
+def runs() -> ResponseReturnValue:
+    return render_template(
+        "settlement/runs.html",
+        runs=settlement.list_runs(get_engine()),
+        form={"period": "", "kind": "final", "currency": "EUR"},
+        problem="",
+    )
+
+
+@bp.post("/")
+@require_roles(Role.FINANCE)
+def create() -> ResponseReturnValue:
+    form = {
+        "period": request.form.get("period", "").strip(),
+        "kind": request.form.get("kind", "final"),
+        "currency": request.form.get("currency", "EUR").strip().upper() or "EUR",
+    }
+    try:
+        run = settlement.create_run(
+            get_engine(),
+            form["period"],
+            form["kind"],
+            current_actor(),
+            reporting_currency=form["currency"],
+        )
+    except settlement.SettlementError as exc:
+        return render_template(
+            "settlement/runs.html",
+            runs=settlement.list_runs(get_engine()),
+            form=form,
+            problem=str(exc),
+        ), 422
+    flash(
+        f"Draft run {run.id} for {run.period} created with {run.statement_count} statements; "
+        "another finance user approves it.",
+        "success",
+    )
+    return redirect(url_for("settlement.run", run_id=run.id))
+
+
+@bp.get("/runs/<int:run_id>")
+@require_roles(*FINANCE_READERS)
+def run(run_id: int) -> ResponseReturnValue:
+    view = _visible_run(run_id)
+    actor = current_actor()
+    try:
+        summary = settlement.run_summary(get_engine(), run_id, actor)
+        statements = settlement.list_statements(get_engine(), actor, run_id=run_id)
+    except settlement.SettlementError as exc:
+        abort_for(exc)
+    return render_template(
+        "settlement/run.html",
+        run=view,
+        summary=summary,
+        statements=statements,
+        me=actor.username,
+    )
+
+
+def _step(run_id: int, action: str) -> ResponseReturnValue:
+    _visible_run(run_id)
+    engine, actor = get_engine(), current_actor()
+    try:
+        if action == "approve":
+            settlement.approve_run(engine, run_id, actor)
+            flash(f"Run {run_id} approved; it can be posted now.", "success")
+        elif action == "post":
+            settlement.post_run(engine, run_id, actor)
+            flash(f"Run {run_id} posted: it is booked and can no longer change.", "success")
+        else:
+            settlement.discard_run(engine, run_id, actor)
+            flash(f"Run {run_id} discarded.", "success")
+            return redirect(url_for("settlement.runs"))
+    except settlement.SettlementError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("settlement.run", run_id=run_id))
+
+
+@bp.post("/runs/<int:run_id>/approve")
+@require_roles(Role.FINANCE)
+def approve(run_id: int) -> ResponseReturnValue:
+    return _step(run_id, "approve")
+
+
+@bp.post("/runs/<int:run_id>/post")
+@require_roles(Role.FINANCE)
+def post(run_id: int) -> ResponseReturnValue:
+    return _step(run_id, "post")
+
+
+@bp.post("/runs/<int:run_id>/discard")
+@require_roles(Role.FINANCE)
+def discard(run_id: int) -> ResponseReturnValue:
+    return _step(run_id, "discard")
+
+
+@bp.get("/statements/<int:statement_id>")
+@require_roles(*FINANCE_READERS)
+def statement(statement_id: int) -> ResponseReturnValue:
+    try:
+        st = settlement.get_statement(get_engine(), statement_id, current_actor())
+    except settlement.SettlementError as exc:
+        abort_for(exc, not_found=True)
+    return render_template("settlement/statement.html", st=st, run=_visible_run(st.run_id))
+
+
+@bp.get("/scores")
+@require_roles(*FINANCE_READERS)
+def scores() -> ResponseReturnValue:
+    quarter = request.args.get("quarter", "").strip()
+    return render_template(
+        "settlement/scores.html",
+        quarter=quarter,
+        scores=settlement.list_partner_scores(get_engine(), quarter) if quarter else [],
+    )
+
+
+@bp.post("/scores")
+@require_roles(Role.FINANCE)
+def compute_scores() -> ResponseReturnValue:
+    quarter = request.form.get("quarter", "").strip()
+    try:
+        done = settlement.score_partners(get_engine(), quarter, current_actor())
+    except settlement.SettlementError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("settlement.scores", quarter=quarter))
+    flash(f"{len(done)} distributors scored for {quarter}.", "success")
+    return redirect(url_for("settlement.scores", quarter=quarter))
