@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine
 from ledger import merkle
 from ledger.canonical import encode_values
 from ledger.custody import Custody, UnitState, apply_entry
-from ledger.database import is_sqlite, write_transaction
+from ledger.database import bulk_insert, bulk_update, is_sqlite, write_transaction
 from ledger.hops import Hop, HopResult
 from ledger.ids import EntryKind, InvalidIdentifierError, UnitId, parse_key
 from ledger.tree import Head, is_stored_level, read_head
@@ -46,6 +46,17 @@ _COVERS_CONTENTS = frozenset(
 _PACKING, _UNPACKING = EntryKind.PACKING, EntryKind.UNPACKING
 _STATES = {s.value: s for s in UnitState}
 _CHUNK = 500  # bound on IN (...) list sizes
+_UNIT_INSERT = (
+    "id", "key", "gtin", "serial", "sscc", "container_id", "holder_id", "bound_for_id",
+    "state", "head_seq", "head_hash",
+)  # fmt: skip
+_UNIT_UPDATE = ("container_id", "holder_id", "bound_for_id", "state", "head_seq", "head_hash")
+_UNIT_UPDATE_TYPES = ("integer", "integer", "integer", "varchar(20)", "bigint", "bytea", "integer")
+_ENTRY_COLUMNS = (
+    "seq", "unit_id", "kind", "at_ms", "party_id", "counterparty_id", "site_id", "lat_e6",
+    "lon_e6", "container_id", "device", "device_seq", "anomaly", "prev_hash", "leaf_hash",
+)  # fmt: skip
+_RECEIPT_COLUMNS = ("device", "device_seq", "first_seq", "entry_count", "anomaly")
 
 
 def lock_ledger(conn: Connection) -> None:
@@ -519,46 +530,30 @@ class _Batch:
                         u.head_hash or None,
                     )
                 )
-            conn.exec_driver_sql(
-                "INSERT INTO units (id, key, gtin, serial, sscc, container_id, holder_id,"
-                f" bound_for_id, state, head_seq, head_hash) VALUES ({self._in(11)})",
-                rows,
-            )
+            bulk_insert(conn, "units", _UNIT_INSERT, rows)
         updates = changed + late_containers
-        if updates:
-            conn.exec_driver_sql(
-                f"UPDATE units SET container_id = {ph}, holder_id = {ph}, bound_for_id = {ph},"
-                f" state = {ph}, head_seq = {ph}, head_hash = {ph} WHERE id = {ph}",
-                [
-                    (
-                        u.container_id,
-                        self._party_id(u.custody.holder),
-                        self._party_id(u.custody.bound_for),
-                        u.custody.state.value,
-                        u.head_seq,
-                        u.head_hash or None,
-                        u.id,
-                    )
-                    for u in updates
-                ],
-            )
-        if self.entries:
-            conn.exec_driver_sql(
-                "INSERT INTO entries (seq, unit_id, kind, at_ms, party_id, counterparty_id, site_id,"
-                " lat_e6, lon_e6, container_id, device, device_seq, anomaly, prev_hash, leaf_hash)"
-                f" VALUES ({self._in(15)})",
-                self.entries,
-            )
-        if self.nodes:
-            conn.exec_driver_sql(
-                f"INSERT INTO tree_nodes (level, idx, hash) VALUES ({self._in(3)})", self.nodes
-            )
-        if self.receipts:
-            conn.exec_driver_sql(
-                "INSERT INTO scan_receipts (device, device_seq, first_seq, entry_count, anomaly)"
-                f" VALUES ({self._in(5)})",
-                self.receipts,
-            )
+        bulk_update(
+            conn,
+            "units",
+            "id",
+            _UNIT_UPDATE,
+            _UNIT_UPDATE_TYPES,
+            [
+                (
+                    u.container_id,
+                    self._party_id(u.custody.holder),
+                    self._party_id(u.custody.bound_for),
+                    u.custody.state.value,
+                    u.head_seq,
+                    u.head_hash or None,
+                    u.id,
+                )
+                for u in updates
+            ],
+        )
+        bulk_insert(conn, "entries", _ENTRY_COLUMNS, self.entries)
+        bulk_insert(conn, "tree_nodes", ("level", "idx", "hash"), self.nodes)
+        bulk_insert(conn, "scan_receipts", _RECEIPT_COLUMNS, self.receipts)
         now = int(time.time() * 1000)
         updated = conn.exec_driver_sql(
             f"UPDATE ledger_head SET tree_size = {ph}, frontier = {ph}, updated_ms = {ph} WHERE id = 1",

@@ -16,7 +16,15 @@ from typing import Any, cast
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-__all__ = ["fetch_all", "is_sqlite", "make_engine", "placeholder", "write_transaction"]
+__all__ = [
+    "bulk_insert",
+    "bulk_update",
+    "fetch_all",
+    "is_sqlite",
+    "make_engine",
+    "placeholder",
+    "write_transaction",
+]
 
 _IMMEDIATE = "hopchain_immediate"
 
@@ -83,3 +91,56 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
             conn = conn.execution_options(**{_IMMEDIATE: True})
         with conn.begin():
             yield conn
+
+
+def bulk_insert(
+    conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Insert many rows: ``COPY`` on PostgreSQL (several times faster than row-by-row
+    statements, even pipelined), ``executemany`` on SQLite (already in-process)."""
+    if not rows:
+        return
+    names = ", ".join(columns)
+    if is_sqlite(conn):
+        marks = ", ".join("?" * len(columns))
+        conn.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({marks})", list(rows))
+        return
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    finally:
+        cursor.close()
+
+
+def bulk_update(
+    conn: Connection,
+    table: str,
+    key: str,
+    columns: Sequence[str],
+    types: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+) -> None:
+    """Update many rows by ``key``; each row is (*values of ``columns``, key value).
+
+    PostgreSQL copies the rows into a temporary table and updates with one join
+    (``types`` are the columns' SQL types, key last); SQLite runs ``executemany``.
+    """
+    if not rows:
+        return
+    if is_sqlite(conn):
+        sets = ", ".join(f"{c} = ?" for c in columns)
+        conn.exec_driver_sql(f"UPDATE {table} SET {sets} WHERE {key} = ?", list(rows))
+        return
+    scratch = f"_bulk_{table}"
+    defs = ", ".join(f"{c} {t}" for c, t in zip([*columns, key], types, strict=True))
+    conn.exec_driver_sql(
+        f"CREATE TEMP TABLE IF NOT EXISTS {scratch} ({defs}) ON COMMIT DELETE ROWS"
+    )
+    bulk_insert(conn, scratch, [*columns, key], rows)
+    sets = ", ".join(f"{c} = s.{c}" for c in columns)
+    conn.exec_driver_sql(
+        f"UPDATE {table} AS t SET {sets} FROM {scratch} AS s WHERE t.{key} = s.{key}"
+    )
+    conn.exec_driver_sql(f"DELETE FROM {scratch}")
