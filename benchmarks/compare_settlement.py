@@ -310,7 +310,7 @@ def run_polars(
         e.filter(
             (pl.col("kind") == ship)
             & (pl.col("pkind") == K.PK_MANUFACTURER)
-            & (pl.col("cpkind") == K.PK_DISTRIBUTOR)
+            & (pl.col("cpkind") != K.PK_MANUFACTURER)
         )
         .group_by("unit")
         .agg(pl.col("cp").sort_by("seq").first().alias("D"), pl.col("seq").min().alias("aseq"))
@@ -338,14 +338,14 @@ def run_polars(
     )  # fmt: skip
     a = a.join(in_zone, on="seq", how="left").with_columns(pl.col("inz").fill_null(False))
     ooz = pl.col("kind").is_in([sell, insp, recv]) & (pl.col("terr") != -2) & ~pl.col("inz")
-    # Cross-region: shipped to a distributor whose zone (own + parent's) shares nothing with D's.
+    # Cross-region: shipped to a party whose zone (own + parent's) shares nothing with D's.
     auth = pl.DataFrame(
         {"cp": np.concatenate([g_party, np.flatnonzero(s.party_parent >= 0).astype(np.int32)]),
          "owner": np.concatenate([g_party, s.party_parent[s.party_parent >= 0]])}
     ).lazy()  # fmt: skip
     zone_t = pl.DataFrame({"owner": g_party, "at": g_terr}).lazy()
     pairs = (
-        a.filter((pl.col("kind") == ship) & (pl.col("cpkind") == K.PK_DISTRIBUTOR))
+        a.filter((pl.col("kind") == ship) & (pl.col("cpkind") != K.PK_MANUFACTURER))
         .select("cp", "D")
         .unique()
     )
@@ -365,7 +365,7 @@ def run_polars(
     a = a.join(covers, on=["cp", "D"], how="left")
     cross = (
         (pl.col("kind") == ship)
-        & (pl.col("cpkind") == K.PK_DISTRIBUTOR)
+        & (pl.col("cpkind") != K.PK_MANUFACTURER)
         & pl.col("overlap").is_null()
     )
     flagged = a.with_columns(ooz.alias("ooz"), cross.alias("cross")).select(
@@ -407,7 +407,7 @@ def run_polars(
     sell_in = win.filter(
         (pl.col("kind") == ship)
         & (pl.col("pkind") == K.PK_MANUFACTURER)
-        & (pl.col("cpkind") == K.PK_DISTRIBUTOR)
+        & (pl.col("cpkind") != K.PK_MANUFACTURER)
     ).select("unit", pl.col("cp").alias("D"), pl.lit(1).alias("sign"))
     returns = win.filter(
         (pl.col("kind") == ret)

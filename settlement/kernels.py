@@ -370,10 +370,12 @@ def detect(
                         row[_U_CUSTODIAN] = p
                 if (k in (K_RETAIL_SELLING, K_INSPECTING, K_RECEIVING)) and located and not in_zone:
                     f |= F_OUT_OF_ZONE
+                # Shipping to any party outside the unit's zone is a cross-region
+                # transfer: a dealer is authorized where its distributor is.
                 if (
                     k == K_SHIPPING
                     and cp >= 0
-                    and party_kind[cp] == PK_DISTRIBUTOR
+                    and party_kind[cp] != PK_MANUFACTURER
                     and not _zones_overlap(
                         cp,
                         q,

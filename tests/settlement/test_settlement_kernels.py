@@ -88,6 +88,24 @@ def test_shipping_to_a_distributor_of_another_region_is_a_cross_region_transfer(
     assert flags[recv] == K.F_OUT_OF_ZONE and resp[recv] == A
 
 
+def test_shipping_to_a_dealer_of_another_region_is_a_cross_region_transfer() -> None:
+    # Y is a dealer authorized for DE only; X is a dealer under A (authorized where A is).
+    w = World(
+        grants=[Grant(A, PARIS, 0), Grant(B, DE, 0), Grant(S, LYON, 0), Grant(Y, DE, 0)],
+        n_units=2,
+        products=[0, 0],
+    )
+    for u in (0, 1):
+        w.add(u, E.COMMISSIONING, MFR, 0)
+        w.add(u, E.SHIPPING, MFR, 1, A)
+        w.add(u, E.RECEIVING, A, 2, MFR, PARIS)
+    abroad = w.add(0, E.SHIPPING, A, 3, Y, PARIS)
+    at_home = w.add(1, E.SHIPPING, A, 3, X, PARIS)
+    flags, resp, _ = w.detect()
+    assert flags[abroad] == K.F_CROSS_REGION and resp[abroad] == A
+    assert flags[at_home] == 0
+
+
 def test_shipping_to_own_sub_distributor_is_not_cross_region() -> None:
     w = World()
     w.add(0, E.COMMISSIONING, MFR, 0)
