@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
-from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -22,6 +21,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from ledger.models import Party
 from scanners import DeviceError, list_devices, register_device, revoke_device
+from web.admin_routes import admin_rule
 from web.db import get_session
 from web.roles import Role
 from web.security import require_roles
@@ -32,18 +32,7 @@ bp = Blueprint("devices", __name__)
 
 
 def _admin_rule(rule: str, endpoint: str, methods: tuple[str, ...]) -> Callable[[Any], Any]:
-    """Register ``view`` as ``admin.<endpoint>`` at ``/admin<rule>``."""
-
-    def decorate(view: Any) -> Any:
-        def setup(state: BlueprintSetupState) -> None:
-            state.app.add_url_rule(
-                "/admin" + rule, endpoint=f"admin.{endpoint}", view_func=view, methods=methods
-            )
-
-        bp.record_once(setup)
-        return view
-
-    return decorate
+    return admin_rule(bp, rule, endpoint, methods)
 
 
 class RegisterDeviceForm(FlaskForm):  # type: ignore[misc]

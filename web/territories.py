@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -26,6 +25,7 @@ from wtforms.validators import DataRequired
 import geo
 import settlement
 from ledger.models import Party
+from web.admin_routes import admin_rule
 from web.db import get_engine, get_session
 from web.roles import Role
 from web.security import current_principal, require_roles
@@ -39,18 +39,7 @@ OUT_OF_ZONE_SHOWN = 25
 
 
 def _admin_rule(rule: str, endpoint: str, methods: tuple[str, ...]) -> Callable[[Any], Any]:
-    """Register ``view`` as ``admin.<endpoint>`` at ``/admin<rule>``."""
-
-    def decorate(view: Any) -> Any:
-        def setup(state: BlueprintSetupState) -> None:
-            state.app.add_url_rule(
-                "/admin" + rule, endpoint=f"admin.{endpoint}", view_func=view, methods=methods
-            )
-
-        bp.record_once(setup)
-        return view
-
-    return decorate
+    return admin_rule(bp, rule, endpoint, methods)
 
 
 class ImportForm(FlaskForm):  # type: ignore[misc]
