@@ -15,13 +15,14 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Connection, Engine
 
 from ledger import merkle
 from ledger.canonical import encode_values
 from ledger.custody import Custody, UnitState, apply_entry
-from ledger.database import bulk_insert, bulk_update, is_sqlite, write_transaction
+from ledger.database import bulk_insert, bulk_update, fetch_all, is_sqlite, write_transaction
 from ledger.hops import Hop, HopResult
 from ledger.ids import EntryKind, InvalidIdentifierError, UnitId, parse_key
 from ledger.tree import Head, is_stored_level, read_head
@@ -163,54 +164,63 @@ class _Batch:
 
     _UNIT_COLUMNS = (
         "SELECT u.id, u.key, u.container_id, u.state, u.head_seq, u.head_hash,"
-        " h.id, h.code, b.id, b.code FROM units u"
-        " LEFT JOIN parties h ON h.id = u.holder_id LEFT JOIN parties b ON b.id = u.bound_for_id"
+        " u.holder_id, u.bound_for_id FROM units u"
     )
 
-    def _remember_unit(self, row: Sequence[object]) -> _UnitRow:
-        uid, key, container_id, state, head_seq, head_hash, hid, hcode, bid, bcode = row
-        if hid is not None:
-            self._remember_party(int(hid), str(hcode))  # type: ignore[call-overload]
-        if bid is not None:
-            self._remember_party(int(bid), str(bcode))  # type: ignore[call-overload]
-        u = _UnitRow(
-            id=int(uid),  # type: ignore[call-overload]
-            key=str(key),
-            uid=None,
-            logistic=str(key).startswith("00/"),
-            custody=Custody(
-                _STATES[str(state)],
-                None if hcode is None else str(hcode),
-                None if bcode is None else str(bcode),
-            ),
-            container_id=None if container_id is None else int(container_id),  # type: ignore[call-overload]
-            head_seq=None if head_seq is None else int(head_seq),  # type: ignore[call-overload]
-            head_hash=b"" if head_hash is None else bytes(head_hash),  # type: ignore[call-overload]
-        )
-        self.units[u.key] = u
-        self.unit_by_id[u.id] = u
-        return u
+    def _adopt(self, rows: Sequence[Sequence[Any]]) -> list[_UnitRow]:
+        """Units read from the database, with their holders' codes.
+
+        The few parties a batch's units are held by are read in one query rather
+        than joined to every unit row.
+        """
+        missing = {
+            pid for r in rows for pid in (r[6], r[7]) if pid is not None
+        } - self.party_by_id.keys()
+        if missing:
+            ids = sorted(missing)
+            for pid, code in fetch_all(
+                self.conn, f"SELECT id, code FROM parties WHERE id IN ({self._in(len(ids))})", ids
+            ):
+                self._remember_party(int(pid), str(code))
+        by_id = self.party_by_id
+        out = []
+        for uid, key, container_id, state, head_seq, head_hash, hid, bid in rows:
+            u = _UnitRow(
+                id=uid,
+                key=key,
+                uid=None,
+                logistic=key.startswith("00/"),
+                custody=Custody(
+                    _STATES[state],
+                    None if hid is None else by_id[hid].code,
+                    None if bid is None else by_id[bid].code,
+                ),
+                container_id=container_id,
+                head_seq=head_seq,
+                head_hash=b"" if head_hash is None else bytes(head_hash),
+            )
+            self.units[key] = u
+            self.unit_by_id[uid] = u
+            out.append(u)
+        return out
 
     def _load_units(self, keys: set[str]) -> None:
         todo = sorted(k for k in keys if k not in self.units)
         for chunk in _chunks(todo):
-            rows = self.conn.exec_driver_sql(
-                f"{self._UNIT_COLUMNS} WHERE u.key IN ({self._in(len(chunk))})", tuple(chunk)
-            )
-            for row in rows:
-                self._remember_unit(tuple(row))
+            sql = f"{self._UNIT_COLUMNS} WHERE u.key IN ({self._in(len(chunk))})"
+            self._adopt(fetch_all(self.conn, sql, chunk))
 
     def _children(self, container: _UnitRow) -> set[int]:
         if container.children is None:
             kids: set[int] = set()
             if not container.new:
-                rows = self.conn.exec_driver_sql(
-                    f"{self._UNIT_COLUMNS} WHERE u.container_id = {self.ph}", (container.id,)
-                )
+                sql = f"{self._UNIT_COLUMNS} WHERE u.container_id = {self.ph}"
+                rows = fetch_all(self.conn, sql, (container.id,))
+                # Units already in this batch keep their in-batch state.
+                fresh = [r for r in rows if r[1] not in self.units]
+                self._adopt(fresh)
                 for row in rows:
-                    key = str(row[1])
-                    known = self.units.get(key)
-                    u = known if known is not None else self._remember_unit(tuple(row))
+                    u = self.units[row[1]]
                     if u.container_id == container.id:
                         kids.add(u.id)
             # Units this batch already moved into the container are counted too.
@@ -432,9 +442,9 @@ class _Batch:
         self._entry(ctx, unit, container=container.key, anomalies=anomalies)
 
     def _load_units_by_id(self, unit_id: int) -> None:
-        rows = self.conn.exec_driver_sql(f"{self._UNIT_COLUMNS} WHERE u.id = {self.ph}", (unit_id,))
-        for row in rows:
-            self._remember_unit(tuple(row))
+        self._adopt(
+            fetch_all(self.conn, f"{self._UNIT_COLUMNS} WHERE u.id = {self.ph}", (unit_id,))
+        )
 
     def _entry(
         self, ctx: _EntryContext, unit: _UnitRow, container: str, anomalies: list[str]
