@@ -12,6 +12,7 @@ little time as possible and its cost is shared by every hop in the batch.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -280,6 +281,14 @@ class _Batch:
         self._load_parties(codes)
         self._load_sites(sites)
         self._load_units(keys)
+        # A key written another way (a 13-digit GTIN, say) names the same unit as
+        # its canonical form: look those up too, or the unit would be made twice.
+        other_forms = set()
+        for key in keys - self.units.keys():
+            # an invalid key is rejected, with its reason, when its hop is worked out
+            with contextlib.suppress(InvalidIdentifierError):
+                other_forms.add(parse_key(key).key)
+        self._load_units(other_forms)
         row = self.conn.exec_driver_sql("SELECT MAX(id) FROM units").first()
         self.next_unit_id = (int(row[0]) if row and row[0] is not None else 0) + 1
 
@@ -352,14 +361,19 @@ class _Batch:
             raise _Rejected("device_seq given without a device")
         unit_key = hop.unit.removeprefix("/")
         unit = self.units.get(unit_key)
-        uid = parse_key(unit_key) if unit is None else None  # validate before creating
+        uid = None
+        if unit is None:  # validate before creating; find it under its canonical key
+            uid = parse_key(unit_key)
+            unit = self.units.get(uid.key)
         canonical = unit.key if unit is not None else uid.key if uid is not None else unit_key
-        container_key = hop.container.removeprefix("/") if hop.container else None
+        container_key = None
         if kind is _PACKING:
-            if container_key is None:
+            if not hop.container:
                 raise _Rejected("packing needs the SSCC of the container")
-            if not parse_key(container_key).is_logistic:
-                raise _Rejected(f"container {container_key} is not an SSCC")
+            container_id = parse_key(hop.container.removeprefix("/"))
+            if not container_id.is_logistic:
+                raise _Rejected(f"container {container_id.key} is not an SSCC")
+            container_key = container_id.key
             if container_key == canonical:
                 raise _Rejected("a unit cannot be packed into itself")
         ctx = _EntryContext(kind, hop, party, counterparty, site, lat, lon)

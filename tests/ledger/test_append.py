@@ -249,3 +249,15 @@ def test_what_intake_noticed_is_recorded_in_the_entry(network: Network) -> None:
     assert result.anomaly == "device clock 1800 s ahead"
     with network.engine.connect() as conn:
         assert unit_history(conn, u)[0].anomaly == "device clock 1800 s ahead"
+
+
+def test_a_key_written_with_a_short_gtin_is_the_same_unit(network: Network) -> None:
+    long_form = "01/09506000134352/21/SAME"
+    network.one(Hop(long_form, K.COMMISSIONING, "MFR", network.at()))
+    # the same unit, its GTIN written as EAN-13 (as a Digital Link may carry it)
+    result = network.one(
+        Hop("01/9506000134352/21/SAME", K.SHIPPING, "MFR", network.at(), counterparty="D-NORTH")
+    )
+    assert result.status == "accepted" and result.anomaly == ""
+    assert network.count("units") == 1
+    assert _status(network.engine, long_form)["state"] == "in_transit"
