@@ -23,7 +23,14 @@ from sqlalchemy import Connection, Engine
 from ledger import merkle
 from ledger.canonical import encode_values
 from ledger.custody import Custody, UnitState, apply_entry
-from ledger.database import bulk_insert, bulk_update, fetch_all, is_sqlite, write_transaction
+from ledger.database import (
+    bulk_insert,
+    bulk_update,
+    fetch_all,
+    is_sqlite,
+    placeholder,
+    write_transaction,
+)
 from ledger.hops import Hop, HopResult
 from ledger.ids import EntryKind, InvalidIdentifierError, UnitId, parse_key
 from ledger.tree import Head, is_stored_level, read_head
@@ -129,8 +136,7 @@ class _Batch:
     next_unit_id: int = 0
 
     def __post_init__(self) -> None:
-        self.sqlite = is_sqlite(self.conn)
-        self.ph = "?" if self.sqlite else "%s"
+        self.ph = placeholder(self.conn)
 
     # --- reading, once per batch --------------------------------------------------
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection
 
 from ledger.canonical import format_time
+from ledger.database import placeholder
 from ledger.ids import parse_key
 from ledger.rows import canonical_bytes, fetch_rows, load_codebook
 
@@ -87,15 +88,11 @@ class EntryView:
         }
 
 
-def _ph(conn: Connection) -> str:
-    return "?" if conn.dialect.name == "sqlite" else "%s"
-
-
 def _unit_row(
     conn: Connection, key: str
 ) -> tuple[int, str, str | None, str | None, int | None, int | None]:
     key = parse_key(key).key
-    ph = _ph(conn)
+    ph = placeholder(conn)
     row = conn.exec_driver_sql(
         "SELECT u.id, u.state, h.code, b.code, u.container_id, u.head_seq FROM units u"
         " LEFT JOIN parties h ON h.id = u.holder_id LEFT JOIN parties b ON b.id = u.bound_for_id"
@@ -110,7 +107,7 @@ def _unit_row(
 def unit_status(conn: Connection, key: str) -> UnitStatus:
     """Custody and containment now: "which pallet holds this unit" in one answer."""
     unit_id, state, holder, bound_for, container_id, head_seq = _unit_row(conn, key)
-    ph = _ph(conn)
+    ph = placeholder(conn)
     chain: list[str] = []
     seen = {unit_id}
     while container_id is not None and container_id not in seen:
@@ -140,7 +137,7 @@ def unit_status(conn: Connection, key: str) -> UnitStatus:
 def contents(conn: Connection, key: str, *, recursive: bool = True) -> list[str]:
     """Keys packed in a case or pallet now, depth first ("what is in this pallet")."""
     unit_id = _unit_row(conn, key)[0]
-    ph = _ph(conn)
+    ph = placeholder(conn)
     out: list[str] = []
     stack = [unit_id]
     seen = {unit_id}
@@ -193,7 +190,7 @@ def _views(conn: Connection, where: str, params: tuple[object, ...], tail: str) 
 def unit_history(conn: Connection, key: str) -> list[EntryView]:
     """Every entry of one unit, oldest first, with hashes to check the chain."""
     unit_id = _unit_row(conn, key)[0]
-    return _views(conn, f"e.unit_id = {_ph(conn)}", (unit_id,), "ORDER BY e.seq")
+    return _views(conn, f"e.unit_id = {placeholder(conn)}", (unit_id,), "ORDER BY e.seq")
 
 
 def recent_entries(

@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Engine
 
 from ledger import merkle
 from ledger.checkpoint import SignedCheckpoint, parse_checkpoint
+from ledger.database import placeholder
 from ledger.keys import CheckpointError
 from ledger.rows import CodeBook, Row, canonical_bytes, fetch_rows, load_codebook
 from ledger.tree import TILE_HEIGHT, Head, read_head
@@ -131,7 +132,7 @@ class _Scan:
         checkpoints: list[SignedCheckpoint],
     ) -> None:
         self.conn = conn
-        self.ph = "?" if conn.dialect.name == "sqlite" else "%s"
+        self.ph = placeholder(conn)
         self.codes = codes
         self.pending = [cp for cp in checkpoints if cp.tree_size > 0]
         self.expected = 0
