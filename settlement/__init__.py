@@ -61,18 +61,13 @@ from settlement.reference import (
 from settlement.reports import ReportView, confirm_report, file_report, list_reports, reject_report
 from settlement.rules.money import RuleError
 from settlement.runs import (
-    LineView,
     RunStateError,
     RunView,
-    StatementSummary,
-    StatementView,
     approve_run,
     create_run,
     discard_run,
     get_run,
-    get_statement,
     list_runs,
-    list_statements,
     post_run,
 )
 from settlement.scorecard import (
@@ -82,6 +77,13 @@ from settlement.scorecard import (
     score_partners,
 )
 from settlement.snapshot import NO_COORD, Snapshot, SnapshotError, load_snapshot
+from settlement.statements import (
+    LineView,
+    StatementSummary,
+    StatementView,
+    get_statement,
+    list_statements,
+)
 from settlement.territories import (
     GrantView,
     ZoneMap,

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from settlement.common import Actor, PermissionDenied, SettlementError
 from settlement.models import SettlementRun, Statement, StatementLine
 from settlement.rules.money import minor_exponent, round_minor
-from settlement.runs import StatementView, fx_rate, get_statement
+from settlement.runs import fx_rate
+from settlement.statements import StatementView, get_statement
 
 __all__ = [
     "RunSummary",

@@ -27,18 +27,26 @@ __all__ = [
     "Alert",
     "AlertEvent",
     "AlertFinding",
+    "DepositAgreement",
     "DepositMovement",
     "FxRate",
+    "IncidentCharge",
     "PartnerScore",
+    "PartyBilling",
     "PriceList",
     "Product",
     "Program",
     "ProgramVersion",
+    "ReceivableMovement",
+    "ReferenceChange",
     "SalesTarget",
     "SettlementRun",
     "Statement",
+    "StatementDispute",
     "StatementLine",
+    "StatementResponse",
     "TerritoryGrant",
+    "TopUpRequest",
     "WhistleblowerReport",
 ]
 
@@ -51,17 +59,35 @@ class Product(Base):
     name: Mapped[str] = mapped_column(String(200))
 
 
+class PartyBilling(Base):
+    """What finance needs to invoice and pay a party: legal name, postal address and
+    bank account (IBAN and BIC, ISO 13616 / ISO 9362) for credit transfers."""
+
+    __tablename__ = "party_billing"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    party_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), unique=True)
+    legal_name: Mapped[str] = mapped_column(String(200), default="")
+    address: Mapped[str] = mapped_column(Text, default="")  # lines separated by newlines
+    iban: Mapped[str] = mapped_column(String(34), default="")
+    bic: Mapped[str] = mapped_column(String(11), default="")
+
+
 class PriceList(Base):
-    """List price of a product in one currency for one period: the value basis."""
+    """List price of a product in one currency from ``valid_from`` (ISO date) until the
+    next version's ``valid_from``: the value basis. A period uses the version in force
+    on its last day."""
 
     __tablename__ = "price_lists"
-    __table_args__ = (UniqueConstraint("gtin", "currency", "period"),)
+    __table_args__ = (UniqueConstraint("gtin", "currency", "valid_from"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     gtin: Mapped[str] = mapped_column(String(14), index=True)
     currency: Mapped[str] = mapped_column(String(3))
-    period: Mapped[str] = mapped_column(String(7))  # YYYY-MM
+    valid_from: Mapped[str] = mapped_column(String(10))  # YYYY-MM-DD
     list_price_minor: Mapped[int] = mapped_column(BigInteger)
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+    created_ms: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class TerritoryGrant(Base):
@@ -81,7 +107,11 @@ class TerritoryGrant(Base):
 
 
 class SalesTarget(Base):
-    """Units a distributor is expected to sell in (net) in a month: the KPI gate's target."""
+    """What a distributor is expected to sell in (net) in a month: the KPI gate's target.
+
+    ``measure`` is ``units`` (``units`` set) or ``value`` (``value_minor`` in
+    ``currency`` set); the gate compares the program's net units or net value with it.
+    """
 
     __tablename__ = "sales_targets"
     __table_args__ = (UniqueConstraint("party_id", "period"),)
@@ -89,7 +119,10 @@ class SalesTarget(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     party_id: Mapped[int] = mapped_column(ForeignKey("parties.id"))
     period: Mapped[str] = mapped_column(String(7))
-    units: Mapped[int] = mapped_column(BigInteger)
+    units: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    measure: Mapped[str] = mapped_column(String(10), default="units")
+    value_minor: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    currency: Mapped[str | None] = mapped_column(String(3), default=None)
 
 
 class Alert(Base):
@@ -228,6 +261,8 @@ class FxRate(Base):
     currency: Mapped[str] = mapped_column(String(3))
     reporting_currency: Mapped[str] = mapped_column(String(3))
     rate: Mapped[str] = mapped_column(String(40))
+    source: Mapped[str] = mapped_column(String(200), default="")
+    as_of: Mapped[str] = mapped_column(String(10), default="")  # YYYY-MM-DD of the quote
 
 
 class DepositMovement(Base):
@@ -242,6 +277,85 @@ class DepositMovement(Base):
     currency: Mapped[str] = mapped_column(String(3))
     reason: Mapped[str] = mapped_column(Text)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("settlement_runs.id"), default=None)
+    # receipt | refund | deduction (penalties or receivables taken by a run)
+    kind: Mapped[str] = mapped_column(String(20), default="receipt")
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+
+
+class DepositAgreement(Base):
+    """The deposit level a distributor agreed to hold from ``valid_from`` (ISO date)."""
+
+    __tablename__ = "deposit_agreements"
+    __table_args__ = (UniqueConstraint("party_id", "valid_from"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    party_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), index=True)
+    valid_from: Mapped[str] = mapped_column(String(10))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class TopUpRequest(Base):
+    """A request that a distributor bring its deposit back to the agreed level by ``deadline``."""
+
+    __tablename__ = "topup_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    party_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), index=True)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    deadline: Mapped[str] = mapped_column(String(10))  # YYYY-MM-DD
+    status: Mapped[str] = mapped_column(String(10), default="open")  # open | met | cancelled
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    closed_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
+
+
+class ReceivableMovement(Base):
+    """A movement of what a distributor owes: positive raises it, negative settles it.
+
+    A posted statement with a negative total books its amount owed; the next
+    statement's balance brought forward, a payment received or a deposit deduction
+    settles it. The open receivable is the sum of a party's movements.
+    """
+
+    __tablename__ = "receivable_movements"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    party_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), index=True)
+    at_ms: Mapped[int] = mapped_column(BigInteger)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    # statement | brought_forward | payment | deposit
+    kind: Mapped[str] = mapped_column(String(20))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("settlement_runs.id"), default=None)
+    ref: Mapped[str] = mapped_column(String(200), default="")
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+
+
+class ReferenceChange(Base):
+    """Audit trail of finance's reference data: who changed what, when, and the value before.
+
+    ``kind`` is the data kind (``prices``, ``fx``, ``programs``, ``targets``,
+    ``deposits``, ``adjustments``...), ``key`` the natural key of the row changed;
+    ``before_json`` is ``null`` for a new row.
+    """
+
+    __tablename__ = "reference_changes"
+    __table_args__ = (Index("ix_reference_changes_kind_key", "kind", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    key: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(20))  # create | update | import | approve ...
+    actor: Mapped[str] = mapped_column(String(64))
+    at_ms: Mapped[int] = mapped_column(BigInteger)
+    before_json: Mapped[str] = mapped_column(Text, default="null")
+    after_json: Mapped[str] = mapped_column(Text, default="null")
+    source: Mapped[str] = mapped_column(String(300), default="")  # page, cli, api, file name
 
 
 class SettlementRun(Base):
@@ -265,6 +379,8 @@ class SettlementRun(Base):
     approved_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
     posted_by: Mapped[str | None] = mapped_column(String(64), default=None)
     posted_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    superseded_by: Mapped[int | None] = mapped_column(Integer, default=None)
+    note: Mapped[str] = mapped_column(Text, default="")
 
 
 class Statement(Base):
@@ -282,6 +398,45 @@ class Statement(Base):
     total_minor: Mapped[int] = mapped_column(BigInteger)
     deposit_after_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     hash: Mapped[str] = mapped_column(String(64))
+    # what the party owed when the run was made (a negative balance brought forward)
+    opening_balance_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    # the FX rates the statement used: "1 EUR = 1.0840 USD (ECB, 2026-11-30)"; "" if none
+    fx_note: Mapped[str] = mapped_column(Text, default="")
+
+
+class StatementResponse(Base):
+    """A distributor's answer to a posted statement: ``confirmed`` or ``disputed``."""
+
+    __tablename__ = "statement_responses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    statement_id: Mapped[int] = mapped_column(ForeignKey("statements.id"), unique=True, index=True)
+    status: Mapped[str] = mapped_column(String(10))
+    actor: Mapped[str] = mapped_column(String(64))
+    at_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class StatementDispute(Base):
+    """One disputed line of a posted statement, with the distributor's reason.
+
+    Finance resolves it by an adjustment in a later run (``adjusted``, the
+    adjustment referenced) or a written rejection (``rejected``).
+    """
+
+    __tablename__ = "statement_disputes"
+    __table_args__ = (UniqueConstraint("statement_id", "line_position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    statement_id: Mapped[int] = mapped_column(ForeignKey("statements.id"), index=True)
+    line_position: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="open")  # open | adjusted | rejected
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    resolution: Mapped[str] = mapped_column(Text, default="")
+    resolved_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    resolved_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    adjustment_id: Mapped[int | None] = mapped_column(ForeignKey("adjustments.id"), default=None)
 
 
 class StatementLine(Base):
@@ -314,3 +469,29 @@ class Adjustment(Base):
     applied_run_id: Mapped[int | None] = mapped_column(
         ForeignKey("settlement_runs.id"), default=None
     )
+    # pending until a second finance user approves it; only approved ones reach a run
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    approved_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    approved_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
+
+
+class IncidentCharge(Base):
+    """What a posted run charged for one incident: one responsible party's findings
+    about one unit in one period, whatever number of alerts they are in.
+
+    A unit is fined once per incident; the charge keeps the escalation applied so
+    that a later run can correct it when the incidents before it change (an alert
+    dismissed, an appeal upheld).
+    """
+
+    __tablename__ = "incident_charges"
+    __table_args__ = (UniqueConstraint("run_id", "party_id", "unit_id", "period"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("settlement_runs.id"), index=True)
+    party_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    period: Mapped[str] = mapped_column(String(7))
+    fine_minor: Mapped[int] = mapped_column(BigInteger)  # >= 0, what was charged
+    forfeit_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    currency: Mapped[str] = mapped_column(String(3))

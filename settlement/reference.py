@@ -73,9 +73,9 @@ def set_product(engine: Engine, gtin: str, name: str, actor: Actor) -> None:
 
 
 def set_price(
-    engine: Engine, gtin: str, currency: str, period: str, list_price_minor: int, actor: Actor
+    engine: Engine, gtin: str, currency: str, valid_from: str, list_price_minor: int, actor: Actor
 ) -> None:
-    """List price of a product for a month (replaces that month's price)."""
+    """List price of a product from ``valid_from`` (ISO date; replaces that version)."""
     actor.require("finance", "admin", action="edit price lists")
     g = validate_gtin14(gtin)
     if list_price_minor < 0:
@@ -85,13 +85,16 @@ def set_price(
             select(PriceList).where(
                 PriceList.gtin == g,
                 PriceList.currency == _ccy(currency),
-                PriceList.period == _month(period),
+                PriceList.valid_from == valid_from,
             )
         )
         if row is None:
             s.add(
                 PriceList(
-                    gtin=g, currency=currency, period=period, list_price_minor=list_price_minor
+                    gtin=g,
+                    currency=currency,
+                    valid_from=valid_from,
+                    list_price_minor=list_price_minor,
                 )
             )
         else:

@@ -15,6 +15,7 @@ import json
 import os
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -64,19 +65,14 @@ from settlement.statement import (
 )
 
 __all__ = [
-    "LineView",
     "RunStateError",
     "RunView",
-    "StatementSummary",
-    "StatementView",
     "approve_run",
     "create_run",
     "discard_run",
     "fx_rate",
     "get_run",
-    "get_statement",
     "list_runs",
-    "list_statements",
     "post_run",
 ]
 
@@ -86,33 +82,6 @@ _RATE_Q = Decimal("0.0001")
 
 class RunStateError(SettlementError):
     """An action the run's status forbids (approving a posted run, editing one...)."""
-
-
-@dataclass(frozen=True, slots=True)
-class LineView:
-    position: int
-    rule: str
-    category: str
-    basis: str
-    rate: str
-    amount_minor: int
-    ref: str
-
-
-@dataclass(frozen=True, slots=True)
-class StatementView:
-    id: int
-    run_id: int
-    party_id: int
-    party_code: str
-    party_name: str
-    currency: str
-    partner_class: str
-    region: str
-    total_minor: int
-    deposit_after_minor: int
-    hash: str
-    lines: tuple[LineView, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,15 +175,26 @@ def _localize(rules: ProgramRules, factor: Decimal, ccy: str) -> ProgramRules:
     )  # fmt: skip
 
 
+def period_last_day(period: str) -> str:
+    """ISO date of the last day of a month or quarter (``2026-11`` -> ``2026-11-30``)."""
+    _, end_ms = period_bounds(period)
+    return datetime.fromtimestamp(end_ms / 1000 - 86_400, UTC).date().isoformat()
+
+
 def _price_matrix(s: Session, snap: Snapshot, period: str) -> np.ndarray[Any, np.dtype[np.int64]]:
-    """``price[currency, product]`` for the period (-1 where no price is on file)."""
+    """``price[currency, product]``: the list price in force on the period's last day
+    (the version with the latest ``valid_from`` on or before it); -1 where none is."""
     price = np.full((max(len(snap.currencies), 1), max(len(snap.products), 1)), -1, dtype=np.int64)
     cur = {c: i for i, c in enumerate(snap.currencies)}
     prod = {g: i for i, g in enumerate(snap.products)}
-    for p in (*reversed(months_of(period)), period):  # exact period wins, then first month
-        for row in s.scalars(select(PriceList).where(PriceList.period == p)):
-            if row.currency in cur and row.gtin in prod:
-                price[cur[row.currency], prod[row.gtin]] = row.list_price_minor
+    rows = s.execute(
+        select(PriceList.gtin, PriceList.currency, PriceList.list_price_minor)
+        .where(PriceList.valid_from <= period_last_day(period))
+        .order_by(PriceList.valid_from)
+    )
+    for gtin, ccy, minor in rows:  # later versions overwrite earlier ones
+        if ccy in cur and gtin in prod:
+            price[cur[ccy], prod[gtin]] = minor
     return price
 
 
@@ -326,8 +306,9 @@ def create_run(
         targets: dict[int, int] = defaultdict(int)
         has_target: set[int] = set()
         for t in s.scalars(select(SalesTarget).where(SalesTarget.period.in_(months_of(period)))):
-            targets[t.party_id] += t.units
-            has_target.add(t.party_id)
+            if t.measure == "units" and t.units is not None:  # value targets: see TODO below
+                targets[t.party_id] += t.units
+                has_target.add(t.party_id)
 
         charges = _alert_charges(s, snap, price, period, start_ms)
 
@@ -729,80 +710,3 @@ def list_runs(engine: Engine, period: str | None = None) -> list[RunView]:
         if period is not None:
             q = q.where(SettlementRun.period == period)
         return [_run_view(s, r) for r in s.scalars(q)]
-
-
-def get_statement(engine: Engine, statement_id: int, actor: Actor) -> StatementView:
-    """A statement with its lines; a distributor sees only its own."""
-    with Session(engine) as s:
-        st = s.get(Statement, statement_id)
-        if st is None:
-            raise SettlementError(f"no statement {statement_id}")
-        if actor.role == "distributor":
-            if actor.party_id != st.party_id:
-                raise SettlementError(f"statement {statement_id} is not {actor.username}'s")
-        elif actor.role not in ("finance", "admin", "auditor"):
-            raise SettlementError(f"{actor.username} ({actor.role}) may not read statements")
-        party = s.get(Party, st.party_id)
-        assert party is not None
-        lines = s.scalars(
-            select(StatementLine)
-            .where(StatementLine.statement_id == st.id)
-            .order_by(StatementLine.position)
-        )
-        return StatementView(
-            st.id, st.run_id, st.party_id, party.code, party.name, st.currency, st.partner_class,
-            st.region, st.total_minor, st.deposit_after_minor, st.hash,
-            tuple(LineView(ln.position, ln.rule, ln.category, ln.basis, ln.rate, ln.amount_minor, ln.ref) for ln in lines),
-        )  # fmt: skip
-
-
-@dataclass(frozen=True, slots=True)
-class StatementSummary:
-    """A statement without its lines, for run pages and a distributor's list."""
-
-    id: int
-    run_id: int
-    period: str
-    run_status: str
-    party_id: int
-    party_code: str
-    currency: str
-    partner_class: str
-    total_minor: int
-    hash: str
-
-
-def list_statements(
-    engine: Engine, actor: Actor, *, run_id: int | None = None
-) -> list[StatementSummary]:
-    """Statements of a run (finance, auditors) or all of a distributor's own, newest first."""
-    q = (
-        select(Statement, SettlementRun.period, SettlementRun.status, Party.code)
-        .join(SettlementRun, SettlementRun.id == Statement.run_id)
-        .join(Party, Party.id == Statement.party_id)
-        .order_by(Statement.run_id.desc(), Party.code)
-    )
-    if actor.role == "distributor":
-        if actor.party_id is None:
-            raise SettlementError(f"distributor user {actor.username} has no party")
-        q = q.where(Statement.party_id == actor.party_id)
-    elif actor.role not in ("finance", "admin", "auditor"):
-        raise SettlementError(f"{actor.username} ({actor.role}) may not read statements")
-    if run_id is not None:
-        q = q.where(Statement.run_id == run_id)
-    with Session(engine) as s:
-        return [
-            StatementSummary(
-                st.id,
-                st.run_id,
-                period,
-                status,
-                st.party_id,
-                code,
-                st.currency,
-                st.partner_class,
-                st.total_minor,
-                st.hash,
-            )
-            for st, period, status, code in s.execute(q).all()
-        ]

@@ -196,8 +196,12 @@ def score_partners(
             len(snap.party_ids), start, end, cfg.timely_hours * 3_600_000, n_parts,
         )  # fmt: skip
         targets: dict[int, int] = {}
-        for t in s.scalars(select(SalesTarget).where(SalesTarget.period.in_(months))):
-            targets[t.party_id] = targets.get(t.party_id, 0) + t.units
+        for t in s.scalars(
+            select(SalesTarget).where(
+                SalesTarget.period.in_(months), SalesTarget.measure == "units"
+            )
+        ):
+            targets[t.party_id] = targets.get(t.party_id, 0) + (t.units or 0)
         alerts: dict[int, int] = {}
         for pid in s.scalars(
             select(Alert.party_id).where(

@@ -68,7 +68,7 @@ def settlement_reference(
                 local = int((Decimal(eur_price) / rate).quantize(Decimal(1)))
                 if ccy == "JPY":  # no minor unit: list prices are in whole yen
                     local = int((Decimal(eur_price) / 100 / rate).quantize(Decimal(1)))
-                settlement.set_price(engine, gtin, ccy, month, local, finance)
+                settlement.set_price(engine, gtin, ccy, f"{month}-01", local, finance)
     for month in months:
         for ccy in currencies:
             if ccy != "EUR":

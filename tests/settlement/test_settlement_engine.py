@@ -117,7 +117,7 @@ def build(db_url: str) -> tuple[EngineWorld, int]:
         w.event(f"u{i}", E.RETAIL_SELLING, "X", ms(2026, 10, 12), where=BERLIN)
     size = w.flush()
     for period in ("2026-10", "2025-10"):
-        set_price(w.engine, GTIN, "EUR", period, GTIN_PRICE, FIN1)
+        set_price(w.engine, GTIN, "EUR", f"{period}-01", GTIN_PRICE, FIN1)
     set_target(w.engine, w.parties["A"], "2026-10", 10, FIN1)
     create_program(w.engine, "VOL", "Volume rebate", FIN1)
     add_program_version(w.engine, "VOL", "2026-01", None, RULES, FIN1)
@@ -453,7 +453,7 @@ def test_a_distributor_in_another_currency_is_settled_at_the_period_rate(db_url:
         w.event(f"c{i}", E.COMMISSIONING, "MFR", ms(2026, 10, 1))
         w.event(f"c{i}", E.SHIPPING, "MFR", ms(2026, 10, 8), "C")
     w.flush()
-    set_price(w.engine, GTIN, "CNY", "2026-10", 78_000, FIN1)
+    set_price(w.engine, GTIN, "CNY", "2026-10-01", 78_000, FIN1)
     with pytest.raises(SettlementError, match="no FX rate CNY->EUR for period 2026-10"):
         create_run(w.engine, "2026-10", "final", FIN1)
     set_fx_rate(w.engine, "2026-10", "CNY", "EUR", "0.128", FIN1)  # 1 CNY = 0.128 EUR
@@ -547,7 +547,7 @@ def test_forfeiture_claws_back_the_rebate_on_units_sold_in_before_the_period(db_
     from engine_world import GTIN  # type: ignore[import-not-found]
 
     w, _ = build(db_url)
-    set_price(w.engine, GTIN, "EUR", "2026-11", GTIN_PRICE, FIN1)
+    set_price(w.engine, GTIN, "EUR", "2026-11-01", GTIN_PRICE, FIN1)
     for i in range(10):  # November sell-in: 10 units, tier 10+: 10 * 300 = 3_000
         w.unit(f"m{i}")
         w.event(f"m{i}", E.SHIPPING, "MFR", ms(2026, 11, 3), "A")
