@@ -452,6 +452,8 @@ class StatementLine(Base):
     rate: Mapped[str] = mapped_column(String(40))
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     ref: Mapped[str] = mapped_column(String(64), default="")
+    # units (volume) or value (minor units) a tier line pays on; 0 for other lines
+    quantity: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class Adjustment(Base):
