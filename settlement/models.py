@@ -497,3 +497,5 @@ class IncidentCharge(Base):
     fine_minor: Mapped[int] = mapped_column(BigInteger)  # >= 0, what was charged
     forfeit_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     currency: Mapped[str] = mapped_column(String(3))
+    # the rebate this unit earned in a posted run was clawed back (once per unit)
+    clawed: Mapped[bool] = mapped_column(Boolean, default=False)
