@@ -2,9 +2,10 @@
 
 Every change is an :class:`~settlement.models.AlertEvent`, so an alert's page can
 show who did what and when. Distributors may add notes to their own alerts and
-appeal a confirmed one (back to investigating). Only confirmed alerts cost money;
-dismissing an alert whose penalty was already posted books a refund as an
-adjustment for the next run, because posted runs never change.
+appeal a confirmed one (back to investigating). Only confirmed alerts cost money:
+when an alert whose penalty was already posted is dismissed or reopened on appeal,
+the next run gives the charge back and lowers the escalation of later incidents
+(:mod:`settlement.incidents`), because posted runs never change.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from settlement.common import Actor, SettlementError, now_ms
-from settlement.models import Adjustment, Alert, AlertEvent, AlertFinding
+from settlement.models import Alert, AlertEvent, AlertFinding
 
 __all__ = [
     "ALERT_STATUSES",
@@ -141,25 +142,6 @@ def _transition(engine: Engine, alert_id: int, to: str, actor: Actor, note: str)
         old = a.status
         a.status = to
         _event(s, a, actor, "status", from_status=old, to_status=to, text=note)
-        if (
-            to == "dismissed"
-            and a.penalized_run_id is not None
-            and a.penalty_minor
-            and a.party_id is not None
-        ):
-            s.add(
-                Adjustment(
-                    party_id=a.party_id,
-                    amount_minor=a.penalty_minor,
-                    currency=a.penalty_currency or "",
-                    reason=f"alert {a.id} dismissed after its penalty was posted "
-                    f"in run {a.penalized_run_id}: refund",
-                    created_by=actor.username,
-                    created_ms=now_ms(),
-                )
-            )
-            a.penalized_run_id = None
-            a.penalty_minor = None
         return _view(a)
 
 

@@ -13,20 +13,23 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Engine, delete, event, func, insert, select
+from sqlalchemy import Connection, Engine, delete, event, func, insert, select, update
 from sqlalchemy.orm import Mapper, Session
 
 from ledger.models import Checkpoint, Party
 from settlement import kernels as K
 from settlement.common import (
     Actor,
+    PermissionDenied,
     SettlementError,
     months_of,
     now_ms,
@@ -35,49 +38,58 @@ from settlement.common import (
     quarter_of,
 )
 from settlement.detection import DIVERSION_TYPES
+from settlement.fx import FxBook
+from settlement.incidents import IncidentPlan, group_incidents, plan_incidents
 from settlement.models import (
     Adjustment,
     Alert,
     AlertFinding,
     DepositMovement,
-    FxRate,
+    IncidentCharge,
     PartnerScore,
     PriceList,
+    ReceivableMovement,
     SalesTarget,
     SettlementRun,
     Statement,
     StatementLine,
     WhistleblowerReport,
 )
-from settlement.programs import ProgramRules, versions_for_period
+from settlement.programs import ProgramRules, parse_rules, versions_for_period
 from settlement.rules.money import minor_exponent, round_minor
-from settlement.rules.penalties import period_index
 from settlement.rules.tiers import Tier
 from settlement.snapshot import Snapshot, load_snapshot
 from settlement.statement import (
-    AlertCharge,
     PartyInputs,
     ProgramInputs,
     RewardCredit,
     SettledParty,
+    StatementLineRef,
     settle_party,
     statement_hash,
 )
 
 __all__ = [
+    "ComputedParty",
+    "ComputedRun",
+    "PreviewRow",
+    "ProgramPreview",
     "RunStateError",
     "RunView",
     "approve_run",
+    "compute_statements",
     "create_run",
     "discard_run",
     "fx_rate",
     "get_run",
     "list_runs",
+    "period_last_day",
     "post_run",
+    "preview_program_version",
 ]
 
 RUN_KINDS = ("partial", "final")
-_RATE_Q = Decimal("0.0001")
+_CCY = re.compile(r"^[A-Z]{3}$")
 
 
 class RunStateError(SettlementError):
@@ -99,6 +111,10 @@ class RunView:
     approved_by: str | None
     posted_by: str | None
     statement_count: int
+    superseded_by: int | None = None
+    note: str = ""
+    created_ms: int = 0
+    posted_ms: int | None = None
 
 
 # ------------------------------------------------------------------ immutability
@@ -136,35 +152,27 @@ def _freeze_line(_m: Mapper[Any], conn: Connection, target: StatementLine) -> No
 
 
 def fx_rate(s: Session, period: str, currency: str, reporting: str) -> Decimal:
-    """Units of ``reporting`` per unit of ``currency`` in ``period`` (a month, or the
-    quarter's last month when only that is on file)."""
-    if currency == reporting:
-        return Decimal(1)
-    for p in (period, *reversed(months_of(period))):
-        raw = s.scalar(
-            select(FxRate.rate).where(
-                FxRate.period == p,
-                FxRate.currency == currency,
-                FxRate.reporting_currency == reporting,
-            )
-        )
-        if raw is not None:
-            return Decimal(raw)
-    raise SettlementError(f"no FX rate {currency}->{reporting} for period {period}")
+    """Units of ``reporting`` per unit of ``currency`` in ``period``: as stored, inverted
+    or crossed (see :mod:`settlement.fx`); :class:`MissingFxRates` names what to import."""
+    return FxBook(s, period).require([(currency, reporting)])[(currency, reporting)].rate
 
 
 def _localize(rules: ProgramRules, factor: Decimal, ccy: str) -> ProgramRules:
-    """Program money in the party's currency: ``factor`` = local minor per rules minor."""
+    """Program money in the party's currency: ``factor`` = local minor per rules minor.
+
+    Rates and fines stay exact decimals (no rounding here): a line's amount is computed
+    from them and rounded once, half-even (issue: "convert and round once per line").
+    """
     if factor == 1:
         return rules
-    if rules.measure == "volume":  # a money rate per unit: to 1/10000 of a minor unit
-        tiers = tuple(Tier(t.threshold, (t.rate * factor).quantize(_RATE_Q)) for t in rules.tiers)
-    else:
+    if rules.measure == "volume":  # a money rate per unit, exact: lines round once
+        tiers = tuple(Tier(t.threshold, t.rate * factor) for t in rules.tiers)
+    else:  # thresholds are comparisons, not amounts: whole minor units
         tiers = tuple(Tier(round_minor(t.threshold * factor), t.rate) for t in rules.tiers)
     pen = rules.penalties
     if pen is not None:
         pen = type(pen)(
-            round_minor(pen.fine_per_unit * factor),
+            Decimal(pen.fine_per_unit) * factor,
             pen.escalation,
             pen.forfeiture,
             pen.whistleblower_share,
@@ -220,8 +228,433 @@ def _run_view(s: Session, r: SettlementRun) -> RunView:
     return RunView(
         r.id, r.period, r.kind, r.status, r.tree_size, r.root_hex,
         tuple(json.loads(r.program_versions_json)), r.reporting_currency, r.run_hash,
-        r.created_by, r.approved_by, r.posted_by, int(n or 0),
+        r.created_by, r.approved_by, r.posted_by, int(n or 0), r.superseded_by, r.note,
+        r.created_ms, r.posted_ms,
     )  # fmt: skip
+
+
+# ------------------------------------------------------------------ compute
+
+
+@dataclass(frozen=True, slots=True)
+class ComputedParty:
+    """One party's statement as a run would write it (nothing stored)."""
+
+    party_id: int
+    party_code: str
+    party_name: str
+    currency: str
+    region: str
+    partner_class: str
+    total_minor: int
+    opening_balance_minor: int
+    deposit_after_minor: int
+    fx_note: str
+    lines: tuple[StatementLineRef, ...]
+    programs: tuple[ProgramInputs, ...]
+    settled: SettledParty
+
+
+@dataclass(frozen=True, slots=True)
+class ComputedRun:
+    """Every party's statement for ``period`` as of checkpoint ``tree_size``, counting
+    entries up to ``until_ms``; ``program_versions`` are the version ids applied
+    (0 for rules given in place of a stored version)."""
+
+    period: str
+    tree_size: int
+    root_hex: str
+    until_ms: int
+    reporting_currency: str
+    program_versions: tuple[int, ...]
+    parties: tuple[ComputedParty, ...]
+
+
+@dataclass
+class _Computation:
+    run: ComputedRun
+    plan: IncidentPlan
+    charged_now: dict[int, tuple[int, str]]  # alert id -> (incident fine, currency)
+
+
+def _allocation(
+    snap: Snapshot,
+) -> tuple[np.ndarray[Any, np.dtype[np.int64]], np.ndarray[Any, np.dtype[np.int64]]]:
+    """Per unit, when the manufacturer first shipped it to a distributor and that
+    distributor's party id (-1, -1: never)."""
+    ship = (
+        (snap.kind == K.K_SHIPPING)
+        & (snap.counterparty >= 0)
+        & (snap.party_kind[snap.party] == K.PK_MANUFACTURER)
+    )
+    rows = np.flatnonzero(ship)
+    rows = rows[snap.party_kind[snap.counterparty[rows]] == K.PK_DISTRIBUTOR]
+    at = np.full(snap.unit_ids.shape[0], -1, dtype=np.int64)
+    to = np.full(snap.unit_ids.shape[0], -1, dtype=np.int64)
+    units = snap.unit[rows]
+    first_units, first_pos = np.unique(units, return_index=True)
+    at[first_units] = snap.at_ms[rows[first_pos]]
+    to[first_units] = np.asarray(snap.party_ids)[snap.counterparty[rows[first_pos]]]
+    return at, to
+
+
+def _missing_prices(
+    snap: Snapshot,
+    price: np.ndarray[Any, np.dtype[np.int64]],
+    cur: np.ndarray[Any, np.dtype[np.int64]],
+    start_ms: int,
+    end_ms: int,
+    period: str,
+) -> SettlementError | None:
+    """An error naming every (GTIN, currency) price a run needs and lacks, or None."""
+    short = np.flatnonzero(cur[:, :, K.S_MISSING_PRICE].sum(axis=1))
+    if not short.size:
+        return None
+    in_period = (snap.at_ms >= start_ms) & (snap.at_ms < end_ms)
+    products = np.unique(snap.unit_product[snap.unit[in_period]])
+    wanted = sorted(
+        (snap.products[int(p)], snap.currencies[int(c)])
+        for c in np.unique(snap.party_currency[short])
+        for p in products
+        if price[int(c), int(p)] < 0
+    )
+    day = period_last_day(period)
+    parties = ", ".join(snap.party_codes[int(p)] for p in short[:5]) + (
+        f" and {short.size - 5} more" if short.size > 5 else ""
+    )
+    rows = "; ".join(f"{g},{c},<valid_from on or before {day}>,<list_price>" for g, c in wanted)
+    return SettlementError(
+        f"no list price in force on {day} for {len(wanted)} product/currency pairs "
+        f"(needed by {parties}): import a price list with `hopchain import prices FILE` "
+        f"(layout gtin,currency,valid_from,list_price in docs/imports.md); missing rows: {rows}"
+    )
+
+
+def _open_receivables(s: Session) -> dict[int, int]:
+    """What each party owes now (sum of its receivable movements; > 0 owes)."""
+    rows = s.execute(
+        select(ReceivableMovement.party_id, func.sum(ReceivableMovement.amount_minor)).group_by(
+            ReceivableMovement.party_id
+        )
+    ).all()
+    return {int(p): int(v or 0) for p, v in rows}
+
+
+def _load_versions(
+    s: Session, period: str, program_rules: Mapping[str, Mapping[str, Any]] | None
+) -> list[tuple[str, int, ProgramRules]]:
+    """(code, version id, rules) of every program in force, ``program_rules`` replacing
+    (or adding) programs by code with version id 0."""
+    versions = [(code, v.id, rules) for code, v, rules in versions_for_period(s, period)]
+    if program_rules:
+        by_code = {code: (code, vid, rules) for code, vid, rules in versions}
+        for code, raw in program_rules.items():
+            by_code[code] = (code, 0, parse_rules(raw))
+        versions = [by_code[c] for c in sorted(by_code)]
+    return versions
+
+
+def _compute(
+    s: Session,
+    period: str,
+    *,
+    tree_size: int | None,
+    reporting_currency: str,
+    until_ms: int | None,
+    program_rules: Mapping[str, Mapping[str, Any]] | None,
+    party_filter: int | None = None,
+) -> _Computation:
+    start_ms, end_ms = period_bounds(period)
+    if until_ms is not None:
+        end_ms = max(start_ms, min(end_ms, until_ms))
+    prior = prior_year_period(period)
+    p_start, p_end = period_bounds(prior)
+    q = select(Checkpoint).order_by(Checkpoint.tree_size.desc(), Checkpoint.id.desc())
+    if tree_size is not None:
+        q = q.where(Checkpoint.tree_size == tree_size)
+    cp = s.scalars(q.limit(1)).first()
+    if cp is None:
+        raise SettlementError(
+            "no signed checkpoint"
+            + (f" at tree size {tree_size}" if tree_size is not None else "")
+            + ": sign one before settling"
+        )
+    root_hex = bytes(cp.root_hash).hex()
+    versions = _load_versions(s, period, program_rules)
+    if not versions:
+        raise SettlementError(
+            f"no rebate program is valid for {period}: add a program version "
+            "(Reference data > Programs, or `hopchain import programs FILE`)"
+        )
+    snap = load_snapshot(s.connection(), cp.tree_size)
+    # Units excluded from the base: those of confirmed diversion alerts.
+    excluded = np.zeros(snap.unit_ids.shape[0], dtype=np.bool_)
+    confirmed_units = (
+        s.execute(
+            select(AlertFinding.unit_id)
+            .join(Alert, Alert.id == AlertFinding.alert_id)
+            .where(Alert.status == "confirmed", Alert.finding_type.in_(DIVERSION_TYPES))
+            .distinct()
+        )
+        .scalars()
+        .all()
+    )
+    idx = snap.unit_index(list(confirmed_units))
+    excluded[idx[idx >= 0]] = True
+    price = _price_matrix(s, snap, period)
+    n_parts = _n_parts()
+    args = (snap.unit, snap.kind, snap.party, snap.counterparty, snap.at_ms, snap.unit_product,
+            snap.party_kind, snap.party_currency, price, excluded)  # fmt: skip
+    cur = K.aggregate_sales(*args, start_ms, end_ms, n_parts)
+    old = K.aggregate_sales(*args, p_start, p_end, n_parts)
+    problem = _missing_prices(snap, price, cur, start_ms, end_ms, period)
+    if problem is not None:
+        raise problem
+
+    parties = {p.id: p for p in s.scalars(select(Party))}
+    book = FxBook(s, period)
+    needed = {(r.currency, parties[int(pid)].currency) for pid in snap.party_ids
+              for _, _, r in versions if int(pid) in parties}  # fmt: skip
+    needed |= {(c, reporting_currency) for c in snap.currencies}
+    quotes = book.require(sorted(needed))
+
+    def factor(src: str, dst: str) -> Decimal:
+        """Minor units of ``dst`` per minor unit of ``src`` (exact)."""
+        q = quotes.get((src, dst)) or book.require([(src, dst)])[(src, dst)]
+        return q.rate * Decimal(10) ** (minor_exponent(dst) - minor_exponent(src))
+
+    targets_u: dict[int, int] = defaultdict(int)
+    targets_v: dict[int, int] = defaultdict(int)
+    for t in s.scalars(select(SalesTarget).where(SalesTarget.period.in_(months_of(period)))):
+        if t.measure == "value" and t.value_minor is not None:
+            targets_v[t.party_id] += t.value_minor
+        elif t.units is not None:
+            targets_u[t.party_id] += t.units
+
+    alloc_ms, alloc_party = _allocation(snap)
+    price_cache: dict[str, np.ndarray[Any, np.dtype[np.int64]]] = {period: price}
+
+    def unit_value(i: int, month: str, party_id: int) -> int:
+        if month not in price_cache:
+            price_cache[month] = _price_matrix(s, snap, month)
+        m = price_cache[month]
+        return max(int(m[snap.party_currency[snap.party_index(party_id)], snap.unit_product[i]]), 0)
+
+    plan = plan_incidents(
+        s, period, unit_index=snap.unit_index, alloc_ms=alloc_ms, alloc_party=alloc_party,
+        unit_value=unit_value, start_ms=start_ms,
+    )  # fmt: skip
+    rewards = _pending_rewards(s)
+    adjustments: dict[int, list[Adjustment]] = defaultdict(list)
+    for adj in s.scalars(
+        select(Adjustment).where(
+            Adjustment.applied_run_id.is_(None), Adjustment.status == "approved"
+        )
+    ):
+        adjustments[adj.party_id].append(adj)
+    partial_paid = _partial_paid(s, period)
+    balances = _deposit_balances(s)
+    owed = _open_receivables(s)
+
+    order = [int(pid) for pid in snap.party_ids]
+    scored = _partner_classes(s, period)
+    classes: dict[int, str] = {}
+    for pid in order:
+        if snap.party_is_distributor[snap.party_index(pid)]:
+            classes[pid] = scored.get(pid, versions[0][2].default_class)
+    fx_notes: dict[int, str] = {}
+
+    def inputs(pid: int, reward_list: tuple[RewardCredit, ...]) -> PartyInputs:
+        pi = snap.party_index(pid)
+        party = parties[pid]
+        progs = []
+        notes = []
+        if snap.party_is_distributor[pi]:
+            for code, vid, rules in versions:
+                b = 0 if rules.basis == "sell_in" else 1
+                st = cur[pi, b]
+                net_u = int(st[K.S_GROSS_U] - st[K.S_RET_U] - st[K.S_EXCL_U])
+                net_v = int(st[K.S_GROSS_V] - st[K.S_RET_V] - st[K.S_EXCL_V])
+                po = old[pi, b]
+                prior_v = int(po[K.S_GROSS_V] - po[K.S_RET_V] - po[K.S_EXCL_V])
+                if rules.currency != party.currency:
+                    notes.append(quotes[(rules.currency, party.currency)].describe())
+                progs.append(
+                    ProgramInputs(
+                        code, vid, _localize(rules, factor(rules.currency, party.currency), party.currency),
+                        int(st[K.S_GROSS_U]), int(st[K.S_RET_U]), int(st[K.S_EXCL_U]),
+                        net_u, net_v, prior_v, targets_u.get(pid),
+                        int(st[K.S_EXCL_V]), targets_v.get(pid),
+                    )
+                )  # fmt: skip
+        fx_notes[pid] = "; ".join(dict.fromkeys(notes))
+        return PartyInputs(
+            party_code=party.code,
+            currency=party.currency,
+            partner_class=classes.get(pid, "-"),
+            programs=tuple(progs),
+            incidents=tuple(plan.inputs.get(pid, ())),
+            refunds=tuple(plan.refunds.get(pid, ())),
+            rewards=reward_list,
+            adjustments=tuple((a.id, a.amount_minor, a.reason) for a in adjustments.get(pid, ())),
+            partial_rebates=partial_paid.get(pid, 0),
+            deposit_balance=balances.get(pid, 0),
+            opening_balance=-max(owed.get(pid, 0), 0),
+        )
+
+    # Penalties first (rewards are shares of them), then every party's statement.
+    settled: dict[int, SettledParty] = {}
+    for pid in order:
+        if pid in plan.inputs or pid in plan.refunds:
+            settled[pid] = settle_party(inputs(pid, ()))
+    charged_now: dict[int, tuple[int, str]] = {}
+    for pid, sp in settled.items():
+        for ref, (due, change) in sp.incident_fines.items():
+            inc = plan.incidents.get((pid, ref))
+            if inc is not None and change and due == change:  # charged for the first time
+                for aid in inc.alert_ids:
+                    charged_now[aid] = (due, parties[pid].currency)
+    reward_credits: dict[int, list[RewardCredit]] = defaultdict(list)
+    for reporter, reps in rewards.items():
+        for rep_id, aid in reps:
+            if aid in charged_now:
+                amount, ccy = charged_now[aid]
+            else:
+                charged = s.get(Alert, aid)
+                if (
+                    charged is None
+                    or charged.penalty_minor is None
+                    or charged.penalty_currency is None
+                ):
+                    continue  # its alert is not charged yet: the reward waits
+                amount, ccy = charged.penalty_minor, charged.penalty_currency
+            local = round_minor(Decimal(amount) * factor(ccy, parties[reporter].currency))
+            reward_credits[reporter].append(RewardCredit(rep_id, local))
+    out: list[ComputedParty] = []
+    for pid in order:
+        pi = snap.party_index(pid)
+        if not (
+            snap.party_is_distributor[pi]
+            or pid in reward_credits
+            or pid in adjustments
+            or owed.get(pid, 0) > 0
+            or pid in settled
+        ):
+            continue
+        if party_filter is not None and pid != party_filter:
+            continue
+        inp = inputs(pid, tuple(reward_credits.get(pid, ())))
+        sp = settle_party(inp)
+        settled[pid] = sp
+        party = parties[pid]
+        out.append(
+            ComputedParty(
+                pid, party.code, party.name, party.currency, party.country or "",
+                classes.get(pid, "-"), sp.total,
+                inp.opening_balance, sp.deposit_after, fx_notes.get(pid, ""), sp.lines,
+                inp.programs, sp,
+            )
+        )  # fmt: skip
+    run = ComputedRun(
+        period, cp.tree_size, root_hex, end_ms, reporting_currency,
+        tuple(vid for _, vid, _ in versions), tuple(out),
+    )  # fmt: skip
+    return _Computation(run, plan, charged_now)
+
+
+def compute_statements(
+    engine: Engine,
+    period: str,
+    actor: Actor,
+    *,
+    until_ms: int | None = None,
+    tree_size: int | None = None,
+    program_rules: Mapping[str, Mapping[str, Any]] | None = None,
+    reporting_currency: str = "EUR",
+) -> ComputedRun:
+    """Every statement a run for ``period`` would write, computed and not stored.
+
+    Counts the period's entries up to ``until_ms`` (default: the period's end) as of
+    the checkpoint at ``tree_size`` (default: the newest); ``program_rules`` (code ->
+    rules JSON) replaces or adds programs, for previews. A distributor gets only its
+    own party's statement. Raises :class:`SettlementError` (missing prices, FX rates,
+    programs or checkpoint, each naming what to import) and :class:`PermissionDenied`.
+    """
+    actor.require(
+        "finance", "admin", "auditor", "channel_manager", "distributor",
+        action="compute settlement figures",
+    )  # fmt: skip
+    if actor.role == "distributor" and actor.party_id is None:
+        raise PermissionDenied(f"distributor user {actor.username} has no party")
+    party = actor.party_id if actor.role == "distributor" else None
+    with Session(engine) as s:
+        return _compute(
+            s, period, tree_size=tree_size, reporting_currency=reporting_currency,
+            until_ms=until_ms, program_rules=program_rules, party_filter=party,
+        ).run  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class PreviewRow:
+    party_code: str
+    currency: str
+    proposed_minor: int  # what the proposed version's program lines would pay
+    in_force_minor: int  # what the version in force pays (or its posted run paid)
+
+
+@dataclass(frozen=True, slots=True)
+class ProgramPreview:
+    period: str
+    program_code: str
+    rows: tuple[PreviewRow, ...]
+    proposed_total_by_currency: dict[str, int]
+    in_force_total_by_currency: dict[str, int]
+
+
+def preview_program_version(
+    engine: Engine,
+    program_code: str,
+    rules: Mapping[str, Any],
+    period: str,
+    actor: Actor,
+) -> ProgramPreview:
+    """ "Had this version been in force in ``period``, each distributor would get …"
+    beside what the version in force pays, program lines only (``program:CODE``).
+
+    Raises :class:`~settlement.rules.money.RuleError` naming the field for bad rules,
+    :class:`SettlementError` when the period cannot be computed.
+    """
+    actor.require("finance", "admin", "auditor", "channel_manager", action="preview programs")
+    parse_rules(rules)
+    ref = f"program:{program_code}"
+    with Session(engine) as s:
+        proposed = _compute(
+            s, period, tree_size=None, reporting_currency="EUR", until_ms=None,
+            program_rules={program_code: rules},
+        ).run  # fmt: skip
+        try:
+            current = _compute(
+                s, period, tree_size=None, reporting_currency="EUR", until_ms=None,
+                program_rules=None,
+            ).run  # fmt: skip
+        except SettlementError:
+            current = None
+    now = {p.party_id: p for p in current.parties} if current is not None else {}
+
+    def paid(lines: tuple[StatementLineRef, ...]) -> int:
+        return sum(x.line.amount for x in lines if x.ref == ref)
+
+    rows = []
+    prop_tot: dict[str, int] = defaultdict(int)
+    now_tot: dict[str, int] = defaultdict(int)
+    for p in proposed.parties:
+        if not p.programs:
+            continue
+        was = paid(now[p.party_id].lines) if p.party_id in now else 0
+        rows.append(PreviewRow(p.party_code, p.currency, paid(p.lines), was))
+        prop_tot[p.currency] += rows[-1].proposed_minor
+        now_tot[p.currency] += was
+    return ProgramPreview(period, program_code, tuple(rows), dict(prop_tot), dict(now_tot))
 
 
 # ------------------------------------------------------------------ create
@@ -236,14 +669,22 @@ def create_run(
     tree_size: int | None = None,
     reporting_currency: str = "EUR",
 ) -> RunView:
-    """Compute a draft run for ``period`` (``YYYY-MM`` or ``YYYY-Qn``) as of a signed
-    checkpoint (the latest, or the one at ``tree_size``)."""
+    """Compute and store a draft run for ``period`` (``YYYY-MM`` or ``YYYY-Qn``) as of
+    a signed checkpoint (the latest, or the one at ``tree_size``).
+
+    A draft or approved run of the same period and kind is superseded: a draft is
+    discarded (its statements deleted, the run kept with a note), an approved run
+    keeps its statements but can no longer be approved or posted. Raises
+    :class:`SettlementError` naming what is missing (prices, FX rates, programs).
+    """
     user.require("finance", action="create settlement runs")
     if kind not in RUN_KINDS:
         raise SettlementError(f"run kind must be one of {RUN_KINDS}, got {kind!r}")
-    start_ms, end_ms = period_bounds(period)
-    prior = prior_year_period(period)
-    p_start, p_end = period_bounds(prior)
+    if not _CCY.match(reporting_currency):
+        raise SettlementError(
+            f"reporting currency must be an ISO 4217 code like 'EUR', got {reporting_currency!r}"
+        )
+    period_bounds(period)
     with Session(engine) as s, s.begin():
         done = s.scalar(
             select(SettlementRun.id).where(
@@ -257,160 +698,19 @@ def create_run(
                 f"period {period} was settled by posted run {done}; "
                 "corrections go as adjustments into a later run"
             )
-        q = select(Checkpoint).order_by(Checkpoint.tree_size.desc(), Checkpoint.id.desc())
-        if tree_size is not None:
-            q = q.where(Checkpoint.tree_size == tree_size)
-        cp = s.scalars(q.limit(1)).first()
-        if cp is None:
-            raise SettlementError(
-                "no signed checkpoint"
-                + (f" at tree size {tree_size}" if tree_size is not None else "")
-                + ": sign one before settling"
-            )
-        root_hex = bytes(cp.root_hash).hex()
-        versions = versions_for_period(s, period)
-        if not versions:
-            raise SettlementError(f"no rebate program is valid for {period}")
-        version_ids = [v.id for _, v, _ in versions]
-
-        snap = load_snapshot(s.connection(), cp.tree_size)
-        # Units excluded from the base: those of confirmed diversion alerts.
-        excluded = np.zeros(snap.unit_ids.shape[0], dtype=np.bool_)
-        confirmed_units = (
-            s.execute(
-                select(AlertFinding.unit_id)
-                .join(Alert, Alert.id == AlertFinding.alert_id)
-                .where(Alert.status == "confirmed", Alert.finding_type.in_(DIVERSION_TYPES))
-                .distinct()
-            )
-            .scalars()
-            .all()
-        )
-        idx = snap.unit_index(list(confirmed_units))
-        excluded[idx[idx >= 0]] = True
-        price = _price_matrix(s, snap, period)
-        n_parts = _n_parts()
-        args = (snap.unit, snap.kind, snap.party, snap.counterparty, snap.at_ms, snap.unit_product,
-                snap.party_kind, snap.party_currency, price, excluded)  # fmt: skip
-        cur = K.aggregate_sales(*args, start_ms, end_ms, n_parts)
-        old = K.aggregate_sales(*args, p_start, p_end, n_parts)
-        missing = np.flatnonzero(cur[:, :, K.S_MISSING_PRICE].sum(axis=1))
-        if missing.size:
-            p = int(missing[0])
-            raise SettlementError(
-                f"no list price for some products in {snap.currencies[snap.party_currency[p]]} "
-                f"for {period} (party {snap.party_codes[p]}): add them to the price list"
-            )
-
-        parties = {p.id: p for p in s.scalars(select(Party))}
-        targets: dict[int, int] = defaultdict(int)
-        has_target: set[int] = set()
-        for t in s.scalars(select(SalesTarget).where(SalesTarget.period.in_(months_of(period)))):
-            if t.measure == "units" and t.units is not None:  # value targets: see TODO below
-                targets[t.party_id] += t.units
-                has_target.add(t.party_id)
-
-        charges = _alert_charges(s, snap, price, period, start_ms)
-
-        rewards = _pending_rewards(s)
-        adjustments: dict[int, list[Adjustment]] = defaultdict(list)
-        for adj in s.scalars(select(Adjustment).where(Adjustment.applied_run_id.is_(None))):
-            adjustments[adj.party_id].append(adj)
-        partial_paid = _partial_paid(s, period)
-        balances = _deposit_balances(s)
-
-        # Penalties first (rewards are shares of them), then every party's statement.
-        settled: dict[int, SettledParty] = {}
-        order = [int(pid) for pid in snap.party_ids]
-        fx_cache: dict[tuple[str, str], Decimal] = {}
-
-        def factor(src: str, dst: str) -> Decimal:
-            if (src, dst) not in fx_cache:
-                if src == dst:
-                    fx_cache[(src, dst)] = Decimal(1)
-                else:
-                    to_rep = fx_rate(s, period, src, reporting_currency)
-                    from_rep = fx_rate(s, period, dst, reporting_currency)
-                    shift = Decimal(10) ** (minor_exponent(dst) - minor_exponent(src))
-                    fx_cache[(src, dst)] = to_rep / from_rep * shift
-            return fx_cache[(src, dst)]
-
-        scored = _partner_classes(s, period)
-        classes: dict[int, str] = {}
-        for pid in order:
-            if snap.party_is_distributor[snap.party_index(pid)]:
-                classes[pid] = scored.get(pid, versions[0][2].default_class)
-
-        def inputs(pid: int, reward_list: tuple[RewardCredit, ...]) -> PartyInputs:
-            pi = snap.party_index(pid)
-            party = parties[pid]
-            progs = []
-            if snap.party_is_distributor[pi]:
-                for code, v, rules in versions:
-                    b = 0 if rules.basis == "sell_in" else 1
-                    st = cur[pi, b]
-                    net_u = int(st[K.S_GROSS_U] - st[K.S_RET_U] - st[K.S_EXCL_U])
-                    net_v = int(st[K.S_GROSS_V] - st[K.S_RET_V] - st[K.S_EXCL_V])
-                    po = old[pi, b]
-                    prior_v = int(po[K.S_GROSS_V] - po[K.S_RET_V] - po[K.S_EXCL_V])
-                    progs.append(
-                        ProgramInputs(
-                            code, v.id, _localize(rules, factor(rules.currency, party.currency), party.currency),
-                            int(st[K.S_GROSS_U]), int(st[K.S_RET_U]), int(st[K.S_EXCL_U]),
-                            net_u, net_v, prior_v, targets[pid] if pid in has_target else None,
-                        )
-                    )  # fmt: skip
-            return PartyInputs(
-                party_code=party.code,
-                currency=party.currency,
-                partner_class=classes.get(pid, "-"),
-                programs=tuple(progs),
-                charges=tuple(charges.get(pid, ())),
-                rewards=reward_list,
-                adjustments=tuple(
-                    (a.id, a.amount_minor, a.reason) for a in adjustments.get(pid, ())
-                ),
-                partial_rebates=partial_paid.get(pid, 0),
-                deposit_balance=balances.get(pid, 0),
-            )
-
-        for pid in order:
-            if pid in charges:
-                settled[pid] = settle_party(inputs(pid, ()))
-        charged_now: dict[int, tuple[int, str]] = {}
-        for pid, sp in settled.items():
-            for aid, amount in sp.alert_penalties.items():
-                charged_now[aid] = (amount, parties[pid].currency)
-        reward_credits: dict[int, list[RewardCredit]] = defaultdict(list)
-        for reporter, reps in rewards.items():
-            for rep_id, aid in reps:
-                if aid in charged_now:
-                    amount, ccy = charged_now[aid]
-                else:
-                    charged = s.get(Alert, aid)
-                    if (
-                        charged is None
-                        or charged.penalty_minor is None
-                        or charged.penalty_currency is None
-                    ):
-                        continue  # its alert is not charged yet: the reward waits
-                    amount, ccy = charged.penalty_minor, charged.penalty_currency
-                local = round_minor(Decimal(amount) * factor(ccy, parties[reporter].currency))
-                reward_credits[reporter].append(RewardCredit(rep_id, local))
+        comp = _compute(
+            s, period, tree_size=tree_size, reporting_currency=reporting_currency,
+            until_ms=None, program_rules=None,
+        )  # fmt: skip
+        computed = comp.run
         stamp = now_ms()
-        for pid in order:
-            pi = snap.party_index(pid)
-            if not (snap.party_is_distributor[pi] or pid in reward_credits or pid in adjustments):
-                continue
-            settled[pid] = settle_party(inputs(pid, tuple(reward_credits.get(pid, ()))))
-
         run = SettlementRun(
             period=period,
             kind=kind,
             status="draft",
-            tree_size=cp.tree_size,
-            root_hex=root_hex,
-            program_versions_json=json.dumps(version_ids),
+            tree_size=computed.tree_size,
+            root_hex=computed.root_hex,
+            program_versions_json=json.dumps(list(computed.program_versions)),
             reporting_currency=reporting_currency,
             run_hash="",
             created_by=user.username,
@@ -418,21 +718,17 @@ def create_run(
         )
         s.add(run)
         s.flush()
+        _supersede(s, period, kind, run.id, user.username)
         hashes = []
         stmt_rows = []
-        for pid in order:
-            if pid not in settled:
-                continue
-            sp = settled[pid]
-            party = parties[pid]
-            cls = classes.get(pid, "-")
+        for cp in computed.parties:
             h = statement_hash(
-                period=period, kind=kind, tree_size=cp.tree_size, root_hex=root_hex,
-                program_versions=version_ids, party_code=party.code, currency=party.currency,
-                partner_class=cls, lines=sp.lines,
+                period=period, kind=kind, tree_size=computed.tree_size, root_hex=computed.root_hex,
+                program_versions=computed.program_versions, party_code=cp.party_code,
+                currency=cp.currency, partner_class=cp.partner_class, lines=cp.lines,
             )  # fmt: skip
             hashes.append(h)
-            stmt_rows.append((pid, party, cls, sp, h))
+            stmt_rows.append((cp, h))
         ids: list[int] = []
         for i in range(0, len(stmt_rows), 1000):
             ids.extend(
@@ -441,15 +737,17 @@ def create_run(
                     [
                         {
                             "run_id": run.id,
-                            "party_id": pid,
-                            "currency": party.currency,
-                            "partner_class": cls,
-                            "region": party.country or "",
-                            "total_minor": sp.total,
-                            "deposit_after_minor": sp.deposit_after,
+                            "party_id": cp.party_id,
+                            "currency": cp.currency,
+                            "partner_class": cp.partner_class,
+                            "region": cp.region,
+                            "total_minor": cp.total_minor,
+                            "deposit_after_minor": cp.deposit_after_minor,
+                            "opening_balance_minor": cp.opening_balance_minor,
+                            "fx_note": cp.fx_note,
                             "hash": h,
                         }
-                        for pid, party, cls, sp, h in stmt_rows[i : i + 1000]
+                        for cp, h in stmt_rows[i : i + 1000]
                     ],
                 ).all()
             )
@@ -463,66 +761,62 @@ def create_run(
                 "rate": r.line.rate,
                 "amount_minor": r.line.amount,
                 "ref": r.ref,
+                "quantity": r.line.quantity,
             }
-            for sid, (_, _, _, sp, _) in zip(ids, stmt_rows, strict=True)
-            for i, r in enumerate(sp.lines)
+            for sid, (cp, _) in zip(ids, stmt_rows, strict=True)
+            for i, r in enumerate(cp.lines)
         ]
         for i in range(0, len(line_rows), 5000):
             s.execute(insert(StatementLine), line_rows[i : i + 5000])
+        charge_rows = []
+        for cp in computed.parties:
+            sp = cp.settled
+            refs = set(sp.incident_fines) | set(sp.incident_forfeits)
+            refs |= {ref for (pid, ref) in comp.plan.refund_units if pid == cp.party_id}
+            for ref in sorted(refs):
+                change = sp.incident_fines.get(ref, (0, 0))[1]
+                forfeit = sp.incident_forfeits.get(ref, 0)
+                for row in comp.plan.charge_rows(cp.party_id, ref, change, forfeit, cp.currency):
+                    charge_rows.append({**row, "run_id": run.id})
+        for i in range(0, len(charge_rows), 5000):
+            s.execute(insert(IncidentCharge), charge_rows[i : i + 5000])
         run.run_hash = hashlib.sha256(
-            json.dumps([period, kind, cp.tree_size, root_hex, sorted(version_ids), hashes]).encode()
-        ).hexdigest()
+            json.dumps(
+                [period, kind, computed.tree_size, computed.root_hex,
+                 sorted(computed.program_versions), hashes]
+            ).encode()
+        ).hexdigest()  # fmt: skip
         s.flush()
         return _run_view(s, run)
 
 
-def _alert_charges(
-    s: Session,
-    snap: Snapshot,
-    price: np.ndarray[Any, np.dtype[np.int64]],
-    period: str,
-    start_ms: int,
-) -> dict[int, list[AlertCharge]]:
-    """Confirmed diversion alerts up to ``period`` not charged by a posted run yet, per
-    responsible party, with the offences that came before each (12-month window) and
-    the diverted units sold in before the period (those need a forfeiture line)."""
-    last_idx = period_index(months_of(period)[-1])
-    history: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    to_charge: list[Alert] = []
-    for a in s.scalars(
-        select(Alert)
-        .where(Alert.status == "confirmed", Alert.finding_type.in_(DIVERSION_TYPES))
-        .order_by(Alert.period, Alert.id)
+def _supersede(s: Session, period: str, kind: str, new_id: int, who: str) -> None:
+    """Open runs of the same period and kind give way to run ``new_id``."""
+    for old in s.scalars(
+        select(SettlementRun).where(
+            SettlementRun.period == period,
+            SettlementRun.kind == kind,
+            SettlementRun.status.in_(("draft", "approved")),
+            SettlementRun.id != new_id,
+        )
     ):
-        if a.party_id is None:
-            continue
-        history[a.party_id].append((period_index(a.period), a.id))
-        if a.penalized_run_id is None and period_index(a.period) <= last_idx:
-            to_charge.append(a)
-    alloc_ms = _allocation_ms(snap)
-    charges: dict[int, list[AlertCharge]] = defaultdict(list)
-    for a in to_charge:
-        assert a.party_id is not None
-        unit_ids = (
-            s.execute(select(AlertFinding.unit_id).where(AlertFinding.alert_id == a.id).distinct())
-            .scalars()
-            .all()
-        )
-        uidx = snap.unit_index(list(unit_ids))
-        uidx = uidx[uidx >= 0]
-        pi = snap.party_index(a.party_id)
-        early = uidx[(alloc_ms[uidx] >= 0) & (alloc_ms[uidx] < start_ms)]
-        prods = snap.unit_product[early]
-        values = price[snap.party_currency[pi], prods] if early.size else np.zeros(0, np.int64)
-        me = period_index(a.period)
-        prior_n = sum(
-            1 for pidx, aid in history[a.party_id]
-            if (pidx, aid) < (me, a.id) and me - pidx < 12
-        )  # fmt: skip
-        charges[a.party_id].append(
-            AlertCharge(a.id, len(unit_ids), prior_n, int(early.size), int(values.clip(0).sum()))
-        )
-    return charges
+        when = datetime.fromtimestamp(now_ms() / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        if old.status == "draft":
+            _delete_statements(s, old.id)
+            old.note = (
+                f"draft superseded by run {new_id} ({who}, {when}); its statements were discarded"
+            )
+        else:
+            old.note = f"approved run superseded by run {new_id} ({who}, {when}); it can no longer be posted"
+        old.status = "superseded"
+        old.superseded_by = new_id
+
+
+def _delete_statements(s: Session, run_id: int) -> None:
+    stmts = select(Statement.id).where(Statement.run_id == run_id).scalar_subquery()
+    s.execute(delete(StatementLine).where(StatementLine.statement_id.in_(stmts)))
+    s.execute(delete(Statement).where(Statement.run_id == run_id))
+    s.execute(delete(IncidentCharge).where(IncidentCharge.run_id == run_id))
 
 
 def _pending_rewards(s: Session) -> dict[int, list[tuple[int, int]]]:
@@ -572,22 +866,6 @@ def _deposit_balances(s: Session) -> dict[int, int]:
     return {int(k): int(v or 0) for k, v in balances.items()}
 
 
-def _allocation_ms(snap: Snapshot) -> np.ndarray[Any, np.dtype[np.int64]]:
-    """Per unit, when the manufacturer first shipped it to a distributor (-1: never)."""
-    ship = (
-        (snap.kind == K.K_SHIPPING)
-        & (snap.counterparty >= 0)
-        & (snap.party_kind[snap.party] == K.PK_MANUFACTURER)
-    )
-    rows = np.flatnonzero(ship)
-    rows = rows[snap.party_kind[snap.counterparty[rows]] == K.PK_DISTRIBUTOR]
-    out = np.full(snap.unit_ids.shape[0], -1, dtype=np.int64)
-    units = snap.unit[rows]
-    first_units, first_pos = np.unique(units, return_index=True)
-    out[first_units] = snap.at_ms[rows[first_pos]]
-    return out
-
-
 # ------------------------------------------------------------------ workflow
 
 
@@ -598,11 +876,19 @@ def _load_run(s: Session, run_id: int) -> SettlementRun:
     return r
 
 
+def _not_superseded(r: SettlementRun, action: str) -> None:
+    if r.status == "superseded":
+        raise RunStateError(
+            f"run {r.id} was superseded by run {r.superseded_by}; it can no longer be {action}"
+        )
+
+
 def approve_run(engine: Engine, run_id: int, user: Actor) -> RunView:
     """Second pair of eyes: a finance user other than the one who created the run."""
     user.require("finance", action="approve settlement runs")
     with Session(engine) as s, s.begin():
         r = _load_run(s, run_id)
+        _not_superseded(r, "approved")
         if r.status != "draft":
             raise RunStateError(f"run {run_id} is {r.status}; only a draft can be approved")
         if r.created_by == user.username:
@@ -616,15 +902,25 @@ def approve_run(engine: Engine, run_id: int, user: Actor) -> RunView:
         return _run_view(s, r)
 
 
+def _stale(run_id: int, why: str) -> RunStateError:
+    return RunStateError(f"run {run_id} is stale: {why}; discard it and create a new run")
+
+
 def post_run(engine: Engine, run_id: int, user: Actor) -> RunView:
     """Book what an approved run settled and freeze it.
 
-    Refuses a stale draft: when another run has meanwhile charged one of its
-    alerts, paid one of its rewards or applied one of its adjustments.
+    Booking: incident charges start to count (fines, clawbacks, refunds), charged
+    alerts record their penalty, rewarded reports and applied adjustments are
+    marked, deposit deductions become deposit movements, and what a statement nets
+    or leaves owing becomes receivable movements (balance brought forward, amount
+    owed). Refuses a stale run: another run was posted after it was made, or what it
+    read has changed since (an alert no longer confirmed, a payment received, a
+    deposit refunded, a report or adjustment settled elsewhere).
     """
     user.require("finance", action="post settlement runs")
     with Session(engine) as s, s.begin():
         r = _load_run(s, run_id)
+        _not_superseded(r, "posted")
         if r.status != "approved":
             raise RunStateError(f"run {run_id} is {r.status}; only an approved run can be posted")
         if r.kind == "final":
@@ -637,48 +933,65 @@ def post_run(engine: Engine, run_id: int, user: Actor) -> RunView:
             )
             if other is not None:
                 raise RunStateError(f"period {r.period} already has posted final run {other}")
+        later = s.scalar(
+            select(SettlementRun.id)
+            .where(SettlementRun.status == "posted", SettlementRun.posted_ms >= r.created_ms)
+            .limit(1)
+        )
+        if later is not None:
+            raise _stale(run_id, f"run {later} was posted after it was made")
         stamp = now_ms()
+        owed = _open_receivables(s)
+        deposits = _deposit_balances(s)
+        statements = s.scalars(select(Statement).where(Statement.run_id == run_id)).all()
         rows = s.execute(
             select(Statement.party_id, Statement.currency, StatementLine.ref, StatementLine.amount_minor, StatementLine.category)
             .join(StatementLine, StatementLine.statement_id == Statement.id)
             .where(Statement.run_id == run_id)
         ).all()  # fmt: skip
-        penalties: dict[int, int] = defaultdict(int)
-        currency_of: dict[int, str] = {}
+        for st in statements:
+            if -max(owed.get(st.party_id, 0), 0) != st.opening_balance_minor:
+                raise _stale(run_id, f"what party {st.party_id} owes changed since it was made")
         for pid, ccy, ref, amount, category in rows:
             kind, _, num = ref.partition(":")
-            if kind == "alert":
-                penalties[int(num)] += -int(amount)
-                currency_of[int(num)] = ccy
-            elif kind == "report":
+            if kind == "report":
                 rep = s.get(WhistleblowerReport, int(num))
                 if rep is None or rep.reward_run_id is not None:
-                    raise RunStateError(f"run {run_id} is stale: report {num} was already rewarded")
+                    raise _stale(run_id, f"report {num} was already rewarded")
                 rep.reward_run_id = run_id
             elif kind == "adjustment":
                 adj = s.get(Adjustment, int(num))
-                if adj is None or adj.applied_run_id is not None:
-                    raise RunStateError(
-                        f"run {run_id} is stale: adjustment {num} was already applied"
-                    )
+                if adj is None or adj.applied_run_id is not None or adj.status != "approved":
+                    raise _stale(run_id, f"adjustment {num} was applied or withdrawn")
                 adj.applied_run_id = run_id
             elif category == "deposit" and amount:
+                if deposits.get(pid, 0) < int(amount):
+                    raise _stale(run_id, f"the deposit of party {pid} no longer covers {amount}")
                 s.add(
                     DepositMovement(
                         party_id=pid, at_ms=stamp, amount_minor=-int(amount), currency=ccy,
-                        reason=f"penalties beyond rebate, run {run_id} ({r.period})", run_id=run_id,
+                        reason=f"statement deficit taken from the deposit, run {run_id} ({r.period})",
+                        run_id=run_id, kind="deduction", created_by=user.username,
                     )
                 )  # fmt: skip
-        for aid, amount in penalties.items():
-            a = s.get(Alert, aid)
-            if a is None or a.penalized_run_id is not None or a.status != "confirmed":
-                raise RunStateError(
-                    f"run {run_id} is stale: alert {aid} was charged elsewhere or is no longer confirmed; "
-                    "discard it and create a new run"
-                )
-            a.penalized_run_id = run_id
-            a.penalty_minor = amount
-            a.penalty_currency = currency_of[aid]
+        for st in statements:
+            if st.opening_balance_minor:
+                s.add(
+                    ReceivableMovement(
+                        party_id=st.party_id, at_ms=stamp, amount_minor=st.opening_balance_minor,
+                        currency=st.currency, kind="brought_forward", run_id=run_id,
+                        ref=f"statement:{st.id}", created_by=user.username,
+                    )
+                )  # fmt: skip
+            if st.total_minor < 0:
+                s.add(
+                    ReceivableMovement(
+                        party_id=st.party_id, at_ms=stamp, amount_minor=-st.total_minor,
+                        currency=st.currency, kind="statement", run_id=run_id,
+                        ref=f"statement:{st.id}", created_by=user.username,
+                    )
+                )  # fmt: skip
+        _book_alert_penalties(s, run_id)
         r.status = "posted"
         r.posted_by = user.username
         r.posted_ms = stamp
@@ -686,16 +999,73 @@ def post_run(engine: Engine, run_id: int, user: Actor) -> RunView:
         return _run_view(s, r)
 
 
+def _book_alert_penalties(s: Session, run_id: int) -> None:
+    """Alerts whose incident this run fined record the run and the incident's fine
+    (a whistleblower's reward is a share of it); refuses when one of the units fined
+    is no longer in a confirmed alert."""
+    fined = s.execute(
+        select(IncidentCharge.party_id, IncidentCharge.period, IncidentCharge.unit_id,
+               IncidentCharge.currency)
+        .where(IncidentCharge.run_id == run_id, IncidentCharge.fine_minor > 0)
+    ).all()  # fmt: skip
+    if not fined:
+        return
+    keys = {(int(p), per) for p, per, _, _ in fined}
+    alerts: list[tuple[int, int, str]] = []
+    units_of: dict[int, set[int]] = defaultdict(set)
+    for a in s.scalars(
+        select(Alert).where(Alert.status == "confirmed", Alert.finding_type.in_(DIVERSION_TYPES))
+    ):
+        if a.party_id is not None and (a.party_id, a.period) in keys:
+            alerts.append((a.id, a.party_id, a.period))
+    if alerts:
+        for aid, uid in s.execute(
+            select(AlertFinding.alert_id, AlertFinding.unit_id).where(
+                AlertFinding.alert_id.in_([a for a, _, _ in alerts])
+            )
+        ):
+            units_of[int(aid)].add(int(uid))
+    covered = {(p, per, u) for a, p, per in alerts for u in units_of[a]}
+    for p, per, u, _ in fined:
+        if (int(p), per, int(u)) not in covered:
+            raise _stale(
+                run_id, f"unit {u} of party {p} in {per} is no longer in a confirmed alert"
+            )
+    currency = {(int(p), per): c for p, per, _, c in fined}
+    charged: dict[tuple[int, int, str], int] = defaultdict(int)
+    for p, u, per, fine in s.execute(
+        select(IncidentCharge.party_id, IncidentCharge.unit_id, IncidentCharge.period,
+               IncidentCharge.fine_minor)
+        .join(SettlementRun, SettlementRun.id == IncidentCharge.run_id)
+        .where((SettlementRun.status == "posted") | (SettlementRun.id == run_id))
+    ):  # fmt: skip
+        charged[(int(p), int(u), per)] += int(fine)
+    for inc in group_incidents(alerts, units_of):
+        total = sum(charged.get((inc.party_id, u, inc.period), 0) for u in inc.unit_ids)
+        for aid in inc.alert_ids:
+            charged_alert = s.get(Alert, aid)
+            assert charged_alert is not None
+            if charged_alert.penalized_run_id is None:
+                charged_alert.penalized_run_id = run_id
+            charged_alert.penalty_minor = total
+            charged_alert.penalty_currency = currency.get(
+                (inc.party_id, inc.period), charged_alert.penalty_currency
+            )
+
+
 def discard_run(engine: Engine, run_id: int, user: Actor) -> None:
-    """Delete a draft or approved run (for example after inputs changed)."""
+    """Delete a draft, approved or superseded run (for example after inputs changed)."""
     user.require("finance", action="discard settlement runs")
     with Session(engine) as s, s.begin():
         r = _load_run(s, run_id)
         if r.status == "posted":
             raise RunStateError(f"run {run_id} is posted and cannot be discarded")
-        stmts = select(Statement.id).where(Statement.run_id == run_id).scalar_subquery()
-        s.execute(delete(StatementLine).where(StatementLine.statement_id.in_(stmts)))
-        s.execute(delete(Statement).where(Statement.run_id == run_id))
+        _delete_statements(s, run_id)
+        s.execute(
+            update(SettlementRun)
+            .where(SettlementRun.superseded_by == run_id)
+            .values(superseded_by=None)
+        )
         s.delete(r)
 
 

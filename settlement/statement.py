@@ -1,8 +1,8 @@
 """One party's statement from its numbers: a pure function, so it can be tested by
 hand and by property, and so the same inputs always hash the same.
 
-The order of lines is fixed (programs by code, then true-up, penalties, rewards,
-adjustments, deposit), the total is the integer sum of the lines, and the hash
+The order of lines is fixed (balance brought forward, programs by code, then
+true-up, penalties, rewards, adjustments, deposit), the total is the integer sum of the lines, and the hash
 covers the run's checkpoint and program versions as well as every line.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from settlement.common import SettlementError
@@ -19,19 +19,26 @@ from settlement.programs import ProgramRules
 from settlement.rules import (
     Line,
     class_multiplier_line,
+    cliff_line,
+    decimal_str,
     deposit_deduction,
     fine_line,
     forfeiture_line,
     growth_line,
     kpi_gate_line,
+    reached_tier,
+    refund_line,
     reward_line,
+    round_minor,
     tier_lines,
 )
 
 __all__ = [
-    "AlertCharge",
+    "Clawback",
+    "IncidentInput",
     "PartyInputs",
     "ProgramInputs",
+    "Refund",
     "RewardCredit",
     "SettledParty",
     "StatementLineRef",
@@ -42,7 +49,7 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class ProgramInputs:
-    """A program's rules (money already in the party's currency) and the party's numbers."""
+    """A program's rules (money already in the party's currency, exact) and the party's numbers."""
 
     code: str
     version_id: int
@@ -54,23 +61,59 @@ class ProgramInputs:
     net_value: int
     prior_value: int
     target_units: int | None
+    excluded_value: int = 0
+    target_value: int | None = None  # a value target (minor units of the party's currency)
 
 
 @dataclass(frozen=True, slots=True)
-class AlertCharge:
-    """A confirmed diversion alert charged in this run."""
+class Clawback:
+    """Rebate that diverted units earned in a posted run, to be taken back.
 
-    alert_id: int
+    ``base`` is units (volume programs) or list value (value programs), ``rate`` what
+    that run paid per unit or per minor unit of value, ``source_ref`` the statement
+    line clawed back (``statement:ID:POSITION``).
+    """
+
+    source_ref: str
     units: int
-    prior_offences: int
-    forfeit_units: int  # diverted units sold in before this period
-    forfeit_value: int
+    base: int
+    rate: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentInput:
+    """One incident: a responsible party's findings about some units in one period,
+    merged across every alert that shares a unit with another (one diversion, one fine).
+
+    ``charged_before`` is what posted runs already charged as fines for these units
+    (>= 0); ``prior_incidents`` counts the party's standing incidents in the 12 months
+    before this one (the escalation step).
+    """
+
+    ref: str  # "alert:ID" of its first alert
+    alert_ids: tuple[int, ...]
+    period: str
+    units: int
+    prior_incidents: int
+    charged_before: int = 0
+    clawbacks: tuple[Clawback, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Refund:
+    """What posted runs charged for units whose incident no longer stands."""
+
+    ref: str
+    period: str
+    units: int
+    fine: int  # >= 0
+    forfeit: int  # >= 0
 
 
 @dataclass(frozen=True, slots=True)
 class RewardCredit:
     report_id: int
-    penalty: int  # absolute penalty of the report's alert, in this party's currency
+    penalty: int  # absolute penalty of the report's incident, in this party's currency
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,11 +122,13 @@ class PartyInputs:
     currency: str
     partner_class: str
     programs: tuple[ProgramInputs, ...]
-    charges: tuple[AlertCharge, ...] = ()
+    incidents: tuple[IncidentInput, ...] = ()
+    refunds: tuple[Refund, ...] = ()
     rewards: tuple[RewardCredit, ...] = ()
     adjustments: tuple[tuple[int, int, str], ...] = ()  # (adjustment id, amount, reason)
     partial_rebates: int = 0  # rebate lines already paid by posted partial runs
     deposit_balance: int = 0
+    opening_balance: int = 0  # <= 0: what the party owed when the run was made
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +142,10 @@ class SettledParty:
     lines: tuple[StatementLineRef, ...]
     total: int
     deposit_after: int
-    alert_penalties: dict[int, int] = field(default_factory=dict)  # alert id -> charged (>= 0)
+    # incident ref -> (fine due now in total, change booked by this statement)
+    incident_fines: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # incident ref -> clawed back by this statement (>= 0)
+    incident_forfeits: dict[str, int] = field(default_factory=dict)
 
     @property
     def rebate(self) -> int:
@@ -109,47 +157,94 @@ def _penalty_rules(programs: Sequence[ProgramInputs]) -> ProgramInputs | None:
     return with_penalties[0] if with_penalties else None
 
 
-def settle_party(inp: PartyInputs) -> SettledParty:
-    """Every line of one party's statement, in a fixed order."""
+def _program_lines(prog: ProgramInputs, partner_class: str) -> list[StatementLineRef]:
+    """Tier (and cliff), class multiplier, growth and KPI lines of one program."""
+    r = prog.rules
+    ref = f"program:{prog.code}"
     out: list[StatementLineRef] = []
-    rebate_value = 0
-    for prog in inp.programs:
-        r = prog.rules
-        ref = f"program:{prog.code}"
-        start = len(out)
-        tiers = tier_lines(r.measure, r.mode, r.tiers, prog.net_units, prog.net_value)
-        for ln in tiers:
-            basis = (
-                f"{ln.basis}; {r.basis} {prog.gross_units} - returned {prog.returned_units}"
-                f" - diverted {prog.excluded_units} = {prog.net_units} units"
+    qty, excl = (
+        (prog.net_units, prog.excluded_units)
+        if r.measure == "volume"
+        else (prog.net_value, prog.excluded_value)
+    )
+    cliff = cliff_line(r.measure, r.tiers, qty, excl) if r.mode == "retroactive" else None
+    tiers = tier_lines(r.measure, r.mode, r.tiers, prog.net_units, prog.net_value)
+    if cliff is not None:  # the tier line at the rate the diverted units would have kept
+        high = reached_tier(r.tiers, qty + excl)
+        unit_word = "units" if r.measure == "volume" else "value"
+        tiers = [
+            Line(
+                f"tier_{r.mode}",
+                "rebate",
+                f"{qty} {unit_word} (tier from {high.threshold}, reached with the "
+                f"{excl} diverted {unit_word})",
+                decimal_str(high.rate),
+                round_minor(Decimal(qty) * high.rate),
+                quantity=qty,
             )
-            out.append(StatementLineRef(Line(ln.rule, ln.category, basis, ln.rate, ln.amount), ref))
-        tier_total = sum(ln.amount for ln in tiers)
+        ]
+    suffix = (
+        f"; {r.basis} {prog.gross_units} - returned {prog.returned_units}"
+        f" - diverted {prog.excluded_units} = {prog.net_units} units"
+    )
+    for ln in tiers:
+        out.append(StatementLineRef(replace(ln, basis=ln.basis + suffix), ref))
+    if cliff is not None:
+        out.append(StatementLineRef(cliff, ref))
+    tier_total = sum(x.line.amount for x in out)
+    out.append(
+        StatementLineRef(class_multiplier_line(tier_total, partner_class, r.class_multipliers), ref)
+    )
+    if r.growth is not None:
         out.append(
             StatementLineRef(
-                class_multiplier_line(tier_total, inp.partner_class, r.class_multipliers), ref
+                growth_line(
+                    prog.net_value, prog.prior_value, r.growth.rate, r.growth.new_distributor
+                ),
+                ref,
             )
         )
-        if r.growth is not None:
-            out.append(
-                StatementLineRef(
-                    growth_line(
-                        prog.net_value, prog.prior_value, r.growth.rate, r.growth.new_distributor
-                    ),
-                    ref,
-                )
+    if r.kpi is not None:
+        so_far = sum(x.line.amount for x in out)
+        if prog.target_value is not None and prog.target_value > 0:
+            gate = kpi_gate_line(
+                so_far, prog.net_value, prog.target_value, r.kpi.floor, r.kpi.pro_rata, "value"
             )
-        if r.kpi is not None and prog.target_units is not None and prog.target_units > 0:
-            so_far = sum(x.line.amount for x in out[start:])
-            out.append(
-                StatementLineRef(
-                    kpi_gate_line(
-                        so_far, prog.net_units, prog.target_units, r.kpi.floor, r.kpi.pro_rata
-                    ),
-                    ref,
-                )
+            out.append(StatementLineRef(gate, ref))
+        elif prog.target_units is not None and prog.target_units > 0:
+            gate = kpi_gate_line(
+                so_far, prog.net_units, prog.target_units, r.kpi.floor, r.kpi.pro_rata
             )
-        rebate_value += prog.net_value
+            out.append(StatementLineRef(gate, ref))
+    return out
+
+
+def settle_party(inp: PartyInputs) -> SettledParty:
+    """Every line of one party's statement, in a fixed order: balance brought forward,
+    programs by code, partial-run true-up, incidents (fines, corrections, clawbacks),
+    refunds, rewards, adjustments, deposit deduction. The total is their integer sum.
+
+    Raises :class:`SettlementError` when a party has incidents but no program defines
+    penalties, and :class:`RuleError` for nonsensical rule parameters.
+    """
+    out: list[StatementLineRef] = []
+    if inp.opening_balance > 0:
+        raise SettlementError(f"{inp.party_code}: an opening balance is what it owes (<= 0)")
+    if inp.opening_balance:
+        out.append(
+            StatementLineRef(
+                Line(
+                    "balance_brought_forward",
+                    "balance",
+                    f"owed from earlier statements: {-inp.opening_balance}",
+                    "1",
+                    inp.opening_balance,
+                ),
+                "balance",
+            )
+        )
+    for prog in inp.programs:
+        out.extend(_program_lines(prog, inp.partner_class))
     if inp.partial_rebates:
         out.append(
             StatementLineRef(
@@ -163,32 +258,51 @@ def settle_party(inp: PartyInputs) -> SettledParty:
                 "trueup",
             )
         )
-    earned = sum(x.line.amount for x in out if x.line.category == "rebate")
     penalty_prog = _penalty_rules(inp.programs)
-    alert_penalties: dict[int, int] = {}
-    if inp.charges and penalty_prog is None:
+    incident_fines: dict[str, tuple[int, int]] = {}
+    incident_forfeits: dict[str, int] = {}
+    if (inp.incidents or inp.refunds) and penalty_prog is None:
         raise SettlementError(
             f"{inp.party_code} has confirmed alerts but no program defines penalties"
         )
     if penalty_prog is not None and penalty_prog.rules.penalties is not None:
         pen = penalty_prog.rules.penalties
-        eff_rate = (
-            (Decimal(earned) / Decimal(rebate_value)).quantize(Decimal("0.000001"))
-            if rebate_value > 0 and earned > 0
-            else Decimal(0)
-        )
-        for c in inp.charges:
-            ref = f"alert:{c.alert_id}"
+        for inc in inp.incidents:
+            alerts = ", ".join(str(a) for a in inc.alert_ids)
+            label = f"alert{'s' if len(inc.alert_ids) > 1 else ''} {alerts} ({inc.period})"
             fl = fine_line(
-                c.units, pen.fine_per_unit, c.prior_offences, pen.escalation, str(c.alert_id)
-            )
-            out.append(StatementLineRef(fl, ref))
-            charged = -fl.amount
-            if pen.forfeiture and c.forfeit_units > 0 and eff_rate > 0:
-                ff = forfeiture_line(c.forfeit_units, c.forfeit_value, eff_rate, str(c.alert_id))
-                out.append(StatementLineRef(ff, ref))
-                charged += -ff.amount
-            alert_penalties[c.alert_id] = charged
+                inc.units, pen.fine_per_unit, inc.prior_incidents, pen.escalation, label,
+                charged_before=inc.charged_before,
+            )  # fmt: skip
+            change = 0
+            if fl is not None:
+                out.append(StatementLineRef(fl, inc.ref))
+                change = -fl.amount
+            incident_fines[inc.ref] = (inc.charged_before + change, change)
+            if pen.forfeiture:
+                taken = 0
+                for cb in inc.clawbacks:
+                    ff = forfeiture_line(cb.base, cb.rate, cb.units, cb.source_ref, label)
+                    if ff.amount:
+                        out.append(StatementLineRef(ff, inc.ref))
+                        taken += -ff.amount
+                incident_forfeits[inc.ref] = taken
+        for rf in inp.refunds:
+            if rf.fine:
+                out.append(
+                    StatementLineRef(
+                        refund_line("fine_correction", rf.fine, rf.units, rf.period, rf.ref), rf.ref
+                    )
+                )
+            if rf.forfeit:
+                out.append(
+                    StatementLineRef(
+                        refund_line(
+                            "forfeiture_correction", rf.forfeit, rf.units, rf.period, rf.ref
+                        ),
+                        rf.ref,
+                    )
+                )
     share = Decimal(0)
     for p in inp.programs:
         if p.rules.penalties is not None:
@@ -211,7 +325,7 @@ def settle_party(inp: PartyInputs) -> SettledParty:
     if dep is not None:
         out.append(StatementLineRef(dep, "deposit"))
         total += dep.amount
-    return SettledParty(tuple(out), total, balance, alert_penalties)
+    return SettledParty(tuple(out), total, balance, incident_fines, incident_forfeits)
 
 
 def statement_hash(
@@ -238,6 +352,7 @@ def statement_hash(
         "class": partner_class,
         "lines": [
             [r.line.rule, r.line.category, r.line.basis, r.line.rate, r.line.amount, r.ref]
+            + ([r.line.quantity] if r.line.quantity else [])
             for r in lines
         ],
         "total": sum(r.line.amount for r in lines),

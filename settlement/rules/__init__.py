@@ -16,8 +16,9 @@ from settlement.rules.penalties import (
     fine_line,
     forfeiture_line,
     prior_offences,
+    refund_line,
 )
-from settlement.rules.tiers import Tier, tier_lines
+from settlement.rules.tiers import Tier, cliff_line, reached_tier, tier_lines
 from settlement.rules.whistleblower import reward_line
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "RuleError",
     "Tier",
     "class_multiplier_line",
+    "cliff_line",
     "convert",
     "decimal_str",
     "deposit_deduction",
@@ -35,6 +37,8 @@ __all__ = [
     "growth_line",
     "kpi_gate_line",
     "prior_offences",
+    "reached_tier",
+    "refund_line",
     "reward_line",
     "round_minor",
     "tier_lines",

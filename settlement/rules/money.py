@@ -16,7 +16,9 @@ __all__ = [
 ]
 
 #: What a line does to the total; summaries and true-ups group by it.
-CATEGORIES = ("rebate", "penalty", "reward", "deposit", "trueup", "adjustment")
+CATEGORIES = (
+    "rebate", "penalty", "reward", "deposit", "trueup", "adjustment", "balance",
+)  # fmt: skip
 
 # ISO 4217 minor-unit exponents that are not 2.
 _EXPONENTS = {
@@ -89,6 +91,7 @@ class Line:
     basis: str
     rate: str
     amount: int
+    quantity: int = 0  # units or value a tier line pays on; 0 for other lines
 
     def __post_init__(self) -> None:
         if self.category not in CATEGORIES:

@@ -17,6 +17,7 @@ __all__ = [
     "forfeiture_line",
     "period_index",
     "prior_offences",
+    "refund_line",
 ]
 
 
@@ -54,34 +55,86 @@ def escalation_multiplier(prior: int, steps: Sequence[Decimal]) -> Decimal:
 
 
 def fine_line(
-    units: int, fine_per_unit: int, prior: int, steps: Sequence[Decimal], alert_ref: str
-) -> Line:
-    """``-(units * fine * escalation)``, rounded half-even."""
-    if units < 0 or fine_per_unit < 0:
-        raise RuleError(f"fine needs units >= 0 and fine >= 0, got {units} and {fine_per_unit}")
+    units: int,
+    fine_per_unit: Decimal | int,
+    prior: int,
+    steps: Sequence[Decimal],
+    alert_ref: str,
+    *,
+    charged_before: int = 0,
+) -> Line | None:
+    """The fine of one incident: ``-(units x fine x escalation)`` rounded half-even once,
+    less what posted runs already charged for it (``charged_before`` >= 0).
+
+    ``fine_per_unit`` is exact (a program fine converted into the statement's currency
+    without rounding), so a line is rounded once, at the end. Returns a ``fine`` line
+    the first time, a ``fine_correction`` line when the escalation that stands now
+    differs from what was charged (an earlier alert dismissed or an appeal upheld), and
+    None when nothing changes. Source: the channel rules' escalating fines for repeat
+    cross-region diversion (seeds/003), counted per incident.
+    """
+    if units < 0 or fine_per_unit < 0 or charged_before < 0:
+        raise RuleError(
+            f"fine needs units >= 0, fine >= 0 and charged >= 0, got {units}, "
+            f"{fine_per_unit} and {charged_before}"
+        )
     mult = escalation_multiplier(prior, steps)
     rate = Decimal(fine_per_unit) * mult
+    due = round_minor(Decimal(units) * rate)
+    earlier = "no earlier incident" if prior == 0 else f"{prior} earlier incidents"
+    basis = f"{units} diverted units, {alert_ref}, {earlier} in 12 months (x{decimal_str(mult)})"
+    if charged_before == 0:
+        return Line("fine", "penalty", basis, _rate_text(rate), -due, quantity=units)
+    if due == charged_before:
+        return None
     return Line(
-        "fine",
+        "fine_correction",
         "penalty",
-        f"{units} diverted units, alert {alert_ref}, {prior} prior offences in 12 months (x{decimal_str(mult)})",
-        decimal_str(rate),
-        -round_minor(Decimal(units) * rate),
+        f"{basis}: now {due}, charged before {charged_before}",
+        _rate_text(rate),
+        charged_before - due,
+        quantity=units,
     )
 
 
-def forfeiture_line(units: int, value: int, rate: Decimal, alert_ref: str) -> Line:
-    """Claw back the rebate earned on diverted units sold in before this period.
+def refund_line(rule: str, charged: int, units: int, period: str, ref: str) -> Line:
+    """Give back what a posted run charged for an incident that no longer stands (its
+    alerts dismissed or reopened on appeal): ``+charged``."""
+    if charged < 0:
+        raise RuleError(f"a refund needs the amount charged (>= 0), got {charged}")
+    what = "fines" if rule == "fine_correction" else "forfeited rebate"
+    return Line(
+        rule,
+        "penalty",
+        f"{ref} no longer stands: {what} charged for {units} units in {period} given back",
+        "1",
+        charged,
+        quantity=units,
+    )
 
-    Units sold in within the period are simply left out of the base, so only older
-    units need a clawback; ``rate`` is the fraction of value the program paid.
+
+def forfeiture_line(base: int, rate: Decimal, units: int, source_ref: str, alert_ref: str) -> Line:
+    """Claw back the rebate diverted units earned in a posted run, at the rate they earned.
+
+    ``base`` is the units (volume programs) or list value (value programs) the clawed
+    units counted for in that run; ``rate`` the rebate that run paid per unit or per
+    minor unit of value (all of that program's rebate lines, cliff included, over the
+    quantity its tier lines paid on); ``source_ref`` names the line clawed back.
+    Units that no run paid rebate on are never clawed back.
     """
-    if value < 0 or rate < 0:
-        raise RuleError(f"forfeiture needs value >= 0 and rate >= 0, got {value} and {rate}")
+    if base < 0 or rate < 0 or units < 0:
+        raise RuleError(f"forfeiture needs base, rate and units >= 0, got {base}, {rate}, {units}")
     return Line(
         "forfeiture",
         "penalty",
-        f"rebate on {units} diverted units (value {value}) sold in earlier, alert {alert_ref}",
-        decimal_str(rate),
-        -round_minor(Decimal(value) * rate),
+        f"rebate paid on {units} diverted units ({source_ref}), {alert_ref}",
+        _rate_text(rate),
+        -round_minor(Decimal(base) * rate),
+        quantity=units,
     )
+
+
+def _rate_text(rate: Decimal) -> str:
+    """A rate as stored on a line: exact up to 6 decimals (display only; amounts use
+    the exact rate)."""
+    return decimal_str(rate.quantize(Decimal("0.000001")))

@@ -43,6 +43,7 @@ from settlement import (
     deposit_balance,
     dismiss_alert,
     file_report,
+    get_run,
     get_statement,
     grant_territory,
     list_alerts,
@@ -118,7 +119,7 @@ def build(db_url: str) -> tuple[EngineWorld, int]:
     size = w.flush()
     for period in ("2026-10", "2025-10"):
         set_price(w.engine, GTIN, "EUR", f"{period}-01", GTIN_PRICE, FIN1)
-    set_target(w.engine, w.parties["A"], "2026-10", 10, FIN1)
+    set_target(w.engine, w.parties["A"], "2026-10", FIN1, units=10)
     create_program(w.engine, "VOL", "Volume rebate", FIN1)
     add_program_version(w.engine, "VOL", "2026-01", None, RULES, FIN1)
     return w, size
@@ -244,7 +245,7 @@ def test_confirmed_diversion_excludes_units_fines_and_takes_the_deposit(db_url: 
     [alert] = list_alerts(w.engine, CM)
     start_investigation(w.engine, alert.id, CM)
     confirm_alert(w.engine, alert.id, CM)
-    record_deposit(w.engine, w.parties["A"], 5_000, "deposit paid in", FIN1)
+    record_deposit(w.engine, w.parties["A"], 5_000, "deposit paid in", FIN1, kind="receipt")
     # B saw u7 in Berlin and reports it: a confirmed report earns 10 % of the fine
     dist_b = Actor("bob", "distributor", w.parties["B"])
     rep = file_report(
@@ -262,8 +263,11 @@ def test_confirmed_diversion_excludes_units_fines_and_takes_the_deposit(db_url: 
     run = create_run(w.engine, "2026-10", "final", FIN1)
     st, lines = lines_of(w, run.id, "A")
     a = amounts(lines)
-    # net 12 - 1 returned - 2 diverted = 9 units: tier 5+, 9 * 200 = 1_800
-    assert a["tier_retroactive"] == 1_800
+    # net 12 - 1 returned - 2 diverted = 9 units: tier 5+, 9 * 200 = 1_800. The 11
+    # units without the diverted ones would have reached tier 10+ (300): the tier line
+    # pays 9 * 300 = 2_700 and the cliff line takes 9 * (300 - 200) = 900 back.
+    assert a["tier_retroactive"] == 2_700
+    assert a["tier_cliff"] == -900
     # value 9 * 10_000 = 90_000 vs 80_000: 10_000 * 1 % = 100
     assert a["growth"] == 100
     # 9 of 10 units = 90 % >= 60 %: keep 90 %, withhold (1_800 + 0 + 100) * 0.1 = 190
@@ -297,13 +301,18 @@ def test_confirmed_diversion_excludes_units_fines_and_takes_the_deposit(db_url: 
     with pytest.raises(SettlementError, match="corrections go as adjustments"):
         create_run(w.engine, "2026-10", "final", FIN1)
 
-    # A appeals; the manager dismisses: the posted fine comes back as an adjustment.
+    # A appeals; the manager dismisses: the next run gives the posted fine back, and
+    # opens with the 3_290 A still owes from October.
     dist_a = Actor("anna", "distributor", w.parties["A"])
     appeal_alert(w.engine, alert.id, "the dealer acted alone", dist_a)
     dismiss_alert(w.engine, alert.id, CM, "appeal upheld")
     nxt = create_run(w.engine, "2026-11", "final", FIN1)
-    _, n_lines = lines_of(w, nxt.id, "A")
-    assert amounts(n_lines)["adjustment"] == 10_000
+    n_st, n_lines = lines_of(w, nxt.id, "A")
+    n = amounts(n_lines)
+    assert n["fine_correction"] == 10_000 and "adjustment" not in n
+    assert n["balance_brought_forward"] == -3_290
+    # no November sales: -3_290 + 10_000 = 6_710 payable
+    assert n_st.total_minor == 6_710
 
 
 def test_repeat_offender_fine_escalates_and_old_units_are_forfeited(db_url: str) -> None:
@@ -368,12 +377,18 @@ def test_partial_run_is_trued_up_by_the_final_run(db_url: str) -> None:
 def test_same_checkpoint_and_programs_give_the_same_statement_hashes(db_url: str) -> None:
     w, _size = build(db_url)
     r1 = create_run(w.engine, "2026-10", "final", FIN1)
+    with Session(w.engine) as s:
+        h1 = sorted(s.scalars(select(Statement.hash).where(Statement.run_id == r1.id)))
     r2 = create_run(w.engine, "2026-10", "final", FIN2)
     assert r1.run_hash == r2.run_hash
     with Session(w.engine) as s:
-        h1 = sorted(s.scalars(select(Statement.hash).where(Statement.run_id == r1.id)))
         h2 = sorted(s.scalars(select(Statement.hash).where(Statement.run_id == r2.id)))
-    assert h1 == h2
+        gone = s.scalars(select(Statement.hash).where(Statement.run_id == r1.id)).all()
+    assert h1 == h2 and len(h1) == 2
+    # the second draft superseded the first: its statements are discarded, with a note
+    old = get_run(w.engine, r1.id)
+    assert old.status == "superseded" and old.superseded_by == r2.id and not gone
+    assert f"superseded by run {r2.id}" in old.note
     # a new program version changes them
     add_program_version(w.engine, "VOL", "2026-10", None, {**RULES, "default_class": "C"}, FIN1)
     r3 = create_run(w.engine, "2026-10", "final", FIN1)
@@ -402,6 +417,8 @@ def test_statement_exports_and_run_summary(db_url: str) -> None:
     run = create_run(w.engine, "2026-10", "final", FIN1)
     st, _lines = lines_of(w, run.id, "A")
     dist_a = Actor("anna", "distributor", w.parties["A"])
+    approve_run(w.engine, run.id, FIN2)
+    post_run(w.engine, run.id, FIN1)  # a distributor reads posted statements only
     csv_text = statement_csv(w.engine, st.id, dist_a).decode()
     assert csv_text.splitlines()[0].startswith("position,rule,category,basis,rate,amount")
     assert csv_text.splitlines()[-1] == ",total,,,,36.00,EUR,"
@@ -413,7 +430,7 @@ def test_statement_exports_and_run_summary(db_url: str) -> None:
     assert pdf.startswith(b"%PDF")
     shown = _pdf_strings(pdf)
     assert "tier_retroactive" in shown and "growth" in shown and shown[-1] == "36.00"
-    with pytest.raises(SettlementError, match="not bob's"):
+    with pytest.raises(SettlementError, match="no statement"):
         get_statement(w.engine, st.id, Actor("bob", "distributor", w.parties["B"]))
     summ = run_summary(w.engine, run.id, FIN1)
     assert summ.grand_total.rebates == 3_600
@@ -454,7 +471,7 @@ def test_a_distributor_in_another_currency_is_settled_at_the_period_rate(db_url:
         w.event(f"c{i}", E.SHIPPING, "MFR", ms(2026, 10, 8), "C")
     w.flush()
     set_price(w.engine, GTIN, "CNY", "2026-10-01", 78_000, FIN1)
-    with pytest.raises(SettlementError, match="no FX rate CNY->EUR for period 2026-10"):
+    with pytest.raises(SettlementError, match=r"no FX rate for 2026-10: CNY->EUR, EUR->CNY\. Import"):
         create_run(w.engine, "2026-10", "final", FIN1)
     set_fx_rate(w.engine, "2026-10", "CNY", "EUR", "0.128", FIN1)  # 1 CNY = 0.128 EUR
     run = create_run(w.engine, "2026-10", "final", FIN1)
@@ -533,8 +550,12 @@ def test_statement_lists_for_finance_and_for_a_distributor(db_url: str) -> None:
     w, _ = build(db_url)
     run = create_run(w.engine, "2026-10", "final", FIN1)
     assert {s.party_code for s in list_statements(w.engine, FIN2, run_id=run.id)} == {"A", "B"}
-    mine = list_statements(w.engine, Actor("anna", "distributor", w.parties["A"]))
-    assert [(s.party_code, s.total_minor, s.run_status) for s in mine] == [("A", 3_600, "draft")]
+    anna = Actor("anna", "distributor", w.parties["A"])
+    assert list_statements(w.engine, anna) == []  # a draft is not the distributor's yet
+    approve_run(w.engine, run.id, FIN2)
+    post_run(w.engine, run.id, FIN1)
+    mine = list_statements(w.engine, anna)
+    assert [(s.party_code, s.total_minor, s.run_status) for s in mine] == [("A", 3_600, "posted")]
     with pytest.raises(SettlementError, match="may not read statements"):
         list_statements(w.engine, CM)
     score_partners(w.engine, "2026-Q4", CM)
@@ -543,7 +564,9 @@ def test_statement_lists_for_finance_and_for_a_distributor(db_url: str) -> None:
     assert set(stored[0].breakdown) == {"target", "growth", "diversion", "returns", "timeliness"}
 
 
-def test_forfeiture_claws_back_the_rebate_on_units_sold_in_before_the_period(db_url: str) -> None:
+def test_no_clawback_of_rebate_that_no_run_paid(db_url: str) -> None:
+    """Issue 8 fault 3 (D-AU): October was never settled, so a November run claws
+    nothing back for October units; only the fine is charged."""
     from engine_world import GTIN  # type: ignore[import-not-found]
 
     w, _ = build(db_url)
@@ -562,10 +585,8 @@ def test_forfeiture_claws_back_the_rebate_on_units_sold_in_before_the_period(db_
     a = amounts(lines)
     assert a["tier_retroactive"] == 3_000
     assert a["fine"] == -5_000  # 1 unit * 5_000, first offence (October's alert is still open)
-    # the rebate rate this run pays: 3_000 / 100_000 = 0.03; u9 is worth 10_000: 300 back
-    [forfeit] = [ln for ln in lines if ln.rule == "forfeiture"]
-    assert forfeit.rate == "0.03" and forfeit.amount_minor == -300
-    assert st.total_minor == 3_000 - 5_000 - 300
+    assert "forfeiture" not in a  # no run paid rebate on u9: nothing to take back
+    assert st.total_minor == 3_000 - 5_000
 
 
 def _pdf_strings(pdf: bytes) -> list[str]:

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from settlement.programs import parse_rules
 from settlement.rules import Tier, tier_lines
 from settlement.statement import (
-    AlertCharge,
+    Clawback,
+    IncidentInput,
     PartyInputs,
     ProgramInputs,
     RewardCredit,
@@ -61,10 +62,14 @@ def party_inputs(draw: st.DrawFn) -> PartyInputs:
         "P", 1, rules, gross, ret, excl, net, net * price, draw(st.integers(0, 10**9)),
         draw(st.one_of(st.none(), st.integers(1, 30_000))),
     )  # fmt: skip
-    charges = tuple(
-        AlertCharge(i, draw(st.integers(0, 500)), draw(st.integers(0, 5)), u, u * price)
+    incidents = tuple(
+        IncidentInput(
+            f"alert:{i}", (i,), "2026-10", draw(st.integers(0, 500)), draw(st.integers(0, 5)),
+            draw(st.integers(0, 10**6)),
+            tuple(Clawback(f"statement:1:{u}", u, u * price, Decimal("0.03")) for u in [u] if u),
+        )
         for i, u in enumerate(draw(st.lists(st.integers(0, 50), max_size=3)))
-    )
+    )  # fmt: skip
     rewards = tuple(
         RewardCredit(i, draw(st.integers(0, 10**7))) for i in range(draw(st.integers(0, 2)))
     )
@@ -76,7 +81,8 @@ def party_inputs(draw: st.DrawFn) -> PartyInputs:
         currency="EUR",
         partner_class=draw(st.sampled_from("ABC")),
         programs=(prog,),
-        charges=charges,
+        incidents=incidents,
+        opening_balance=-draw(st.integers(0, 10**6)),
         rewards=rewards,
         adjustments=adjustments,
         partial_rebates=draw(st.integers(0, 10**6)),

@@ -49,11 +49,14 @@ def test_retroactive_volume_tier_pays_every_unit_at_the_reached_rate() -> None:
 
 
 def test_incremental_volume_tier_pays_each_band_at_its_rate() -> None:
-    # 1200 units: (500-100)*50 = 20_000; (1000-500)*80 = 40_000; (1200-1000)*120 = 24_000
+    # A threshold is the first unit that earns the band's rate: 1200 units fill
+    # band 100-499 (400 units * 50 = 20_000), band 500-999 (500 * 80 = 40_000) and
+    # band 1000+ (units 1000..1200: 201 * 120 = 24_120)
     lines = tier_lines("volume", "incremental", VOLUME_TIERS, units=1200, value=0)
-    assert [ln.amount for ln in lines] == [20_000, 40_000, 24_000]
-    assert sum(ln.amount for ln in lines) == 84_000
-    assert "band 100-500" in lines[0].basis
+    assert [ln.amount for ln in lines] == [20_000, 40_000, 24_120]
+    assert [ln.quantity for ln in lines] == [400, 500, 201]
+    assert sum(ln.amount for ln in lines) == 84_120
+    assert "band 100-499" in lines[0].basis
 
 
 def test_below_first_threshold_earns_nothing_but_says_why() -> None:
@@ -127,7 +130,7 @@ def test_fine_escalates_for_repeat_offenders_within_twelve_months() -> None:
 
 def test_forfeiture_claws_back_the_rebate_rate_on_the_value() -> None:
     # 12 units worth 1_234_567 at 3 %: 37_037.01 -> 37_037
-    assert forfeiture_line(12, 1_234_567, Decimal("0.03"), "A1").amount == -37_037
+    assert forfeiture_line(1_234_567, Decimal("0.03"), 12, "statement:1:0", "A1").amount == -37_037
 
 
 def test_deposit_covers_the_shortfall_and_tracks_the_balance() -> None:
