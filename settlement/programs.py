@@ -17,6 +17,11 @@ Rules JSON (money in minor units of ``currency``; rates as decimal strings)::
                    "forfeiture": true, "whistleblower_share": "0.1"}}
 
 Volume tiers pay ``rate`` minor units per unit; value tiers pay ``rate`` x value.
+
+Creating a program and adding a version are finance's (or admin's) and audited
+(:mod:`settlement.reference_audit`, kind ``programs``). A program file (JSON or
+YAML: ``code``, ``name``, ``valid_from``, ``valid_to``, ``rules``) is read by
+:func:`load_program_file`; ``hopchain import programs FILE`` applies it.
 """
 
 from __future__ import annotations
@@ -29,24 +34,33 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+import yaml
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from settlement.common import Actor, SettlementError, months_of, now_ms
 from settlement.models import Program, ProgramVersion
+from settlement.reference_audit import Outcome, record_change
 from settlement.rules.growth import NEW_DISTRIBUTOR_RULES
 from settlement.rules.money import RuleError, to_decimal
 from settlement.rules.tiers import MEASURES, MODES, Tier
 
 __all__ = [
     "BASES",
+    "PROGRAM_FIELDS",
     "GrowthRule",
     "KpiRule",
     "PenaltyRule",
+    "ProgramFile",
+    "ProgramFileError",
     "ProgramRules",
     "add_program_version",
+    "check_span",
     "create_program",
+    "load_program_file",
     "parse_rules",
+    "store_program",
+    "store_program_version",
     "versions_for_period",
 ]
 
@@ -69,7 +83,7 @@ class KpiRule:
 
 @dataclass(frozen=True, slots=True)
 class PenaltyRule:
-    fine_per_unit: int
+    fine_per_unit: Decimal | int  # minor units; exact Decimal once converted to a party's currency
     escalation: tuple[Decimal, ...]
     forfeiture: bool
     whistleblower_share: Decimal
@@ -173,17 +187,97 @@ def parse_rules(raw: Mapping[str, Any]) -> ProgramRules:
     )
 
 
-def create_program(engine: Engine, code: str, name: str, actor: Actor) -> int:
-    actor.require("finance", "admin", action="create rebate programs")
-    if not code.strip():
-        raise SettlementError("a program needs a code")
-    with Session(engine) as s, s.begin():
-        if s.scalar(select(Program.id).where(Program.code == code)) is not None:
-            raise SettlementError(f"program {code!r} already exists")
+def store_program(
+    s: Session, actor: Actor, code: str, name: str, source: str
+) -> tuple[Outcome, int]:
+    """Create program ``code`` in ``s``, or rename it; returns the outcome and its id."""
+    p = s.scalar(select(Program).where(Program.code == code))
+    if p is None:
         p = Program(code=code, name=name)
         s.add(p)
         s.flush()
-        return p.id
+        record_change(s, "programs", code, "create", actor, None, {"name": name}, source)
+        return "created", p.id
+    if p.name == name:
+        return "unchanged", p.id
+    record_change(s, "programs", code, "update", actor, {"name": p.name}, {"name": name}, source)
+    p.name = name
+    return "updated", p.id
+
+
+def create_program(
+    engine: Engine, code: str, name: str, actor: Actor, *, source: str = "page"
+) -> int:
+    """A new rebate program (no versions yet); refuses an existing ``code``. Returns its id."""
+    actor.require("finance", "admin", action="create rebate programs")
+    if not code.strip():
+        raise SettlementError("code: a program needs a code")
+    if not name.strip():
+        raise SettlementError("name: a program needs a name")
+    with Session(engine) as s, s.begin():
+        if s.scalar(select(Program.id).where(Program.code == code)) is not None:
+            raise SettlementError(f"code: program {code!r} already exists")
+        return store_program(s, actor, code, name.strip(), source)[1]
+
+
+def check_span(valid_from: str, valid_to: str | None) -> None:
+    """``valid_from``/``valid_to`` are YYYY-MM months, in order (SettlementError naming one)."""
+    for label, month in (("valid_from", valid_from), ("valid_to", valid_to)):
+        if month is not None and not _MONTH.match(month):
+            raise SettlementError(f"{label}: must be a YYYY-MM month, got {month!r}")
+    if valid_to is not None and valid_to < valid_from:
+        raise SettlementError(f"valid_to: {valid_to} is before valid_from {valid_from}")
+
+
+def _canonical(rules: Mapping[str, Any]) -> str:
+    return json.dumps(rules, sort_keys=True, separators=(",", ":"))
+
+
+def store_program_version(
+    s: Session,
+    actor: Actor,
+    program_code: str,
+    valid_from: str,
+    valid_to: str | None,
+    rules: Mapping[str, Any],
+    source: str,
+    *,
+    skip_same: bool,
+) -> tuple[Outcome, int]:
+    """Add the next version of a program in ``s`` (rules already validated). With
+    ``skip_same``, rules and span equal to the latest version's are ``unchanged``."""
+    pid = s.scalar(select(Program.id).where(Program.code == program_code))
+    if pid is None:
+        raise SettlementError(f"code: no program {program_code!r}")
+    latest = s.scalar(
+        select(ProgramVersion)
+        .where(ProgramVersion.program_id == pid)
+        .order_by(ProgramVersion.version.desc())
+        .limit(1)
+    )
+    text = _canonical(rules)
+    if (
+        skip_same
+        and latest is not None
+        and (latest.valid_from, latest.valid_to, latest.rules_json) == (valid_from, valid_to, text)
+    ):
+        return "unchanged", latest.id
+    pv = ProgramVersion(
+        program_id=pid,
+        version=(latest.version if latest else 0) + 1,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        rules_json=text,
+        created_ms=now_ms(),
+        created_by=actor.username,
+    )
+    s.add(pv)
+    s.flush()
+    after = {"valid_from": valid_from, "valid_to": valid_to, "rules": json.loads(text)}
+    record_change(
+        s, "programs", f"{program_code} v{pv.version}", "create", actor, None, after, source
+    )
+    return "created", pv.id
 
 
 def add_program_version(
@@ -193,34 +287,101 @@ def add_program_version(
     valid_to: str | None,
     rules: Mapping[str, Any],
     actor: Actor,
+    *,
+    source: str = "page",
 ) -> int:
-    """Add the next version of a program; returns its id (what runs record)."""
+    """Add the next version of a program; returns its id (what runs record).
+
+    Raises :class:`RuleError` (rules) or :class:`SettlementError` naming the field.
+    """
     actor.require("finance", "admin", action="change rebate programs")
-    for label, month in (("valid_from", valid_from), ("valid_to", valid_to)):
-        if month is not None and not _MONTH.match(month):
-            raise SettlementError(f"{label} must be a YYYY-MM month, got {month!r}")
-    if valid_to is not None and valid_to < valid_from:
-        raise SettlementError(f"valid_to {valid_to} is before valid_from {valid_from}")
+    check_span(valid_from, valid_to)
     parse_rules(rules)
     with Session(engine) as s, s.begin():
-        pid = s.scalar(select(Program.id).where(Program.code == program_code))
-        if pid is None:
-            raise SettlementError(f"no program {program_code!r}")
-        last = s.scalar(
-            select(func.max(ProgramVersion.version)).where(ProgramVersion.program_id == pid)
+        return store_program_version(
+            s, actor, program_code, valid_from, valid_to, rules, source, skip_same=False
+        )[1]
+
+
+@dataclass(frozen=True, slots=True)
+class ProgramFile:
+    """A program file's content: the program and the version it adds."""
+
+    code: str
+    name: str
+    valid_from: str
+    valid_to: str | None
+    rules: dict[str, Any]
+    format: str  # json | yaml
+
+
+PROGRAM_FIELDS = ("code", "name", "valid_from", "valid_to", "rules")
+
+
+def load_program_file(filename: str, data: bytes) -> ProgramFile:
+    """Read a program file: a JSON or YAML object with ``code``, ``name``, ``valid_from``
+    and ``valid_to`` (YYYY-MM; ``valid_to`` may be null or absent: open-ended) and
+    ``rules`` (see this module's docstring). JSON when the text starts with ``{``,
+    else YAML (YAML 1.1 safe loader; numbers that are rates should be quoted, floats
+    are refused). Raises :class:`ProgramFileError` with ``field`` set (``rules`` errors
+    read ``rules: program rules: tiers[0]...``).
+    """
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ProgramFileError(None, "the file is not UTF-8 text") from None
+    fmt = "json" if text.lstrip().startswith("{") or filename.lower().endswith(".json") else "yaml"
+    try:
+        raw = json.loads(text) if fmt == "json" else yaml.safe_load(text)
+    except json.JSONDecodeError as exc:
+        raise ProgramFileError(None, f"not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "cannot be read"
+        raise ProgramFileError(None, f"not valid YAML: {problem}{where}") from None
+    if not isinstance(raw, dict):
+        raise ProgramFileError(
+            None, "the file must hold one object with " + ", ".join(PROGRAM_FIELDS)
         )
-        pv = ProgramVersion(
-            program_id=pid,
-            version=(last or 0) + 1,
-            valid_from=valid_from,
-            valid_to=valid_to,
-            rules_json=json.dumps(rules, sort_keys=True, separators=(",", ":")),
-            created_ms=now_ms(),
-            created_by=actor.username,
+    unknown = sorted(str(k) for k in raw if k not in PROGRAM_FIELDS)
+    if unknown:
+        raise ProgramFileError(
+            unknown[0], f"unknown field; a program file has {', '.join(PROGRAM_FIELDS)}"
         )
-        s.add(pv)
-        s.flush()
-        return pv.id
+    for name in ("code", "name", "valid_from", "rules"):
+        if raw.get(name) in (None, ""):
+            raise ProgramFileError(name, "is missing")
+    for name in ("code", "name", "valid_from"):
+        if not isinstance(raw[name], str):
+            raise ProgramFileError(name, f"must be text, got {raw[name]!r} (quote it)")
+    valid_to = raw.get("valid_to")
+    if valid_to is not None and not isinstance(valid_to, str):
+        raise ProgramFileError("valid_to", f"must be text or null, got {valid_to!r} (quote it)")
+    try:
+        check_span(raw["valid_from"], valid_to)
+    except SettlementError as exc:
+        field, _, message = str(exc).partition(": ")
+        raise ProgramFileError(field, message) from None
+    rules = raw["rules"]
+    if not isinstance(rules, dict):
+        raise ProgramFileError("rules", "must be an object (currency, basis, measure, tiers...)")
+    try:
+        parse_rules(rules)
+    except (RuleError, TypeError, AttributeError) as exc:
+        raise ProgramFileError("rules", str(exc) or "are not valid program rules") from None
+    return ProgramFile(
+        raw["code"].strip(), raw["name"].strip(), raw["valid_from"], valid_to, rules, fmt
+    )
+
+
+class ProgramFileError(SettlementError):
+    """A program file that cannot be loaded; ``field`` names the field (None: the file)."""
+
+    def __init__(self, field: str | None, message: str) -> None:
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field = field
+        self.message = message
 
 
 def versions_for_period(s: Session, period: str) -> list[tuple[str, ProgramVersion, ProgramRules]]:

@@ -61,18 +61,29 @@ def settlement_reference(
     currencies = sorted({c for *_, c in distributors} | {"EUR"})
     for ref, name, eur_price in PRODUCTS:
         gtin = gtin_of(ref)
-        settlement.set_product(engine, gtin, name, finance)
+        settlement.set_product(engine, gtin, name, finance, source="demo")
         for month in months:
             for ccy in currencies:
                 rate = Decimal(FX_TO_EUR[ccy])
                 local = int((Decimal(eur_price) / rate).quantize(Decimal(1)))
                 if ccy == "JPY":  # no minor unit: list prices are in whole yen
                     local = int((Decimal(eur_price) / 100 / rate).quantize(Decimal(1)))
-                settlement.set_price(engine, gtin, ccy, f"{month}-01", local, finance)
+                settlement.set_price(
+                    engine, gtin, ccy, f"{month}-01", local, finance, source="demo"
+                )
     for month in months:
         for ccy in currencies:
             if ccy != "EUR":
-                settlement.set_fx_rate(engine, month, ccy, "EUR", FX_TO_EUR[ccy], finance)
+                settlement.set_fx_rate(
+                    engine,
+                    month,
+                    ccy,
+                    "EUR",
+                    FX_TO_EUR[ccy],
+                    finance,
+                    source="demo rates",
+                    audit_source="demo",
+                )
     since = month_start_ms(cfg.start, -12)
     per_distributor = max(1, cfg.units // max(1, len(distributors)) // cfg.months)
     with Session(engine) as s:
@@ -80,9 +91,13 @@ def settlement_reference(
     for code, _name, country, _ccy in distributors:
         settlement.grant_territory(engine, ids[code], country, since, finance)
         for month in months:
-            settlement.set_target(engine, ids[code], month, per_distributor, finance)
-    settlement.create_program(engine, "VOLUME-REBATE", "Volume rebate", finance)
-    settlement.add_program_version(engine, "VOLUME-REBATE", months[0], None, REBATE_RULES, finance)
+            settlement.set_target(
+                engine, ids[code], month, finance, units=per_distributor, source="demo"
+            )
+    settlement.create_program(engine, "VOLUME-REBATE", "Volume rebate", finance, source="demo")
+    settlement.add_program_version(
+        engine, "VOLUME-REBATE", months[0], None, REBATE_RULES, finance, source="demo"
+    )
 
 
 @click.command("demo")

@@ -1,0 +1,249 @@
+"""Checks of single reference-data values, shared by the service, its pages and file imports
+(and the one lookup every write needs: the party by id).
+
+Each check takes the text a person typed (or a spreadsheet cell) and the name of the
+field or column it came from, and returns the canonical value or raises
+:class:`InvalidValue` naming that field in words. None of them touches the database.
+
+Standards: currency codes and their minor-unit exponents from ISO 4217 (``iso4217``
+package; the exponent used to store money is the engine's,
+:func:`settlement.rules.money.minor_exponent`, so that stored amounts and printed
+statements agree), dates ISO 8601 (``YYYY-MM-DD``), GTINs GS1 (check digit),
+IBAN ISO 13616 (mod 97) and BIC ISO 9362 (``schwifty``).
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from iso4217 import Currency
+from schwifty import BIC, IBAN
+from schwifty.exceptions import SchwiftyException
+from sqlalchemy.orm import Session
+
+from ledger.ids import InvalidIdentifierError, gs1_check_digit, validate_gtin14
+from ledger.models import Party
+from settlement.common import SettlementError
+from settlement.rules.money import decimal_str, minor_exponent
+
+__all__ = [
+    "MAX_MINOR",
+    "InvalidValue",
+    "check_bic",
+    "check_currency",
+    "check_date",
+    "check_gtin",
+    "check_iban",
+    "check_month",
+    "check_positive_int",
+    "check_rate",
+    "check_text",
+    "date_ms",
+    "major_to_minor",
+    "minor_to_major",
+    "party_by_id",
+]
+
+#: Largest amount stored, in minor units: far above any real price or deposit and
+#: inside a signed 64-bit column.
+MAX_MINOR = 10**15
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_AMOUNT = re.compile(r"^(?P<sign>-)?(?P<whole>\d+)(?:\.(?P<frac>\d+))?$")
+_INT = re.compile(r"^\d+$")
+
+
+class InvalidValue(SettlementError):
+    """A value that cannot be stored; ``field`` names the field or column, ``message``
+    says why without repeating it (imports print ``row 7, column list_price: message``)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def check_text(value: str, field: str, *, required: bool = True, max_length: int = 500) -> str:
+    """``value`` stripped; refuses an empty one when ``required`` and one too long."""
+    text = value.strip()
+    if required and not text:
+        raise InvalidValue(field, "is empty")
+    if len(text) > max_length:
+        raise InvalidValue(field, f"is {len(text)} characters long; at most {max_length}")
+    return text
+
+
+def check_currency(value: str, field: str = "currency") -> str:
+    """An active ISO 4217 currency code, upper case (``eur`` -> ``EUR``).
+
+    Fund codes and precious metals (no minor unit in ISO 4217) are refused.
+    """
+    code = value.strip().upper()
+    try:
+        known = Currency(code)
+    except ValueError:
+        known = None
+    if known is None or known.exponent is None:
+        raise InvalidValue(
+            field, f"{value.strip()!r} is not an ISO 4217 currency code (like EUR, USD, JPY)"
+        )
+    return code
+
+
+def _decimals_word(n: int) -> str:
+    return "no decimals" if n == 0 else "1 decimal" if n == 1 else f"{n} decimals"
+
+
+def major_to_minor(
+    value: str, currency: str | None, field: str, *, negative: bool = False, zero: bool = True
+) -> int:
+    """Decimal text in major units (``12.50``) as integer minor units of ``currency``.
+
+    The currency's minor-unit exponent (2 for EUR, 0 for JPY, 3 for KWD) is the most
+    decimals allowed: ``12.345`` EUR is refused rather than rounded. A decimal comma,
+    thousands separators or an exponent are refused with a hint. ``negative`` allows a
+    leading ``-``; ``zero`` allows 0. With ``currency`` None (not known: its own cell is
+    wrong) only the shape and sign are checked and the result is meaningless.
+    """
+    text = value.strip()
+    m = _AMOUNT.match(text)
+    if m is None:
+        hint = " (write the decimal point as '.', no thousands separator)" if "," in text else ""
+        raise InvalidValue(
+            field,
+            f"{text!r} is not an amount like 12.50{hint}" if text else "is empty",
+        )
+    if m["sign"] and not negative:
+        raise InvalidValue(field, f"{text} is negative; amounts here are 0 or more")
+    frac = m["frac"] or ""
+    exponent = len(frac) if currency is None else minor_exponent(currency)
+    if len(frac) > exponent:
+        raise InvalidValue(
+            field,
+            f"{text} has {_decimals_word(len(frac))}; {currency} has {_decimals_word(exponent)}"
+            " (ISO 4217)",
+        )
+    if len(m["whole"].lstrip("0")) > 18:
+        raise InvalidValue(field, f"{text[:30]} is larger than any amount hopchain stores")
+    minor = int(m["whole"] + frac.ljust(exponent, "0"))
+    if m["sign"]:
+        minor = -minor
+    if minor == 0 and not zero:
+        raise InvalidValue(field, "is 0; give an amount other than zero")
+    if abs(minor) > MAX_MINOR:
+        raise InvalidValue(field, f"{text} is larger than any amount hopchain stores")
+    return minor
+
+
+def minor_to_major(amount_minor: int, currency: str) -> str:
+    """Integer minor units as decimal text with the currency's decimals (``1250`` -> ``12.50``)."""
+    exponent = minor_exponent(currency)
+    sign = "-" if amount_minor < 0 else ""
+    digits = str(abs(amount_minor)).rjust(exponent + 1, "0")
+    if exponent == 0:
+        return sign + digits
+    return f"{sign}{digits[:-exponent]}.{digits[-exponent:]}"
+
+
+def check_date(value: str, field: str) -> str:
+    """An ISO 8601 calendar date ``YYYY-MM-DD`` that exists (``2026-02-30`` is refused)."""
+    text = value.strip()
+    if _DATE.match(text):
+        try:
+            return date.fromisoformat(text).isoformat()
+        except ValueError:
+            raise InvalidValue(field, f"{text} is not a day of the calendar") from None
+    raise InvalidValue(field, f"{text!r} is not a date like 2026-10-31 (YYYY-MM-DD)")
+
+
+def check_month(value: str, field: str) -> str:
+    """A month ``YYYY-MM``."""
+    text = value.strip()
+    if not _MONTH.match(text):
+        raise InvalidValue(field, f"{text!r} is not a month like 2026-10 (YYYY-MM)")
+    return text
+
+
+def check_gtin(value: str, field: str = "gtin") -> str:
+    """A GTIN-8/12/13/14 with a correct GS1 check digit, as 14 digits."""
+    text = value.strip()
+    try:
+        return validate_gtin14(text)
+    except InvalidIdentifierError:
+        pass
+    if not (text.isascii() and text.isdigit() and len(text) in (8, 12, 13, 14)):
+        raise InvalidValue(field, f"{text!r} is not a GTIN (8, 12, 13 or 14 digits)")
+    padded = text.zfill(14)
+    raise InvalidValue(
+        field,
+        f"{text} has check digit {padded[-1]}; the GS1 check digit of its other digits is "
+        f"{gs1_check_digit(padded[:-1])}",
+    )
+
+
+def check_positive_int(value: str, field: str) -> int:
+    """A whole number greater than 0 (``120``; no sign, decimals or separators)."""
+    text = value.strip()
+    if not _INT.match(text):
+        raise InvalidValue(field, f"{text[:30]!r} is not a whole number like 120")
+    if len(text.lstrip("0")) > 18:
+        raise InvalidValue(field, f"{text[:30]} is larger than hopchain stores")
+    n = int(text)
+    if n <= 0:
+        raise InvalidValue(field, "must be greater than 0")
+    if n > MAX_MINOR:
+        raise InvalidValue(field, f"{text} is larger than hopchain stores")
+    return n
+
+
+def check_rate(value: str, field: str = "rate") -> str:
+    """An exchange rate: decimal text greater than 0, returned without trailing zeros."""
+    text = value.strip()
+    try:
+        d = Decimal(text)
+    except InvalidOperation:
+        raise InvalidValue(field, f"{text!r} is not a decimal number like 1.0842") from None
+    if not d.is_finite() or "e" in text.lower():
+        raise InvalidValue(field, f"{text!r} is not a decimal number like 1.0842")
+    if d <= 0:
+        raise InvalidValue(field, f"{text} is not greater than 0; a rate must be positive")
+    return decimal_str(d)
+
+
+def check_iban(value: str, field: str = "iban") -> str:
+    """An IBAN (ISO 13616: country format and mod-97 check digits), compact upper case."""
+    try:
+        return str(IBAN(value.strip()).compact)
+    except SchwiftyException as exc:
+        raise InvalidValue(field, f"{value.strip()!r} is not a valid IBAN: {_lower(exc)}") from None
+
+
+def check_bic(value: str, field: str = "bic") -> str:
+    """A BIC (ISO 9362: 8 or 11 characters, bank, country, location, branch)."""
+    try:
+        return str(BIC(value.strip()).compact)
+    except SchwiftyException as exc:
+        raise InvalidValue(field, f"{value.strip()!r} is not a valid BIC: {_lower(exc)}") from None
+
+
+def _lower(exc: Exception) -> str:
+    text = str(exc).rstrip(".")
+    return text[:1].lower() + text[1:]
+
+
+def date_ms(day: str) -> int:
+    """Midnight UTC of an ISO date ``YYYY-MM-DD``, in epoch milliseconds."""
+    d = date.fromisoformat(day)
+    return calendar.timegm((d.year, d.month, d.day, 0, 0, 0)) * 1000
+
+
+def party_by_id(s: Session, party_id: int) -> Party:
+    """The party with that id; :class:`InvalidValue` on ``party`` when there is none."""
+    p = s.get(Party, party_id)
+    if p is None:
+        raise InvalidValue("party", f"there is no party with id {party_id}")
+    return p
