@@ -96,6 +96,13 @@ from settlement.reference import (
     set_product,
     set_target,
 )
+from settlement.reference_values import (
+    InvalidValue,
+    check_currency,
+    check_positive_int,
+    major_to_minor,
+    minor_to_major,
+)
 from settlement.reports import ReportView, confirm_report, file_report, list_reports, reject_report
 from settlement.rules.money import RuleError
 from settlement.runs import (
@@ -168,6 +175,7 @@ __all__ = [
     "ImportProblem",
     "ImportRejected",
     "ImportReport",
+    "InvalidValue",
     "LineView",
     "MissingFxRates",
     "PartnerScoreView",
@@ -207,6 +215,8 @@ __all__ = [
     "approve_run",
     "assign_alert",
     "attach_file",
+    "check_currency",
+    "check_positive_int",
     "compute_statements",
     "confirm_alert",
     "confirm_report",
@@ -247,6 +257,8 @@ __all__ = [
     "list_statements",
     "list_targets",
     "load_snapshot",
+    "major_to_minor",
+    "minor_to_major",
     "parse_rules",
     "party_zone_map",
     "party_zone_scans",

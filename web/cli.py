@@ -42,7 +42,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 # web.cli_<topic> modules, each exposing COMMANDS.
-CLI_MODULES: tuple[str, ...] = ("ledger", "demo", "scan", "territories", "settlement")
+CLI_MODULES: tuple[str, ...] = ("ledger", "demo", "scan", "territories", "settlement", "import")
 
 _ROLE_CHOICE = click.Choice([r.value for r in Role])
 

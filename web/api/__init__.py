@@ -43,6 +43,7 @@ ENDPOINT_MODULES: tuple[str, ...] = (
     "units",
     "territories",
     "settlement",
+    "reference",
 )
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")

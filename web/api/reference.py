@@ -1,0 +1,798 @@
+"""Finance's reference data as JSON: price lists, FX rates, rebate programs, sales
+targets, deposits, adjustments, payments, billing details, their history, and file
+imports.
+
+Roles: finance writes; finance, channel managers, auditors and admin read; a
+distributor reads only its own deposit (anything else answers 404 or 403), warehouse
+staff nothing. Lists answer ``{"items", "total", "limit", "offset", "next_cursor"}``
+and take ``limit`` with ``offset`` or the ``cursor`` a previous page returned.
+Amounts in request bodies are decimal text in major units (``"12.50"``), as in the
+import files; answers carry minor units plus the currency. A refused import answers
+422 with ``{"error", "status", "problems": [{"row", "column", "message"}]}``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn, TypeVar
+
+from flask import abort, jsonify, request
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+
+import settlement
+from ledger.models import Party
+from web.api import api_route, json_body, json_response, query_int, query_param
+from web.db import get_engine, get_session
+from web.roles import Role
+from web.settlement_access import abort_for, current_actor
+
+__all__ = ["READERS", "WRITERS"]
+
+READERS = (Role.FINANCE, Role.CHANNEL_MANAGER, Role.AUDITOR, Role.ADMIN)
+WRITERS = (Role.FINANCE,)
+MAX_IMPORT_BYTES = 20 * 1024 * 1024
+T = TypeVar("T")
+
+_OBJECT = {"type": "object"}
+_PAGE = {
+    "type": "object",
+    "properties": {
+        "items": {"type": "array", "items": {"type": "object"}},
+        "total": {"type": "integer"},
+        "limit": {"type": "integer"},
+        "offset": {"type": "integer"},
+        "next_cursor": {"type": ["string", "null"]},
+    },
+}
+_PAGING = (
+    query_param("limit", minimum=1, maximum=500, description="Items per page (default 50)."),
+    query_param("offset", minimum=0, description="Items to skip."),
+    query_param("cursor", "string", description="`next_cursor` of the previous page."),
+)
+_PROBLEMS = json_response(
+    "The file or body was refused; nothing was stored",
+    {
+        "type": "object",
+        "properties": {
+            "error": {"type": "string"},
+            "status": {"type": "integer"},
+            "problems": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "row": {"type": ["integer", "null"]},
+                        "column": {"type": ["string", "null"]},
+                        "message": {"type": "string"},
+                    },
+                },
+            },
+        },
+    },
+)
+
+
+def _body_schema(*fields: str) -> dict[str, Any]:
+    props = {f: {"type": "string"} for f in fields}
+    return {
+        "required": True,
+        "content": {"application/json": {"schema": {"type": "object", "properties": props}}},
+    }
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _paging() -> tuple[int, int]:
+    limit = query_int("limit", 50, minimum=1) or 50
+    cursor = request.args.get("cursor")
+    if cursor:
+        if not cursor.isdigit():
+            abort(400, "query parameter 'cursor' is not a cursor this API returned")
+        return int(cursor), min(limit, 500)
+    return query_int("offset", 0, minimum=0) or 0, min(limit, 500)
+
+
+def _page(items: Sequence[Any], total: int, offset: int, limit: int) -> ResponseReturnValue:
+    nxt = offset + len(items)
+    return jsonify(
+        {
+            "items": [dataclasses.asdict(i) for i in items],
+            "total": total,
+            "limit": limit,
+            "offset": offset,
+            "next_cursor": str(nxt) if nxt < total else None,
+        }
+    )
+
+
+def _problems(problems: Sequence[settlement.ImportProblem], error: str) -> ResponseReturnValue:
+    return jsonify(
+        {
+            "error": error,
+            "status": 422,
+            "problems": [dataclasses.asdict(p) for p in problems],
+        }
+    ), 422
+
+
+def _fail(exc: settlement.SettlementError, *, not_found: bool = False) -> NoReturn:
+    if isinstance(exc, settlement.AdjustmentStateError):
+        abort(409, str(exc))
+    abort_for(exc, not_found=not_found)
+
+
+def _call(fn: Callable[[], T]) -> T:
+    """Run a service call; a field error answers 422 with that field as the problem."""
+    try:
+        return fn()
+    except settlement.InvalidValue as exc:
+        abort(_invalid(exc))
+    except settlement.SettlementError as exc:
+        _fail(exc)
+
+
+def _invalid(exc: settlement.InvalidValue) -> Any:
+    response = jsonify(
+        {
+            "error": str(exc),
+            "status": 422,
+            "problems": [{"row": None, "column": exc.field, "message": exc.message}],
+        }
+    )
+    response.status_code = 422
+    return response
+
+
+def _text(body: dict[str, Any], name: str, *, required: bool = True) -> str:
+    value = body.get(name, "")
+    if value is None:
+        value = ""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        abort(422, f'{name!r} must be text; send amounts as decimal text like "12.50"')
+    if not isinstance(value, str):
+        abort(422, f"{name!r} must be text")
+    if required and not value.strip():
+        abort(422, f"{name!r} is required")
+    return value
+
+
+def _party(code: str) -> Party:
+    party = get_session().scalar(select(Party).where(Party.code == code.strip()))
+    if party is None:
+        abort(
+            _invalid(
+                settlement.InvalidValue("party", f"there is no party with code {code.strip()!r}")
+            )
+        )
+    return party
+
+
+def _party_filter() -> int | None:
+    code = request.args.get("party")
+    return _party(code).id if code else None
+
+
+def _minor(text: str, currency: str, field: str, **kw: bool) -> int:
+    return _call(lambda: settlement.major_to_minor(text, currency, field, **kw))
+
+
+# ------------------------------------------------------------------ prices
+
+
+@api_route(
+    "/prices",
+    summary="Price-list versions, newest valid_from first",
+    description="Filters: `gtin`, `currency`, `on` (YYYY-MM-DD: only the version in force that day).",
+    params=(
+        query_param("gtin", "string"),
+        query_param("currency", "string"),
+        query_param("on", "string"),
+        *_PAGING,
+    ),
+    responses={200: json_response("A page of prices", _PAGE)},
+    roles=READERS,
+    tags=("reference",),
+)
+def prices_list() -> ResponseReturnValue:
+    offset, limit = _paging()
+    items, total = _call(
+        lambda: settlement.list_prices(
+            get_engine(),
+            current_actor(),
+            gtin=request.args.get("gtin") or None,
+            currency=request.args.get("currency") or None,
+            on=request.args.get("on") or None,
+            offset=offset,
+            limit=limit,
+        )
+    )
+    return _page(items, total, offset, limit)
+
+
+@api_route(
+    "/prices",
+    methods=("POST",),
+    summary="Set a list price from a day (a new version, or replaces that day's)",
+    description="`gtin`, `currency`, `valid_from` (YYYY-MM-DD), `list_price` (major units, "
+    "at most the currency's decimals).",
+    request_body=_body_schema("gtin", "currency", "valid_from", "list_price"),
+    responses={201: json_response("The price in force from valid_from", _OBJECT), 422: _PROBLEMS},
+    roles=WRITERS,
+    tags=("reference",),
+)
+def price_create() -> ResponseReturnValue:
+    b = json_body()
+    gtin, ccy, day = _text(b, "gtin"), _text(b, "currency"), _text(b, "valid_from")
+    currency = _call(lambda: settlement.check_currency(ccy))
+    minor = _minor(_text(b, "list_price"), currency, "list_price")
+    engine, actor = get_engine(), current_actor()
+    _call(lambda: settlement.set_price(engine, gtin, currency, day, minor, actor, source="api"))
+    items, _ = _call(
+        lambda: settlement.list_prices(engine, actor, gtin=gtin, currency=currency, on=day, limit=1)
+    )
+    return jsonify(dataclasses.asdict(items[0])), 201
+
+
+# ------------------------------------------------------------------ FX rates
+
+
+@api_route(
+    "/fx-rates",
+    summary="FX rates, newest period first, with their source and as-of day",
+    params=(query_param("period", "string"), query_param("currency", "string"), *_PAGING),
+    responses={200: json_response("A page of rates", _PAGE)},
+    roles=READERS,
+    tags=("reference",),
+)
+def fx_list() -> ResponseReturnValue:
+    offset, limit = _paging()
+    items, total = _call(
+        lambda: settlement.list_fx_rates(
+            get_engine(),
+            current_actor(),
+            period=request.args.get("period") or None,
+            currency=request.args.get("currency") or None,
+            offset=offset,
+            limit=limit,
+        )
+    )
+    return _page(items, total, offset, limit)
+
+
+@api_route(
+    "/fx-rates",
+    methods=("POST",),
+    summary="Set the rate of a month: 1 currency = rate reporting_currency",
+    description="`period` (YYYY-MM), `currency`, `reporting_currency`, `rate` (> 0), `source` "
+    "(who quoted it), optional `as_of` (YYYY-MM-DD, default the month's last day).",
+    request_body=_body_schema(
+        "period", "currency", "reporting_currency", "rate", "source", "as_of"
+    ),
+    responses={201: json_response("The rate", _OBJECT), 422: _PROBLEMS},
+    roles=WRITERS,
+    tags=("reference",),
+)
+def fx_create() -> ResponseReturnValue:
+    b = json_body()
+    period, ccy, rep = _text(b, "period"), _text(b, "currency"), _text(b, "reporting_currency")
+    rate, source = _text(b, "rate"), _text(b, "source")
+    as_of = _text(b, "as_of", required=False) or None
+    engine, actor = get_engine(), current_actor()
+    _call(
+        lambda: settlement.set_fx_rate(
+            engine, period, ccy, rep, rate, actor, source=source, as_of=as_of, audit_source="api"
+        )
+    )
+    items, _ = _call(lambda: settlement.list_fx_rates(engine, actor, period=period, currency=ccy))
+    pair = [i for i in items if (i.currency, i.reporting_currency) == (ccy.upper(), rep.upper())]
+    return jsonify(dataclasses.asdict(pair[0])), 201
+
+
+# ------------------------------------------------------------------ targets
+
+
+@api_route(
+    "/targets",
+    summary="Sales targets, newest period first",
+    params=(query_param("party", "string"), query_param("period", "string"), *_PAGING),
+    responses={200: json_response("A page of targets", _PAGE)},
+    roles=READERS,
+    tags=("reference",),
+)
+def targets_list() -> ResponseReturnValue:
+    offset, limit = _paging()
+    party_id = _party_filter()
+    items, total = _call(
+        lambda: settlement.list_targets(
+            get_engine(),
+            current_actor(),
+            party_id=party_id,
+            period=request.args.get("period") or None,
+            offset=offset,
+            limit=limit,
+        )
+    )
+    return _page(items, total, offset, limit)
+
+
+@api_route(
+    "/targets",
+    methods=("POST",),
+    summary="Set a party's target for a month: units, or value in its currency",
+    description="`party` (code), `period` (YYYY-MM), and `units` (whole number) or `value` "
+    "(major units of the party's currency).",
+    request_body=_body_schema("party", "period", "units", "value"),
+    responses={201: json_response("The target", _OBJECT), 422: _PROBLEMS},
+    roles=WRITERS,
+    tags=("reference",),
+)
+def target_create() -> ResponseReturnValue:
+    b = json_body()
+    party = _party(_text(b, "party"))
+    period = _text(b, "period")
+    units_text, value_text = _text(b, "units", required=False), _text(b, "value", required=False)
+    if bool(units_text.strip()) == bool(value_text.strip()):
+        abort(422, "give either 'units' or 'value', not both and not neither")
+    units = (
+        _call(lambda: settlement.check_positive_int(units_text, "units"))
+        if units_text.strip()
+        else None
+    )
+    value = _minor(value_text, party.currency, "value", zero=False) if value_text.strip() else None
+    engine, actor = get_engine(), current_actor()
+    _call(
+        lambda: settlement.set_target(
+            engine, party.id, period, actor, units=units, value_minor=value, source="api"
+        )
+    )
+    items, _ = _call(
+        lambda: settlement.list_targets(engine, actor, party_id=party.id, period=period)
+    )
+    return jsonify(dataclasses.asdict(items[0])), 201
+
+
+# ------------------------------------------------------------------ deposits
+
+
+@api_route(
+    "/deposits",
+    summary="Parties with a deposit: balance, agreed level, shortfall, open top-ups",
+    description="Largest shortfall first. Amounts in minor units of each party's currency.",
+    params=_PAGING,
+    responses={200: json_response("A page of deposit states", _PAGE)},
+    roles=READERS,
+    tags=("reference",),
+)
+def deposits_list() -> ResponseReturnValue:
+    offset, limit = _paging()
+    items, total = _call(
+        lambda: settlement.list_deposit_parties(
+            get_engine(), current_actor(), offset=offset, limit=limit
+        )
+    )
+    return _page(items, total, offset, limit)
+
+
+@api_route(
+    "/deposits/<party_code>",
+    summary="One party's deposit with its newest movements (a distributor: its own)",
+    responses={200: json_response("The deposit", _OBJECT), 404: "No such party"},
+    roles=(*READERS, Role.DISTRIBUTOR),
+    tags=("reference",),
+)
+def deposit_detail(party_code: str) -> ResponseReturnValue:
+    party = get_session().scalar(select(Party).where(Party.code == party_code))
+    if party is None:
+        abort(404)
+    try:
+        status = settlement.deposit_status(get_engine(), party.id, current_actor())
+    except settlement.PermissionDenied as exc:
+        abort_for(exc)
+    except settlement.SettlementError as exc:
+        _fail(exc, not_found=True)
+    return jsonify(dataclasses.asdict(status))
+
+
+@api_route(
+    "/deposits",
+    methods=("POST",),
+    summary="Record a deposit receipt or refund",
+    description="`party` (code), `kind` (receipt | refund), `amount` (major units, > 0), "
+    "`reason`, optional `date` (YYYY-MM-DD). A refund may not take the balance below zero.",
+    request_body=_body_schema("party", "kind", "amount", "reason", "date"),
+    responses={201: json_response("The party's deposit", _OBJECT), 422: _PROBLEMS},
+    roles=WRITERS,
+    tags=("reference",),
+)
+def deposit_create() -> ResponseReturnValue:
+    b = json_body()
+    party = _party(_text(b, "party"))
+    kind = _text(b, "kind").strip().lower()
+    if kind not in ("receipt", "refund"):
+        abort(_invalid(settlement.InvalidValue("kind", f"{kind!r} is not one of: receipt, refund")))
+    amount = _minor(_text(b, "amount"), party.currency, "amount", zero=False)
+    reason, day = _text(b, "reason", required=False), _text(b, "date", required=False) or None
+    engine, actor = get_engine(), current_actor()
+    _call(
+        lambda: settlement.record_deposit(
+            engine, party.id, amount, reason, actor,
+            kind="receipt" if kind == "receipt" else "refund", source="api", on=day,
+        )
+    )  # fmt: skip
+    return jsonify(dataclasses.asdict(settlement.deposit_status(engine, party.id, actor))), 201
+
+
+@api_route(
+    "/deposit-agreements",
+    methods=("POST",),
+    summary="Set the deposit a party agreed to hold from a day",
+    description="`party` (code), `valid_from` (YYYY-MM-DD), `agreed_amount` (major units).",
+    request_body=_body_schema("party", "valid_from", "agreed_amount"),
+    responses={201: json_response("The party's deposit", _OBJECT), 422: _PROBLEMS},
+    roles=WRITERS,
+    tags=("reference",),
+)
+def deposit_agreement_create() -> ResponseReturnValue:
+    b = json_body()
+    party = _party(_text(b, "party"))
+    amount = _minor(_text(b, "agreed_amount"), party.currency, "agreed_amount")
+    day = _text(b, "valid_from")
+    engine, actor = get_engine(), current_actor()
+    _call(
+        lambda: settlement.set_deposit_agreement(engine, party.id, day, amount, actor, source="api")
+    )
+    return jsonify(dataclasses.asdict(settlement.deposit_status(engine, party.id, actor))), 201
+
+
+@api_route(
+    "/deposits/<party_code>/topups",
+    methods=("POST",),
+    summary="Ask a party to top its deposit up to the agreed level by a deadline",
+    request_body=_body_schema("deadline", "reason"),
+    responses={
+        201: json_response("The party's deposit", _OBJECT),
+        404: "No such party",
+        422: _PROBLEMS,
+    },
+    roles=WRITERS,
+    tags=("reference",),
+)
+def topup_create(party_code: str) -> ResponseReturnValue:
+    party = get_session().scalar(select(Party).where(Party.code == party_code))
+    if party is None:
+        abort(404)
+    b = json_body()
+    deadline, reason = _text(b, "deadline"), _text(b, "reason", required=False)
+    engine, actor = get_engine(), current_actor()
+    _call(lambda: settlement.request_topup(engine, party.id, deadline, actor, reason=reason))
+    return jsonify(dataclasses.asdict(settlement.deposit_status(engine, party.id, actor))), 201
+
+
+# ------------------------------------------------------------------ adjustments
+
+
+@api_route(
+    "/adjustments",
+    summary="Adjustments, newest first",
+    params=(
+        query_param("status", "string", enum=["pending", "approved", "rejected"]),
+        query_param("party", "string"),
+        *_PAGING,
+    ),
+    responses={200: json_response("A page of adjustments", _PAGE)},
+    roles=READERS,
+    tags=("reference",),
+)
+def adjustments_list() -> ResponseReturnValue:
+    offset, limit = _paging()
+    party_id = _party_filter()
+    items, total = _call(
+        lambda: settlement.list_adjustments(
+            get_engine(),
+            current_actor(),
+            status=request.args.get("status") or None,
+            party_id=party_id,
+            offset=offset,
+            limit=limit,
+        )
+    )
+    return _page(items, total, offset, limit)
+
+
+def _adjustment(adjustment_id: int) -> ResponseReturnValue:
+    items, _ = settlement.list_adjustments(get_engine(), current_actor(), limit=1000)
+    found = [a for a in items if a.id == adjustment_id]
+    if not found:
+        abort(404)
+    return jsonify(dataclasses.asdict(found[0]))
+
+
+@api_route(
+    "/adjustments",
+    methods=("POST",),
+    summary="Book an adjustment: a one-off line on the party's next statement (pending)",
+    description="`party` (code), `amount` (major units; negative charges the party), `reason`. "
+    "A second finance user approves it before a run applies it.",
+    request_body=_body_schema("party", "amount", "reason"),
+    responses={201: json_response("The adjustment", _OBJECT), 422: _PROBLEMS},
+    roles=WRITERS,
+    tags=("reference",),
+)
+def adjustment_create() -> ResponseReturnValue:
+    b = json_body()
+    party = _party(_text(b, "party"))
+    amount = _minor(_text(b, "amount"), party.currency, "amount", negative=True, zero=False)
+    reason = _text(b, "reason")
+    engine, actor = get_engine(), current_actor()
+    new_id = _call(
+        lambda: settlement.add_adjustment(engine, party.id, amount, reason, actor, source="api")
+    )
+    items, _ = settlement.list_adjustments(engine, actor, party_id=party.id, limit=50)
+    return jsonify(dataclasses.asdict(next(a for a in items if a.id == new_id))), 201
+
+
+@api_route(
+    "/adjustments/<int:adjustment_id>/approve",
+    methods=("POST",),
+    summary="Approve a pending adjustment (a finance user other than its author)",
+    responses={
+        200: json_response("The adjustment", _OBJECT),
+        404: "No such adjustment",
+        409: "Not allowed now",
+    },
+    roles=WRITERS,
+    tags=("reference",),
+)
+def adjustment_approve(adjustment_id: int) -> ResponseReturnValue:
+    try:
+        settlement.approve_adjustment(get_engine(), adjustment_id, current_actor())
+    except settlement.InvalidValue:
+        abort(404)
+    except settlement.SettlementError as exc:
+        _fail(exc)
+    return _adjustment(adjustment_id)
+
+
+@api_route(
+    "/adjustments/<int:adjustment_id>/reject",
+    methods=("POST",),
+    summary="Reject a pending adjustment with a reason",
+    request_body=_body_schema("reason"),
+    responses={
+        200: json_response("The adjustment", _OBJECT),
+        404: "No such adjustment",
+        409: "Not allowed now",
+    },
+    roles=WRITERS,
+    tags=("reference",),
+)
+def adjustment_reject(adjustment_id: int) -> ResponseReturnValue:
+    reason = _text(json_body(), "reason")
+    try:
+        settlement.reject_adjustment(get_engine(), adjustment_id, reason, current_actor())
+    except settlement.InvalidValue as exc:
+        if exc.field == "adjustment":
+            abort(404)
+        abort(_invalid(exc))
+    except settlement.SettlementError as exc:
+        _fail(exc)
+    return _adjustment(adjustment_id)
+
+
+# ------------------------------------------------------------------ payments and billing
+
+
+@api_route(
+    "/payments",
+    summary="Payments received, newest first",
+    params=(query_param("party", "string"), *_PAGING),
+    responses={200: json_response("A page of payments", _PAGE)},
+    roles=READERS,
+    tags=("reference",),
+)
+def payments_list() -> ResponseReturnValue:
+    offset, limit = _paging()
+    party_id = _party_filter()
+    items, total = _call(
+        lambda: settlement.list_payments(
+            get_engine(), current_actor(), party_id=party_id, offset=offset, limit=limit
+        )
+    )
+    return _page(items, total, offset, limit)
+
+
+@api_route(
+    "/payments",
+    methods=("POST",),
+    summary="Record money received from a party against what it owes",
+    description="`party` (code), `received_on` (YYYY-MM-DD), `amount` (major units, > 0), "
+    "`reference` (the bank's).",
+    request_body=_body_schema("party", "received_on", "amount", "reference"),
+    responses={201: json_response("The payment", _OBJECT), 422: _PROBLEMS},
+    roles=WRITERS,
+    tags=("reference",),
+)
+def payment_create() -> ResponseReturnValue:
+    b = json_body()
+    party = _party(_text(b, "party"))
+    amount = _minor(_text(b, "amount"), party.currency, "amount", zero=False)
+    day, ref = _text(b, "received_on"), _text(b, "reference")
+    engine, actor = get_engine(), current_actor()
+    new_id = _call(
+        lambda: settlement.record_payment(
+            engine, party.id, amount, ref, actor, received_on=day, source="api"
+        )
+    )
+    items, _ = settlement.list_payments(engine, actor, party_id=party.id, limit=500)
+    return jsonify(dataclasses.asdict(next(p for p in items if p.id == new_id))), 201
+
+
+@api_route(
+    "/billing",
+    summary="Billing details of parties (legal name, address, IBAN, BIC), by party code",
+    params=_PAGING,
+    responses={200: json_response("A page of billing details", _PAGE)},
+    roles=READERS,
+    tags=("reference",),
+)
+def billing_list() -> ResponseReturnValue:
+    offset, limit = _paging()
+    items, total = _call(
+        lambda: settlement.list_billing(get_engine(), current_actor(), offset=offset, limit=limit)
+    )
+    return _page(items, total, offset, limit)
+
+
+@api_route(
+    "/billing",
+    methods=("POST",),
+    summary="Set a party's billing details (IBAN checked by ISO 13616 mod 97, BIC by ISO 9362)",
+    request_body=_body_schema("party", "legal_name", "address", "iban", "bic"),
+    responses={201: json_response("The billing details", _OBJECT), 422: _PROBLEMS},
+    roles=WRITERS,
+    tags=("reference",),
+)
+def billing_create() -> ResponseReturnValue:
+    b = json_body()
+    party = _party(_text(b, "party"))
+    fields = {
+        name: _text(b, name, required=name in ("legal_name", "iban"))
+        for name in ("legal_name", "address", "iban", "bic")
+    }
+    engine, actor = get_engine(), current_actor()
+    _call(lambda: settlement.set_party_billing(engine, party.id, actor, source="api", **fields))
+    billing = settlement.get_party_billing(engine, party.id, actor)
+    return jsonify(dataclasses.asdict(billing) if billing else {}), 201
+
+
+# ------------------------------------------------------------------ programs and history
+
+
+@api_route(
+    "/programs",
+    summary="Rebate programs, each with its versions newest first",
+    responses={200: json_response("The programs", {"type": "array", "items": _OBJECT})},
+    roles=READERS,
+    tags=("reference",),
+)
+def programs_list() -> ResponseReturnValue:
+    programs = _call(lambda: settlement.list_programs(get_engine(), current_actor()))
+    return jsonify([dataclasses.asdict(p) for p in programs])
+
+
+@api_route(
+    "/programs",
+    methods=("POST",),
+    summary="Create a program or add its next version (a program file as JSON)",
+    description="The body is a program file: `code`, `name`, `valid_from`, `valid_to` "
+    "(YYYY-MM or null) and `rules` (docs/imports.md). The same rules and span as the "
+    "latest version add nothing.",
+    request_body={"required": True, "content": {"application/json": {"schema": _OBJECT}}},
+    responses={200: json_response("The import report", _OBJECT), 422: _PROBLEMS},
+    roles=WRITERS,
+    tags=("reference",),
+)
+def program_create() -> ResponseReturnValue:
+    json_body()
+    return _import("programs", "program.json", request.get_data(), dry_run=False)
+
+
+@api_route(
+    "/reference-history",
+    summary="Audited changes of reference data, newest first (who, when, before, after, source)",
+    params=(query_param("kind", "string"), query_param("key", "string"), *_PAGING),
+    responses={200: json_response("A page of changes", _PAGE)},
+    roles=READERS,
+    tags=("reference",),
+)
+def history_list() -> ResponseReturnValue:
+    offset, limit = _paging()
+    items, total = _call(
+        lambda: settlement.reference_history(
+            get_engine(),
+            current_actor(),
+            kind=request.args.get("kind") or None,
+            key=request.args.get("key") or None,
+            offset=offset,
+            limit=limit,
+        )
+    )
+    return _page(items, total, offset, limit)
+
+
+# ------------------------------------------------------------------ imports
+
+
+def _import(kind: str, filename: str, data: bytes, *, dry_run: bool) -> ResponseReturnValue:
+    try:
+        report = settlement.import_file(
+            get_engine(), kind, filename, data, current_actor(), dry_run=dry_run
+        )
+    except settlement.ImportRejected as exc:
+        return _problems(exc.problems, f"{filename}: nothing was imported")
+    except settlement.SettlementError as exc:
+        _fail(exc)
+    out = dataclasses.asdict(report)
+    out["lines"] = [ln for ln in out["lines"] if ln["outcome"] != "unchanged"]
+    return jsonify(out)
+
+
+def _flag(raw: str | None) -> bool:
+    return (raw or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+@api_route(
+    "/imports/<kind>",
+    methods=("POST",),
+    summary="Import a file of reference data, all or nothing",
+    description="`kind`: prices, fx (also the ECB reference-rate CSV), programs, targets, "
+    "deposits, deposit-agreements, adjustments, payments, billing. Send the file as the raw "
+    "body (`?filename=` names it), or as multipart field `file` with an optional `dry_run` "
+    "field; `?dry_run=true` works for both. Layouts: docs/imports.md.",
+    params=(query_param("dry_run", "boolean"), query_param("filename", "string")),
+    request_body={
+        "required": True,
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "dry_run": {"type": "boolean"},
+                    },
+                }
+            },
+        },
+    },
+    responses={
+        200: json_response("What was created, updated and unchanged", _OBJECT),
+        404: "No such kind",
+        413: "File too large",
+        422: _PROBLEMS,
+    },
+    roles=WRITERS,
+    tags=("reference",),
+)
+def import_upload(kind: str) -> ResponseReturnValue:
+    if kind not in settlement.IMPORT_KINDS:
+        abort(404, f"no import kind {kind!r}; one of: {', '.join(settlement.IMPORT_KINDS)}")
+    if (request.content_length or 0) > MAX_IMPORT_BYTES:
+        abort(413, f"the file is larger than {MAX_IMPORT_BYTES >> 20} MiB")
+    dry_run = _flag(request.args.get("dry_run"))
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            abort(422, "send the file in the multipart field 'file'")
+        filename, data = upload.filename, upload.read(MAX_IMPORT_BYTES + 1)
+        dry_run = dry_run or _flag(request.form.get("dry_run"))
+    else:
+        filename = request.args.get("filename") or f"{kind}-upload"
+        data = request.get_data()
+    if len(data) > MAX_IMPORT_BYTES:
+        abort(413, f"the file is larger than {MAX_IMPORT_BYTES >> 20} MiB")
+    return _import(kind, filename, data, dry_run=dry_run)

@@ -1,0 +1,62 @@
+"""``hopchain import KIND FILE [--dry-run] [--as USER]``: finance's reference data from a file.
+
+Kinds and layouts are in ``docs/imports.md`` (prices, fx — also the ECB's
+reference-rate CSV as published —, programs, targets, deposits, deposit-agreements,
+adjustments, payments, billing). All or nothing: any bad row and nothing is stored,
+the command exits 1 and lists every problem as ``row 7, column list_price: why``.
+Otherwise it prints how many rows were created, updated and unchanged, and each
+row that changed something.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+import settlement
+from web.cli import in_app_context
+from web.cli_settlement import _finance_actor
+from web.db import get_engine
+
+MAX_FILE_BYTES = 50 * 1024 * 1024
+
+
+@click.command("import")
+@click.argument("kind", type=click.Choice(settlement.IMPORT_KINDS))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check and count everything; store nothing.")
+@click.option("--as", "username", help="Finance user who imports (default: the first one).")
+@in_app_context
+def import_command(kind: str, file: Path, dry_run: bool, username: str | None) -> None:
+    """Import KIND from FILE (CSV or XLSX; programs: JSON or YAML), all or nothing."""
+    if file.stat().st_size > MAX_FILE_BYTES:
+        raise click.ClickException(f"{file.name} is larger than {MAX_FILE_BYTES >> 20} MiB")
+    actor = _finance_actor(username)
+    try:
+        report = settlement.import_file(
+            get_engine(), kind, file.name, file.read_bytes(), actor, dry_run=dry_run
+        )
+    except settlement.ImportRejected as exc:
+        count = len(exc.problems)
+        click.echo(
+            f"{file.name}: nothing was imported; {count} problem{'s' * (count != 1)}:", err=True
+        )
+        for problem in exc.problems:
+            click.echo(f"  {problem}", err=True)
+        raise SystemExit(1) from None
+    except settlement.SettlementError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"{file.name} ({report.format}) as {actor.username}: {report.rows} rows read;"
+        f" {report.created} created, {report.updated} updated, {report.unchanged} unchanged"
+    )
+    for line in report.lines:
+        if line.outcome != "unchanged":
+            where = f"row {line.row}" if line.row is not None else "file"
+            click.echo(f"  {where:<9} {line.outcome:<8} {line.key}")
+    if dry_run:
+        click.echo("dry run: nothing was stored")
+
+
+COMMANDS = (import_command,)
