@@ -30,6 +30,15 @@ BLUEPRINT_MODULES: tuple[str, ...] = (
     "web.alerts",
     "web.settlement_pages",
     "web.partner",
+    "web.finance.reference",
+    "web.finance.prices",
+    "web.finance.fx",
+    "web.finance.programs",
+    "web.finance.targets",
+    "web.finance.deposits",
+    "web.finance.adjustments",
+    "web.finance.billing",
+    "web.finance.imports_page",
 )
 
 _MAX_BODY = 16 * 1024 * 1024  # a scan batch of tens of thousands of events fits

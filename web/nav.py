@@ -55,6 +55,15 @@ NAV: tuple[NavItem, ...] = (
         "Regions each distributor serves.",
     ),
     NavItem("Ledger", "ledger_pages.index", (Role.AUDITOR,), "Entries, checkpoints and proofs."),
+    NavItem(
+        "Reference data",
+        "reference.index",
+        (Role.FINANCE, Role.CHANNEL_MANAGER, Role.AUDITOR, Role.ADMIN),
+        "Prices, FX rates, programs, targets, deposits and billing details.",
+    ),
+    NavItem(
+        "Adjustments", "adjustments.index", (Role.FINANCE,), "One-off lines waiting for approval."
+    ),
 )
 
 

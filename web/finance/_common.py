@@ -1,0 +1,147 @@
+"""What the reference-data pages share: who reads and who edits, the state of a
+submitted form, one page of a service list, and the distributor list.
+
+The rules themselves (what a valid price, rate or program is) live in
+``settlement``: the pages check each typed value with the service's own checks
+(:mod:`settlement.reference_values`), so that a bad field is named next to its
+input, and show the service's refusal of a whole submission above the form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from flask import abort, render_template
+from flask.typing import ResponseReturnValue
+
+import settlement
+from ledger.models import Party
+from settlement.reference_values import InvalidValue
+from web.db import get_session
+from web.paging import Pager, page_request
+from web.roles import Role
+from web.security import current_principal
+from web.settlement_access import distributor_parties, format_money, format_ms
+
+__all__ = [
+    "EDITORS",
+    "READERS",
+    "SERVICE_ERRORS",
+    "FormState",
+    "can_edit",
+    "check",
+    "fetch_page",
+    "money_text",
+    "party_choice",
+    "party_currency",
+    "refuse",
+    "render_page",
+]
+
+T = TypeVar("T")
+Item = TypeVar("Item")
+
+# Finance keeps reference data; channel managers, auditors and admins read it.
+READERS = (Role.FINANCE, Role.CHANNEL_MANAGER, Role.AUDITOR, Role.ADMIN)
+EDITORS = (Role.FINANCE,)
+
+# Errors the services raise with a message written for people (never Python text).
+SERVICE_ERRORS = (settlement.SettlementError,)
+
+
+@dataclass
+class FormState:
+    """One form's values as typed, a problem per input name, and the refusal of the
+    whole submission by the service (shown above the form)."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    problem: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.errors or self.problem)
+
+
+def check(
+    form: FormState, name: str, label: str, checker: Callable[..., T], *args: Any, **kwargs: Any
+) -> T | None:
+    """``checker(*args, field=label, **kwargs)`` — one of the service's value checks —
+    or ``None`` with its message (which names ``label``) kept for the input ``name``.
+
+    Every input of a submission is checked, so all bad fields are named at once.
+    """
+    try:
+        return checker(*args, field=label, **kwargs)
+    except InvalidValue as exc:
+        form.errors.setdefault(name, str(exc))
+        return None
+
+
+def refuse(form: FormState, exc: Exception) -> None:
+    """Keep the service's refusal ``exc``: next to its input when it names one of the
+    form's fields (:class:`InvalidValue`), else above the form."""
+    if isinstance(exc, InvalidValue) and exc.field in form.values:
+        form.errors[exc.field] = str(exc)
+    else:
+        form.problem = str(exc)
+
+
+def fetch_page(
+    fetch: Callable[[int, int], tuple[Sequence[Item], int]],
+) -> tuple[Sequence[Item], Pager]:
+    """The requested page (``?page=N``) of a service list ``fetch(offset, limit)``
+    and its pager; a page past the end shows the last one."""
+    pager = page_request()
+    items, total = fetch(pager.offset, pager.size)
+    clamped = pager.with_total(total)
+    if clamped.page != pager.page:
+        items, total = fetch(clamped.offset, clamped.size)
+        clamped = clamped.with_total(total)
+    return items, clamped
+
+
+def party_choice(text: str, field: str) -> int:
+    """The id of a distributor chosen in a ``<select>``; :class:`InvalidValue` naming
+    ``field`` for anything else (a tampered or stale form)."""
+    raw = text.strip()
+    known = {pid for pid, _code, _name in distributor_parties()}
+    if not raw.isdigit() or int(raw) not in known:
+        raise InvalidValue(field, "choose a distributor from the list")
+    return int(raw)
+
+
+def party_currency(party_id: int) -> str:
+    """The currency a party is settled in (its deposits, targets and adjustments)."""
+    party = get_session().get(Party, party_id)
+    if party is None:
+        abort(404)
+    return str(party.currency)
+
+
+def can_edit() -> bool:
+    """Whether the signed-in caller may change reference data on these pages."""
+    principal = current_principal()
+    return principal is not None and principal.role in EDITORS
+
+
+def money_text(amount: int, currency: str) -> str:
+    """``EUR 1,234.50``: an amount in minor units with its currency, for people."""
+    return f"{currency} {format_money(amount, currency)}"
+
+
+def render_page(template: str, status: int = 200, **context: Any) -> ResponseReturnValue:
+    """Render a reference-data page with the helpers all of them use."""
+    return (
+        render_template(
+            template,
+            can_edit=can_edit(),
+            money_text=money_text,
+            format_ms=format_ms,
+            parties=distributor_parties(),
+            **context,
+        ),
+        status,
+    )

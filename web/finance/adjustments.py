@@ -1,0 +1,121 @@
+"""Adjustments: one-off lines on a distributor's next statement, with a reason. Finance
+books one (pending); a second finance user approves it or anyone of finance rejects it.
+The list shows pending ones with their actions, and approved ones with the run that
+applied them (or "next run")."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, request, url_for
+from flask.typing import ResponseReturnValue
+
+import settlement
+from settlement.reference_values import check_text, major_to_minor
+from web.db import get_engine
+from web.finance._common import (
+    EDITORS,
+    READERS,
+    SERVICE_ERRORS,
+    FormState,
+    check,
+    fetch_page,
+    party_choice,
+    party_currency,
+    refuse,
+    render_page,
+)
+from web.security import require_roles
+from web.settlement_access import current_actor
+
+__all__ = ["STATUS_TABS", "bp"]
+
+bp = Blueprint("adjustments", __name__, url_prefix="/finance/adjustments")
+
+#: The list's tabs: status -> heading.
+STATUS_TABS = {
+    "pending": "Waiting for approval",
+    "approved": "Approved and applied",
+    "rejected": "Rejected",
+}
+
+
+def _page(form: FormState, status: int = 200) -> ResponseReturnValue:
+    tab = request.args.get("status", "pending")
+    if tab not in STATUS_TABS:
+        tab = "pending"
+    rows, pager = fetch_page(
+        lambda offset, limit: settlement.list_adjustments(
+            get_engine(), current_actor(), status=tab, offset=offset, limit=limit
+        )
+    )
+    return render_page(
+        "finance/adjustments.html",
+        status,
+        rows=rows,
+        pager=pager,
+        tab=tab,
+        tabs=STATUS_TABS,
+        form=form,
+        me=current_actor().username,
+    )
+
+
+@bp.get("/")
+@require_roles(*READERS)
+def index() -> ResponseReturnValue:
+    return _page(FormState())
+
+
+@bp.post("/")
+@require_roles(*EDITORS)
+def add() -> ResponseReturnValue:
+    form = FormState(
+        values={k: request.form.get(k, "").strip() for k in ("party", "amount", "reason")}
+    )
+    v = form.values
+    party_id = check(form, "party", "distributor", party_choice, v["party"])
+    amount = None
+    if party_id is not None:
+        amount = check(
+            form, "amount", "amount", major_to_minor, v["amount"], party_currency(party_id),
+            negative=True, zero=False,
+        )  # fmt: skip
+    reason = check(form, "reason", "reason", check_text, v["reason"])
+    if party_id is None or amount is None or reason is None:
+        return _page(form, 422)
+    try:
+        aid = settlement.add_adjustment(
+            get_engine(), party_id, amount, reason, current_actor(), source="page"
+        )
+    except SERVICE_ERRORS as exc:
+        refuse(form, exc)
+        return _page(form, 422)
+    flash(
+        f"Adjustment {aid} booked; another finance user approves it before a run pays it.",
+        "success",
+    )
+    return redirect(url_for("adjustments.index"))
+
+
+@bp.post("/<int:adjustment_id>/approve")
+@require_roles(*EDITORS)
+def approve(adjustment_id: int) -> ResponseReturnValue:
+    try:
+        settlement.approve_adjustment(get_engine(), adjustment_id, current_actor())
+    except SERVICE_ERRORS as exc:
+        flash(str(exc), "error")
+    else:
+        flash(f"Adjustment {adjustment_id} approved: the next run applies it.", "success")
+    return redirect(url_for("adjustments.index"))
+
+
+@bp.post("/<int:adjustment_id>/reject")
+@require_roles(*EDITORS)
+def reject(adjustment_id: int) -> ResponseReturnValue:
+    reason = request.form.get("reason", "")
+    try:
+        settlement.reject_adjustment(get_engine(), adjustment_id, reason, current_actor())
+    except SERVICE_ERRORS as exc:
+        flash(f"Adjustment {adjustment_id} not rejected: {exc}", "error")
+    else:
+        flash(f"Adjustment {adjustment_id} rejected; it will not reach a run.", "success")
+    return redirect(url_for("adjustments.index"))

@@ -1,0 +1,152 @@
+"""Deposits: each distributor's balance against its agreed level, what is short and the
+open top-up requests with their deadlines; one distributor's page with its movements,
+where finance records a receipt or refund, sets the agreed level and asks for a top-up.
+Amounts are typed in major units of the distributor's currency."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, flash, redirect, request, url_for
+from flask.typing import ResponseReturnValue
+
+import settlement
+from settlement.reference_values import check_date, check_text, major_to_minor
+from web.db import get_engine
+from web.finance._common import (
+    EDITORS,
+    READERS,
+    SERVICE_ERRORS,
+    FormState,
+    check,
+    fetch_page,
+    party_currency,
+    refuse,
+    render_page,
+)
+from web.security import require_roles
+from web.settlement_access import abort_for, current_actor
+
+__all__ = ["bp"]
+
+bp = Blueprint("deposits", __name__, url_prefix="/finance/deposits")
+
+#: Movements shown on a distributor's page, newest first.
+MOVEMENTS_SHOWN = 100
+
+
+def _form(*names: str) -> FormState:
+    return FormState(values={k: request.form.get(k, "").strip() for k in names})
+
+
+@bp.get("/")
+@require_roles(*READERS)
+def index() -> ResponseReturnValue:
+    chosen = request.args.get("party", "").strip()
+    if chosen.isdigit():
+        return redirect(url_for("deposits.party", party_id=int(chosen)))
+    rows, pager = fetch_page(
+        lambda offset, limit: settlement.list_deposit_parties(
+            get_engine(), current_actor(), offset=offset, limit=limit
+        )
+    )
+    return render_page("finance/deposits.html", rows=rows, pager=pager, pick=FormState())
+
+
+def _party_page(
+    party_id: int,
+    *,
+    movement: FormState | None = None,
+    agreement: FormState | None = None,
+    topup: FormState | None = None,
+    status: int = 200,
+) -> ResponseReturnValue:
+    try:
+        dep = settlement.deposit_status(
+            get_engine(), party_id, current_actor(), movements=MOVEMENTS_SHOWN
+        )
+    except settlement.PermissionDenied as exc:
+        abort_for(exc)
+    except settlement.SettlementError as exc:
+        abort_for(exc, not_found=True)
+    today = date.today().isoformat()
+    return render_page(
+        "finance/deposit.html",
+        status,
+        dep=dep,
+        party_id=party_id,
+        shown=MOVEMENTS_SHOWN,
+        movement=movement or FormState(values={"kind": "receipt", "date": today}),
+        agreement=agreement or FormState(values={"valid_from": today}),
+        topup=topup or FormState(),
+    )
+
+
+@bp.get("/<int:party_id>")
+@require_roles(*READERS)
+def party(party_id: int) -> ResponseReturnValue:
+    return _party_page(party_id)
+
+
+@bp.post("/<int:party_id>/movements")
+@require_roles(*EDITORS)
+def movement(party_id: int) -> ResponseReturnValue:
+    ccy = party_currency(party_id)
+    form = _form("kind", "amount", "date", "reason")
+    v = form.values
+    if v["kind"] not in ("receipt", "refund"):
+        form.errors["kind"] = "kind: choose receipt or refund"
+    amount = check(form, "amount", "amount", major_to_minor, v["amount"], ccy, zero=False)
+    on = check(form, "date", "date", check_date, v["date"]) if v["date"] else None
+    reason = check(form, "reason", "reason", check_text, v["reason"], required=False)
+    if amount is None or reason is None or form.failed:
+        return _party_page(party_id, movement=form, status=422)
+    try:
+        settlement.record_deposit(
+            get_engine(), party_id, amount, reason, current_actor(),
+            kind=v["kind"], source="page", on=on,  # type: ignore[arg-type]
+        )  # fmt: skip
+    except SERVICE_ERRORS as exc:
+        refuse(form, exc)
+        return _party_page(party_id, movement=form, status=422)
+    flash(f"{v['kind'].capitalize()} of {ccy} {v['amount']} recorded.", "success")
+    return redirect(url_for("deposits.party", party_id=party_id))
+
+
+@bp.post("/<int:party_id>/agreement")
+@require_roles(*EDITORS)
+def agreement(party_id: int) -> ResponseReturnValue:
+    ccy = party_currency(party_id)
+    form = _form("valid_from", "agreed_amount")
+    v = form.values
+    valid_from = check(form, "valid_from", "valid from", check_date, v["valid_from"])
+    agreed = check(form, "agreed_amount", "agreed level", major_to_minor, v["agreed_amount"], ccy)
+    if valid_from is None or agreed is None:
+        return _party_page(party_id, agreement=form, status=422)
+    try:
+        settlement.set_deposit_agreement(
+            get_engine(), party_id, valid_from, agreed, current_actor(), source="page"
+        )
+    except SERVICE_ERRORS as exc:
+        refuse(form, exc)
+        return _party_page(party_id, agreement=form, status=422)
+    flash(f"Agreed deposit of {ccy} {v['agreed_amount']} from {valid_from} saved.", "success")
+    return redirect(url_for("deposits.party", party_id=party_id))
+
+
+@bp.post("/<int:party_id>/topups")
+@require_roles(*EDITORS)
+def topup(party_id: int) -> ResponseReturnValue:
+    form = _form("deadline", "reason")
+    v = form.values
+    deadline = check(form, "deadline", "deadline", check_date, v["deadline"])
+    reason = check(form, "reason", "reason", check_text, v["reason"], required=False)
+    if deadline is None or reason is None:
+        return _party_page(party_id, topup=form, status=422)
+    try:
+        settlement.request_topup(get_engine(), party_id, deadline, current_actor(), reason=reason)
+    except SERVICE_ERRORS as exc:
+        refuse(form, exc)
+        return _party_page(party_id, topup=form, status=422)
+    flash(f"Top-up requested, due {deadline}.", "success")
+    return redirect(url_for("deposits.party", party_id=party_id))

@@ -1,0 +1,93 @@
+"""FX rates: what one unit of a currency is worth in the reporting currency per month,
+with the rate's source and as-of date; finance adds or replaces one."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, request, url_for
+from flask.typing import ResponseReturnValue
+
+import settlement
+from settlement.reference_values import check_currency, check_date, check_month, check_rate
+from web.db import get_engine
+from web.finance._common import (
+    EDITORS,
+    READERS,
+    SERVICE_ERRORS,
+    FormState,
+    check,
+    fetch_page,
+    refuse,
+    render_page,
+)
+from web.paging import page_request
+from web.security import require_roles
+from web.settlement_access import current_actor
+
+__all__ = ["bp"]
+
+bp = Blueprint("fx", __name__, url_prefix="/finance/fx")
+
+_FIELDS = ("period", "currency", "reporting_currency", "rate", "source", "as_of")
+
+
+def _page(form: FormState, status: int = 200) -> ResponseReturnValue:
+    filters = FormState(values={k: request.args.get(k, "").strip() for k in ("period", "currency")})
+    f = filters.values
+    period = check(filters, "period", "period", check_month, f["period"]) if f["period"] else None
+    ccy = (
+        check(filters, "currency", "currency", check_currency, f["currency"])
+        if f["currency"]
+        else None
+    )
+    rates: object = []
+    pager = page_request().with_total(0)
+    if not filters.failed:
+        rates, pager = fetch_page(
+            lambda offset, limit: settlement.list_fx_rates(
+                get_engine(),
+                current_actor(),
+                period=period,
+                currency=ccy,
+                offset=offset,
+                limit=limit,
+            )
+        )
+    return render_page(
+        "finance/fx.html", status, rates=rates, pager=pager, filters=filters, form=form
+    )
+
+
+@bp.get("/")
+@require_roles(*READERS)
+def index() -> ResponseReturnValue:
+    return _page(FormState(values={"reporting_currency": "EUR", "source": "manual"}))
+
+
+@bp.post("/")
+@require_roles(*EDITORS)
+def add() -> ResponseReturnValue:
+    form = FormState(values={k: request.form.get(k, "").strip() for k in _FIELDS})
+    v = form.values
+    period = check(form, "period", "period", check_month, v["period"])
+    currency = check(form, "currency", "currency", check_currency, v["currency"])
+    reporting = check(
+        form, "reporting_currency", "reporting currency", check_currency, v["reporting_currency"]
+    )
+    rate = check(form, "rate", "rate", check_rate, v["rate"])
+    as_of = check(form, "as_of", "as of", check_date, v["as_of"]) if v["as_of"] else None
+    if currency is not None and currency == reporting:
+        form.errors["reporting_currency"] = (
+            f"reporting currency: is {currency} too; a rate converts between two currencies"
+        )
+    if period is None or currency is None or reporting is None or rate is None or form.failed:
+        return _page(form, 422)
+    try:
+        settlement.set_fx_rate(
+            get_engine(), period, currency, reporting, rate, current_actor(),
+            source=v["source"] or "manual", as_of=as_of, audit_source="page",
+        )  # fmt: skip
+    except SERVICE_ERRORS as exc:
+        refuse(form, exc)
+        return _page(form, 422)
+    flash(f"FX rate for {period} saved: 1 {currency} = {rate} {reporting}.", "success")
+    return redirect(url_for("fx.index", period=period))

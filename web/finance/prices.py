@@ -1,0 +1,103 @@
+"""Price lists: every version of every product's list price per currency, filtered by
+GTIN, currency or the day a version is in force; finance adds or replaces a version
+with the price typed in major units (``12.50``). Each row links to its history."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, flash, redirect, request, url_for
+from flask.typing import ResponseReturnValue
+
+import settlement
+from settlement.reference_values import (
+    check_currency,
+    check_date,
+    check_gtin,
+    major_to_minor,
+)
+from web.db import get_engine
+from web.finance._common import (
+    EDITORS,
+    READERS,
+    SERVICE_ERRORS,
+    FormState,
+    check,
+    fetch_page,
+    refuse,
+    render_page,
+)
+from web.paging import page_request
+from web.security import require_roles
+from web.settlement_access import current_actor
+
+__all__ = ["bp"]
+
+bp = Blueprint("prices", __name__, url_prefix="/finance/prices")
+
+_FIELDS = ("gtin", "currency", "valid_from", "list_price")
+
+
+def _page(form: FormState, status: int = 200) -> ResponseReturnValue:
+    filters = FormState(
+        values={k: request.args.get(k, "").strip() for k in ("gtin", "currency", "on")}
+    )
+    f = filters.values
+    gtin = check(filters, "gtin", "GTIN", check_gtin, f["gtin"]) if f["gtin"] else None
+    ccy = (
+        check(filters, "currency", "currency", check_currency, f["currency"])
+        if f["currency"]
+        else None
+    )
+    on = check(filters, "on", "in force on", check_date, f["on"]) if f["on"] else None
+    prices: object = []
+    pager = page_request().with_total(0)
+    if not filters.failed:
+        prices, pager = fetch_page(
+            lambda offset, limit: settlement.list_prices(
+                get_engine(),
+                current_actor(),
+                gtin=gtin,
+                currency=ccy,
+                on=on,
+                offset=offset,
+                limit=limit,
+            )
+        )
+    return render_page(
+        "finance/prices.html", status, prices=prices, pager=pager, filters=filters, form=form
+    )
+
+
+@bp.get("/")
+@require_roles(*READERS)
+def index() -> ResponseReturnValue:
+    return _page(FormState(values={"currency": "EUR", "valid_from": date.today().isoformat()}))
+
+
+@bp.post("/")
+@require_roles(*EDITORS)
+def add() -> ResponseReturnValue:
+    form = FormState(values={k: request.form.get(k, "").strip() for k in _FIELDS})
+    v = form.values
+    gtin = check(form, "gtin", "GTIN", check_gtin, v["gtin"])
+    currency = check(form, "currency", "currency", check_currency, v["currency"])
+    valid_from = check(form, "valid_from", "valid from", check_date, v["valid_from"])
+    price = None
+    if currency is not None:
+        price = check(form, "list_price", "list price", major_to_minor, v["list_price"], currency)
+    if gtin is None or currency is None or valid_from is None or price is None:
+        return _page(form, 422)
+    try:
+        settlement.set_price(
+            get_engine(), gtin, currency, valid_from, price, current_actor(), source="page"
+        )
+    except SERVICE_ERRORS as exc:
+        refuse(form, exc)
+        return _page(form, 422)
+    flash(
+        f"List price of {gtin} in {currency} from {valid_from} saved: "
+        f"{currency} {settlement.format_minor(price, currency)}.",
+        "success",
+    )
+    return redirect(url_for("prices.index", gtin=gtin))

@@ -1,0 +1,97 @@
+"""Sales targets: what each distributor is expected to sell in a month, in units or in
+value (its currency), the KPI gate's yardstick; finance adds or replaces one."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, request, url_for
+from flask.typing import ResponseReturnValue
+
+import settlement
+from settlement.reference_values import check_month, check_positive_int, major_to_minor
+from web.db import get_engine
+from web.finance._common import (
+    EDITORS,
+    READERS,
+    SERVICE_ERRORS,
+    FormState,
+    check,
+    fetch_page,
+    party_choice,
+    party_currency,
+    refuse,
+    render_page,
+)
+from web.paging import page_request
+from web.security import require_roles
+from web.settlement_access import current_actor
+
+__all__ = ["bp"]
+
+bp = Blueprint("targets", __name__, url_prefix="/finance/targets")
+
+
+def _page(form: FormState, status: int = 200) -> ResponseReturnValue:
+    filters = FormState(values={k: request.args.get(k, "").strip() for k in ("party", "period")})
+    f = filters.values
+    party_id = (
+        check(filters, "party", "distributor", party_choice, f["party"]) if f["party"] else None
+    )
+    period = check(filters, "period", "period", check_month, f["period"]) if f["period"] else None
+    targets: object = []
+    pager = page_request().with_total(0)
+    if not filters.failed:
+        targets, pager = fetch_page(
+            lambda offset, limit: settlement.list_targets(
+                get_engine(),
+                current_actor(),
+                party_id=party_id,
+                period=period,
+                offset=offset,
+                limit=limit,
+            )
+        )
+    return render_page(
+        "finance/targets.html", status, targets=targets, pager=pager, filters=filters, form=form
+    )
+
+
+@bp.get("/")
+@require_roles(*READERS)
+def index() -> ResponseReturnValue:
+    return _page(FormState(values={"measure": "units"}))
+
+
+@bp.post("/")
+@require_roles(*EDITORS)
+def add() -> ResponseReturnValue:
+    form = FormState(
+        values={
+            k: request.form.get(k, "").strip() for k in ("party", "period", "measure", "amount")
+        }
+    )
+    v = form.values
+    party_id = check(form, "party", "distributor", party_choice, v["party"])
+    period = check(form, "period", "period", check_month, v["period"])
+    units = value = None
+    if v["measure"] == "units":
+        units = check(form, "amount", "target", check_positive_int, v["amount"])
+    elif v["measure"] == "value":
+        if party_id is not None:
+            value = check(
+                form, "amount", "target", major_to_minor, v["amount"], party_currency(party_id),
+                zero=False,
+            )  # fmt: skip
+    else:
+        form.errors["measure"] = "measure: choose units or value"
+    if party_id is None or period is None or (units is None and value is None):
+        return _page(form, 422)
+    try:
+        settlement.set_target(
+            get_engine(), party_id, period, current_actor(), units=units, value_minor=value,
+            currency=party_currency(party_id) if value is not None else None, source="page",
+        )  # fmt: skip
+    except SERVICE_ERRORS as exc:
+        refuse(form, exc)
+        return _page(form, 422)
+    flash(f"Target for {period} saved.", "success")
+    return redirect(url_for("targets.index", period=period))
