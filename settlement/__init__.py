@@ -37,6 +37,17 @@ from settlement.detection import (
     latest_checkpoint,
     run_detection,
 )
+from settlement.disputes import (
+    DISPUTE_STATUSES,
+    DisputeNotFound,
+    DisputeStateError,
+    ResponseResult,
+    get_dispute,
+    list_disputes,
+    reject_dispute,
+    resolve_dispute_by_adjustment,
+    respond_to_statement,
+)
 from settlement.exports import (
     RunSummary,
     SummaryRow,
@@ -55,6 +66,7 @@ from settlement.imports import (
     ImportReport,
     import_file,
 )
+from settlement.presentation import LineText, describe_line, format_money
 from settlement.programs import ProgramRules, add_program_version, create_program, parse_rules
 from settlement.reference import (
     AdjustmentView,
@@ -129,7 +141,10 @@ from settlement.scorecard import (
 )
 from settlement.snapshot import NO_COORD, Snapshot, SnapshotError, load_snapshot
 from settlement.statements import (
+    DisputeView,
     LineView,
+    ResponseView,
+    StatementNotFound,
     StatementSummary,
     StatementView,
     get_statement,
@@ -151,6 +166,7 @@ from settlement.territories import (
 
 __all__ = [
     "ALERT_STATUSES",
+    "DISPUTE_STATUSES",
     "DIVERSION_TYPES",
     "FINDING_TYPES",
     "IMPORT_KINDS",
@@ -169,6 +185,9 @@ __all__ = [
     "DepositStatus",
     "DetectionArrays",
     "DetectionReport",
+    "DisputeNotFound",
+    "DisputeStateError",
+    "DisputeView",
     "FxQuote",
     "FxRateView",
     "GrantView",
@@ -176,6 +195,7 @@ __all__ = [
     "ImportRejected",
     "ImportReport",
     "InvalidValue",
+    "LineText",
     "LineView",
     "MissingFxRates",
     "PartnerScoreView",
@@ -188,6 +208,8 @@ __all__ = [
     "ProgramVersionView",
     "ProgramView",
     "ReportView",
+    "ResponseResult",
+    "ResponseView",
     "RuleError",
     "RunStateError",
     "RunSummary",
@@ -196,6 +218,7 @@ __all__ = [
     "SettlementError",
     "Snapshot",
     "SnapshotError",
+    "StatementNotFound",
     "StatementSummary",
     "StatementView",
     "SummaryRow",
@@ -225,6 +248,7 @@ __all__ = [
     "day_start_ms",
     "deposit_balance",
     "deposit_status",
+    "describe_line",
     "detect_arrays",
     "discard_run",
     "dismiss_alert",
@@ -233,7 +257,9 @@ __all__ = [
     "entry_territories",
     "file_report",
     "format_minor",
+    "format_money",
     "get_alert",
+    "get_dispute",
     "get_party_billing",
     "get_run",
     "get_statement",
@@ -246,6 +272,7 @@ __all__ = [
     "list_alerts",
     "list_billing",
     "list_deposit_parties",
+    "list_disputes",
     "list_fx_rates",
     "list_grants",
     "list_partner_scores",
@@ -269,8 +296,11 @@ __all__ = [
     "record_payment",
     "reference_history",
     "reject_adjustment",
+    "reject_dispute",
     "reject_report",
     "request_topup",
+    "resolve_dispute_by_adjustment",
+    "respond_to_statement",
     "run_chart_png",
     "run_detection",
     "run_summary",
