@@ -261,7 +261,7 @@ def test_a_negative_statement_is_brought_forward_and_netted(db_url: str) -> None
     [october] = list_alerts(w.engine, CM)
     _confirm(w, october.id)
     oct_run = create_run(w.engine, "2026-10", "final", FIN1)
-    oct_st, oct_lines = lines_of(w, oct_run.id, "A")
+    oct_st, _oct_lines = lines_of(w, oct_run.id, "A")
     # 2_700 tier - 900 cliff + 100 growth - 190 KPI - 10_000 fine = -8_290 (no deposit)
     assert oct_st.total_minor == -8_290
     _post(w, oct_run.id)
@@ -318,7 +318,7 @@ def test_a_run_made_before_a_payment_is_stale(db_url: str) -> None:
                                  currency="EUR", kind="payment", ref="bank", created_by="fiona"))  # fmt: skip
     from settlement import RunStateError
 
-    with pytest.raises(RunStateError, match="stale: what party .* owes changed"):
+    with pytest.raises(RunStateError, match=r"stale: what party .* owes changed"):
         post_run(w.engine, nov.id, FIN1)
     again = create_run(w.engine, "2026-11", "final", FIN1)
     _st, lines = lines_of(w, again.id, "A")
