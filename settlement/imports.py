@@ -36,7 +36,7 @@ from __future__ import annotations
 import calendar
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -84,8 +84,10 @@ __all__ = [
     "LAYOUTS",
     "ImportLine",
     "ImportProblem",
+    "ImportRecord",
     "ImportRejected",
     "ImportReport",
+    "ParsedImport",
     "PartyRef",
     "import_file",
     "parse_import",
@@ -142,23 +144,30 @@ class ImportReport:
     lines: tuple[ImportLine, ...] = ()
 
 
-# A parsed record: its row, its key (for duplicates and reports) and how to store it.
 Store = Callable[[Session, Actor, str], Outcome]
 
 
 @dataclass(frozen=True, slots=True)
-class _Record:
+class ImportRecord:
+    """One checked row: its row number, its key (duplicates, reports), how to store it
+    (``store(session, actor, audit_source)``), its place in the order rows are applied
+    (deposits by date) and the parsed ``values`` (prices: gtin, currency, valid_from,
+    list_price_minor)."""
+
     row: int | None
     key: str
     store: Store
     order: tuple[Any, ...] = ()
+    values: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
 class ParsedImport:
+    """A file read and checked: its format, data rows, records and every problem."""
+
     format: str
     rows: int
-    records: tuple[_Record, ...]
+    records: tuple[ImportRecord, ...]
     problems: tuple[ImportProblem, ...]
 
 
@@ -198,21 +207,22 @@ class _Cells:
 # ------------------------------------------------------------------ table layouts
 
 
-def _prices(c: _Cells, _parties: Mapping[str, PartyRef]) -> _Record | None:
+def _prices(c: _Cells, _parties: Mapping[str, PartyRef]) -> ImportRecord | None:
     gtin = c.check("gtin", check_gtin)
     ccy = c.check("currency", check_currency)
     day = c.check("valid_from", lambda v: check_date(v, "valid_from"))
     price = c.check("list_price", lambda v: major_to_minor(v, ccy, "list_price"))
     if not c.ok or gtin is None or ccy is None or day is None or price is None:
         return None
-    return _Record(
+    return ImportRecord(
         c.row.number,
         f"{gtin}|{ccy}|{day}",
         lambda s, a, src: store_price(s, a, gtin, ccy, day, price, src),
+        values={"gtin": gtin, "currency": ccy, "valid_from": day, "list_price_minor": price},
     )
 
 
-def _fx(c: _Cells, _parties: Mapping[str, PartyRef]) -> _Record | None:
+def _fx(c: _Cells, _parties: Mapping[str, PartyRef]) -> ImportRecord | None:
     month = c.check("period", lambda v: check_month(v, "period"))
     ccy = c.check("currency", check_currency)
     rep = c.check("reporting_currency", lambda v: check_currency(v, "reporting_currency"))
@@ -223,7 +233,7 @@ def _fx(c: _Cells, _parties: Mapping[str, PartyRef]) -> _Record | None:
     if not c.ok or month is None or ccy is None or rep is None or rate is None or source is None:
         return None
     as_of = _month_end(month)
-    return _Record(
+    return ImportRecord(
         c.row.number,
         f"{month}|{ccy}|{rep}",
         lambda s, a, src: store_fx_rate(
@@ -244,7 +254,7 @@ def _party_row(s: Session, ref: PartyRef) -> Party:
     return p
 
 
-def _targets(c: _Cells, parties: Mapping[str, PartyRef]) -> _Record | None:
+def _targets(c: _Cells, parties: Mapping[str, PartyRef]) -> ImportRecord | None:
     ref = c.party(parties)
     month = c.check("period", lambda v: check_month(v, "period"))
     units_text, value_text = c.text("units"), c.text("value")
@@ -265,14 +275,14 @@ def _targets(c: _Cells, parties: Mapping[str, PartyRef]) -> _Record | None:
         value = c.check("value", lambda v: major_to_minor(v, ref.currency, "value", zero=False))
     if not c.ok or ref is None or month is None:
         return None
-    return _Record(
+    return ImportRecord(
         c.row.number,
         f"{ref.code}|{month}",
         lambda s, a, src: store_target(s, a, _party_row(s, ref), month, units, value, src),
     )
 
 
-def _deposits(c: _Cells, parties: Mapping[str, PartyRef]) -> _Record | None:
+def _deposits(c: _Cells, parties: Mapping[str, PartyRef]) -> ImportRecord | None:
     ref = c.party(parties)
     day = c.check("date", lambda v: check_date(v, "date"))
     kind = c.text("kind").lower()
@@ -290,12 +300,12 @@ def _deposits(c: _Cells, parties: Mapping[str, PartyRef]) -> _Record | None:
         party = _party_row(s, ref)
         return store_deposit(s, a, party, kind, amount, reason, day, src, skip_same=True)[0]
 
-    return _Record(
+    return ImportRecord(
         c.row.number, f"{ref.code}|{day}|{kind}|{amount}|{reason}", store, order=(day, kind)
     )
 
 
-def _agreements(c: _Cells, parties: Mapping[str, PartyRef]) -> _Record | None:
+def _agreements(c: _Cells, parties: Mapping[str, PartyRef]) -> ImportRecord | None:
     ref = c.party(parties)
     day = c.check("valid_from", lambda v: check_date(v, "valid_from"))
     amount = c.check(
@@ -304,14 +314,14 @@ def _agreements(c: _Cells, parties: Mapping[str, PartyRef]) -> _Record | None:
     )
     if not c.ok or ref is None or day is None or amount is None:
         return None
-    return _Record(
+    return ImportRecord(
         c.row.number,
         f"{ref.code}|{day}",
         lambda s, a, src: store_agreement(s, a, _party_row(s, ref), day, amount, src)[0],
     )
 
 
-def _adjustments(c: _Cells, parties: Mapping[str, PartyRef]) -> _Record | None:
+def _adjustments(c: _Cells, parties: Mapping[str, PartyRef]) -> ImportRecord | None:
     ref = c.party(parties)
     amount = c.check(
         "amount",
@@ -337,10 +347,10 @@ def _adjustments(c: _Cells, parties: Mapping[str, PartyRef]) -> _Record | None:
             return "unchanged"
         return store_adjustment(s, a, _party_row(s, ref), amount, reason, src)[0]
 
-    return _Record(c.row.number, f"{ref.code}|{amount}|{reason}", store)
+    return ImportRecord(c.row.number, f"{ref.code}|{amount}|{reason}", store)
 
 
-def _payments(c: _Cells, parties: Mapping[str, PartyRef]) -> _Record | None:
+def _payments(c: _Cells, parties: Mapping[str, PartyRef]) -> ImportRecord | None:
     ref = c.party(parties)
     day = c.check("received_on", lambda v: check_date(v, "received_on"))
     amount = c.check(
@@ -355,10 +365,10 @@ def _payments(c: _Cells, parties: Mapping[str, PartyRef]) -> _Record | None:
         party = _party_row(s, ref)
         return store_payment(s, a, party, amount, reference, day, src, skip_same=True)[0]
 
-    return _Record(c.row.number, f"{ref.code}|{day}|{amount}|{reference}", store)
+    return ImportRecord(c.row.number, f"{ref.code}|{day}|{amount}|{reference}", store)
 
 
-def _billing(c: _Cells, parties: Mapping[str, PartyRef]) -> _Record | None:
+def _billing(c: _Cells, parties: Mapping[str, PartyRef]) -> ImportRecord | None:
     ref = c.party(parties)
     legal_name = c.check("legal_name", lambda v: check_text(v, "legal_name", max_length=200))
     address = c.check(
@@ -370,7 +380,7 @@ def _billing(c: _Cells, parties: Mapping[str, PartyRef]) -> _Record | None:
         return None
     if iban is None or bic is None:
         return None
-    return _Record(
+    return ImportRecord(
         c.row.number,
         ref.code,
         lambda s, a, src: store_billing(
@@ -379,7 +389,7 @@ def _billing(c: _Cells, parties: Mapping[str, PartyRef]) -> _Record | None:
     )
 
 
-_PARSERS: dict[str, Callable[[_Cells, Mapping[str, PartyRef]], _Record | None]] = {
+_PARSERS: dict[str, Callable[[_Cells, Mapping[str, PartyRef]], ImportRecord | None]] = {
     "prices": _prices,
     "fx": _fx,
     "targets": _targets,
@@ -471,8 +481,8 @@ def _ecb(table: Table) -> ParsedImport:
     return ParsedImport("ecb-" + table.format, len(table.rows), records, tuple(problems))
 
 
-def _ecb_record(month: str, code: str, day: str, rate: str, row: int) -> _Record:
-    return _Record(
+def _ecb_record(month: str, code: str, day: str, rate: str, row: int) -> ImportRecord:
+    return ImportRecord(
         row,
         f"{month}|EUR|{code}",
         lambda s, a, src: store_fx_rate(
@@ -500,7 +510,7 @@ def _program(filename: str, data: bytes) -> ParsedImport:
             return "created"
         return "unchanged" if (made, version) == ("unchanged", "unchanged") else "updated"
 
-    return ParsedImport(pf.format, 1, (_Record(None, pf.code, store),), ())
+    return ParsedImport(pf.format, 1, (ImportRecord(None, pf.code, store),), ())
 
 
 # ------------------------------------------------------------------ the whole file
@@ -560,7 +570,7 @@ def parse_import(
         problem = ImportProblem(None, None, "the file has a header but no rows")
         return ParsedImport(table.format, 0, (), (problem,))
     problems: list[ImportProblem] = []
-    records: list[_Record] = []
+    records: list[ImportRecord] = []
     first_of: dict[str, int] = {}
     parse = _PARSERS[kind]
     for row in table.rows:
