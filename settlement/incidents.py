@@ -27,6 +27,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from settlement import kernels as K
 from settlement.common import month_of, months_of
 from settlement.detection import DIVERSION_TYPES
 from settlement.models import (
@@ -74,31 +75,25 @@ def group_incidents(
     ordered before it (by period, then first alert id) less than 12 months earlier.
     An alert without units is an incident of its own.
     """
-    parent: dict[int, int] = {a: a for a, _, _ in alerts}
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    owner: dict[tuple[int, str, int], int] = {}
-    for aid, pid, period in alerts:
+    order = sorted(alerts)  # by alert id: the result does not depend on input order
+    group_of: dict[tuple[int, str], int] = {}
+    members: list[int] = []
+    keys: list[int] = []
+    for i, (aid, pid, period) in enumerate(order):
+        g = group_of.setdefault((pid, period), len(group_of))
         for u in units_of.get(aid, ()):
-            key = (pid, period, u)
-            if key in owner:
-                ra, rb = find(owner[key]), find(aid)
-                if ra != rb:
-                    parent[max(ra, rb)] = min(ra, rb)
-            else:
-                owner[key] = aid
+            members.append(i)
+            keys.append((g << 32) | u)
+    roots = K.connect_by_key(
+        np.asarray(members, dtype=np.int64), np.asarray(keys, dtype=np.int64), len(order)
+    )
     groups: dict[int, list[tuple[int, int, str]]] = defaultdict(list)
-    for a in alerts:
-        groups[find(a[0])].append(a)
+    for i, a in enumerate(order):
+        groups[int(roots[i])].append(a)
     raw = []
-    for members in groups.values():
-        ids = tuple(sorted(a for a, _, _ in members))
-        pid, period = members[0][1], members[0][2]
+    for grouped in groups.values():
+        ids = tuple(a for a, _, _ in grouped)
+        pid, period = grouped[0][1], grouped[0][2]
         units = tuple(sorted({u for a in ids for u in units_of.get(a, ())}))
         raw.append((pid, period_index(period), ids[0], period, ids, units))
     raw.sort()

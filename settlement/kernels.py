@@ -47,6 +47,7 @@ __all__ = [
     "TERR_OUTSIDE",
     "TERR_UNLOCATED",
     "aggregate_sales",
+    "connect_by_key",
     "detect",
     "great_circle_km",
     "receipt_timeliness",
@@ -562,3 +563,39 @@ def receipt_timeliness(
     for part in range(n_parts):
         out += acc[part]
     return out
+
+
+@_jit()
+def connect_by_key(member: I64, key: I64, n_members: int) -> I64:
+    """Connected components of members that share a key (union-find).
+
+    ``member[i]`` (0..n_members-1) holds ``key[i]``; two members holding one key are
+    connected, transitively. Returns each member's component root: the smallest
+    member index of its component. Used to merge alerts that share a unit into one
+    incident (:mod:`settlement.incidents`).
+    """
+    parent = np.arange(n_members, dtype=np.int64)
+    order = np.argsort(key, kind="mergesort")
+    for j in range(1, order.shape[0]):
+        a = order[j - 1]
+        b = order[j]
+        if key[a] != key[b]:
+            continue
+        ra = member[a]
+        while parent[ra] != ra:
+            parent[ra] = parent[parent[ra]]
+            ra = parent[ra]
+        rb = member[b]
+        while parent[rb] != rb:
+            parent[rb] = parent[parent[rb]]
+            rb = parent[rb]
+        if ra < rb:
+            parent[rb] = ra
+        elif rb < ra:
+            parent[ra] = rb
+    for m in range(n_members):
+        r = m
+        while parent[r] != r:
+            r = parent[r]
+        parent[m] = r
+    return parent
