@@ -10,31 +10,42 @@ from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
 
 import settlement
-from settlement.import_tables import ImportRejected
+from settlement.imports import LAYOUTS
 from web.db import get_engine
 from web.finance._common import EDITORS, FormState, render_page
 from web.security import require_roles
 from web.settlement_access import current_actor
 
-__all__ = ["IMPORT_KINDS", "bp"]
+__all__ = ["KIND_LABELS", "bp", "import_kinds"]
 
 bp = Blueprint("imports", __name__, url_prefix="/finance/import")
 
-#: What can be imported, as the form offers it: kind -> (label, what the file holds).
-IMPORT_KINDS: dict[str, tuple[str, str]] = {
-    "prices": ("Prices", "gtin, currency, valid_from, list_price (CSV or Excel)"),
-    "fx": (
-        "FX rates",
-        "period, currency, reporting_currency, rate, source, or the ECB reference-rate CSV as "
-        "published",
-    ),
-    "programs": ("Program version", "a program document in JSON or YAML"),
-    "targets": ("Sales targets", "party, period and units or value (CSV or Excel)"),
-    "deposits": ("Deposit receipts and refunds", "CSV or Excel"),
-    "adjustments": ("Adjustments", "CSV or Excel; each waits for a second finance user"),
-    "payments": ("Payments received", "CSV or Excel"),
-    "billing": ("Billing details", "legal name, address, IBAN and BIC per party"),
+#: How the form names each kind ``settlement.IMPORT_KINDS`` accepts.
+KIND_LABELS: dict[str, str] = {
+    "prices": "Prices",
+    "fx": "FX rates",
+    "programs": "Program version",
+    "targets": "Sales targets",
+    "deposits": "Deposit receipts and refunds",
+    "deposit-agreements": "Agreed deposit levels",
+    "adjustments": "Adjustments",
+    "payments": "Payments received",
+    "billing": "Billing details",
 }
+
+
+def import_kinds() -> dict[str, tuple[str, str]]:
+    """Each importable kind: (label, what the file holds), in the service's order."""
+    kinds = {}
+    for kind in settlement.IMPORT_KINDS:
+        if kind == "programs":
+            layout = "a program document in JSON or YAML (code, name, valid_from, valid_to, rules)"
+        else:
+            layout = "columns " + ", ".join(LAYOUTS.get(kind, ())) + " (CSV or Excel)"
+            if kind == "fx":
+                layout += ", or the ECB reference-rate CSV as published"
+        kinds[kind] = (KIND_LABELS.get(kind, kind), layout)
+    return kinds
 
 
 def _page(
@@ -44,7 +55,7 @@ def _page(
         "finance/import.html",
         status,
         form=form,
-        kinds=IMPORT_KINDS,
+        kinds=import_kinds(),
         report=report,
         problems=problems,
     )
@@ -55,7 +66,9 @@ def _page(
 def index() -> ResponseReturnValue:
     kind = request.args.get("kind", "prices")
     return _page(
-        FormState(values={"kind": kind if kind in IMPORT_KINDS else "prices", "dry_run": "1"})
+        FormState(
+            values={"kind": kind if kind in settlement.IMPORT_KINDS else "prices", "dry_run": "1"}
+        )
     )
 
 
@@ -66,28 +79,28 @@ def upload() -> ResponseReturnValue:
         values={"kind": request.form.get("kind", ""), "dry_run": request.form.get("dry_run", "")}
     )
     kind = form.values["kind"]
-    if kind not in IMPORT_KINDS:
+    if kind not in settlement.IMPORT_KINDS:
         form.errors["kind"] = "kind: choose what the file holds"
-    upload = request.files.get("file")
-    data = upload.read() if upload is not None else b""
-    if upload is None or not upload.filename:
+    sent = request.files.get("file")
+    data = sent.read() if sent is not None else b""
+    if sent is None or not sent.filename:
         form.errors["file"] = "file: choose a file to import"
     elif not data:
-        form.errors["file"] = f"file: {upload.filename} is empty"
-    if form.failed or upload is None:
+        form.errors["file"] = f"file: {sent.filename} is empty"
+    if form.failed or sent is None:
         return _page(form, status=422)
     try:
         report = settlement.import_file(
-            get_engine(), kind, upload.filename or "upload", data, current_actor(),
+            get_engine(), kind, sent.filename or "upload", data, current_actor(),
             dry_run=bool(form.values["dry_run"]),
         )  # fmt: skip
-    except ImportRejected as exc:
+    except settlement.ImportRejected as exc:
         form.problem = (
-            f"{upload.filename} was not imported: nothing was stored. "
+            f"{sent.filename} was not imported: nothing was stored. "
             "Correct these rows and upload it again."
         )
         return _page(form, problems=exc.problems, status=422)
     except settlement.SettlementError as exc:
-        form.problem = f"{upload.filename} was not imported: {exc}"
+        form.problem = f"{sent.filename} was not imported: {exc}"
         return _page(form, status=422)
     return _page(form, report=report)
