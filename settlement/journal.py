@@ -49,6 +49,7 @@ __all__ = [
     "JournalSummary",
     "chart_from_env",
     "chart_from_json",
+    "format_journal",
     "journal_csv",
     "journal_rows",
     "journal_summary",
@@ -297,6 +298,11 @@ def journal_csv(
     :class:`JournalError` for a line category the chart does not map.
     """
     _, rows = _rows(engine, run_id, actor, chart)
+    return format_journal(rows)
+
+
+def format_journal(rows: Iterable[JournalRow]) -> bytes:
+    """``rows`` as UTF-8 CSV: the header :data:`JOURNAL_COLUMNS`, amounts in major units."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(JOURNAL_COLUMNS)

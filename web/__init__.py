@@ -30,6 +30,7 @@ BLUEPRINT_MODULES: tuple[str, ...] = (
     "web.alerts",
     "web.settlement_pages",
     "web.partner",
+    "web.finance.money",
     "web.finance.reference",
     "web.finance.prices",
     "web.finance.fx",

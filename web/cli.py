@@ -42,7 +42,15 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 # web.cli_<topic> modules, each exposing COMMANDS.
-CLI_MODULES: tuple[str, ...] = ("ledger", "demo", "scan", "territories", "settlement", "import")
+CLI_MODULES: tuple[str, ...] = (
+    "ledger",
+    "demo",
+    "scan",
+    "territories",
+    "settlement",
+    "import",
+    "money",
+)
 
 _ROLE_CHOICE = click.Choice([r.value for r in Role])
 

@@ -56,6 +56,30 @@ NAV: tuple[NavItem, ...] = (
     ),
     NavItem("Ledger", "ledger_pages.index", (Role.AUDITOR,), "Entries, checkpoints and proofs."),
     NavItem(
+        "Receivables and deposits",
+        "money.accounts",
+        (Role.FINANCE, Role.CHANNEL_MANAGER, Role.AUDITOR, Role.ADMIN),
+        "What each distributor owes, the deposit it holds, what was deducted.",
+    ),
+    NavItem(
+        "Accruals",
+        "money.accruals",
+        (Role.FINANCE, Role.CHANNEL_MANAGER, Role.AUDITOR, Role.ADMIN),
+        "This month so far, and who is close to the next tier.",
+    ),
+    NavItem(
+        "My account",
+        "portal_money.my_account",
+        (Role.DISTRIBUTOR,),
+        "What you owe and your deposit.",
+    ),
+    NavItem(
+        "My accruals",
+        "portal_money.my_accruals",
+        (Role.DISTRIBUTOR,),
+        "Your rebate so far, your next tier.",
+    ),
+    NavItem(
         "Reference data",
         "reference.index",
         (Role.FINANCE, Role.CHANNEL_MANAGER, Role.AUDITOR, Role.ADMIN),

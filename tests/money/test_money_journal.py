@@ -216,3 +216,19 @@ def test_the_csv_amounts_balance_in_major_units(statements: list[JournalStatemen
         text = format_minor(r.debit_minor or r.credit_minor, r.currency)
         assert len(text.partition(".")[2]) == exp
     assert all(v == 0 for v in sums.values())
+
+
+def test_the_documented_example_is_what_the_journal_writes() -> None:
+    """docs/journal.md's example, statement by statement, is this function's output."""
+    from pathlib import Path
+
+    from settlement.journal import format_journal
+
+    doc = (Path(__file__).parents[2] / "docs" / "journal.md").read_text()
+    example = doc.split("```csv\n", 1)[1].split("```", 1)[0]
+    statements = [
+        JournalStatement(7, 123, "D-AT", "EUR", 8_800,
+                         ((0, "rebate", 10_000), (1, "rebate", 1_000), (2, "penalty", -2_500), (3, "reward", 300))),
+        JournalStatement(7, 124, "D-BE", "EUR", -2_000, ((0, "penalty", -5_000), (1, "deposit", 3_000))),
+    ]  # fmt: skip
+    assert format_journal(journal_rows(statements, "2026-11-03")).decode() == example

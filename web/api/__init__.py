@@ -43,6 +43,7 @@ ENDPOINT_MODULES: tuple[str, ...] = (
     "units",
     "territories",
     "settlement",
+    "money",
     "reference",
 )
 

@@ -1,0 +1,127 @@
+"""Accruals: what each program would pay if the month closed now, and how many more
+units a distributor needs for its next tier (computed by hand below)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Engine
+
+from ledger.ids import EntryKind as E
+from settlement import (
+    Actor,
+    PermissionDenied,
+    SettlementError,
+    add_program_version,
+    create_program,
+    set_price,
+)
+from settlement.accruals import accruals
+from tests.settlement.engine_world import GTIN, PARIS, EngineWorld, ms
+
+FINANCE = Actor("fiona", "finance")
+# EUR 3.00 per unit from 10 units, EUR 5.00 per unit from 40 (retroactive, sell-in).
+RULES = {
+    "currency": "EUR",
+    "basis": "sell_in",
+    "measure": "volume",
+    "mode": "retroactive",
+    "tiers": [{"threshold": 10, "rate": "300"}, {"threshold": 40, "rate": "500"}],
+}
+
+
+@pytest.fixture
+def world(engine: Engine) -> EngineWorld:
+    """October 2026: the manufacturer ships D-AT 28 units on the 3rd and 12 more on
+    the 20th, and D-BE 4 units on the 3rd."""
+    w = EngineWorld(engine)
+    w.party("MFR", "manufacturer")
+    w.party("D-AT", "distributor")
+    w.party("D-BE", "distributor")
+    set_price(engine, GTIN, "EUR", "2026-01-01", 10_000, FINANCE)
+    create_program(engine, "VOL", "Volume rebate", FINANCE)
+    add_program_version(engine, "VOL", "2026-01", None, RULES, FINANCE)
+    shipments = [("D-AT", 28, 3), ("D-AT", 12, 20), ("D-BE", 4, 3)]
+    n = 0
+    for code, count, day in shipments:
+        for _ in range(count):
+            serial = f"s{n}"
+            n += 1
+            w.unit(serial)
+            w.event(serial, E.COMMISSIONING, "MFR", ms(2026, 10, 1))
+            w.event(serial, E.SHIPPING, "MFR", ms(2026, 10, day), code)
+            w.event(serial, E.RECEIVING, code, ms(2026, 10, day, 14), "MFR", PARIS)
+    w.flush()
+    return w
+
+
+def test_mid_month_the_watchlist_says_how_many_more_units(
+    engine: Engine, world: EngineWorld
+) -> None:
+    acc = accruals(engine, "2026-10", FINANCE, until_ms=ms(2026, 10, 15))
+    assert acc.as_of_ms == ms(2026, 10, 15)
+    at, be = acc.rows  # by party code
+    # D-AT by the 15th: 28 units, tier "from 10" reached: 28 x 3.00 = 84.00 so far.
+    assert (at.party_code, at.net_units, at.rebate_minor) == ("D-AT", 28, 8_400)
+    assert (at.tier_from, at.next_from, at.shortfall) == (10, 40, 40 - 28)
+    assert at.watch == "D-AT needs 12 more units for the next tier (EUR 5.00 per unit from 40)"
+    # D-BE: 4 units, below the first tier: pays nothing yet, needs 10 - 4 = 6 more.
+    assert (be.net_units, be.rebate_minor, be.tier_from, be.shortfall) == (4, 0, None, 6)
+    assert be.watch == "D-BE needs 6 more units for the first tier (EUR 3.00 per unit from 10)"
+    # Closest first: D-AT misses 12/40 = 30 % of its next tier, D-BE 6/10 = 60 %.
+    assert [r.party_code for r in acc.watchlist] == ["D-AT", "D-BE"]
+    assert acc.rebate_by_currency == {"EUR": 8_400}
+
+
+def test_at_month_end_the_top_tier_pays_every_unit(engine: Engine, world: EngineWorld) -> None:
+    acc = accruals(engine, "2026-10", FINANCE, until_ms=ms(2026, 11, 1, 0))
+    at = acc.rows[0]
+    # 28 + 12 = 40 units reach "from 40": retroactive, all 40 x 5.00 = 200.00.
+    assert (at.net_units, at.rebate_minor, at.tier_from, at.next_from) == (40, 20_000, 40, None)
+    assert at.watch == "" and [r.party_code for r in acc.watchlist] == ["D-BE"]
+
+
+def test_a_distributor_gets_only_its_own_rows(engine: Engine, world: EngineWorld) -> None:
+    me = Actor("d-be", "distributor", world.parties["D-BE"])
+    acc = accruals(engine, "2026-10", me, until_ms=ms(2026, 10, 15))
+    assert [r.party_code for r in acc.rows] == ["D-BE"]
+
+
+def test_refusals(engine: Engine, world: EngineWorld) -> None:
+    with pytest.raises(SettlementError, match="period 2027-01 has not started yet"):
+        accruals(engine, "2027-01", FINANCE, until_ms=ms(2026, 10, 15))
+    with pytest.raises(PermissionDenied):
+        accruals(engine, "2026-10", Actor("w", "warehouse"), until_ms=ms(2026, 10, 15))
+
+
+def test_the_accruals_pages(
+    world: EngineWorld, login_as: Callable[..., FlaskClient], bearer: Callable[..., dict[str, str]],
+    client: FlaskClient, app: Flask,
+) -> None:  # fmt: skip
+    # "As of the end of 15 October": the shipments of the 20th are not counted yet.
+    url = "?period=2026-10&day=2026-10-15"
+    page = login_as("channel_manager").get(f"/finance/accruals{url}").get_data(as_text=True)
+    assert "D-AT needs 12 more units for the next tier (EUR 5.00 per unit from 40)" in page
+    assert "D-BE needs 6 more units for the first tier" in page
+    assert "84.00" in page  # D-AT's 28 x 3.00
+    mine = (
+        login_as("distributor", party="D-BE", on=app.test_client())
+        .get(f"/partner/accruals{url}")
+        .get_data(as_text=True)
+    )
+    assert "D-BE needs 6 more units" in mine and "D-AT" not in mine
+    api = client.get(
+        f"/api/v1/accruals{url}", headers=bearer("distributor", party="D-AT")
+    ).get_json()
+    assert [(r["party_code"], r["shortfall"], r["next_rate"]) for r in api["rows"]] == [
+        ("D-AT", 12, "500")
+    ]
+    bad = login_as("finance", on=app.test_client()).get(
+        "/finance/accruals?period=2026-10&day=2026-09-30"
+    )
+    assert bad.status_code == 422 and "Day 2026-09-30 is not in period 2026-10" in bad.get_data(
+        as_text=True
+    )
