@@ -3,14 +3,15 @@ into a migrated database, so each money test states exactly the figures it check
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from ledger.ids import EntryKind as E
 from ledger.models import Party
+from settlement import Actor, add_program_version, create_program, set_price
 from settlement.models import (
     DepositMovement,
     PartyBilling,
@@ -19,6 +20,7 @@ from settlement.models import (
     Statement,
     StatementLine,
 )
+from tests.settlement.engine_world import GTIN, PARIS, EngineWorld, ms
 
 # Valid IBANs and BICs (ISO 13616 check digits, ISO 9362 structure).
 IBAN_DE = "DE89370400440532013000"
@@ -26,10 +28,6 @@ BIC_DE = "COBADEFFXXX"
 IBAN_FR = "FR1420041010050500013M02606"
 BIC_FR = "BNPAFRPPXXX"
 IBAN_BAD = "DE00370400440532013000"  # wrong check digits
-
-
-def ms(y: int, mo: int, d: int, h: int = 12) -> int:
-    return calendar.timegm((y, mo, d, h, 0, 0)) * 1000
 
 
 def party(engine: Engine, code: str, currency: str = "EUR", kind: str = "distributor") -> int:
@@ -130,3 +128,38 @@ def deposit(
                 run_id=run_id, kind=kind, created_by="f1",
             )
         )  # fmt: skip
+
+
+# EUR 3.00 per unit from 10 units, EUR 5.00 per unit from 40 (retroactive, sell-in).
+VOLUME_RULES = {
+    "currency": "EUR",
+    "basis": "sell_in",
+    "measure": "volume",
+    "mode": "retroactive",
+    "tiers": [{"threshold": 10, "rate": "300"}, {"threshold": 40, "rate": "500"}],
+}
+
+
+def october(engine: Engine) -> EngineWorld:
+    """A ledger for October 2026: the manufacturer ships D-AT 28 units on the 3rd and
+    12 more on the 20th, and D-BE 4 units on the 3rd; list price EUR 100.00; program
+    VOL pays :data:`VOLUME_RULES`; a checkpoint signs it all."""
+    finance = Actor("fiona", "finance")
+    w = EngineWorld(engine)
+    w.party("MFR", "manufacturer")
+    w.party("D-AT", "distributor")
+    w.party("D-BE", "distributor")
+    set_price(engine, GTIN, "EUR", "2026-01-01", 10_000, finance)
+    create_program(engine, "VOL", "Volume rebate", finance)
+    add_program_version(engine, "VOL", "2026-01", None, VOLUME_RULES, finance)
+    n = 0
+    for code, count, day in (("D-AT", 28, 3), ("D-AT", 12, 20), ("D-BE", 4, 3)):
+        for _ in range(count):
+            serial = f"s{n}"
+            n += 1
+            w.unit(serial)
+            w.event(serial, E.COMMISSIONING, "MFR", ms(2026, 10, 1))
+            w.event(serial, E.SHIPPING, "MFR", ms(2026, 10, day), code)
+            w.event(serial, E.RECEIVING, code, ms(2026, 10, day, 14), "MFR", PARIS)
+    w.flush()
+    return w

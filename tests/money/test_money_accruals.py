@@ -10,52 +10,17 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
-from ledger.ids import EntryKind as E
-from settlement import (
-    Actor,
-    PermissionDenied,
-    SettlementError,
-    add_program_version,
-    create_program,
-    set_price,
-)
+from settlement import Actor, PermissionDenied, SettlementError
 from settlement.accruals import accruals
-from tests.settlement.engine_world import GTIN, PARIS, EngineWorld, ms
+from tests.money._world import october
+from tests.settlement.engine_world import EngineWorld, ms
 
 FINANCE = Actor("fiona", "finance")
-# EUR 3.00 per unit from 10 units, EUR 5.00 per unit from 40 (retroactive, sell-in).
-RULES = {
-    "currency": "EUR",
-    "basis": "sell_in",
-    "measure": "volume",
-    "mode": "retroactive",
-    "tiers": [{"threshold": 10, "rate": "300"}, {"threshold": 40, "rate": "500"}],
-}
 
 
 @pytest.fixture
 def world(engine: Engine) -> EngineWorld:
-    """October 2026: the manufacturer ships D-AT 28 units on the 3rd and 12 more on
-    the 20th, and D-BE 4 units on the 3rd."""
-    w = EngineWorld(engine)
-    w.party("MFR", "manufacturer")
-    w.party("D-AT", "distributor")
-    w.party("D-BE", "distributor")
-    set_price(engine, GTIN, "EUR", "2026-01-01", 10_000, FINANCE)
-    create_program(engine, "VOL", "Volume rebate", FINANCE)
-    add_program_version(engine, "VOL", "2026-01", None, RULES, FINANCE)
-    shipments = [("D-AT", 28, 3), ("D-AT", 12, 20), ("D-BE", 4, 3)]
-    n = 0
-    for code, count, day in shipments:
-        for _ in range(count):
-            serial = f"s{n}"
-            n += 1
-            w.unit(serial)
-            w.event(serial, E.COMMISSIONING, "MFR", ms(2026, 10, 1))
-            w.event(serial, E.SHIPPING, "MFR", ms(2026, 10, day), code)
-            w.event(serial, E.RECEIVING, code, ms(2026, 10, day, 14), "MFR", PARIS)
-    w.flush()
-    return w
+    return october(engine)
 
 
 def test_mid_month_the_watchlist_says_how_many_more_units(
