@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from ledger.models import Party
 from settlement.common import Actor, SettlementError, now_ms
 from settlement.models import Adjustment, Statement, StatementDispute
-from settlement.reference_audit import READERS, Outcome, record_change
+from settlement.reference_audit import READERS, Outcome, page_rows, record_change
 from settlement.reference_values import MAX_MINOR, InvalidValue, check_text, party_by_id
 
 __all__ = [
@@ -205,8 +205,5 @@ def list_adjustments(
     if party_id is not None:
         q = q.where(Adjustment.party_id == party_id)
     with Session(engine) as s:
-        total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
-        rows = s.execute(
-            q.order_by(Adjustment.id.desc()).offset(max(0, offset)).limit(max(0, limit))
-        ).all()
-        return [_view(a, code) for a, code in rows], int(total)
+        rows, total = page_rows(s, q, [Adjustment.id.desc()], offset, limit)
+        return [_view(a, code) for a, code in rows], total

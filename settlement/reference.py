@@ -63,6 +63,7 @@ from settlement.reference_audit import (
     READERS,
     ChangeView,
     Outcome,
+    page_rows,
     record_change,
     reference_history,
 )
@@ -237,10 +238,6 @@ def _month_end(period: str) -> str:
     return f"{period}-{calendar.monthrange(y, m)[1]:02d}"
 
 
-def _page(offset: int, limit: int) -> tuple[int, int]:
-    return max(0, offset), max(0, min(limit, 1000))
-
-
 # ------------------------------------------------------------------ products and prices
 
 
@@ -365,14 +362,10 @@ def list_prices(
         q = q.where(PriceList.valid_from <= day).where(
             (valid_until.is_(None)) | (valid_until > day)
         )
-    off, lim = _page(offset, limit)
     with Session(engine) as s:
-        total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
-        rows = s.execute(
-            q.order_by(PriceList.valid_from.desc(), PriceList.gtin, PriceList.currency)
-            .offset(off)
-            .limit(lim)
-        ).all()
+        rows, total = page_rows(
+            s, q, [PriceList.valid_from.desc(), PriceList.gtin, PriceList.currency], offset, limit
+        )
         return [
             PriceView(
                 p.gtin,
@@ -385,7 +378,7 @@ def list_prices(
                 p.created_ms,
             )
             for p, name, until in rows
-        ], int(total)
+        ], total
 
 
 # ------------------------------------------------------------------ FX rates
@@ -499,18 +492,14 @@ def list_fx_rates(
     if currency:
         code = check_currency(currency)
         q = q.where((FxRate.currency == code) | (FxRate.reporting_currency == code))
-    off, lim = _page(offset, limit)
     with Session(engine) as s:
-        total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
-        rows = s.scalars(
-            q.order_by(FxRate.period.desc(), FxRate.currency, FxRate.reporting_currency)
-            .offset(off)
-            .limit(lim)
-        ).all()
+        rows, total = page_rows(
+            s, q, [FxRate.period.desc(), FxRate.currency, FxRate.reporting_currency], offset, limit
+        )
         return [
             FxRateView(r.period, r.currency, r.reporting_currency, r.rate, r.source, r.as_of)
-            for r in rows
-        ], int(total)
+            for (r,) in rows
+        ], total
 
 
 # ------------------------------------------------------------------ sales targets
@@ -602,16 +591,12 @@ def list_targets(
         q = q.where(SalesTarget.party_id == party_id)
     if period:
         q = q.where(SalesTarget.period == check_month(period, "period"))
-    off, lim = _page(offset, limit)
     with Session(engine) as s:
-        total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
-        rows = s.execute(
-            q.order_by(SalesTarget.period.desc(), Party.code).offset(off).limit(lim)
-        ).all()
+        rows, total = page_rows(s, q, [SalesTarget.period.desc(), Party.code], offset, limit)
         return [
             TargetView(t.party_id, code, t.period, t.measure, t.units, t.value_minor, t.currency)
             for t, code in rows
-        ], int(total)
+        ], total
 
 
 # ------------------------------------------------------------------ billing details
@@ -700,14 +685,12 @@ def list_billing(
     """Billing details of every party that has them, by party code."""
     actor.require(*READERS, action="read billing details")
     q = select(PartyBilling, Party.code).join(Party, Party.id == PartyBilling.party_id)
-    off, lim = _page(offset, limit)
     with Session(engine) as s:
-        total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
-        rows = s.execute(q.order_by(Party.code).offset(off).limit(lim)).all()
+        rows, total = page_rows(s, q, [Party.code], offset, limit)
         return [
             BillingView(b.party_id, code, b.legal_name, b.address, b.iban, b.bic)
             for b, code in rows
-        ], int(total)
+        ], total
 
 
 # ------------------------------------------------------------------ payments received
@@ -798,14 +781,10 @@ def list_payments(
     )
     if party_id is not None:
         q = q.where(ReceivableMovement.party_id == party_id)
-    off, lim = _page(offset, limit)
     with Session(engine) as s:
-        total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
-        rows = s.execute(
-            q.order_by(ReceivableMovement.at_ms.desc(), ReceivableMovement.id.desc())
-            .offset(off)
-            .limit(lim)
-        ).all()
+        rows, total = page_rows(
+            s, q, [ReceivableMovement.at_ms.desc(), ReceivableMovement.id.desc()], offset, limit
+        )
         return [
             PaymentView(
                 m.id,
@@ -818,7 +797,7 @@ def list_payments(
                 m.created_by,
             )
             for m, code in rows
-        ], int(total)
+        ], total
 
 
 # ------------------------------------------------------------------ programs (read side)

@@ -10,10 +10,11 @@ A write that changes nothing records nothing.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVarTuple
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, Row, Select, func, select
 from sqlalchemy.orm import Session
 
 from settlement.common import Actor, now_ms
@@ -23,12 +24,15 @@ __all__ = [
     "READERS",
     "ChangeView",
     "Outcome",
+    "page_rows",
     "record_change",
     "reference_history",
 ]
 
 #: What a write did: a new row, a changed row, or nothing (same values as stored).
 Outcome = Literal["created", "updated", "unchanged"]
+
+Ts = TypeVarTuple("Ts")
 
 #: Roles that read reference data and its history.
 READERS = ("finance", "channel_manager", "auditor", "admin")
@@ -47,6 +51,16 @@ class ChangeView:
     before: Any
     after: Any
     source: str
+
+
+def page_rows(
+    s: Session, q: Select[*Ts], order: Sequence[Any], offset: int, limit: int
+) -> tuple[Sequence[Row[*Ts]], int]:
+    """One page of ``q`` in ``order`` (``offset`` >= 0, at most 1000 rows) and the total
+    count: what every reference-data list returns."""
+    total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
+    rows = s.execute(q.order_by(*order).offset(max(0, offset)).limit(max(0, min(limit, 1000))))
+    return rows.all(), int(total)
 
 
 def _dump(value: Any) -> str:
@@ -99,10 +113,7 @@ def reference_history(
     if key:
         q = q.where(ReferenceChange.key == key)
     with Session(engine) as s:
-        total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
-        rows = s.scalars(
-            q.order_by(ReferenceChange.id.desc()).offset(max(0, offset)).limit(max(0, limit))
-        ).all()
+        rows, total = page_rows(s, q, [ReferenceChange.id.desc()], offset, limit)
         return [
             ChangeView(
                 r.id,
@@ -115,5 +126,5 @@ def reference_history(
                 json.loads(r.after_json),
                 r.source,
             )
-            for r in rows
-        ], int(total)
+            for (r,) in rows
+        ], total

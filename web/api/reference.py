@@ -95,6 +95,17 @@ def _paging() -> tuple[int, int]:
     return query_int("offset", 0, minimum=0) or 0, min(limit, 500)
 
 
+def _listed(
+    list_fn: Callable[..., tuple[Sequence[Any], int]], **filters: Any
+) -> ResponseReturnValue:
+    """One page of a service list: ``list_fn(engine, actor, **filters, offset, limit)``."""
+    offset, limit = _paging()
+    items, total = _call(
+        lambda: list_fn(get_engine(), current_actor(), offset=offset, limit=limit, **filters)
+    )
+    return _page(items, total, offset, limit)
+
+
 def _page(items: Sequence[Any], total: int, offset: int, limit: int) -> ResponseReturnValue:
     nxt = offset + len(items)
     return jsonify(
@@ -197,19 +208,12 @@ def _minor(text: str, currency: str, field: str, **kw: bool) -> int:
     tags=("reference",),
 )
 def prices_list() -> ResponseReturnValue:
-    offset, limit = _paging()
-    items, total = _call(
-        lambda: settlement.list_prices(
-            get_engine(),
-            current_actor(),
-            gtin=request.args.get("gtin") or None,
-            currency=request.args.get("currency") or None,
-            on=request.args.get("on") or None,
-            offset=offset,
-            limit=limit,
-        )
+    return _listed(
+        settlement.list_prices,
+        gtin=request.args.get("gtin") or None,
+        currency=request.args.get("currency") or None,
+        on=request.args.get("on") or None,
     )
-    return _page(items, total, offset, limit)
 
 
 @api_route(
@@ -248,18 +252,11 @@ def price_create() -> ResponseReturnValue:
     tags=("reference",),
 )
 def fx_list() -> ResponseReturnValue:
-    offset, limit = _paging()
-    items, total = _call(
-        lambda: settlement.list_fx_rates(
-            get_engine(),
-            current_actor(),
-            period=request.args.get("period") or None,
-            currency=request.args.get("currency") or None,
-            offset=offset,
-            limit=limit,
-        )
+    return _listed(
+        settlement.list_fx_rates,
+        period=request.args.get("period") or None,
+        currency=request.args.get("currency") or None,
     )
-    return _page(items, total, offset, limit)
 
 
 @api_route(
@@ -303,19 +300,10 @@ def fx_create() -> ResponseReturnValue:
     tags=("reference",),
 )
 def targets_list() -> ResponseReturnValue:
-    offset, limit = _paging()
     party_id = _party_filter()
-    items, total = _call(
-        lambda: settlement.list_targets(
-            get_engine(),
-            current_actor(),
-            party_id=party_id,
-            period=request.args.get("period") or None,
-            offset=offset,
-            limit=limit,
-        )
+    return _listed(
+        settlement.list_targets, party_id=party_id, period=request.args.get("period") or None
     )
-    return _page(items, total, offset, limit)
 
 
 @api_route(
@@ -367,13 +355,7 @@ def target_create() -> ResponseReturnValue:
     tags=("reference",),
 )
 def deposits_list() -> ResponseReturnValue:
-    offset, limit = _paging()
-    items, total = _call(
-        lambda: settlement.list_deposit_parties(
-            get_engine(), current_actor(), offset=offset, limit=limit
-        )
-    )
-    return _page(items, total, offset, limit)
+    return _listed(settlement.list_deposit_parties)
 
 
 @api_route(
@@ -487,19 +469,10 @@ def topup_create(party_code: str) -> ResponseReturnValue:
     tags=("reference",),
 )
 def adjustments_list() -> ResponseReturnValue:
-    offset, limit = _paging()
     party_id = _party_filter()
-    items, total = _call(
-        lambda: settlement.list_adjustments(
-            get_engine(),
-            current_actor(),
-            status=request.args.get("status") or None,
-            party_id=party_id,
-            offset=offset,
-            limit=limit,
-        )
+    return _listed(
+        settlement.list_adjustments, status=request.args.get("status") or None, party_id=party_id
     )
-    return _page(items, total, offset, limit)
 
 
 def _adjustment(adjustment_id: int) -> ResponseReturnValue:
@@ -594,14 +567,8 @@ def adjustment_reject(adjustment_id: int) -> ResponseReturnValue:
     tags=("reference",),
 )
 def payments_list() -> ResponseReturnValue:
-    offset, limit = _paging()
     party_id = _party_filter()
-    items, total = _call(
-        lambda: settlement.list_payments(
-            get_engine(), current_actor(), party_id=party_id, offset=offset, limit=limit
-        )
-    )
-    return _page(items, total, offset, limit)
+    return _listed(settlement.list_payments, party_id=party_id)
 
 
 @api_route(
@@ -709,18 +676,11 @@ def program_create() -> ResponseReturnValue:
     tags=("reference",),
 )
 def history_list() -> ResponseReturnValue:
-    offset, limit = _paging()
-    items, total = _call(
-        lambda: settlement.reference_history(
-            get_engine(),
-            current_actor(),
-            kind=request.args.get("kind") or None,
-            key=request.args.get("key") or None,
-            offset=offset,
-            limit=limit,
-        )
+    return _listed(
+        settlement.reference_history,
+        kind=request.args.get("kind") or None,
+        key=request.args.get("key") or None,
     )
-    return _page(items, total, offset, limit)
 
 
 # ------------------------------------------------------------------ imports
