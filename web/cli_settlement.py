@@ -114,6 +114,9 @@ def _create(period: str, kind: str, currency: str, username: str | None) -> None
     except settlement.SettlementError as exc:
         raise _fail(exc) from None
     click.echo(f"run {run.id}: {run.period} {run.kind}, {run.status}, by {run.created_by}")
+    for old in settlement.list_runs(engine, period):
+        if old.superseded_by == run.id:
+            click.echo(f"superseded run {old.id}: {old.note}")
     click.echo(f"checkpoint: tree size {run.tree_size}, root {run.root_hex}")
     click.echo(f"statements: {run.statement_count}")
     click.echo("totals per currency:")
