@@ -3,6 +3,7 @@ with the page's CSRF token, and valid GTINs."""
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 
@@ -12,6 +13,11 @@ from werkzeug.test import TestResponse
 from ledger.ids import gs1_check_digit
 
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def words(page: str) -> str:
+    """A page's text as a person reads it: tags dropped, entities decoded, spaces collapsed."""
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page)))
 
 
 def gtin(n: int) -> str:

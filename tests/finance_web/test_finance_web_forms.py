@@ -12,13 +12,9 @@ from datetime import date, timedelta
 from sqlalchemy import Engine
 
 import settlement
-from tests.finance_web._pages import Browser
+from tests.finance_web._pages import Browser, words
 
 FINANCE = settlement.Actor("setup", "finance")
-
-
-def _text(page: str) -> str:
-    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page)))
 
 
 def test_fx_rate_with_source_and_as_of(engine: Engine, finance: Browser) -> None:
@@ -34,7 +30,7 @@ def test_fx_rate_with_source_and_as_of(engine: Engine, finance: Browser) -> None
         },
         follow=True,
     )
-    page = _text(added.get_data(as_text=True))
+    page = words(added.get_data(as_text=True))
     assert "FX rate for 2026-10 saved: 1 USD = 0.9225 EUR." in page
     # no as-of date given: the period's last day
     assert "2026-10 1 USD = 0.9225 EUR Treasury 2026-10-31" in page
@@ -70,7 +66,7 @@ def test_targets_in_units_or_value(
         "/finance/targets/",
         {"party": tokyo, "period": "2026-10", "measure": "value", "amount": "500000"},
     )
-    page = _text(finance.text("/finance/targets/?period=2026-10"))
+    page = words(finance.text("/finance/targets/?period=2026-10"))
     assert "D-NORTH 2026-10 1,200 units" in page
     assert "D-TOKYO 2026-10 JPY 500,000" in page  # yen: no decimals
     bad = finance.post(
@@ -106,7 +102,7 @@ def test_deposit_receipts_refunds_level_and_top_up(
         500000,
         250000,
     )
-    page = _text(finance.text(base))
+    page = words(finance.text(base))
     assert "Balance EUR 2,500.00 Agreed level EUR 5,000.00 Short by EUR 2,500.00" in page
     assert "refund EUR -500.00 overpaid fiona" in page
 
@@ -121,7 +117,7 @@ def test_deposit_receipts_refunds_level_and_top_up(
     assert past.status_code == 422 and "is in the past" in past.get_data(as_text=True)
     due = (date.today() + timedelta(days=14)).isoformat()
     finance.post(f"{base}/topups", {"deadline": due, "reason": "below agreed level"})
-    listing = _text(finance.text("/finance/deposits/"))
+    listing = words(finance.text("/finance/deposits/"))
     assert f"D-NORTH EUR 2,500.00 EUR 5,000.00 EUR 2,500.00 EUR 2,500.00 due {due}" in listing
     # a receipt that restores the agreed level meets the request
     finance.post(
@@ -152,7 +148,7 @@ def test_billing_details_with_a_checked_iban(
     finance.post("/finance/billing/", {**fields, "iban": "DE89 3704 0044 0532 0130 00"})
     saved = settlement.get_party_billing(engine, north, FINANCE)
     assert saved is not None and saved.iban == "DE89370400440532013000"
-    page = _text(finance.text("/finance/billing/"))
+    page = words(finance.text("/finance/billing/"))
     assert (
         "D-NORTH Change the details of D-NORTH Nordhandel GmbH Hafenstrasse 1 20457 Hamburg DE89370400440532013000 COBADEFFXXX"
         in page

@@ -17,7 +17,7 @@ from click.testing import Result
 from sqlalchemy import Engine
 
 import settlement
-from tests.finance_web._pages import Browser
+from tests.finance_web._pages import Browser, words
 from web.finance._common import money_text
 from web.finance.programs import program_document
 
@@ -49,18 +49,13 @@ VALUE: dict[str, Any] = {
 }
 
 
-def _text(page: str) -> str:
-    """The page's words without tags, whitespace collapsed."""
-    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page)))
-
-
 def test_a_version_reads_in_words(engine: Engine, browser: Callable[..., Browser]) -> None:
     settlement.create_program(engine, "VOL", "Volume rebate", FINANCE)
     settlement.add_program_version(engine, "VOL", "2026-01", None, VOLUME, FINANCE)
     settlement.create_program(engine, "VAL", "Value rebate", FINANCE)
     settlement.add_program_version(engine, "VAL", "2026-01", "2026-06", VALUE, FINANCE)
     reader = browser("auditor")
-    vol = _text(reader.text("/finance/programs/VOL"))
+    vol = words(reader.text("/finance/programs/VOL"))
     # volume rates are minor units per unit: 300 cents = EUR 3.00, 500 cents = EUR 5.00
     assert "1 unit to 39 units EUR 3.00 per unit" in vol
     assert "from 40 units EUR 5.00 per unit" in vol
@@ -78,13 +73,13 @@ def test_a_version_reads_in_words(engine: Engine, browser: Callable[..., Browser
     assert "10.0 % of the fine" in vol
     assert "Version 1" in vol and "in force" in vol
 
-    val = _text(reader.text("/finance/programs/VAL"))
+    val = words(reader.text("/finance/programs/VAL"))
     # value thresholds are minor units of value: 1,000,000 cents = EUR 10,000.00
     assert "EUR 0.00 to EUR 9,999.99 2.0 % of value" in val
     assert "from EUR 10,000.00 3.5 % of value" in val
     assert "Incremental: each band" in val
     assert "No growth rebate." in val and "No KPI gate" in val and "No penalties" in val
-    listing = _text(reader.text("/finance/programs/"))
+    listing = words(reader.text("/finance/programs/"))
     assert "VAL Value rebate" in listing and "v1: 2026-01 – 2026-06" in listing
 
 
@@ -173,10 +168,10 @@ def test_preview_beside_the_version_in_force(
     )
     assert answer.status_code == 200
     raw = answer.get_data(as_text=True)
-    page = _text(raw)
+    page = words(raw)
     assert "Preview: had this version been in force in 2026-09" in page
     cells = re.compile(r"<td>([^<]+)</td>\s*" + r'<td class="num">(.*?)</td>\s*' * 3, re.S)
-    shown = {m[1]: tuple(_text(c).strip() for c in m.groups()[1:]) for m in cells.finditer(raw)}
+    shown = {m[1]: tuple(words(c).strip() for c in m.groups()[1:]) for m in cells.finditer(raw)}
     for row in expected.rows:
         diff = row.proposed_minor - row.in_force_minor
         assert shown[row.party_code] == (

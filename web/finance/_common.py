@@ -9,7 +9,7 @@ input, and show the service's refusal of a whole submission above the form.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -19,11 +19,11 @@ from flask.typing import ResponseReturnValue
 import settlement
 from ledger.models import Party
 from settlement.reference_values import InvalidValue
-from web.db import get_session
+from web.db import get_engine, get_session
 from web.paging import Pager, page_request
 from web.roles import Role
 from web.security import current_principal
-from web.settlement_access import distributor_parties, format_money, format_ms
+from web.settlement_access import current_actor, distributor_parties, format_money, format_ms
 
 __all__ = [
     "EDITORS",
@@ -32,12 +32,14 @@ __all__ = [
     "FormState",
     "can_edit",
     "check",
+    "check_typed",
     "fetch_page",
     "money_text",
     "party_choice",
     "party_currency",
     "refuse",
     "render_page",
+    "service_page",
 ]
 
 T = TypeVar("T")
@@ -59,6 +61,11 @@ class FormState:
     values: dict[str, str] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     problem: str = ""
+
+    @classmethod
+    def read(cls, source: Mapping[str, str], *names: str) -> FormState:
+        """The inputs ``names`` of a submitted form or query string, stripped."""
+        return cls(values={name: source.get(name, "").strip() for name in names})
 
     @property
     def failed(self) -> bool:
@@ -89,6 +96,15 @@ def refuse(form: FormState, exc: Exception) -> None:
         form.problem = str(exc)
 
 
+def check_typed(
+    form: FormState, name: str, label: str, checker: Callable[..., T], *args: Any
+) -> T | None:
+    """:func:`check` of an optional input (a list's filter): ``None`` when left empty."""
+    if not form.values.get(name):
+        return None
+    return check(form, name, label, checker, form.values[name], *args)
+
+
 def fetch_page(
     fetch: Callable[[int, int], tuple[Sequence[Item], int]],
 ) -> tuple[Sequence[Item], Pager]:
@@ -101,6 +117,22 @@ def fetch_page(
         items, total = fetch(clamped.offset, clamped.size)
         clamped = clamped.with_total(total)
     return items, clamped
+
+
+def service_page(
+    lister: Callable[..., tuple[Sequence[Item], int]],
+    filters: FormState | None = None,
+    **criteria: Any,
+) -> tuple[Sequence[Item], Pager]:
+    """The requested page of ``lister(engine, actor, **criteria, offset=, limit=)`` —
+    a service list — or an empty one while a filter in ``filters`` cannot be used."""
+    if filters is not None and filters.failed:
+        return [], page_request().with_total(0)
+    return fetch_page(
+        lambda offset, limit: lister(
+            get_engine(), current_actor(), **criteria, offset=offset, limit=limit
+        )
+    )
 
 
 def party_choice(text: str, field: str) -> int:

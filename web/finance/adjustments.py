@@ -17,11 +17,11 @@ from web.finance._common import (
     SERVICE_ERRORS,
     FormState,
     check,
-    fetch_page,
     party_choice,
     party_currency,
     refuse,
     render_page,
+    service_page,
 )
 from web.security import require_roles
 from web.settlement_access import current_actor
@@ -42,11 +42,7 @@ def _page(form: FormState, status: int = 200) -> ResponseReturnValue:
     tab = request.args.get("status", "pending")
     if tab not in STATUS_TABS:
         tab = "pending"
-    rows, pager = fetch_page(
-        lambda offset, limit: settlement.list_adjustments(
-            get_engine(), current_actor(), status=tab, offset=offset, limit=limit
-        )
-    )
+    rows, pager = service_page(settlement.list_adjustments, status=tab)
     return render_page(
         "finance/adjustments.html",
         status,
@@ -68,9 +64,7 @@ def index() -> ResponseReturnValue:
 @bp.post("/")
 @require_roles(*EDITORS)
 def add() -> ResponseReturnValue:
-    form = FormState(
-        values={k: request.form.get(k, "").strip() for k in ("party", "amount", "reason")}
-    )
+    form = FormState.read(request.form, "party", "amount", "reason")
     v = form.values
     party_id = check(form, "party", "distributor", party_choice, v["party"])
     amount = None

@@ -15,10 +15,10 @@ from web.finance._common import (
     SERVICE_ERRORS,
     FormState,
     check,
-    fetch_page,
     party_choice,
     refuse,
     render_page,
+    service_page,
 )
 from web.security import require_roles
 from web.settlement_access import current_actor
@@ -31,11 +31,7 @@ _FIELDS = ("party", "legal_name", "address", "iban", "bic")
 
 
 def _page(form: FormState, status: int = 200) -> ResponseReturnValue:
-    rows, pager = fetch_page(
-        lambda offset, limit: settlement.list_billing(
-            get_engine(), current_actor(), offset=offset, limit=limit
-        )
-    )
+    rows, pager = service_page(settlement.list_billing)
     return render_page("finance/billing.html", status, rows=rows, pager=pager, form=form)
 
 
@@ -60,7 +56,7 @@ def index() -> ResponseReturnValue:
 @bp.post("/")
 @require_roles(*EDITORS)
 def save() -> ResponseReturnValue:
-    form = FormState(values={k: request.form.get(k, "").strip() for k in _FIELDS})
+    form = FormState.read(request.form, *_FIELDS)
     v = form.values
     party_id = check(form, "party", "distributor", party_choice, v["party"])
     legal_name = check(

@@ -5,7 +5,10 @@ Amounts are typed in major units of the distributor's currency."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from functools import partial
+from typing import Literal
 
 from flask import Blueprint, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
@@ -19,10 +22,10 @@ from web.finance._common import (
     SERVICE_ERRORS,
     FormState,
     check,
-    fetch_page,
     party_currency,
     refuse,
     render_page,
+    service_page,
 )
 from web.security import require_roles
 from web.settlement_access import abort_for, current_actor
@@ -35,21 +38,13 @@ bp = Blueprint("deposits", __name__, url_prefix="/finance/deposits")
 MOVEMENTS_SHOWN = 100
 
 
-def _form(*names: str) -> FormState:
-    return FormState(values={k: request.form.get(k, "").strip() for k in names})
-
-
 @bp.get("/")
 @require_roles(*READERS)
 def index() -> ResponseReturnValue:
     chosen = request.args.get("party", "").strip()
     if chosen.isdigit():
         return redirect(url_for("deposits.party", party_id=int(chosen)))
-    rows, pager = fetch_page(
-        lambda offset, limit: settlement.list_deposit_parties(
-            get_engine(), current_actor(), offset=offset, limit=limit
-        )
-    )
+    rows, pager = service_page(settlement.list_deposit_parties)
     return render_page("finance/deposits.html", rows=rows, pager=pager, pick=FormState())
 
 
@@ -88,65 +83,75 @@ def party(party_id: int) -> ResponseReturnValue:
     return _party_page(party_id)
 
 
+def _apply(
+    party_id: int, which: str, form: FormState, write: Callable[[], object] | None, done: str
+) -> ResponseReturnValue:
+    """Run ``write`` (one service call) when every input of ``form`` was usable; back to
+    the party's page with ``done`` flashed, or that page again with the form ``which``
+    and its problems (422)."""
+    if write is not None and not form.failed:
+        try:
+            write()
+        except SERVICE_ERRORS as exc:
+            refuse(form, exc)
+        else:
+            flash(done, "success")
+            return redirect(url_for("deposits.party", party_id=party_id))
+    return _party_page(party_id, status=422, **{which: form})
+
+
 @bp.post("/<int:party_id>/movements")
 @require_roles(*EDITORS)
 def movement(party_id: int) -> ResponseReturnValue:
     ccy = party_currency(party_id)
-    form = _form("kind", "amount", "date", "reason")
+    form = FormState.read(request.form, "kind", "amount", "date", "reason")
     v = form.values
-    if v["kind"] not in ("receipt", "refund"):
+    kind: Literal["receipt", "refund"] = "refund" if v["kind"] == "refund" else "receipt"
+    if v["kind"] != kind:
         form.errors["kind"] = "kind: choose receipt or refund"
     amount = check(form, "amount", "amount", major_to_minor, v["amount"], ccy, zero=False)
     on = check(form, "date", "date", check_date, v["date"]) if v["date"] else None
     reason = check(form, "reason", "reason", check_text, v["reason"], required=False)
-    if amount is None or reason is None or form.failed:
-        return _party_page(party_id, movement=form, status=422)
-    try:
-        settlement.record_deposit(
-            get_engine(), party_id, amount, reason, current_actor(),
-            kind=v["kind"], source="page", on=on,  # type: ignore[arg-type]
+    write = None
+    if amount is not None and reason is not None:
+        write = partial(
+            settlement.record_deposit, get_engine(), party_id, amount, reason, current_actor(),
+            kind=kind, source="page", on=on,
         )  # fmt: skip
-    except SERVICE_ERRORS as exc:
-        refuse(form, exc)
-        return _party_page(party_id, movement=form, status=422)
-    flash(f"{v['kind'].capitalize()} of {ccy} {v['amount']} recorded.", "success")
-    return redirect(url_for("deposits.party", party_id=party_id))
+    return _apply(
+        party_id, "movement", form, write, f"{kind.capitalize()} of {ccy} {v['amount']} recorded."
+    )
 
 
 @bp.post("/<int:party_id>/agreement")
 @require_roles(*EDITORS)
 def agreement(party_id: int) -> ResponseReturnValue:
     ccy = party_currency(party_id)
-    form = _form("valid_from", "agreed_amount")
+    form = FormState.read(request.form, "valid_from", "agreed_amount")
     v = form.values
     valid_from = check(form, "valid_from", "valid from", check_date, v["valid_from"])
     agreed = check(form, "agreed_amount", "agreed level", major_to_minor, v["agreed_amount"], ccy)
-    if valid_from is None or agreed is None:
-        return _party_page(party_id, agreement=form, status=422)
-    try:
-        settlement.set_deposit_agreement(
-            get_engine(), party_id, valid_from, agreed, current_actor(), source="page"
-        )
-    except SERVICE_ERRORS as exc:
-        refuse(form, exc)
-        return _party_page(party_id, agreement=form, status=422)
-    flash(f"Agreed deposit of {ccy} {v['agreed_amount']} from {valid_from} saved.", "success")
-    return redirect(url_for("deposits.party", party_id=party_id))
+    write = None
+    if valid_from is not None and agreed is not None:
+        write = partial(
+            settlement.set_deposit_agreement, get_engine(), party_id, valid_from, agreed,
+            current_actor(), source="page",
+        )  # fmt: skip
+    done = f"Agreed deposit of {ccy} {v['agreed_amount']} from {v['valid_from']} saved."
+    return _apply(party_id, "agreement", form, write, done)
 
 
 @bp.post("/<int:party_id>/topups")
 @require_roles(*EDITORS)
 def topup(party_id: int) -> ResponseReturnValue:
-    form = _form("deadline", "reason")
+    form = FormState.read(request.form, "deadline", "reason")
     v = form.values
     deadline = check(form, "deadline", "deadline", check_date, v["deadline"])
     reason = check(form, "reason", "reason", check_text, v["reason"], required=False)
-    if deadline is None or reason is None:
-        return _party_page(party_id, topup=form, status=422)
-    try:
-        settlement.request_topup(get_engine(), party_id, deadline, current_actor(), reason=reason)
-    except SERVICE_ERRORS as exc:
-        refuse(form, exc)
-        return _party_page(party_id, topup=form, status=422)
-    flash(f"Top-up requested, due {deadline}.", "success")
-    return redirect(url_for("deposits.party", party_id=party_id))
+    write = None
+    if deadline is not None and reason is not None:
+        write = partial(
+            settlement.request_topup, get_engine(), party_id, deadline, current_actor(),
+            reason=reason,
+        )  # fmt: skip
+    return _apply(party_id, "topup", form, write, f"Top-up requested, due {v['deadline']}.")

@@ -15,11 +15,11 @@ from web.finance._common import (
     SERVICE_ERRORS,
     FormState,
     check,
-    fetch_page,
+    check_typed,
     refuse,
     render_page,
+    service_page,
 )
-from web.paging import page_request
 from web.security import require_roles
 from web.settlement_access import current_actor
 
@@ -31,27 +31,13 @@ _FIELDS = ("period", "currency", "reporting_currency", "rate", "source", "as_of"
 
 
 def _page(form: FormState, status: int = 200) -> ResponseReturnValue:
-    filters = FormState(values={k: request.args.get(k, "").strip() for k in ("period", "currency")})
-    f = filters.values
-    period = check(filters, "period", "period", check_month, f["period"]) if f["period"] else None
-    ccy = (
-        check(filters, "currency", "currency", check_currency, f["currency"])
-        if f["currency"]
-        else None
+    filters = FormState.read(request.args, "period", "currency")
+    rates, pager = service_page(
+        settlement.list_fx_rates,
+        filters,
+        period=check_typed(filters, "period", "period", check_month),
+        currency=check_typed(filters, "currency", "currency", check_currency),
     )
-    rates: object = []
-    pager = page_request().with_total(0)
-    if not filters.failed:
-        rates, pager = fetch_page(
-            lambda offset, limit: settlement.list_fx_rates(
-                get_engine(),
-                current_actor(),
-                period=period,
-                currency=ccy,
-                offset=offset,
-                limit=limit,
-            )
-        )
     return render_page(
         "finance/fx.html", status, rates=rates, pager=pager, filters=filters, form=form
     )
@@ -66,7 +52,7 @@ def index() -> ResponseReturnValue:
 @bp.post("/")
 @require_roles(*EDITORS)
 def add() -> ResponseReturnValue:
-    form = FormState(values={k: request.form.get(k, "").strip() for k in _FIELDS})
+    form = FormState.read(request.form, *_FIELDS)
     v = form.values
     period = check(form, "period", "period", check_month, v["period"])
     currency = check(form, "currency", "currency", check_currency, v["currency"])

@@ -75,9 +75,7 @@ def index() -> ResponseReturnValue:
 @bp.post("/")
 @require_roles(*EDITORS)
 def upload() -> ResponseReturnValue:
-    form = FormState(
-        values={"kind": request.form.get("kind", ""), "dry_run": request.form.get("dry_run", "")}
-    )
+    form = FormState.read(request.form, "kind", "dry_run")
     kind = form.values["kind"]
     if kind not in settlement.IMPORT_KINDS:
         form.errors["kind"] = "kind: choose what the file holds"

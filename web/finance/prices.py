@@ -23,11 +23,11 @@ from web.finance._common import (
     SERVICE_ERRORS,
     FormState,
     check,
-    fetch_page,
+    check_typed,
     refuse,
     render_page,
+    service_page,
 )
-from web.paging import page_request
 from web.security import require_roles
 from web.settlement_access import current_actor
 
@@ -39,31 +39,14 @@ _FIELDS = ("gtin", "currency", "valid_from", "list_price")
 
 
 def _page(form: FormState, status: int = 200) -> ResponseReturnValue:
-    filters = FormState(
-        values={k: request.args.get(k, "").strip() for k in ("gtin", "currency", "on")}
+    filters = FormState.read(request.args, "gtin", "currency", "on")
+    prices, pager = service_page(
+        settlement.list_prices,
+        filters,
+        gtin=check_typed(filters, "gtin", "GTIN", check_gtin),
+        currency=check_typed(filters, "currency", "currency", check_currency),
+        on=check_typed(filters, "on", "in force on", check_date),
     )
-    f = filters.values
-    gtin = check(filters, "gtin", "GTIN", check_gtin, f["gtin"]) if f["gtin"] else None
-    ccy = (
-        check(filters, "currency", "currency", check_currency, f["currency"])
-        if f["currency"]
-        else None
-    )
-    on = check(filters, "on", "in force on", check_date, f["on"]) if f["on"] else None
-    prices: object = []
-    pager = page_request().with_total(0)
-    if not filters.failed:
-        prices, pager = fetch_page(
-            lambda offset, limit: settlement.list_prices(
-                get_engine(),
-                current_actor(),
-                gtin=gtin,
-                currency=ccy,
-                on=on,
-                offset=offset,
-                limit=limit,
-            )
-        )
     return render_page(
         "finance/prices.html", status, prices=prices, pager=pager, filters=filters, form=form
     )
@@ -78,7 +61,7 @@ def index() -> ResponseReturnValue:
 @bp.post("/")
 @require_roles(*EDITORS)
 def add() -> ResponseReturnValue:
-    form = FormState(values={k: request.form.get(k, "").strip() for k in _FIELDS})
+    form = FormState.read(request.form, *_FIELDS)
     v = form.values
     gtin = check(form, "gtin", "GTIN", check_gtin, v["gtin"])
     currency = check(form, "currency", "currency", check_currency, v["currency"])

@@ -101,7 +101,7 @@ def _index(form: FormState, status: int = 200) -> ResponseReturnValue:
 @bp.post("/")
 @require_roles(*EDITORS)
 def create() -> ResponseReturnValue:
-    form = FormState(values={k: request.form.get(k, "").strip() for k in ("code", "name")})
+    form = FormState.read(request.form, "code", "name")
     try:
         settlement.create_program(
             get_engine(), form.values["code"], form.values["name"], current_actor(), source="page"

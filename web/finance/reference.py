@@ -13,10 +13,8 @@ from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
 
 import settlement
-from web.db import get_engine
-from web.finance._common import READERS, FormState, fetch_page, money_text, render_page
+from web.finance._common import READERS, FormState, money_text, render_page, service_page
 from web.security import require_roles
-from web.settlement_access import current_actor
 
 __all__ = ["HISTORY_KINDS", "ShownChange", "bp", "change_fields"]
 
@@ -109,11 +107,7 @@ def history() -> ResponseReturnValue:
     )
     kind = filters.values["kind"] or None
     key = filters.values["key"] or None
-    changes, pager = fetch_page(
-        lambda offset, limit: settlement.reference_history(
-            get_engine(), current_actor(), kind=kind, key=key, offset=offset, limit=limit
-        )
-    )
+    changes, pager = service_page(settlement.reference_history, kind=kind, key=key)
     shown = [
         ShownChange(
             c.kind,

@@ -15,13 +15,13 @@ from web.finance._common import (
     SERVICE_ERRORS,
     FormState,
     check,
-    fetch_page,
+    check_typed,
     party_choice,
     party_currency,
     refuse,
     render_page,
+    service_page,
 )
-from web.paging import page_request
 from web.security import require_roles
 from web.settlement_access import current_actor
 
@@ -31,25 +31,13 @@ bp = Blueprint("targets", __name__, url_prefix="/finance/targets")
 
 
 def _page(form: FormState, status: int = 200) -> ResponseReturnValue:
-    filters = FormState(values={k: request.args.get(k, "").strip() for k in ("party", "period")})
-    f = filters.values
-    party_id = (
-        check(filters, "party", "distributor", party_choice, f["party"]) if f["party"] else None
+    filters = FormState.read(request.args, "party", "period")
+    targets, pager = service_page(
+        settlement.list_targets,
+        filters,
+        party_id=check_typed(filters, "party", "distributor", party_choice),
+        period=check_typed(filters, "period", "period", check_month),
     )
-    period = check(filters, "period", "period", check_month, f["period"]) if f["period"] else None
-    targets: object = []
-    pager = page_request().with_total(0)
-    if not filters.failed:
-        targets, pager = fetch_page(
-            lambda offset, limit: settlement.list_targets(
-                get_engine(),
-                current_actor(),
-                party_id=party_id,
-                period=period,
-                offset=offset,
-                limit=limit,
-            )
-        )
     return render_page(
         "finance/targets.html", status, targets=targets, pager=pager, filters=filters, form=form
     )
@@ -64,11 +52,7 @@ def index() -> ResponseReturnValue:
 @bp.post("/")
 @require_roles(*EDITORS)
 def add() -> ResponseReturnValue:
-    form = FormState(
-        values={
-            k: request.form.get(k, "").strip() for k in ("party", "period", "measure", "amount")
-        }
-    )
+    form = FormState.read(request.form, "party", "period", "measure", "amount")
     v = form.values
     party_id = check(form, "party", "distributor", party_choice, v["party"])
     period = check(form, "period", "period", check_month, v["period"])
