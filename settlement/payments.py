@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -32,9 +31,10 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from ledger.models import Party
-from settlement.common import Actor, SettlementError, now_ms
+from settlement.common import Actor, SettlementError
 from settlement.journal import load_posted_run
-from settlement.models import PartyBilling, ReferenceChange, SettlementRun, Statement
+from settlement.models import PartyBilling, SettlementRun, Statement
+from settlement.reference_audit import record_change
 
 __all__ = [
     "DEBTOR_ENV",
@@ -273,27 +273,17 @@ def payment_file(
             f"the payment file of run {run_id} does not validate against {SCHEMA}: {cause}"
         ) from None
     with Session(engine) as s, s.begin():
-        s.add(
-            ReferenceChange(
-                kind="payment_file",
-                key=f"run:{run_id}",
-                action="export",
-                actor=actor.username,
-                at_ms=now_ms(),
-                before_json="null",
-                after_json=json.dumps(
-                    {
-                        "msg_id": sepa.msg_id,
-                        "execution_date": execution_date.isoformat(),
-                        "transfers": len(plan.transfers),
-                        "ctrl_sum_minor": plan.total_minor,
-                        "excluded_statements": [e.statement_id for e in plan.exclusions],
-                    },
-                    sort_keys=True,
-                ),
-                source="payments",
-            )
-        )
+        record_change(
+            s, "payment_file", f"run:{run_id}", "export", actor, None,
+            {
+                "msg_id": sepa.msg_id,
+                "execution_date": execution_date.isoformat(),
+                "transfers": len(plan.transfers),
+                "ctrl_sum_minor": plan.total_minor,
+                "excluded_statements": [e.statement_id for e in plan.exclusions],
+            },
+            "payments",
+        )  # fmt: skip
     return xml
 
 
