@@ -17,7 +17,7 @@ import re
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -37,6 +37,7 @@ from settlement.common import (
     prior_year_period,
     quarter_of,
 )
+from settlement.deposits import agreed_level
 from settlement.detection import DIVERSION_TYPES
 from settlement.fx import FxBook
 from settlement.incidents import IncidentPlan, group_incidents, plan_incidents
@@ -53,9 +54,11 @@ from settlement.models import (
     SettlementRun,
     Statement,
     StatementLine,
+    TopUpRequest,
     WhistleblowerReport,
 )
 from settlement.programs import ProgramRules, parse_rules, versions_for_period
+from settlement.reference_audit import record_change
 from settlement.rules.money import minor_exponent, round_minor
 from settlement.rules.tiers import Tier
 from settlement.snapshot import Snapshot, load_snapshot
@@ -991,12 +994,54 @@ def post_run(engine: Engine, run_id: int, user: Actor) -> RunView:
                         ref=f"statement:{st.id}", created_by=user.username,
                     )
                 )  # fmt: skip
+        s.flush()
+        _ask_for_topups(
+            s, r, {pid for pid, _, _, amt, cat in rows if cat == "deposit" and amt}, user, stamp
+        )
         _book_alert_penalties(s, run_id)
         r.status = "posted"
         r.posted_by = user.username
         r.posted_ms = stamp
         s.flush()
         return _run_view(s, r)
+
+
+TOPUP_DAYS = 30  # days a distributor has to restore its deposit after a deduction
+
+
+def _ask_for_topups(
+    s: Session, run: SettlementRun, party_ids: set[int], user: Actor, stamp: int
+) -> None:
+    """A deposit that a deduction left below its agreed level asks the distributor to
+    top up within :data:`TOPUP_DAYS` days (one open request per party)."""
+    today = datetime.fromtimestamp(stamp / 1000, UTC).date()
+    deadline = (today + timedelta(days=TOPUP_DAYS)).isoformat()
+    balances = _deposit_balances(s)
+    for pid in sorted(party_ids):
+        agreed = agreed_level(s, pid, today.isoformat())
+        short = (agreed or 0) - balances.get(pid, 0)
+        if agreed is None or short <= 0:
+            continue
+        if s.scalar(
+            select(TopUpRequest.id).where(
+                TopUpRequest.party_id == pid, TopUpRequest.status == "open"
+            )
+        ):
+            continue
+        party = s.get(Party, pid)
+        assert party is not None
+        reason = f"deposit used by run {run.id} ({run.period}); agreed level {agreed}"
+        s.add(
+            TopUpRequest(
+                party_id=pid, amount_minor=short, currency=party.currency, deadline=deadline,
+                status="open", reason=reason, created_by=user.username, created_ms=stamp,
+            )
+        )  # fmt: skip
+        record_change(
+            s, "deposits", f"{party.code}|top-up", "topup-request", user, None,
+            {"amount_minor": short, "currency": party.currency, "deadline": deadline,
+             "reason": reason}, f"run {run.id}",
+        )  # fmt: skip
 
 
 def _book_alert_penalties(s: Session, run_id: int) -> None:

@@ -339,3 +339,28 @@ def test_the_cliff_line_names_what_diverted_units_cost(db_url: str) -> None:
     # 11 units would reach tier 10+ (3.00); 9 remain: tier 5+ (2.00): 9 * 1.00 = 900 lost
     assert cliff.amount_minor == -900 and cliff.rate == "100"
     assert "2 diverted units excluded" in cliff.basis and "tier from 10" in cliff.basis
+
+
+def test_a_deduction_below_the_agreed_deposit_asks_for_a_top_up(db_url: str) -> None:
+    from settlement import deposit_status, record_deposit, set_deposit_agreement
+    from settlement.models import TopUpRequest
+
+    w, size = build(db_url)
+    detect(w, size)
+    [october] = list_alerts(w.engine, CM)
+    _confirm(w, october.id)
+    a = w.parties["A"]
+    set_deposit_agreement(w.engine, a, "2026-01-01", 6_000, FIN1)
+    record_deposit(w.engine, a, 6_000, "deposit paid in", FIN1, kind="receipt")
+    run = create_run(w.engine, "2026-10", "final", FIN1)
+    st, _lines = lines_of(w, run.id, "A")
+    # -8_290 before the deposit: all 6_000 taken, -2_290 still owed
+    assert st.total_minor == -2_290 and st.deposit_after_minor == 0
+    _post(w, run.id)
+    with Session(w.engine) as s:
+        [req] = s.scalars(select(TopUpRequest).where(TopUpRequest.party_id == a)).all()
+    # agreed 6_000 - balance 0 = 6_000 to top up, within 30 days of posting
+    assert req.amount_minor == 6_000 and req.status == "open"
+    assert f"run {run.id}" in req.reason
+    status = deposit_status(w.engine, a, FIN1)
+    assert status.shortfall_minor == 6_000 and len(status.open_topups) == 1
