@@ -183,7 +183,7 @@ def statement_pdf(engine: Engine, statement_id: int, actor: Actor) -> bytes:
 
     party = "<br/>".join(escape(x) for x in (st.legal_name, *st.address))
     facts = [
-        [para(label), para(value)]
+        [label, para(value)]
         for label, value in statement_header(st)
         if label not in ("Legal name", "Address")
     ]
@@ -206,7 +206,7 @@ def statement_pdf(engine: Engine, statement_id: int, actor: Actor) -> bytes:
         ]
     )
     facts_style = TableStyle(
-        [("VALIGN", (0, 0), (-1, -1), "TOP"), ("FONT", (0, 0), (0, -1), "Helvetica-Bold")]
+        [("VALIGN", (0, 0), (-1, -1), "TOP"), ("FONT", (0, 0), (0, -1), "Helvetica-Bold", 9)]
     )
     closing = (
         f"Deposit after settlement: {format_money(st.deposit_after_minor, st.currency)}. "

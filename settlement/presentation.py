@@ -28,12 +28,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 from settlement.rules.money import minor_exponent
 
 __all__ = [
     "NO_RATE",
+    "RATE_EXTRA_PLACES",
     "RULE_TITLES",
     "SOURCE_LINE",
     "LineText",
@@ -86,16 +87,17 @@ class LineText:
 
 
 def _grouped(value: Decimal, places: int) -> str:
-    """``Decimal("1234.5"), 2`` -> ``"1,234.50"`` (exact; sign kept)."""
-    q = value.quantize(Decimal(1).scaleb(-places)) if places else value.quantize(Decimal(1))
+    """``Decimal("1234.5"), 2`` -> ``"1,234.50"`` (rounded half-even to ``places``)."""
+    q = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
     return format(q, ",f")
 
 
-def _places(value: Decimal, at_least: int) -> int:
-    """Decimal places needed to show ``value`` exactly, and never fewer than ``at_least``."""
+def _places(value: Decimal, at_least: int, at_most: int) -> int:
+    """Decimal places that show ``value`` exactly, but at least ``at_least`` and at most
+    ``at_most`` (beyond that the text is rounded: a display, never an amount)."""
     exponent = value.normalize().as_tuple().exponent
     assert isinstance(exponent, int)  # finite values only reach here
-    return max(at_least, -exponent)
+    return min(max(at_least, -exponent), max(at_least, at_most))
 
 
 def format_money(amount_minor: int, currency: str) -> str:
@@ -104,19 +106,28 @@ def format_money(amount_minor: int, currency: str) -> str:
     return f"{currency} {_grouped(Decimal(amount_minor).scaleb(-exp), exp)}"
 
 
+#: Extra decimals a money rate shows beyond the currency's minor unit (hundredths of
+#: a cent: a rate converted from another currency is exact only to that).
+RATE_EXTRA_PLACES = 2
+
+
 def format_money_rate(minor: Decimal, currency: str) -> str:
-    """A money rate in minor units that may hold fractions of one (a converted tier
-    rate), exact and with at least the currency's decimals:
-    ``Decimal("312.5"), "EUR"`` -> ``"EUR 3.125"``, ``Decimal("300"), "JPY"`` -> ``"JPY 300"``."""
+    """A money rate in minor units that may hold fractions of one (a tier rate
+    converted from the program's currency), with the currency's decimals and up to
+    :data:`RATE_EXTRA_PLACES` more, rounded half-even beyond those:
+    ``Decimal("312.5"), "EUR"`` -> ``"EUR 3.125"``, ``Decimal("300"), "JPY"`` ->
+    ``"JPY 300"``, ``Decimal("543.4782608"), "USD"`` -> ``"USD 5.4348"``."""
     exp = minor_exponent(currency)
     major = minor.scaleb(-exp)
-    return f"{currency} {_grouped(major, _places(major, exp))}"
+    return f"{currency} {_grouped(major, _places(major, exp, exp + RATE_EXTRA_PLACES))}"
 
 
-def format_percent(fraction: Decimal) -> str:
-    """``Decimal("0.02")`` -> ``"2.0 %"``, ``Decimal("0.0125")`` -> ``"1.25 %"`` (exact)."""
+def format_percent(fraction: Decimal, max_places: int = 4) -> str:
+    """``Decimal("0.02")`` -> ``"2.0 %"``, ``Decimal("0.0125")`` -> ``"1.25 %"``: exact up
+    to ``max_places`` decimals of the percentage (a stored rate has at most 6 decimals
+    of the fraction), rounded half-even beyond."""
     pct = fraction * 100
-    return f"{_grouped(pct, _places(pct, 1))} %"
+    return f"{_grouped(pct, _places(pct, 1, max_places))} %"
 
 
 def _units(n: int) -> str:
@@ -339,7 +350,7 @@ def _kpi_basis(c: _Ctx) -> str:
         return c.basis
     achieved, target = int(m["a"]), int(m["t"])
     measure = "volume" if m["word"] == "units" else "value"
-    reached = format_percent(Decimal(max(achieved, 0)) / Decimal(target))
+    reached = format_percent(Decimal(max(achieved, 0)) / Decimal(target), 1)
     text = (
         f"{_units(achieved)} of a target of {_units(target)} ({reached} reached)"
         if measure == "volume"

@@ -40,6 +40,7 @@ BLUEPRINT_MODULES: tuple[str, ...] = (
     "web.finance.adjustments",
     "web.finance.billing",
     "web.finance.imports_page",
+    "web.finance.disputes",
 )
 
 _MAX_BODY = 16 * 1024 * 1024  # a scan batch of tens of thousands of events fits

@@ -88,6 +88,12 @@ NAV: tuple[NavItem, ...] = (
     NavItem(
         "Adjustments", "adjustments.index", (Role.FINANCE,), "One-off lines waiting for approval."
     ),
+    NavItem(
+        "Disputes",
+        "disputes.index",
+        (Role.FINANCE, Role.AUDITOR, Role.ADMIN),
+        "Statement lines distributors dispute.",
+    ),
 )
 
 

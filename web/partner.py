@@ -1,5 +1,7 @@
-"""The partner portal for distributors: their own statements (with downloads), the
-alerts about them (notes and appeals), and reporting a unit seen out of its zone.
+"""The partner portal for distributors: their own statements once posted (with
+downloads), confirming each or disputing some of its lines with a reason and
+following finance's answer; the alerts about them (notes and appeals), and
+reporting a unit seen out of its zone.
 
 Everything is scoped to the signed-in distributor's party by the engine; another
 party's statement or alert answers 404 like one that does not exist.
@@ -10,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
@@ -43,18 +45,64 @@ def statements() -> ResponseReturnValue:
     return render_template("partner/statements.html", statements=rows)
 
 
+def _statement(statement_id: int) -> settlement.StatementView:
+    """The caller's own statement of a posted run; 404 for anything else."""
+    try:
+        return settlement.get_statement(get_engine(), statement_id, current_actor())
+    except settlement.SettlementError as exc:
+        abort_for(exc, not_found=True)
+
+
+def _statement_page(
+    st: settlement.StatementView,
+    answer: dict[str, Any] | None = None,
+    problem: str = "",
+    status: int = 200,
+) -> ResponseReturnValue:
+    answer = answer or {"disputed": set(), "reasons": {}}
+    return render_template("partner/statement.html", st=st, answer=answer, problem=problem), status
+
+
 @bp.get("/statements/<int:statement_id>")
 @require_roles(Role.DISTRIBUTOR)
 def statement(statement_id: int) -> ResponseReturnValue:
+    return _statement_page(_statement(statement_id))
+
+
+@bp.post("/statements/<int:statement_id>/respond")
+@require_roles(Role.DISTRIBUTOR)
+def respond(statement_id: int) -> ResponseReturnValue:
+    """Confirm the statement, or dispute the lines ticked (or given a reason), each with
+    its reason; a problem is shown on the page with what was typed kept."""
+    st = _statement(statement_id)
+    reasons = {ln.position: request.form.get(f"reason-{ln.position}", "") for ln in st.lines}
+    ticked = {int(v) for v in request.form.getlist("dispute") if v.isdigit()}
+    disputed = sorted(ticked | {pos for pos, text in reasons.items() if text.strip()})
+    confirm = request.form.get("action") == "confirm"
     try:
-        st = settlement.get_statement(get_engine(), statement_id, current_actor())
+        settlement.respond_to_statement(
+            get_engine(), statement_id, current_actor(), confirm=confirm,
+            disputes=[(pos, reasons.get(pos, "")) for pos in disputed],
+        )  # fmt: skip
+    except settlement.StatementNotFound:
+        abort(404)
     except settlement.SettlementError as exc:
-        abort_for(exc, not_found=True)
-    summary = next(
-        (s for s in settlement.list_statements(get_engine(), current_actor()) if s.id == st.id),
-        None,
-    )
-    return render_template("partner/statement.html", st=st, summary=summary)
+        answer = {"disputed": set(disputed), "reasons": reasons}
+        code = 409 if isinstance(exc, settlement.DisputeStateError) else 422
+        text = str(exc)
+        return _statement_page(
+            _statement(statement_id), answer, text[:1].upper() + text[1:] + ".", code
+        )
+    if confirm:
+        flash("Statement confirmed. Thank you.", "success")
+    else:
+        n = len(disputed)
+        flash(
+            f"{n} line{'' if n == 1 else 's'} disputed: finance will answer each, by an "
+            "adjustment on a later statement or in writing.",
+            "success",
+        )
+    return redirect(url_for("partner.statement", statement_id=statement_id))
 
 
 @bp.get("/alerts")

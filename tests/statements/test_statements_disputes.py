@@ -84,9 +84,7 @@ def test_a_bad_answer_names_the_line_and_stores_nothing(
     pid = party(engine, "D-1")
     _, sid = statement(engine, pid)
     with pytest.raises(SettlementError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        settlement.respond_to_statement(
-            engine, sid, _dist(pid), confirm=confirm, disputes=disputes
-        )
+        settlement.respond_to_statement(engine, sid, _dist(pid), confirm=confirm, disputes=disputes)
     with Session(engine) as s:
         assert s.scalars(select(StatementResponse)).all() == []
         assert s.scalars(select(StatementDispute)).all() == []

@@ -45,6 +45,7 @@ ENDPOINT_MODULES: tuple[str, ...] = (
     "settlement",
     "money",
     "reference",
+    "disputes",
 )
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")

@@ -1,0 +1,119 @@
+"""Finance's queue of disputed statement lines: the longest waiting first, each with
+the distributor's reason, and two ways to resolve it — an adjustment on the party's
+next statement (booked pending; a second finance user approves it on the
+adjustments page) or a written rejection the distributor reads. Auditors and
+admins read the queue; only finance acts. The rules are in
+:mod:`settlement.disputes`."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask.typing import ResponseReturnValue
+
+import settlement
+from settlement.reference_values import InvalidValue, major_to_minor
+from web.api.disputes import QUEUE_READERS
+from web.db import get_engine
+from web.finance._common import FormState, fetch_page, render_page
+from web.roles import Role
+from web.security import require_roles
+from web.settlement_access import current_actor
+
+__all__ = ["STATUS_TABS", "bp"]
+
+bp = Blueprint("disputes", __name__, url_prefix="/finance/disputes")
+
+#: The queue's tabs: status -> heading.
+STATUS_TABS = {
+    "open": "Waiting for finance",
+    "adjusted": "Resolved by an adjustment",
+    "rejected": "Rejected",
+}
+
+
+def _page(forms: dict[int, FormState] | None = None, status: int = 200) -> ResponseReturnValue:
+    tab = request.args.get("status", "open")
+    if tab not in STATUS_TABS:
+        tab = "open"
+    rows, pager = fetch_page(
+        lambda offset, limit: settlement.list_disputes(
+            get_engine(), current_actor(), status=tab, offset=offset, limit=limit
+        )
+    )
+    return render_page(
+        "finance/disputes.html", status, rows=rows, pager=pager, tab=tab, tabs=STATUS_TABS,
+        forms=forms or {},
+    )  # fmt: skip
+
+
+def _open(dispute_id: int) -> settlement.DisputeView:
+    try:
+        return settlement.get_dispute(get_engine(), dispute_id, current_actor())
+    except settlement.SettlementError:
+        abort(404)
+
+
+def _gone(exc: settlement.SettlementError) -> ResponseReturnValue:
+    """Someone resolved the dispute meanwhile: say so above the queue."""
+    text = str(exc)
+    flash(text[:1].upper() + text[1:] + ".", "error")
+    return redirect(url_for("disputes.index"))
+
+
+@bp.get("/")
+@require_roles(*QUEUE_READERS)
+def index() -> ResponseReturnValue:
+    return _page()
+
+
+@bp.post("/<int:dispute_id>/adjust")
+@require_roles(Role.FINANCE)
+def adjust(dispute_id: int) -> ResponseReturnValue:
+    dispute = _open(dispute_id)
+    form = FormState(values={k: request.form.get(k, "").strip() for k in ("amount", "note")})
+    try:
+        amount = major_to_minor(
+            form.values["amount"], dispute.currency, "amount", negative=True, zero=False
+        )
+    except InvalidValue as exc:
+        form.errors["amount"] = str(exc)
+        return _page({dispute_id: form}, 422)
+    try:
+        view = settlement.resolve_dispute_by_adjustment(
+            get_engine(), dispute_id, amount, form.values["note"], current_actor()
+        )
+    except settlement.DisputeStateError as exc:
+        return _gone(exc)
+    except settlement.SettlementError as exc:
+        form.problem = str(exc)
+        return _page({dispute_id: form}, 422)
+    flash(
+        f"Line {view.line_number} of statement {view.statement_id} ({view.party_code}) resolved: "
+        f"adjustment {view.adjustment_id} of "
+        f"{settlement.format_money(amount, view.currency)} waits for a second finance user's "
+        "approval, then the next run pays it.",
+        "success",
+    )
+    return redirect(url_for("disputes.index"))
+
+
+@bp.post("/<int:dispute_id>/reject")
+@require_roles(Role.FINANCE)
+def reject(dispute_id: int) -> ResponseReturnValue:
+    _open(dispute_id)
+    form = FormState(values={"reason": request.form.get("reason", "").strip()})
+    try:
+        view = settlement.reject_dispute(
+            get_engine(), dispute_id, form.values["reason"], current_actor()
+        )
+    except settlement.DisputeStateError as exc:
+        return _gone(exc)
+    except settlement.SettlementError as exc:
+        form.problem = str(exc)
+        return _page({dispute_id: form}, 422)
+    flash(
+        f"Dispute of line {view.line_number} of statement {view.statement_id} "
+        f"({view.party_code}) rejected; the distributor reads your reason.",
+        "success",
+    )
+    return redirect(url_for("disputes.index"))
