@@ -112,6 +112,12 @@ def test_finance_adds_a_version_from_the_document(engine: Engine, finance: Brows
     assert textarea is not None
     start = yaml.safe_load(html.unescape(textarea[1]))
     assert start["rules"] == VOLUME and start["valid_from"] > "2026-01"
+    assert "/finance/reference/history?kind=programs&amp;key=VOL+v1" in again
+    history = words(finance.text("/finance/reference/history?kind=programs&key=VOL v1"))
+    assert "fiona programs VOL v1 create page rules" in history
+    assert (
+        '"tiers": [{"rate": "300", "threshold": 1}' in history and "valid from 2026-10" in history
+    )
 
 
 def test_a_bad_document_is_refused_next_to_the_field(engine: Engine, finance: Browser) -> None:
