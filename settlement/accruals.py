@@ -18,12 +18,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from sqlalchemy import Engine
 
 from settlement.common import Actor, SettlementError, now_ms, period_bounds
-from settlement.exports import format_minor
 from settlement.rules.money import decimal_str, minor_exponent
 from settlement.rules.tiers import Tier
 from settlement.runs import compute_statements
@@ -105,16 +104,18 @@ def next_tier(tiers: Sequence[Tier], qty: int) -> tuple[Tier | None, Tier | None
 
 
 def _money(minor: int | Decimal, ccy: str) -> str:
-    """``EUR 5.00`` from minor units; a fractional minor rate keeps its digits (``5.125``)."""
+    """``EUR 5.00`` from minor units. A rate converted from another currency can carry
+    many digits: it shows at most two digits past the minor unit, marked ``≈``."""
     exp = minor_exponent(ccy)
     major = Decimal(minor).scaleb(-exp)
-    if major == major.quantize(Decimal(1).scaleb(-exp)):
-        text = format_minor(int(Decimal(minor)), ccy)
+    shown = major.quantize(Decimal(1).scaleb(-exp - 2), rounding=ROUND_HALF_EVEN)
+    if shown == major.quantize(Decimal(1).scaleb(-exp)):
+        shown = shown.quantize(Decimal(1).scaleb(-exp))
     else:
-        text = decimal_str(major)
-    sign, digits = ("-", text[1:]) if text.startswith("-") else ("", text)
-    whole, dot, frac = digits.partition(".")
-    return f"{ccy} {sign}{int(whole):,}{dot}{frac}"
+        shown = shown.normalize()
+    whole, dot, frac = f"{abs(shown):f}".partition(".")
+    approx = "≈ " if shown != major else ""
+    return f"{approx}{ccy} {'-' if shown < 0 else ''}{int(whole):,}{dot}{frac}"
 
 
 def tier_words(measure: str, tier: Tier, ccy: str) -> str:

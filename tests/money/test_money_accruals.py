@@ -90,3 +90,49 @@ def test_the_accruals_pages(
     assert bad.status_code == 422 and "Day 2026-09-30 is not in period 2026-10" in bad.get_data(
         as_text=True
     )
+
+
+def test_tier_words_and_the_next_tier() -> None:
+    from decimal import Decimal
+
+    from settlement.accruals import next_tier, tier_words
+    from settlement.rules.tiers import Tier
+
+    tiers = (Tier(0, Decimal("100")), Tier(40, Decimal("500")))
+    # Nothing is paid at 0 units, not even by a tier from 0: the first tier is next.
+    assert next_tier(tiers, 0) == (None, tiers[0])
+    assert next_tier(tiers, 39) == (tiers[0], tiers[1])
+    assert next_tier(tiers, 40) == (tiers[1], None)
+    assert tier_words("volume", tiers[1], "EUR") == "EUR 5.00 per unit from 40"
+    assert (
+        tier_words("volume", Tier(1_200, Decimal("512.5")), "EUR")
+        == "EUR 5.125 per unit from 1,200"
+    )
+    # A rate converted from EUR keeps many digits: people read it rounded, marked.
+    converted = Tier(120, Decimal("869.5652173913043478260869568"))
+    assert tier_words("volume", converted, "USD") == "≈ USD 8.6957 per unit from 120"
+    assert (
+        tier_words("volume", Tier(120, Decimal("1311.4754")), "JPY")
+        == "≈ JPY 1,311.48 per unit from 120"
+    )
+    # Value tiers: a share of value from a threshold in minor units.
+    assert (
+        tier_words("value", Tier(1_000_000, Decimal("0.03")), "EUR")
+        == "3% of value from EUR 10,000.00"
+    )
+
+
+def test_a_value_program_says_how_much_more_value(engine: Engine, world: EngineWorld) -> None:
+    from settlement import add_program_version, create_program
+
+    rules = {"currency": "EUR", "basis": "sell_in", "measure": "value", "mode": "retroactive",
+             "tiers": [{"threshold": 300_000, "rate": "0.03"}]}  # fmt: skip
+    create_program(engine, "VAL", "Value rebate", FINANCE)
+    add_program_version(engine, "VAL", "2026-01", None, rules, FINANCE)
+    acc = accruals(engine, "2026-10", FINANCE, until_ms=ms(2026, 10, 15))
+    val = next(r for r in acc.rows if (r.party_code, r.program_code) == ("D-AT", "VAL"))
+    # 28 units x list price 100.00 = 2,800.00 of value; the tier starts at 3,000.00.
+    assert (val.net_value, val.rebate_minor, val.shortfall) == (280_000, 0, 20_000)
+    assert val.watch == (
+        "D-AT needs EUR 200.00 more value for the first tier (3% of value from EUR 3,000.00)"
+    )
