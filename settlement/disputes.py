@@ -30,9 +30,8 @@ from settlement.models import (
     StatementLine,
     StatementResponse,
 )
-from settlement.presentation import describe_line
 from settlement.reference_audit import record_change
-from settlement.statements import DisputeView, StatementNotFound, dispute_views
+from settlement.statements import DisputeView, StatementNotFound, dispute_views, line_text
 
 __all__ = [
     "DISPUTE_STATUSES",
@@ -101,9 +100,7 @@ def _disputed_lines(
             raise SettlementError(
                 f"line {position + 1} is not on statement {st.id} (it has lines 1 to {len(lines)})"
             )
-        title = describe_line(
-            ln.rule, ln.category, ln.basis, ln.rate, ln.amount_minor, st.currency
-        ).title
+        title = line_text(ln, st.currency).title
         label = f"line {position + 1} ({title})"
         if position in chosen:
             raise SettlementError(f"{label} is disputed twice")

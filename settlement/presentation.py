@@ -261,18 +261,6 @@ def _tier_basis(c: _Ctx) -> str:
     )
 
 
-def _cliff_basis(c: _Ctx) -> str:
-    m = _CLIFF.match(c.basis)
-    if m is None:
-        return c.basis
-    measure = "volume" if m["word"] == "units" else "value"
-    lower = f"the tier from {c.bound(m['lo'], measure)}" if m["lo"] else "no tier"
-    return (
-        f"Without the diverted {c.qty(m['x'], measure)}, the remaining {c.qty(m['n'], measure)} "
-        f"fall from the tier from {c.bound(m['hi'], measure)} to {lower}"
-    )
-
-
 def _tier_rate(c: _Ctx) -> str:
     rate = _decimal(c.rate)
     if rate is None:
@@ -321,13 +309,6 @@ def _no_rate(c: _Ctx) -> str:
     return NO_RATE
 
 
-def _class_basis(c: _Ctx) -> str:
-    m = _CLASS.match(c.basis)
-    if m is None:
-        return c.basis
-    return f"Class {m['c']} on a tier rebate of {c.money(m['t'])}"
-
-
 def _growth_basis(c: _Ctx) -> str:
     if m := _GROWTH.match(c.basis):
         return (
@@ -365,13 +346,6 @@ def _kpi_basis(c: _Ctx) -> str:
     if how == "target met":
         return f"{text}: target met, the whole rebate is paid"
     return text
-
-
-def _trueup_basis(c: _Ctx) -> str:
-    m = _TRUEUP.match(c.basis)
-    if m is None:
-        return c.basis
-    return f"Rebate already paid for this period by partial runs: {c.money(m['n'])}"
 
 
 def _earlier(n: int) -> str:
@@ -424,28 +398,51 @@ def _forfeit_basis(c: _Ctx) -> str:
     return c.basis
 
 
-def _reward_basis(c: _Ctx) -> str:
-    m = _REWARD.match(c.basis)
-    if m is None:
-        return c.basis
-    return f"Report {m['r']}: a share of the {c.money(m['p'])} penalty it led to"
+def _sentence(
+    pattern: re.Pattern[str], words: Callable[[_Ctx, re.Match[str]], str]
+) -> Callable[[_Ctx], str]:
+    """A basis writer for one stored shape: ``words`` when ``pattern`` matches, else the
+    basis as stored."""
+
+    def basis_text(c: _Ctx) -> str:
+        m = pattern.match(c.basis)
+        return c.basis if m is None else words(c, m)
+
+    return basis_text
 
 
-def _deposit_basis(c: _Ctx) -> str:
-    m = _DEPOSIT.match(c.basis)
-    if m is None:
-        return c.basis
-    return (
+_class_basis = _sentence(
+    _CLASS, lambda c, m: f"Class {m['c']} on a tier rebate of {c.money(m['t'])}"
+)
+_trueup_basis = _sentence(
+    _TRUEUP,
+    lambda c, m: f"Rebate already paid for this period by partial runs: {c.money(m['n'])}",
+)
+_reward_basis = _sentence(
+    _REWARD, lambda c, m: f"Report {m['r']}: a share of the {c.money(m['p'])} penalty it led to"
+)
+_deposit_basis = _sentence(
+    _DEPOSIT,
+    lambda c, m: (
         f"The statement stood at {c.money(m['t'])}; the deposit of {c.money(m['b'])} "
         f"covers it and is now {c.money(m['a'])}"
+    ),
+)
+_brought_basis = _sentence(
+    _BROUGHT, lambda c, m: f"Owed from earlier statements: {c.money(m['n'])}"
+)
+
+
+def _cliff_words(c: _Ctx, m: re.Match[str]) -> str:
+    measure = "volume" if m["word"] == "units" else "value"
+    lower = f"the tier from {c.bound(m['lo'], measure)}" if m["lo"] else "no tier"
+    return (
+        f"Without the diverted {c.qty(m['x'], measure)}, the remaining {c.qty(m['n'], measure)} "
+        f"fall from the tier from {c.bound(m['hi'], measure)} to {lower}"
     )
 
 
-def _brought_basis(c: _Ctx) -> str:
-    m = _BROUGHT.match(c.basis)
-    if m is None:
-        return c.basis
-    return f"Owed from earlier statements: {c.money(m['n'])}"
+_cliff_basis = _sentence(_CLIFF, _cliff_words)
 
 
 def _as_stored(c: _Ctx) -> str:

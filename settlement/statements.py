@@ -47,6 +47,7 @@ __all__ = [
     "StatementView",
     "dispute_views",
     "get_statement",
+    "line_text",
     "list_statements",
     "statement_state",
 ]
@@ -189,6 +190,13 @@ def statement_state(run_status: str, response: str | None, dispute_statuses: Ite
     return "resolved"
 
 
+def line_text(ln: StatementLine, currency: str, measure: str | None = None) -> LineText:
+    """A stored line in words (:func:`settlement.presentation.describe_line`)."""
+    return describe_line(
+        ln.rule, ln.category, ln.basis, ln.rate, ln.amount_minor, currency, measure
+    )
+
+
 def _check_reader(actor: Actor) -> None:
     if actor.role == "distributor":
         if actor.party_id is None:
@@ -276,7 +284,7 @@ def dispute_views(s: Session, *where: object) -> list[DisputeView]:
     )  # fmt: skip
     out = []
     for d, st, period, code, ln, adj in s.execute(q).all():
-        text = describe_line(ln.rule, ln.category, ln.basis, ln.rate, ln.amount_minor, st.currency)
+        text = line_text(ln, st.currency)
         out.append(
             DisputeView(
                 id=d.id,
@@ -345,15 +353,7 @@ def get_statement(engine: Engine, statement_id: int, actor: Actor) -> StatementV
                 amount_minor=ln.amount_minor,
                 ref=ln.ref,
                 refers_to=describe_ref(ln.ref),
-                text=describe_line(
-                    ln.rule,
-                    ln.category,
-                    ln.basis,
-                    ln.rate,
-                    ln.amount_minor,
-                    st.currency,
-                    measures.get(ln.position),
-                ),
+                text=line_text(ln, st.currency, measures.get(ln.position)),
             )
             for ln in rows
         )

@@ -36,6 +36,14 @@ _DISPUTE_LINE = {
 }
 
 
+def _json_request(properties: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
+    """An OpenAPI request body: a JSON object with ``properties``."""
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = list(required)
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
 def abort_for_dispute(exc: SettlementError) -> NoReturn:
     """404 for a statement or dispute the caller may not see (exactly like a missing
     one), 403 for a role the service refuses, 409 for an answer given twice or a
@@ -82,20 +90,9 @@ def _answer_body() -> tuple[bool, list[tuple[int, str]]]:
     description='Body `{"confirm": true}` or `{"disputes": [{"line": 2, "reason": '
     '"..."}]}` (line numbers as printed). A statement is answered once; another '
     "party's statement, or one whose run is not posted, answers 404.",
-    request_body={
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "properties": {
-                        "confirm": {"type": "boolean"},
-                        "disputes": {"type": "array", "items": _DISPUTE_LINE},
-                    },
-                }
-            }
-        },
-    },
+    request_body=_json_request(
+        {"confirm": {"type": "boolean"}, "disputes": {"type": "array", "items": _DISPUTE_LINE}}
+    ),
     responses={
         201: json_response("The answer stored, with the disputes it opened", _OBJECT),
         404: "No such statement",
@@ -172,21 +169,10 @@ def dispute_detail(dispute_id: int) -> ResponseReturnValue:
     description='Body `{"amount_minor": 1250, "note": "..."}`: signed minor units of '
     "the party's currency (positive pays the party). The adjustment is booked pending; "
     "a second finance user approves it.",
-    request_body={
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "required": ["amount_minor", "note"],
-                    "properties": {
-                        "amount_minor": {"type": "integer"},
-                        "note": {"type": "string"},
-                    },
-                }
-            }
-        },
-    },
+    request_body=_json_request(
+        {"amount_minor": {"type": "integer"}, "note": {"type": "string"}},
+        ("amount_minor", "note"),
+    ),
     responses={
         200: json_response("The dispute, adjusted", _OBJECT),
         404: "No such dispute",
@@ -215,18 +201,7 @@ def dispute_adjust(dispute_id: int) -> ResponseReturnValue:
     "/disputes/<int:dispute_id>/reject",
     methods=("POST",),
     summary="Reject a disputed line with a written reason the distributor reads",
-    request_body={
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "required": ["reason"],
-                    "properties": {"reason": {"type": "string"}},
-                }
-            }
-        },
-    },
+    request_body=_json_request({"reason": {"type": "string"}}, ("reason",)),
     responses={
         200: json_response("The dispute, rejected", _OBJECT),
         404: "No such dispute",

@@ -7,6 +7,8 @@ admins read the queue; only finance acts. The rules are in
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 
@@ -53,17 +55,31 @@ def _open(dispute_id: int) -> settlement.DisputeView:
         abort(404)
 
 
-def _gone(exc: settlement.SettlementError) -> ResponseReturnValue:
-    """Someone resolved the dispute meanwhile: say so above the queue."""
-    text = str(exc)
-    flash(text[:1].upper() + text[1:] + ".", "error")
-    return redirect(url_for("disputes.index"))
-
-
 @bp.get("/")
 @require_roles(*QUEUE_READERS)
 def index() -> ResponseReturnValue:
     return _page()
+
+
+def _resolve(
+    dispute_id: int,
+    form: FormState,
+    act: Callable[[], settlement.DisputeView],
+    done: Callable[[settlement.DisputeView], str],
+) -> ResponseReturnValue:
+    """Run the resolution ``act``; the queue with ``done(view)`` said, the form's
+    problem shown by its dispute, or (resolved meanwhile) the refusal above the queue."""
+    try:
+        view = act()
+    except settlement.DisputeStateError as exc:
+        text = str(exc)
+        flash(text[:1].upper() + text[1:] + ".", "error")
+        return redirect(url_for("disputes.index"))
+    except settlement.SettlementError as exc:
+        form.problem = str(exc)
+        return _page({dispute_id: form}, 422)
+    flash(done(view), "success")
+    return redirect(url_for("disputes.index"))
 
 
 @bp.post("/<int:dispute_id>/adjust")
@@ -78,23 +94,19 @@ def adjust(dispute_id: int) -> ResponseReturnValue:
     except InvalidValue as exc:
         form.errors["amount"] = str(exc)
         return _page({dispute_id: form}, 422)
-    try:
-        view = settlement.resolve_dispute_by_adjustment(
+    return _resolve(
+        dispute_id,
+        form,
+        lambda: settlement.resolve_dispute_by_adjustment(
             get_engine(), dispute_id, amount, form.values["note"], current_actor()
-        )
-    except settlement.DisputeStateError as exc:
-        return _gone(exc)
-    except settlement.SettlementError as exc:
-        form.problem = str(exc)
-        return _page({dispute_id: form}, 422)
-    flash(
-        f"Line {view.line_number} of statement {view.statement_id} ({view.party_code}) resolved: "
-        f"adjustment {view.adjustment_id} of "
-        f"{settlement.format_money(amount, view.currency)} waits for a second finance user's "
-        "approval, then the next run pays it.",
-        "success",
+        ),
+        lambda view: (
+            f"Line {view.line_number} of statement {view.statement_id} ({view.party_code}) "
+            f"resolved: adjustment {view.adjustment_id} of "
+            f"{settlement.format_money(amount, view.currency)} waits for a second finance "
+            "user's approval, then the next run pays it."
+        ),
     )
-    return redirect(url_for("disputes.index"))
 
 
 @bp.post("/<int:dispute_id>/reject")
@@ -102,18 +114,14 @@ def adjust(dispute_id: int) -> ResponseReturnValue:
 def reject(dispute_id: int) -> ResponseReturnValue:
     _open(dispute_id)
     form = FormState(values={"reason": request.form.get("reason", "").strip()})
-    try:
-        view = settlement.reject_dispute(
+    return _resolve(
+        dispute_id,
+        form,
+        lambda: settlement.reject_dispute(
             get_engine(), dispute_id, form.values["reason"], current_actor()
-        )
-    except settlement.DisputeStateError as exc:
-        return _gone(exc)
-    except settlement.SettlementError as exc:
-        form.problem = str(exc)
-        return _page({dispute_id: form}, 422)
-    flash(
-        f"Dispute of line {view.line_number} of statement {view.statement_id} "
-        f"({view.party_code}) rejected; the distributor reads your reason.",
-        "success",
+        ),
+        lambda view: (
+            f"Dispute of line {view.line_number} of statement {view.statement_id} "
+            f"({view.party_code}) rejected; the distributor reads your reason."
+        ),
     )
-    return redirect(url_for("disputes.index"))
