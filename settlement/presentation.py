@@ -52,8 +52,8 @@ NO_RATE = "—"
 #: Tier titles depend on the program's measure; the ``{measure}`` slot is "Volume"
 #: or "Value".
 RULE_TITLES: dict[str, str] = {
-    "tier_retroactive": "{measure} rebate (tier reached, on all)",
-    "tier_incremental": "{measure} rebate (per band)",
+    "tier_retroactive": "{measure} rebate at the tier reached",
+    "tier_incremental": "{measure} rebate per band",
     "tier_cliff": "{measure} rebate tier lost to diverted units",
     "cliff": "{measure} rebate tier lost to diverted units",
     "class_multiplier": "Partner class multiplier",

@@ -50,7 +50,7 @@ def test_disputing_two_lines_opens_two_disputes_for_finance(engine: Engine) -> N
     )  # fmt: skip
     assert result.status == "disputed"
     assert [(d.line_number, d.line_title, d.reason, d.status) for d in result.disputes] == [
-        (1, "Volume rebate (tier reached, on all)", "we sold 125 units", "open"),
+        (1, "Volume rebate at the tier reached", "we sold 125 units", "open"),
         (4, "Diversion fine", "the 5 units were returned, not diverted", "open"),
     ]
     st = settlement.get_statement(engine, sid, _dist(pid))
@@ -71,7 +71,7 @@ def test_disputing_two_lines_opens_two_disputes_for_finance(engine: Engine) -> N
     ("confirm", "disputes", "message"),
     [
         (False, [(1, "  ")], "a reason for disputing line 2 (Partner class multiplier) is required"),
-        (False, [(0, "x"), (0, "y")], "line 1 (Volume rebate (tier reached, on all)) is disputed twice"),
+        (False, [(0, "x"), (0, "y")], "line 1 (Volume rebate at the tier reached) is disputed twice"),
         (False, [(9, "wrong")], "line 10 is not on statement"),
         (False, [(0, "x" * 2001)], "longer than 2000 characters"),
         (True, [(0, "wrong")], "confirm the statement or dispute lines, not both"),

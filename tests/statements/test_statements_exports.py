@@ -44,7 +44,7 @@ def test_the_pdf_says_who_what_when_and_numbers_its_pages(engine: Engine, tmp_pa
     for seen in (
         f"Rebate statement {sid}", f"#{run_id} (final)", "posted", "2026-09",
         "Issue date", "2026-10-03", "Muster Vertrieb GmbH", "Hauptstrasse 5", "10115 Berlin",
-        "Germany", "Page 1 of 1", "EUR 3.00 per unit", "Volume rebate (tier reached, on all)",
+        "Germany", "Page 1 of 1", "EUR 3.00 per unit", "Volume rebate at the tier reached",
         "Diversion fine", "EUR -150.00", "EUR 278.50", "Balance brought forward",
         "EUR -42.00", "1 EUR = 1.0840 USD (ECB, 2026-09-30)",
     ):  # fmt: skip
@@ -104,7 +104,7 @@ def test_the_csv_starts_with_the_header_block(engine: Engine) -> None:
     )
     lines, total = table[:-1], table[-1]
     assert [r["Description"] for r in lines] == [
-        "Volume rebate (tier reached, on all)", "Partner class multiplier", "Growth rebate",
+        "Volume rebate at the tier reached", "Partner class multiplier", "Growth rebate",
         "Diversion fine", "Adjustment",
     ]  # fmt: skip
     assert lines[0]["Rate"] == "EUR 3.00 per unit" and lines[0]["Line"] == "1"

@@ -36,7 +36,7 @@ CASES = [
         ("tier_retroactive", "rebate",
          "120 units (tier from 100); sell_in 130 - returned 5 - diverted 5 = 120 units",
          "300", 36000, "EUR", "volume"),
-        ("Volume rebate (tier reached, on all)", "EUR 3.00 per unit",
+        ("Volume rebate at the tier reached", "EUR 3.00 per unit",
          "120 units at the tier from 100 units; 130 units sold in, less 5 returned and 5 "
          "diverted = 120 units net", "EUR 360.00"),
         id="tier_retroactive-volume-EUR",
@@ -44,7 +44,7 @@ CASES = [
     pytest.param(
         ("tier_retroactive", "rebate", "120 units (tier from 100)", "300", 36000, "JPY",
          "volume"),
-        ("Volume rebate (tier reached, on all)", "JPY 300 per unit",
+        ("Volume rebate at the tier reached", "JPY 300 per unit",
          "120 units at the tier from 100 units", "JPY 36,000"),
         id="tier_retroactive-volume-JPY",
     ),
@@ -52,7 +52,7 @@ CASES = [
         ("tier_incremental", "rebate",
          "2500000 value in band 1000000-4999999; sell_through 300 - returned 0 - diverted 0"
          " = 300 units", "0.02", 50000, "KWD", "value"),
-        ("Value rebate (per band)", "2.0 % of value",
+        ("Value rebate per band", "2.0 % of value",
          "KWD 2,500.000 of value in the band from KWD 1,000.000 to KWD 4,999.999; 300 units "
          "sold through, less 0 returned and 0 diverted = 300 units net", "KWD 50.000"),
         id="tier_incremental-value-KWD",
@@ -217,7 +217,7 @@ def test_a_tier_without_its_program_reads_the_measure_from_the_basis() -> None:
     value = describe_line("tier_retroactive", "rebate", "50000 value (tier from 1)", "0.02", 1000,
                           "EUR")  # fmt: skip
     assert (value.title, value.rate_text) == (
-        "Value rebate (tier reached, on all)",
+        "Value rebate at the tier reached",
         "2.0 % of value",
     )
     volume = describe_line("tier_retroactive", "rebate", "7 units (tier from 1)", "250", 1750,
