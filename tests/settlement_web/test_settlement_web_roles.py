@@ -81,6 +81,7 @@ EXPECTED_PAGES: dict[str, set[Role]] = {
     "partner.note": {Role.DISTRIBUTOR},
     "partner.report": {Role.DISTRIBUTOR},
     "partner.file_report": {Role.DISTRIBUTOR},
+    "partner.respond": {Role.DISTRIBUTOR},
 }
 
 

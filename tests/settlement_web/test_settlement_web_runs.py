@@ -139,6 +139,12 @@ def test_a_distributor_sees_only_its_own(
 ) -> None:
     finance = settlement.Actor("finance", "finance")
     run = settlement.create_run(engine, "2026-09", "final", finance)
+    draft = settlement.list_statements(engine, finance, run_id=run.id)[0]
+    # a statement of a run not yet posted is not the distributor's to read
+    early = bearer("distributor", party=draft.party_code)
+    assert app.test_client().get(f"/api/v1/statements/{draft.id}", headers=early).status_code == 404
+    settlement.approve_run(engine, run.id, settlement.Actor("finance2", "finance"))
+    settlement.post_run(engine, run.id, finance)
     statements = settlement.list_statements(engine, finance, run_id=run.id)
     code = demo.party_with_alerts(engine)
     mine = next(s for s in statements if s.party_code == code)
@@ -192,11 +198,14 @@ def test_a_distributor_sees_only_its_own(
     answer = dist.get(f"/api/v1/statements/{mine.id}/download?format=csv")
     assert answer.status_code == 200 and answer.mimetype == "text/csv"
     assert f"statement-{mine.id}-{code}.csv" in answer.headers["Content-Disposition"]
-    rows = list(csv.DictReader(io.StringIO(answer.get_data(as_text=True))))
+    text = answer.get_data(as_text=True).lstrip("\ufeff")
+    header, table = text.split("\n\n", 1)  # the header block, an empty row, the lines
+    assert f"Party,{code}" in header and "Status,posted" in header
+    rows = list(csv.DictReader(io.StringIO(table)))
     lines, total = rows[:-1], rows[-1]
-    assert lines and total["rule"] == "total"
-    assert sum(Decimal(r["amount"]) for r in lines) == Decimal(total["amount"])
-    assert Decimal(total["amount"]) == Decimal(
+    assert lines and total["Description"] == "Total"
+    assert sum(Decimal(r["Amount"]) for r in lines) == Decimal(total["Amount"])
+    assert Decimal(total["Amount"]) == Decimal(
         settlement.format_minor(mine.total_minor, mine.currency)
     )
     for fmt, magic in (("xlsx", b"PK"), ("pdf", b"%PDF")):
@@ -204,4 +213,5 @@ def test_a_distributor_sees_only_its_own(
         assert got.status_code == 200 and got.data.startswith(magic), fmt
     assert dist.get(f"/api/v1/statements/{mine.id}/download?format=doc").status_code == 400
     detail = dist.get(f"/partner/statements/{mine.id}").get_data(as_text=True)
-    assert "Rule" in detail and "Basis" in detail and "Rate" in detail
+    assert "Line" in detail and "Basis" in detail and "Rate" in detail
+    assert "tier_retroactive" not in detail  # rule names in words, no internal codes
