@@ -6,9 +6,8 @@ field or column it came from, and returns the canonical value or raises
 :class:`InvalidValue` naming that field in words. None of them touches the database.
 
 Standards: currency codes and their minor-unit exponents from ISO 4217 (``iso4217``
-package; the exponent used to store money is the engine's,
-:func:`settlement.rules.money.minor_exponent`, so that stored amounts and printed
-statements agree), dates ISO 8601 (``YYYY-MM-DD``), GTINs GS1 (check digit),
+package, read through :func:`settlement.rules.money.minor_exponent`, the one the
+engine stores and prints money with), dates ISO 8601 (``YYYY-MM-DD``), GTINs GS1 (check digit),
 IBAN ISO 13616 (mod 97) and BIC ISO 9362 (``schwifty``).
 """
 

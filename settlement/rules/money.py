@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+
+from iso4217 import Currency
 
 __all__ = [
     "CATEGORIES",
@@ -20,26 +23,20 @@ CATEGORIES = (
     "rebate", "penalty", "reward", "deposit", "trueup", "adjustment", "balance",
 )  # fmt: skip
 
-# ISO 4217 minor-unit exponents that are not 2.
-_EXPONENTS = {
-    "JPY": 0,
-    "KRW": 0,
-    "VND": 0,
-    "CLP": 0,
-    "ISK": 0,
-    "BHD": 3,
-    "KWD": 3,
-    "OMR": 3,
-    "TND": 3,
-}
-
-
 class RuleError(ValueError):
     """A rule's parameters make no sense (negative rate, unordered tiers, unknown class)."""
 
 
+@functools.cache
 def minor_exponent(currency: str) -> int:
-    return _EXPONENTS.get(currency, 2)
+    """Decimal places of ``currency``'s minor unit from the ISO 4217 list (``iso4217``):
+    2 for EUR, 0 for JPY and XOF, 3 for KWD and JOD, 4 for CLF. Codes without a minor
+    unit (gold, SDR) and unknown codes count as 2; imports refuse unknown codes first."""
+    try:
+        exponent = Currency(currency).exponent
+    except ValueError:
+        return 2
+    return 2 if exponent is None else int(exponent)
 
 
 def round_minor(value: Decimal) -> int:

@@ -192,3 +192,12 @@ def test_converting_then_summing_and_summing_then_converting_differ_by_a_minor_u
     per_line = sum(round_minor(Decimal(q) * r * rate) for q, r in lines)
     at_end = round_minor(sum(Decimal(q) * r for q, r in lines) * rate)
     assert abs(per_line - at_end) <= len(lines)
+
+
+def test_minor_units_follow_iso_4217() -> None:
+    from settlement.rules.money import minor_exponent
+
+    # EUR cents, JPY/KRW/XOF whole units, KWD/JOD/IQD fils, CLF 4 decimals
+    assert [minor_exponent(c) for c in ("EUR", "JPY", "KRW", "XOF", "KWD", "JOD", "IQD", "CLF")] == [
+        2, 0, 0, 0, 3, 3, 3, 4,
+    ]  # fmt: skip
