@@ -161,6 +161,7 @@ from settlement.runs import (
     discard_run,
     get_run,
     list_runs,
+    page_runs,
     post_run,
     preview_program_version,
 )
@@ -340,6 +341,7 @@ __all__ = [
     "load_snapshot",
     "major_to_minor",
     "minor_to_major",
+    "page_runs",
     "parse_rules",
     "party_account",
     "party_zone_map",

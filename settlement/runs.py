@@ -86,6 +86,7 @@ __all__ = [
     "fx_rate",
     "get_run",
     "list_runs",
+    "page_runs",
     "period_last_day",
     "post_run",
     "preview_program_version",
@@ -1120,8 +1121,21 @@ def get_run(engine: Engine, run_id: int) -> RunView:
 
 
 def list_runs(engine: Engine, period: str | None = None) -> list[RunView]:
+    """Every run (of ``period``), newest first."""
+    return page_runs(engine, period=period)[0]
+
+
+def page_runs(
+    engine: Engine, *, period: str | None = None, offset: int = 0, limit: int | None = None
+) -> tuple[list[RunView], int]:
+    """Runs newest first, ``limit`` of them from ``offset``, and how many there are."""
     with Session(engine) as s:
         q = select(SettlementRun).order_by(SettlementRun.id.desc())
+        n = select(func.count()).select_from(SettlementRun)
         if period is not None:
             q = q.where(SettlementRun.period == period)
-        return [_run_view(s, r) for r in s.scalars(q)]
+            n = n.where(SettlementRun.period == period)
+        q = q.offset(offset)
+        if limit is not None:
+            q = q.limit(limit)
+        return [_run_view(s, r) for r in s.scalars(q)], int(s.scalar(n) or 0)

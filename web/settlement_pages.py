@@ -12,6 +12,7 @@ from flask.typing import ResponseReturnValue
 
 import settlement
 from web.db import get_engine
+from web.paging import page_request
 from web.roles import Role
 from web.security import current_principal, require_roles
 from web.settlement_access import (
@@ -45,15 +46,19 @@ def _visible_run(run_id: int) -> settlement.RunView:
         abort_for(exc, not_found=True)
 
 
+def _runs_page(form: dict[str, str], problem: str) -> str:
+    pager = page_request()
+    runs, total = settlement.page_runs(get_engine(), offset=pager.offset, limit=pager.size)
+    pager = pager.with_total(total)
+    return render_template(
+        "settlement/runs.html", runs=runs, pager=pager, form=form, problem=problem
+    )
+
+
 @bp.get("/")
 @require_roles(*FINANCE_READERS)
 def runs() -> ResponseReturnValue:
-    return render_template(
-        "settlement/runs.html",
-        runs=settlement.list_runs(get_engine()),
-        form={"period": "", "kind": "final", "currency": "EUR"},
-        problem="",
-    )
+    return _runs_page({"period": "", "kind": "final", "currency": "EUR"}, "")
 
 
 @bp.post("/")
@@ -73,12 +78,7 @@ def create() -> ResponseReturnValue:
             reporting_currency=form["currency"],
         )
     except settlement.SettlementError as exc:
-        return render_template(
-            "settlement/runs.html",
-            runs=settlement.list_runs(get_engine()),
-            form=form,
-            problem=str(exc),
-        ), 422
+        return _runs_page(form, str(exc)), 422
     flash(
         f"Draft run {run.id} for {run.period} created with {run.statement_count} statements; "
         "another finance user approves it.",
