@@ -23,6 +23,7 @@ CATEGORIES = (
     "rebate", "penalty", "reward", "deposit", "trueup", "adjustment", "balance",
 )  # fmt: skip
 
+
 class RuleError(ValueError):
     """A rule's parameters make no sense (negative rate, unordered tiers, unknown class)."""
 
