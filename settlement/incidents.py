@@ -16,6 +16,8 @@ rebate posted runs paid) and builds each party's :class:`IncidentInput` list.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import json
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
@@ -76,33 +78,41 @@ def group_incidents(
     An alert without units is an incident of its own.
     """
     order = sorted(alerts)  # by alert id: the result does not depend on input order
+    n = len(order)
     group_of: dict[tuple[int, str], int] = {}
-    members: list[int] = []
-    keys: list[int] = []
-    for i, (aid, pid, period) in enumerate(order):
-        g = group_of.setdefault((pid, period), len(group_of))
-        for u in units_of.get(aid, ()):
-            members.append(i)
-            keys.append((g << 32) | u)
-    roots = K.connect_by_key(
-        np.asarray(members, dtype=np.int64), np.asarray(keys, dtype=np.int64), len(order)
-    )
-    groups: dict[int, list[tuple[int, int, str]]] = defaultdict(list)
-    for i, a in enumerate(order):
-        groups[int(roots[i])].append(a)
+    gidx = np.fromiter(
+        (group_of.setdefault((pid, period), len(group_of)) for _, pid, period in order),
+        dtype=np.int64, count=n,
+    )  # fmt: skip
+    lens = np.fromiter((len(units_of.get(a, ())) for a, _, _ in order), dtype=np.int64, count=n)
+    members = np.repeat(np.arange(n, dtype=np.int64), lens)
+    units = np.fromiter(
+        itertools.chain.from_iterable(units_of.get(a, ()) for a, _, _ in order),
+        dtype=np.int64, count=int(lens.sum()),
+    )  # fmt: skip
+    roots = K.connect_by_key(members, (gidx[members] << 32) | units, n)
+    # each component's distinct units, ascending: sort (root, unit) pairs once
+    pairs = np.unique(np.stack([roots[members], units], axis=1), axis=0)
+    bounds = np.flatnonzero(np.diff(pairs[:, 0])) + 1
+    unit_lists = {
+        int(chunk[0, 0]): tuple(chunk[:, 1].tolist()) for chunk in np.split(pairs, bounds)
+    } if pairs.size else {}  # fmt: skip
+    groups: dict[int, list[int]] = defaultdict(list)
+    for i, r in enumerate(roots.tolist()):
+        groups[r].append(i)
     raw = []
-    for grouped in groups.values():
-        ids = tuple(a for a, _, _ in grouped)
-        pid, period = grouped[0][1], grouped[0][2]
-        units = tuple(sorted({u for a in ids for u in units_of.get(a, ())}))
-        raw.append((pid, period_index(period), ids[0], period, ids, units))
+    for root, idx in groups.items():
+        ids = tuple(order[i][0] for i in idx)
+        pid, period = order[root][1], order[root][2]
+        raw.append((pid, period_index(period), ids[0], period, ids, unit_lists.get(root, ())))
     raw.sort()
     out: list[Incident] = []
-    seen: dict[int, list[int]] = defaultdict(list)  # party -> period indexes so far
-    for pid, pidx, _, period, ids, units in raw:
-        prior = sum(1 for q in seen[pid] if pidx - q < WINDOW_MONTHS)
-        seen[pid].append(pidx)
-        out.append(Incident(pid, period, ids, units, prior))
+    seen: dict[int, list[int]] = defaultdict(list)  # party -> period indexes so far, sorted
+    for pid, pidx, _, period, ids, unit_ids in raw:
+        earlier = seen[pid]
+        prior = len(earlier) - bisect.bisect_right(earlier, pidx - WINDOW_MONTHS)
+        earlier.append(pidx)
+        out.append(Incident(pid, period, ids, unit_ids, prior))
     return out
 
 
