@@ -24,6 +24,7 @@ from sqlalchemy import select
 import settlement
 from ledger.models import Party
 from web.api import api_route, json_body, json_response, query_int, query_param
+from web.api.openapi import RouteDecorator
 from web.db import get_engine, get_session
 from web.roles import Role
 from web.settlement_access import abort_for, current_actor
@@ -35,6 +36,7 @@ WRITERS = (Role.FINANCE,)
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
 T = TypeVar("T")
 
+_TAGS = ("reference",)
 _OBJECT = {"type": "object"}
 _PAGE = {
     "type": "object",
@@ -82,6 +84,56 @@ def _body_schema(*fields: str) -> dict[str, Any]:
     }
 
 
+def _string_params(*names: str) -> tuple[dict[str, Any], ...]:
+    return tuple(query_param(name, "string") for name in names)
+
+
+def _list_route(
+    rule: str,
+    summary: str,
+    noun: str,
+    *params: dict[str, Any],
+    description: str = "",
+) -> RouteDecorator[..., Any]:
+    """GET ``rule`` for :data:`READERS`: a page of ``noun``, filtered by ``params``."""
+    return api_route(
+        rule,
+        summary=summary,
+        description=description,
+        params=(*params, *_PAGING),
+        responses={200: json_response(f"A page of {noun}", _PAGE)},
+        roles=READERS,
+        tags=_TAGS,
+    )
+
+
+def _create_route(
+    rule: str,
+    summary: str,
+    answer: str,
+    fields: tuple[str, ...],
+    *,
+    description: str = "",
+    not_found: str = "",
+) -> RouteDecorator[..., Any]:
+    """POST ``rule`` for :data:`WRITERS`: a JSON body of text ``fields`` that answers
+    201 with ``answer``, 422 with the problems (and 404 ``not_found`` when given)."""
+    responses: dict[int, Any] = {201: json_response(answer, _OBJECT)}
+    if not_found:
+        responses[404] = not_found
+    responses[422] = _PROBLEMS
+    return api_route(
+        rule,
+        methods=("POST",),
+        summary=summary,
+        description=description,
+        request_body=_body_schema(*fields),
+        responses=responses,
+        roles=WRITERS,
+        tags=_TAGS,
+    )
+
+
 # ------------------------------------------------------------------ helpers
 
 
@@ -96,9 +148,11 @@ def _paging() -> tuple[int, int]:
 
 
 def _listed(
-    list_fn: Callable[..., tuple[Sequence[Any], int]], **filters: Any
+    list_fn: Callable[..., tuple[Sequence[Any], int]], *args: str, **filters: Any
 ) -> ResponseReturnValue:
-    """One page of a service list: ``list_fn(engine, actor, **filters, offset, limit)``."""
+    """One page of a service list: ``list_fn(engine, actor, **filters, offset, limit)``;
+    each query parameter named in ``args`` is a filter of the same name (empty: none)."""
+    filters.update({name: request.args.get(name) or None for name in args})
     offset, limit = _paging()
     items, total = _call(
         lambda: list_fn(get_engine(), current_actor(), offset=offset, limit=limit, **filters)
@@ -193,39 +247,24 @@ def _minor(text: str, currency: str, field: str, **kw: bool) -> int:
 # ------------------------------------------------------------------ prices
 
 
-@api_route(
+@_list_route(
     "/prices",
-    summary="Price-list versions, newest valid_from first",
+    "Price-list versions, newest valid_from first",
+    "prices",
+    *_string_params("gtin", "currency", "on"),
     description="Filters: `gtin`, `currency`, `on` (YYYY-MM-DD: only the version in force that day).",
-    params=(
-        query_param("gtin", "string"),
-        query_param("currency", "string"),
-        query_param("on", "string"),
-        *_PAGING,
-    ),
-    responses={200: json_response("A page of prices", _PAGE)},
-    roles=READERS,
-    tags=("reference",),
 )
 def prices_list() -> ResponseReturnValue:
-    return _listed(
-        settlement.list_prices,
-        gtin=request.args.get("gtin") or None,
-        currency=request.args.get("currency") or None,
-        on=request.args.get("on") or None,
-    )
+    return _listed(settlement.list_prices, "gtin", "currency", "on")
 
 
-@api_route(
+@_create_route(
     "/prices",
-    methods=("POST",),
-    summary="Set a list price from a day (a new version, or replaces that day's)",
+    "Set a list price from a day (a new version, or replaces that day's)",
+    "The price in force from valid_from",
+    ("gtin", "currency", "valid_from", "list_price"),
     description="`gtin`, `currency`, `valid_from` (YYYY-MM-DD), `list_price` (major units, "
     "at most the currency's decimals).",
-    request_body=_body_schema("gtin", "currency", "valid_from", "list_price"),
-    responses={201: json_response("The price in force from valid_from", _OBJECT), 422: _PROBLEMS},
-    roles=WRITERS,
-    tags=("reference",),
 )
 def price_create() -> ResponseReturnValue:
     b = json_body()
@@ -243,34 +282,23 @@ def price_create() -> ResponseReturnValue:
 # ------------------------------------------------------------------ FX rates
 
 
-@api_route(
+@_list_route(
     "/fx-rates",
-    summary="FX rates, newest period first, with their source and as-of day",
-    params=(query_param("period", "string"), query_param("currency", "string"), *_PAGING),
-    responses={200: json_response("A page of rates", _PAGE)},
-    roles=READERS,
-    tags=("reference",),
+    "FX rates, newest period first, with their source and as-of day",
+    "rates",
+    *_string_params("period", "currency"),
 )
 def fx_list() -> ResponseReturnValue:
-    return _listed(
-        settlement.list_fx_rates,
-        period=request.args.get("period") or None,
-        currency=request.args.get("currency") or None,
-    )
+    return _listed(settlement.list_fx_rates, "period", "currency")
 
 
-@api_route(
+@_create_route(
     "/fx-rates",
-    methods=("POST",),
-    summary="Set the rate of a month: 1 currency = rate reporting_currency",
+    "Set the rate of a month: 1 currency = rate reporting_currency",
+    "The rate",
+    ("period", "currency", "reporting_currency", "rate", "source", "as_of"),
     description="`period` (YYYY-MM), `currency`, `reporting_currency`, `rate` (> 0), `source` "
     "(who quoted it), optional `as_of` (YYYY-MM-DD, default the month's last day).",
-    request_body=_body_schema(
-        "period", "currency", "reporting_currency", "rate", "source", "as_of"
-    ),
-    responses={201: json_response("The rate", _OBJECT), 422: _PROBLEMS},
-    roles=WRITERS,
-    tags=("reference",),
 )
 def fx_create() -> ResponseReturnValue:
     b = json_body()
@@ -291,31 +319,20 @@ def fx_create() -> ResponseReturnValue:
 # ------------------------------------------------------------------ targets
 
 
-@api_route(
-    "/targets",
-    summary="Sales targets, newest period first",
-    params=(query_param("party", "string"), query_param("period", "string"), *_PAGING),
-    responses={200: json_response("A page of targets", _PAGE)},
-    roles=READERS,
-    tags=("reference",),
+@_list_route(
+    "/targets", "Sales targets, newest period first", "targets", *_string_params("party", "period")
 )
 def targets_list() -> ResponseReturnValue:
-    party_id = _party_filter()
-    return _listed(
-        settlement.list_targets, party_id=party_id, period=request.args.get("period") or None
-    )
+    return _listed(settlement.list_targets, "period", party_id=_party_filter())
 
 
-@api_route(
+@_create_route(
     "/targets",
-    methods=("POST",),
-    summary="Set a party's target for a month: units, or value in its currency",
+    "Set a party's target for a month: units, or value in its currency",
+    "The target",
+    ("party", "period", "units", "value"),
     description="`party` (code), `period` (YYYY-MM), and `units` (whole number) or `value` "
     "(major units of the party's currency).",
-    request_body=_body_schema("party", "period", "units", "value"),
-    responses={201: json_response("The target", _OBJECT), 422: _PROBLEMS},
-    roles=WRITERS,
-    tags=("reference",),
 )
 def target_create() -> ResponseReturnValue:
     b = json_body()
@@ -345,14 +362,11 @@ def target_create() -> ResponseReturnValue:
 # ------------------------------------------------------------------ deposits
 
 
-@api_route(
+@_list_route(
     "/deposits",
-    summary="Parties with a deposit: balance, agreed level, shortfall, open top-ups",
+    "Parties with a deposit: balance, agreed level, shortfall, open top-ups",
+    "deposit states",
     description="Largest shortfall first. Amounts in minor units of each party's currency.",
-    params=_PAGING,
-    responses={200: json_response("A page of deposit states", _PAGE)},
-    roles=READERS,
-    tags=("reference",),
 )
 def deposits_list() -> ResponseReturnValue:
     return _listed(settlement.list_deposit_parties)
@@ -363,7 +377,7 @@ def deposits_list() -> ResponseReturnValue:
     summary="One party's deposit with its newest movements (a distributor: its own)",
     responses={200: json_response("The deposit", _OBJECT), 404: "No such party"},
     roles=(*READERS, Role.DISTRIBUTOR),
-    tags=("reference",),
+    tags=_TAGS,
 )
 def deposit_detail(party_code: str) -> ResponseReturnValue:
     party = get_session().scalar(select(Party).where(Party.code == party_code))
@@ -378,16 +392,13 @@ def deposit_detail(party_code: str) -> ResponseReturnValue:
     return jsonify(dataclasses.asdict(status))
 
 
-@api_route(
+@_create_route(
     "/deposits",
-    methods=("POST",),
-    summary="Record a deposit receipt or refund",
+    "Record a deposit receipt or refund",
+    "The party's deposit",
+    ("party", "kind", "amount", "reason", "date"),
     description="`party` (code), `kind` (receipt | refund), `amount` (major units, > 0), "
     "`reason`, optional `date` (YYYY-MM-DD). A refund may not take the balance below zero.",
-    request_body=_body_schema("party", "kind", "amount", "reason", "date"),
-    responses={201: json_response("The party's deposit", _OBJECT), 422: _PROBLEMS},
-    roles=WRITERS,
-    tags=("reference",),
 )
 def deposit_create() -> ResponseReturnValue:
     b = json_body()
@@ -407,15 +418,12 @@ def deposit_create() -> ResponseReturnValue:
     return jsonify(dataclasses.asdict(settlement.deposit_status(engine, party.id, actor))), 201
 
 
-@api_route(
+@_create_route(
     "/deposit-agreements",
-    methods=("POST",),
-    summary="Set the deposit a party agreed to hold from a day",
+    "Set the deposit a party agreed to hold from a day",
+    "The party's deposit",
+    ("party", "valid_from", "agreed_amount"),
     description="`party` (code), `valid_from` (YYYY-MM-DD), `agreed_amount` (major units).",
-    request_body=_body_schema("party", "valid_from", "agreed_amount"),
-    responses={201: json_response("The party's deposit", _OBJECT), 422: _PROBLEMS},
-    roles=WRITERS,
-    tags=("reference",),
 )
 def deposit_agreement_create() -> ResponseReturnValue:
     b = json_body()
@@ -429,18 +437,12 @@ def deposit_agreement_create() -> ResponseReturnValue:
     return jsonify(dataclasses.asdict(settlement.deposit_status(engine, party.id, actor))), 201
 
 
-@api_route(
+@_create_route(
     "/deposits/<party_code>/topups",
-    methods=("POST",),
-    summary="Ask a party to top its deposit up to the agreed level by a deadline",
-    request_body=_body_schema("deadline", "reason"),
-    responses={
-        201: json_response("The party's deposit", _OBJECT),
-        404: "No such party",
-        422: _PROBLEMS,
-    },
-    roles=WRITERS,
-    tags=("reference",),
+    "Ask a party to top its deposit up to the agreed level by a deadline",
+    "The party's deposit",
+    ("deadline", "reason"),
+    not_found="No such party",
 )
 def topup_create(party_code: str) -> ResponseReturnValue:
     party = get_session().scalar(select(Party).where(Party.code == party_code))
@@ -456,23 +458,15 @@ def topup_create(party_code: str) -> ResponseReturnValue:
 # ------------------------------------------------------------------ adjustments
 
 
-@api_route(
+@_list_route(
     "/adjustments",
-    summary="Adjustments, newest first",
-    params=(
-        query_param("status", "string", enum=["pending", "approved", "rejected"]),
-        query_param("party", "string"),
-        *_PAGING,
-    ),
-    responses={200: json_response("A page of adjustments", _PAGE)},
-    roles=READERS,
-    tags=("reference",),
+    "Adjustments, newest first",
+    "adjustments",
+    query_param("status", "string", enum=["pending", "approved", "rejected"]),
+    *_string_params("party"),
 )
 def adjustments_list() -> ResponseReturnValue:
-    party_id = _party_filter()
-    return _listed(
-        settlement.list_adjustments, status=request.args.get("status") or None, party_id=party_id
-    )
+    return _listed(settlement.list_adjustments, "status", party_id=_party_filter())
 
 
 def _adjustment(adjustment_id: int) -> ResponseReturnValue:
@@ -483,16 +477,13 @@ def _adjustment(adjustment_id: int) -> ResponseReturnValue:
     return jsonify(dataclasses.asdict(found[0]))
 
 
-@api_route(
+@_create_route(
     "/adjustments",
-    methods=("POST",),
-    summary="Book an adjustment: a one-off line on the party's next statement (pending)",
+    "Book an adjustment: a one-off line on the party's next statement (pending)",
+    "The adjustment",
+    ("party", "amount", "reason"),
     description="`party` (code), `amount` (major units; negative charges the party), `reason`. "
     "A second finance user approves it before a run applies it.",
-    request_body=_body_schema("party", "amount", "reason"),
-    responses={201: json_response("The adjustment", _OBJECT), 422: _PROBLEMS},
-    roles=WRITERS,
-    tags=("reference",),
 )
 def adjustment_create() -> ResponseReturnValue:
     b = json_body()
@@ -517,7 +508,7 @@ def adjustment_create() -> ResponseReturnValue:
         409: "Not allowed now",
     },
     roles=WRITERS,
-    tags=("reference",),
+    tags=_TAGS,
 )
 def adjustment_approve(adjustment_id: int) -> ResponseReturnValue:
     try:
@@ -540,7 +531,7 @@ def adjustment_approve(adjustment_id: int) -> ResponseReturnValue:
         409: "Not allowed now",
     },
     roles=WRITERS,
-    tags=("reference",),
+    tags=_TAGS,
 )
 def adjustment_reject(adjustment_id: int) -> ResponseReturnValue:
     reason = _text(json_body(), "reason")
@@ -558,29 +549,18 @@ def adjustment_reject(adjustment_id: int) -> ResponseReturnValue:
 # ------------------------------------------------------------------ payments and billing
 
 
-@api_route(
-    "/payments",
-    summary="Payments received, newest first",
-    params=(query_param("party", "string"), *_PAGING),
-    responses={200: json_response("A page of payments", _PAGE)},
-    roles=READERS,
-    tags=("reference",),
-)
+@_list_route("/payments", "Payments received, newest first", "payments", *_string_params("party"))
 def payments_list() -> ResponseReturnValue:
-    party_id = _party_filter()
-    return _listed(settlement.list_payments, party_id=party_id)
+    return _listed(settlement.list_payments, party_id=_party_filter())
 
 
-@api_route(
+@_create_route(
     "/payments",
-    methods=("POST",),
-    summary="Record money received from a party against what it owes",
+    "Record money received from a party against what it owes",
+    "The payment",
+    ("party", "received_on", "amount", "reference"),
     description="`party` (code), `received_on` (YYYY-MM-DD), `amount` (major units, > 0), "
     "`reference` (the bank's).",
-    request_body=_body_schema("party", "received_on", "amount", "reference"),
-    responses={201: json_response("The payment", _OBJECT), 422: _PROBLEMS},
-    roles=WRITERS,
-    tags=("reference",),
 )
 def payment_create() -> ResponseReturnValue:
     b = json_body()
@@ -597,30 +577,20 @@ def payment_create() -> ResponseReturnValue:
     return jsonify(dataclasses.asdict(next(p for p in items if p.id == new_id))), 201
 
 
-@api_route(
+@_list_route(
     "/billing",
-    summary="Billing details of parties (legal name, address, IBAN, BIC), by party code",
-    params=_PAGING,
-    responses={200: json_response("A page of billing details", _PAGE)},
-    roles=READERS,
-    tags=("reference",),
+    "Billing details of parties (legal name, address, IBAN, BIC), by party code",
+    "billing details",
 )
 def billing_list() -> ResponseReturnValue:
-    offset, limit = _paging()
-    items, total = _call(
-        lambda: settlement.list_billing(get_engine(), current_actor(), offset=offset, limit=limit)
-    )
-    return _page(items, total, offset, limit)
+    return _listed(settlement.list_billing)
 
 
-@api_route(
+@_create_route(
     "/billing",
-    methods=("POST",),
-    summary="Set a party's billing details (IBAN checked by ISO 13616 mod 97, BIC by ISO 9362)",
-    request_body=_body_schema("party", "legal_name", "address", "iban", "bic"),
-    responses={201: json_response("The billing details", _OBJECT), 422: _PROBLEMS},
-    roles=WRITERS,
-    tags=("reference",),
+    "Set a party's billing details (IBAN checked by ISO 13616 mod 97, BIC by ISO 9362)",
+    "The billing details",
+    ("party", "legal_name", "address", "iban", "bic"),
 )
 def billing_create() -> ResponseReturnValue:
     b = json_body()
@@ -643,7 +613,7 @@ def billing_create() -> ResponseReturnValue:
     summary="Rebate programs, each with its versions newest first",
     responses={200: json_response("The programs", {"type": "array", "items": _OBJECT})},
     roles=READERS,
-    tags=("reference",),
+    tags=_TAGS,
 )
 def programs_list() -> ResponseReturnValue:
     programs = _call(lambda: settlement.list_programs(get_engine(), current_actor()))
@@ -660,27 +630,21 @@ def programs_list() -> ResponseReturnValue:
     request_body={"required": True, "content": {"application/json": {"schema": _OBJECT}}},
     responses={200: json_response("The import report", _OBJECT), 422: _PROBLEMS},
     roles=WRITERS,
-    tags=("reference",),
+    tags=_TAGS,
 )
 def program_create() -> ResponseReturnValue:
     json_body()
     return _import("programs", "program.json", request.get_data(), dry_run=False)
 
 
-@api_route(
+@_list_route(
     "/reference-history",
-    summary="Audited changes of reference data, newest first (who, when, before, after, source)",
-    params=(query_param("kind", "string"), query_param("key", "string"), *_PAGING),
-    responses={200: json_response("A page of changes", _PAGE)},
-    roles=READERS,
-    tags=("reference",),
+    "Audited changes of reference data, newest first (who, when, before, after, source)",
+    "changes",
+    *_string_params("kind", "key"),
 )
 def history_list() -> ResponseReturnValue:
-    return _listed(
-        settlement.reference_history,
-        kind=request.args.get("kind") or None,
-        key=request.args.get("key") or None,
-    )
+    return _listed(settlement.reference_history, "kind", "key")
 
 
 # ------------------------------------------------------------------ imports
@@ -736,7 +700,7 @@ def _flag(raw: str | None) -> bool:
         422: _PROBLEMS,
     },
     roles=WRITERS,
-    tags=("reference",),
+    tags=_TAGS,
 )
 def import_upload(kind: str) -> ResponseReturnValue:
     if kind not in settlement.IMPORT_KINDS:
