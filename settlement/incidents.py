@@ -91,12 +91,16 @@ def group_incidents(
         dtype=np.int64, count=int(lens.sum()),
     )  # fmt: skip
     roots = K.connect_by_key(members, (gidx[members] << 32) | units, n)
-    # each component's distinct units, ascending: sort (root, unit) pairs once
-    pairs = np.unique(np.stack([roots[members], units], axis=1), axis=0)
-    bounds = np.flatnonzero(np.diff(pairs[:, 0])) + 1
-    unit_lists = {
-        int(chunk[0, 0]): tuple(chunk[:, 1].tolist()) for chunk in np.split(pairs, bounds)
-    } if pairs.size else {}  # fmt: skip
+    # each component's distinct units, ascending: one sort of (root, unit) pairs
+    pairs = np.unique((roots[members] << 32) | units)
+    pair_roots = (pairs >> 32).tolist()
+    pair_units = (pairs & 0xFFFFFFFF).tolist()
+    unit_lists: dict[int, tuple[int, ...]] = {}
+    start = 0
+    for end in [*(np.flatnonzero(np.diff(pairs >> 32)) + 1).tolist(), len(pair_units)]:
+        if end > start:
+            unit_lists[pair_roots[start]] = tuple(pair_units[start:end])
+        start = end
     groups: dict[int, list[int]] = defaultdict(list)
     for i, r in enumerate(roots.tolist()):
         groups[r].append(i)

@@ -6,6 +6,7 @@ Penalties are about territory breaches only: nothing here looks at resale prices
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
@@ -21,6 +22,7 @@ __all__ = [
 ]
 
 
+@functools.cache
 def period_index(period: str) -> int:
     """Months since year 0 of a ``YYYY-MM`` period (for the 12-month window)."""
     try:
