@@ -88,7 +88,14 @@ from settlement.payments import (
     payment_file,
     payment_plan,
 )
-from settlement.presentation import LineText, describe_line, format_money
+from settlement.presentation import (
+    LineText,
+    describe_line,
+    format_amount,
+    format_money,
+    format_money_rate,
+    format_percent,
+)
 from settlement.programs import ProgramRules, add_program_version, create_program, parse_rules
 from settlement.receivables import (
     ACCOUNT_READERS,
@@ -308,8 +315,11 @@ __all__ = [
     "entry_territories",
     "exclusions_csv",
     "file_report",
+    "format_amount",
     "format_minor",
     "format_money",
+    "format_money_rate",
+    "format_percent",
     "get_alert",
     "get_dispute",
     "get_party_billing",

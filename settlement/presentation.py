@@ -40,6 +40,7 @@ __all__ = [
     "LineText",
     "describe_line",
     "describe_ref",
+    "format_amount",
     "format_money",
     "format_money_rate",
     "format_percent",
@@ -92,18 +93,26 @@ def _grouped(value: Decimal, places: int) -> str:
     return format(q, ",f")
 
 
-def _places(value: Decimal, at_least: int, at_most: int) -> int:
+def _places(value: Decimal, at_least: int, at_most: int | None) -> int:
     """Decimal places that show ``value`` exactly, but at least ``at_least`` and at most
-    ``at_most`` (beyond that the text is rounded: a display, never an amount)."""
+    ``at_most`` (beyond that the text is rounded: a display, never an amount; ``None``:
+    no limit, always exact)."""
     exponent = value.normalize().as_tuple().exponent
     assert isinstance(exponent, int)  # finite values only reach here
-    return min(max(at_least, -exponent), max(at_least, at_most))
+    places = max(at_least, -exponent)
+    return places if at_most is None else min(places, max(at_least, at_most))
+
+
+def format_amount(amount_minor: int, currency: str) -> str:
+    """The amount alone, exact with the currency's decimals and thousands grouped:
+    ``123456, "EUR"`` -> ``"1,234.56"``; ``-1500, "JPY"`` -> ``"-1,500"``."""
+    exp = minor_exponent(currency)
+    return _grouped(Decimal(amount_minor).scaleb(-exp), exp)
 
 
 def format_money(amount_minor: int, currency: str) -> str:
     """``123456, "EUR"`` -> ``"EUR 1,234.56"``; ``-1500, "JPY"`` -> ``"JPY -1,500"``."""
-    exp = minor_exponent(currency)
-    return f"{currency} {_grouped(Decimal(amount_minor).scaleb(-exp), exp)}"
+    return f"{currency} {format_amount(amount_minor, currency)}"
 
 
 #: Extra decimals a money rate shows beyond the currency's minor unit (hundredths of
@@ -111,23 +120,29 @@ def format_money(amount_minor: int, currency: str) -> str:
 RATE_EXTRA_PLACES = 2
 
 
-def format_money_rate(minor: Decimal, currency: str) -> str:
+def format_money_rate(
+    minor: Decimal, currency: str, extra_places: int | None = RATE_EXTRA_PLACES
+) -> str:
     """A money rate in minor units that may hold fractions of one (a tier rate
     converted from the program's currency), with the currency's decimals and up to
-    :data:`RATE_EXTRA_PLACES` more, rounded half-even beyond those:
+    ``extra_places`` more, rounded half-even beyond those:
     ``Decimal("312.5"), "EUR"`` -> ``"EUR 3.125"``, ``Decimal("300"), "JPY"`` ->
-    ``"JPY 300"``, ``Decimal("543.4782608"), "USD"`` -> ``"USD 5.4348"``."""
+    ``"JPY 300"``, ``Decimal("543.4782608"), "USD"`` -> ``"USD 5.4348"``.
+    ``extra_places=None`` shows every decimal the rate has (a rule as written)."""
     exp = minor_exponent(currency)
     major = minor.scaleb(-exp)
-    return f"{currency} {_grouped(major, _places(major, exp, exp + RATE_EXTRA_PLACES))}"
+    limit = None if extra_places is None else exp + extra_places
+    return f"{currency} {_grouped(major, _places(major, exp, limit))}"
 
 
-def format_percent(fraction: Decimal, max_places: int = 4) -> str:
+def format_percent(fraction: Decimal, max_places: int | None = 4, *, grouped: bool = True) -> str:
     """``Decimal("0.02")`` -> ``"2.0 %"``, ``Decimal("0.0125")`` -> ``"1.25 %"``: exact up
     to ``max_places`` decimals of the percentage (a stored rate has at most 6 decimals
-    of the fraction), rounded half-even beyond."""
+    of the fraction), rounded half-even beyond; ``None``: every decimal. ``grouped``
+    separates thousands (``"1,250.0 %"``; without: ``"1250.0 %"``)."""
     pct = fraction * 100
-    return f"{_grouped(pct, _places(pct, 1, max_places))} %"
+    text = _grouped(pct, _places(pct, 1, max_places))
+    return f"{text if grouped else text.replace(',', '')} %"
 
 
 def _units(n: int) -> str:

@@ -101,12 +101,9 @@ def unit_keys(ids: Iterable[int]) -> dict[int, str]:
     return {int(i): str(k) for i, k in rows.all()}
 
 
-def format_money(amount: int, currency: str) -> str:
-    """:func:`settlement.format_minor` with thousands grouped: ``-1,234,567.89``."""
-    text = settlement.format_minor(amount, currency)
-    sign, digits = ("-", text[1:]) if text.startswith("-") else ("", text)
-    whole, dot, frac = digits.partition(".")
-    return f"{sign}{int(whole):,}{dot}{frac}"
+#: The amount alone with thousands grouped, ``-1,234,567.89`` (the pages' template
+#: global of that name; :func:`settlement.format_money` adds the currency).
+format_money = settlement.format_amount
 
 
 def format_ms(at_ms: int | None) -> str:

@@ -23,7 +23,7 @@ from web.db import get_engine, get_session
 from web.paging import Pager, page_request
 from web.roles import Role
 from web.security import current_principal
-from web.settlement_access import current_actor, distributor_parties, format_money, format_ms
+from web.settlement_access import current_actor, distributor_parties, format_ms
 
 __all__ = [
     "EDITORS",
@@ -159,9 +159,8 @@ def can_edit() -> bool:
     return principal is not None and principal.role in EDITORS
 
 
-def money_text(amount: int, currency: str) -> str:
-    """``EUR 1,234.50``: an amount in minor units with its currency, for people."""
-    return f"{currency} {format_money(amount, currency)}"
+#: ``EUR 1,234.50``: an amount in minor units with its currency, for people.
+money_text = settlement.format_money
 
 
 def render_page(template: str, status: int = 200, **context: Any) -> ResponseReturnValue:

@@ -12,9 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from settlement import ProgramRules
-from settlement.rules.money import minor_exponent
-from web.settlement_access import format_money
+from settlement import ProgramRules, format_money, format_money_rate, format_percent
 
 __all__ = ["RulesInWords", "TierRow", "describe_rules", "major_rate", "percent"]
 
@@ -60,30 +58,22 @@ class RulesInWords:
 
 
 def percent(fraction: Decimal) -> str:
-    """``0.02`` -> ``"2.0 %"``; ``0.0125`` -> ``"1.25 %"`` (at least one decimal)."""
-    text = format((fraction * 100).normalize(), "f")
-    if "." not in text:
-        text += ".0"
-    return f"{text} %"
+    """``0.02`` -> ``"2.0 %"``; ``0.0125`` -> ``"1.25 %"``: a rule's fraction as written,
+    every decimal kept and thousands not grouped (:func:`settlement.format_percent`)."""
+    return format_percent(fraction, None, grouped=False)
 
 
 def major_rate(rate_minor: Decimal, currency: str) -> str:
     """A money rate in minor units (maybe fractional) in major units with the
-    currency's decimals at least: ``300`` EUR -> ``"EUR 3.00"``, ``12.5`` EUR ->
-    ``"EUR 0.125"``."""
-    exp = minor_exponent(currency)
-    major = rate_minor.scaleb(-exp)
-    text = format(major.normalize(), "f")
-    whole, _dot, frac = text.partition(".")
-    frac = frac.ljust(exp, "0")
-    grouped = f"{int(whole):,}" if whole.lstrip("-").isdigit() else whole
-    return f"{currency} {grouped}{'.' + frac if frac else ''}"
+    currency's decimals at least and every further decimal it has: ``300`` EUR ->
+    ``"EUR 3.00"``, ``12.5`` EUR -> ``"EUR 0.125"`` (:func:`settlement.format_money_rate`)."""
+    return format_money_rate(rate_minor, currency, None)
 
 
 def _quantity(amount: int, measure: str, currency: str) -> str:
     if measure == "volume":
         return f"{amount:,} unit{'s' * (amount != 1)}"
-    return f"{currency} {format_money(amount, currency)}"
+    return format_money(amount, currency)
 
 
 def _tiers(rules: ProgramRules) -> tuple[TierRow, ...]:
