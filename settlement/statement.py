@@ -20,12 +20,12 @@ from settlement.rules import (
     Line,
     class_multiplier_line,
     cliff_line,
-    decimal_str,
     deposit_deduction,
     fine_line,
     forfeiture_line,
     growth_line,
     kpi_gate_line,
+    rate_text,
     reached_tier,
     refund_line,
     reward_line,
@@ -178,7 +178,7 @@ def _program_lines(prog: ProgramInputs, partner_class: str) -> list[StatementLin
                 "rebate",
                 f"{qty} {unit_word} (tier from {high.threshold}, reached with the "
                 f"{excl} diverted {unit_word})",
-                decimal_str(high.rate),
+                rate_text(high.rate),
                 round_minor(Decimal(qty) * high.rate),
                 quantity=qty,
             )

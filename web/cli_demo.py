@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 from flask import current_app
+from schwifty import IBAN
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from tqdm import tqdm
@@ -53,7 +54,8 @@ def _months(cfg: DemoConfig) -> list[str]:
 def settlement_reference(
     engine: Engine, cfg: DemoConfig, distributors: list[tuple[str, str, str, str]]
 ) -> None:
-    """Products, price lists, territory grants, targets, FX and the rebate program."""
+    """Products, price lists, territory grants, targets, FX, billing details,
+    deposits and the rebate program."""
     import settlement
 
     finance = settlement.Actor("demo", "admin")
@@ -94,10 +96,42 @@ def settlement_reference(
             settlement.set_target(
                 engine, ids[code], month, finance, units=per_distributor, source="demo"
             )
+    _billing_and_deposits(engine, distributors, ids, f"{months[0]}-01")
     settlement.create_program(engine, "VOLUME-REBATE", "Volume rebate", finance, source="demo")
     settlement.add_program_version(
         engine, "VOLUME-REBATE", months[0], None, REBATE_RULES, finance, source="demo"
     )
+
+
+DEMO_DEPOSIT_EUR = Decimal(2_000)  # each distributor's agreed deposit, in EUR
+
+
+def _billing_and_deposits(
+    engine: Engine,
+    distributors: list[tuple[str, str, str, str]],
+    ids: dict[str, int],
+    day: str,
+) -> None:
+    """Billing details (test IBANs of a German bank, so payment files can be made) and
+    a deposit of about EUR 2,000 agreed and paid in by every distributor."""
+    import settlement
+    from settlement.rules.money import minor_exponent
+
+    fin = settlement.Actor("demo", "finance")
+    for n, (code, name, country, ccy) in enumerate(distributors):
+        pid = ids[code]
+        iban = IBAN.generate("DE", bank_code="37040044", account_code=f"{532013000 + n}")
+        settlement.set_party_billing(
+            engine, pid, fin, legal_name=f"{name} Ltd", address=f"{n + 1} Harbour Road\n{country}",
+            iban=str(iban), bic="COBADEFFXXX", source="demo",
+        )  # fmt: skip
+        local = DEMO_DEPOSIT_EUR / Decimal(FX_TO_EUR[ccy]) * 10 ** minor_exponent(ccy)
+        amount = int(local.quantize(Decimal(1)))
+        settlement.set_deposit_agreement(engine, pid, day, amount, fin, source="demo")
+        settlement.record_deposit(
+            engine, pid, amount, "deposit paid in on signing", fin, kind="receipt",
+            source="demo", on=day,
+        )  # fmt: skip
 
 
 @click.command("demo")

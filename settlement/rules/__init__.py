@@ -9,7 +9,7 @@ plain integer sum of its lines.
 from settlement.rules.deposit import deposit_deduction
 from settlement.rules.growth import NEW_DISTRIBUTOR_RULES, growth_line
 from settlement.rules.kpi import kpi_gate_line
-from settlement.rules.money import Line, RuleError, convert, decimal_str, round_minor
+from settlement.rules.money import Line, RuleError, convert, decimal_str, rate_text, round_minor
 from settlement.rules.partner_class import class_multiplier_line
 from settlement.rules.penalties import (
     escalation_multiplier,
@@ -37,6 +37,7 @@ __all__ = [
     "growth_line",
     "kpi_gate_line",
     "prior_offences",
+    "rate_text",
     "reached_tier",
     "refund_line",
     "reward_line",

@@ -15,6 +15,7 @@ __all__ = [
     "convert",
     "decimal_str",
     "minor_exponent",
+    "rate_text",
     "round_minor",
 ]
 
@@ -62,6 +63,12 @@ def decimal_str(value: Decimal) -> str:
     """Plain decimal text for a stored rate (no exponent, no trailing zeros)."""
     s = format(value.normalize(), "f")
     return s if s != "-0" else "0"
+
+
+def rate_text(rate: Decimal) -> str:
+    """A rate as a line stores it: exact to 6 decimal places, plain text. The amount is
+    always computed from the exact rate; this is what the line shows."""
+    return decimal_str(rate.quantize(Decimal("0.000001")))
 
 
 def convert(amount_minor: int, rate: Decimal, from_currency: str, to_currency: str) -> int:

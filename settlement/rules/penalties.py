@@ -10,7 +10,7 @@ import functools
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
-from settlement.rules.money import Line, RuleError, decimal_str, round_minor
+from settlement.rules.money import Line, RuleError, decimal_str, rate_text, round_minor
 
 __all__ = [
     "escalation_multiplier",
@@ -86,14 +86,14 @@ def fine_line(
     earlier = "no earlier incident" if prior == 0 else f"{prior} earlier incidents"
     basis = f"{units} diverted units, {alert_ref}, {earlier} in 12 months (x{decimal_str(mult)})"
     if charged_before == 0:
-        return Line("fine", "penalty", basis, _rate_text(rate), -due, quantity=units)
+        return Line("fine", "penalty", basis, rate_text(rate), -due, quantity=units)
     if due == charged_before:
         return None
     return Line(
         "fine_correction",
         "penalty",
         f"{basis}: now {due}, charged before {charged_before}",
-        _rate_text(rate),
+        rate_text(rate),
         charged_before - due,
         quantity=units,
     )
@@ -130,13 +130,7 @@ def forfeiture_line(base: int, rate: Decimal, units: int, source_ref: str, alert
         "forfeiture",
         "penalty",
         f"rebate paid on {units} diverted units ({source_ref}), {alert_ref}",
-        _rate_text(rate),
+        rate_text(rate),
         -round_minor(Decimal(base) * rate),
         quantity=units,
     )
-
-
-def _rate_text(rate: Decimal) -> str:
-    """A rate as stored on a line: exact up to 6 decimals (display only; amounts use
-    the exact rate)."""
-    return decimal_str(rate.quantize(Decimal("0.000001")))

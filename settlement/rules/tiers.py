@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from settlement.rules.money import Line, RuleError, decimal_str, round_minor, to_decimal
+from settlement.rules.money import Line, RuleError, rate_text, round_minor, to_decimal
 
 __all__ = ["MEASURES", "MODES", "Tier", "cliff_line", "reached_tier", "tier_lines"]
 
@@ -98,7 +98,7 @@ def tier_lines(
                 f"tier_{mode}",
                 "rebate",
                 f"{qty} {unit_word} (tier from {reached.threshold})",
-                decimal_str(reached.rate),
+                rate_text(reached.rate),
                 round_minor(Decimal(qty) * reached.rate),
                 quantity=qty,
             )
@@ -119,7 +119,7 @@ def tier_lines(
                 f"tier_{mode}",
                 "rebate",
                 f"{band} {unit_word} in band {label}",
-                decimal_str(t.rate),
+                rate_text(t.rate),
                 round_minor(Decimal(band) * t.rate),
                 quantity=band,
             )
@@ -164,7 +164,7 @@ def cliff_line(measure: str, tiers: Sequence[Tier], net_qty: int, excluded_qty: 
         f"{excluded_qty} diverted {unit_word} excluded: {net_qty} {unit_word} fell from the tier "
         f"from {without.threshold} to "
         + (f"the tier from {with_excl.threshold}" if with_rate else "no tier"),
-        decimal_str(without.rate - with_rate),
+        rate_text(without.rate - with_rate),
         -lost,
         quantity=net_qty,
     )
