@@ -16,7 +16,7 @@ import click
 
 import settlement
 from web.cli import in_app_context
-from web.cli_settlement import _finance_actor
+from web.cli_settlement import finance_actor
 from web.db import get_engine
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -32,7 +32,7 @@ def import_command(kind: str, file: Path, dry_run: bool, username: str | None) -
     """Import KIND from FILE (CSV or XLSX; programs: JSON or YAML), all or nothing."""
     if file.stat().st_size > MAX_FILE_BYTES:
         raise click.ClickException(f"{file.name} is larger than {MAX_FILE_BYTES >> 20} MiB")
-    actor = _finance_actor(username)
+    actor = finance_actor(username)
     try:
         report = settlement.import_file(
             get_engine(), kind, file.name, file.read_bytes(), actor, dry_run=dry_run

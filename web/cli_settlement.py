@@ -22,7 +22,7 @@ from web.roles import Role
 from web.signing import get_signer
 
 
-def _finance_actor(username: str | None) -> settlement.Actor:
+def finance_actor(username: str | None) -> settlement.Actor:
     """The finance user ``username`` (default: the first active one made), as an Actor."""
     if username is None:
         finance = sorted(
@@ -106,7 +106,7 @@ def settle_group(
 @in_app_context
 def _create(period: str, kind: str, currency: str, username: str | None) -> None:
     engine = get_engine()
-    actor = _finance_actor(username)
+    actor = finance_actor(username)
     click.echo(f"settling {period} ({kind}) as {actor.username}…", err=True)
     try:
         run = settlement.create_run(engine, period, kind, actor, reporting_currency=currency)
@@ -136,7 +136,7 @@ def _create(period: str, kind: str, currency: str, username: str | None) -> None
 
 def _step(action: str, run_id: int, username: str) -> None:
     engine = get_engine()
-    actor = _finance_actor(username)
+    actor = finance_actor(username)
     try:
         if action == "approve":
             run = settlement.approve_run(engine, run_id, actor)
@@ -172,7 +172,7 @@ def settle_post(run_id: int, username: str) -> None:
 @in_app_context
 def scores_command(quarter: str, username: str | None) -> None:
     """Score every distributor for a quarter (class A/B/C) and print the scorecard."""
-    actor = _finance_actor(username)
+    actor = finance_actor(username)
     try:
         scores = settlement.score_partners(get_engine(), quarter, actor)
     except settlement.SettlementError as exc:
