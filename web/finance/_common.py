@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from flask import abort, render_template
+from flask import abort, flash, redirect, render_template
 from flask.typing import ResponseReturnValue
 
 import settlement
@@ -40,6 +40,7 @@ __all__ = [
     "refuse",
     "render_page",
     "service_page",
+    "submit",
 ]
 
 T = TypeVar("T")
@@ -94,6 +95,28 @@ def refuse(form: FormState, exc: Exception) -> None:
         form.errors[exc.field] = str(exc)
     else:
         form.problem = str(exc)
+
+
+def submit(
+    form: FormState,
+    write: Callable[[], T] | None,
+    done: str | Callable[[T], str],
+    then: str,
+    again: Callable[[], ResponseReturnValue],
+) -> ResponseReturnValue:
+    """Run ``write`` — one service call — when it is given and every input of ``form``
+    was usable: ``done`` (or ``done(what write returned)``) flashed as a success and a
+    redirect to the URL ``then``. Otherwise, or when the service refuses (kept on
+    ``form`` by :func:`refuse`), ``again()``: the page with the form and its problems."""
+    if write is not None and not form.failed:
+        try:
+            result = write()
+        except SERVICE_ERRORS as exc:
+            refuse(form, exc)
+        else:
+            flash(done if isinstance(done, str) else done(result), "success")
+            return redirect(then)
+    return again()
 
 
 def check_typed(

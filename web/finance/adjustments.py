@@ -5,6 +5,8 @@ applied them (or "next run")."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import Blueprint, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 
@@ -19,9 +21,9 @@ from web.finance._common import (
     check,
     party_choice,
     party_currency,
-    refuse,
     render_page,
     service_page,
+    submit,
 )
 from web.security import require_roles
 from web.settlement_access import current_actor
@@ -76,18 +78,18 @@ def add() -> ResponseReturnValue:
     reason = check(form, "reason", "reason", check_text, v["reason"])
     if party_id is None or amount is None or reason is None:
         return _page(form, 422)
-    try:
-        aid = settlement.add_adjustment(
-            get_engine(), party_id, amount, reason, current_actor(), source="page"
-        )
-    except SERVICE_ERRORS as exc:
-        refuse(form, exc)
-        return _page(form, 422)
-    flash(
-        f"Adjustment {aid} booked; another finance user approves it before a run pays it.",
-        "success",
-    )
-    return redirect(url_for("adjustments.index"))
+    return submit(
+        form,
+        partial(
+            settlement.add_adjustment, get_engine(), party_id, amount, reason, current_actor(),
+            source="page",
+        ),
+        lambda aid: (
+            f"Adjustment {aid} booked; another finance user approves it before a run pays it."
+        ),
+        url_for("adjustments.index"),
+        lambda: _page(form, 422),
+    )  # fmt: skip
 
 
 @bp.post("/<int:adjustment_id>/approve")

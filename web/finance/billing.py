@@ -3,7 +3,9 @@ BIC) that statements and payment files use; finance sets them, readers see them.
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, request, url_for
+from functools import partial
+
+from flask import Blueprint, request, url_for
 from flask.typing import ResponseReturnValue
 
 import settlement
@@ -12,13 +14,12 @@ from web.db import get_engine
 from web.finance._common import (
     EDITORS,
     READERS,
-    SERVICE_ERRORS,
     FormState,
     check,
     party_choice,
-    refuse,
     render_page,
     service_page,
+    submit,
 )
 from web.security import require_roles
 from web.settlement_access import current_actor
@@ -69,13 +70,14 @@ def save() -> ResponseReturnValue:
     bic = check(form, "bic", "BIC", check_bic, v["bic"]) if v["bic"] else ""
     if party_id is None or legal_name is None or address is None or iban is None or bic is None:
         return _page(form, 422)
-    try:
-        settlement.set_party_billing(
-            get_engine(), party_id, current_actor(), legal_name=legal_name, address=address,
-            iban=iban, bic=bic, source="page",
-        )  # fmt: skip
-    except SERVICE_ERRORS as exc:
-        refuse(form, exc)
-        return _page(form, 422)
-    flash(f"Billing details of {legal_name} saved.", "success")
-    return redirect(url_for("billing.index"))
+    write = partial(
+        settlement.set_party_billing, get_engine(), party_id, current_actor(),
+        legal_name=legal_name, address=address, iban=iban, bic=bic, source="page",
+    )  # fmt: skip
+    return submit(
+        form,
+        write,
+        f"Billing details of {legal_name} saved.",
+        url_for("billing.index"),
+        lambda: _page(form, 422),
+    )

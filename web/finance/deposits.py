@@ -10,7 +10,7 @@ from datetime import date
 from functools import partial
 from typing import Literal
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 
 import settlement
@@ -19,13 +19,12 @@ from web.db import get_engine
 from web.finance._common import (
     EDITORS,
     READERS,
-    SERVICE_ERRORS,
     FormState,
     check,
     party_currency,
-    refuse,
     render_page,
     service_page,
+    submit,
 )
 from web.security import require_roles
 from web.settlement_access import abort_for, current_actor
@@ -86,18 +85,15 @@ def party(party_id: int) -> ResponseReturnValue:
 def _apply(
     party_id: int, which: str, form: FormState, write: Callable[[], object] | None, done: str
 ) -> ResponseReturnValue:
-    """Run ``write`` (one service call) when every input of ``form`` was usable; back to
-    the party's page with ``done`` flashed, or that page again with the form ``which``
-    and its problems (422)."""
-    if write is not None and not form.failed:
-        try:
-            write()
-        except SERVICE_ERRORS as exc:
-            refuse(form, exc)
-        else:
-            flash(done, "success")
-            return redirect(url_for("deposits.party", party_id=party_id))
-    return _party_page(party_id, status=422, **{which: form})
+    """:func:`submit` on the party's page: back to it with ``done`` flashed, or that
+    page again with the form ``which`` and its problems (422)."""
+    return submit(
+        form,
+        write,
+        done,
+        url_for("deposits.party", party_id=party_id),
+        lambda: _party_page(party_id, status=422, **{which: form}),
+    )
 
 
 @bp.post("/<int:party_id>/movements")

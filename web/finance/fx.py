@@ -3,7 +3,9 @@ with the rate's source and as-of date; finance adds or replaces one."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, request, url_for
+from functools import partial
+
+from flask import Blueprint, request, url_for
 from flask.typing import ResponseReturnValue
 
 import settlement
@@ -12,13 +14,12 @@ from web.db import get_engine
 from web.finance._common import (
     EDITORS,
     READERS,
-    SERVICE_ERRORS,
     FormState,
     check,
     check_typed,
-    refuse,
     render_page,
     service_page,
+    submit,
 )
 from web.security import require_roles
 from web.settlement_access import current_actor
@@ -65,15 +66,16 @@ def add() -> ResponseReturnValue:
         form.errors["reporting_currency"] = (
             f"reporting currency: is {currency} too; a rate converts between two currencies"
         )
-    if period is None or currency is None or reporting is None or rate is None or form.failed:
+    if period is None or currency is None or reporting is None or rate is None:
         return _page(form, 422)
-    try:
-        settlement.set_fx_rate(
-            get_engine(), period, currency, reporting, rate, current_actor(),
-            source=v["source"] or "manual", as_of=as_of, audit_source="page",
-        )  # fmt: skip
-    except SERVICE_ERRORS as exc:
-        refuse(form, exc)
-        return _page(form, 422)
-    flash(f"FX rate for {period} saved: 1 {currency} = {rate} {reporting}.", "success")
-    return redirect(url_for("fx.index", period=period))
+    write = partial(
+        settlement.set_fx_rate, get_engine(), period, currency, reporting, rate, current_actor(),
+        source=v["source"] or "manual", as_of=as_of, audit_source="page",
+    )  # fmt: skip
+    return submit(
+        form,
+        write,
+        f"FX rate for {period} saved: 1 {currency} = {rate} {reporting}.",
+        url_for("fx.index", period=period),
+        lambda: _page(form, 422),
+    )

@@ -5,8 +5,9 @@ with the price typed in major units (``12.50``). Each row links to its history."
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, request, url_for
 from flask.typing import ResponseReturnValue
 
 import settlement
@@ -20,13 +21,12 @@ from web.db import get_engine
 from web.finance._common import (
     EDITORS,
     READERS,
-    SERVICE_ERRORS,
     FormState,
     check,
     check_typed,
-    refuse,
     render_page,
     service_page,
+    submit,
 )
 from web.security import require_roles
 from web.settlement_access import current_actor
@@ -71,16 +71,14 @@ def add() -> ResponseReturnValue:
         price = check(form, "list_price", "list price", major_to_minor, v["list_price"], currency)
     if gtin is None or currency is None or valid_from is None or price is None:
         return _page(form, 422)
-    try:
-        settlement.set_price(
-            get_engine(), gtin, currency, valid_from, price, current_actor(), source="page"
-        )
-    except SERVICE_ERRORS as exc:
-        refuse(form, exc)
-        return _page(form, 422)
-    flash(
+    return submit(
+        form,
+        partial(
+            settlement.set_price, get_engine(), gtin, currency, valid_from, price,
+            current_actor(), source="page",
+        ),
         f"List price of {gtin} in {currency} from {valid_from} saved: "
         f"{currency} {settlement.format_minor(price, currency)}.",
-        "success",
-    )
-    return redirect(url_for("prices.index", gtin=gtin))
+        url_for("prices.index", gtin=gtin),
+        lambda: _page(form, 422),
+    )  # fmt: skip

@@ -3,7 +3,9 @@ value (its currency), the KPI gate's yardstick; finance adds or replaces one."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, request, url_for
+from functools import partial
+
+from flask import Blueprint, request, url_for
 from flask.typing import ResponseReturnValue
 
 import settlement
@@ -12,15 +14,14 @@ from web.db import get_engine
 from web.finance._common import (
     EDITORS,
     READERS,
-    SERVICE_ERRORS,
     FormState,
     check,
     check_typed,
     party_choice,
     party_currency,
-    refuse,
     render_page,
     service_page,
+    submit,
 )
 from web.security import require_roles
 from web.settlement_access import current_actor
@@ -69,13 +70,15 @@ def add() -> ResponseReturnValue:
         form.errors["measure"] = "measure: choose units or value"
     if party_id is None or period is None or (units is None and value is None):
         return _page(form, 422)
-    try:
-        settlement.set_target(
-            get_engine(), party_id, period, current_actor(), units=units, value_minor=value,
-            currency=party_currency(party_id) if value is not None else None, source="page",
-        )  # fmt: skip
-    except SERVICE_ERRORS as exc:
-        refuse(form, exc)
-        return _page(form, 422)
-    flash(f"Target for {period} saved.", "success")
-    return redirect(url_for("targets.index", period=period))
+    write = partial(
+        settlement.set_target, get_engine(), party_id, period, current_actor(), units=units,
+        value_minor=value, currency=party_currency(party_id) if value is not None else None,
+        source="page",
+    )  # fmt: skip
+    return submit(
+        form,
+        write,
+        f"Target for {period} saved.",
+        url_for("targets.index", period=period),
+        lambda: _page(form, 422),
+    )
