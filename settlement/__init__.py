@@ -26,7 +26,14 @@ from settlement.alerts import (
     list_alerts,
     start_investigation,
 )
-from settlement.common import Actor, PermissionDenied, SettlementError, period_bounds
+from settlement.common import (
+    Actor,
+    PermissionDenied,
+    SettlementError,
+    month_of,
+    now_ms,
+    period_bounds,
+)
 from settlement.detection import (
     DIVERSION_TYPES,
     FINDING_TYPES,
@@ -62,6 +69,7 @@ from settlement.exports import (
 from settlement.fx import FxQuote, MissingFxRates
 from settlement.imports import (
     IMPORT_KINDS,
+    LAYOUTS,
     ImportProblem,
     ImportRejected,
     ImportReport,
@@ -96,7 +104,15 @@ from settlement.presentation import (
     format_money_rate,
     format_percent,
 )
-from settlement.programs import ProgramRules, add_program_version, create_program, parse_rules
+from settlement.programs import (
+    ProgramFile,
+    ProgramFileError,
+    ProgramRules,
+    add_program_version,
+    create_program,
+    load_program_file,
+    parse_rules,
+)
 from settlement.receivables import (
     ACCOUNT_READERS,
     AccountMovement,
@@ -148,13 +164,20 @@ from settlement.reference import (
 )
 from settlement.reference_values import (
     InvalidValue,
+    check_bic,
     check_currency,
+    check_date,
+    check_gtin,
+    check_iban,
+    check_month,
     check_positive_int,
+    check_rate,
+    check_text,
     major_to_minor,
     minor_to_major,
 )
 from settlement.reports import ReportView, confirm_report, file_report, list_reports, reject_report
-from settlement.rules.money import RuleError
+from settlement.rules.money import RuleError, minor_exponent
 from settlement.runs import (
     ComputedParty,
     ComputedRun,
@@ -211,6 +234,7 @@ __all__ = [
     "DIVERSION_TYPES",
     "FINDING_TYPES",
     "IMPORT_KINDS",
+    "LAYOUTS",
     "NO_COORD",
     "AccountMovement",
     "AccountRow",
@@ -258,6 +282,8 @@ __all__ = [
     "PermissionDenied",
     "PreviewRow",
     "PriceView",
+    "ProgramFile",
+    "ProgramFileError",
     "ProgramPreview",
     "ProgramRules",
     "ProgramVersionView",
@@ -295,8 +321,15 @@ __all__ = [
     "assign_alert",
     "attach_file",
     "chart_from_env",
+    "check_bic",
     "check_currency",
+    "check_date",
+    "check_gtin",
+    "check_iban",
+    "check_month",
     "check_positive_int",
+    "check_rate",
+    "check_text",
     "compute_statements",
     "confirm_alert",
     "confirm_report",
@@ -348,9 +381,13 @@ __all__ = [
     "list_runs",
     "list_statements",
     "list_targets",
+    "load_program_file",
     "load_snapshot",
     "major_to_minor",
+    "minor_exponent",
     "minor_to_major",
+    "month_of",
+    "now_ms",
     "page_runs",
     "parse_rules",
     "party_account",

@@ -18,7 +18,7 @@ from flask.typing import ResponseReturnValue
 
 import settlement
 from ledger.models import Party
-from settlement.reference_values import InvalidValue
+from settlement import InvalidValue
 from web.db import get_engine, get_session
 from web.paging import Pager, page_request
 from web.roles import Role

@@ -11,7 +11,7 @@ from flask import Blueprint, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 
 import settlement
-from settlement.reference_values import check_text, major_to_minor
+from settlement import check_text, major_to_minor
 from web.db import get_engine
 from web.finance._common import (
     EDITORS,

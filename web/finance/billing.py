@@ -9,7 +9,7 @@ from flask import Blueprint, request, url_for
 from flask.typing import ResponseReturnValue
 
 import settlement
-from settlement.reference_values import check_bic, check_iban, check_text
+from settlement import check_bic, check_iban, check_text
 from web.db import get_engine
 from web.finance._common import (
     EDITORS,

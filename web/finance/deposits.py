@@ -14,7 +14,7 @@ from flask import Blueprint, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 
 import settlement
-from settlement.reference_values import check_date, check_text, major_to_minor
+from settlement import check_date, check_text, major_to_minor
 from web.db import get_engine
 from web.finance._common import (
     EDITORS,

@@ -13,7 +13,7 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 
 import settlement
-from settlement.reference_values import InvalidValue, major_to_minor
+from settlement import InvalidValue, major_to_minor
 from web.api.disputes import QUEUE_READERS
 from web.db import get_engine
 from web.finance._common import FormState, fetch_page, render_page

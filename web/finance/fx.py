@@ -9,7 +9,7 @@ from flask import Blueprint, request, url_for
 from flask.typing import ResponseReturnValue
 
 import settlement
-from settlement.reference_values import check_currency, check_date, check_month, check_rate
+from settlement import check_currency, check_date, check_month, check_rate
 from web.db import get_engine
 from web.finance._common import (
     EDITORS,

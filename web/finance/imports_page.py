@@ -10,7 +10,7 @@ from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
 
 import settlement
-from settlement.imports import LAYOUTS
+from settlement import LAYOUTS
 from web.db import get_engine
 from web.finance._common import EDITORS, FormState, render_page
 from web.security import require_roles

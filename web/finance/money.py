@@ -22,10 +22,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 import settlement
-from settlement.accruals import Accruals
-from settlement.common import month_of, now_ms
-from settlement.journal import chart_from_env, journal_summary
-from settlement.receivables import list_accounts
+from settlement import Accruals, chart_from_env, journal_summary, list_accounts, month_of, now_ms
 from web.api.money import (
     MONEY_READERS,
     accruals_for,

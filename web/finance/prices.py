@@ -11,7 +11,7 @@ from flask import Blueprint, request, url_for
 from flask.typing import ResponseReturnValue
 
 import settlement
-from settlement.reference_values import (
+from settlement import (
     check_currency,
     check_date,
     check_gtin,

@@ -14,8 +14,7 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 
 import settlement
-from settlement.programs import ProgramFile, ProgramFileError, load_program_file
-from settlement.reference_values import check_month
+from settlement import ProgramFile, ProgramFileError, check_month, load_program_file
 from web.db import get_engine
 from web.finance._common import (
     EDITORS,

@@ -9,7 +9,7 @@ from flask import Blueprint, request, url_for
 from flask.typing import ResponseReturnValue
 
 import settlement
-from settlement.reference_values import check_month, check_positive_int, major_to_minor
+from settlement import check_month, check_positive_int, major_to_minor
 from web.db import get_engine
 from web.finance._common import (
     EDITORS,
