@@ -146,6 +146,8 @@ def test_finance_sees_the_edit_forms(world: dict[str, str], finance: Browser) ->
     program = finance.text("/finance/programs/VOL")
     assert "Save as new version" in program
     assert f'action="{world["adjustments.approve"]}"' in finance.text("/finance/adjustments/")
+    # the reference pages link finance to the file import (readers never see it)
+    assert 'href="/finance/import/"' in finance.text("/finance/prices/")
 
 
 def test_the_navigation_offers_reference_data_to_its_readers(
