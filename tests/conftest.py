@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import argon2
 import pytest
 from argon2 import PasswordHasher
+from hypothesis import HealthCheck, settings
 from click.testing import CliRunner, Result
 from flask import Flask
 from flask.testing import FlaskClient
@@ -47,6 +48,12 @@ from ledger.models import Party
 from web import accounts, create_app
 from web.cli import CliState, build_cli
 from web.db import get_engine, init_database
+
+# A fresh clone has no .hypothesis/ cache: the first text strategy then spends over a
+# second building Hypothesis's Unicode table, which the "too slow" health check would
+# blame on whichever test happens to run first. Speed is not what these tests check.
+settings.register_profile("hopchain", suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("hopchain")
 
 PG_ENV = "HOPCHAIN_TEST_PG_URL"
 TEST_PASSWORD = "correct horse battery staple"
