@@ -72,18 +72,20 @@ def group_incidents(
     """Merge ``alerts`` (``(alert id, party id, YYYY-MM period)``, confirmed diversion
     alerts only) into incidents and number each party's escalation step.
 
-    Two alerts are one incident when they name the same party and period and share
-    a unit (transitively). An incident's ``prior`` counts the same party's incidents
-    ordered before it (by period, then first alert id) less than 12 months earlier.
-    An alert without units is an incident of its own.
+    One diversion, one fine: two alerts are one incident when they name the same
+    responsible party and share a unit (transitively), in whatever months they were
+    raised (a unit shipped out of zone in August and sold there in September is one
+    diversion); the incident's period is its earliest alert's. An alert without units
+    is an incident of its own.
+
+    Escalation counts repeat offending: an incident's ``prior`` is the number of
+    distinct earlier months, less than 12 months before its own, in which the party
+    has an incident. Incidents of the same month share a step, so removing an alert
+    (dismissed, or reopened on appeal) can only lower a step, never raise one.
     """
     order = sorted(alerts)  # by alert id: the result does not depend on input order
     n = len(order)
-    group_of: dict[tuple[int, str], int] = {}
-    gidx = np.fromiter(
-        (group_of.setdefault((pid, period), len(group_of)) for _, pid, period in order),
-        dtype=np.int64, count=n,
-    )  # fmt: skip
+    gidx = np.fromiter((pid for _, pid, _ in order), dtype=np.int64, count=n)
     lens = np.fromiter((len(units_of.get(a, ())) for a, _, _ in order), dtype=np.int64, count=n)
     members = np.repeat(np.arange(n, dtype=np.int64), lens)
     units = np.fromiter(
@@ -107,15 +109,19 @@ def group_incidents(
     raw = []
     for root, idx in groups.items():
         ids = tuple(order[i][0] for i in idx)
-        pid, period = order[root][1], order[root][2]
+        pid = order[root][1]
+        period = min((order[i][2] for i in idx), key=period_index)
         raw.append((pid, period_index(period), ids[0], period, ids, unit_lists.get(root, ())))
     raw.sort()
+    months: dict[int, list[int]] = defaultdict(list)  # party -> its offence months, sorted
+    for pid, pidx, *_ in raw:
+        if not months[pid] or months[pid][-1] != pidx:
+            months[pid].append(pidx)
     out: list[Incident] = []
-    seen: dict[int, list[int]] = defaultdict(list)  # party -> period indexes so far, sorted
     for pid, pidx, _, period, ids, unit_ids in raw:
-        earlier = seen[pid]
-        prior = len(earlier) - bisect.bisect_right(earlier, pidx - WINDOW_MONTHS)
-        earlier.append(pidx)
+        m = months[pid]
+        here = bisect.bisect_left(m, pidx)
+        prior = here - bisect.bisect_right(m, pidx - WINDOW_MONTHS)
         out.append(Incident(pid, period, ids, unit_ids, prior))
     return out
 
@@ -133,26 +139,37 @@ def split_amount(total: int, keys: Sequence[int]) -> dict[int, int]:
 @dataclass
 class IncidentPlan:
     """Per party, what a run charges, corrects and claws back, and per unit what to
-    book as :class:`IncidentCharge` rows when the run is stored."""
+    book as :class:`IncidentCharge` rows when the run is stored. Posted charges are
+    keyed by (party id, unit id): a unit is one diversion of its responsible party."""
 
     inputs: dict[int, list[IncidentInput]] = field(default_factory=dict)
     refunds: dict[int, list[Refund]] = field(default_factory=dict)
     incidents: dict[tuple[int, str], Incident] = field(default_factory=dict)  # (party, ref)
-    fined_before: dict[tuple[int, int, str], int] = field(default_factory=dict)
-    forfeited_before: dict[tuple[int, int, str], int] = field(default_factory=dict)
+    fined_before: dict[tuple[int, int], int] = field(default_factory=dict)
+    forfeited_before: dict[tuple[int, int], int] = field(default_factory=dict)
+    bases: dict[tuple[int, int], str] = field(default_factory=dict)
     clawed_units: dict[tuple[int, str], dict[int, int]] = field(default_factory=dict)
     refund_units: dict[tuple[int, str], tuple[tuple[int, str], ...]] = field(default_factory=dict)
 
     def charge_rows(
-        self, party_id: int, ref: str, fine_change: int, forfeit_total: int, currency: str
+        self,
+        party_id: int,
+        ref: str,
+        fine_change: int,
+        forfeit_total: int,
+        currency: str,
+        base_fine: Decimal | None,
     ) -> list[dict[str, Any]]:
-        """IncidentCharge rows (without run id) booking one incident's change."""
+        """IncidentCharge rows (without run id) booking one incident's change; a unit
+        fined for the first time keeps ``base_fine`` (its fine before escalation)."""
         rows: dict[int, dict[str, Any]] = {}
         inc = self.incidents.get((party_id, ref))
         if inc is not None:
             if fine_change:
                 for u, part in split_amount(fine_change, inc.unit_ids).items():
-                    rows[u] = _row(party_id, u, inc.period, currency, fine=part)
+                    row = rows[u] = _row(party_id, u, inc.period, currency, fine=part)
+                    known = self.bases.get((party_id, u), "")
+                    row["base_fine"] = known or ("" if base_fine is None else str(base_fine))
             claws = self.clawed_units.get((party_id, ref), {})
             if claws:
                 keys = sorted(claws)
@@ -162,8 +179,8 @@ class IncidentPlan:
                     row["clawed"] = True
         for u, period in self.refund_units.get((party_id, ref), ()):
             row = rows.setdefault(u, _row(party_id, u, period, currency))
-            row["fine_minor"] = -self.fined_before.get((party_id, u, period), 0)
-            row["forfeit_minor"] = -self.forfeited_before.get((party_id, u, period), 0)
+            row["fine_minor"] = -self.fined_before.get((party_id, u), 0)
+            row["forfeit_minor"] = -self.forfeited_before.get((party_id, u), 0)
         return [r for r in rows.values() if r["fine_minor"] or r["forfeit_minor"] or r["clawed"]]
 
 
@@ -176,16 +193,24 @@ def _row(party_id: int, unit_id: int, period: str, currency: str, fine: int = 0)
         "forfeit_minor": 0,
         "currency": currency,
         "clawed": False,
+        "base_fine": "",
     }
 
 
-def _posted_charges(
-    s: Session,
-) -> tuple[dict[tuple[int, int, str], int], dict[tuple[int, int, str], int], set[tuple[int, int]]]:
-    """What posted runs charged per (party, unit, period): fines, forfeits, clawed units."""
-    fined: dict[tuple[int, int, str], int] = defaultdict(int)
-    forfeited: dict[tuple[int, int, str], int] = defaultdict(int)
-    clawed: set[tuple[int, int]] = set()
+@dataclass
+class _Posted:
+    """What posted runs charged, per (party id, unit id)."""
+
+    fined: dict[tuple[int, int], int] = field(default_factory=lambda: defaultdict(int))
+    forfeited: dict[tuple[int, int], int] = field(default_factory=lambda: defaultdict(int))
+    clawed: set[tuple[int, int]] = field(default_factory=set)
+    base: dict[tuple[int, int], str] = field(default_factory=dict)
+    period: dict[tuple[int, int], str] = field(default_factory=dict)
+
+
+def _posted_charges(s: Session) -> _Posted:
+    """Fines, clawbacks and base fines posted runs booked, oldest first."""
+    out = _Posted()
     rows = s.execute(
         select(
             IncidentCharge.party_id,
@@ -194,16 +219,24 @@ def _posted_charges(
             IncidentCharge.fine_minor,
             IncidentCharge.forfeit_minor,
             IncidentCharge.clawed,
+            IncidentCharge.base_fine,
         )
         .join(SettlementRun, SettlementRun.id == IncidentCharge.run_id)
         .where(SettlementRun.status == "posted")
+        .order_by(IncidentCharge.id)
     )
-    for pid, uid, period, fine, forfeit, was_clawed in rows:
-        fined[(pid, uid, period)] += int(fine)
-        forfeited[(pid, uid, period)] += int(forfeit)
+    for pid, uid, period, fine, forfeit, was_clawed, base in rows:
+        key = (int(pid), int(uid))
+        out.fined[key] += int(fine)
+        out.forfeited[key] += int(forfeit)
+        out.period[key] = period
         if was_clawed:
-            clawed.add((pid, uid))
-    return fined, forfeited, clawed
+            out.clawed.add(key)
+        if base and key not in out.base:
+            out.base[key] = base
+        if out.fined[key] == 0 and out.forfeited[key] == 0:
+            out.base.pop(key, None)  # given back in full: a new charge starts afresh
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -344,8 +377,11 @@ def plan_incidents(
         ):
             units_of[int(aid)].add(int(uid))
     incidents = group_incidents(alerts, units_of)
-    fined, forfeited, clawed = _posted_charges(s)
-    plan = IncidentPlan(fined_before=dict(fined), forfeited_before=dict(forfeited))
+    posted = _posted_charges(s)
+    fined, forfeited, clawed = posted.fined, posted.forfeited, posted.clawed
+    plan = IncidentPlan(
+        fined_before=dict(fined), forfeited_before=dict(forfeited), bases=dict(posted.base)
+    )
 
     charged_units = [i for i in incidents if period_index(i.period) <= last_idx]
     # Clawbacks: units sold in to the responsible party before this period, paid by a
@@ -375,12 +411,14 @@ def plan_incidents(
     rates = _paid_rates(s, {rid for rid, _ in paying_run.values()})
     history = _excluded_at(s, [u for u in sell_in_month if sell_in_month[u] in paying_run])
 
-    standing: set[tuple[int, int, str]] = set()
-    for inc in incidents:
-        for u in inc.unit_ids:
-            standing.add((inc.party_id, u, inc.period))
+    standing = {(inc.party_id, u) for inc in incidents for u in inc.unit_ids}
     for inc in charged_units:
-        before = sum(fined.get((inc.party_id, u, inc.period), 0) for u in inc.unit_ids)
+        before = sum(fined.get((inc.party_id, u), 0) for u in inc.unit_ids)
+        bases = tuple(
+            Decimal(posted.base[(inc.party_id, u)])
+            for u in inc.unit_ids
+            if fined.get((inc.party_id, u), 0) and (inc.party_id, u) in posted.base
+        )
         claws: list[Clawback] = []
         clawed_here: dict[int, int] = {}
         groups: dict[str, tuple[_PaidRate, list[int], int]] = {}
@@ -405,7 +443,7 @@ def plan_incidents(
         plan.inputs.setdefault(inc.party_id, []).append(
             IncidentInput(
                 inc.ref, inc.alert_ids, inc.period, len(inc.unit_ids), inc.prior, before,
-                tuple(claws),
+                tuple(claws), bases,
             )
         )  # fmt: skip
         plan.incidents[(inc.party_id, inc.ref)] = inc
@@ -416,17 +454,17 @@ def plan_incidents(
     for key in set(fined) | set(forfeited):
         if key in standing or (fined.get(key, 0) == 0 and forfeited.get(key, 0) == 0):
             continue
-        pid, uid, per = key
+        per = posted.period[key]
         if period_index(per) <= last_idx:
-            gone[(pid, per)].append(uid)
+            gone[(key[0], per)].append(key[1])
     for (pid, per), uids in sorted(gone.items()):
         uids.sort()
         ref = _refund_ref(s, pid, per, uids)
         plan.refunds.setdefault(pid, []).append(
             Refund(
                 ref, per, len(uids),
-                sum(fined.get((pid, u, per), 0) for u in uids),
-                sum(forfeited.get((pid, u, per), 0) for u in uids),
+                sum(fined.get((pid, u), 0) for u in uids),
+                sum(forfeited.get((pid, u), 0) for u in uids),
             )
         )  # fmt: skip
         plan.refund_units[(pid, ref)] = tuple((u, per) for u in uids)
@@ -434,16 +472,18 @@ def plan_incidents(
 
 
 def _refund_ref(s: Session, party_id: int, period: str, unit_ids: list[int]) -> str:
-    """``alert:ID`` of the first (now dismissed or reopened) alert that held these units."""
+    """``alert:ID`` of the alert whose charge is given back: of the party's alerts that
+    hold these units and no longer stand, the first one a posted run charged (else
+    the first of them)."""
     aid = s.scalar(
         select(AlertFinding.alert_id)
         .join(Alert, Alert.id == AlertFinding.alert_id)
         .where(
             Alert.party_id == party_id,
-            Alert.period == period,
+            Alert.status != "confirmed",
             AlertFinding.unit_id.in_(unit_ids),
         )
-        .order_by(AlertFinding.alert_id)
+        .order_by(Alert.penalized_run_id.is_(None), Alert.period != period, AlertFinding.alert_id)
         .limit(1)
     )
     return f"alert:{aid}" if aid is not None else f"incident:{period}"

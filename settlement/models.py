@@ -499,3 +499,6 @@ class IncidentCharge(Base):
     currency: Mapped[str] = mapped_column(String(3))
     # the rebate this unit earned in a posted run was clawed back (once per unit)
     clawed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the unit's fine before escalation, exact, in ``currency`` when first charged:
+    # later corrections of the escalation step reuse it, so FX drift is never charged
+    base_fine: Mapped[str] = mapped_column(String(40), default="")

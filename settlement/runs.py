@@ -780,7 +780,10 @@ def create_run(
             for ref in sorted(refs):
                 change = sp.incident_fines.get(ref, (0, 0))[1]
                 forfeit = sp.incident_forfeits.get(ref, 0)
-                for row in comp.plan.charge_rows(cp.party_id, ref, change, forfeit, cp.currency):
+                rows = comp.plan.charge_rows(
+                    cp.party_id, ref, change, forfeit, cp.currency, _base_fine(cp.programs)
+                )
+                for row in rows:
                     charge_rows.append({**row, "run_id": run.id})
         for i in range(0, len(charge_rows), 5000):
             s.execute(insert(IncidentCharge), charge_rows[i : i + 5000])
@@ -792,6 +795,14 @@ def create_run(
         ).hexdigest()  # fmt: skip
         s.flush()
         return _run_view(s, run)
+
+
+def _base_fine(programs: tuple[ProgramInputs, ...]) -> Decimal | None:
+    """The party's fine per unit before escalation (exact, its currency), if any."""
+    for p in programs:
+        if p.rules.penalties is not None:
+            return Decimal(p.rules.penalties.fine_per_unit)
+    return None
 
 
 def _supersede(s: Session, period: str, kind: str, new_id: int, who: str) -> None:
@@ -953,9 +964,12 @@ def post_run(engine: Engine, run_id: int, user: Actor) -> RunView:
             .join(StatementLine, StatementLine.statement_id == Statement.id)
             .where(Statement.run_id == run_id)
         ).all()  # fmt: skip
+        codes = {p.id: p.code for p in s.scalars(select(Party))}
         for st in statements:
             if -max(owed.get(st.party_id, 0), 0) != st.opening_balance_minor:
-                raise _stale(run_id, f"what party {st.party_id} owes changed since it was made")
+                raise _stale(
+                    run_id, f"what {codes.get(st.party_id)} owes changed since it was made"
+                )
         for pid, ccy, ref, amount, category in rows:
             kind, _, num = ref.partition(":")
             if kind == "report":
@@ -970,7 +984,9 @@ def post_run(engine: Engine, run_id: int, user: Actor) -> RunView:
                 adj.applied_run_id = run_id
             elif category == "deposit" and amount:
                 if deposits.get(pid, 0) < int(amount):
-                    raise _stale(run_id, f"the deposit of party {pid} no longer covers {amount}")
+                    raise _stale(
+                        run_id, f"the deposit of {codes.get(pid)} no longer covers {amount}"
+                    )
                 s.add(
                     DepositMovement(
                         party_id=pid, at_ms=stamp, amount_minor=-int(amount), currency=ccy,
@@ -1048,22 +1064,26 @@ def _ask_for_topups(
 def _book_alert_penalties(s: Session, run_id: int) -> None:
     """Alerts whose incident this run fined record the run and the incident's fine
     (a whistleblower's reward is a share of it); refuses when one of the units fined
-    is no longer in a confirmed alert."""
+    is no longer in a confirmed alert of its party."""
     fined = s.execute(
-        select(IncidentCharge.party_id, IncidentCharge.period, IncidentCharge.unit_id,
-               IncidentCharge.currency)
+        select(IncidentCharge.party_id, IncidentCharge.unit_id, IncidentCharge.currency)
         .where(IncidentCharge.run_id == run_id, IncidentCharge.fine_minor > 0)
     ).all()  # fmt: skip
     if not fined:
         return
-    keys = {(int(p), per) for p, per, _, _ in fined}
-    alerts: list[tuple[int, int, str]] = []
+    parties = {int(p) for p, _, _ in fined}
+    alerts = [
+        (a.id, a.party_id, a.period)
+        for a in s.scalars(
+            select(Alert).where(
+                Alert.status == "confirmed",
+                Alert.finding_type.in_(DIVERSION_TYPES),
+                Alert.party_id.in_(parties),
+            )
+        )
+        if a.party_id is not None
+    ]
     units_of: dict[int, set[int]] = defaultdict(set)
-    for a in s.scalars(
-        select(Alert).where(Alert.status == "confirmed", Alert.finding_type.in_(DIVERSION_TYPES))
-    ):
-        if a.party_id is not None and (a.party_id, a.period) in keys:
-            alerts.append((a.id, a.party_id, a.period))
     if alerts:
         for aid, uid in s.execute(
             select(AlertFinding.alert_id, AlertFinding.unit_id).where(
@@ -1071,23 +1091,28 @@ def _book_alert_penalties(s: Session, run_id: int) -> None:
             )
         ):
             units_of[int(aid)].add(int(uid))
-    covered = {(p, per, u) for a, p, per in alerts for u in units_of[a]}
-    for p, per, u, _ in fined:
-        if (int(p), per, int(u)) not in covered:
+    covered = {(p, u) for a, p, _ in alerts for u in units_of[a]}
+    party_code = {p.id: p.code for p in s.scalars(select(Party).where(Party.id.in_(parties)))}
+    for p, u, _ in fined:
+        if (int(p), int(u)) not in covered:
             raise _stale(
-                run_id, f"unit {u} of party {p} in {per} is no longer in a confirmed alert"
+                run_id, f"unit {u} of {party_code.get(int(p), p)} is no longer in a confirmed alert"
             )
-    currency = {(int(p), per): c for p, per, _, c in fined}
-    charged: dict[tuple[int, int, str], int] = defaultdict(int)
-    for p, u, per, fine in s.execute(
-        select(IncidentCharge.party_id, IncidentCharge.unit_id, IncidentCharge.period,
-               IncidentCharge.fine_minor)
+    currency = {int(p): c for p, _, c in fined}
+    charged: dict[tuple[int, int], int] = defaultdict(int)
+    for p, u, fine in s.execute(
+        select(IncidentCharge.party_id, IncidentCharge.unit_id, IncidentCharge.fine_minor)
         .join(SettlementRun, SettlementRun.id == IncidentCharge.run_id)
-        .where((SettlementRun.status == "posted") | (SettlementRun.id == run_id))
+        .where(
+            ((SettlementRun.status == "posted") | (SettlementRun.id == run_id))
+            & IncidentCharge.party_id.in_(parties)
+        )
     ):  # fmt: skip
-        charged[(int(p), int(u), per)] += int(fine)
+        charged[(int(p), int(u))] += int(fine)
     for inc in group_incidents(alerts, units_of):
-        total = sum(charged.get((inc.party_id, u, inc.period), 0) for u in inc.unit_ids)
+        total = sum(charged.get((inc.party_id, u), 0) for u in inc.unit_ids)
+        if not total:
+            continue
         for aid in inc.alert_ids:
             charged_alert = s.get(Alert, aid)
             assert charged_alert is not None
@@ -1095,7 +1120,7 @@ def _book_alert_penalties(s: Session, run_id: int) -> None:
                 charged_alert.penalized_run_id = run_id
             charged_alert.penalty_minor = total
             charged_alert.penalty_currency = currency.get(
-                (inc.party_id, inc.period), charged_alert.penalty_currency
+                inc.party_id, charged_alert.penalty_currency
             )
 
 

@@ -97,6 +97,9 @@ class IncidentInput:
     prior_incidents: int
     charged_before: int = 0
     clawbacks: tuple[Clawback, ...] = ()
+    # each already fined unit's fine before escalation, as first charged (exact): a
+    # correction of the step reuses them, so it never charges exchange-rate drift
+    charged_bases: tuple[Decimal, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,7 +275,7 @@ def settle_party(inp: PartyInputs) -> SettledParty:
             label = f"alert{'s' if len(inc.alert_ids) > 1 else ''} {alerts} ({inc.period})"
             fl = fine_line(
                 inc.units, pen.fine_per_unit, inc.prior_incidents, pen.escalation, label,
-                charged_before=inc.charged_before,
+                charged_before=inc.charged_before, charged_bases=inc.charged_bases,
             )  # fmt: skip
             change = 0
             if fl is not None:

@@ -64,12 +64,16 @@ def fine_line(
     alert_ref: str,
     *,
     charged_before: int = 0,
+    charged_bases: Sequence[Decimal] = (),
 ) -> Line | None:
     """The fine of one incident: ``-(units x fine x escalation)`` rounded half-even once,
     less what posted runs already charged for it (``charged_before`` >= 0).
 
     ``fine_per_unit`` is exact (a program fine converted into the statement's currency
-    without rounding), so a line is rounded once, at the end. Returns a ``fine`` line
+    without rounding), so a line is rounded once, at the end. ``charged_bases`` are
+    the per-unit fines (before escalation) that already charged units were first
+    fined at; they stand in for ``fine_per_unit`` for those units, so a later
+    correction changes the escalation step only, never the exchange rate. Returns a ``fine`` line
     the first time, a ``fine_correction`` line when the escalation that stands now
     differs from what was charged (an earlier alert dismissed or an appeal upheld), and
     None when nothing changes. Source: the channel rules' escalating fines for repeat
@@ -80,9 +84,14 @@ def fine_line(
             f"fine needs units >= 0, fine >= 0 and charged >= 0, got {units}, "
             f"{fine_per_unit} and {charged_before}"
         )
+    if len(charged_bases) > units:
+        raise RuleError(
+            f"{len(charged_bases)} units were fined before, but the incident has {units}"
+        )
     mult = escalation_multiplier(prior, steps)
     rate = Decimal(fine_per_unit) * mult
-    due = round_minor(Decimal(units) * rate)
+    base = sum(charged_bases, Decimal(0)) + (units - len(charged_bases)) * Decimal(fine_per_unit)
+    due = round_minor(base * mult)
     earlier = "no earlier incident" if prior == 0 else f"{prior} earlier incidents"
     basis = f"{units} diverted units, {alert_ref}, {earlier} in 12 months (x{decimal_str(mult)})"
     if charged_before == 0:

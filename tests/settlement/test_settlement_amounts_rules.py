@@ -9,7 +9,7 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from settlement.incidents import group_incidents, split_amount
+from settlement.incidents import Incident, group_incidents, split_amount
 from settlement.programs import parse_rules
 from settlement.rules import Tier, cliff_line, round_minor, tier_lines
 from settlement.runs import _localize
@@ -152,21 +152,59 @@ def test_incidents_do_not_depend_on_the_order_alerts_come_in(
 
 @settings(max_examples=300, deadline=None)
 @given(alert_sets())
-def test_each_unit_of_a_party_and_period_is_in_exactly_one_incident(
+def test_each_unit_of_a_party_is_in_exactly_one_incident(
     data: tuple[list[tuple[int, int, str]], dict[int, set[int]]],
 ) -> None:
     alerts, units = data
     incidents = group_incidents(alerts, units)
-    seen: dict[tuple[int, str, int], int] = {}
-    for n, inc in enumerate(incidents):
+    seen: set[tuple[int, int]] = set()
+    for inc in incidents:
         for u in inc.unit_ids:
-            assert (inc.party_id, inc.period, u) not in seen
-            seen[(inc.party_id, inc.period, u)] = n
+            assert (inc.party_id, u) not in seen  # one diversion, one fine
+            seen.add((inc.party_id, u))
+        # an incident's period is its earliest alert's
+        periods = {p for a, _, p in alerts if a in inc.alert_ids}
+        assert inc.period == min(periods)
     assert sorted(a for inc in incidents for a in inc.alert_ids) == sorted(a for a, _, _ in alerts)
-    for pid in (1, 2):  # escalation steps count up by party
-        assert [i.prior for i in incidents if i.party_id == pid] == list(
-            range(sum(1 for i in incidents if i.party_id == pid))
-        )
+    for inc in incidents:  # the step: the party's earlier months with an incident
+        earlier = {
+            i.period for i in incidents if i.party_id == inc.party_id and i.period < inc.period
+        }
+        assert inc.prior == len(earlier)
+
+
+STEPS = (Decimal(1), Decimal("1.5"), Decimal(2))
+
+
+def _fines(incidents: list[Incident]) -> dict[int, Decimal]:
+    out: dict[int, Decimal] = {}
+    for inc in incidents:
+        step = STEPS[min(inc.prior, len(STEPS) - 1)]
+        out[inc.party_id] = out.get(inc.party_id, Decimal(0)) + len(inc.unit_ids) * step
+    return out
+
+
+@settings(max_examples=400, deadline=None)
+@given(alert_sets(), st.data())
+def test_an_upheld_appeal_never_raises_a_partys_fines(
+    data: tuple[list[tuple[int, int, str]], dict[int, set[int]]], pick: st.DataObject
+) -> None:
+    alerts, units = data
+    gone = pick.draw(st.sampled_from(alerts))
+    aid, pid, period = gone
+    others = [a for a in alerts if a != gone]
+    same_month = set().union(*(units[a] for a, p, m in others if p == pid and m == period))
+    elsewhere = set().union(*(units[a] for a, p, _ in others if p == pid))
+    before = _fines(group_incidents(alerts, units))
+    after = _fines(group_incidents(others, units))
+    if units[aid] and units[aid] <= same_month:
+        # every unit is still in a confirmed alert of that month: same fines (an incident
+        # it held together may split, but its parts stay in one month at one step)
+        assert after == before
+    elif not units[aid] & elsewhere:
+        # its units are in no other alert: its incident goes, no one else's step rises
+        for party, fine in after.items():
+            assert fine <= before[party]
 
 
 @settings(max_examples=300, deadline=None)
@@ -201,3 +239,22 @@ def test_minor_units_follow_iso_4217() -> None:
     assert [minor_exponent(c) for c in ("EUR", "JPY", "KRW", "XOF", "KWD", "JOD", "IQD", "CLF")] == [
         2, 0, 0, 0, 3, 3, 3, 4,
     ]  # fmt: skip
+
+
+def test_a_fine_correction_changes_the_step_never_the_exchange_rate() -> None:
+    from settlement.rules import fine_line
+
+    steps = (Decimal(1), Decimal("1.5"), Decimal(2))
+    then = Decimal(2500) / Decimal("0.92")  # 2_717.39 US cents per unit when first fined
+    now = Decimal(2500) / Decimal("0.9468")  # 2_640.47 at this month's rate
+    # 2 units fined at x2 then: 2 * 2_717.39 * 2 = 10_870; the step stays x2 now
+    assert fine_line(2, now, 2, steps, "alert 9", charged_before=10_870,
+                     charged_bases=(then, then)) is None  # fmt: skip
+    # the earlier incident was dismissed: x1.5 now, still at the first rate:
+    # 2 * 2_717.39 * 1.5 = 8_152.17 -> 8_152: 2_718 given back
+    line = fine_line(2, now, 1, steps, "alert 9", charged_before=10_870, charged_bases=(then, then))
+    assert line is not None and line.rule == "fine_correction" and line.amount == 2_718
+    # a unit that joins the incident now is fined at today's rate:
+    # (2 * 2_717.39 + 2_640.47) * 1.5 = 12_112.88 -> 12_113 due, 8_152 charged: 3_961 more
+    line = fine_line(3, now, 1, steps, "alert 9", charged_before=8_152, charged_bases=(then, then))
+    assert line is not None and line.amount == -3_961
