@@ -9,7 +9,7 @@ are quoted against (``CNY -> USD = (EUR -> USD) / (EUR -> CNY)``). Rates are exa
 decimals; nothing here rounds.
 
 For a quarter the rate of its last month is used when the quarter has none of its
-own (the period-end rate, as finance closes quarters).
+own (the period-end rate, as finance closes quarters); never an earlier month's.
 """
 
 from __future__ import annotations
@@ -65,7 +65,8 @@ class FxBook:
     def __init__(self, s: Session, period: str) -> None:
         self.period = period
         self._direct: dict[tuple[str, str], FxQuote] = {}
-        for p in (*reversed(months_of(period)), period):  # the period's own rate wins
+        # a quarter's own rate wins over its last month's (the period-end rate)
+        for p in dict.fromkeys((months_of(period)[-1], period)):
             for row in s.scalars(select(FxRate).where(FxRate.period == p)):
                 self._direct[(row.currency, row.reporting_currency)] = FxQuote(
                     row.currency, row.reporting_currency, Decimal(row.rate), row.source, row.as_of

@@ -73,19 +73,23 @@ def group_incidents(
     alerts only) into incidents and number each party's escalation step.
 
     One diversion, one fine: two alerts are one incident when they name the same
-    responsible party and share a unit (transitively), in whatever months they were
-    raised (a unit shipped out of zone in August and sold there in September is one
-    diversion); the incident's period is its earliest alert's. An alert without units
-    is an incident of its own.
+    responsible party and period and share a unit (transitively), whatever finding
+    types and territories they are for. An alert without units is an incident of its
+    own. (A unit still out of zone in a later month is that month's incident too.)
 
     Escalation counts repeat offending: an incident's ``prior`` is the number of
     distinct earlier months, less than 12 months before its own, in which the party
-    has an incident. Incidents of the same month share a step, so removing an alert
-    (dismissed, or reopened on appeal) can only lower a step, never raise one.
+    has an incident. Incidents of the same month share a step; since an incident never
+    changes month, removing an alert (dismissed, or reopened on appeal) can only lower
+    a step, never raise one.
     """
     order = sorted(alerts)  # by alert id: the result does not depend on input order
     n = len(order)
-    gidx = np.fromiter((pid for _, pid, _ in order), dtype=np.int64, count=n)
+    group_of: dict[tuple[int, str], int] = {}
+    gidx = np.fromiter(
+        (group_of.setdefault((pid, period), len(group_of)) for _, pid, period in order),
+        dtype=np.int64, count=n,
+    )  # fmt: skip
     lens = np.fromiter((len(units_of.get(a, ())) for a, _, _ in order), dtype=np.int64, count=n)
     members = np.repeat(np.arange(n, dtype=np.int64), lens)
     units = np.fromiter(
@@ -109,8 +113,7 @@ def group_incidents(
     raw = []
     for root, idx in groups.items():
         ids = tuple(order[i][0] for i in idx)
-        pid = order[root][1]
-        period = min((order[i][2] for i in idx), key=period_index)
+        pid, period = order[root][1], order[root][2]
         raw.append((pid, period_index(period), ids[0], period, ids, unit_lists.get(root, ())))
     raw.sort()
     months: dict[int, list[int]] = defaultdict(list)  # party -> its offence months, sorted
@@ -145,9 +148,9 @@ class IncidentPlan:
     inputs: dict[int, list[IncidentInput]] = field(default_factory=dict)
     refunds: dict[int, list[Refund]] = field(default_factory=dict)
     incidents: dict[tuple[int, str], Incident] = field(default_factory=dict)  # (party, ref)
-    fined_before: dict[tuple[int, int], int] = field(default_factory=dict)
-    forfeited_before: dict[tuple[int, int], int] = field(default_factory=dict)
-    bases: dict[tuple[int, int], str] = field(default_factory=dict)
+    fined_before: dict[tuple[int, int, str], int] = field(default_factory=dict)
+    forfeited_before: dict[tuple[int, int, str], int] = field(default_factory=dict)
+    bases: dict[tuple[int, int, str], str] = field(default_factory=dict)
     clawed_units: dict[tuple[int, str], dict[int, int]] = field(default_factory=dict)
     refund_units: dict[tuple[int, str], tuple[tuple[int, str], ...]] = field(default_factory=dict)
 
@@ -168,7 +171,7 @@ class IncidentPlan:
             if fine_change:
                 for u, part in split_amount(fine_change, inc.unit_ids).items():
                     row = rows[u] = _row(party_id, u, inc.period, currency, fine=part)
-                    known = self.bases.get((party_id, u), "")
+                    known = self.bases.get((party_id, u, inc.period), "")
                     row["base_fine"] = known or ("" if base_fine is None else str(base_fine))
             claws = self.clawed_units.get((party_id, ref), {})
             if claws:
@@ -179,8 +182,8 @@ class IncidentPlan:
                     row["clawed"] = True
         for u, period in self.refund_units.get((party_id, ref), ()):
             row = rows.setdefault(u, _row(party_id, u, period, currency))
-            row["fine_minor"] = -self.fined_before.get((party_id, u), 0)
-            row["forfeit_minor"] = -self.forfeited_before.get((party_id, u), 0)
+            row["fine_minor"] = -self.fined_before.get((party_id, u, period), 0)
+            row["forfeit_minor"] = -self.forfeited_before.get((party_id, u, period), 0)
         return [r for r in rows.values() if r["fine_minor"] or r["forfeit_minor"] or r["clawed"]]
 
 
@@ -199,13 +202,13 @@ def _row(party_id: int, unit_id: int, period: str, currency: str, fine: int = 0)
 
 @dataclass
 class _Posted:
-    """What posted runs charged, per (party id, unit id)."""
+    """What posted runs charged, per (party id, unit id, incident period); clawbacks
+    per (party id, unit id): a unit's rebate is taken back once."""
 
-    fined: dict[tuple[int, int], int] = field(default_factory=lambda: defaultdict(int))
-    forfeited: dict[tuple[int, int], int] = field(default_factory=lambda: defaultdict(int))
+    fined: dict[tuple[int, int, str], int] = field(default_factory=lambda: defaultdict(int))
+    forfeited: dict[tuple[int, int, str], int] = field(default_factory=lambda: defaultdict(int))
     clawed: set[tuple[int, int]] = field(default_factory=set)
-    base: dict[tuple[int, int], str] = field(default_factory=dict)
-    period: dict[tuple[int, int], str] = field(default_factory=dict)
+    base: dict[tuple[int, int, str], str] = field(default_factory=dict)
 
 
 def _posted_charges(s: Session) -> _Posted:
@@ -226,12 +229,11 @@ def _posted_charges(s: Session) -> _Posted:
         .order_by(IncidentCharge.id)
     )
     for pid, uid, period, fine, forfeit, was_clawed, base in rows:
-        key = (int(pid), int(uid))
+        key = (int(pid), int(uid), period)
         out.fined[key] += int(fine)
         out.forfeited[key] += int(forfeit)
-        out.period[key] = period
         if was_clawed:
-            out.clawed.add(key)
+            out.clawed.add((int(pid), int(uid)))
         if base and key not in out.base:
             out.base[key] = base
         if out.fined[key] == 0 and out.forfeited[key] == 0:
@@ -411,18 +413,18 @@ def plan_incidents(
     rates = _paid_rates(s, {rid for rid, _ in paying_run.values()})
     history = _excluded_at(s, [u for u in sell_in_month if sell_in_month[u] in paying_run])
 
-    standing = {(inc.party_id, u) for inc in incidents for u in inc.unit_ids}
+    standing = {(inc.party_id, u, inc.period) for inc in incidents for u in inc.unit_ids}
+    claimed: set[tuple[int, int]] = set()  # (party, unit) clawed back by this run
     for inc in charged_units:
-        before = sum(fined.get((inc.party_id, u), 0) for u in inc.unit_ids)
-        bases = tuple(
-            Decimal(posted.base[(inc.party_id, u)])
-            for u in inc.unit_ids
-            if fined.get((inc.party_id, u), 0) and (inc.party_id, u) in posted.base
-        )
+        keys = [(inc.party_id, u, inc.period) for u in inc.unit_ids]
+        before = sum(fined.get(k, 0) for k in keys)
+        bases = tuple(Decimal(posted.base[k]) for k in keys if fined.get(k, 0) and k in posted.base)
         claws: list[Clawback] = []
         clawed_here: dict[int, int] = {}
         groups: dict[str, tuple[_PaidRate, list[int], int]] = {}
         for u in candidates.get(id(inc), ()):
+            if (inc.party_id, u) in claimed:
+                continue  # an earlier incident of this run takes it back already
             month = sell_in_month.get(u)
             if month is None or month not in paying_run:
                 continue  # no run paid rebate on it: nothing to claw back
@@ -438,6 +440,7 @@ def plan_incidents(
                 g[1].append(u)
                 groups[pr.source_ref] = (pr, g[1], g[2] + base)
                 clawed_here[u] = 1
+                claimed.add((inc.party_id, u))
         for ref, (pr, units, base) in sorted(groups.items()):
             claws.append(Clawback(ref, len(units), base, pr.rate))
         plan.inputs.setdefault(inc.party_id, []).append(
@@ -454,17 +457,17 @@ def plan_incidents(
     for key in set(fined) | set(forfeited):
         if key in standing or (fined.get(key, 0) == 0 and forfeited.get(key, 0) == 0):
             continue
-        per = posted.period[key]
+        pid, uid, per = key
         if period_index(per) <= last_idx:
-            gone[(key[0], per)].append(key[1])
+            gone[(pid, per)].append(uid)
     for (pid, per), uids in sorted(gone.items()):
         uids.sort()
         ref = _refund_ref(s, pid, per, uids)
         plan.refunds.setdefault(pid, []).append(
             Refund(
                 ref, per, len(uids),
-                sum(fined.get((pid, u), 0) for u in uids),
-                sum(forfeited.get((pid, u), 0) for u in uids),
+                sum(fined.get((pid, u, per), 0) for u in uids),
+                sum(forfeited.get((pid, u, per), 0) for u in uids),
             )
         )  # fmt: skip
         plan.refund_units[(pid, ref)] = tuple((u, per) for u in uids)

@@ -702,6 +702,19 @@ def create_run(
                 f"period {period} was settled by posted run {done}; "
                 "corrections go as adjustments into a later run"
             )
+        months = set(months_of(period))
+        for other_id, other_period in s.execute(
+            select(SettlementRun.id, SettlementRun.period).where(
+                SettlementRun.kind == "final",
+                SettlementRun.status == "posted",
+                SettlementRun.period != period,
+            )
+        ):
+            if months & set(months_of(other_period)):
+                raise SettlementError(
+                    f"period {period} overlaps {other_period}, settled by posted run {other_id}; "
+                    "a month is settled once, by a monthly or by a quarterly run"
+                )
         comp = _compute(
             s, period, tree_size=tree_size, reporting_currency=reporting_currency,
             until_ms=None, program_rules=None,
@@ -850,8 +863,9 @@ def _pending_rewards(s: Session) -> dict[int, list[tuple[int, int]]]:
 
 
 def _partial_paid(s: Session, period: str) -> dict[int, int]:
-    """Net rebate already paid by posted partial runs of ``period``, per party: a run
-    trues it up, so a second partial run pays only the increment and the final the rest."""
+    """Net rebate already paid by posted partial runs of ``period``, per party (every
+    program line, the tier cliff included, and earlier true-ups): a run trues it up,
+    so a second partial run pays only the increment and the final the rest."""
     partial_paid: dict[int, int] = defaultdict(int)
     rows = s.execute(
         select(Statement.party_id, func.sum(StatementLine.amount_minor))
@@ -861,7 +875,7 @@ def _partial_paid(s: Session, period: str) -> dict[int, int]:
             SettlementRun.period == period,
             SettlementRun.kind == "partial",
             SettlementRun.status == "posted",
-            StatementLine.category.in_(("rebate", "trueup")),
+            StatementLine.ref.like("program:%") | (StatementLine.category == "trueup"),
         )
         .group_by(Statement.party_id)
     ).all()

@@ -12,6 +12,7 @@ KPI target 10 units; fine 50.00 per diverted unit, escalation x1 then x2.
 from __future__ import annotations
 
 import itertools
+from decimal import Decimal
 
 import pytest
 from engine_world import BERLIN, ms  # type: ignore[import-not-found]
@@ -111,30 +112,23 @@ def test_disjoint_units_in_one_month_are_two_incidents_at_one_step(db_url: str) 
     assert [ln.amount_minor for ln in lines if ln.rule == "fine"] == [-10_000, -5_000]
 
 
-def test_one_unit_seen_out_of_zone_in_two_months_is_one_fine(db_url: str) -> None:
-    w, size = build(db_url)
-    detect(w, size)
-    [october] = list_alerts(w.engine, CM)  # u7, u8 in October
-    _confirm(w, october.id)
+def test_a_unit_in_two_months_is_clawed_back_once(db_url: str) -> None:
+    w, _size = build(db_url)
     oct_run = create_run(w.engine, "2026-10", "final", FIN1)
-    _post(w, oct_run.id)  # fined 2 * 5_000 = 10_000
-    # u8 is seen out of zone again in November: the same diversion, not a new one
-    november = _extra_alert(w, "out_of_zone", "DE", ["u8"], period="2026-11")
-    _confirm(w, november)
-    run = create_run(w.engine, "2026-11", "final", FIN1)
-    _st, lines = lines_of(w, run.id, "A")
-    assert not [ln for ln in lines if ln.rule.startswith("fine")]
-    # ... and a unit first seen in November is fined at the escalated step (x2)
-    w.event("u5", E.INSPECTING, "X", ms(2026, 11, 9), where=BERLIN)
+    _post(w, oct_run.id)  # October paid A 3_600 on 11 units
+    # u9 (sold in in October) is seen out of zone in November and again in December
+    w.event("u9", E.RETAIL_SELLING, "X", ms(2026, 11, 3), where=BERLIN)
     w.flush()
-    both = _extra_alert(w, "out_of_zone", "DE", ["u8", "u5"], period="2026-11")
-    _confirm(w, both)
-    run = create_run(w.engine, "2026-11", "final", FIN1)
+    nov = _extra_alert(w, "out_of_zone", "DE", ["u9"], period="2026-11")
+    dec = _extra_alert(w, "out_of_zone", "DE", ["u9"], period="2026-12")
+    _confirm(w, nov)
+    _confirm(w, dec)
+    run = create_run(w.engine, "2026-12", "final", FIN1)
     _st, lines = lines_of(w, run.id, "A")
-    # u5 joins October's incident through u8 (one diversion chain): the incident now
-    # has 3 units at October's step x1: 3 * 5_000 = 15_000 due, 10_000 charged: 5_000
-    fines = [(ln.rule, ln.amount_minor) for ln in lines if ln.rule.startswith("fine")]
-    assert fines == [("fine_correction", -5_000)]
+    # two incidents (one a month): November x1 = 5_000, December (one earlier month) x2
+    assert [ln.amount_minor for ln in lines if ln.rule == "fine"] == [-5_000, -10_000]
+    # but the rebate October paid on u9 is taken back once: 3_600 / 11 = 327.27 -> 327
+    assert [ln.amount_minor for ln in lines if ln.rule == "forfeiture"] == [-327]
 
 
 def test_winning_an_appeal_never_raises_the_fine(db_url: str) -> None:
@@ -408,3 +402,52 @@ def test_a_deduction_below_the_agreed_deposit_asks_for_a_top_up(db_url: str) -> 
     assert f"run {run.id}" in req.reason
     status = deposit_status(w.engine, a, FIN1)
     assert status.shortfall_minor == 6_000 and len(status.open_topups) == 1
+
+
+def test_a_partial_run_then_the_final_pay_what_the_final_alone_would(db_url: str) -> None:
+    w, size = build(db_url)
+    detect(w, size)
+    [october] = list_alerts(w.engine, CM)
+    _confirm(w, october.id)
+    partial = create_run(w.engine, "2026-10", "partial", FIN1)
+    _p_st, p_lines = lines_of(w, partial.id, "A")
+    # program lines: 2_700 tier - 900 cliff + 100 growth - 190 KPI = 1_710 on account
+    assert sum(ln.amount_minor for ln in p_lines if ln.ref == "program:VOL") == 1_710
+    _post(w, partial.id)
+    final = create_run(w.engine, "2026-10", "final", FIN1)
+    _st, lines = lines_of(w, final.id, "A")
+    a = amounts(lines)
+    # the final recomputes the same 1_710 and takes back what the partial paid
+    assert a["partial_trueup"] == -1_710
+    assert a["tier_cliff"] == -900  # shown again, but netted by the true-up
+    assert "fine" not in a  # the partial run already charged October's incident
+    program_and_trueup = sum(ln.amount_minor for ln in lines if ln.ref in ("program:VOL", "trueup"))
+    assert program_and_trueup == 0  # 1_710 + 0 more: nothing paid twice, nothing charged twice
+
+
+def test_a_month_and_its_quarter_are_never_both_settled(db_url: str) -> None:
+    from settlement import SettlementError
+
+    w, _size = build(db_url)
+    october = create_run(w.engine, "2026-10", "final", FIN1)
+    _post(w, october.id)
+    with pytest.raises(SettlementError, match=r"2026-Q4 overlaps 2026-10, settled by posted run"):
+        create_run(w.engine, "2026-Q4", "final", FIN1)
+    with pytest.raises(SettlementError, match="overlaps 2026-10"):
+        create_run(w.engine, "2026-Q4", "partial", FIN1)  # not even on account
+
+
+def test_a_quarter_uses_its_own_or_its_last_months_fx_rate(db_url: str) -> None:
+    from sqlalchemy.orm import Session as S
+
+    from settlement import set_fx_rate
+    from settlement.fx import FxBook
+
+    w, _size = build(db_url)
+    set_fx_rate(w.engine, "2026-10", "USD", "EUR", "0.92", FIN1)
+    with S(w.engine) as s:
+        assert FxBook(s, "2026-Q4").quote("USD", "EUR") is None  # October is not period-end
+    set_fx_rate(w.engine, "2026-12", "USD", "EUR", "0.95", FIN1)
+    with S(w.engine) as s:
+        q = FxBook(s, "2026-Q4").quote("USD", "EUR")
+        assert q is not None and q.rate == Decimal("0.95")
