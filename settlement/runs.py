@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -59,6 +58,7 @@ from settlement.models import (
 )
 from settlement.programs import ProgramRules, parse_rules, versions_for_period
 from settlement.reference_audit import record_change
+from settlement.reference_values import check_currency
 from settlement.rules.money import minor_exponent, round_minor
 from settlement.rules.tiers import Tier
 from settlement.snapshot import Snapshot, load_snapshot
@@ -93,7 +93,6 @@ __all__ = [
 ]
 
 RUN_KINDS = ("partial", "final")
-_CCY = re.compile(r"^[A-Z]{3}$")
 
 
 class RunStateError(SettlementError):
@@ -684,10 +683,7 @@ def create_run(
     user.require("finance", action="create settlement runs")
     if kind not in RUN_KINDS:
         raise SettlementError(f"run kind must be one of {RUN_KINDS}, got {kind!r}")
-    if not _CCY.match(reporting_currency):
-        raise SettlementError(
-            f"reporting currency must be an ISO 4217 code like 'EUR', got {reporting_currency!r}"
-        )
+    reporting_currency = check_currency(reporting_currency, "reporting currency")
     period_bounds(period)
     with Session(engine) as s, s.begin():
         done = s.scalar(
@@ -803,7 +799,7 @@ def create_run(
         run.run_hash = hashlib.sha256(
             json.dumps(
                 [period, kind, computed.tree_size, computed.root_hex,
-                 sorted(computed.program_versions), hashes]
+                 sorted(computed.program_versions), hashes, reporting_currency]
             ).encode()
         ).hexdigest()  # fmt: skip
         s.flush()

@@ -120,7 +120,7 @@ def _billing_and_deposits(
     fin = settlement.Actor("demo", "finance")
     for n, (code, name, country, ccy) in enumerate(distributors):
         pid = ids[code]
-        iban = IBAN.generate("DE", bank_code="37040044", account_code=f"{532013000 + n}")
+        iban = IBAN.generate("DE", bank_code="37040044", account_code=f"{700100000 + n}")
         settlement.set_party_billing(
             engine, pid, fin, legal_name=f"{name} Ltd", address=f"{n + 1} Harbour Road\n{country}",
             iban=str(iban), bic="COBADEFFXXX", source="demo",

@@ -55,9 +55,11 @@ _OBJECT = {"type": "object"}
 _TAGS = ("money",)
 
 
-def _attachment(data: bytes, mimetype: str, name: str) -> Response:
+def _attachment(data: bytes, content_type: str, name: str) -> Response:
     return Response(
-        data, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+        data,
+        content_type=content_type,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
 

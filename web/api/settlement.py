@@ -644,7 +644,7 @@ def statement_download_response(statement_id: int, fmt: str) -> Response:
     name = f"statement-{st.id}-{st.party_code}.{fmt}"
     return Response(
         data,
-        mimetype=DOWNLOAD_TYPES[fmt],
+        content_type=DOWNLOAD_TYPES[fmt],
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
