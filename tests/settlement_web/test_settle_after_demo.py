@@ -56,6 +56,8 @@ def test_finance_settles_the_current_month_from_imported_files(
     assert eur.exit_code == 0, eur.output
     assert re.search(r"run \d+: 2026-11 final, draft", eur.output)
     # USD reporting: every currency crossed through the ECB's euro rates
+    bogus = run_cli("settle", "--period", "2026-11", "--currency", "XYZ")
+    assert bogus.exit_code == 1 and "'XYZ' is not an ISO 4217 currency code" in bogus.output
     usd = run_cli("settle", "--period", "2026-11", "--currency", "USD")
     assert usd.exit_code == 0, usd.output
     assert "= USD" in usd.output

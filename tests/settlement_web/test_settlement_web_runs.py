@@ -196,7 +196,7 @@ def test_a_distributor_sees_only_its_own(
 
     # The CSV's total row equals the sum of its lines and the statement's total.
     answer = dist.get(f"/api/v1/statements/{mine.id}/download?format=csv")
-    assert answer.status_code == 200 and answer.mimetype == "text/csv"
+    assert answer.status_code == 200 and answer.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert f"statement-{mine.id}-{code}.csv" in answer.headers["Content-Disposition"]
     text = answer.get_data(as_text=True).lstrip("\ufeff")
     header, table = text.split("\n\n", 1)  # the header block, an empty row, the lines
