@@ -85,47 +85,51 @@ def group_incidents(
     """
     order = sorted(alerts)  # by alert id: the result does not depend on input order
     n = len(order)
+    if n == 0:
+        return []
     group_of: dict[tuple[int, str], int] = {}
     gidx = np.fromiter(
         (group_of.setdefault((pid, period), len(group_of)) for _, pid, period in order),
         dtype=np.int64, count=n,
     )  # fmt: skip
-    lens = np.fromiter((len(units_of.get(a, ())) for a, _, _ in order), dtype=np.int64, count=n)
+    lists = [units_of.get(a, ()) for a, _, _ in order]
+    lens = np.fromiter(map(len, lists), dtype=np.int64, count=n)
     members = np.repeat(np.arange(n, dtype=np.int64), lens)
-    units = np.fromiter(
-        itertools.chain.from_iterable(units_of.get(a, ()) for a, _, _ in order),
-        dtype=np.int64, count=int(lens.sum()),
-    )  # fmt: skip
+    units = np.fromiter(itertools.chain.from_iterable(lists), dtype=np.int64, count=int(lens.sum()))
     roots = K.connect_by_key(members, (gidx[members] << 32) | units, n)
     # each component's distinct units, ascending: one sort of (root, unit) pairs
     pairs = np.unique((roots[members] << 32) | units)
-    pair_roots = (pairs >> 32).tolist()
     pair_units = (pairs & 0xFFFFFFFF).tolist()
+    cuts = np.flatnonzero(np.diff(pairs >> 32)) + 1
+    starts = [0, *cuts.tolist()]
+    ends = [*cuts.tolist(), len(pair_units)]
     unit_lists: dict[int, tuple[int, ...]] = {}
-    start = 0
-    for end in [*(np.flatnonzero(np.diff(pairs >> 32)) + 1).tolist(), len(pair_units)]:
-        if end > start:
-            unit_lists[pair_roots[start]] = tuple(pair_units[start:end])
-        start = end
-    groups: dict[int, list[int]] = defaultdict(list)
-    for i, r in enumerate(roots.tolist()):
-        groups[r].append(i)
-    raw = []
-    for root, idx in groups.items():
-        ids = tuple(order[i][0] for i in idx)
-        pid, period = order[root][1], order[root][2]
-        raw.append((pid, period_index(period), ids[0], period, ids, unit_lists.get(root, ())))
-    raw.sort()
-    months: dict[int, list[int]] = defaultdict(list)  # party -> its offence months, sorted
-    for pid, pidx, *_ in raw:
-        if not months[pid] or months[pid][-1] != pidx:
-            months[pid].append(pidx)
+    if pair_units:
+        first_roots = (pairs[starts] >> 32).tolist()
+        unit_lists = {
+            r: tuple(pair_units[a:b]) for r, a, b in zip(first_roots, starts, ends, strict=True)
+        }
+    # components in (party, month, first alert) order: one argsort, then slices
+    ids_all = [a for a, _, _ in order]
+    month_of_group = {g: period_index(p) for (_, p), g in group_of.items()}
+    party = np.fromiter((pid for _, pid, _ in order), dtype=np.int64, count=n)
+    month = np.fromiter((month_of_group[g] for g in gidx.tolist()), dtype=np.int64, count=n)
+    by = np.lexsort((np.arange(n), roots, month[roots], party[roots]))
+    sorted_roots = roots[by]
+    cut = [0, *(np.flatnonzero(np.diff(sorted_roots)) + 1).tolist(), n]
+    by_list = by.tolist()
     out: list[Incident] = []
-    for pid, pidx, _, period, ids, unit_ids in raw:
+    months: dict[int, list[int]] = defaultdict(list)  # party -> its offence months, sorted
+    for a, b in itertools.pairwise(cut):
+        root = by_list[a]
+        pid, period = order[root][1], order[root][2]
+        pidx = month_of_group[int(gidx[root])]
         m = months[pid]
-        here = bisect.bisect_left(m, pidx)
-        prior = here - bisect.bisect_right(m, pidx - WINDOW_MONTHS)
-        out.append(Incident(pid, period, ids, unit_ids, prior))
+        if not m or m[-1] != pidx:
+            m.append(pidx)
+        prior = len(m) - 1 - bisect.bisect_right(m, pidx - WINDOW_MONTHS)
+        ids = tuple(ids_all[i] for i in by_list[a:b])
+        out.append(Incident(pid, period, ids, unit_lists.get(root, ()), prior))
     return out
 
 
