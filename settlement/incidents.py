@@ -23,7 +23,7 @@ from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from sqlalchemy import select
@@ -51,15 +51,16 @@ __all__ = ["Incident", "IncidentPlan", "group_incidents", "plan_incidents", "spl
 WINDOW_MONTHS = 12
 
 
-@dataclass(frozen=True, slots=True)
-class Incident:
-    """Alerts of one responsible party in one period connected through shared units."""
+class Incident(NamedTuple):
+    """Alerts of one responsible party in one period connected through shared units.
+
+    (A named tuple: runs build tens of thousands of them.)"""
 
     party_id: int
     period: str
     alert_ids: tuple[int, ...]  # ascending
     unit_ids: tuple[int, ...]  # ascending
-    prior: int  # the party's incidents before this one in the 12-month window
+    prior: int  # distinct earlier months (within 12) in which the party has an incident
 
     @property
     def ref(self) -> str:
@@ -118,6 +119,7 @@ def group_incidents(
     sorted_roots = roots[by]
     cut = [0, *(np.flatnonzero(np.diff(sorted_roots)) + 1).tolist(), n]
     by_list = by.tolist()
+    ids_sorted = [ids_all[i] for i in by_list]
     out: list[Incident] = []
     months: dict[int, list[int]] = defaultdict(list)  # party -> its offence months, sorted
     for a, b in itertools.pairwise(cut):
@@ -128,7 +130,7 @@ def group_incidents(
         if not m or m[-1] != pidx:
             m.append(pidx)
         prior = len(m) - 1 - bisect.bisect_right(m, pidx - WINDOW_MONTHS)
-        ids = tuple(ids_all[i] for i in by_list[a:b])
+        ids = tuple(ids_sorted[a:b])
         out.append(Incident(pid, period, ids, unit_lists.get(root, ()), prior))
     return out
 
