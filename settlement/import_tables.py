@@ -174,6 +174,22 @@ def _drop_empty_trailing(header: list[str], rows: Iterable[tuple[int, list[str]]
     return keep
 
 
+def _single_csv_in_zip(data: bytes) -> bytes | None:
+    """The CSV of a ZIP archive that holds exactly one ``.csv`` and is not a workbook
+    (as the ECB publishes ``eurofxref.zip``), or None."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            names = z.namelist()
+            if "[Content_Types].xml" in names:
+                return None  # an XLSX workbook
+            csvs = [n for n in names if n.lower().endswith(".csv")]
+            if len(csvs) != 1 or z.getinfo(csvs[0]).file_size > 64 * 1024 * 1024:
+                return None
+            return z.read(csvs[0])
+    except (zipfile.BadZipFile, OSError):
+        return None
+
+
 def read_table(filename: str, data: bytes) -> Table:
     """Read ``data`` as XLSX (ZIP content) or CSV; raises :class:`ImportRejected` naming the
     row for an unreadable file, an empty one, a header with unnamed or repeated columns,
@@ -181,6 +197,8 @@ def read_table(filename: str, data: bytes) -> Table:
     if not data.strip():
         raise ImportRejected([ImportProblem(None, None, f"{filename or 'the file'} is empty")])
     is_xlsx = data[:4] == _XLSX_MAGIC
+    if is_xlsx and (inner := _single_csv_in_zip(data)) is not None:
+        data, is_xlsx = inner, False  # the ECB's eurofxref.zip: one CSV inside
     raw = _xlsx_rows(data) if is_xlsx else _csv_rows(data)
     non_empty = [(n, cells) for n, cells in raw if any(cells)]
     if not non_empty:

@@ -106,6 +106,19 @@ def test_ecb_daily_file_stores_units_per_euro_with_source_and_day(engine: Engine
     assert (usd.rate, usd.source, usd.as_of) == ("1.0842", ECB_SOURCE, "2026-10-30")
 
 
+def test_the_ecb_zip_loads_as_downloaded(engine: Engine) -> None:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:  # eurofxref.zip as the ECB serves it
+        z.writestr("eurofxref.csv", example("ecb-eurofxref.csv"))
+    report = import_file(engine, "fx", "eurofxref.zip", buf.getvalue(), FIN)
+    assert report.format == "ecb-csv" and report.created == 30
+    rates, _ = list_fx_rates(engine, FIN, currency="USD")
+    assert [(r.rate, r.as_of) for r in rates] == [("1.0842", "2026-10-30")]
+
+
 def test_ecb_history_keeps_the_last_quote_of_each_month_and_skips_na(engine: Engine) -> None:
     import_file(engine, "fx", "eurofxref-hist.csv", example("ecb-eurofxref-hist.csv"), FIN)
     with Session(engine) as s:
