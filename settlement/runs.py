@@ -1072,16 +1072,19 @@ def _ask_for_topups(
 
 
 def _book_alert_penalties(s: Session, run_id: int) -> None:
-    """Alerts whose incident this run fined record the run and the incident's fine
-    (a whistleblower's reward is a share of it); refuses when one of the units fined
-    is no longer in a confirmed alert of its party."""
-    fined = s.execute(
-        select(IncidentCharge.party_id, IncidentCharge.unit_id, IncidentCharge.currency)
-        .where(IncidentCharge.run_id == run_id, IncidentCharge.fine_minor > 0)
+    """Alerts whose incident this run fined or corrected record the incident's fine as
+    it now stands (a whistleblower's reward is a share of it) and the run that first
+    charged it; refuses when one of the units fined is no longer in a confirmed alert
+    of its party."""
+    booked = s.execute(
+        select(IncidentCharge.party_id, IncidentCharge.unit_id, IncidentCharge.currency,
+               IncidentCharge.fine_minor)
+        .where(IncidentCharge.run_id == run_id, IncidentCharge.fine_minor != 0)
     ).all()  # fmt: skip
-    if not fined:
+    if not booked:
         return
-    parties = {int(p) for p, _, _ in fined}
+    fined = [(p, u, c) for p, u, c, fine in booked if fine > 0]
+    parties = {int(p) for p, _, _, _ in booked}
     alerts = [
         (a.id, a.party_id, a.period)
         for a in s.scalars(
@@ -1108,19 +1111,21 @@ def _book_alert_penalties(s: Session, run_id: int) -> None:
             raise _stale(
                 run_id, f"unit {u} of {party_code.get(int(p), p)} is no longer in a confirmed alert"
             )
-    currency = {int(p): c for p, _, c in fined}
-    charged: dict[tuple[int, int], int] = defaultdict(int)
-    for p, u, fine in s.execute(
-        select(IncidentCharge.party_id, IncidentCharge.unit_id, IncidentCharge.fine_minor)
+    currency = {int(p): c for p, _, c, _ in booked}
+    charged: dict[tuple[int, int, str], int] = defaultdict(int)
+    for p, u, per, fine in s.execute(
+        select(IncidentCharge.party_id, IncidentCharge.unit_id, IncidentCharge.period,
+               IncidentCharge.fine_minor)
         .join(SettlementRun, SettlementRun.id == IncidentCharge.run_id)
         .where(
             ((SettlementRun.status == "posted") | (SettlementRun.id == run_id))
             & IncidentCharge.party_id.in_(parties)
         )
     ):  # fmt: skip
-        charged[(int(p), int(u))] += int(fine)
+        charged[(int(p), int(u), per)] += int(fine)
     for inc in group_incidents(alerts, units_of):
-        total = sum(charged.get((inc.party_id, u), 0) for u in inc.unit_ids)
+        # the incident's own fine (its month), which a whistleblower's reward shares
+        total = sum(charged.get((inc.party_id, u, inc.period), 0) for u in inc.unit_ids)
         if not total:
             continue
         for aid in inc.alert_ids:

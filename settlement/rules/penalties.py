@@ -92,6 +92,8 @@ def fine_line(
     rate = Decimal(fine_per_unit) * mult
     base = sum(charged_bases, Decimal(0)) + (units - len(charged_bases)) * Decimal(fine_per_unit)
     due = round_minor(base * mult)
+    if units:  # the rate the amount was computed at (units fined earlier keep theirs)
+        rate = base / units * mult
     earlier = "no earlier incident" if prior == 0 else f"{prior} earlier incidents"
     basis = f"{units} diverted units, {alert_ref}, {earlier} in 12 months (x{decimal_str(mult)})"
     if charged_before == 0:

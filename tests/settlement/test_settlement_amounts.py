@@ -451,3 +451,31 @@ def test_a_quarter_uses_its_own_or_its_last_months_fx_rate(db_url: str) -> None:
     with S(w.engine) as s:
         q = FxBook(s, "2026-Q4").quote("USD", "EUR")
         assert q is not None and q.rate == Decimal("0.95")
+
+
+def test_a_reward_is_a_share_of_its_own_incidents_fine(db_url: str) -> None:
+    from settlement import confirm_report, file_report
+    from settlement.models import Alert as AlertRow
+
+    w, size = build(db_url)
+    detect(w, size)
+    [october] = list_alerts(w.engine, CM)  # u7, u8
+    _confirm(w, october.id)
+    _post(w, create_run(w.engine, "2026-10", "final", FIN1).id)  # 2 * 5_000 = 10_000
+    november = _extra_alert(w, "out_of_zone", "DE", ["u8"], period="2026-11")
+    _confirm(w, november)
+    _post(w, create_run(w.engine, "2026-11", "final", FIN1).id)  # u8 again: 1 * 5_000 * 2
+    with Session(w.engine) as s:
+        oct_alert = s.get(AlertRow, october.id)
+        assert oct_alert is not None and oct_alert.penalty_minor == 10_000  # not 20_000
+    # B reports u7, seen in Berlin in October; the report is confirmed against October's alert
+    from engine_world import GTIN  # type: ignore[import-not-found]
+
+    bob = Actor("bob", "distributor", w.parties["B"])
+    rep = file_report(w.engine, w.parties["B"], f"01/{GTIN}/21/u7", ms(2026, 10, 13), bob,
+                      lat_e6=BERLIN[0], lon_e6=BERLIN[1])  # fmt: skip
+    confirm_report(w.engine, rep.id, october.id, CM)
+    run = create_run(w.engine, "2026-12", "final", FIN1)
+    _st, lines = lines_of(w, run.id, "B")
+    # 10 % of October's incident fine 10_000 = 1_000
+    assert amounts(lines)["whistleblower_reward"] == 1_000
