@@ -335,10 +335,15 @@ def _missing_prices(
 
 def _open_receivables(s: Session) -> dict[int, int]:
     """What each party owes now (sum of its receivable movements; > 0 owes)."""
+    return _sum_by_party(s, ReceivableMovement)
+
+
+def _sum_by_party(
+    s: Session, table: type[ReceivableMovement] | type[DepositMovement]
+) -> dict[int, int]:
+    """Each party's balance in a movement table: the sum of its ``amount_minor``."""
     rows = s.execute(
-        select(ReceivableMovement.party_id, func.sum(ReceivableMovement.amount_minor)).group_by(
-            ReceivableMovement.party_id
-        )
+        select(table.party_id, func.sum(table.amount_minor)).group_by(table.party_id)
     ).all()
     return {int(p): int(v or 0) for p, v in rows}
 
@@ -881,14 +886,7 @@ def _partial_paid(s: Session, period: str) -> dict[int, int]:
 
 def _deposit_balances(s: Session) -> dict[int, int]:
     """Each party's deposit: the sum of its movements."""
-    balances = dict(
-        s.execute(
-            select(DepositMovement.party_id, func.sum(DepositMovement.amount_minor)).group_by(
-                DepositMovement.party_id
-            )
-        ).all()
-    )
-    return {int(k): int(v or 0) for k, v in balances.items()}
+    return _sum_by_party(s, DepositMovement)
 
 
 # ------------------------------------------------------------------ workflow
