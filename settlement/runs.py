@@ -68,6 +68,7 @@ from settlement.statement import (
     RewardCredit,
     SettledParty,
     StatementLineRef,
+    penalty_rule,
     settle_party,
     statement_hash,
 )
@@ -813,10 +814,8 @@ def create_run(
 
 def _base_fine(programs: tuple[ProgramInputs, ...]) -> Decimal | None:
     """The party's fine per unit before escalation (exact, its currency), if any."""
-    for p in programs:
-        if p.rules.penalties is not None:
-            return Decimal(p.rules.penalties.fine_per_unit)
-    return None
+    pen = penalty_rule(programs)
+    return None if pen is None else Decimal(pen.fine_per_unit)
 
 
 def _supersede(s: Session, period: str, kind: str, new_id: int, who: str) -> None:

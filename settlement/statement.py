@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from settlement.common import SettlementError
-from settlement.programs import ProgramRules
+from settlement.programs import PenaltyRule, ProgramRules
 from settlement.rules import (
     Line,
     class_multiplier_line,
@@ -42,6 +42,7 @@ __all__ = [
     "RewardCredit",
     "SettledParty",
     "StatementLineRef",
+    "penalty_rule",
     "settle_party",
     "statement_hash",
 ]
@@ -155,9 +156,13 @@ class SettledParty:
         return sum(r.line.amount for r in self.lines if r.line.category == "rebate")
 
 
-def _penalty_rules(programs: Sequence[ProgramInputs]) -> ProgramInputs | None:
-    with_penalties = [p for p in programs if p.rules.penalties is not None]
-    return with_penalties[0] if with_penalties else None
+def penalty_rule(programs: Sequence[ProgramInputs]) -> PenaltyRule | None:
+    """The penalties a party is charged under: those of its first program (by code)
+    that defines any, or None."""
+    for p in programs:
+        if p.rules.penalties is not None:
+            return p.rules.penalties
+    return None
 
 
 def _program_lines(prog: ProgramInputs, partner_class: str) -> list[StatementLineRef]:
@@ -261,15 +266,14 @@ def settle_party(inp: PartyInputs) -> SettledParty:
                 "trueup",
             )
         )
-    penalty_prog = _penalty_rules(inp.programs)
+    pen = penalty_rule(inp.programs)
     incident_fines: dict[str, tuple[int, int]] = {}
     incident_forfeits: dict[str, int] = {}
-    if (inp.incidents or inp.refunds) and penalty_prog is None:
+    if (inp.incidents or inp.refunds) and pen is None:
         raise SettlementError(
             f"{inp.party_code} has confirmed alerts but no program defines penalties"
         )
-    if penalty_prog is not None and penalty_prog.rules.penalties is not None:
-        pen = penalty_prog.rules.penalties
+    if pen is not None:
         for inc in inp.incidents:
             alerts = ", ".join(str(a) for a in inc.alert_ids)
             label = f"alert{'s' if len(inc.alert_ids) > 1 else ''} {alerts} ({inc.period})"
@@ -306,11 +310,7 @@ def settle_party(inp: PartyInputs) -> SettledParty:
                         rf.ref,
                     )
                 )
-    share = Decimal(0)
-    for p in inp.programs:
-        if p.rules.penalties is not None:
-            share = p.rules.penalties.whistleblower_share
-            break
+    share = pen.whistleblower_share if pen is not None else Decimal(0)
     for rw in inp.rewards:
         out.append(
             StatementLineRef(
