@@ -179,3 +179,7 @@ class ScanReceipt(Base):
     first_seq: Mapped[int] = mapped_column(BigInteger)
     entry_count: Mapped[int] = mapped_column(Integer)
     anomaly: Mapped[str] = mapped_column(Text, default="")
+    # SHA-256 of what the scan said (scanners.batch.scan_digest): a replay is a
+    # duplicate only when it says the same; a different scan under the same
+    # (device, device_seq) is a conflict. None for receipts written before it existed.
+    content_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), default=None)

@@ -154,6 +154,9 @@ class Alert(Base):
     )
     penalty_minor: Mapped[int | None] = mapped_column(BigInteger, default=None)
     penalty_currency: Mapped[str | None] = mapped_column(String(3), default=None)
+    # hex SHA-256 over the alert's identity and its findings' evidence (seq, unit,
+    # time, leaf hash); detection writes it and seals all of them in a signed note
+    evidence_hash: Mapped[str] = mapped_column(String(64), default="")
 
 
 class AlertFinding(Base):
@@ -381,6 +384,12 @@ class SettlementRun(Base):
     posted_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
     superseded_by: Mapped[int | None] = mapped_column(Integer, default=None)
     note: Mapped[str] = mapped_column(Text, default="")
+    # who acted, as users.id (no foreign key: settlement does not import web; the
+    # *_by names are what pages show); the four-eyes
+    # rule compares these, never names
+    created_by_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    approved_by_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    posted_by_id: Mapped[int | None] = mapped_column(Integer, default=None)
 
 
 class Statement(Base):
@@ -475,6 +484,8 @@ class Adjustment(Base):
     status: Mapped[str] = mapped_column(String(10), default="pending")
     approved_by: Mapped[str | None] = mapped_column(String(64), default=None)
     approved_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    created_by_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    approved_by_id: Mapped[int | None] = mapped_column(Integer, default=None)
 
 
 class IncidentCharge(Base):
@@ -502,3 +513,23 @@ class IncidentCharge(Base):
     # the unit's fine before escalation, exact, in ``currency`` when first charged:
     # later corrections of the escalation step reuse it, so FX drift is never charged
     base_fine: Mapped[str] = mapped_column(String(40), default="")
+
+
+class Seal(Base):
+    """A signed note over derived records the ledger does not cover itself.
+
+    ``kind`` is ``settlement_run`` (``subject`` = run id: the run hash and a Merkle
+    root over its statements' hashes, signed when the run is posted) or ``alerts``
+    (``subject`` = the tree size detection ran at: a root over every alert's
+    evidence hash). The note is a C2SP signed note by the ledger key, so an auditor
+    checks it with the same public key as checkpoints.
+    """
+
+    __tablename__ = "seals"
+    __table_args__ = (UniqueConstraint("kind", "subject"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    subject: Mapped[int] = mapped_column(BigInteger)
+    note: Mapped[str] = mapped_column(Text)
+    created_ms: Mapped[int] = mapped_column(BigInteger)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ledger.models import Base
 from web.roles import Role
 
-__all__ = ["ApiToken", "User"]
+__all__ = ["ApiToken", "User", "UserSession"]
 
 # Roles are fixed by the design; the database refuses anything else even if a
 # future code path forgets to validate.
@@ -33,8 +33,38 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(200), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_ms: Mapped[int] = mapped_column(BigInteger)
+    # failed sign-ins since the last success; reaching the limit locks the account
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    password_changed_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    # RFC 6238 TOTP shared secret (base32) once two-factor sign-in is set up
+    totp_secret: Mapped[str | None] = mapped_column(String(64), default=None)
+    # a service user (tokens only, made by ``token create`` without ``--user``)
+    # has no usable password and cannot sign in
+    service: Mapped[bool] = mapped_column(Boolean, default=False)
 
     __table_args__ = (CheckConstraint(_ROLE_CHECK, name="role"),)
+
+
+class UserSession(Base):
+    """A signed-in browser session, kept on the server so it can be ended.
+
+    The cookie carries a random session id; only its SHA-256 is stored. Signing
+    out, a password change or deactivation sets ``revoked_ms``, and a copy of the
+    cookie then authenticates nobody.
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # hex SHA-256
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    last_seen_ms: Mapped[int] = mapped_column(BigInteger)
+    expires_ms: Mapped[int] = mapped_column(BigInteger)
+    revoked_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    address: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
 
 
 class ApiToken(Base):
@@ -51,6 +81,9 @@ class ApiToken(Base):
     role: Mapped[str] = mapped_column(String(20))
     party_id: Mapped[int | None] = mapped_column(ForeignKey("parties.id"), index=True, default=None)
     label: Mapped[str] = mapped_column(String(200), default="")
+    # the user the token acts as (role and party are that user's); a label is only
+    # a note for people and never identifies anyone
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True, default=None)
     created_ms: Mapped[int] = mapped_column(BigInteger)
     revoked_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
 
