@@ -42,6 +42,10 @@ class Actor:
     username: str
     role: str
     party_id: int | None = None
+    #: ``users.id`` of the person acting (a token acts as its user); rules that
+    #: need two different people (four eyes) compare this, never names. None for
+    #: the command line and the demo, which act as no signed-in user.
+    user_id: int | None = None
 
     def require(self, *roles: str, action: str) -> None:
         if self.role not in roles:

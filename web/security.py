@@ -64,6 +64,9 @@ class Principal:
     role: Role
     party_id: int | None
     party_code: str | None
+    # the user acting: the signed-in user, or the user a token belongs to (None only
+    # for tokens made before tokens belonged to users)
+    user_id: int | None = None
 
     # Flask-Login's user protocol.
     is_authenticated = True
@@ -141,6 +144,7 @@ def _load_user(user_id: str) -> Principal | None:
         role=Role(user.role),
         party_id=user.party_id,
         party_code=_party_code(user.party_id),
+        user_id=user.id,
     )
 
 
@@ -159,6 +163,7 @@ def _load_bearer(_request: Any) -> Principal | None:
         role=Role(token.role),
         party_id=token.party_id,
         party_code=_party_code(token.party_id),
+        user_id=token.user_id,
     )
 
 
