@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
 from ledger.ids import EntryKind
 
-__all__ = ["Hop", "HopResult"]
+__all__ = ["Hop", "HopResult", "scan_digest"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,14 +35,47 @@ class Hop:
 
 
 class HopResult(NamedTuple):
-    """``accepted`` (with the seqs appended), ``duplicate`` (the original seqs) or
-    ``rejected`` (with the reason; nothing appended for this hop).
+    """``accepted`` (with the seqs appended), ``duplicate`` (the original seqs: the
+    same scan was stored before under this device and device_seq), ``conflict``
+    (a *different* scan is stored under this device and device_seq; nothing
+    appended, the device must resync its counter) or ``rejected`` (with the reason;
+    nothing appended for this hop).
 
     A named tuple: one is made per hop on the append path, where a frozen
     dataclass costs several times more to build.
     """
 
-    status: Literal["accepted", "duplicate", "rejected"]
+    status: Literal["accepted", "duplicate", "conflict", "rejected"]
     seqs: tuple[int, ...] = ()
     anomaly: str = ""
     reason: str = ""
+
+
+def scan_digest(
+    unit_key: str,
+    kind: str,
+    at_ms: int,
+    party: str,
+    counterparty: str | None,
+    container: str | None,
+) -> bytes:
+    """SHA-256 (32 bytes) of what one scan said, stored in ``scan_receipts.content_hash``.
+
+    A replay of (device, device_seq) is a duplicate only when its digest equals the
+    stored one. The fields are the canonical unit key (``01/{gtin14}/21/{serial}``
+    or ``00/{sscc18}``), the entry kind value, the time in ms since the epoch, the
+    party code, the counterparty code and the container key (``""`` when absent),
+    all of which the ledger entries record, so verification can re-derive the
+    digest from the entry of the scanned unit. Encoding: UTF-8 JSON, keys sorted,
+    no whitespace.
+    """
+    doc = {
+        "at_ms": at_ms,
+        "container": container or "",
+        "counterparty": counterparty or "",
+        "kind": kind,
+        "party": party,
+        "unit": unit_key,
+    }
+    raw = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(raw.encode("utf-8")).digest()
