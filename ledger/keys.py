@@ -69,6 +69,17 @@ class LedgerSigner:
         name = name_path.read_text().strip() if name_path.exists() else DEFAULT_NAME
         return cls(name, key)
 
+    def sign_note(self, body: str) -> str:
+        """A C2SP signed note over ``body`` (text lines, each ending in a newline, no
+        blank line) by this key: ``body``, a blank line, one signature line
+        ``— name base64(key_id ‖ Ed25519 signature)``. Checkpoints are one such body;
+        settlement seals are others (their first line names what they seal)."""
+        if not body.endswith("\n") or "\n\n" in body or body.startswith("\n"):
+            raise CheckpointError("a note body is non-empty lines, each ending in a newline")
+        signature = self._key.sign(body.encode())
+        blob = base64.b64encode(key_id(self.name, self.public_key) + signature).decode()
+        return f"{body}\n\u2014 {self.name} {blob}\n"
+
     def sign_checkpoint(self, tree_size: int, root_hash: bytes) -> str:
         body = f"{self.name}\n{tree_size}\n{base64.b64encode(root_hash).decode()}\n"
         signature = self._key.sign(body.encode())
