@@ -1,5 +1,6 @@
-"""The auditor's view of the ledger: head, signed checkpoint, recent entries, proofs,
-and an on-demand verification of everything."""
+"""The auditor's view of the ledger: head, signed checkpoint and how far it trails
+the head (entries not yet signed, age of the newest checkpoint), recent entries,
+proofs, and an on-demand verification of everything."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from ledger import (
     verifier_key,
     verify_ledger,
 )
-from ledger.checkpoint import latest_checkpoint
+from ledger.checkpoint import checkpoint_gap, latest_checkpoint
 from ledger.tree import read_head
 from web.db import get_engine
 from web.roles import Role
@@ -50,12 +51,15 @@ def index() -> ResponseReturnValue:
                 proof_error = str(exc)
         entries = recent_entries(conn, 50, anomalies_only=anomalies_only)
     latest = latest_checkpoint(get_engine())
+    gap = checkpoint_gap(get_engine())
     return render_template(
         "ledger/index.html",
         head=head,
         signer=signer,
         verifier=verifier_key(signer.name, signer.public_key),
         checkpoint=latest,
+        gap=gap,
+        checkpoint_age=_age(gap.checkpoint_age_s),
         entries=entries,
         anomalies_only=anomalies_only,
         verification=verification,
@@ -63,3 +67,17 @@ def index() -> ResponseReturnValue:
         proof_error=proof_error,
         seq_text=seq_text,
     )
+
+
+def _age(seconds: float | None) -> str:
+    """A duration for people: ``42 s``, ``7 min``, ``3 h 5 min``, ``2 days``."""
+    if seconds is None:
+        return ""
+    s = int(seconds)
+    if s < 120:
+        return f"{s} s"
+    if s < 7200:
+        return f"{s // 60} min"
+    if s < 172_800:
+        return f"{s // 3600} h {s % 3600 // 60} min"
+    return f"{s // 86_400} days"

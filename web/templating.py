@@ -1,4 +1,7 @@
-"""What every template may use: the caller and their navigation."""
+"""What every template may use: the caller and their navigation, and the ``when``
+filter (``{{ e.at_ms|when }}``, ``{{ ms|when("%Y-%m-%d") }}``): every stored time
+on a page goes through :func:`ledger.times.format_ms`, which never fails on an
+odd stored value."""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ from typing import Any
 
 from flask import Flask
 
+from ledger.times import format_ms
 from web.nav import items_for
 from web.security import current_principal
 
@@ -22,3 +26,4 @@ def _context() -> dict[str, Any]:
 
 def init_app(app: Flask) -> None:
     app.context_processor(_context)
+    app.add_template_filter(format_ms, "when")
