@@ -201,6 +201,7 @@ from settlement.scorecard import (
     list_partner_scores,
     score_partners,
 )
+from settlement.seals import NoteSigner, SealError, StatementTampered
 from settlement.snapshot import NO_COORD, Snapshot, SnapshotError, load_snapshot
 from settlement.statements import (
     DisputeView,
@@ -225,6 +226,7 @@ from settlement.territories import (
     party_zone_map,
     party_zone_scans,
 )
+from settlement.verify import SettlementIntegrityError, SettlementVerifyReport, verify_settlement
 
 __all__ = [
     "ACCOUNT_READERS",
@@ -274,6 +276,7 @@ __all__ = [
     "LineText",
     "LineView",
     "MissingFxRates",
+    "NoteSigner",
     "PartnerScoreView",
     "PartyAccount",
     "PaymentError",
@@ -296,11 +299,15 @@ __all__ = [
     "RunSummary",
     "RunView",
     "ScoreConfig",
+    "SealError",
     "SettlementError",
+    "SettlementIntegrityError",
+    "SettlementVerifyReport",
     "Snapshot",
     "SnapshotError",
     "StatementNotFound",
     "StatementSummary",
+    "StatementTampered",
     "StatementView",
     "SummaryRow",
     "TargetView",
@@ -421,4 +428,5 @@ __all__ = [
     "statement_csv",
     "statement_pdf",
     "statement_xlsx",
+    "verify_settlement",
 ]

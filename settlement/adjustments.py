@@ -2,7 +2,8 @@
 
 Posted runs never change; a correction is an adjustment that the next run pays or
 charges. Four eyes: an adjustment is ``pending`` until a finance user other than the
-one who booked it approves it, and only ``approved`` adjustments reach a run;
+one who booked it approves it (compared by user id, never by name: an API token acts
+as the user it belongs to, whatever its label), and only ``approved`` adjustments reach a run;
 ``rejected`` ones never do (the reason is kept in the audit trail). An adjustment
 that settles a disputed statement line names the dispute, which is then resolved
 as ``adjusted``.
@@ -16,7 +17,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from ledger.models import Party
-from settlement.common import Actor, SettlementError, now_ms
+from settlement.common import Actor, PermissionDenied, SettlementError, now_ms
 from settlement.models import Adjustment, Statement, StatementDispute
 from settlement.reference_audit import READERS, Outcome, page_rows, record_change
 from settlement.reference_values import MAX_MINOR, InvalidValue, check_text, party_by_id
@@ -25,6 +26,7 @@ __all__ = [
     "ADJUSTMENT_STATUSES",
     "AdjustmentStateError",
     "AdjustmentView",
+    "acting_user_id",
     "add_adjustment",
     "approve_adjustment",
     "list_adjustments",
@@ -64,6 +66,21 @@ def _view(a: Adjustment, code: str) -> AdjustmentView:
     )  # fmt: skip
 
 
+def acting_user_id(actor: Actor, action: str) -> int:
+    """The ``users.id`` on whose behalf ``actor`` acts, for rules that need two
+    different people (four eyes) and for the record of who did what.
+
+    Raises :class:`~settlement.common.PermissionDenied` when there is none: every
+    actor is a user, and a program acts as the user its token belongs to.
+    """
+    if actor.user_id is None:
+        raise PermissionDenied(
+            f"{actor.username} ({actor.role}) is no user and may not {action}: a program acts "
+            "as a user (hopchain token create --user NAME)"
+        )
+    return actor.user_id
+
+
 def _check_amount(amount_minor: int) -> None:
     if isinstance(amount_minor, bool) or not isinstance(amount_minor, int) or amount_minor == 0:
         raise InvalidValue("amount", f"{amount_minor!r} is not a non-zero amount in minor units")
@@ -81,7 +98,10 @@ def store_adjustment(
     *,
     dispute_id: int | None = None,
 ) -> tuple[Outcome, int]:
-    """Book one validated pending adjustment in ``s``; returns ("created", id)."""
+    """Book one validated pending adjustment in ``s``; returns ("created", id).
+
+    Records the booking user's id (:func:`acting_user_id` raises when there is none)."""
+    user_id = acting_user_id(actor, "book adjustments")
     dispute = None
     if dispute_id is not None:
         dispute = s.get(StatementDispute, dispute_id)
@@ -97,6 +117,7 @@ def store_adjustment(
     a = Adjustment(
         party_id=party.id, amount_minor=amount_minor, currency=party.currency, reason=reason,
         created_by=actor.username, created_ms=now_ms(), status="pending",
+        created_by_id=user_id,
     )  # fmt: skip
     s.add(a)
     s.flush()
@@ -151,19 +172,29 @@ def _pending(s: Session, adjustment_id: int) -> tuple[Adjustment, str]:
 
 
 def approve_adjustment(engine: Engine, adjustment_id: int, actor: Actor) -> None:
-    """Approve a pending adjustment: a finance user other than the one who booked it.
+    """Approve a pending adjustment: a finance user other than the one who booked it,
+    compared by user id (an API token is the user it belongs to, whatever its label).
 
-    Raises :class:`AdjustmentStateError` for one's own adjustment or one not pending.
+    Raises :class:`AdjustmentStateError` for one's own adjustment, one not pending or
+    one booked without a user id, and :class:`~settlement.common.PermissionDenied`
+    for an actor that is no user.
     """
     actor.require("finance", action="approve adjustments")
+    user_id = acting_user_id(actor, "approve adjustments")
     with Session(engine) as s, s.begin():
         a, code = _pending(s, adjustment_id)
-        if a.created_by == actor.username:
+        if a.created_by_id is None:
             raise AdjustmentStateError(
-                f"{actor.username} booked adjustment {adjustment_id}; another finance user"
+                f"adjustment {adjustment_id} was booked without a user id, so no one can be "
+                "shown to be a second pair of eyes; reject it and book it again"
+            )
+        if a.created_by_id == user_id:
+            raise AdjustmentStateError(
+                f"{a.created_by} booked adjustment {adjustment_id}; another finance user"
                 " approves it"
             )
         a.status, a.approved_by, a.approved_ms = "approved", actor.username, now_ms()
+        a.approved_by_id = user_id
         record_change(
             s, "adjustments", f"{code}|{a.id}", "approve", actor,
             {"status": "pending"}, {"status": "approved"}, "page",

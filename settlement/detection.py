@@ -5,6 +5,11 @@ The array work (:func:`detect_arrays`) is separate from the database work
 Alerts are keyed by responsible party, territory, period and finding type; the
 key is stored, so running detection again over a longer ledger only adds the new
 findings to the alerts they belong to.
+
+Every alert carries an evidence hash over its identity and its findings' entries
+(:func:`settlement.seals.evidence_hash`), and every detection ends by signing an
+``alerts`` seal over all of them with the ledger key, in the same transaction, so
+``hopchain settlement verify`` notices an alert or a finding changed afterwards.
 """
 
 from __future__ import annotations
@@ -21,11 +26,12 @@ import numpy.typing as npt
 from sqlalchemy import Connection, Engine, func, insert, select
 from sqlalchemy.orm import Session
 
-from ledger.models import Checkpoint
+from ledger.models import Checkpoint, Entry
 from settlement import kernels as K
 from settlement.common import SettlementError, month_of, now_ms
 from settlement.models import Alert, AlertEvent, AlertFinding, TerritoryGrant
 from settlement.rules.penalties import prior_offences
+from settlement.seals import NoteSigner, evidence_hash, seal_alerts
 from settlement.snapshot import Snapshot, load_snapshot
 from settlement.zones import OPEN_END_MS, Grant, build_zone_tables
 
@@ -211,12 +217,33 @@ def _chunks(items: Sequence[int], size: int = _CHUNK) -> Iterable[Sequence[int]]
         yield items[i : i + size]
 
 
+def _hash_evidence(s: Session, alert_ids: Sequence[int]) -> None:
+    """Write the evidence hash of each alert in ``alert_ids`` from its findings and the
+    leaf hashes of the entries they cite (:func:`settlement.seals.evidence_hash`)."""
+    for part_ids in _chunks(alert_ids):
+        findings: dict[int, list[tuple[int, int, int, bytes]]] = defaultdict(list)
+        for aid, seq, unit_id, at_ms, leaf in s.execute(
+            select(AlertFinding.alert_id, AlertFinding.seq, AlertFinding.unit_id,
+                   AlertFinding.at_ms, Entry.leaf_hash)
+            .join(Entry, Entry.seq == AlertFinding.seq)
+            .where(AlertFinding.alert_id.in_(part_ids))
+            .order_by(AlertFinding.alert_id, AlertFinding.seq)
+        ):  # fmt: skip
+            findings[int(aid)].append((int(seq), int(unit_id), int(at_ms), bytes(leaf)))
+        for a in s.scalars(select(Alert).where(Alert.id.in_(part_ids))):
+            a.evidence_hash = evidence_hash(
+                a.natural_key, a.party_id, a.territory_code, a.period, a.finding_type,
+                findings.get(a.id, ()),
+            )  # fmt: skip
+
+
 def run_detection(
     engine: Engine,
     checkpoint_tree_size: int,
     root_hex: str,
     territory_index: TerritoryLocator,
     *,
+    signer: NoteSigner,
     max_kmh: float = 900.0,
     min_km: float = 1.0,
     actor: str = "detection",
@@ -224,7 +251,10 @@ def run_detection(
     """Detect over the ledger as of a signed checkpoint and upsert alerts and findings.
 
     Never duplicates: an alert is found again by its natural key and a finding by
-    (alert, seq). The report lists every alert touched, new or not.
+    (alert, seq). The report lists every alert touched, new or not. Alerts that got
+    findings (or have no evidence hash yet) get their evidence hash, and ``signer``
+    (the ledger key) signs the ``alerts`` seal over every alert's evidence hash, with
+    the checkpoint's tree size as its subject.
     """
     t0 = time.perf_counter()
     with engine.connect() as conn:
@@ -370,6 +400,10 @@ def run_detection(
                 created += is_new
                 updated += not is_new
         s.add_all(events)
+        s.flush()
+        unhashed = s.scalars(select(Alert.id).where(Alert.evidence_hash == "")).all()
+        _hash_evidence(s, sorted(set(changed) | {int(a) for a in unhashed}))
+        seal_alerts(s, signer, checkpoint_tree_size)
         touched = sorted(alert_of.values())
     t3 = time.perf_counter()
     return DetectionReport(

@@ -3,9 +3,12 @@
 A run reads the ledger as of a signed checkpoint, aggregates every distributor's
 net in-zone sales with the numba kernel, applies the program versions valid for
 the period and writes one statement per party. Approval needs a second finance
-user; posting books what the run settled (penalties charged, rewards paid,
-adjustments applied, deposit deductions) and freezes the run: a posted run, its
-statements and lines can no longer be updated or deleted, even through the ORM.
+user (compared by user id: an API token acts as the user it belongs to); posting
+books what the run settled (penalties charged, rewards paid, adjustments applied,
+deposit deductions), freezes the run (a posted run, its statements and lines can no
+longer be updated or deleted, even through the ORM) and seals it: a signed note by
+the ledger key over its run hash and a Merkle root of its statements
+(:mod:`settlement.seals`), which ``hopchain settlement verify`` checks.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from sqlalchemy.orm import Mapper, Session
 
 from ledger.models import Checkpoint, Party
 from settlement import kernels as K
+from settlement.adjustments import acting_user_id
 from settlement.common import (
     Actor,
     PermissionDenied,
@@ -61,6 +65,7 @@ from settlement.reference_audit import record_change
 from settlement.reference_values import check_currency
 from settlement.rules.money import minor_exponent, round_minor
 from settlement.rules.tiers import Tier
+from settlement.seals import NoteSigner, seal_run
 from settlement.snapshot import Snapshot, load_snapshot
 from settlement.statement import (
     PartyInputs,
@@ -119,6 +124,10 @@ class RunView:
     note: str = ""
     created_ms: int = 0
     posted_ms: int | None = None
+    # users.id of who created, approved and posted it (None: before ids were kept)
+    created_by_id: int | None = None
+    approved_by_id: int | None = None
+    posted_by_id: int | None = None
 
 
 # ------------------------------------------------------------------ immutability
@@ -233,7 +242,7 @@ def _run_view(s: Session, r: SettlementRun) -> RunView:
         r.id, r.period, r.kind, r.status, r.tree_size, r.root_hex,
         tuple(json.loads(r.program_versions_json)), r.reporting_currency, r.run_hash,
         r.created_by, r.approved_by, r.posted_by, int(n or 0), r.superseded_by, r.note,
-        r.created_ms, r.posted_ms,
+        r.created_ms, r.posted_ms, r.created_by_id, r.approved_by_id, r.posted_by_id,
     )  # fmt: skip
 
 
@@ -683,10 +692,13 @@ def create_run(
 
     A draft or approved run of the same period and kind is superseded: a draft is
     discarded (its statements deleted, the run kept with a note), an approved run
-    keeps its statements but can no longer be approved or posted. Raises
-    :class:`SettlementError` naming what is missing (prices, FX rates, programs).
+    keeps its statements but can no longer be approved or posted. Records the
+    creator's user id, which approval compares. Raises :class:`SettlementError`
+    naming what is missing (prices, FX rates, programs), and
+    :class:`PermissionDenied` for an actor that is no finance user.
     """
     user.require("finance", action="create settlement runs")
+    user_id = acting_user_id(user, "create settlement runs")
     if kind not in RUN_KINDS:
         raise SettlementError(f"run kind must be one of {RUN_KINDS}, got {kind!r}")
     reporting_currency = check_currency(reporting_currency, "reporting currency")
@@ -733,6 +745,7 @@ def create_run(
             reporting_currency=reporting_currency,
             run_hash="",
             created_by=user.username,
+            created_by_id=user_id,
             created_ms=stamp,
         )
         s.add(run)
@@ -906,19 +919,32 @@ def _not_superseded(r: SettlementRun, action: str) -> None:
 
 
 def approve_run(engine: Engine, run_id: int, user: Actor) -> RunView:
-    """Second pair of eyes: a finance user other than the one who created the run."""
+    """Second pair of eyes: a finance user other than the one who created the run.
+
+    People are compared by user id, never by name: an API token acts as the user it
+    belongs to, whatever its label. Raises :class:`RunStateError` for the creator
+    (or a run made before creators were recorded by id) and
+    :class:`PermissionDenied` for an actor that is no finance user.
+    """
     user.require("finance", action="approve settlement runs")
+    user_id = acting_user_id(user, "approve settlement runs")
     with Session(engine) as s, s.begin():
         r = _load_run(s, run_id)
         _not_superseded(r, "approved")
         if r.status != "draft":
             raise RunStateError(f"run {run_id} is {r.status}; only a draft can be approved")
-        if r.created_by == user.username:
+        if r.created_by_id is None:
             raise RunStateError(
-                f"run {run_id} was created by {user.username}; a different finance user must approve it"
+                f"run {run_id} was created without a user id, so no one can be shown to be a "
+                "different finance user; discard it and create it again"
+            )
+        if r.created_by_id == user_id:
+            raise RunStateError(
+                f"run {run_id} was created by {r.created_by}; a different finance user must approve it"
             )
         r.status = "approved"
         r.approved_by = user.username
+        r.approved_by_id = user_id
         r.approved_ms = now_ms()
         s.flush()
         return _run_view(s, r)
@@ -928,8 +954,8 @@ def _stale(run_id: int, why: str) -> RunStateError:
     return RunStateError(f"run {run_id} is stale: {why}; discard it and create a new run")
 
 
-def post_run(engine: Engine, run_id: int, user: Actor) -> RunView:
-    """Book what an approved run settled and freeze it.
+def post_run(engine: Engine, run_id: int, user: Actor, *, signer: NoteSigner) -> RunView:
+    """Book what an approved run settled, freeze it and seal it.
 
     Booking: incident charges start to count (fines, clawbacks, refunds), charged
     alerts record their penalty, rewarded reports and applied adjustments are
@@ -938,8 +964,13 @@ def post_run(engine: Engine, run_id: int, user: Actor) -> RunView:
     owed). Refuses a stale run: another run was posted after it was made, or what it
     read has changed since (an alert no longer confirmed, a payment received, a
     deposit refunded, a report or adjustment settled elsewhere).
+
+    Sealing: ``signer`` (the ledger key) signs a note over the run and a Merkle root
+    of its statements, incident charges and applied adjustments, stored in the same
+    transaction (:func:`settlement.seals.seal_run`).
     """
     user.require("finance", action="post settlement runs")
+    user_id = acting_user_id(user, "post settlement runs")
     with Session(engine) as s, s.begin():
         r = _load_run(s, run_id)
         _not_superseded(r, "posted")
@@ -1025,8 +1056,10 @@ def post_run(engine: Engine, run_id: int, user: Actor) -> RunView:
         _book_alert_penalties(s, run_id)
         r.status = "posted"
         r.posted_by = user.username
+        r.posted_by_id = user_id
         r.posted_ms = stamp
         s.flush()
+        seal_run(s, r, signer)
         return _run_view(s, r)
 
 

@@ -36,6 +36,7 @@ from settlement.models import (
     StatementResponse,
 )
 from settlement.presentation import SOURCE_LINE, LineText, describe_line, describe_ref
+from settlement.seals import LineRow, check_posted_statement
 
 __all__ = [
     "STATEMENT_READERS",
@@ -318,8 +319,11 @@ def get_statement(engine: Engine, statement_id: int, actor: Actor) -> StatementV
     """A statement with its lines in words.
 
     Raises :class:`StatementNotFound` when there is no such statement or the actor
-    is a distributor and it is another party's or its run is not posted, and
-    :class:`~settlement.common.PermissionDenied` for roles that read no statements.
+    is a distributor and it is another party's or its run is not posted,
+    :class:`~settlement.common.PermissionDenied` for roles that read no statements,
+    and :class:`~settlement.seals.StatementTampered` when the statement belongs to a
+    posted run and its stored lines or header no longer give its stored hash (it is
+    never served with figures its hash does not cover).
     """
     _check_reader(actor)
     with Session(engine) as s:
@@ -341,6 +345,11 @@ def get_statement(engine: Engine, statement_id: int, actor: Actor) -> StatementV
                 .order_by(StatementLine.position)
             )
         )
+        check_posted_statement(
+            run, st, party.code,
+            [LineRow(ln.position, ln.rule, ln.category, ln.basis, ln.rate, ln.amount_minor,
+                     ln.ref, ln.quantity) for ln in rows],
+        )  # fmt: skip
         measures = _line_measures(s, run.id, rows)
         lines = tuple(
             LineView(

@@ -51,17 +51,24 @@ MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
 
 def current_actor() -> settlement.Actor:
-    """The signed-in user (or API token) as the engine's :class:`~settlement.Actor`."""
+    """The signed-in user (or API token) as the engine's :class:`~settlement.Actor`,
+    with the id of the user acting (a token's owner), which four-eyes rules compare."""
     principal = current_principal()
     if principal is None:  # views are role-guarded; this is a programming error
         abort(401)
-    return settlement.Actor(principal.name, principal.role.value, principal.party_id)
+    return settlement.Actor(
+        principal.name, principal.role.value, principal.party_id, user_id=principal.user_id
+    )
 
 
 def abort_for(exc: settlement.SettlementError, *, not_found: bool = False) -> NoReturn:
-    """Answer an engine error: 404 when ``not_found`` (a lookup of something the caller
-    may not see answers exactly like one that does not exist), 403 for a role the
-    engine refuses, 409 for a run or alert whose status forbids the action, 422 else."""
+    """Answer an engine error: 409 for a posted statement that no longer matches its
+    sealed hash (never served, whoever asks), 404 when ``not_found`` (a lookup of
+    something the caller may not see answers exactly like one that does not exist),
+    403 for a role the engine refuses, 409 for a run or alert whose status forbids
+    the action, 422 else."""
+    if isinstance(exc, settlement.StatementTampered):
+        abort(409, str(exc))
     if not_found:
         abort(404)
     if isinstance(exc, settlement.PermissionDenied):

@@ -22,6 +22,7 @@ from web.settlement_access import (
     format_money,
     format_ms,
 )
+from web.signing import get_signer
 
 __all__ = ["bp"]
 
@@ -102,7 +103,7 @@ def run(run_id: int) -> ResponseReturnValue:
         run=view,
         summary=summary,
         statements=statements,
-        me=actor.username,
+        me=actor.user_id,
     )
 
 
@@ -114,7 +115,7 @@ def _step(run_id: int, action: str) -> ResponseReturnValue:
             settlement.approve_run(engine, run_id, actor)
             flash(f"Run {run_id} approved; it can be posted now.", "success")
         elif action == "post":
-            settlement.post_run(engine, run_id, actor)
+            settlement.post_run(engine, run_id, actor, signer=get_signer())
             flash(f"Run {run_id} posted: it is booked and can no longer change.", "success")
         else:
             settlement.discard_run(engine, run_id, actor)

@@ -28,8 +28,8 @@ from settlement.models import (
     TopUpRequest,
 )
 
-FIN = Actor("fiona", "finance")
-FIN2 = Actor("frank", "finance")
+FIN = Actor("fiona", "finance", user_id=9001)
+FIN2 = Actor("frank", "finance", user_id=9002)
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
 GTIN_A = "04012345000016"
 GTIN_B = "04012345000023"

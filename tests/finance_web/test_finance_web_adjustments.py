@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 import settlement
 from tests.finance_web._pages import Browser
 
-FINANCE = settlement.Actor("setup", "finance")
+FINANCE = settlement.Actor("setup", "finance", user_id=9001)
 
 
 def _flashes(page: str) -> list[str]:

@@ -16,7 +16,7 @@ import settlement
 from tests.finance_web._pages import Browser
 from web.roles import Role
 
-FINANCE = settlement.Actor("setup", "finance")
+FINANCE = settlement.Actor("setup", "finance", user_id=9001)
 READERS = {Role.FINANCE, Role.CHANNEL_MANAGER, Role.AUDITOR, Role.ADMIN}
 EDITORS = {Role.FINANCE}
 BLUEPRINTS = (

@@ -13,10 +13,10 @@ from settlement.journal import journal_csv
 from settlement.payments import payment_plan
 from settlement.receivables import party_account
 from tests.money._world import BIC_DE, IBAN_DE, billing, deposit, october, receivable
-from tests.settlement.engine_world import ms
+from tests.settlement.engine_world import SIGNER, ms
 
-FIN1 = Actor("fiona", "finance")
-FIN2 = Actor("frank", "finance")
+FIN1 = Actor("fiona", "finance", user_id=9001)
+FIN2 = Actor("frank", "finance", user_id=9002)
 
 
 def test_a_posted_month_books_pays_and_carries_what_is_owed(engine: Engine) -> None:
@@ -27,7 +27,7 @@ def test_a_posted_month_books_pays_and_carries_what_is_owed(engine: Engine) -> N
     deposit(engine, "D-BE", ms(2026, 9, 1), 500, "receipt", "deposit paid in")
     run = create_run(engine, "2026-10", "final", FIN1)
     approve_run(engine, run.id, FIN2)
-    post_run(engine, run.id, FIN2)
+    post_run(engine, run.id, FIN2, signer=SIGNER)
 
     rows = list(csv.DictReader(io.StringIO(journal_csv(engine, run.id, FIN1).decode())))
     legs = [(r["party"], r["account"], r["debit"], r["credit"]) for r in rows]

@@ -11,6 +11,7 @@ import calendar
 import hashlib
 from dataclasses import dataclass, field
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, insert
 from sqlalchemy.orm import Session
 
@@ -18,12 +19,15 @@ import settlement.models  # noqa: F401  (registers the settlement tables on Base
 from geo import TerritoryIndex
 from ledger.database import make_engine
 from ledger.ids import EntryKind, gs1_check_digit
+from ledger.keys import LedgerSigner
 from ledger.models import Base, Checkpoint, Entry, Party, Site, Unit
 
 GTIN = "0400638133393" + str(gs1_check_digit("0400638133393"))
 PARIS = (48_856_600, 2_352_200)  # (lat_e6, lon_e6)
 PARIS_2 = (48_900_000, 2_300_000)
 BERLIN = (52_520_000, 13_405_000)
+#: The ledger key that seals posted runs and alerts in engine tests.
+SIGNER = LedgerSigner("test.example/ledger", Ed25519PrivateKey.generate())
 
 
 def ms(y: int, mo: int, d: int, h: int = 12) -> int:

@@ -15,7 +15,7 @@ import itertools
 from decimal import Decimal
 
 import pytest
-from engine_world import BERLIN, ms  # type: ignore[import-not-found]
+from engine_world import BERLIN, SIGNER, ms  # type: ignore[import-not-found]
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from test_settlement_engine import (  # type: ignore[import-not-found]
@@ -77,7 +77,7 @@ def _extra_alert(
 
 def _post(w, run_id: int) -> None:  # type: ignore[no-untyped-def]
     approve_run(w.engine, run_id, FIN2)
-    post_run(w.engine, run_id, FIN1)
+    post_run(w.engine, run_id, FIN1, signer=SIGNER)
 
 
 # 1 ------------------------------------------------------------ one diversion, one fine
@@ -357,7 +357,7 @@ def test_a_run_made_before_a_payment_is_stale(db_url: str) -> None:
     from settlement import RunStateError
 
     with pytest.raises(RunStateError, match="stale: what A owes changed"):
-        post_run(w.engine, nov.id, FIN1)
+        post_run(w.engine, nov.id, FIN1, signer=SIGNER)
     again = create_run(w.engine, "2026-11", "final", FIN1)
     _st, lines = lines_of(w, again.id, "A")
     assert amounts(lines)["balance_brought_forward"] == -(8_290 - 1_000)

@@ -16,7 +16,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from engine_world import BERLIN, PARIS, PARIS_2, EngineWorld, ms, territory_index  # type: ignore[import-not-found]
+from engine_world import (  # type: ignore[import-not-found]
+    BERLIN,
+    PARIS,
+    PARIS_2,
+    SIGNER,
+    EngineWorld,
+    ms,
+    territory_index,
+)
 from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -62,8 +70,8 @@ from settlement import (
 )
 from settlement.models import Statement, StatementLine
 
-FIN1 = Actor("fiona", "finance")
-FIN2 = Actor("frank", "finance")
+FIN1 = Actor("fiona", "finance", user_id=1)
+FIN2 = Actor("frank", "finance", user_id=2)
 CM = Actor("carla", "channel_manager")
 GTIN_PRICE = 10_000  # 100.00 EUR
 
@@ -129,7 +137,7 @@ def detect(w: EngineWorld, size: int) -> Any:
     from settlement import latest_checkpoint
 
     assert latest_checkpoint(w.engine) == (size, w.root(size).hex())
-    return run_detection(w.engine, size, w.root(size).hex(), territory_index())
+    return run_detection(w.engine, size, w.root(size).hex(), territory_index(), signer=SIGNER)
 
 
 def lines_of(w: EngineWorld, run_id: int, party: str) -> tuple[Statement, list[StatementLine]]:
@@ -188,9 +196,9 @@ def test_detection_finds_the_diverted_sales_and_never_duplicates_alerts(db_url: 
 def test_detection_refuses_a_root_no_checkpoint_signed(db_url: str) -> None:
     w, size = build(db_url)
     with pytest.raises(SettlementError, match="does not match the signed checkpoint"):
-        run_detection(w.engine, size, "00" * 32, territory_index())
+        run_detection(w.engine, size, "00" * 32, territory_index(), signer=SIGNER)
     with pytest.raises(SettlementError, match="no signed checkpoint at tree size 3"):
-        run_detection(w.engine, 3, "00" * 32, territory_index())
+        run_detection(w.engine, 3, "00" * 32, territory_index(), signer=SIGNER)
 
 
 def test_alert_workflow_roles_transitions_and_history(db_url: str) -> None:
@@ -288,9 +296,9 @@ def test_confirmed_diversion_excludes_units_fines_and_takes_the_deposit(db_url: 
     with pytest.raises(PermissionDenied):
         approve_run(w.engine, run.id, CM)
     with pytest.raises(RunStateError, match="only an approved run"):
-        post_run(w.engine, run.id, FIN2)
+        post_run(w.engine, run.id, FIN2, signer=SIGNER)
     approve_run(w.engine, run.id, FIN2)
-    posted = post_run(w.engine, run.id, FIN1)
+    posted = post_run(w.engine, run.id, FIN1, signer=SIGNER)
     assert posted.status == "posted"
     assert deposit_balance(w.engine, w.parties["A"]) == 0
     # Posted means immutable, even through the ORM.
@@ -342,7 +350,7 @@ def test_partial_run_is_trued_up_by_the_final_run(db_url: str) -> None:
     w, _size = build(db_url)
     partial = create_run(w.engine, "2026-10", "partial", FIN1)
     approve_run(w.engine, partial.id, FIN2)
-    post_run(w.engine, partial.id, FIN2)
+    post_run(w.engine, partial.id, FIN2, signer=SIGNER)
     _, p_lines = lines_of(w, partial.id, "A")
     paid = sum(ln.amount_minor for ln in p_lines if ln.category == "rebate")
     assert paid == 3_600
@@ -354,7 +362,7 @@ def test_partial_run_is_trued_up_by_the_final_run(db_url: str) -> None:
     w.flush()
     second = create_run(w.engine, "2026-10", "partial", FIN1)
     approve_run(w.engine, second.id, FIN2)
-    post_run(w.engine, second.id, FIN2)
+    post_run(w.engine, second.id, FIN2, signer=SIGNER)
     _, s_lines = lines_of(w, second.id, "A")
     # 16 units * 300 = 4_800; growth (160_000 - 80_000) * 1 % = 800; minus 3_600 already paid
     assert amounts(s_lines)["partial_trueup"] == -3_600
@@ -418,7 +426,7 @@ def test_statement_exports_and_run_summary(db_url: str) -> None:
     st, _lines = lines_of(w, run.id, "A")
     dist_a = Actor("anna", "distributor", w.parties["A"])
     approve_run(w.engine, run.id, FIN2)
-    post_run(w.engine, run.id, FIN1)  # a distributor reads posted statements only
+    post_run(w.engine, run.id, FIN1, signer=SIGNER)  # a distributor reads posted statements only
     csv_text = statement_csv(w.engine, st.id, dist_a).decode("utf-8-sig")
     header, table = csv_text.split("\n\n", 1)
     assert "Party,A" in header and "Period,2026-10" in header and "Status,posted" in header
@@ -525,7 +533,7 @@ def test_a_draft_can_be_discarded_but_a_posted_run_cannot(db_url: str) -> None:
         get_run(w.engine, draft.id)
     run = create_run(w.engine, "2026-10", "final", FIN1)
     approve_run(w.engine, run.id, FIN2)
-    post_run(w.engine, run.id, FIN2)
+    post_run(w.engine, run.id, FIN2, signer=SIGNER)
     with pytest.raises(RunStateError, match="posted and cannot be discarded"):
         discard_run(w.engine, run.id, FIN1)
 
@@ -555,7 +563,7 @@ def test_statement_lists_for_finance_and_for_a_distributor(db_url: str) -> None:
     anna = Actor("anna", "distributor", w.parties["A"])
     assert list_statements(w.engine, anna) == []  # a draft is not the distributor's yet
     approve_run(w.engine, run.id, FIN2)
-    post_run(w.engine, run.id, FIN1)
+    post_run(w.engine, run.id, FIN1, signer=SIGNER)
     mine = list_statements(w.engine, anna)
     assert [(s.party_code, s.total_minor, s.run_status) for s in mine] == [("A", 3_600, "posted")]
     with pytest.raises(SettlementError, match="may not read statements"):

@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
 import settlement
+from tests.settlement.engine_world import SIGNER
 
 Bearer = Callable[..., dict[str, str]]
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -137,14 +138,14 @@ def test_a_distributor_sees_only_its_own(
     login_as: Callable[..., FlaskClient],
     bearer: Bearer,
 ) -> None:
-    finance = settlement.Actor("finance", "finance")
+    finance = settlement.Actor("finance", "finance", user_id=9001)
     run = settlement.create_run(engine, "2026-09", "final", finance)
     draft = settlement.list_statements(engine, finance, run_id=run.id)[0]
     # a statement of a run not yet posted is not the distributor's to read
     early = bearer("distributor", party=draft.party_code)
     assert app.test_client().get(f"/api/v1/statements/{draft.id}", headers=early).status_code == 404
-    settlement.approve_run(engine, run.id, settlement.Actor("finance2", "finance"))
-    settlement.post_run(engine, run.id, finance)
+    settlement.approve_run(engine, run.id, settlement.Actor("finance2", "finance", user_id=9002))
+    settlement.post_run(engine, run.id, finance, signer=SIGNER)
     statements = settlement.list_statements(engine, finance, run_id=run.id)
     code = demo.party_with_alerts(engine)
     mine = next(s for s in statements if s.party_code == code)

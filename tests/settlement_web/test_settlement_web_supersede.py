@@ -14,6 +14,7 @@ from sqlalchemy import Engine, insert
 
 import settlement
 from settlement.models import SettlementRun
+from tests.settlement.engine_world import SIGNER
 
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
@@ -27,7 +28,8 @@ def _token(page: str) -> str:
 def test_a_new_draft_supersedes_the_open_ones(
     app: Flask, engine: Engine, demo: Demo, login_as: Callable[..., FlaskClient]
 ) -> None:
-    fiona, frank = settlement.Actor("fiona", "finance"), settlement.Actor("frank", "finance")
+    fiona = settlement.Actor("fiona", "finance", user_id=9001)
+    frank = settlement.Actor("frank", "finance", user_id=9002)
     draft = settlement.create_run(engine, "2026-09", "final", fiona)
     approved = settlement.create_run(engine, "2026-09", "final", fiona)
     settlement.approve_run(engine, approved.id, frank)
@@ -48,7 +50,7 @@ def test_a_new_draft_supersedes_the_open_ones(
     assert old.status == "superseded" and old.superseded_by == newest
     assert old.statement_count > 0 and "can no longer be posted" in old.note
     with pytest.raises(settlement.RunStateError, match=f"superseded by run {newest}"):
-        settlement.post_run(engine, approved.id, fiona)
+        settlement.post_run(engine, approved.id, fiona, signer=SIGNER)
     with pytest.raises(settlement.RunStateError, match="superseded"):
         settlement.approve_run(engine, draft.id, frank)
 

@@ -28,6 +28,8 @@ from settlement.models import (
     Statement,
     StatementLine,
 )
+from settlement.rules.money import Line as EngineLine
+from settlement.statement import StatementLineRef, statement_hash
 
 Line = tuple[str, str, str, str, int, str]  # rule, category, basis, rate, amount, ref
 
@@ -109,8 +111,20 @@ def statement(
     fx_note: str = "",
     posted_ms: int = ms(2026, 10, 3),
 ) -> tuple[int, int]:
-    """A run of ``status`` holding one statement of ``party_id``: (run id, statement id)."""
+    """A run of ``status`` holding one statement of ``party_id``: (run id, statement id).
+
+    The statement's hash is the one the engine would give its lines (a posted
+    statement whose hash does not match is refused to every reader)."""
     with Session(engine) as s, s.begin():
+        code = s.scalar(select(Party.code).where(Party.id == party_id))
+        assert code is not None
+        digest = statement_hash(
+            period=period, kind="final", tree_size=10, root_hex="00" * 32,
+            program_versions=list(versions), party_code=code, currency=currency,
+            partner_class="A",
+            lines=[StatementLineRef(EngineLine(rule, cat, basis, rate, amount), ref)
+                   for rule, cat, basis, rate, amount, ref in lines],
+        )  # fmt: skip
         r = SettlementRun(
             period=period, kind="final", status=status, tree_size=10, root_hex="00" * 32,
             program_versions_json=json.dumps(list(versions)), reporting_currency="EUR",
@@ -123,7 +137,7 @@ def statement(
         s.flush()
         st = Statement(
             run_id=r.id, party_id=party_id, currency=currency, partner_class="A", region="DE",
-            total_minor=sum(ln[4] for ln in lines), deposit_after_minor=0, hash="ab" * 32,
+            total_minor=sum(ln[4] for ln in lines), deposit_after_minor=0, hash=digest,
             opening_balance_minor=opening_balance, fx_note=fx_note,
         )  # fmt: skip
         s.add(st)

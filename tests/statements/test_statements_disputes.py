@@ -15,8 +15,8 @@ from settlement.common import Actor, PermissionDenied, SettlementError
 from settlement.models import Adjustment, ReferenceChange, StatementDispute, StatementResponse
 from tests.statements._world import party, set_status, statement
 
-FIONA = Actor("fiona", "finance")
-FRANK = Actor("frank", "finance")
+FIONA = Actor("fiona", "finance", user_id=9001)
+FRANK = Actor("frank", "finance", user_id=9002)
 AUDITOR = Actor("audrey", "auditor")
 
 

@@ -12,8 +12,10 @@ from sqlalchemy import Engine
 
 import settlement
 from settlement.common import Actor
+from tests.settlement.engine_world import SIGNER
 
-FIONA, FRANK = Actor("fiona", "finance"), Actor("frank", "finance")
+FIONA = Actor("fiona", "finance", user_id=9001)
+FRANK = Actor("frank", "finance", user_id=9002)
 
 
 def test_every_line_of_a_real_run_reads_in_words(
@@ -39,7 +41,7 @@ def test_every_line_of_a_real_run_reads_in_words(
     dist = login_as("distributor", party=code)
     assert dist.get(f"/partner/statements/{statements[0].id}").status_code == 404
     settlement.approve_run(engine, run.id, FRANK)
-    settlement.post_run(engine, run.id, FIONA)
+    settlement.post_run(engine, run.id, FIONA, signer=SIGNER)
     page = dist.get(f"/partner/statements/{statements[0].id}")
     assert page.status_code == 200 and "awaiting response" in page.get_data(as_text=True)
     pdf = dist.get(f"/api/v1/statements/{statements[0].id}/download?format=pdf")

@@ -29,6 +29,7 @@ from web.settlement_access import (
     store_upload,
     unit_keys,
 )
+from web.signing import get_signer
 from web.unit_views import resolve_key
 
 __all__ = ["alert_json", "statement_download_response"]
@@ -549,8 +550,9 @@ def _run_action(run_id: int, action: str) -> ResponseReturnValue:
         if action == "discard":
             settlement.discard_run(engine, run_id, actor)
             return jsonify({"id": run_id, "discarded": True})
-        step = settlement.approve_run if action == "approve" else settlement.post_run
-        return jsonify(run_json(step(engine, run_id, actor)))
+        if action == "approve":
+            return jsonify(run_json(settlement.approve_run(engine, run_id, actor)))
+        return jsonify(run_json(settlement.post_run(engine, run_id, actor, signer=get_signer())))
     except settlement.SettlementError as exc:
         abort_for(exc)
 
