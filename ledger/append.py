@@ -33,6 +33,7 @@ from ledger.database import (
 )
 from ledger.hops import Hop, HopResult
 from ledger.ids import EntryKind, InvalidIdentifierError, UnitId, parse_key
+from ledger.permissions import custody_refusal
 from ledger.tree import Head, is_stored_level, read_head
 
 __all__ = ["LEDGER_LOCK_ID", "append_hops", "lock_ledger"]
@@ -345,6 +346,8 @@ class _Batch:
         return u
 
     def _append_hop(self, hop: Hop) -> HopResult:
+        if hop.restricted and (refusal := custody_refusal(hop, self.units)):
+            raise _Rejected(refusal)  # a party acting only within its custody
         kind = hop.kind if isinstance(hop.kind, EntryKind) else EntryKind(hop.kind)
         party = self._party(hop.party, "party")
         if party is None:

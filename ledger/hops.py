@@ -32,6 +32,9 @@ class Hop:
     device: str = ""
     device_seq: int | None = None  # with device: identifies the scan for idempotency
     note: str = ""  # what intake noticed about the scan itself (e.g. device clock ahead)
+    # The party may act only within its custody (a distributor's device, token or
+    # staff): the append refuses what ledger.permissions does not allow it.
+    restricted: bool = False
 
 
 class HopResult(NamedTuple):

@@ -317,12 +317,14 @@ def to_hops(
     now_ms: int,
     *,
     max_skew_ms: int = DEFAULT_MAX_SKEW_MS,
+    restricted: bool = False,
 ) -> list[PlannedHop | Rejection]:
     """Hops for the valid events ordered by ``device_seq``, then the rejections.
 
     Every hop carries the device id and ``device_seq`` (the ledger's idempotency
     key), the device's own time, and the device's party and site; a hop whose time
     is more than ``max_skew_ms`` ahead of ``now_ms`` carries a ``note`` saying so.
+    ``restricted``: the party acts only within its custody (``Hop.restricted``).
     """
     planned: list[PlannedHop | Rejection] = []
     for ev in sorted(batch.events, key=lambda e: e.device_seq):
@@ -345,6 +347,7 @@ def to_hops(
             device=batch.device_id,
             device_seq=ev.device_seq,
             note=note,
+            restricted=restricted,
         )
         planned.append(PlannedHop(hop, ev.index, flags))
     planned.extend(batch.rejections)
@@ -395,7 +398,10 @@ def handle_scan_batch(
     """
     batch = parse_scan_batch(body)
     device = authenticate_upload(session, batch.device_id, body, signature_b64)
-    planned = to_hops(batch, device.party, device.site, now_ms, max_skew_ms=max_skew_ms)
+    planned = to_hops(
+        batch, device.party, device.site, now_ms, max_skew_ms=max_skew_ms,
+        restricted=device.restricted,
+    )  # fmt: skip
     hops = [p.hop for p in planned if isinstance(p, PlannedHop)]
     results = append(hops) if hops else []
     return ScanBatchResponse(batch.device_id, batch_results(planned, results))
@@ -409,17 +415,19 @@ def handle_station_scans(
     *,
     now_ms: int,
     site_code: str | None = None,
+    restricted: bool = False,
 ) -> ScanBatchResponse:
     """Scans made at a scan station page by a signed-in person: the same event
     checks, hops and results as a handheld batch, without a device signature (the
     person's session authenticates them). ``events`` are batch events
     (``device_seq``, ``scanned_at``, ``kind``, ``code``, ...); ``device_id`` is the
     station's own (``station:<username>``), so a resubmitted form is a duplicate.
+    ``restricted``: the party acts only within its custody (``Hop.restricted``).
 
     Raises :class:`BatchFormatError` when ``device_id`` or ``events`` are unusable.
     """
     batch = parse_scan_batch(json.dumps({"device_id": device_id, "events": list(events)}))
-    planned = to_hops(batch, party_code, site_code, now_ms)
+    planned = to_hops(batch, party_code, site_code, now_ms, restricted=restricted)
     hops = [p.hop for p in planned if isinstance(p, PlannedHop)]
     results = append(hops) if hops else []
     return ScanBatchResponse(batch.device_id, batch_results(planned, results))

@@ -20,6 +20,7 @@ from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, String, sel
 from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 
 from ledger.models import Base, Party, Site
+from ledger.permissions import acts_within_custody
 
 __all__ = [
     "RESERVED_DEVICE_PREFIXES",
@@ -216,10 +217,17 @@ class DeviceKey:
     revoked_ms: int | None
     party: str  # code of the owning party
     site: str | None  # code of its site
+    party_kind: str = ""  # parties.kind of the owning party
+
+    @property
+    def restricted(self) -> bool:
+        """Whether the device's scans act only within its party's custody (a
+        distributor's, dealer's or retailer's device: :mod:`ledger.permissions`)."""
+        return acts_within_custody(self.party_kind)
 
 
 def device_key(session: Session, device_id: str) -> DeviceKey | None:
-    """The device's key, state, party code and site code (one query), or None.
+    """The device's key, state, party code, site code and party kind (one query), or None.
 
     Plain SQL on the session's connection: this runs for every upload, and an ORM
     statement costs as much to prepare as a small ledger append.
@@ -227,15 +235,15 @@ def device_key(session: Session, device_id: str) -> DeviceKey | None:
     conn = session.connection()
     ph = "?" if conn.dialect.name == "sqlite" else "%s"
     row = conn.exec_driver_sql(
-        "SELECT d.public_key, d.revoked_ms, p.code, s.code FROM devices d"
+        "SELECT d.public_key, d.revoked_ms, p.code, s.code, p.kind FROM devices d"
         " JOIN parties p ON p.id = d.party_id LEFT JOIN sites s ON s.id = d.site_id"
         f" WHERE d.device_id = {ph}",
         (device_id,),
     ).first()
     if row is None:
         return None
-    public_key, revoked_ms, party, site = row
-    return DeviceKey(device_id, bytes(public_key), revoked_ms, str(party), site)
+    public_key, revoked_ms, party, site, kind = row
+    return DeviceKey(device_id, bytes(public_key), revoked_ms, str(party), site, str(kind))
 
 
 def authenticate_upload(

@@ -7,7 +7,9 @@ pallets to distributors, each granted its own country; distributors unpack and
 ship units on to their dealers, who sell them. A few percent of units leak:
 shipped to a dealer in another distributor's country, or sold abroad; a few are
 returned; a handful of serials are cloned. Every scan goes through
-``ledger.append_hops`` in device batches, exactly as handheld uploads do.
+``ledger.append_hops`` in device batches, exactly as handheld uploads do: the
+distributors' and dealers' scans act only within their custody, as their
+handhelds' do (``ledger.permissions``).
 
 The same seed and sizes always give the same ledger (and so the same root).
 """
@@ -228,6 +230,7 @@ class _Journeys:
         hop = Hop(
             hop.unit, hop.kind, hop.party, hop.at_ms, hop.counterparty, hop.site, hop.lat_e6, hop.lon_e6,
             hop.container, device, self._dseq[device],
+            restricted=hop.party != "MFR",  # a partner's handheld: only within its custody
         )  # fmt: skip
         self._tick += 1
         self.hops.append((hop.at_ms, self._tick, hop))

@@ -5,7 +5,8 @@ The station is a device of its own, ``station:<username>``, with its own
 ``device_seq``: each rendered form carries the next one, so a resubmitted form
 (double click, reload, back button) is answered ``duplicate`` by the ledger
 instead of being appended twice. Scans are recorded for the signed-in person's
-party; manufacturer staff without a party pick the party they act for.
+party; manufacturer staff without a party pick the party they act for. Staff of
+a distributor (or dealer) record only within its custody (:mod:`ledger.permissions`).
 
 Without JavaScript the form posts and redirects back (the answer shows on the
 page that follows); with ``static/scan_station.js`` it posts to
@@ -41,6 +42,7 @@ from scanners import (
 )
 from web.db import get_session
 from web.ingest import append
+from web.party_scope import custody_scope
 from web.roles import Role
 from web.security import Principal, current_principal, require_roles
 
@@ -264,8 +266,9 @@ def _submit(me: Principal, form: StationForm, party: str) -> tuple[list[StationS
 
     try:
         response = handle_station_scans(
-            station_device(me), events, party, append_now, now_ms=now_ms
-        )
+            station_device(me), events, party, append_now, now_ms=now_ms,
+            restricted=custody_scope(me) is not None,
+        )  # fmt: skip
     except BatchFormatError as exc:  # pragma: no cover - the events are built above
         return [_rejected(kind, "", str(exc))], _next_seq(seq)
     scans: list[StationScan] = []

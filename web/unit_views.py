@@ -1,9 +1,11 @@
 """One unit as the units API and the trace page show it, with who may see it.
 
-Channel managers, auditors, admins and warehouse staff see every unit. A
-distributor sees a unit only when its party appears in the unit's history (as the
-party or the counterparty of an entry); any other unit answers "not found", so
-that a distributor cannot learn which serial numbers exist.
+The manufacturer's channel managers, auditors, admins and warehouse staff see
+every unit. A distributor (or anyone acting for a channel partner) sees a unit
+only when :func:`ledger.access.may_read_unit` allows it: custody was handed to its
+party, never because its party wrote an entry. Any other unit answers "not
+found" exactly like a unit that does not exist, so that a distributor cannot
+learn which serial numbers exist.
 """
 
 from __future__ import annotations
@@ -15,18 +17,18 @@ from sqlalchemy import Engine
 
 from ledger import (
     InvalidIdentifierError,
-    UnitNotFoundError,
     UnitStatus,
     contents,
     parse_key,
     unit_history,
     unit_status,
 )
+from ledger.access import require_readable
 from ledger.checkpoint import latest_checkpoint
 from ledger.queries import EntryView
 from scanners import parse
 
-__all__ = ["UnitReport", "load_unit", "resolve_key", "visible_to"]
+__all__ = ["UnitReport", "load_unit", "resolve_key"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,23 +92,19 @@ def resolve_key(text: str) -> str:
     )
 
 
-def visible_to(history: list[EntryView], party_code: str) -> bool:
-    """Whether ``party_code`` took part in any entry of ``history``."""
-    return any(e.party == party_code or e.counterparty == party_code for e in history)
-
-
 def load_unit(engine: Engine, key: str, *, only_party: str | None = None) -> UnitReport:
     """The report of the unit with canonical ``key``.
 
-    ``only_party``: answer only if that party took part in the unit's history
-    (distributors). Raises :class:`~ledger.UnitNotFoundError` for an unknown unit,
-    or one the party may not see; :class:`~ledger.InvalidIdentifierError` for a
+    ``only_party``: answer only if that party may read the unit
+    (:func:`ledger.access.may_read_unit`; ``""`` reads nothing). Raises
+    :class:`~ledger.UnitNotFoundError` for an unknown unit, or one the party may
+    not read (the same words); :class:`~ledger.InvalidIdentifierError` for a
     malformed key.
     """
     with engine.connect() as conn:
+        if only_party is not None:
+            require_readable(conn, key, only_party)
         history = unit_history(conn, key)
-        if only_party is not None and not visible_to(history, only_party):
-            raise UnitNotFoundError(f"no unit {key} in the ledger")
         status = unit_status(conn, key)
         inside = contents(conn, key) if status.key.startswith("00/") else []
     latest = latest_checkpoint(engine)

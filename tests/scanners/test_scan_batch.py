@@ -189,6 +189,10 @@ def _commissioned(engine: Engine) -> None:
         )
         for s in ("U1", "U2")
     ]
+    # shipped to DIST-FR, whose handheld then receives them (ledger.permissions)
+    hops += [
+        Hop(h.unit, EntryKind.SHIPPING, "ACME", NOW - 10**8, counterparty="DIST-FR") for h in hops
+    ]
     assert {r.status for r in append_hops(engine, hops)} == {"accepted"}
 
 

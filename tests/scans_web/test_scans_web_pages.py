@@ -85,8 +85,10 @@ def test_station_reused_form_with_another_code_is_not_mistaken_for_a_resubmit(
 def test_station_answers_anomalies_and_rejections_and_lists_the_session(
     network: Engine, login_as: LoginAs
 ) -> None:
-    browser = login_as("warehouse", "DIST-B")
-    fields = _station(browser)
+    # Manufacturer staff (no party) acting for DIST-B: DIST-B's own staff may not
+    # record a unit addressed to DIST-A (ledger.permissions), the manufacturer's may.
+    browser = login_as("warehouse")
+    fields = {**_station(browser), "party": "DIST-B"}
     # DIST-B receives U1, which MFR shipped to DIST-A: recorded, with an anomaly.
     odd = browser.post(
         "/scan/scan.json",

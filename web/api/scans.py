@@ -12,6 +12,7 @@ answer; checkpoints are signed in the background (:mod:`web.checkpointer`).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Sequence
@@ -32,6 +33,7 @@ from scanners import (
 from web.api import api_route, json_response
 from web.db import get_session
 from web.ingest import append
+from web.party_scope import custody_scope
 from web.roles import Role
 from web.security import csrf_exempt, current_principal
 
@@ -166,11 +168,9 @@ def _reject_constant(name: str) -> Any:
 
 
 def _epcis_party() -> str | None:
-    """The party whose steps a caller may capture: a distributor's own; None = any."""
-    principal = current_principal()
-    if principal is None or principal.role is not Role.DISTRIBUTOR:
-        return None
-    return principal.party_code
+    """The party whose steps a caller may capture: a distributor's own (its hops then
+    act only within its custody, :mod:`ledger.permissions`); None = any."""
+    return custody_scope(current_principal())
 
 
 @api_route(
@@ -184,7 +184,9 @@ def _epcis_party() -> str | None:
         "path of the first error. Events with an `eventID` are idempotent: capturing "
         "the same document again answers `duplicate` and appends nothing. Events that "
         "name no party are recorded as the caller's party; a distributor may capture "
-        "only steps performed by its own party."
+        "only steps performed by its own party, on units in its custody or addressed "
+        "to it (any other hop is `rejected` with the reason; commissioning and "
+        "inspecting never)."
     ),
     request_body={
         "required": True,
@@ -256,6 +258,7 @@ def epcis_capture() -> ResponseReturnValue:
                 f"{foreign.party!r} for {foreign.unit}; a distributor captures only "
                 f"steps of its own party {own!r}",
             )
+        hops = [dataclasses.replace(h, restricted=True) for h in hops]
     get_session().rollback()  # end the resolvers' read transaction before the append
     results = append(hops)
     rows: list[dict[str, Any]] = []

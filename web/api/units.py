@@ -1,8 +1,9 @@
 """One unit: custody and containment now, and its history (ours or EPCIS 2.0).
 
-Channel managers, auditors, admins and warehouse staff see any unit; a distributor
-sees a unit only if its party appears in the unit's history, and any other unit
-answers 404 exactly like one that does not exist (see :mod:`web.unit_views`).
+The manufacturer's channel managers, auditors, admins and warehouse staff see any
+unit; a distributor sees a unit only if custody was handed to its party
+(:mod:`ledger.access`), and any other unit answers 404 exactly like one that does
+not exist (see :mod:`web.unit_views`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from ledger import InvalidIdentifierError, UnitNotFoundError
 from scanners import export_history, history_entries
 from web.api import api_route, json_response
 from web.db import get_engine, get_session
+from web.party_scope import custody_scope
 from web.roles import Role
 from web.security import current_principal
 from web.unit_views import UnitReport, load_unit, resolve_key
@@ -44,11 +46,9 @@ _KEY_DESCRIPTION = (
 
 
 def only_party() -> str | None:
-    """The party a distributor caller is limited to; None for every other role."""
-    principal = current_principal()
-    if principal is None or principal.role is not Role.DISTRIBUTOR:
-        return None
-    return principal.party_code or ""  # a distributor without party sees nothing
+    """The party whose custody bounds what the caller reads (a distributor's, see
+    :mod:`web.party_scope`); None for the manufacturer's staff."""
+    return custody_scope(current_principal())
 
 
 def _report(key: str) -> UnitReport:
@@ -67,8 +67,9 @@ def _report(key: str) -> UnitReport:
     description=(
         f"The key is {_KEY_DESCRIPTION} State, holder, the party it is bound for, the "
         "case or pallet directly holding it and the outermost pallet; for an SSCC "
-        "also everything packed in it now. A distributor sees only units whose "
-        "history names its party (else 404)."
+        "also everything packed in it now. A distributor sees only units handed "
+        "to its party (shipped or returned to it by another party) and the cases "
+        "it packed; any other unit answers 404 like one that does not exist."
     ),
     responses={
         200: json_response("The unit now", _STATUS_SCHEMA),
