@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from ledger import merkle
-from ledger.canonical import encode_values
+from ledger.canonical import encode_values, format_time
 from ledger.custody import Custody, UnitState, apply_entry
 from ledger.database import (
     bulk_insert,
@@ -31,7 +31,7 @@ from ledger.database import (
     placeholder,
     write_transaction,
 )
-from ledger.hops import Hop, HopResult
+from ledger.hops import Hop, HopResult, scan_digest
 from ledger.ids import EntryKind, InvalidIdentifierError, UnitId, parse_key
 from ledger.permissions import custody_refusal
 from ledger.tree import Head, is_stored_level, read_head
@@ -66,7 +66,13 @@ _ENTRY_COLUMNS = (
     "seq", "unit_id", "kind", "at_ms", "party_id", "counterparty_id", "site_id", "lat_e6",
     "lon_e6", "container_id", "device", "device_seq", "anomaly", "prev_hash", "leaf_hash",
 )  # fmt: skip
-_RECEIPT_COLUMNS = ("device", "device_seq", "first_seq", "entry_count", "anomaly")
+_RECEIPT_COLUMNS = ("device", "device_seq", "first_seq", "entry_count", "anomaly", "content_hash")
+# The times canonical bytes can spell (RFC 3339 has four-digit years):
+# 0001-01-01T00:00:00.000Z .. 9999-12-31T23:59:59.999Z, in ms since the epoch.
+_MIN_AT_MS = -62_135_596_800_000
+_MAX_AT_MS = 253_402_300_799_999
+_MAX_DEVICE_SEQ = 2**63 - 1  # scan_receipts.device_seq and entries.device_seq are BIGINT
+_MAX_DEVICE = 64  # characters of entries.device and scan_receipts.device
 
 
 def lock_ledger(conn: Connection) -> None:
@@ -117,6 +123,40 @@ class _Rejected(Exception):
     pass
 
 
+@dataclass(slots=True)
+class _Receipt:
+    """A scan already recorded: its entries, anomaly and content digest (None for
+    receipts written before digests were kept)."""
+
+    first: int
+    count: int
+    anomaly: str
+    digest: bytes | None = None
+
+
+def _bounds_problem(hop: Hop) -> str | None:
+    """Why ``hop`` cannot be stored at all (a value outside what the columns or the
+    canonical bytes hold), or None. Intake checks these and more; this is the last
+    guard, so that nothing unencodable is ever stored."""
+    if not _MIN_AT_MS <= hop.at_ms <= _MAX_AT_MS:
+        return (
+            f"time {hop.at_ms} ms since the epoch is outside the years 1 to 9999, "
+            "which a ledger entry (RFC 3339) cannot spell"
+        )
+    if hop.device_seq is not None:
+        if not hop.device:
+            return "device_seq given without a device"
+        if not 0 <= hop.device_seq <= _MAX_DEVICE_SEQ:
+            return f"device_seq {hop.device_seq} is outside 0 to 2**63 - 1"
+    if len(hop.device) > _MAX_DEVICE:
+        return f"device id {hop.device[:_MAX_DEVICE]!r}... is longer than {_MAX_DEVICE} characters"
+    return None
+
+
+def _safe_time(at_ms: int) -> str:
+    return format_time(at_ms) if _MIN_AT_MS <= at_ms <= _MAX_AT_MS else f"at_ms={at_ms}"
+
+
 def _chunks(items: Sequence[str | int], size: int = _CHUNK) -> Iterable[Sequence[str | int]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
@@ -133,7 +173,7 @@ class _Batch:
     unit_by_id: dict[int, _UnitRow] = field(default_factory=dict)
     entries: list[tuple[object, ...]] = field(default_factory=list)
     nodes: list[tuple[int, int, bytes]] = field(default_factory=list)
-    receipts: list[tuple[str, int, int, int, str]] = field(default_factory=list)
+    receipts: list[tuple[str, int, int, int, str, bytes]] = field(default_factory=list)
     next_unit_id: int = 0
 
     def __post_init__(self) -> None:
@@ -239,36 +279,70 @@ class _Batch:
     # --- working out a batch ------------------------------------------------------
 
     def run(self, hops: Sequence[Hop]) -> list[HopResult]:
+        """One result per hop, in order; then every row of the batch is written.
+
+        A hop with a device and ``device_seq`` is a scan: when a receipt of that
+        (device, device_seq) is stored already, or an earlier hop of this batch was
+        accepted under it, the hop is a replay. A replay that says what was stored
+        (same :func:`~ledger.hops.scan_digest`; a receipt without one counts as the
+        same) is ``duplicate`` with the original seqs; one that says something else
+        is a ``conflict``: nothing is appended and the reason names both scans.
+        """
         self.head = read_head(self.conn)
         results: list[HopResult | None] = [None] * len(hops)
-        self._prefetch(hops)
-        seen_scans: dict[tuple[str, int], int] = {}
-        previous = self._previous_receipts(hops)
+        # The cheap bounds of what the columns and the canonical bytes can hold come
+        # first, so that nothing unencodable reaches the rest of the batch.
+        valid: list[Hop] = []
         for i, hop in enumerate(hops):
+            problem = _bounds_problem(hop)
+            if problem is None:
+                valid.append(hop)
+            else:
+                results[i] = HopResult("rejected", reason=problem)
+        self._prefetch(valid)
+        known = self._previous_receipts(valid)
+        conflicts: list[tuple[int, Hop, _Receipt]] = []
+        for i, hop in enumerate(hops):
+            if results[i] is not None:
+                continue
             scan = (
                 (hop.device, hop.device_seq) if hop.device and hop.device_seq is not None else None
             )
-            if scan is not None and scan in previous:
-                first, count, anomaly = previous[scan]
-                results[i] = HopResult("duplicate", tuple(range(first, first + count)), anomaly)
-                continue
-            if scan is not None and scan in seen_scans:
-                earlier = results[seen_scans[scan]]
-                assert earlier is not None
-                results[i] = HopResult("duplicate", earlier.seqs, earlier.anomaly)
+            if scan is not None and scan in known:
+                stored = known[scan]
+                try:
+                    digest = self._digest(hop)
+                except (_Rejected, InvalidIdentifierError) as why:
+                    results[i] = HopResult("rejected", reason=str(why))
+                    continue
+                if stored.digest is None or stored.digest == digest:
+                    seqs = tuple(range(stored.first, stored.first + stored.count))
+                    results[i] = HopResult("duplicate", seqs, stored.anomaly)
+                else:
+                    conflicts.append((i, hop, stored))
                 continue
             try:
-                results[i] = self._append_hop(hop)
-            except _Rejected as why:
+                result = self._append_hop(hop)
+            except (_Rejected, InvalidIdentifierError) as why:
                 results[i] = HopResult("rejected", reason=str(why))
-            except InvalidIdentifierError as why:
-                results[i] = HopResult("rejected", reason=str(why))
-            if scan is not None:
-                seen_scans[scan] = i
-                r = results[i]
-                assert r is not None
-                if r.status == "accepted":
-                    self.receipts.append((scan[0], scan[1], r.seqs[0], len(r.seqs), r.anomaly))
+                continue
+            results[i] = result
+            if scan is not None and result.status == "accepted":
+                receipt = _Receipt(result.seqs[0], len(result.seqs), result.anomaly)
+                receipt.digest = self._digest(hop)
+                known[scan] = receipt
+                self.receipts.append(
+                    (
+                        scan[0],
+                        scan[1],
+                        receipt.first,
+                        receipt.count,
+                        receipt.anomaly,
+                        receipt.digest,
+                    )
+                )
+        for i, reason in self._conflict_reasons(conflicts):
+            results[i] = HopResult("conflict", reason=reason)
         self._write()
         return [r for r in results if r is not None]
 
@@ -299,24 +373,99 @@ class _Batch:
         row = self.conn.exec_driver_sql("SELECT MAX(id) FROM units").first()
         self.next_unit_id = (int(row[0]) if row and row[0] is not None else 0) + 1
 
-    def _previous_receipts(
-        self, hops: Sequence[Hop]
-    ) -> dict[tuple[str, int], tuple[int, int, str]]:
+    def _previous_receipts(self, hops: Sequence[Hop]) -> dict[tuple[str, int], _Receipt]:
+        """Stored receipts of the batch's scans, content hashes included (one query
+        per device and 500 seqs)."""
         by_device: dict[str, list[int]] = {}
         for hop in hops:
             if hop.device and hop.device_seq is not None:
                 by_device.setdefault(hop.device, []).append(hop.device_seq)
-        found: dict[tuple[str, int], tuple[int, int, str]] = {}
+        found: dict[tuple[str, int], _Receipt] = {}
         for device, seqs in by_device.items():
             for chunk in _chunks(sorted(set(seqs))):
                 rows = self.conn.exec_driver_sql(
-                    "SELECT device_seq, first_seq, entry_count, anomaly FROM scan_receipts"
-                    f" WHERE device = {self.ph} AND device_seq IN ({self._in(len(chunk))})",
+                    "SELECT device_seq, first_seq, entry_count, anomaly, content_hash"
+                    f" FROM scan_receipts WHERE device = {self.ph}"
+                    f" AND device_seq IN ({self._in(len(chunk))})",
                     (device, *chunk),
                 )
-                for dseq, first, count, anomaly in rows:
-                    found[(device, int(dseq))] = (int(first), int(count), str(anomaly))
+                for dseq, first, count, anomaly, digest in rows:
+                    found[(device, int(dseq))] = _Receipt(
+                        int(first),
+                        int(count),
+                        str(anomaly),
+                        None if digest is None else bytes(digest),
+                    )
         return found
+
+    def _digest(self, hop: Hop) -> bytes:
+        """What ``hop`` says, as stored in its receipt: :func:`~ledger.hops.scan_digest`
+        over the canonical unit key, the kind, the time, the party and counterparty
+        codes and, for packing, the canonical key of the container (``""`` for
+        every other kind, whose entries record no container of the hop's own).
+
+        Raises :class:`~ledger.ids.InvalidIdentifierError` for a key that names no unit.
+        """
+        key = hop.unit.removeprefix("/")
+        unit = self.units.get(key)
+        unit_key = unit.key if unit is not None else parse_key(key).key
+        kind = hop.kind._value_ if isinstance(hop.kind, EntryKind) else EntryKind(hop.kind).value
+        container = ""
+        if kind == _PACKING._value_ and hop.container:
+            box_key = hop.container.removeprefix("/")
+            box = self.units.get(box_key)
+            container = box.key if box is not None else parse_key(box_key).key
+        return scan_digest(unit_key, kind, hop.at_ms, hop.party, hop.counterparty, container)
+
+    def _conflict_reasons(
+        self, conflicts: Sequence[tuple[int, Hop, _Receipt]]
+    ) -> list[tuple[int, str]]:
+        """The reason of each conflict, naming the stored scan beside the new one.
+
+        The stored scan is read from its entries (one query for all conflicts, which
+        are rare): the entry of the scanned unit is the receipt's first entry, or the
+        packing entry after the commissioning of a container new in that scan.
+        """
+        if not conflicts:
+            return []
+        wanted = sorted({s for _, _, r in conflicts for s in (r.first, r.first + 1)})
+        stored: dict[int, tuple[str, int, str]] = {}
+        start = self.head.size - len(self.entries)  # this batch's first seq
+        for seq in wanted:  # scans accepted earlier in this very batch
+            if seq >= start and seq - start < len(self.entries):
+                row = self.entries[seq - start]
+                unit_id, kind, at_ms = row[1], row[2], row[3]
+                assert isinstance(unit_id, int) and isinstance(at_ms, int)
+                stored[seq] = (str(kind), at_ms, self.unit_by_id[unit_id].key)
+        wanted = [seq for seq in wanted if seq < start]
+        for chunk in _chunks(wanted):
+            rows = self.conn.exec_driver_sql(
+                "SELECT e.seq, e.kind, e.at_ms, u.key FROM entries e"
+                f" JOIN units u ON u.id = e.unit_id WHERE e.seq IN ({self._in(len(chunk))})",
+                tuple(chunk),
+            )
+            for seq, kind, at_ms, key in rows:
+                stored[int(seq)] = (str(kind), int(at_ms), str(key))
+        out = []
+        for i, hop, receipt in conflicts:
+            first = stored.get(receipt.first)
+            second = stored.get(receipt.first + 1) if receipt.count > 1 else None
+            was = second if second is not None and second[0] == _PACKING._value_ else first
+            kind = hop.kind._value_ if isinstance(hop.kind, EntryKind) else str(hop.kind)
+            came = f"{kind} of {hop.unit.removeprefix('/')} at {format_time(hop.at_ms)}"
+            held = "a different scan"
+            if was is not None:
+                held = f"{was[0]} of {was[2]} at {_safe_time(was[1])}"
+            out.append(
+                (
+                    i,
+                    f"device {hop.device} already used device_seq {hop.device_seq} for "
+                    f"another scan (stored: {held}; this one: {came}); nothing was "
+                    "recorded: the device must resync its counter to next_device_seq "
+                    "and send this scan again under a new number",
+                )
+            )
+        return out
 
     def _party(self, code: str | None, role: str) -> _Party | None:
         if code is None or code == "":

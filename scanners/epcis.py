@@ -59,7 +59,7 @@ from sqlalchemy.orm import Session, aliased
 from ledger.hops import Hop
 from ledger.ids import EntryKind, InvalidIdentifierError, sscc_key, unit_key
 from ledger.models import Entry, Party, Site, Unit
-from scanners.batch import parse_rfc3339_ms, to_micro_degrees
+from scanners.batch import parse_rfc3339_ms, scan_time_problem, to_micro_degrees
 from scanners.parse import parse
 
 __all__ = [
@@ -266,8 +266,14 @@ def history_entries(session: Session, key: str) -> list[HistoryEntry]:
 # --- capture ---------------------------------------------------------------------------
 
 
-def capture_document(doc: object, resolvers: EpcisResolvers) -> list[Hop]:
+def capture_document(
+    doc: object, resolvers: EpcisResolvers, *, now_ms: int | None = None
+) -> list[Hop]:
     """Hops for every event of an EPCIS 2.0 document, in document order.
+
+    With ``now_ms`` (the server clock, ms since the epoch) every ``eventTime`` must
+    lie in the window of :func:`scanners.batch.scan_time_problem` (2000-01-01 to 30
+    days ahead), as for handheld scans; None checks the format only (exports, tests).
 
     Raises :class:`EpcisError` (path and reason of the first error); nothing of
     the document should be stored then.
@@ -295,7 +301,7 @@ def capture_document(doc: object, resolvers: EpcisResolvers) -> list[Hop]:
         raise EpcisError("$.epcisBody.eventList", f"at most {MAX_EVENTS} events per document")
     hops: list[Hop] = []
     for i, event in enumerate(events):
-        hops.extend(_capture_event(event, f"$.epcisBody.eventList[{i}]", resolvers))
+        hops.extend(_capture_event(event, f"$.epcisBody.eventList[{i}]", resolvers, now_ms))
     return hops
 
 
@@ -306,7 +312,9 @@ def _has_epcis_context(context: object) -> bool:
     )
 
 
-def _capture_event(event: object, path: str, res: EpcisResolvers) -> list[Hop]:
+def _capture_event(
+    event: object, path: str, res: EpcisResolvers, now_ms: int | None = None
+) -> list[Hop]:
     if not isinstance(event, dict):
         raise EpcisError(path, "an event must be a JSON object")
     etype = event.get("type")
@@ -319,6 +327,8 @@ def _capture_event(event: object, path: str, res: EpcisResolvers) -> list[Hop]:
     if action not in _ACTIONS:
         raise EpcisError(f"{path}.action", f"expected ADD, OBSERVE or DELETE, got {action!r}")
     at_ms = _event_time_ms(event, path)
+    if now_ms is not None and (problem := scan_time_problem(at_ms, now_ms)) is not None:
+        raise EpcisError(f"{path}.eventTime", f"{str(event.get('eventTime'))[:64]!r} {problem}")
     bizstep = _bizstep(event, path)
     kind = _kind(etype, action, bizstep, path)
 

@@ -36,6 +36,7 @@ from settlement.common import Actor, SettlementError
 from settlement.exports import format_minor
 from settlement.models import SettlementRun, Statement, StatementLine
 from settlement.runs import RunStateError
+from settlement.seals import check_posted_run
 
 __all__ = [
     "DEFAULT_CHART",
@@ -234,7 +235,9 @@ def _check_balanced(rows: Sequence[JournalRow], st: JournalStatement) -> None:
 
 
 def load_posted_run(s: Session, run_id: int) -> SettlementRun:
-    """The run ``run_id``; :class:`RunStateError` naming its status unless it is posted."""
+    """The run ``run_id``; :class:`RunStateError` naming its status unless it is posted,
+    and :class:`~settlement.seals.StatementTampered` naming a statement of it that no
+    longer matches its hash (nothing changed in the database is booked or paid)."""
     run = s.get(SettlementRun, run_id)
     if run is None:
         raise SettlementError(f"no settlement run {run_id}")
@@ -242,6 +245,7 @@ def load_posted_run(s: Session, run_id: int) -> SettlementRun:
         raise RunStateError(
             f"run {run_id} is {run.status}; only a posted run has a journal and a payment file"
         )
+    check_posted_run(s, run)
     return run
 
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple, Protocol
 
@@ -40,6 +41,7 @@ from sqlalchemy.orm import Session
 
 from ledger.keys import key_id
 from ledger.merkle import leaf_hash, root_from_leaves
+from ledger.models import Party
 from settlement.common import SettlementError, now_ms
 from settlement.models import (
     Adjustment,
@@ -48,6 +50,7 @@ from settlement.models import (
     Seal,
     SettlementRun,
     Statement,
+    StatementLine,
 )
 from settlement.rules.money import Line, RuleError
 from settlement.statement import StatementLineRef, statement_hash
@@ -60,12 +63,14 @@ __all__ = [
     "SealError",
     "StatementTampered",
     "alerts_seal_body",
+    "check_posted_run",
     "check_posted_statement",
     "evidence_hash",
     "latest_alerts_seal",
     "open_note",
     "restate_statement",
     "run_seal_body",
+    "run_statements",
     "seal_alerts",
     "seal_run",
 ]
@@ -219,6 +224,45 @@ def check_posted_statement(
         raise StatementTampered(
             statement.id, f"its total {statement.total_minor} is not the sum of its lines {total}"
         )
+
+
+def run_statements(
+    s: Session, run: SettlementRun
+) -> list[tuple[Statement, str | None, list[LineRow]]]:
+    """Every statement of ``run`` in id order with its party's code (None when the
+    party is gone) and its stored lines in position order."""
+    ln = StatementLine
+    lines: dict[int, list[LineRow]] = defaultdict(list)
+    for row in s.execute(
+        select(ln.statement_id, ln.position, ln.rule, ln.category, ln.basis, ln.rate,
+               ln.amount_minor, ln.ref, ln.quantity)
+        .join(Statement, Statement.id == ln.statement_id)
+        .where(Statement.run_id == run.id)
+        .order_by(ln.statement_id, ln.position)
+    ):  # fmt: skip
+        lines[int(row[0])].append(LineRow(*row[1:]))
+    return [
+        (st, code, lines.get(st.id, []))
+        for st, code in s.execute(
+            select(Statement, Party.code)
+            .outerjoin(Party, Party.id == Statement.party_id)
+            .where(Statement.run_id == run.id)
+            .order_by(Statement.id)
+        ).all()
+    ]
+
+
+def check_posted_run(s: Session, run: SettlementRun) -> None:
+    """:func:`check_posted_statement` for every statement of ``run``, for what reads a
+    whole posted run (its journal, its payment plan and file): raises
+    :class:`StatementTampered` naming the first statement that no longer matches its
+    hash, so no tampered amount is booked or paid."""
+    if run.status != "posted":
+        return
+    for st, code, lines in run_statements(s, run):
+        if code is None:
+            raise StatementTampered(st.id, f"its party {st.party_id} does not exist")
+        check_posted_statement(run, st, code, lines)
 
 
 def _statement_leaves(s: Session, run_id: int) -> list[tuple[Any, ...]]:

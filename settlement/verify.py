@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -43,18 +42,17 @@ from settlement.models import (
     Seal,
     SettlementRun,
     Statement,
-    StatementLine,
 )
 from settlement.seals import (
     ALERTS_SEAL,
     RUN_SEAL,
-    LineRow,
     SealError,
     alerts_seal_body,
     evidence_hash,
     open_note,
     restate_statement,
     run_seal_body,
+    run_statements,
 )
 
 __all__ = ["SettlementIntegrityError", "SettlementVerifyReport", "verify_settlement"]
@@ -151,7 +149,6 @@ def _verify_run(
     s: Session,
     run: SettlementRun,
     seal: Seal | None,
-    codes: dict[int, str],
     checkpoints: set[tuple[int, str]],
     name: str,
     public_key: bytes,
@@ -172,26 +169,11 @@ def _verify_run(
             "settlement_runs", run.id, "bad_column",
             f"program_versions_json {run.program_versions_json!r} is not a list of version ids",
         ) from None  # fmt: skip
-    statements = list(
-        s.scalars(select(Statement).where(Statement.run_id == run.id).order_by(Statement.id))
-    )
-    lines: dict[int, list[LineRow]] = defaultdict(list)
-    ln = StatementLine
-    for row in s.execute(
-        select(ln.statement_id, ln.position, ln.rule, ln.category, ln.basis, ln.rate,
-               ln.amount_minor, ln.ref, ln.quantity)
-        .join(Statement, Statement.id == ln.statement_id)
-        .where(Statement.run_id == run.id)
-        .order_by(ln.statement_id, ln.position)
-    ):  # fmt: skip
-        lines[int(row[0])].append(LineRow(*row[1:]))
     hashes = []
     paid: set[int] = set()  # adjustments a line of this run pays
-    for st in statements:
-        code = codes.get(st.party_id)
+    for st, code, mine in run_statements(s, run):
         if code is None:
             raise _fail("statements", st.id, "no_party", f"party {st.party_id} does not exist")
-        mine = lines.get(st.id, [])
         try:
             again = restate_statement(run, code, st.currency, st.partner_class, mine)
         except SettlementError as exc:
@@ -292,7 +274,6 @@ def _run_hash(run: SettlementRun, versions: Sequence[int], hashes: Sequence[str]
 
 
 def _verify_runs(s: Session, name: str, public_key: bytes) -> tuple[int, int, _Counts]:
-    codes = {int(i): str(c) for i, c in s.execute(select(Party.id, Party.code))}
     checkpoints = {
         (int(size), bytes(root).hex())
         for size, root in s.execute(select(Checkpoint.tree_size, Checkpoint.root_hash))
@@ -316,7 +297,7 @@ def _verify_runs(s: Session, name: str, public_key: bytes) -> tuple[int, int, _C
                     f"(posted_ms {run.posted_ms}, posted_by {run.posted_by})",
                 )  # fmt: skip
             continue
-        _verify_run(s, run, seals.get(run.id), codes, checkpoints, name, public_key, counts)
+        _verify_run(s, run, seals.get(run.id), checkpoints, name, public_key, counts)
         posted += 1
     runs = set(s.scalars(select(SettlementRun.id)))
     for subject, seal in seals.items():

@@ -93,7 +93,7 @@ class StationScan:
     """One code's answer, as the page shows it."""
 
     tone: str  # ok | warn | bad
-    status: str  # accepted | duplicate | rejected
+    status: str  # accepted | duplicate | rejected | conflict
     kind: str
     code: str
     key: str | None
@@ -163,20 +163,28 @@ def _fresh_seq() -> int:
     return time.time_ns() // 1000  # microseconds: increasing, far below 2**62
 
 
-def _form_seq(raw: str | None, digest: str) -> int:
-    """The form's device_seq, unless this session already used it for other content
-    (a form reused after the back button): then a fresh one."""
+def _form_seq(raw: str | None, digest: str, now_ms: int) -> tuple[int, int]:
+    """The form's device_seq and scan time (ms since the epoch).
+
+    A resubmission of the same content keeps the time it was first sent with, so
+    the ledger sees the same scan and answers ``duplicate`` (a different time
+    would be a ``conflict``); a form this session already used for other content
+    (reused after the back button) gets a fresh device_seq and ``now_ms``.
+    """
     try:
         seq = int(raw or "")
     except ValueError:
         seq = -1
     used: dict[str, str] = dict(session.get("station.seqs") or {})
-    if not 0 <= seq < _MAX_SEQ - _SEQ_STRIDE or used.get(str(seq), digest) != digest:
-        seq = _fresh_seq()
-    used[str(seq)] = digest
+    stored = used.get(str(seq))
+    first_digest, _, first_ms = (stored or "").partition("@")
+    if not 0 <= seq < _MAX_SEQ - _SEQ_STRIDE or (stored is not None and first_digest != digest):
+        seq, stored = _fresh_seq(), None
+    at_ms = int(first_ms) if stored is not None and first_ms.isdigit() else now_ms
+    used[str(seq)] = f"{digest}@{at_ms}"
     newest = sorted(used.items(), key=lambda item: int(item[0]))[-_SEQ_MEMORY:]
     session["station.seqs"] = dict(newest)  # the session serializer sorts keys anyway
-    return seq
+    return seq, at_ms
 
 
 def _next_seq(seq: int) -> int:
@@ -244,14 +252,14 @@ def _submit(me: Principal, form: StationForm, party: str) -> tuple[list[StationS
     digest = hashlib.sha256(
         repr((kind, counterparty, container, party, codes)).encode()
     ).hexdigest()[:12]
-    seq = _form_seq(form.device_seq.data, digest)
+    now_ms = time.time_ns() // 1_000_000
+    seq, at_ms = _form_seq(form.device_seq.data, digest, now_ms)
     if problem is not None:
         return [problem], _next_seq(seq)
-    now_ms = time.time_ns() // 1_000_000
     events: list[dict[str, Any]] = [
         {
             "device_seq": seq + i,
-            "scanned_at": _rfc3339(now_ms),
+            "scanned_at": _rfc3339(at_ms),
             "kind": kind,
             "code": code,
             "counterparty": counterparty,
@@ -276,7 +284,7 @@ def _submit(me: Principal, form: StationForm, party: str) -> tuple[list[StationS
         code = str(event["code"])
         status = str(result["status"])
         message = str(result.get("reason") or result.get("anomaly") or "")
-        if status == "rejected":
+        if status in ("rejected", "conflict"):  # nothing recorded
             scans.append(_rejected(kind, code, message))
             continue
         seqs = [int(s) for s in result.get("seqs", [])]

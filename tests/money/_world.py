@@ -20,6 +20,8 @@ from settlement.models import (
     Statement,
     StatementLine,
 )
+from settlement.rules.money import Line
+from settlement.statement import StatementLineRef, statement_hash
 from tests.settlement.engine_world import GTIN, PARIS, EngineWorld, ms
 
 # Valid IBANs and BICs (ISO 13616 check digits, ISO 9362 structure).
@@ -55,7 +57,7 @@ def billing(engine: Engine, code: str, iban: str, bic: str, legal_name: str = ""
 @dataclass(frozen=True)
 class Stmt:
     """A statement to write: ``lines`` are (category, amount); ``total`` defaults to
-    their sum (set it to model a balance netted without a line)."""
+    their sum (the engine's only total: another one makes the statement tampered)."""
 
     party: str
     lines: Sequence[tuple[str, int]]
@@ -85,9 +87,16 @@ def run(
         out = {}
         for st in statements:
             total = sum(a for _, a in st.lines) if st.total is None else st.total
+            digest = statement_hash(
+                period=period, kind="final", tree_size=10, root_hex="00" * 32,
+                program_versions=[], party_code=st.party, currency=st.currency,
+                partner_class="B",
+                lines=[StatementLineRef(Line(f"rule_{c}", c, "", "1", a), "") for c, a in st.lines],
+            )  # fmt: skip
             row = Statement(
                 run_id=r.id, party_id=ids[st.party], currency=st.currency, partner_class="B",
-                total_minor=total, hash="x", opening_balance_minor=total - sum(a for _, a in st.lines),
+                total_minor=total, hash=digest,
+                opening_balance_minor=sum(a for c, a in st.lines if c == "balance"),
             )  # fmt: skip
             s.add(row)
             s.flush()

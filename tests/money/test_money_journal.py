@@ -49,8 +49,8 @@ def test_journal_of_a_posted_run_by_hand(engine: Engine) -> None:
             Stmt("D-BE", [("rebate", 0), ("penalty", -5_000), ("deposit", 3_000)]),
             # JPY has no minor unit: 1500 yen print as 1500.
             Stmt("D-JP", [("rebate", 1_500)], currency="JPY"),
-            # 50.00 earned, 20.00 owed from last month netted without a line: pays 30.00.
-            Stmt("D-CH", [("rebate", 5_000)], total=3_000),
+            # 50.00 earned, 20.00 owed from last month brought forward: pays 30.00.
+            Stmt("D-CH", [("rebate", 5_000), ("balance", -2_000)]),
         ],
     )
     rows = _csv(journal_csv(engine, run_id, FINANCE))
@@ -76,8 +76,8 @@ def test_journal_of_a_posted_run_by_hand(engine: Engine) -> None:
         ("receivable", "D-BE", "", "30.00", "EUR", f"{be}/2"),
         ("rebate expense", "D-CH", "50.00", "", "EUR", f"{ch}/0"),
         ("payable", "D-CH", "", "50.00", "EUR", f"{ch}/0"),
-        ("payable", "D-CH", "20.00", "", "EUR", f"{ch}/bf"),
-        ("receivable", "D-CH", "", "20.00", "EUR", f"{ch}/bf"),
+        ("payable", "D-CH", "20.00", "", "EUR", f"{ch}/1"),
+        ("receivable", "D-CH", "", "20.00", "EUR", f"{ch}/1"),
         ("rebate expense", "D-JP", "1500", "", "JPY", f"{jp}/0"),
         ("payable", "D-JP", "", "1500", "JPY", f"{jp}/0"),
     ]

@@ -282,14 +282,20 @@ def test_the_command_line_queues_uploads_and_reports(
             str(key_file),
         ]
         assert handheld_main(flush) == 0
+        dead = {"dead_letter": 0, "dead_letter_path": queue + ".dead.jsonl"}
         assert json.loads(capsys.readouterr().out) == {
             "accepted": 2,
             "duplicate": 0,
             "rejected": 0,
+            "conflict": 0,
+            "refused": 0,
+            "resynced": 0,
             "pending": 0,
+            "dead_lettered": 0,
+            **dead,
         }
         assert handheld_main(["status", "--queue", queue]) == 0
-        assert json.loads(capsys.readouterr().out) == {"pending": 0, "accepted": 2}
+        assert json.loads(capsys.readouterr().out) == {"pending": 0, "accepted": 2, **dead}
     finally:
         stub.close()
     assert handheld_main(["scan", "--queue", queue, "--kind", "ship", CODE.format(n=3)]) == 0

@@ -42,16 +42,23 @@ MAX_SCAN_BODY = 4 * 1024 * 1024
 #: Largest EPCIS document accepted.
 MAX_EPCIS_BODY = 8 * 1024 * 1024
 
+_NEXT_DEVICE_SEQ = {
+    "type": "integer",
+    "minimum": 1,
+    "description": "1 + the highest device_seq the server holds for this device "
+    "(1 when it holds none): where the device renumbers its unsent scans from",
+}
 _RESULT = {
     "type": "object",
     "required": ["device_seq", "status"],
     "properties": {
         "device_seq": {"type": ["integer", "null"]},
-        "status": {"enum": ["accepted", "duplicate", "rejected"]},
+        "status": {"enum": ["accepted", "duplicate", "conflict", "rejected"]},
         "seqs": {"type": "array", "items": {"type": "integer"}},
         "reason": {"type": "string"},
         "anomaly": {"type": "string"},
         "flags": {"type": "array", "items": {"type": "string"}},
+        "next_device_seq": _NEXT_DEVICE_SEQ,
     },
 }
 
@@ -81,10 +88,20 @@ def _raw_body(limit: int) -> bytes:
         "(`hopchain device register`). An unknown or revoked device or a missing or "
         "bad signature answers 401 and stores nothing. Each event is answered in body "
         "order: `accepted` (with the ledger `seqs`), `duplicate` (a replay of "
-        "`device_id` + `device_seq`, with the original seqs; nothing appended) or "
-        "`rejected` (with the `reason`); valid events commit together. An event more "
-        "than 5 minutes ahead of the server clock is recorded with the device's time, "
-        "flagged `clock_skew:+<seconds>s`, and the ledger entry notes it."
+        "`device_id` + `device_seq` saying what was stored, with the original seqs; "
+        "nothing appended), `conflict` (that `device_seq` already holds a different "
+        "scan, e.g. from a device whose queue was recreated; nothing appended, the "
+        "`reason` names both scans and `next_device_seq` says where the device must "
+        "renumber its unsent scans from before sending them again) or `rejected` (with "
+        "the `reason`, naming the field and value); valid events commit together. A "
+        "value out of range (a time before 2000-01-01T00:00:00Z or more than 30 days "
+        "ahead of the server clock, coordinates outside the globe or with huge "
+        "exponents, over-long codes, NUL characters) rejects only its event; only a "
+        "body that is no batch at all answers 400 (NaN and Infinity are not JSON). An "
+        "event 5 minutes to 30 days ahead of the server clock is recorded with the "
+        "device's time, flagged `clock_skew:+<seconds>s`, and the ledger entry notes "
+        "it. The answer's `next_device_seq` is read after the batch; an empty batch "
+        '(`"events": []`, signed like any other) asks for it alone.'
     ),
     params=(
         {
@@ -103,7 +120,7 @@ def _raw_body(limit: int) -> bytes:
                     "type": "object",
                     "required": ["device_id", "events"],
                     "properties": {
-                        "device_id": {"type": "string"},
+                        "device_id": {"type": "string", "minLength": 1, "maxLength": 64},
                         "events": {
                             "type": "array",
                             "maxItems": 10_000,
@@ -111,12 +128,25 @@ def _raw_body(limit: int) -> bytes:
                                 "type": "object",
                                 "required": ["device_seq", "scanned_at", "kind", "code"],
                                 "properties": {
-                                    "device_seq": {"type": "integer", "minimum": 0},
-                                    "scanned_at": {"type": "string", "format": "date-time"},
+                                    "device_seq": {
+                                        "type": "integer",
+                                        "minimum": 0,
+                                        "maximum": 2**63 - 1,
+                                    },
+                                    "scanned_at": {
+                                        "type": "string",
+                                        "format": "date-time",
+                                        "description": "from 2000-01-01T00:00:00Z to 30 "
+                                        "days ahead of the server clock",
+                                    },
                                     "kind": {"type": "string"},
-                                    "code": {"type": "string"},
-                                    "counterparty": {"type": "string"},
-                                    "container": {"type": "string"},
+                                    "code": {"type": "string", "maxLength": 512},
+                                    "counterparty": {
+                                        "type": "string",
+                                        "minLength": 1,
+                                        "maxLength": 64,
+                                    },
+                                    "container": {"type": "string", "maxLength": 512},
                                     "lat": {"type": ["number", "string"]},
                                     "lon": {"type": ["number", "string"]},
                                 },
@@ -132,9 +162,11 @@ def _raw_body(limit: int) -> bytes:
             "One result per event, in body order",
             {
                 "type": "object",
+                "required": ["device_id", "results", "next_device_seq"],
                 "properties": {
                     "device_id": {"type": "string"},
                     "results": {"type": "array", "items": _RESULT},
+                    "next_device_seq": _NEXT_DEVICE_SEQ,
                 },
             },
         ),
@@ -181,8 +213,11 @@ def _epcis_party() -> str | None:
         "Every event becomes ledger hops (ObjectEvent, AggregationEvent, "
         "TransactionEvent; SGTIN/SSCC URNs or GS1 Digital Link URIs; our party and "
         "site ids). Any problem refuses the whole document: 400 with `path`, the JSON "
-        "path of the first error. Events with an `eventID` are idempotent: capturing "
-        "the same document again answers `duplicate` and appends nothing. Events that "
+        "path of the first error; an `eventTime` before 2000-01-01T00:00:00Z or more "
+        "than 30 days ahead of the server clock is such a problem. Events with an "
+        "`eventID` are idempotent: capturing the same document again answers "
+        "`duplicate` and appends nothing, while a changed event under an `eventID` "
+        "already captured answers `conflict` (nothing appended). Events that "
         "name no party are recorded as the caller's party; a distributor may capture "
         "only steps performed by its own party, on units in its custody or addressed "
         "to it (any other hop is `rejected` with the reason; commissioning and "
@@ -201,6 +236,7 @@ def _epcis_party() -> str | None:
                     "hops": {"type": "integer"},
                     "accepted": {"type": "integer"},
                     "duplicate": {"type": "integer"},
+                    "conflict": {"type": "integer"},
                     "rejected": {"type": "integer"},
                     "results": {
                         "type": "array",
@@ -209,7 +245,9 @@ def _epcis_party() -> str | None:
                             "properties": {
                                 "unit": {"type": "string"},
                                 "kind": {"type": "string"},
-                                "status": {"enum": ["accepted", "duplicate", "rejected"]},
+                                "status": {
+                                    "enum": ["accepted", "duplicate", "conflict", "rejected"]
+                                },
                                 "seqs": {"type": "array", "items": {"type": "integer"}},
                                 "reason": {"type": "string"},
                                 "anomaly": {"type": "string"},
@@ -245,7 +283,11 @@ def epcis_capture() -> ResponseReturnValue:
     principal = current_principal()
     default_party = principal.party_code if principal is not None else None
     try:
-        hops = capture_document(doc, database_resolvers(get_session(), default_party=default_party))
+        hops = capture_document(
+            doc,
+            database_resolvers(get_session(), default_party=default_party),
+            now_ms=_now_ms(),
+        )
     except EpcisError as exc:
         return jsonify(error=str(exc), status=400, path=exc.path), 400
     own = _epcis_party()
@@ -262,11 +304,11 @@ def epcis_capture() -> ResponseReturnValue:
     get_session().rollback()  # end the resolvers' read transaction before the append
     results = append(hops)
     rows: list[dict[str, Any]] = []
-    counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
+    counts = {"accepted": 0, "duplicate": 0, "conflict": 0, "rejected": 0}
     for hop, result in zip(hops, results, strict=True):
         counts[result.status] += 1
         row: dict[str, Any] = {"unit": hop.unit, "kind": hop.kind.value, "status": result.status}
-        if result.status != "rejected":
+        if result.status in ("accepted", "duplicate"):
             row["seqs"] = list(result.seqs)
         if result.reason:
             row["reason"] = result.reason
