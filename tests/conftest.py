@@ -10,8 +10,13 @@
   ``user_password``; returns its id.
 - ``login_as(role, party=None, username=None, on=None)``: signs ``client`` (or
   the client ``on``) in through the real login form as a new user with that
-  role (and party code), returns that client.
-- ``bearer(role, party=None)``: headers carrying a new API token with that role.
+  role (and party code), returns that client. Finance and admin users get a
+  TOTP second factor first and complete the code step (pyotp), as in production.
+- ``user_totp(username)``: the ``pyotp.TOTP`` of a user ``login_as`` gave a second factor.
+- ``bearer(role, party=None, label="test", user=None)``: headers carrying a new
+  API token that belongs to the user ``user`` (made with that role and party on
+  first use); without ``user``, to a new user (``LABEL-ROLE-N``) per call, so two
+  calls act as two different people, like two ``login_as`` calls.
 - ``csrf_token(path, on=None)``: the CSRF token of the form on ``path``.
 - ``run_cli(*args, input=None)``: ``hopchain ARGS`` on the test database.
 """
@@ -23,6 +28,7 @@ import os
 import re
 import shutil
 import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -33,6 +39,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import argon2
+import pyotp
 import pytest
 from argon2 import PasswordHasher
 from click.testing import CliRunner, Result
@@ -45,9 +52,10 @@ from sqlalchemy.orm import Session
 
 from ledger.database import make_engine
 from ledger.models import Party
-from web import accounts, create_app
+from web import accounts, create_app, totp
 from web.cli import CliState, build_cli
 from web.db import get_engine, init_database
+from web.models import User
 
 # A fresh clone has no .hypothesis/ cache: the first text strategy then spends over a
 # second building Hypothesis's Unicode table, which the "too slow" health check would
@@ -137,6 +145,7 @@ def app(engine: Engine, db_url: str, tmp_path: Path) -> Iterator[Flask]:
             "DATABASE_URL": db_url,
             "INSTANCE_PATH": tmp_path / "instance",
             "SECRET_KEY": "test-only-secret",
+            "SECURE_COOKIES": False,  # the test client speaks plain HTTP
         }
     )
     yield app
@@ -193,10 +202,28 @@ def make_user(engine: Engine, make_party: Callable[..., int]) -> Callable[..., i
 
 
 @pytest.fixture
+def _totp_secrets() -> dict[str, str]:
+    """Username -> TOTP secret of the users ``login_as`` gave a second factor."""
+    return {}
+
+
+@pytest.fixture
+def user_totp(_totp_secrets: dict[str, str]) -> Callable[[str], pyotp.TOTP]:
+    """``user_totp(username)``: the authenticator app of a user ``login_as`` enrolled."""
+
+    def of(username: str) -> pyotp.TOTP:
+        return pyotp.TOTP(_totp_secrets[username])
+
+    return of
+
+
+@pytest.fixture
 def login_as(
     client: FlaskClient,
+    engine: Engine,
     make_user: Callable[..., int],
     csrf_token: Callable[..., str],
+    _totp_secrets: dict[str, str],
 ) -> Callable[..., FlaskClient]:
     def login(
         role: str,
@@ -206,7 +233,18 @@ def login_as(
     ) -> FlaskClient:
         browser = on or client
         username = username or f"{role}-{next(_names)}"
-        make_user(username, role, party)
+        user_id = make_user(username, role, party)
+        authenticator: pyotp.TOTP | None = None
+        if totp.required_for(role):
+            # Set up as the two-factor page would, with a code of the previous time
+            # step, so the code typed at sign-in below is a later, unused one.
+            secret = pyotp.random_base32()
+            authenticator = pyotp.TOTP(secret)
+            now = time.time()
+            with Session(engine) as session:
+                earlier = authenticator.at(now - totp.STEP_SECONDS)
+                assert totp.enroll(session, user_id, secret, earlier, now_s=now)
+            _totp_secrets[username] = secret
         response = browser.post(
             "/login",
             data={
@@ -216,6 +254,16 @@ def login_as(
             },
         )
         assert response.status_code == 302, f"login as {username} failed: {response.status}"
+        if authenticator is not None:
+            assert response.headers["Location"].endswith("/login/code"), response.headers
+            response = browser.post(
+                "/login/code",
+                data={
+                    "code": authenticator.now(),
+                    "csrf_token": csrf_token("/login/code", on=browser),
+                },
+            )
+            assert response.status_code == 302, f"code for {username} failed: {response.status}"
         return browser
 
     return login
@@ -223,11 +271,17 @@ def login_as(
 
 @pytest.fixture
 def bearer(engine: Engine, make_party: Callable[..., int]) -> Callable[..., dict[str, str]]:
-    def headers(role: str, party: str | None = None, label: str = "test") -> dict[str, str]:
+    def headers(
+        role: str, party: str | None = None, label: str = "test", user: str | None = None
+    ) -> dict[str, str]:
         if party is not None:
             make_party(party)
+        username = user or re.sub(r"\s+", "-", f"{label}-{role}-{next(_names)}")
         with Session(engine) as session:
-            token = accounts.create_token(session, role, party=party, label=label)
+            exists = session.scalar(select(User.id).where(User.username == username))
+            if exists is None:
+                accounts.create_user(session, username, TEST_PASSWORD, role, party=party)
+            token = accounts.create_token(session, role, party=party, label=label, user=username)
         return {"Authorization": f"Bearer {token.secret}"}
 
     return headers
@@ -248,6 +302,7 @@ def run_cli(engine: Engine, db_url: str, tmp_path: Path) -> Iterator[Callable[..
                 "DATABASE_URL": db_url,
                 "INSTANCE_PATH": tmp_path / "instance",
                 "SECRET_KEY": "test-only-secret",
+                "SECURE_COOKIES": False,
             }
         )
         states.append(state)

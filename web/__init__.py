@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask, Response, current_app
 
 __all__ = ["BLUEPRINT_MODULES", "create_app", "load_secret_key"]
 
@@ -41,6 +41,8 @@ BLUEPRINT_MODULES: tuple[str, ...] = (
     "web.finance.billing",
     "web.finance.imports_page",
     "web.finance.disputes",
+    "web.account.password",
+    "web.account.two_factor",
 )
 
 _MAX_BODY = 16 * 1024 * 1024  # a scan batch of tens of thousands of events fits
@@ -52,6 +54,8 @@ _SECURITY_HEADERS = {
     # No inline scripts or third-party assets anywhere: everything is served by us.
     "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'",
 }
+# RFC 6797: browsers use HTTPS only for a year, subdomains included (sent with Secure cookies).
+_HSTS = "max-age=31536000; includeSubDomains"
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -59,8 +63,16 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     Environment: ``HOPCHAIN_INSTANCE`` (default ``./instance``: SQLite database,
     signing key, generated secret key), ``HOPCHAIN_DATABASE_URL``,
-    ``HOPCHAIN_SECRET_KEY``, ``HOPCHAIN_SECURE_COOKIES=1`` behind HTTPS.
+    ``HOPCHAIN_SECRET_KEY``, ``HOPCHAIN_RATELIMIT_STORAGE_URI`` (sign-in rate
+    limit counters, default ``memory://``), ``HOPCHAIN_SECURE_COOKIES=0`` for
+    development over plain HTTP only.
     ``test_config`` may also set ``INSTANCE_PATH`` and ``DATABASE_URL``.
+
+    Cookies (session, which also holds the CSRF token) are ``Secure``,
+    ``HttpOnly`` and ``SameSite=Lax``, and every answer carries HSTS, unless the
+    config says ``SECURE_COOKIES=False``: only ``hopchain serve`` on a loopback
+    host and the tests do. Session, lockout and rate-limit settings:
+    :mod:`web.security`, :mod:`web.auth`.
     """
     overrides = dict(test_config or {})
     instance = Path(
@@ -74,16 +86,19 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_NAME="hopchain_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=os.environ.get("HOPCHAIN_SECURE_COOKIES") == "1",
+        SECURE_COOKIES=os.environ.get("HOPCHAIN_SECURE_COOKIES", "1") != "0",
         REMEMBER_COOKIE_HTTPONLY=True,
+        RATELIMIT_STORAGE_URI=os.environ.get("HOPCHAIN_RATELIMIT_STORAGE_URI") or "memory://",
         WTF_CSRF_TIME_LIMIT=None,  # valid for the session's life: long scan shifts
     )
     app.config.update(overrides)
+    secure = bool(app.config["SECURE_COOKIES"])
+    app.config.update(SESSION_COOKIE_SECURE=secure, REMEMBER_COOKIE_SECURE=secure)
     instance.mkdir(mode=0o700, parents=True, exist_ok=True)  # keys live here
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = load_secret_key(instance)
 
-    from web import api, db, errors, security, templating
+    from web import api, auth, db, errors, security, templating
 
     db.init_app(app, app.config["DATABASE_URL"])
     security.init_app(app)
@@ -91,6 +106,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     templating.init_app(app)
     for module_name in BLUEPRINT_MODULES:
         app.register_blueprint(importlib.import_module(module_name).bp)
+    auth.init_app(app)  # sign-in rate limits: wraps the registered sign-in views
     api.register(app)
     app.after_request(_security_headers)
     return app
@@ -99,6 +115,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 def _security_headers(response: Response) -> Response:
     for name, value in _SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+    if current_app.config["SECURE_COOKIES"]:
+        response.headers.setdefault("Strict-Transport-Security", _HSTS)
     return response
 
 

@@ -2,48 +2,82 @@
 
 Every function takes the caller's :class:`~sqlalchemy.orm.Session` and commits
 its own change, so pages, API handlers and CLI commands share one code path.
+
+Sign-in (:func:`check_password`, :func:`check_second_factor`) counts failed
+attempts per account and locks the account for a while after too many in a row
+(:class:`LockoutPolicy`; OWASP Authentication Cheat Sheet, "account lockout"),
+and writes every sign-in event (success, failure, lockout, unlock) to the
+``hopchain.audit`` logger with who, when and from which address.
+
+An API token belongs to a user and acts as that user (role and party are the
+user's; the label is only a note). ``token create`` without a user gives the
+token to the *service user* of that role and party: an account made once for
+programs, with no usable password, that cannot sign in to the pages.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ledger.models import Party
+from ledger.times import format_ms
+from web import totp, user_sessions
 from web.models import ApiToken, User
+from web.passwords import MIN_PASSWORD_LENGTH, password_problem
 from web.roles import Role, parse_role
 
 __all__ = [
     "MIN_PASSWORD_LENGTH",
+    "SERVICE_PREFIX",
     "AccountError",
+    "LockoutPolicy",
     "NewToken",
+    "SignInCheck",
+    "TokenRow",
     "UserRow",
-    "authenticate",
+    "audit",
+    "authenticate_token",
+    "change_password",
+    "check_password",
+    "check_second_factor",
     "create_token",
     "create_user",
     "find_party_id",
+    "format_utc",
     "hash_token",
     "list_users",
+    "reset_two_factor",
     "revoke_token",
+    "service_user",
     "set_user_active",
-    "token_by_secret",
+    "signed_in",
     "tokens",
+    "unlock_user",
     "use_password_hasher",
+    "user_by_id",
 ]
 
-MIN_PASSWORD_LENGTH = 10
+#: Usernames of service users start with this; people's usernames may not.
+SERVICE_PREFIX = "service:"
+# A service user's password hash: not an argon2 hash, so no password verifies.
+_NO_PASSWORD = "!service-user: no password"
+_MAX_USERNAME = 64
 
 _hasher = PasswordHasher()
 _dummy_hash: str | None = None
+
+_audit_log = logging.getLogger("hopchain.audit")
 
 
 def use_password_hasher(hasher: PasswordHasher) -> None:
@@ -72,7 +106,11 @@ class AccountError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class UserRow:
-    """A user as pages list it (no password hash)."""
+    """A user as pages list it (no password hash or second-factor secret).
+
+    ``locked_until_ms``: set while sign-in is locked (ms since the epoch, UTC);
+    ``last_sign_in_ms``: the start of the latest session, ``None`` if never.
+    """
 
     id: int
     username: str
@@ -80,6 +118,15 @@ class UserRow:
     role: Role
     party_code: str | None
     active: bool
+    service: bool = False
+    two_factor: bool = False
+    failed_logins: int = 0
+    locked_until_ms: int | None = None
+    last_sign_in_ms: int | None = None
+
+    @property
+    def two_factor_required(self) -> bool:
+        return totp.required_for(self.role) and not self.service
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,10 +138,88 @@ class NewToken:
     role: Role
     party_code: str | None
     label: str
+    user_id: int
+    username: str
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRow:
+    """A token as listings show it: whose it is, never the secret."""
+
+    id: int
+    role: Role
+    party_code: str | None
+    label: str
+    user_id: int | None
+    username: str | None
+    service: bool
+    created_ms: int
+    revoked_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class LockoutPolicy:
+    """After ``max_failures`` failed sign-ins in a row, refuse the account for ``lock_s``
+    seconds (both > 0). A success, or an admin's unlock, resets the count."""
+
+    max_failures: int = 5
+    lock_s: int = 15 * 60
+
+    def __post_init__(self) -> None:
+        if self.max_failures < 1 or self.lock_s < 1:
+            raise ValueError("lockout needs at least 1 failure and 1 second")
+
+
+@dataclass(frozen=True, slots=True)
+class SignInCheck:
+    """What a password or code check decided.
+
+    ``user_id`` is set only when the credential was right and the account may
+    sign in; ``locked_until_ms`` when the account is (now) locked, whatever was
+    typed; ``needs_code`` when the password was right and a second factor must
+    follow before any session starts.
+    """
+
+    user_id: int | None = None
+    locked_until_ms: int | None = None
+    needs_code: bool = False
 
 
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+def format_utc(ms: int) -> str:
+    """``2026-11-30 14:05 UTC`` for a time in ms since the epoch (messages and the audit
+    log); never fails on an odd stored value (:func:`ledger.times.format_ms`)."""
+    return format_ms(ms)
+
+
+def audit(
+    event: str, *, username: str, address: str, user_id: int | None = None, **detail: object
+) -> None:
+    """Write one sign-in event to the ``hopchain.audit`` log: what, who, when, from where.
+
+    One line of ``key=value`` pairs (values with spaces quoted), e.g.
+    ``sign-in-failed user=ana user_id=3 address=10.0.0.7 at=2026-11-30T14:05:01Z failures=2``.
+    """
+    at = datetime.now(tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    fields: dict[str, object] = {
+        "user": username,
+        "user_id": user_id if user_id is not None else "-",
+        "address": address or "-",
+        "at": at,
+        **detail,
+    }
+    text = " ".join(f"{k}={_quoted(v)}" for k, v in fields.items())
+    _audit_log.info("%s %s", event, text)
+
+
+def _quoted(value: object) -> str:
+    text = str(value)
+    if not text or any(ch.isspace() or ch in '"=' for ch in text):
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return text
 
 
 def hash_token(secret: str) -> str:
@@ -117,6 +242,12 @@ def _check_party(role: Role, party_id: int | None) -> None:
         raise AccountError("a distributor account must belong to a party (give its code)")
 
 
+def _check_password(password: str, username: str, display_name: str) -> None:
+    problem = password_problem(password, (username, display_name))
+    if problem is not None:
+        raise AccountError(problem)
+
+
 def create_user(
     session: Session,
     username: str,
@@ -126,23 +257,36 @@ def create_user(
     party: str | None = None,
     display_name: str = "",
 ) -> int:
-    """Create an active user and return its id."""
+    """Create an active user and return its id.
+
+    The password must pass :func:`web.passwords.password_problem` (at least 10
+    characters and hard to guess, judged with the username and display name as
+    known words). ``AccountError`` says in words what is wrong: username (1-64
+    characters, no spaces, not starting ``service:``), password, role, party, or
+    a username already taken.
+    """
     role = _role(role)
     username = username.strip()
-    if not username or len(username) > 64 or any(ch.isspace() for ch in username):
+    if not username or len(username) > _MAX_USERNAME or any(ch.isspace() for ch in username):
         raise AccountError("a username is 1 to 64 characters without spaces")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    if username.startswith(SERVICE_PREFIX):
+        raise AccountError(f"usernames starting with {SERVICE_PREFIX!r} are kept for service users")
+    display_name = display_name.strip() or username
+    _check_password(password, username, display_name)
     party_id = find_party_id(session, party)
     _check_party(role, party_id)
+    now = _now_ms()
     user = User(
         username=username,
         password_hash=_hasher.hash(password),
         role=role.value,
         party_id=party_id,
-        display_name=display_name.strip() or username,
+        display_name=display_name,
         active=True,
-        created_ms=_now_ms(),
+        created_ms=now,
+        password_changed_ms=now,
+        failed_logins=0,
+        service=False,
     )
     session.add(user)
     try:
@@ -153,18 +297,150 @@ def create_user(
     return user.id
 
 
-def authenticate(session: Session, username: str, password: str) -> User | None:
-    """The active user with these credentials, or ``None`` (never says which part was wrong)."""
-    user = session.scalar(select(User).where(User.username == username.strip()))
+def user_by_id(session: Session, user_id: int) -> User | None:
+    """The user row with this id, or ``None``."""
+    return session.get(User, user_id)
+
+
+def check_password(
+    session: Session,
+    username: str,
+    password: str,
+    policy: LockoutPolicy,
+    *,
+    address: str = "",
+    now_ms: int | None = None,
+) -> SignInCheck:
+    """The first step of signing in: is this the account's password, and may it sign in?
+
+    Never says which part was wrong. A locked account is refused without
+    looking at the password (so guessing on stops counting); a wrong password
+    counts towards the lockout. Deactivated accounts and service users are
+    refused like a wrong password. A right password for a user with a second
+    factor (or who must set one up) returns ``needs_code`` / a user id; the
+    failure count is reset only once sign-in completes (:func:`signed_in`), so
+    wrong codes after right passwords still lock the account.
+    """
+    now = _now_ms() if now_ms is None else now_ms
+    name = username.strip()
+    user = session.scalar(select(User).where(User.username == name))
     if user is None:
         _verify(_dummy(), password)
-        return None
-    if not _verify(user.password_hash, password) or not user.active:
-        return None
+        audit("sign-in-failed", username=name, address=address, reason="unknown username")
+        return SignInCheck()
+    if user.locked_until_ms is not None and user.locked_until_ms > now:
+        audit(
+            "sign-in-refused-locked",
+            username=user.username,
+            user_id=user.id,
+            address=address,
+            locked_until=format_utc(user.locked_until_ms),
+        )
+        return SignInCheck(locked_until_ms=user.locked_until_ms)
+    if user.service or not user.active:
+        _verify(_dummy(), password)
+        reason = "service user" if user.service else "deactivated"
+        audit(
+            "sign-in-failed",
+            username=user.username,
+            user_id=user.id,
+            address=address,
+            reason=reason,
+        )
+        return SignInCheck()
+    if not _verify(user.password_hash, password):
+        return _failed(session, user, policy, address, "wrong password", now)
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
         session.commit()
-    return user
+    needs_code = totp.has_two_factor(user)
+    audit(
+        "sign-in-password-ok",
+        username=user.username,
+        user_id=user.id,
+        address=address,
+        next="code" if needs_code else "session",
+    )
+    return SignInCheck(user_id=user.id, needs_code=needs_code)
+
+
+def check_second_factor(
+    session: Session,
+    user_id: int,
+    code: str,
+    policy: LockoutPolicy,
+    *,
+    address: str = "",
+    now_ms: int | None = None,
+) -> SignInCheck:
+    """The second step for a user with TOTP: is ``code`` a valid, unused code?
+
+    A wrong or replayed code counts towards the lockout like a wrong password.
+    """
+    now = _now_ms() if now_ms is None else now_ms
+    user = session.get(User, user_id)
+    if user is None or not user.active or user.service:
+        return SignInCheck()
+    if user.locked_until_ms is not None and user.locked_until_ms > now:
+        audit(
+            "sign-in-refused-locked",
+            username=user.username,
+            user_id=user.id,
+            address=address,
+            locked_until=format_utc(user.locked_until_ms),
+        )
+        return SignInCheck(locked_until_ms=user.locked_until_ms)
+    if not totp.check_code(session, user_id, code, now_s=now / 1000):
+        return _failed(session, user, policy, address, "wrong or used code", now)
+    return SignInCheck(user_id=user.id)
+
+
+def _failed(
+    session: Session, user: User, policy: LockoutPolicy, address: str, reason: str, now: int
+) -> SignInCheck:
+    # One UPDATE increments, so concurrent guesses cannot overwrite each other's count.
+    session.execute(
+        update(User)
+        .where(User.id == user.id)
+        .values(failed_logins=User.failed_logins + 1)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    session.refresh(user)
+    failures = user.failed_logins
+    audit(
+        "sign-in-failed",
+        username=user.username,
+        user_id=user.id,
+        address=address,
+        reason=reason,
+        failures=failures,
+    )
+    if failures < policy.max_failures:
+        return SignInCheck()
+    user.locked_until_ms = now + policy.lock_s * 1000
+    user.failed_logins = 0
+    session.commit()
+    audit(
+        "account-locked",
+        username=user.username,
+        user_id=user.id,
+        address=address,
+        failures=failures,
+        locked_until=format_utc(user.locked_until_ms),
+    )
+    return SignInCheck(locked_until_ms=user.locked_until_ms)
+
+
+def signed_in(session: Session, user_id: int, *, address: str = "") -> None:
+    """Record a completed sign-in: the failure count starts again from zero. Commits."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise AccountError(f"no user has the id {user_id}")
+    user.failed_logins = 0
+    user.locked_until_ms = None
+    session.commit()
+    audit("signed-in", username=user.username, user_id=user.id, address=address)
 
 
 def _verify(password_hash: str, password: str) -> bool:
@@ -174,11 +450,49 @@ def _verify(password_hash: str, password: str) -> bool:
         return False
 
 
-def list_users(session: Session) -> list[UserRow]:
-    """All users, active first, then by username."""
+def change_password(
+    session: Session, user_id: int, current: str, new: str, *, address: str = ""
+) -> int:
+    """Replace a user's password after checking the current one; returns how many
+    sessions were ended.
+
+    Every session of the user is revoked (the caller starts a fresh one for the
+    browser that made the change), so a session stolen with the old password
+    ends too. API tokens are separate credentials and stay valid: a program's
+    token is not tied to a person's password; revoke tokens on the token page.
+    ``AccountError`` when the current password is wrong or the new one is
+    refused by the password rule (the reason in words), or equals the old one.
+    """
+    user = session.get(User, user_id)
+    if user is None or user.service:
+        raise AccountError(f"no user has the id {user_id}")
+    if not _verify(user.password_hash, current):
+        audit("password-change-refused", username=user.username, user_id=user.id, address=address)
+        raise AccountError("the current password is not right")
+    if new == current:
+        raise AccountError("the new password must differ from the current one")
+    _check_password(new, user.username, user.display_name)
+    user.password_hash = _hasher.hash(new)
+    user.password_changed_ms = _now_ms()
+    ended = user_sessions.revoke_all(session, user.id)
+    session.commit()
+    audit(
+        "password-changed",
+        username=user.username,
+        user_id=user.id,
+        address=address,
+        sessions_ended=ended,
+    )
+    return ended
+
+
+def list_users(session: Session, *, service: bool = False) -> list[UserRow]:
+    """People (or, with ``service=True``, service users), active first, then by username."""
+    last = user_sessions.last_sign_in_ms(session)
     rows = session.execute(
         select(User, Party.code)
         .outerjoin(Party, Party.id == User.party_id)
+        .where(User.service.is_(service))
         .order_by(User.active.desc(), User.username)
     )
     return [
@@ -189,47 +503,196 @@ def list_users(session: Session) -> list[UserRow]:
             role=Role(user.role),
             party_code=code,
             active=user.active,
+            service=user.service,
+            two_factor=totp.has_two_factor(user),
+            failed_logins=user.failed_logins or 0,
+            locked_until_ms=user.locked_until_ms,
+            last_sign_in_ms=last.get(user.id),
         )
         for user, code in rows
     ]
 
 
-def set_user_active(session: Session, user_id: int, active: bool) -> None:
-    """(De)activate a user; a deactivated user's open sessions stop working at once."""
+def set_user_active(session: Session, user_id: int, active: bool, *, address: str = "") -> None:
+    """(De)activate a user; deactivation revokes every session of the user, so open
+    sessions stop working at once, and the user's API tokens are refused while it lasts."""
     user = session.get(User, user_id)
     if user is None:
         raise AccountError(f"no user has the id {user_id}")
     user.active = active
+    ended = 0 if active else user_sessions.revoke_all(session, user.id)
     session.commit()
+    event = "user-reactivated" if active else "user-deactivated"
+    audit(event, username=user.username, user_id=user.id, address=address, sessions_ended=ended)
 
 
-def create_token(
-    session: Session, role: Role | str, *, party: str | None = None, label: str = ""
-) -> NewToken:
-    """Create an API token; the returned secret is the only copy that will ever exist."""
+def unlock_user(session: Session, user_id: int, *, address: str = "") -> None:
+    """End a lockout now (an admin's action) and reset the failure count. Commits."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise AccountError(f"no user has the id {user_id}")
+    user.locked_until_ms = None
+    user.failed_logins = 0
+    session.commit()
+    audit("account-unlocked", username=user.username, user_id=user.id, address=address)
+
+
+def reset_two_factor(session: Session, user_id: int, *, address: str = "") -> None:
+    """Remove a user's second factor (lost phone) and end their sessions; a finance or
+    admin user must set up a new one at the next sign-in. Commits."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise AccountError(f"no user has the id {user_id}")
+    user.totp_secret = None
+    ended = user_sessions.revoke_all(session, user.id)
+    session.commit()
+    audit(
+        "two-factor-reset",
+        username=user.username,
+        user_id=user.id,
+        address=address,
+        sessions_ended=ended,
+    )
+
+
+def _service_username(role: Role, party_code: str | None, party_id: int | None) -> str:
+    name = SERVICE_PREFIX + role.value
+    if party_code is None:
+        return name
+    full = f"{name}:{party_code}"
+    return full if len(full) <= _MAX_USERNAME else f"{name}:#{party_id}"
+
+
+def service_user(session: Session, role: Role | str, party: str | None = None) -> User:
+    """The service user of ``role`` (and party code), created on first use. Commits.
+
+    Named ``service:ROLE`` or ``service:ROLE:PARTY``; it has no usable password
+    and cannot sign in, and is listed apart from people.
+    """
     role = _role(role)
     party_id = find_party_id(session, party)
     _check_party(role, party_id)
+    query = select(User).where(
+        User.service.is_(True),
+        User.role == role.value,
+        User.party_id.is_(None) if party_id is None else User.party_id == party_id,
+    )
+    found = session.scalars(query.order_by(User.id)).first()
+    if found is not None:
+        return found
+    user = User(
+        username=_service_username(role, party, party_id),
+        password_hash=_NO_PASSWORD,
+        role=role.value,
+        party_id=party_id,
+        display_name=f"{role.label} service" + (f" ({party})" if party else ""),
+        active=True,
+        created_ms=_now_ms(),
+        failed_logins=0,
+        service=True,
+    )
+    session.add(user)
+    try:
+        session.commit()
+    except IntegrityError:  # made by a concurrent call a moment ago
+        session.rollback()
+        again = session.scalars(query.order_by(User.id)).first()
+        if again is None:
+            raise AccountError(f"the username {user.username!r} is taken by a person") from None
+        return again
+    return user
+
+
+def _party_code_of(session: Session, party_id: int | None) -> str | None:
+    if party_id is None:
+        return None
+    return session.scalar(select(Party.code).where(Party.id == party_id))
+
+
+def create_token(
+    session: Session,
+    role: Role | str,
+    *,
+    party: str | None = None,
+    label: str = "",
+    user: str | None = None,
+) -> NewToken:
+    """Create an API token that acts as a user; the returned secret is the only copy.
+
+    With ``user`` (a username) the token belongs to that person: ``role`` and
+    ``party`` must be theirs (``AccountError`` saying what differs otherwise),
+    and the user must be active. Without it, the token belongs to the service
+    user of ``role`` and ``party`` (:func:`service_user`). ``label`` is a note
+    for people and never identifies anyone.
+    """
+    role = _role(role)
+    party_id = find_party_id(session, party)
+    _check_party(role, party_id)
+    if user is None:
+        owner = service_user(session, role, party)
+    else:
+        found = session.scalar(select(User).where(User.username == user.strip()))
+        if found is None:
+            raise AccountError(f"no user has the username {user!r}")
+        owner = found
+        if not owner.active:
+            raise AccountError(f"the user {owner.username!r} is deactivated")
+        if owner.role != role.value:
+            raise AccountError(
+                f"the user {owner.username!r} has the role {owner.role}, not {role.value}"
+            )
+        if owner.party_id != party_id:
+            theirs = _party_code_of(session, owner.party_id)
+            asked = f"party {party}" if party else "no party"
+            said = f"party {theirs}" if theirs else "no party"
+            raise AccountError(f"the user {owner.username!r} acts for {said}, not {asked}")
     secret = secrets.token_urlsafe(32)
     token = ApiToken(
         token_hash=hash_token(secret),
         role=role.value,
         party_id=party_id,
         label=label,
+        user_id=owner.id,
         created_ms=_now_ms(),
     )
     session.add(token)
     session.commit()
-    return NewToken(id=token.id, secret=secret, role=role, party_code=party or None, label=label)
+    return NewToken(
+        id=token.id,
+        secret=secret,
+        role=role,
+        party_code=party or None,
+        label=label,
+        user_id=owner.id,
+        username=owner.username,
+    )
 
 
-def token_by_secret(session: Session, secret: str) -> ApiToken | None:
-    """The unrevoked token whose secret this is, or ``None``."""
-    return session.scalar(
+def authenticate_token(session: Session, secret: str) -> tuple[ApiToken, User] | None:
+    """The unrevoked token whose secret this is, with the user it acts as; ``None`` when
+    there is none, or its user is deactivated or no longer has the token's role and party.
+
+    A token made before tokens belonged to users is given to the service user of
+    its role and party on first use (what ``token create`` without ``--user``
+    does today).
+    """
+    token = session.scalar(
         select(ApiToken).where(
             ApiToken.token_hash == hash_token(secret), ApiToken.revoked_ms.is_(None)
         )
     )
+    if token is None:
+        return None
+    if token.user_id is None:
+        owner = service_user(session, token.role, _party_code_of(session, token.party_id))
+        token.user_id = owner.id
+        session.commit()
+    user = session.get(User, token.user_id)
+    if user is None or not user.active:
+        return None
+    if user.role != token.role or user.party_id != token.party_id:
+        return None
+    return token, user
 
 
 def revoke_token(session: Session, token_id: int) -> None:
@@ -242,9 +705,28 @@ def revoke_token(session: Session, token_id: int) -> None:
         session.commit()
 
 
-def tokens(session: Session) -> Sequence[ApiToken]:
-    """Every token, newest first (hashes only)."""
-    return session.scalars(select(ApiToken).order_by(ApiToken.id.desc())).all()
+def tokens(session: Session) -> list[TokenRow]:
+    """Every token with the user it belongs to, newest first (never the secret)."""
+    rows = session.execute(
+        select(ApiToken, User, Party.code)
+        .outerjoin(User, User.id == ApiToken.user_id)
+        .outerjoin(Party, Party.id == ApiToken.party_id)
+        .order_by(ApiToken.id.desc())
+    )
+    return [
+        TokenRow(
+            id=token.id,
+            role=Role(token.role),
+            party_code=code,
+            label=token.label,
+            user_id=token.user_id,
+            username=None if user is None else user.username,
+            service=bool(user is not None and user.service),
+            created_ms=token.created_ms,
+            revoked_ms=token.revoked_ms,
+        )
+        for token, user, code in rows
+    ]
 
 
 def _role(value: Role | str) -> Role:

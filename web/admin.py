@@ -1,17 +1,20 @@
-"""Administration pages: users (list, create, deactivate). Devices and territories
-pages belong to their packages' authors and register as ``admin.devices`` and
-``admin.territories`` on their own blueprints' endpoints, see :mod:`web.nav`."""
+"""Administration pages: users (list, create, deactivate, unlock, reset two-factor) and
+API tokens (list, create, revoke). Devices and territories pages belong to their
+packages' authors and register as ``admin.devices`` and ``admin.territories`` on
+their own blueprints' endpoints, see :mod:`web.nav`."""
 
 from __future__ import annotations
+
+import time
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 
 from web import accounts
 from web.db import get_session
-from web.forms import CreateUserForm
+from web.forms import CreateTokenForm, CreateUserForm
 from web.roles import Role
-from web.security import current_principal, require_roles
+from web.security import client_address, current_principal, require_roles
 
 __all__ = ["bp"]
 
@@ -19,14 +22,17 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 def _render_users(form: CreateUserForm, status: int = 200) -> ResponseReturnValue:
-    users = accounts.list_users(get_session())
+    db = get_session()
     me = current_principal()
     return (
         render_template(
             "admin/users.html",
-            users=users,
+            users=accounts.list_users(db),
+            service_users=accounts.list_users(db, service=True),
             form=form,
             my_id=None if me is None or me.kind != "user" else me.id,
+            now_ms=time.time_ns() // 1_000_000,
+            format_utc=accounts.format_utc,
         ),
         status,
     )
@@ -67,10 +73,12 @@ def deactivate_user(user_id: int) -> ResponseReturnValue:
     if me is not None and me.kind == "user" and me.id == user_id:
         abort(409, "you cannot deactivate your own account")
     try:
-        accounts.set_user_active(get_session(), user_id, active=False)
+        accounts.set_user_active(get_session(), user_id, active=False, address=client_address())
     except accounts.AccountError:
         abort(404)
-    flash("User deactivated; their open sessions have ended.", "success")
+    flash(
+        "User deactivated; their open sessions have ended and their tokens are refused.", "success"
+    )
     return redirect(url_for("admin.users"))
 
 
@@ -78,8 +86,98 @@ def deactivate_user(user_id: int) -> ResponseReturnValue:
 @require_roles(Role.ADMIN)
 def reactivate_user(user_id: int) -> ResponseReturnValue:
     try:
-        accounts.set_user_active(get_session(), user_id, active=True)
+        accounts.set_user_active(get_session(), user_id, active=True, address=client_address())
     except accounts.AccountError:
         abort(404)
     flash("User reactivated.", "success")
     return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/unlock")
+@require_roles(Role.ADMIN)
+def unlock_user(user_id: int) -> ResponseReturnValue:
+    try:
+        accounts.unlock_user(get_session(), user_id, address=client_address())
+    except accounts.AccountError:
+        abort(404)
+    flash("User unlocked: they can sign in again now.", "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/reset-two-factor")
+@require_roles(Role.ADMIN)
+def reset_two_factor(user_id: int) -> ResponseReturnValue:
+    me = current_principal()
+    if me is not None and me.kind == "user" and me.id == user_id:
+        abort(409, "another administrator must reset your own second factor")
+    try:
+        accounts.reset_two_factor(get_session(), user_id, address=client_address())
+    except accounts.AccountError:
+        abort(404)
+    flash(
+        "Second factor removed and the user's sessions ended; they set up a new one at their"
+        " next sign-in.",
+        "success",
+    )
+    return redirect(url_for("admin.users"))
+
+
+def _render_tokens(
+    form: CreateTokenForm, status: int = 200, new: accounts.NewToken | None = None
+) -> ResponseReturnValue:
+    return (
+        render_template(
+            "admin/tokens.html",
+            tokens=accounts.tokens(get_session()),
+            form=form,
+            new=new,
+            format_utc=accounts.format_utc,
+        ),
+        status,
+        {"Cache-Control": "no-store"},  # a new token's secret must not stay in a cache
+    )
+
+
+@bp.get("/tokens")
+@require_roles(Role.ADMIN)
+def tokens() -> ResponseReturnValue:
+    return _render_tokens(CreateTokenForm())
+
+
+@bp.post("/tokens")
+@require_roles(Role.ADMIN)
+def create_token() -> ResponseReturnValue:
+    form = CreateTokenForm()
+    if not form.validate_on_submit():
+        return _render_tokens(form, 422)
+    try:
+        new = accounts.create_token(
+            get_session(),
+            form.role.data,
+            party=form.party.data or None,
+            label=form.label.data or "",
+            user=form.user.data or None,
+        )
+    except accounts.AccountError as exc:
+        form.form_errors.append(str(exc))
+        return _render_tokens(form, 422)
+    accounts.audit(
+        "token-created",
+        username=new.username,
+        user_id=new.user_id,
+        address=client_address(),
+        token_id=new.id,
+    )
+    # Shown once, in this answer only; never stored or redirected through a URL.
+    return _render_tokens(CreateTokenForm(formdata=None), 201, new)
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+@require_roles(Role.ADMIN)
+def revoke_token(token_id: int) -> ResponseReturnValue:
+    try:
+        accounts.revoke_token(get_session(), token_id)
+    except accounts.AccountError:
+        abort(404)
+    flash(f"Token {token_id} revoked.", "success")
+    return redirect(url_for("admin.tokens"))

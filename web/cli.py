@@ -15,6 +15,8 @@ built once per invocation from the environment (``HOPCHAIN_INSTANCE``,
 from __future__ import annotations
 
 import importlib
+import ipaddress
+import os
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -131,9 +133,28 @@ def serve_command(state: CliState, host: str, port: int, threads: int) -> None:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
 
+    if _is_loopback(host) and os.environ.get("HOPCHAIN_SECURE_COOKIES") is None:
+        # Development on this machine over plain HTTP: browsers would drop Secure cookies.
+        state.test_config = {**(state.test_config or {}), "SECURE_COOKIES": False}
     start_checkpointer(state.app)
+    if state.app.config["SECURE_COOKIES"]:
+        click.echo("cookies are Secure (HTTPS only) with HSTS: serve behind a TLS proxy")
+    else:
+        click.echo(
+            "development: cookies without Secure, no HSTS (HOPCHAIN_SECURE_COOKIES=1 to change)"
+        )
     click.echo(f"hopchain on http://{host}:{port}/ (Ctrl-C to stop)")
     waitress.serve(state.app, host=host, port=port, threads=threads, ident="hopchain")
+
+
+def _is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name or address) is this machine only (127.0.0.0/8, ::1, localhost)."""
+    if host.strip("[]").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 @click.group("token")
@@ -144,17 +165,29 @@ def token_group() -> None:
 @token_group.command("create")
 @click.option("--role", required=True, type=_ROLE_CHOICE)
 @click.option("--party", default=None, help="Code of the party the token acts for.")
-@click.option("--label", default="", help="What the token is for, shown in listings.")
+@click.option(
+    "--user",
+    "username",
+    default=None,
+    help="Username the token acts as (its role and party must be these); "
+    "default: the service user of the role and party.",
+)
+@click.option("--label", default="", help="What the token is for, shown in listings (a note only).")
 @in_app_context
-def token_create(role: str, party: str | None, label: str) -> None:
-    """Create a token and print it alone on the last line (it is shown only this once)."""
+def token_create(role: str, party: str | None, username: str | None, label: str) -> None:
+    """Create a token and print it alone on the last line (it is shown only this once).
+
+    The token acts as a user: ``--user NAME``, or else the service user of that
+    role and party (created once; it cannot sign in to the pages).
+    """
     try:
-        token = accounts.create_token(get_session(), role, party=party, label=label)
+        token = accounts.create_token(get_session(), role, party=party, label=label, user=username)
     except accounts.AccountError as exc:
         raise click.ClickException(str(exc)) from None
     scope = f" for party {token.party_code}" if token.party_code else ""
     click.echo(
-        f"token {token.id}: role {token.role.value}{scope}; store it now, only its hash is kept:"
+        f"token {token.id}: role {token.role.value}{scope}, acts as user {token.username};"
+        " store it now, only its hash is kept:"
     )
     click.echo(token.secret)
 
@@ -174,11 +207,15 @@ def token_revoke(token_id: int) -> None:
 @token_group.command("list")
 @in_app_context
 def token_list() -> None:
-    """Tokens with role, party id, label and whether revoked (never the token)."""
+    """Tokens, one a line: id, role, party code, user it acts as, active/revoked, label
+    (tab-separated; never the token)."""
     for token in accounts.tokens(get_session()):
         state = "revoked" if token.revoked_ms is not None else "active"
-        party = "-" if token.party_id is None else str(token.party_id)
-        click.echo(f"{token.id}\t{token.role}\tparty={party}\t{state}\t{token.label}")
+        party = token.party_code or "-"
+        user = token.username or "-"
+        click.echo(
+            f"{token.id}\t{token.role.value}\tparty={party}\tuser={user}\t{state}\t{token.label}"
+        )
 
 
 @click.group("user")
@@ -198,7 +235,11 @@ def user_group() -> None:
 def user_create(
     username: str, role: str, party: str | None, display_name: str, password_stdin: bool
 ) -> None:
-    """Create a user; the password is prompted for (or read with --password-stdin)."""
+    """Create a user; the password is prompted for (or read with --password-stdin).
+
+    The password needs at least 10 characters and must be hard to guess (the
+    refusal says why); usernames starting ``service:`` are kept for service users.
+    """
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:

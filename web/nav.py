@@ -94,6 +94,21 @@ NAV: tuple[NavItem, ...] = (
         (Role.FINANCE, Role.AUDITOR, Role.ADMIN),
         "Statement lines distributors dispute.",
     ),
+    NavItem(
+        "API tokens", "admin.tokens", (Role.ADMIN,), "Tokens for programs, each acting as a user."
+    ),
+    NavItem(
+        "Two-factor sign-in",
+        "two_factor.setup",
+        (Role.FINANCE, Role.ADMIN),
+        "A code from your phone after your password.",
+    ),
+    NavItem(
+        "Change password",
+        "password.change",
+        tuple(Role),
+        "A new password; other sessions of yours are signed out.",
+    ),
 )
 
 

@@ -4,10 +4,20 @@ One decorator, :func:`require_roles`, guards every page and endpoint that change
 or reveals non-public data. It runs on the server for each request; templates
 hiding a link are a courtesy, never the control.
 
+People sign in to a server-side session (:mod:`web.user_sessions`): the signed
+session cookie carries only a random session id, and every request checks that
+the session is still live (not signed out, revoked, idle too long or past its
+lifetime). Flask-Login's "remember me" cookie is never set, and a remember
+cookie made elsewhere would name no live session either.
+
 A request carrying ``Authorization: Bearer ...`` is authenticated by that token
 alone (any session cookie is ignored) and is exempt from CSRF checks: a browser
 never adds that header by itself, so another site cannot forge such a request.
-Every other state-changing request must carry a CSRF token.
+A token acts as the user it belongs to. Every other state-changing request must
+carry a CSRF token.
+
+A finance or admin user who has not set up two-factor sign-in may use only
+the set-up page and "sign out" (:func:`_two_factor_gate`).
 """
 
 from __future__ import annotations
@@ -18,28 +28,31 @@ from functools import wraps
 from typing import Any, ParamSpec, TypeVar, cast
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, abort, current_app, flash, redirect, request, url_for
+from flask import Flask, Response, abort, current_app, flash, redirect, request, session, url_for
 from flask_login import AnonymousUserMixin, LoginManager, current_user  # type: ignore[import-untyped]
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import select
 
 from ledger.models import Party
-from web import accounts
+from web import accounts, totp, user_sessions
 from web.db import get_session
-from web.models import User
 from web.roles import Role, parse_role
 
 __all__ = [
     "Principal",
     "bearer_secret",
+    "client_address",
     "csrf_exempt",
     "current_party_id",
     "current_principal",
+    "current_session_id",
     "init_app",
     "is_api_request",
+    "lockout_policy",
     "public",
     "require_roles",
     "safe_next",
+    "session_policy",
     "unguarded_endpoints",
 ]
 
@@ -58,15 +71,16 @@ class Principal:
     """The authenticated user or token of a request, detached from any database session."""
 
     kind: str  # "user" | "token"
-    id: int
-    name: str  # username, or the token's label
+    id: int  # the user's id, or the token's
+    name: str  # the acting user's username (for a token: the user it belongs to)
     display_name: str
     role: Role
     party_id: int | None
     party_code: str | None
-    # the user acting: the signed-in user, or the user a token belongs to (None only
-    # for tokens made before tokens belonged to users)
+    # the user acting: the signed-in user, or the user a token belongs to
     user_id: int | None = None
+    # a finance or admin user without a second factor: may only set one up
+    must_set_up_two_factor: bool = False
 
     # Flask-Login's user protocol.
     is_authenticated = True
@@ -77,7 +91,48 @@ class Principal:
         return str(self.id) if self.kind == "user" else f"token:{self.id}"
 
 
+# Settings read per request; create_app or a test may override each. Seconds.
+_DEFAULTS: dict[str, object] = {
+    "SESSION_IDLE_SECONDS": 60 * 60,  # one hour without a request ends a session
+    "SESSION_LIFETIME_SECONDS": 12 * 60 * 60,  # a shift; then sign in again
+    "LOCKOUT_FAILURES": 5,  # failed sign-ins in a row that lock an account ...
+    "LOCKOUT_SECONDS": 15 * 60,  # ... for this long (an admin can unlock sooner)
+}
+
+
+def session_policy() -> user_sessions.SessionPolicy:
+    """Idle timeout and lifetime of sessions from the app config
+    (``SESSION_IDLE_SECONDS``, ``SESSION_LIFETIME_SECONDS``)."""
+    config = current_app.config
+    return user_sessions.SessionPolicy(
+        idle_s=int(config["SESSION_IDLE_SECONDS"]),
+        lifetime_s=int(config["SESSION_LIFETIME_SECONDS"]),
+    )
+
+
+def lockout_policy() -> accounts.LockoutPolicy:
+    """Sign-in lockout from the app config (``LOCKOUT_FAILURES``, ``LOCKOUT_SECONDS``)."""
+    config = current_app.config
+    return accounts.LockoutPolicy(
+        max_failures=int(config["LOCKOUT_FAILURES"]), lock_s=int(config["LOCKOUT_SECONDS"])
+    )
+
+
+def client_address() -> str:
+    """The caller's address as the WSGI server saw it (behind a proxy, configure
+    werkzeug's ProxyFix so this is the client's, not the proxy's)."""
+    return request.remote_addr or "unknown"
+
+
+def current_session_id() -> str | None:
+    """The server-side session id this browser's cookie carries, if signed in."""
+    value = session.get("_user_id")
+    return value if isinstance(value, str) and value else None
+
+
 def init_app(app: Flask) -> None:
+    for key, value in _DEFAULTS.items():
+        app.config.setdefault(key, value)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to see that page."
@@ -90,6 +145,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
     csrf.init_app(app)
     app.before_request(_csrf_unless_bearer)
+    app.before_request(_two_factor_gate)
 
 
 def bearer_secret() -> str | None:
@@ -130,15 +186,38 @@ def _party_code(party_id: int | None) -> str | None:
     return get_session().scalar(select(Party.code).where(Party.id == party_id))
 
 
-def _load_user(user_id: str) -> Principal | None:
-    if bearer_secret() is not None or not user_id.isdigit():
+def _load_user(session_id: str) -> Principal | None:
+    """The user of the live server-side session ``session_id`` (Flask-Login's user loader)."""
+    if bearer_secret() is not None or not session_id:
         return None
-    user = get_session().get(User, int(user_id))
-    if user is None or not user.active:  # deactivation ends open sessions
+    user = user_sessions.resolve(get_session(), session_id, session_policy())
+    if user is None:  # signed out, revoked, expired, idle, or user deactivated
         return None
+    role = Role(user.role)
     return Principal(
         kind="user",
         id=user.id,
+        name=user.username,
+        display_name=user.display_name or user.username,
+        role=role,
+        party_id=user.party_id,
+        party_code=_party_code(user.party_id),
+        user_id=user.id,
+        must_set_up_two_factor=totp.required_for(role) and not totp.has_two_factor(user),
+    )
+
+
+def _load_bearer(_request: Any) -> Principal | None:
+    secret = bearer_secret()
+    if not secret:
+        return None
+    found = accounts.authenticate_token(get_session(), secret)
+    if found is None:
+        return None
+    token, user = found
+    return Principal(
+        kind="token",
+        id=token.id,
         name=user.username,
         display_name=user.display_name or user.username,
         role=Role(user.role),
@@ -148,23 +227,22 @@ def _load_user(user_id: str) -> Principal | None:
     )
 
 
-def _load_bearer(_request: Any) -> Principal | None:
-    secret = bearer_secret()
-    if not secret:
+# What a user who must set up two-factor sign-in may still reach.
+_SET_UP_ENDPOINTS = frozenset({"two_factor.setup", "auth.logout", "static"})
+
+
+def _two_factor_gate() -> Response | None:
+    """Send a finance or admin user without a second factor to the set-up page."""
+    if request.routing_exception is not None or request.endpoint in _SET_UP_ENDPOINTS:
         return None
-    token = accounts.token_by_secret(get_session(), secret)
-    if token is None:
+    principal = current_principal()
+    if principal is None or not principal.must_set_up_two_factor:
         return None
-    return Principal(
-        kind="token",
-        id=token.id,
-        name=token.label or f"token {token.id}",
-        display_name=token.label or f"API token {token.id}",
-        role=Role(token.role),
-        party_id=token.party_id,
-        party_code=_party_code(token.party_id),
-        user_id=token.user_id,
-    )
+    message = "Set up two-factor sign-in first: your role needs it."
+    if is_api_request():
+        abort(403, message.lower())
+    flash(message, "info")
+    return cast(Response, redirect(url_for("two_factor.setup")))
 
 
 def is_api_request() -> bool:

@@ -68,12 +68,13 @@ def test_me_without_credentials_is_401_json(client: FlaskClient) -> None:
 
 
 def test_me_with_a_token(client: FlaskClient, bearer: Bearer) -> None:
-    response = client.get("/api/v1/me", headers=bearer("auditor", label="nightly verify"))
+    headers = bearer("auditor", label="nightly verify", user="nightly")
+    response = client.get("/api/v1/me", headers=headers)
     assert response.status_code == 200
-    assert response.get_json() == {
+    assert response.get_json() == {  # the token acts as its user; the label names no one
         "kind": "token",
-        "name": "nightly verify",
-        "display_name": "nightly verify",
+        "name": "nightly",
+        "display_name": "nightly",
         "role": "auditor",
         "party": None,
     }

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
+import pyotp
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from web import accounts
+from web import accounts, totp
 from web.security import unguarded_endpoints
 
 Csrf = Callable[..., str]
@@ -29,23 +31,52 @@ def _sign_in(
     )
 
 
+def _with_second_factor(engine: Engine, user_id: int) -> pyotp.TOTP:
+    """Give the user a TOTP secret (as the set-up page does) and return their authenticator."""
+    secret = pyotp.random_base32()
+    authenticator = pyotp.TOTP(secret)
+    now = time.time()
+    with Session(engine) as session:
+        assert totp.enroll(session, user_id, secret, authenticator.at(now - 30), now_s=now)
+    return authenticator
+
+
+def _code(client: FlaskClient, csrf_token: Csrf, authenticator: pyotp.TOTP) -> TestResponse:
+    return client.post(
+        "/login/code",
+        data={"code": authenticator.now(), "csrf_token": csrf_token("/login/code", on=client)},
+    )
+
+
 def test_anonymous_page_visit_goes_to_login_and_back(
-    client: FlaskClient, make_user: Callable[..., int], csrf_token: Csrf, user_password: str
+    client: FlaskClient,
+    engine: Engine,
+    make_user: Callable[..., int],
+    csrf_token: Csrf,
+    user_password: str,
 ) -> None:
     response = client.get("/admin/users")
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/login?next=")
-    make_user("ana", "admin")
+    authenticator = _with_second_factor(engine, make_user("ana", "admin"))
     signed_in = _sign_in(client, csrf_token, "ana", user_password, response.headers["Location"])
     assert signed_in.status_code == 302
-    assert signed_in.headers["Location"] == "/admin/users"
+    assert signed_in.headers["Location"] == "/login/code"  # an admin's password is not enough
+    coded = _code(client, csrf_token, authenticator)
+    assert coded.status_code == 302
+    assert coded.headers["Location"] == "/admin/users"
 
 
 def test_login_greets_by_name_and_role(
-    client: FlaskClient, make_user: Callable[..., int], csrf_token: Csrf, user_password: str
+    client: FlaskClient,
+    engine: Engine,
+    make_user: Callable[..., int],
+    csrf_token: Csrf,
+    user_password: str,
 ) -> None:
-    make_user("wang", "finance")
+    authenticator = _with_second_factor(engine, make_user("wang", "finance"))
     _sign_in(client, csrf_token, "wang", user_password)
+    _code(client, csrf_token, authenticator)
     home = client.get("/").get_data(as_text=True)
     assert "Welcome, wang" in home
     assert "Finance" in home
@@ -87,7 +118,7 @@ def test_logout_needs_the_csrf_token_then_ends_the_session(
 def test_login_refuses_to_redirect_to_another_site(
     app: Flask, make_user: Callable[..., int], csrf_token: Csrf, user_password: str
 ) -> None:
-    make_user("ana", "admin")
+    make_user("ana", "auditor")
     for target in ("https://evil.example/", "//evil.example/", "/\\evil.example"):
         browser = app.test_client()
         response = _sign_in(browser, csrf_token, "ana", user_password, f"/login?next={target}")
