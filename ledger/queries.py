@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
-from ledger.canonical import format_time
 from ledger.database import placeholder
 from ledger.ids import parse_key
 from ledger.rows import canonical_bytes, fetch_rows, load_codebook
+from ledger.times import EntryTimeOutOfRange, format_rfc3339, in_range
 
 __all__ = [
     "EntryView",
@@ -73,7 +73,8 @@ class EntryView:
             "seq": self.seq,
             "unit": self.unit,
             "kind": self.kind,
-            "at": format_time(self.at_ms),
+            "at": format_rfc3339(self.at_ms),  # null when no calendar date holds it
+            "at_ms": self.at_ms,
             "party": self.party,
             "counterparty": self.counterparty,
             "site": self.site,
@@ -203,8 +204,14 @@ def recent_entries(
 
 def canonical_entries(conn: Connection, start: int, end: int) -> list[tuple[int, bytes, bytes]]:
     """(seq, canonical bytes re-encoded from the columns, stored leaf hash) for
-    start <= seq < end: what an outside verifier needs to recompute the tree."""
+    start <= seq < end: what an outside verifier needs to recompute the tree.
+
+    Raises :class:`~ledger.times.EntryTimeOutOfRange` for the first row whose time
+    no canonical bytes can spell (a row changed outside the ledger).
+    """
     codes = load_codebook(conn)
-    return [
-        (int(r[0]), canonical_bytes(r, codes), bytes(r[14])) for r in fetch_rows(conn, start, end)
-    ]
+    rows = fetch_rows(conn, start, end)
+    for r in rows:
+        if not in_range(int(r[2])):
+            raise EntryTimeOutOfRange(int(r[0]), int(r[2]))
+    return [(int(r[0]), canonical_bytes(r, codes), bytes(r[14])) for r in rows]

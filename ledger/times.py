@@ -18,13 +18,22 @@ outside the range: callers skip such rows and say how many they skipped.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Connection, text
+
+from ledger.canonical import format_time
 
 __all__ = [
     "MAX_MS",
     "MIN_MS",
+    "EntryTimeOutOfRange",
+    "OddTimes",
+    "entries_outside_calendar",
     "format_day",
     "format_ms",
+    "format_rfc3339",
     "in_range",
     "month_of_ms",
     "out_of_range_text",
@@ -38,6 +47,21 @@ MIN_MS = -62_135_596_800_000
 MAX_MS = 253_402_300_799_999
 
 DEFAULT_FORMAT = "%Y-%m-%d %H:%M UTC"
+
+
+class EntryTimeOutOfRange(ValueError):
+    """An entry's stored ``at_ms`` lies outside what its canonical bytes can spell
+    (RFC 3339: years 1 to 9999), so no leaf hash can match it: the row was written
+    or changed outside the ledger. ``seq`` and ``at_ms`` name it."""
+
+    def __init__(self, seq: int, at_ms: int) -> None:
+        self.seq = seq
+        self.at_ms = at_ms
+        super().__init__(
+            f"entry seq {seq} holds at_ms={at_ms}, outside the years 1 to 9999 that an "
+            "entry's canonical bytes can spell: the row was changed outside the ledger "
+            "(hopchain ledger verify reports it)"
+        )
 
 
 def in_range(at_ms: int) -> bool:
@@ -72,6 +96,12 @@ def format_ms(at_ms: int | None, fmt: str = DEFAULT_FORMAT) -> str:
     return moment.strftime(fmt.replace("%Y", f"{moment.year:04d}"))
 
 
+def format_rfc3339(at_ms: int) -> str | None:
+    """The entry's RFC 3339 time (``2026-10-01T08:30:00.000Z``, as in its canonical
+    bytes) for JSON; None for a time no calendar date holds (JSON shows null)."""
+    return format_time(at_ms) if in_range(at_ms) else None
+
+
 def format_day(at_ms: int | None) -> str:
     """``YYYY-MM-DD`` (UTC) of ``at_ms``, as :func:`format_ms` (never raises)."""
     return format_ms(at_ms, "%Y-%m-%d")
@@ -81,3 +111,49 @@ def month_of_ms(at_ms: int) -> str | None:
     """The month ``YYYY-MM`` (UTC) holding ``at_ms``; None when out of range."""
     moment = to_datetime(at_ms)
     return None if moment is None else f"{moment.year:04d}-{moment.month:02d}"
+
+
+@dataclass(frozen=True, slots=True)
+class OddTimes:
+    """Entries whose ``at_ms`` no calendar date holds: how many, and the first few
+    as (seq, at_ms), lowest seqs first."""
+
+    count: int
+    first: list[tuple[int, int]]
+
+    def describe(self) -> str:
+        """``2 entries with a time no calendar holds (seq 7 at_ms=…, seq 9 at_ms=…)``."""
+        shown = ", ".join(f"seq {seq} at_ms={at}" for seq, at in self.first)
+        more = f" and {self.count - len(self.first)} more" if self.count > len(self.first) else ""
+        noun = "entry" if self.count == 1 else "entries"
+        return f"{self.count} {noun} with a time no calendar holds ({shown}{more})"
+
+
+def entries_outside_calendar(
+    conn: Connection, below_seq: int | None = None, *, shown: int = 5
+) -> OddTimes:
+    """Entries (``seq < below_seq`` when given) whose ``at_ms`` lies outside
+    :data:`MIN_MS` … :data:`MAX_MS`: legacy or edited rows that batch jobs count
+    in the nearest month and pages show as ``out of range (at_ms=…)``."""
+    where = "(at_ms < :lo OR at_ms > :hi)"
+    params: dict[str, int] = {"lo": MIN_MS, "hi": MAX_MS}
+    if below_seq is not None:
+        where += " AND seq < :below"
+        params["below"] = below_seq
+    count = int(
+        conn.execute(text(f"SELECT COUNT(*) FROM entries WHERE {where}"), params).scalar_one()
+    )
+    first = (
+        [
+            (int(seq), int(at))
+            for seq, at in conn.execute(
+                text(
+                    f"SELECT seq, at_ms FROM entries WHERE {where} ORDER BY seq LIMIT {int(shown)}"
+                ),
+                params,
+            )
+        ]
+        if count
+        else []
+    )
+    return OddTimes(count, first)

@@ -48,7 +48,6 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote, unquote
@@ -59,6 +58,7 @@ from sqlalchemy.orm import Session, aliased
 from ledger.hops import Hop
 from ledger.ids import EntryKind, InvalidIdentifierError, sscc_key, unit_key
 from ledger.models import Entry, Party, Site, Unit
+from ledger.times import MAX_MS, MIN_MS, format_ms, in_range
 from scanners.batch import parse_rfc3339_ms, scan_time_problem, to_micro_degrees
 from scanners.parse import parse
 
@@ -576,8 +576,10 @@ def _parties(
 
 
 def _rfc3339(ms: int) -> str:
-    moment = datetime.fromtimestamp(ms // 1000, UTC).replace(microsecond=(ms % 1000) * 1000)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """RFC 3339 UTC with ms; a stored time no calendar holds (a legacy or edited row)
+    gives the nearest one that does, and the event says so in ``hc:atMs``."""
+    near = min(max(ms, MIN_MS), MAX_MS)
+    return f"{format_ms(near, '%Y-%m-%dT%H:%M:%S')}.{near % 1000:03d}Z"
 
 
 def export_history(
@@ -606,14 +608,12 @@ def export_history(
 def _export_event(unit: str, e: HistoryEntry, base: str) -> dict[str, Any]:
     kind = e.kind
     event: dict[str, Any] = {}
-    if kind in (EntryKind.PACKING, EntryKind.UNPACKING):
-        if e.container is None:
-            raise ValueError(f"a {kind.value} entry needs its container")
+    if kind in (EntryKind.PACKING, EntryKind.UNPACKING) and e.container is not None:
         event["type"] = "AggregationEvent"
         event["action"] = "ADD" if kind is EntryKind.PACKING else "DELETE"
         event["parentID"] = unit_uri(e.container, base)
         event["childEPCs"] = [unit]
-    else:
+    else:  # also a case's own unpacking (no container): OBSERVE with bizStep unpacking
         event["type"] = "ObjectEvent"
         event["action"] = {
             EntryKind.COMMISSIONING: "ADD",
@@ -621,6 +621,8 @@ def _export_event(unit: str, e: HistoryEntry, base: str) -> dict[str, Any]:
         }.get(kind, "OBSERVE")
         event["epcList"] = [unit]
     event["eventTime"] = _rfc3339(e.at_ms)
+    if not in_range(e.at_ms):
+        event["hc:atMs"] = e.at_ms  # the stored value behind a clamped eventTime
     event["eventTimeZoneOffset"] = "+00:00"
     if e.leaf_hash:
         event["eventID"] = f"urn:hopchain:leaf:{e.leaf_hash}"

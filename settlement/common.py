@@ -6,7 +6,8 @@ import calendar
 import re
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+
+from ledger.times import MAX_MS, MIN_MS, month_of_ms
 
 __all__ = [
     "Actor",
@@ -59,32 +60,62 @@ def now_ms() -> int:
 
 
 def _ms(year: int, month: int) -> int:
+    """First ms of a month (UTC); 10000-01, the end of 9999-12, is one past
+    :data:`ledger.times.MAX_MS` (``calendar.timegm`` stops at the year 9999)."""
+    if (year, month) == (10000, 1):
+        return MAX_MS + 1
     return calendar.timegm((year, month, 1, 0, 0, 0)) * 1000
 
 
+def _year(period: str, text: str) -> int:
+    year = int(text)
+    if year < 1:
+        raise SettlementError(f"period {period!r}: years run from 0001 to 9999")
+    return year
+
+
 def period_bounds(period: str) -> tuple[int, int]:
-    """``[start_ms, end_ms)`` of a ``YYYY-MM`` month or a ``YYYY-Qn`` quarter (UTC)."""
+    """``[start_ms, end_ms)`` of a ``YYYY-MM`` month or a ``YYYY-Qn`` quarter (UTC),
+    years 0001 to 9999 (the end of 9999-12 is the ms after 9999-12-31T23:59:59.999Z).
+
+    Raises :class:`SettlementError` naming a malformed period or the year 0000.
+    """
     m = _MONTH.match(period)
     if m:
-        y, mo = int(m.group(1)), int(m.group(2))
+        y, mo = _year(period, m.group(1)), int(m.group(2))
         return _ms(y, mo), _ms(y + (mo == 12), mo % 12 + 1)
     q = _QUARTER.match(period)
     if q:
-        y, n = int(q.group(1)), int(q.group(2))
+        y, n = _year(period, q.group(1)), int(q.group(2))
         first = 3 * (n - 1) + 1
         return _ms(y, first), _ms(y + (n == 4), (first + 2) % 12 + 1)
     raise SettlementError(f"period {period!r} is neither YYYY-MM nor YYYY-Qn")
 
 
 def prior_year_period(period: str) -> str:
-    """The same month or quarter a year earlier (for growth)."""
+    """The same month or quarter a year earlier (for growth); SettlementError for
+    the year 0001, which has none."""
     period_bounds(period)
-    return f"{int(period[:4]) - 1}{period[4:]}"
+    if period.startswith("0001-"):
+        raise SettlementError(
+            f"period {period!r} has no year before it to measure growth against: "
+            "settle periods from 0002 on"
+        )
+    return f"{int(period[:4]) - 1:04d}{period[4:]}"
 
 
 def month_of(at_ms: int) -> str:
-    d = datetime.fromtimestamp(at_ms / 1000, tz=UTC)
-    return f"{d.year:04d}-{d.month:02d}"
+    """The month ``YYYY-MM`` (UTC) holding ``at_ms``.
+
+    A stored time outside 0001-01-01 … 9999-12-31 (a legacy or edited row; intake
+    refuses such times) counts in the nearest month a calendar holds, 0001-01 or
+    9999-12, so that what was observed stays visible instead of failing the
+    whole batch; pages show such a time as ``out of range (at_ms=…)``
+    (:func:`ledger.times.format_ms`).
+    """
+    month = month_of_ms(min(max(at_ms, MIN_MS), MAX_MS))
+    assert month is not None  # clamped into range
+    return month
 
 
 def quarter_of(period: str) -> str:

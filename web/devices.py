@@ -8,7 +8,6 @@ blueprint adds its rules to the app under those names when it is registered.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
@@ -20,6 +19,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from ledger.models import Party
+from ledger.times import format_ms
 from scanners import DeviceError, list_devices, register_device, revoke_device
 from web.admin_routes import admin_rule
 from web.db import get_session
@@ -56,9 +56,7 @@ class RegisterDeviceForm(FlaskForm):  # type: ignore[misc]
 
 
 def _date(ms: int | None) -> str:
-    if ms is None:
-        return ""
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return format_ms(ms)
 
 
 def _render(form: RegisterDeviceForm, status: int = 200) -> ResponseReturnValue:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
 
@@ -20,6 +19,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
 
 import settlement
+from ledger import times
 from ledger.models import Party, Unit
 from web.db import get_session
 from web.roles import Role
@@ -114,10 +114,11 @@ format_money = settlement.format_amount
 
 
 def format_ms(at_ms: int | None) -> str:
-    """``2026-09-14 08:30 UTC`` (minutes are enough for people)."""
+    """``2026-09-14 08:30 UTC`` (minutes are enough for people); a stored time no
+    calendar holds reads ``out of range (at_ms=…)`` (:func:`ledger.times.format_ms`)."""
     if at_ms is None:
         return "—"
-    return datetime.fromtimestamp(at_ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return times.format_ms(at_ms)
 
 
 def upload_path(ref: str) -> Path:

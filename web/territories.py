@@ -25,6 +25,7 @@ from wtforms.validators import DataRequired
 import geo
 import settlement
 from ledger.models import Party
+from ledger.times import format_day, format_ms
 from web.admin_routes import admin_rule
 from web.db import get_engine, get_session
 from web.roles import Role
@@ -67,11 +68,11 @@ class GrantForm(FlaskForm):  # type: ignore[misc]
 
 
 def _day(ms: int | None) -> str:
-    return "" if ms is None else datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d")
+    return format_day(ms)
 
 
 def _time(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M")
+    return format_ms(ms, "%Y-%m-%d %H:%M")
 
 
 def _now_ms() -> int:

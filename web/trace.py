@@ -10,7 +10,7 @@ from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 
 from ledger import InvalidIdentifierError, UnitNotFoundError
-from ledger.canonical import format_time
+from ledger.times import format_rfc3339
 from web.api.units import UNIT_ROLES, only_party
 from web.db import get_engine
 from web.security import require_roles
@@ -55,7 +55,7 @@ def unit() -> ResponseReturnValue:
             report=report,
             problem=problem,
             kind_labels=KIND_LABELS,
-            format_time=format_time,
+            rfc3339=format_rfc3339,
             max_contents=MAX_CONTENTS_SHOWN,
         ),
         status,

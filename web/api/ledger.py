@@ -13,6 +13,7 @@ from flask.typing import ResponseReturnValue
 
 from ledger import ProofError, canonical_entries, consistency_proof, inclusion_proof, verifier_key
 from ledger.checkpoint import latest_checkpoint, make_checkpoint
+from ledger.times import EntryTimeOutOfRange
 from web.api import api_route, json_response, query_int, query_param
 from web.db import get_engine
 from web.roles import Role
@@ -87,7 +88,9 @@ def public_key() -> ResponseReturnValue:
                     },
                 },
             },
-        )
+        ),
+        409: "An entry in the range holds a time its canonical bytes cannot spell "
+        "(a row changed outside the ledger); the error names its seq",
     },
     roles=(Role.AUDITOR, Role.ADMIN),
     tags=("ledger",),
@@ -101,8 +104,11 @@ def entries() -> ResponseReturnValue:
         abort(400, "'end' must be greater than 'start'")
     if end - start > MAX_ENTRIES:
         abort(400, f"at most {MAX_ENTRIES} entries per request")
-    with get_engine().connect() as conn:
-        rows = canonical_entries(conn, start, end)
+    try:
+        with get_engine().connect() as conn:
+            rows = canonical_entries(conn, start, end)
+    except EntryTimeOutOfRange as exc:
+        abort(409, str(exc))
     return jsonify(
         [
             {"seq": seq, "canonical": base64.b64encode(data).decode(), "leaf_hash": leaf.hex()}
