@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import http.client
 import json
 import os
 import random
@@ -483,10 +484,12 @@ class HandheldClient:
     def _post_with_retries(self, body: bytes, *, retries: int) -> dict[str, Any]:
         """The server's JSON answer to ``body``.
 
-        Network errors and 5xx are retried ``retries`` times with back-off; then a
-        5xx raises :class:`_BatchRefused` (bisected by the caller) and a network
-        error :class:`HandheldError`. 400/413/422 raise :class:`_BatchRefused` at
-        once; any other 4xx raises :class:`HandheldError`.
+        A 5xx is retried ``retries`` times with back-off, then raises
+        :class:`_BatchRefused` (bisected by the caller); a network error is
+        retried ``max_retries`` times whatever ``retries`` says (a server being
+        restarted refuses connections: no event is to blame), then raises
+        :class:`HandheldError`. 400/413/422 raise :class:`_BatchRefused` at once;
+        any other 4xx raises :class:`HandheldError`.
         """
         assert self._key is not None
         signature = base64.b64encode(self._key.sign(body)).decode("ascii")
@@ -496,9 +499,8 @@ class HandheldClient:
             method="POST",
             headers={"Content-Type": "application/json", "X-Signature": signature},
         )
-        failures = 0
+        server_errors = network_errors = 0
         while True:
-            server_error: tuple[int, str] | None = None
             try:
                 with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
                     answer = json.loads(response.read())
@@ -506,20 +508,26 @@ class HandheldClient:
                     raise HandheldError("the server's answer is not a JSON object")
                 return answer
             except urllib.error.HTTPError as exc:
-                detail = exc.read()[:500].decode("utf-8", errors="replace")
+                try:
+                    detail = exc.read()[:500].decode("utf-8", errors="replace")
+                except (OSError, http.client.HTTPException):  # cut off mid-answer
+                    detail = ""
                 if exc.code in _BISECTABLE:
                     raise _BatchRefused(exc.code, detail) from exc
                 if exc.code < 500:
                     raise HandheldError(f"server refused the batch: {exc.code} {detail}") from exc
-                problem = f"server error {exc.code}"
-                server_error = (exc.code, detail)
-            except (urllib.error.URLError, OSError, ValueError) as exc:
-                problem = f"network error: {exc}"
-            failures += 1
-            if failures > retries:
-                if server_error is not None:
-                    raise _BatchRefused(*server_error)
-                raise HandheldError(f"giving up after {failures} attempts: {problem}")
+                server_errors += 1
+                if server_errors > retries:
+                    raise _BatchRefused(exc.code, detail) from exc
+            except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
+                # refused, reset, cut off mid-answer (incomplete read, truncated JSON)
+                network_errors += 1
+                if network_errors > self.max_retries:
+                    raise HandheldError(
+                        f"giving up after {server_errors + network_errors} attempts: "
+                        f"network error: {str(exc) or repr(exc)}"
+                    ) from exc
+            failures = server_errors + network_errors
             delay = min(self.backoff_cap_s, self.backoff_base_s * 2 ** (failures - 1))
             self._sleep(random.uniform(0, delay))  # full jitter
 
