@@ -98,8 +98,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = load_secret_key(instance)
 
-    from web import api, auth, db, errors, security, templating
+    from web import api, auth, converters, db, errors, security, templating
 
+    converters.init_app(app)  # <id:...>, <seq:...>: before any rule is added
     db.init_app(app, app.config["DATABASE_URL"])
     security.init_app(app)
     errors.init_app(app)

@@ -66,7 +66,7 @@ def create_user() -> ResponseReturnValue:
     return redirect(url_for("admin.users"))
 
 
-@bp.post("/users/<int:user_id>/deactivate")
+@bp.post("/users/<id:user_id>/deactivate")
 @require_roles(Role.ADMIN)
 def deactivate_user(user_id: int) -> ResponseReturnValue:
     me = current_principal()
@@ -82,7 +82,7 @@ def deactivate_user(user_id: int) -> ResponseReturnValue:
     return redirect(url_for("admin.users"))
 
 
-@bp.post("/users/<int:user_id>/reactivate")
+@bp.post("/users/<id:user_id>/reactivate")
 @require_roles(Role.ADMIN)
 def reactivate_user(user_id: int) -> ResponseReturnValue:
     try:
@@ -93,7 +93,7 @@ def reactivate_user(user_id: int) -> ResponseReturnValue:
     return redirect(url_for("admin.users"))
 
 
-@bp.post("/users/<int:user_id>/unlock")
+@bp.post("/users/<id:user_id>/unlock")
 @require_roles(Role.ADMIN)
 def unlock_user(user_id: int) -> ResponseReturnValue:
     try:
@@ -104,7 +104,7 @@ def unlock_user(user_id: int) -> ResponseReturnValue:
     return redirect(url_for("admin.users"))
 
 
-@bp.post("/users/<int:user_id>/reset-two-factor")
+@bp.post("/users/<id:user_id>/reset-two-factor")
 @require_roles(Role.ADMIN)
 def reset_two_factor(user_id: int) -> ResponseReturnValue:
     me = current_principal()
@@ -172,7 +172,7 @@ def create_token() -> ResponseReturnValue:
     return _render_tokens(CreateTokenForm(formdata=None), 201, new)
 
 
-@bp.post("/tokens/<int:token_id>/revoke")
+@bp.post("/tokens/<id:token_id>/revoke")
 @require_roles(Role.ADMIN)
 def revoke_token(token_id: int) -> ResponseReturnValue:
     try:

@@ -20,6 +20,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 
 import settlement
+from web.converters import parse_id
 from web.db import get_engine
 from web.security import require_roles
 from web.settlement_access import (
@@ -69,7 +70,7 @@ def index() -> ResponseReturnValue:
     problem = ""
     if status and status not in settlement.ALERT_STATUSES:
         problem, status = f"Unknown status {status!r}.", ""
-    party_id = int(party) if party.isdigit() else None
+    party_id = parse_id(party)
     if period:
         try:
             settlement.period_bounds(period)
@@ -101,7 +102,7 @@ def index() -> ResponseReturnValue:
     ), (400 if problem else 200)
 
 
-@bp.get("/<int:alert_id>")
+@bp.get("/<id:alert_id>")
 @require_roles(*MANAGERS)
 def detail(alert_id: int) -> ResponseReturnValue:
     alert = _visible(alert_id)
@@ -141,7 +142,7 @@ def _act(alert_id: int, done: str, step: Callable[[], settlement.AlertView]) -> 
     return redirect(url_for("alerts.detail", alert_id=alert_id))
 
 
-@bp.post("/<int:alert_id>/investigate")
+@bp.post("/<id:alert_id>/investigate")
 @require_roles(*MANAGERS)
 def investigate(alert_id: int) -> ResponseReturnValue:
     note = request.form.get("note", "")
@@ -152,7 +153,7 @@ def investigate(alert_id: int) -> ResponseReturnValue:
     )
 
 
-@bp.post("/<int:alert_id>/confirm")
+@bp.post("/<id:alert_id>/confirm")
 @require_roles(*MANAGERS)
 def confirm(alert_id: int) -> ResponseReturnValue:
     note = request.form.get("note", "")
@@ -163,7 +164,7 @@ def confirm(alert_id: int) -> ResponseReturnValue:
     )
 
 
-@bp.post("/<int:alert_id>/dismiss")
+@bp.post("/<id:alert_id>/dismiss")
 @require_roles(*MANAGERS)
 def dismiss(alert_id: int) -> ResponseReturnValue:
     note = request.form.get("note", "")
@@ -174,7 +175,7 @@ def dismiss(alert_id: int) -> ResponseReturnValue:
     )
 
 
-@bp.post("/<int:alert_id>/assign")
+@bp.post("/<id:alert_id>/assign")
 @require_roles(*MANAGERS)
 def assign(alert_id: int) -> ResponseReturnValue:
     assignee = request.form.get("assignee", "").strip()
@@ -185,7 +186,7 @@ def assign(alert_id: int) -> ResponseReturnValue:
     )
 
 
-@bp.post("/<int:alert_id>/note")
+@bp.post("/<id:alert_id>/note")
 @require_roles(*MANAGERS)
 def note(alert_id: int) -> ResponseReturnValue:
     text = request.form.get("text", "")
@@ -196,7 +197,7 @@ def note(alert_id: int) -> ResponseReturnValue:
     )
 
 
-@bp.post("/<int:alert_id>/attach")
+@bp.post("/<id:alert_id>/attach")
 @require_roles(*MANAGERS)
 def attach(alert_id: int) -> ResponseReturnValue:
     _visible(alert_id)
@@ -213,7 +214,7 @@ def attach(alert_id: int) -> ResponseReturnValue:
     )
 
 
-@bp.get("/<int:alert_id>/files/<name>")
+@bp.get("/<id:alert_id>/files/<name>")
 @require_roles(*MANAGERS)
 def attachment(alert_id: int, name: str) -> ResponseReturnValue:
     """An attached file, only through the alert it was attached to."""
@@ -244,15 +245,16 @@ def reports() -> ResponseReturnValue:
     )
 
 
-@bp.post("/reports/<int:report_id>/confirm")
+@bp.post("/reports/<id:report_id>/confirm")
 @require_roles(*MANAGERS)
 def confirm_report(report_id: int) -> ResponseReturnValue:
     raw = request.form.get("alert_id", "")
-    if not raw.isdigit():
+    alert_id = parse_id(raw)
+    if alert_id is None:
         flash("Choose the confirmed alert this report helped prove.", "error")
     else:
         try:
-            settlement.confirm_report(get_engine(), report_id, int(raw), current_actor())
+            settlement.confirm_report(get_engine(), report_id, alert_id, current_actor())
         except settlement.SettlementError as exc:
             flash(str(exc), "error")
         else:
@@ -263,7 +265,7 @@ def confirm_report(report_id: int) -> ResponseReturnValue:
     return redirect(url_for("alerts.reports"))
 
 
-@bp.post("/reports/<int:report_id>/reject")
+@bp.post("/reports/<id:report_id>/reject")
 @require_roles(*MANAGERS)
 def reject_report(report_id: int) -> ResponseReturnValue:
     try:

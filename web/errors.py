@@ -9,11 +9,23 @@ from __future__ import annotations
 
 from flask import Flask, jsonify, render_template
 from flask.typing import ResponseReturnValue
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
 
 from web.security import is_api_request
 
-__all__ = ["init_app", "message_of"]
+__all__ = ["BadParameter", "init_app", "message_of"]
+
+
+class BadParameter(BadRequest):
+    """400 for one request parameter: the API answers ``{"error", "status", "parameter"}``.
+
+    ``message`` says in words what the parameter must be and what it was
+    ("limit must be an integer from 1 to 500, got 'abc'").
+    """
+
+    def __init__(self, parameter: str, message: str) -> None:
+        super().__init__(message)
+        self.parameter = parameter
 
 
 def message_of(exc: HTTPException) -> str:
@@ -29,7 +41,8 @@ def _handle_http(exc: HTTPException) -> ResponseReturnValue:
     message = message_of(exc)
     if is_api_request():
         response = exc.get_response()  # keeps Allow, WWW-Authenticate, ...
-        body = jsonify(error=message, status=status)
+        extra = {"parameter": exc.parameter} if isinstance(exc, BadParameter) else {}
+        body = jsonify(error=message, status=status, **extra)
         response.set_data(body.get_data())
         response.content_type = "application/json"
         if status == 401:

@@ -14,6 +14,7 @@ from flask import request
 __all__ = ["PAGE_SIZE", "Pager", "page_request"]
 
 PAGE_SIZE = 50
+MAX_PAGE = 1_000_000  # offset at most 5e7 rows: far past any list, far inside BIGINT
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,5 +53,6 @@ def page_request(size: int = PAGE_SIZE) -> Pager:
     Call :meth:`Pager.with_total` once the service has counted the list.
     """
     raw = request.args.get("page", "1")
-    page = int(raw) if raw.isdigit() and int(raw) >= 1 else 1
-    return Pager(page, size, 0)
+    page = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 10 else 1
+    # The offset must fit the database's integers: no list has more rows than ids.
+    return Pager(min(max(page, 1), MAX_PAGE), size, 0)

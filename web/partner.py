@@ -63,13 +63,13 @@ def _statement_page(
     return render_template("partner/statement.html", st=st, answer=answer, problem=problem), status
 
 
-@bp.get("/statements/<int:statement_id>")
+@bp.get("/statements/<id:statement_id>")
 @require_roles(Role.DISTRIBUTOR)
 def statement(statement_id: int) -> ResponseReturnValue:
     return _statement_page(_statement(statement_id))
 
 
-@bp.post("/statements/<int:statement_id>/respond")
+@bp.post("/statements/<id:statement_id>/respond")
 @require_roles(Role.DISTRIBUTOR)
 def respond(statement_id: int) -> ResponseReturnValue:
     """Confirm the statement, or dispute the lines ticked (or given a reason), each with
@@ -129,7 +129,7 @@ def _visible(alert_id: int) -> settlement.AlertView:
         abort_for(exc, not_found=True)
 
 
-@bp.get("/alerts/<int:alert_id>")
+@bp.get("/alerts/<id:alert_id>")
 @require_roles(Role.DISTRIBUTOR)
 def alert(alert_id: int) -> ResponseReturnValue:
     view = _visible(alert_id)
@@ -149,7 +149,7 @@ def alert(alert_id: int) -> ResponseReturnValue:
     )
 
 
-@bp.post("/alerts/<int:alert_id>/appeal")
+@bp.post("/alerts/<id:alert_id>/appeal")
 @require_roles(Role.DISTRIBUTOR)
 def appeal(alert_id: int) -> ResponseReturnValue:
     _visible(alert_id)
@@ -164,7 +164,7 @@ def appeal(alert_id: int) -> ResponseReturnValue:
     return redirect(url_for("partner.alert", alert_id=alert_id))
 
 
-@bp.post("/alerts/<int:alert_id>/note")
+@bp.post("/alerts/<id:alert_id>/note")
 @require_roles(Role.DISTRIBUTOR)
 def note(alert_id: int) -> ResponseReturnValue:
     _visible(alert_id)

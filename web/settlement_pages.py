@@ -88,7 +88,7 @@ def create() -> ResponseReturnValue:
     return redirect(url_for("settlement.run", run_id=run.id))
 
 
-@bp.get("/runs/<int:run_id>")
+@bp.get("/runs/<id:run_id>")
 @require_roles(*FINANCE_READERS)
 def run(run_id: int) -> ResponseReturnValue:
     view = _visible_run(run_id)
@@ -126,25 +126,25 @@ def _step(run_id: int, action: str) -> ResponseReturnValue:
     return redirect(url_for("settlement.run", run_id=run_id))
 
 
-@bp.post("/runs/<int:run_id>/approve")
+@bp.post("/runs/<id:run_id>/approve")
 @require_roles(Role.FINANCE)
 def approve(run_id: int) -> ResponseReturnValue:
     return _step(run_id, "approve")
 
 
-@bp.post("/runs/<int:run_id>/post")
+@bp.post("/runs/<id:run_id>/post")
 @require_roles(Role.FINANCE)
 def post(run_id: int) -> ResponseReturnValue:
     return _step(run_id, "post")
 
 
-@bp.post("/runs/<int:run_id>/discard")
+@bp.post("/runs/<id:run_id>/discard")
 @require_roles(Role.FINANCE)
 def discard(run_id: int) -> ResponseReturnValue:
     return _step(run_id, "discard")
 
 
-@bp.get("/statements/<int:statement_id>")
+@bp.get("/statements/<id:statement_id>")
 @require_roles(*FINANCE_READERS)
 def statement(statement_id: int) -> ResponseReturnValue:
     try:

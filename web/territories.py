@@ -235,7 +235,7 @@ def grant() -> ResponseReturnValue:
     return redirect(url_for("admin.territories", party=form.party.data) + "#grants")
 
 
-@_admin_rule("/territories/grants/<int:grant_id>/end", "end_territory_grant", ("POST",))
+@_admin_rule("/territories/grants/<id:grant_id>/end", "end_territory_grant", ("POST",))
 @require_roles(*PAGE_ROLES)
 def end(grant_id: int) -> ResponseReturnValue:
     day = request.form.get("on", "").strip() or _day(_now_ms())

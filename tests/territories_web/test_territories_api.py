@@ -78,10 +78,10 @@ def test_locate_answers_the_territory_and_its_ancestors(
 
     missing = client.get("/api/v1/territories/locate?lon=11", headers=headers)
     assert missing.status_code == 400
-    assert "'lat' is required" in missing.get_json()["error"]
+    assert "lat is required" in missing.get_json()["error"]
     out_of_range = client.get("/api/v1/territories/locate?lon=11&lat=91", headers=headers)
     assert out_of_range.status_code == 400
-    assert "latitude" in out_of_range.get_json()["error"]
+    assert "lat must be a number from -90 to 90" in out_of_range.get_json()["error"]
     assert client.get("/api/v1/territories/locate?lon=11&lat=51").status_code == 401
 
 
@@ -128,7 +128,7 @@ def test_map_errors_name_the_problem(
     assert unknown.status_code == 404
     assert "no party with code 'NOPE'" in unknown.get_json()["error"]
     bad_month = client.get("/api/v1/territories/map.png?party=D1&month=2026-3", headers=headers)
-    assert bad_month.status_code == 422
+    assert bad_month.status_code == 400
     assert "month must be YYYY-MM" in bad_month.get_json()["error"]
     plain = client.get("/api/v1/territories/map.png", headers=headers)
     assert plain.status_code == 200

@@ -12,12 +12,13 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, NoReturn
 
-from flask import abort, jsonify, request
+from flask import abort, jsonify
 from flask.typing import ResponseReturnValue
 
 import settlement
 from settlement import SettlementError
-from web.api import api_route, json_body, json_response, query_int, query_param
+from web.api import api_route, id_param, json_body, json_response, query_int, query_param, query_str
+from web.converters import ID_MAX
 from web.db import get_engine
 from web.roles import Role
 from web.settlement_access import current_actor
@@ -84,7 +85,7 @@ def _answer_body() -> tuple[bool, list[tuple[int, str]]]:
 
 
 @api_route(
-    "/statements/<int:statement_id>/response",
+    "/statements/<id:statement_id>/response",
     methods=("POST",),
     summary="Confirm a posted statement, or dispute some of its lines with a reason each",
     description='Body `{"confirm": true}` or `{"disputes": [{"line": 2, "reason": '
@@ -120,22 +121,18 @@ def statement_response(statement_id: int) -> ResponseReturnValue:
     "`offset` and `limit` (at most 200). Answers `{items, total, offset, limit}`.",
     params=(
         query_param("status", "string", enum=list(settlement.DISPUTE_STATUSES)),
-        query_param("party_id", minimum=1),
-        query_param("offset", minimum=0),
-        query_param("limit", minimum=1, maximum=200),
+        id_param("party_id"),
+        query_param("offset", minimum=0, maximum=ID_MAX, default=0),
+        query_param("limit", minimum=1, maximum=200, default=50),
     ),
     responses={200: json_response("A page of the queue", _OBJECT)},
     roles=QUEUE_READERS,
     tags=("disputes",),
 )
 def disputes_list() -> ResponseReturnValue:
-    status = request.args.get("status") or None
-    if status is not None and status not in settlement.DISPUTE_STATUSES:
-        abort(
-            400, f"query parameter 'status' must be one of {', '.join(settlement.DISPUTE_STATUSES)}"
-        )
-    offset = query_int("offset", 0, minimum=0) or 0
-    limit = min(query_int("limit", 50, minimum=1) or 50, 200)
+    status = query_str("status")
+    offset = query_int("offset") or 0
+    limit = query_int("limit") or 50
     try:
         items, total = settlement.list_disputes(
             get_engine(), current_actor(), status=status,
@@ -147,7 +144,7 @@ def disputes_list() -> ResponseReturnValue:
 
 
 @api_route(
-    "/disputes/<int:dispute_id>",
+    "/disputes/<id:dispute_id>",
     summary="One disputed line with its reason and resolution",
     responses={200: json_response("The dispute", _OBJECT), 404: "No such dispute"},
     roles=QUEUE_READERS,
@@ -163,7 +160,7 @@ def dispute_detail(dispute_id: int) -> ResponseReturnValue:
 
 
 @api_route(
-    "/disputes/<int:dispute_id>/adjust",
+    "/disputes/<id:dispute_id>/adjust",
     methods=("POST",),
     summary="Resolve a disputed line by an adjustment on the party's next statement",
     description='Body `{"amount_minor": 1250, "note": "..."}`: signed minor units of '
@@ -198,7 +195,7 @@ def dispute_adjust(dispute_id: int) -> ResponseReturnValue:
 
 
 @api_route(
-    "/disputes/<int:dispute_id>/reject",
+    "/disputes/<id:dispute_id>/reject",
     methods=("POST",),
     summary="Reject a disputed line with a written reason the distributor reads",
     request_body=_json_request({"reason": {"type": "string"}}, ("reason",)),

@@ -15,6 +15,7 @@ from ledger import ProofError, canonical_entries, consistency_proof, inclusion_p
 from ledger.checkpoint import latest_checkpoint, make_checkpoint
 from ledger.times import EntryTimeOutOfRange
 from web.api import api_route, json_response, query_int, query_param
+from web.converters import SEQ_MAX
 from web.db import get_engine
 from web.roles import Role
 from web.signing import checkpoint_now, get_signer
@@ -71,8 +72,8 @@ def public_key() -> ResponseReturnValue:
     summary="Entries start <= seq < end with their canonical bytes and leaf hashes",
     description=f"At most {MAX_ENTRIES} entries per request.",
     params=(
-        query_param("start", required=True, minimum=0),
-        query_param("end", required=True, minimum=1),
+        query_param("start", required=True, minimum=0, maximum=SEQ_MAX),
+        query_param("end", required=True, minimum=1, maximum=SEQ_MAX),
     ),
     responses={
         200: json_response(
@@ -121,8 +122,8 @@ def entries() -> ResponseReturnValue:
     "/ledger/proof/inclusion",
     summary="RFC 9162 inclusion proof of entry seq in the tree of tree_size entries",
     params=(
-        query_param("seq", required=True, minimum=0),
-        query_param("tree_size", required=True, minimum=1),
+        query_param("seq", required=True, minimum=0, maximum=SEQ_MAX),
+        query_param("tree_size", required=True, minimum=1, maximum=SEQ_MAX),
     ),
     responses={
         200: json_response(
@@ -158,8 +159,8 @@ def proof_inclusion() -> ResponseReturnValue:
     "/ledger/proof/consistency",
     summary="RFC 9162 consistency proof between tree sizes first and second",
     params=(
-        query_param("first", required=True, minimum=1),
-        query_param("second", required=True, minimum=1),
+        query_param("first", required=True, minimum=1, maximum=SEQ_MAX),
+        query_param("second", required=True, minimum=1, maximum=SEQ_MAX),
     ),
     responses={
         200: json_response(

@@ -29,7 +29,8 @@ from settlement.payments import (
     payment_plan,
 )
 from settlement.receivables import ACCOUNT_READERS, PartyAccount, list_accounts, party_account
-from web.api import api_route, json_body, json_response, query_int, query_param
+from web.api import api_route, json_body, json_response, query_int, query_param, query_str
+from web.converters import ID_MAX
 from web.db import get_engine
 from web.roles import Role, parse_role
 from web.settlement_access import FINANCE_READERS, abort_for, current_actor
@@ -128,7 +129,7 @@ def payment_file_response(run_id: int, execution_date: str) -> Response:
 
 
 @api_route(
-    "/runs/<int:run_id>/journal.csv",
+    "/runs/<id:run_id>/journal.csv",
     summary="A posted run's double-entry journal (CSV)",
     description="Columns: date, account, party, debit, credit, currency, reference "
     "(run/statement/line position); amounts in major units. See docs/journal.md.",
@@ -145,7 +146,7 @@ def money_journal(run_id: int) -> ResponseReturnValue:
 
 
 @api_route(
-    "/runs/<int:run_id>/payments",
+    "/runs/<id:run_id>/payments",
     summary="Who a posted run pays: the transfers of its payment file and the exclusions",
     responses={
         200: json_response("The plan", _OBJECT),
@@ -163,7 +164,7 @@ def money_payment_plan(run_id: int) -> ResponseReturnValue:
 
 
 @api_route(
-    "/runs/<int:run_id>/payments/exclusions.csv",
+    "/runs/<id:run_id>/payments/exclusions.csv",
     summary="Payable statements a run's payment file leaves out, with the reason (CSV)",
     responses={
         200: {"description": "The report", "content": {"text/csv": {}}},
@@ -180,7 +181,7 @@ def money_exclusions(run_id: int) -> ResponseReturnValue:
 
 
 @api_route(
-    "/runs/<int:run_id>/payment-file",
+    "/runs/<id:run_id>/payment-file",
     methods=("POST",),
     summary="Make the run's ISO 20022 pain.001.001.03 credit-transfer file",
     description='Body `{"execution_date": "YYYY-MM-DD"}` (optional: the next business '
@@ -215,13 +216,20 @@ def money_payment_file(run_id: int) -> ResponseReturnValue:
 
 
 def _page_args() -> tuple[int, int]:
-    limit = query_int("limit", 50, minimum=1) or 50
-    return query_int("offset", 0, minimum=0) or 0, min(limit, 500)
+    return query_int("offset") or 0, query_int("limit") or 50
 
 
 _PAGING = (
-    query_param("limit", minimum=1, maximum=500, description="at most this many (default 50)"),
-    query_param("offset", minimum=0, description="skip this many (the previous next_offset)"),
+    query_param(
+        "limit", minimum=1, maximum=500, default=50, description="at most this many (default 50)"
+    ),
+    query_param(
+        "offset",
+        minimum=0,
+        maximum=ID_MAX,
+        default=0,
+        description="skip this many (the previous next_offset)",
+    ),
 )
 
 
@@ -263,7 +271,7 @@ def visible_account(party_id: int, offset: int = 0, limit: int | None = None) ->
 
 
 @api_route(
-    "/accounts/<int:party_id>",
+    "/accounts/<id:party_id>",
     summary="One party's receivable and deposit, with its movements (newest first)",
     params=_PAGING,
     responses={200: json_response("The account", _OBJECT), 404: "No such party"},
@@ -306,18 +314,19 @@ def accruals_for(period: str, day: str) -> Accruals:
     "`day` (YYYY-MM-DD) counts entries up to the end of that day. A distributor "
     "gets only its own rows.",
     params=(
-        query_param("period", "string", required=True, description="YYYY-MM"),
-        query_param("day", "string", description="YYYY-MM-DD in the period"),
+        query_param(
+            "period", "string", required=True, description="YYYY-MM", pattern=r"\d{4}-\d{2}"
+        ),
+        query_param(
+            "day", "string", description="YYYY-MM-DD in the period", pattern=r"\d{4}-\d{2}-\d{2}"
+        ),
     ),
     responses={200: json_response("The accruals", _OBJECT), 422: "Not computable"},
     roles=_OWN,
     tags=_TAGS,
 )
 def money_accruals() -> ResponseReturnValue:
-    period = request.args.get("period", "").strip()
-    if not period:
-        abort(400, "query parameter 'period' (YYYY-MM) is required")
-    acc = accruals_for(period, request.args.get("day", ""))
+    acc = accruals_for(query_str("period") or "", query_str("day") or "")
     out = dataclasses.asdict(acc)
     for row in out["rows"]:
         for key in ("tier_rate", "next_rate"):

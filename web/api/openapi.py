@@ -1,37 +1,55 @@
 """The OpenAPI 3.1 document, assembled from what each endpoint declares.
 
-:func:`api_route` registers the Flask route, the role check and the OpenAPI
-operation from one declaration, so the document cannot drift from the code: a
-route that is not declared this way is not in the API.
+:func:`api_route` registers the Flask route, the role check, the validation of
+its query parameters and the OpenAPI operation from one declaration, so the
+document cannot drift from the code: a route that is not declared this way is
+not in the API, and a parameter is checked exactly as documented.
+
+Parameters are validated at the edge, before the handler runs:
+
+- path ids use the ``<id:...>`` / ``<seq:...>`` converters (:mod:`web.converters`):
+  out of range is 404 while routing; ``<int:...>`` is refused at declaration;
+- query parameters are declared with :func:`query_param` (a JSON schema subset:
+  ``type`` integer/number/string/boolean, ``minimum``/``maximum``, ``enum``,
+  ``pattern``, ``minLength``/``maxLength``, ``default``); a value that does not
+  fit answers 400 ``{"error": ..., "status": 400, "parameter": name}`` and the
+  handler reads typed values (:func:`validated_query`).
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import wraps
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, ParamSpec, TypeVar, cast
 
-from flask import Blueprint
+from flask import Blueprint, g, request
 
+from web.converters import CONVERTERS, ID_SCHEMA
+from web.errors import BadParameter
 from web.roles import Role, parse_role
 from web.security import API_PREFIX, public, require_roles
 
 __all__ = [
+    "ERROR_SCHEMA",
     "Operation",
     "RouteDecorator",
     "build_document",
+    "id_param",
     "json_response",
     "make_api_route",
+    "parse_query",
     "query_param",
+    "validated_query",
 ]
 
 P = ParamSpec("P")
 R = TypeVar("R")
 RouteDecorator = Callable[[Callable[P, R]], Callable[P, R]]
 
-_CONVERTER_TYPES = {"int": "integer", "float": "number"}
 _RULE_VARIABLE = re.compile(r"<(?:(?P<converter>[a-zA-Z_]+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
 
 ERROR_SCHEMA: dict[str, Any] = {
@@ -40,9 +58,21 @@ ERROR_SCHEMA: dict[str, Any] = {
     "properties": {
         "error": {"type": "string", "description": "What went wrong, for people."},
         "status": {"type": "integer", "description": "The HTTP status, repeated."},
+        "parameter": {
+            "type": "string",
+            "description": "The query parameter that was refused (400 only).",
+        },
     },
 }
 _ERROR_REF = {"$ref": "#/components/schemas/Error"}
+
+# What query_param() accepts in a schema: exactly what parse_query() checks.
+_SCHEMA_KEYWORDS = frozenset({"minimum", "maximum", "enum", "pattern", "minLength", "maxLength"})
+_TYPES = frozenset({"integer", "number", "string", "boolean"})
+_TRUE = frozenset({"true", "1"})
+_FALSE = frozenset({"false", "0"})
+DEFAULT_MAX_LENGTH = 200  # a free-text query parameter: codes, periods, names
+_SHOWN = 40  # characters of a refused value repeated in the error
 
 
 def query_param(
@@ -51,9 +81,33 @@ def query_param(
     *,
     required: bool = False,
     description: str = "",
+    default: Any = None,
     **schema: Any,
 ) -> dict[str, Any]:
-    """An OpenAPI query parameter; extra keywords go into its schema (``minimum=0``)."""
+    """An OpenAPI query parameter, validated by :func:`api_route` exactly as declared.
+
+    ``type``: ``integer``, ``number``, ``string`` or ``boolean``. Keywords:
+    ``minimum``/``maximum`` (numbers: both required, so every number has a range),
+    ``enum``, ``pattern`` (``re.fullmatch``), ``minLength``/``maxLength`` (a string
+    with neither ``enum`` nor ``maxLength`` gets ``maxLength`` 200), ``default``
+    (what the handler reads when the parameter is absent or empty).
+    ``ValueError`` names an unknown type or keyword, or a number without a range.
+    """
+    if type not in _TYPES:
+        raise ValueError(f"query parameter {name!r}: type must be one of {sorted(_TYPES)}")
+    unknown = set(schema) - _SCHEMA_KEYWORDS
+    if unknown:
+        raise ValueError(f"query parameter {name!r}: unsupported schema keywords {sorted(unknown)}")
+    if (
+        type in ("integer", "number")
+        and "enum" not in schema
+        and ("minimum" not in schema or "maximum" not in schema)
+    ):
+        raise ValueError(f"query parameter {name!r}: declare its range (minimum and maximum)")
+    if type == "string" and "enum" not in schema and "maxLength" not in schema:
+        schema["maxLength"] = DEFAULT_MAX_LENGTH
+    if default is not None:
+        schema["default"] = default
     param: dict[str, Any] = {
         "name": name,
         "in": "query",
@@ -63,6 +117,123 @@ def query_param(
     if description:
         param["description"] = description
     return param
+
+
+def id_param(name: str, *, required: bool = False, description: str = "") -> dict[str, Any]:
+    """A query parameter holding a row id: an integer 1 … 2**31-1 (an ``Integer`` column)."""
+    return query_param(
+        name,
+        required=required,
+        description=description,
+        minimum=ID_SCHEMA["minimum"],
+        maximum=ID_SCHEMA["maximum"],
+    )
+
+
+def _expected(schema: Mapping[str, Any], description: str) -> str:
+    """What a value must be, in words: "an integer from 1 to 500"."""
+    kind = schema["type"]
+    if "enum" in schema:
+        return "one of " + ", ".join(str(v) for v in schema["enum"])
+    if kind in ("integer", "number"):
+        low, high = schema["minimum"], schema["maximum"]
+        noun = "an integer" if kind == "integer" else "a number"
+        return (
+            f"{noun} from {low:g} to {high:g}"
+            if kind == "number"
+            else f"{noun} from {low} to {high}"
+        )
+    if kind == "boolean":
+        return "true or false"
+    if "pattern" in schema:
+        return description or f"text matching {schema['pattern']}"
+    return f"text of at most {schema['maxLength']} characters"
+
+
+def _shown(raw: str) -> str:
+    return repr(raw if len(raw) <= _SHOWN else raw[:_SHOWN] + "…")
+
+
+def _convert(name: str, raw: str, schema: Mapping[str, Any], description: str) -> Any:
+    """``raw`` as the declared type, within the declared range; BadParameter otherwise."""
+    kind = schema["type"]
+
+    def refuse() -> BadParameter:
+        return BadParameter(
+            name, f"{name} must be {_expected(schema, description)}, got {_shown(raw)}"
+        )
+
+    value: Any
+    if kind == "integer":
+        if not re.fullmatch(r"[+-]?\d{1,25}", raw):
+            raise refuse()
+        value = int(raw)
+    elif kind == "number":
+        try:
+            value = float(raw) if len(raw) <= 50 else math.nan
+        except ValueError:
+            raise refuse() from None
+        if not math.isfinite(value):
+            raise refuse()
+    elif kind == "boolean":
+        lowered = raw.lower()
+        if lowered not in _TRUE | _FALSE:
+            raise refuse()
+        value = lowered in _TRUE
+    else:
+        value = raw
+        if any(ord(c) < 32 or ord(c) == 127 for c in raw):
+            raise BadParameter(name, f"{name} must not contain control characters")
+        if len(raw) > schema.get("maxLength", len(raw)):
+            raise BadParameter(
+                name,
+                f"{name} must be at most {schema['maxLength']} characters, got {len(raw)}",
+            )
+        if len(raw) < schema.get("minLength", 0):
+            raise BadParameter(
+                name, f"{name} must be at least {schema['minLength']} characters, got {_shown(raw)}"
+            )
+        if "pattern" in schema and not re.fullmatch(schema["pattern"], raw):
+            raise refuse()
+    if "enum" in schema and value not in schema["enum"]:
+        raise refuse()
+    if kind in ("integer", "number") and not schema.get("minimum", value) <= value <= schema.get(
+        "maximum", value
+    ):
+        raise refuse()
+    return value
+
+
+def parse_query(params: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """The declared query parameters of this request, typed and checked.
+
+    Returns name → value for every declared query parameter: the converted value,
+    else its ``default`` (``None`` when it has none). An empty value counts as
+    absent. Raises :class:`web.errors.BadParameter` (400) naming the first
+    parameter that is missing (``required``) or does not fit its schema.
+    Undeclared parameters are ignored.
+    """
+    values: dict[str, Any] = {}
+    for param in params:
+        if param.get("in") != "query":
+            continue
+        name, schema = param["name"], param["schema"]
+        description = str(param.get("description", ""))
+        raw = request.args.get(name, "")
+        if raw == "":
+            if param.get("required"):
+                what = _expected(schema, description)
+                raise BadParameter(name, f"{name} is required: {what}")
+            values[name] = schema.get("default")
+            continue
+        values[name] = _convert(name, raw, schema, description)
+    return values
+
+
+def validated_query() -> dict[str, Any]:
+    """The current API request's query values as :func:`parse_query` made them
+    (empty outside an endpoint declared with :func:`api_route`)."""
+    return cast(dict[str, Any], g.get("hopchain_query", {}))
 
 
 def json_response(description: str, schema: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -110,39 +281,81 @@ class Operation:
         return doc
 
 
+def _path_schema(rule: str, converter: str | None) -> dict[str, Any]:
+    if converter in CONVERTERS:
+        return dict(CONVERTERS[converter][1])
+    if converter in (None, "string", "path"):
+        return {"type": "string", "minLength": 1}
+    raise ValueError(
+        f"{rule}: use <id:...> (a row id) or <seq:...> (a ledger seq) for numbers in a "
+        f"path, not <{converter}:...>: an id out of the database's range must be 404"
+    )
+
+
 def _openapi_path(rule: str) -> tuple[str, list[dict[str, Any]]]:
     params: list[dict[str, Any]] = []
 
     def replace(match: re.Match[str]) -> str:
         name = match["name"]
-        kind = _CONVERTER_TYPES.get(match["converter"] or "", "string")
-        params.append({"name": name, "in": "path", "required": True, "schema": {"type": kind}})
+        schema = _path_schema(rule, match["converter"])
+        params.append({"name": name, "in": "path", "required": True, "schema": schema})
         return "{" + name + "}"
 
     return API_PREFIX + _RULE_VARIABLE.sub(replace, rule), params
 
 
+def _error_response(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ERROR_REF}}}
+
+
 def _responses(
     declared: Mapping[int | str, str | Mapping[str, Any]] | None,
     roles: tuple[Role, ...] | None,
-    has_input: bool,
+    *,
+    has_query: bool,
+    has_path: bool,
+    has_body: bool,
 ) -> dict[str, dict[str, Any]]:
+    """Declared responses plus the ones every such operation can answer.
+
+    An error status declared by its description alone gets the JSON error body
+    (``{"error", "status"}``), which is what :mod:`web.errors` answers.
+    """
     out: dict[str, dict[str, Any]] = {}
     for status, value in (declared or {200: "OK"}).items():
-        out[str(status)] = {"description": value} if isinstance(value, str) else dict(value)
+        error = int(status) >= 400
+        if isinstance(value, str):
+            out[str(status)] = _error_response(value) if error else {"description": value}
+        else:
+            out[str(status)] = dict(value)
+            if error and "content" not in value:
+                out[str(status)]["content"] = _error_response("")["content"]
     implied: dict[str, str] = {}
-    if has_input:
-        implied["400"] = "Malformed request"
+    if has_query or has_body:
+        implied["400"] = "Malformed request (a query parameter names `parameter`)"
         implied["422"] = "Well-formed but invalid request"
+    if has_path:
+        implied["404"] = "Nothing with that id or key (or not visible to the caller)"
+    if has_body:
+        implied["413"] = "The body is too large"
     if roles is not None:
         implied["401"] = "Not authenticated"
         implied["403"] = "Authenticated, but the role may not do this"
     for status, description in implied.items():
-        out.setdefault(
-            status,
-            {"description": description, "content": {"application/json": {"schema": _ERROR_REF}}},
-        )
+        out.setdefault(status, _error_response(description))
     return out
+
+
+def _with_query(view: Callable[P, R], params: tuple[dict[str, Any], ...]) -> Callable[P, R]:
+    """``view`` preceded by :func:`parse_query` of its declared query parameters."""
+    query = tuple(p for p in params if p.get("in") == "query")
+
+    @wraps(view)
+    def validated(*args: P.args, **kwargs: P.kwargs) -> R:
+        g.hopchain_query = parse_query(query)
+        return view(*args, **kwargs)
+
+    return validated
 
 
 def make_api_route(
@@ -174,10 +387,18 @@ def make_api_route(
             raise ValueError(f"{rule}: roles=() is ambiguous; use ALL_ROLES or None (public)")
         method_list = [m.upper() for m in methods]
         path, path_params = _openapi_path(rule)
-        all_params = tuple(path_params) + tuple(dict(p) for p in params)
+        query = tuple(dict(p) for p in params)
+        for p in query:  # headers are documented here and checked by the view
+            if p.get("in") == "query" and p.get("schema", {}).get("type") not in _TYPES:
+                raise ValueError(f"{rule}: declare {p.get('name')!r} with query_param()")
+            if p.get("in") not in ("query", "header"):
+                raise ValueError(f"{rule}: {p.get('name')!r}: only query and header parameters")
+        all_params = tuple(path_params) + query
 
         def decorate(view: Callable[P, R]) -> Callable[P, R]:
-            guarded = public(view) if role_tuple is None else require_roles(*role_tuple)(view)
+            # Roles first (401/403 before 400), then the parameters, then the view.
+            checked = _with_query(view, all_params)
+            guarded = public(checked) if role_tuple is None else require_roles(*role_tuple)(checked)
             blueprint.add_url_rule(rule, view_func=cast(Any, guarded), methods=method_list)
             for method in method_list:
                 registry.append(
@@ -192,7 +413,11 @@ def make_api_route(
                         parameters=all_params,
                         request_body=None if request_body is None else dict(request_body),
                         responses=_responses(
-                            responses, role_tuple, bool(all_params) or request_body is not None
+                            responses,
+                            role_tuple,
+                            has_query=any(p["in"] == "query" for p in query),
+                            has_path=bool(path_params),
+                            has_body=request_body is not None,
                         ),
                         roles=role_tuple,
                         tags=tuple(tags),

@@ -23,8 +23,17 @@ from sqlalchemy import select
 
 import settlement
 from ledger.models import Party
-from web.api import api_route, json_body, json_response, query_int, query_param
+from web.api import (
+    api_route,
+    json_body,
+    json_response,
+    query_bool,
+    query_int,
+    query_param,
+    query_str,
+)
 from web.api.openapi import RouteDecorator
+from web.converters import ID_MAX
 from web.db import get_engine, get_session
 from web.roles import Role
 from web.settlement_access import abort_for, current_actor
@@ -49,9 +58,13 @@ _PAGE = {
     },
 }
 _PAGING = (
-    query_param("limit", minimum=1, maximum=500, description="Items per page (default 50)."),
-    query_param("offset", minimum=0, description="Items to skip."),
-    query_param("cursor", "string", description="`next_cursor` of the previous page."),
+    query_param(
+        "limit", minimum=1, maximum=500, default=50, description="Items per page (default 50)."
+    ),
+    query_param("offset", minimum=0, maximum=ID_MAX, default=0, description="Items to skip."),
+    query_param(
+        "cursor", "string", pattern=r"\d{1,10}", description="`next_cursor` of the previous page."
+    ),
 )
 _PROBLEMS = json_response(
     "The file or body was refused; nothing was stored",
@@ -138,13 +151,11 @@ def _create_route(
 
 
 def _paging() -> tuple[int, int]:
-    limit = query_int("limit", 50, minimum=1) or 50
-    cursor = request.args.get("cursor")
+    limit = query_int("limit") or 50
+    cursor = query_str("cursor")  # digits: checked before the view
     if cursor:
-        if not cursor.isdigit():
-            abort(400, "query parameter 'cursor' is not a cursor this API returned")
-        return int(cursor), min(limit, 500)
-    return query_int("offset", 0, minimum=0) or 0, min(limit, 500)
+        return min(int(cursor), ID_MAX), limit
+    return query_int("offset") or 0, limit
 
 
 def _listed(
@@ -152,7 +163,7 @@ def _listed(
 ) -> ResponseReturnValue:
     """One page of a service list: ``list_fn(engine, actor, **filters, offset, limit)``;
     each query parameter named in ``args`` is a filter of the same name (empty: none)."""
-    filters.update({name: request.args.get(name) or None for name in args})
+    filters.update({name: query_str(name) for name in args})
     offset, limit = _paging()
     items, total = _call(
         lambda: list_fn(get_engine(), current_actor(), offset=offset, limit=limit, **filters)
@@ -236,7 +247,7 @@ def _party(code: str) -> Party:
 
 
 def _party_filter() -> int | None:
-    code = request.args.get("party")
+    code = query_str("party")
     return _party(code).id if code else None
 
 
@@ -499,7 +510,7 @@ def adjustment_create() -> ResponseReturnValue:
 
 
 @api_route(
-    "/adjustments/<int:adjustment_id>/approve",
+    "/adjustments/<id:adjustment_id>/approve",
     methods=("POST",),
     summary="Approve a pending adjustment (a finance user other than its author)",
     responses={
@@ -521,7 +532,7 @@ def adjustment_approve(adjustment_id: int) -> ResponseReturnValue:
 
 
 @api_route(
-    "/adjustments/<int:adjustment_id>/reject",
+    "/adjustments/<id:adjustment_id>/reject",
     methods=("POST",),
     summary="Reject a pending adjustment with a reason",
     request_body=_body_schema("reason"),
@@ -676,7 +687,10 @@ def _flag(raw: str | None) -> bool:
     "deposits, deposit-agreements, adjustments, payments, billing. Send the file as the raw "
     "body (`?filename=` names it), or as multipart field `file` with an optional `dry_run` "
     "field; `?dry_run=true` works for both. Layouts: docs/imports.md.",
-    params=(query_param("dry_run", "boolean"), query_param("filename", "string")),
+    params=(
+        query_param("dry_run", "boolean", default=False),
+        query_param("filename", "string", maxLength=255),
+    ),
     request_body={
         "required": True,
         "content": {
@@ -707,7 +721,7 @@ def import_upload(kind: str) -> ResponseReturnValue:
         abort(404, f"no import kind {kind!r}; one of: {', '.join(settlement.IMPORT_KINDS)}")
     if (request.content_length or 0) > MAX_IMPORT_BYTES:
         abort(413, f"the file is larger than {MAX_IMPORT_BYTES >> 20} MiB")
-    dry_run = _flag(request.args.get("dry_run"))
+    dry_run = query_bool("dry_run")
     if request.mimetype == "multipart/form-data":
         upload = request.files.get("file")
         if upload is None or not upload.filename:
@@ -715,7 +729,7 @@ def import_upload(kind: str) -> ResponseReturnValue:
         filename, data = upload.filename, upload.read(MAX_IMPORT_BYTES + 1)
         dry_run = dry_run or _flag(request.form.get("dry_run"))
     else:
-        filename = request.args.get("filename") or f"{kind}-upload"
+        filename = query_str("filename") or f"{kind}-upload"
         data = request.get_data()
     if len(data) > MAX_IMPORT_BYTES:
         abort(413, f"the file is larger than {MAX_IMPORT_BYTES >> 20} MiB")

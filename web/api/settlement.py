@@ -17,7 +17,8 @@ from flask import Response, abort, jsonify, request
 from flask.typing import ResponseReturnValue
 
 import settlement
-from web.api import api_route, json_body, json_response, query_int, query_param
+from web.api import api_route, id_param, json_body, json_response, query_int, query_param, query_str
+from web.converters import ID_MAX, ID_SCHEMA
 from web.db import get_engine
 from web.roles import Role
 from web.settlement_access import (
@@ -93,26 +94,21 @@ def _visible_alert(alert_id: int) -> settlement.AlertView:
     "gets only the alerts about its own party.",
     params=(
         query_param("status", "string", enum=list(settlement.ALERT_STATUSES)),
-        query_param("period", "string"),
-        query_param("party_id", minimum=1),
+        query_param("period", "string", description="YYYY-MM", pattern=r"\d{4}-\d{2}"),
+        id_param("party_id"),
     ),
     responses={200: json_response("The alerts", _LIST)},
     roles=ALERT_READERS,
     tags=("alerts",),
 )
 def alerts_list() -> ResponseReturnValue:
-    status = request.args.get("status") or None
-    if status is not None and status not in settlement.ALERT_STATUSES:
-        abort(
-            400, f"query parameter 'status' must be one of {', '.join(settlement.ALERT_STATUSES)}"
-        )
     try:
         alerts = settlement.list_alerts(
             get_engine(),
             current_actor(),
-            status=status,
-            period=request.args.get("period") or None,
-            party_id=query_int("party_id", minimum=1),
+            status=query_str("status"),
+            period=query_str("period"),
+            party_id=query_int("party_id"),
         )
     except settlement.SettlementError as exc:
         abort_for(exc)
@@ -121,7 +117,7 @@ def alerts_list() -> ResponseReturnValue:
 
 
 @api_route(
-    "/alerts/<int:alert_id>",
+    "/alerts/<id:alert_id>",
     summary="One alert with its evidence and history",
     description="`findings`: the ledger entries (seq, unit key, time) it was raised on; "
     "`history`: every status change, assignment, note, attachment and appeal.",
@@ -177,7 +173,7 @@ _NOTE_BODY = {
 
 
 @api_route(
-    "/alerts/<int:alert_id>/investigate",
+    "/alerts/<id:alert_id>/investigate",
     methods=("POST",),
     summary="Start investigating an open alert",
     request_body=_NOTE_BODY,
@@ -190,7 +186,7 @@ def alert_investigate(alert_id: int) -> ResponseReturnValue:
 
 
 @api_route(
-    "/alerts/<int:alert_id>/confirm",
+    "/alerts/<id:alert_id>/confirm",
     methods=("POST",),
     summary="Confirm the diversion (the alert now costs its party money)",
     request_body=_NOTE_BODY,
@@ -207,7 +203,7 @@ def alert_confirm(alert_id: int) -> ResponseReturnValue:
 
 
 @api_route(
-    "/alerts/<int:alert_id>/dismiss",
+    "/alerts/<id:alert_id>/dismiss",
     methods=("POST",),
     summary="Dismiss an alert under investigation",
     request_body=_NOTE_BODY,
@@ -224,7 +220,7 @@ def alert_dismiss(alert_id: int) -> ResponseReturnValue:
 
 
 @api_route(
-    "/alerts/<int:alert_id>/assign",
+    "/alerts/<id:alert_id>/assign",
     methods=("POST",),
     summary="Assign an alert to a user",
     request_body=_request_body("assignee"),
@@ -237,7 +233,7 @@ def alert_assign(alert_id: int) -> ResponseReturnValue:
 
 
 @api_route(
-    "/alerts/<int:alert_id>/notes",
+    "/alerts/<id:alert_id>/notes",
     methods=("POST",),
     summary="Add a note (channel managers; a distributor on its own alerts)",
     request_body=_request_body("text"),
@@ -250,7 +246,7 @@ def alert_note(alert_id: int) -> ResponseReturnValue:
 
 
 @api_route(
-    "/alerts/<int:alert_id>/appeal",
+    "/alerts/<id:alert_id>/appeal",
     methods=("POST",),
     summary="Appeal a confirmed alert about your own party (back to investigating)",
     request_body=_request_body("reason"),
@@ -267,7 +263,7 @@ def alert_appeal(alert_id: int) -> ResponseReturnValue:
 
 
 @api_route(
-    "/alerts/<int:alert_id>/attachments",
+    "/alerts/<id:alert_id>/attachments",
     methods=("POST",),
     summary="Attach an evidence file (multipart field `file`, optional `note`)",
     request_body={
@@ -324,9 +320,7 @@ def report_json(r: settlement.ReportView, keys: dict[int, str]) -> dict[str, Any
 )
 def reports_list() -> ResponseReturnValue:
     try:
-        reports = settlement.list_reports(
-            get_engine(), current_actor(), status=request.args.get("status") or None
-        )
+        reports = settlement.list_reports(get_engine(), current_actor(), status=query_str("status"))
     except settlement.SettlementError as exc:
         abort_for(exc)
     keys = unit_keys(r.unit_id for r in reports)
@@ -410,14 +404,14 @@ def report_file() -> ResponseReturnValue:
 
 
 @api_route(
-    "/reports/<int:report_id>/confirm",
+    "/reports/<id:report_id>/confirm",
     methods=("POST",),
     summary="Confirm a report, linking it to the confirmed alert it helped prove",
     request_body={
         "required": True,
         "content": {
             "application/json": {
-                "schema": {"type": "object", "properties": {"alert_id": {"type": "integer"}}}
+                "schema": {"type": "object", "properties": {"alert_id": ID_SCHEMA}}
             }
         },
     },
@@ -427,7 +421,7 @@ def report_file() -> ResponseReturnValue:
 )
 def report_confirm(report_id: int) -> ResponseReturnValue:
     alert_id = json_body().get("alert_id")
-    if not isinstance(alert_id, int) or isinstance(alert_id, bool):
+    if not isinstance(alert_id, int) or isinstance(alert_id, bool) or not 1 <= alert_id <= ID_MAX:
         abort(422, "'alert_id' must be the id of a confirmed alert")
     try:
         r = settlement.confirm_report(get_engine(), report_id, alert_id, current_actor())
@@ -437,7 +431,7 @@ def report_confirm(report_id: int) -> ResponseReturnValue:
 
 
 @api_route(
-    "/reports/<int:report_id>/reject",
+    "/reports/<id:report_id>/reject",
     methods=("POST",),
     summary="Reject a report",
     request_body=_NOTE_BODY,
@@ -471,13 +465,17 @@ def visible_run(run_id: int) -> settlement.RunView:
 @api_route(
     "/runs",
     summary="Settlement runs, newest first",
-    params=(query_param("period", "string"),),
+    params=(
+        query_param(
+            "period", "string", description="YYYY-MM or YYYY-Qn", pattern=r"\d{4}-(\d{2}|Q[1-4])"
+        ),
+    ),
     responses={200: json_response("The runs", _LIST)},
     roles=FINANCE_READERS,
     tags=("settlement",),
 )
 def runs_list() -> ResponseReturnValue:
-    runs = settlement.list_runs(get_engine(), request.args.get("period") or None)
+    runs = settlement.list_runs(get_engine(), query_str("period"))
     return jsonify([run_json(r) for r in runs])
 
 
@@ -512,7 +510,7 @@ def summary_json(summ: settlement.RunSummary) -> dict[str, Any]:
 
 
 @api_route(
-    "/runs/<int:run_id>",
+    "/runs/<id:run_id>",
     summary="One run with its totals per class, region and currency",
     responses={200: json_response("The run", _OBJECT), 404: "No such run"},
     roles=FINANCE_READERS,
@@ -528,7 +526,7 @@ def run_detail(run_id: int) -> ResponseReturnValue:
 
 
 @api_route(
-    "/runs/<int:run_id>/chart.png",
+    "/runs/<id:run_id>/chart.png",
     summary="Rebates vs penalties per partner class (PNG)",
     responses={200: {"description": "The chart", "content": {"image/png": {}}}, 404: "No such run"},
     roles=FINANCE_READERS,
@@ -558,7 +556,7 @@ def _run_action(run_id: int, action: str) -> ResponseReturnValue:
 
 
 @api_route(
-    "/runs/<int:run_id>/approve",
+    "/runs/<id:run_id>/approve",
     methods=("POST",),
     summary="Approve a draft run (a finance user other than its creator)",
     responses={200: json_response("The run", _OBJECT), 404: "No such run", 409: "Not allowed now"},
@@ -570,7 +568,7 @@ def run_approve(run_id: int) -> ResponseReturnValue:
 
 
 @api_route(
-    "/runs/<int:run_id>/post",
+    "/runs/<id:run_id>/post",
     methods=("POST",),
     summary="Post an approved run: book it and freeze it",
     responses={200: json_response("The run", _OBJECT), 404: "No such run", 409: "Not allowed now"},
@@ -582,7 +580,7 @@ def run_post(run_id: int) -> ResponseReturnValue:
 
 
 @api_route(
-    "/runs/<int:run_id>/discard",
+    "/runs/<id:run_id>/discard",
     methods=("POST",),
     summary="Discard a draft or approved run",
     responses={200: json_response("Discarded", _OBJECT), 404: "No such run", 409: "Posted"},
@@ -599,16 +597,14 @@ def run_discard(run_id: int) -> ResponseReturnValue:
 @api_route(
     "/statements",
     summary="Statements: of a run (finance, admin, auditors) or a distributor's own",
-    params=(query_param("run_id", minimum=1),),
+    params=(id_param("run_id"),),
     responses={200: json_response("The statements", _LIST)},
     roles=STATEMENT_READERS,
     tags=("settlement",),
 )
 def statements_list() -> ResponseReturnValue:
     try:
-        rows = settlement.list_statements(
-            get_engine(), current_actor(), run_id=query_int("run_id", minimum=1)
-        )
+        rows = settlement.list_statements(get_engine(), current_actor(), run_id=query_int("run_id"))
     except settlement.SettlementError as exc:
         abort_for(exc)
     return jsonify([dataclasses.asdict(r) for r in rows])
@@ -622,7 +618,7 @@ def visible_statement(statement_id: int) -> settlement.StatementView:
 
 
 @api_route(
-    "/statements/<int:statement_id>",
+    "/statements/<id:statement_id>",
     summary="One statement with its lines (rule, basis, rate, amount, ref)",
     responses={200: json_response("The statement", _OBJECT), 404: "No such statement"},
     roles=STATEMENT_READERS,
@@ -652,16 +648,9 @@ def statement_download_response(statement_id: int, fmt: str) -> Response:
 
 
 @api_route(
-    "/statements/<int:statement_id>/download",
+    "/statements/<id:statement_id>/download",
     summary="A statement as CSV, XLSX or PDF",
-    params=(
-        {
-            "name": "format",
-            "in": "query",
-            "required": False,
-            "schema": {"type": "string", "enum": list(DOWNLOAD_TYPES), "default": "csv"},
-        },
-    ),
+    params=(query_param("format", "string", enum=list(DOWNLOAD_TYPES), default="csv"),),
     responses={
         200: {
             "description": "The file",
@@ -673,7 +662,7 @@ def statement_download_response(statement_id: int, fmt: str) -> Response:
     tags=("settlement",),
 )
 def statement_download(statement_id: int) -> ResponseReturnValue:
-    return statement_download_response(statement_id, request.args.get("format", "csv"))
+    return statement_download_response(statement_id, query_str("format") or "csv")
 
 
 # ------------------------------------------------------------------ partner scores
@@ -688,15 +677,17 @@ def score_json(s: settlement.PartnerScoreView) -> dict[str, Any]:
 @api_route(
     "/partner-scores",
     summary="Partner class scores of a quarter, best first, with their breakdown",
-    params=(query_param("quarter", "string", required=True, description="YYYY-Qn"),),
+    params=(
+        query_param(
+            "quarter", "string", required=True, description="YYYY-Qn", pattern=r"\d{4}-Q[1-4]"
+        ),
+    ),
     responses={200: json_response("The scores", _LIST)},
     roles=FINANCE_READERS,
     tags=("settlement",),
 )
 def partner_scores() -> ResponseReturnValue:
-    quarter = request.args.get("quarter", "").strip()
-    if not quarter:
-        abort(400, "query parameter 'quarter' (YYYY-Qn) is required")
+    quarter = query_str("quarter") or ""
     return jsonify([score_json(s) for s in settlement.list_partner_scores(get_engine(), quarter)])
 
 

@@ -6,14 +6,20 @@ answers 403.
 
 from __future__ import annotations
 
-import math
-
-from flask import Response, abort, jsonify, request
+from flask import Response, abort, jsonify
 from flask.typing import ResponseReturnValue
 
 import geo
 import settlement
-from web.api import api_route, json_body, json_response, query_int, query_param
+from web.api import (
+    api_route,
+    json_body,
+    json_response,
+    query_float,
+    query_int,
+    query_param,
+    query_str,
+)
 from web.db import get_engine, get_session
 from web.roles import ALL_ROLES, Role
 from web.security import current_principal
@@ -119,19 +125,6 @@ def import_territories() -> ResponseReturnValue:
     return jsonify(created=list(report.created), updated=list(report.updated))
 
 
-def _coordinate(name: str) -> float:
-    raw = request.args.get(name, "")
-    if not raw:
-        abort(400, f"query parameter {name!r} is required (degrees, WGS 84)")
-    try:
-        value = float(raw)
-    except ValueError:
-        abort(400, f"query parameter {name!r} must be a number of degrees, got {raw!r}")
-    if not math.isfinite(value):
-        abort(400, f"query parameter {name!r} must be a finite number, got {raw!r}")
-    return value
-
-
 @api_route(
     "/territories/locate",
     summary="The territory a point lies in, and its ancestors",
@@ -140,8 +133,12 @@ def _coordinate(name: str) -> float:
         "above it, nearest first; `territory` is null when the point lies in none."
     ),
     params=(
-        query_param("lon", "number", required=True, minimum=-180, maximum=180),
-        query_param("lat", "number", required=True, minimum=-90, maximum=90),
+        query_param(
+            "lon", "number", required=True, minimum=-180, maximum=180, description="degrees, WGS 84"
+        ),
+        query_param(
+            "lat", "number", required=True, minimum=-90, maximum=90, description="degrees, WGS 84"
+        ),
     ),
     responses={
         200: json_response(
@@ -161,7 +158,8 @@ def _coordinate(name: str) -> float:
     tags=("territories",),
 )
 def locate() -> ResponseReturnValue:
-    lon, lat = _coordinate("lon"), _coordinate("lat")
+    lon, lat = query_float("lon"), query_float("lat")
+    assert lon is not None and lat is not None  # required: checked before the view
     try:
         chain = geo.locate_chain(geo.cached_index(get_session()), lon, lat)
     except ValueError as exc:
@@ -186,9 +184,11 @@ def locate() -> ResponseReturnValue:
         "only its own party (its default)."
     ),
     params=(
-        query_param("party", "string", description="Party code"),
-        query_param("month", "string", description="YYYY-MM", pattern=r"^\d{4}-\d{2}$"),
-        query_param("width", description="Width in pixels", minimum=200, maximum=4000),
+        query_param("party", "string", description="Party code", maxLength=64),
+        query_param("month", "string", description="YYYY-MM", pattern=r"\d{4}-\d{2}"),
+        query_param(
+            "width", description="Width in pixels", minimum=200, maximum=4000, default=1200
+        ),
     ),
     responses={
         200: {"description": "The map", "content": {"image/png": {}}},
@@ -198,11 +198,9 @@ def locate() -> ResponseReturnValue:
     tags=("territories",),
 )
 def territory_map() -> ResponseReturnValue:
-    party = request.args.get("party") or None
-    month = request.args.get("month") or None
-    width = query_int("width", 1200, minimum=200) or 1200
-    if width > 4000:
-        abort(400, "query parameter 'width' must be at most 4000")
+    party = query_str("party")
+    month = query_str("month")
+    width = query_int("width") or 1200
     principal = current_principal()
     if principal is not None and principal.role is Role.DISTRIBUTOR:
         own = principal.party_code

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import re
 
-from flask import Response, abort, jsonify, request
+from flask import Response, abort, jsonify
 from flask.typing import ResponseReturnValue
 
 from ledger import InvalidIdentifierError, UnitNotFoundError
 from scanners import export_history, history_entries
-from web.api import api_route, json_response
+from web.api import api_route, json_response, query_int, query_param, query_str
 from web.db import get_engine, get_session
 from web.party_scope import custody_scope
 from web.roles import Role
@@ -96,18 +96,8 @@ def unit(key: str) -> ResponseReturnValue:
         "save it."
     ),
     params=(
-        {
-            "name": "format",
-            "in": "query",
-            "required": False,
-            "schema": {"type": "string", "enum": ["json", "epcis"], "default": "json"},
-        },
-        {
-            "name": "download",
-            "in": "query",
-            "required": False,
-            "schema": {"type": "integer", "enum": [0, 1], "default": 0},
-        },
+        query_param("format", "string", enum=["json", "epcis"], default="json"),
+        query_param("download", enum=[0, 1], default=0),
     ),
     responses={
         200: {
@@ -124,9 +114,7 @@ def unit(key: str) -> ResponseReturnValue:
     tags=("units",),
 )
 def unit_history(key: str) -> ResponseReturnValue:
-    fmt = request.args.get("format", "json")
-    if fmt not in ("json", "epcis"):
-        abort(400, "query parameter 'format' must be 'json' or 'epcis'")
+    fmt = query_str("format")
     report = _report(key)
     if fmt == "json":
         return jsonify(report.history_json())
@@ -134,7 +122,7 @@ def unit_history(key: str) -> ResponseReturnValue:
     document = export_history(canonical, history_entries(get_session(), canonical))
     response: Response = jsonify(document)
     response.mimetype = "application/ld+json"
-    if request.args.get("download") == "1":
+    if query_int("download"):
         filename = "epcis-" + re.sub(r"[^A-Za-z0-9.-]", "_", canonical) + ".jsonld"
         response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -92,7 +92,7 @@ def add() -> ResponseReturnValue:
     )  # fmt: skip
 
 
-@bp.post("/<int:adjustment_id>/approve")
+@bp.post("/<id:adjustment_id>/approve")
 @require_roles(*EDITORS)
 def approve(adjustment_id: int) -> ResponseReturnValue:
     try:
@@ -104,7 +104,7 @@ def approve(adjustment_id: int) -> ResponseReturnValue:
     return redirect(url_for("adjustments.index"))
 
 
-@bp.post("/<int:adjustment_id>/reject")
+@bp.post("/<id:adjustment_id>/reject")
 @require_roles(*EDITORS)
 def reject(adjustment_id: int) -> ResponseReturnValue:
     reason = request.form.get("reason", "")

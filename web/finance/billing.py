@@ -10,6 +10,7 @@ from flask.typing import ResponseReturnValue
 
 import settlement
 from settlement import check_bic, check_iban, check_text
+from web.converters import parse_id
 from web.db import get_engine
 from web.finance._common import (
     EDITORS,
@@ -41,9 +42,10 @@ def _page(form: FormState, status: int = 200) -> ResponseReturnValue:
 def index() -> ResponseReturnValue:
     form = FormState()
     chosen = request.args.get("party", "").strip()
-    if chosen.isdigit():  # "edit": the form starts from what is on file
+    party_id = parse_id(chosen)
+    if party_id is not None:  # "edit": the form starts from what is on file
         try:
-            found = settlement.get_party_billing(get_engine(), int(chosen), current_actor())
+            found = settlement.get_party_billing(get_engine(), party_id, current_actor())
         except settlement.SettlementError:
             found = None
         form.values["party"] = chosen

@@ -15,6 +15,7 @@ from flask.typing import ResponseReturnValue
 
 import settlement
 from settlement import check_date, check_text, major_to_minor
+from web.converters import parse_id
 from web.db import get_engine
 from web.finance._common import (
     EDITORS,
@@ -40,9 +41,9 @@ MOVEMENTS_SHOWN = 100
 @bp.get("/")
 @require_roles(*READERS)
 def index() -> ResponseReturnValue:
-    chosen = request.args.get("party", "").strip()
-    if chosen.isdigit():
-        return redirect(url_for("deposits.party", party_id=int(chosen)))
+    chosen = parse_id(request.args.get("party"))
+    if chosen is not None:
+        return redirect(url_for("deposits.party", party_id=chosen))
     rows, pager = service_page(settlement.list_deposit_parties)
     return render_page("finance/deposits.html", rows=rows, pager=pager, pick=FormState())
 
@@ -76,7 +77,7 @@ def _party_page(
     )
 
 
-@bp.get("/<int:party_id>")
+@bp.get("/<id:party_id>")
 @require_roles(*READERS)
 def party(party_id: int) -> ResponseReturnValue:
     return _party_page(party_id)
@@ -96,7 +97,7 @@ def _apply(
     )
 
 
-@bp.post("/<int:party_id>/movements")
+@bp.post("/<id:party_id>/movements")
 @require_roles(*EDITORS)
 def movement(party_id: int) -> ResponseReturnValue:
     ccy = party_currency(party_id)
@@ -119,7 +120,7 @@ def movement(party_id: int) -> ResponseReturnValue:
     )
 
 
-@bp.post("/<int:party_id>/agreement")
+@bp.post("/<id:party_id>/agreement")
 @require_roles(*EDITORS)
 def agreement(party_id: int) -> ResponseReturnValue:
     ccy = party_currency(party_id)
@@ -137,7 +138,7 @@ def agreement(party_id: int) -> ResponseReturnValue:
     return _apply(party_id, "agreement", form, write, done)
 
 
-@bp.post("/<int:party_id>/topups")
+@bp.post("/<id:party_id>/topups")
 @require_roles(*EDITORS)
 def topup(party_id: int) -> ResponseReturnValue:
     form = FormState.read(request.form, "deadline", "reason")

@@ -82,7 +82,7 @@ def _resolve(
     return redirect(url_for("disputes.index"))
 
 
-@bp.post("/<int:dispute_id>/adjust")
+@bp.post("/<id:dispute_id>/adjust")
 @require_roles(Role.FINANCE)
 def adjust(dispute_id: int) -> ResponseReturnValue:
     dispute = _open(dispute_id)
@@ -109,7 +109,7 @@ def adjust(dispute_id: int) -> ResponseReturnValue:
     )
 
 
-@bp.post("/<int:dispute_id>/reject")
+@bp.post("/<id:dispute_id>/reject")
 @require_roles(Role.FINANCE)
 def reject(dispute_id: int) -> ResponseReturnValue:
     _open(dispute_id)

@@ -82,13 +82,13 @@ def _run_page(run_id: int, problem: str = "", status: int = 200) -> ResponseRetu
     ), status
 
 
-@bp.get("/runs/<int:run_id>/money")
+@bp.get("/runs/<id:run_id>/money")
 @require_roles(*FINANCE_READERS)
 def run_money(run_id: int) -> ResponseReturnValue:
     return _run_page(run_id)
 
 
-@bp.post("/runs/<int:run_id>/payment-file")
+@bp.post("/runs/<id:run_id>/payment-file")
 @require_roles(Role.FINANCE)
 def payment_file(run_id: int) -> ResponseReturnValue:
     try:
@@ -130,7 +130,7 @@ def _account_page(template: str, party_id: int) -> ResponseReturnValue:
     return render_template(template, acc=acc, pager=pager)
 
 
-@bp.get("/accounts/<int:party_id>")
+@bp.get("/accounts/<id:party_id>")
 @require_roles(*MONEY_READERS)
 def account(party_id: int) -> ResponseReturnValue:
     return _account_page("finance/account.html", party_id)

@@ -1,0 +1,83 @@
+"""URL converters for ids: a path id outside what the database can hold is 404.
+
+Every table's id is an ``Integer`` column, which on PostgreSQL holds
+1 … 2,147,483,647; a larger number in a path reached the database and answered
+500 ("integer out of range"). The converters reject it while routing, before
+any view runs, so it answers 404 like any other id that names nothing:
+
+- ``<id:run_id>``: an id, 1 … :data:`ID_MAX` (``Integer``, 32-bit signed);
+- ``<seq:seq>``: a ledger seq, 0 … :data:`SEQ_MAX` (``BigInteger``, 64-bit signed).
+
+Only decimal digits match (no sign, at most as many digits as the maximum has),
+so ``-1``, ``1e9`` and a 40-digit number are not routed at all. The OpenAPI
+document states the same ranges (:data:`ID_SCHEMA`, :data:`SEQ_SCHEMA`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from werkzeug.routing import IntegerConverter, Map
+
+__all__ = [
+    "CONVERTERS",
+    "ID_MAX",
+    "ID_SCHEMA",
+    "SEQ_MAX",
+    "SEQ_SCHEMA",
+    "IdConverter",
+    "SeqConverter",
+    "init_app",
+    "parse_id",
+]
+
+ID_MAX = 2**31 - 1  # PostgreSQL INTEGER
+SEQ_MAX = 2**63 - 1  # PostgreSQL BIGINT (and SQLite INTEGER)
+
+ID_SCHEMA: dict[str, Any] = {"type": "integer", "minimum": 1, "maximum": ID_MAX}
+SEQ_SCHEMA: dict[str, Any] = {"type": "integer", "minimum": 0, "maximum": SEQ_MAX}
+
+
+class IdConverter(IntegerConverter):
+    """``<id:name>``: a row id, 1 … 2**31-1; anything else does not match (404)."""
+
+    regex = r"[0-9]{1,10}"  # ASCII digits only (\\d would match "٣")
+
+    def __init__(self, map: Map) -> None:
+        super().__init__(map, min=1, max=ID_MAX)
+
+
+class SeqConverter(IntegerConverter):
+    """``<seq:name>``: a ledger seq, 0 … 2**63-1; anything else does not match (404)."""
+
+    regex = r"[0-9]{1,19}"
+
+    def __init__(self, map: Map) -> None:
+        super().__init__(map, min=0, max=SEQ_MAX)
+
+
+# Converter name -> (class, OpenAPI schema of the path parameter).
+CONVERTERS: dict[str, tuple[type[IntegerConverter], dict[str, Any]]] = {
+    "id": (IdConverter, ID_SCHEMA),
+    "seq": (SeqConverter, SEQ_SCHEMA),
+}
+
+
+def parse_id(text: str | None) -> int | None:
+    """``text`` as a row id (decimal digits, 1 … :data:`ID_MAX`), else None.
+
+    For ids that arrive in a page's query string or form field, where "no such
+    id" is the answer to anything else (never an int the database refuses).
+    """
+    raw = (text or "").strip()
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 10:
+        return None
+    value = int(raw)
+    return value if 1 <= value <= ID_MAX else None
+
+
+def init_app(app: Flask) -> None:
+    """Register ``id`` and ``seq`` on ``app`` (before any blueprint adds its rules)."""
+    for name, (converter, _schema) in CONVERTERS.items():
+        app.url_map.converters[name] = converter
