@@ -23,6 +23,7 @@ from sqlalchemy import Engine, func, or_, select
 from sqlalchemy.orm import Session
 
 from ledger.models import Party
+from ledger.times import format_day
 from settlement.common import Actor, SettlementError, now_ms
 from settlement.models import DepositAgreement, DepositMovement, TopUpRequest
 from settlement.reference_audit import READERS, Outcome, record_change
@@ -195,7 +196,7 @@ def store_deposit(
         "amount_minor": signed,
         "currency": party.currency,
         "reason": reason,
-        "date": on or datetime.fromtimestamp(at / 1000, tz=UTC).date().isoformat(),
+        "date": on or format_day(at),
     }
     record_change(s, "deposits", f"{party.code}|{m.id}", kind, actor, None, after, source)
     if kind == "receipt":

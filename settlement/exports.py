@@ -16,7 +16,6 @@ import csv
 import io
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from xml.sax.saxutils import escape
@@ -24,6 +23,7 @@ from xml.sax.saxutils import escape
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from ledger.times import format_day
 from settlement.common import Actor, PermissionDenied, SettlementError
 from settlement.models import SettlementRun, Statement, StatementLine
 from settlement.presentation import format_money
@@ -64,7 +64,7 @@ def issue_date(st: StatementView) -> str:
     """``2026-10-03`` (UTC) once the statement's run is posted, else :data:`NOT_ISSUED`."""
     if st.issued_ms is None:
         return NOT_ISSUED
-    return datetime.fromtimestamp(st.issued_ms / 1000, tz=UTC).date().isoformat()
+    return format_day(st.issued_ms)
 
 
 def statement_header(st: StatementView) -> list[tuple[str, str]]:

@@ -26,12 +26,12 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from ledger.models import Party
+from ledger.times import format_day
 from settlement.common import Actor, SettlementError
 from settlement.exports import format_minor
 from settlement.models import SettlementRun, Statement, StatementLine
@@ -278,7 +278,7 @@ def posted_statements(s: Session, run: SettlementRun) -> list[JournalStatement]:
 
 def _posted_date(run: SettlementRun) -> str:
     assert run.posted_ms is not None
-    return datetime.fromtimestamp(run.posted_ms / 1000, UTC).date().isoformat()
+    return format_day(run.posted_ms)
 
 
 def _rows(

@@ -21,7 +21,6 @@ from __future__ import annotations
 import calendar
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -29,6 +28,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, aliased
 
 from ledger.models import Party
+from ledger.times import format_day
 from settlement.adjustments import (
     AdjustmentView,
     add_adjustment,
@@ -230,7 +230,7 @@ class ProgramView:
 
 
 def _ms_date(at_ms: int) -> str:
-    return datetime.fromtimestamp(at_ms / 1000, tz=UTC).date().isoformat()
+    return format_day(at_ms)
 
 
 def _month_end(period: str) -> str:

@@ -28,6 +28,7 @@ from sqlalchemy import Connection, Engine, delete, event, func, insert, select, 
 from sqlalchemy.orm import Mapper, Session
 
 from ledger.models import Checkpoint, Party
+from ledger.times import format_day, format_ms
 from settlement import kernels as K
 from settlement.adjustments import acting_user_id
 from settlement.common import (
@@ -199,7 +200,7 @@ def _localize(rules: ProgramRules, factor: Decimal, ccy: str) -> ProgramRules:
 def period_last_day(period: str) -> str:
     """ISO date of the last day of a month or quarter (``2026-11`` -> ``2026-11-30``)."""
     _, end_ms = period_bounds(period)
-    return datetime.fromtimestamp(end_ms / 1000 - 86_400, UTC).date().isoformat()
+    return format_day(end_ms - 86_400_000)
 
 
 def _price_matrix(s: Session, snap: Snapshot, period: str) -> np.ndarray[Any, np.dtype[np.int64]]:
@@ -841,7 +842,7 @@ def _supersede(s: Session, period: str, kind: str, new_id: int, who: str) -> Non
             SettlementRun.id != new_id,
         )
     ):
-        when = datetime.fromtimestamp(now_ms() / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        when = format_ms(now_ms())
         if old.status == "draft":
             _delete_statements(s, old.id)
             old.note = (

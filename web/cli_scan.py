@@ -11,12 +11,12 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, cast
 
 import click
 
+from ledger.times import format_ms
 from scanners import (
     DEFAULT_DOMAIN,
     DeviceError,
@@ -177,7 +177,7 @@ def device_revoke(device_id: str) -> None:
 
 
 def _date(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M")
+    return format_ms(ms, "%Y-%m-%d %H:%M")
 
 
 @device_group.command("list")

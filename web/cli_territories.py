@@ -19,6 +19,7 @@ import click
 
 import geo
 import settlement
+from ledger.times import format_day
 from web.cli import in_app_context
 from web.db import get_engine, get_session
 
@@ -28,9 +29,7 @@ _CLI_ACTOR = settlement.Actor("cli", "admin")
 
 
 def _date(ms: int | None) -> str:
-    if ms is None:
-        return "open"
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d")
+    return "open" if ms is None else format_day(ms)
 
 
 def _today() -> str:
