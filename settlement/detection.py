@@ -23,7 +23,7 @@ from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from ledger.models import Checkpoint, Entry
@@ -220,21 +220,28 @@ def _chunks(items: Sequence[int], size: int = _CHUNK) -> Iterable[Sequence[int]]
 def _hash_evidence(s: Session, alert_ids: Sequence[int]) -> None:
     """Write the evidence hash of each alert in ``alert_ids`` from its findings and the
     leaf hashes of the entries they cite (:func:`settlement.seals.evidence_hash`)."""
-    for part_ids in _chunks(alert_ids):
+    s.flush()
+    conn = s.connection()  # plain rows: no ORM work per finding
+    for part_ids in _chunks(alert_ids, 2_000):
         findings: dict[int, list[tuple[int, int, int, bytes]]] = defaultdict(list)
-        for aid, seq, unit_id, at_ms, leaf in s.execute(
+        for aid, seq, unit_id, at_ms, leaf in conn.execute(
             select(AlertFinding.alert_id, AlertFinding.seq, AlertFinding.unit_id,
                    AlertFinding.at_ms, Entry.leaf_hash)
             .join(Entry, Entry.seq == AlertFinding.seq)
             .where(AlertFinding.alert_id.in_(part_ids))
             .order_by(AlertFinding.alert_id, AlertFinding.seq)
         ):  # fmt: skip
-            findings[int(aid)].append((int(seq), int(unit_id), int(at_ms), bytes(leaf)))
-        for a in s.scalars(select(Alert).where(Alert.id.in_(part_ids))):
-            a.evidence_hash = evidence_hash(
-                a.natural_key, a.party_id, a.territory_code, a.period, a.finding_type,
-                findings.get(a.id, ()),
-            )  # fmt: skip
+            findings[aid].append((seq, unit_id, at_ms, bytes(leaf)))
+        hashes = [
+            {"id": aid, "evidence_hash": evidence_hash(key, party, terr, per, ftype,
+                                                       findings.get(aid, ()))}
+            for aid, key, party, terr, per, ftype in conn.execute(
+                select(Alert.id, Alert.natural_key, Alert.party_id, Alert.territory_code,
+                       Alert.period, Alert.finding_type)
+                .where(Alert.id.in_(part_ids))
+            )
+        ]  # fmt: skip
+        s.execute(update(Alert), hashes)
 
 
 def run_detection(

@@ -121,8 +121,12 @@ class LineRow(NamedTuple):
     quantity: int
 
 
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def _canonical(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    """Canonical JSON bytes: no whitespace, UTF-8 (lists and scalars only)."""
+    return _JSON.encode(value).encode()
 
 
 def _root(leaves: Iterable[Sequence[Any]]) -> tuple[int, str]:
@@ -363,12 +367,14 @@ def evidence_hash(
     finding, in ascending ``seq`` (``findings`` must come in that order), where the
     leaf hash is the RFC 9162 leaf hash of the ledger entry the finding cites.
     """
-    h = hashlib.sha256(
-        _canonical([natural_key, party_id, territory_code, period, finding_type]) + b"\n"
+    text = "".join(
+        f"{seq} {unit_id} {at_ms} {leaf.hex()}\n" for seq, unit_id, at_ms, leaf in findings
     )
-    for seq, unit_id, at_ms, leaf in findings:
-        h.update(f"{seq} {unit_id} {at_ms} {bytes(leaf).hex()}\n".encode())
-    return h.hexdigest()
+    return hashlib.sha256(
+        _canonical([natural_key, party_id, territory_code, period, finding_type])
+        + b"\n"
+        + text.encode()
+    ).hexdigest()
 
 
 def alerts_seal_body(
