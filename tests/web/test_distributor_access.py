@@ -423,3 +423,35 @@ def test_staff_and_devices_of_a_distributor_or_dealer_are_bounded_like_it(
     assert dealer(K.RECEIVING, key(FOREIGN)).status == "rejected"
     assert _handheld(world, client)(K.SHIPPING, key(HELD)).status == "accepted"  # to DEALER-A
     assert dealer(K.RECEIVING, key(HELD)).status == "accepted"
+
+
+def test_an_event_id_another_party_used_reveals_nothing_of_its_event(
+    world: Engine, client: FlaskClient, bearer: Bearer
+) -> None:
+    """EPCIS eventIDs are one namespace for every party: a distributor reusing one
+    learns neither the unit nor the time of the event stored under it."""
+    event = _epcis_event(K.INSPECTING, key(FOREIGN), 7) | {
+        "sourceList": [{"type": "owning_party", "source": f"{BASE}/party/MFR"}]
+    }
+    doc = {
+        "@context": ["https://ref.gs1.org/standards/epcis/epcis-context.jsonld"],
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": rfc3339(now_ms()),
+        "epcisBody": {"eventList": [event]},
+    }
+    assert (
+        client.post("/api/v1/epcis/capture", json=doc, headers=bearer("warehouse")).status_code
+        == 200
+    )
+    before = entries(world)
+    # DIST-A sends its own receipt of HELD under the same eventID.
+    mine = _epcis_event(K.RECEIVING, key(HELD), 7)
+    assert mine["eventID"] == event["eventID"]
+    doc["epcisBody"] = {"eventList": [mine]}
+    answer = client.post("/api/v1/epcis/capture", json=doc, headers=bearer("distributor", "DIST-A"))
+    (result,) = answer.get_json()["results"]
+    assert result["status"] == "conflict"
+    assert key(FOREIGN) not in result["reason"] and "inspecting" not in result["reason"]
+    assert "eventID" in result["reason"]
+    assert entries(world) == before

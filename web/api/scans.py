@@ -199,6 +199,13 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number JSON allows")
 
 
+#: A distributor's conflict answer: the stored event may be another party's.
+_CONFLICT = (
+    "another event with this eventID is stored and says something else; nothing was "
+    "recorded: give this event an eventID of its own"
+)
+
+
 def _epcis_party() -> str | None:
     """The party whose steps a caller may capture: a distributor's own (its hops then
     act only within its custody, :mod:`ledger.permissions`); None = any."""
@@ -303,6 +310,8 @@ def epcis_capture() -> ResponseReturnValue:
         hops = [dataclasses.replace(h, restricted=True) for h in hops]
     get_session().rollback()  # end the resolvers' read transaction before the append
     results = append(hops)
+    if own is not None:  # eventIDs are shared by all parties: name no stored event
+        results = [r._replace(reason=_CONFLICT) if r.status == "conflict" else r for r in results]
     rows: list[dict[str, Any]] = []
     counts = {"accepted": 0, "duplicate": 0, "conflict": 0, "rejected": 0}
     for hop, result in zip(hops, results, strict=True):
