@@ -170,9 +170,12 @@ def start_session(user_id: int, next_url: str | None = None) -> ResponseReturnVa
 @public
 def logout() -> ResponseReturnValue:
     # The CSRF token was checked before this view ran (web.security), as for every POST.
+    me = current_principal()
     session_id = current_session_id()
     if session_id is not None:
         user_sessions.end(get_session(), session_id)  # a copy of the cookie now fails too
+    if me is not None and me.kind == "user":
+        accounts.audit("signed-out", username=me.name, user_id=me.id, address=client_address())
     logout_user()
     session.clear()
     flash("You are signed out.", "info")

@@ -317,6 +317,7 @@ def test_sign_in_events_are_audited_with_who_and_where(
     client: FlaskClient,
     make_user: MakeUser,
     user_password: str,
+    csrf_token: Csrf,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     make_user("ana", "auditor")
@@ -324,6 +325,7 @@ def test_sign_in_events_are_audited_with_who_and_where(
     with caplog.at_level(logging.INFO, logger="hopchain.audit"):
         _sign_in(client, csrf, "ana", "wrong", "10.1.1.1")
         _sign_in(client, csrf, "ana", user_password, "10.1.1.2")
+        client.post("/logout", data={"csrf_token": csrf_token("/")})
     lines = [r.getMessage() for r in caplog.records if r.name == "hopchain.audit"]
     failed = next(line for line in lines if line.startswith("sign-in-failed"))
     assert "user=ana" in failed and "address=10.1.1.1" in failed and "failures=1" in failed
@@ -331,6 +333,7 @@ def test_sign_in_events_are_audited_with_who_and_where(
     assert any(
         line.startswith("signed-in user=ana") and "address=10.1.1.2" in line for line in lines
     )
+    assert any(line.startswith("signed-out user=ana") for line in lines)
 
 
 @pytest.mark.parametrize(
