@@ -226,7 +226,12 @@ from settlement.territories import (
     party_zone_map,
     party_zone_scans,
 )
-from settlement.verify import SettlementIntegrityError, SettlementVerifyReport, verify_settlement
+from settlement.verify import (
+    SettlementIntegrityError,
+    SettlementVerifyReport,
+    seal_unsealed_runs,
+    verify_settlement,
+)
 
 __all__ = [
     "ACCOUNT_READERS",
@@ -418,6 +423,7 @@ __all__ = [
     "run_detection",
     "run_summary",
     "score_partners",
+    "seal_unsealed_runs",
     "set_deposit_agreement",
     "set_fx_rate",
     "set_party_billing",

@@ -46,6 +46,7 @@ from settlement.models import (
 from settlement.seals import (
     ALERTS_SEAL,
     RUN_SEAL,
+    NoteSigner,
     SealError,
     alerts_seal_body,
     evidence_hash,
@@ -53,9 +54,15 @@ from settlement.seals import (
     restate_statement,
     run_seal_body,
     run_statements,
+    seal_run,
 )
 
-__all__ = ["SettlementIntegrityError", "SettlementVerifyReport", "verify_settlement"]
+__all__ = [
+    "SettlementIntegrityError",
+    "SettlementVerifyReport",
+    "seal_unsealed_runs",
+    "verify_settlement",
+]
 
 _RUN_HASH_HINT = {
     "statements": "a statement's header (total, deposit, balance brought forward, region, "
@@ -154,6 +161,27 @@ def _verify_run(
     public_key: bytes,
     counts: _Counts,
 ) -> None:
+    _verify_run_rows(s, run, checkpoints, counts)
+    if seal is None:
+        raise _fail(
+            "settlement_runs", run.id, "no_seal",
+            f"run {run.id} is posted but has no seal (a signed note over its statements): the "
+            "seal was deleted, the run was marked posted outside hopchain, or it was posted "
+            "before runs were sealed (then `hopchain settlement seal` seals it once its "
+            "statements verify)",
+        )  # fmt: skip
+    signed = _open(seal, f"run {run.id}", name, public_key)
+    _compare_body(
+        signed, run_seal_body(s, run, name), "settlement_runs", run.id, f"run {run.id}",
+        _RUN_HASH_HINT,
+    )  # fmt: skip
+
+
+def _verify_run_rows(
+    s: Session, run: SettlementRun, checkpoints: set[tuple[int, str]], counts: _Counts
+) -> None:
+    """Everything about a posted run but its seal: checkpoint, statements, run hash,
+    adjustments, incident charges counted."""
     if (int(run.tree_size), run.root_hex.lower()) not in checkpoints:
         raise _fail(
             "settlement_runs", run.id, "no_checkpoint",
@@ -216,17 +244,6 @@ def _verify_run(
                 "statements pays it",
             )  # fmt: skip
         counts.adjustments += 1
-    if seal is None:
-        raise _fail(
-            "settlement_runs", run.id, "no_seal",
-            f"run {run.id} is posted but has no seal (a signed note over its statements); "
-            "the seal was deleted or the run was marked posted outside hopchain",
-        )  # fmt: skip
-    signed = _open(seal, f"run {run.id}", name, public_key)
-    _compare_body(
-        signed, run_seal_body(s, run, name), "settlement_runs", run.id, f"run {run.id}",
-        _RUN_HASH_HINT,
-    )  # fmt: skip
     counts.charges += int(
         s.scalar(
             select(func.count()).select_from(IncidentCharge).where(IncidentCharge.run_id == run.id)
@@ -273,14 +290,23 @@ def _run_hash(run: SettlementRun, versions: Sequence[int], hashes: Sequence[str]
     ).hexdigest()  # fmt: skip
 
 
-def _verify_runs(s: Session, name: str, public_key: bytes) -> tuple[int, int, _Counts]:
-    checkpoints = {
+def _checkpoints(s: Session) -> set[tuple[int, str]]:
+    return {
         (int(size), bytes(root).hex())
         for size, root in s.execute(select(Checkpoint.tree_size, Checkpoint.root_hash))
     }
-    seals: dict[int, Seal] = {}
-    for seal in s.scalars(select(Seal).where(Seal.kind == RUN_SEAL).order_by(Seal.id)):
-        seals[int(seal.subject)] = seal
+
+
+def _run_seals(s: Session) -> dict[int, Seal]:
+    return {
+        int(seal.subject): seal
+        for seal in s.scalars(select(Seal).where(Seal.kind == RUN_SEAL).order_by(Seal.id))
+    }
+
+
+def _verify_runs(s: Session, name: str, public_key: bytes) -> tuple[int, int, _Counts]:
+    checkpoints = _checkpoints(s)
+    seals = _run_seals(s)
     counts = _Counts()
     posted = 0
     for run in s.scalars(select(SettlementRun).order_by(SettlementRun.id)):
@@ -445,3 +471,24 @@ def verify_settlement(
         alerts_seals=alert_seals,
         alerts_sealed_at_tree_size=sealed_at,
     )
+
+
+def seal_unsealed_runs(engine: Engine, signer: NoteSigner) -> list[int]:
+    """Seal every posted run that has no seal (one posted before runs were sealed),
+    once its checkpoint, statement hashes, totals, run hash and adjustments verify.
+
+    All or nothing: raises :class:`SettlementIntegrityError` naming the first run row
+    that does not verify, and seals none. Returns the ids of the runs sealed.
+    """
+    with Session(engine) as s, s.begin():
+        checkpoints, sealed = _checkpoints(s), _run_seals(s)
+        out = []
+        for run in s.scalars(
+            select(SettlementRun).where(SettlementRun.status == "posted").order_by(SettlementRun.id)
+        ):
+            if run.id in sealed:
+                continue
+            _verify_run_rows(s, run, checkpoints, _Counts())
+            seal_run(s, run, signer)
+            out.append(run.id)
+        return out

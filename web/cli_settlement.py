@@ -221,4 +221,22 @@ def verify_command() -> None:
     click.echo(json.dumps(report.as_json()))
 
 
+@settlement_group.command("seal")
+@in_app_context
+def seal_command() -> None:
+    """Seal posted runs that have no seal (posted before runs were sealed).
+
+    Each is sealed only once its statement hashes, totals, run hash and adjustments
+    verify; if one does not, none is sealed: exit 1 naming it. Prints the run ids
+    sealed as JSON.
+    """
+    try:
+        sealed = settlement.seal_unsealed_runs(get_engine(), get_signer())
+    except settlement.SettlementIntegrityError as exc:
+        click.echo(f"TAMPERED: {exc}", err=True)
+        click.echo(json.dumps(exc.as_json()))
+        sys.exit(1)
+    click.echo(json.dumps({"ok": True, "sealed": sealed}))
+
+
 COMMANDS = (detect_command, settle_group, scores_command, settlement_group)

@@ -37,6 +37,7 @@ from settlement import (
     get_statement,
     list_alerts,
     post_run,
+    seal_unsealed_runs,
     start_investigation,
     verify_settlement,
 )
@@ -454,3 +455,30 @@ def test_detection_again_reseals_and_keeps_evidence(db_url: str) -> None:
         verify_settlement(w.engine, KEY, NAME)
     detect(w, size)
     assert verify_settlement(w.engine, KEY, NAME).alerts == 1
+
+
+def test_a_run_posted_before_seals_is_sealed_once_it_verifies(db_url: str) -> None:
+    p = posted_world(db_url)
+    with p.w.engine.begin() as conn:
+        conn.execute(text("DELETE FROM seals WHERE kind = 'settlement_run'"))
+        conn.execute(
+            text("UPDATE statement_lines SET amount_minor = amount_minor + 1 "
+                 "WHERE statement_id = :s AND position = 0"),
+            {"s": p.statement_id},
+        )  # fmt: skip
+    with pytest.raises(SettlementIntegrityError) as caught:
+        seal_unsealed_runs(p.w.engine, SIGNER)
+    assert (caught.value.table, caught.value.row_id) == ("statements", p.statement_id)
+    with Session(p.w.engine) as s:  # all or nothing: nothing was sealed
+        assert s.scalars(select(Seal).where(Seal.kind == "settlement_run")).all() == []
+    with p.w.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE statement_lines SET amount_minor = amount_minor - 1 "
+                 "WHERE statement_id = :s AND position = 0"),
+            {"s": p.statement_id},
+        )  # fmt: skip
+    with pytest.raises(SettlementIntegrityError, match="hopchain settlement seal"):
+        verify_settlement(p.w.engine, KEY, NAME)
+    assert seal_unsealed_runs(p.w.engine, SIGNER) == [p.run_id]
+    assert seal_unsealed_runs(p.w.engine, SIGNER) == []
+    assert verify_settlement(p.w.engine, KEY, NAME).run_seals == 1

@@ -80,6 +80,13 @@ def test_a_changed_statement_is_refused_and_verify_names_it(
     assert good.exit_code == 0, good.output
     report = json.loads(good.output.strip().splitlines()[-1])
     assert report["ok"] is True and report["posted_runs"] == 1 and report["alerts"] > 0
+    with engine.begin() as conn:  # as if posted before runs were sealed
+        conn.execute(text("DELETE FROM seals WHERE kind = 'settlement_run'"))
+    assert run_cli("settlement", "verify").exit_code == 1
+    sealed = run_cli("settlement", "seal")
+    assert sealed.exit_code == 0, sealed.output
+    assert json.loads(sealed.output.strip().splitlines()[-1]) == {"ok": True, "sealed": [run_id]}
+    assert run_cli("settlement", "verify").exit_code == 0
 
     auditor = settlement.Actor("audrey", "auditor")
     statements = settlement.list_statements(engine, auditor, run_id=run_id)
