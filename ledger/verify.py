@@ -1,277 +1,314 @@
-"""Re-derive the whole ledger from its rows and check it against signed checkpoints.
+"""Re-derive the whole ledger from its entries and compare everything stored with it.
 
-Verification trusts nothing stored except what the ledger key signed: it
-re-encodes every entry from its columns, recomputes leaf hashes, each unit's
-chain and the Merkle root at every checkpoint size, and compares. The first
-problem (lowest ``seq``) is reported as a :class:`LedgerIntegrityError` whose
-``problem`` says what kind of change explains it:
+Verification trusts nothing stored except what the ledger key signed. One
+streaming pass (:mod:`ledger.verify_scan`) re-encodes every entry from its
+columns, recomputes leaf hashes, each unit's chain, the Merkle tree, each unit's
+custody and each scan's receipt; then one function per derived table
+(:mod:`ledger.verify_derived`) compares the table with that. Every problem found
+is a :class:`~ledger.verify_problems.Problem`; the most telling one (lowest
+``seq``, then the table-level ones) heads the :class:`LedgerIntegrityError`.
 
-- ``changed``: an entry's columns no longer give its leaf hash;
-- ``deleted``: a seq is missing, or later entries were renumbered down over it;
-- ``inserted``: an entry sits where none was, later entries renumbered up;
-- ``reordered``: entries were swapped; each still hashes at its original seq;
+Problems tied to an entry (``seq`` set):
+
+- ``changed``: an entry's columns no longer give its leaf hash (or a row was
+  rewritten with its hash while the next entry of its unit links to the original);
+- ``deleted``: a seq is missing, later entries were renumbered down over it, or
+  the head or a stored checkpoint counts entries the log no longer has;
+- ``inserted``: an entry sits where none was (later entries renumbered up, or
+  beyond the head, or at a negative seq);
+- ``reordered``: entries were swapped or moved; each still hashes at its original seq;
 - ``chain broken``: an entry's ``prev`` is not its unit's previous leaf hash;
-- ``root mismatch``: hashes agree row by row yet not with a signed root (rows
-  were rewritten together with their hashes);
-- ``bad signature``: a checkpoint note does not verify with the ledger key.
+- ``root mismatch``: rows agree with each other but not with a signed root
+  (rewritten together with their hashes), named to the 16-entry tile that differs;
+- ``truncated``: the log is shorter than the checkpoint an auditor kept.
+
+Problems in a row of another table (``seq`` None, ``table`` and ``key`` set):
+``bad signature``, ``checkpoint changed``, ``inconsistent``, ``head missing``,
+``head changed``, ``tree node changed|missing|extra``, ``unit
+changed|missing|extra``, ``receipt changed|missing|extra`` and ``unreadable`` (a
+table that cannot be read at all). See :mod:`ledger.verify_derived`.
+
+Adding a check (settlement, alerts, ...): pass a function ``check(ctx) ->
+Iterable[Problem]`` in ``extra_checks``; it runs on the same database snapshot
+after the ledger's own checks, and what it returns joins the same report.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from ledger import merkle
-from ledger.checkpoint import SignedCheckpoint, parse_checkpoint
-from ledger.database import placeholder
-from ledger.keys import CheckpointError
-from ledger.rows import CodeBook, Row, canonical_bytes, fetch_rows, load_codebook
-from ledger.tree import TILE_HEIGHT, Head, read_head
+from ledger.checkpoint import SignedCheckpoint
+from ledger.database import is_sqlite
+from ledger.rows import load_codebook
+from ledger.verify_derived import (
+    CheckpointRow,
+    ReceiptCheck,
+    check_checkpoint_roots,
+    check_checkpoint_rows,
+    check_head,
+    check_kept_consistency,
+    check_kept_size_and_root,
+    check_tree_node_extras,
+    check_tree_nodes,
+    check_units,
+    open_kept_checkpoint,
+)
+from ledger.verify_problems import KINDS, Problem, first_problems
+from ledger.verify_scan import EntryScan
 
-__all__ = ["LedgerIntegrityError", "VerifyReport", "verify_ledger"]
+__all__ = [
+    "KINDS",
+    "CheckContext",
+    "ExtraCheck",
+    "LedgerIntegrityError",
+    "Problem",
+    "VerifyReport",
+    "verify_ledger",
+]
 
 CHUNK = 20_000
+REPORTED = 100  # problems an error carries at most, most telling first
 Progress = Callable[[int, int], None]
 
 
-class LedgerIntegrityError(Exception):
-    """The ledger does not verify; ``seq`` is the first entry involved (None when
-    the problem is not tied to one entry, e.g. a bad signature)."""
+@dataclass(frozen=True, slots=True)
+class CheckContext:
+    """What a check gets: the verification's connection (one consistent snapshot:
+    REPEATABLE READ on PostgreSQL, one read transaction on SQLite) and the ledger
+    key that signs checkpoints."""
 
-    def __init__(self, seq: int | None, problem: str, detail: str) -> None:
-        self.seq = seq
-        self.problem = problem
-        self.detail = detail
-        where = f"seq {seq}: " if seq is not None else ""
-        super().__init__(f"{where}{problem}: {detail}")
+    conn: Connection
+    name: str
+    public_key: bytes
+
+
+ExtraCheck = Callable[[CheckContext], Iterable[Problem]]
+"""A check beyond the ledger's own (e.g. settlement): returns what it found."""
+
+
+class LedgerIntegrityError(Exception):
+    """The ledger does not verify.
+
+    ``problems``: up to :data:`REPORTED` problems, most telling first; ``seq``,
+    ``problem``, ``detail``, ``table`` and ``key`` are the first one's (``seq`` is
+    None when it is not tied to one entry).
+    """
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        if not problems:
+            raise ValueError("an integrity error needs at least one problem")
+        first = problems[0]
+        self.problems = list(problems)
+        self.seq = first.seq
+        self.problem = first.problem
+        self.detail = first.detail
+        self.table = first.table
+        self.key = dict(first.key)
+        super().__init__(str(first))
 
 
 @dataclass(slots=True)
 class VerifyReport:
+    """An intact ledger: ``entries`` (tree size), ``units``, ``receipts`` (scans),
+    ``tree_nodes`` (stored nodes compared), ``root`` (of all entries), the newest
+    stored ``checkpoint``, ``checkpoints_checked``, ``keep`` (the newest verified
+    checkpoint, stored or kept: what an auditor should keep now) and ``seconds``."""
+
     entries: int
     units: int
     root: bytes
     checkpoint: SignedCheckpoint | None
     checkpoints_checked: int
     seconds: float
+    receipts: int = 0
+    tree_nodes: int = 0
+    keep: SignedCheckpoint | None = None
+    checks: list[str] = field(default_factory=list)
 
     @property
     def rate(self) -> float:
         return self.entries / self.seconds if self.seconds > 0 else float("inf")
 
 
-@dataclass(order=True, slots=True)
-class _Finding:
-    seq: int
-    problem: str = field(compare=False)
-    detail: str = field(compare=False)
+@contextmanager
+def _snapshot(engine: Engine) -> Iterator[Connection]:
+    with engine.connect() as conn:
+        if not is_sqlite(conn):
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        yield conn
 
 
-def _load_checkpoints(conn: Connection, name: str, public_key: bytes) -> list[SignedCheckpoint]:
-    out = []
-    for size, note in conn.exec_driver_sql(
-        "SELECT tree_size, note FROM checkpoints ORDER BY tree_size, id"
-    ):
+def _db_errors(conn: Connection) -> tuple[type[BaseException], ...]:
+    dbapi = getattr(conn.dialect, "loaded_dbapi", None)
+    error = getattr(dbapi, "Error", None)
+    return (SQLAlchemyError, error) if isinstance(error, type) else (SQLAlchemyError,)
+
+
+class _Run:
+    """One verification: runs each check, turning an unreadable table into a problem."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.problems: list[Problem] = []
+        self.checks: list[str] = []
+        self._errors = _db_errors(conn)
+
+    def guard(self, table: str, name: str, check: Callable[[], Iterable[Problem]]) -> bool:
+        """Run ``check``; False when its table could not be read."""
+        self.checks.append(name)
         try:
-            cp = parse_checkpoint(str(note), name, public_key)
-        except CheckpointError as exc:
-            raise LedgerIntegrityError(
-                None, "bad signature", f"checkpoint of size {size}: {exc}"
-            ) from None
-        if cp.tree_size != int(size):
-            raise LedgerIntegrityError(
-                None, "bad signature", f"checkpoint row says size {size}, its note {cp.tree_size}"
+            self.problems.extend(check())
+            return True
+        except self._errors:
+            self.conn.rollback()
+            self.problems.append(
+                Problem(
+                    None,
+                    "unreadable",
+                    f"table {table} could not be read, so {name} was not checked",
+                    table,
+                )
             )
-        out.append(cp)
-    return out
+            return False
 
 
 def verify_ledger(
-    engine: Engine, name: str, public_key: bytes, progress: Progress | None = None
+    engine: Engine,
+    name: str,
+    public_key: bytes,
+    progress: Progress | None = None,
+    *,
+    kept_note: str | None = None,
+    kept_label: str = "the kept checkpoint",
+    extra_checks: Sequence[ExtraCheck] = (),
+    chunk: int = CHUNK,
 ) -> VerifyReport:
-    """Verify everything; return a report or raise :class:`LedgerIntegrityError`."""
+    """Verify the entries and everything derived from them; return a report or raise
+    :class:`LedgerIntegrityError` carrying every problem found (never another
+    error for what is in the database).
+
+    ``name``/``public_key``: the ledger's checkpoint key (raw Ed25519, 32 bytes).
+    ``kept_note``: a checkpoint note an auditor kept from an earlier
+    ``GET /api/v1/ledger/checkpoint``; the log must still be at least that long,
+    with that root at that size and an RFC 9162 consistency proof from it to the
+    current tree (``kept_label`` names it in problems, e.g. its file).
+    ``progress(done, total)``: called after each chunk of ``chunk`` entries.
+    """
     started = time.perf_counter()
-    with engine.connect() as conn:
-        checkpoints = _load_checkpoints(conn, name, public_key)
-        head = read_head(conn)
+    with _snapshot(engine) as conn:
+        run = _Run(conn)
+        checkpoints: list[CheckpointRow] = []
+        kept: SignedCheckpoint | None = None
+
+        def load_checkpoints() -> list[Problem]:
+            nonlocal checkpoints
+            checkpoints, found = check_checkpoint_rows(conn, name, public_key)
+            return found
+
+        run.guard("checkpoints", "checkpoint signatures", load_checkpoints)
+        if kept_note is not None:
+            kept, found = open_kept_checkpoint(kept_note, name, public_key, kept_label)
+            run.problems.extend(found)
+        head: tuple[int, bytes] | None = None
+
+        def load_head() -> list[Problem]:
+            nonlocal head
+            head = _read_head(conn)
+            return []
+
+        run.guard("ledger_head", "the head", load_head)
+        marks = {row.checkpoint.tree_size for row in checkpoints}
+        if kept is not None:
+            marks.add(kept.tree_size)
+        if head is not None:
+            marks.add(head[0])
         codes = load_codebook(conn)
-        max_row = conn.exec_driver_sql("SELECT MAX(seq), COUNT(*) FROM entries").first()
-        max_seq = -1 if max_row is None or max_row[0] is None else int(max_row[0])
-        total = max(head.size, max_seq + 1, checkpoints[-1].tree_size if checkpoints else 0)
-        scan = _Scan(conn, codes, checkpoints)
-        for lo in range(0, total, CHUNK):
-            scan.chunk(lo, min(lo + CHUNK, total))
-            if progress is not None:
-                progress(min(lo + CHUNK, total), total)
-        scan.finish(head)
-    # A specific finding explains a root mismatch better than the mismatch itself.
-    findings = scan.findings or scan.root_findings
-    if findings:
-        first = min(findings)
-        raise LedgerIntegrityError(first.seq, first.problem, first.detail)
+        receipts = ReceiptCheck(conn, codes)
+        nodes_checked = 0
+
+        def nodes(computed: list[tuple[int, int, bytes]]) -> list[Problem]:
+            nonlocal nodes_checked
+            nodes_checked += len(computed)
+            return check_tree_nodes(conn, computed)
+
+        scan = EntryScan(conn, codes, marks, nodes, receipts, chunk)
+        total = max(head[0] if head else 0, _max_seq(conn) + 1)
+
+        def scan_all() -> list[Problem]:
+            scan.run(None if progress is None else lambda done: progress(done, total))
+            scan.finish()
+            return scan.problems
+
+        size, root, unit_count = 0, merkle.EMPTY_ROOT, 0
+        if run.guard("entries", "entries, chains, tree nodes and receipts", scan_all):
+            roots, size, tile = scan.roots, scan.size, scan.first_tile_mismatch
+            run.guard(
+                "checkpoints",
+                "signed roots",
+                lambda: check_checkpoint_roots(checkpoints, roots, size, tile),
+            )
+            if kept is not None:
+                kept_cp = kept
+                run.guard(
+                    "checkpoint file",
+                    "the kept checkpoint",
+                    lambda: check_kept_size_and_root(kept_cp, roots, size, tile, kept_label),
+                )
+            run.guard(
+                "ledger_head", "the head", lambda: check_head(head, size, scan.frontier, roots)
+            )
+            run.guard("tree_nodes", "tree nodes", lambda: check_tree_node_extras(conn, size))
+            unit_count = len(scan.units)
+            run.guard("units", "units", lambda: check_units(conn, scan.units, codes, chunk))
+            run.guard("scan_receipts", "scan receipts", receipts.extras)
+            root = merkle.frontier_root(scan.frontier)
+            if kept is not None and not run.problems:
+                kept_cp = kept
+                run.guard(
+                    "tree_nodes",
+                    "consistency with the kept checkpoint",
+                    lambda: check_kept_consistency(conn, kept_cp, size, root, kept_label),
+                )
+        ctx = CheckContext(conn, name, public_key)
+        for check in extra_checks:
+            check_name = getattr(check, "__name__", repr(check))
+            run.guard(check_name, check_name, _bind(check, ctx))
+    if run.problems:
+        raise LedgerIntegrityError(first_problems(run.problems, REPORTED))
+    newest = checkpoints[-1].checkpoint if checkpoints else None
+    keep = newest
+    if kept is not None and (keep is None or kept.tree_size > keep.tree_size):
+        keep = kept
     return VerifyReport(
-        entries=scan.expected,
-        units=len(scan.last_leaf),
-        root=merkle.frontier_root(scan.frontier),
-        checkpoint=checkpoints[-1] if checkpoints else None,
-        checkpoints_checked=len(checkpoints),
+        entries=size,
+        units=unit_count,
+        root=root,
+        checkpoint=newest,
+        checkpoints_checked=len(checkpoints) + (kept is not None),
         seconds=time.perf_counter() - started,
+        receipts=scan.receipts,
+        tree_nodes=nodes_checked,
+        keep=keep,
+        checks=run.checks,
     )
 
 
-class _Scan:
-    """The streaming state: next expected seq, frontier, each unit's last leaf."""
-
-    def __init__(
-        self,
-        conn: Connection,
-        codes: CodeBook,
-        checkpoints: list[SignedCheckpoint],
-    ) -> None:
-        self.conn = conn
-        self.ph = placeholder(conn)
-        self.codes = codes
-        self.pending = [cp for cp in checkpoints if cp.tree_size > 0]
-        self.expected = 0
-        self.frontier: list[bytes] = []
-        self.last_leaf: dict[int, tuple[int, bytes]] = {}
-        self.findings: list[_Finding] = []
-        self.root_findings: list[_Finding] = []
-        self.chain_breaks: list[tuple[int, int]] = []  # (seq, the unit's previous seq)
-        self.mismatched: dict[int, Row] = {}  # seq -> row, for classification
-        self.node_problem: int | None = None
-        self._stored_nodes: dict[int, bytes] = {}
-
-    def _note(self, seq: int, problem: str, detail: str) -> None:
-        if len(self.findings) < 100:
-            self.findings.append(_Finding(seq, problem, detail))
-
-    def _load_nodes(self, lo: int, hi: int) -> None:
-        span = 1 << TILE_HEIGHT
-        rows = self.conn.exec_driver_sql(
-            f"SELECT idx, hash FROM tree_nodes WHERE level = {self.ph} AND idx >= {self.ph} AND idx < {self.ph}",
-            (TILE_HEIGHT, lo // span, -(-hi // span)),
-        )
-        self._stored_nodes = {int(i): bytes(h) for i, h in rows}
-
-    def _on_node(self, level: int, index: int, h: bytes) -> None:
-        if level == TILE_HEIGHT and self.node_problem is None:
-            stored = self._stored_nodes.get(index)
-            if stored != h:
-                self.node_problem = index << TILE_HEIGHT
-
-    def chunk(self, lo: int, hi: int) -> None:
-        rows = fetch_rows(self.conn, lo, hi)
-        codes = self.codes
-        self._load_nodes(lo, hi)
-        # Locals, not attributes: this loop runs once per entry of the ledger.
-        leaf_hash = merkle.leaf_hash
-        push = merkle.frontier_push
-        on_node = self._on_node
-        frontier = self.frontier
-        last_leaf = self.last_leaf
-        mismatched = self.mismatched
-        expected = self.expected
-        next_checkpoint = self.pending[0].tree_size if self.pending else -1
-        for row in rows:
-            seq = row[0]
-            if seq != expected:
-                self._note(expected, "deleted", f"seqs {expected}..{seq - 1} are missing")
-            leaf = leaf_hash(canonical_bytes(row, codes))
-            if leaf != row[14]:
-                mismatched[seq] = row
-                if len(mismatched) > 1000:
-                    mismatched.pop(next(iter(mismatched)))
-            unit_id = row[15]
-            before = last_leaf.get(unit_id)
-            if row[13] != (before[1] if before else b""):
-                if before is None:
-                    self._note(
-                        seq, "chain broken", "first entry of its unit names a previous entry"
-                    )
-                else:
-                    self.chain_breaks.append((seq, before[0]))
-            last_leaf[unit_id] = (seq, leaf)
-            push(frontier, seq, leaf, on_node)
-            expected = seq + 1
-            if expected == next_checkpoint:
-                self.expected = expected
-                while self.pending and self.pending[0].tree_size == expected:
-                    self._check_checkpoint(self.pending.pop(0))
-                next_checkpoint = self.pending[0].tree_size if self.pending else -1
-        self.expected = expected
-
-    def _check_checkpoint(self, cp: SignedCheckpoint) -> None:
-        root = merkle.frontier_root(self.frontier)
-        if root != cp.root_hash:
-            # Complete tiles are compared with the stored tree as the scan goes; if
-            # none differed before this size, the change is in the last, partial tile.
-            tail = cp.tree_size >> TILE_HEIGHT << TILE_HEIGHT
-            start = tail if self.node_problem is None else min(self.node_problem, tail)
-            self.root_findings.append(
-                _Finding(
-                    min(start, cp.tree_size - 1),
-                    "root mismatch",
-                    f"entries before seq {cp.tree_size} give root {root.hex()[:16]}…, the signed checkpoint says {cp.root_hash.hex()[:16]}…",
-                )
-            )
-
-    def finish(self, head: Head) -> None:
-        for cp in self.pending:
-            self._note(
-                self.expected,
-                "deleted",
-                f"the ledger has {self.expected} entries, the signed checkpoint covers {cp.tree_size}",
-            )
-        if self.expected > head.size:
-            self._note(
-                head.size, "inserted", f"{self.expected - head.size} entries beyond the ledger head"
-            )
-        self._classify_mismatches()
-        self._classify_chain_breaks()
-
-    def _classify_chain_breaks(self) -> None:
-        """A chain break at ``t`` means ``t``'s prev or its predecessor ``s`` was
-        rewritten; the stored tree tells which when only ``s``'s tile changed."""
-        group = None if self.node_problem is None else self.node_problem >> TILE_HEIGHT
-        for t, s in self.chain_breaks:
-            if group is not None and s >> TILE_HEIGHT == group and t >> TILE_HEIGHT != group:
-                self._note(
-                    s,
-                    "changed",
-                    f"rewritten together with its leaf hash; seq {t} still links to the original",
-                )
-            else:
-                self._note(
-                    t, "chain broken", f"prev does not match seq {s}, the unit's previous entry"
-                )
-
-    def _classify_mismatches(self) -> None:
-        if not self.mismatched:
-            return
-        seqs = sorted(self.mismatched)
-        s = seqs[0]
-        row = self.mismatched[s]
-        stored = bytes(row[14])
-        nxt = self.mismatched.get(s + 1)
-        if s > 0 and leaf_matches(self, row, s - 1, stored):
-            self._note(s - 1, "inserted", f"seq {s - 1} was inserted and later entries renumbered")
-        elif leaf_matches(self, row, s + 1, stored):
-            self._note(
-                s, "deleted", f"the entry at seq {s} is gone and later entries were renumbered"
-            )
-        elif nxt is not None and leaf_matches(self, nxt, s, bytes(nxt[14])):
-            self._note(s, "inserted", f"seq {s} was inserted and later entries were renumbered")
-        else:
-            for t in seqs[1:]:
-                if leaf_matches(self, row, t, stored):
-                    self._note(s, "reordered", f"the entry at seq {s} belongs at seq {t}")
-                    return
-            self._note(s, "changed", "its columns no longer give its leaf hash")
+def _bind(check: ExtraCheck, ctx: CheckContext) -> Callable[[], Iterable[Problem]]:
+    return lambda: check(ctx)
 
 
-def leaf_matches(scan: _Scan, row: Row, seq: int, stored: bytes) -> bool:
-    return merkle.leaf_hash(canonical_bytes(row, scan.codes, seq)) == stored
+def _read_head(conn: Connection) -> tuple[int, bytes] | None:
+    row = conn.exec_driver_sql("SELECT tree_size, frontier FROM ledger_head WHERE id = 1").first()
+    return None if row is None else (int(row[0]), bytes(row[1]))
+
+
+def _max_seq(conn: Connection) -> int:
+    value = conn.exec_driver_sql("SELECT MAX(seq) FROM entries").scalar()
+    return -1 if value is None else int(value)

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
 
 import click
 from tqdm import tqdm
@@ -16,7 +21,9 @@ from ledger import (
     make_checkpoint,
     verify_ledger,
 )
+from ledger.checkpoint import SignedCheckpoint
 from ledger.tree import read_head
+from ledger.verify import Problem
 from web.cli import in_app_context
 from web.db import get_engine
 from web.signing import get_signer
@@ -29,43 +36,129 @@ def ledger_group() -> None:
 
 @ledger_group.command("verify")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option(
+    "--since-checkpoint",
+    "kept_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="A checkpoint note you kept (the text of GET /api/v1/ledger/checkpoint): the"
+    " log must still extend it. On success the newest verified checkpoint is written"
+    " back to this file (created if missing).",
+)
 @in_app_context
-def verify_command(quiet: bool) -> None:
-    """Re-derive every entry, chain and root; check them against the signed checkpoints.
+def verify_command(quiet: bool, kept_file: Path | None) -> None:
+    """Re-derive every entry, chain, root, tree node, head, unit and scan receipt;
+    check them against the signed checkpoints (and the one you kept).
 
-    Exit 0 when intact; 1 naming the first bad seq and what is wrong.
+    Always ends with one JSON line. Exit 0 when intact; 1 naming the first bad seq
+    (or, for a derived table, the table and row) and what is wrong.
     """
     signer = get_signer()
+    kept_note, unreadable = _read_kept(kept_file)
+    if unreadable is not None:
+        _fail([unreadable])
     bar = tqdm(total=0, unit="entries", unit_scale=True, disable=quiet, file=sys.stderr)
 
     def progress(done: int, total: int) -> None:
-        bar.total = total
+        bar.total = max(total, done)
         bar.update(done - bar.n)
 
     try:
-        report = verify_ledger(get_engine(), signer.name, signer.public_key, progress)
+        report = verify_ledger(
+            get_engine(),
+            signer.name,
+            signer.public_key,
+            progress,
+            kept_note=kept_note,
+            kept_label=str(kept_file),
+        )
     except LedgerIntegrityError as exc:
         bar.close()
-        click.echo(f"TAMPERED: {exc}", err=True)
-        click.echo(
-            json.dumps({"ok": False, "seq": exc.seq, "problem": exc.problem, "detail": exc.detail})
+        _fail(exc.problems)
+    except Exception as exc:  # a bug of ours: still end with the report, and say so
+        bar.close()
+        traceback.print_exc()
+        _fail(
+            [
+                Problem(
+                    None,
+                    "unreadable",
+                    f"verification stopped at an unexpected {type(exc).__name__}"
+                    " (traceback on stderr); nothing is known to be intact",
+                    "entries",
+                )
+            ]
         )
-        sys.exit(1)
     bar.close()
     cp = report.checkpoint
+    summary: dict[str, object] = {
+        "ok": True,
+        "entries": report.entries,
+        "units": report.units,
+        "receipts": report.receipts,
+        "tree_nodes": report.tree_nodes,
+        "root": report.root.hex(),
+        "checkpoints_checked": report.checkpoints_checked,
+        "latest_checkpoint_size": cp.tree_size if cp else None,
+        "entries_per_second": round(report.rate),
+        "checks": report.checks,
+    }
+    if kept_file is not None:
+        summary["kept_checkpoint"] = _write_kept(kept_file, kept_note, report.keep)
+    click.echo(json.dumps(summary))
+
+
+def _fail(problems: Sequence[Problem]) -> NoReturn:
+    first = problems[0]
+    click.echo(f"TAMPERED: {first}", err=True)
     click.echo(
         json.dumps(
             {
-                "ok": True,
-                "entries": report.entries,
-                "units": report.units,
-                "root": report.root.hex(),
-                "checkpoints_checked": report.checkpoints_checked,
-                "latest_checkpoint_size": cp.tree_size if cp else None,
-                "entries_per_second": round(report.rate),
+                "ok": False,
+                **first.as_json(),
+                "problems": [p.as_json() for p in problems[:20]],
             }
         )
     )
+    sys.exit(1)
+
+
+def _read_kept(path: Path | None) -> tuple[str | None, Problem | None]:
+    """The kept note (None when no file was given, or it does not exist yet)."""
+    if path is None or not path.exists():
+        return None, None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None, Problem(
+            None,
+            "unreadable",
+            f"checkpoint file {path} could not be read as UTF-8 text",
+            "checkpoint file",
+            {"file": str(path)},
+        )
+    return (text if text.strip() else None), None
+
+
+def _write_kept(path: Path, before: str | None, keep: SignedCheckpoint | None) -> dict[str, object]:
+    """Replace the kept note with the newest verified one (atomically: a crash leaves
+    the old note or the new one, never half of either)."""
+    out: dict[str, object] = {"file": str(path), "size": None, "saved": False}
+    if keep is None:
+        return out
+    out["size"] = keep.tree_size
+    if keep.note == before:
+        return out
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(keep.note, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        click.echo(f"warning: could not write {path}: {exc.strerror}", err=True)
+        out["why"] = f"could not write {path}"
+        return out
+    out["saved"] = True
+    return out
 
 
 @ledger_group.command("checkpoint")

@@ -1,0 +1,510 @@
+"""The one streaming pass over the entries that every other check is compared with.
+
+Entries are read in ``seq`` order, a chunk at a time, and re-derived from their
+columns: canonical bytes and leaf hash (:mod:`ledger.rows`), each unit's chain,
+the Merkle tree (every node at a stored level, the root at every size a check
+asks for), each unit's custody replayed through :func:`ledger.custody.apply_entry`
+exactly as :mod:`ledger.append` applies it, and each scan's receipt. Memory is
+one small record per unit plus one chunk of rows; everything else is compared
+and dropped as the scan goes (tree nodes and receipts after each chunk, through
+the callbacks the caller passes).
+
+Classifying the first entry whose leaf hash does not match (``changed``,
+``deleted``, ``inserted`` or ``reordered``) uses the first mismatched rows (kept
+in order, never evicted) and the last row of the log: a row that hashes
+correctly at ``seq + d`` was moved by ``d``, and a move shared by the end of the
+log is a renumbering after a deletion (``d > 0``) or an insertion (``d < 0``).
+Moves of up to :data:`MAX_SHIFT` positions are recognised.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from itertools import groupby
+from operator import itemgetter
+from typing import Any, NamedTuple
+
+from sqlalchemy import Connection
+
+from ledger import merkle
+from ledger.append import _summarize
+from ledger.canonical import _code, _s
+from ledger.custody import Custody, UnitState, apply_entry
+from ledger.database import fetch_all, placeholder
+from ledger.ids import EntryKind
+from ledger.rows import CodeBook, Row, canonical_bytes
+from ledger.tree import TILE_HEIGHT
+from ledger.verify_problems import Problem
+
+__all__ = [
+    "MAX_SHIFT",
+    "DerivedReceipt",
+    "DerivedUnit",
+    "EntryScan",
+    "ScanGroup",
+    "StoredNode",
+]
+
+MAX_SHIFT = 8192
+_KEEP_MISMATCHED = 2048
+_KEEP_CHAIN_BREAKS = 1024
+_KEEP_PROBLEMS = 1024
+
+# Columns of a scanned row: rows.Row's 16, then the container's unit id.
+_SQL = (
+    "SELECT e.seq, e.kind, e.at_ms, u.key, e.party_id, e.counterparty_id, e.site_id,"
+    " e.lat_e6, e.lon_e6, c.key, e.device, e.device_seq, e.anomaly, e.prev_hash, e.leaf_hash,"
+    " e.unit_id, e.container_id FROM entries e LEFT JOIN units u ON u.id = e.unit_id"
+    " LEFT JOIN units c ON c.id = e.container_id"
+    " WHERE e.seq >= {ph} ORDER BY e.seq LIMIT {ph}"
+)
+SEQ, KIND, AT_MS, UNIT, PARTY, COUNTERPARTY = 0, 1, 2, 3, 4, 5
+CONTAINER, DEVICE, DEVICE_SEQ, ANOMALY, PREV, LEAF, UNIT_ID, CONTAINER_ID = range(9, 17)
+
+_KINDS = {k.value: k for k in EntryKind}
+_PACKING, _UNPACKING, _COMMISSIONING = (
+    EntryKind.PACKING,
+    EntryKind.UNPACKING,
+    EntryKind.COMMISSIONING,
+)
+
+StoredNode = tuple[int, int, bytes]
+"""(level, index, hash) of a tree node at a stored level, as the scan computed it."""
+
+
+class DerivedUnit:
+    """What the entries say a unit's row must hold."""
+
+    __slots__ = ("container_id", "custody", "head_hash", "head_seq")
+
+    def __init__(self) -> None:
+        self.custody = Custody(UnitState.UNCOMMISSIONED, None, None)
+        self.container_id: int | None = None
+        self.head_seq: int | None = None
+        self.head_hash = b""
+
+
+class DerivedReceipt(NamedTuple):
+    """What the entries of one device scan say its ``scan_receipts`` row must hold.
+
+    A named tuple: one is made per scan of the ledger."""
+
+    device: str
+    device_seq: int
+    first_seq: int
+    entry_count: int
+    anomaly: str
+    content_hash: bytes
+
+
+ScanGroup = tuple[str, int, int, int, list[Row]]
+"""The entries of one device scan as the pass read them: (device, device_seq, first
+seq, end seq, its rows)."""
+
+_SCAN_KEY = itemgetter(DEVICE, DEVICE_SEQ)
+
+
+def group_scans(rows: list[Row]) -> list[ScanGroup]:
+    """Runs of consecutive entries (by seq) of one device and device_seq: each is
+    the entries one device scan appended. ``rows`` are the entries with a device."""
+    out: list[ScanGroup] = []
+    for (device, dseq), it in groupby(rows, _SCAN_KEY):
+        if dseq is None:
+            continue
+        run = list(it)
+        first = run[0][SEQ]
+        if run[-1][SEQ] - first + 1 == len(run):
+            out.append((device, dseq, first, first + len(run), run))
+            continue
+        start = 0
+        for i in range(1, len(run) + 1):
+            if i == len(run) or run[i][SEQ] != run[i - 1][SEQ] + 1:
+                part = run[start:i]
+                out.append((device, dseq, part[0][SEQ], part[-1][SEQ] + 1, part))
+                start = i
+    return out
+
+
+def _receipt_anomalies(row: Row, into: list[str]) -> None:
+    """The sentences the scan's result collected for this entry, as append collects
+    them: unpacking a loose item adds one the entry itself does not carry."""
+    if row[KIND] == "unpacking" and not row[CONTAINER] and not str(row[UNIT]).startswith("00/"):
+        into.append(f"unpacked {row[UNIT]}, which is not packed")
+    if row[ANOMALY]:
+        into.append(row[ANOMALY])
+
+
+class EntryScan:
+    """Streaming state; :meth:`run` reads every entry once.
+
+    ``marks``: tree sizes whose root the caller needs (checkpoints, the head, a
+    kept checkpoint); :attr:`roots` holds them afterwards. ``on_nodes`` receives
+    each chunk's stored-level nodes, ``on_receipts`` each chunk's closed scans;
+    both return problems.
+    """
+
+    def __init__(
+        self,
+        conn: Connection,
+        codes: CodeBook,
+        marks: set[int],
+        on_nodes: Callable[[list[StoredNode]], list[Problem]],
+        on_receipts: Callable[[list[ScanGroup]], list[Problem]],
+        chunk: int,
+    ) -> None:
+        self.conn = conn
+        self.codes = codes
+        self.marks = sorted(m for m in marks if m > 0)
+        self.on_nodes = on_nodes
+        self.on_receipts = on_receipts
+        self.chunk = max(1, chunk)
+        self.roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT} if 0 in marks else {}
+        self.size = 0  # leaves in the tree: rows read, gaps closed up
+        self.expected = 0  # the seq the next row should have
+        self.last_row: Row | None = None
+        self.frontier: list[bytes] = []
+        self.units: dict[int, DerivedUnit] = {}
+        self.problems: list[Problem] = []
+        self.mismatched: dict[int, Row] = {}
+        self.chain_breaks: list[tuple[int, int]] = []  # (seq, the unit's previous seq)
+        self.first_tile_mismatch: int | None = None  # first leaf of the first bad level-4 node
+        self.receipts = 0
+        self._nodes: list[StoredNode] = []
+        self._scan_rows: list[Row] = []  # entries with a device, not yet grouped
+
+    # --- findings ------------------------------------------------------------------
+
+    def note(self, problem: Problem) -> None:
+        self.problems.append(problem)
+        if len(self.problems) > 2 * _KEEP_PROBLEMS:
+            self.problems.sort(key=Problem.sort_key)
+            del self.problems[_KEEP_PROBLEMS:]
+
+    def _gap(self, expected: int, seq: int) -> None:
+        missing = f"seq {expected}" if seq == expected + 1 else f"seqs {expected}..{seq - 1}"
+        self.note(Problem(expected, "deleted", f"{missing} missing: no entry has that seq"))
+
+    def _unencodable(self, row: Row) -> None:
+        unit = "no unit row" if row[UNIT] is None else f"unit {row[UNIT]}"
+        self.note(
+            Problem(
+                row[SEQ],
+                "changed",
+                f"its columns cannot be encoded ({unit}; a party, site or value that"
+                " no longer exists or has the wrong type)",
+            )
+        )
+
+    # --- the pass --------------------------------------------------------------------
+
+    def run(self, progress: Callable[[int], None] | None = None) -> None:
+        ph = placeholder(self.conn)
+        sql = _SQL.format(ph=ph)
+        low = self.conn.exec_driver_sql("SELECT MIN(seq) FROM entries").scalar()
+        start = min(0, int(low)) if low is not None else 0
+        while True:
+            rows = fetch_all(self.conn, sql, (start, self.chunk))
+            if not rows:
+                break
+            self._rows(rows)
+            self._flush()
+            start = int(rows[-1][SEQ]) + 1
+            self.last_row = rows[-1]
+            if progress is not None:
+                progress(start)
+        self._flush(final=True)
+
+    def _flush(self, final: bool = False) -> None:
+        if self._nodes:
+            for p in self.on_nodes(self._nodes):
+                if p.problem == "tree node changed" and p.key.get("level") == TILE_HEIGHT:
+                    first = int(p.key["idx"] or 0) << TILE_HEIGHT
+                    if self.first_tile_mismatch is None or first < self.first_tile_mismatch:
+                        self.first_tile_mismatch = first
+                self.note(p)
+            self._nodes = []
+        pending = self._scan_rows
+        keep = len(pending)
+        if not final and pending:
+            # The last scan may go on in the next chunk: keep its rows for then.
+            key = _SCAN_KEY(pending[-1])
+            keep -= 1
+            while keep > 0 and _SCAN_KEY(pending[keep - 1]) == key:
+                keep -= 1
+        if keep:
+            scans = group_scans(pending[:keep])
+            self._scan_rows = pending[keep:]
+            self.receipts += len(scans)
+            for p in self.on_receipts(scans):
+                self.note(p)
+
+    def _rows(self, rows: list[tuple[Any, ...]]) -> None:
+        # Locals, not attributes, and one unpacking per row: this loop runs once per
+        # entry of the ledger.
+        codes = self.codes
+        parties = codes.parties
+        leaf_hash = merkle.leaf_hash
+        encode = canonical_bytes
+        push = merkle.frontier_push
+        nodes = self._nodes
+        tile = TILE_HEIGHT
+
+        def on_node(level: int, index: int, h: bytes) -> None:
+            if level % tile == 0:
+                nodes.append((level, index, h))
+
+        frontier = self.frontier
+        units = self.units
+        mismatched = self.mismatched
+        kinds = _KINDS
+        packing, unpacking = _PACKING, _UNPACKING
+        apply = apply_entry
+        expected = self.expected
+        size = self.size
+        marks = self.marks
+        next_mark = marks[0] if marks else -1
+        scan_rows = self._scan_rows.append
+        for row in rows:
+            (seq, kind_name, _, _, party, cp, _, _, _, _, device, _, _, prev, stored,
+             unit_id, container_id) = row  # fmt: skip
+            if seq != expected:
+                if seq < 0:
+                    self.note(
+                        Problem(seq, "inserted", f"an entry at seq {seq}, before the log's start")
+                    )
+                    continue
+                self._gap(expected, seq)
+            try:
+                leaf = leaf_hash(encode(row, codes))
+            except (KeyError, TypeError, ValueError, AttributeError):
+                self._unencodable(row)
+                leaf = bytes(stored) if isinstance(stored, bytes | memoryview) else b"\0" * 32
+                stored = leaf
+            if leaf != stored and len(mismatched) < _KEEP_MISMATCHED:
+                mismatched[seq] = row
+            u = units.get(unit_id)
+            if u is None:
+                u = units[unit_id] = DerivedUnit()
+            if prev != u.head_hash:
+                self._chain_break(seq, u.head_seq)
+            kind = kinds.get(kind_name)
+            if kind is not None:
+                apply(
+                    u.custody,
+                    kind,
+                    parties.get(party, ""),
+                    None if cp is None else parties.get(cp, ""),
+                    is_new=u.head_seq is None,
+                )
+                if kind is packing:
+                    u.container_id = container_id
+                elif kind is unpacking:
+                    u.container_id = None
+            u.head_seq = seq
+            u.head_hash = leaf
+            if device:
+                scan_rows(row)
+            push(frontier, size, leaf, on_node)
+            size += 1
+            expected = seq + 1
+            if size == next_mark:
+                self.roots[size] = merkle.frontier_root(frontier)
+                marks.pop(0)
+                next_mark = marks[0] if marks else -1
+        self.expected = expected
+        self.size = size
+
+    def _chain_break(self, seq: int, previous: int | None) -> None:
+        if previous is None:
+            self.note(
+                Problem(seq, "chain broken", "first entry of its unit names a previous entry")
+            )
+        elif len(self.chain_breaks) < _KEEP_CHAIN_BREAKS:
+            self.chain_breaks.append((seq, previous))
+
+    # --- classification, once at the end ---------------------------------------------
+
+    def finish(self) -> None:
+        """Name the first mismatched entry and the chain breaks (call after :meth:`run`)."""
+        first = classify_mismatch(self.mismatched, self.last_row, self.codes)
+        if first is not None:
+            self.note(first)
+        group = (
+            None if self.first_tile_mismatch is None else self.first_tile_mismatch >> TILE_HEIGHT
+        )
+        for t, s in self.chain_breaks:
+            if group is not None and s >> TILE_HEIGHT == group and t >> TILE_HEIGHT != group:
+                self.note(
+                    Problem(
+                        s,
+                        "changed",
+                        f"rewritten together with its leaf hash; seq {t} still links to the original",
+                    )
+                )
+            else:
+                self.note(
+                    Problem(
+                        t, "chain broken", f"prev does not match seq {s}, the unit's previous entry"
+                    )
+                )
+
+
+_DIGEST = '{"at_ms":%d,"container":%s,"counterparty":%s,"kind":%s,"party":%s,"unit":%s}'
+
+
+def content_digest(
+    unit: str, kind: str, at_ms: int, party: str, counterparty: str | None, container: str | None
+) -> bytes:
+    """:func:`ledger.hops.scan_digest` with one format string instead of ``json.dumps``
+    (several times faster; verification computes one per scan of the ledger). A
+    property test holds the two equal."""
+    raw = _DIGEST % (
+        at_ms,
+        _s(container) if container else '""',
+        _code(counterparty) if counterparty else '""',
+        _code(kind),
+        _code(party),
+        _s(unit),
+    )
+    return hashlib.sha256(raw.encode()).digest()
+
+
+def receipt_digest(group: ScanGroup, codes: CodeBook) -> bytes:
+    """The content hash the scan of ``group`` must have: its scanned unit's entry."""
+    rows = group[4]
+    scanned = rows[0]
+    second = rows[1] if len(rows) > 1 else None
+    # Packing into a container seen for the first time commissions the container
+    # first: the scanned unit's entry is then the second one.
+    if (
+        second is not None
+        and scanned[KIND] == "commissioning"
+        and second[KIND] == "packing"
+        and second[CONTAINER] == scanned[UNIT]
+    ):
+        scanned = second
+    parties = codes.parties
+    cp = scanned[COUNTERPARTY]
+    try:
+        return content_digest(
+            scanned[UNIT],
+            scanned[KIND],
+            scanned[AT_MS],
+            parties.get(scanned[PARTY], ""),
+            None if cp is None else parties.get(cp, ""),
+            scanned[CONTAINER] if scanned[KIND] == "packing" else None,
+        )
+    except (TypeError, AttributeError):  # a unit or column gone: reported already
+        return b""
+
+
+def receipt_anomaly(group: ScanGroup) -> str:
+    """The anomaly the receipt of ``group`` must have (as append sums it up)."""
+    anomalies: list[str] = []
+    for row in group[4]:
+        if row[ANOMALY] or row[KIND] == "unpacking":
+            _receipt_anomalies(row, anomalies)
+    return _summarize(anomalies, group[3] - group[2]) if anomalies else ""
+
+
+def derive_receipt(group: ScanGroup, codes: CodeBook) -> DerivedReceipt:
+    """Everything the receipt of ``group`` must hold."""
+    device, dseq, first_seq, end = group[:4]
+    return DerivedReceipt(
+        device,
+        int(dseq),
+        first_seq,
+        end - first_seq,
+        receipt_anomaly(group),
+        receipt_digest(group, codes),
+    )
+
+
+# --- which change explains the first mismatched row ----------------------------------
+
+
+class _Mover:
+    """Finds where a row's stored leaf hash says it belongs (its original seq)."""
+
+    def __init__(self, codes: CodeBook) -> None:
+        self.codes = codes
+        self.cache: dict[int, int | None] = {}
+
+    def shift(self, row: Row) -> int | None:
+        """``d`` such that the row hashes to its stored leaf at ``seq + d`` (0 < |d| <=
+        MAX_SHIFT, smallest first), or None when no such seq is near."""
+        seq = int(row[SEQ])
+        if seq in self.cache:
+            return self.cache[seq]
+        found: int | None = None
+        try:
+            raw = canonical_bytes(row, self.codes, seq)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raw = b""
+        marker = b',"seq":%d,' % seq
+        if raw and raw.count(marker) == 1:
+            head, tail = raw.split(marker)
+            base = hashlib.sha256(b"\x00" + head)
+            stored = bytes(row[LEAF]) if isinstance(row[LEAF], bytes | memoryview) else b""
+            for d in range(1, MAX_SHIFT + 1):
+                for cand in (d, -d):
+                    if seq + cand < 0:
+                        continue
+                    h = base.copy()
+                    h.update(b',"seq":%d,' % (seq + cand) + tail)
+                    if h.digest() == stored:
+                        found = cand
+                        break
+                if found is not None:
+                    break
+        self.cache[seq] = found
+        return found
+
+
+def classify_mismatch(
+    mismatched: dict[int, Row], last_row: Row | None, codes: CodeBook
+) -> Problem | None:
+    """The problem that explains the first row whose columns do not give its leaf hash.
+
+    - ``reordered``: the row belongs at ``s + d`` and that row belongs at ``s``;
+    - ``deleted``: the row belongs at ``s + d`` (d > 0) as does the log's last row:
+      d entries at ``s`` are gone and the later ones renumbered down over them;
+    - ``inserted``: rows from some ``x`` belong at ``x + d`` (d < 0) up to the end
+      of the log: -d entries were slipped in before them;
+    - ``reordered`` (moved): the row belongs at another seq;
+    - ``changed``: none of these; its columns were edited.
+    """
+    if not mismatched:
+        return None
+    mover = _Mover(codes)
+
+    def shift(seq: int) -> int | None:
+        row = mismatched.get(seq)
+        if row is None:
+            return 0  # in place (or not a row at all)
+        return mover.shift(row)
+
+    s = min(mismatched)
+    d = shift(s)
+    if d is not None and d > 0 and shift(s + d) == -d:
+        return Problem(s, "reordered", f"the entry at seq {s} belongs at seq {s + d}, and back")
+    tail = 0
+    if last_row is not None and last_row[SEQ] in mismatched:
+        tail = shift(int(last_row[SEQ])) or 0
+    if tail > 0 and d == tail:
+        gone = "the entry" if tail == 1 else f"{tail} entries"
+        return Problem(
+            s, "deleted", f"{gone} at seq {s} gone and the later entries renumbered down by {tail}"
+        )
+    if tail < 0 and d == tail:
+        at = s + tail
+        return Problem(
+            at, "inserted", f"{-tail} entries at seq {at} added and the later ones renumbered"
+        )
+    if tail < 0 and shift(s - tail) == tail:
+        what = "an entry" if tail == -1 else f"{-tail} entries"
+        return Problem(s, "inserted", f"{what} at seq {s} added and the later ones renumbered")
+    if d is not None and d != 0:
+        return Problem(s, "reordered", f"the entry at seq {s} belongs at seq {s + d}")
+    return Problem(s, "changed", "its columns no longer give its leaf hash")
