@@ -26,7 +26,8 @@ from sqlalchemy.orm import Session, aliased
 
 import geo
 from ledger.models import Entry, Party, Unit
-from settlement.common import Actor, SettlementError, month_of, period_bounds
+from ledger.times import MIN_MS
+from settlement.common import Actor, SettlementError, month_of, now_ms, period_bounds
 from settlement.models import TerritoryGrant
 from settlement.reference import end_grant, grant_territory
 
@@ -211,10 +212,26 @@ def end_party_grant(engine: Engine, grant_id: int, valid_to_ms: int, actor: Acto
     return next(v for v in list_grants(engine) if v.id == grant_id)
 
 
-def latest_scan_month(engine: Engine) -> str | None:
-    """The month (``YYYY-MM``) of the newest located entry, None on an empty ledger."""
+#: How far past the clock a scan may lie and still choose the default month (intake
+#: accepts scans up to 30 days ahead).
+FUTURE_SLACK_MS = 31 * 86_400_000
+
+
+def latest_scan_month(engine: Engine, now: int | None = None) -> str | None:
+    """The month (``YYYY-MM``) of the newest located entry, None on an empty ledger.
+
+    Entries dated after ``now`` (ms, default the clock) + :data:`FUTURE_SLACK_MS` or
+    before the year 1 are left out: one legacy row at 9999-12-31 (or 2**62 ms) would
+    otherwise make every page open on a month with nothing else in it; such rows
+    stay listed under their own month.
+    """
+    latest = (now_ms() if now is None else now) + FUTURE_SLACK_MS
     with Session(engine) as s:
-        at = s.scalar(select(func.max(Entry.at_ms)).where(Entry.lat_e6.is_not(None)))
+        at = s.scalar(
+            select(func.max(Entry.at_ms)).where(
+                Entry.lat_e6.is_not(None), Entry.at_ms >= MIN_MS, Entry.at_ms <= latest
+            )
+        )
     return None if at is None else month_of(int(at))
 
 

@@ -270,6 +270,10 @@ def _check_what_pages_show(app: Flask, world: OddWorld, login_as: Login) -> None
     query = urlencode({"party": world.distributor, "month": "9999-12"})
     territory = manager.get(f"/admin/territories?{query}").get_data(as_text=True)
     assert "9999-12-31 23:59" in territory
+    # one row dated 9999 does not make the map open on 9999-12 for everyone
+    default = manager.get(f"/admin/territories?party={world.distributor}").get_data(as_text=True)
+    chosen = re.search(r'id="map-month" name="month" value="([^"]*)"', default)
+    assert chosen and chosen.group(1).startswith("2026-"), chosen
 
 
 def _api_urls(
