@@ -222,6 +222,9 @@ def _page_seeds(world: OddWorld, alert_ids: list[int]) -> list[str]:
         seeds += [f"/admin/territories?{query}", f"/api/v1/territories/map.png?{query}"]
     for period in ODD_PERIODS:
         seeds += [f"/alerts/?period={period}", f"/api/v1/alerts?period={period}"]
+    for period, day in (("9999-12", "9999-12-31"), ("0001-01", "0001-01-01")):
+        query = urlencode({"period": period, "day": day})
+        seeds += [f"/finance/accruals?{query}", f"/partner/accruals?{query}"]
     seeds += [f"/ledger/?seq={s}" for s in world.odd_seqs]
     return seeds
 
@@ -329,6 +332,7 @@ def _check_api(app: Flask, engine: Engine, odd_world: OddWorld, bearer: Bearer) 
         "party": odd_world.distributor,
         "month": "9999-12",
         "period": "9999-12",
+        "day": "9999-12-31",  # the end of this day is past the last one a date holds
     }
     urls = _api_urls(spec, fills, query)
     urls += [f"/api/v1/ledger/proof/inclusion?seq={s}&tree_size={size}" for s in odd_world.odd_seqs]

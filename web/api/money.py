@@ -296,7 +296,8 @@ def accruals_for(period: str, day: str) -> Accruals:
     until = None
     if day.strip():
         d = parse_day(day, "day")
-        until = timegm((d + timedelta(days=1)).timetuple()) * 1000
+        # the end of the day in integer ms: "+1 day" on 9999-12-31 overflows a date
+        until = timegm(d.timetuple()) * 1000 + 86_400_000
         if not day.startswith(period):
             abort(422, f"day {d.isoformat()} is not in period {period}")
     try:
