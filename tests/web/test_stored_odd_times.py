@@ -40,7 +40,7 @@ ODD_PERIODS = ("0001-01", "9999-12", "0001-Q1", "9999-Q4")
 SETTLED = (*ODD_PERIODS, "2026-09")
 NOWHERE = (0, -30_000_000)  # lat, lon (e6) in the Atlantic: in no territory
 PAGES_PER_ROLE = 150
-SAME_SHAPE = 2  # pages visited per URL shape (ids replaced), beyond the seeds
+SAME_SHAPE = 1  # pages visited per URL shape (ids replaced), beyond the seeds
 
 
 @dataclass(frozen=True)
@@ -281,7 +281,10 @@ def _check_what_pages_show(app: Flask, world: OddWorld, login_as: Login) -> None
 
 def _api_urls(
     spec: dict[str, object], fills: dict[str, list[str]], query: dict[str, str]
-) -> list[str]:
+) -> list[tuple[str, tuple[str, ...]]]:
+    """Every GET operation with its path filled from ``fills`` (each value) and the
+    query parameters it takes from ``query``, with the roles it admits (``x-roles``;
+    a public one is asked as an auditor)."""
     urls = []
     paths = spec["paths"]
     assert isinstance(paths, dict)
@@ -299,7 +302,8 @@ def _api_urls(
         for n in names:
             variants = [v.replace("{" + n + "}", value) for v in variants for value in fills[n]]
         q = urlencode({p["name"]: query[p["name"]] for p in params if p["name"] in query})
-        urls += [v + (f"?{q}" if q else "") for v in variants]
+        roles = tuple(get.get("x-roles", [Role.AUDITOR.value]))
+        urls += [(v + (f"?{q}" if q else ""), roles) for v in variants]
     return urls
 
 
@@ -335,22 +339,27 @@ def _check_api(app: Flask, engine: Engine, odd_world: OddWorld, bearer: Bearer) 
         "day": "9999-12-31",  # the end of this day is past the last one a date holds
     }
     urls = _api_urls(spec, fills, query)
-    urls += [f"/api/v1/ledger/proof/inclusion?seq={s}&tree_size={size}" for s in odd_world.odd_seqs]
+    urls += [
+        (f"/api/v1/ledger/proof/inclusion?seq={s}&tree_size={size}", ("auditor",))
+        for s in odd_world.odd_seqs
+    ]
     assert len(urls) >= 20, urls
+    headers = {
+        role: bearer(role.value, party=odd_world.distributor if role is Role.DISTRIBUTOR else None)
+        for role in Role
+    }
     broken = []
     answered: Counter[int] = Counter()
-    for role in Role:
-        party = odd_world.distributor if role is Role.DISTRIBUTOR else None
-        headers = bearer(role.value, party=party)
-        for url in urls:
-            response = client.get(url, headers=headers)
+    for url, roles in urls:
+        for role in map(Role, roles):
+            response = client.get(url, headers=headers[role])
             answered[response.status_code] += 1
             if response.status_code >= 500:
                 broken.append(
                     f"{role} GET {url}: {response.status_code} {response.get_data(as_text=True)[:200]}"
                 )
     assert not broken, "\n".join(broken)
-    assert answered[200] >= len(urls), f"too few operations answered at all: {answered}"
+    assert answered[200] >= len(urls) // 2, f"too few operations answered at all: {answered}"
 
 
 def test_odd_stored_times_break_no_command_page_or_endpoint(
