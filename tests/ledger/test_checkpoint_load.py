@@ -21,6 +21,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, event
 
+import web.api.ledger
 import web.checkpointer
 import web.signing
 from ledger import EntryKind, Hop, LedgerSigner, SignedCheckpoint, append_hops, ensure_signing_key
@@ -234,3 +235,22 @@ def test_the_background_loop_survives_failed_rounds(
     logged = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "web.checkpointer"]
     assert logged[0][0] == "WARNING" and "6 attempts over 12.5 s" in logged[0][1]
     assert logged[1][0] == "ERROR" and "trying again next round" in logged[1][1]
+
+
+def test_the_public_checkpoint_answers_the_stored_one_while_signing_waits(
+    app: Flask, network: Network, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ensure_signing_key(Path(app.instance_path))
+    network.append(Hop(item(0), EntryKind.COMMISSIONING, "MFR", network.at()))
+    client = app.test_client()
+    first = client.get("/api/v1/ledger/checkpoint")
+    assert first.status_code == 200
+    network.append(Hop(item(1), EntryKind.COMMISSIONING, "MFR", network.at()))
+
+    def busy() -> SignedCheckpoint | None:
+        raise CheckpointLockTimeout(6, 61.0, "the SQLite database stayed locked by another writer")
+
+    monkeypatch.setattr(web.api.ledger, "checkpoint_now", busy)
+    again = client.get("/api/v1/ledger/checkpoint")
+    assert again.status_code == 200
+    assert again.get_data(as_text=True) == first.get_data(as_text=True)

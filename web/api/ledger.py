@@ -7,12 +7,13 @@ reveal the distribution network, so they need ``auditor`` or ``admin``.
 from __future__ import annotations
 
 import base64
+import contextlib
 
 from flask import Response, abort, jsonify
 from flask.typing import ResponseReturnValue
 
 from ledger import ProofError, canonical_entries, consistency_proof, inclusion_proof, verifier_key
-from ledger.checkpoint import latest_checkpoint, make_checkpoint
+from ledger.checkpoint import CheckpointLockTimeout, latest_checkpoint, make_checkpoint
 from ledger.times import EntryTimeOutOfRange
 from web.api import api_route, json_response, query_int, query_param
 from web.converters import SEQ_MAX
@@ -27,15 +28,28 @@ _HEX = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
 @api_route(
     "/ledger/checkpoint",
     summary="The latest signed checkpoint (C2SP tlog-checkpoint signed note)",
-    description="Signed anew when enough entries or time have passed since the last one.",
-    responses={200: {"description": "The signed note", "content": {"text/plain": {}}}},
+    description=(
+        "Signed anew when enough entries or time have passed since the last one; while "
+        "writers hold the ledger lock past signing's retries, the newest stored one."
+    ),
+    responses={
+        200: {"description": "The signed note", "content": {"text/plain": {}}},
+        503: "Nothing signed yet and the ledger lock is busy; try again",
+    },
     roles=None,
     tags=("ledger",),
 )
 def checkpoint() -> ResponseReturnValue:
-    checkpoint_now()
+    with contextlib.suppress(CheckpointLockTimeout):  # the newest stored one still verifies
+        checkpoint_now()
     latest = latest_checkpoint(get_engine())
-    note = latest[1] if latest is not None else make_checkpoint(get_engine(), get_signer()).note
+    if latest is not None:
+        note = latest[1]
+    else:
+        try:
+            note = make_checkpoint(get_engine(), get_signer()).note
+        except CheckpointLockTimeout as exc:
+            abort(503, str(exc))
     return Response(note, mimetype="text/plain", headers={"Cache-Control": "no-cache"})
 
 
