@@ -6,7 +6,15 @@ signs, and :mod:`ledger.queries` answers "where is this unit and what is in it".
 """
 
 from ledger.append import append_hops
-from ledger.checkpoint import SignedCheckpoint, make_checkpoint, maybe_checkpoint, parse_checkpoint
+from ledger.checkpoint import (
+    CheckpointGap,
+    CheckpointLockTimeout,
+    SignedCheckpoint,
+    checkpoint_gap,
+    make_checkpoint,
+    maybe_checkpoint,
+    parse_checkpoint,
+)
 from ledger.custody import UnitState
 from ledger.hops import Hop, HopResult
 from ledger.ids import EntryKind, InvalidIdentifierError, UnitId, parse_key, sscc_key, unit_key
@@ -22,10 +30,13 @@ from ledger.queries import (
     unit_history,
     unit_status,
 )
+from ledger.times import format_day, format_ms
 from ledger.verify import LedgerIntegrityError, VerifyReport, verify_ledger
 
 __all__ = [
     "CheckpointError",
+    "CheckpointGap",
+    "CheckpointLockTimeout",
     "EntryKind",
     "Hop",
     "HopResult",
@@ -42,9 +53,12 @@ __all__ = [
     "VerifyReport",
     "append_hops",
     "canonical_entries",
+    "checkpoint_gap",
     "consistency_proof",
     "contents",
     "ensure_signing_key",
+    "format_day",
+    "format_ms",
     "inclusion_proof",
     "make_checkpoint",
     "maybe_checkpoint",
