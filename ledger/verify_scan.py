@@ -170,6 +170,7 @@ class EntryScan:
         self.chain_breaks: list[tuple[int, int]] = []  # (seq, the unit's previous seq)
         self.first_tile_mismatch: int | None = None  # first leaf of the first bad level-4 node
         self.receipts = 0
+        self.gaps = 0  # places where seqs are missing or out of range
         self._nodes: list[StoredNode] = []
         self._scan_rows: list[Row] = []  # entries with a device, not yet grouped
 
@@ -182,6 +183,7 @@ class EntryScan:
             del self.problems[_KEEP_PROBLEMS:]
 
     def _gap(self, expected: int, seq: int) -> None:
+        self.gaps += 1
         missing = f"seq {expected}" if seq == expected + 1 else f"seqs {expected}..{seq - 1}"
         self.note(Problem(expected, "deleted", f"{missing} missing: no entry has that seq"))
 
@@ -270,6 +272,7 @@ class EntryScan:
              unit_id, container_id) = row  # fmt: skip
             if seq != expected:
                 if seq < 0:
+                    self.gaps += 1
                     self.note(
                         Problem(seq, "inserted", f"an entry at seq {seq}, before the log's start")
                     )
@@ -330,8 +333,14 @@ class EntryScan:
         first = classify_mismatch(self.mismatched, self.last_row, self.codes)
         if first is not None:
             self.note(first)
+        # When every row hashes right where it is, a broken chain whose predecessor
+        # sits in the only tile that differs from the stored tree was rewritten
+        # together with its hash. With rows missing or moved, tiles differ for that.
+        rows_in_place = not self.mismatched and not self.gaps
         group = (
-            None if self.first_tile_mismatch is None else self.first_tile_mismatch >> TILE_HEIGHT
+            None
+            if self.first_tile_mismatch is None or not rows_in_place
+            else self.first_tile_mismatch >> TILE_HEIGHT
         )
         for t, s in self.chain_breaks:
             if group is not None and s >> TILE_HEIGHT == group and t >> TILE_HEIGHT != group:
@@ -462,6 +471,13 @@ class _Mover:
         return found
 
 
+def _in_place(row: Row, codes: CodeBook) -> bool:
+    try:
+        return bool(merkle.leaf_hash(canonical_bytes(row, codes)) == row[LEAF])
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return True  # reported as unencodable; it says nothing about moves
+
+
 def classify_mismatch(
     mismatched: dict[int, Row], last_row: Row | None, codes: CodeBook
 ) -> Problem | None:
@@ -489,9 +505,9 @@ def classify_mismatch(
     d = shift(s)
     if d is not None and d > 0 and shift(s + d) == -d:
         return Problem(s, "reordered", f"the entry at seq {s} belongs at seq {s + d}, and back")
-    tail = 0
-    if last_row is not None and last_row[SEQ] in mismatched:
-        tail = shift(int(last_row[SEQ])) or 0
+    tail = 0  # how far the log's last row moved (only the first mismatches are kept)
+    if last_row is not None and not _in_place(last_row, codes):
+        tail = mover.shift(last_row) or 0
     if tail > 0 and d == tail:
         gone = "the entry" if tail == 1 else f"{tail} entries"
         return Problem(
