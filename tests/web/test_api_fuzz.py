@@ -246,3 +246,35 @@ def test_every_operation_answers_as_documented(
         fuzzed += 1
     assert fuzzed > 50, f"only {fuzzed} operations were fuzzed"
     assert not failures, f"{len(failures)} operations failed:\n\n" + "\n\n".join(failures)
+    _tampered_statement_answers_as_documented(schema, engine, tokens["finance"])
+
+
+def _tampered_statement_answers_as_documented(
+    schema: schemathesis.BaseSchema, engine: Engine, finance: dict[str, str]
+) -> None:
+    """What no generated request provokes: a posted statement changed in the database
+    is never served (409), and the 409 is documented like every other answer."""
+    with engine.begin() as conn:
+        run, statement = conn.execute(
+            text(
+                "SELECT r.id, s.id FROM settlement_runs r JOIN statements s ON s.run_id = r.id"
+                " WHERE r.status = 'posted' ORDER BY s.id LIMIT 1"
+            )
+        ).one()
+        conn.execute(
+            text(
+                "UPDATE statement_lines SET amount_minor = amount_minor + 100 WHERE statement_id = :s"
+            ),
+            {"s": statement},
+        )
+    paths = {
+        "/api/v1/statements/{statement_id}": {"statement_id": statement},
+        "/api/v1/statements/{statement_id}/download": {"statement_id": statement},
+        "/api/v1/runs/{run_id}/journal.csv": {"run_id": run},
+        "/api/v1/runs/{run_id}/payments": {"run_id": run},
+        "/api/v1/runs/{run_id}/payments/exclusions.csv": {"run_id": run},
+    }
+    for path, ids in paths.items():
+        case = schema[path]["GET"].Case(path_parameters=ids)
+        response = case.call_and_validate(headers=finance, checks=CHECKS)
+        assert response.status_code == 409, f"{path}: {response.status_code}"

@@ -284,3 +284,34 @@ def test_query_param_refuses_a_number_without_a_range_or_an_unknown_keyword() ->
 )  # fmt: skip
 def test_parse_id(text: str | None, expected: int | None) -> None:
     assert parse_id(text) == expected
+
+
+def test_the_api_document_states_every_parameter_and_error(client: FlaskClient) -> None:
+    """Every parameter of every operation has a type and a range; every error answer
+    documents its JSON body; path parameters imply 404, query parameters 400."""
+    doc = client.get("/api/v1/openapi.json").get_json()
+    problems: list[str] = []
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            where = f"{method.upper()} {path}"
+            params = op.get("parameters", [])
+            for p in params:
+                schema, name = p.get("schema", {}), f"{where} {p['in']} {p['name']}"
+                if schema.get("type") in ("integer", "number"):
+                    if "enum" not in schema and not {"minimum", "maximum"} <= set(schema):
+                        problems.append(f"{name}: no range")
+                elif schema.get("type") == "string":
+                    bounded = {"enum", "pattern", "maxLength"} & set(schema)
+                    if p["in"] == "query" and not bounded:
+                        problems.append(f"{name}: no length, pattern or values")
+                elif schema.get("type") != "boolean":
+                    problems.append(f"{name}: no type")
+            if any(p["in"] == "path" for p in params) and "404" not in op["responses"]:
+                problems.append(f"{where}: 404 not documented")
+            if any(p["in"] == "query" for p in params) and "400" not in op["responses"]:
+                problems.append(f"{where}: 400 not documented")
+            for status, response in op["responses"].items():
+                if int(status) >= 400 and "application/json" not in response.get("content", {}):
+                    problems.append(f"{where} {status}: no JSON error body")
+    assert len(doc["paths"]) > 40
+    assert not problems, "\n".join(problems)

@@ -44,6 +44,7 @@ DOWNLOAD_TYPES = {
     "pdf": "application/pdf",
 }
 _OBJECT = {"type": "object"}
+_TAMPERED = "A posted statement that no longer matches its sealed hash (never served)"
 _LIST = {"type": "array", "items": {"type": "object"}}
 
 
@@ -620,7 +621,11 @@ def visible_statement(statement_id: int) -> settlement.StatementView:
 @api_route(
     "/statements/<id:statement_id>",
     summary="One statement with its lines (rule, basis, rate, amount, ref)",
-    responses={200: json_response("The statement", _OBJECT), 404: "No such statement"},
+    responses={
+        200: json_response("The statement", _OBJECT),
+        404: "No such statement",
+        409: _TAMPERED,
+    },
     roles=STATEMENT_READERS,
     tags=("settlement",),
 )
@@ -657,6 +662,7 @@ def statement_download_response(statement_id: int, fmt: str) -> Response:
             "content": {t.split(";")[0]: {} for t in DOWNLOAD_TYPES.values()},
         },
         404: "No such statement",
+        409: _TAMPERED,
     },
     roles=STATEMENT_READERS,
     tags=("settlement",),
