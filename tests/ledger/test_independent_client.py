@@ -27,6 +27,7 @@ from werkzeug.serving import make_server
 # The server side is ours; only the auditor's checks above must stay spec-only.
 from ledger import EntryKind, Hop, append_hops, ensure_signing_key
 from ledger.models import Party
+from tests.ledger._tamper import restore, snapshot
 from tests.ledger.conftest import T0, item
 
 # --- the auditor's own code, from the specs -------------------------------------
@@ -103,6 +104,40 @@ def open_checkpoint(note: str, name: str, key: bytes) -> tuple[int, bytes]:
     raise AssertionError("no signature by the ledger key")
 
 
+def check_kept(kept: tuple[int, bytes] | None, size: int, root: bytes, server: str) -> str | None:
+    """The log must extend the checkpoint the auditor kept from its last visit (RFC
+    9162 §2.1.4): never shorter, and a consistency proof from the kept tree to the
+    new one. Returns what is wrong, or None."""
+    if kept is None:
+        return None
+    kept_size, kept_root = kept
+    if size < kept_size:
+        return (
+            f"truncated: the log has {size} entries but the checkpoint you kept covers {kept_size}"
+        )
+    if kept_size == 0:
+        return None
+    if kept_size == size:
+        return None if kept_root == root else f"forked: two roots for size {size}"
+    proof = fetch(f"{server}/ledger/proof/consistency?first={kept_size}&second={size}")
+    path = [bytes.fromhex(h) for h in proof["path"]]
+    if not check_consistency(kept_size, size, kept_root, root, path):
+        return f"inconsistent: size {size} does not extend the checkpoint you kept of {kept_size}"
+    return None
+
+
+def visit(server: str, kept_file: Path, name: str, key: bytes) -> tuple[int, bytes, str | None]:
+    """One visit: open the current checkpoint, check it against the one kept, and
+    keep the new one only when it extends the old (returns size, root, problem)."""
+    note = fetch(f"{server}/ledger/checkpoint")
+    size, root = open_checkpoint(note, name, key)
+    kept = open_checkpoint(kept_file.read_text(), name, key) if kept_file.exists() else None
+    problem = check_kept(kept, size, root, server)
+    if problem is None:
+        kept_file.write_text(note)
+    return size, root, problem
+
+
 # --- a real HTTP server ------------------------------------------------------------
 
 
@@ -147,14 +182,15 @@ def fetch(url: str, token: str | None = None) -> Any:
 
 
 def test_an_outside_auditor_verifies_everything_over_http(
-    server: str, app: Flask, engine: Engine, bearer: Any
+    server: str, app: Flask, engine: Engine, bearer: Any, tmp_path: Path
 ) -> None:
     token = bearer("auditor")["Authorization"].removeprefix("Bearer ")
     key_info = fetch(f"{server}/ledger/public-key")
     name, key = key_info["name"], base64.b64decode(key_info["ed25519"])
 
-    first_size, first_root = open_checkpoint(fetch(f"{server}/ledger/checkpoint"), name, key)
-    assert first_size == 23
+    kept = tmp_path / "kept-checkpoint.txt"
+    first_size, first_root, problem = visit(server, kept, name, key)
+    assert (first_size, problem) == (23, None)
     # more hops arrive; the next checkpoint must extend the first one
     append_hops(
         engine, [Hop(item(i), EntryKind.COMMISSIONING, "MFR", T0 + i) for i in range(23, 37)]
@@ -164,13 +200,15 @@ def test_an_outside_auditor_verifies_everything_over_http(
         [Hop(item(i), EntryKind.SHIPPING, "MFR", T0 + 99, counterparty="D1") for i in range(20)],
     )
     app.config["CHECKPOINT_EVERY_ENTRIES"] = 1
-    size, root = open_checkpoint(fetch(f"{server}/ledger/checkpoint"), name, key)
-    assert size == 57
+    size, root, problem = visit(server, kept, name, key)
+    assert (size, problem) == (57, None)
+    assert open_checkpoint(kept.read_text(), name, key) == (57, root)
 
     # every entry: canonical JSON as specified, leaf hash, per-unit chain, root
     entries = fetch(f"{server}/ledger/entries?start=0&end={size}", token)
     assert [e["seq"] for e in entries] == list(range(size))
-    leaves, last_by_unit = [], {}
+    leaves: list[bytes] = []
+    last_by_unit: dict[str, str] = {}
     for e in entries:
         raw = base64.b64decode(e["canonical"])
         doc = json.loads(raw)
@@ -214,3 +252,33 @@ def test_entries_need_an_auditor_but_proofs_are_public(server: str, bearer: Any)
         fetch(f"{server}/ledger/proof/inclusion?seq=3&tree_size=1000")
     assert too_big.value.code == 400
     assert "tree size 1000" in json.loads(too_big.value.read())["error"]
+
+
+def test_the_auditor_catches_a_log_cut_back_against_the_checkpoint_it_kept(
+    server: str, app: Flask, engine: Engine, tmp_path: Path
+) -> None:
+    key_info = fetch(f"{server}/ledger/public-key")
+    name, key = key_info["name"], base64.b64decode(key_info["ed25519"])
+    kept = tmp_path / "kept-checkpoint.txt"
+    app.config["CHECKPOINT_EVERY_ENTRIES"] = 1
+    assert visit(server, kept, name, key)[::2] == (23, None)
+    backup = snapshot(engine)  # what someone with the database can put back later
+    append_hops(
+        engine, [Hop(item(i), EntryKind.COMMISSIONING, "MFR", T0 + i) for i in range(23, 37)]
+    )
+    assert visit(server, kept, name, key)[::2] == (37, None)
+
+    # The log is put back to 23 entries, its later checkpoints gone with it: the
+    # server now signs and serves a tree of 23 as if nothing had happened...
+    restore(engine, backup)
+    size, _, problem = visit(server, kept, name, key)
+    assert size == 23
+    assert problem == "truncated: the log has 23 entries but the checkpoint you kept covers 37"
+    # ...and growing it past the kept size again does not hide it either.
+    append_hops(
+        engine, [Hop(item(i), EntryKind.INSPECTING, "MFR", T0 + 500 + i) for i in range(20)]
+    )
+    size, _, problem = visit(server, kept, name, key)
+    assert size == 43
+    assert problem == "inconsistent: size 43 does not extend the checkpoint you kept of 37"
+    assert open_checkpoint(kept.read_text(), name, key)[0] == 37  # still the honest one

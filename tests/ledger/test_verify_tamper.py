@@ -28,11 +28,11 @@ from ledger import (
 )
 from ledger.hops import scan_digest
 from ledger.verify import VerifyReport
+from tests.ledger._tamper import restore, snapshot
 from tests.ledger.conftest import Network, item, sscc
 
 K = EntryKind
 Cli = Callable[..., Result]
-LEDGER_TABLES = ("units", "entries", "tree_nodes", "ledger_head", "checkpoints", "scan_receipts")
 
 
 def _ph(conn: Connection) -> str:
@@ -372,43 +372,6 @@ def test_a_checkpoint_row_that_disagrees_with_its_note_is_named(
     assert "root_hash is" in err.detail
 
 
-Snapshot = dict[str, tuple[list[str], list[tuple[Any, ...]]]]
-
-
-def _snapshot(engine: Engine) -> Snapshot:
-    out: Snapshot = {}
-    with engine.connect() as conn:
-        for table in LEDGER_TABLES:
-            result = conn.exec_driver_sql(f"SELECT * FROM {table}")
-            out[table] = (list(result.keys()), [tuple(r) for r in result])
-    return out
-
-
-def _restore(engine: Engine, snap: Snapshot) -> None:
-    """Put the ledger tables back as they were: a backup restored, every checkpoint
-    signed since then gone, and everything consistent with the shorter log."""
-    with engine.begin() as conn:
-        ph = _ph(conn)
-        conn.exec_driver_sql("UPDATE units SET container_id = NULL")
-        for table in reversed(LEDGER_TABLES):
-            conn.exec_driver_sql(f"DELETE FROM {table}")
-        for table in LEDGER_TABLES:
-            cols, rows = snap[table]
-            if table == "units":
-                at = cols.index("container_id")
-                rows = [(*r[:at], None, *r[at + 1 :]) for r in rows]
-            if rows:
-                conn.exec_driver_sql(
-                    f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join([ph] * len(cols))})",
-                    rows,
-                )
-        cols, rows = snap["units"]
-        at, uid = cols.index("container_id"), cols.index("id")
-        pairs = [(r[at], r[uid]) for r in rows if r[at] is not None]
-        if pairs:
-            conn.exec_driver_sql(f"UPDATE units SET container_id = {ph} WHERE id = {ph}", pairs)
-
-
 @pytest.fixture
 def cut_back(network: Network, signer: LedgerSigner) -> Iterator[str]:
     """The log is cut back to 40 entries after an auditor kept a checkpoint of 60:
@@ -416,13 +379,13 @@ def cut_back(network: Network, signer: LedgerSigner) -> Iterator[str]:
     net = network
     net.append(*(Hop(item(i), K.COMMISSIONING, "MFR", net.at()) for i in range(40)))
     make_checkpoint(net.engine, signer)
-    backup = _snapshot(net.engine)
+    backup = snapshot(net.engine)
     net.append(
         *(Hop(item(i), K.SHIPPING, "MFR", net.at(), counterparty="D-NORTH") for i in range(20))
     )
     kept = make_checkpoint(net.engine, signer).note
     _verify(net, signer, kept_note=kept)
-    _restore(net.engine, backup)
+    restore(net.engine, backup)
     yield kept
 
 
@@ -475,7 +438,7 @@ def test_verify_since_checkpoint_keeps_the_newest_and_catches_a_cut_back_log(
     kept = tmp_path / "kept-checkpoint.txt"
     net.append(*(Hop(item(i), K.COMMISSIONING, "MFR", net.at()) for i in range(40)))
     first_note = run_cli("ledger", "checkpoint").output
-    backup = _snapshot(net.engine)
+    backup = snapshot(net.engine)
 
     first = run_cli("ledger", "verify", "--quiet", "--since-checkpoint", str(kept))
     assert first.exit_code == 0, first.output
@@ -491,7 +454,7 @@ def test_verify_since_checkpoint_keeps_the_newest_and_catches_a_cut_back_log(
     assert _last_json(second)["kept_checkpoint"]["size"] == 60
     assert kept.read_text() == newer_note
 
-    _restore(net.engine, backup)
+    restore(net.engine, backup)
     assert run_cli("ledger", "verify", "--quiet").exit_code == 0  # blind without it
     third = run_cli("ledger", "verify", "--quiet", "--since-checkpoint", str(kept))
     assert third.exit_code == 1
