@@ -123,34 +123,24 @@ class _Rejected(Exception):
     pass
 
 
-@dataclass(slots=True)
-class _Receipt:
-    """A scan already recorded: its entries, anomaly and content digest (None for
-    receipts written before digests were kept)."""
-
-    first: int
-    count: int
-    anomaly: str
-    digest: bytes | None = None
+# A scan already recorded, as its scan_receipts row: (device, device_seq, first_seq,
+# entry_count, anomaly, content_hash); content_hash is None for receipts written
+# before digests were kept. A plain tuple: one is made per scan appended.
+_ReceiptRow = tuple[str, int, int, int, str, bytes | None]
 
 
-def _bounds_problem(hop: Hop) -> str | None:
-    """Why ``hop`` cannot be stored at all (a value outside what the columns or the
-    canonical bytes hold), or None. Intake checks these and more; this is the last
+def _bounds_reason(hop: Hop) -> str:
+    """Why ``hop``, outside what the columns or the canonical bytes hold, is refused
+    (called for such hops only). Intake checks these and more; this is the last
     guard, so that nothing unencodable is ever stored."""
     if not _MIN_AT_MS <= hop.at_ms <= _MAX_AT_MS:
         return (
             f"time {hop.at_ms} ms since the epoch is outside the years 1 to 9999, "
             "which a ledger entry (RFC 3339) cannot spell"
         )
-    if hop.device_seq is not None:
-        if not hop.device:
-            return "device_seq given without a device"
-        if not 0 <= hop.device_seq <= _MAX_DEVICE_SEQ:
-            return f"device_seq {hop.device_seq} is outside 0 to 2**63 - 1"
-    if len(hop.device) > _MAX_DEVICE:
-        return f"device id {hop.device[:_MAX_DEVICE]!r}... is longer than {_MAX_DEVICE} characters"
-    return None
+    if hop.device_seq is not None and not 0 <= hop.device_seq <= _MAX_DEVICE_SEQ:
+        return f"device_seq {hop.device_seq} is outside 0 to 2**63 - 1"
+    return f"device id {hop.device[:_MAX_DEVICE]!r}... is longer than {_MAX_DEVICE} characters"
 
 
 def _safe_time(at_ms: int) -> str:
@@ -173,7 +163,7 @@ class _Batch:
     unit_by_id: dict[int, _UnitRow] = field(default_factory=dict)
     entries: list[tuple[object, ...]] = field(default_factory=list)
     nodes: list[tuple[int, int, bytes]] = field(default_factory=list)
-    receipts: list[tuple[str, int, int, int, str, bytes]] = field(default_factory=list)
+    receipts: list[_ReceiptRow] = field(default_factory=list)
     next_unit_id: int = 0
 
     def __post_init__(self) -> None:
@@ -290,18 +280,24 @@ class _Batch:
         """
         self.head = read_head(self.conn)
         results: list[HopResult | None] = [None] * len(hops)
-        # The cheap bounds of what the columns and the canonical bytes can hold come
-        # first, so that nothing unencodable reaches the rest of the batch.
-        valid: list[Hop] = []
-        for i, hop in enumerate(hops):
-            problem = _bounds_problem(hop)
-            if problem is None:
-                valid.append(hop)
-            else:
-                results[i] = HopResult("rejected", reason=problem)
+        # What the columns and the canonical bytes cannot hold is refused first, so
+        # nothing unencodable reaches the rest of the batch (one cheap pass).
+        lo, hi = _MIN_AT_MS, _MAX_AT_MS
+        out_of_bounds = [
+            i
+            for i, h in enumerate(hops)
+            if not lo <= h.at_ms <= hi
+            or (h.device_seq is not None and not 0 <= h.device_seq <= _MAX_DEVICE_SEQ)
+            or len(h.device) > _MAX_DEVICE
+        ]
+        valid = hops
+        if out_of_bounds:
+            for i in out_of_bounds:
+                results[i] = HopResult("rejected", reason=_bounds_reason(hops[i]))
+            valid = [h for h, r in zip(hops, results, strict=True) if r is None]
         self._prefetch(valid)
         known = self._previous_receipts(valid)
-        conflicts: list[tuple[int, Hop, _Receipt]] = []
+        conflicts: list[tuple[int, Hop, _ReceiptRow]] = []
         for i, hop in enumerate(hops):
             if results[i] is not None:
                 continue
@@ -315,9 +311,9 @@ class _Batch:
                 except (_Rejected, InvalidIdentifierError) as why:
                     results[i] = HopResult("rejected", reason=str(why))
                     continue
-                if stored.digest is None or stored.digest == digest:
-                    seqs = tuple(range(stored.first, stored.first + stored.count))
-                    results[i] = HopResult("duplicate", seqs, stored.anomaly)
+                if stored[5] is None or stored[5] == digest:
+                    seqs = tuple(range(stored[2], stored[2] + stored[3]))
+                    results[i] = HopResult("duplicate", seqs, stored[4])
                 else:
                     conflicts.append((i, hop, stored))
                 continue
@@ -328,19 +324,10 @@ class _Batch:
                 continue
             results[i] = result
             if scan is not None and result.status == "accepted":
-                receipt = _Receipt(result.seqs[0], len(result.seqs), result.anomaly)
-                receipt.digest = self._digest(hop)
-                known[scan] = receipt
-                self.receipts.append(
-                    (
-                        scan[0],
-                        scan[1],
-                        receipt.first,
-                        receipt.count,
-                        receipt.anomaly,
-                        receipt.digest,
-                    )
-                )
+                seqs = result.seqs
+                row = (scan[0], scan[1], seqs[0], len(seqs), result.anomaly, self._digest(hop))
+                known[scan] = row
+                self.receipts.append(row)
         for i, reason in self._conflict_reasons(conflicts):
             results[i] = HopResult("conflict", reason=reason)
         self._write()
@@ -373,14 +360,14 @@ class _Batch:
         row = self.conn.exec_driver_sql("SELECT MAX(id) FROM units").first()
         self.next_unit_id = (int(row[0]) if row and row[0] is not None else 0) + 1
 
-    def _previous_receipts(self, hops: Sequence[Hop]) -> dict[tuple[str, int], _Receipt]:
+    def _previous_receipts(self, hops: Sequence[Hop]) -> dict[tuple[str, int], _ReceiptRow]:
         """Stored receipts of the batch's scans, content hashes included (one query
         per device and 500 seqs)."""
         by_device: dict[str, list[int]] = {}
         for hop in hops:
             if hop.device and hop.device_seq is not None:
                 by_device.setdefault(hop.device, []).append(hop.device_seq)
-        found: dict[tuple[str, int], _Receipt] = {}
+        found: dict[tuple[str, int], _ReceiptRow] = {}
         for device, seqs in by_device.items():
             for chunk in _chunks(sorted(set(seqs))):
                 rows = self.conn.exec_driver_sql(
@@ -390,7 +377,9 @@ class _Batch:
                     (device, *chunk),
                 )
                 for dseq, first, count, anomaly, digest in rows:
-                    found[(device, int(dseq))] = _Receipt(
+                    found[(device, int(dseq))] = (
+                        device,
+                        int(dseq),
                         int(first),
                         int(count),
                         str(anomaly),
@@ -418,7 +407,7 @@ class _Batch:
         return scan_digest(unit_key, kind, hop.at_ms, hop.party, hop.counterparty, container)
 
     def _conflict_reasons(
-        self, conflicts: Sequence[tuple[int, Hop, _Receipt]]
+        self, conflicts: Sequence[tuple[int, Hop, _ReceiptRow]]
     ) -> list[tuple[int, str]]:
         """The reason of each conflict, naming the stored scan beside the new one.
 
@@ -428,7 +417,7 @@ class _Batch:
         """
         if not conflicts:
             return []
-        wanted = sorted({s for _, _, r in conflicts for s in (r.first, r.first + 1)})
+        wanted = sorted({s for _, _, r in conflicts for s in (r[2], r[2] + 1)})
         stored: dict[int, tuple[str, int, str]] = {}
         start = self.head.size - len(self.entries)  # this batch's first seq
         for seq in wanted:  # scans accepted earlier in this very batch
@@ -448,8 +437,8 @@ class _Batch:
                 stored[int(seq)] = (str(kind), int(at_ms), str(key))
         out = []
         for i, hop, receipt in conflicts:
-            first = stored.get(receipt.first)
-            second = stored.get(receipt.first + 1) if receipt.count > 1 else None
+            first = stored.get(receipt[2])
+            second = stored.get(receipt[2] + 1) if receipt[3] > 1 else None
             was = second if second is not None and second[0] == _PACKING._value_ else first
             kind = hop.kind._value_ if isinstance(hop.kind, EntryKind) else str(hop.kind)
             came = f"{kind} of {hop.unit.removeprefix('/')} at {format_time(hop.at_ms)}"

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
+from ledger.canonical import _code, _s
 from ledger.ids import EntryKind
 
 __all__ = ["Hop", "HopResult", "scan_digest"]
@@ -70,15 +70,19 @@ def scan_digest(
     party code, the counterparty code and the container key (``""`` when absent),
     all of which the ledger entries record, so verification can re-derive the
     digest from the entry of the scanned unit. Encoding: UTF-8 JSON, keys sorted,
-    no whitespace.
+    no whitespace, non-ASCII as is (``json.dumps(doc, sort_keys=True,
+    separators=(",", ":"), ensure_ascii=False)``, spelled with one format string
+    and the canonical encoder's string quoting: it runs for every scan appended).
     """
-    doc = {
-        "at_ms": at_ms,
-        "container": container or "",
-        "counterparty": counterparty or "",
-        "kind": kind,
-        "party": party,
-        "unit": unit_key,
-    }
-    raw = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    raw = _DIGEST % (
+        at_ms,
+        _s(container) if container else '""',
+        _code(counterparty) if counterparty else '""',
+        _code(kind),
+        _code(party),
+        _s(unit_key),
+    )
     return hashlib.sha256(raw.encode("utf-8")).digest()
+
+
+_DIGEST = '{"at_ms":%d,"container":%s,"counterparty":%s,"kind":%s,"party":%s,"unit":%s}'

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -116,6 +117,26 @@ def test_a_replay_is_a_duplicate_and_another_scan_under_its_number_a_conflict(
     [later] = append_hops(ledger, [_scan("U1", 1, at_ms=NOW - DAY + 1)])
     assert later.status == "conflict"
     assert _entries(ledger) == count  # nothing appended for a conflict
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.text(max_size=12),
+    st.sampled_from([k.value for k in EntryKind]),
+    st.integers(min_value=-(2**62), max_value=2**62),
+    st.text(max_size=8),
+    st.none() | st.text(max_size=8),
+    st.none() | st.text(max_size=8),
+)
+def test_scan_digest_is_sha256_of_its_sorted_json(
+    unit_key: str, kind: str, at_ms: int, party: str, cp: str | None, box: str | None
+) -> None:
+    doc = {"at_ms": at_ms, "container": box or "", "counterparty": cp or "", "kind": kind,
+           "party": party, "unit": unit_key}  # fmt: skip
+    raw = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert (
+        scan_digest(unit_key, kind, at_ms, party, cp, box) == hashlib.sha256(raw.encode()).digest()
+    )
 
 
 def test_in_one_batch_a_repeat_is_compared_with_the_accepted_scan(ledger: Engine) -> None:
