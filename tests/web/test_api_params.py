@@ -118,40 +118,37 @@ def test_typed_values_and_defaults(
     assert empty["limit"] == 50 and empty["dry_run"] is False
 
 
-@pytest.mark.parametrize(
-    ("query", "parameter", "message"),
-    [
-        ("limit=abc", "limit", "limit must be an integer from 1 to 500, got 'abc'"),
-        ("limit=0", "limit", "limit must be an integer from 1 to 500, got '0'"),
-        ("limit=501", "limit", "limit must be an integer from 1 to 500, got '501'"),
-        ("limit=1.5", "limit", "limit must be an integer from 1 to 500, got '1.5'"),
-        (
-            "party_id=2147483648",
-            "party_id",
-            "party_id must be an integer from 1 to 2147483647, got '2147483648'",
-        ),
-        ("party_id=" + "9" * 60, "party_id", "party_id must be an integer from 1 to 2147483647"),
-        ("status=nope", "status", "status must be one of open, closed, got 'nope'"),
-        ("month=2026-1", "month", "month must be YYYY-MM, got '2026-1'"),
-        ("q=123456789", "q", "q must be at most 8 characters, got 9"),
-        ("q=a%00b", "q", "q must not contain control characters"),
-        ("lat=nan", "lat", "lat must be a number from -90 to 90, got 'nan'"),
-        ("lat=1e999", "lat", "lat must be a number from -90 to 90, got '1e999'"),
-        ("lat=91", "lat", "lat must be a number from -90 to 90, got '91'"),
-        ("dry_run=maybe", "dry_run", "dry_run must be true or false, got 'maybe'"),
-    ],
-)
+BAD_VALUES = [  # (query, parameter named, message begins)
+    ("limit=abc", "limit", "limit must be an integer from 1 to 500, got 'abc'"),
+    ("limit=0", "limit", "limit must be an integer from 1 to 500, got '0'"),
+    ("limit=501", "limit", "limit must be an integer from 1 to 500, got '501'"),
+    ("limit=1.5", "limit", "limit must be an integer from 1 to 500, got '1.5'"),
+    (
+        "party_id=2147483648",
+        "party_id",
+        "party_id must be an integer from 1 to 2147483647, got '2147483648'",
+    ),
+    ("party_id=" + "9" * 60, "party_id", "party_id must be an integer from 1 to 2147483647"),
+    ("status=nope", "status", "status must be one of open, closed, got 'nope'"),
+    ("month=2026-1", "month", "month must be YYYY-MM, got '2026-1'"),
+    ("q=123456789", "q", "q must be at most 8 characters, got 9"),
+    ("q=a%00b", "q", "q must not contain control characters"),
+    ("lat=nan", "lat", "lat must be a number from -90 to 90, got 'nan'"),
+    ("lat=1e999", "lat", "lat must be a number from -90 to 90, got '1e999'"),
+    ("lat=91", "lat", "lat must be a number from -90 to 90, got '91'"),
+    ("dry_run=maybe", "dry_run", "dry_run must be true or false, got 'maybe'"),
+]
+
+
 def test_a_bad_value_is_400_naming_the_parameter(
-    probe: tuple[FlaskClient, list[Operation]],
-    bearer: Bearer,
-    query: str,
-    parameter: str,
-    message: str,
+    probe: tuple[FlaskClient, list[Operation]], bearer: Bearer
 ) -> None:
     client, _ = probe
-    body = _bad(client.get(f"/api/v1/probe/list?{query}", headers=bearer("finance")))
-    assert body["parameter"] == parameter
-    assert body["error"].startswith(message)
+    headers = bearer("finance")
+    for query, parameter, message in BAD_VALUES:
+        body = _bad(client.get(f"/api/v1/probe/list?{query}", headers=headers))
+        assert body["parameter"] == parameter, query
+        assert body["error"].startswith(message), (query, body["error"])
 
 
 def test_required_parameters_and_roles_come_first(
@@ -169,32 +166,32 @@ def test_required_parameters_and_roles_come_first(
     assert client.get("/api/v1/probe/list?limit=abc").status_code == 401
 
 
-@pytest.mark.parametrize(
-    ("path", "expected"),
-    [
-        ("/things/1", {"id": 1}),
-        (f"/things/{ID_MAX}", {"id": ID_MAX}),
-        (f"/things/{ID_MAX + 1}", None),
-        (f"/things/{2**63}", None),
-        ("/things/0", None),
-        ("/things/-1", None),
-        ("/things/1e3", None),
-        ("/entries/0", {"seq": 0}),
-        (f"/entries/{SEQ_MAX}", {"seq": SEQ_MAX}),
-        (f"/entries/{SEQ_MAX + 1}", None),
-        ("/entries/-1", None),
-    ],
-)
+PATHS: list[tuple[str, dict[str, int] | None]] = [  # None: refused while routing
+    ("/things/1", {"id": 1}),
+    (f"/things/{ID_MAX}", {"id": ID_MAX}),
+    (f"/things/{ID_MAX + 1}", None),
+    (f"/things/{2**63}", None),
+    ("/things/0", None),
+    ("/things/-1", None),
+    ("/things/1e3", None),
+    ("/entries/0", {"seq": 0}),
+    (f"/entries/{SEQ_MAX}", {"seq": SEQ_MAX}),
+    (f"/entries/{SEQ_MAX + 1}", None),
+    ("/entries/-1", None),
+]
+
+
 def test_path_ids_out_of_range_are_404_before_the_view(
-    probe: tuple[FlaskClient, list[Operation]], path: str, expected: dict[str, int] | None
+    probe: tuple[FlaskClient, list[Operation]],
 ) -> None:
     client, _ = probe
-    response = client.get("/api/v1/probe" + path)
-    if expected is None:
-        assert response.status_code == 404
-        assert response.get_json() == {"error": "not found", "status": 404}
-    else:
-        assert response.get_json() == expected
+    for path, expected in PATHS:
+        response = client.get("/api/v1/probe" + path)
+        if expected is None:
+            assert response.status_code == 404, path
+            assert response.get_json() == {"error": "not found", "status": 404}
+        else:
+            assert response.get_json() == expected, path
 
 
 def test_json_text_that_cannot_be_stored_is_422_with_its_path(
