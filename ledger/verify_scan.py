@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from itertools import groupby
 from operator import itemgetter
 from typing import Any, NamedTuple
 
@@ -57,7 +56,7 @@ _SQL = (
     " e.lat_e6, e.lon_e6, c.key, e.device, e.device_seq, e.anomaly, e.prev_hash, e.leaf_hash,"
     " e.unit_id, e.container_id FROM entries e LEFT JOIN units u ON u.id = e.unit_id"
     " LEFT JOIN units c ON c.id = e.container_id"
-    " WHERE e.seq >= {ph} ORDER BY e.seq LIMIT {ph}"
+    " WHERE e.seq >= {ph} AND e.seq < {ph} ORDER BY e.seq"
 )
 SEQ, KIND, AT_MS, UNIT, PARTY, COUNTERPARTY = 0, 1, 2, 3, 4, 5
 CONTAINER, DEVICE, DEVICE_SEQ, ANOMALY, PREV, LEAF, UNIT_ID, CONTAINER_ID = range(9, 17)
@@ -107,22 +106,27 @@ _SCAN_KEY = itemgetter(DEVICE, DEVICE_SEQ)
 
 def group_scans(rows: list[Row]) -> list[ScanGroup]:
     """Runs of consecutive entries (by seq) of one device and device_seq: each is
-    the entries one device scan appended. ``rows`` are the entries with a device."""
+    the entries one device scan appended. ``rows`` are the entries with a device,
+    in seq order."""
     out: list[ScanGroup] = []
-    for (device, dseq), it in groupby(rows, _SCAN_KEY):
-        if dseq is None:
+    append = out.append
+    run: list[Row] = []
+    device: str = ""
+    dseq: int | None = None
+    end = -1
+    for row in rows:
+        seq = row[0]
+        if seq == end and row[11] == dseq and row[10] == device:
+            run.append(row)
+            end = seq + 1
             continue
-        run = list(it)
-        first = run[0][SEQ]
-        if run[-1][SEQ] - first + 1 == len(run):
-            out.append((device, dseq, first, first + len(run), run))
-            continue
-        start = 0
-        for i in range(1, len(run) + 1):
-            if i == len(run) or run[i][SEQ] != run[i - 1][SEQ] + 1:
-                part = run[start:i]
-                out.append((device, dseq, part[0][SEQ], part[-1][SEQ] + 1, part))
-                start = i
+        if dseq is not None:
+            append((device, dseq, run[0][0], end, run))
+        device, dseq = row[10], row[11]
+        run = [row]
+        end = seq + 1
+    if dseq is not None:
+        append((device, dseq, run[0][0], end, run))
     return out
 
 
@@ -201,20 +205,29 @@ class EntryScan:
     # --- the pass --------------------------------------------------------------------
 
     def run(self, progress: Callable[[int], None] | None = None) -> None:
+        """Read every entry, ``chunk`` seqs at a time (a bounded range, so each read is
+        an index range scan on either engine); a range with no entries jumps to the
+        next seq that exists, so a gap of any size costs one lookup."""
         ph = placeholder(self.conn)
         sql = _SQL.format(ph=ph)
         low = self.conn.exec_driver_sql("SELECT MIN(seq) FROM entries").scalar()
-        start = min(0, int(low)) if low is not None else 0
+        lo = min(0, int(low)) if low is not None else 0
         while True:
-            rows = fetch_all(self.conn, sql, (start, self.chunk))
+            rows = fetch_all(self.conn, sql, (lo, lo + self.chunk))
             if not rows:
-                break
+                following = self.conn.exec_driver_sql(
+                    f"SELECT MIN(seq) FROM entries WHERE seq >= {ph}", (lo + self.chunk,)
+                ).scalar()
+                if following is None:
+                    break
+                lo = int(following)
+                continue
             self._rows(rows)
             self._flush()
-            start = int(rows[-1][SEQ]) + 1
             self.last_row = rows[-1]
+            lo += self.chunk
             if progress is not None:
-                progress(start)
+                progress(lo)
         self._flush(final=True)
 
     def _flush(self, final: bool = False) -> None:
