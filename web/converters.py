@@ -11,14 +11,20 @@ any view runs, so it answers 404 like any other id that names nothing:
 Only decimal digits match (no sign, at most as many digits as the maximum has),
 so ``-1``, ``1e9`` and a 40-digit number are not routed at all. The OpenAPI
 document states the same ranges (:data:`ID_SCHEMA`, :data:`SEQ_SCHEMA`).
+
+The same edge refuses a NUL character (``%00``) in any query parameter or form
+field, pages and API alike (400 naming it): PostgreSQL text cannot hold one, so
+it used to reach a query and answer 500.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 from werkzeug.routing import IntegerConverter, Map
+
+from web.errors import BadParameter
 
 __all__ = [
     "CONVERTERS",
@@ -77,7 +83,20 @@ def parse_id(text: str | None) -> int | None:
     return value if 1 <= value <= ID_MAX else None
 
 
+def _refuse_nul() -> None:
+    """400 naming the first query parameter or form field that holds a NUL character."""
+    for where, values in (("query parameter", request.args), ("form field", request.form)):
+        for name, value in values.items(multi=True):
+            if "\x00" in value or "\x00" in name:
+                raise BadParameter(
+                    name,
+                    f"{where} {name!r} holds a NUL character (%00), which text may not contain",
+                )
+
+
 def init_app(app: Flask) -> None:
-    """Register ``id`` and ``seq`` on ``app`` (before any blueprint adds its rules)."""
+    """Register ``id`` and ``seq`` on ``app`` (before any blueprint adds its rules) and
+    the NUL check that runs before every view."""
     for name, (converter, _schema) in CONVERTERS.items():
         app.url_map.converters[name] = converter
+    app.before_request(_refuse_nul)

@@ -10,6 +10,7 @@ and, with ``HOPCHAIN_TEST_PG_URL``, on PostgreSQL.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -145,3 +146,24 @@ def test_huge_query_numbers_never_answer_a_server_error(
         assert response.status_code < 500, f"GET {rule.rule}?{query}: {response.status}"
         walked += 1
     assert walked > 30
+
+
+def test_a_nul_in_any_query_parameter_or_form_field_is_400(app: Flask, client: FlaskClient) -> None:
+    """PostgreSQL text cannot hold NUL: it is refused before any view, naming the field."""
+    walked = 0
+    for rule in app.url_map.iter_rules():
+        if rule.arguments or "GET" not in (rule.methods or set()) or rule.endpoint == "static":
+            continue
+        response = client.get(f"{rule.rule}?page=1&q=a%00b")
+        assert response.status_code == 400, f"GET {rule.rule}: {response.status}"
+        walked += 1
+    assert walked > 30
+    api = client.get("/api/v1/runs?period=2026%0010")
+    assert api.get_json() == {
+        "error": "query parameter 'period' holds a NUL character (%00), which text may not contain",
+        "status": 400,
+        "parameter": "period",
+    }
+    form = client.post("/login", data={"username": "a\x00", "password": "x"})
+    assert form.status_code == 400
+    assert "field 'username' holds a NUL character" in html.unescape(form.get_data(as_text=True))
