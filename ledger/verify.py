@@ -46,7 +46,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ledger import merkle
 from ledger.checkpoint import SignedCheckpoint
 from ledger.database import is_sqlite
-from ledger.rows import load_codebook
+from ledger.rows import CodeBook, load_codebook
 from ledger.verify_derived import (
     CheckpointRow,
     ReceiptCheck,
@@ -152,17 +152,32 @@ def _db_errors(conn: Connection) -> tuple[type[BaseException], ...]:
 
 
 class _Run:
-    """One verification: runs each check, turning an unreadable table into a problem."""
+    """One verification on one snapshot: runs each check in turn, turning a table
+    that cannot be read into an ``unreadable`` problem instead of an error."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, name: str, public_key: bytes, chunk: int) -> None:
         self.conn = conn
+        self.name = name
+        self.public_key = public_key
+        self.chunk = chunk
         self.problems: list[Problem] = []
         self.checks: list[str] = []
         self._errors = _db_errors(conn)
+        self.checkpoints: list[CheckpointRow] = []
+        self.kept: SignedCheckpoint | None = None
+        self.head: tuple[int, bytes] | None = None
+        self.codes: CodeBook | None = None
+        self.readable: dict[str, bool] = {}
+        self.receipts: ReceiptCheck | None = None
+        self.nodes_checked = 0
+        self.unit_count = 0
 
-    def guard(self, table: str, name: str, check: Callable[[], Iterable[Problem]]) -> bool:
+    def guard(
+        self, table: str, name: str, check: Callable[[], Iterable[Problem]], listed: bool = True
+    ) -> bool:
         """Run ``check``; False when its table could not be read."""
-        self.checks.append(name)
+        if listed and name not in self.checks:
+            self.checks.append(name)
         try:
             self.problems.extend(check())
             return True
@@ -177,6 +192,124 @@ class _Run:
                 )
             )
             return False
+
+    # --- what the scan needs first ----------------------------------------------------
+
+    def load(self, kept_note: str | None, kept_label: str) -> None:
+        conn = self.conn
+
+        def checkpoints() -> list[Problem]:
+            self.checkpoints, found = check_checkpoint_rows(conn, self.name, self.public_key)
+            return found
+
+        def head() -> list[Problem]:
+            self.head = _read_head(conn)
+            return []
+
+        def codes() -> list[Problem]:
+            self.codes = load_codebook(conn)
+            return []
+
+        self.guard("checkpoints", "checkpoint signatures", checkpoints)
+        if kept_note is not None:
+            self.kept, found = open_kept_checkpoint(
+                kept_note, self.name, self.public_key, kept_label
+            )
+            self.problems.extend(found)
+        self.guard("ledger_head", "the head", head, listed=False)
+        self.guard("parties", "party and site codes", codes, listed=False)
+        # A derived table that cannot be read is named once and left out; the rest
+        # is still checked.
+        for table, columns in _DERIVED_COLUMNS.items():
+            self.readable[table] = self.guard(
+                table, f"{table} columns", _probe(conn, table, columns), listed=False
+            )
+
+    # --- the one pass over the entries -------------------------------------------------
+
+    def scan_entries(self, progress: Progress | None) -> EntryScan | None:
+        """The streaming pass (tree nodes and receipts compared as it goes), or None
+        when the entries could not be read."""
+        if self.codes is None:
+            return None
+        conn = self.conn
+        marks = {row.checkpoint.tree_size for row in self.checkpoints}
+        if self.kept is not None:
+            marks.add(self.kept.tree_size)
+        if self.head is not None:
+            marks.add(self.head[0])
+
+        def nodes(computed: list[tuple[int, int, bytes]]) -> list[Problem]:
+            self.nodes_checked += len(computed)
+            return check_tree_nodes(conn, computed)
+
+        receipts = self.receipts = ReceiptCheck(conn, self.codes)
+        scan = EntryScan(
+            conn,
+            self.codes,
+            marks,
+            nodes if self.readable["tree_nodes"] else _nothing,
+            receipts if self.readable["scan_receipts"] else _nothing,
+            self.chunk,
+        )
+        head_size = self.head[0] if self.head else 0
+
+        def run() -> list[Problem]:
+            total = max(head_size, _max_seq(conn) + 1)
+            scan.run(None if progress is None else lambda done: progress(done, total))
+            scan.finish()
+            return scan.problems
+
+        if not self.guard("entries", "entries, chains, tree nodes and receipts", run):
+            return None
+        self.unit_count = len(scan.units)
+        return scan
+
+    # --- every table compared with what the scan derived -------------------------------
+
+    def check_derived(self, scan: EntryScan) -> None:
+        conn, codes = self.conn, self.codes
+        roots, size, tile = scan.roots, scan.size, scan.first_tile_mismatch
+        checkpoints, head = self.checkpoints, self.head
+        self.guard(
+            "checkpoints",
+            "signed roots",
+            lambda: check_checkpoint_roots(checkpoints, roots, size, tile),
+        )
+        self.guard("ledger_head", "the head", lambda: check_head(head, size, scan.frontier, roots))
+        if self.readable["tree_nodes"]:
+            self.guard("tree_nodes", "tree nodes", lambda: check_tree_node_extras(conn, size))
+        if self.readable["units"] and codes is not None:
+            book = codes  # check_units consumes scan.units
+            self.guard("units", "units", lambda: check_units(conn, scan.units, book, self.chunk))
+        if self.readable["scan_receipts"] and self.receipts is not None:
+            self.guard("scan_receipts", "scan receipts", self.receipts.extras)
+
+    def check_kept(self, scan: EntryScan, label: str) -> None:
+        """The checkpoint an auditor kept: the log extends it (then, when all else
+        verified, the consistency proof an auditor's client would get does too)."""
+        if self.kept is None:
+            return
+        kept, conn = self.kept, self.conn
+        roots, size, tile = scan.roots, scan.size, scan.first_tile_mismatch
+        root = merkle.frontier_root(scan.frontier)
+        self.guard(
+            "checkpoint file",
+            "the kept checkpoint",
+            lambda: check_kept_size_and_root(kept, roots, size, tile, label),
+        )
+        if not self.problems:
+            self.guard(
+                "tree_nodes",
+                "consistency with the kept checkpoint",
+                lambda: check_kept_consistency(conn, kept, size, root, label),
+            )
+
+    def run_extra(self, checks: Sequence[ExtraCheck]) -> None:
+        ctx = CheckContext(self.conn, self.name, self.public_key)
+        for check in checks:
+            name = getattr(check, "__name__", repr(check))
+            self.guard(name, name, _bind(check, ctx))
 
 
 def verify_ledger(
@@ -199,105 +332,57 @@ def verify_ledger(
     ``GET /api/v1/ledger/checkpoint``; the log must still be at least that long,
     with that root at that size and an RFC 9162 consistency proof from it to the
     current tree (``kept_label`` names it in problems, e.g. its file).
-    ``progress(done, total)``: called after each chunk of ``chunk`` entries.
+    ``extra_checks``: more checks on the same snapshot (see the module doc).
+    ``progress(done, total)``: called after each chunk of ``chunk`` seqs.
     """
     started = time.perf_counter()
     with _snapshot(engine) as conn:
-        run = _Run(conn)
-        checkpoints: list[CheckpointRow] = []
-        kept: SignedCheckpoint | None = None
-
-        def load_checkpoints() -> list[Problem]:
-            nonlocal checkpoints
-            checkpoints, found = check_checkpoint_rows(conn, name, public_key)
-            return found
-
-        run.guard("checkpoints", "checkpoint signatures", load_checkpoints)
-        if kept_note is not None:
-            kept, found = open_kept_checkpoint(kept_note, name, public_key, kept_label)
-            run.problems.extend(found)
-        head: tuple[int, bytes] | None = None
-
-        def load_head() -> list[Problem]:
-            nonlocal head
-            head = _read_head(conn)
-            return []
-
-        run.guard("ledger_head", "the head", load_head)
-        marks = {row.checkpoint.tree_size for row in checkpoints}
-        if kept is not None:
-            marks.add(kept.tree_size)
-        if head is not None:
-            marks.add(head[0])
-        codes = load_codebook(conn)
-        receipts = ReceiptCheck(conn, codes)
-        nodes_checked = 0
-
-        def nodes(computed: list[tuple[int, int, bytes]]) -> list[Problem]:
-            nonlocal nodes_checked
-            nodes_checked += len(computed)
-            return check_tree_nodes(conn, computed)
-
-        scan = EntryScan(conn, codes, marks, nodes, receipts, chunk)
-        total = max(head[0] if head else 0, _max_seq(conn) + 1)
-
-        def scan_all() -> list[Problem]:
-            scan.run(None if progress is None else lambda done: progress(done, total))
-            scan.finish()
-            return scan.problems
-
-        size, root, unit_count = 0, merkle.EMPTY_ROOT, 0
-        if run.guard("entries", "entries, chains, tree nodes and receipts", scan_all):
-            roots, size, tile = scan.roots, scan.size, scan.first_tile_mismatch
-            run.guard(
-                "checkpoints",
-                "signed roots",
-                lambda: check_checkpoint_roots(checkpoints, roots, size, tile),
-            )
-            if kept is not None:
-                kept_cp = kept
-                run.guard(
-                    "checkpoint file",
-                    "the kept checkpoint",
-                    lambda: check_kept_size_and_root(kept_cp, roots, size, tile, kept_label),
-                )
-            run.guard(
-                "ledger_head", "the head", lambda: check_head(head, size, scan.frontier, roots)
-            )
-            run.guard("tree_nodes", "tree nodes", lambda: check_tree_node_extras(conn, size))
-            unit_count = len(scan.units)
-            run.guard("units", "units", lambda: check_units(conn, scan.units, codes, chunk))
-            run.guard("scan_receipts", "scan receipts", receipts.extras)
-            root = merkle.frontier_root(scan.frontier)
-            if kept is not None and not run.problems:
-                kept_cp = kept
-                run.guard(
-                    "tree_nodes",
-                    "consistency with the kept checkpoint",
-                    lambda: check_kept_consistency(conn, kept_cp, size, root, kept_label),
-                )
-        ctx = CheckContext(conn, name, public_key)
-        for check in extra_checks:
-            check_name = getattr(check, "__name__", repr(check))
-            run.guard(check_name, check_name, _bind(check, ctx))
-    if run.problems:
+        run = _Run(conn, name, public_key, chunk)
+        run.load(kept_note, kept_label)
+        scan = run.scan_entries(progress)
+        if scan is not None:
+            run.check_derived(scan)
+            run.check_kept(scan, kept_label)
+        run.run_extra(extra_checks)
+    if run.problems or scan is None:
         raise LedgerIntegrityError(first_problems(run.problems, REPORTED))
-    newest = checkpoints[-1].checkpoint if checkpoints else None
+    newest = run.checkpoints[-1].checkpoint if run.checkpoints else None
     keep = newest
-    if kept is not None and (keep is None or kept.tree_size > keep.tree_size):
-        keep = kept
+    if run.kept is not None and (keep is None or run.kept.tree_size > keep.tree_size):
+        keep = run.kept
     return VerifyReport(
-        entries=size,
-        units=unit_count,
-        root=root,
+        entries=scan.size,
+        units=run.unit_count,
+        root=merkle.frontier_root(scan.frontier),
         checkpoint=newest,
-        checkpoints_checked=len(checkpoints) + (kept is not None),
+        checkpoints_checked=len(run.checkpoints) + (run.kept is not None),
         seconds=time.perf_counter() - started,
         receipts=scan.receipts,
-        tree_nodes=nodes_checked,
+        tree_nodes=run.nodes_checked,
         keep=keep,
         checks=run.checks,
     )
+
+
+# The columns each derived table is read by; a table that lacks them is unreadable.
+_DERIVED_COLUMNS = {
+    "tree_nodes": "level, idx, hash",
+    "units": "id, key, gtin, serial, sscc, container_id, holder_id, bound_for_id, state,"
+    " head_seq, head_hash",
+    "scan_receipts": "device, device_seq, first_seq, entry_count, anomaly, content_hash",
+}
+
+
+def _probe(conn: Connection, table: str, columns: str) -> Callable[[], list[Problem]]:
+    def probe() -> list[Problem]:
+        conn.exec_driver_sql(f"SELECT {columns} FROM {table} WHERE 1 = 0").fetchall()
+        return []
+
+    return probe
+
+
+def _nothing(_: object) -> list[Problem]:
+    return []
 
 
 def _bind(check: ExtraCheck, ctx: CheckContext) -> Callable[[], Iterable[Problem]]:

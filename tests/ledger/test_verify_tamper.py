@@ -27,7 +27,7 @@ from ledger import (
     verify_ledger,
 )
 from ledger.hops import scan_digest
-from ledger.verify import VerifyReport
+from ledger.verify import CheckContext, Problem, VerifyReport
 from tests.ledger._tamper import restore, snapshot
 from tests.ledger.conftest import Network, item, sscc
 
@@ -479,3 +479,55 @@ def test_verify_names_a_derived_table_row_in_its_report(
     assert verdict["problems"][0] == {
         k: verdict[k] for k in ("seq", "problem", "detail", "table", "key")
     }
+
+
+# --- never a crash; more checks join the same report ------------------------------------------------
+
+
+def test_a_table_that_cannot_be_read_is_named_and_the_rest_still_checked(
+    network: Network, signer: LedgerSigner, built: dict[int, Hop]
+) -> None:
+    _tamper(network, "UPDATE units SET state = 'sold' WHERE key = ?", (item(11),))
+    _tamper(network, "DROP TABLE tree_nodes")
+    err = _fails(network, signer)
+    found = {(p.table, p.problem) for p in err.problems}
+    assert ("tree_nodes", "unreadable") in found
+    assert ("units", "unit changed") in found  # checked all the same
+
+
+def test_extra_checks_run_on_the_same_snapshot_and_join_the_report(
+    network: Network, signer: LedgerSigner, built: dict[int, Hop]
+) -> None:
+    seen: list[int] = []
+
+    def settlement_check(ctx: CheckContext) -> list[Problem]:
+        seen.append(int(ctx.conn.exec_driver_sql("SELECT COUNT(*) FROM entries").scalar_one()))
+        return [Problem(None, "statement changed", "run 3, party D-NORTH", "statements", {"id": 3})]
+
+    def broken_check(ctx: CheckContext) -> list[Problem]:
+        ctx.conn.exec_driver_sql("SELECT nothing FROM no_such_table")
+        return []
+
+    err = _fails(network, signer, extra_checks=[settlement_check, broken_check])
+    assert seen == [network.count()]
+    assert {(p.table, p.problem) for p in err.problems} == {
+        ("statements", "statement changed"),
+        ("broken_check", "unreadable"),
+    }
+    assert _verify(network, signer, extra_checks=[lambda ctx: []]).entries == network.count()
+
+
+def test_verify_ends_with_its_report_even_when_verification_itself_fails(
+    network: Network, run_cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_cli("init")
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug of ours")
+
+    monkeypatch.setattr("web.cli_ledger.verify_ledger", broken)
+    result = run_cli("ledger", "verify", "--quiet")
+    assert result.exit_code == 1
+    verdict = _last_json(result)
+    assert verdict["ok"] is False and verdict["problem"] == "unreadable"
+    assert "RuntimeError" in verdict["detail"] and "a bug of ours" not in verdict["detail"]
