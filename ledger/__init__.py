@@ -31,19 +31,29 @@ from ledger.queries import (
     unit_status,
 )
 from ledger.times import format_day, format_ms
-from ledger.verify import LedgerIntegrityError, VerifyReport, verify_ledger
+from ledger.verify import (
+    CheckContext,
+    ExtraCheck,
+    LedgerIntegrityError,
+    Problem,
+    VerifyReport,
+    verify_ledger,
+)
 
 __all__ = [
+    "CheckContext",
     "CheckpointError",
     "CheckpointGap",
     "CheckpointLockTimeout",
     "EntryKind",
+    "ExtraCheck",
     "Hop",
     "HopResult",
     "InclusionProof",
     "InvalidIdentifierError",
     "LedgerIntegrityError",
     "LedgerSigner",
+    "Problem",
     "ProofError",
     "SignedCheckpoint",
     "UnitId",
