@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, request
+from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter, Map
 
 from web.errors import BadParameter
@@ -84,9 +85,12 @@ def parse_id(text: str | None) -> int | None:
 
 
 def _refuse_nul() -> None:
-    """400 naming the first query parameter or form field that holds a NUL character."""
+    """400 naming the first query parameter or form field that holds a NUL character
+    (or a multipart part without a readable name, which Flask-WTF cannot handle)."""
     for where, values in (("query parameter", request.args), ("form field", request.form)):
         for name, value in values.items(multi=True):
+            if name is None:  # a multipart part whose name werkzeug could not read
+                raise BadRequest("a part of the multipart body has no readable name")
             if "\x00" in value or "\x00" in name:
                 raise BadParameter(
                     name,

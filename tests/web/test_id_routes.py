@@ -167,3 +167,12 @@ def test_a_nul_in_any_query_parameter_or_form_field_is_400(app: Flask, client: F
     form = client.post("/login", data={"username": "a\x00", "password": "x"})
     assert form.status_code == 400
     assert "field 'username' holds a NUL character" in html.unescape(form.get_data(as_text=True))
+
+
+def test_a_multipart_part_without_a_readable_name_is_400(client: FlaskClient) -> None:
+    """Werkzeug reads such a part with no name, which Flask-WTF's CSRF check crashed on."""
+    body = b'--B\r\nContent-Disposition: form-data; name="\nx"\r\n\r\nL\r\n--B--\r\n'
+    for path in ("/api/v1/alerts/1/attachments", "/alerts/1/attach", "/login"):
+        response = client.post(path, data=body, content_type="multipart/form-data; boundary=B")
+        assert response.status_code == 400, f"{path}: {response.status}"
+        assert "has no readable name" in html.unescape(response.get_data(as_text=True))
