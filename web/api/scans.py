@@ -73,9 +73,20 @@ def _append_after_reads(hops: list[Hop]) -> Sequence[HopResult]:
 
 
 def _raw_body(limit: int) -> bytes:
-    """The request body, 413 (JSON) when it is longer than ``limit`` bytes."""
-    request.max_content_length = limit  # also bounds a body sent without a length
-    return request.get_data(cache=False)
+    """The request body, 413 (JSON) when it is longer than ``limit`` bytes.
+
+    The limit is checked here in so many words, not only through
+    ``request.max_content_length``: a hook that looked at ``request.form`` before
+    this view has already opened the body stream with the app's limit (none).
+    """
+    request.max_content_length = limit  # bounds a body sent without a length, if unread
+    length = request.content_length
+    if length is not None and length > limit:
+        abort(413, f"the body is {length} bytes; at most {limit} are accepted")
+    data = request.get_data(cache=False)
+    if len(data) > limit:
+        abort(413, f"the body is longer than {limit} bytes, the most accepted")
+    return data
 
 
 @api_route(
