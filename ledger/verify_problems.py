@@ -81,7 +81,7 @@ class Problem:
     table: str = "entries"
     key: Mapping[str, KeyValue] = field(default_factory=dict)
 
-    def sort_key(self) -> tuple[int, int, int, int, str]:
+    def sort_key(self) -> tuple[int, int, int, int, tuple[tuple[str, tuple[int, int, str]], ...]]:
         # A root mismatch is what is left when no row tells what changed: any other
         # finding about entries explains more, whatever its seq.
         tier = 2 if self.seq is None else 1 if self.problem == "root mismatch" else 0
@@ -90,7 +90,10 @@ class Problem:
             self.seq if self.seq is not None else 0,
             _KIND_RANK.get(self.problem, len(KINDS)),
             _TABLE_RANK.get(self.table, len(TABLES)),
-            str(sorted(self.key.items())),
+            tuple(
+                (k, (0, v, "") if isinstance(v, int) else (1, 0, str(v)))
+                for k, v in self.key.items()
+            ),
         )
 
     def as_json(self) -> dict[str, object]:
@@ -110,5 +113,18 @@ class Problem:
 
 
 def first_problems(problems: Iterable[Problem], limit: int) -> list[Problem]:
-    """The ``limit`` most telling problems, most telling first."""
-    return sorted(problems, key=Problem.sort_key)[:limit]
+    """The ``limit`` most telling problems, most telling first: those of entries by
+    seq, then the first of each kind in each other table, then the rest (so that
+    one table's many rows do not hide another table)."""
+    ordered = sorted(problems, key=Problem.sort_key)
+    first: list[Problem] = []
+    rest: list[Problem] = []
+    kinds: set[tuple[str, str]] = set()
+    for p in ordered:
+        kind = (p.table, p.problem)
+        if p.seq is not None or kind not in kinds:
+            first.append(p)
+            kinds.add(kind)
+        else:
+            rest.append(p)
+    return (first + rest)[:limit]
