@@ -43,6 +43,12 @@ __all__ = [
     "EntryScan",
     "ScanGroup",
     "StoredNode",
+    "classify_mismatch",
+    "content_digest",
+    "derive_receipt",
+    "group_scans",
+    "receipt_anomaly",
+    "receipt_digest",
 ]
 
 MAX_SHIFT = 8192
@@ -62,11 +68,7 @@ SEQ, KIND, AT_MS, UNIT, PARTY, COUNTERPARTY = 0, 1, 2, 3, 4, 5
 CONTAINER, DEVICE, DEVICE_SEQ, ANOMALY, PREV, LEAF, UNIT_ID, CONTAINER_ID = range(9, 17)
 
 _KINDS = {k.value: k for k in EntryKind}
-_PACKING, _UNPACKING, _COMMISSIONING = (
-    EntryKind.PACKING,
-    EntryKind.UNPACKING,
-    EntryKind.COMMISSIONING,
-)
+_PACKING, _UNPACKING = EntryKind.PACKING, EntryKind.UNPACKING
 
 StoredNode = tuple[int, int, bytes]
 """(level, index, hash) of a tree node at a stored level, as the scan computed it."""
