@@ -131,6 +131,8 @@ BAD_VALUES = [  # (query, parameter named, message begins)
     ("party_id=" + "9" * 60, "party_id", "party_id must be an integer from 1 to 2147483647"),
     ("status=nope", "status", "status must be one of open, closed, got 'nope'"),
     ("month=2026-1", "month", "month must be YYYY-MM, got '2026-1'"),
+    ("month=x2026-10", "month", "month must be YYYY-MM, got 'x2026-10'"),
+    ("month=%D9%A2%D9%A0%D9%A2%D9%A6-10", "month", "month must be YYYY-MM, got '٢٠٢٦-10'"),
     ("q=123456789", "q", "q must be at most 8 characters, got 9"),
     ("q=a%01b", "q", "q must not contain control characters"),
     ("q=a%00b", "q", "query parameter 'q' holds a NUL character (%00)"),
@@ -242,6 +244,7 @@ def test_the_document_states_every_parameter_as_checked(
     listing = {p["name"]: p["schema"] for p in ops["listing"].parameters}
     assert listing["limit"] == {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}
     assert listing["q"] == {"type": "string", "maxLength": 8}
+    assert listing["month"]["pattern"] == r"^(?:\d{4}-\d{2})$"  # the whole value, as checked
     echo = ops["echo"].as_openapi()["responses"]
     assert {"400", "413", "422"} <= set(echo)
 

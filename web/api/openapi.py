@@ -88,7 +88,8 @@ def query_param(
 
     ``type``: ``integer``, ``number``, ``string`` or ``boolean``. Keywords:
     ``minimum``/``maximum`` (numbers: both required, so every number has a range),
-    ``enum``, ``pattern`` (``re.fullmatch``), ``minLength``/``maxLength`` (a string
+    ``enum``, ``pattern`` (the whole value must match; documented anchored),
+    ``minLength``/``maxLength`` (a string
     with neither ``enum`` nor ``maxLength`` gets ``maxLength`` 200), ``default``
     (what the handler reads when the parameter is absent or empty).
     ``ValueError`` names an unknown type or keyword, or a number without a range.
@@ -106,6 +107,9 @@ def query_param(
         raise ValueError(f"query parameter {name!r}: declare its range (minimum and maximum)")
     if type == "string" and "enum" not in schema and "maxLength" not in schema:
         schema["maxLength"] = DEFAULT_MAX_LENGTH
+    if "pattern" in schema:  # JSON Schema patterns search; ours match the whole value
+        pattern = schema["pattern"].removeprefix("^").removesuffix("$")
+        schema["pattern"] = f"^(?:{pattern})$"
     if default is not None:
         schema["default"] = default
     param: dict[str, Any] = {
@@ -146,7 +150,7 @@ def _expected(schema: Mapping[str, Any], description: str) -> str:
     if kind == "boolean":
         return "true or false"
     if "pattern" in schema:
-        return description or f"text matching {schema['pattern']}"
+        return description.rstrip(".") or f"text matching {schema['pattern']}"
     return f"text of at most {schema['maxLength']} characters"
 
 
@@ -193,7 +197,7 @@ def _convert(name: str, raw: str, schema: Mapping[str, Any], description: str) -
             raise BadParameter(
                 name, f"{name} must be at least {schema['minLength']} characters, got {_shown(raw)}"
             )
-        if "pattern" in schema and not re.fullmatch(schema["pattern"], raw):
+        if "pattern" in schema and not re.fullmatch(schema["pattern"], raw, re.ASCII):
             raise refuse()
     if "enum" in schema and value not in schema["enum"]:
         raise refuse()
