@@ -31,11 +31,9 @@ from ledger import (
     verify_ledger,
 )
 from ledger.database import make_engine
-from ledger.hops import scan_digest
 from ledger.merkle import leaf_hash
 from ledger.models import Party, Site
 from ledger.rows import canonical_bytes, fetch_rows, load_codebook
-from ledger.verify_scan import content_digest
 from tests.ledger.conftest import T0, item, sscc
 
 K = EntryKind
@@ -271,24 +269,3 @@ def test_deleting_an_entry_at_an_even_seq_is_named_not_a_crash(built: Built) -> 
     with engine.begin() as conn:
         conn.exec_driver_sql("DELETE FROM entries WHERE seq = 4")
     assert _verdict(built, engine, 1000) == (4, "deleted")
-
-
-_TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=12)
-
-
-@settings(max_examples=60, deadline=None)
-@given(
-    unit=_TEXT,
-    kind=_TEXT,
-    at_ms=st.integers(0, 253_402_300_799_999),
-    party=_TEXT,
-    counterparty=st.none() | _TEXT,
-    container=st.none() | _TEXT,
-)
-def test_receipt_digests_are_scan_digest(
-    unit: str, kind: str, at_ms: int, party: str, counterparty: str | None, container: str | None
-) -> None:
-    """Verification's faster digest is ledger.hops.scan_digest, byte for byte."""
-    assert content_digest(unit, kind, at_ms, party, counterparty, container) == scan_digest(
-        unit, kind, at_ms, party, counterparty, container
-    )
