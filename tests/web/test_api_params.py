@@ -73,6 +73,10 @@ def probe(app: Flask) -> tuple[FlaskClient, list[Operation]]:
     def echo() -> ResponseReturnValue:
         return {"got": json_body()}
 
+    @route("/undeclared", summary="reads what it did not declare", roles=None)
+    def undeclared() -> ResponseReturnValue:
+        return {"q": query_str("q")}
+
     app.register_blueprint(bp)
     return app.test_client(), registry
 
@@ -152,6 +156,14 @@ def test_a_bad_value_is_400_naming_the_parameter(
         body = _bad(client.get(f"/api/v1/probe/list?{query}", headers=headers))
         assert body["parameter"] == parameter, query
         assert body["error"].startswith(message), (query, body["error"])
+
+
+def test_reading_an_undeclared_parameter_is_a_programming_error(
+    probe: tuple[FlaskClient, list[Operation]],
+) -> None:
+    client, _ = probe
+    with pytest.raises(LookupError, match=re.escape("'q' is not declared for probe.undeclared")):
+        client.get("/api/v1/probe/undeclared?q=1")
 
 
 def test_required_parameters_and_roles_come_first(

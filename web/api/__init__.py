@@ -30,7 +30,7 @@ import importlib
 import re
 from typing import Any
 
-from flask import Blueprint, Flask, abort, jsonify, request
+from flask import Blueprint, Flask, abort, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from web.api.openapi import (
@@ -152,8 +152,17 @@ def unstorable_text(value: Any) -> str | None:
 
 
 def _declared(name: str) -> tuple[bool, Any]:
+    """Whether ``name`` was declared (and so checked), and its value.
+
+    Raises ``LookupError`` when an ``api_route`` endpoint reads a query parameter
+    it did not declare: what is read must be what the document describes.
+    """
+    if "hopchain_query" not in g:  # a view outside api_route (tests, legacy)
+        return False, None
     values = validated_query()
-    return name in values, values.get(name)
+    if name not in values:
+        raise LookupError(f"query parameter {name!r} is not declared for {request.endpoint}")
+    return True, values[name]
 
 
 def query_int(name: str, default: int | None = None, *, minimum: int | None = None) -> int | None:
