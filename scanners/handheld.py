@@ -508,17 +508,22 @@ class HandheldClient:
                     raise HandheldError("the server's answer is not a JSON object")
                 return answer
             except urllib.error.HTTPError as exc:
-                try:
-                    detail = exc.read()[:500].decode("utf-8", errors="replace")
-                except (OSError, http.client.HTTPException):  # cut off mid-answer
-                    detail = ""
-                if exc.code in _BISECTABLE:
+                detail = _error_body(exc)
+                if detail is None:  # the server died mid-answer: nothing to act on
+                    network_errors += 1
+                    if network_errors > self.max_retries:
+                        raise HandheldError(
+                            f"giving up after {server_errors + network_errors} attempts: "
+                            f"the server's {exc.code} answer was cut off"
+                        ) from exc
+                elif exc.code in _BISECTABLE:
                     raise _BatchRefused(exc.code, detail) from exc
-                if exc.code < 500:
+                elif exc.code < 500:
                     raise HandheldError(f"server refused the batch: {exc.code} {detail}") from exc
-                server_errors += 1
-                if server_errors > retries:
-                    raise _BatchRefused(exc.code, detail) from exc
+                else:
+                    server_errors += 1
+                    if server_errors > retries:
+                        raise _BatchRefused(exc.code, detail) from exc
             except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
                 # refused, reset, cut off mid-answer (incomplete read, truncated JSON)
                 network_errors += 1
@@ -530,6 +535,15 @@ class HandheldClient:
             failures = server_errors + network_errors
             delay = min(self.backoff_cap_s, self.backoff_base_s * 2 ** (failures - 1))
             self._sleep(random.uniform(0, delay))  # full jitter
+
+
+def _error_body(error: urllib.error.HTTPError) -> str | None:
+    """The first 500 characters of an error answer's body; None when the answer was
+    cut off (the server died while sending it)."""
+    try:
+        return error.read()[:500].decode("utf-8", errors="replace")
+    except (OSError, http.client.HTTPException):
+        return None
 
 
 def _next_seq_of(answer: dict[str, Any]) -> int | None:

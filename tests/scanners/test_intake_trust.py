@@ -406,6 +406,7 @@ class FakeServer:
         self.poison: set[str] = set()
         self.crash: set[str] = set()
         self.refuse_device = False
+        self.cut_next = 0  # answers sent as a 400 cut off after its headers
         self.posts = 0
         server = self
 
@@ -416,6 +417,14 @@ class FakeServer:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 server.public.verify(base64.b64decode(self.headers["X-Signature"]), body)
+                if server.cut_next:  # the server dies while answering
+                    server.cut_next -= 1
+                    self.send_response(400)
+                    self.send_header("Content-Length", "100")
+                    self.end_headers()
+                    self.wfile.write(b'{"err')
+                    self.close_connection = True
+                    return
                 status, answer = server.answer(json.loads(body))
                 payload = json.dumps(answer).encode()
                 self.send_response(status)
@@ -551,6 +560,20 @@ def test_a_refused_batch_is_bisected_to_the_events_that_cause_it(
         assert "poison" in dead[code("S3")]["reason"]
         assert dead[code("S6")]["answer"]["http_status"] == 500
     assert sorted(fake.stored) == [1, 2, 3, 5, 6, 8]
+
+
+def test_an_answer_cut_off_by_a_dying_server_is_asked_again_not_acted_on(
+    tmp_path: Path, fake: FakeServer, device: tuple[bytes, str]
+) -> None:
+    fake.cut_next = 2
+    waits: list[float] = []
+    with HandheldClient(
+        tmp_path / "q.db", fake.url, "HH-1", device[0], sleep=waits.append
+    ) as client:
+        client.enqueue(code("S1"), "receive")
+        report = client.flush()
+        assert (report.accepted, report.refused, report.dead_letter_total) == (1, 0, 0)
+    assert len(waits) == 2 and fake.posts == 1  # two cut-off answers, then the real one
 
 
 def test_a_refused_device_dead_letters_nothing(
