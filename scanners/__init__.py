@@ -8,14 +8,18 @@
 - :class:`Device`, :func:`register_device`, :func:`revoke_device`,
   :func:`verify_signature`: handheld devices and their Ed25519 keys.
 - :func:`handle_scan_batch` (and its steps :func:`parse_scan_batch`,
-  :func:`to_hops`, :func:`batch_results`): ``POST /api/v1/scans``;
-  :func:`handle_station_scans`: the same for the signed-in scan station page.
+  :func:`to_hops`, :func:`batch_results`, :func:`next_device_seq`):
+  ``POST /api/v1/scans``; :func:`handle_station_scans`: the same for the
+  signed-in scan station page; :func:`scan_time_problem`: the one scan time
+  window of every intake.
 - :class:`HandheldClient`: the reference offline handheld client.
 - :func:`capture_document`, :func:`export_history`: EPCIS 2.0 JSON-LD.
 """
 
 from scanners.batch import (
+    EARLIEST_SCAN_MS,
     KIND_ALIASES,
+    MAX_AHEAD_MS,
     BatchFormatError,
     PlannedHop,
     Rejection,
@@ -25,9 +29,11 @@ from scanners.batch import (
     batch_results,
     handle_scan_batch,
     handle_station_scans,
+    next_device_seq,
     parse_kind,
     parse_rfc3339_ms,
     parse_scan_batch,
+    scan_time_problem,
     to_hops,
     to_micro_degrees,
 )
@@ -75,7 +81,9 @@ from scanners.serials import SerialBlock, SerialError, allocate_serials, allocat
 
 __all__ = [
     "DEFAULT_DOMAIN",
+    "EARLIEST_SCAN_MS",
     "KIND_ALIASES",
+    "MAX_AHEAD_MS",
     "BatchFormatError",
     "Device",
     "DeviceAuthError",
@@ -118,6 +126,7 @@ __all__ = [
     "hopchain_resolvers",
     "labels_command",
     "list_devices",
+    "next_device_seq",
     "parse",
     "parse_command",
     "parse_kind",
@@ -128,6 +137,7 @@ __all__ = [
     "register_device",
     "render_labels",
     "revoke_device",
+    "scan_time_problem",
     "serial_range",
     "site_uri",
     "sscc_labels",

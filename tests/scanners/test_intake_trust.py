@@ -34,15 +34,17 @@ from ledger import EntryKind, Hop, append_hops
 from ledger.hops import scan_digest
 from ledger.models import Entry, ScanReceipt, Site
 from scanners import (
+    EARLIEST_SCAN_MS,
+    MAX_AHEAD_MS,
     BatchFormatError,
     HandheldClient,
     HandheldError,
     generate_device_key,
     parse_rfc3339_ms,
     parse_scan_batch,
+    scan_time_problem,
     to_micro_degrees,
 )
-from scanners.batch import EARLIEST_SCAN_MS, MAX_AHEAD_MS, scan_time_problem
 
 K = EntryKind
 GTIN = "09506000134352"
