@@ -6,8 +6,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+# one pytest worker per core (pytest-xdist); PYTEST_JOBS= runs them in one process
+PYTEST_JOBS ?= -n auto
 
-.PHONY: run test install sysdeps lint typecheck pytest bench compare clean
+.PHONY: run test install sysdeps testdeps lint typecheck pytest bench compare clean
 
 install: sysdeps $(STAMP)
 
@@ -32,6 +34,15 @@ run: install
 	@if [ ! -f instance/.demo-done ]; then $(BIN)/hopchain demo --units 2000 --distributors 40 --months 3 && $(BIN)/hopchain detect && $(BIN)/hopchain settle --period 2026-10 && touch instance/.demo-done; fi
 	$(BIN)/hopchain serve --host 127.0.0.1 --port 8000
 
+# the statement PDF tests read the PDF back with pdftotext (Debian: poppler-utils);
+# without it they skip and say why
+testdeps:
+	@if ! command -v pdftotext >/dev/null 2>&1; then \
+	  echo "installing poppler-utils (pdftotext reads statement PDFs back in the tests)"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils) >/dev/null 2>&1 \
+	    || echo "could not install poppler-utils: the PDF text tests will skip"; \
+	fi
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -40,13 +51,13 @@ typecheck: install
 	$(BIN)/mypy
 
 # PostgreSQL is tested whenever a server answers; otherwise those tests say why they skip.
-pytest: install
+pytest: install testdeps
 	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('postgresql://postgres@127.0.0.1:5432/test', connect_timeout=2).close()" 2>/dev/null; then \
 	  echo "PostgreSQL answers on 127.0.0.1:5432: running the PostgreSQL tests too"; \
-	  HOPCHAIN_TEST_PG_URL=$${HOPCHAIN_TEST_PG_URL:-$(PG_URL)} $(BIN)/pytest; \
+	  HOPCHAIN_TEST_PG_URL=$${HOPCHAIN_TEST_PG_URL:-$(PG_URL)} $(BIN)/pytest $(PYTEST_JOBS); \
 	else \
 	  echo "no PostgreSQL on 127.0.0.1:5432: PostgreSQL tests will skip"; \
-	  $(BIN)/pytest; \
+	  $(BIN)/pytest $(PYTEST_JOBS); \
 	fi
 
 test: lint typecheck pytest

@@ -6,13 +6,14 @@ import json
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import NoReturn
 
 import click
 from tqdm import tqdm
 
+import settlement
 from ledger import (
     LedgerIntegrityError,
     ProofError,
@@ -23,7 +24,7 @@ from ledger import (
 )
 from ledger.checkpoint import SignedCheckpoint
 from ledger.tree import read_head
-from ledger.verify import Problem
+from ledger.verify import CheckContext, Problem
 from web.cli import in_app_context
 from web.db import get_engine
 from web.signing import get_signer
@@ -45,10 +46,19 @@ def ledger_group() -> None:
     " log must still extend it. On success the newest verified checkpoint is written"
     " back to this file (created if missing).",
 )
+@click.option(
+    "--all",
+    "everything",
+    is_flag=True,
+    help="Also verify what is sealed outside the log: posted settlement runs, their"
+    " statements and the alerts (what `hopchain settlement verify` checks).",
+)
 @in_app_context
-def verify_command(quiet: bool, kept_file: Path | None) -> None:
+def verify_command(quiet: bool, kept_file: Path | None, everything: bool) -> None:
     """Re-derive every entry, chain, root, tree node, head, unit and scan receipt;
-    check them against the signed checkpoints (and the one you kept).
+    check them against the signed checkpoints (and the one you kept). With
+    ``--all``, posted settlement and alerts are checked against their seals too,
+    on the same database snapshot.
 
     Always ends with one JSON line. Exit 0 when intact; 1 naming the first bad seq
     (or, for a derived table, the table and row) and what is wrong.
@@ -71,6 +81,7 @@ def verify_command(quiet: bool, kept_file: Path | None) -> None:
             progress,
             kept_note=kept_note,
             kept_label=str(kept_file),
+            extra_checks=(_settlement_check,) if everything else (),
         )
     except LedgerIntegrityError as exc:
         bar.close()
@@ -106,6 +117,16 @@ def verify_command(quiet: bool, kept_file: Path | None) -> None:
     if kept_file is not None:
         summary["kept_checkpoint"] = _write_kept(kept_file, kept_note, report.keep)
     click.echo(json.dumps(summary))
+
+
+def _settlement_check(ctx: CheckContext) -> Iterator[Problem]:
+    """``settlement.verify_settlement`` as a check of ``ledger verify --all``: its
+    first problem, named by table and row id."""
+    try:
+        settlement.verify_settlement(ctx.conn, ctx.public_key, ctx.name)
+    except settlement.SettlementIntegrityError as exc:
+        key = {} if exc.row_id is None else {"id": exc.row_id}
+        yield Problem(None, exc.problem, exc.detail, exc.table, key)
 
 
 def _fail(problems: Sequence[Problem]) -> NoReturn:

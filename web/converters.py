@@ -84,10 +84,16 @@ def parse_id(text: str | None) -> int | None:
     return value if 1 <= value <= ID_MAX else None
 
 
+_FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
+
 def _refuse_nul() -> None:
     """400 naming the first query parameter or form field that holds a NUL character
     (or a multipart part without a readable name, which Flask-WTF cannot handle)."""
-    for where, values in (("query parameter", request.args), ("form field", request.form)):
+    sources = [("query parameter", request.args)]
+    if request.mimetype in _FORM_TYPES:  # never parse (and so consume) a JSON or raw body
+        sources.append(("form field", request.form))
+    for where, values in sources:
         for name, value in values.items(multi=True):
             if name is None:  # a multipart part whose name werkzeug could not read
                 raise BadRequest("a part of the multipart body has no readable name")

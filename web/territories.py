@@ -83,7 +83,7 @@ def _actor() -> settlement.Actor:
     p = current_principal()
     if p is None:  # require_roles has let only signed-in callers through
         abort(401)
-    return settlement.Actor(p.name, p.role.value, p.party_id)
+    return settlement.Actor(p.name, p.role.value, p.party_id, p.user_id)
 
 
 def _fill_choices(

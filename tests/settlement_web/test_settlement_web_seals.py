@@ -87,6 +87,7 @@ def test_a_changed_statement_is_refused_and_verify_names_it(
     assert sealed.exit_code == 0, sealed.output
     assert json.loads(sealed.output.strip().splitlines()[-1]) == {"ok": True, "sealed": [run_id]}
     assert run_cli("settlement", "verify").exit_code == 0
+    assert run_cli("ledger", "verify", "--quiet", "--all").exit_code == 0
 
     auditor = settlement.Actor("audrey", "auditor")
     statements = settlement.list_statements(engine, auditor, run_id=run_id)
@@ -108,6 +109,17 @@ def test_a_changed_statement_is_refused_and_verify_names_it(
         "hash_mismatch",
     )
     assert f"statement {st.id} of run {run_id}" in answer["detail"]
+    # the log itself is intact; `ledger verify --all` covers what is sealed beside it
+    assert run_cli("ledger", "verify", "--quiet").exit_code == 0
+    everything = run_cli("ledger", "verify", "--quiet", "--all")
+    assert everything.exit_code == 1
+    found = json.loads(everything.output.strip().splitlines()[-1])
+    assert (found["ok"], found["table"], found["key"], found["problem"]) == (
+        False,
+        "statements",
+        {"id": st.id},
+        "hash_mismatch",
+    )
 
     wanted = f"statement {st.id} does not match its sealed hash"
     finance = bearer("finance")

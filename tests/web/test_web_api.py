@@ -56,7 +56,18 @@ def _error(response: TestResponse) -> dict[str, Any]:
 def test_health_is_public(client: FlaskClient) -> None:
     response = client.get("/api/v1/health")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "database": "ok"}
+    assert response.get_json() == {
+        "status": "ok",
+        "database": "ok",
+        # an empty ledger: nothing appended, nothing signed, nothing waiting
+        "ledger": {
+            "tree_size": 0,
+            "checkpoint_size": 0,
+            "unsigned_entries": 0,
+            "checkpoint_age_seconds": None,
+            "checkpoint_ahead": False,
+        },
+    }
 
 
 def test_me_without_credentials_is_401_json(client: FlaskClient) -> None:
