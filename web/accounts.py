@@ -544,6 +544,7 @@ def reset_two_factor(session: Session, user_id: int, *, address: str = "") -> No
     if user is None:
         raise AccountError(f"no user has the id {user_id}")
     user.totp_secret = None
+    user.totp_last_step = None
     ended = user_sessions.revoke_all(session, user.id)
     session.commit()
     audit(

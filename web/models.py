@@ -39,6 +39,8 @@ class User(Base):
     password_changed_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
     # RFC 6238 TOTP shared secret (base32) once two-factor sign-in is set up
     totp_secret: Mapped[str | None] = mapped_column(String(64), default=None)
+    # the last 30-second time step whose code was accepted (each code works once)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger, default=None)
     # a service user (tokens only, made by ``token create`` without ``--user``)
     # has no usable password and cannot sign in
     service: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -15,10 +15,9 @@ verifier MUST NOT accept the second attempt of the same OTP"). The check and
 the update are one compare-and-set, so two requests racing with the same code
 cannot both pass.
 
-Storage: ``users.totp_secret`` holds ``SECRET`` (never used) or
-``SECRET:STEP`` (``STEP`` = the last time step, ``unix seconds // 30``, whose
-code was accepted). The column is 64 characters; a secret is 32 and a step 11
-at most until the year 5000.
+Storage: ``users.totp_secret`` holds the base32 secret and
+``users.totp_last_step`` the last time step (``unix seconds // 30``) whose code
+was accepted.
 """
 
 from __future__ import annotations
@@ -89,11 +88,6 @@ def qr_svg(text: str) -> str:
     )
 
 
-def _parse(stored: str) -> tuple[str, int | None]:
-    secret, _, step = stored.partition(":")
-    return secret, (int(step) if step.isdigit() else None)
-
-
 def _matching_step(secret: str, code: str, now_s: float, after: int | None) -> int | None:
     """The time step (previous, current or next) whose code is ``code``, if later than ``after``."""
     code = "".join(code.split())
@@ -122,7 +116,8 @@ def enroll(
     user = db.get(User, user_id)
     if step is None or user is None:
         return False
-    user.totp_secret = f"{secret}:{step}"
+    user.totp_secret = secret
+    user.totp_last_step = step
     db.commit()
     return True
 
@@ -137,15 +132,16 @@ def check_code(db: Session, user_id: int, code: str, *, now_s: float | None = No
     user = db.get(User, user_id)
     if user is None or not user.totp_secret:
         return False
-    stored = user.totp_secret
-    secret, last = _parse(stored)
+    secret, last = user.totp_secret, user.totp_last_step
     step = _matching_step(secret, code, now, last)
     if step is None:
         return False
-    result = db.execute(
+    used = User.totp_last_step
+    result = db.execute(  # compare-and-set: of two requests with one code, one wins
         update(User)
-        .where(User.id == user_id, User.totp_secret == stored)
-        .values(totp_secret=f"{secret}:{step}")
+        .where(User.id == user_id, User.totp_secret == secret)
+        .where((used.is_(None)) | (used < step))
+        .values(totp_last_step=step)
         .execution_options(synchronize_session=False)
     )
     db.commit()
