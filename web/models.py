@@ -7,13 +7,13 @@ distributor's user or token belongs to its party and only ever sees that party.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ledger.models import Base
 from web.roles import Role
 
-__all__ = ["ApiToken", "User", "UserSession"]
+__all__ = ["AccountEvent", "ApiToken", "User", "UserSession"]
 
 # Roles are fixed by the design; the database refuses anything else even if a
 # future code path forgets to validate.
@@ -90,3 +90,25 @@ class ApiToken(Base):
     revoked_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
 
     __table_args__ = (CheckConstraint(_ROLE_CHECK, name="role"),)
+
+
+class AccountEvent(Base):
+    """The account audit trail: sign-ins (and failures, lockouts), sign-outs, password
+    and two-factor changes, and what administrators did to accounts and tokens.
+
+    ``username``/``user_id`` is the account concerned; ``actor`` who did it (the
+    same person for their own sign-in or password change, an administrator or
+    ``cli`` otherwise); ``detail`` a JSON object of the event's particulars.
+    Rows are only ever added.
+    """
+
+    __tablename__ = "account_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at_ms: Mapped[int] = mapped_column(BigInteger, index=True)
+    event: Mapped[str] = mapped_column(String(40))
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    user_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    actor: Mapped[str] = mapped_column(String(64), default="")
+    address: Mapped[str] = mapped_column(String(64), default="")
+    detail: Mapped[str] = mapped_column(Text, default="{}")
