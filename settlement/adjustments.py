@@ -57,12 +57,13 @@ class AdjustmentView:
     approved_by: str | None
     approved_ms: int | None
     applied_run_id: int | None
+    created_by_id: int | None = None  # users.id; the four-eyes rule compares this
 
 
 def _view(a: Adjustment, code: str) -> AdjustmentView:
     return AdjustmentView(
         a.id, a.party_id, code, a.amount_minor, a.currency, a.reason, a.status, a.created_by,
-        a.created_ms, a.approved_by, a.approved_ms, a.applied_run_id,
+        a.created_ms, a.approved_by, a.approved_ms, a.applied_run_id, a.created_by_id,
     )  # fmt: skip
 
 

@@ -86,9 +86,10 @@ def _bought_out_of_zone(s: Session, reporter: Party, unit_id: int) -> str:
         return ""
     if reporter.id in _family(s, allocated):
         return ""
+    # The reporter reads this: it names no other party (who holds a zone is not theirs to learn).
     return (
         f"{reporter.code} itself took delivery of this unit, which was allocated to "
-        f"party {allocated}'s zone"
+        "another distributor's zone"
     )
 
 

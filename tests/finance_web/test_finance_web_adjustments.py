@@ -56,6 +56,8 @@ def test_the_creator_cannot_approve_another_finance_user_can(
     assert _adjustments(engine)[0].status == "pending"
 
     frank = browser("finance", "frank")
+    # the hint is for the user who booked it (by user id), not for everyone
+    assert "You booked it" not in frank.text("/finance/adjustments/")
     other = frank.post(f"/finance/adjustments/{adj.id}/approve", {}, follow=True)
     assert f"Adjustment {adj.id} approved: the next run applies it." in _flashes(
         other.get_data(as_text=True)

@@ -53,7 +53,7 @@ def _page(form: FormState, status: int = 200) -> ResponseReturnValue:
         tab=tab,
         tabs=STATUS_TABS,
         form=form,
-        me=current_actor().username,
+        me_id=current_actor().user_id,
     )
 
 
