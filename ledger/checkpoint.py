@@ -16,14 +16,12 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import DBAPIError
 
 from ledger.append import lock_ledger
 from ledger.database import is_sqlite, write_transaction
-from ledger.keys import CheckpointError, LedgerSigner, key_id
+from ledger.keys import CheckpointError, LedgerSigner, check_note_signature
 from ledger.models import Checkpoint
 from ledger.tree import read_head
 
@@ -73,24 +71,8 @@ def parse_checkpoint(note: str, name: str, public_key: bytes) -> SignedCheckpoin
         raise CheckpointError(f"root hash has {len(root)} bytes, expected 32")
     if origin != name:
         raise CheckpointError(f"checkpoint origin {origin!r} is not the ledger {name!r}")
-    wanted = key_id(name, public_key)
-    verifier = Ed25519PublicKey.from_public_bytes(public_key)
-    for line in signatures.splitlines():
-        parts = line.split(" ")
-        if len(parts) != 3 or parts[0] != "\u2014" or parts[1] != name:
-            continue
-        try:
-            blob = base64.b64decode(parts[2], validate=True)
-        except ValueError:
-            continue
-        if len(blob) != 68 or blob[:4] != wanted:
-            continue
-        try:
-            verifier.verify(blob[4:], body.encode())
-        except InvalidSignature:
-            raise CheckpointError("checkpoint signature does not verify") from None
-        return SignedCheckpoint(origin, int(size_text), root, note)
-    raise CheckpointError(f"no signature by {name} with key id {wanted.hex()}")
+    check_note_signature(body, signatures, name, public_key, what="checkpoint signature")
+    return SignedCheckpoint(origin, int(size_text), root, note)
 
 
 class CheckpointLockTimeout(Exception):

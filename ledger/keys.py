@@ -13,8 +13,9 @@ import os
 import re
 from pathlib import Path
 
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 __all__ = [
     "CheckpointError",
@@ -37,6 +38,42 @@ class CheckpointError(ValueError):
 
 def key_id(name: str, public_key: bytes) -> bytes:
     return hashlib.sha256(name.encode() + b"\n" + ED25519_ALG + public_key).digest()[:4]
+
+
+def check_note_signature(
+    body: str,
+    signatures: str,
+    name: str,
+    public_key: bytes,
+    *,
+    what: str = "the note's signature",
+) -> None:
+    """Check that ``signatures`` (the lines after a C2SP signed note's blank line)
+    hold a valid Ed25519 signature of ``body`` (ending in a newline) by the key
+    ``name`` / ``public_key`` (32 bytes), per C2SP signed-note: a line
+    ``— name base64(key_id ‖ signature)``; lines of other keys are skipped.
+
+    Raises :class:`CheckpointError`: ``"{what} does not verify"``, or no signature
+    by that key id.
+    """
+    wanted = key_id(name, public_key)
+    verifier = Ed25519PublicKey.from_public_bytes(public_key)
+    for line in signatures.splitlines():
+        parts = line.split(" ")
+        if len(parts) != 3 or parts[0] != "\u2014" or parts[1] != name:
+            continue
+        try:
+            blob = base64.b64decode(parts[2], validate=True)
+        except ValueError:
+            continue
+        if len(blob) != 68 or blob[:4] != wanted:
+            continue
+        try:
+            verifier.verify(blob[4:], body.encode())
+        except InvalidSignature:
+            raise CheckpointError(f"{what} does not verify") from None
+        return
+    raise CheckpointError(f"no signature by {name} with key id {wanted.hex()}")
 
 
 def verifier_key(name: str, public_key: bytes) -> str:

@@ -27,19 +27,16 @@ it and compares it line by line with the signed one.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple, Protocol
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from ledger.keys import key_id
+from ledger.keys import CheckpointError, check_note_signature
 from ledger.merkle import leaf_hash, root_from_leaves
 from ledger.models import Party
 from settlement.common import SettlementError, now_ms
@@ -151,24 +148,11 @@ def open_note(note: str, name: str, public_key: bytes) -> list[str]:
     if not sep or not body:
         raise SealError("the note has no blank line between its body and its signatures")
     body += "\n"
-    wanted = key_id(name, public_key)
-    verifier = Ed25519PublicKey.from_public_bytes(public_key)
-    for line in signatures.splitlines():
-        parts = line.split(" ")
-        if len(parts) != 3 or parts[0] != "\u2014" or parts[1] != name:
-            continue
-        try:
-            blob = base64.b64decode(parts[2], validate=True)
-        except ValueError:
-            continue
-        if len(blob) != 68 or blob[:4] != wanted:
-            continue
-        try:
-            verifier.verify(blob[4:], body.encode())
-        except InvalidSignature:
-            raise SealError(f"the signature by {name} does not verify") from None
-        return body[:-1].split("\n")
-    raise SealError(f"no signature by {name} with key id {wanted.hex()}")
+    try:
+        check_note_signature(body, signatures, name, public_key, what=f"the signature by {name}")
+    except CheckpointError as exc:
+        raise SealError(str(exc)) from None
+    return body[:-1].split("\n")
 
 
 # ------------------------------------------------------------------ statements
