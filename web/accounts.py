@@ -6,8 +6,11 @@ its own change, so pages, API handlers and CLI commands share one code path.
 Sign-in (:func:`check_password`, :func:`check_second_factor`) counts failed
 attempts per account and locks the account for a while after too many in a row
 (:class:`LockoutPolicy`; OWASP Authentication Cheat Sheet, "account lockout"),
-and writes every sign-in event (success, failure, lockout, unlock) to the
-``hopchain.audit`` logger with who, when and from which address.
+and records every account event (sign-ins and their failures, lockouts, password
+and two-factor changes, what administrators and the command line did to accounts
+and tokens) with :func:`audit`: a row of the audit trail
+(:class:`~web.models.AccountEvent`, listed by :func:`account_events`) and a line
+on the ``hopchain.audit`` logger, each with who, by whom, when and from where.
 
 An API token belongs to a user and acts as that user (role and party are the
 user's; the label is only a note). ``token create`` without a user gives the
@@ -18,34 +21,39 @@ programs, with no usable password, that cannot sign in to the pages.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ledger.models import Party
 from ledger.times import format_ms
 from web import totp, user_sessions
-from web.models import ApiToken, User
+from web.models import AccountEvent, ApiToken, User
 from web.passwords import MIN_PASSWORD_LENGTH, password_problem
 from web.roles import Role, parse_role
 
 __all__ = [
+    "CLI_ACTOR",
+    "EVENT_LABELS",
     "MIN_PASSWORD_LENGTH",
     "SERVICE_PREFIX",
+    "SYSTEM_ACTOR",
     "AccountError",
+    "AccountEventRow",
     "LockoutPolicy",
     "NewToken",
     "SignInCheck",
     "TokenRow",
     "UserRow",
+    "account_events",
     "audit",
     "authenticate_token",
     "change_password",
@@ -78,6 +86,34 @@ _hasher = PasswordHasher()
 _dummy_hash: str | None = None
 
 _audit_log = logging.getLogger("hopchain.audit")
+
+#: The actor of what the command line (``hopchain user create``, ``token create`` ...)
+#: and scripts do to accounts and tokens.
+CLI_ACTOR = "cli"
+#: The actor of what the application does by itself (a token made before tokens
+#: belonged to users gets its service user on first use).
+SYSTEM_ACTOR = "system"
+
+#: Every event of the audit trail, in words (the activity page shows these).
+EVENT_LABELS: dict[str, str] = {
+    "sign-in-failed": "Sign-in failed",
+    "sign-in-refused-locked": "Sign-in refused: account locked",
+    "sign-in-password-ok": "Password accepted",
+    "account-locked": "Account locked",
+    "signed-in": "Signed in",
+    "signed-out": "Signed out",
+    "password-changed": "Password changed",
+    "password-change-refused": "Password change refused",
+    "user-created": "Account created",
+    "user-deactivated": "Account deactivated",
+    "user-reactivated": "Account reactivated",
+    "account-unlocked": "Account unlocked",
+    "two-factor-set-up": "Two-factor sign-in set up",
+    "two-factor-reset": "Two-factor sign-in reset",
+    "token-created": "API token created",
+    "token-revoked": "API token revoked",
+}
+_TEXT_COLUMN = 64  # account_events.username, actor and address are VARCHAR(64)
 
 
 def use_password_hasher(hasher: PasswordHasher) -> None:
@@ -158,6 +194,27 @@ class TokenRow:
 
 
 @dataclass(frozen=True, slots=True)
+class AccountEventRow:
+    """One event of the audit trail as the activity page shows it.
+
+    ``at_ms``: when (ms since the epoch, UTC); ``label``: the event in words;
+    ``username``/``user_id``: the account concerned; ``actor``: who did it;
+    ``address``: the client's IP address, ``""`` from the command line;
+    ``detail``: (name, value) pairs in words, e.g. ``(("reason", "wrong password"),)``.
+    """
+
+    id: int
+    at_ms: int
+    event: str
+    label: str
+    username: str
+    user_id: int | None
+    actor: str
+    address: str
+    detail: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class LockoutPolicy:
     """After ``max_failures`` failed sign-ins in a row, refuse the account for ``lock_s``
     seconds (both > 0). A success, or an admin's unlock, resets the count."""
@@ -196,19 +253,53 @@ def format_utc(ms: int) -> str:
 
 
 def audit(
-    event: str, *, username: str, address: str, user_id: int | None = None, **detail: object
+    session: Session,
+    event: str,
+    *,
+    username: str,
+    address: str,
+    actor: str,
+    user_id: int | None = None,
+    **detail: object,
 ) -> None:
-    """Write one sign-in event to the ``hopchain.audit`` log: what, who, when, from where.
+    """Record one account event: a row of the audit trail, committed in ``session``
+    (with anything the caller left uncommitted, so a change and its event are one
+    transaction when the caller lets this commit), then a ``hopchain.audit`` log line.
 
-    One line of ``key=value`` pairs (values with spaces quoted), e.g.
-    ``sign-in-failed user=ana user_id=3 address=10.0.0.7 at=2026-11-30T14:05:01Z failures=2``.
+    ``event``: a key of :data:`EVENT_LABELS` (``ValueError`` otherwise, a
+    programming error); ``username``/``user_id``: the account concerned;
+    ``actor``: who did it (the person themselves, an administrator's username,
+    :data:`CLI_ACTOR` or :data:`SYSTEM_ACTOR`); ``address``: the client's IP
+    address, ``""`` when there is none (command line); ``detail``: the event's
+    particulars, stored as a JSON object (values that are not JSON become text).
+    Text longer than its column (64 characters) is cut, so a typed username can
+    never make the record fail.
+
+    The log line is ``key=value`` pairs (values with spaces quoted), e.g.
+    ``sign-in-failed user=ana user_id=3 actor=ana address=10.0.0.7
+    at=2026-11-30T14:05:01Z failures=2``.
     """
-    at = datetime.now(tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if event not in EVENT_LABELS:
+        raise ValueError(f"{event!r} is not an account event (web.accounts.EVENT_LABELS)")
+    at_ms = _now_ms()
+    session.add(
+        AccountEvent(
+            at_ms=at_ms,
+            event=event,
+            username=username[:_TEXT_COLUMN],
+            user_id=user_id,
+            actor=actor[:_TEXT_COLUMN],
+            address=address[:_TEXT_COLUMN],
+            detail=json.dumps(detail, default=str, sort_keys=True, ensure_ascii=False),
+        )
+    )
+    session.commit()
     fields: dict[str, object] = {
         "user": username,
         "user_id": user_id if user_id is not None else "-",
+        "actor": actor,
         "address": address or "-",
-        "at": at,
+        "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at_ms // 1000)),
         **detail,
     }
     text = " ".join(f"{k}={_quoted(v)}" for k, v in fields.items())
@@ -256,8 +347,11 @@ def create_user(
     *,
     party: str | None = None,
     display_name: str = "",
+    actor: str = CLI_ACTOR,
+    address: str = "",
 ) -> int:
-    """Create an active user and return its id.
+    """Create an active user and return its id; records ``user-created`` by ``actor``
+    (the administrator's username on the users page; :data:`CLI_ACTOR` by default).
 
     The password must pass :func:`web.passwords.password_problem` (at least 10
     characters and hard to guess, judged with the username and display name as
@@ -294,6 +388,16 @@ def create_user(
     except IntegrityError:
         session.rollback()
         raise AccountError(f"the username {username!r} is taken") from None
+    audit(
+        session,
+        "user-created",
+        username=user.username,
+        user_id=user.id,
+        address=address,
+        actor=actor,
+        role=role.value,
+        party=party or "-",
+    )
     return user.id
 
 
@@ -326,14 +430,23 @@ def check_password(
     user = session.scalar(select(User).where(User.username == name))
     if user is None:
         _verify(_dummy(), password)
-        audit("sign-in-failed", username=name, address=address, reason="unknown username")
+        audit(
+            session,
+            "sign-in-failed",
+            username=name,
+            address=address,
+            actor=name,
+            reason="unknown username",
+        )
         return SignInCheck()
     if user.locked_until_ms is not None and user.locked_until_ms > now:
         audit(
+            session,
             "sign-in-refused-locked",
             username=user.username,
             user_id=user.id,
             address=address,
+            actor=user.username,
             locked_until=format_utc(user.locked_until_ms),
         )
         return SignInCheck(locked_until_ms=user.locked_until_ms)
@@ -341,24 +454,27 @@ def check_password(
         _verify(_dummy(), password)
         reason = "service user" if user.service else "deactivated"
         audit(
+            session,
             "sign-in-failed",
             username=user.username,
             user_id=user.id,
             address=address,
+            actor=user.username,
             reason=reason,
         )
         return SignInCheck()
     if not _verify(user.password_hash, password):
         return _failed(session, user, policy, address, "wrong password", now)
     if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
-        session.commit()
+        user.password_hash = _hasher.hash(password)  # committed with the event below
     needs_code = totp.has_two_factor(user)
     audit(
+        session,
         "sign-in-password-ok",
         username=user.username,
         user_id=user.id,
         address=address,
+        actor=user.username,
         next="code" if needs_code else "session",
     )
     return SignInCheck(user_id=user.id, needs_code=needs_code)
@@ -383,10 +499,12 @@ def check_second_factor(
         return SignInCheck()
     if user.locked_until_ms is not None and user.locked_until_ms > now:
         audit(
+            session,
             "sign-in-refused-locked",
             username=user.username,
             user_id=user.id,
             address=address,
+            actor=user.username,
             locked_until=format_utc(user.locked_until_ms),
         )
         return SignInCheck(locked_until_ms=user.locked_until_ms)
@@ -409,10 +527,12 @@ def _failed(
     session.refresh(user)
     failures = user.failed_logins
     audit(
+        session,
         "sign-in-failed",
         username=user.username,
         user_id=user.id,
         address=address,
+        actor=user.username,
         reason=reason,
         failures=failures,
     )
@@ -420,12 +540,13 @@ def _failed(
         return SignInCheck()
     user.locked_until_ms = now + policy.lock_s * 1000
     user.failed_logins = 0
-    session.commit()
-    audit(
+    audit(  # commits the lock with its event
+        session,
         "account-locked",
         username=user.username,
         user_id=user.id,
         address=address,
+        actor=user.username,
         failures=failures,
         locked_until=format_utc(user.locked_until_ms),
     )
@@ -439,8 +560,14 @@ def signed_in(session: Session, user_id: int, *, address: str = "") -> None:
         raise AccountError(f"no user has the id {user_id}")
     user.failed_logins = 0
     user.locked_until_ms = None
-    session.commit()
-    audit("signed-in", username=user.username, user_id=user.id, address=address)
+    audit(
+        session,
+        "signed-in",
+        username=user.username,
+        user_id=user.id,
+        address=address,
+        actor=user.username,
+    )
 
 
 def _verify(password_hash: str, password: str) -> bool:
@@ -467,7 +594,14 @@ def change_password(
     if user is None or user.service:
         raise AccountError(f"no user has the id {user_id}")
     if not _verify(user.password_hash, current):
-        audit("password-change-refused", username=user.username, user_id=user.id, address=address)
+        audit(
+            session,
+            "password-change-refused",
+            username=user.username,
+            user_id=user.id,
+            address=address,
+            actor=user.username,
+        )
         raise AccountError("the current password is not right")
     if new == current:
         raise AccountError("the new password must differ from the current one")
@@ -475,12 +609,13 @@ def change_password(
     user.password_hash = _hasher.hash(new)
     user.password_changed_ms = _now_ms()
     ended = user_sessions.revoke_all(session, user.id)
-    session.commit()
-    audit(
+    audit(  # commits the new password with its event
+        session,
         "password-changed",
         username=user.username,
         user_id=user.id,
         address=address,
+        actor=user.username,
         sessions_ended=ended,
     )
     return ended
@@ -513,45 +648,67 @@ def list_users(session: Session, *, service: bool = False) -> list[UserRow]:
     ]
 
 
-def set_user_active(session: Session, user_id: int, active: bool, *, address: str = "") -> None:
+def set_user_active(
+    session: Session, user_id: int, active: bool, *, address: str = "", actor: str = CLI_ACTOR
+) -> None:
     """(De)activate a user; deactivation revokes every session of the user, so open
-    sessions stop working at once, and the user's API tokens are refused while it lasts."""
+    sessions stop working at once, and the user's API tokens are refused while it lasts.
+    Records ``user-deactivated``/``user-reactivated`` by ``actor``. Commits."""
     user = session.get(User, user_id)
     if user is None:
         raise AccountError(f"no user has the id {user_id}")
     user.active = active
     ended = 0 if active else user_sessions.revoke_all(session, user.id)
-    session.commit()
-    event = "user-reactivated" if active else "user-deactivated"
-    audit(event, username=user.username, user_id=user.id, address=address, sessions_ended=ended)
+    audit(
+        session,
+        "user-reactivated" if active else "user-deactivated",
+        username=user.username,
+        user_id=user.id,
+        address=address,
+        actor=actor,
+        sessions_ended=ended,
+    )
 
 
-def unlock_user(session: Session, user_id: int, *, address: str = "") -> None:
-    """End a lockout now (an admin's action) and reset the failure count. Commits."""
+def unlock_user(
+    session: Session, user_id: int, *, address: str = "", actor: str = CLI_ACTOR
+) -> None:
+    """End a lockout now (an admin's action) and reset the failure count; records
+    ``account-unlocked`` by ``actor``. Commits."""
     user = session.get(User, user_id)
     if user is None:
         raise AccountError(f"no user has the id {user_id}")
     user.locked_until_ms = None
     user.failed_logins = 0
-    session.commit()
-    audit("account-unlocked", username=user.username, user_id=user.id, address=address)
+    audit(
+        session,
+        "account-unlocked",
+        username=user.username,
+        user_id=user.id,
+        address=address,
+        actor=actor,
+    )
 
 
-def reset_two_factor(session: Session, user_id: int, *, address: str = "") -> None:
+def reset_two_factor(
+    session: Session, user_id: int, *, address: str = "", actor: str = CLI_ACTOR
+) -> None:
     """Remove a user's second factor (lost phone) and end their sessions; a finance or
-    admin user must set up a new one at the next sign-in. Commits."""
+    admin user must set up a new one at the next sign-in. Records ``two-factor-reset``
+    by ``actor``. Commits."""
     user = session.get(User, user_id)
     if user is None:
         raise AccountError(f"no user has the id {user_id}")
     user.totp_secret = None
     user.totp_last_step = None
     ended = user_sessions.revoke_all(session, user.id)
-    session.commit()
     audit(
+        session,
         "two-factor-reset",
         username=user.username,
         user_id=user.id,
         address=address,
+        actor=actor,
         sessions_ended=ended,
     )
 
@@ -564,8 +721,16 @@ def _service_username(role: Role, party_code: str | None, party_id: int | None) 
     return full if len(full) <= _MAX_USERNAME else f"{name}:#{party_id}"
 
 
-def service_user(session: Session, role: Role | str, party: str | None = None) -> User:
-    """The service user of ``role`` (and party code), created on first use. Commits.
+def service_user(
+    session: Session,
+    role: Role | str,
+    party: str | None = None,
+    *,
+    actor: str = CLI_ACTOR,
+    address: str = "",
+) -> User:
+    """The service user of ``role`` (and party code), created on first use (recorded
+    as ``user-created`` by ``actor``). Commits.
 
     Named ``service:ROLE`` or ``service:ROLE:PARTY``; it has no usable password
     and cannot sign in, and is listed apart from people.
@@ -601,6 +766,17 @@ def service_user(session: Session, role: Role | str, party: str | None = None) -
         if again is None:
             raise AccountError(f"the username {user.username!r} is taken by a person") from None
         return again
+    audit(
+        session,
+        "user-created",
+        username=user.username,
+        user_id=user.id,
+        address=address,
+        actor=actor,
+        role=role.value,
+        party=party or "-",
+        service=True,
+    )
     return user
 
 
@@ -617,8 +793,11 @@ def create_token(
     party: str | None = None,
     label: str = "",
     user: str | None = None,
+    actor: str = CLI_ACTOR,
+    address: str = "",
 ) -> NewToken:
     """Create an API token that acts as a user; the returned secret is the only copy.
+    Records ``token-created`` (on the token's user) by ``actor``. Commits.
 
     With ``user`` (a username) the token belongs to that person: ``role`` and
     ``party`` must be theirs (``AccountError`` saying what differs otherwise),
@@ -630,7 +809,7 @@ def create_token(
     party_id = find_party_id(session, party)
     _check_party(role, party_id)
     if user is None:
-        owner = service_user(session, role, party)
+        owner = service_user(session, role, party, actor=actor, address=address)
     else:
         found = session.scalar(select(User).where(User.username == user.strip()))
         if found is None:
@@ -657,7 +836,19 @@ def create_token(
         created_ms=_now_ms(),
     )
     session.add(token)
-    session.commit()
+    session.flush()  # the token's id, for the event committed with it
+    audit(
+        session,
+        "token-created",
+        username=owner.username,
+        user_id=owner.id,
+        address=address,
+        actor=actor,
+        token_id=token.id,
+        role=role.value,
+        party=party or "-",
+        label=label,
+    )
     return NewToken(
         id=token.id,
         secret=secret,
@@ -685,7 +876,9 @@ def authenticate_token(session: Session, secret: str) -> tuple[ApiToken, User] |
     if token is None:
         return None
     if token.user_id is None:
-        owner = service_user(session, token.role, _party_code_of(session, token.party_id))
+        owner = service_user(
+            session, token.role, _party_code_of(session, token.party_id), actor=SYSTEM_ACTOR
+        )
         token.user_id = owner.id
         session.commit()
     user = session.get(User, token.user_id)
@@ -696,14 +889,29 @@ def authenticate_token(session: Session, secret: str) -> tuple[ApiToken, User] |
     return token, user
 
 
-def revoke_token(session: Session, token_id: int) -> None:
-    """Refuse the token from now on (kept, with the time, for the audit trail)."""
+def revoke_token(
+    session: Session, token_id: int, *, actor: str = CLI_ACTOR, address: str = ""
+) -> None:
+    """Refuse the token from now on (kept, with the time, for the audit trail); records
+    ``token-revoked`` (on the token's user) by ``actor``. Revoking a revoked token
+    changes and records nothing. ``AccountError`` when no token has the id. Commits."""
     token = session.get(ApiToken, token_id)
     if token is None:
         raise AccountError(f"no token has the id {token_id}")
-    if token.revoked_ms is None:
-        token.revoked_ms = _now_ms()
-        session.commit()
+    if token.revoked_ms is not None:
+        return
+    token.revoked_ms = _now_ms()
+    owner = None if token.user_id is None else session.get(User, token.user_id)
+    audit(
+        session,
+        "token-revoked",
+        username=owner.username if owner is not None else "-",
+        user_id=token.user_id,
+        address=address,
+        actor=actor,
+        token_id=token.id,
+        label=token.label,
+    )
 
 
 def tokens(session: Session) -> list[TokenRow]:
@@ -728,6 +936,62 @@ def tokens(session: Session) -> list[TokenRow]:
         )
         for token, user, code in rows
     ]
+
+
+def account_events(
+    session: Session,
+    *,
+    username: str | None = None,
+    event: str | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[list[AccountEventRow], int]:
+    """One page of the audit trail, newest first, and how many events match in all.
+
+    ``username``: only events about this account (exact username); ``event``:
+    only this event (a key of :data:`EVENT_LABELS`); ``None`` or ``""`` does not
+    filter. ``offset`` >= 0 and ``limit`` >= 1 are counted in events.
+    """
+    query = select(AccountEvent)
+    if username:
+        query = query.where(AccountEvent.username == username)
+    if event:
+        query = query.where(AccountEvent.event == event)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(AccountEvent.at_ms.desc(), AccountEvent.id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return [_event_row(row) for row in rows], total
+
+
+def _event_row(row: AccountEvent) -> AccountEventRow:
+    return AccountEventRow(
+        id=row.id,
+        at_ms=row.at_ms,
+        event=row.event,
+        label=EVENT_LABELS.get(row.event, row.event),
+        username=row.username,
+        user_id=row.user_id,
+        actor=row.actor,
+        address=row.address,
+        detail=_detail_pairs(row.detail),
+    )
+
+
+def _detail_pairs(text: str) -> tuple[tuple[str, str], ...]:
+    """``{"failures": 2, "reason": "wrong password"}`` as ``(("failures", "2"), ...)``;
+    a detail that is not a JSON object (an edited row) is shown as it is."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return (("detail", text),)
+    if not isinstance(value, dict):
+        return (("detail", text),)
+    return tuple(
+        (key.replace("_", " "), "" if item is None else str(item)) for key, item in value.items()
+    )
 
 
 def _role(value: Role | str) -> Role:

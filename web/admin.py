@@ -1,5 +1,7 @@
-"""Administration pages: users (list, create, deactivate, unlock, reset two-factor) and
-API tokens (list, create, revoke). Devices and territories pages belong to their
+"""Administration pages: users (list, create, deactivate, unlock, reset two-factor),
+API tokens (list, create, revoke) and the account activity (the audit trail of
+:func:`web.accounts.audit`). Each action is recorded with the signed-in
+administrator as its actor. Devices and territories pages belong to their
 packages' authors and register as ``admin.devices`` and ``admin.territories`` on
 their own blueprints' endpoints, see :mod:`web.nav`."""
 
@@ -7,18 +9,28 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from web import accounts
 from web.db import get_session
 from web.forms import CreateTokenForm, CreateUserForm
+from web.paging import page_request
 from web.roles import Role
 from web.security import client_address, current_principal, require_roles
 
 __all__ = ["bp"]
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+_MAX_FILTER = 64  # a username is at most 64 characters
+
+
+def _actor() -> str:
+    """The administrator acting (the audit trail's ``actor``)."""
+    me = current_principal()
+    assert me is not None  # guaranteed by require_roles
+    return me.name
 
 
 def _render_users(form: CreateUserForm, status: int = 200) -> ResponseReturnValue:
@@ -58,6 +70,8 @@ def create_user() -> ResponseReturnValue:
             form.role.data,
             party=form.party.data or None,
             display_name=form.display_name.data or "",
+            actor=_actor(),
+            address=client_address(),
         )
     except accounts.AccountError as exc:
         form.form_errors.append(str(exc))
@@ -73,7 +87,9 @@ def deactivate_user(user_id: int) -> ResponseReturnValue:
     if me is not None and me.kind == "user" and me.id == user_id:
         abort(409, "you cannot deactivate your own account")
     try:
-        accounts.set_user_active(get_session(), user_id, active=False, address=client_address())
+        accounts.set_user_active(
+            get_session(), user_id, active=False, address=client_address(), actor=_actor()
+        )
     except accounts.AccountError:
         abort(404)
     flash(
@@ -86,7 +102,9 @@ def deactivate_user(user_id: int) -> ResponseReturnValue:
 @require_roles(Role.ADMIN)
 def reactivate_user(user_id: int) -> ResponseReturnValue:
     try:
-        accounts.set_user_active(get_session(), user_id, active=True, address=client_address())
+        accounts.set_user_active(
+            get_session(), user_id, active=True, address=client_address(), actor=_actor()
+        )
     except accounts.AccountError:
         abort(404)
     flash("User reactivated.", "success")
@@ -97,7 +115,7 @@ def reactivate_user(user_id: int) -> ResponseReturnValue:
 @require_roles(Role.ADMIN)
 def unlock_user(user_id: int) -> ResponseReturnValue:
     try:
-        accounts.unlock_user(get_session(), user_id, address=client_address())
+        accounts.unlock_user(get_session(), user_id, address=client_address(), actor=_actor())
     except accounts.AccountError:
         abort(404)
     flash("User unlocked: they can sign in again now.", "success")
@@ -111,7 +129,7 @@ def reset_two_factor(user_id: int) -> ResponseReturnValue:
     if me is not None and me.kind == "user" and me.id == user_id:
         abort(409, "another administrator must reset your own second factor")
     try:
-        accounts.reset_two_factor(get_session(), user_id, address=client_address())
+        accounts.reset_two_factor(get_session(), user_id, address=client_address(), actor=_actor())
     except accounts.AccountError:
         abort(404)
     flash(
@@ -157,17 +175,12 @@ def create_token() -> ResponseReturnValue:
             party=form.party.data or None,
             label=form.label.data or "",
             user=form.user.data or None,
+            actor=_actor(),
+            address=client_address(),
         )
     except accounts.AccountError as exc:
         form.form_errors.append(str(exc))
         return _render_tokens(form, 422)
-    accounts.audit(
-        "token-created",
-        username=new.username,
-        user_id=new.user_id,
-        address=client_address(),
-        token_id=new.id,
-    )
     # Shown once, in this answer only; never stored or redirected through a URL.
     return _render_tokens(CreateTokenForm(formdata=None), 201, new)
 
@@ -176,8 +189,38 @@ def create_token() -> ResponseReturnValue:
 @require_roles(Role.ADMIN)
 def revoke_token(token_id: int) -> ResponseReturnValue:
     try:
-        accounts.revoke_token(get_session(), token_id)
+        accounts.revoke_token(get_session(), token_id, actor=_actor(), address=client_address())
     except accounts.AccountError:
         abort(404)
     flash(f"Token {token_id} revoked.", "success")
     return redirect(url_for("admin.tokens"))
+
+
+@bp.get("/activity")
+@require_roles(Role.ADMIN)
+def activity() -> ResponseReturnValue:
+    """The account audit trail, newest first: ``?username=`` (exact) and ``?event=``
+    (a key of :data:`web.accounts.EVENT_LABELS`) filter it, ``?page=N`` pages it.
+    An event that is not one of those answers 400 saying so."""
+    username = request.args.get("username", "").strip()[:_MAX_FILTER]
+    event = request.args.get("event", "").strip()
+    if event and event not in accounts.EVENT_LABELS:
+        abort(400, "event must be one of the events listed in the filter")
+    db = get_session()
+    pager = page_request()
+    rows, total = accounts.account_events(
+        db, username=username, event=event, offset=pager.offset, limit=pager.size
+    )
+    shown = pager.with_total(total)
+    if shown.page != pager.page:  # past the last page: show the last one
+        rows, total = accounts.account_events(
+            db, username=username, event=event, offset=shown.offset, limit=shown.size
+        )
+    return render_template(
+        "admin/activity.html",
+        events=rows,
+        pager=shown,
+        username=username,
+        event=event,
+        event_labels=accounts.EVENT_LABELS,
+    )

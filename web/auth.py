@@ -175,7 +175,14 @@ def logout() -> ResponseReturnValue:
     if session_id is not None:
         user_sessions.end(get_session(), session_id)  # a copy of the cookie now fails too
     if me is not None and me.kind == "user":
-        accounts.audit("signed-out", username=me.name, user_id=me.id, address=client_address())
+        accounts.audit(
+            get_session(),
+            "signed-out",
+            username=me.name,
+            user_id=me.id,
+            address=client_address(),
+            actor=me.name,
+        )
     logout_user()
     session.clear()
     flash("You are signed out.", "info")

@@ -181,7 +181,14 @@ def token_create(role: str, party: str | None, username: str | None, label: str)
     role and party (created once; it cannot sign in to the pages).
     """
     try:
-        token = accounts.create_token(get_session(), role, party=party, label=label, user=username)
+        token = accounts.create_token(
+            get_session(),
+            role,
+            party=party,
+            label=label,
+            user=username,
+            actor=accounts.CLI_ACTOR,
+        )
     except accounts.AccountError as exc:
         raise click.ClickException(str(exc)) from None
     scope = f" for party {token.party_code}" if token.party_code else ""
@@ -198,7 +205,7 @@ def token_create(role: str, party: str | None, username: str | None, label: str)
 def token_revoke(token_id: int) -> None:
     """Refuse a token from now on."""
     try:
-        accounts.revoke_token(get_session(), token_id)
+        accounts.revoke_token(get_session(), token_id, actor=accounts.CLI_ACTOR)
     except accounts.AccountError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"token {token_id} revoked")
@@ -246,7 +253,13 @@ def user_create(
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
         user_id = accounts.create_user(
-            get_session(), username, password, role, party=party, display_name=display_name
+            get_session(),
+            username,
+            password,
+            role,
+            party=party,
+            display_name=display_name,
+            actor=accounts.CLI_ACTOR,
         )
     except accounts.AccountError as exc:
         raise click.ClickException(str(exc)) from None

@@ -47,6 +47,12 @@ NAV: tuple[NavItem, ...] = (
     NavItem("My statements", "partner.statements", (Role.DISTRIBUTOR,), "Your rebate statements."),
     NavItem("My alerts", "partner.alerts", (Role.DISTRIBUTOR,), "Diversion alerts about you."),
     NavItem("Users", "admin.users", (Role.ADMIN,), "Who may sign in, and as what."),
+    NavItem(
+        "Account activity",
+        "admin.activity",
+        (Role.ADMIN,),
+        "Sign-ins, lockouts and changes to accounts and tokens.",
+    ),
     NavItem("Devices", "admin.devices", (Role.ADMIN,), "Registered scanners and their keys."),
     NavItem(
         "Territories",

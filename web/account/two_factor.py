@@ -48,10 +48,12 @@ def setup() -> ResponseReturnValue:
         if totp.enroll(get_session(), user.id, secret, form.code.data):
             session.pop(_SETUP_SECRET, None)
             accounts.audit(
+                get_session(),
                 "two-factor-set-up",
                 username=user.username,
                 user_id=user.id,
                 address=client_address(),
+                actor=user.username,
             )
             flash(
                 "Two-factor sign-in is on. You will be asked for a code after your password.",
