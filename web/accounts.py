@@ -439,17 +439,9 @@ def check_password(
             reason="unknown username",
         )
         return SignInCheck()
-    if user.locked_until_ms is not None and user.locked_until_ms > now:
-        audit(
-            session,
-            "sign-in-refused-locked",
-            username=user.username,
-            user_id=user.id,
-            address=address,
-            actor=user.username,
-            locked_until=format_utc(user.locked_until_ms),
-        )
-        return SignInCheck(locked_until_ms=user.locked_until_ms)
+    locked = _refused_while_locked(session, user, address, now)
+    if locked is not None:
+        return locked
     if user.service or not user.active:
         _verify(_dummy(), password)
         reason = "service user" if user.service else "deactivated"
@@ -480,6 +472,24 @@ def check_password(
     return SignInCheck(user_id=user.id, needs_code=needs_code)
 
 
+def _refused_while_locked(
+    session: Session, user: User, address: str, now: int
+) -> SignInCheck | None:
+    """The refusal (audited) when ``user`` is locked at ``now`` (ms), else None."""
+    if user.locked_until_ms is None or user.locked_until_ms <= now:
+        return None
+    audit(
+        session,
+        "sign-in-refused-locked",
+        username=user.username,
+        user_id=user.id,
+        address=address,
+        actor=user.username,
+        locked_until=format_utc(user.locked_until_ms),
+    )
+    return SignInCheck(locked_until_ms=user.locked_until_ms)
+
+
 def check_second_factor(
     session: Session,
     user_id: int,
@@ -497,17 +507,9 @@ def check_second_factor(
     user = session.get(User, user_id)
     if user is None or not user.active or user.service:
         return SignInCheck()
-    if user.locked_until_ms is not None and user.locked_until_ms > now:
-        audit(
-            session,
-            "sign-in-refused-locked",
-            username=user.username,
-            user_id=user.id,
-            address=address,
-            actor=user.username,
-            locked_until=format_utc(user.locked_until_ms),
-        )
-        return SignInCheck(locked_until_ms=user.locked_until_ms)
+    locked = _refused_while_locked(session, user, address, now)
+    if locked is not None:
+        return locked
     if not totp.check_code(session, user_id, code, now_s=now / 1000):
         return _failed(session, user, policy, address, "wrong or used code", now)
     return SignInCheck(user_id=user.id)
