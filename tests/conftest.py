@@ -52,7 +52,8 @@ from sqlalchemy.orm import Session
 
 from ledger.database import make_engine
 from ledger.models import Party
-from web import accounts, create_app, totp
+from web import accounts, create_app
+from web.account import totp
 from web.cli import CliState, build_cli
 from web.db import get_engine, init_database
 from web.models import User

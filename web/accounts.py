@@ -35,9 +35,9 @@ from sqlalchemy.orm import Session
 
 from ledger.models import Party
 from ledger.times import format_ms
-from web import totp, user_sessions
+from web.account import totp, user_sessions
+from web.account.passwords import MIN_PASSWORD_LENGTH, password_problem
 from web.models import AccountEvent, ApiToken, User
-from web.passwords import MIN_PASSWORD_LENGTH, password_problem
 from web.roles import Role, parse_role
 
 __all__ = [
@@ -353,7 +353,7 @@ def create_user(
     """Create an active user and return its id; records ``user-created`` by ``actor``
     (the administrator's username on the users page; :data:`CLI_ACTOR` by default).
 
-    The password must pass :func:`web.passwords.password_problem` (at least 10
+    The password must pass :func:`web.account.passwords.password_problem` (at least 10
     characters and hard to guess, judged with the username and display name as
     known words). ``AccountError`` says in words what is wrong: username (1-64
     characters, no spaces, not starting ``service:``), password, role, party, or

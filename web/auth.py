@@ -32,7 +32,8 @@ from flask.typing import ResponseReturnValue
 from flask_limiter import Limiter
 from flask_login import login_user, logout_user  # type: ignore[import-untyped]
 
-from web import accounts, totp, user_sessions
+from web import accounts
+from web.account import totp, user_sessions
 from web.db import get_session
 from web.forms import CodeForm, LoginForm
 from web.security import (

@@ -12,7 +12,7 @@ from wtforms import PasswordField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 
-from web.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from web.account.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from web.roles import Role
 
 __all__ = [

@@ -4,7 +4,7 @@ One decorator, :func:`require_roles`, guards every page and endpoint that change
 or reveals non-public data. It runs on the server for each request; templates
 hiding a link are a courtesy, never the control.
 
-People sign in to a server-side session (:mod:`web.user_sessions`): the signed
+People sign in to a server-side session (:mod:`web.account.user_sessions`): the signed
 session cookie carries only a random session id, and every request checks that
 the session is still live (not signed out, revoked, idle too long or past its
 lifetime). Flask-Login's "remember me" cookie is never set, and a remember
@@ -34,7 +34,8 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import select
 
 from ledger.models import Party
-from web import accounts, totp, user_sessions
+from web import accounts
+from web.account import totp, user_sessions
 from web.db import get_session
 from web.roles import Role, parse_role
 

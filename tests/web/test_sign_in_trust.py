@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from web import accounts, create_app
+from web.account.passwords import password_problem
 from web.auth import DEFAULT_LIMITS
 from web.cli import CliState, _is_loopback, build_cli
 from web.db import get_engine
 from web.models import User, UserSession
-from web.passwords import password_problem
 
 Csrf = Callable[..., str]
 MakeUser = Callable[..., int]

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from web import totp
+from web.account import totp
 from web.models import User, UserSession
 
 Csrf = Callable[..., str]

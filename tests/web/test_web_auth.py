@@ -12,7 +12,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from web import accounts, totp
+from web import accounts
+from web.account import totp
 from web.security import unguarded_endpoints
 
 Csrf = Callable[..., str]

@@ -14,7 +14,8 @@ from flask import Blueprint, flash, redirect, render_template, session, url_for
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 
-from web import accounts, totp
+from web import accounts
+from web.account import totp
 from web.db import get_session
 from web.forms import CodeForm
 from web.roles import ALL_ROLES
