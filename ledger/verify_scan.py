@@ -294,7 +294,7 @@ class EntryScan:
                 self._gap(expected, seq)
             try:
                 leaf = leaf_hash(encode(row, codes))
-            except (KeyError, TypeError, ValueError, AttributeError):
+            except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
                 self._unencodable(row)
                 leaf = bytes(stored) if isinstance(stored, bytes | memoryview) else b"\0" * 32
                 stored = leaf
@@ -443,7 +443,7 @@ class _Mover:
         found: int | None = None
         try:
             raw = canonical_bytes(row, self.codes, seq)
-        except (KeyError, TypeError, ValueError, AttributeError):
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
             raw = b""
         marker = b',"seq":%d,' % seq
         if raw and raw.count(marker) == 1:
@@ -468,7 +468,7 @@ class _Mover:
 def _in_place(row: Row, codes: CodeBook) -> bool:
     try:
         return bool(merkle.leaf_hash(canonical_bytes(row, codes)) == row[LEAF])
-    except (KeyError, TypeError, ValueError, AttributeError):
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
         return True  # reported as unencodable; it says nothing about moves
 
 

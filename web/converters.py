@@ -88,8 +88,14 @@ _FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-da
 
 
 def _refuse_nul() -> None:
-    """400 naming the first query parameter or form field that holds a NUL character
+    """400 naming the first path segment, query parameter or form field that holds a NUL character
     (or a multipart part without a readable name, which Flask-WTF cannot handle)."""
+    for name, value in (request.view_args or {}).items():
+        if isinstance(value, str) and "\x00" in value:
+            raise BadParameter(
+                name,
+                f"path segment {name!r} holds a NUL character (%00), which text may not contain",
+            )
     sources = [("query parameter", request.args)]
     if request.mimetype in _FORM_TYPES:  # never parse (and so consume) a JSON or raw body
         sources.append(("form field", request.form))

@@ -531,3 +531,22 @@ def test_verify_ends_with_its_report_even_when_verification_itself_fails(
     verdict = _last_json(result)
     assert verdict["ok"] is False and verdict["problem"] == "unreadable"
     assert "RuntimeError" in verdict["detail"] and "a bug of ours" not in verdict["detail"]
+
+
+@pytest.mark.parametrize(
+    "at_ms",
+    [
+        253_402_300_800_000,  # 10000-01-01T00:00:00Z, one ms past what RFC 3339 can write
+        -62_135_596_800_001,  # one ms before 0001-01-01
+        2**63 - 1,
+    ],
+)
+def test_a_time_no_date_can_hold_is_named_at_its_seq(
+    network: Network, signer: LedgerSigner, built: dict[int, Hop], at_ms: int
+) -> None:
+    """A stored time past year 9999 or before year 1 cannot be re-encoded: verify
+    names that entry as changed (it cannot hash to what was signed) instead of
+    stopping with a date overflow."""
+    _tamper(network, "UPDATE entries SET at_ms = ? WHERE seq = 7", (at_ms,))
+    err = _fails(network, signer)
+    assert (err.seq, err.problem) == (7, "changed"), str(err)

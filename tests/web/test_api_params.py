@@ -328,3 +328,22 @@ def test_the_api_document_states_every_parameter_and_error(client: FlaskClient) 
                     problems.append(f"{where} {status}: no JSON error body")
     assert len(doc["paths"]) > 40
     assert not problems, "\n".join(problems)
+
+
+def test_months_and_periods_outside_the_calendar_are_400(
+    client: FlaskClient, bearer: Callable[..., dict[str, str]]
+) -> None:
+    """Month 13, month 00 and quarter 5 are not periods: 400 naming the parameter,
+    not an empty list that reads like "nothing happened that month"."""
+    token = bearer("admin")
+    for path in (
+        "/api/v1/alerts?period=2026-13",
+        "/api/v1/alerts?period=2026-00",
+        "/api/v1/runs?period=2026-Q5",
+        "/api/v1/runs?period=2026-13",
+    ):
+        answer = client.get(path, headers=token)
+        assert answer.status_code == 400, path
+        assert answer.get_json()["parameter"] == "period", path
+    for path in ("/api/v1/alerts?period=2026-12", "/api/v1/runs?period=2026-Q4"):
+        assert client.get(path, headers=token).status_code == 200, path

@@ -169,6 +169,34 @@ def test_a_nul_in_any_query_parameter_or_form_field_is_400(app: Flask, client: F
     assert "field 'username' holds a NUL character" in html.unescape(form.get_data(as_text=True))
 
 
+def test_a_nul_in_any_text_path_segment_is_400(
+    app: Flask, client: FlaskClient, bearer: Callable[..., dict[str, str]]
+) -> None:
+    """A party code, unit key or other text in the path holding NUL never reaches the
+    database (PostgreSQL refused it with a 500): 400 naming the segment, whatever
+    the method, for a caller the route admits."""
+    token = bearer("admin")
+    walked = 0
+    for rule in app.url_map.iter_rules():
+        converters = rule._converters  # werkzeug keeps them here
+        text = [
+            n
+            for n, c in converters.items()
+            if type(c).__name__ in ("UnicodeConverter", "PathConverter")
+        ]
+        if not text or rule.endpoint == "static":
+            continue
+        values = {n: ("1" if n not in text else "D-A\x00T") for n in rule.arguments}
+        path = rule.rule
+        for name, value in values.items():
+            path = re.sub(rf"<(?:[^:>]+:)?{name}>", value.replace("\x00", "%00"), path)
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            response = client.open(path, method=method, headers=token)
+            assert response.status_code == 400, f"{method} {rule.rule}: {response.status}"
+            walked += 1
+    assert walked >= 3
+
+
 def test_a_multipart_part_without_a_readable_name_is_400(client: FlaskClient) -> None:
     """Werkzeug reads such a part with no name, which Flask-WTF's CSRF check crashed on."""
     body = b'--B\r\nContent-Disposition: form-data; name="\nx"\r\n\r\nL\r\n--B--\r\n'

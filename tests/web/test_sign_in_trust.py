@@ -485,3 +485,11 @@ def _csrf(client: FlaskClient, base_url: str = "http://localhost") -> str:
     match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
     assert match
     return match.group(1)
+
+
+def test_passwords_built_on_the_service_name_are_refused() -> None:
+    """NIST SP 800-63B: context-specific words such as the service's name are tried first."""
+    for guessable in ("hopchain2026", "Hopchain!2026", "hopchain123456"):
+        said = password_problem(guessable, ["ana", "Ana Silva"])
+        assert said is not None and "service's name" in said, guessable
+    assert password_problem("vivid-otter-lantern-42", ["ana"]) is None

@@ -34,6 +34,9 @@ from flask import Blueprint, Flask, abort, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from web.api.openapi import (
+    DAY_PATTERN,
+    MONTH_PATTERN,
+    PERIOD_PATTERN,
     Operation,
     build_document,
     id_param,
@@ -44,7 +47,10 @@ from web.api.openapi import (
 )
 
 __all__ = [
+    "DAY_PATTERN",
     "ENDPOINT_MODULES",
+    "MONTH_PATTERN",
+    "PERIOD_PATTERN",
     "api",
     "api_route",
     "id_param",

@@ -29,7 +29,16 @@ from settlement.payments import (
     payment_plan,
 )
 from settlement.receivables import ACCOUNT_READERS, PartyAccount, list_accounts, party_account
-from web.api import api_route, json_body, json_response, query_int, query_param, query_str
+from web.api import (
+    DAY_PATTERN,
+    MONTH_PATTERN,
+    api_route,
+    json_body,
+    json_response,
+    query_int,
+    query_param,
+    query_str,
+)
 from web.converters import ID_MAX
 from web.db import get_engine
 from web.roles import Role, parse_role
@@ -316,11 +325,9 @@ def accruals_for(period: str, day: str) -> Accruals:
     "gets only its own rows.",
     params=(
         query_param(
-            "period", "string", required=True, description="YYYY-MM", pattern=r"\d{4}-\d{2}"
+            "period", "string", required=True, description="YYYY-MM", pattern=MONTH_PATTERN
         ),
-        query_param(
-            "day", "string", description="YYYY-MM-DD in the period", pattern=r"\d{4}-\d{2}-\d{2}"
-        ),
+        query_param("day", "string", description="YYYY-MM-DD in the period", pattern=DAY_PATTERN),
     ),
     responses={200: json_response("The accruals", _OBJECT), 422: "Not computable"},
     roles=_OWN,

@@ -34,7 +34,10 @@ from web.roles import Role, parse_role
 from web.security import API_PREFIX, public, require_roles
 
 __all__ = [
+    "DAY_PATTERN",
     "ERROR_SCHEMA",
+    "MONTH_PATTERN",
+    "PERIOD_PATTERN",
     "Operation",
     "RouteDecorator",
     "build_document",
@@ -45,6 +48,13 @@ __all__ = [
     "query_param",
     "validated_query",
 ]
+
+#: A calendar month ``YYYY-MM`` (months 01-12), as ``settlement.common`` reads periods.
+MONTH_PATTERN = r"\d{4}-(0[1-9]|1[0-2])"
+#: A settlement period: a month or a quarter ``YYYY-Qn``.
+PERIOD_PATTERN = r"\d{4}-((0[1-9]|1[0-2])|Q[1-4])"
+#: A day ``YYYY-MM-DD`` (the day of the month is checked again where it is read).
+DAY_PATTERN = r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
 
 P = ParamSpec("P")
 R = TypeVar("R")

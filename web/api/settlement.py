@@ -17,7 +17,17 @@ from flask import Response, abort, jsonify, request
 from flask.typing import ResponseReturnValue
 
 import settlement
-from web.api import api_route, id_param, json_body, json_response, query_int, query_param, query_str
+from web.api import (
+    MONTH_PATTERN,
+    PERIOD_PATTERN,
+    api_route,
+    id_param,
+    json_body,
+    json_response,
+    query_int,
+    query_param,
+    query_str,
+)
 from web.converters import ID_MAX, ID_SCHEMA
 from web.db import get_engine
 from web.roles import Role
@@ -95,7 +105,7 @@ def _visible_alert(alert_id: int) -> settlement.AlertView:
     "gets only the alerts about its own party.",
     params=(
         query_param("status", "string", enum=list(settlement.ALERT_STATUSES)),
-        query_param("period", "string", description="YYYY-MM", pattern=r"\d{4}-\d{2}"),
+        query_param("period", "string", description="YYYY-MM", pattern=MONTH_PATTERN),
         id_param("party_id"),
     ),
     responses={200: json_response("The alerts", _LIST)},
@@ -467,9 +477,7 @@ def visible_run(run_id: int) -> settlement.RunView:
     "/runs",
     summary="Settlement runs, newest first",
     params=(
-        query_param(
-            "period", "string", description="YYYY-MM or YYYY-Qn", pattern=r"\d{4}-(\d{2}|Q[1-4])"
-        ),
+        query_param("period", "string", description="YYYY-MM or YYYY-Qn", pattern=PERIOD_PATTERN),
     ),
     responses={200: json_response("The runs", _LIST)},
     roles=FINANCE_READERS,

@@ -12,6 +12,7 @@ from flask.typing import ResponseReturnValue
 import geo
 import settlement
 from web.api import (
+    MONTH_PATTERN,
     api_route,
     json_body,
     json_response,
@@ -185,7 +186,7 @@ def locate() -> ResponseReturnValue:
     ),
     params=(
         query_param("party", "string", description="Party code", maxLength=64),
-        query_param("month", "string", description="YYYY-MM", pattern=r"\d{4}-\d{2}"),
+        query_param("month", "string", description="YYYY-MM", pattern=MONTH_PATTERN),
         query_param(
             "width", description="Width in pixels", minimum=200, maximum=4000, default=1200
         ),
