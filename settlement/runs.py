@@ -66,7 +66,7 @@ from settlement.reference_audit import record_change
 from settlement.reference_values import check_currency
 from settlement.rules.money import minor_exponent, round_minor
 from settlement.rules.tiers import Tier
-from settlement.seals import NoteSigner, seal_run
+from settlement.seals import NoteSigner, check_posted_run, seal_run
 from settlement.snapshot import Snapshot, load_snapshot
 from settlement.statement import (
     PartyInputs,
@@ -1187,8 +1187,18 @@ def discard_run(engine: Engine, run_id: int, user: Actor) -> None:
 
 
 def get_run(engine: Engine, run_id: int) -> RunView:
+    """One run, for the pages and the API that show it and its totals.
+
+    A posted run's statements are re-hashed first (:func:`check_posted_run`): a
+    statement edited in the database raises
+    :class:`~settlement.seals.StatementTampered` naming it, so no page shows a
+    tampered figure beside the run's sealed hash. Raises :class:`SettlementError`
+    for an unknown run.
+    """
     with Session(engine) as s:
-        return _run_view(s, _load_run(s, run_id))
+        r = _load_run(s, run_id)
+        check_posted_run(s, r)
+        return _run_view(s, r)
 
 
 def list_runs(engine: Engine, period: str | None = None) -> list[RunView]:

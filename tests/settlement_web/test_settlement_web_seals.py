@@ -129,6 +129,7 @@ def test_a_changed_statement_is_refused_and_verify_names_it(
         f"/api/v1/statements/{st.id}/download?format=pdf",
         f"/api/v1/runs/{run_id}/payments",
         f"/api/v1/runs/{run_id}/journal.csv",
+        f"/api/v1/runs/{run_id}",  # its totals would add the tampered line up
     ):
         answered = client_get(app, path, finance)
         assert answered.status_code == 409, path
@@ -139,8 +140,12 @@ def test_a_changed_statement_is_refused_and_verify_names_it(
     # another distributor learns nothing: it is not theirs, tampered or not
     stranger = bearer("distributor", party=other.party_code)
     assert client_get(app, f"/api/v1/statements/{st.id}", stranger).status_code == 404
-    page = login_as("auditor").get(f"/settlement/statements/{st.id}")
+    auditor_browser = login_as("auditor")
+    page = auditor_browser.get(f"/settlement/statements/{st.id}")
     assert page.status_code == 409 and wanted.capitalize() in page.get_data(as_text=True)
+    # the run's page would show totals that add the tampered line up: refused too
+    run_page = auditor_browser.get(f"/settlement/runs/{run_id}")
+    assert run_page.status_code == 409 and wanted.capitalize() in run_page.get_data(as_text=True)
     portal = login_as("distributor", party=st.party_code, on=app.test_client())
     assert portal.get(f"/partner/statements/{st.id}").status_code == 409
     # the untouched statements of the same run are served as before

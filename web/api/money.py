@@ -145,7 +145,7 @@ def payment_file_response(run_id: int, execution_date: str) -> Response:
     responses={
         200: {"description": "The journal", "content": {"text/csv": {}}},
         404: "No such run",
-        409: "The run is not posted",
+        409: "The run is not posted, or one of its statements no longer matches its sealed hash",
     },
     roles=FINANCE_READERS,
     tags=_TAGS,
@@ -160,7 +160,7 @@ def money_journal(run_id: int) -> ResponseReturnValue:
     responses={
         200: json_response("The plan", _OBJECT),
         404: "No such run",
-        409: "The run is not posted",
+        409: "The run is not posted, or one of its statements no longer matches its sealed hash",
     },
     roles=FINANCE_READERS,
     tags=_TAGS,
@@ -178,7 +178,7 @@ def money_payment_plan(run_id: int) -> ResponseReturnValue:
     responses={
         200: {"description": "The report", "content": {"text/csv": {}}},
         404: "No such run",
-        409: "The run is not posted",
+        409: "The run is not posted, or one of its statements no longer matches its sealed hash",
     },
     roles=FINANCE_READERS,
     tags=_TAGS,
@@ -207,7 +207,7 @@ def money_exclusions(run_id: int) -> ResponseReturnValue:
     responses={
         200: {"description": "The XML file", "content": {_XML: {}}},
         404: "No such run",
-        409: "The run is not posted",
+        409: "The run is not posted, or one of its statements no longer matches its sealed hash",
         422: "No debtor configured, a past date, or nothing to pay",
     },
     roles=(Role.FINANCE,),

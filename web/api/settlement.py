@@ -521,7 +521,7 @@ def summary_json(summ: settlement.RunSummary) -> dict[str, Any]:
 @api_route(
     "/runs/<id:run_id>",
     summary="One run with its totals per class, region and currency",
-    responses={200: json_response("The run", _OBJECT), 404: "No such run"},
+    responses={200: json_response("The run", _OBJECT), 404: "No such run", 409: _TAMPERED},
     roles=FINANCE_READERS,
     tags=("settlement",),
 )
@@ -537,7 +537,11 @@ def run_detail(run_id: int) -> ResponseReturnValue:
 @api_route(
     "/runs/<id:run_id>/chart.png",
     summary="Rebates vs penalties per partner class (PNG)",
-    responses={200: {"description": "The chart", "content": {"image/png": {}}}, 404: "No such run"},
+    responses={
+        200: {"description": "The chart", "content": {"image/png": {}}},
+        404: "No such run",
+        409: _TAMPERED,
+    },
     roles=FINANCE_READERS,
     tags=("settlement",),
 )
@@ -568,7 +572,11 @@ def _run_action(run_id: int, action: str) -> ResponseReturnValue:
     "/runs/<id:run_id>/approve",
     methods=("POST",),
     summary="Approve a draft run (a finance user other than its creator)",
-    responses={200: json_response("The run", _OBJECT), 404: "No such run", 409: "Not allowed now"},
+    responses={
+        200: json_response("The run", _OBJECT),
+        404: "No such run",
+        409: f"Not allowed now, or: {_TAMPERED}",
+    },
     roles=(Role.FINANCE,),
     tags=("settlement",),
 )
@@ -580,7 +588,11 @@ def run_approve(run_id: int) -> ResponseReturnValue:
     "/runs/<id:run_id>/post",
     methods=("POST",),
     summary="Post an approved run: book it and freeze it",
-    responses={200: json_response("The run", _OBJECT), 404: "No such run", 409: "Not allowed now"},
+    responses={
+        200: json_response("The run", _OBJECT),
+        404: "No such run",
+        409: f"Not allowed now, or: {_TAMPERED}",
+    },
     roles=(Role.FINANCE,),
     tags=("settlement",),
 )
@@ -592,7 +604,11 @@ def run_post(run_id: int) -> ResponseReturnValue:
     "/runs/<id:run_id>/discard",
     methods=("POST",),
     summary="Discard a draft or approved run",
-    responses={200: json_response("Discarded", _OBJECT), 404: "No such run", 409: "Posted"},
+    responses={
+        200: json_response("Discarded", _OBJECT),
+        404: "No such run",
+        409: f"Posted, or: {_TAMPERED}",
+    },
     roles=(Role.FINANCE,),
     tags=("settlement",),
 )
