@@ -24,7 +24,9 @@ import hashlib
 import json
 import logging
 import secrets
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -428,33 +430,11 @@ def check_password(
     now = _now_ms() if now_ms is None else now_ms
     name = username.strip()
     user = session.scalar(select(User).where(User.username == name))
-    if user is None:
-        _verify(_dummy(), password)
-        audit(
-            session,
-            "sign-in-failed",
-            username=name,
-            address=address,
-            actor=name,
-            reason="unknown username",
-        )
-        return SignInCheck()
+    if user is None or user.service or not user.active:
+        return _no_sign_in(session, user, name, password, policy, address, now)
     locked = _refused_while_locked(session, user, address, now)
     if locked is not None:
         return locked
-    if user.service or not user.active:
-        _verify(_dummy(), password)
-        reason = "service user" if user.service else "deactivated"
-        audit(
-            session,
-            "sign-in-failed",
-            username=user.username,
-            user_id=user.id,
-            address=address,
-            actor=user.username,
-            reason=reason,
-        )
-        return SignInCheck()
     if not _verify(user.password_hash, password):
         return _failed(session, user, policy, address, "wrong password", now)
     if _hasher.check_needs_rehash(user.password_hash):
@@ -470,6 +450,87 @@ def check_password(
         next="code" if needs_code else "session",
     )
     return SignInCheck(user_id=user.id, needs_code=needs_code)
+
+
+class _StandInLocks:
+    """Failure counts for names that cannot sign in (unknown, deactivated, service
+    users), so that they lock after as many failures as a real account and the
+    answers never tell which names are real accounts (OWASP Authentication Cheat
+    Sheet: the same response for unknown and known users). Per process, like the
+    rate limiter's default storage; the oldest names are forgotten past ``limit``.
+    """
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self._limit = limit
+        self._lock = threading.Lock()
+        self._names: OrderedDict[str, tuple[int, int]] = OrderedDict()  # failures, until
+
+    def locked_until(self, name: str, now: int) -> int | None:
+        with self._lock:
+            _, until = self._names.get(name, (0, 0))
+            return until if until > now else None
+
+    def failed(self, name: str, policy: LockoutPolicy, now: int) -> int | None:
+        """Count a failure; the time the name is locked until when this one locks it."""
+        with self._lock:
+            failures, _ = self._names.pop(name, (0, 0))
+            failures += 1
+            until = 0
+            if failures >= policy.max_failures:
+                failures, until = 0, now + policy.lock_s * 1000
+            self._names[name] = (failures, until)
+            while len(self._names) > self._limit:
+                self._names.popitem(last=False)
+            return until or None
+
+
+_stand_in = _StandInLocks()
+
+
+def _no_sign_in(
+    session: Session,
+    user: User | None,
+    name: str,
+    password: str,
+    policy: LockoutPolicy,
+    address: str,
+    now: int,
+) -> SignInCheck:
+    """A name that cannot sign in answers exactly as a real account with a wrong
+    password would, locking included; the audit trail says why."""
+    _verify(_dummy(), password)  # as long as checking a real password
+    reason = (
+        "unknown username" if user is None else "service user" if user.service else "deactivated"
+    )
+    username = name if user is None else user.username
+    user_id = None if user is None else user.id
+    # keyed by database too: one process may serve (or test) several instances
+    bind = session.get_bind()
+    key = f"{bind.engine.url}|{name}"
+    until = _stand_in.locked_until(key, now)
+    if until is not None:
+        audit(
+            session,
+            "sign-in-refused-locked",
+            username=username,
+            user_id=user_id,
+            address=address,
+            actor=username,
+            reason=reason,
+            locked_until=format_utc(until),
+        )
+        return SignInCheck(locked_until_ms=until)
+    audit(
+        session,
+        "sign-in-failed",
+        username=username,
+        user_id=user_id,
+        address=address,
+        actor=username,
+        reason=reason,
+    )
+    until = _stand_in.failed(key, policy, now)
+    return SignInCheck() if until is None else SignInCheck(locked_until_ms=until)
 
 
 def _refused_while_locked(

@@ -493,3 +493,29 @@ def test_passwords_built_on_the_service_name_are_refused() -> None:
         said = password_problem(guessable, ["ana", "Ana Silva"])
         assert said is not None and "service's name" in said, guessable
     assert password_problem("vivid-otter-lantern-42", ["ana"]) is None
+
+
+def test_an_unknown_or_deactivated_name_locks_like_a_real_account(
+    engine: Engine,
+    client: FlaskClient,
+    make_user: Callable[..., int],
+    csrf_token: Callable[..., str],
+) -> None:
+    """Lockout must not tell which names are accounts: after as many failures, an
+    unknown username and a deactivated user get the same "locked" answer as a real
+    one (OWASP: the same response for existing and non-existing users)."""
+    gone = make_user("gone", "auditor")
+    with Session(engine) as session:
+        accounts.set_user_active(session, gone, active=False)
+    make_user("real", "auditor")
+    answers: dict[str, list[int]] = {}
+    for name in ("real", "nobody-here", "gone"):
+        answers[name] = []
+        for _ in range(6):
+            token = csrf_token("/login", on=client)
+            r = client.post(
+                "/login", data={"csrf_token": token, "username": name, "password": "wrong guess 1"}
+            )
+            answers[name].append(r.status_code)
+    assert answers["real"] == answers["nobody-here"] == answers["gone"], answers
+    assert answers["real"][-1] == 423
