@@ -266,6 +266,53 @@ def user_create(
     click.echo(f"user {username} created (id {user_id}, role {role})")
 
 
+def _user_id(username: str) -> int:
+    """The id of the user called ``username``; a ClickException naming it when none is."""
+    found = next((u for u in accounts.list_users(get_session()) if u.username == username), None)
+    if found is None:
+        raise click.ClickException(f"no user is called {username!r}")
+    return found.id
+
+
+_ACCOUNT_ACTIONS: dict[str, tuple[Callable[..., None], str]] = {
+    "deactivate": (
+        lambda s, uid, **kw: accounts.set_user_active(s, uid, active=False, **kw),
+        "deactivated: their sessions have ended and their tokens are refused",
+    ),
+    "activate": (
+        lambda s, uid, **kw: accounts.set_user_active(s, uid, active=True, **kw),
+        "reactivated",
+    ),
+    "unlock": (accounts.unlock_user, "unlocked: they may sign in again"),
+    "reset-two-factor": (
+        accounts.reset_two_factor,
+        "has no second factor now and sets up a new one at the next sign-in",
+    ),
+}
+
+
+def _account_command(action: str) -> click.Command:
+    change, said = _ACCOUNT_ACTIONS[action]
+
+    @click.argument("username")
+    @in_app_context
+    def command(username: str) -> None:
+        try:
+            change(get_session(), _user_id(username), actor=accounts.CLI_ACTOR)
+        except accounts.AccountError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"user {username} {said}")
+
+    command.__doc__ = (
+        f"{action.replace('-', ' ').capitalize()} a user (audited as done by the command line)."
+    )
+    return click.command(action)(command)
+
+
+for _action in _ACCOUNT_ACTIONS:
+    user_group.add_command(_account_command(_action))
+
+
 @click.group("db")
 def db_group() -> None:
     """Database schema (Alembic migrations in web/migrations)."""

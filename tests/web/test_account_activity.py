@@ -10,7 +10,7 @@ from collections.abc import Callable
 from click.testing import Result
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from web.models import AccountEvent, ApiToken, User
@@ -196,3 +196,39 @@ def test_only_admins_see_the_activity(login_as: LoginAs, client: FlaskClient) ->
     assert client.get("/admin/activity").status_code == 302  # to the sign-in page
     login_as("auditor")
     assert client.get("/admin/activity").status_code == 403
+
+
+def test_an_admin_manages_accounts_from_the_command_line(
+    engine: Engine, make_user: Callable[..., int], run_cli: Callable[..., Result]
+) -> None:
+    """Unlock, deactivate, reactivate and reset two-factor without the admin pages
+    (which themselves need a second factor), each audited as done by ``cli``."""
+    uid = make_user("carla", "finance")
+    with Session(engine) as s:
+        s.execute(
+            update(User).where(User.id == uid).values(locked_until_ms=2**53, totp_secret="A" * 32)
+        )
+        s.commit()
+    for action, said in (
+        ("unlock", "user carla unlocked"),
+        ("deactivate", "user carla deactivated"),
+        ("activate", "user carla reactivated"),
+        ("reset-two-factor", "user carla has no second factor now"),
+    ):
+        done = run_cli("user", action, "carla")
+        assert done.exit_code == 0, done.output
+        assert said in done.output, done.output
+    with Session(engine) as s:
+        user = s.get(User, uid)
+        assert user is not None
+        assert (user.locked_until_ms, user.active, user.totp_secret) == (None, True, None)
+        events = s.scalars(
+            select(AccountEvent.event).where(
+                AccountEvent.username == "carla", AccountEvent.actor == "cli"
+            )
+        ).all()
+    assert {"account-unlocked", "user-deactivated", "user-reactivated", "two-factor-reset"} <= set(
+        events
+    ), events
+    unknown = run_cli("user", "unlock", "nobody")
+    assert unknown.exit_code == 1 and "no user is called 'nobody'" in unknown.output
