@@ -1,7 +1,13 @@
 """Parse what a scanner sent into a unit identity: :func:`parse` and :class:`ScanResult`.
 
-Accepted inputs, with or without an ISO/IEC 15424 symbology identifier (``]d2``,
-``]C1``, ``]Q3``, ``]e0``, ``]E0`` ...):
+Accepted inputs, with or without an ISO/IEC 15424 symbology identifier. Every
+identifier of a GS1 data carrier (GS1 General Specifications §5.1.2, figure
+5.1.2-2) is understood: ``]C1`` GS1-128, ``]e0`` GS1 DataBar, ``]e1``/``]e2`` GS1
+Composite, ``]E0`` EAN-13/UPC-A/UPC-E, ``]E1``/``]E2`` 2-/5-digit add-on, ``]E3``
+EAN/UPC with add-on, ``]E4`` EAN-8, ``]I1`` ITF-14, ``]d2`` GS1 DataMatrix, ``]Q3``
+GS1 QR Code, ``]J1`` GS1 DotCode, and ``]z1`` Aztec with FNC1 in first position (GS1
+element strings; ISO/IEC 24778). Other ISO/IEC 15424 identifiers (``]d1``, ``]Q1``
+...) are read by content; an identifier nobody assigned is an error naming it.
 
 - GS1 element strings with FNC1 sent as GS (0x1D), e.g. ``0109506000134352211234``;
 - the bracketed human-readable form ``(01)09506000134352(21)1234``;
@@ -10,7 +16,16 @@ Accepted inputs, with or without an ISO/IEC 15424 symbology identifier (``]d2``,
 - EPC pure-identity URNs ``urn:epc:id:sgtin:…`` and ``urn:epc:id:sscc:…`` (RFID
   readers and EPCIS documents use them).
 
-The GS1 tables (application identifiers, their formats, check digits) come from
+An EAN/UPC add-on (``]E3`` packets, or an ``]E1``/``]E2`` packet after the main one)
+is split off into :attr:`ScanResult.addon`; it is never part of the GTIN (ISO/IEC
+15420, GS1 General Specifications §5.2.3.6).
+
+Every AI whose format carries a GS1 check digit (GS1 General Specifications §3,
+the "csum" components of the GS1 Barcode Syntax Dictionary: GDTI 253, GCN 255,
+GSIN 402, GLN 410-417, GRAI 8003, ITIP 8006/8026, GSRN 8017/8018 ...) and the GMN
+check character pair (8013, §7.9.5) is checked, see :data:`CHECK_DIGIT_SPANS`.
+
+The GS1 tables (application identifiers, their formats and titles) come from
 biip; the canonical key and the final check-digit validation from
 :mod:`ledger.ids`, so a code accepted here is accepted by the ledger.
 
@@ -22,10 +37,11 @@ for callers who prefer exceptions.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from biip import ParseError
+from biip.gs1_application_identifiers import GS1ApplicationIdentifier
 from biip.gs1_digital_link_uris import GS1DigitalLinkURI
 from biip.gs1_element_strings import GS1ElementStrings
 from biip.gs1_messages import GS1Message
@@ -42,7 +58,15 @@ from ledger.ids import (
     validate_sscc18,
 )
 
-__all__ = ["MAX_SCAN_LENGTH", "ScanParseError", "ScanResult", "parse", "parse_or_raise"]
+__all__ = [
+    "CHECK_DIGIT_SPANS",
+    "MAX_SCAN_LENGTH",
+    "ScanParseError",
+    "ScanResult",
+    "check_digit_error",
+    "parse",
+    "parse_or_raise",
+]
 
 #: Longer input is refused before any parsing (no barcode holds more than ~7 kB
 #: and none of ours more than a URI).
@@ -64,6 +88,23 @@ _GS1_SYMBOLOGY_NAMES = {
     GS1Symbology.GS1_QR_CODE: "GS1 QR",
     GS1Symbology.GS1_DOTCODE: "GS1 DotCode",
 }
+# biip (5.2) lacks the AIM code character "J" (DotCode, AIM ISS DotCode §6.2) and
+# names no GS1 Aztec: these identifiers are read here. Modifier "1" of both is FNC1
+# in first position, i.e. GS1 element strings.
+_LOCAL_SYMBOLOGY_IDS: dict[str, tuple[str, GS1Symbology | None]] = {
+    "]J0": ("DotCode", None),
+    "]J1": ("GS1 DotCode", GS1Symbology.GS1_DOTCODE),
+    "]J2": ("DotCode", None),
+    "]J3": ("DotCode", None),
+    "]J4": ("DotCode", None),
+    "]J5": ("DotCode", None),
+    "]J6": ("DotCode", None),
+    "]z1": ("GS1 Aztec", None),
+}
+# Identifiers whose data is a GS1 element string (FNC1 in first position).
+_GS1_MESSAGE_IDS = frozenset(
+    {f"]{g.value}" for g in GS1Symbology.with_gs1_messages()} | {"]e1", "]e2", "]z1"}
+)
 _ISO_SYMBOLOGY_NAMES = {
     ISOSymbology.CODE_128: "Code 128",
     ISOSymbology.CODE_39: "Code 39",
@@ -116,6 +157,9 @@ class ScanResult:
     data_format: str | None = None
     #: the ISO/IEC 15424 symbology identifier that came with the data, e.g. ``]d2``
     symbology_id: str | None = None
+    #: the 2- or 5-digit EAN/UPC add-on read with the main symbol (``]E3``, or an
+    #: ``]E1``/``]E2`` packet), e.g. ``"51299"``; never part of ``gtin``
+    addon: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -133,6 +177,7 @@ class ScanResult:
             "gtin": self.gtin,
             "serial": self.serial,
             "sscc": self.sscc,
+            "addon": self.addon,
         }
         if self.error is not None:
             out["error"] = self.error
@@ -182,6 +227,84 @@ _COMMON_FORMS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(rf"^01([0-9]{{14}})\x1d?21({_SERIAL})$"), "element_string"),
 )  # fmt: skip
 _WITH_GTIN = frozenset(GS1Symbology.with_gtin())
+_EAN_UPC = frozenset({GS1Symbology.EAN_13, GS1Symbology.EAN_13_WITH_ADD_ON, GS1Symbology.EAN_8})
+_ADD_ONS = {GS1Symbology.EAN_TWO_DIGIT_ADD_ON: 2, GS1Symbology.EAN_FIVE_DIGIT_ADD_ON: 5}
+# An add-on sent as its own packet after the main one: "9780735200449]E251299".
+_ADD_ON_PACKET = re.compile(r"^([0-9]+)\s*\](E[12])\s*([0-9]+)$")
+# ]E3 data without a separator: total length -> length of the main symbol's data
+# (13: EAN-13, or UPC-A sent as 13 digits; 12: UPC-A as printed; 8: EAN-8/UPC-E).
+_E3_MAIN_LENGTH = {15: 13, 18: 13, 14: 12, 17: 12, 10: 8, 13: 8}
+
+#: AI -> (start, end) of the digits of its value that end in a GS1 mod-10 check
+#: digit (GS1 General Specifications §3 and §7.9.1; the "csum" components of the
+#: GS1 Barcode Syntax Dictionary). GRAI (8003) starts with a padding zero, then
+#: its 13-digit GTIN-like part; GDTI, GCN and ITIP carry more data after it.
+CHECK_DIGIT_SPANS: dict[str, tuple[int, int]] = {
+    "00": (0, 18),  # SSCC
+    "01": (0, 14),  # GTIN
+    "02": (0, 14),  # GTIN of contained trade items
+    "03": (0, 14),  # GTIN of a made-to-order item
+    "253": (0, 13),  # GDTI
+    "255": (0, 13),  # GCN
+    "402": (0, 17),  # GSIN
+    **{f"41{n}": (0, 13) for n in range(8)},  # GLN: ship to, bill to ... party
+    "8003": (1, 14),  # GRAI
+    "8006": (0, 14),  # ITIP
+    "8017": (0, 18),  # GSRN - provider
+    "8018": (0, 18),  # GSRN - recipient
+    "8026": (0, 14),  # ITIP content
+}
+# GMN (8013) ends in a check character pair instead (GS1 General Specifications
+# §7.9.5): weights are the primes, the characters those of sets 82 and 32.
+_GMN_AI = "8013"
+_CSET82 = "!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
+_CSET32 = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+_PRIMES = (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83)
+
+
+def check_digit_error(ai: str, value: str) -> str | None:
+    """Why the check digit (or GMN check character pair) in ``value`` of ``ai`` is
+    wrong, naming the AI and its GS1 data title, e.g. ``"AI 414 (LOC No.) check
+    digit 7 is wrong; expected 3"``; None when it is right or ``ai`` has none.
+
+    The AIs and the position of their check digit are :data:`CHECK_DIGIT_SPANS`
+    (mod 10, GS1 General Specifications §7.9.1) plus 8013 (GMN, §7.9.5).
+    """
+    label = f"AI {ai} ({_ai_title(ai)})"
+    if ai == _GMN_AI:
+        return _gmn_error(label, value)
+    span = CHECK_DIGIT_SPANS.get(ai)
+    if span is None:
+        return None
+    start, end = span
+    digits = value[start:end]
+    if len(digits) != end - start or not digits.isascii() or not digits.isdigit():
+        return (
+            f"{label} must have {end - start} digits at positions {start + 1}-{end}, got {value!r}"
+        )
+    expected = gs1_check_digit(digits[:-1])
+    if int(digits[-1]) != expected:
+        return f"{label} check digit {digits[-1]} is wrong; expected {expected}"
+    return None
+
+
+def _gmn_error(label: str, value: str) -> str | None:
+    data, pair = value[:-2], value[-2:]
+    if not 3 <= len(value) <= 25 or any(c not in _CSET82 for c in data):
+        return f"{label} must be 1-23 GS1 characters and a check character pair, got {value!r}"
+    weights = _PRIMES[: len(data)][::-1]
+    total = sum(_CSET82.index(c) * w for c, w in zip(data, weights, strict=True)) % 1021
+    expected = _CSET32[total >> 5] + _CSET32[total & 31]
+    if pair != expected:
+        return f"{label} check character pair {pair} is wrong; expected {expected}"
+    return None
+
+
+def _ai_title(ai: str) -> str:
+    try:
+        return GS1ApplicationIdentifier.extract(ai).data_title
+    except ParseError:
+        return "unknown AI"
 
 
 def _common_form(body: str) -> tuple[str, dict[str, str]] | None:
@@ -212,19 +335,18 @@ def _parse(text: str, hint: str | None, *, fast: bool = True) -> ScanResult:
     if not body:
         return fail("empty scan")
 
-    sid: SymbologyIdentifier | None = None
+    sid_value: str | None = None
+    gs1: GS1Symbology | None = None
     name = hint
     if body.startswith("]"):
-        try:
-            sid = SymbologyIdentifier.extract(body)
-        except (ParseError, IndexError, ValueError):
-            return fail(f"unknown symbology identifier at the start of {body[:4]!r}")
-        body = body[len(sid) :].strip()
-        name = _symbology_name(sid) or hint
+        read = _read_symbology_id(body)
+        if isinstance(read, str):
+            return fail(read)
+        sid_value, sid_name, gs1 = read
+        body = body[len(sid_value) :].strip()
+        name = sid_name or hint
         if not body:
-            return fail(f"no data after symbology identifier {sid.value}", name, sid.value)
-    sid_value = sid.value if sid is not None else None
-    gs1 = sid.gs1_symbology if sid is not None else None
+            return fail(f"no data after symbology identifier {sid_value}", name, sid_value)
 
     def done(fmt: str, ais: dict[str, str], display: str | None = name) -> ScanResult:
         return _identify(text, display, sid_value, fmt, ais)
@@ -247,9 +369,11 @@ def _parse(text: str, hint: str | None, *, fast: bool = True) -> ScanResult:
     if body.startswith("("):
         return _parse_hri(text, body, name, sid_value)
 
+    if gs1 in _EAN_UPC or gs1 in _ADD_ONS:
+        return _parse_ean_upc(text, body, name, sid_value, gs1)
     if gs1 in GS1Symbology.with_gtin():
         return _parse_plain_gtin(text, body, name, sid_value)
-    if gs1 is None and _DIGITS.match(body):
+    if sid_value not in _GS1_MESSAGE_IDS and gs1 is None and _DIGITS.match(body):
         if len(body) in (8, 12, 13, 14):
             plain = _parse_plain_gtin(text, body, name or _PLAIN_GTIN_NAMES.get(len(body)), None)
             if plain.error is None or not _is_element_string(body):
@@ -274,6 +398,25 @@ def _is_element_string(body: str) -> bool:
         return bool(GS1Message.parse(body).element_strings)
     except ParseError:
         return False
+
+
+def _read_symbology_id(body: str) -> tuple[str, str | None, GS1Symbology | None] | str:
+    """(identifier, display name, GS1 symbology) of the ISO/IEC 15424 identifier
+    that starts ``body``, or the reason it is not one (naming it)."""
+    head = body[:3]
+    if head in _LOCAL_SYMBOLOGY_IDS:
+        local_name, local_gs1 = _LOCAL_SYMBOLOGY_IDS[head]
+        return head, local_name, local_gs1
+    try:
+        sid = SymbologyIdentifier.extract(body)
+    except (ParseError, IndexError, ValueError):
+        return (
+            f"unknown symbology identifier {head!r}: not an ISO/IEC 15424 code "
+            "character and modifier (e.g. ]C1, ]d2, ]Q3, ]J1, ]e0, ]E0)"
+        )
+    if len(sid.value) < 3 or not sid.modifiers.isalnum():
+        return f"truncated symbology identifier {sid.value!r}: a modifier character must follow"
+    return sid.value, _symbology_name(sid), sid.gs1_symbology
 
 
 def _symbology_name(sid: SymbologyIdentifier) -> str | None:
@@ -301,6 +444,62 @@ def _parse_hri(text: str, body: str, name: str | None, sid: str | None) -> ScanR
             error=f"bracketed GS1 string {body!r} is truncated or malformed (read {rebuilt!r})",
         )
     return _identify(text, name, sid, "hri", _ais(message.element_strings))
+
+
+def _parse_ean_upc(
+    text: str, body: str, name: str | None, sid: str | None, gs1: GS1Symbology | None
+) -> ScanResult:
+    """EAN/UPC packets (ISO/IEC 15420): the main symbol's GTIN, with its 2- or
+    5-digit add-on split off into ``addon`` (]E3, or an ]E1/]E2 packet after an
+    ]E0/]E4 one). An add-on packet alone identifies nothing and is an error."""
+    if gs1 in _ADD_ONS:
+        size = _ADD_ONS[gs1]
+        ok = len(body) == size and body.isdigit()
+        why = "" if ok else f" (it must be {size} digits, got {body!r})"
+        return ScanResult(
+            text=text,
+            symbology=name,
+            symbology_id=sid,
+            addon=body if ok else None,
+            error=(
+                f"{sid} is a {size}-digit EAN/UPC add-on alone{why}: it identifies no "
+                "product without the EAN-13/UPC-A symbol it belongs to"
+            ),
+        )
+    main, addon = body, None
+    packet = _ADD_ON_PACKET.match(body)
+    if packet is not None:
+        main, addon_id, addon = packet.groups()
+        size = 2 if addon_id == "E1" else 5
+        if len(addon) != size:
+            return _fail_addon(
+                text, name, sid, f"]{addon_id} add-on must be {size} digits, got {addon!r}"
+            )
+    elif gs1 is GS1Symbology.EAN_13_WITH_ADD_ON:
+        parts = body.split()
+        if len(parts) == 2 and all(p.isdigit() for p in parts):
+            main, addon = parts
+        elif body.isdigit() and len(body) in _E3_MAIN_LENGTH:
+            cut = _E3_MAIN_LENGTH[len(body)]
+            main, addon = body[:cut], body[cut:]
+        else:
+            return _fail_addon(
+                text,
+                name,
+                sid,
+                f"]E3 data {body!r} is not an EAN-13/UPC-A (13 or 12 digits) or "
+                "EAN-8/UPC-E (8 digits) followed by a 2- or 5-digit add-on",
+            )
+        if len(addon) not in (2, 5):
+            return _fail_addon(text, name, sid, f"add-on must be 2 or 5 digits, got {addon!r}")
+    result = _parse_plain_gtin(text, main, name, sid)
+    if addon is None:
+        return result
+    return replace(result, addon=addon)
+
+
+def _fail_addon(text: str, name: str | None, sid: str | None, reason: str) -> ScanResult:
+    return ScanResult(text=text, symbology=name, symbology_id=sid, error=reason)
 
 
 def _parse_plain_gtin(text: str, body: str, name: str | None, sid: str | None) -> ScanResult:
@@ -346,6 +545,10 @@ def _identify(
     """Validate the identifying AIs with :mod:`ledger.ids` and build the key."""
     gtin = serial = sscc = key = None
     try:
+        for ai, value in ais.items():
+            # 00 and 01 are checked by ledger.ids below, in the ledger's words.
+            if ai not in ("00", "01") and (why := check_digit_error(ai, value)) is not None:
+                raise InvalidIdentifierError(why)
         if "00" in ais:
             sscc = validate_sscc18(ais["00"])
             key = sscc_key(sscc)
