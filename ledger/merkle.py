@@ -29,7 +29,8 @@ __all__ = [
     "verify_inclusion",
 ]
 
-EMPTY_ROOT = hashlib.sha256(b"").digest()
+HASH_SIZE = 32
+EMPTY_ROOT = hashlib.sha256(b"").digest()  # RFC 9162 §2.1.1: MTH({}) = HASH()
 
 Node = tuple[int, int]  # (level, index): leaves [index << level, (index + 1) << level)
 NodeHasher = Callable[[Node], bytes]
@@ -45,6 +46,18 @@ def leaf_hash(data: bytes) -> bytes:
 
 def node_hash(left: bytes, right: bytes) -> bytes:
     return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def _check_hashes(path: Sequence[bytes], **named: bytes) -> None:
+    """Refuse anything that is not a 32-byte SHA-256 hash, naming it."""
+    for name, value in named.items():
+        if len(value) != HASH_SIZE:
+            raise ProofError(f"{name} is {len(value)} bytes, a SHA-256 hash is {HASH_SIZE}")
+    for i, value in enumerate(path):
+        if len(value) != HASH_SIZE:
+            raise ProofError(
+                f"proof element {i} is {len(value)} bytes, a SHA-256 hash is {HASH_SIZE}"
+            )
 
 
 def _split(n: int) -> int:
@@ -168,9 +181,17 @@ def range_hash(lo: int, hi: int, node: NodeHasher) -> bytes:
 def verify_inclusion(
     leaf: bytes, index: int, size: int, path: Sequence[bytes], root: bytes
 ) -> None:
-    """Raise :class:`ProofError` unless ``path`` proves ``leaf`` at ``index`` under ``root``."""
+    """Raise :class:`ProofError` unless ``path`` proves ``leaf`` at ``index`` under ``root``.
+
+    ``leaf``, ``root`` and every path element are 32-byte SHA-256 hashes; ``index`` is
+    0-based and must be below ``size`` (so a tree of size 0 proves nothing). The walk
+    is RFC 9162 §2.1.3.2. Like every RFC 9162 verifier this binds the size only
+    through ``root``: a path can also fit another size whose tree has the same shape
+    along it, which is why sizes come from a signed checkpoint.
+    """
     if not 0 <= index < size:
         raise ProofError(f"leaf index {index} is not in a tree of size {size}")
+    _check_hashes(leaf=leaf, root=root, path=path)
     fn, sn, r = index, size - 1, leaf
     for p in path:
         if sn == 0:
@@ -195,18 +216,41 @@ def verify_consistency(
     first: int, second: int, first_root: bytes, second_root: bytes, path: Sequence[bytes]
 ) -> None:
     """Raise :class:`ProofError` unless ``path`` proves the tree of size ``first``
-    with ``first_root`` is a prefix of the tree of size ``second`` with ``second_root``."""
-    if not 0 <= first <= second:
+    with ``first_root`` is a prefix of the tree of size ``second`` with ``second_root``.
+
+    Roots and path elements are 32-byte SHA-256 hashes; sizes count leaves. The walk
+    is RFC 9162 §2.1.4.2, with its edge cases made explicit:
+
+    - ``first > second`` or a negative size: refused.
+    - a tree of size 0 has the root SHA-256("") (RFC 9162 §2.1.1, :data:`EMPTY_ROOT`);
+      any other root claimed for it is refused.
+    - ``first == 0``: every tree extends the empty one, so the proof must be empty
+      and ``first_root`` must be the empty root.
+    - ``first == second``: the proof must be empty and the two roots equal.
+    """
+    if first < 0 or second < 0:
+        raise ProofError(f"tree sizes cannot be negative (first {first}, second {second})")
+    if first > second:
         raise ProofError(f"size {first} cannot precede size {second}")
+    _check_hashes(first_root=first_root, second_root=second_root, path=path)
+    for name, size, root in (("first", first, first_root), ("second", second, second_root)):
+        if size == 0 and root != EMPTY_ROOT:
+            raise ProofError(
+                f"{name} root {root.hex()} is not the root of the empty tree "
+                f"({EMPTY_ROOT.hex()}, RFC 9162 §2.1.1)"
+            )
     if first == second:
         if path:
-            raise ProofError("a proof between equal sizes must be empty")
+            raise ProofError(f"a proof between equal sizes must be empty, got {len(path)} hashes")
         if first_root != second_root:
-            raise ProofError("equal sizes with different roots")
+            raise ProofError(
+                f"equal sizes {first} with different roots {first_root.hex()} "
+                f"and {second_root.hex()}"
+            )
         return
     if first == 0:
         if path:
-            raise ProofError("a proof from the empty tree must be empty")
+            raise ProofError(f"a proof from the empty tree must be empty, got {len(path)} hashes")
         return
     if not path:
         raise ProofError("consistency proof is empty")

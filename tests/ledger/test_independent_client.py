@@ -29,6 +29,7 @@ from ledger import EntryKind, Hop, append_hops, ensure_signing_key
 from ledger.models import Party
 from tests.ledger._tamper import restore, snapshot
 from tests.ledger.conftest import T0, item
+from web.api import ledger as ledger_api
 
 # --- the auditor's own code, from the specs -------------------------------------
 
@@ -138,6 +139,22 @@ def visit(server: str, kept_file: Path, name: str, key: bytes) -> tuple[int, byt
     return size, root, problem
 
 
+def fetch_entries(server: str, start: int, end: int, token: str) -> tuple[list[Any], int]:
+    """Entries start <= seq < end, asking again from where each answer stopped: a log
+    may return fewer entries than asked for (RFC 6962 §4.6 get-entries). Returns
+    the entries and how many requests they took."""
+    got: list[Any] = []
+    requests = 0
+    while start + len(got) < end:
+        page = fetch(f"{server}/ledger/entries?start={start + len(got)}&end={end}", token)
+        requests += 1
+        if not page:
+            raise AssertionError(f"the log stopped at seq {start + len(got)}, before {end}")
+        assert page[0]["seq"] == start + len(got), "a page must begin where it was asked to"
+        got += page
+    return got, requests
+
+
 # --- a real HTTP server ------------------------------------------------------------
 
 
@@ -182,7 +199,12 @@ def fetch(url: str, token: str | None = None) -> Any:
 
 
 def test_an_outside_auditor_verifies_everything_over_http(
-    server: str, app: Flask, engine: Engine, bearer: Any, tmp_path: Path
+    server: str,
+    app: Flask,
+    engine: Engine,
+    bearer: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     token = bearer("auditor")["Authorization"].removeprefix("Bearer ")
     key_info = fetch(f"{server}/ledger/public-key")
@@ -204,8 +226,11 @@ def test_an_outside_auditor_verifies_everything_over_http(
     assert (size, problem) == (57, None)
     assert open_checkpoint(kept.read_text(), name, key) == (57, root)
 
-    # every entry: canonical JSON as specified, leaf hash, per-unit chain, root
-    entries = fetch(f"{server}/ledger/entries?start=0&end={size}", token)
+    # every entry: canonical JSON as specified, leaf hash, per-unit chain, root; the
+    # server pages (at 10 here) and the auditor asks again until it has them all
+    monkeypatch.setattr(ledger_api, "MAX_ENTRIES", 10)
+    entries, requests = fetch_entries(server, 0, size, token)
+    assert requests == 6
     assert [e["seq"] for e in entries] == list(range(size))
     leaves: list[bytes] = []
     last_by_unit: dict[str, str] = {}

@@ -84,14 +84,21 @@ def public_key() -> ResponseReturnValue:
 @api_route(
     "/ledger/entries",
     summary="Entries start <= seq < end with their canonical bytes and leaf hashes",
-    description=f"At most {MAX_ENTRIES} entries per request.",
+    description=(
+        f"Paged as RFC 6962 section 4.6 get-entries: one answer holds at most {MAX_ENTRIES} "
+        "entries, always starting at `start` (`end` is exclusive). A range wider than that "
+        "is not an error: the answer holds the first entries of it, and the client asks "
+        "again from the seq after the last one it got until it reaches `end`. An answer "
+        "also ends early at the end of the log (entries not yet appended are not "
+        "returned; an empty list when `start` is past it)."
+    ),
     params=(
         query_param("start", required=True, minimum=0, maximum=SEQ_MAX),
         query_param("end", required=True, minimum=1, maximum=SEQ_MAX),
     ),
     responses={
         200: json_response(
-            "Entries in seq order",
+            f"Entries in seq order, the first at seq `start`; at most {MAX_ENTRIES} of them",
             {
                 "type": "array",
                 "items": {
@@ -104,6 +111,8 @@ def public_key() -> ResponseReturnValue:
                 },
             },
         ),
+        400: "'start' or 'end' missing, not an integer, negative, or 'end' not greater "
+        "than 'start'",
         409: "An entry in the range holds a time its canonical bytes cannot spell "
         "(a row changed outside the ledger); the error names its seq",
     },
@@ -117,8 +126,7 @@ def entries() -> ResponseReturnValue:
         abort(400, "query parameters 'start' and 'end' are required")
     if end <= start:
         abort(400, "'end' must be greater than 'start'")
-    if end - start > MAX_ENTRIES:
-        abort(400, f"at most {MAX_ENTRIES} entries per request")
+    end = min(end, start + MAX_ENTRIES)  # RFC 6962 §4.6: a page, not an error
     try:
         with get_engine().connect() as conn:
             rows = canonical_entries(conn, start, end)
