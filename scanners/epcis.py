@@ -11,7 +11,9 @@ ObjectEvent                   OBSERVE     the bizStep
 ObjectEvent                   DELETE      ``decommissioning``
 AggregationEvent              ADD         ``packing``: one hop per child, container
                                           = parentID (an SSCC)
-AggregationEvent              DELETE      ``unpacking``: likewise
+AggregationEvent              DELETE      ``unpacking``: likewise; without
+                                          ``childEPCs`` (or with ``[]``), one hop
+                                          per unit packed in the parent now
 AggregationEvent              OBSERVE     the bizStep, one hop for the parentID (the
                                           ledger covers what is packed in it)
 TransactionEvent              any         the bizStep, for each EPC (and parentID)
@@ -42,6 +44,7 @@ the unit's own shipping/receiving entries).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import re
@@ -113,12 +116,16 @@ class EpcisResolvers:
     ``site``: a readPoint/bizLocation/location id → site code.
     ``site_party``: a site code → code of the party it belongs to.
     ``default_party``: who performed events that name no party (the capturing client).
+    ``contents``: a parent's canonical SSCC key → the canonical keys of the units
+    directly packed in it now (``[]`` when empty), None for a container the ledger does
+    not know; needed only by an AggregationEvent DELETE without ``childEPCs``.
     """
 
     party: Callable[[str], str | None]
     site: Callable[[str], str | None]
     site_party: Callable[[str], str | None] | None = None
     default_party: str | None = None
+    contents: Callable[[str], list[str] | None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +207,8 @@ def database_resolvers(
     session: Session, *, base: str = DEFAULT_ID_BASE, default_party: str | None = None
 ) -> EpcisResolvers:
     """Resolvers for our own ids (``{base}/party/{code}``, ``{base}/site/{code}``),
-    accepting only parties and sites that exist; ``site_party`` from the sites table.
+    accepting only parties and sites that exist; ``site_party`` from the sites table,
+    ``contents`` (what a container holds now) from the units table.
     ``default_party`` is the party of the client capturing the document, if any."""
 
     def known_party(code: str) -> bool:
@@ -214,12 +222,23 @@ def database_resolvers(
             select(Party.code).join(Site, Site.party_id == Party.id).where(Site.code == code)
         )
 
-    return hopchain_resolvers(
-        base,
-        known_party=known_party,
-        known_site=known_site,
-        site_party=site_party,
-        default_party=default_party,
+    def contents(key: str) -> list[str] | None:
+        parent = session.scalar(select(Unit.id).where(Unit.key == key))
+        if parent is None:
+            return None
+        return list(
+            session.scalars(select(Unit.key).where(Unit.container_id == parent).order_by(Unit.id))
+        )
+
+    return dataclasses.replace(
+        hopchain_resolvers(
+            base,
+            known_party=known_party,
+            known_site=known_site,
+            site_party=site_party,
+            default_party=default_party,
+        ),
+        contents=contents,
     )
 
 
@@ -360,8 +379,10 @@ def _capture_event(
         if not parent.startswith("00/"):
             raise EpcisError(f"{path}.parentID", "the parent of a packing must be an SSCC")
         children = _epc_list(event, "childEPCs", path)
+        if not children and action == "DELETE":
+            children = _packed_in(parent, path, res)
         if not children:
-            raise EpcisError(f"{path}.childEPCs", "an aggregation needs at least one child EPC")
+            raise EpcisError(f"{path}.childEPCs", "an aggregation ADD needs at least one child EPC")
         return [hop(child, container=parent) for child in children]
 
     units = _epc_list(event, "epcList", path)
@@ -377,6 +398,37 @@ def _capture_event(
     if box is not None and not box.startswith("00/"):
         raise EpcisError(f"{path}['hc:container']", "a container must be an SSCC")
     return [hop(unit, container=box) for unit in units]
+
+
+def _packed_in(parent: str, path: str, res: EpcisResolvers) -> list[str]:
+    """The units an AggregationEvent DELETE without ``childEPCs`` disaggregates.
+
+    EPCIS 2.0 §7.4.3 (and its JSON schema, where ``childEPCs`` is optional): a DELETE
+    that names no children disaggregates every child of ``parentID``, so each unit
+    packed directly in the parent now gets its own unpacking hop. Raises
+    :class:`EpcisError` at ``parentID`` when the contents cannot be known (no
+    ``contents`` resolver), the ledger does not know the parent, or it holds nothing.
+    """
+    if res.contents is None:
+        raise EpcisError(
+            f"{path}.childEPCs",
+            "missing; a DELETE without childEPCs disaggregates what the parent holds, "
+            "which only a capture against the ledger can know",
+        )
+    children = res.contents(parent)
+    if children is None:
+        raise EpcisError(
+            f"{path}.parentID",
+            f"unknown container {parent}: a DELETE without childEPCs disaggregates what "
+            "is packed in it, and nothing was ever packed in it",
+        )
+    if not children:
+        raise EpcisError(
+            f"{path}.parentID",
+            f"container {parent} holds no units now: a DELETE without childEPCs has "
+            "nothing to disaggregate",
+        )
+    return children
 
 
 def _event_device(event: dict[str, Any], path: str) -> str:
