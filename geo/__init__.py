@@ -6,7 +6,14 @@ from __future__ import annotations
 from geo.cache import cached_index
 from geo.distance import EARTH_RADIUS_M, great_circle_m, speed_kmh
 from geo.errors import GeometryError, TerritoryError
-from geo.geometry import LEVELS, Territory, normalize_geometry, parse_feature_collection
+from geo.geometry import (
+    LEVELS,
+    Repair,
+    Territory,
+    normalize_geometry,
+    parse_feature_collection,
+    parse_feature_collection_repairing,
+)
 from geo.hierarchy import TerritoryNode, locate_chain, territory_tree
 from geo.index import TerritoryIndex
 from geo.models import GeoBase, TerritoryRow
@@ -30,6 +37,7 @@ __all__ = [
     "GeoBase",
     "GeometryError",
     "ImportReport",
+    "Repair",
     "Territory",
     "TerritoryError",
     "TerritoryIndex",
@@ -42,6 +50,7 @@ __all__ = [
     "locate_chain",
     "normalize_geometry",
     "parse_feature_collection",
+    "parse_feature_collection_repairing",
     "render_map",
     "speed_kmh",
     "stored_territories",

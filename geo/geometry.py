@@ -5,8 +5,10 @@ the index can trust it: closed rings of at least four positions, longitudes in
 [-180, 180], latitudes in [-90, 90], valid in the OGC sense (no self-intersection,
 holes inside their shells, parts of a MultiPolygon not overlapping), shells
 counter-clockwise and holes clockwise (RFC 7946), nothing crossing the
-antimeridian. A validity failure is reported, never repaired: a channel manager
-who drew a bow-tie must see it, not get a territory other than the one drawn.
+antimeridian. A validity failure is refused by default; with ``repair`` it is
+repaired the way GEOS repairs it (``make_valid``, "linework" method, keeping only
+the polygonal parts) and the repair is reported (:class:`Repair`), so that the
+person who drew a bow-tie still sees what became of it.
 """
 
 from __future__ import annotations
@@ -56,6 +58,24 @@ class Territory:
                 xs.extend(p[0] for p in ring)
                 ys.extend(p[1] for p in ring)
         return min(xs), min(ys), max(xs), max(ys)
+
+
+@dataclass(frozen=True)
+class Repair:
+    """One feature whose geometry was invalid and was repaired with GEOS ``make_valid``.
+
+    ``index`` is the feature's 0-based position in the file, ``code`` and
+    ``name`` its properties, ``reason`` GEOS's ``explain_validity`` text for the
+    first invalid part (e.g. ``"Self-intersection[1 1]"``).
+    """
+
+    index: int
+    code: str
+    name: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"feature {self.index} ({self.code}, {self.name}): {self.reason}"
 
 
 class _Invalid(Exception):
@@ -143,16 +163,41 @@ def _polygons(geom: shapely.Geometry) -> list[Polygon]:
     return [g for g in getattr(geom, "geoms", [geom]) if isinstance(g, Polygon) and g.area > 0.0]
 
 
-def _check_valid(geom: shapely.Geometry, repair: bool) -> shapely.Geometry:
+def _polygonal_parts(geom: shapely.Geometry) -> list[Polygon]:
+    """The polygons of any geometry, collections nested in collections included."""
+    out: list[Polygon] = []
+    for g in shapely.get_parts(geom):
+        if isinstance(g, Polygon):
+            if g.area > 0.0:
+                out.append(g)
+        elif g.geom_type in ("MultiPolygon", "GeometryCollection"):
+            out.extend(_polygonal_parts(g))
+    return out
+
+
+def _check_valid(
+    geom: shapely.Geometry, repair: bool, reasons: list[str] | None = None
+) -> shapely.Geometry:
+    """``geom`` if valid; else its GEOS repair (polygonal parts only) or :class:`_Invalid`.
+
+    A repair appends GEOS's ``explain_validity`` reason to ``reasons``.
+    """
     reason = shapely.is_valid_reason(geom)
     if reason == "Valid Geometry":
         return geom
-    if repair:
-        return MultiPolygon(_polygons(shapely.make_valid(geom)))
-    raise _Invalid(f"invalid geometry: {reason}")
+    if not repair:
+        raise _Invalid(f"invalid geometry: {reason}")
+    polys = _polygonal_parts(shapely.make_valid(geom, method="linework"))
+    if not polys:
+        raise _Invalid(f"invalid geometry: {reason}; nothing polygonal remains once repaired")
+    if reasons is not None:
+        reasons.append(reason)
+    return MultiPolygon(polys)
 
 
-def _split_polygon(rings: list[Ring], repair: bool = False) -> list[Polygon]:
+def _split_polygon(
+    rings: list[Ring], repair: bool = False, reasons: list[str] | None = None
+) -> list[Polygon]:
     """Polygons of one GeoJSON polygon, cut at the antimeridian when it crosses it.
 
     A ring crosses where consecutive longitudes jump by more than 180°; it is
@@ -163,7 +208,7 @@ def _split_polygon(rings: list[Ring], repair: bool = False) -> list[Polygon]:
     """
     unwrapped = [_unwrap(r) for r in rings]
     if all(not t.any() for t, _ in unwrapped):
-        return [Polygon(rings[0], rings[1:])]
+        return [Polygon(rings[0], rings[1:])]  # checked with the whole geometry
     shell, (turns, net) = rings[0], unwrapped[0]
     # keep most positions in [-180, 180] so they keep their exact values
     s = _shifted(shell, turns, _most_common(turns))
@@ -183,7 +228,7 @@ def _split_polygon(rings: list[Ring], repair: bool = False) -> list[Polygon]:
         # put the hole in the same 360° window as its shell
         h[:, 0] += 360.0 * round((mid - (h[:, 0].min() + h[:, 0].max()) / 2.0) / 360.0)
         holes.append(h)
-    whole = _check_valid(Polygon(s, holes), repair)
+    whole = _check_valid(Polygon(s, holes), repair, reasons)
     parts: list[Polygon] = []
     for w in range(-2, 3):
         lo = -180.0 + 360.0 * w
@@ -205,7 +250,9 @@ def normalize_geometry(geometry: Any) -> dict[str, Any]:
         raise GeometryError(None, None, str(exc)) from None
 
 
-def _normalize(geometry: Any, repair: bool = False) -> dict[str, Any]:
+def _normalize(
+    geometry: Any, repair: bool = False, reasons: list[str] | None = None
+) -> dict[str, Any]:
     if not isinstance(geometry, Mapping):
         raise _Invalid("no geometry")
     kind = geometry.get("type")
@@ -227,8 +274,8 @@ def _normalize(geometry: Any, repair: bool = False) -> dict[str, Any]:
             what = f"polygon {i}, " if kind == "MultiPolygon" else ""
             what += "exterior ring" if j == 0 else f"hole {j}"
             rings.append(_ring(r, what))
-        polys.extend(_split_polygon(rings, repair))
-    geom = _check_valid(polys[0] if len(polys) == 1 else MultiPolygon(polys), repair)
+        polys.extend(_split_polygon(rings, repair, reasons))
+    geom = _check_valid(polys[0] if len(polys) == 1 else MultiPolygon(polys), repair, reasons)
     coordinates = [
         [_oriented(p.exterior, True), *(_oriented(r, False) for r in p.interiors)]
         for p in _polygons(geom)
@@ -254,6 +301,28 @@ def parse_feature_collection(
 ) -> list[Territory]:
     """The territories of a GeoJSON FeatureCollection, all valid, or an error.
 
+    Strict: an invalid (self-intersecting, ...) geometry is refused; see
+    :func:`parse_feature_collection_repairing` for the details and for repair.
+    """
+    return parse_feature_collection_repairing(fc, known_parents=known_parents)[0]
+
+
+def parse_feature_collection_repairing(
+    fc: Mapping[str, Any] | str | Path,
+    *,
+    known_parents: Iterable[str] = (),
+    repair: bool = False,
+) -> tuple[list[Territory], list[Repair]]:
+    """The territories of a GeoJSON FeatureCollection and the repairs made, or an error.
+
+    With ``repair``, a geometry that is invalid in the OGC Simple Features sense
+    (what GEOS ``IsValidOp`` reports: self-intersection, ring self-intersection,
+    hole outside shell, ...) is replaced by GEOS ``make_valid`` ("linework"
+    method) keeping only its polygonal parts, and listed as a :class:`Repair`.
+    Without it, such geometry is refused: one invalid feature raises
+    :class:`GeometryError` with its index, code and GEOS's reason; several raise
+    one :class:`GeometryError` (index ``None``) naming every one of them.
+
     ``fc`` is the decoded collection or a path to a file. Each feature carries
     ``properties.code`` (or a feature ``id``), ``name``, ``parent`` (a code in
     the same file or in ``known_parents``) and ``level`` (one of
@@ -270,6 +339,7 @@ def parse_feature_collection(
     if not isinstance(features, list):
         raise TerritoryError(None, None, "FeatureCollection without a features list")
     out: list[Territory] = []
+    repairs: list[Repair] = []
     seen: dict[str, int] = {}
     for i, feat in enumerate(features):
         if not isinstance(feat, Mapping) or feat.get("type") != "Feature":
@@ -291,13 +361,27 @@ def parse_feature_collection(
         level = props.get("level", "custom")
         if level not in LEVELS:
             raise TerritoryError(i, code, f"level {level!r} is not one of {', '.join(LEVELS)}")
+        reasons: list[str] = []
         try:
-            geometry = _normalize(feat.get("geometry"))
+            # repaired even when strict, to learn of every invalid feature at once
+            geometry = _normalize(feat.get("geometry"), repair=True, reasons=reasons)
         except _Invalid as exc:
             raise GeometryError(i, code, str(exc)) from None
+        if reasons:
+            repairs.append(Repair(i, code, name, reasons[0]))
         out.append(Territory(code, name, parent.strip() if parent else None, level, geometry))
+    if repairs and not repair:
+        if len(repairs) == 1:
+            r = repairs[0]
+            raise GeometryError(r.index, r.code, f"invalid geometry: {r.reason}")
+        raise GeometryError(
+            None,
+            None,
+            f"{len(repairs)} features have invalid geometry: "
+            + "; ".join(f"feature {r.index} ({r.code}): {r.reason}" for r in repairs),
+        )
     check_hierarchy(out, known_parents=known_parents, index_of=seen)
-    return out
+    return out, repairs
 
 
 def check_hierarchy(

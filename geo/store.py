@@ -21,7 +21,13 @@ from shapely.geometry import shape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from geo.geometry import Territory, _normalize, check_hierarchy, parse_feature_collection
+from geo.geometry import (
+    Repair,
+    Territory,
+    _normalize,
+    check_hierarchy,
+    parse_feature_collection_repairing,
+)
 from geo.index import TerritoryIndex
 from geo.models import TerritoryRow
 
@@ -37,10 +43,13 @@ REGION_CODES = {
 
 @dataclass(frozen=True)
 class ImportReport:
-    """What an import did: codes created and codes whose row was replaced."""
+    """What an import did: codes created, codes whose row was replaced, and the
+    features whose invalid geometry was repaired (empty unless ``repair``).
+    """
 
     created: tuple[str, ...]
     updated: tuple[str, ...]
+    repaired: tuple[Repair, ...] = ()
 
     @property
     def count(self) -> int:
@@ -57,16 +66,25 @@ def _bbox_e6(t: Territory) -> tuple[int, int, int, int]:
     )
 
 
-def import_feature_collection(session: Session, fc: Mapping[str, Any]) -> ImportReport:
+def import_feature_collection(
+    session: Session, fc: Mapping[str, Any], *, repair: bool = False
+) -> ImportReport:
     """Validate a whole FeatureCollection, then insert or update its territories by code.
 
-    All or nothing: the first invalid feature raises :class:`geo.TerritoryError`
+    All or nothing: an invalid feature raises :class:`geo.TerritoryError`
     (a :class:`geo.GeometryError` for geometry) naming it, before any row is
-    touched. A parent may be in the file or already stored. The session is
-    flushed, not committed: the caller's transaction decides.
+    touched. With ``repair``, geometry invalid in the OGC sense is repaired by
+    GEOS ``make_valid`` (polygonal parts kept) and listed in
+    :attr:`ImportReport.repaired` instead; without it every such feature is
+    named in one :class:`geo.GeometryError` (see
+    :func:`geo.geometry.parse_feature_collection_repairing`). A parent may be in
+    the file or already stored. The session is flushed, not committed: the
+    caller's transaction decides.
     """
     stored = {r.code: r for r in session.scalars(select(TerritoryRow))}
-    territories = parse_feature_collection(fc, known_parents=stored)
+    territories, repairs = parse_feature_collection_repairing(
+        fc, known_parents=stored, repair=repair
+    )
     incoming = {t.code for t in territories}
     # the merged hierarchy must stay a forest (a file may re-parent stored codes)
     merged = [*territories] + [
@@ -92,7 +110,7 @@ def import_feature_collection(session: Session, fc: Mapping[str, Any]) -> Import
         row.geometry = json.dumps(t.geometry, separators=(",", ":"))
         row.min_lon_e6, row.min_lat_e6, row.max_lon_e6, row.max_lat_e6 = x0, y0, x1, y1
     session.flush()
-    return ImportReport(tuple(created), tuple(updated))
+    return ImportReport(tuple(created), tuple(updated), tuple(repairs))
 
 
 def stored_territories(session: Session) -> list[Territory]:

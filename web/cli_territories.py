@@ -1,7 +1,9 @@
 """``hopchain territories import | list | grants | grant | end | map``.
 
-- ``import FILE``: a GeoJSON FeatureCollection, all or nothing; an invalid
+- ``import FILE [--strict]``: a GeoJSON FeatureCollection, all or nothing; a bad
   feature exits 1 naming the feature and the reason, and nothing is stored.
+  Self-intersecting (OGC-invalid) polygons are repaired with GEOS ``make_valid``
+  and each repair is printed; ``--strict`` refuses them instead, naming each.
 - ``list``: stored territories (code, level, parent, name), one a line.
 - ``grants [--party CODE]``: territory grants with their validity.
 - ``grant PARTY CODE [--from YYYY-MM-DD] [--to YYYY-MM-DD]`` / ``end GRANT_ID [--on YYYY-MM-DD]``.
@@ -50,13 +52,22 @@ def territories_group() -> None:
 
 @territories_group.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Refuse invalid (e.g. self-intersecting) polygons instead of repairing them.",
+)
 @in_app_context
-def import_command(file: Path) -> None:
+def import_command(file: Path, strict: bool) -> None:
     """Import a GeoJSON FeatureCollection; features replace stored ones by code.
 
     Each feature needs properties ``code`` and ``name``, optionally ``parent``
-    (a code in the file or stored) and ``level``. Exit 1 naming the first
-    invalid feature; nothing is stored then.
+    (a code in the file or stored) and ``level``. A polygon that is invalid in
+    the OGC sense (self-intersection, ring self-intersection, ...) is repaired
+    as GEOS ``make_valid`` does, keeping its polygonal parts, and each repaired
+    feature is printed with GEOS's reason. With ``--strict`` any invalid polygon
+    exits 1 naming every invalid feature. Any other bad feature exits 1 naming
+    it. Nothing is stored when the exit status is 1.
     """
     try:
         fc = json.loads(file.read_text(encoding="utf-8"))
@@ -66,11 +77,13 @@ def import_command(file: Path) -> None:
         raise click.ClickException(f"{file}: a FeatureCollection must be a JSON object")
     session = get_session()
     try:
-        report = geo.import_feature_collection(session, fc)
+        report = geo.import_feature_collection(session, fc, repair=not strict)
     except geo.TerritoryError as exc:
         session.rollback()
         raise click.ClickException(f"{file}: {exc}; nothing was imported") from None
     session.commit()
+    for r in report.repaired:
+        click.echo(f"{file}: repaired invalid geometry of {r}")
     click.echo(f"{file}: {len(report.created)} territories created, {len(report.updated)} updated")
 
 

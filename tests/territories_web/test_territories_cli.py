@@ -51,7 +51,8 @@ def test_import_creates_then_updates_and_lists(
 def test_invalid_geometry_exits_1_naming_the_feature_and_stores_nothing(
     run_cli: RunCli, engine: Engine, tmp_path: Path
 ) -> None:
-    result = run_cli("territories", "import", _write(tmp_path, "bad.geojson", w.bad_fc()))
+    path = _write(tmp_path, "bad.geojson", w.bad_fc())
+    result = run_cli("territories", "import", "--strict", path)
     assert result.exit_code == 1
     assert "feature 1 (BAD)" in result.output
     assert "Self-intersection" in result.output
