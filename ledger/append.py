@@ -34,6 +34,7 @@ from ledger.database import (
 from ledger.hops import Hop, HopResult, scan_digest
 from ledger.ids import EntryKind, InvalidIdentifierError, UnitId, parse_key
 from ledger.permissions import custody_refusal
+from ledger.times import MAX_MS, MIN_MS, format_rfc3339, in_range
 from ledger.tree import Head, is_stored_level, read_head
 
 __all__ = ["LEDGER_LOCK_ID", "append_hops", "lock_ledger"]
@@ -67,10 +68,6 @@ _ENTRY_COLUMNS = (
     "lon_e6", "container_id", "device", "device_seq", "anomaly", "prev_hash", "leaf_hash",
 )  # fmt: skip
 _RECEIPT_COLUMNS = ("device", "device_seq", "first_seq", "entry_count", "anomaly", "content_hash")
-# The times canonical bytes can spell (RFC 3339 has four-digit years):
-# 0001-01-01T00:00:00.000Z .. 9999-12-31T23:59:59.999Z, in ms since the epoch.
-_MIN_AT_MS = -62_135_596_800_000
-_MAX_AT_MS = 253_402_300_799_999
 _MAX_DEVICE_SEQ = 2**63 - 1  # scan_receipts.device_seq and entries.device_seq are BIGINT
 _MAX_DEVICE = 64  # characters of entries.device and scan_receipts.device
 
@@ -133,7 +130,7 @@ def _bounds_reason(hop: Hop) -> str:
     """Why ``hop``, outside what the columns or the canonical bytes hold, is refused
     (called for such hops only). Intake checks these and more; this is the last
     guard, so that nothing unencodable is ever stored."""
-    if not _MIN_AT_MS <= hop.at_ms <= _MAX_AT_MS:
+    if not in_range(hop.at_ms):  # the times canonical bytes (RFC 3339) can spell
         return (
             f"time {hop.at_ms} ms since the epoch is outside the years 1 to 9999, "
             "which a ledger entry (RFC 3339) cannot spell"
@@ -144,7 +141,13 @@ def _bounds_reason(hop: Hop) -> str:
 
 
 def _safe_time(at_ms: int) -> str:
-    return format_time(at_ms) if _MIN_AT_MS <= at_ms <= _MAX_AT_MS else f"at_ms={at_ms}"
+    return format_rfc3339(at_ms) or f"at_ms={at_ms}"
+
+
+def loose_unpacking_note(key: str) -> str:
+    """The note a scan's result (and receipt) gets for unpacking a unit that is in
+    no container; the entry itself carries no anomaly for it."""
+    return f"unpacked {key}, which is not packed"
 
 
 def _chunks(items: Sequence[str | int], size: int = _CHUNK) -> Iterable[Sequence[str | int]]:
@@ -282,7 +285,7 @@ class _Batch:
         results: list[HopResult | None] = [None] * len(hops)
         # What the columns and the canonical bytes cannot hold is refused first, so
         # nothing unencodable reaches the rest of the batch (one cheap pass).
-        lo, hi = _MIN_AT_MS, _MAX_AT_MS
+        lo, hi = MIN_MS, MAX_MS
         out_of_bounds = [
             i
             for i, h in enumerate(hops)
@@ -594,7 +597,7 @@ class _Batch:
             self._load_units_by_id(unit.container_id)
             container = self.unit_by_id.get(unit.container_id)
         if container is None:
-            anomalies.append(f"unpacked {unit.key}, which is not packed")
+            anomalies.append(loose_unpacking_note(unit.key))
             self._entry(ctx, unit, container="", anomalies=anomalies)
             return
         self._children(container).discard(unit.id)

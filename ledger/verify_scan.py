@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection
 
 from ledger import merkle
-from ledger.append import _summarize
+from ledger.append import _summarize, loose_unpacking_note
 from ledger.custody import Custody, UnitState, apply_entry
 from ledger.database import fetch_all, placeholder
 from ledger.hops import scan_digest
@@ -135,7 +135,7 @@ def _receipt_anomalies(row: Row, into: list[str]) -> None:
     """The sentences the scan's result collected for this entry, as append collects
     them: unpacking a loose item adds one the entry itself does not carry."""
     if row[KIND] == "unpacking" and not row[CONTAINER] and not str(row[UNIT]).startswith("00/"):
-        into.append(f"unpacked {row[UNIT]}, which is not packed")
+        into.append(loose_unpacking_note(str(row[UNIT])))
     if row[ANOMALY]:
         into.append(row[ANOMALY])
 
