@@ -13,7 +13,6 @@ the ledger key over its run hash and a Merkle root of its statements
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections import defaultdict
@@ -75,6 +74,7 @@ from settlement.statement import (
     SettledParty,
     StatementLineRef,
     penalty_rule,
+    run_hash,
     settle_party,
     statement_hash,
 )
@@ -816,12 +816,15 @@ def create_run(
                     charge_rows.append({**row, "run_id": run.id})
         for i in range(0, len(charge_rows), 5000):
             s.execute(insert(IncidentCharge), charge_rows[i : i + 5000])
-        run.run_hash = hashlib.sha256(
-            json.dumps(
-                [period, kind, computed.tree_size, computed.root_hex,
-                 sorted(computed.program_versions), hashes, reporting_currency]
-            ).encode()
-        ).hexdigest()  # fmt: skip
+        run.run_hash = run_hash(
+            period=period,
+            kind=kind,
+            tree_size=computed.tree_size,
+            root_hex=computed.root_hex,
+            program_versions=computed.program_versions,
+            statement_hashes=hashes,
+            reporting_currency=reporting_currency,
+        )
         s.flush()
         return _run_view(s, run)
 

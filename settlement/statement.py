@@ -43,6 +43,7 @@ __all__ = [
     "SettledParty",
     "StatementLineRef",
     "penalty_rule",
+    "run_hash",
     "settle_party",
     "statement_hash",
 ]
@@ -362,3 +363,22 @@ def statement_hash(
     }
     raw = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def run_hash(
+    *,
+    period: str,
+    kind: str,
+    tree_size: int,
+    root_hex: str,
+    program_versions: Sequence[int],
+    statement_hashes: Sequence[str],
+    reporting_currency: str,
+) -> str:
+    """Hex SHA-256 of a run: ``json.dumps`` (default separators) of
+    ``[period, kind, tree_size, root_hex, sorted(program_versions),
+    statement_hashes (statement id order), reporting_currency]``. Written by
+    :func:`settlement.runs.create_run`, re-derived by ``settlement verify``."""
+    doc = [period, kind, tree_size, root_hex, sorted(program_versions),
+           list(statement_hashes), reporting_currency]  # fmt: skip
+    return hashlib.sha256(json.dumps(doc).encode()).hexdigest()

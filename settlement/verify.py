@@ -23,9 +23,8 @@ the table, the row and what differs, in words.
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -56,6 +55,7 @@ from settlement.seals import (
     run_statements,
     seal_run,
 )
+from settlement.statement import run_hash
 
 __all__ = [
     "SettlementIntegrityError",
@@ -227,12 +227,20 @@ def _verify_run_rows(
         hashes.append(st.hash)
         counts.statements += 1
         counts.lines += len(mine)
-    run_hash = _run_hash(run, versions, hashes)
-    if run_hash != run.run_hash:
+    again = run_hash(
+        period=run.period,
+        kind=run.kind,
+        tree_size=run.tree_size,
+        root_hex=run.root_hex,
+        program_versions=versions,
+        statement_hashes=hashes,
+        reporting_currency=run.reporting_currency,
+    )
+    if again != run.run_hash:
         raise _fail(
             "settlement_runs", run.id, "run_hash_mismatch",
             f"run {run.id}: its columns and its {len(hashes)} statement hashes give run hash "
-            f"{run_hash}, but its stored run_hash is {run.run_hash}",
+            f"{again}, but its stored run_hash is {run.run_hash}",
         )  # fmt: skip
     for adj_id in s.scalars(
         select(Adjustment.id).where(Adjustment.applied_run_id == run.id).order_by(Adjustment.id)
@@ -278,16 +286,6 @@ def _check_adjustment_line(
             f"adjustment {adj_id} does not match the line of statement {st.id} that pays it: "
             + "; ".join(problems),
         )  # fmt: skip
-
-
-def _run_hash(run: SettlementRun, versions: Sequence[int], hashes: Sequence[str]) -> str:
-    """The run hash as :func:`settlement.runs.create_run` computes it."""
-    return hashlib.sha256(
-        json.dumps(
-            [run.period, run.kind, run.tree_size, run.root_hex, sorted(versions), list(hashes),
-             run.reporting_currency]
-        ).encode()
-    ).hexdigest()  # fmt: skip
 
 
 def _checkpoints(s: Session) -> set[tuple[int, str]]:
