@@ -57,6 +57,7 @@ __all__ = [
     "UserRow",
     "account_events",
     "audit",
+    "audit_user",
     "authenticate_token",
     "change_password",
     "check_password",
@@ -308,6 +309,28 @@ def audit(
     _audit_log.info("%s %s", event, text)
 
 
+def audit_user(
+    session: Session,
+    event: str,
+    user: User,
+    *,
+    address: str,
+    actor: str | None = None,
+    **detail: object,
+) -> None:
+    """:func:`audit` of an event about an existing ``user`` (its username and id);
+    ``actor`` defaults to the user (their own sign-in, sign-out, password change)."""
+    audit(
+        session,
+        event,
+        username=user.username,
+        user_id=user.id,
+        address=address,
+        actor=user.username if actor is None else actor,
+        **detail,
+    )
+
+
 def _quoted(value: object) -> str:
     text = str(value)
     if not text or any(ch.isspace() or ch in '"=' for ch in text):
@@ -390,11 +413,10 @@ def create_user(
     except IntegrityError:
         session.rollback()
         raise AccountError(f"the username {username!r} is taken") from None
-    audit(
+    audit_user(
         session,
         "user-created",
-        username=user.username,
-        user_id=user.id,
+        user,
         address=address,
         actor=actor,
         role=role.value,
@@ -440,13 +462,11 @@ def check_password(
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)  # committed with the event below
     needs_code = totp.has_two_factor(user)
-    audit(
+    audit_user(
         session,
         "sign-in-password-ok",
-        username=user.username,
-        user_id=user.id,
+        user,
         address=address,
-        actor=user.username,
         next="code" if needs_code else "session",
     )
     return SignInCheck(user_id=user.id, needs_code=needs_code)
@@ -539,13 +559,11 @@ def _refused_while_locked(
     """The refusal (audited) when ``user`` is locked at ``now`` (ms), else None."""
     if user.locked_until_ms is None or user.locked_until_ms <= now:
         return None
-    audit(
+    audit_user(
         session,
         "sign-in-refused-locked",
-        username=user.username,
-        user_id=user.id,
+        user,
         address=address,
-        actor=user.username,
         locked_until=format_utc(user.locked_until_ms),
     )
     return SignInCheck(locked_until_ms=user.locked_until_ms)
@@ -589,13 +607,11 @@ def _failed(
     session.commit()
     session.refresh(user)
     failures = user.failed_logins
-    audit(
+    audit_user(
         session,
         "sign-in-failed",
-        username=user.username,
-        user_id=user.id,
+        user,
         address=address,
-        actor=user.username,
         reason=reason,
         failures=failures,
     )
@@ -603,13 +619,11 @@ def _failed(
         return SignInCheck()
     user.locked_until_ms = now + policy.lock_s * 1000
     user.failed_logins = 0
-    audit(  # commits the lock with its event
+    audit_user(  # commits the lock with its event
         session,
         "account-locked",
-        username=user.username,
-        user_id=user.id,
+        user,
         address=address,
-        actor=user.username,
         failures=failures,
         locked_until=format_utc(user.locked_until_ms),
     )
@@ -623,13 +637,11 @@ def signed_in(session: Session, user_id: int, *, address: str = "") -> None:
         raise AccountError(f"no user has the id {user_id}")
     user.failed_logins = 0
     user.locked_until_ms = None
-    audit(
+    audit_user(
         session,
         "signed-in",
-        username=user.username,
-        user_id=user.id,
+        user,
         address=address,
-        actor=user.username,
     )
 
 
@@ -657,13 +669,11 @@ def change_password(
     if user is None or user.service:
         raise AccountError(f"no user has the id {user_id}")
     if not _verify(user.password_hash, current):
-        audit(
+        audit_user(
             session,
             "password-change-refused",
-            username=user.username,
-            user_id=user.id,
+            user,
             address=address,
-            actor=user.username,
         )
         raise AccountError("the current password is not right")
     if new == current:
@@ -672,13 +682,11 @@ def change_password(
     user.password_hash = _hasher.hash(new)
     user.password_changed_ms = _now_ms()
     ended = user_sessions.revoke_all(session, user.id)
-    audit(  # commits the new password with its event
+    audit_user(  # commits the new password with its event
         session,
         "password-changed",
-        username=user.username,
-        user_id=user.id,
+        user,
         address=address,
-        actor=user.username,
         sessions_ended=ended,
     )
     return ended
@@ -722,11 +730,10 @@ def set_user_active(
         raise AccountError(f"no user has the id {user_id}")
     user.active = active
     ended = 0 if active else user_sessions.revoke_all(session, user.id)
-    audit(
+    audit_user(
         session,
         "user-reactivated" if active else "user-deactivated",
-        username=user.username,
-        user_id=user.id,
+        user,
         address=address,
         actor=actor,
         sessions_ended=ended,
@@ -743,11 +750,10 @@ def unlock_user(
         raise AccountError(f"no user has the id {user_id}")
     user.locked_until_ms = None
     user.failed_logins = 0
-    audit(
+    audit_user(
         session,
         "account-unlocked",
-        username=user.username,
-        user_id=user.id,
+        user,
         address=address,
         actor=actor,
     )
@@ -765,11 +771,10 @@ def reset_two_factor(
     user.totp_secret = None
     user.totp_last_step = None
     ended = user_sessions.revoke_all(session, user.id)
-    audit(
+    audit_user(
         session,
         "two-factor-reset",
-        username=user.username,
-        user_id=user.id,
+        user,
         address=address,
         actor=actor,
         sessions_ended=ended,
@@ -829,11 +834,10 @@ def service_user(
         if again is None:
             raise AccountError(f"the username {user.username!r} is taken by a person") from None
         return again
-    audit(
+    audit_user(
         session,
         "user-created",
-        username=user.username,
-        user_id=user.id,
+        user,
         address=address,
         actor=actor,
         role=role.value,
@@ -900,11 +904,10 @@ def create_token(
     )
     session.add(token)
     session.flush()  # the token's id, for the event committed with it
-    audit(
+    audit_user(
         session,
         "token-created",
-        username=owner.username,
-        user_id=owner.id,
+        owner,
         address=address,
         actor=actor,
         token_id=token.id,

@@ -48,13 +48,11 @@ def setup() -> ResponseReturnValue:
     if form.validate_on_submit():
         if totp.enroll(get_session(), user.id, secret, form.code.data):
             session.pop(_SETUP_SECRET, None)
-            accounts.audit(
+            accounts.audit_user(
                 get_session(),
                 "two-factor-set-up",
-                username=user.username,
-                user_id=user.id,
+                user,
                 address=client_address(),
-                actor=user.username,
             )
             flash(
                 "Two-factor sign-in is on. You will be asked for a code after your password.",
