@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 __all__ = [
+    "OBSERVATION_KINDS",
     "EntryKind",
     "InvalidIdentifierError",
     "UnitId",
@@ -45,6 +46,10 @@ class EntryKind(enum.Enum):
     INSPECTING = "inspecting"
     RETURNING = "returning"
     DECOMMISSIONING = "decommissioning"
+    # Not an observation: the retraction of an earlier entry (EPCIS 2.0 §7.4.1.2
+    # errorDeclaration). The entry names the retracted seq; detection, custody and
+    # settlement read the unit's history without both.
+    ERROR_DECLARATION = "error_declaration"
 
     @property
     def code(self) -> int:
@@ -53,6 +58,12 @@ class EntryKind(enum.Enum):
 
 
 _KIND_CODES = {kind: i for i, kind in enumerate(EntryKind)}
+
+#: The kinds a scan, a handheld or an EPCIS event may record: every kind but
+#: ``error_declaration``, which only a declaration about a stored entry appends.
+OBSERVATION_KINDS: tuple[EntryKind, ...] = tuple(
+    k for k in EntryKind if k is not EntryKind.ERROR_DECLARATION
+)
 
 
 def gs1_check_digit(digits: str) -> int:

@@ -127,8 +127,20 @@ class Entry(Base):
     anomaly: Mapped[str] = mapped_column(Text, default="")
     prev_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    # An error declaration (EPCIS 2.0 errorDeclaration, kind ``error_declaration``)
+    # names the seq of the entry it retracts; None for every observation.
+    retracts_seq: Mapped[int | None] = mapped_column(BigInteger, default=None)
 
-    __table_args__ = (Index("ix_entries_at_ms", "at_ms"),)
+    __table_args__ = (
+        Index("ix_entries_at_ms", "at_ms"),
+        Index(
+            "ix_entries_retracts_seq",
+            "retracts_seq",
+            unique=True,
+            sqlite_where=text("retracts_seq IS NOT NULL"),
+            postgresql_where=text("retracts_seq IS NOT NULL"),
+        ),
+    )
 
 
 class TreeNode(Base):

@@ -59,7 +59,7 @@ from sqlalchemy.orm import Session
 
 from ledger.canonical import format_time
 from ledger.hops import Hop, HopResult
-from ledger.ids import EntryKind
+from ledger.ids import OBSERVATION_KINDS, EntryKind
 from ledger.models import ScanReceipt
 from scanners.devices import authenticate_upload
 from scanners.parse import parse
@@ -371,13 +371,11 @@ def parse_kind(value: str) -> EntryKind:
     key = value.strip().lower()
     if key in KIND_ALIASES:
         return KIND_ALIASES[key]
-    try:
-        return EntryKind(key)
-    except ValueError:
-        names = sorted({*KIND_ALIASES, *(k.value for k in EntryKind)})
-        raise ValueError(
-            f"unknown kind {_shown(value)}; expected one of {', '.join(names)}"
-        ) from None
+    kind = next((k for k in OBSERVATION_KINDS if k.value == key), None)
+    if kind is not None:
+        return kind
+    names = sorted({*KIND_ALIASES, *(k.value for k in OBSERVATION_KINDS)})
+    raise ValueError(f"unknown kind {_shown(value)}; expected one of {', '.join(names)}")
 
 
 _RFC3339 = re.compile(

@@ -51,6 +51,7 @@ MODEL_MODULES: tuple[tuple[str, str], ...] = (
     ("web.models", "Base"),
     ("scanners.devices", "Base"),
     ("scanners.serials", "Base"),
+    ("scanners.epcis_events", "Base"),
     ("geo.models", "GeoBase"),
     ("settlement.models", "Base"),
 )
