@@ -11,7 +11,9 @@ element strings; ISO/IEC 24778). Other ISO/IEC 15424 identifiers (``]d1``, ``]Q1
 
 - GS1 element strings with FNC1 sent as GS (0x1D), e.g. ``0109506000134352211234``;
 - the bracketed human-readable form ``(01)09506000134352(21)1234``;
-- GS1 Digital Link URIs on any domain and below any path prefix;
+- GS1 Digital Link URIs on any domain and below a custom path prefix, read by the
+  standard's grammar (primary key, its qualifiers in order, data attributes in
+  the query), see :mod:`scanners.digital_link`;
 - plain GTIN-8/12/13/14 and SSCC-18 numbers;
 - EPC pure-identity URNs ``urn:epc:id:sgtin:…`` and ``urn:epc:id:sscc:…`` (RFID
   readers and EPCIS documents use them).
@@ -41,8 +43,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from biip import ParseError
-from biip.gs1_application_identifiers import GS1ApplicationIdentifier
-from biip.gs1_digital_link_uris import GS1DigitalLinkURI
 from biip.gs1_element_strings import GS1ElementStrings
 from biip.gs1_messages import GS1Message
 from biip.gtin import Gtin
@@ -57,6 +57,8 @@ from ledger.ids import (
     validate_gtin14,
     validate_sscc18,
 )
+from scanners.check_digits import CHECK_DIGIT_SPANS, check_digit_error
+from scanners.digital_link import DigitalLinkError, parse_digital_link
 
 __all__ = [
     "CHECK_DIGIT_SPANS",
@@ -218,6 +220,8 @@ def _to_text(raw: str | bytes) -> str:
 # as much as appending the hop): GS1 Digital Link, bracketed HRI and element strings
 # of a GTIN + plain serial or of an SSCC. Anything else, and any check digit that
 # does not add up, takes the general path, so the answers are the same either way.
+# The Digital Link forms (no stem, no query, /01/{14}/21/{alnum} or /00/{18}) are
+# ones the full grammar of scanners.digital_link accepts with the same AIs.
 _SERIAL = r"[0-9A-Za-z]{1,20}"
 _COMMON_FORMS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(rf"^https?://[A-Za-z0-9.-]+(?::[0-9]+)?/01/([0-9]{{14}})/21/({_SERIAL})$"), "digital_link"),
@@ -234,77 +238,6 @@ _ADD_ON_PACKET = re.compile(r"^([0-9]+)\s*\](E[12])\s*([0-9]+)$")
 # ]E3 data without a separator: total length -> length of the main symbol's data
 # (13: EAN-13, or UPC-A sent as 13 digits; 12: UPC-A as printed; 8: EAN-8/UPC-E).
 _E3_MAIN_LENGTH = {15: 13, 18: 13, 14: 12, 17: 12, 10: 8, 13: 8}
-
-#: AI -> (start, end) of the digits of its value that end in a GS1 mod-10 check
-#: digit (GS1 General Specifications §3 and §7.9.1; the "csum" components of the
-#: GS1 Barcode Syntax Dictionary). GRAI (8003) starts with a padding zero, then
-#: its 13-digit GTIN-like part; GDTI, GCN and ITIP carry more data after it.
-CHECK_DIGIT_SPANS: dict[str, tuple[int, int]] = {
-    "00": (0, 18),  # SSCC
-    "01": (0, 14),  # GTIN
-    "02": (0, 14),  # GTIN of contained trade items
-    "03": (0, 14),  # GTIN of a made-to-order item
-    "253": (0, 13),  # GDTI
-    "255": (0, 13),  # GCN
-    "402": (0, 17),  # GSIN
-    **{f"41{n}": (0, 13) for n in range(8)},  # GLN: ship to, bill to ... party
-    "8003": (1, 14),  # GRAI
-    "8006": (0, 14),  # ITIP
-    "8017": (0, 18),  # GSRN - provider
-    "8018": (0, 18),  # GSRN - recipient
-    "8026": (0, 14),  # ITIP content
-}
-# GMN (8013) ends in a check character pair instead (GS1 General Specifications
-# §7.9.5): weights are the primes, the characters those of sets 82 and 32.
-_GMN_AI = "8013"
-_CSET82 = "!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
-_CSET32 = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-_PRIMES = (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83)
-
-
-def check_digit_error(ai: str, value: str) -> str | None:
-    """Why the check digit (or GMN check character pair) in ``value`` of ``ai`` is
-    wrong, naming the AI and its GS1 data title, e.g. ``"AI 414 (LOC No.) check
-    digit 7 is wrong; expected 3"``; None when it is right or ``ai`` has none.
-
-    The AIs and the position of their check digit are :data:`CHECK_DIGIT_SPANS`
-    (mod 10, GS1 General Specifications §7.9.1) plus 8013 (GMN, §7.9.5).
-    """
-    label = f"AI {ai} ({_ai_title(ai)})"
-    if ai == _GMN_AI:
-        return _gmn_error(label, value)
-    span = CHECK_DIGIT_SPANS.get(ai)
-    if span is None:
-        return None
-    start, end = span
-    digits = value[start:end]
-    if len(digits) != end - start or not digits.isascii() or not digits.isdigit():
-        return (
-            f"{label} must have {end - start} digits at positions {start + 1}-{end}, got {value!r}"
-        )
-    expected = gs1_check_digit(digits[:-1])
-    if int(digits[-1]) != expected:
-        return f"{label} check digit {digits[-1]} is wrong; expected {expected}"
-    return None
-
-
-def _gmn_error(label: str, value: str) -> str | None:
-    data, pair = value[:-2], value[-2:]
-    if not 3 <= len(value) <= 25 or any(c not in _CSET82 for c in data):
-        return f"{label} must be 1-23 GS1 characters and a check character pair, got {value!r}"
-    weights = _PRIMES[: len(data)][::-1]
-    total = sum(_CSET82.index(c) * w for c, w in zip(data, weights, strict=True)) % 1021
-    expected = _CSET32[total >> 5] + _CSET32[total & 31]
-    if pair != expected:
-        return f"{label} check character pair {pair} is wrong; expected {expected}"
-    return None
-
-
-def _ai_title(ai: str) -> str:
-    try:
-        return GS1ApplicationIdentifier.extract(ai).data_title
-    except ParseError:
-        return "unknown AI"
 
 
 def _common_form(body: str) -> tuple[str, dict[str, str]] | None:
@@ -360,10 +293,10 @@ def _parse(text: str, hint: str | None, *, fast: bool = True) -> ScanResult:
     lowered = body[:8].lower()
     if lowered.startswith(("http://", "https://")):
         try:
-            uri = GS1DigitalLinkURI.parse(body)
-        except ParseError as exc:
-            return fail(f"not a GS1 Digital Link URI: {exc}", name, sid_value)
-        return done("digital_link", _ais(uri.element_strings), name or "Digital Link")
+            link = parse_digital_link(body)
+        except DigitalLinkError as exc:
+            return fail(f"not a valid GS1 Digital Link URI: {exc}", name, sid_value)
+        return done("digital_link", link.ais, name or "Digital Link")
     if body.startswith("urn:epc:id:"):
         return _parse_epc_urn(text, body, name, sid_value)
     if body.startswith("("):

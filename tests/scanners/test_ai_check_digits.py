@@ -86,7 +86,10 @@ def test_wrong_check_digit_after_a_valid_key_is_refused() -> None:
 
 def test_digital_link_attribute_is_checked() -> None:
     r = parse("https://id.gs1.org/01/09506000134352/21/S1?8018=000009506000134357")
-    assert r.error == "AI 8018 (GSRN - RECIPIENT) check digit 7 is wrong; expected 2"
+    assert r.error == (
+        "not a valid GS1 Digital Link URI: query parameter 8018: "
+        "AI 8018 (GSRN - RECIPIENT) check digit 7 is wrong; expected 2"
+    )
 
 
 def test_gmn_check_character_pair() -> None:

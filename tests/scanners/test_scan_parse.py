@@ -162,7 +162,8 @@ def test_every_encoding_of_a_unit_gives_the_same_key(gtin: str, serial: str, lot
         f"]d201{gtin}21{serial}{GS}10{lot}",
         f"01{gtin}10{lot}{GS}21{serial}",
         f"(01){gtin}(21){serial}(10){lot}",
-        f"]Q1https://any.example/path/01/{gtin}/21/{quote(serial, safe='')}?10={lot}",
+        # the lot is a key qualifier of 01: in the path, before the serial (DL URI Syntax)
+        f"]Q1https://any.example/path/01/{gtin}/10/{lot}/21/{quote(serial, safe='')}",
         f"https://id.gs1.org/01/{gtin}/21/{quote(serial, safe='')}",
     ]
     for form in forms:
