@@ -13,7 +13,9 @@
   signed-in scan station page; :func:`scan_time_problem`: the one scan time
   window of every intake.
 - :class:`HandheldClient`: the reference offline handheld client.
-- :func:`capture_document`, :func:`export_history`: EPCIS 2.0 JSON-LD.
+- :func:`capture_document`, :func:`export_history`: EPCIS 2.0 JSON-LD;
+  :func:`plan_capture` / :func:`finish_capture`: capture into the ledger without
+  duplicating history, error declarations as retractions.
 """
 
 from scanners.batch import (
@@ -65,6 +67,7 @@ from scanners.epcis import (
     site_uri,
     unit_uri,
 )
+from scanners.epcis_capture import CapturePlan, finish_capture, plan_capture
 from scanners.handheld import FlushReport, HandheldClient, HandheldError, generate_device_key
 from scanners.handheld import main as handheld_main
 from scanners.labels import (
@@ -85,6 +88,7 @@ __all__ = [
     "KIND_ALIASES",
     "MAX_AHEAD_MS",
     "BatchFormatError",
+    "CapturePlan",
     "Device",
     "DeviceAuthError",
     "DeviceError",
@@ -117,6 +121,7 @@ __all__ = [
     "decode_image",
     "device_codes",
     "export_history",
+    "finish_capture",
     "generate_device_key",
     "get_device",
     "handheld_main",
@@ -134,6 +139,7 @@ __all__ = [
     "parse_rfc3339_ms",
     "parse_scan_batch",
     "party_uri",
+    "plan_capture",
     "register_device",
     "render_labels",
     "revoke_device",

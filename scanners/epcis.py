@@ -28,15 +28,25 @@ default party. The counterparty is the other side (destination for shipping and
 returning, source for receiving). Ids are mapped to our party and site codes by
 caller-supplied resolvers; an id they do not know refuses the document.
 
-An event with an ``eventID`` gives hops with ``device = "epcis:<hash of the id>"``
-and ``device_seq`` = the hop's index within the event, so capturing the same
-document twice appends nothing the second time.
+Every event is named by its ``eventID``, else by its EPCIS event hash ID (CBV 2.0
+§8.9, :mod:`scanners.epcis_hash`: computed offline, once per document); its hops
+get ``device = "epcis:<hash of that key>"`` and ``device_seq`` = the hop's index
+within the event (:func:`capture_events`), so capturing the same document twice
+appends nothing the second time. An event carrying ``errorDeclaration`` (EPCIS 2.0
+§7.4.1.2) is parsed into :class:`ErrorDeclaration`; :mod:`scanners.epcis_capture`
+turns it into the retraction of the event it repeats, and refuses duplicates of
+events captured before (by eventID, hash ID, or an entry's export eventID).
+``bizStep`` ``error_declaration`` is refused: a retraction is no observation.
 
 Any problem refuses the whole document with :class:`EpcisError` carrying the JSON
 path of the first error, e.g. ``$.epcisBody.eventList[3].epcList[0]``.
 
 Export (:func:`export_history`) writes one event per ledger entry with the same
-mapping in reverse, so capturing an export yields the same hops. Standard fields
+mapping in reverse, so capturing an export yields the same hops; each event keeps
+the eventID it was captured under (or ``urn:hopchain:entry:<seq>:<leaf hex>`` for
+an entry not captured from EPCIS), and an error_declaration entry is the retracted
+event again with its ``errorDeclaration``, so capturing an export back into the
+same ledger appends nothing. Standard fields
 carry everything EPCIS has a place for; two extensions carry the rest: ``hc:party``
 (who performed the step) and ``hc:container`` (the case a unit moved inside, on
 the unit's own shipping/receiving entries).
@@ -45,8 +55,8 @@ the unit's own shipping/receiving entries).
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import itertools
+import json
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -59,19 +69,24 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from ledger.hops import Hop
-from ledger.ids import EntryKind, InvalidIdentifierError, sscc_key, unit_key
+from ledger.ids import OBSERVATION_KINDS, EntryKind, InvalidIdentifierError, sscc_key, unit_key
 from ledger.models import Entry, Party, Site, Unit
 from ledger.times import MAX_MS, MIN_MS, format_ms, in_range
 from scanners.batch import parse_rfc3339_ms, scan_time_problem, to_micro_degrees
+from scanners.epcis_events import EpcisEvent, entry_event_id, event_device
+from scanners.epcis_hash import EventHashError, event_hash_ids
 from scanners.parse import parse
 
 __all__ = [
     "DEFAULT_ID_BASE",
     "EPCIS_CONTEXT",
+    "CapturedEvent",
     "EpcisError",
     "EpcisResolvers",
+    "ErrorDeclaration",
     "HistoryEntry",
     "capture_document",
+    "capture_events",
     "database_resolvers",
     "export_history",
     "history_entries",
@@ -141,6 +156,52 @@ class HistoryEntry:
     leaf_hash: str = ""  # hex
     lat_e6: int | None = None
     lon_e6: int | None = None
+    seq: int | None = None  # the entry's seq (names it in the export's eventID)
+    event_id: str = ""  # the eventID of the EPCIS event it was captured from, if any
+    retracts: int | None = None  # an error_declaration entry: the seq it retracts
+    declared_reason: str = ""  # a declaration: the reason (CBV ER- value or URI)
+    corrective_ids: tuple[str, ...] = ()  # a declaration: its correctiveEventIDs
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorDeclaration:
+    """An event's ``errorDeclaration`` (EPCIS 2.0 §7.4.1.2): the event it repeats
+    (same eventID, or same hash ID) was in error and is retracted.
+
+    ``declared_ms``: ``declarationTime`` (ms since the epoch); ``reason``: a CBV
+    ``ER-`` value or URI as sent (``""`` when absent); ``corrective_ids``: the
+    ``correctiveEventIDs`` of the events that say what happened instead.
+    """
+
+    declared_ms: int
+    reason: str = ""
+    corrective_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CapturedEvent:
+    """One event of a captured document: where it is (``index`` in the eventList and
+    its JSON ``path``), its ``eventID`` as sent (None without one), its EPCIS event
+    hash ID (CBV 2.0 §8.9), its hops and, for an error declaration, what it declares.
+
+    ``key`` (eventID, else hash ID) names the event; ``device`` is the device key
+    of its hops (:func:`scanners.epcis_events.event_device` of the key).
+    """
+
+    index: int
+    path: str
+    event_id: str | None
+    hash_id: str
+    hops: tuple[Hop, ...]
+    declaration: ErrorDeclaration | None = None
+
+    @property
+    def key(self) -> str:
+        return self.event_id or self.hash_id
+
+    @property
+    def device(self) -> str:
+        return event_device(self.key)
 
 
 # --- our ids -------------------------------------------------------------------------
@@ -243,7 +304,10 @@ def database_resolvers(
 
 
 def history_entries(session: Session, key: str) -> list[HistoryEntry]:
-    """The ledger entries of one unit (by canonical key), oldest first, for export."""
+    """The ledger entries of one unit (by canonical key), oldest first, for export:
+    with each entry's seq, the eventID it was captured under (``epcis_events`` by
+    the entry's device), and for an error declaration the seq it retracts, the
+    reason and the correctiveEventIDs declared."""
     counterparty = aliased(Party)
     container = aliased(Unit)
     rows = session.execute(
@@ -257,29 +321,65 @@ def history_entries(session: Session, key: str) -> list[HistoryEntry]:
             Entry.leaf_hash,
             Entry.lat_e6,
             Entry.lon_e6,
+            Entry.seq,
+            Entry.retracts_seq,
+            Entry.anomaly,
+            EpcisEvent.event_id,
+            EpcisEvent.declared_reason,
+            EpcisEvent.corrective_ids,
         )
         .join(Unit, Unit.id == Entry.unit_id)
         .join(Party, Party.id == Entry.party_id)
         .outerjoin(counterparty, counterparty.id == Entry.counterparty_id)
         .outerjoin(Site, Site.id == Entry.site_id)
         .outerjoin(container, container.id == Entry.container_id)
+        .outerjoin(EpcisEvent, EpcisEvent.device == Entry.device)
         .where(Unit.key == key)
         .order_by(Entry.seq)
-    )
-    return [
-        HistoryEntry(
-            kind=EntryKind(kind),
-            at_ms=at_ms,
-            party=party,
-            counterparty=other,
-            site=site,
-            container=box,
-            leaf_hash=leaf.hex(),
-            lat_e6=lat,
-            lon_e6=lon,
+    ).all()
+    declared = {r[9]: (r[13], r[14]) for r in rows if r[12] is not None}  # seq → row's
+    out = []
+    for (
+        kind,
+        at_ms,
+        party,
+        other,
+        site,
+        box,
+        leaf,
+        lat,
+        lon,
+        seq,
+        retracts,
+        note,
+        eid,
+        _,
+        _,
+    ) in rows:
+        reason, correctives = "", ()
+        if retracts is not None:
+            stored_reason, stored_ids = declared.get(retracts, (None, None))
+            reason = stored_reason if stored_reason is not None else note
+            correctives = tuple(json.loads(stored_ids)) if stored_ids else ()
+        out.append(
+            HistoryEntry(
+                kind=EntryKind(kind),
+                at_ms=at_ms,
+                party=party,
+                counterparty=other,
+                site=site,
+                container=box,
+                leaf_hash=leaf.hex(),
+                lat_e6=lat,
+                lon_e6=lon,
+                seq=seq,
+                event_id=eid or "",
+                retracts=retracts,
+                declared_reason=reason,
+                corrective_ids=correctives,
+            )
         )
-        for kind, at_ms, party, other, site, box, leaf, lat, lon in rows
-    ]
+    return out
 
 
 # --- capture ---------------------------------------------------------------------------
@@ -288,7 +388,20 @@ def history_entries(session: Session, key: str) -> list[HistoryEntry]:
 def capture_document(
     doc: object, resolvers: EpcisResolvers, *, now_ms: int | None = None
 ) -> list[Hop]:
-    """Hops for every event of an EPCIS 2.0 document, in document order.
+    """Hops for every event of an EPCIS 2.0 document, in document order: the hops
+    of :func:`capture_events`, one list (an error declaration's are the hops of the
+    event it repeats). Raises :class:`EpcisError` as it does."""
+    return [hop for event in capture_events(doc, resolvers, now_ms=now_ms) for hop in event.hops]
+
+
+def capture_events(
+    doc: object, resolvers: EpcisResolvers, *, now_ms: int | None = None
+) -> list[CapturedEvent]:
+    """Every event of an EPCIS 2.0 document, in document order, with its hops,
+    eventID, EPCIS event hash ID (CBV 2.0 §8.9, :mod:`scanners.epcis_hash`) and
+    ``errorDeclaration``. Every event's hops get the device key of its eventID, or
+    of its hash ID when it has none, and ``device_seq`` = the hop's index in the
+    event: capturing the same event again appends nothing.
 
     With ``now_ms`` (the server clock, ms since the epoch) every ``eventTime`` must
     lie in the window of :func:`scanners.batch.scan_time_problem` (2000-01-01 to 30
@@ -318,10 +431,61 @@ def capture_document(
         raise EpcisError("$.epcisBody.eventList", "missing or not a list")
     if len(events) > MAX_EVENTS:
         raise EpcisError("$.epcisBody.eventList", f"at most {MAX_EVENTS} events per document")
-    hops: list[Hop] = []
+    captured: list[tuple[int, str, dict[str, Any], list[Hop], ErrorDeclaration | None]] = []
     for i, event in enumerate(events):
-        hops.extend(_capture_event(event, f"$.epcisBody.eventList[{i}]", resolvers, now_ms))
-    return hops
+        path = f"$.epcisBody.eventList[{i}]"
+        hops = _capture_event(event, path, resolvers, now_ms)
+        captured.append((i, path, event, hops, _declaration(event, path, now_ms)))
+    try:
+        hash_ids = event_hash_ids(doc)  # once per document: JSON-LD expansion is slow
+    except EventHashError as exc:
+        where = "$['@context']" if "@context" in exc.reason else "$"
+        if exc.index is not None:
+            where = f"$.epcisBody.eventList[{exc.index}]"
+        raise EpcisError(where, f"no EPCIS event hash ID: {exc.reason}") from None
+    out: list[CapturedEvent] = []
+    for (i, path, event, hops, declared), hash_id in zip(captured, hash_ids, strict=True):
+        event_id = event.get("eventID")
+        key = event_id if isinstance(event_id, str) else hash_id
+        device = event_device(key)
+        hops = [dataclasses.replace(h, device=device, device_seq=n) for n, h in enumerate(hops)]
+        out.append(
+            CapturedEvent(
+                i, path, event_id if isinstance(event_id, str) else None, hash_id, tuple(hops),
+                declared,
+            )
+        )  # fmt: skip
+    return out
+
+
+def _declaration(event: dict[str, Any], path: str, now_ms: int | None) -> ErrorDeclaration | None:
+    """The event's ``errorDeclaration`` (EPCIS 2.0 §7.4.1.2), None without one.
+
+    ``declarationTime`` is required (RFC 3339, in the scan time window when
+    ``now_ms`` is given), ``reason`` a string (CBV ``ER-`` value or URI),
+    ``correctiveEventIDs`` a list of non-empty strings. Raises :class:`EpcisError`
+    at the field.
+    """
+    value = event.get("errorDeclaration")
+    if value is None:
+        return None
+    where = f"{path}.errorDeclaration"
+    if not isinstance(value, dict):
+        raise EpcisError(where, 'expected {"declarationTime": ..., "reason": ...}')
+    at_ms = _time_ms(value.get("declarationTime"), f"{where}.declarationTime")
+    if now_ms is not None and (problem := scan_time_problem(at_ms, now_ms)) is not None:
+        shown = str(value.get("declarationTime"))[:64]
+        raise EpcisError(f"{where}.declarationTime", f"{shown!r} {problem}")
+    reason = value.get("reason", "")
+    if not isinstance(reason, str):
+        raise EpcisError(f"{where}.reason", "must be a CBV error reason (ER-) string")
+    ids = value.get("correctiveEventIDs", [])
+    if not isinstance(ids, list):
+        raise EpcisError(f"{where}.correctiveEventIDs", "must be a list of eventIDs")
+    for j, ident in enumerate(ids):
+        if not isinstance(ident, str) or not ident:
+            raise EpcisError(f"{where}.correctiveEventIDs[{j}]", "must be a non-empty eventID")
+    return ErrorDeclaration(at_ms, reason[:512], tuple(dict.fromkeys(ids)))
 
 
 def _has_epcis_context(context: object) -> bool:
@@ -433,13 +597,14 @@ def _packed_in(parent: str, path: str, res: EpcisResolvers) -> list[str]:
 
 def _event_device(event: dict[str, Any], path: str) -> str:
     """Idempotency key of an event with an ``eventID``: capturing it again appends
-    nothing (the ledger answers ``duplicate``, as for a replayed handheld scan)."""
+    nothing (the ledger answers ``duplicate``, as for a replayed handheld scan).
+    An event without one gets the key of its hash ID in :func:`capture_events`."""
     event_id = event.get("eventID")
     if event_id is None:
         return ""
     if not isinstance(event_id, str) or not event_id:
         raise EpcisError(f"{path}.eventID", "must be a non-empty URI string")
-    return "epcis:" + hashlib.sha256(event_id.encode()).hexdigest()[:40]
+    return event_device(event_id)
 
 
 def _time_ms(value: object, path: str) -> int:
@@ -474,12 +639,13 @@ def _bizstep(event: dict[str, Any], path: str) -> str | None:
 
 
 def _kind(etype: str, action: str, bizstep: str | None, path: str) -> EntryKind:
-    named: EntryKind | None = None
-    if bizstep is not None:
-        try:
-            named = EntryKind(bizstep)
-        except ValueError:
-            named = None
+    if bizstep == EntryKind.ERROR_DECLARATION.value:
+        raise EpcisError(
+            f"{path}.bizStep",
+            "'error_declaration' is not an observation: to retract an event, send it "
+            "again with an errorDeclaration (EPCIS 2.0 §7.4.1.2)",
+        )
+    named = next((k for k in OBSERVATION_KINDS if k.value == bizstep), None)
     if etype == "AggregationEvent" and action != "OBSERVE":
         return EntryKind.PACKING if action == "ADD" else EntryKind.UNPACKING
     if etype == "ObjectEvent" and action == "DELETE":
@@ -491,7 +657,7 @@ def _kind(etype: str, action: str, bizstep: str | None, path: str) -> EntryKind:
     ):
         return EntryKind.COMMISSIONING
     if named is None:
-        kinds = ", ".join(k.value for k in EntryKind)
+        kinds = ", ".join(k.value for k in OBSERVATION_KINDS)
         raise EpcisError(
             f"{path}.bizStep",
             f"{'missing' if bizstep is None else repr(bizstep)}; a {etype} {action} needs one of {kinds}",
@@ -643,10 +809,27 @@ def export_history(
 ) -> dict[str, Any]:
     """An EPCIS 2.0 JSON-LD ``EPCISDocument`` with one event per entry, oldest first.
 
-    ``created_ms`` is the document's ``creationDate`` (default: now).
+    Each event's ``eventID`` is the one it was captured under (its hash ID for an
+    event captured without one), else ``urn:hopchain:entry:<seq>:<leaf hex>``, so
+    capturing the export back appends nothing. An error_declaration entry is the
+    retracted entry's event again with an ``errorDeclaration`` (EPCIS 2.0
+    §7.4.1.2). ``created_ms`` is the document's ``creationDate`` (default: now).
+    Raises ValueError for a declaration whose retracted entry is not in ``entries``.
     """
     unit = unit_uri(unit_key, base)
-    events = [_export_event(unit, e, base) for e in sorted(entries, key=lambda e: e.at_ms)]
+    by_seq = {e.seq: e for e in entries if e.seq is not None}
+    events = []
+    for e in sorted(entries, key=lambda e: e.at_ms):
+        if e.kind is not EntryKind.ERROR_DECLARATION:
+            events.append(_export_event(unit, e, base))
+            continue
+        retracted = by_seq.get(e.retracts) if e.retracts is not None else None
+        if retracted is None:
+            raise ValueError(
+                f"the error declaration at seq {e.seq} retracts seq {e.retracts}, "
+                "which is not in the history given"
+            )
+        events.append(_declaration_event(unit, retracted, e, base))
     created = created_ms if created_ms is not None else time.time_ns() // 1_000_000
     return {
         "@context": [EPCIS_CONTEXT, {"hc": HOPCHAIN_NS}],
@@ -676,7 +859,11 @@ def _export_event(unit: str, e: HistoryEntry, base: str) -> dict[str, Any]:
     if not in_range(e.at_ms):
         event["hc:atMs"] = e.at_ms  # the stored value behind a clamped eventTime
     event["eventTimeZoneOffset"] = "+00:00"
-    if e.leaf_hash:
+    if e.event_id:
+        event["eventID"] = e.event_id
+    elif e.leaf_hash and e.seq is not None:
+        event["eventID"] = entry_event_id(e.seq, e.leaf_hash)
+    elif e.leaf_hash:
         event["eventID"] = f"urn:hopchain:leaf:{e.leaf_hash}"
     event["bizStep"] = kind.value
     if kind is EntryKind.COMMISSIONING:
@@ -710,6 +897,20 @@ def _export_event(unit: str, e: HistoryEntry, base: str) -> dict[str, Any]:
     event["hc:party"] = party_uri(e.party, base)
     if e.container is not None and event["type"] == "ObjectEvent":
         event["hc:container"] = unit_uri(e.container, base)  # moved inside this case
+    return event
+
+
+def _declaration_event(
+    unit: str, retracted: HistoryEntry, declaration: HistoryEntry, base: str
+) -> dict[str, Any]:
+    """The retracted entry's event with the ``errorDeclaration`` that retracted it."""
+    event = _export_event(unit, retracted, base)
+    declared: dict[str, Any] = {"declarationTime": _rfc3339(declaration.at_ms)}
+    if declaration.declared_reason:
+        declared["reason"] = declaration.declared_reason
+    if declaration.corrective_ids:
+        declared["correctiveEventIDs"] = list(declaration.corrective_ids)
+    event["errorDeclaration"] = declared
     return event
 
 

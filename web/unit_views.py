@@ -10,7 +10,7 @@ learn which serial numbers exist.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine
@@ -27,6 +27,7 @@ from ledger.access import require_readable
 from ledger.checkpoint import latest_checkpoint
 from ledger.queries import EntryView
 from scanners import parse
+from scanners.epcis_events import Retraction, retracted_seqs, retractions
 
 __all__ = ["UnitReport", "load_unit", "resolve_key"]
 
@@ -39,6 +40,10 @@ class UnitReport:
     contents: list[str]
     history: list[EntryView]
     checkpoint_size: int | None  # entries with seq below it are in a signed checkpoint
+    # retracted entries (by seq): which declaration, when, why, corrective events
+    retracted: dict[int, Retraction] = field(default_factory=dict)
+    # error declaration entries (by seq): the seq each retracts
+    retracts: dict[int, int] = field(default_factory=dict)
 
     @property
     def is_logistic(self) -> bool:
@@ -61,8 +66,16 @@ class UnitReport:
             "key": self.status.key,
             "custody": self.status.as_json(),
             "checkpoint_tree_size": self.checkpoint_size,
-            "entries": [e.as_json() for e in self.history],
+            "entries": [self._entry_json(e) for e in self.history],
         }
+
+    def _entry_json(self, e: EntryView) -> dict[str, Any]:
+        out = dict(e.as_json())
+        if e.seq in self.retracts:
+            out["retracts"] = self.retracts[e.seq]
+        if e.seq in self.retracted:
+            out["retracted"] = self.retracted[e.seq].as_json()
+        return out
 
 
 def resolve_key(text: str) -> str:
@@ -107,10 +120,15 @@ def load_unit(engine: Engine, key: str, *, only_party: str | None = None) -> Uni
         history = unit_history(conn, key)
         status = unit_status(conn, key)
         inside = contents(conn, key) if status.key.startswith("00/") else []
+        seqs = [e.seq for e in history]
+        retracted = retractions(conn, seqs)
+        declared = retracted_seqs(conn, seqs)
     latest = latest_checkpoint(engine)
     return UnitReport(
         status=status,
         contents=inside,
         history=history,
         checkpoint_size=None if latest is None else latest[0],
+        retracted=retracted,
+        retracts=declared,
     )

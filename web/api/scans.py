@@ -12,7 +12,6 @@ answer; checkpoints are signed in the background (:mod:`web.checkpointer`).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from collections.abc import Sequence
@@ -26,9 +25,10 @@ from scanners import (
     BatchFormatError,
     DeviceAuthError,
     EpcisError,
-    capture_document,
     database_resolvers,
+    finish_capture,
     handle_scan_batch,
+    plan_capture,
 )
 from web.api import api_route, json_response
 from web.db import get_session
@@ -232,10 +232,25 @@ def _epcis_party() -> str | None:
         "TransactionEvent; SGTIN/SSCC URNs or GS1 Digital Link URIs; our party and "
         "site ids). Any problem refuses the whole document: 400 with `path`, the JSON "
         "path of the first error; an `eventTime` before 2000-01-01T00:00:00Z or more "
-        "than 30 days ahead of the server clock is such a problem. Events with an "
-        "`eventID` are idempotent: capturing the same document again answers "
-        "`duplicate` and appends nothing, while a changed event under an `eventID` "
-        "already captured answers `conflict` (nothing appended). Events that "
+        "than 30 days ahead of the server clock is such a problem. Every event is "
+        "named by its `eventID`, else by its EPCIS event hash ID (CBV 2.0 §8.9, which "
+        "ignores `eventID`, `recordTime` and `errorDeclaration`): an event whose "
+        "eventID or hash ID was captured before, or whose eventID names one of our "
+        "ledger entries (`urn:hopchain:entry:<seq>:<leaf hash>`, what the unit "
+        "history export writes for entries not captured from EPCIS), is a duplicate "
+        "as a whole: nothing appended, each hop answers `duplicate` with the seqs it "
+        "was stored under, or `conflict` when the stored event says something else "
+        "about that unit. So capturing a unit's `?format=epcis` export back appends "
+        "nothing. An event carrying `errorDeclaration` (EPCIS 2.0 §7.4.1.2: "
+        "`declarationTime` required, `reason` a CBV ER- value, `correctiveEventIDs`) "
+        "retracts the captured event it repeats (found by eventID or hash ID): one "
+        "`error_declaration` entry per ledger entry of that event, naming its seq "
+        "(result kind `error_declaration`; sending it again answers `duplicate`); "
+        "custody, detection and settlement then ignore the retracted entries, and "
+        "the unit's history links the corrective events whenever they arrive. A "
+        "declaration of an event never captured refuses the document at its "
+        "`errorDeclaration` path; bizStep `error_declaration` is no observation. "
+        "Events that "
         "name no party are recorded as the caller's party; a distributor may capture "
         "only steps performed by its own party, on units in its custody or addressed "
         "to it (any other hop is `rejected` with the reason; commissioning and "
@@ -300,17 +315,17 @@ def epcis_capture() -> ResponseReturnValue:
         abort(400, f"the body is not valid JSON: {exc}")
     principal = current_principal()
     default_party = principal.party_code if principal is not None else None
+    session = get_session()
+    now = _now_ms()
     try:
-        hops = capture_document(
-            doc,
-            database_resolvers(get_session(), default_party=default_party),
-            now_ms=_now_ms(),
+        plan = plan_capture(
+            session, doc, database_resolvers(session, default_party=default_party), now_ms=now
         )
     except EpcisError as exc:
         return jsonify(error=str(exc), status=400, path=exc.path), 400
     own = _epcis_party()
     if own is not None:
-        foreign = next((h for h in hops if h.party != own), None)
+        foreign = next((h for h in plan.hops if h.party != own), None)
         if foreign is not None:
             abort(
                 403,
@@ -318,9 +333,10 @@ def epcis_capture() -> ResponseReturnValue:
                 f"{foreign.party!r} for {foreign.unit}; a distributor captures only "
                 f"steps of its own party {own!r}",
             )
-        hops = [dataclasses.replace(h, restricted=True) for h in hops]
-    get_session().rollback()  # end the resolvers' read transaction before the append
-    results = append(hops)
+        plan = plan.restricted()
+    hops = plan.hops
+    session.rollback()  # end the reads' transaction before the append
+    results = finish_capture(session, plan, append(plan.to_append()), now_ms=now)
     if own is not None:  # eventIDs are shared by all parties: name no stored event
         results = [r._replace(reason=_CONFLICT) if r.status == "conflict" else r for r in results]
     rows: list[dict[str, Any]] = []
