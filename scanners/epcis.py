@@ -108,7 +108,10 @@ _BIZSTEP_PREFIXES = (
     "https://ref.gs1.org/cbv/BizStep-",
     "http://ref.gs1.org/cbv/BizStep-",
     "cbv:BizStep-",
+    "hc:",  # our own steps CBV lacks (returning), as hc:returning
+    HOPCHAIN_NS,
 )
+_NOT_CBV_STEPS = (EntryKind.RETURNING, EntryKind.ERROR_DECLARATION)  # exported as hc:<kind>
 _OFFSET = re.compile(r"^[+-](\d{2}):(\d{2})$")
 _GEO = re.compile(r"^geo:([-+]?\d+(?:\.\d+)?),([-+]?\d+(?:\.\d+)?)$")
 _PARTY_TYPES = ("owning_party", "possessing_party")
@@ -431,6 +434,9 @@ def capture_events(
         raise EpcisError("$.epcisBody.eventList", "missing or not a list")
     if len(events) > MAX_EVENTS:
         raise EpcisError("$.epcisBody.eventList", f"at most {MAX_EVENTS} events per document")
+    from scanners.epcis_schema import validate_document  # imports EpcisError from here
+
+    validate_document(doc)  # the EPCIS 2.0 JSON schema and the CBV, whole document
     captured: list[tuple[int, str, dict[str, Any], list[Hop], ErrorDeclaration | None]] = []
     for i, event in enumerate(events):
         path = f"$.epcisBody.eventList[{i}]"
@@ -865,7 +871,8 @@ def _export_event(unit: str, e: HistoryEntry, base: str) -> dict[str, Any]:
         event["eventID"] = entry_event_id(e.seq, e.leaf_hash)
     elif e.leaf_hash:
         event["eventID"] = f"urn:hopchain:leaf:{e.leaf_hash}"
-    event["bizStep"] = kind.value
+    # CBV 2.0 has no returning or error_declaration step; a bare non-CBV name is refused
+    event["bizStep"] = f"hc:{kind.value}" if kind in _NOT_CBV_STEPS else kind.value
     if kind is EntryKind.COMMISSIONING:
         event["disposition"] = "active"
     elif kind is EntryKind.DECOMMISSIONING:

@@ -202,7 +202,7 @@ def _epcis_event(kind: EntryKind, unit: str, n: int) -> dict[str, Any]:
         "eventID": f"urn:uuid:00000000-0000-4000-8000-{n:012d}",
         "eventTime": rfc3339(now_ms() - 60_000),
         "eventTimeZoneOffset": "+00:00",
-        "bizStep": kind.value,
+        "bizStep": "hc:returning" if kind is EntryKind.RETURNING else kind.value,  # not in CBV
         "epcList": [uri],
     }
     if kind is K.COMMISSIONING:
