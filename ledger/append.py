@@ -34,6 +34,7 @@ from ledger.database import (
 from ledger.hops import Hop, HopResult, scan_digest
 from ledger.ids import EntryKind, InvalidIdentifierError, UnitId, parse_key
 from ledger.permissions import custody_refusal
+from ledger.retraction import DECLARATION, CustodyRow, replay_custody, unit_custody_rows
 from ledger.times import MAX_MS, MIN_MS, format_rfc3339, in_range
 from ledger.tree import Head, is_stored_level, read_head
 
@@ -55,6 +56,7 @@ _COVERS_CONTENTS = frozenset(
     )
 )
 _PACKING, _UNPACKING = EntryKind.PACKING, EntryKind.UNPACKING
+_DECLARATION_KINDS = (EntryKind.ERROR_DECLARATION, DECLARATION)
 _STATES = {s.value: s for s in UnitState}
 _CHUNK = 500  # bound on IN (...) list sizes
 _UNIT_INSERT = (
@@ -66,6 +68,7 @@ _UNIT_UPDATE_TYPES = ("integer", "integer", "integer", "varchar(20)", "bigint", 
 _ENTRY_COLUMNS = (
     "seq", "unit_id", "kind", "at_ms", "party_id", "counterparty_id", "site_id", "lat_e6",
     "lon_e6", "container_id", "device", "device_seq", "anomaly", "prev_hash", "leaf_hash",
+    "retracts_seq",
 )  # fmt: skip
 _RECEIPT_COLUMNS = ("device", "device_seq", "first_seq", "entry_count", "anomaly", "content_hash")
 _MAX_DEVICE_SEQ = 2**63 - 1  # scan_receipts.device_seq and entries.device_seq are BIGINT
@@ -168,6 +171,8 @@ class _Batch:
     nodes: list[tuple[int, int, bytes]] = field(default_factory=list)
     receipts: list[_ReceiptRow] = field(default_factory=list)
     next_unit_id: int = 0
+    # seq retracted by this batch -> seq of its declaration
+    retracted: dict[int, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.ph = placeholder(self.conn)
@@ -303,6 +308,12 @@ class _Batch:
         conflicts: list[tuple[int, Hop, _ReceiptRow]] = []
         for i, hop in enumerate(hops):
             if results[i] is not None:
+                continue
+            if hop.retracts is not None or hop.kind in _DECLARATION_KINDS:
+                try:
+                    results[i] = self._retract(hop)
+                except (_Rejected, InvalidIdentifierError) as why:
+                    results[i] = HopResult("rejected", reason=str(why))
                 continue
             scan = (
                 (hop.device, hop.device_seq) if hop.device and hop.device_seq is not None else None
@@ -545,6 +556,97 @@ class _Batch:
         seqs = tuple(range(first_seq, self.head.size))
         return HopResult("accepted", seqs, _summarize(anomalies, len(seqs)))
 
+    def _retract(self, hop: Hop) -> HopResult:
+        """Append the error declaration ``hop``: one entry on the retracted entry's
+        unit naming its seq, then the unit's custody and container replayed without
+        it (:func:`ledger.retraction.replay_custody`).
+
+        ``duplicate`` (with the declaration's seq) when the seq is retracted already.
+        Rejected: not kind error_declaration, a device_seq, no such entry, an entry of
+        this same batch, a declaration, another unit than ``hop.unit``, or (for a
+        restricted hop) an entry another party recorded.
+        """
+        target = hop.retracts
+        if target is None:
+            raise _Rejected("an error declaration must name the seq of the entry it retracts")
+        if hop.kind not in _DECLARATION_KINDS:
+            raise _Rejected("only an error_declaration retracts an entry")
+        if hop.device_seq is not None:
+            raise _Rejected("an error declaration is not a device scan: it takes no device_seq")
+        if target in self.retracted:
+            return HopResult("duplicate", (self.retracted[target],))
+        if not 0 <= target < self.head.size:
+            raise _Rejected(f"there is no entry at seq {target} to retract")
+        if target >= self.head.size - len(self.entries):
+            raise _Rejected(
+                f"seq {target} was appended by this same request; declare the error in a later one"
+            )
+        ph = self.ph
+        found = fetch_all(
+            self.conn,
+            "SELECT e.kind, u.key, p.code, (SELECT d.seq FROM entries d WHERE d.retracts_seq = e.seq)"
+            " FROM entries e JOIN units u ON u.id = e.unit_id JOIN parties p ON p.id = e.party_id"
+            f" WHERE e.seq = {ph}",
+            (target,),
+        )
+        if not found:
+            raise _Rejected(f"there is no entry at seq {target} to retract")
+        kind_name, key, owner, declared = found[0]
+        if declared is not None:
+            return HopResult("duplicate", (int(declared),))
+        if kind_name == DECLARATION:
+            raise _Rejected(f"seq {target} is an error declaration itself, not an observation")
+        named = hop.unit.removeprefix("/")
+        if named != key and parse_key(named).key != key:
+            raise _Rejected(f"seq {target} is an entry of {key}, not of {named}")
+        if hop.restricted and owner != hop.party:
+            raise _Rejected(
+                f"seq {target} was recorded by another party; a party retracts only its own entries"
+            )
+        party = self._party(hop.party, "party")
+        if party is None:
+            raise _Rejected("an error declaration needs the code of the party declaring it")
+        self._load_units({key})
+        unit = self.units[key]
+        ctx = _EntryContext(EntryKind.ERROR_DECLARATION, hop, party, None, None, None, None)
+        seq = self.head.size
+        self._entry(ctx, unit, container="", anomalies=[], retracts=target)
+        self.retracted[target] = seq
+        self._replay(unit)
+        return HopResult("accepted", (seq,))
+
+    def _replay(self, unit: _UnitRow) -> None:
+        """Custody and container of ``unit`` from its stored entries and this batch's."""
+        rows: list[CustodyRow] = unit_custody_rows(self.conn, unit.id) if not unit.new else []
+        by_id = self.party_by_id
+        for row in self.entries:
+            if row[1] == unit.id:
+                seq, kind, party_id, cp_id, box, retracts = (
+                    row[0], row[2], row[4], row[5], row[9], row[15],
+                )  # fmt: skip
+                rows.append(
+                    (
+                        int(str(seq)),
+                        str(kind),
+                        by_id[int(str(party_id))].code,
+                        None if cp_id is None else by_id[int(str(cp_id))].code,
+                        None if box is None else int(str(box)),
+                        None if retracts is None else int(str(retracts)),
+                    )
+                )
+        custody, container = replay_custody(rows)
+        self._load_parties({c for c in (custody.holder, custody.bound_for) if c})
+        unit.custody = custody
+        if unit.container_id != container:
+            old = self.unit_by_id.get(unit.container_id) if unit.container_id else None
+            if old is not None and old.children is not None:
+                old.children.discard(unit.id)
+            new = self.unit_by_id.get(container) if container else None
+            if new is not None and new.children is not None:
+                new.children.add(unit.id)
+            unit.container_id = container
+        unit.dirty = True
+
     def _descendants(self, container: _UnitRow) -> list[_UnitRow]:
         out: list[_UnitRow] = []
         stack = [container]
@@ -611,11 +713,18 @@ class _Batch:
         )
 
     def _entry(
-        self, ctx: _EntryContext, unit: _UnitRow, container: str, anomalies: list[str]
+        self,
+        ctx: _EntryContext,
+        unit: _UnitRow,
+        container: str,
+        anomalies: list[str],
+        retracts: int | None = None,
     ) -> None:
         cp = ctx.counterparty.code if ctx.counterparty else None
-        anomaly = apply_entry(
-            unit.custody, ctx.kind, ctx.party.code, cp, is_new=unit.head_seq is None
+        anomaly = (
+            apply_entry(unit.custody, ctx.kind, ctx.party.code, cp, is_new=_unseen(unit))
+            if retracts is None
+            else ""  # a declaration is no observation: custody is replayed after it
         )
         if ctx.hop.note:  # recorded in the entry itself, so it is signed like the rest
             anomaly = f"{anomaly}; {ctx.hop.note}" if anomaly else ctx.hop.note
@@ -639,6 +748,7 @@ class _Batch:
                 ctx.hop.device_seq,
                 anomaly,
                 unit.head_hash.hex(),
+                retracts,
             )
         )
         container_row = self.units[container] if container else None
@@ -659,6 +769,7 @@ class _Batch:
                 anomaly,
                 unit.head_hash,
                 leaf,
+                retracts,
             )
         )
         merkle.frontier_push(self.head.frontier, seq, leaf, self._on_node)
@@ -749,6 +860,13 @@ class _EntryContext:
     site: _Site | None
     lat: int | None
     lon: int | None
+
+
+def _unseen(unit: _UnitRow) -> bool:
+    """No live entry yet: none at all, or every one retracted (custody replayed to
+    uncommissioned with no holder, which a first sighting always sets)."""
+    c = unit.custody
+    return unit.head_seq is None or (c.state is UnitState.UNCOMMISSIONED and c.holder is None)
 
 
 def _summarize(anomalies: list[str], covered: int) -> str:

@@ -4,6 +4,9 @@ UTF-8 JSON, keys sorted, no whitespace, integers only, timestamps RFC 3339 UTC
 with millisecond precision and ``Z``, ``prev`` the hex leaf hash of the same
 unit's previous entry ("" for its first). ``seq`` is included so an entry cannot
 be moved to another position in the log without its leaf hash changing.
+An error declaration (kind ``error_declaration``, EPCIS 2.0 errorDeclaration)
+also has ``retracts``, the seq of the entry it retracts; no other entry has the
+key, so the bytes of every observation are what they always were.
 
 The result must equal ``json.dumps(fields, sort_keys=True, separators=(",", ":"),
 ensure_ascii=False).encode()``; :func:`encode_entry` builds it with one format
@@ -42,9 +45,10 @@ class EntryFields:
     device_seq: int | None
     anomaly: str
     prev: str  # hex
+    retracts: int | None = None  # error declarations only: the seq retracted
 
     def as_json_object(self) -> dict[str, Any]:
-        return {
+        doc: dict[str, Any] = {
             "anomaly": self.anomaly,
             "at": format_time(self.at_ms),
             "container": self.container,
@@ -60,6 +64,9 @@ class EntryFields:
             "site": self.site,
             "unit": self.unit,
         }
+        if self.retracts is not None:
+            doc["retracts"] = self.retracts
+        return dict(sorted(doc.items()))
 
 
 def format_time(at_ms: int) -> str:
@@ -98,6 +105,8 @@ _TEMPLATE = (
     '{"anomaly":%s,"at":"%s.%03dZ","container":%s,"counterparty":%s,"device":%s,'
     '"dseq":%s,"kind":%s,"lat":%s,"lon":%s,"party":%s,"prev":"%s","seq":%d,"site":%s,"unit":%s}'
 )
+# An error declaration: "retracts" sorts between "prev" and "seq".
+_RETRACTS_TEMPLATE = _TEMPLATE.replace('"prev":"%s",', '"prev":"%s","retracts":%d,')
 
 
 def encode_values(
@@ -115,8 +124,16 @@ def encode_values(
     device_seq: int | None,
     anomaly: str,
     prev: str,
+    retracts: int | None = None,
 ) -> bytes:
-    """Canonical bytes from plain values: the one encoder appends and verification share."""
+    """Canonical bytes from plain values: the one encoder appends and verification share.
+
+    ``retracts`` (error declarations only) is the seq of the retracted entry."""
+    if retracts is not None:
+        return _encode_declaration(
+            seq, kind, at_ms, unit, party, counterparty, site, lat_e6, lon_e6, container,
+            device, device_seq, anomaly, prev, retracts,
+        )  # fmt: skip
     return (
         _TEMPLATE
         % (
@@ -132,6 +149,46 @@ def encode_values(
             "null" if lon_e6 is None else int(lon_e6),
             _code(party),
             prev,
+            seq,
+            _code(site),
+            _s(unit),
+        )
+    ).encode()
+
+
+def _encode_declaration(
+    seq: int,
+    kind: str,
+    at_ms: int,
+    unit: str,
+    party: str,
+    counterparty: str,
+    site: str,
+    lat_e6: int | None,
+    lon_e6: int | None,
+    container: str,
+    device: str,
+    device_seq: int | None,
+    anomaly: str,
+    prev: str,
+    retracts: int,
+) -> bytes:
+    return (
+        _RETRACTS_TEMPLATE
+        % (
+            _code(anomaly),
+            _format_second(at_ms // 1000),
+            at_ms % 1000,
+            _s(container) if container else '""',
+            _code(counterparty),
+            _code(device),
+            "null" if device_seq is None else int(device_seq),
+            _code(kind),
+            "null" if lat_e6 is None else int(lat_e6),
+            "null" if lon_e6 is None else int(lon_e6),
+            _code(party),
+            prev,
+            int(retracts),
             seq,
             _code(site),
             _s(unit),
@@ -155,4 +212,5 @@ def encode_entry(f: EntryFields) -> bytes:
         f.device_seq,
         f.anomaly,
         f.prev,
+        f.retracts,
     )

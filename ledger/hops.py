@@ -35,6 +35,9 @@ class Hop:
     # The party may act only within its custody (a distributor's device, token or
     # staff): the append refuses what ledger.permissions does not allow it.
     restricted: bool = False
+    # An error declaration (kind error_declaration, EPCIS 2.0 errorDeclaration): the
+    # seq of the entry it retracts, an entry of ``unit``; ``note`` says why.
+    retracts: int | None = None
 
 
 class HopResult(NamedTuple):

@@ -67,6 +67,8 @@ class EntryView:
     prev_hash: bytes
     leaf_hash: bytes
     unit: str = ""
+    retracts: int | None = None  # an error declaration: the seq it retracts
+    retracted_by: int | None = None  # a retracted observation: its declaration's seq
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -86,6 +88,8 @@ class EntryView:
             "anomaly": self.anomaly or None,
             "prev": self.prev_hash.hex(),
             "leaf_hash": self.leaf_hash.hex(),
+            "retracts": self.retracts,
+            "retracted_by": self.retracted_by,
         }
 
 
@@ -157,7 +161,8 @@ def contents(conn: Connection, key: str, *, recursive: bool = True) -> list[str]
 
 _ENTRY_VIEW_SQL = (
     "SELECT e.seq, e.kind, e.at_ms, p.code, cp.code, s.code, e.lat_e6, e.lon_e6, c.key,"
-    " e.device, e.device_seq, e.anomaly, e.prev_hash, e.leaf_hash, u.key FROM entries e"
+    " e.device, e.device_seq, e.anomaly, e.prev_hash, e.leaf_hash, u.key, e.retracts_seq,"
+    " (SELECT d.seq FROM entries d WHERE d.retracts_seq = e.seq) FROM entries e"
     " JOIN units u ON u.id = e.unit_id"
     " JOIN parties p ON p.id = e.party_id LEFT JOIN parties cp ON cp.id = e.counterparty_id"
     " LEFT JOIN sites s ON s.id = e.site_id LEFT JOIN units c ON c.id = e.container_id"
@@ -183,6 +188,8 @@ def _views(conn: Connection, where: str, params: tuple[object, ...], tail: str) 
             prev_hash=bytes(r[12]),
             leaf_hash=bytes(r[13]),
             unit=str(r[14]),
+            retracts=None if r[15] is None else int(r[15]),
+            retracted_by=None if r[16] is None else int(r[16]),
         )
         for r in rows
     ]

@@ -18,14 +18,14 @@ __all__ = ["CodeBook", "Row", "canonical_bytes", "fetch_rows", "load_codebook"]
 
 Row = tuple[Any, ...]
 """(seq, kind, at_ms, unit key, party_id, counterparty_id, site_id, lat_e6, lon_e6,
-container key, device, device_seq, anomaly, prev_hash, leaf_hash, unit_id)"""
+container key, device, device_seq, anomaly, prev_hash, leaf_hash, unit_id, retracts_seq)"""
 
-SEQ, LEAF_HASH, PREV_HASH, UNIT_ID = 0, 14, 13, 15
+SEQ, LEAF_HASH, PREV_HASH, UNIT_ID, RETRACTS = 0, 14, 13, 15, 16
 
 _SQL = (
     "SELECT e.seq, e.kind, e.at_ms, u.key, e.party_id, e.counterparty_id, e.site_id,"
     " e.lat_e6, e.lon_e6, c.key, e.device, e.device_seq, e.anomaly, e.prev_hash, e.leaf_hash,"
-    " e.unit_id FROM entries e JOIN units u ON u.id = e.unit_id"
+    " e.unit_id, e.retracts_seq FROM entries e JOIN units u ON u.id = e.unit_id"
     " LEFT JOIN units c ON c.id = e.container_id"
     " WHERE e.seq >= {ph} AND e.seq < {ph} ORDER BY e.seq"
 )
@@ -90,4 +90,5 @@ def canonical_bytes(row: Row, codes: CodeBook, seq: int | None = None) -> bytes:
         dseq,
         anomaly,
         bytes(prev).hex(),
+        row[RETRACTS],
     )

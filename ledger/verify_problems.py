@@ -29,6 +29,7 @@ KINDS: tuple[str, ...] = (
     "truncated",
     "chain broken",
     "changed",
+    "bad declaration",
     "root mismatch",
     # checkpoints, the checkpoint file an auditor kept
     "bad signature",

@@ -32,6 +32,7 @@ from ledger.custody import Custody, UnitState, apply_entry
 from ledger.database import fetch_all, placeholder
 from ledger.hops import scan_digest
 from ledger.ids import EntryKind
+from ledger.retraction import replay_custody, unit_custody_rows
 from ledger.rows import CodeBook, Row, canonical_bytes
 from ledger.tree import TILE_HEIGHT
 from ledger.verify_problems import Problem
@@ -55,19 +56,20 @@ _KEEP_MISMATCHED = 2048
 _KEEP_CHAIN_BREAKS = 1024
 _KEEP_PROBLEMS = 1024
 
-# Columns of a scanned row: rows.Row's 16, then the container's unit id.
+# Columns of a scanned row: rows.Row's 17, then the container's unit id.
 _SQL = (
     "SELECT e.seq, e.kind, e.at_ms, u.key, e.party_id, e.counterparty_id, e.site_id,"
     " e.lat_e6, e.lon_e6, c.key, e.device, e.device_seq, e.anomaly, e.prev_hash, e.leaf_hash,"
-    " e.unit_id, e.container_id FROM entries e LEFT JOIN units u ON u.id = e.unit_id"
+    " e.unit_id, e.retracts_seq, e.container_id FROM entries e LEFT JOIN units u ON u.id = e.unit_id"
     " LEFT JOIN units c ON c.id = e.container_id"
     " WHERE e.seq >= {ph} AND e.seq < {ph} ORDER BY e.seq"
 )
 SEQ, KIND, AT_MS, UNIT, PARTY, COUNTERPARTY = 0, 1, 2, 3, 4, 5
-CONTAINER, DEVICE, DEVICE_SEQ, ANOMALY, PREV, LEAF, UNIT_ID, CONTAINER_ID = range(9, 17)
+CONTAINER, DEVICE, DEVICE_SEQ, ANOMALY, PREV, LEAF, UNIT_ID, RETRACTS, CONTAINER_ID = range(9, 18)
 
 _KINDS = {k.value: k for k in EntryKind}
 _PACKING, _UNPACKING = EntryKind.PACKING, EntryKind.UNPACKING
+_DECLARATION = EntryKind.ERROR_DECLARATION
 
 StoredNode = tuple[int, int, bytes]
 """(level, index, hash) of a tree node at a stored level, as the scan computed it."""
@@ -178,6 +180,8 @@ class EntryScan:
         self.gaps = 0  # places where seqs are missing or out of range
         self._nodes: list[StoredNode] = []
         self._scan_rows: list[Row] = []  # entries with a device, not yet grouped
+        # (seq, unit id, kind, retracts) of every entry naming a retracted seq
+        self.declarations: list[tuple[int, int, str, int | None]] = []
 
     # --- findings ------------------------------------------------------------------
 
@@ -230,6 +234,51 @@ class EntryScan:
             if progress is not None:
                 progress(lo)
         self._flush(final=True)
+        if self.declarations:
+            self._check_declarations()
+
+    def _check_declarations(self) -> None:
+        """Each error declaration names an earlier observation of its own unit, once;
+        the units they touch get the custody their live entries give
+        (:func:`ledger.retraction.replay_custody`)."""
+        named = sorted({r for _, _, _, r in self.declarations if r is not None})
+        targets: dict[int, tuple[int, str]] = {}
+        ph = placeholder(self.conn)
+        for i in range(0, len(named), 500):
+            chunk = named[i : i + 500]
+            marks = ",".join([ph] * len(chunk))
+            for seq, unit_id, kind in fetch_all(
+                self.conn,
+                f"SELECT seq, unit_id, kind FROM entries WHERE seq IN ({marks})",
+                chunk,
+            ):
+                targets[int(seq)] = (int(unit_id), str(kind))
+        seen: dict[int, int] = {}
+        for seq, unit_id, kind, retracts in self.declarations:
+            why = ""
+            target = targets.get(retracts) if retracts is not None else None
+            if kind != _DECLARATION.value:
+                why = f"a {kind} entry names a retracted seq; only error declarations do"
+            elif retracts is None:
+                why = "an error declaration that names no retracted seq"
+            elif target is None or retracts >= seq:
+                why = f"retracts seq {retracts}, which is no earlier entry"
+            elif target[0] != unit_id:
+                why = f"retracts seq {retracts}, an entry of another unit"
+            elif target[1] == _DECLARATION.value:
+                why = f"retracts seq {retracts}, itself an error declaration"
+            elif retracts in seen:
+                why = f"retracts seq {retracts}, which seq {seen[retracts]} retracted already"
+            if why:
+                self.note(Problem(seq, "bad declaration", why))
+            elif retracts is not None:
+                seen[retracts] = seq
+        for unit_id in {u for _, u, _, _ in self.declarations}:
+            derived = self.units.get(unit_id)
+            if derived is not None:
+                derived.custody, derived.container_id = replay_custody(
+                    unit_custody_rows(self.conn, unit_id)
+                )
 
     def _flush(self, final: bool = False) -> None:
         if self._nodes:
@@ -275,6 +324,8 @@ class EntryScan:
         mismatched = self.mismatched
         kinds = _KINDS
         packing, unpacking = _PACKING, _UNPACKING
+        declaration = _DECLARATION
+        declarations = self.declarations
         apply = apply_entry
         expected = self.expected
         size = self.size
@@ -283,7 +334,7 @@ class EntryScan:
         scan_rows = self._scan_rows.append
         for row in rows:
             (seq, kind_name, _, _, party, cp, _, _, _, _, device, _, _, prev, stored,
-             unit_id, container_id) = row  # fmt: skip
+             unit_id, retracts, container_id) = row  # fmt: skip
             if seq != expected:
                 if seq < 0:
                     self.gaps += 1
@@ -306,7 +357,9 @@ class EntryScan:
             if prev != u.head_hash:
                 self._chain_break(seq, u.head_seq)
             kind = kinds.get(kind_name)
-            if kind is not None:
+            if kind is declaration or retracts is not None:
+                declarations.append((seq, unit_id, kind_name, retracts))
+            elif kind is not None:
                 apply(
                     u.custody,
                     kind,

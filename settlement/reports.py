@@ -14,6 +14,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from ledger.models import Entry, Party, Unit
+from ledger.retraction import live_entries
 from settlement.common import Actor, PermissionDenied, SettlementError, now_ms
 from settlement.models import Alert, WhistleblowerReport
 
@@ -69,7 +70,8 @@ def _bought_out_of_zone(s: Session, reporter: Party, unit_id: int) -> str:
     kinds = {int(i): str(k) for i, k in s.execute(select(Party.id, Party.kind)).all()}
     allocated: int | None = None
     bought = False
-    for e in s.scalars(select(Entry).where(Entry.unit_id == unit_id).order_by(Entry.seq)):
+    live = select(Entry).where(Entry.unit_id == unit_id, live_entries()).order_by(Entry.seq)
+    for e in s.scalars(live):
         if (
             allocated is None
             and e.kind == "shipping"

@@ -1,7 +1,8 @@
 """Columnar snapshot of the ledger as of a checkpoint: what every kernel reads.
 
-One row per entry in ``seq`` order (seqs are leaf indices, so row ``i`` is entry
-``seq == i``). Units and parties are renumbered densely (``0..U-1``, ``0..P-1``)
+One row per live entry in ``seq`` order: error declarations and the entries they
+retract (:mod:`ledger.retraction`) are left out, so detection and settlement never
+see a retracted observation; ``seq`` holds each row's leaf index. Units and parties are renumbered densely (``0..U-1``, ``0..P-1``)
 so kernels can keep per-unit and per-party state in plain arrays; the ``*_ids``
 arrays map back to database ids.
 
@@ -19,6 +20,7 @@ import numpy.typing as npt
 from sqlalchemy import Connection, text
 
 from ledger.ids import EntryKind
+from ledger.retraction import retracted_below
 from settlement.kernels import (
     NO_COORD,
     PK_DEALER,
@@ -198,6 +200,16 @@ def load_snapshot(connection: Connection, tree_size: int) -> Snapshot:
         missing = (m[:, 6] == NO_COORD) | (m[:, 7] == NO_COORD)
         lat[lo:hi] = np.where(missing, NO_COORD, m[:, 6])
         lon[lo:hi] = np.where(missing, NO_COORD, m[:, 7])
+
+    declared = retracted_below(connection, tree_size)
+    if declared:  # drop declarations and what they retract (both < tree_size)
+        keep = np.ones(n, dtype=np.bool_)
+        gone = np.array([s for pair in declared for s in pair], dtype=np.int64)
+        keep[gone[gone < n]] = False
+        seq, unit, kind, party, counterparty = (
+            seq[keep], unit[keep], kind[keep], party[keep], counterparty[keep],
+        )  # fmt: skip
+        at_ms, lat, lon = at_ms[keep], lat[keep], lon[keep]
 
     return Snapshot(
         tree_size=tree_size,

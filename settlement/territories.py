@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, aliased
 
 import geo
 from ledger.models import Entry, Party, Unit
+from ledger.retraction import live_entries
 from ledger.times import MIN_MS
 from settlement.common import Actor, SettlementError, month_of, now_ms, period_bounds
 from settlement.models import TerritoryGrant
@@ -292,6 +293,7 @@ def party_zone_scans(
                 Entry.at_ms < end_ms,
                 maker.kind == "manufacturer",
                 receiver.kind == "distributor",
+                live_entries(),
             )
             .group_by(Entry.unit_id)
             .subquery()
@@ -313,6 +315,7 @@ def party_zone_scans(
                     scan.at_ms < end_ms,
                     scan.lat_e6.is_not(None),
                     scan.lon_e6.is_not(None),
+                    live_entries(scan),
                 ),
             )
             .join(by, by.id == scan.party_id)

@@ -32,10 +32,11 @@ CSET82 = "!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklm
     lon=maybe_int,
     dseq=maybe_int,
     prev=st.binary(min_size=32, max_size=32) | st.just(b""),
+    retracts=st.none() | st.integers(0, 2**63 - 1),
 )
 def test_fast_encoding_equals_sorted_compact_json(
     seq: int, kind: str, at_ms: int, strings: list[str], lat: int | None, lon: int | None,
-    dseq: int | None, prev: bytes,
+    dseq: int | None, prev: bytes, retracts: int | None,
 ) -> None:  # fmt: skip
     unit, party, cparty, site, container, device, anomaly, _ = strings
     f = EntryFields(
@@ -53,12 +54,15 @@ def test_fast_encoding_equals_sorted_compact_json(
         dseq,
         anomaly,
         prev.hex(),
+        retracts,
     )
     expected = json.dumps(
         f.as_json_object(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
     )
     assert encode_entry(f) == expected.encode("utf-8")
     assert json.loads(encode_entry(f))["seq"] == seq
+    # only an error declaration has the key: every observation's bytes stay as they were
+    assert ("retracts" in json.loads(encode_entry(f))) == (retracts is not None)
 
 
 @given(st.integers(0, 253_402_300_799_999))

@@ -10,11 +10,12 @@ from hypothesis import strategies as st
 
 from ledger import EntryKind, Hop, UnitNotFoundError, unit_history, unit_status
 from ledger.access import may_read_unit, require_readable
+from ledger.ids import OBSERVATION_KINDS
 from ledger.permissions import CUSTODY_RULE, acts_within_custody
 from tests.ledger.conftest import Network, item, sscc
 
 K = EntryKind
-ALL_KINDS = list(EntryKind)
+ALL_KINDS = list(OBSERVATION_KINDS)
 HELD_OK = {K(v) for v in CUSTODY_RULE.on_held}
 
 

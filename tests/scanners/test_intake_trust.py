@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from ledger import EntryKind, Hop, append_hops
 from ledger.hops import scan_digest
+from ledger.ids import OBSERVATION_KINDS
 from ledger.models import Entry, ScanReceipt, Site
 from scanners import (
     EARLIEST_SCAN_MS,
@@ -124,7 +125,7 @@ def test_a_replay_is_a_duplicate_and_another_scan_under_its_number_a_conflict(
 @settings(max_examples=60, deadline=None)
 @given(
     st.text(max_size=12),
-    st.sampled_from([k.value for k in EntryKind]),
+    st.sampled_from([k.value for k in OBSERVATION_KINDS]),
     st.integers(min_value=-(2**62), max_value=2**62),
     st.text(max_size=8),
     st.none() | st.text(max_size=8),
