@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session, aliased
 from ledger.hops import Hop, HopResult
 from ledger.ids import EntryKind
 from ledger.models import Entry, Party, Unit
+from ledger.times import format_rfc3339
 from scanners.epcis import CapturedEvent, EpcisError, EpcisResolvers, capture_events
 from scanners.epcis_events import (
     EpcisEvent,
@@ -258,13 +259,20 @@ def _match(hops: list[Hop], stored: list[_Stored], event: CapturedEvent) -> list
         if same:
             out.append(HopResult("duplicate", tuple(same)))
             continue
-        mine = [s[0] for s in stored if s[1] == hop.unit]
-        told = f"entries {', '.join(map(str, mine))} of {hop.unit}" if mine else "no entry of it"
+        mine = [s for s in stored if s[1] == hop.unit] or stored
+        held = (
+            f"{mine[0][2]} of {mine[0][1]} at {format_rfc3339(mine[0][3]) or mine[0][3]}"
+            + (f" and {len(mine) - 1} more" if len(mine) > 1 else "")
+            if mine
+            else "entries since retracted"
+        )
+        came = f"{hop.kind.value} of {hop.unit} at {format_rfc3339(hop.at_ms) or hop.at_ms}"
         out.append(
             HopResult(
                 "conflict",
-                reason=f"event {event.key} was captured before ({told}) and said something "
-                f"else than this {hop.kind.value} of {hop.unit}; nothing was recorded",
+                reason=f"event {event.key} was captured before and said something else "
+                f"(stored: {held}; this one: {came}); nothing was recorded: give this "
+                "event an eventID of its own",
             )
         )
     return out
