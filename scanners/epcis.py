@@ -126,6 +126,16 @@ class EpcisError(ValueError):
         self.reason = reason
 
 
+class UnresolvedContents(EpcisError):
+    """An AggregationEvent DELETE without ``childEPCs`` whose parent holds nothing
+    (or is unknown) now. Deferred: the event may be one captured before, which is a
+    duplicate whatever the parent holds now; ``party`` performed it."""
+
+    def __init__(self, path: str, reason: str, party: str) -> None:
+        super().__init__(path, reason)
+        self.party = party
+
+
 @dataclass(frozen=True, slots=True)
 class EpcisResolvers:
     """How EPCIS ids become our codes; each returns None for an id it does not know.
@@ -197,6 +207,9 @@ class CapturedEvent:
     hash_id: str
     hops: tuple[Hop, ...]
     declaration: ErrorDeclaration | None = None
+    # a DELETE without childEPCs on a parent holding nothing now: refused unless the
+    # event was captured before (then a duplicate); ``hops`` is empty
+    unresolved: UnresolvedContents | None = None
 
     @property
     def key(self) -> str:
@@ -394,7 +407,11 @@ def capture_document(
     """Hops for every event of an EPCIS 2.0 document, in document order: the hops
     of :func:`capture_events`, one list (an error declaration's are the hops of the
     event it repeats). Raises :class:`EpcisError` as it does."""
-    return [hop for event in capture_events(doc, resolvers, now_ms=now_ms) for hop in event.hops]
+    events = capture_events(doc, resolvers, now_ms=now_ms)
+    for event in events:
+        if event.unresolved is not None:  # without the capture history, not a repeat
+            raise event.unresolved
+    return [hop for event in events for hop in event.hops]
 
 
 def capture_events(
@@ -437,11 +454,19 @@ def capture_events(
     from scanners.epcis_schema import validate_document  # imports EpcisError from here
 
     validate_document(doc)  # the EPCIS 2.0 JSON schema and the CBV, whole document
-    captured: list[tuple[int, str, dict[str, Any], list[Hop], ErrorDeclaration | None]] = []
+    captured: list[
+        tuple[
+            int, str, dict[str, Any], list[Hop], ErrorDeclaration | None, UnresolvedContents | None
+        ]
+    ] = []
     for i, event in enumerate(events):
         path = f"$.epcisBody.eventList[{i}]"
-        hops = _capture_event(event, path, resolvers, now_ms)
-        captured.append((i, path, event, hops, _declaration(event, path, now_ms)))
+        unresolved: UnresolvedContents | None = None
+        try:
+            hops = _capture_event(event, path, resolvers, now_ms)
+        except UnresolvedContents as exc:
+            hops, unresolved = [], exc
+        captured.append((i, path, event, hops, _declaration(event, path, now_ms), unresolved))
     try:
         hash_ids = event_hash_ids(doc)  # once per document: JSON-LD expansion is slow
     except EventHashError as exc:
@@ -450,7 +475,9 @@ def capture_events(
             where = f"$.epcisBody.eventList[{exc.index}]"
         raise EpcisError(where, f"no EPCIS event hash ID: {exc.reason}") from None
     out: list[CapturedEvent] = []
-    for (i, path, event, hops, declared), hash_id in zip(captured, hash_ids, strict=True):
+    for (i, path, event, hops, declared, unresolved), hash_id in zip(
+        captured, hash_ids, strict=True
+    ):
         event_id = event.get("eventID")
         key = event_id if isinstance(event_id, str) else hash_id
         device = event_device(key)
@@ -458,7 +485,7 @@ def capture_events(
         out.append(
             CapturedEvent(
                 i, path, event_id if isinstance(event_id, str) else None, hash_id, tuple(hops),
-                declared,
+                declared, unresolved,
             )
         )  # fmt: skip
     return out
@@ -550,7 +577,7 @@ def _capture_event(
             raise EpcisError(f"{path}.parentID", "the parent of a packing must be an SSCC")
         children = _epc_list(event, "childEPCs", path)
         if not children and action == "DELETE":
-            children = _packed_in(parent, path, res)
+            children = _packed_in(parent, path, res, party)
         if not children:
             raise EpcisError(f"{path}.childEPCs", "an aggregation ADD needs at least one child EPC")
         return [hop(child, container=parent) for child in children]
@@ -570,14 +597,15 @@ def _capture_event(
     return [hop(unit, container=box) for unit in units]
 
 
-def _packed_in(parent: str, path: str, res: EpcisResolvers) -> list[str]:
+def _packed_in(parent: str, path: str, res: EpcisResolvers, party: str) -> list[str]:
     """The units an AggregationEvent DELETE without ``childEPCs`` disaggregates.
 
     EPCIS 2.0 §7.4.3 (and its JSON schema, where ``childEPCs`` is optional): a DELETE
     that names no children disaggregates every child of ``parentID``, so each unit
     packed directly in the parent now gets its own unpacking hop. Raises
-    :class:`EpcisError` at ``parentID`` when the contents cannot be known (no
-    ``contents`` resolver), the ledger does not know the parent, or it holds nothing.
+    :class:`EpcisError` at ``childEPCs`` when the contents cannot be known (no
+    ``contents`` resolver), :class:`UnresolvedContents` at ``parentID`` when the
+    ledger does not know the parent or it holds nothing (the event may be a repeat).
     """
     if res.contents is None:
         raise EpcisError(
@@ -587,16 +615,18 @@ def _packed_in(parent: str, path: str, res: EpcisResolvers) -> list[str]:
         )
     children = res.contents(parent)
     if children is None:
-        raise EpcisError(
+        raise UnresolvedContents(
             f"{path}.parentID",
             f"unknown container {parent}: a DELETE without childEPCs disaggregates what "
             "is packed in it, and nothing was ever packed in it",
+            party,
         )
     if not children:
-        raise EpcisError(
+        raise UnresolvedContents(
             f"{path}.parentID",
             f"container {parent} holds no units now: a DELETE without childEPCs has "
             "nothing to disaggregate",
+            party,
         )
     return children
 

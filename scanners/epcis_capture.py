@@ -108,6 +108,10 @@ def plan_capture(
             plan.planned.append(_declare(session, event))
             continue
         planned = _planned(session, event)
+        if event.unresolved is not None:
+            if planned.row is None:
+                raise event.unresolved  # not a repeat: nothing to disaggregate
+            planned = _repeated(session, event, planned.row)
         earlier = first_by_hash.get(event.hash_id)
         if planned.row is None and earlier is not None and earlier.key != event.key:
             # the same event again in this document, under another id (or none)
@@ -175,6 +179,19 @@ def _planned(session: Session, event: CapturedEvent) -> _Planned:
     return _Planned(event, hops, row=row, known=known, record=False)
 
 
+def _repeated(session: Session, event: CapturedEvent, row: EpcisEvent) -> _Planned:
+    """An event captured before whose hops cannot be worked out again (a DELETE
+    without childEPCs of a parent emptied since): duplicate, one result per stored
+    entry of the event."""
+    stored = _entries(session, row.device)
+    hops = [
+        Hop(unit=key, kind=EntryKind(kind), party=party, at_ms=at, counterparty=other)
+        for _, key, kind, at, party, other in stored
+    ]
+    known = [HopResult("duplicate", (s[0],)) for s in stored]
+    return _Planned(event, hops, row=row, known=known, record=False)
+
+
 def _declare(session: Session, event: CapturedEvent) -> _Planned:
     """One error_declaration hop per entry of the event ``event`` declares."""
     assert event.declaration is not None
@@ -205,7 +222,9 @@ def _declare(session: Session, event: CapturedEvent) -> _Planned:
         ).all()
     )
     d = event.declaration
-    party = event.hops[0].party
+    party = (
+        event.hops[0].party if event.hops else event.unresolved.party if event.unresolved else ""
+    )
     hops = [
         Hop(
             unit=units[seq],

@@ -153,9 +153,8 @@ def test_api_capture_delete_without_children_empties_the_case(
     assert packed.get_json()["accepted"] == 3, packed.get_json()["results"]
     assert all(_packed_in(client, headers, _unit(s)) == SSCC_KEY for s in serials)
 
-    response = client.post(
-        CAPTURE, json=_doc(_aggregation("DELETE", children=children)), headers=headers
-    )
+    delete = _aggregation("DELETE", children=children)
+    response = client.post(CAPTURE, json=_doc(delete), headers=headers)
     assert response.status_code == 200, response.get_data(as_text=True)
     body = response.get_json()
     assert (body["hops"], body["accepted"]) == (3, 3)
@@ -166,8 +165,18 @@ def test_api_capture_delete_without_children_empties_the_case(
         assert _packed_in(client, headers, _unit(s)) is None
         assert _unpackings(client, headers, _unit(s)) == 1
 
+    # the same event sent again is a duplicate, though the case is empty now
+    resent = client.post(CAPTURE, json=_doc(delete), headers=headers)
+    assert resent.status_code == 200, resent.get_data(as_text=True)
+    repeat = resent.get_json()
+    assert (repeat["hops"], repeat["duplicate"], repeat["accepted"]) == (3, 3, 0)
+    assert [r["seqs"] for r in repeat["results"]] == [r["seqs"] for r in body["results"]]
+    for s in serials:
+        assert _unpackings(client, headers, _unit(s)) == 1
+
+    # another DELETE of the empty case has nothing to disaggregate
     again = client.post(
-        CAPTURE, json=_doc(_aggregation("DELETE", children=children)), headers=headers
+        CAPTURE, json=_doc(_aggregation("DELETE", children=children, offset_s=20)), headers=headers
     )
     assert again.status_code == 400
     assert again.get_json()["path"] == "$.epcisBody.eventList[0].parentID"
