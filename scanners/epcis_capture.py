@@ -42,6 +42,7 @@ from scanners.epcis import CapturedEvent, EpcisError, EpcisResolvers, capture_ev
 from scanners.epcis_events import (
     EpcisEvent,
     entry_named_by,
+    event_seqs,
     find_by_hash,
     find_by_id,
     mark_declared,
@@ -163,7 +164,7 @@ def _planned(session: Session, event: CapturedEvent) -> _Planned:
     hops = list(event.hops)
     row = find_by_id(session, event.event_id) if event.event_id else None
     if row is None and event.event_id:
-        seq = entry_named_by(session, event.event_id)
+        seq = entry_named_by(session, event.event_id, [h.unit for h in hops])
         if seq is not None:
             return _Planned(event, hops, known=_match(hops, _entries(session, seq=seq), event))
     if row is None:
@@ -199,7 +200,7 @@ def _declare(session: Session, event: CapturedEvent) -> _Planned:
     row = find_by_id(session, event.event_id) if event.event_id else None
     seqs: list[int] = []
     if row is None and event.event_id:
-        seq = entry_named_by(session, event.event_id)
+        seq = entry_named_by(session, event.event_id, [h.unit for h in event.hops])
         if seq is not None:
             seqs = [seq]
     if row is None and not seqs:
@@ -253,7 +254,9 @@ def _entries(
         .order_by(Entry.seq)
     )
     query = (
-        query.where(Entry.seq == seq) if seq is not None else query.where(Entry.device == device)
+        query.where(Entry.seq == seq)
+        if seq is not None
+        else query.where(Entry.seq.in_(event_seqs(session, device or "")))
     )
     return [
         (int(s), str(k), str(kind), int(at), str(p), c)

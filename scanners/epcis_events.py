@@ -19,7 +19,7 @@ from sqlalchemy import BigInteger, Connection, Integer, LargeBinary, String, Tex
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 
-from ledger.models import Base, Entry
+from ledger.models import Base, Entry, ScanReceipt, Unit
 from ledger.times import format_rfc3339
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "entry_event_id",
     "entry_named_by",
     "event_device",
+    "event_seqs",
     "find_by_hash",
     "find_by_id",
     "id_digest",
@@ -91,23 +92,42 @@ def entry_event_id(seq: int, leaf_hash_hex: str) -> str:
     return f"{ENTRY_ID_PREFIX}{seq}:{leaf_hash_hex}"
 
 
-def entry_named_by(db: Session | Connection, event_id: str) -> int | None:
+def entry_named_by(
+    db: Session | Connection, event_id: str, units: Sequence[str] = ()
+) -> int | None:
     """The seq of the ledger entry an exported eventID names, or None.
 
     ``urn:hopchain:entry:<seq>:<leaf hex>`` names the entry only when the entry at
     that seq has that leaf hash (another ledger's export names nothing here);
-    ``urn:hopchain:leaf:<leaf hex>`` (older exports) names the entry with that hash.
+    ``urn:hopchain:leaf:<leaf hex>`` (older exports) names the entry with that hash
+    among the entries of ``units`` (the event's unit keys: looked up by unit, never
+    by scanning the whole log; without units it names nothing).
     """
     if m := _ENTRY_ID.match(event_id):
         seq, leaf = int(m.group(1)), bytes.fromhex(m.group(2))
         found = db.execute(select(Entry.leaf_hash).where(Entry.seq == seq)).first()
         return seq if found is not None and bytes(found[0]) == leaf else None
-    if m := _LEAF_ID.match(event_id):
+    if (m := _LEAF_ID.match(event_id)) and units:
         row = db.execute(
-            select(Entry.seq).where(Entry.leaf_hash == bytes.fromhex(m.group(1))).limit(1)
+            select(Entry.seq)
+            .join(Unit, Unit.id == Entry.unit_id)
+            .where(Unit.key.in_(list(units)), Entry.leaf_hash == bytes.fromhex(m.group(1)))
+            .limit(1)
         ).first()
         return None if row is None else int(row[0])
     return None
+
+
+def event_seqs(db: Session | Connection, device: str) -> list[int]:
+    """The seqs of every ledger entry a captured event's hops appended (its device
+    key), in order: read from its scan receipts (an index range), never by scanning
+    the entries."""
+    ranges = db.execute(
+        select(ScanReceipt.first_seq, ScanReceipt.entry_count).where(ScanReceipt.device == device)
+    ).all()
+    return sorted(
+        {s for first, count in ranges for s in range(int(first), int(first) + int(count))}
+    )
 
 
 # --- the table --------------------------------------------------------------------------
@@ -253,8 +273,7 @@ def _link(db: Session | Connection, event_id: str) -> CorrectiveLink:
     device = row.scalar()
     if device is None:
         return CorrectiveLink(event_id, None)
-    seqs = db.execute(select(Entry.seq).where(Entry.device == device).order_by(Entry.seq))
-    return CorrectiveLink(event_id, tuple(int(s) for s in seqs.scalars()))
+    return CorrectiveLink(event_id, tuple(event_seqs(db, device)))
 
 
 def retracted_seqs(db: Session | Connection, seqs: Iterable[int]) -> dict[int, int]:
