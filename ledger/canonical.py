@@ -129,71 +129,27 @@ def encode_values(
     """Canonical bytes from plain values: the one encoder appends and verification share.
 
     ``retracts`` (error declarations only) is the seq of the retracted entry."""
-    if retracts is not None:
-        return _encode_declaration(
-            seq, kind, at_ms, unit, party, counterparty, site, lat_e6, lon_e6, container,
-            device, device_seq, anomaly, prev, retracts,
-        )  # fmt: skip
-    return (
-        _TEMPLATE
-        % (
-            _code(anomaly),
-            _format_second(at_ms // 1000),
-            at_ms % 1000,
-            _s(container) if container else '""',
-            _code(counterparty),
-            _code(device),
-            "null" if device_seq is None else int(device_seq),
-            _code(kind),
-            "null" if lat_e6 is None else int(lat_e6),
-            "null" if lon_e6 is None else int(lon_e6),
-            _code(party),
-            prev,
-            seq,
-            _code(site),
-            _s(unit),
-        )
-    ).encode()
-
-
-def _encode_declaration(
-    seq: int,
-    kind: str,
-    at_ms: int,
-    unit: str,
-    party: str,
-    counterparty: str,
-    site: str,
-    lat_e6: int | None,
-    lon_e6: int | None,
-    container: str,
-    device: str,
-    device_seq: int | None,
-    anomaly: str,
-    prev: str,
-    retracts: int,
-) -> bytes:
-    return (
-        _RETRACTS_TEMPLATE
-        % (
-            _code(anomaly),
-            _format_second(at_ms // 1000),
-            at_ms % 1000,
-            _s(container) if container else '""',
-            _code(counterparty),
-            _code(device),
-            "null" if device_seq is None else int(device_seq),
-            _code(kind),
-            "null" if lat_e6 is None else int(lat_e6),
-            "null" if lon_e6 is None else int(lon_e6),
-            _code(party),
-            prev,
-            int(retracts),
-            seq,
-            _code(site),
-            _s(unit),
-        )
-    ).encode()
+    values = (
+        _code(anomaly),
+        _format_second(at_ms // 1000),
+        at_ms % 1000,
+        _s(container) if container else '""',
+        _code(counterparty),
+        _code(device),
+        "null" if device_seq is None else int(device_seq),
+        _code(kind),
+        "null" if lat_e6 is None else int(lat_e6),
+        "null" if lon_e6 is None else int(lon_e6),
+        _code(party),
+        prev,
+        seq,
+        _code(site),
+        _s(unit),
+    )
+    if retracts is None:
+        return (_TEMPLATE % values).encode()
+    # an error declaration: "retracts" stands between "prev" and "seq"
+    return (_RETRACTS_TEMPLATE % (*values[:12], int(retracts), *values[12:])).encode()
 
 
 def encode_entry(f: EntryFields) -> bytes:
