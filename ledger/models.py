@@ -51,6 +51,9 @@ class Party(Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("parties.id"), default=None)
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
     country: Mapped[str | None] = mapped_column(String(2), default=None)
+    # the language of the partner's documents (statements, e-mails): a Babel locale
+    # such as "zh_Hans_CN", "en", "es"; None = the deployment's default
+    locale: Mapped[str | None] = mapped_column(String(16), default=None)
 
 
 class Site(Base):

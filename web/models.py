@@ -44,6 +44,10 @@ class User(Base):
     # a service user (tokens only, made by ``token create`` without ``--user``)
     # has no usable password and cannot sign in
     service: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the user's language (a BCP 47 / Babel locale such as "zh_Hans_CN", "en", "es"),
+    # None = the browser's Accept-Language; and IANA time zone, None = UTC
+    locale: Mapped[str | None] = mapped_column(String(16), default=None)
+    timezone: Mapped[str | None] = mapped_column(String(64), default=None)
 
     __table_args__ = (CheckConstraint(_ROLE_CHECK, name="role"),)
 
