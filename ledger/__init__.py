@@ -5,40 +5,47 @@ Public entry points: :func:`append_hops` writes, :func:`verify_ledger` checks,
 signs, and :mod:`ledger.queries` answers "where is this unit and what is in it".
 """
 
-from ledger.append import append_hops
-from ledger.checkpoint import (
-    CheckpointGap,
-    CheckpointLockTimeout,
-    SignedCheckpoint,
-    checkpoint_gap,
-    make_checkpoint,
-    maybe_checkpoint,
-    parse_checkpoint,
-)
-from ledger.custody import UnitState
-from ledger.hops import Hop, HopResult
-from ledger.ids import EntryKind, InvalidIdentifierError, UnitId, parse_key, sscc_key, unit_key
-from ledger.keys import CheckpointError, LedgerSigner, ensure_signing_key, verifier_key
-from ledger.merkle import ProofError, verify_consistency, verify_inclusion
-from ledger.proofs import InclusionProof, consistency_proof, inclusion_proof, root_at
-from ledger.queries import (
-    UnitNotFoundError,
-    UnitStatus,
-    canonical_entries,
-    contents,
-    recent_entries,
-    unit_history,
-    unit_status,
-)
-from ledger.times import format_day, format_ms
-from ledger.verify import (
-    CheckContext,
-    ExtraCheck,
-    LedgerIntegrityError,
-    Problem,
-    VerifyReport,
-    verify_ledger,
-)
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ledger.lazy_exports import lazy_exports
+
+if TYPE_CHECKING:
+    from ledger.append import append_hops
+    from ledger.checkpoint import (
+        CheckpointGap,
+        CheckpointLockTimeout,
+        SignedCheckpoint,
+        checkpoint_gap,
+        make_checkpoint,
+        maybe_checkpoint,
+        parse_checkpoint,
+    )
+    from ledger.custody import UnitState
+    from ledger.hops import Hop, HopResult
+    from ledger.ids import EntryKind, InvalidIdentifierError, UnitId, parse_key, sscc_key, unit_key
+    from ledger.keys import CheckpointError, LedgerSigner, ensure_signing_key, verifier_key
+    from ledger.merkle import ProofError, verify_consistency, verify_inclusion
+    from ledger.proofs import InclusionProof, consistency_proof, inclusion_proof, root_at
+    from ledger.queries import (
+        UnitNotFoundError,
+        UnitStatus,
+        canonical_entries,
+        contents,
+        recent_entries,
+        unit_history,
+        unit_status,
+    )
+    from ledger.times import format_day, format_ms
+    from ledger.verify import (
+        CheckContext,
+        ExtraCheck,
+        LedgerIntegrityError,
+        Problem,
+        VerifyReport,
+        verify_ledger,
+    )
 
 __all__ = [
     "CheckContext",
@@ -85,3 +92,6 @@ __all__ = [
     "verify_inclusion",
     "verify_ledger",
 ]
+
+if not TYPE_CHECKING:
+    __getattr__, __dir__ = lazy_exports(__name__, __file__)

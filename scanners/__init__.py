@@ -18,69 +18,76 @@
   duplicating history, error declarations as retractions.
 """
 
-from scanners.batch import (
-    EARLIEST_SCAN_MS,
-    KIND_ALIASES,
-    MAX_AHEAD_MS,
-    BatchFormatError,
-    PlannedHop,
-    Rejection,
-    ScanBatch,
-    ScanBatchResponse,
-    ScanEvent,
-    batch_results,
-    handle_scan_batch,
-    handle_station_scans,
-    next_device_seq,
-    parse_kind,
-    parse_rfc3339_ms,
-    parse_scan_batch,
-    scan_time_problem,
-    to_hops,
-    to_micro_degrees,
-)
-from scanners.commands import decode_command, labels_command, parse_command, serial_range
-from scanners.decode import ImageDecodeError, decode_image
-from scanners.devices import (
-    Device,
-    DeviceAuthError,
-    DeviceError,
-    DeviceInfo,
-    authenticate_device,
-    device_codes,
-    get_device,
-    list_devices,
-    register_device,
-    revoke_device,
-    verify_signature,
-)
-from scanners.epcis import (
-    EpcisError,
-    EpcisResolvers,
-    HistoryEntry,
-    capture_document,
-    database_resolvers,
-    export_history,
-    history_entries,
-    hopchain_resolvers,
-    party_uri,
-    site_uri,
-    unit_uri,
-)
-from scanners.epcis_capture import CapturePlan, finish_capture, plan_capture
-from scanners.handheld import FlushReport, HandheldClient, HandheldError, generate_device_key
-from scanners.handheld import main as handheld_main
-from scanners.labels import (
-    DEFAULT_DOMAIN,
-    Label,
-    LabelSheets,
-    render_labels,
-    sscc_labels,
-    unit_labels,
-    write_labels,
-)
-from scanners.parse import ScanParseError, ScanResult, parse, parse_or_raise
-from scanners.serials import SerialBlock, SerialError, allocate_serials, allocate_ssccs
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ledger.lazy_exports import lazy_exports
+
+if TYPE_CHECKING:
+    from scanners.batch import (
+        EARLIEST_SCAN_MS,
+        KIND_ALIASES,
+        MAX_AHEAD_MS,
+        BatchFormatError,
+        PlannedHop,
+        Rejection,
+        ScanBatch,
+        ScanBatchResponse,
+        ScanEvent,
+        batch_results,
+        handle_scan_batch,
+        handle_station_scans,
+        next_device_seq,
+        parse_kind,
+        parse_rfc3339_ms,
+        parse_scan_batch,
+        scan_time_problem,
+        to_hops,
+        to_micro_degrees,
+    )
+    from scanners.commands import decode_command, labels_command, parse_command, serial_range
+    from scanners.decode import ImageDecodeError, decode_image
+    from scanners.devices import (
+        Device,
+        DeviceAuthError,
+        DeviceError,
+        DeviceInfo,
+        authenticate_device,
+        device_codes,
+        get_device,
+        list_devices,
+        register_device,
+        revoke_device,
+        verify_signature,
+    )
+    from scanners.epcis import (
+        EpcisError,
+        EpcisResolvers,
+        HistoryEntry,
+        capture_document,
+        database_resolvers,
+        export_history,
+        history_entries,
+        hopchain_resolvers,
+        party_uri,
+        site_uri,
+        unit_uri,
+    )
+    from scanners.epcis_capture import CapturePlan, finish_capture, plan_capture
+    from scanners.handheld import FlushReport, HandheldClient, HandheldError, generate_device_key
+    from scanners.handheld import main as handheld_main
+    from scanners.labels import (
+        DEFAULT_DOMAIN,
+        Label,
+        LabelSheets,
+        render_labels,
+        sscc_labels,
+        unit_labels,
+        write_labels,
+    )
+    from scanners.parse import ScanParseError, ScanResult, parse, parse_or_raise
+    from scanners.serials import SerialBlock, SerialError, allocate_serials, allocate_ssccs
 
 __all__ = [
     "DEFAULT_DOMAIN",
@@ -154,3 +161,9 @@ __all__ = [
     "verify_signature",
     "write_labels",
 ]
+
+if not TYPE_CHECKING:
+    __getattr__, __dir__ = lazy_exports(__name__, __file__)
+    # ``scanners.parse`` is also a submodule's name: bind the function now, or an
+    # ``import scanners.parse`` elsewhere would leave the module under that name.
+    from scanners.parse import parse

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy.orm import Session
-
-from scanners.decode import ImageDecodeError, decode_image
-from scanners.labels import DEFAULT_DOMAIN, sscc_labels, unit_labels, write_labels
 from scanners.parse import parse
-from scanners.serials import allocate_serials, allocate_ssccs
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+# decode (pyzbar, zxing-cpp), labels (reportlab) and serials (the database) are
+# imported by the commands that use them: `hopchain scan parse` starts without them.
 
 __all__ = ["decode_command", "labels_command", "parse_command", "serial_range"]
 
@@ -32,6 +33,8 @@ def decode_command(images: Sequence[str | Path]) -> tuple[int, list[dict[str, An
     """``hopchain scan decode IMAGE...``: one object per code found, each with its
     ``image``; an unreadable image or one without any code adds ``{"image", "error"}``
     and makes the status 1."""
+    from scanners.decode import ImageDecodeError, decode_image
+
     status = 0
     out: list[dict[str, Any]] = []
     for image in images:
@@ -71,15 +74,20 @@ def labels_command(
     serials: Sequence[str] | None = None,
     company_prefix: str | None = None,
     symbology: Literal["gs1-128", "qr"] = "gs1-128",
-    domain: str = DEFAULT_DOMAIN,
+    domain: str | None = None,
     basename: str = "labels",
 ) -> list[Path]:
     """``hopchain labels``: unit labels for ``gtin`` (given ``serials``, or ``count``
     fresh ones allocated), or ``count`` SSCC labels for ``company_prefix``.
+    ``domain`` (of the Digital Links in QR codes) defaults to ``DEFAULT_DOMAIN``.
 
     Fresh serials are committed before anything is printed, so a crash while
     rendering never hands them out again. Returns the PDF and PNG paths.
     """
+    from scanners.labels import DEFAULT_DOMAIN, sscc_labels, unit_labels, write_labels
+    from scanners.serials import allocate_serials, allocate_ssccs
+
+    domain = DEFAULT_DOMAIN if domain is None else domain
     if gtin is not None:
         if serials is None:
             if count is None:

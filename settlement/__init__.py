@@ -7,231 +7,242 @@ package is private.
 
 from __future__ import annotations
 
-from settlement.accruals import AccrualRow, Accruals  # accruals(): settlement.accruals.accruals
-from settlement.adjustments import AdjustmentStateError
-from settlement.alerts import (
-    ALERT_STATUSES,
-    AlertEventView,
-    AlertView,
-    AlertWorkflowError,
-    add_note,
-    alert_findings,
-    alert_history,
-    appeal_alert,
-    assign_alert,
-    attach_file,
-    confirm_alert,
-    dismiss_alert,
-    get_alert,
-    list_alerts,
-    start_investigation,
-)
-from settlement.common import (
-    Actor,
-    PermissionDenied,
-    SettlementError,
-    month_of,
-    now_ms,
-    period_bounds,
-)
-from settlement.detection import (
-    DIVERSION_TYPES,
-    FINDING_TYPES,
-    DetectionArrays,
-    DetectionReport,
-    TerritoryLocator,
-    detect_arrays,
-    entry_territories,
-    latest_checkpoint,
-    run_detection,
-)
-from settlement.disputes import (
-    DISPUTE_STATUSES,
-    DisputeNotFound,
-    DisputeStateError,
-    ResponseResult,
-    get_dispute,
-    list_disputes,
-    reject_dispute,
-    resolve_dispute_by_adjustment,
-    respond_to_statement,
-)
-from settlement.exports import (
-    RunSummary,
-    SummaryRow,
-    format_minor,
-    run_chart_png,
-    run_summary,
-    statement_csv,
-    statement_pdf,
-    statement_xlsx,
-)
-from settlement.fx import FxQuote, MissingFxRates
-from settlement.imports import (
-    IMPORT_KINDS,
-    LAYOUTS,
-    ImportProblem,
-    ImportRejected,
-    ImportReport,
-    import_file,
-)
-from settlement.journal import (
-    DEFAULT_CHART,
-    AccountTotal,
-    Chart,
-    JournalError,
-    JournalSummary,
-    chart_from_env,
-    journal_csv,
-    journal_summary,
-)
-from settlement.payments import (
-    Debtor,
-    Exclusion,
-    PaymentError,
-    PaymentPlan,
-    Transfer,
-    debtor_from_env,
-    exclusions_csv,
-    payment_file,
-    payment_plan,
-)
-from settlement.presentation import (
-    LineText,
-    describe_line,
-    format_amount,
-    format_money,
-    format_money_rate,
-    format_percent,
-)
-from settlement.programs import (
-    ProgramFile,
-    ProgramFileError,
-    ProgramRules,
-    add_program_version,
-    create_program,
-    load_program_file,
-    parse_rules,
-)
-from settlement.receivables import (
-    ACCOUNT_READERS,
-    AccountMovement,
-    AccountRow,
-    Balance,
-    PartyAccount,
-    list_accounts,
-    party_account,
-)
-from settlement.reference import (
-    AdjustmentView,
-    BillingView,
-    ChangeView,
-    DepositMovementView,
-    DepositStatus,
-    FxRateView,
-    PaymentView,
-    PriceView,
-    ProgramVersionView,
-    ProgramView,
-    TargetView,
-    TopUpView,
-    add_adjustment,
-    approve_adjustment,
-    deposit_balance,
-    deposit_status,
-    end_grant,
-    get_party_billing,
-    grant_territory,
-    list_adjustments,
-    list_billing,
-    list_deposit_parties,
-    list_fx_rates,
-    list_payments,
-    list_prices,
-    list_programs,
-    list_targets,
-    record_deposit,
-    record_payment,
-    reference_history,
-    reject_adjustment,
-    request_topup,
-    set_deposit_agreement,
-    set_fx_rate,
-    set_party_billing,
-    set_price,
-    set_product,
-    set_target,
-)
-from settlement.reference_values import (
-    InvalidValue,
-    check_bic,
-    check_currency,
-    check_date,
-    check_gtin,
-    check_iban,
-    check_month,
-    check_positive_int,
-    check_rate,
-    check_text,
-    major_to_minor,
-    minor_to_major,
-)
-from settlement.reports import ReportView, confirm_report, file_report, list_reports, reject_report
-from settlement.rules.money import RuleError, minor_exponent
-from settlement.runs import (
-    ComputedParty,
-    ComputedRun,
-    PreviewRow,
-    ProgramPreview,
-    RunStateError,
-    RunView,
-    approve_run,
-    compute_statements,
-    create_run,
-    discard_run,
-    get_run,
-    list_runs,
-    page_runs,
-    post_run,
-    preview_program_version,
-)
-from settlement.scorecard import (
-    PartnerScoreView,
-    ScoreConfig,
-    list_partner_scores,
-    score_partners,
-)
-from settlement.seals import NoteSigner, SealError, StatementTampered
-from settlement.snapshot import NO_COORD, Snapshot, SnapshotError, load_snapshot
-from settlement.statements import (
-    DisputeView,
-    LineView,
-    ResponseView,
-    StatementNotFound,
-    StatementSummary,
-    StatementView,
-    get_statement,
-    list_statements,
-)
-from settlement.territories import (
-    GrantView,
-    ZoneMap,
-    ZoneNotFound,
-    ZoneScans,
-    day_start_ms,
-    end_party_grant,
-    grant_party_territory,
-    latest_scan_month,
-    list_grants,
-    party_zone_map,
-    party_zone_scans,
-)
-from settlement.verify import (
-    SettlementIntegrityError,
-    SettlementVerifyReport,
-    seal_unsealed_runs,
-    verify_settlement,
-)
+from typing import TYPE_CHECKING
+
+from ledger.lazy_exports import lazy_exports
+
+if TYPE_CHECKING:
+    from settlement.accruals import AccrualRow, Accruals  # accruals(): settlement.accruals.accruals
+    from settlement.adjustments import AdjustmentStateError
+    from settlement.alerts import (
+        ALERT_STATUSES,
+        AlertEventView,
+        AlertView,
+        AlertWorkflowError,
+        add_note,
+        alert_findings,
+        alert_history,
+        appeal_alert,
+        assign_alert,
+        attach_file,
+        confirm_alert,
+        dismiss_alert,
+        get_alert,
+        list_alerts,
+        start_investigation,
+    )
+    from settlement.common import (
+        Actor,
+        PermissionDenied,
+        SettlementError,
+        month_of,
+        now_ms,
+        period_bounds,
+    )
+    from settlement.detection import (
+        DIVERSION_TYPES,
+        FINDING_TYPES,
+        DetectionArrays,
+        DetectionReport,
+        TerritoryLocator,
+        detect_arrays,
+        entry_territories,
+        latest_checkpoint,
+        run_detection,
+    )
+    from settlement.disputes import (
+        DISPUTE_STATUSES,
+        DisputeNotFound,
+        DisputeStateError,
+        ResponseResult,
+        get_dispute,
+        list_disputes,
+        reject_dispute,
+        resolve_dispute_by_adjustment,
+        respond_to_statement,
+    )
+    from settlement.exports import (
+        RunSummary,
+        SummaryRow,
+        format_minor,
+        run_chart_png,
+        run_summary,
+        statement_csv,
+        statement_pdf,
+        statement_xlsx,
+    )
+    from settlement.fx import FxQuote, MissingFxRates
+    from settlement.imports import (
+        IMPORT_KINDS,
+        LAYOUTS,
+        ImportProblem,
+        ImportRejected,
+        ImportReport,
+        import_file,
+    )
+    from settlement.journal import (
+        DEFAULT_CHART,
+        AccountTotal,
+        Chart,
+        JournalError,
+        JournalSummary,
+        chart_from_env,
+        journal_csv,
+        journal_summary,
+    )
+    from settlement.payments import (
+        Debtor,
+        Exclusion,
+        PaymentError,
+        PaymentPlan,
+        Transfer,
+        debtor_from_env,
+        exclusions_csv,
+        payment_file,
+        payment_plan,
+    )
+    from settlement.presentation import (
+        LineText,
+        describe_line,
+        format_amount,
+        format_money,
+        format_money_rate,
+        format_percent,
+    )
+    from settlement.programs import (
+        ProgramFile,
+        ProgramFileError,
+        ProgramRules,
+        add_program_version,
+        create_program,
+        load_program_file,
+        parse_rules,
+    )
+    from settlement.receivables import (
+        ACCOUNT_READERS,
+        AccountMovement,
+        AccountRow,
+        Balance,
+        PartyAccount,
+        list_accounts,
+        party_account,
+    )
+    from settlement.reference import (
+        AdjustmentView,
+        BillingView,
+        ChangeView,
+        DepositMovementView,
+        DepositStatus,
+        FxRateView,
+        PaymentView,
+        PriceView,
+        ProgramVersionView,
+        ProgramView,
+        TargetView,
+        TopUpView,
+        add_adjustment,
+        approve_adjustment,
+        deposit_balance,
+        deposit_status,
+        end_grant,
+        get_party_billing,
+        grant_territory,
+        list_adjustments,
+        list_billing,
+        list_deposit_parties,
+        list_fx_rates,
+        list_payments,
+        list_prices,
+        list_programs,
+        list_targets,
+        record_deposit,
+        record_payment,
+        reference_history,
+        reject_adjustment,
+        request_topup,
+        set_deposit_agreement,
+        set_fx_rate,
+        set_party_billing,
+        set_price,
+        set_product,
+        set_target,
+    )
+    from settlement.reference_values import (
+        InvalidValue,
+        check_bic,
+        check_currency,
+        check_date,
+        check_gtin,
+        check_iban,
+        check_month,
+        check_positive_int,
+        check_rate,
+        check_text,
+        major_to_minor,
+        minor_to_major,
+    )
+    from settlement.reports import (
+        ReportView,
+        confirm_report,
+        file_report,
+        list_reports,
+        reject_report,
+    )
+    from settlement.rules.money import RuleError, minor_exponent
+    from settlement.runs import (
+        ComputedParty,
+        ComputedRun,
+        PreviewRow,
+        ProgramPreview,
+        RunStateError,
+        RunView,
+        approve_run,
+        compute_statements,
+        create_run,
+        discard_run,
+        get_run,
+        list_runs,
+        page_runs,
+        post_run,
+        preview_program_version,
+    )
+    from settlement.scorecard import (
+        PartnerScoreView,
+        ScoreConfig,
+        list_partner_scores,
+        score_partners,
+    )
+    from settlement.seals import NoteSigner, SealError, StatementTampered
+    from settlement.snapshot import NO_COORD, Snapshot, SnapshotError, load_snapshot
+    from settlement.statements import (
+        DisputeView,
+        LineView,
+        ResponseView,
+        StatementNotFound,
+        StatementSummary,
+        StatementView,
+        get_statement,
+        list_statements,
+    )
+    from settlement.territories import (
+        GrantView,
+        ZoneMap,
+        ZoneNotFound,
+        ZoneScans,
+        day_start_ms,
+        end_party_grant,
+        grant_party_territory,
+        latest_scan_month,
+        list_grants,
+        party_zone_map,
+        party_zone_scans,
+    )
+    from settlement.verify import (
+        SettlementIntegrityError,
+        SettlementVerifyReport,
+        seal_unsealed_runs,
+        verify_settlement,
+    )
 
 __all__ = [
     "ACCOUNT_READERS",
@@ -436,3 +447,6 @@ __all__ = [
     "statement_xlsx",
     "verify_settlement",
 ]
+
+if not TYPE_CHECKING:
+    __getattr__, __dir__ = lazy_exports(__name__, __file__)

@@ -20,23 +20,20 @@ import os
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import wraps
+from functools import partial, wraps
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import click
-from flask import Flask, current_app
 
-from web import accounts
-from web.db import (
-    get_engine,
-    get_session,
-    heads,
-    init_database,
-    make_revision,
-    tables_of_module,
-)
 from web.roles import Role
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+# Commands import the app, the database layer and the packages they use inside
+# their functions: `hopchain --help` and `hopchain scan parse` then start without
+# Flask apps, SQLAlchemy, numba or matplotlib (benchmarks/compare_cli_startup.py).
 
 __all__ = ["CLI_MODULES", "CliState", "build_cli", "in_app_context", "main"]
 
@@ -63,6 +60,7 @@ class CliState:
 
     test_config: Mapping[str, Any] | None = None
     _app: Flask | None = field(default=None, repr=False)
+    _instance_checked: bool = field(default=False, repr=False)
 
     @property
     def app(self) -> Flask:
@@ -72,29 +70,99 @@ class CliState:
             self._app = create_app(self.test_config)
         return self._app
 
+    def require_instance(self) -> None:
+        """Refuse, in one line (``click.ClickException``, exit 1), to run without an instance.
+
+        The instance folder is ``INSTANCE_PATH`` / ``HOPCHAIN_INSTANCE`` /
+        ``./instance`` as in :func:`web.create_app`. Refused: no database URL set
+        and no ``hopchain.db`` in that folder (nothing is created then); a
+        database that cannot be opened; a database without the migrations'
+        ``alembic_version`` row (never migrated).
+        """
+        if self._instance_checked:
+            return
+        config = dict(self.test_config or {})
+        instance = Path(
+            config.get("INSTANCE_PATH") or os.environ.get("HOPCHAIN_INSTANCE") or "instance"
+        ).resolve()
+        explicit_url = config.get("DATABASE_URL") or os.environ.get("HOPCHAIN_DATABASE_URL")
+        if not explicit_url and not (instance / _SQLITE_FILE).is_file():
+            raise click.ClickException(
+                f"no hopchain instance at {instance}: run `hopchain init` (or set HOPCHAIN_INSTANCE)"
+            )
+        from sqlalchemy import exc, inspect, text
+
+        from web.db import get_engine
+
+        with self.app.app_context():
+            engine = get_engine()
+            shown = engine.url.render_as_string(hide_password=True)
+            try:
+                with engine.connect() as conn:
+                    migrated = (
+                        inspect(conn).has_table("alembic_version")
+                        and conn.execute(text("SELECT version_num FROM alembic_version")).first()
+                        is not None
+                    )
+            except exc.DBAPIError:
+                raise click.ClickException(
+                    f"cannot open the database {shown}: check HOPCHAIN_DATABASE_URL"
+                    " and that its server is running"
+                ) from None
+        if not migrated:
+            raise click.ClickException(
+                f"the database {shown} has no hopchain tables yet: run `hopchain init`"
+                " (or `hopchain db upgrade`)"
+            )
+        self._instance_checked = True
+
+
+_SQLITE_FILE = "hopchain.db"  # web.create_app's default database in the instance folder
 
 pass_state = click.make_pass_decorator(CliState, ensure=True)
 
 
 def in_app_context(command: Callable[P, R]) -> Callable[P, R]:
-    """Run the command inside the app context (``get_engine()``, ``get_session()`` work)."""
+    """Run the command inside the app context (``get_engine()``, ``get_session()`` work).
+
+    Outside an instance (no database, or one never migrated) the command does not
+    run: one line says how to make one (:meth:`CliState.require_instance`). A
+    missing signing key ends the same way (``ledger.CheckpointError``'s words).
+    """
+    return _app_context(command, existing_instance=True)
+
+
+def _app_context(command: Callable[P, R], *, existing_instance: bool) -> Callable[P, R]:
+    """:func:`in_app_context`; ``existing_instance=False`` for the commands that make one."""
 
     @wraps(command)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        from ledger import CheckpointError
+
         state = click.get_current_context().ensure_object(CliState)
+        if existing_instance:
+            state.require_instance()
         with state.app.app_context():
-            return command(*args, **kwargs)
+            try:
+                return command(*args, **kwargs)
+            except CheckpointError as exc:  # "no signing key at ...: run `hopchain init` first"
+                raise click.ClickException(str(exc)) from None
 
     return run
 
 
 @click.command("init")
-@in_app_context
+@partial(_app_context, existing_instance=False)
 def init_command() -> None:
     """Create the instance folder, migrate the database and create the signing key.
 
     Safe to run again: it only adds what is missing.
     """
+    from flask import current_app
+
+    from web import accounts
+    from web.db import get_engine, get_session, init_database
+
     instance = Path(current_app.instance_path)
     init_database(get_engine())
     click.echo(f"instance: {instance}")
@@ -136,6 +204,7 @@ def serve_command(state: CliState, host: str, port: int, threads: int) -> None:
     if _is_loopback(host) and os.environ.get("HOPCHAIN_SECURE_COOKIES") is None:
         # Development on this machine over plain HTTP: browsers would drop Secure cookies.
         state.test_config = {**(state.test_config or {}), "SECURE_COOKIES": False}
+    state.require_instance()
     start_checkpointer(state.app)
     if state.app.config["SECURE_COOKIES"]:
         click.echo("cookies are Secure (HTTPS only) with HSTS: serve behind a TLS proxy")
@@ -180,6 +249,9 @@ def token_create(role: str, party: str | None, username: str | None, label: str)
     The token acts as a user: ``--user NAME``, or else the service user of that
     role and party (created once; it cannot sign in to the pages).
     """
+    from web import accounts
+    from web.db import get_session
+
     try:
         token = accounts.create_token(
             get_session(),
@@ -204,6 +276,9 @@ def token_create(role: str, party: str | None, username: str | None, label: str)
 @in_app_context
 def token_revoke(token_id: int) -> None:
     """Refuse a token from now on."""
+    from web import accounts
+    from web.db import get_session
+
     try:
         accounts.revoke_token(get_session(), token_id, actor=accounts.CLI_ACTOR)
     except accounts.AccountError as exc:
@@ -216,6 +291,9 @@ def token_revoke(token_id: int) -> None:
 def token_list() -> None:
     """Tokens, one a line: id, role, party code, user it acts as, active/revoked, label
     (tab-separated; never the token)."""
+    from web import accounts
+    from web.db import get_session
+
     for token in accounts.tokens(get_session()):
         state = "revoked" if token.revoked_ms is not None else "active"
         party = token.party_code or "-"
@@ -247,6 +325,9 @@ def user_create(
     The password needs at least 10 characters and must be hard to guess (the
     refusal says why); usernames starting ``service:`` are kept for service users.
     """
+    from web import accounts
+    from web.db import get_session
+
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
@@ -268,37 +349,44 @@ def user_create(
 
 def _user_id(username: str) -> int:
     """The id of the user called ``username``; a ClickException naming it when none is."""
+    from web import accounts
+    from web.db import get_session
+
     found = next((u for u in accounts.list_users(get_session()) if u.username == username), None)
     if found is None:
         raise click.ClickException(f"no user is called {username!r}")
     return found.id
 
 
-_ACCOUNT_ACTIONS: dict[str, tuple[Callable[..., None], str]] = {
+# action → (function of web.accounts, its fixed keyword arguments, what the user is now)
+_ACCOUNT_ACTIONS: dict[str, tuple[str, dict[str, Any], str]] = {
     "deactivate": (
-        lambda s, uid, **kw: accounts.set_user_active(s, uid, active=False, **kw),
+        "set_user_active",
+        {"active": False},
         "deactivated: their sessions have ended and their tokens are refused",
     ),
-    "activate": (
-        lambda s, uid, **kw: accounts.set_user_active(s, uid, active=True, **kw),
-        "reactivated",
-    ),
-    "unlock": (accounts.unlock_user, "unlocked: they may sign in again"),
+    "activate": ("set_user_active", {"active": True}, "reactivated"),
+    "unlock": ("unlock_user", {}, "unlocked: they may sign in again"),
     "reset-two-factor": (
-        accounts.reset_two_factor,
+        "reset_two_factor",
+        {},
         "has no second factor now and sets up a new one at the next sign-in",
     ),
 }
 
 
 def _account_command(action: str) -> click.Command:
-    change, said = _ACCOUNT_ACTIONS[action]
+    function_name, fixed, said = _ACCOUNT_ACTIONS[action]
 
     @click.argument("username")
     @in_app_context
     def command(username: str) -> None:
+        from web import accounts
+        from web.db import get_session
+
+        change: Callable[..., None] = getattr(accounts, function_name)
         try:
-            change(get_session(), _user_id(username), actor=accounts.CLI_ACTOR)
+            change(get_session(), _user_id(username), **fixed, actor=accounts.CLI_ACTOR)
         except accounts.AccountError as exc:
             raise click.ClickException(str(exc)) from None
         click.echo(f"user {username} {said}")
@@ -319,9 +407,11 @@ def db_group() -> None:
 
 
 @db_group.command("upgrade")
-@in_app_context
+@partial(_app_context, existing_instance=False)
 def db_upgrade() -> None:
     """Migrate the database to the latest schema (``init`` does this too)."""
+    from web.db import get_engine, init_database
+
     init_database(get_engine())
     click.echo("database at the latest schema")
 
@@ -341,6 +431,8 @@ def db_revision(message: str, tables: tuple[str, ...], modules: tuple[str, ...])
     In a working tree shared with others, name your tables or module so their
     unfinished models do not end up in your migration.
     """
+    from web.db import heads, make_revision, tables_of_module
+
     if len(heads()) > 1:
         raise click.ClickException(
             "the migrations have several heads; run `hopchain db merge` first"
@@ -366,7 +458,7 @@ def db_merge(message: str) -> None:
     """Join parallel migration branches (two people added tables the same day)."""
     from alembic import command
 
-    from web.db import alembic_config
+    from web.db import alembic_config, heads
 
     if len(heads()) < 2:
         click.echo("one head; nothing to merge")

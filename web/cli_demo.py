@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from flask import current_app
-from schwifty import IBAN
-from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
-from tqdm import tqdm
 
-from ledger import make_checkpoint
-from ledger.models import Party
 from web.cli import in_app_context
-from web.db import get_engine
-from web.demo import FX_TO_EUR, PRODUCTS, DemoConfig, build_demo, gtin_of, month_start_ms
-from web.signing import get_signer
+from web.progress import Progress, stage_line
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from web.demo import DemoConfig
 
 REBATE_RULES = {
     "currency": "EUR",
@@ -45,6 +41,8 @@ REBATE_RULES = {
 
 
 def _months(cfg: DemoConfig) -> list[str]:
+    from web.demo import month_start_ms
+
     moments = (
         datetime.fromtimestamp(month_start_ms(cfg.start, m) / 1000, UTC) for m in range(cfg.months)
     )
@@ -56,7 +54,14 @@ def settlement_reference(
 ) -> None:
     """Products, price lists, territory grants, targets, FX, billing details,
     deposits and the rebate program."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
     import settlement
+    from ledger.models import Party
+    from web.demo import FX_TO_EUR, PRODUCTS, gtin_of, month_start_ms
+
+    stage_line("demo: products, prices, territories, targets, FX, deposits and the program…")
 
     finance = settlement.Actor("demo", "admin")
     months = _months(cfg)
@@ -114,8 +119,11 @@ def _billing_and_deposits(
 ) -> None:
     """Billing details (test IBANs of a German bank, so payment files can be made) and
     a deposit of about EUR 2,000 agreed and paid in by every distributor."""
+    from schwifty import IBAN
+
     import settlement
     from settlement.rules.money import minor_exponent
+    from web.demo import FX_TO_EUR
 
     fin = settlement.Actor("demo", "finance")
     for n, (code, name, country, ccy) in enumerate(distributors):
@@ -143,13 +151,19 @@ def _billing_and_deposits(
 @in_app_context
 def demo_command(seed: int, units: int, distributors: int, months: int, start: str) -> None:
     """Write a deterministic demo network (real countries and cities) and its scans."""
+    from flask import current_app
+
+    from ledger import make_checkpoint
+    from web.db import get_engine
+    from web.demo import DemoConfig, build_demo
+    from web.signing import get_signer
+
     cfg = DemoConfig(seed=seed, units=units, distributors=distributors, months=months, start=start)
     engine = get_engine()
-    bar = tqdm(total=0, unit="scans", unit_scale=True, file=sys.stderr, desc="appending scans")
+    bar = Progress("demo: appending scans", "scans")
 
     def progress(done: int, total: int) -> None:
-        bar.total = total
-        bar.update(done - bar.n)
+        bar.update(done, total)
 
     try:
         summary = build_demo(

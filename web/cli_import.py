@@ -10,26 +10,50 @@ row that changed something.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import click
 
 import settlement
 from web.cli import in_app_context
 from web.cli_settlement import finance_actor
-from web.db import get_engine
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
 
+class _LazyChoice(click.Choice[str]):
+    """A ``click.Choice`` whose choices are read on first use (this command's help,
+    parsing its arguments), not when the command line is built: the import kinds
+    live in settlement's import module, which loads the database models."""
+
+    def __init__(self, load: Callable[[], Iterable[str]]) -> None:
+        self._load = load
+        self._choices: tuple[str, ...] | None = None
+        super().__init__(())
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        if self._choices is None:
+            self._choices = tuple(self._load())
+        return self._choices
+
+    @choices.setter
+    def choices(self, value: Any) -> None:
+        self._choices = tuple(value) or None  # click.Choice.__init__ sets () here
+
+
 @click.command("import")
-@click.argument("kind", type=click.Choice(settlement.IMPORT_KINDS))
+@click.argument("kind", type=_LazyChoice(lambda: settlement.IMPORT_KINDS))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Check and count everything; store nothing.")
 @click.option("--as", "username", help="Finance user who imports (default: the first one).")
 @in_app_context
 def import_command(kind: str, file: Path, dry_run: bool, username: str | None) -> None:
     """Import KIND from FILE (CSV or XLSX; programs: JSON or YAML), all or nothing."""
+    from web.db import get_engine
+
     if file.stat().st_size > MAX_FILE_BYTES:
         raise click.ClickException(f"{file.name} is larger than {MAX_FILE_BYTES >> 20} MiB")
     actor = finance_actor(username)

@@ -8,26 +8,17 @@ import sys
 import traceback
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
-from tqdm import tqdm
 
 import settlement
-from ledger import (
-    LedgerIntegrityError,
-    ProofError,
-    consistency_proof,
-    inclusion_proof,
-    make_checkpoint,
-    verify_ledger,
-)
-from ledger.checkpoint import SignedCheckpoint
-from ledger.tree import read_head
-from ledger.verify import CheckContext, Problem
 from web.cli import in_app_context
-from web.db import get_engine
-from web.signing import get_signer
+from web.progress import Progress
+
+if TYPE_CHECKING:
+    from ledger import SignedCheckpoint
+    from ledger.verify import CheckContext, Problem
 
 
 @click.group("ledger")
@@ -63,15 +54,19 @@ def verify_command(quiet: bool, kept_file: Path | None, everything: bool) -> Non
     Always ends with one JSON line. Exit 0 when intact; 1 naming the first bad seq
     (or, for a derived table, the table and row) and what is wrong.
     """
+    from ledger import LedgerIntegrityError, verify_ledger
+    from ledger.verify import Problem
+    from web.db import get_engine
+    from web.signing import get_signer
+
     signer = get_signer()
     kept_note, unreadable = _read_kept(kept_file)
     if unreadable is not None:
         _fail([unreadable])
-    bar = tqdm(total=0, unit="entries", unit_scale=True, disable=quiet, file=sys.stderr)
+    bar = Progress("verifying the ledger", "entries", quiet=quiet)
 
     def progress(done: int, total: int) -> None:
-        bar.total = max(total, done)
-        bar.update(done - bar.n)
+        bar.update(done, max(total, done))
 
     try:
         report = verify_ledger(
@@ -122,6 +117,8 @@ def verify_command(quiet: bool, kept_file: Path | None, everything: bool) -> Non
 def _settlement_check(ctx: CheckContext) -> Iterator[Problem]:
     """``settlement.verify_settlement`` as a check of ``ledger verify --all``: its
     first problem, named by table and row id."""
+    from ledger.verify import Problem
+
     try:
         settlement.verify_settlement(ctx.conn, ctx.public_key, ctx.name)
     except settlement.SettlementIntegrityError as exc:
@@ -146,6 +143,8 @@ def _fail(problems: Sequence[Problem]) -> NoReturn:
 
 def _read_kept(path: Path | None) -> tuple[str | None, Problem | None]:
     """The kept note (None when no file was given, or it does not exist yet)."""
+    from ledger.verify import Problem
+
     if path is None or not path.exists():
         return None, None
     try:
@@ -186,6 +185,10 @@ def _write_kept(path: Path, before: str | None, keep: SignedCheckpoint | None) -
 @in_app_context
 def checkpoint_command() -> None:
     """Sign the current tree head and print the checkpoint note."""
+    from ledger import make_checkpoint
+    from web.db import get_engine
+    from web.signing import get_signer
+
     click.echo(make_checkpoint(get_engine(), get_signer()).note, nl=False)
 
 
@@ -198,6 +201,10 @@ def proof_command(seq: int | None, tree_size: int | None, first: int | None) -> 
     """Print an inclusion proof (--seq) or a consistency proof (--first) as JSON."""
     if (seq is None) == (first is None):
         raise click.UsageError("give exactly one of --seq or --first")
+    from ledger import ProofError, consistency_proof, inclusion_proof
+    from ledger.tree import read_head
+    from web.db import get_engine
+
     with get_engine().connect() as conn:
         size = tree_size or read_head(conn).size
         try:

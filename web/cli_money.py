@@ -18,13 +18,8 @@ from pathlib import Path
 import click
 
 import settlement
-from settlement.journal import chart_from_env, journal_csv
-from settlement.payments import debtor_from_env, exclusions_csv, payment_file, payment_plan
-from web.api.money import next_business_day
 from web.cli import in_app_context
 from web.cli_settlement import finance_actor
-from web.db import get_engine
-from web.settlement_access import format_money
 
 __all__ = ["COMMANDS"]
 
@@ -38,6 +33,9 @@ __all__ = ["COMMANDS"]
 @in_app_context
 def journal_command(run_id: int, out: Path | None, username: str | None) -> None:
     """Print or write the double-entry journal of posted run RUN_ID (CSV)."""
+    from settlement.journal import chart_from_env, journal_csv
+    from web.db import get_engine
+
     try:
         data = journal_csv(
             get_engine(), run_id, finance_actor(username), chart=chart_from_env(os.environ)
@@ -76,6 +74,11 @@ def payments_command(
     run_id: int, out: Path, execution_date: date | None, username: str | None
 ) -> None:
     """Write the SEPA credit-transfer file (pain.001.001.03) paying posted run RUN_ID."""
+    from settlement.payments import debtor_from_env, exclusions_csv, payment_file, payment_plan
+    from web.api.money import next_business_day
+    from web.db import get_engine
+    from web.settlement_access import format_money
+
     engine, actor = get_engine(), finance_actor(username)
     day = execution_date or next_business_day(datetime.now(UTC).date())
     try:

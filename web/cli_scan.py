@@ -16,22 +16,11 @@ from typing import Any, Literal, cast
 
 import click
 
-from ledger.times import format_ms
-from scanners import (
-    DEFAULT_DOMAIN,
-    DeviceError,
-    SerialError,
-    decode_command,
-    handheld_main,
-    labels_command,
-    list_devices,
-    parse_command,
-    register_device,
-    revoke_device,
-    serial_range,
-)
+import scanners
 from web.cli import in_app_context
-from web.db import get_session
+
+# scanners' names are imported on first use: `scan parse` never loads the label
+# printer (reportlab), the image decoders or the database layer.
 
 __all__ = ["COMMANDS"]
 
@@ -50,7 +39,7 @@ def scan_group() -> None:
 @click.pass_context
 def scan_parse(ctx: click.Context, text: str) -> None:
     """Parse a GS1 element string, HRI, Digital Link URL, GTIN, SSCC or EPC URN."""
-    status, result = parse_command(text)
+    status, result = scanners.parse_command(text)
     _print_json(result)
     ctx.exit(status)
 
@@ -60,7 +49,7 @@ def scan_parse(ctx: click.Context, text: str) -> None:
 @click.pass_context
 def scan_decode(ctx: click.Context, images: tuple[str, ...]) -> None:
     """Every barcode in each image, as a JSON list (one object per code found)."""
-    status, results = decode_command(images)
+    status, results = scanners.decode_command(images)
     _print_json(results)
     ctx.exit(status)
 
@@ -84,9 +73,8 @@ def scan_decode(ctx: click.Context, images: tuple[str, ...]) -> None:
 )
 @click.option(
     "--domain",
-    default=DEFAULT_DOMAIN,
-    show_default=True,
-    help="Digital Link domain printed in QR codes.",
+    default=None,
+    help="Digital Link domain printed in QR codes (default: scanners.DEFAULT_DOMAIN).",
 )
 @click.option(
     "--out",
@@ -106,11 +94,14 @@ def labels(
     count: int | None,
     company_prefix: str | None,
     symbology: str,
-    domain: str,
+    domain: str | None,
     out_dir: Path,
     basename: str,
 ) -> None:  # fmt: skip
     """Print label sheets (PDF and PNG); fresh serials are never handed out twice."""
+    from scanners import SerialError, labels_command, serial_range
+    from web.db import get_session
+
     if (gtin is None) == (company_prefix is None):
         raise click.UsageError("give --gtin (unit labels) or --company-prefix (SSCC labels)")
     try:
@@ -150,6 +141,9 @@ def device_group() -> None:
 @in_app_context
 def device_register(device_id: str, public_key: str, party: str, site: str | None, name: str) -> None:  # fmt: skip
     """Register a device: its uploads are then recorded for PARTY (at SITE)."""
+    from scanners import DeviceError, register_device
+    from web.db import get_session
+
     session = get_session()
     try:
         register_device(session, device_id, public_key, party, site, name=name)
@@ -166,6 +160,9 @@ def device_register(device_id: str, public_key: str, party: str, site: str | Non
 @in_app_context
 def device_revoke(device_id: str) -> None:
     """Refuse the device's uploads from now on (what it stored stays)."""
+    from scanners import DeviceError, revoke_device
+    from web.db import get_session
+
     session = get_session()
     try:
         revoke_device(session, device_id)
@@ -177,6 +174,8 @@ def device_revoke(device_id: str) -> None:
 
 
 def _date(ms: int) -> str:
+    from ledger.times import format_ms
+
     return format_ms(ms, "%Y-%m-%d %H:%M")
 
 
@@ -184,6 +183,9 @@ def _date(ms: int) -> str:
 @in_app_context
 def device_list() -> None:
     """Devices: id, party, site, status, registered, name (tab-separated)."""
+    from scanners import list_devices
+    from web.db import get_session
+
     for d in list_devices(get_session()):
         state = f"revoked {_date(d.revoked_ms)}" if d.revoked_ms is not None else "active"
         click.echo(
@@ -200,7 +202,7 @@ def device_list() -> None:
 @click.pass_context
 def handheld(ctx: click.Context, args: tuple[str, ...]) -> None:
     """The reference offline handheld: keygen, scan, flush, status (--help for more)."""
-    ctx.exit(handheld_main(list(args)))
+    ctx.exit(scanners.handheld_main(list(args)))
 
 
 COMMANDS: tuple[click.Command, ...] = (scan_group, labels, device_group, handheld)

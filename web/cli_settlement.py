@@ -13,23 +13,21 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
-from sqlalchemy.orm import Session
 
-import geo
 import settlement
-from ledger import make_checkpoint
-from ledger.times import entries_outside_calendar
-from web import accounts
 from web.cli import in_app_context
-from web.db import get_engine, get_session
+from web.progress import stage_line
 from web.roles import Role
-from web.signing import get_signer
 
 
 def finance_actor(username: str | None) -> settlement.Actor:
     """The finance user ``username`` (default: the first active one made), as an Actor."""
+    from web import accounts
+    from web.db import get_session
+
     if username is None:
         finance = sorted(
             (u for u in accounts.list_users(get_session()) if u.role is Role.FINANCE and u.active),
@@ -56,6 +54,24 @@ def _fail(exc: settlement.SettlementError) -> click.ClickException:
     return click.ClickException(str(exc))
 
 
+def say_if_compiling() -> None:
+    """Before the first numba kernel runs: say on stderr that the detection kernels
+    are being compiled when numba's on-disk cache (``cache=True``, next to
+    settlement/kernels.py or under ``NUMBA_CACHE_DIR``) holds none of them yet.
+
+    Compiling takes tens of seconds once; later runs load the cached machine code.
+    """
+    from settlement import kernels
+
+    for kernel in vars(kernels).values():
+        # A numba dispatcher keeps its cache as ``_cache`` (numba has no public
+        # name for the folder); an index file per kernel is there once compiled.
+        folder = getattr(getattr(kernel, "_cache", None), "_cache_path", None)
+        if isinstance(folder, str) and any(Path(folder).glob("kernels.*.nbi")):
+            return
+    stage_line("compiling the detection kernels once (numba; cached for later runs)…")
+
+
 @click.command("detect")
 @click.option("--max-kmh", default=900.0, show_default=True, help="Faster than this is a clone.")
 @click.option("--min-km", default=1.0, show_default=True, help="Closer than this is one place.")
@@ -65,6 +81,14 @@ def detect_command(max_kmh: float, min_km: float) -> None:
 
     Running it again updates the same alerts; it never duplicates them.
     """
+    from sqlalchemy.orm import Session
+
+    import geo
+    from ledger import make_checkpoint
+    from ledger.times import entries_outside_calendar
+    from web.db import get_engine
+    from web.signing import get_signer
+
     engine = get_engine()
     cp = make_checkpoint(engine, get_signer())  # no-op when the newest is the head
     size, root = settlement.latest_checkpoint(engine)
@@ -74,6 +98,7 @@ def detect_command(max_kmh: float, min_km: float) -> None:
     )
     with Session(engine) as s:
         index = geo.load_index(s)
+    say_if_compiling()
     try:
         report = settlement.run_detection(
             engine, size, root, index, signer=get_signer(), max_kmh=max_kmh, min_km=min_km
@@ -117,9 +142,12 @@ def settle_group(
 
 @in_app_context
 def _create(period: str, kind: str, currency: str, username: str | None) -> None:
+    from web.db import get_engine
+
     engine = get_engine()
     actor = finance_actor(username)
     click.echo(f"settling {period} ({kind}) as {actor.username}…", err=True)
+    say_if_compiling()
     try:
         run = settlement.create_run(engine, period, kind, actor, reporting_currency=currency)
         summary = settlement.run_summary(engine, run.id, actor)
@@ -147,6 +175,9 @@ def _create(period: str, kind: str, currency: str, username: str | None) -> None
 
 
 def _step(action: str, run_id: int, username: str) -> None:
+    from web.db import get_engine
+    from web.signing import get_signer
+
     engine = get_engine()
     actor = finance_actor(username)
     try:
@@ -184,6 +215,8 @@ def settle_post(run_id: int, username: str) -> None:
 @in_app_context
 def scores_command(quarter: str, username: str | None) -> None:
     """Score every distributor for a quarter (class A/B/C) and print the scorecard."""
+    from web.db import get_engine
+
     actor = finance_actor(username)
     try:
         scores = settlement.score_partners(get_engine(), quarter, actor)
@@ -211,6 +244,9 @@ def verify_command() -> None:
     cite, and checks the signed seals (the ledger key) over them. Prints a JSON
     report; exit 0 when all agree, 1 naming the first bad table and row.
     """
+    from web.db import get_engine
+    from web.signing import get_signer
+
     signer = get_signer()
     try:
         report = settlement.verify_settlement(get_engine(), signer.public_key, signer.name)
@@ -230,6 +266,9 @@ def seal_command() -> None:
     verify; if one does not, none is sealed: exit 1 naming it. Prints the run ids
     sealed as JSON.
     """
+    from web.db import get_engine
+    from web.signing import get_signer
+
     try:
         sealed = settlement.seal_unsealed_runs(get_engine(), get_signer())
     except settlement.SettlementIntegrityError as exc:

@@ -19,18 +19,20 @@ from pathlib import Path
 
 import click
 
-import geo
 import settlement
-from ledger.times import format_day
 from web.cli import in_app_context
-from web.db import get_engine, get_session
 
 __all__ = ["COMMANDS"]
 
-_CLI_ACTOR = settlement.Actor("cli", "admin")
+
+def _cli_actor() -> settlement.Actor:
+    """Who the audit log names for these commands."""
+    return settlement.Actor("cli", "admin")
 
 
 def _date(ms: int | None) -> str:
+    from ledger.times import format_day
+
     return "open" if ms is None else format_day(ms)
 
 
@@ -69,6 +71,9 @@ def import_command(file: Path, strict: bool) -> None:
     exits 1 naming every invalid feature. Any other bad feature exits 1 naming
     it. Nothing is stored when the exit status is 1.
     """
+    import geo
+    from web.db import get_session
+
     try:
         fc = json.loads(file.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -91,6 +96,8 @@ def import_command(file: Path, strict: bool) -> None:
 @in_app_context
 def list_command() -> None:
     """Stored territories: code, level, parent and name, tab-separated, as a tree."""
+    import geo
+    from web.db import get_session
 
     def show(nodes: tuple[geo.TerritoryNode, ...] | list[geo.TerritoryNode], depth: int) -> None:
         for node in nodes:
@@ -110,6 +117,8 @@ def list_command() -> None:
 @in_app_context
 def grants_command(party: str | None) -> None:
     """Territory grants: id, party, territory, from, to (exclusive) and status."""
+    from web.db import get_engine
+
     engine = get_engine()
     grants = settlement.list_grants(engine)
     if party is not None:
@@ -132,11 +141,13 @@ def grants_command(party: str | None) -> None:
 @in_app_context
 def grant_command(party: str, code: str, from_day: str | None, to_day: str | None) -> None:
     """Grant territory CODE to PARTY (both codes) from a day on (UTC midnight)."""
+    from web.db import get_engine
+
     start = _day_ms(from_day or _today())
     end = None if to_day is None else _day_ms(to_day)
     try:
         grant_id = settlement.grant_party_territory(
-            get_engine(), party, code, start, _CLI_ACTOR, end
+            get_engine(), party, code, start, _cli_actor(), end
         )
     except settlement.SettlementError as exc:
         raise click.ClickException(str(exc)) from None
@@ -150,9 +161,11 @@ def grant_command(party: str, code: str, from_day: str | None, to_day: str | Non
 @in_app_context
 def end_command(grant_id: int, on_day: str | None) -> None:
     """End a grant; history is kept, scans before that day stay judged by it."""
+    from web.db import get_engine
+
     end = _day_ms(on_day or _today())
     try:
-        g = settlement.end_party_grant(get_engine(), grant_id, end, _CLI_ACTOR)
+        g = settlement.end_party_grant(get_engine(), grant_id, end, _cli_actor())
     except settlement.SettlementError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"grant {g.id}: {g.party_code} holds {g.territory_code} until {_date(end)}")
@@ -171,6 +184,8 @@ def end_command(grant_id: int, on_day: str | None) -> None:
 @in_app_context
 def map_command(party: str | None, month: str | None, out: Path, width: int) -> None:
     """Draw the territories; with --party, its scans in zone (green) and out of zone (red)."""
+    from web.db import get_engine
+
     fmt = out.suffix.lower().lstrip(".")
     if fmt not in ("png", "svg"):
         raise click.ClickException(f"--out must end in .png or .svg, not {out.name!r}")
