@@ -19,6 +19,7 @@ import click
 import settlement
 from web.cli import in_app_context
 from web.cli_settlement import finance_actor
+from web.progress import stage_line
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
@@ -57,6 +58,7 @@ def import_command(kind: str, file: Path, dry_run: bool, username: str | None) -
     if file.stat().st_size > MAX_FILE_BYTES:
         raise click.ClickException(f"{file.name} is larger than {MAX_FILE_BYTES >> 20} MiB")
     actor = finance_actor(username)
+    stage_line(f"import: checking {kind} in {file.name}{' (dry run)' if dry_run else ''}…")
     try:
         report = settlement.import_file(
             get_engine(), kind, file.name, file.read_bytes(), actor, dry_run=dry_run
