@@ -9,9 +9,22 @@ PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 # one pytest worker per core (pytest-xdist); PYTEST_JOBS= runs them in one process
 PYTEST_JOBS ?= -n auto
 
-.PHONY: run test install sysdeps testdeps lint typecheck pytest bench compare clean
+.PHONY: run test install sysdeps testdeps lint typecheck pytest bench compare clean translations i18n-extract i18n-update
 
-install: sysdeps $(STAMP)
+install: sysdeps $(STAMP) translations
+
+# gettext catalogues of the pages (web/i18n.py): .po files are kept in the repository,
+# the .mo files are built here and never committed or edited by hand.
+TRANSLATIONS := web/translations
+translations: $(STAMP)
+	$(BIN)/pybabel compile -q -d $(TRANSLATIONS)
+
+# messages.pot from the code and templates (babel.cfg), then merged into every .po
+i18n-extract: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ --no-location --sort-output -o $(TRANSLATIONS)/messages.pot .
+
+i18n-update: i18n-extract
+	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --no-location --no-fuzzy-matching
 
 # pyzbar loads libzbar at run time; Debian ships it as libzbar0.
 sysdeps:

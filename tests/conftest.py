@@ -79,6 +79,15 @@ def _cheap_password_hashing() -> Iterator[None]:
     accounts.use_password_hasher(PasswordHasher())
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _compiled_translations() -> None:
+    """The pages' .mo catalogues, compiled from the .po files when missing or older
+    (``make translations`` does the same; a bare ``pytest`` must not need it)."""
+    from web.i18n import compile_catalogues
+
+    compile_catalogues()
+
+
 @pytest.fixture(scope="session")
 def _migrated_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One migrated SQLite file per test session; tests start from a copy (fast)."""

@@ -43,6 +43,7 @@ BLUEPRINT_MODULES: tuple[str, ...] = (
     "web.finance.disputes",
     "web.account.password",
     "web.account.two_factor",
+    "web.account.preferences",
 )
 
 _MAX_BODY = 16 * 1024 * 1024  # a scan batch of tens of thousands of events fits
@@ -98,13 +99,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = load_secret_key(instance)
 
-    from web import api, auth, converters, db, errors, security, templating
+    from web import api, auth, converters, db, errors, i18n, security, templating
 
     converters.init_app(app)  # <id:...>, <seq:...>: before any rule is added
     db.init_app(app, app.config["DATABASE_URL"])
     security.init_app(app)
     errors.init_app(app)
     templating.init_app(app)
+    i18n.init_app(app)  # after templating: its `when` filter shows the user's time zone
     for module_name in BLUEPRINT_MODULES:
         app.register_blueprint(importlib.import_module(module_name).bp)
     auth.init_app(app)  # sign-in rate limits: wraps the registered sign-in views

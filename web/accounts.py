@@ -115,6 +115,7 @@ EVENT_LABELS: dict[str, str] = {
     "two-factor-reset": "Two-factor sign-in reset",
     "token-created": "API token created",
     "token-revoked": "API token revoked",
+    "preferences-changed": "Language or time zone changed",
 }
 _TEXT_COLUMN = 64  # account_events.username, actor and address are VARCHAR(64)
 

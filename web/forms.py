@@ -7,6 +7,7 @@ token is checked for every POST in :mod:`web.security`.
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
@@ -21,93 +22,110 @@ __all__ = [
     "CreateTokenForm",
     "CreateUserForm",
     "LoginForm",
+    "PreferencesForm",
 ]
 
 _PASSWORD_LENGTH = Length(
     min=MIN_PASSWORD_LENGTH,
     max=MAX_PASSWORD_LENGTH,
-    message=f"A password needs at least {MIN_PASSWORD_LENGTH} characters"
-    f" (and at most {MAX_PASSWORD_LENGTH}).",
+    message=_l(
+        "A password needs at least %(min)s characters (and at most %(max)s).",
+        min=MIN_PASSWORD_LENGTH,
+        max=MAX_PASSWORD_LENGTH,
+    ),
 )
-_PASSWORD_HELP = (
-    f"At least {MIN_PASSWORD_LENGTH} characters and hard to guess: several unusual words"
-    " work well; your name, common passwords and patterns like 'aaaa' or '1234' do not."
+_PASSWORD_HELP = _l(
+    "At least %(min)s characters and hard to guess: several unusual words work well;"
+    " your name, common passwords and patterns like 'aaaa' or '1234' do not.",
+    min=MIN_PASSWORD_LENGTH,
 )
 
 
 class LoginForm(FlaskForm):  # type: ignore[misc]
-    username = StringField("Username", validators=[DataRequired(), Length(max=64)])
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
     password = PasswordField(
-        "Password", validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)]
+        _l("Password"), validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)]
     )
-    submit = SubmitField("Sign in")
+    submit = SubmitField(_l("Sign in"))
 
 
 class CodeForm(FlaskForm):  # type: ignore[misc]
     """A 6-digit code from an authenticator app (sign-in and two-factor set-up)."""
 
     code = StringField(
-        "Code from your authenticator app",
+        _l("Code from your authenticator app"),
         validators=[
             DataRequired(),
-            Regexp(r"^\s*\d{3}\s?\d{3}\s*$", message="The code is 6 digits."),
+            Regexp(r"^\s*\d{3}\s?\d{3}\s*$", message=_l("The code is 6 digits.")),
         ],
-        description="6 digits; a new one appears every 30 seconds.",
+        description=_l("6 digits; a new one appears every 30 seconds."),
     )
-    submit = SubmitField("Continue")
+    submit = SubmitField(_l("Continue"))
 
 
 class ChangePasswordForm(FlaskForm):  # type: ignore[misc]
     current = PasswordField(
-        "Current password", validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)]
+        _l("Current password"), validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)]
     )
     new = PasswordField(
-        "New password",
+        _l("New password"),
         validators=[DataRequired(), _PASSWORD_LENGTH],
         description=_PASSWORD_HELP,
     )
     repeat = PasswordField(
-        "New password again",
-        validators=[DataRequired(), EqualTo("new", message="The two new passwords differ.")],
+        _l("New password again"),
+        validators=[DataRequired(), EqualTo("new", message=_l("The two new passwords differ."))],
     )
-    submit = SubmitField("Change password")
+    submit = SubmitField(_l("Change password"))
 
 
 class CreateUserForm(FlaskForm):  # type: ignore[misc]
-    username = StringField("Username", validators=[DataRequired(), Length(max=64)])
-    display_name = StringField("Display name", validators=[Optional(), Length(max=200)])
-    role = SelectField("Role", choices=[SelectChoice(r.value, r.label) for r in Role])
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
+    display_name = StringField(_l("Display name"), validators=[Optional(), Length(max=200)])
+    role = SelectField(_l("Role"), choices=[SelectChoice(r.value, _l(r.label)) for r in Role])
     party = StringField(
-        "Party code",
+        _l("Party code"),
         validators=[Optional(), Length(max=64)],
-        description="Required for distributors: the code of the party they act for.",
+        description=_l("Required for distributors: the code of the party they act for."),
     )
     password = PasswordField(
-        "Initial password",
+        _l("Initial password"),
         validators=[DataRequired(), _PASSWORD_LENGTH],
         description=_PASSWORD_HELP,
     )
-    submit = SubmitField("Create user")
+    submit = SubmitField(_l("Create user"))
 
 
 class CreateTokenForm(FlaskForm):  # type: ignore[misc]
-    role = SelectField("Role", choices=[SelectChoice(r.value, r.label) for r in Role])
+    role = SelectField(_l("Role"), choices=[SelectChoice(r.value, _l(r.label)) for r in Role])
     party = StringField(
-        "Party code",
+        _l("Party code"),
         validators=[Optional(), Length(max=64)],
-        description="Required for distributors: the party the token acts for.",
+        description=_l("Required for distributors: the party the token acts for."),
     )
     user = StringField(
-        "User",
+        _l("User"),
         validators=[Optional(), Length(max=64)],
-        description=(
+        description=_l(
             "The username the token acts as (same role and party). Leave empty for the"
             " service user of that role and party."
         ),
     )
     label = StringField(
-        "Label",
+        _l("Label"),
         validators=[Optional(), Length(max=200)],
-        description="What the token is for; a note only, it identifies no one.",
+        description=_l("What the token is for; a note only, it identifies no one."),
     )
-    submit = SubmitField("Create token")
+    submit = SubmitField(_l("Create token"))
+
+
+class PreferencesForm(FlaskForm):  # type: ignore[misc]
+    """Language and time zone of the signed-in user (choices set by the page)."""
+
+    locale = SelectField(_l("Language"), validators=[DataRequired()])
+    timezone = SelectField(
+        _l("Time zone"),
+        validators=[DataRequired()],
+        description=_l("Pages show times in this zone; they are stored in UTC."),
+    )
+    submit = SubmitField(_l("Save"))

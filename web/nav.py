@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app, url_for
+from flask_babel import gettext
 
+from web.i18n import N_
 from web.roles import Role
 
 __all__ = ["NAV", "NavItem", "ShownItem", "items_for"]
@@ -33,87 +35,120 @@ class ShownItem:
 
 
 NAV: tuple[NavItem, ...] = (
-    NavItem("Scan station", "scans.station", (Role.WAREHOUSE,), "Scan shipments in and out."),
-    NavItem("Alerts", "alerts.index", (Role.CHANNEL_MANAGER,), "Diversion alerts to investigate."),
     NavItem(
-        "Trace a unit",
+        N_("Scan station"), "scans.station", (Role.WAREHOUSE,), N_("Scan shipments in and out.")
+    ),
+    NavItem(
+        N_("Alerts"),
+        "alerts.index",
+        (Role.CHANNEL_MANAGER,),
+        N_("Diversion alerts to investigate."),
+    ),
+    NavItem(
+        N_("Trace a unit"),
         "trace.unit",
         (Role.CHANNEL_MANAGER, Role.WAREHOUSE, Role.AUDITOR),
-        "Every hop of one serial number.",
+        N_("Every hop of one serial number."),
     ),
     NavItem(
-        "Settlement runs", "settlement.runs", (Role.FINANCE,), "Monthly rebates and penalties."
+        N_("Settlement runs"),
+        "settlement.runs",
+        (Role.FINANCE,),
+        N_("Monthly rebates and penalties."),
     ),
-    NavItem("My statements", "partner.statements", (Role.DISTRIBUTOR,), "Your rebate statements."),
-    NavItem("My alerts", "partner.alerts", (Role.DISTRIBUTOR,), "Diversion alerts about you."),
-    NavItem("Users", "admin.users", (Role.ADMIN,), "Who may sign in, and as what."),
     NavItem(
-        "Account activity",
+        N_("My statements"),
+        "partner.statements",
+        (Role.DISTRIBUTOR,),
+        N_("Your rebate statements."),
+    ),
+    NavItem(
+        N_("My alerts"), "partner.alerts", (Role.DISTRIBUTOR,), N_("Diversion alerts about you.")
+    ),
+    NavItem(N_("Users"), "admin.users", (Role.ADMIN,), N_("Who may sign in, and as what.")),
+    NavItem(
+        N_("Account activity"),
         "admin.activity",
         (Role.ADMIN,),
-        "Sign-ins, lockouts and changes to accounts and tokens.",
+        N_("Sign-ins, lockouts and changes to accounts and tokens."),
     ),
-    NavItem("Devices", "admin.devices", (Role.ADMIN,), "Registered scanners and their keys."),
     NavItem(
-        "Territories",
+        N_("Devices"), "admin.devices", (Role.ADMIN,), N_("Registered scanners and their keys.")
+    ),
+    NavItem(
+        N_("Territories"),
         "admin.territories",
         (Role.ADMIN, Role.CHANNEL_MANAGER),
-        "Regions each distributor serves.",
+        N_("Regions each distributor serves."),
     ),
-    NavItem("Ledger", "ledger_pages.index", (Role.AUDITOR,), "Entries, checkpoints and proofs."),
     NavItem(
-        "Receivables and deposits",
+        N_("Ledger"), "ledger_pages.index", (Role.AUDITOR,), N_("Entries, checkpoints and proofs.")
+    ),
+    NavItem(
+        N_("Receivables and deposits"),
         "money.accounts",
         (Role.FINANCE, Role.CHANNEL_MANAGER, Role.AUDITOR, Role.ADMIN),
-        "What each distributor owes, the deposit it holds, what was deducted.",
+        N_("What each distributor owes, the deposit it holds, what was deducted."),
     ),
     NavItem(
-        "Accruals",
+        N_("Accruals"),
         "money.accruals",
         (Role.FINANCE, Role.CHANNEL_MANAGER, Role.AUDITOR, Role.ADMIN),
-        "This month so far, and who is close to the next tier.",
+        N_("This month so far, and who is close to the next tier."),
     ),
     NavItem(
-        "My account",
+        N_("My account"),
         "portal_money.my_account",
         (Role.DISTRIBUTOR,),
-        "What you owe and your deposit.",
+        N_("What you owe and your deposit."),
     ),
     NavItem(
-        "My accruals",
+        N_("My accruals"),
         "portal_money.my_accruals",
         (Role.DISTRIBUTOR,),
-        "Your rebate so far, your next tier.",
+        N_("Your rebate so far, your next tier."),
     ),
     NavItem(
-        "Reference data",
+        N_("Reference data"),
         "reference.index",
         (Role.FINANCE, Role.CHANNEL_MANAGER, Role.AUDITOR, Role.ADMIN),
-        "Prices, FX rates, programs, targets, deposits and billing details.",
+        N_("Prices, FX rates, programs, targets, deposits and billing details."),
     ),
     NavItem(
-        "Adjustments", "adjustments.index", (Role.FINANCE,), "One-off lines waiting for approval."
+        N_("Adjustments"),
+        "adjustments.index",
+        (Role.FINANCE,),
+        N_("One-off lines waiting for approval."),
     ),
     NavItem(
-        "Disputes",
+        N_("Disputes"),
         "disputes.index",
         (Role.FINANCE, Role.AUDITOR, Role.ADMIN),
-        "Statement lines distributors dispute.",
+        N_("Statement lines distributors dispute."),
     ),
     NavItem(
-        "API tokens", "admin.tokens", (Role.ADMIN,), "Tokens for programs, each acting as a user."
+        N_("API tokens"),
+        "admin.tokens",
+        (Role.ADMIN,),
+        N_("Tokens for programs, each acting as a user."),
     ),
     NavItem(
-        "Two-factor sign-in",
+        N_("Two-factor sign-in"),
         "two_factor.setup",
         (Role.FINANCE, Role.ADMIN),
-        "A code from your phone after your password.",
+        N_("A code from your phone after your password."),
     ),
     NavItem(
-        "Change password",
+        N_("Change password"),
         "password.change",
         tuple(Role),
-        "A new password; other sessions of yours are signed out.",
+        N_("A new password; other sessions of yours are signed out."),
+    ),
+    NavItem(
+        N_("Language and time zone"),
+        "preferences.edit",
+        tuple(Role),
+        N_("The language of the pages and the time zone of the times they show."),
     ),
 )
 
@@ -123,10 +158,10 @@ def items_for(role: Role) -> list[ShownItem]:
     views = current_app.view_functions
     return [
         ShownItem(
-            label=item.label,
+            label=gettext(item.label),
             endpoint=item.endpoint,
             url=url_for(item.endpoint) if item.endpoint in views else None,
-            blurb=item.blurb,
+            blurb=gettext(item.blurb),
         )
         for item in NAV
         if role in item.roles

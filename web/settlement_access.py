@@ -19,8 +19,8 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
 
 import settlement
-from ledger import times
 from ledger.models import Party, Unit
+from web import i18n
 from web.db import get_session
 from web.roles import Role
 from web.security import current_principal
@@ -108,17 +108,19 @@ def unit_keys(ids: Iterable[int]) -> dict[int, str]:
     return {int(i): str(k) for i, k in rows.all()}
 
 
-#: The amount alone with thousands grouped, ``-1,234,567.89`` (the pages' template
-#: global of that name; :func:`settlement.format_money` adds the currency).
-format_money = settlement.format_amount
+#: The amount alone with thousands grouped as the page's locale writes them,
+#: ``-1,234,567.89`` (en), ``-1.234.567,89`` (es); English outside a request (the
+#: pages' template global of that name; :func:`web.i18n.format_money` adds the currency).
+format_money = i18n.format_amount
 
 
 def format_ms(at_ms: int | None) -> str:
-    """``2026-09-14 08:30 UTC`` (minutes are enough for people); a stored time no
+    """``2026-09-14 08:30 UTC`` in the user's time zone (``2026-09-14 16:30 UTC+08:00``;
+    minutes are enough for people); a stored time no
     calendar holds reads ``out of range (at_ms=…)`` (:func:`ledger.times.format_ms`)."""
     if at_ms is None:
         return "—"
-    return times.format_ms(at_ms)
+    return i18n.format_when(at_ms)
 
 
 def upload_path(ref: str) -> Path:

@@ -19,6 +19,7 @@ from flask.typing import ResponseReturnValue
 import settlement
 from ledger.models import Party
 from settlement import InvalidValue
+from web import i18n
 from web.db import get_engine, get_session
 from web.paging import Pager, page_request
 from web.roles import Role
@@ -183,7 +184,7 @@ def can_edit() -> bool:
 
 
 #: ``EUR 1,234.50``: an amount in minor units with its currency, for people.
-money_text = settlement.format_money
+money_text = i18n.format_money  # the amount with its currency, as the locale writes it
 
 
 def render_page(template: str, status: int = 200, **context: Any) -> ResponseReturnValue:
