@@ -17,7 +17,7 @@ install: sysdeps $(STAMP) translations
 # the .mo files are built here and never committed or edited by hand.
 TRANSLATIONS := web/translations
 translations: $(STAMP)
-	$(BIN)/pybabel compile -q -d $(TRANSLATIONS)
+	$(BIN)/pybabel compile --statistics -d $(TRANSLATIONS)
 
 # messages.pot from the code and templates (babel.cfg), then merged into every .po
 i18n-extract: $(STAMP)
