@@ -201,7 +201,7 @@ def _words_for(errors: Iterable[ValidationError], prefix: tuple[str | int, ...])
     for error in errors:
         problem = _from_schema(error)
         if problem is not None:
-            out.append(_Problem((*prefix, *problem.path), problem.reason))
+            out.append(_Problem((*prefix, *problem.path), problem.reason, problem.general))
     return out
 
 
@@ -209,6 +209,9 @@ def _words_for(errors: Iterable[ValidationError], prefix: tuple[str | int, ...])
 class _Problem:
     path: tuple[str | int, ...]
     reason: str
+    # a requirement across members ("needs a non-empty epcList or quantityList"):
+    # reported only when no member has a problem of its own, which explains more
+    general: bool = False
 
 
 def validate_document(doc: object) -> None:
@@ -230,7 +233,9 @@ def validate_document(doc: object) -> None:
     problems.extend(walked)
     if not problems:
         return
-    first = min(problems, key=lambda p: _order(doc, p.path))
+    # the first problem in document order; a member's own problem (epcList is not a
+    # list) before a requirement across members that it may be the cause of
+    first = min(problems, key=lambda p: (p.general, _order(doc, p.path)))
     raise EpcisError(_json_path(first.path), first.reason)
 
 
@@ -304,7 +309,7 @@ def _from_alternatives(error: ValidationError, path: tuple[str | int, ...]) -> _
         if unless_delete:
             reason += " (unless the action is DELETE)"
         present = [name for name in error.instance if name in members]
-        return _Problem((*path, present[0] if present else members[0]), reason)
+        return _Problem((*path, present[0] if present else members[0]), reason, general=True)
     deepest = best_match(subs) if subs else None
     inner = _from_schema(deepest) if deepest is not None else None
     return inner if inner is not None else _Problem(path, _words(error))

@@ -307,3 +307,54 @@ def test_api_capture_stores_nothing_when_refused(
     assert answer.get_json()["path"] == f"{EVENT}[1].disposition"
     with Session(engine) as session:
         assert session.scalar(select(func.count()).select_from(Entry)) == before
+
+
+@pytest.mark.parametrize(
+    ("member", "value", "words"),
+    [
+        ("epcList", 5, "5 is not a list"),
+        ("epcList", f"{BASE}/01/09506000134352/21/A1", "is not a list"),
+        ("epcList", {"id": "x"}, "is not a list"),
+        ("quantityList", "twenty", "is not a list"),
+        ("sensorElementList", 3, "is not a list"),
+        ("readPoint", "x", "is not an object"),
+    ],
+)
+def test_a_member_of_the_wrong_type_is_named_not_the_requirement_it_breaks(
+    member: str, value: Any, words: str
+) -> None:
+    """An event that must carry EPCs, quantities or sensor data names the member that
+    is there but of the wrong type, before "needs a non-empty epcList or ..."."""
+    doc = _doc()
+    event = _event(doc)
+    for name in ("epcList", "quantityList", "sensorElementList"):
+        event.pop(name)
+    event[member] = value
+    error = _refused(doc)
+    assert error.path == f"{EVENT}[0].{member}"
+    assert words in error.reason
+
+
+def test_children_of_the_wrong_type_are_named() -> None:
+    doc = _doc()
+    doc["epcisBody"]["eventList"] = [
+        {
+            "type": "AggregationEvent",
+            "action": "ADD",
+            "eventTime": "2026-03-01T09:00:00Z",
+            "eventTimeZoneOffset": "+00:00",
+            "parentID": f"{BASE}/00/095060001234567893",
+            "childEPCs": "x",
+        }
+    ]
+    error = _refused(doc)
+    assert (error.path, error.reason) == (f"{EVENT}[0].childEPCs", "'x' is not a list")
+
+
+def test_the_requirement_across_members_stands_when_nothing_else_is_wrong() -> None:
+    doc = _doc()
+    event = _event(doc)
+    for name in ("epcList", "quantityList", "sensorElementList"):
+        event.pop(name)
+    error = _refused(doc)
+    assert "needs a non-empty epcList or quantityList" in error.reason
