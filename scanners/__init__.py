@@ -47,6 +47,7 @@ if TYPE_CHECKING:
         to_micro_degrees,
     )
     from scanners.commands import decode_command, labels_command, parse_command, serial_range
+    from scanners.dashboard import WarehouseDashboard, warehouse_dashboard
     from scanners.decode import ImageDecodeError, decode_image
     from scanners.devices import (
         Device,
@@ -118,6 +119,7 @@ __all__ = [
     "ScanResult",
     "SerialBlock",
     "SerialError",
+    "WarehouseDashboard",
     "allocate_serials",
     "allocate_ssccs",
     "authenticate_device",
@@ -159,6 +161,7 @@ __all__ = [
     "unit_labels",
     "unit_uri",
     "verify_signature",
+    "warehouse_dashboard",
     "write_labels",
 ]
 
