@@ -205,6 +205,18 @@ def _declare(session: Session, event: CapturedEvent) -> _Planned:
             seqs = [seq]
     if row is None and not seqs:
         row = find_by_hash(session, event.hash_id)
+    if row is not None and row.hash_id != event.hash_id and event.hops:
+        # found by eventID in another form (our export, say): it must say the same
+        # about each unit as the captured event did, or it declares something else
+        stored = _entries(session, row.device)
+        differs = next((h for h in event.hops if not _match([h], stored, event)[0].seqs), None)
+        if differs is not None:
+            raise EpcisError(
+                where,
+                f"declares an error in event {row.event_id}, but says something else than "
+                f"the event captured under that eventID ({_difference(differs, stored)}); "
+                "an error declaration repeats the event it declares",
+            )
     if row is not None:
         seqs = [s[0] for s in _entries(session, row.device)]
     if not seqs:
@@ -281,20 +293,30 @@ def _match(hops: list[Hop], stored: list[_Stored], event: CapturedEvent) -> list
         if same:
             out.append(HopResult("duplicate", tuple(same)))
             continue
-        mine = [s for s in stored if s[1] == hop.unit] or stored
-        held = (
-            f"{mine[0][2]} of {mine[0][1]} at {format_rfc3339(mine[0][3]) or mine[0][3]}"
-            + (f" and {len(mine) - 1} more" if len(mine) > 1 else "")
-            if mine
-            else "entries since retracted"
-        )
-        came = f"{hop.kind.value} of {hop.unit} at {format_rfc3339(hop.at_ms) or hop.at_ms}"
         out.append(
             HopResult(
                 "conflict",
                 reason=f"event {event.key} was captured before and said something else "
-                f"(stored: {held}; this one: {came}); nothing was recorded: give this "
-                "event an eventID of its own",
+                f"({_difference(hop, stored)}); nothing was recorded: give this event an "
+                "eventID of its own",
             )
         )
     return out
+
+
+def _said(kind: str, unit: str, at_ms: int, party: str, other: str | None) -> str:
+    peer = f" with {other}" if other else ""
+    return f"{kind} of {unit} by {party}{peer} at {format_rfc3339(at_ms) or at_ms}"
+
+
+def _difference(hop: Hop, stored: list[_Stored]) -> str:
+    """What the stored entries of an event said beside what ``hop`` says, in words."""
+    mine = [s for s in stored if s[1] == hop.unit] or stored
+    held = (
+        _said(mine[0][2], mine[0][1], mine[0][3], mine[0][4], mine[0][5])
+        + (f" and {len(mine) - 1} more" if len(mine) > 1 else "")
+        if mine
+        else "entries since retracted"
+    )
+    came = _said(hop.kind.value, hop.unit, hop.at_ms, hop.party, hop.counterparty)
+    return f"stored: {held}; this one: {came}"

@@ -162,6 +162,26 @@ def test_a_declaration_of_an_event_never_captured_is_refused_with_the_path(
     assert entry_count(network) == count
 
 
+def test_a_declaration_that_says_something_else_than_the_captured_event_is_refused(
+    network: Engine, client: FlaskClient, bearer: Bearer
+) -> None:
+    """A declaration repeats the event it declares: the same eventID with another
+    destination is not that event (its hash ID differs), so nothing is retracted."""
+    headers = bearer("warehouse")
+    at = now_ms() - 3_600_000
+    _post(client, headers, _doc(_ship("U6", "DIST-A", at, "urn:uuid:ship-u6")))
+    count = entry_count(network)
+    changed = _declared(_ship("U6", "DIST-B", at, "urn:uuid:ship-u6"))
+    answer = client.post(CAPTURE, json=_doc(changed), headers=headers)
+    assert answer.status_code == 400
+    body = answer.get_json()
+    assert body["path"] == "$.epcisBody.eventList[0].errorDeclaration"
+    assert "says something else than the event captured under that eventID" in body["error"]
+    assert "with DIST-A" in body["error"] and "with DIST-B" in body["error"]
+    assert entry_count(network) == count
+    assert not [e for e in _history(client, headers, "U6")["entries"] if "retracted" in e]
+
+
 def test_a_units_export_captured_back_through_the_api_appends_nothing(
     network: Engine, client: FlaskClient, bearer: Bearer, post_batch: PostBatch
 ) -> None:
@@ -169,8 +189,9 @@ def test_a_units_export_captured_back_through_the_api_appends_nothing(
     post_batch([event(1, "U1")])  # handheld: DIST-A receives U1
     shipped = _ship("U4", "DIST-B", now_ms() - 2 * DAY_MS)
     _post(client, headers, _doc(shipped))  # EPCIS without an eventID
-    _post(client, headers, _doc(_ship("U6", "DIST-B", now_ms() - DAY_MS, "urn:uuid:u6")))
-    _post(client, headers, _doc(_declared(_ship("U6", "DIST-B", now_ms() - DAY_MS, "urn:uuid:u6"))))
+    u6 = _ship("U6", "DIST-B", now_ms() - DAY_MS, "urn:uuid:u6")
+    _post(client, headers, _doc(u6))
+    _post(client, headers, _doc(_declared(u6)))
     count = entry_count(network)
     for serial in ("U1", "U4", "U6"):
         exported = client.get(f"/api/v1/units/{unit(serial)}/history?format=epcis", headers=headers)
