@@ -24,7 +24,7 @@ i18n-extract: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ --no-location --sort-output -o $(TRANSLATIONS)/messages.pot .
 
 i18n-update: i18n-extract
-	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --no-location --no-fuzzy-matching
+	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --no-fuzzy-matching --ignore-obsolete
 
 # pyzbar loads libzbar at run time; Debian ships it as libzbar0.
 sysdeps:
