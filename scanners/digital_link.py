@@ -29,15 +29,16 @@ checks of GS1's reference parser (GS1 Barcode Syntax Engine, ``dl.c``)::
 - **Query**: a parameter whose name is all digits is an AI and a data
   attribute: it must be a known AI, appear once (path included), not be the
   URI's own primary key nor a qualifier that belongs in its path, and its value
-  must match the AI's format and check digit. Other parameters (``linkType``,
-  ``context`` ...) are kept in :attr:`DigitalLink.other_params` and otherwise
-  ignored, as the standard says. The ABNF lists the other identification keys
+  must match the AI's format, check digit and value rules. Other parameters
+  (``linkType``, ``context`` ...) are kept in :attr:`DigitalLink.other_params`
+  and otherwise ignored, as the standard says. The ABNF lists the other identification keys
   (``414=``, ``8018=`` ...) among the query parameters, so they are accepted as
   attributes and checked.
 - **Values** are percent-decoded (``%2F`` is a ``/`` in a serial; ``+`` is a
-  space in the query), then checked against the AI's character set, length
-  and check digit. A GTIN of 8, 12 or 13 digits (ABNF ``gtin-value``) is
-  padded to 14.
+  space in the query), then checked against the AI's character set, length,
+  check digit and the value rules of :mod:`scanners.ai_rules` (dates, times,
+  country codes, IBAN ...), exactly as in an element string. A GTIN of 8, 12
+  or 13 digits (ABNF ``gtin-value``) is padded to 14.
 - **Convenience alphas** (``/gtin/``, ``/ser/`` ...) were deprecated by URI
   Syntax 1.2 and are refused in the path with the numeric AI to write instead;
   in the query they are non-numeric names and so ignored.
@@ -55,7 +56,8 @@ from biip import ParseError
 from biip.gs1_application_identifiers import GS1ApplicationIdentifier
 
 from ledger.ids import InvalidIdentifierError, validate_gtin14, validate_sscc18
-from scanners.check_digits import ai_title, check_digit_error
+from scanners.ai_rules import ai_value_error
+from scanners.check_digits import ai_title
 
 __all__ = [
     "CONVENIENCE_ALPHAS",
@@ -391,8 +393,10 @@ def _decode(where: str, raw: str, *, query: bool) -> str:
 
 
 def _check_value(where: str, ai: str, value: str) -> str:
-    """The value of ``ai`` checked by its format and check digit (a GTIN-8/12/13
-    padded to 14 digits), or DigitalLinkError naming ``where``."""
+    """The value of ``ai`` checked by its format (biip's AI pattern, as for
+    element strings), its check digit and value rules
+    (:func:`scanners.ai_rules.ai_value_error`, the same as for element strings),
+    a GTIN-8/12/13 padded to 14 digits; or DigitalLinkError naming ``where``."""
     label = _label(ai)
     if not value:
         raise DigitalLinkError(where, f"{label} has no value")
@@ -412,7 +416,7 @@ def _check_value(where: str, ai: str, value: str) -> str:
             f"{label} value {value!r} does not have the AI's format {fmt} (N: digits, X: GS1 "
             "character set 82, then the length)",
         )
-    why = check_digit_error(ai, value)
+    why = ai_value_error(ai, value)
     if why is not None:
         raise DigitalLinkError(where, why)
     return value

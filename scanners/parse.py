@@ -26,6 +26,9 @@ Every AI whose format carries a GS1 check digit (GS1 General Specifications §3,
 the "csum" components of the GS1 Barcode Syntax Dictionary: GDTI 253, GCN 255,
 GSIN 402, GLN 410-417, GRAI 8003, ITIP 8006/8026, GSRN 8017/8018 ...) and the GMN
 check character pair (8013, §7.9.5) is checked, see :data:`CHECK_DIGIT_SPANS`.
+The value rules of the GS1 Barcode Syntax Dictionary (dates and times, country
+and currency codes, IBAN, latitude/longitude, winding ...) are checked by
+:func:`scanners.ai_rules.ai_value_error`, for every input form alike.
 
 The GS1 tables (application identifiers, their formats and titles) come from
 biip; the canonical key and the final check-digit validation from
@@ -42,12 +45,13 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from biip import ParseError
+from biip import ParseConfig, ParseError
 from biip.gs1_element_strings import GS1ElementStrings
 from biip.gs1_messages import GS1Message
 from biip.gtin import Gtin
 from biip.sscc import Sscc
 from biip.symbology import GS1Symbology, ISOSymbology, SymbologyIdentifier
+from biip.upc import Upc
 
 from ledger.ids import (
     InvalidIdentifierError,
@@ -57,6 +61,7 @@ from ledger.ids import (
     validate_gtin14,
     validate_sscc18,
 )
+from scanners.ai_rules import ai_value_error
 from scanners.check_digits import CHECK_DIGIT_SPANS, check_digit_error
 from scanners.digital_link import DigitalLinkError, parse_digital_link
 
@@ -119,7 +124,12 @@ _ISO_SYMBOLOGY_NAMES = {
     ISOSymbology.RSS_EAN_UCC_COMPOSITE: "GS1 DataBar",
 }
 # Names inferred from the data alone, when neither an identifier nor a decoder said.
+# Plain digits without an identifier: 8 digits are read as EAN-8 (a GTIN-8),
+# never as UPC-E, which only an ]E0/]E3 identifier announces.
 _PLAIN_GTIN_NAMES = {8: "EAN-8", 12: "UPC-A", 13: "EAN-13"}
+# biip's date check is off: dates and times are checked by scanners.ai_rules, the
+# same rules for every form (biip also reads 7007's second date as a time).
+_BIIP = ParseConfig(gs1_element_strings_verify_date=False)
 
 _EPC_SGTIN = re.compile(r"^urn:epc:id:sgtin:(\d{6,12})\.(\d{1,7})\.(.+)$")
 _EPC_SSCC = re.compile(r"^urn:epc:id:sscc:(\d{6,12})\.(\d{5,11})$")
@@ -236,7 +246,8 @@ _ADD_ONS = {GS1Symbology.EAN_TWO_DIGIT_ADD_ON: 2, GS1Symbology.EAN_FIVE_DIGIT_AD
 # An add-on sent as its own packet after the main one: "9780735200449]E251299".
 _ADD_ON_PACKET = re.compile(r"^([0-9]+)\s*\](E[12])\s*([0-9]+)$")
 # ]E3 data without a separator: total length -> length of the main symbol's data
-# (13: EAN-13, or UPC-A sent as 13 digits; 12: UPC-A as printed; 8: EAN-8/UPC-E).
+# (13: EAN-13, or UPC-A sent as 13 digits; 12: UPC-A as printed; 8: UPC-E, since
+# ]E3 is EAN-13/UPC-A/UPC-E with add-on and EAN-8 takes none, ISO/IEC 15424).
 _E3_MAIN_LENGTH = {15: 13, 18: 13, 14: 12, 17: 12, 10: 8, 13: 8}
 
 
@@ -296,6 +307,9 @@ def _parse(text: str, hint: str | None, *, fast: bool = True) -> ScanResult:
             link = parse_digital_link(body)
         except DigitalLinkError as exc:
             return fail(f"not a valid GS1 Digital Link URI: {exc}", name, sid_value)
+        why = _as_element_string_error(link.ais)
+        if why is not None:
+            return fail(f"not a valid GS1 Digital Link URI: {why}", name, sid_value)
         return done("digital_link", link.ais, name or "Digital Link")
     if body.startswith("urn:epc:id:"):
         return _parse_epc_urn(text, body, name, sid_value)
@@ -318,7 +332,7 @@ def _parse(text: str, hint: str | None, *, fast: bool = True) -> ScanResult:
                 return fail(str(exc), name, sid_value)
             return done("sscc", {"00": sscc.value})
     try:
-        message = GS1Message.parse(body)
+        message = GS1Message.parse(body, config=_BIIP)
     except ParseError as exc:
         return fail(f"not a GS1 element string: {exc}", name, sid_value)
     if not message.element_strings:
@@ -326,9 +340,25 @@ def _parse(text: str, hint: str | None, *, fast: bool = True) -> ScanResult:
     return done("element_string", _ais(message.element_strings))
 
 
+def _as_element_string_error(ais: dict[str, str]) -> str | None:
+    """Why the AIs of a Digital Link would be refused as an element string, or
+    None: the URI's AIs are written as one element string (FNC1 after each value)
+    and read back by the element-string parser, so both forms meet the same format
+    rules (the value rules of :mod:`scanners.ai_rules` run on both in
+    :func:`_identify`)."""
+    body = "".join(f"{ai}{value}\x1d" for ai, value in ais.items())
+    try:
+        message = GS1Message.parse(body, config=_BIIP)
+    except ParseError as exc:
+        return str(exc)
+    if _ais(message.element_strings) != ais:
+        return f"its AIs {ais} read back as element strings {_ais(message.element_strings)}"
+    return None
+
+
 def _is_element_string(body: str) -> bool:
     try:
-        return bool(GS1Message.parse(body).element_strings)
+        return bool(GS1Message.parse(body, config=_BIIP).element_strings)
     except ParseError:
         return False
 
@@ -364,7 +394,7 @@ def _ais(element_strings: GS1ElementStrings) -> dict[str, str]:
 
 def _parse_hri(text: str, body: str, name: str | None, sid: str | None) -> ScanResult:
     try:
-        message = GS1Message.parse_hri(body)
+        message = GS1Message.parse_hri(body, config=_BIIP)
     except ParseError as exc:
         return ScanResult(text=text, symbology=name, symbology_id=sid, error=str(exc))
     # biip skips an AI with no data, e.g. a truncated "(01)…(21)": refuse instead.
@@ -384,7 +414,11 @@ def _parse_ean_upc(
 ) -> ScanResult:
     """EAN/UPC packets (ISO/IEC 15420): the main symbol's GTIN, with its 2- or
     5-digit add-on split off into ``addon`` (]E3, or an ]E1/]E2 packet after an
-    ]E0/]E4 one). An add-on packet alone identifies nothing and is an error."""
+    ]E0 one). An add-on packet alone identifies nothing and is an error.
+
+    ISO/IEC 15424: ]E0 and ]E3 carry EAN-13, UPC-A or UPC-E, so 8 digits there
+    are a UPC-E, expanded to its UPC-A (biip.upc) for the GTIN; ]E4 is EAN-8,
+    which is 8 digits and takes no add-on."""
     if gs1 in _ADD_ONS:
         size = _ADD_ONS[gs1]
         ok = len(body) == size and body.isdigit()
@@ -399,7 +433,7 @@ def _parse_ean_upc(
                 "product without the EAN-13/UPC-A symbol it belongs to"
             ),
         )
-    main, addon = body, None
+    main, addon, addon_id = body, None, ""
     packet = _ADD_ON_PACKET.match(body)
     if packet is not None:
         main, addon_id, addon = packet.groups()
@@ -425,10 +459,32 @@ def _parse_ean_upc(
             )
         if len(addon) not in (2, 5):
             return _fail_addon(text, name, sid, f"add-on must be 2 or 5 digits, got {addon!r}")
-    result = _parse_plain_gtin(text, main, name, sid)
+    if gs1 is GS1Symbology.EAN_8:
+        if addon is not None:
+            return _fail_addon(
+                text, name, sid, f"]E4 is EAN-8, which takes no add-on (got ]{addon_id} {addon})"
+            )
+        if len(main) != 8:
+            return _fail_addon(
+                text, name, sid, f"]E4 is EAN-8: its data is 8 digits, got {len(main)} ({main!r})"
+            )
+    if gs1 in (GS1Symbology.EAN_13, GS1Symbology.EAN_13_WITH_ADD_ON) and len(main) == 8:
+        result = _parse_upc_e(text, main, sid)
+    else:
+        result = _parse_plain_gtin(text, main, name, sid)
     if addon is None:
         return result
     return replace(result, addon=addon)
+
+
+def _parse_upc_e(text: str, body: str, sid: str | None) -> ScanResult:
+    """An 8-digit UPC-E (number system 0 or 1, 6 digits, check digit) expanded
+    to UPC-A by biip (GS1 General Specifications §5.2.2.4.2) for its GTIN-14."""
+    try:
+        upc = Upc.parse(body)
+    except ParseError as exc:
+        return ScanResult(text=text, symbology="UPC-E", symbology_id=sid, error=str(exc))
+    return _identify(text, "UPC-E", sid, "gtin", {"01": upc.as_gtin_14()})
 
 
 def _fail_addon(text: str, name: str | None, sid: str | None, reason: str) -> ScanResult:
@@ -479,8 +535,9 @@ def _identify(
     gtin = serial = sscc = key = None
     try:
         for ai, value in ais.items():
-            # 00 and 01 are checked by ledger.ids below, in the ledger's words.
-            if ai not in ("00", "01") and (why := check_digit_error(ai, value)) is not None:
+            # 00 and 01 are checked by ledger.ids below, in the ledger's words; every
+            # other AI by its check digit and GS1 Syntax Dictionary value rules.
+            if ai not in ("00", "01") and (why := ai_value_error(ai, value)) is not None:
                 raise InvalidIdentifierError(why)
         if "00" in ais:
             sscc = validate_sscc18(ais["00"])

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ledger.ids import gs1_check_digit
 from scanners.commands import parse_command
 from scanners.parse import parse
 
@@ -68,8 +69,9 @@ def test_e3_with_five_digit_add_on_from_the_issue() -> None:
         ("]E3061414100001251299", "00614141000012", "51299"),  # UPC-A as 13 digits + 5
         ("]E361414100001212", "00614141000012", "12"),  # UPC-A as printed (12) + 2
         ("]E361414100001251299", "00614141000012", "51299"),  # UPC-A (12) + 5
-        ("]E39506000212", "00000095060002", "12"),  # EAN-8 + 2
-        ("]E39506000251299", "00000095060002", "51299"),  # EAN-8 + 5
+        ("]E30123456512", "00012345000065", "12"),  # UPC-E 01234565 + 2 (]E3 has no EAN-8)
+        ("]E30425261451299", "00042100005264", "51299"),  # UPC-E 04252614 + 5
+        ("]E001234565]E112", "00012345000065", "12"),  # UPC-E, add-on in its own packet
         ("]E3 9780735200449 51299", "09780735200449", "51299"),  # separated by a space
         ("]E09780735200449]E251299", "09780735200449", "51299"),  # add-on in its own packet
         ("]E09780735200449]E112", "09780735200449", "12"),
@@ -78,6 +80,70 @@ def test_e3_with_five_digit_add_on_from_the_issue() -> None:
 def test_add_on_forms_are_split_off(raw: str, gtin: str, addon: str) -> None:
     r = parse(raw)
     assert (r.error, r.gtin, r.addon) == (None, gtin, addon)
+
+
+# UPC-E to UPC-A, written out from GS1 General Specifications §5.2.2.4.2 (figure
+# 5.2.2.4.2-1), independently of biip: the last of the six digits says where the
+# manufacturer code ends and how many zeros stand between it and the item.
+def _upc_a_of_upc_e(number_system: int, six: str) -> str:
+    d = six
+    if d[5] in "012":
+        body = d[0:2] + d[5] + "0000" + d[2:5]
+    elif d[5] == "3":
+        body = d[0:3] + "00000" + d[3:5]
+    elif d[5] == "4":
+        body = d[0:4] + "00000" + d[4]
+    else:
+        body = d[0:5] + "0000" + d[5]
+    base = f"{number_system}{body}"
+    return base + str(gs1_check_digit(base))
+
+
+@pytest.mark.parametrize(
+    ("raw", "gtin"),
+    [
+        ("]E001234565", "00012345000065"),  # the issue's example: UPC-A 012345000065
+        ("]E004252614", "00042100005264"),  # UPC-A 042100005264
+        ("]E3 01234565 12", "00012345000065"),
+    ],
+)
+def test_eight_digits_under_e0_or_e3_are_upc_e(raw: str, gtin: str) -> None:
+    r = parse(raw)
+    assert (r.error, r.gtin, r.symbology) == (None, gtin, "UPC-E")
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    ns=st.sampled_from([0, 1]),
+    six=st.from_regex(r"\A[0-9]{6}\Z"),
+    sid=st.sampled_from(["]E0", "]E3"]),
+)
+def test_every_upc_e_expands_to_its_upc_a(ns: int, six: str, sid: str) -> None:
+    upc_a = _upc_a_of_upc_e(ns, six)
+    upc_e = f"{ns}{six}{upc_a[-1]}"
+    addon = "12" if sid == "]E3" else ""
+    r = parse(sid + upc_e + addon)
+    assert (r.error, r.gtin, r.addon) == (None, "00" + upc_a, addon or None)
+    # a wrong check digit is refused, naming UPC-E
+    wrong = parse(sid + upc_e[:-1] + str((int(upc_e[-1]) + 1) % 10) + addon)
+    assert wrong.error is not None and "UPC-E" in wrong.error
+
+
+def test_e4_is_ean_8_alone() -> None:
+    r = parse("]E401234565")
+    assert (r.error, r.gtin, r.symbology) == (None, "00000001234565", "EAN-8")
+    assert "no add-on" in (parse("]E495060002]E112").error or "")
+    assert "8 digits" in (parse("]E49780735200449").error or "")
+
+
+def test_plain_eight_digits_stay_a_gtin_8() -> None:
+    r = parse("01234565")
+    assert (r.error, r.gtin, r.symbology) == (None, "00000001234565", "EAN-8")
+
+
+def test_upc_e_number_system_is_0_or_1() -> None:
+    assert "number system" in (parse("]E095060002").error or "")
+    assert "number system" in (parse("]E39506000212").error or "")
 
 
 def test_add_on_is_in_the_scan_parse_json() -> None:
