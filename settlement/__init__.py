@@ -15,13 +15,19 @@ if TYPE_CHECKING:
     from settlement.accruals import AccrualRow, Accruals  # accruals(): settlement.accruals.accruals
     from settlement.adjustments import AdjustmentStateError
     from settlement.alerts import (
+        ALERT_SORTS,
         ALERT_STATUSES,
+        ALERT_TYPES,
+        UNIT_KEY_MAX,
         AlertEventView,
+        AlertPage,
+        AlertQuery,
         AlertView,
         AlertWorkflowError,
         add_note,
         alert_findings,
         alert_history,
+        alert_severity,
         appeal_alert,
         assign_alert,
         attach_file,
@@ -29,6 +35,7 @@ if TYPE_CHECKING:
         dismiss_alert,
         get_alert,
         list_alerts,
+        page_alerts,
         start_investigation,
     )
     from settlement.common import (
@@ -99,6 +106,7 @@ if TYPE_CHECKING:
         journal_csv,
         journal_summary,
     )
+    from settlement.party_search import PartyChoice, find_party, search_parties
     from settlement.payments import (
         Debtor,
         Exclusion,
@@ -222,6 +230,13 @@ if TYPE_CHECKING:
         score_partners,
     )
     from settlement.seals import NoteSigner, SealError, StatementTampered
+    from settlement.severity import (
+        REPEAT_WINDOW_MONTHS,
+        SEVERITIES,
+        SeverityFactor,
+        SeverityGrade,
+        grade_alert,
+    )
     from settlement.snapshot import NO_COORD, Snapshot, SnapshotError, load_snapshot
     from settlement.statements import (
         DisputeView,
@@ -255,7 +270,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ACCOUNT_READERS",
+    "ALERT_SORTS",
     "ALERT_STATUSES",
+    "ALERT_TYPES",
     "DEFAULT_CHART",
     "DISPUTE_STATUSES",
     "DIVERSION_TYPES",
@@ -263,6 +280,9 @@ __all__ = [
     "IMPORT_KINDS",
     "LAYOUTS",
     "NO_COORD",
+    "REPEAT_WINDOW_MONTHS",
+    "SEVERITIES",
+    "UNIT_KEY_MAX",
     "AccountMovement",
     "AccountRow",
     "AccountTotal",
@@ -272,6 +292,8 @@ __all__ = [
     "AdjustmentStateError",
     "AdjustmentView",
     "AlertEventView",
+    "AlertPage",
+    "AlertQuery",
     "AlertView",
     "AlertWorkflowError",
     "Balance",
@@ -307,6 +329,7 @@ __all__ = [
     "NoteSigner",
     "PartnerScoreView",
     "PartyAccount",
+    "PartyChoice",
     "PaymentError",
     "PaymentPlan",
     "PaymentView",
@@ -331,6 +354,8 @@ __all__ = [
     "SettlementError",
     "SettlementIntegrityError",
     "SettlementVerifyReport",
+    "SeverityFactor",
+    "SeverityGrade",
     "Snapshot",
     "SnapshotError",
     "StatementNotFound",
@@ -350,6 +375,7 @@ __all__ = [
     "add_program_version",
     "alert_findings",
     "alert_history",
+    "alert_severity",
     "appeal_alert",
     "approve_adjustment",
     "approve_run",
@@ -387,6 +413,7 @@ __all__ = [
     "exclusions_csv",
     "file_report",
     "finance_dashboard",
+    "find_party",
     "format_amount",
     "format_minor",
     "format_money",
@@ -397,6 +424,7 @@ __all__ = [
     "get_party_billing",
     "get_run",
     "get_statement",
+    "grade_alert",
     "grant_party_territory",
     "grant_territory",
     "import_file",
@@ -427,6 +455,7 @@ __all__ = [
     "minor_to_major",
     "month_of",
     "now_ms",
+    "page_alerts",
     "page_runs",
     "parse_rules",
     "party_account",
@@ -451,6 +480,7 @@ __all__ = [
     "run_summary",
     "score_partners",
     "seal_unsealed_runs",
+    "search_parties",
     "set_deposit_agreement",
     "set_fx_rate",
     "set_party_billing",

@@ -10,22 +10,33 @@ the next run gives the charge back and lowers the escalation of later incidents
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, case, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
 
-from settlement.common import Actor, SettlementError, now_ms
+from ledger.models import Unit
+from settlement.common import Actor, SettlementError, now_ms, period_bounds
 from settlement.models import Alert, AlertEvent, AlertFinding
+from settlement.severity import SEVERITIES, SeverityGrade, grade_stored_alerts
 
 __all__ = [
+    "ALERT_SORTS",
     "ALERT_STATUSES",
+    "ALERT_TYPES",
+    "UNIT_KEY_MAX",
     "AlertEventView",
+    "AlertPage",
+    "AlertQuery",
     "AlertView",
     "AlertWorkflowError",
     "add_note",
     "alert_findings",
     "alert_history",
+    "alert_severity",
     "appeal_alert",
     "assign_alert",
     "attach_file",
@@ -33,10 +44,20 @@ __all__ = [
     "dismiss_alert",
     "get_alert",
     "list_alerts",
+    "page_alerts",
     "start_investigation",
 ]
 
 ALERT_STATUSES = ("open", "investigating", "confirmed", "dismissed")
+#: Finding types alerts are grouped by (settlement.detection.FINDING_TYPES' values).
+ALERT_TYPES = ("out_of_zone", "cross_region", "custody_break", "clone")
+#: Orders of :func:`page_alerts`: newest period first, most severe, most units,
+#: highest value at stake (each then newest alert first).
+ALERT_SORTS = ("newest", "severity", "units", "value")
+#: Longest unit-key search: a canonical key is at most 64 characters.
+UNIT_KEY_MAX = 64
+#: History actions whose text is internal to the channel team.
+_INTERNAL_ACTIONS = ("note", "attachment", "assign")
 _MANAGERS = ("channel_manager", "admin")
 _TRANSITIONS = {
     ("open", "investigating"),
@@ -261,12 +282,19 @@ def list_alerts(
 
 
 def alert_history(engine: Engine, alert_id: int, actor: Actor) -> list[AlertEventView]:
+    """The alert's events, oldest first.
+
+    A distributor never sees the channel team's internal work: notes, attachments
+    and assignments by anyone but a distributor are left out, and the words a
+    manager wrote on a status change are blanked (the change itself stays, so the
+    distributor knows where its alert stands).
+    """
     with Session(engine) as s:
         _may_see(actor, _load(s, alert_id))
         events = s.scalars(
             select(AlertEvent).where(AlertEvent.alert_id == alert_id).order_by(AlertEvent.id)
         )
-        return [
+        views = [
             AlertEventView(
                 e.at_ms,
                 e.actor,
@@ -279,6 +307,15 @@ def alert_history(engine: Engine, alert_id: int, actor: Actor) -> list[AlertEven
             )
             for e in events
         ]
+    if actor.role != "distributor":
+        return views
+    shown: list[AlertEventView] = []
+    for v in views:
+        if v.role in ("distributor", "system"):
+            shown.append(v)
+        elif v.action not in _INTERNAL_ACTIONS:
+            shown.append(dataclasses.replace(v, text=""))
+    return shown
 
 
 def alert_findings(engine: Engine, alert_id: int, actor: Actor) -> list[tuple[int, int, int]]:
@@ -291,3 +328,146 @@ def alert_findings(engine: Engine, alert_id: int, actor: Actor) -> list[tuple[in
             .order_by(AlertFinding.seq)
         ).all()
         return [(int(a), int(b), int(c)) for a, b, c in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class AlertQuery:
+    """Filters and order of an alert list; None: any.
+
+    ``period``: ``YYYY-MM`` (or ``YYYY-Qn``: its three months); ``unit_key``: part
+    of a unit's canonical key (e.g. its serial) that one of the alert's findings
+    names; ``sort``: one of :data:`ALERT_SORTS`.
+    """
+
+    status: str | None = None
+    period: str | None = None
+    party_id: int | None = None
+    finding_type: str | None = None
+    severity: str | None = None
+    unit_key: str | None = None
+    sort: str = "newest"
+
+    def check(self) -> None:
+        """Raise :class:`AlertWorkflowError` naming the first filter that is not valid."""
+        if self.status is not None and self.status not in ALERT_STATUSES:
+            raise AlertWorkflowError(
+                f"status must be one of {', '.join(ALERT_STATUSES)}, not {self.status!r}"
+            )
+        if self.finding_type is not None and self.finding_type not in ALERT_TYPES:
+            raise AlertWorkflowError(
+                f"type must be one of {', '.join(ALERT_TYPES)}, not {self.finding_type!r}"
+            )
+        if self.severity is not None and self.severity not in SEVERITIES:
+            raise AlertWorkflowError(
+                f"severity must be one of {', '.join(SEVERITIES)}, not {self.severity!r}"
+            )
+        if self.sort not in ALERT_SORTS:
+            raise AlertWorkflowError(
+                f"sort must be one of {', '.join(ALERT_SORTS)}, not {self.sort!r}"
+            )
+        if self.unit_key is not None and len(self.unit_key) > UNIT_KEY_MAX:
+            raise AlertWorkflowError(
+                f"a unit key has at most {UNIT_KEY_MAX} characters, "
+                f"this search has {len(self.unit_key)}"
+            )
+        if self.period is not None:
+            period_bounds(self.period)  # SettlementError naming a malformed period
+
+
+@dataclass(frozen=True, slots=True)
+class AlertPage:
+    """One page of alerts: ``items`` from ``offset``, ``total`` matching in all, and
+    the severity grade (with its reason and value at stake) of each item by id."""
+
+    items: list[AlertView]
+    total: int
+    offset: int
+    limit: int
+    grades: dict[int, SeverityGrade]
+
+
+def _months(period: str) -> list[str]:
+    if "-Q" not in period.upper():
+        return [period]
+    year, q = period.upper().split("-Q")
+    first = (int(q) - 1) * 3 + 1
+    return [f"{year}-{m:02d}" for m in range(first, first + 3)]
+
+
+def _filtered(actor: Actor, query: AlertQuery) -> Select[Alert]:
+    query.check()
+    party_id = query.party_id
+    if actor.role == "distributor":
+        if actor.party_id is None:
+            raise AlertWorkflowError(f"distributor user {actor.username} has no party")
+        party_id = actor.party_id
+    elif actor.role not in (*_MANAGERS, "auditor", "finance"):
+        raise AlertWorkflowError(f"{actor.username} ({actor.role}) may not list alerts")
+    q = select(Alert)
+    if query.status is not None:
+        q = q.where(Alert.status == query.status)
+    if query.period is not None:
+        q = q.where(Alert.period.in_(_months(query.period)))
+    if party_id is not None:
+        q = q.where(Alert.party_id == party_id)
+    if query.finding_type is not None:
+        q = q.where(Alert.finding_type == query.finding_type)
+    if query.severity is not None:
+        q = q.where(Alert.severity == query.severity)
+    if query.unit_key:
+        hits = (
+            select(AlertFinding.alert_id)
+            .join(Unit, Unit.id == AlertFinding.unit_id)
+            .where(Unit.key.contains(query.unit_key, autoescape=True))
+        )
+        q = q.where(Alert.id.in_(hits))
+    return q
+
+
+def page_alerts(
+    engine: Engine,
+    actor: Actor,
+    query: AlertQuery = AlertQuery(),
+    *,
+    offset: int = 0,
+    limit: int = 50,
+) -> AlertPage:
+    """A page of the alerts ``actor`` may see that match ``query``, in its order.
+
+    A distributor only ever sees its own party's alerts (its ``party_id`` filter is
+    replaced by its own). ``offset`` >= 0, ``limit`` 1..500. Raises
+    :class:`AlertWorkflowError` (a :class:`SettlementError`) naming a bad filter,
+    and :class:`SettlementError` for a malformed period.
+    """
+    if offset < 0 or not 1 <= limit <= 500:
+        raise AlertWorkflowError(f"offset must be >= 0 and limit 1..500, got {offset}, {limit}")
+    base = _filtered(actor, query)
+    with Session(engine) as s:
+        total = int(s.scalar(select(func.count()).select_from(base.subquery())) or 0)
+        if query.sort == "value":
+            everything = list(s.scalars(base))
+            grades = grade_stored_alerts(s, everything)
+            everything.sort(key=lambda a: (grades[a.id].value_minor or 0, a.id), reverse=True)
+            rows = everything[offset : offset + limit]
+            page_grades = {a.id: grades[a.id] for a in rows}
+        else:
+            order: tuple[Any, ...]
+            if query.sort == "severity":
+                rank = case({lv: i for i, lv in enumerate(SEVERITIES)}, value=Alert.severity)
+                order = (rank.desc(), Alert.period.desc(), Alert.id.desc())
+            elif query.sort == "units":
+                order = (Alert.unit_count.desc(), Alert.id.desc())
+            else:
+                order = (Alert.period.desc(), Alert.id.desc())
+            rows = list(s.scalars(base.order_by(*order).offset(offset).limit(limit)))
+            page_grades = grade_stored_alerts(s, rows)
+        return AlertPage([_view(a) for a in rows], total, offset, limit, page_grades)
+
+
+def alert_severity(engine: Engine, alert_id: int, actor: Actor) -> SeverityGrade:
+    """The severity rule applied to the alert as it stands now, with its reason
+    (the stored ``severity`` is the same rule as of the last detection run)."""
+    with Session(engine) as s:
+        a = _load(s, alert_id)
+        _may_see(actor, a)
+        return grade_stored_alerts(s, [a])[a.id]

@@ -30,8 +30,8 @@ from ledger.models import Checkpoint, Entry
 from settlement import kernels as K
 from settlement.common import SettlementError, month_of, now_ms
 from settlement.models import Alert, AlertEvent, AlertFinding, TerritoryGrant
-from settlement.rules.penalties import prior_offences
 from settlement.seals import NoteSigner, evidence_hash, seal_alerts
+from settlement.severity import grade_alert, grade_stored_alerts
 from settlement.snapshot import Snapshot, load_snapshot
 from settlement.zones import OPEN_END_MS, Grant, build_zone_tables
 
@@ -97,9 +97,11 @@ class DetectionReport:
 
 
 def severity(units: int, prior: int) -> str:
-    """Volume and repeat offences, whichever is worse: low < medium < high < critical."""
-    by_volume = 0 if units < 5 else 1 if units < 50 else 2 if units < 500 else 3
-    return ("low", "medium", "high", "critical")[max(by_volume, min(prior, 3))]
+    """Volume and repeat offences alone (no clone, no value): :func:`settlement.severity.
+    grade_alert`'s level, for callers that know nothing else."""
+    return grade_alert(
+        units=units, prior_offences=prior, finding_type="", value_minor=None, currency=""
+    ).level
 
 
 def latest_checkpoint(engine: Engine) -> tuple[int, str]:
@@ -244,6 +246,18 @@ def _hash_evidence(s: Session, alert_ids: Sequence[int]) -> None:
         s.execute(update(Alert), hashes)
 
 
+def _grade_all(s: Session) -> None:
+    """Set every alert's severity by :func:`settlement.severity.grade_stored_alerts`."""
+    ids = list(s.scalars(select(Alert.id).order_by(Alert.id)))
+    for part_ids in _chunks(ids, 2_000):
+        alerts = list(s.scalars(select(Alert).where(Alert.id.in_(part_ids))))
+        grades = grade_stored_alerts(s, alerts)
+        for a in alerts:
+            level = grades[a.id].level
+            if a.severity != level:
+                a.severity = level
+
+
 def run_detection(
     engine: Engine,
     checkpoint_tree_size: int,
@@ -365,13 +379,8 @@ def run_detection(
                 )
         for i in range(0, len(to_insert), 5000):
             s.execute(insert(AlertFinding), to_insert[i : i + 5000])
-        # Refresh counts and severity of every alert that got something new.
+        # Refresh counts of every alert that got something new.
         changed = sorted(added)
-        confirmed: dict[int | None, list[tuple[int, str]]] = defaultdict(list)
-        for aid, pid, per in s.execute(
-            select(Alert.id, Alert.party_id, Alert.period).where(Alert.status == "confirmed")
-        ).all():
-            confirmed[pid].append((int(aid), str(per)))
         events: list[AlertEvent] = []
         for part_ids in _chunks(changed):
             stats = s.execute(
@@ -388,8 +397,6 @@ def run_detection(
                 a = by_id[int(aid)]
                 a.finding_count = int(n_findings)
                 a.unit_count = int(n_units)
-                prior = prior_offences(a.period, [p for i, p in confirmed[a.party_id] if i != a.id])
-                a.severity = severity(a.unit_count, prior)
                 a.updated_ms = stamp
                 is_new = a.id in new_ids
                 events.append(
@@ -408,6 +415,9 @@ def run_detection(
                 updated += not is_new
         s.add_all(events)
         s.flush()
+        # Severity of every alert, old ones too: repeat offences and prices change
+        # without new findings (settlement.severity).
+        _grade_all(s)
         unhashed = s.scalars(select(Alert.id).where(Alert.evidence_hash == "")).all()
         _hash_evidence(s, sorted(set(changed) | {int(a) for a in unhashed}))
         seal_alerts(s, signer, checkpoint_tree_size)

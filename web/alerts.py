@@ -18,16 +18,18 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 
 import settlement
 from web.converters import parse_id
 from web.db import get_engine
+from web.i18n import N_, format_money
+from web.paging import page_request
 from web.security import require_roles
 from web.settlement_access import (
     MANAGERS,
     abort_for,
     current_actor,
-    distributor_parties,
     format_ms,
     party_codes,
     store_upload,
@@ -35,16 +37,195 @@ from web.settlement_access import (
     upload_path,
 )
 
-__all__ = ["bp", "unit_link"]
+__all__ = [
+    "FINDING_LABELS",
+    "alert_filters",
+    "bp",
+    "finding_labels",
+    "severity_reason",
+    "sort_labels",
+    "unit_link",
+]
 
 bp = Blueprint("alerts", __name__, url_prefix="/alerts")
 
 FINDING_LABELS = {
-    "out_of_zone": "Out of zone",
-    "cross_region": "Cross-region transfer",
-    "custody_break": "Custody break",
-    "clone": "Cloned code",
+    "out_of_zone": N_("Out of zone"),
+    "cross_region": N_("Cross-region transfer"),
+    "custody_break": N_("Custody break"),
+    "clone": N_("Cloned code"),
 }
+SORT_LABELS = {
+    "newest": N_("newest first"),
+    "severity": N_("most severe first"),
+    "units": N_("most units first"),
+    "value": N_("highest value first"),
+}
+
+
+def finding_labels() -> dict[str, str]:
+    """Finding type -> its name in the page's language."""
+    return {k: gettext(v) for k, v in FINDING_LABELS.items()}
+
+
+def sort_labels() -> dict[str, str]:
+    """Sort name -> its label in the page's language."""
+    return {k: gettext(v) for k, v in SORT_LABELS.items()}
+
+
+def _money(minor: int, currency: str) -> str:
+    return f"{currency} {format_money(minor, currency)}" if currency else str(minor)
+
+
+def severity_reason(grade: settlement.SeverityGrade) -> str:
+    """The severity rule's reason in the page's language: each fact that raised the
+    alert above low, or the facts when none did."""
+    months = settlement.REPEAT_WINDOW_MONTHS
+    value = (
+        gettext("no list price")
+        if grade.value_minor is None
+        else _money(grade.value_minor, grade.currency)
+    )
+    parts: list[str] = []
+    for f in grade.factors:
+        if f.kind == "units":
+            parts.append(
+                gettext(
+                    "%(units)s units involved (from %(threshold)s: %(level)s)",
+                    units=f.amount,
+                    threshold=f.threshold,
+                    level=f.level,
+                )
+            )
+        elif f.kind == "repeat":
+            parts.append(
+                gettext(
+                    "%(count)s confirmed alerts in the %(months)s months before "
+                    "(from %(threshold)s: %(level)s)",
+                    count=f.amount,
+                    months=months,
+                    threshold=f.threshold,
+                    level=f.level,
+                )
+            )
+        elif f.kind == "clone":
+            parts.append(gettext("cloned code (always at least %(level)s)", level=f.level))
+        else:
+            parts.append(
+                gettext(
+                    "value at stake %(value)s (from %(threshold)s: %(level)s)",
+                    value=_money(f.amount, grade.currency),
+                    threshold=_money(f.threshold, grade.currency),
+                    level=f.level,
+                )
+            )
+    if not parts:
+        parts.append(
+            gettext(
+                "%(units)s units, %(count)s confirmed alerts in the %(months)s months before, "
+                "value at stake %(value)s: nothing reaches a higher step",
+                units=grade.units,
+                count=grade.prior_offences,
+                months=months,
+                value=value,
+            )
+        )
+    if grade.unpriced_units and grade.value_minor is not None:
+        parts.append(
+            gettext(
+                "%(count)s units have no list price in %(currency)s",
+                count=grade.unpriced_units,
+                currency=grade.currency,
+            )
+        )
+    return str(gettext("%(level)s: %(reasons)s", level=grade.level, reasons="; ".join(parts)))
+
+
+def _arg(name: str) -> str | None:
+    value = request.args.get(name, "").strip()
+    return value or None
+
+
+def alert_filters(*, party_filter: bool) -> tuple[settlement.AlertQuery, list[str], dict[str, str]]:
+    """The alert list's filters from the query string: ``q`` (part of a unit key),
+    ``party`` (code, or id; only where ``party_filter``), ``type``, ``severity``,
+    ``status``, ``period`` (YYYY-MM) and ``sort``.
+
+    Returns the query, the problems in words (a bad value is dropped, not
+    guessed at) and the filter values to show back in the form.
+    """
+    problems: list[str] = []
+    shown = {k: request.args.get(k, "").strip() for k in _FILTER_ARGS}
+
+    def choice(name: str, allowed: tuple[str, ...], label: str) -> str | None:
+        value = _arg(name)
+        if value is not None and value not in allowed:
+            problems.append(
+                gettext(
+                    "%(field)s: %(value)s is not one of %(allowed)s.",
+                    field=label,
+                    value=repr(value),
+                    allowed=", ".join(allowed),
+                )
+            )
+            shown[name] = ""
+            return None
+        return value
+
+    status = choice("status", settlement.ALERT_STATUSES, gettext("Status"))
+    ftype = choice("type", settlement.ALERT_TYPES, gettext("Type"))
+    severity = choice("severity", settlement.SEVERITIES, gettext("Severity"))
+    sort = choice("sort", settlement.ALERT_SORTS, gettext("Sort")) or "newest"
+    period = _arg("period")
+    if period is not None:
+        try:
+            settlement.period_bounds(period)
+        except settlement.SettlementError:
+            problems.append(
+                gettext(
+                    "Period: %(value)s is neither YYYY-MM nor YYYY-Qn (a month such as 2026-10).",
+                    value=repr(period),
+                )
+            )
+            period, shown["period"] = None, ""
+    unit_key = _arg("q")
+    if unit_key is not None and len(unit_key) > settlement.UNIT_KEY_MAX:
+        problems.append(
+            gettext(
+                "Unit key: at most %(max)s characters, this search has %(n)s.",
+                max=settlement.UNIT_KEY_MAX,
+                n=len(unit_key),
+            )
+        )
+        unit_key, shown["q"] = None, ""
+    party_id: int | None = None
+    raw_party = _arg("party") if party_filter else None
+    if raw_party is not None:
+        party_id = parse_id(raw_party)
+        if party_id is None:
+            found = settlement.find_party(get_engine(), current_actor(), raw_party)
+            if found is None:
+                problems.append(
+                    gettext("Party: no distributor has the code %(value)s.", value=repr(raw_party))
+                )
+                shown["party"] = ""
+            else:
+                party_id, shown["party"] = found.id, found.code
+        else:
+            shown["party"] = party_codes([party_id]).get(party_id, raw_party)
+    query = settlement.AlertQuery(
+        status=status,
+        period=period,
+        party_id=party_id,
+        finding_type=ftype,
+        severity=severity,
+        unit_key=unit_key,
+        sort=sort,
+    )
+    return query, problems, shown
+
+
+_FILTER_ARGS = ("q", "party", "type", "severity", "status", "period", "sort")
 
 
 def unit_link(key: str | None) -> str | None:
@@ -64,42 +245,36 @@ def _visible(alert_id: int) -> settlement.AlertView:
 @bp.get("/")
 @require_roles(*MANAGERS)
 def index() -> ResponseReturnValue:
-    status = request.args.get("status", "")
-    period = request.args.get("period", "").strip()
-    party = request.args.get("party", "")
-    problem = ""
-    if status and status not in settlement.ALERT_STATUSES:
-        problem, status = f"Unknown status {status!r}.", ""
-    party_id = parse_id(party)
-    if period:
-        try:
-            settlement.period_bounds(period)
-        except settlement.SettlementError as exc:
-            problem, period = str(exc), ""
+    query, problems, shown = alert_filters(party_filter=True)
+    pager = page_request()
     try:
-        alerts = settlement.list_alerts(
-            get_engine(),
-            current_actor(),
-            status=status or None,
-            period=period or None,
-            party_id=party_id,
+        found = settlement.page_alerts(
+            get_engine(), current_actor(), query, offset=pager.offset, limit=pager.size
         )
+        if found.total and pager.offset >= found.total:  # past the end: the last page
+            pager = pager.with_total(found.total)
+            found = settlement.page_alerts(
+                get_engine(), current_actor(), query, offset=pager.offset, limit=pager.size
+            )
     except settlement.SettlementError as exc:
         abort_for(exc)
     open_reports = len(settlement.list_reports(get_engine(), current_actor(), status="open"))
     return render_template(
         "alerts/index.html",
-        alerts=alerts,
-        codes=party_codes(a.party_id for a in alerts),
-        parties=distributor_parties(),
+        alerts=found.items,
+        grades=found.grades,
+        pager=pager.with_total(found.total),
+        codes=party_codes(a.party_id for a in found.items),
+        filters=shown,
         statuses=settlement.ALERT_STATUSES,
-        status=status,
-        period=period,
-        party_id=party_id,
-        problem=problem,
-        labels=FINDING_LABELS,
+        types=settlement.ALERT_TYPES,
+        severities=settlement.SEVERITIES,
+        sorts=sort_labels(),
+        problems=problems,
+        labels=finding_labels(),
         open_reports=open_reports,
-    ), (400 if problem else 200)
+        reason=severity_reason,
+    ), (400 if problems else 200)
 
 
 @bp.get("/<id:alert_id>")
@@ -119,13 +294,15 @@ def detail(alert_id: int) -> ResponseReturnValue:
     return render_template(
         "alerts/detail.html",
         alert=alert,
+        grade=settlement.alert_severity(get_engine(), alert_id, actor),
+        reason=severity_reason,
         code=party_codes([alert.party_id]).get(alert.party_id or 0, "—"),
         findings=rows,
         history=list(reversed(history)),
         attachments=[e for e in history if e.attachment_ref],
         appeal_pending=alert.appealed and alert.status == "investigating",
         reports=reports,
-        labels=FINDING_LABELS,
+        labels=finding_labels(),
         unit_link=unit_link,
         format_ms=format_ms,
     )

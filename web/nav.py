@@ -24,6 +24,9 @@ class NavItem:
     endpoint: str
     roles: tuple[Role, ...]
     blurb: str  # one line on the dashboard card
+    # Pages the item's page links to as its own sub-navigation (a hub's cards, a
+    # list's "reports" link): reachable in one step, so not repeated in the bar.
+    pages: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,20 +44,22 @@ NAV: tuple[NavItem, ...] = (
     NavItem(
         N_("Alerts"),
         "alerts.index",
-        (Role.CHANNEL_MANAGER,),
+        (Role.CHANNEL_MANAGER, Role.ADMIN),
         N_("Diversion alerts to investigate."),
+        pages=("alerts.reports",),
     ),
     NavItem(
         N_("Trace a unit"),
         "trace.unit",
-        (Role.CHANNEL_MANAGER, Role.WAREHOUSE, Role.AUDITOR),
+        (Role.CHANNEL_MANAGER, Role.WAREHOUSE, Role.AUDITOR, Role.ADMIN, Role.DISTRIBUTOR),
         N_("Every hop of one serial number."),
     ),
     NavItem(
         N_("Settlement runs"),
         "settlement.runs",
-        (Role.FINANCE,),
+        (Role.FINANCE, Role.AUDITOR, Role.ADMIN),
         N_("Monthly rebates and penalties."),
+        pages=("settlement.scores",),
     ),
     NavItem(
         N_("My statements"),
@@ -63,7 +68,11 @@ NAV: tuple[NavItem, ...] = (
         N_("Your rebate statements."),
     ),
     NavItem(
-        N_("My alerts"), "partner.alerts", (Role.DISTRIBUTOR,), N_("Diversion alerts about you.")
+        N_("My alerts"),
+        "partner.alerts",
+        (Role.DISTRIBUTOR,),
+        N_("Diversion alerts about you."),
+        pages=("partner.report",),
     ),
     NavItem(N_("Users"), "admin.users", (Role.ADMIN,), N_("Who may sign in, and as what.")),
     NavItem(
@@ -82,7 +91,10 @@ NAV: tuple[NavItem, ...] = (
         N_("Regions each distributor serves."),
     ),
     NavItem(
-        N_("Ledger"), "ledger_pages.index", (Role.AUDITOR,), N_("Entries, checkpoints and proofs.")
+        N_("Ledger"),
+        "ledger_pages.index",
+        (Role.AUDITOR, Role.ADMIN),
+        N_("Entries, checkpoints and proofs."),
     ),
     NavItem(
         N_("Receivables and deposits"),
@@ -113,6 +125,17 @@ NAV: tuple[NavItem, ...] = (
         "reference.index",
         (Role.FINANCE, Role.CHANNEL_MANAGER, Role.AUDITOR, Role.ADMIN),
         N_("Prices, FX rates, programs, targets, deposits and billing details."),
+        pages=(
+            "prices.index",
+            "fx.index",
+            "programs.index",
+            "targets.index",
+            "deposits.index",
+            "adjustments.index",
+            "billing.index",
+            "reference.history",
+            "imports.index",
+        ),
     ),
     NavItem(
         N_("Adjustments"),
@@ -135,7 +158,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem(
         N_("Two-factor sign-in"),
         "two_factor.setup",
-        (Role.FINANCE, Role.ADMIN),
+        tuple(Role),
         N_("A code from your phone after your password."),
     ),
     NavItem(

@@ -17,10 +17,11 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 import settlement
-from web.alerts import FINDING_LABELS
+from web.alerts import alert_filters, finding_labels, severity_reason, sort_labels
 from web.api.settlement import file_report_now
 from web.db import get_engine
 from web.errors import message_of
+from web.paging import page_request
 from web.roles import Role
 from web.security import require_roles
 from web.settlement_access import abort_for, current_actor, format_ms, unit_keys
@@ -32,7 +33,7 @@ bp = Blueprint("partner", __name__, url_prefix="/partner")
 
 @bp.context_processor
 def _helpers() -> dict[str, Any]:
-    return {"format_ms": format_ms, "labels": FINDING_LABELS}
+    return {"format_ms": format_ms, "labels": finding_labels()}
 
 
 @bp.get("/statements")
@@ -108,18 +109,38 @@ def respond(statement_id: int) -> ResponseReturnValue:
 @bp.get("/alerts")
 @require_roles(Role.DISTRIBUTOR)
 def alerts() -> ResponseReturnValue:
+    """The distributor's own alerts, a page at a time, with the same filters as the
+    channel manager's list except the party (always its own)."""
     actor = current_actor()
+    query, problems, shown = alert_filters(party_filter=False)
+    pager = page_request()
     try:
-        rows = settlement.list_alerts(get_engine(), actor)
+        found = settlement.page_alerts(
+            get_engine(), actor, query, offset=pager.offset, limit=pager.size
+        )
+        if found.total and pager.offset >= found.total:  # past the end: the last page
+            pager = pager.with_total(found.total)
+            found = settlement.page_alerts(
+                get_engine(), actor, query, offset=pager.offset, limit=pager.size
+            )
         reports = settlement.list_reports(get_engine(), actor)
     except settlement.SettlementError as exc:
         abort_for(exc)
     return render_template(
         "partner/alerts.html",
-        alerts=rows,
+        alerts=found.items,
+        grades=found.grades,
+        pager=pager.with_total(found.total),
+        filters=shown,
+        statuses=settlement.ALERT_STATUSES,
+        types=settlement.ALERT_TYPES,
+        severities=settlement.SEVERITIES,
+        sorts=sort_labels(),
+        problems=problems,
+        reason=severity_reason,
         reports=reports,
         keys=unit_keys(r.unit_id for r in reports),
-    )
+    ), (400 if problems else 200)
 
 
 def _visible(alert_id: int) -> settlement.AlertView:
@@ -144,6 +165,7 @@ def alert(alert_id: int) -> ResponseReturnValue:
     return render_template(
         "partner/alert.html",
         alert=view,
+        reason=severity_reason(settlement.alert_severity(get_engine(), alert_id, actor)),
         findings=[(seq, keys.get(u, f"unit {u}"), at) for seq, u, at in findings],
         history=list(reversed(history)),
     )

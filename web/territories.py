@@ -16,10 +16,12 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
-from wtforms import DateField, SelectField
+from wtforms import DateField, SelectField, StringField
 from wtforms.validators import DataRequired
 
 import geo
@@ -56,9 +58,19 @@ class ImportForm(FlaskForm):  # type: ignore[misc]
 
 
 class GrantForm(FlaskForm):  # type: ignore[misc]
-    party = SelectField("Party", choices=[], validate_choice=False, validators=[DataRequired()])
+    # A text field for the party's code: with web/static/party_picker.js it suggests
+    # parties as you type; without it, the server checks the code. Never pre-filled.
+    party = StringField(
+        _l("Party"),
+        validators=[DataRequired(_l("Party: choose the distributor to grant to."))],
+        description=_l("The distributor's code; type its code or name to search."),
+        render_kw={"autocomplete": "off", "maxlength": 64, "spellcheck": "false"},
+    )
     territory = SelectField(
-        "Territory", choices=[], validate_choice=False, validators=[DataRequired()]
+        _l("Territory"),
+        choices=[],
+        validate_choice=False,
+        validators=[DataRequired(_l("Territory: choose the territory to grant."))],
     )
     valid_from = DateField(
         "From",
@@ -89,8 +101,9 @@ def _actor() -> settlement.Actor:
 def _fill_choices(
     form: GrantForm, parties: list[tuple[str, str]], tree: list[geo.TerritoryNode]
 ) -> None:
-    form.party.choices = [(code, f"{code} · {name}") for code, name in parties]
-    groups: dict[str, list[tuple[str, str]]] = {}
+    picker = {"data-party-picker": url_for("api.parties")}
+    form.party.render_kw = {**(form.party.render_kw or {}), **picker}
+    groups: dict[str, list[tuple[str, str]]] = {"": [("", gettext("choose…"))]}
     for root in tree:
         label = root.name if root.children else "Other"
         options = groups.setdefault(label, [])
@@ -129,8 +142,6 @@ def _render(
     # the map: the party asked for, else the first party holding a grant
     party = request.args.get("party", "").strip() or (grants[0].party_code if grants else "")
     month = request.args.get("month", "").strip() or settlement.latest_scan_month(engine) or ""
-    if not grant_form.party.data and party:
-        grant_form.party.data = party
     scans: settlement.ZoneScans | None = None
     map_error = ""
     if party and month and tree:
@@ -220,10 +231,17 @@ def grant() -> ResponseReturnValue:
     form = GrantForm()
     if not form.validate_on_submit():
         return _render(grant_form=form, status=422)
+    chosen = settlement.find_party(get_engine(), _actor(), form.party.data or "")
+    if chosen is None:
+        form.party.errors = [
+            gettext("Party: no distributor has the code %(code)s.", code=repr(form.party.data))
+        ]
+        return _render(grant_form=form, status=422)
+    form.party.data = chosen.code
     start = settlement.day_start_ms(form.valid_from.data.isoformat())
     try:
         grant_id = settlement.grant_party_territory(
-            get_engine(), form.party.data, form.territory.data, start, _actor()
+            get_engine(), chosen.code, form.territory.data, start, _actor()
         )
     except settlement.SettlementError as exc:
         form.form_errors.append(str(exc))

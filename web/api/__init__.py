@@ -78,6 +78,7 @@ ENDPOINT_MODULES: tuple[str, ...] = (
     "money",
     "reference",
     "disputes",
+    "parties",
 )
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")

@@ -13,7 +13,7 @@ import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Response, abort, jsonify, request
+from flask import Response, abort, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 
 import settlement
@@ -98,33 +98,96 @@ def _visible_alert(alert_id: int) -> settlement.AlertView:
         abort_for(exc, not_found=True)
 
 
+_ALERT_PAGE_HEADERS = {
+    "X-Total-Count": {
+        "description": "How many alerts match the filters in all.",
+        "schema": {"type": "integer"},
+    },
+    "Link": {
+        "description": 'RFC 8288 links to the other pages: `<...&cursor=N>; rel="next"` '
+        'and `rel="prev"` where they exist.',
+        "schema": {"type": "string"},
+    },
+}
+
+
 @api_route(
     "/alerts",
-    summary="Diversion alerts, newest first",
-    description="Filter by `status`, `period` (YYYY-MM) and `party_id`. A distributor "
-    "gets only the alerts about its own party.",
+    summary="Diversion alerts, a page at a time",
+    description="Filter by `q` (part of a unit key one of the alert's findings names), "
+    "`party_id`, `type`, `severity`, `status` and `period` (YYYY-MM); order by `sort`. "
+    "The body is the page's alerts (with `severity_reason` and `value_minor` in "
+    "`value_currency`); `X-Total-Count` gives the total and `Link` the next and previous "
+    'pages: pass the `cursor` of `rel="next"` to read on. A distributor gets only the '
+    "alerts about its own party.",
     params=(
+        query_param("q", "string", maxLength=64, description="Part of a unit key."),
+        id_param("party_id"),
+        query_param("type", "string", enum=list(settlement.ALERT_TYPES)),
+        query_param("severity", "string", enum=list(settlement.SEVERITIES)),
         query_param("status", "string", enum=list(settlement.ALERT_STATUSES)),
         query_param("period", "string", description="YYYY-MM", pattern=MONTH_PATTERN),
-        id_param("party_id"),
+        query_param(
+            "sort",
+            "string",
+            enum=list(settlement.ALERT_SORTS),
+            default="newest",
+            description="newest (period, then id), severity, units or value at stake, "
+            "largest first.",
+        ),
+        query_param("limit", minimum=1, maximum=500, default=50, description="Alerts per page."),
+        query_param(
+            "cursor",
+            "string",
+            pattern=r"\d{1,10}",
+            description="Where the page starts: the `cursor` of a previous answer's `Link`.",
+        ),
     ),
-    responses={200: json_response("The alerts", _LIST)},
+    responses={200: {**json_response("The page of alerts", _LIST), "headers": _ALERT_PAGE_HEADERS}},
     roles=ALERT_READERS,
     tags=("alerts",),
 )
 def alerts_list() -> ResponseReturnValue:
+    query = settlement.AlertQuery(
+        status=query_str("status"),
+        period=query_str("period"),
+        party_id=query_int("party_id"),
+        finding_type=query_str("type"),
+        severity=query_str("severity"),
+        unit_key=query_str("q"),
+        sort=query_str("sort", "newest") or "newest",
+    )
+    limit = query_int("limit", 50) or 50
+    cursor = query_str("cursor")
+    offset = min(int(cursor), ID_MAX) if cursor else 0
     try:
-        alerts = settlement.list_alerts(
-            get_engine(),
-            current_actor(),
-            status=query_str("status"),
-            period=query_str("period"),
-            party_id=query_int("party_id"),
+        page = settlement.page_alerts(
+            get_engine(), current_actor(), query, offset=offset, limit=limit
         )
     except settlement.SettlementError as exc:
         abort_for(exc)
-    codes = party_codes(a.party_id for a in alerts)
-    return jsonify([alert_json(a, codes) for a in alerts])
+    codes = party_codes(a.party_id for a in page.items)
+    body = []
+    for a in page.items:
+        item = alert_json(a, codes)
+        grade = page.grades[a.id]
+        item["severity_reason"] = grade.reason
+        item["value_minor"] = grade.value_minor
+        item["value_currency"] = grade.currency or None
+        body.append(item)
+    response = jsonify(body)
+    response.headers["X-Total-Count"] = str(page.total)
+    links = []
+    args: dict[str, Any] = request.args.to_dict()
+    if offset + len(page.items) < page.total:
+        args["cursor"] = str(offset + len(page.items))
+        links.append(f'<{url_for("api.alerts_list", **args)}>; rel="next"')
+    if offset > 0:
+        args["cursor"] = str(max(offset - limit, 0))
+        links.append(f'<{url_for("api.alerts_list", **args)}>; rel="prev"')
+    if links:
+        response.headers["Link"] = ", ".join(links)
+    return response
 
 
 @api_route(
@@ -143,6 +206,10 @@ def alert_detail(alert_id: int) -> ResponseReturnValue:
     history = settlement.alert_history(get_engine(), alert_id, actor)
     keys = unit_keys(u for _, u, _ in findings)
     out = alert_json(alert, party_codes([alert.party_id]))
+    grade = settlement.alert_severity(get_engine(), alert_id, actor)
+    out["severity_reason"] = grade.reason
+    out["value_minor"] = grade.value_minor
+    out["value_currency"] = grade.currency or None
     out["findings"] = [
         {"seq": seq, "unit_id": unit, "unit_key": keys.get(unit), "at_ms": at}
         for seq, unit, at in findings

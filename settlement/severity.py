@@ -1,0 +1,314 @@
+"""How serious a diversion alert is: ``low`` < ``medium`` < ``high`` < ``critical``.
+
+One rule, :func:`grade_alert`, from four facts about the alert:
+
+- **units involved** (distinct units among its findings): the size of the breach;
+- **repeat offences**: confirmed alerts of the same responsible party in the
+  :data:`REPEAT_WINDOW_MONTHS` months before the alert's period (the window the
+  penalties' repeat-offender escalation counts in, :mod:`settlement.rules.penalties`);
+- **cloned codes** (finding type ``clone``): one serial seen in two places faster
+  than a plane, i.e. a copied code, which is never a small matter;
+- **value at stake**: units x list price of their product, in the alert's currency
+  (the responsible party's), integer minor units, with the price list version in
+  force on the last day of the alert's period (as settlement values units).
+
+Each fact gives a level; the alert's severity is the highest of them, and
+:attr:`SeverityGrade.reason` says in words which facts raised it.
+
+Source: the channel rules (seeds/003, 渠道商務管理辦法 §六 渠道風險管理) have risks
+"graded by likelihood and impact" (確定風險發生的可能性和影響程度 … 對風險進行分類分級)
+without numbers. Repeat offences and cloned codes are the likelihood side, units
+and value the impact side. The thresholds below are ours: volume keeps the steps
+detection used before this rule (5 / 50 / 500 units), repeats follow the
+escalation steps of fines (1st, 2nd, 3rd earlier offence), value steps are
+decades of major currency units. They are named constants so a channel team can
+change them in one place.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from babel.numbers import get_currency_precision
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ledger.models import Party, Unit
+from ledger.times import format_day
+from settlement.common import SettlementError, period_bounds
+from settlement.models import Alert, AlertFinding, PriceList
+from settlement.rules.penalties import prior_offences
+
+__all__ = [
+    "CLONE_LEVEL",
+    "REPEAT_LEVELS",
+    "REPEAT_WINDOW_MONTHS",
+    "SEVERITIES",
+    "SEVERITY_RANK",
+    "UNIT_LEVELS",
+    "VALUE_LEVELS_MAJOR",
+    "SeverityFactor",
+    "SeverityGrade",
+    "grade_alert",
+    "grade_stored_alerts",
+    "money_words",
+    "value_threshold_minor",
+]
+
+#: The levels, mildest first (the order pages sort by).
+SEVERITIES = ("low", "medium", "high", "critical")
+#: Level -> rank (0 = low), for sorting and comparing.
+SEVERITY_RANK = {name: i for i, name in enumerate(SEVERITIES)}
+#: (units at least, level): 5 units medium, 50 high, 500 critical.
+UNIT_LEVELS: tuple[tuple[int, str], ...] = ((5, "medium"), (50, "high"), (500, "critical"))
+#: (confirmed alerts in the window at least, level): the escalation steps of fines.
+REPEAT_LEVELS: tuple[tuple[int, str], ...] = ((1, "medium"), (2, "high"), (3, "critical"))
+#: Months before the alert's period in which confirmed alerts count as repeat offences.
+REPEAT_WINDOW_MONTHS = 12
+#: A cloned code is at least this serious, whatever its size.
+CLONE_LEVEL = "high"
+#: (value at stake at least, in major units of the alert's currency, level).
+VALUE_LEVELS_MAJOR: tuple[tuple[int, str], ...] = (
+    (1_000, "medium"),
+    (10_000, "high"),
+    (100_000, "critical"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SeverityFactor:
+    """One fact that raised the severity above ``low``.
+
+    ``kind``: ``units`` | ``repeat`` | ``clone`` | ``value``; ``amount``: units,
+    confirmed alerts, 1 for a clone, or the value in minor units; ``threshold``:
+    the step it reached (same unit as ``amount``); ``level``: what that step gives.
+    """
+
+    kind: str
+    amount: int
+    threshold: int
+    level: str
+
+
+@dataclass(frozen=True, slots=True)
+class SeverityGrade:
+    """An alert's severity with the facts it was computed from.
+
+    ``value_minor`` is None when no unit has a list price in ``currency`` for the
+    period; ``unpriced_units`` counts units without one (their value is unknown,
+    not zero, and the reason says so).
+    """
+
+    level: str
+    units: int
+    prior_offences: int
+    clone: bool
+    value_minor: int | None
+    currency: str
+    unpriced_units: int
+    factors: tuple[SeverityFactor, ...]
+
+    @property
+    def reason(self) -> str:
+        """The rule's outcome in English words (pages translate from :attr:`factors`)."""
+        if not self.factors:
+            return "low: " + "; ".join(_facts(self)) + " — nothing reaches a higher step"
+        parts = [_factor_text(f, self.currency) for f in self.factors]
+        return f"{self.level}: " + "; ".join(parts)
+
+
+def value_threshold_minor(major: int, currency: str) -> int:
+    """``major`` units of ``currency`` in its minor units (ISO 4217 exponent: EUR 2,
+    JPY 0). Raises :class:`SettlementError` for a currency code that is not 3 letters."""
+    if len(currency) != 3 or not currency.isalpha():
+        raise SettlementError(f"currency must be a 3-letter ISO 4217 code, got {currency!r}")
+    digits: int = get_currency_precision(currency.upper())
+    return major * int(10**digits)
+
+
+def money_words(minor: int, currency: str) -> str:
+    """``1234567, "EUR"`` -> ``"EUR 12,345.67"`` (plain, for reasons in English)."""
+    digits = get_currency_precision(currency.upper())
+    whole, frac = divmod(abs(minor), 10**digits)
+    text = f"{whole:,}" + (f".{frac:0{digits}d}" if digits else "")
+    return f"{currency} {'-' if minor < 0 else ''}{text}"
+
+
+def _step(amount: int, steps: Iterable[tuple[int, str]]) -> tuple[int, str] | None:
+    reached = None
+    for threshold, level in steps:
+        if amount >= threshold:
+            reached = (threshold, level)
+    return reached
+
+
+def grade_alert(
+    *,
+    units: int,
+    prior_offences: int,
+    finding_type: str,
+    value_minor: int | None,
+    currency: str,
+    unpriced_units: int = 0,
+) -> SeverityGrade:
+    """Grade one alert (see the module docstring for the rule and its source).
+
+    ``units``: distinct units involved (>= 0); ``prior_offences``: confirmed alerts
+    of the responsible party in the window (>= 0); ``value_minor``: units x list
+    price in ``currency`` minor units, None when no unit is priced. Raises
+    :class:`SettlementError` naming a negative count or a malformed currency.
+    """
+    if units < 0 or prior_offences < 0 or unpriced_units < 0:
+        raise SettlementError(
+            f"units, prior offences and unpriced units must be >= 0, got {units}, "
+            f"{prior_offences} and {unpriced_units}"
+        )
+    if value_minor is not None and value_minor < 0:
+        raise SettlementError(f"value at stake must be >= 0 minor units, got {value_minor}")
+    factors: list[SeverityFactor] = []
+    by_units = _step(units, UNIT_LEVELS)
+    if by_units:
+        factors.append(SeverityFactor("units", units, *by_units))
+    by_repeat = _step(prior_offences, REPEAT_LEVELS)
+    if by_repeat:
+        factors.append(SeverityFactor("repeat", prior_offences, *by_repeat))
+    clone = finding_type == "clone"
+    if clone:
+        factors.append(SeverityFactor("clone", 1, 1, CLONE_LEVEL))
+    if value_minor is not None:
+        steps = [(value_threshold_minor(m, currency), lv) for m, lv in VALUE_LEVELS_MAJOR]
+        by_value = _step(value_minor, steps)
+        if by_value:
+            factors.append(SeverityFactor("value", value_minor, *by_value))
+    level = max((f.level for f in factors), key=SEVERITY_RANK.__getitem__, default="low")
+    return SeverityGrade(
+        level=level,
+        units=units,
+        prior_offences=prior_offences,
+        clone=clone,
+        value_minor=value_minor,
+        currency=currency,
+        unpriced_units=unpriced_units,
+        factors=tuple(factors),
+    )
+
+
+def _facts(g: SeverityGrade) -> list[str]:
+    value = "no list price" if g.value_minor is None else money_words(g.value_minor, g.currency)
+    out = [
+        f"{g.units} unit{'' if g.units == 1 else 's'}",
+        f"{g.prior_offences} confirmed alerts in the {REPEAT_WINDOW_MONTHS} months before",
+        f"value at stake {value}",
+    ]
+    if g.unpriced_units and g.value_minor is not None:
+        out.append(f"{g.unpriced_units} units without a list price")
+    return out
+
+
+def _factor_text(f: SeverityFactor, currency: str) -> str:
+    if f.kind == "units":
+        return f"{f.amount} units involved (from {f.threshold}: {f.level})"
+    if f.kind == "repeat":
+        return (
+            f"{f.amount} confirmed alerts in the {REPEAT_WINDOW_MONTHS} months before "
+            f"(from {f.threshold}: {f.level})"
+        )
+    if f.kind == "clone":
+        return f"cloned code (always at least {f.level})"
+    return (
+        f"value at stake {money_words(f.amount, currency)} "
+        f"(from {money_words(f.threshold, currency)}: {f.level})"
+    )
+
+
+def grade_stored_alerts(s: Session, alerts: Sequence[Alert]) -> dict[int, SeverityGrade]:
+    """Grade stored alerts from the database: their units (per product), the
+    responsible party's currency and confirmed alerts, and the price lists.
+
+    Returns ``{alert id: grade}``. An alert without a responsible party has no
+    currency, so its value at stake is unknown (None).
+    """
+    if not alerts:
+        return {}
+    ids = [a.id for a in alerts]
+    per_gtin: dict[int, list[tuple[str | None, int]]] = defaultdict(list)
+    for part in _chunks(ids):
+        rows = s.execute(
+            select(
+                AlertFinding.alert_id, Unit.gtin, func.count(func.distinct(AlertFinding.unit_id))
+            )
+            .join(Unit, Unit.id == AlertFinding.unit_id)
+            .where(AlertFinding.alert_id.in_(part))
+            .group_by(AlertFinding.alert_id, Unit.gtin)
+        ).all()
+        for aid, gtin, n in rows:
+            per_gtin[int(aid)].append((None if gtin is None else str(gtin), int(n)))
+    party_ids = {a.party_id for a in alerts if a.party_id is not None}
+    currency: dict[int, str] = {}
+    for part in _chunks(sorted(party_ids)):
+        currency.update(
+            (int(i), str(c)) for i, c in s.execute(
+                select(Party.id, Party.currency).where(Party.id.in_(part))
+            )
+        )  # fmt: skip
+    confirmed: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for part in _chunks(sorted(party_ids)):
+        for aid, pid, per in s.execute(
+            select(Alert.id, Alert.party_id, Alert.period).where(
+                Alert.status == "confirmed", Alert.party_id.in_(part)
+            )
+        ):
+            if pid is not None:
+                confirmed[int(pid)].append((int(aid), str(per)))
+    prices: dict[tuple[str, str], dict[str, int]] = {}
+    out: dict[int, SeverityGrade] = {}
+    for a in alerts:
+        ccy = currency.get(a.party_id, "") if a.party_id is not None else ""
+        groups = per_gtin.get(a.id, [])
+        units = sum(n for _, n in groups)
+        value: int | None = None
+        unpriced = units
+        if ccy:
+            key = (ccy, a.period)
+            if key not in prices:
+                prices[key] = _price_list(s, ccy, a.period)
+            table = prices[key]
+            priced = [(table[g], n) for g, n in groups if g is not None and g in table]
+            if priced:
+                value = sum(p * n for p, n in priced)
+                unpriced = units - sum(n for _, n in priced)
+        prior = 0
+        if a.party_id is not None:
+            others = [p for i, p in confirmed.get(a.party_id, []) if i != a.id]
+            prior = prior_offences(a.period, others, REPEAT_WINDOW_MONTHS)
+        out[a.id] = grade_alert(
+            units=units,
+            prior_offences=prior,
+            finding_type=a.finding_type,
+            value_minor=value,
+            currency=ccy,
+            unpriced_units=unpriced,
+        )
+    return out
+
+
+def _price_list(s: Session, currency: str, period: str) -> dict[str, int]:
+    """``{gtin: list price minor}`` in force on the last day of ``period``."""
+    _, end_ms = period_bounds(period)
+    last_day = format_day(end_ms - 86_400_000)
+    table: dict[str, int] = {}
+    rows = s.execute(
+        select(PriceList.gtin, PriceList.list_price_minor)
+        .where(PriceList.currency == currency, PriceList.valid_from <= last_day)
+        .order_by(PriceList.valid_from)
+    )
+    for gtin, minor in rows:  # later versions overwrite earlier ones
+        table[str(gtin)] = int(minor)
+    return table
+
+
+def _chunks(items: Sequence[int], size: int = 500) -> Iterable[Sequence[int]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
