@@ -12,7 +12,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-import scanners  # noqa: F401  (declares the scanners tables on Base)
+import scanners.devices
+import scanners.epcis_events
+import scanners.serials  # noqa: F401
 from ledger.database import make_engine
 from ledger.models import Base, Party, Site
 from scanners import generate_device_key, register_device
