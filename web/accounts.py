@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -99,23 +100,23 @@ SYSTEM_ACTOR = "system"
 
 #: Every event of the audit trail, in words (the activity page shows these).
 EVENT_LABELS: dict[str, str] = {
-    "sign-in-failed": "Sign-in failed",
-    "sign-in-refused-locked": "Sign-in refused: account locked",
-    "sign-in-password-ok": "Password accepted",
-    "account-locked": "Account locked",
-    "signed-in": "Signed in",
-    "signed-out": "Signed out",
-    "password-changed": "Password changed",
-    "password-change-refused": "Password change refused",
-    "user-created": "Account created",
-    "user-deactivated": "Account deactivated",
-    "user-reactivated": "Account reactivated",
-    "account-unlocked": "Account unlocked",
-    "two-factor-set-up": "Two-factor sign-in set up",
-    "two-factor-reset": "Two-factor sign-in reset",
-    "token-created": "API token created",
-    "token-revoked": "API token revoked",
-    "preferences-changed": "Language or time zone changed",
+    "sign-in-failed": _l("Sign-in failed"),
+    "sign-in-refused-locked": _l("Sign-in refused: account locked"),
+    "sign-in-password-ok": _l("Password accepted"),
+    "account-locked": _l("Account locked"),
+    "signed-in": _l("Signed in"),
+    "signed-out": _l("Signed out"),
+    "password-changed": _l("Password changed"),
+    "password-change-refused": _l("Password change refused"),
+    "user-created": _l("Account created"),
+    "user-deactivated": _l("Account deactivated"),
+    "user-reactivated": _l("Account reactivated"),
+    "account-unlocked": _l("Account unlocked"),
+    "two-factor-set-up": _l("Two-factor sign-in set up"),
+    "two-factor-reset": _l("Two-factor sign-in reset"),
+    "token-created": _l("API token created"),
+    "token-revoked": _l("API token revoked"),
+    "preferences-changed": _l("Language or time zone changed"),
 }
 _TEXT_COLUMN = 64  # account_events.username, actor and address are VARCHAR(64)
 

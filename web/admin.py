@@ -11,6 +11,7 @@ import time
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 
 from web import accounts
 from web.db import get_session
@@ -76,7 +77,7 @@ def create_user() -> ResponseReturnValue:
     except accounts.AccountError as exc:
         form.form_errors.append(str(exc))
         return _render_users(form, 422)
-    flash(f"User {form.username.data.strip()} created.", "success")
+    flash(gettext("User %(name)s created.", name=form.username.data.strip()), "success")
     return redirect(url_for("admin.users"))
 
 
@@ -93,7 +94,8 @@ def deactivate_user(user_id: int) -> ResponseReturnValue:
     except accounts.AccountError:
         abort(404)
     flash(
-        "User deactivated; their open sessions have ended and their tokens are refused.", "success"
+        gettext("User deactivated; their open sessions have ended and their tokens are refused."),
+        "success",
     )
     return redirect(url_for("admin.users"))
 
@@ -107,7 +109,7 @@ def reactivate_user(user_id: int) -> ResponseReturnValue:
         )
     except accounts.AccountError:
         abort(404)
-    flash("User reactivated.", "success")
+    flash(gettext("User reactivated."), "success")
     return redirect(url_for("admin.users"))
 
 
@@ -118,7 +120,7 @@ def unlock_user(user_id: int) -> ResponseReturnValue:
         accounts.unlock_user(get_session(), user_id, address=client_address(), actor=_actor())
     except accounts.AccountError:
         abort(404)
-    flash("User unlocked: they can sign in again now.", "success")
+    flash(gettext("User unlocked: they can sign in again now."), "success")
     return redirect(url_for("admin.users"))
 
 
@@ -133,8 +135,10 @@ def reset_two_factor(user_id: int) -> ResponseReturnValue:
     except accounts.AccountError:
         abort(404)
     flash(
-        "Second factor removed and the user's sessions ended; they set up a new one at their"
-        " next sign-in.",
+        gettext(
+            "Second factor removed and the user's sessions ended; they set up a new one at their"
+            " next sign-in."
+        ),
         "success",
     )
     return redirect(url_for("admin.users"))
@@ -192,7 +196,7 @@ def revoke_token(token_id: int) -> ResponseReturnValue:
         accounts.revoke_token(get_session(), token_id, actor=_actor(), address=client_address())
     except accounts.AccountError:
         abort(404)
-    flash(f"Token {token_id} revoked.", "success")
+    flash(gettext("Token %(id)s revoked.", id=token_id), "success")
     return redirect(url_for("admin.tokens"))
 
 

@@ -29,6 +29,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from flask_limiter import Limiter
 from flask_login import login_user, logout_user  # type: ignore[import-untyped]
 
@@ -36,6 +37,7 @@ from web import accounts
 from web.account import totp, user_sessions
 from web.db import get_session
 from web.forms import CodeForm, LoginForm
+from web.i18n import N_, format_when
 from web.security import (
     client_address,
     current_principal,
@@ -60,7 +62,7 @@ DEFAULT_LIMITS = {
 _TOO_MANY = "too many sign-in attempts; wait a minute and try again"  # the error page adds "."
 _PENDING = "pending_sign_in"
 _PENDING_MS = 5 * 60 * 1000  # the code must follow the password within five minutes
-_NO_MATCH = "That username and password do not match an active account."
+_NO_MATCH = N_("That username and password do not match an active account.")
 
 
 def _now_ms() -> int:
@@ -68,9 +70,12 @@ def _now_ms() -> int:
 
 
 def _locked_message(until_ms: int) -> str:
-    return (
-        f"This account is locked until {accounts.format_utc(until_ms)} after too many failed"
-        " sign-ins. Try again then, or ask an administrator to unlock it."
+    return str(
+        gettext(
+            "This account is locked until %(when)s after too many failed sign-ins. Try again"
+            " then, or ask an administrator to unlock it.",
+            when=format_when(until_ms),
+        )
     )
 
 
@@ -94,7 +99,7 @@ def login() -> ResponseReturnValue:
             flash(_locked_message(check.locked_until_ms), "error")
             return render_template("login.html", form=form, next_url=next_url), 423
         if check.user_id is None:
-            flash(_NO_MATCH, "error")
+            flash(gettext(_NO_MATCH), "error")
             return render_template("login.html", form=form, next_url=next_url), 401
         # A new browser session for a new sign-in: nothing from before carries over.
         session.clear()
@@ -111,7 +116,7 @@ def login() -> ResponseReturnValue:
 def code() -> ResponseReturnValue:
     pending = _pending()
     if pending is None:
-        flash("Sign in with your password first.", "info")
+        flash(gettext("Sign in with your password first."), "info")
         return redirect(url_for("auth.login"))
     user_id, next_url = pending
     form = CodeForm()
@@ -124,7 +129,10 @@ def code() -> ResponseReturnValue:
             flash(_locked_message(check.locked_until_ms), "error")
             return redirect(url_for("auth.login"))
         if check.user_id is None:
-            flash("That code is not right, or was already used. Wait for the next one.", "error")
+            flash(
+                gettext("That code is not right, or was already used. Wait for the next one."),
+                "error",
+            )
             return render_template("auth/code.html", form=form), 401
         session.clear()
         return start_session(user_id, next_url)
@@ -159,10 +167,13 @@ def start_session(user_id: int, next_url: str | None = None) -> ResponseReturnVa
         address=address,
         user_agent=request.headers.get("User-Agent", ""),
     )
+    # In words before login_user: the language is chosen from the principal, which
+    # login_user replaces with a bare session id until the next request.
+    set_up_now = gettext("Your role signs in with a second factor: set it up now.")
     login_user(_LoginUser(session_id), remember=False)
     user = accounts.user_by_id(db, user_id)
     if user is not None and totp.required_for(user.role) and not totp.has_two_factor(user):
-        flash("Your role signs in with a second factor: set it up now.", "info")
+        flash(set_up_now, "info")
         return redirect(url_for("two_factor.setup"))
     return redirect(next_url or url_for("pages.home"))
 
@@ -186,7 +197,7 @@ def logout() -> ResponseReturnValue:
         )
     logout_user()
     session.clear()
-    flash("You are signed out.", "info")
+    flash(gettext("You are signed out."), "info")
     return redirect(url_for("auth.login"))
 
 

@@ -12,6 +12,8 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import SelectField, StringField, TextAreaField
@@ -37,21 +39,21 @@ def _admin_rule(rule: str, endpoint: str, methods: tuple[str, ...]) -> Callable[
 
 class RegisterDeviceForm(FlaskForm):  # type: ignore[misc]
     device_id = StringField(
-        "Device id",
+        _l("Device id"),
         validators=[DataRequired(), Length(max=64)],
-        description="Letters, digits, '.', '_', ':' or '-', as configured on the handheld.",
+        description=_l("Letters, digits, '.', '_', ':' or '-', as configured on the handheld."),
     )
-    name = StringField("Name", validators=[Optional(), Length(max=200)])
-    party = SelectField("Owning party", choices=[], validate_choice=False)
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=200)])
+    party = SelectField(_l("Owning party"), choices=[], validate_choice=False)
     site = StringField(
-        "Site code",
+        _l("Site code"),
         validators=[Optional(), Length(max=64)],
-        description="Optional: a site of that party; its scans take the site's location.",
+        description=_l("Optional: a site of that party; its scans take the site's location."),
     )
     public_key = TextAreaField(
-        "Public key",
+        _l("Public key"),
         validators=[DataRequired(), Length(max=200)],
-        description="base64 Ed25519 public key, as `hopchain handheld keygen` prints it.",
+        description=_l("base64 Ed25519 public key, as `hopchain handheld keygen` prints it."),
     )
 
 
@@ -96,7 +98,7 @@ def register() -> ResponseReturnValue:
         form.form_errors.append(str(exc))
         return _render(form, 422)
     session.commit()
-    flash(f"Device {form.device_id.data.strip()} registered.", "success")
+    flash(gettext("Device %(id)s registered.", id=form.device_id.data.strip()), "success")
     return redirect(url_for("admin.devices"))
 
 
@@ -110,5 +112,8 @@ def revoke(device_id: str) -> ResponseReturnValue:
         session.rollback()
         abort(404)
     session.commit()
-    flash(f"Device {device_id} revoked: its uploads are refused from now on.", "success")
+    flash(
+        gettext("Device %(id)s revoked: its uploads are refused from now on.", id=device_id),
+        "success",
+    )
     return redirect(url_for("admin.devices"))

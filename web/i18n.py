@@ -38,7 +38,7 @@ from ledger import times
 from settlement.rules.money import minor_exponent
 from web.db import get_session
 from web.models import User
-from web.security import current_principal
+from web.security import current_principal, is_api_request
 
 __all__ = [
     "DEFAULT_LOCALE",
@@ -124,13 +124,21 @@ def _user() -> User | None:
 
 
 def select_locale() -> str:
-    """The request's locale code: profile, then session, then Accept-Language, then en."""
+    """The request's locale code: profile, then session, then Accept-Language, then en.
+
+    For the JSON API (``/api/v1``) a supported language in the request's own
+    ``Accept-Language`` comes first: a program asks per request."""
+    tags = [lang.tag for lang in SUPPORTED]
+    if is_api_request() and request.accept_languages:
+        asked = request.accept_languages.best_match(tags)
+        if asked:
+            return _BY_TAG[asked].code
     user = _user()
     for stored in (user.locale if user else None, session.get(_SESSION_KEY)):
         chosen = language_of(stored if isinstance(stored, str) else None)
         if chosen is not None:
             return chosen.code
-    best = request.accept_languages.best_match([lang.tag for lang in SUPPORTED])
+    best = request.accept_languages.best_match(tags)
     return _BY_TAG[best].code if best else DEFAULT_LOCALE
 
 
@@ -264,3 +272,6 @@ def init_app(app: Flask) -> None:
     app.context_processor(_helpers)
     app.add_template_filter(format_when, "when")
     app.add_template_filter(format_number, "number")
+    from web.words import words  # web.words marks its values with this module's N_
+
+    app.add_template_filter(words, "words")

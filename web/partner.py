@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext, ngettext
 from werkzeug.exceptions import HTTPException
 
 import settlement
@@ -95,12 +96,17 @@ def respond(statement_id: int) -> ResponseReturnValue:
             _statement(statement_id), answer, text[:1].upper() + text[1:] + ".", code
         )
     if confirm:
-        flash("Statement confirmed. Thank you.", "success")
+        flash(gettext("Statement confirmed. Thank you."), "success")
     else:
         n = len(disputed)
         flash(
-            f"{n} line{'' if n == 1 else 's'} disputed: finance will answer each, by an "
-            "adjustment on a later statement or in writing.",
+            ngettext(
+                "%(num)d line disputed: finance will answer it, by an adjustment on a later"
+                " statement or in writing.",
+                "%(num)d lines disputed: finance will answer each, by an adjustment on a later"
+                " statement or in writing.",
+                n,
+            ),
             "success",
         )
     return redirect(url_for("partner.statement", statement_id=statement_id))
@@ -182,7 +188,7 @@ def appeal(alert_id: int) -> ResponseReturnValue:
     except settlement.SettlementError as exc:
         flash(str(exc), "error")
     else:
-        flash("Appeal sent: a channel manager will review the alert again.", "success")
+        flash(gettext("Appeal sent: a channel manager will review the alert again."), "success")
     return redirect(url_for("partner.alert", alert_id=alert_id))
 
 
@@ -195,7 +201,7 @@ def note(alert_id: int) -> ResponseReturnValue:
     except settlement.SettlementError as exc:
         flash(str(exc), "error")
     else:
-        flash("Note added.", "success")
+        flash(gettext("Note added."), "success")
     return redirect(url_for("partner.alert", alert_id=alert_id))
 
 
@@ -231,13 +237,20 @@ def file_report() -> ResponseReturnValue:
         return _report_page(form, message_of(exc)[:1].upper() + message_of(exc)[1:] + ".", 422)
     if r.malicious:
         flash(
-            f"Report {r.id} filed, but flagged: {r.malicious_reason}. It cannot earn a reward.",
+            gettext(
+                "Report %(id)s filed, but flagged: %(reason)s. It cannot earn a reward.",
+                id=r.id,
+                reason=r.malicious_reason,
+            ),
             "error",
         )
     else:
         flash(
-            f"Report {r.id} filed. If a channel manager confirms the diversion you earn a "
-            "share of the penalty.",
+            gettext(
+                "Report %(id)s filed. If a channel manager confirms the diversion you earn a"
+                " share of the penalty.",
+                id=r.id,
+            ),
             "success",
         )
     return redirect(url_for("partner.alerts"))

@@ -24,6 +24,7 @@ from typing import Any
 
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from sqlalchemy import func, select
@@ -52,12 +53,12 @@ bp = Blueprint("scans", __name__, url_prefix="/scan")
 
 #: The steps a desk records, as (batch kind, label).
 STATION_KINDS: tuple[tuple[str, str], ...] = (
-    ("ship", "Ship out"),
-    ("receive", "Receive"),
-    ("pack", "Pack into a case or pallet"),
-    ("unpack", "Unpack"),
-    ("sell", "Sell to a customer"),
-    ("return", "Return"),
+    ("ship", _l("Ship out")),
+    ("receive", _l("Receive")),
+    ("pack", _l("Pack into a case or pallet")),
+    ("unpack", _l("Unpack")),
+    ("sell", _l("Sell to a customer")),
+    ("return", _l("Return")),
 )
 _KIND_LABELS = dict(STATION_KINDS)
 MAX_RECENT = 12  # scans listed on the page (kept in the session cookie)
@@ -68,23 +69,26 @@ _MAX_PHOTO = 16 * 1024 * 1024
 
 
 class StationForm(FlaskForm):  # type: ignore[misc]
-    kind = SelectField("Step", choices=[SelectChoice(v, label) for v, label in STATION_KINDS])
+    kind = SelectField(_l("Step"), choices=[SelectChoice(v, label) for v, label in STATION_KINDS])
     counterparty = SelectField(
-        "Counter-party",
+        _l("Counter-party"),
         choices=[],
         validate_choice=False,  # checked against the parties table below
-        description="Ship to, received from, returned to (leave empty for none).",
+        description=_l("Ship to, received from, returned to (leave empty for none)."),
     )
     party = SelectField(
-        "Acting party", choices=[], validate_choice=False, description="Who performs the step."
+        _l("Acting party"),
+        choices=[],
+        validate_choice=False,
+        description=_l("Who performs the step."),
     )
     container = StringField(
-        "Pack into (SSCC)",
+        _l("Pack into (SSCC)"),
         validators=[Optional(), Length(max=200)],
-        description="Packing only: scan the case or pallet label first.",
+        description=_l("Packing only: scan the case or pallet label first."),
     )
-    code = StringField("Scan or type a code", validators=[Optional(), Length(max=500)])
-    photo = FileField("Or a photo of labels")
+    code = StringField(_l("Scan or type a code"), validators=[Optional(), Length(max=500)])
+    photo = FileField(_l("Or a photo of labels"))
     device_seq = HiddenField()
 
 

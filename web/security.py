@@ -29,6 +29,7 @@ from typing import Any, ParamSpec, TypeVar, cast
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, abort, current_app, flash, redirect, request, session, url_for
+from flask_babel import gettext
 from flask_login import AnonymousUserMixin, LoginManager, current_user  # type: ignore[import-untyped]
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import select
@@ -228,6 +229,12 @@ def _load_bearer(_request: Any) -> Principal | None:
     )
 
 
+def N_(message: str) -> str:  # as web.i18n.N_ (web.i18n imports this module)
+    """Mark ``message`` for the catalogue; it is translated where it is shown
+    (the API's ``message``, :func:`web.errors.localized_message`)."""
+    return message
+
+
 # What a user who must set up two-factor sign-in may still reach.
 _SET_UP_ENDPOINTS = frozenset({"two_factor.setup", "auth.logout", "static"})
 
@@ -239,10 +246,9 @@ def _two_factor_gate() -> Response | None:
     principal = current_principal()
     if principal is None or not principal.must_set_up_two_factor:
         return None
-    message = "Set up two-factor sign-in first: your role needs it."
     if is_api_request():
-        abort(403, message.lower())
-    flash(message, "info")
+        abort(403, N_("set up two-factor sign-in first: your role needs it."))
+    flash(gettext("Set up two-factor sign-in first: your role needs it."), "info")
     return cast(Response, redirect(url_for("two_factor.setup")))
 
 
@@ -255,7 +261,7 @@ def is_api_request() -> bool:
 def _unauthorized() -> Response:
     if is_api_request():
         abort(401)
-    flash("Please sign in to see that page.", "info")
+    flash(gettext("Please sign in to see that page."), "info")
     return cast(Response, redirect(url_for("auth.login", next=request.full_path.rstrip("?"))))
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 
 import settlement
 from web.db import get_engine
@@ -81,8 +82,13 @@ def create() -> ResponseReturnValue:
     except settlement.SettlementError as exc:
         return _runs_page(form, str(exc)), 422
     flash(
-        f"Draft run {run.id} for {run.period} created with {run.statement_count} statements; "
-        "another finance user approves it.",
+        gettext(
+            "Draft run %(id)s for %(period)s created with %(count)s statements; another"
+            " finance user approves it.",
+            id=run.id,
+            period=run.period,
+            count=run.statement_count,
+        ),
         "success",
     )
     return redirect(url_for("settlement.run", run_id=run.id))
@@ -113,13 +119,16 @@ def _step(run_id: int, action: str) -> ResponseReturnValue:
     try:
         if action == "approve":
             settlement.approve_run(engine, run_id, actor)
-            flash(f"Run {run_id} approved; it can be posted now.", "success")
+            flash(gettext("Run %(id)s approved; it can be posted now.", id=run_id), "success")
         elif action == "post":
             settlement.post_run(engine, run_id, actor, signer=get_signer())
-            flash(f"Run {run_id} posted: it is booked and can no longer change.", "success")
+            flash(
+                gettext("Run %(id)s posted: it is booked and can no longer change.", id=run_id),
+                "success",
+            )
         else:
             settlement.discard_run(engine, run_id, actor)
-            flash(f"Run {run_id} discarded.", "success")
+            flash(gettext("Run %(id)s discarded.", id=run_id), "success")
             return redirect(url_for("settlement.runs"))
     except settlement.SettlementError as exc:
         flash(str(exc), "error")
@@ -174,5 +183,8 @@ def compute_scores() -> ResponseReturnValue:
     except settlement.SettlementError as exc:
         flash(str(exc), "error")
         return redirect(url_for("settlement.scores", quarter=quarter))
-    flash(f"{len(done)} distributors scored for {quarter}.", "success")
+    flash(
+        gettext("%(count)s distributors scored for %(quarter)s.", count=len(done), quarter=quarter),
+        "success",
+    )
     return redirect(url_for("settlement.scores", quarter=quarter))

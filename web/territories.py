@@ -47,10 +47,10 @@ def _admin_rule(rule: str, endpoint: str, methods: tuple[str, ...]) -> Callable[
 
 class ImportForm(FlaskForm):  # type: ignore[misc]
     file = FileField(
-        "GeoJSON file",
+        _l("GeoJSON file"),
         validators=[FileRequired("Choose a .geojson or .json file.")],
         render_kw={"accept": ".geojson,.json,application/geo+json,application/json"},
-        description=(
+        description=_l(
             "A FeatureCollection; each feature has properties code, name, and optionally "
             "parent and level. Features replace stored territories of the same code."
         ),
@@ -73,9 +73,9 @@ class GrantForm(FlaskForm):  # type: ignore[misc]
         validators=[DataRequired(_l("Territory: choose the territory to grant."))],
     )
     valid_from = DateField(
-        "From",
-        validators=[DataRequired("Give the first day of the grant.")],
-        description="The grant starts at midnight UTC of this day.",
+        _l("From"),
+        validators=[DataRequired(_l("Give the first day of the grant."))],
+        description=_l("The grant starts at midnight UTC of this day."),
     )
 
 
@@ -218,8 +218,12 @@ def import_territories() -> ResponseReturnValue:
         return _render(import_form=form, import_error=exc, status=422)
     session.commit()
     flash(
-        f"{upload.filename}: {len(report.created)} territories created, "
-        f"{len(report.updated)} updated.",
+        gettext(
+            "%(file)s: %(created)s territories created, %(updated)s updated.",
+            file=upload.filename,
+            created=len(report.created),
+            updated=len(report.updated),
+        ),
         "success",
     )
     return redirect(url_for("admin.territories"))
@@ -247,7 +251,13 @@ def grant() -> ResponseReturnValue:
         form.form_errors.append(str(exc))
         return _render(grant_form=form, status=422)
     flash(
-        f"Grant {grant_id}: {form.party.data} holds {form.territory.data} from {_day(start)}.",
+        gettext(
+            "Grant %(id)s: %(party)s holds %(territory)s from %(day)s.",
+            id=grant_id,
+            party=form.party.data,
+            territory=form.territory.data,
+            day=_day(start),
+        ),
         "success",
     )
     return redirect(url_for("admin.territories", party=form.party.data) + "#grants")
@@ -262,10 +272,16 @@ def end(grant_id: int) -> ResponseReturnValue:
             get_engine(), grant_id, settlement.day_start_ms(day), _actor()
         )
     except settlement.SettlementError as exc:
-        flash(f"Grant {grant_id} not ended: {exc}", "error")
+        flash(gettext("Grant %(id)s not ended: %(reason)s", id=grant_id, reason=exc), "error")
         return redirect(url_for("admin.territories") + "#grants")
     flash(
-        f"Grant {grant_id} ended: {ended.party_code} holds {ended.territory_code} until {day}.",
+        gettext(
+            "Grant %(id)s ended: %(party)s holds %(territory)s until %(day)s.",
+            id=grant_id,
+            party=ended.party_code,
+            territory=ended.territory_code,
+            day=day,
+        ),
         "success",
     )
     return redirect(url_for("admin.territories", party=ended.party_code) + "#grants")

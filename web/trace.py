@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import lazy_gettext as _l
 
 from ledger import InvalidIdentifierError, UnitNotFoundError
 from ledger.times import format_rfc3339
@@ -21,15 +22,15 @@ __all__ = ["KIND_LABELS", "bp"]
 bp = Blueprint("trace", __name__, url_prefix="/trace")
 
 KIND_LABELS = {
-    "commissioning": "Commissioned",
-    "packing": "Packed",
-    "unpacking": "Unpacked",
-    "shipping": "Shipped",
-    "receiving": "Received",
-    "retail_selling": "Sold",
-    "inspecting": "Inspected",
-    "returning": "Returned",
-    "decommissioning": "Decommissioned",
+    "commissioning": _l("Commissioned"),
+    "packing": _l("Packed"),
+    "unpacking": _l("Unpacked"),
+    "shipping": _l("Shipped"),
+    "receiving": _l("Received"),
+    "retail_selling": _l("Sold"),
+    "inspecting": _l("Inspected"),
+    "returning": _l("Returned"),
+    "decommissioning": _l("Decommissioned"),
 }
 MAX_CONTENTS_SHOWN = 200
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, render_template
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 
 from web import accounts
 from web.auth import start_session
@@ -43,8 +44,12 @@ def change() -> ResponseReturnValue:
         return render_template("account/password.html", form=form), 422
     others = max(ended - 1, 0)
     flash(
-        "Your password is changed."
-        + (f" {others} other session(s) of yours were signed out." if others else ""),
+        gettext("Your password is changed.")
+        + (
+            " " + gettext("%(num)s other session(s) of yours were signed out.", num=others)
+            if others
+            else ""
+        ),
         "success",
     )
     return start_session(me.id)

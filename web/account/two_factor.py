@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, session, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from markupsafe import Markup
 
 from web import accounts
@@ -55,12 +56,16 @@ def setup() -> ResponseReturnValue:
                 address=client_address(),
             )
             flash(
-                "Two-factor sign-in is on. You will be asked for a code after your password.",
+                gettext(
+                    "Two-factor sign-in is on. You will be asked for a code after your password."
+                ),
                 "success",
             )
             return redirect(url_for("pages.home"))
         form.code.errors = [
-            "That code does not match. Check the clock of your phone and type the current code."
+            gettext(
+                "That code does not match. Check the clock of your phone and type the current code."
+            )
         ]
         status = 422
     elif form.is_submitted():

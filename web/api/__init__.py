@@ -45,6 +45,8 @@ from web.api.openapi import (
     query_param,
     validated_query,
 )
+from web.errors import refuse
+from web.i18n import N_
 
 __all__ = [
     "DAY_PATTERN",
@@ -103,15 +105,15 @@ def json_body() -> dict[str, Any]:
     """The request's JSON object: 400 when the body is not JSON, 422 when not an object
     or when some text in it cannot be stored (see :func:`unstorable_text`)."""
     if not request.is_json:
-        abort(400, "send a JSON body with Content-Type: application/json")
+        abort(400, N_("send a JSON body with Content-Type: application/json"))
     try:
         body = request.get_json(silent=True)
     except RecursionError:  # not a ValueError, so get_json(silent=True) lets it through
-        abort(400, "the body is not valid JSON: it is nested too deeply")
+        abort(400, N_("the body is not valid JSON: it is nested too deeply"))
     if body is None:
-        abort(400, "the body is not valid JSON")
+        abort(400, N_("the body is not valid JSON"))
     if not isinstance(body, dict):
-        abort(422, "the body must be a JSON object")
+        abort(422, N_("the body must be a JSON object"))
     problem = unstorable_text(body)
     if problem is not None:
         abort(422, problem)
@@ -189,9 +191,14 @@ def query_int(name: str, default: int | None = None, *, minimum: int | None = No
     try:
         value = int(raw, 10)
     except ValueError:
-        abort(400, f"query parameter {name!r} must be an integer")
+        refuse(400, N_("query parameter %(name)s must be an integer"), name=repr(name))
     if minimum is not None and value < minimum:
-        abort(400, f"query parameter {name!r} must be at least {minimum}")
+        refuse(
+            400,
+            N_("query parameter %(name)s must be at least %(minimum)s"),
+            name=repr(name),
+            minimum=minimum,
+        )
     return value
 
 

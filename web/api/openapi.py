@@ -27,6 +27,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any, ParamSpec, TypeVar, cast
 
 from flask import Blueprint, g, request
+from flask_babel import gettext, lazy_gettext
 
 from web.converters import CONVERTERS, ID_SCHEMA
 from web.errors import BadParameter
@@ -164,6 +165,26 @@ def _expected(schema: Mapping[str, Any], description: str) -> str:
     return f"text of at most {schema['maxLength']} characters"
 
 
+def _expected_words(schema: Mapping[str, Any], description: str) -> str:
+    """:func:`_expected` in the request's language (a pattern's description stays as written)."""
+    kind = schema["type"]
+    if "enum" in schema:
+        return str(gettext("one of %(values)s", values=", ".join(str(v) for v in schema["enum"])))
+    if kind == "integer":
+        low, high = schema["minimum"], schema["maximum"]
+        return str(gettext("a whole number from %(low)s to %(high)s", low=low, high=high))
+    if kind == "number":
+        low, high = schema["minimum"], schema["maximum"]
+        return str(gettext("a number from %(low)s to %(high)s", low=f"{low:g}", high=f"{high:g}"))
+    if kind == "boolean":
+        return str(gettext("true or false"))
+    if "pattern" in schema:
+        return description.rstrip(".") or str(
+            gettext("text matching %(pattern)s", pattern=schema["pattern"])
+        )
+    return str(gettext("text of at most %(count)s characters", count=schema["maxLength"]))
+
+
 def _shown(raw: str) -> str:
     return repr(raw if len(raw) <= _SHOWN else raw[:_SHOWN] + "…")
 
@@ -174,7 +195,14 @@ def _convert(name: str, raw: str, schema: Mapping[str, Any], description: str) -
 
     def refuse() -> BadParameter:
         return BadParameter(
-            name, f"{name} must be {_expected(schema, description)}, got {_shown(raw)}"
+            name,
+            f"{name} must be {_expected(schema, description)}, got {_shown(raw)}",
+            lazy_gettext(
+                "%(name)s must be %(what)s, got %(value)s",
+                name=name,
+                what=_expected_words(schema, description),
+                value=_shown(raw),
+            ),
         )
 
     value: Any
@@ -197,7 +225,11 @@ def _convert(name: str, raw: str, schema: Mapping[str, Any], description: str) -
     else:
         value = raw
         if any(ord(c) < 32 or ord(c) == 127 for c in raw):
-            raise BadParameter(name, f"{name} must not contain control characters")
+            raise BadParameter(
+                name,
+                f"{name} must not contain control characters",
+                lazy_gettext("%(name)s must not contain control characters", name=name),
+            )
         if len(raw) > schema.get("maxLength", len(raw)):
             raise BadParameter(
                 name,
@@ -237,7 +269,15 @@ def parse_query(params: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         if raw == "":
             if param.get("required"):
                 what = _expected(schema, description)
-                raise BadParameter(name, f"{name} is required: {what}")
+                raise BadParameter(
+                    name,
+                    f"{name} is required: {what}",
+                    lazy_gettext(
+                        "%(name)s is required: %(what)s",
+                        name=name,
+                        what=_expected_words(schema, description),
+                    ),
+                )
             values[name] = schema.get("default")
             continue
         values[name] = _convert(name, raw, schema, description)

@@ -9,6 +9,8 @@ from functools import partial
 
 from flask import Blueprint, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 
 import settlement
 from settlement import check_text, major_to_minor
@@ -34,9 +36,9 @@ bp = Blueprint("adjustments", __name__, url_prefix="/finance/adjustments")
 
 #: The list's tabs: status -> heading.
 STATUS_TABS = {
-    "pending": "Waiting for approval",
-    "approved": "Approved and applied",
-    "rejected": "Rejected",
+    "pending": _l("Waiting for approval"),
+    "approved": _l("Approved and applied"),
+    "rejected": _l("Rejected"),
 }
 
 
@@ -85,7 +87,10 @@ def add() -> ResponseReturnValue:
             source="page",
         ),
         lambda aid: (
-            f"Adjustment {aid} booked; another finance user approves it before a run pays it."
+            gettext(
+                "Adjustment %(id)s booked; another finance user approves it before a run pays it.",
+                id=aid,
+            )
         ),
         url_for("adjustments.index"),
         lambda: _page(form, 422),
@@ -100,7 +105,10 @@ def approve(adjustment_id: int) -> ResponseReturnValue:
     except SERVICE_ERRORS as exc:
         flash(str(exc), "error")
     else:
-        flash(f"Adjustment {adjustment_id} approved: the next run applies it.", "success")
+        flash(
+            gettext("Adjustment %(id)s approved: the next run applies it.", id=adjustment_id),
+            "success",
+        )
     return redirect(url_for("adjustments.index"))
 
 
@@ -111,7 +119,13 @@ def reject(adjustment_id: int) -> ResponseReturnValue:
     try:
         settlement.reject_adjustment(get_engine(), adjustment_id, reason, current_actor())
     except SERVICE_ERRORS as exc:
-        flash(f"Adjustment {adjustment_id} not rejected: {exc}", "error")
+        flash(
+            gettext("Adjustment %(id)s not rejected: %(reason)s", id=adjustment_id, reason=exc),
+            "error",
+        )
     else:
-        flash(f"Adjustment {adjustment_id} rejected; it will not reach a run.", "success")
+        flash(
+            gettext("Adjustment %(id)s rejected; it will not reach a run.", id=adjustment_id),
+            "success",
+        )
     return redirect(url_for("adjustments.index"))

@@ -7,6 +7,7 @@ from functools import partial
 
 from flask import Blueprint, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 
 import settlement
 from settlement import check_bic, check_iban, check_text
@@ -79,7 +80,7 @@ def save() -> ResponseReturnValue:
     return submit(
         form,
         write,
-        f"Billing details of {legal_name} saved.",
+        gettext("Billing details of %(name)s saved.", name=legal_name),
         url_for("billing.index"),
         lambda: _page(form, 422),
     )

@@ -12,6 +12,7 @@ from typing import Literal
 
 from flask import Blueprint, redirect, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 
 import settlement
 from settlement import check_date, check_text, major_to_minor
@@ -134,7 +135,11 @@ def agreement(party_id: int) -> ResponseReturnValue:
             settlement.set_deposit_agreement, get_engine(), party_id, valid_from, agreed,
             current_actor(), source="page",
         )  # fmt: skip
-    done = f"Agreed deposit of {ccy} {v['agreed_amount']} from {v['valid_from']} saved."
+    done = gettext(
+        "Agreed deposit of %(amount)s from %(day)s saved.",
+        amount=f"{ccy} {v['agreed_amount']}",
+        day=v["valid_from"],
+    )
     return _apply(party_id, "agreement", form, write, done)
 
 
@@ -151,4 +156,6 @@ def topup(party_id: int) -> ResponseReturnValue:
             settlement.request_topup, get_engine(), party_id, deadline, current_actor(),
             reason=reason,
         )  # fmt: skip
-    return _apply(party_id, "topup", form, write, f"Top-up requested, due {v['deadline']}.")
+    return _apply(
+        party_id, "topup", form, write, gettext("Top-up requested, due %(day)s.", day=v["deadline"])
+    )

@@ -11,6 +11,8 @@ from collections.abc import Callable
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 
 import settlement
 from settlement import InvalidValue, major_to_minor
@@ -27,9 +29,9 @@ bp = Blueprint("disputes", __name__, url_prefix="/finance/disputes")
 
 #: The queue's tabs: status -> heading.
 STATUS_TABS = {
-    "open": "Waiting for finance",
-    "adjusted": "Resolved by an adjustment",
-    "rejected": "Rejected",
+    "open": _l("Waiting for finance"),
+    "adjusted": _l("Resolved by an adjustment"),
+    "rejected": _l("Rejected"),
 }
 
 
@@ -100,11 +102,15 @@ def adjust(dispute_id: int) -> ResponseReturnValue:
         lambda: settlement.resolve_dispute_by_adjustment(
             get_engine(), dispute_id, amount, form.values["note"], current_actor()
         ),
-        lambda view: (
-            f"Line {view.line_number} of statement {view.statement_id} ({view.party_code}) "
-            f"resolved: adjustment {view.adjustment_id} of "
-            f"{settlement.format_money(amount, view.currency)} waits for a second finance "
-            "user's approval, then the next run pays it."
+        lambda view: gettext(
+            "Line %(line)s of statement %(statement)s (%(party)s) resolved: adjustment"
+            " %(adjustment)s of %(amount)s waits for a second finance user's approval,"
+            " then the next run pays it.",
+            line=view.line_number,
+            statement=view.statement_id,
+            party=view.party_code,
+            adjustment=view.adjustment_id,
+            amount=settlement.format_money(amount, view.currency),
         ),
     )
 
@@ -120,8 +126,11 @@ def reject(dispute_id: int) -> ResponseReturnValue:
         lambda: settlement.reject_dispute(
             get_engine(), dispute_id, form.values["reason"], current_actor()
         ),
-        lambda view: (
-            f"Dispute of line {view.line_number} of statement {view.statement_id} "
-            f"({view.party_code}) rejected; the distributor reads your reason."
+        lambda view: gettext(
+            "Dispute of line %(line)s of statement %(statement)s (%(party)s) rejected;"
+            " the distributor reads your reason.",
+            line=view.line_number,
+            statement=view.statement_id,
+            party=view.party_code,
         ),
     )

@@ -7,6 +7,7 @@ from functools import partial
 
 from flask import Blueprint, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 
 import settlement
 from settlement import check_currency, check_date, check_month, check_rate
@@ -75,7 +76,13 @@ def add() -> ResponseReturnValue:
     return submit(
         form,
         write,
-        f"FX rate for {period} saved: 1 {currency} = {rate} {reporting}.",
+        gettext(
+            "FX rate for %(period)s saved: 1 %(currency)s = %(rate)s %(reporting)s.",
+            period=period,
+            currency=currency,
+            rate=rate,
+            reporting=reporting,
+        ),
         url_for("fx.index", period=period),
         lambda: _page(form, 422),
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
+from flask_babel import lazy_gettext as _l
 
 import settlement
 from settlement import LAYOUTS
@@ -22,15 +23,15 @@ bp = Blueprint("imports", __name__, url_prefix="/finance/import")
 
 #: How the form names each kind ``settlement.IMPORT_KINDS`` accepts.
 KIND_LABELS: dict[str, str] = {
-    "prices": "Prices",
-    "fx": "FX rates",
-    "programs": "Program version",
-    "targets": "Sales targets",
-    "deposits": "Deposit receipts and refunds",
-    "deposit-agreements": "Agreed deposit levels",
-    "adjustments": "Adjustments",
-    "payments": "Payments received",
-    "billing": "Billing details",
+    "prices": _l("Prices"),
+    "fx": _l("FX rates"),
+    "programs": _l("Program version"),
+    "targets": _l("Sales targets"),
+    "deposits": _l("Deposit receipts and refunds"),
+    "deposit-agreements": _l("Agreed deposit levels"),
+    "adjustments": _l("Adjustments"),
+    "payments": _l("Payments received"),
+    "billing": _l("Billing details"),
 }
 
 

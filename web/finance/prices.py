@@ -9,6 +9,7 @@ from functools import partial
 
 from flask import Blueprint, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 
 import settlement
 from settlement import (
@@ -77,8 +78,13 @@ def add() -> ResponseReturnValue:
             settlement.set_price, get_engine(), gtin, currency, valid_from, price,
             current_actor(), source="page",
         ),
-        f"List price of {gtin} in {currency} from {valid_from} saved: "
-        f"{currency} {settlement.format_minor(price, currency)}.",
+        gettext(
+            "List price of %(gtin)s in %(currency)s from %(day)s saved: %(price)s.",
+            gtin=gtin,
+            currency=currency,
+            day=valid_from,
+            price=f"{currency} {settlement.format_minor(price, currency)}",
+        ),
         url_for("prices.index", gtin=gtin),
         lambda: _page(form, 422),
     )  # fmt: skip

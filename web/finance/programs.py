@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 
 import settlement
 from settlement import ProgramFile, ProgramFileError, check_month, load_program_file
@@ -108,7 +109,10 @@ def create() -> ResponseReturnValue:
     except SERVICE_ERRORS as exc:
         form.problem = str(exc)
         return _index(form, 422)
-    flash(f"Program {form.values['code']} created; add its first version here.", "success")
+    flash(
+        gettext("Program %(code)s created; add its first version here.", code=form.values["code"]),
+        "success",
+    )
     return redirect(url_for("programs.detail", code=form.values["code"]))
 
 
@@ -210,5 +214,8 @@ def add_version(code: str) -> ResponseReturnValue:
         form.problem = str(exc)
         return _detail(program, form, status=422)
     span = loaded.valid_from + (f" to {loaded.valid_to}" if loaded.valid_to else " on")
-    flash(f"New version of {code} saved, in force {span}.", "success")
+    flash(
+        gettext("New version of %(code)s saved, in force %(span)s.", code=code, span=span),
+        "success",
+    )
     return redirect(url_for("programs.detail", code=code))

@@ -7,6 +7,7 @@ from functools import partial
 
 from flask import Blueprint, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 
 import settlement
 from settlement import check_month, check_positive_int, major_to_minor
@@ -78,7 +79,7 @@ def add() -> ResponseReturnValue:
     return submit(
         form,
         write,
-        f"Target for {period} saved.",
+        gettext("Target for %(period)s saved.", period=period),
         url_for("targets.index", period=period),
         lambda: _page(form, 422),
     )

@@ -1,0 +1,62 @@
+"""Raw values that pages show, in words of the reader's language (issue 11).
+
+Entry kinds (EPCIS business steps as the ledger stores them: ``retail_selling``),
+statuses (``posted``, ``confirmed``, ``active``) and money movement kinds
+(``receipt``) are stored and sent by the API as they are; a page shows them
+through the ``words`` filter: ``{{ e.kind|words }}`` -> ``"Retail sale"`` (en),
+``"零售"`` (zh). A value without words here is shown with ``_`` as a space.
+"""
+
+from __future__ import annotations
+
+from flask_babel import gettext
+
+from web.i18n import N_
+
+__all__ = ["WORDS", "words"]
+
+#: Every raw value a page may show, with its words (marked for the catalogue).
+WORDS: dict[str, str] = {
+    # ledger entry kinds (ledger.models.Entry.kind; EPCIS 2.0 bizStep names)
+    "commissioning": N_("Commissioning"),
+    "packing": N_("Packing"),
+    "unpacking": N_("Unpacking"),
+    "shipping": N_("Shipping"),
+    "receiving": N_("Receiving"),
+    "retail_selling": N_("Retail sale"),
+    "inspecting": N_("Inspection"),
+    "returning": N_("Return"),
+    "decommissioning": N_("Decommissioning"),
+    "error_declaration": N_("Error declaration"),
+    # statuses of grants, alerts, runs, statements, adjustments, disputes
+    "active": N_("active"),
+    "ended": N_("ended"),
+    "upcoming": N_("upcoming"),
+    "open": N_("open"),
+    "investigating": N_("investigating"),
+    "confirmed": N_("confirmed"),
+    "dismissed": N_("dismissed"),
+    "draft": N_("draft"),
+    "approved": N_("approved"),
+    "posted": N_("posted"),
+    "discarded": N_("discarded"),
+    "pending": N_("pending"),
+    "rejected": N_("rejected"),
+    "adjusted": N_("adjusted"),
+    "disputed": N_("disputed"),
+    # money movements (settlement.deposits.DEPOSIT_KINDS, receivables)
+    "receipt": N_("receipt"),
+    "refund": N_("refund"),
+    "deposit": N_("deposit"),
+    "deduction": N_("deduction"),
+    "payment": N_("payment"),
+    "invoice": N_("invoice"),
+}
+
+
+def words(value: object) -> str:
+    """``value`` (a raw kind or status) in the request's language; unknown values
+    come back with ``_`` read as a space (``"out_of_zone"`` -> ``"out of zone"``)."""
+    text = "" if value is None else str(value)
+    label = WORDS.get(text)
+    return str(gettext(label)) if label else text.replace("_", " ")
