@@ -224,11 +224,17 @@ def test_alert_workflow_roles_transitions_and_history(db_url: str) -> None:
         appeal_alert(w.engine, alert.id, "unfair", dist_b)
     appealed = appeal_alert(w.engine, alert.id, "the dealer acted alone", dist_a)
     assert appealed.status == "investigating" and appealed.appealed
-    history = alert_history(w.engine, alert.id, dist_a)
+    history = alert_history(w.engine, alert.id, CM)
     assert [h.action for h in history] == [
         "detected", "status", "assign", "attachment", "note", "status", "appeal",
     ]  # fmt: skip
     assert history[3].attachment_ref == "uploads/berlin-receipt.jpg"
+    # the distributor sees where its alert stands and what it wrote, never the channel
+    # team's internal work (assignment, attachment, the words on a status change)
+    seen = alert_history(w.engine, alert.id, dist_a)
+    assert [h.action for h in seen] == ["detected", "status", "note", "status", "appeal"]
+    assert all(h.attachment_ref in (None, "") for h in seen)
+    assert "receipts match" not in " ".join(h.text or "" for h in seen)
 
 
 def test_run_before_confirmation_pays_the_full_rebate(db_url: str) -> None:
