@@ -78,6 +78,8 @@ def test_ranges_that_are_not_ranges_are_still_400(
     status, body = get(client, auditor, query)
     assert status == 400
     assert names in body["error"]
+    # every such 400 names the parameter at fault, as the API's other 400s do
+    assert body["parameter"] == names.strip("'")
 
 
 def test_the_paging_is_in_the_openapi_description(client: FlaskClient) -> None:
@@ -86,3 +88,17 @@ def test_the_paging_is_in_the_openapi_description(client: FlaskClient) -> None:
     assert "RFC 6962 section 4.6" in operation["description"]
     assert "asks again" in operation["description"]
     assert "400" in operation["responses"]
+
+
+@pytest.mark.parametrize(
+    ("query", "parameter"),
+    [("first=5&second=3", "first"), ("first=0&second=3", "first"), ("first=2", "second")],
+)
+def test_consistency_proof_ranges_that_are_not_ranges_name_the_parameter(
+    client: FlaskClient, auditor: dict[str, str], query: str, parameter: str
+) -> None:
+    response = client.get(f"/api/v1/ledger/proof/consistency?{query}")
+    assert response.status_code == 400
+    body = response.get_json()
+    assert parameter in body["error"]
+    assert body["parameter"] == parameter

@@ -18,6 +18,7 @@ from ledger.times import EntryTimeOutOfRange
 from web.api import api_route, json_response, query_int, query_param
 from web.converters import SEQ_MAX
 from web.db import get_engine
+from web.errors import BadParameter
 from web.roles import Role
 from web.signing import checkpoint_now, get_signer
 
@@ -123,9 +124,12 @@ def entries() -> ResponseReturnValue:
     start = query_int("start", minimum=0)
     end = query_int("end", minimum=1)
     if start is None or end is None:
-        abort(400, "query parameters 'start' and 'end' are required")
+        missing = "start" if start is None else "end"
+        raise BadParameter(missing, "query parameters 'start' and 'end' are required")
     if end <= start:
-        abort(400, "'end' must be greater than 'start'")
+        raise BadParameter(
+            "end", f"'end' must be greater than 'start', got start={start} end={end}"
+        )
     end = min(end, start + MAX_ENTRIES)  # RFC 6962 §4.6: a page, not an error
     try:
         with get_engine().connect() as conn:
@@ -168,7 +172,8 @@ def proof_inclusion() -> ResponseReturnValue:
     seq = query_int("seq", minimum=0)
     size = query_int("tree_size", minimum=1)
     if seq is None or size is None:
-        abort(400, "query parameters 'seq' and 'tree_size' are required")
+        missing = "seq" if seq is None else "tree_size"
+        raise BadParameter(missing, "query parameters 'seq' and 'tree_size' are required")
     try:
         with get_engine().connect() as conn:
             proof = inclusion_proof(conn, seq, size)
@@ -204,9 +209,12 @@ def proof_consistency() -> ResponseReturnValue:
     first = query_int("first", minimum=1)
     second = query_int("second", minimum=1)
     if first is None or second is None:
-        abort(400, "query parameters 'first' and 'second' are required")
+        missing = "first" if first is None else "second"
+        raise BadParameter(missing, "query parameters 'first' and 'second' are required")
     if first > second:
-        abort(400, "'first' must not be greater than 'second'")
+        raise BadParameter(
+            "first", f"'first' must not be greater than 'second', got first={first} second={second}"
+        )
     try:
         with get_engine().connect() as conn:
             path = consistency_proof(conn, first, second)
