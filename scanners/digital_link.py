@@ -64,6 +64,7 @@ __all__ = [
     "KEY_QUALIFIERS",
     "DigitalLink",
     "DigitalLinkError",
+    "format_mismatch",
     "parse_digital_link",
 ]
 
@@ -410,16 +411,22 @@ def _check_value(where: str, ai: str, value: str) -> str:
     definition = _known_ai(ai)
     assert definition is not None
     if _value_pattern(ai).fullmatch(value) is None:
-        fmt = definition.format.split("+", 1)[-1]
-        raise DigitalLinkError(
-            where,
-            f"{label} value {value!r} does not have the AI's format {fmt} (N: digits, X: GS1 "
-            "character set 82, then the length)",
-        )
+        raise DigitalLinkError(where, format_mismatch(ai, value))
     why = ai_value_error(ai, value)
     if why is not None:
         raise DigitalLinkError(where, why)
     return value
+
+
+def format_mismatch(ai: str, value: str) -> str:
+    """In words: ``value`` does not have the format GS1 fixes for ``ai`` (GS1 General
+    Specifications §3, e.g. N6 = six digits). One wording for every input form."""
+    definition = _known_ai(ai)
+    fmt = definition.format.split("+", 1)[-1] if definition is not None else "?"
+    return (
+        f"{_label(ai)} value {value!r} does not have the AI's format {fmt} (N: digits, "
+        "X: GS1 character set 82, then the length)"
+    )
 
 
 @lru_cache(maxsize=1024)

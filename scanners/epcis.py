@@ -785,7 +785,13 @@ def _side(event: dict[str, Any], name: str, path: str, res: EpcisResolvers) -> s
             code = res.party(ident)
             if code is None:
                 raise EpcisError(f"{where}.{key}", f"unknown party {ident!r}")
-            found.setdefault(etype, code)
+            if found.setdefault(etype, code) != code:
+                # a hop has one counterparty: two would leave one of them unrecorded
+                raise EpcisError(
+                    f"{where}.{key}",
+                    f"a second {etype} ({code}) beside {found[etype]}: a ledger entry names "
+                    f"one party per side, so send one event per {key} party",
+                )
         elif etype == "location" and res.site(ident) is None:
             raise EpcisError(f"{where}.{key}", f"unknown location {ident!r}")
     return found.get("owning_party") or found.get("possessing_party")

@@ -29,6 +29,7 @@ from __future__ import annotations
 import copy
 import importlib.resources
 import json
+import logging
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -47,6 +48,18 @@ _CONTEXT_FILE = "e532647e8eb371379b8b0e8602d8981c8566bc60f7351f22c76a5bc86596200
 _PACKAGE = "epcis_event_hash_generator"
 
 _LOCK = threading.Lock()
+
+
+class _QuietReference(logging.Filter):
+    """Drops what the reference implementation logs on the *root* logger (every
+    event of every document at INFO, pre-hash strings at DEBUG): a server's log is
+    for the server. Records of every other logger pass."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.name == "root" and _PACKAGE in record.pathname)
+
+
+_QUIET = _QuietReference()
 _context_document: dict[str, Any] | None = None
 
 
@@ -143,6 +156,9 @@ def event_hash_ids(doc: Mapping[str, Any]) -> list[str]:
         raise EventHashError(None, "epcisBody.eventList is missing or not a list")
     if not events:
         return []
+    root = logging.getLogger()
+    if _QUIET not in root.filters:
+        root.addFilter(_QUIET)
     with _LOCK:
         jsonld.set_document_loader(_offline_loader)
         json_to_py._namespaces.clear()  # prefixes seen in earlier documents

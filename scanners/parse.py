@@ -63,7 +63,7 @@ from ledger.ids import (
 )
 from scanners.ai_rules import ai_value_error
 from scanners.check_digits import CHECK_DIGIT_SPANS, check_digit_error
-from scanners.digital_link import DigitalLinkError, parse_digital_link
+from scanners.digital_link import DigitalLinkError, format_mismatch, parse_digital_link
 
 __all__ = [
     "CHECK_DIGIT_SPANS",
@@ -334,10 +334,25 @@ def _parse(text: str, hint: str | None, *, fast: bool = True) -> ScanResult:
     try:
         message = GS1Message.parse(body, config=_BIIP)
     except ParseError as exc:
-        return fail(f"not a GS1 element string: {exc}", name, sid_value)
+        return fail(f"not a GS1 element string: {_in_words(exc)}", name, sid_value)
     if not message.element_strings:
         return fail("no GS1 application identifiers found", name, sid_value)
     return done("element_string", _ais(message.element_strings))
+
+
+_BIIP_MISMATCH = re.compile(
+    r"Failed to match '(?P<data>[^']*)' with GS1 AI \((?P<ai>\d{2,4})\) pattern"
+)
+
+
+def _in_words(exc: ParseError) -> str:
+    """biip's reason, with a format mismatch ("Failed to match ... pattern '^11(...)$'")
+    said as the Digital Link reader says it (:func:`scanners.digital_link.format_mismatch`)."""
+    found = _BIIP_MISMATCH.search(str(exc))
+    if found is None:
+        return str(exc)
+    ai, data = found["ai"], found["data"]
+    return format_mismatch(ai, data.removeprefix(ai))
 
 
 def _as_element_string_error(ais: dict[str, str]) -> str | None:
@@ -350,7 +365,7 @@ def _as_element_string_error(ais: dict[str, str]) -> str | None:
     try:
         message = GS1Message.parse(body, config=_BIIP)
     except ParseError as exc:
-        return str(exc)
+        return _in_words(exc)
     if _ais(message.element_strings) != ais:
         return f"its AIs {ais} read back as element strings {_ais(message.element_strings)}"
     return None
@@ -396,7 +411,7 @@ def _parse_hri(text: str, body: str, name: str | None, sid: str | None) -> ScanR
     try:
         message = GS1Message.parse_hri(body, config=_BIIP)
     except ParseError as exc:
-        return ScanResult(text=text, symbology=name, symbology_id=sid, error=str(exc))
+        return ScanResult(text=text, symbology=name, symbology_id=sid, error=_in_words(exc))
     # biip skips an AI with no data, e.g. a truncated "(01)…(21)": refuse instead.
     rebuilt = "".join(f"({es.ai.ai}){es.value}" for es in message.element_strings)
     if rebuilt != "".join(body.split()):

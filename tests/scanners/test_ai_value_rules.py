@@ -244,3 +244,24 @@ def test_every_linted_ai_refuses_a_value() -> None:
     for ai, value in _MORE_REFUSED.items():
         why = ai_value_error(ai, value)
         assert why is not None and why.startswith(f"AI {ai} ("), (ai, why)
+
+
+@pytest.mark.parametrize(
+    ("ai", "value", "fmt"),
+    [("11", "271300", "N6"), ("11", "2713", "N6"), ("17", "27A231", "N6"), ("3103", "12345", "N6")],
+)
+def test_a_value_of_the_wrong_format_reads_the_same_in_words_in_every_form(
+    ai: str, value: str, fmt: str
+) -> None:
+    """Never biip's regular expression: each form names the AI, its title and format."""
+    forms = [
+        f"(01)09506000134352(21)S1({ai}){value}",
+        f"0109506000134352{ai}{value}\x1d21S1",
+        f"https://id.gs1.org/01/09506000134352/21/S1?{ai}={value}",
+    ]
+    for text in forms:
+        error = parse(text).error
+        assert error is not None, text
+        assert "pattern" not in error and "^" not in error, error
+        assert f"AI {ai} (" in error, error
+    assert any(f"format {fmt}" in (parse(t).error or "") for t in forms)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -323,3 +324,28 @@ def test_an_entry_id_from_another_ledger_is_just_an_event_id(net: Engine) -> Non
     foreign = "urn:hopchain:entry:0:" + "ab" * 32  # seq 0 here has another leaf hash
     first = capture(net, _doc(_observe(UNIT, eventID=foreign)))
     assert [r.status for r in first] == ["accepted"]
+
+
+@pytest.mark.parametrize("side", ["destination", "source"])
+def test_two_parties_of_one_type_on_a_side_are_refused_not_dropped(side: str) -> None:
+    """A ledger entry names one counterparty: a second owning_party would be lost."""
+    parties = [{"type": "owning_party", side: f"{BASE}/party/{c}"} for c in ("ACME", "DIST-FR")]
+    event = _observe(UNIT, step="shipping", **{f"{side}List": parties})
+    with pytest.raises(EpcisError) as info:
+        capture_document(_doc(event), database_resolvers_offline())
+    assert info.value.path == f"$.epcisBody.eventList[0].{side}List[1].{side}"
+    assert "a second owning_party (DIST-FR) beside ACME" in info.value.reason
+    # the same party twice, or an owner and a possessor, still make one counterparty
+    same = [{"type": "owning_party", side: f"{BASE}/party/DIST-FR"}] * 2
+    capture_document(
+        _doc(_observe(UNIT, step="shipping", **{f"{side}List": same})), database_resolvers_offline()
+    )
+
+
+def test_the_reference_implementation_does_not_write_to_the_root_log(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.DEBUG):
+        event_hash_ids(_doc(_observe(UNIT)))
+        logging.getLogger().info("the server's own line")
+    assert [r.getMessage() for r in caplog.records] == ["the server's own line"]

@@ -96,8 +96,8 @@ def test_a_product_code_without_serial_parses_but_names_no_unit(
         ("376130321109103421", "check digit"),
         ("(23)12345", "Unknown GS1 Application Identifier '23'"),
         ("2312345", "GS1 Application Identifier"),
-        ("0109506000", "pattern"),  # truncated GTIN
-        ("]d2010950600013435", "pattern"),
+        ("0109506000", "does not have the AI's format N14"),  # truncated GTIN
+        ("]d2010950600013435", "does not have the AI's format N14"),
         ("(01)09506000134352(21)", "truncated"),
         ("01095060001343522", "GS1 Application Identifier"),
         ("https://id.example/01/09506000134352/21", "even number of path segments"),
