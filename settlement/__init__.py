@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     )
     from settlement.common import (
         Actor,
+        NotComputable,
         PermissionDenied,
         SettlementError,
         month_of,
@@ -326,6 +327,7 @@ __all__ = [
     "LineText",
     "LineView",
     "MissingFxRates",
+    "NotComputable",
     "NoteSigner",
     "PartnerScoreView",
     "PartyAccount",

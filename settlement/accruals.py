@@ -22,7 +22,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 
 from sqlalchemy import Engine
 
-from settlement.common import Actor, SettlementError, now_ms, period_bounds
+from settlement.common import Actor, NotComputable, now_ms, period_bounds
 from settlement.rules.money import decimal_str, minor_exponent
 from settlement.rules.tiers import Tier
 from settlement.runs import compute_statements
@@ -138,7 +138,7 @@ def accruals(engine: Engine, period: str, actor: Actor, *, until_ms: int | None 
     """Each party's programs in ``period`` (``YYYY-MM``) as if it closed at ``until_ms``
     (default: now, or the period's end once it is over).
 
-    Raises :class:`SettlementError` for a period that has not started, and whatever
+    Raises :class:`NotComputable` for a period that has not started, and whatever
     :func:`~settlement.runs.compute_statements` raises (no checkpoint, no program,
     missing prices or FX rates, each naming what to add); :class:`PermissionDenied`
     for a role that reads no settlement figures.
@@ -146,7 +146,11 @@ def accruals(engine: Engine, period: str, actor: Actor, *, until_ms: int | None 
     start_ms, end_ms = period_bounds(period)
     at = min(now_ms() if until_ms is None else until_ms, end_ms)
     if at <= start_ms:
-        raise SettlementError(f"period {period} has not started yet: nothing has accrued")
+        raise NotComputable(
+            f"period {period} has not started yet: nothing has accrued",
+            message_id="period_not_started",
+            values={"period": period},
+        )
     computed = compute_statements(engine, period, actor, until_ms=at)
     rows: list[AccrualRow] = []
     totals: dict[str, int] = defaultdict(int)

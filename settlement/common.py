@@ -5,12 +5,14 @@ from __future__ import annotations
 import calendar
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ledger.times import MAX_MS, MIN_MS, month_of_ms
 
 __all__ = [
     "Actor",
+    "NotComputable",
     "PermissionDenied",
     "SettlementError",
     "month_of",
@@ -25,7 +27,27 @@ _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
 
 
 class SettlementError(ValueError):
-    """A settlement request that cannot be carried out, with the reason."""
+    """A settlement request that cannot be carried out, with the reason.
+
+    ``str(exc)`` is the reason in English (the CLI prints it, the API sends it as
+    ``error``). A reason that pages show may also carry ``message_id``, a stable
+    name of the reason (``"missing_fx_rates"``), and ``values``, its named parts as
+    strings, so that ``web`` says it in the reader's language (``web`` keeps the
+    words of each id); ``message_id`` is ``""`` when the reason has no id.
+    """
+
+    def __init__(
+        self, *args: object, message_id: str = "", values: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(*args)
+        self.message_id = message_id
+        self.values: Mapping[str, str] = dict(values or {})
+
+
+class NotComputable(SettlementError):
+    """The request is well formed but the figures cannot be computed yet: data they
+    need is not on file (FX rates, a signed checkpoint, a valid program) or the
+    period has not started. The reason names what to add."""
 
 
 class PermissionDenied(SettlementError):

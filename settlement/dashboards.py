@@ -575,7 +575,9 @@ class FinanceDashboard:
 
     ``accrual_rows`` are the month's largest accruals (at most 10) and
     ``accrual_by_currency`` their totals by currency, as of ``accrual_as_of_ms``;
-    ``accrual_note`` says why there are none (no checkpoint, no program...).
+    ``accrual_note`` says why there are none (no checkpoint, no program...) and
+    ``accrual_error`` is the engine's error it came from (its ``message_id`` and
+    ``values`` let pages say it in the reader's language), None when there are rows.
     ``receivables`` are the parties owing most (at most 10, ``receivable_minor``
     > 0) and ``receivable_by_currency`` what all parties owe; ``disputes`` the open
     disputes waiting longest (at most 10), ``dispute_total`` all open ones.
@@ -592,6 +594,7 @@ class FinanceDashboard:
     receivable_by_currency: dict[str, int]
     disputes: tuple[DisputeView, ...]
     dispute_total: int
+    accrual_error: SettlementError | None = None
 
 
 _RUN_STATUSES = ("draft", "approved", "posted")
@@ -631,13 +634,14 @@ def finance_dashboard(engine: Engine, period: str, actor: Actor) -> FinanceDashb
         RunCount(str(st), int(n)) for st, n in sorted(counts.items()) if st not in _RUN_STATUSES
     )
     note = ""
+    error: SettlementError | None = None
     rows: tuple[AccrualRow, ...] = ()
     totals: dict[str, int] = {}
     as_of: int | None = None
     try:
         acc = accruals(engine, period, actor)
     except SettlementError as exc:
-        note = str(exc)
+        note, error = str(exc), exc
     else:
         rows = tuple(sorted(acc.rows, key=lambda r: (-r.rebate_minor, r.party_code))[:_SHOWN])
         totals, as_of = acc.rebate_by_currency, acc.as_of_ms
@@ -652,7 +656,7 @@ def finance_dashboard(engine: Engine, period: str, actor: Actor) -> FinanceDashb
         period, by_status,
         tuple(RunLine(int(i), p, k, st, int(c)) for i, p, k, st, c in recent),
         rows, totals, as_of, note, tuple(debtors), dict(sorted(owed.items())),
-        tuple(disputes), dispute_total,
+        tuple(disputes), dispute_total, error,
     )  # fmt: skip
 
 
@@ -676,7 +680,8 @@ class DistributorDashboard:
     """A distributor's own board: its posted ``statements`` (newest first, at most
     12), its ``alerts`` (newest first, at most 10) with ``alert_counts`` by status,
     its ``tiers`` this ``period`` (accrual rows of its programs; ``tier_note`` says
-    why there are none) and its ``deposit`` (None: ``deposit_note`` says why).
+    why there are none, ``tier_error`` the engine's error it came from) and its
+    ``deposit`` (None: ``deposit_note`` says why).
     Nothing in it is another party's."""
 
     party_id: int
@@ -688,6 +693,7 @@ class DistributorDashboard:
     tier_note: str
     deposit: DepositStatus | None
     deposit_note: str
+    tier_error: SettlementError | None = None
 
 
 def distributor_dashboard(engine: Engine, period: str, actor: Actor) -> DistributorDashboard:
@@ -712,11 +718,12 @@ def distributor_dashboard(engine: Engine, period: str, actor: Actor) -> Distribu
             ).all()
         )
     tier_note = ""
+    tier_error: SettlementError | None = None
     tiers: tuple[AccrualRow, ...] = ()
     try:
         tiers = tuple(r for r in accruals(engine, period, actor).rows if r.party_id == party_id)
     except SettlementError as exc:
-        tier_note = str(exc)
+        tier_note, tier_error = str(exc), exc
     deposit: DepositStatus | None = None
     deposit_note = ""
     try:
@@ -726,7 +733,7 @@ def distributor_dashboard(engine: Engine, period: str, actor: Actor) -> Distribu
     return DistributorDashboard(
         party_id, period, statements, tuple(alerts[:10]),
         tuple(AlertStatusCount(st, int(counts.get(st, 0))) for st in ALERT_STATUSES),
-        tiers, tier_note, deposit, deposit_note,
+        tiers, tier_note, deposit, deposit_note, tier_error,
     )  # fmt: skip
 
 

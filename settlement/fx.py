@@ -21,24 +21,29 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from settlement.common import SettlementError, months_of
+from settlement.common import NotComputable, months_of
 from settlement.models import FxRate
 
 __all__ = ["FxBook", "FxQuote", "MissingFxRates"]
 
 
-class MissingFxRates(SettlementError):
-    """Rates a run needs are not on file; ``pairs`` lists them as (from, to)."""
+class MissingFxRates(NotComputable):
+    """Rates a run needs are not on file; ``pairs`` lists them as (from, to).
+    ``message_id`` ``"missing_fx_rates"``, values ``period``, ``pairs``
+    (``"EUR->JPY, ..."``) and ``rows`` (the missing CSV rows, ``"; "`` between)."""
 
     def __init__(self, period: str, pairs: Iterable[tuple[str, str]]) -> None:
         self.period = period
         self.pairs = sorted(set(pairs))
         wanted = ", ".join(f"{a}->{b}" for a, b in self.pairs)
+        rows = "; ".join(f"{period},{a},{b}" for a, b in self.pairs)
         super().__init__(
             f"no FX rate for {period}: {wanted}. Import rates with `hopchain import fx FILE` "
             "(the ECB reference-rate CSV works as it is, or the layout "
             "period,currency,reporting_currency,rate,source in docs/imports.md); "
-            f"missing rows: {'; '.join(f'{period},{a},{b}' for a, b in self.pairs)}"
+            f"missing rows: {rows}",
+            message_id="missing_fx_rates",
+            values={"period": period, "pairs": wanted, "rows": rows},
         )
 
 

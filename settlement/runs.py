@@ -32,6 +32,7 @@ from settlement import kernels as K
 from settlement.adjustments import acting_user_id
 from settlement.common import (
     Actor,
+    NotComputable,
     PermissionDenied,
     SettlementError,
     months_of,
@@ -337,7 +338,7 @@ def _missing_prices(
         f" and {short.size - 5} more" if short.size > 5 else ""
     )
     rows = "; ".join(f"{g},{c},<valid_from on or before {day}>,<list_price>" for g, c in wanted)
-    return SettlementError(
+    return NotComputable(
         f"no list price in force on {day} for {len(wanted)} product/currency pairs "
         f"(needed by {parties}): import a price list with `hopchain import prices FILE` "
         f"(layout gtin,currency,valid_from,list_price in docs/imports.md); missing rows: {rows}"
@@ -393,17 +394,20 @@ def _compute(
         q = q.where(Checkpoint.tree_size == tree_size)
     cp = s.scalars(q.limit(1)).first()
     if cp is None:
-        raise SettlementError(
+        raise NotComputable(
             "no signed checkpoint"
             + (f" at tree size {tree_size}" if tree_size is not None else "")
-            + ": sign one before settling"
+            + ": sign one before settling",
+            message_id="no_checkpoint" if tree_size is None else "",
         )
     root_hex = bytes(cp.root_hash).hex()
     versions = _load_versions(s, period, program_rules)
     if not versions:
-        raise SettlementError(
+        raise NotComputable(
             f"no rebate program is valid for {period}: add a program version "
-            "(Reference data > Programs, or `hopchain import programs FILE`)"
+            "(Reference data > Programs, or `hopchain import programs FILE`)",
+            message_id="no_program",
+            values={"period": period},
         )
     snap = load_snapshot(s.connection(), cp.tree_size)
     # Units excluded from the base: those of confirmed diversion alerts.

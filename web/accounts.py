@@ -118,6 +118,40 @@ EVENT_LABELS: dict[str, str] = {
     "token-revoked": _l("API token revoked"),
     "preferences-changed": _l("Language or time zone changed"),
 }
+#: Actors that are not people, in words (the activity page's "By" column).
+ACTOR_LABELS: dict[str, str] = {
+    CLI_ACTOR: _l("command line"),
+    SYSTEM_ACTOR: _l("the application"),
+}
+#: The names of the details events record, in words (others show with ``_`` as a space).
+_DETAIL_NAMES: dict[str, str] = {
+    "party": _l("party"),
+    "role": _l("role"),
+    "next": _l("next"),
+    "reason": _l("reason"),
+    "failures": _l("failures"),
+    "locked_until": _l("locked until"),
+    "sessions_ended": _l("sessions ended"),
+    "service": _l("service user"),
+    "token_id": _l("token"),
+    "label": _l("label"),
+    "locale": _l("language"),
+    "timezone": _l("time zone"),
+    "detail": _l("detail"),
+}
+#: Recorded detail values that are words of the code, in words: (name, value) -> words.
+_DETAIL_VALUES: dict[tuple[str, str], str] = {
+    ("next", "code"): _l("two-factor code"),
+    ("next", "session"): _l("signed in"),
+    ("reason", "wrong password"): _l("wrong password"),
+    ("reason", "wrong or used code"): _l("wrong or used code"),
+    ("reason", "unknown username"): _l("unknown username"),
+    ("reason", "service user"): _l("service user"),
+    ("reason", "deactivated"): _l("deactivated"),
+    ("service", "True"): _l("yes"),
+    ("party", "-"): "—",
+    **{("role", role.value): _l(role.label) for role in Role},
+}
 _TEXT_COLUMN = 64  # account_events.username, actor and address are VARCHAR(64)
 
 
@@ -205,7 +239,8 @@ class AccountEventRow:
     ``at_ms``: when (ms since the epoch, UTC); ``label``: the event in words;
     ``username``/``user_id``: the account concerned; ``actor``: who did it;
     ``address``: the client's IP address, ``""`` from the command line;
-    ``detail``: (name, value) pairs in words, e.g. ``(("reason", "wrong password"),)``.
+    ``detail``: (name, value) pairs in words, e.g. ``(("reason", "wrong password"),)``;
+    ``by``: ``actor`` in words (the command line, the application, or the username).
     """
 
     id: int
@@ -217,6 +252,7 @@ class AccountEventRow:
     actor: str
     address: str
     detail: tuple[tuple[str, str], ...]
+    by: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -1045,6 +1081,7 @@ def _event_row(row: AccountEvent) -> AccountEventRow:
         actor=row.actor,
         address=row.address,
         detail=_detail_pairs(row.detail),
+        by=ACTOR_LABELS.get(row.actor, row.actor),
     )
 
 
@@ -1054,12 +1091,18 @@ def _detail_pairs(text: str) -> tuple[tuple[str, str], ...]:
     try:
         value = json.loads(text)
     except ValueError:
-        return (("detail", text),)
+        return ((_DETAIL_NAMES["detail"], text),)
     if not isinstance(value, dict):
-        return (("detail", text),)
-    return tuple(
-        (key.replace("_", " "), "" if item is None else str(item)) for key, item in value.items()
-    )
+        return ((_DETAIL_NAMES["detail"], text),)
+    return tuple(_detail_pair(key, item) for key, item in value.items())
+
+
+def _detail_pair(key: str, item: object) -> tuple[str, str]:
+    """One recorded detail in the reader's words: its name and, for the values that
+    are words of the code (a role, a reason, what comes next), its value."""
+    text = "" if item is None else str(item)
+    name = _DETAIL_NAMES.get(key, key.replace("_", " "))
+    return name, _DETAIL_VALUES.get((key, text), text)
 
 
 def _role(value: Role | str) -> Role:

@@ -275,3 +275,6 @@ def init_app(app: Flask) -> None:
     from web.words import words  # web.words marks its values with this module's N_
 
     app.add_template_filter(words, "words")
+    from web.reasons import reason_words  # the engine's reasons, marked the same way
+
+    app.add_template_filter(reason_words, "reason_words")

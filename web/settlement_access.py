@@ -16,12 +16,14 @@ from typing import NoReturn
 from flask import abort, current_app
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
+from werkzeug.exceptions import default_exceptions
 from werkzeug.utils import secure_filename
 
 import settlement
 from ledger.models import Party, Unit
 from web import i18n
 from web.db import get_session
+from web.reasons import reason_message
 from web.roles import Role
 from web.security import current_principal
 
@@ -66,16 +68,26 @@ def abort_for(exc: settlement.SettlementError, *, not_found: bool = False) -> No
     sealed hash (never served, whoever asks), 404 when ``not_found`` (a lookup of
     something the caller may not see answers exactly like one that does not exist),
     403 for a role the engine refuses, 409 for a run or alert whose status forbids
-    the action, 422 else."""
+    the action, 422 else. The description is the engine's English reason; a reason
+    with words in :mod:`web.reasons` is also said in the request's language (the
+    API's ``message``, the error page), and ``exc`` is the answer's ``__cause__``."""
     if isinstance(exc, settlement.StatementTampered):
-        abort(409, str(exc))
+        _abort(409, exc)
     if not_found:
         abort(404)
     if isinstance(exc, settlement.PermissionDenied):
-        abort(403, str(exc))
+        _abort(403, exc)
     if isinstance(exc, settlement.RunStateError | settlement.AlertWorkflowError):
-        abort(409, str(exc))
-    abort(422, str(exc))
+        _abort(409, exc)
+    _abort(422, exc)
+
+
+def _abort(status: int, exc: settlement.SettlementError) -> NoReturn:
+    answer = default_exceptions[status](str(exc))
+    worded = reason_message(exc)
+    if worded is not None:
+        answer.hopchain_message = worded  # type: ignore[attr-defined]  # web.errors reads it
+    raise answer from exc
 
 
 def party_codes(ids: Iterable[int | None] | None = None) -> dict[int, str]:

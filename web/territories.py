@@ -32,6 +32,7 @@ from web.admin_routes import admin_rule
 from web.db import get_engine, get_session
 from web.roles import Role
 from web.security import current_principal, require_roles
+from web.words import words
 
 __all__ = ["GrantForm", "ImportForm", "bp"]
 
@@ -48,11 +49,11 @@ def _admin_rule(rule: str, endpoint: str, methods: tuple[str, ...]) -> Callable[
 class ImportForm(FlaskForm):  # type: ignore[misc]
     file = FileField(
         _l("GeoJSON file"),
-        validators=[FileRequired("Choose a .geojson or .json file.")],
+        validators=[FileRequired(_l("Choose a .geojson or .json file."))],
         render_kw={"accept": ".geojson,.json,application/geo+json,application/json"},
         description=_l(
-            "A FeatureCollection; each feature has properties code, name, and optionally "
-            "parent and level. Features replace stored territories of the same code."
+            "A FeatureCollection; each feature has properties `code`, `name`, and optionally "
+            "`parent` and `level`. Features replace stored territories of the same code."
         ),
     )
 
@@ -105,9 +106,9 @@ def _fill_choices(
     form.party.render_kw = {**(form.party.render_kw or {}), **picker}
     groups: dict[str, list[tuple[str, str]]] = {"": [("", gettext("choose…"))]}
     for root in tree:
-        label = root.name if root.children else "Other"
+        label = root.name if root.children else gettext("Other")
         options = groups.setdefault(label, [])
-        options.append((root.code, f"{root.name} ({root.code}, {root.level})"))
+        options.append((root.code, f"{root.name} ({root.code}, {words(root.level)})"))
         stack = list(reversed(root.children))
         while stack:
             node = stack.pop()

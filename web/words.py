@@ -44,6 +44,17 @@ WORDS: dict[str, str] = {
     "rejected": N_("rejected"),
     "adjusted": N_("adjusted"),
     "disputed": N_("disputed"),
+    # alert severities (settlement.severity)
+    "low": N_("low"),
+    "medium": N_("medium"),
+    "high": N_("high"),
+    "critical": N_("critical"),
+    # territory levels (geo.LEVELS)
+    "region": N_("region"),
+    "country": N_("country"),
+    "province": N_("province"),
+    "city": N_("city"),
+    "custom": N_("custom territory"),
     # money movements (settlement.deposits.DEPOSIT_KINDS, receivables)
     "receipt": N_("receipt"),
     "refund": N_("refund"),

@@ -49,7 +49,7 @@ def test_map_and_counts_for_a_party_and_month(login_as: LoginAs, world: dict[str
     text = _text(html)
     assert f"In zone {w.IN_ZONE}" in text
     assert f"Out of zone {w.OUT_OF_ZONE}" in text
-    assert "retail selling S2 BB" in text  # an out-of-zone scan, where it was seen
+    assert "Retail sale S2 BB" in text  # an out-of-zone scan (its kind in words), where seen
     image = browser.get(f"/api/v1/territories/map.png?party=D1&month={w.MONTH}&width=400")
     assert image.status_code == 200
     assert image.headers["X-Scans-In-Zone"] == str(w.IN_ZONE)

@@ -28,6 +28,8 @@ import time
 import pyotp
 import qrcode
 import qrcode.image.svg
+from flask_babel import gettext
+from markupsafe import escape
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
@@ -77,15 +79,15 @@ def provisioning_uri(secret: str, username: str) -> str:
 
 def qr_svg(text: str) -> str:
     """``text`` as a QR code: inline SVG markup (no image request, no inline style, so the
-    page's Content-Security-Policy stays ``default-src 'self'``)."""
+    page's Content-Security-Policy stays ``default-src 'self'``), labelled in the
+    request's language."""
     image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=10, border=2)
     svg: bytes = image.to_string()
     markup = svg.decode("utf-8")
     if markup.startswith("<?xml"):
         markup = markup.split("?>", 1)[1]
-    return markup.replace(
-        "<svg ", '<svg role="img" aria-label="QR code of the two-factor secret" class="qr" ', 1
-    )
+    label = escape(gettext("QR code of the two-factor secret"))
+    return markup.replace("<svg ", f'<svg role="img" aria-label="{label}" class="qr" ', 1)
 
 
 def _matching_step(secret: str, code: str, now_s: float, after: int | None) -> int | None:

@@ -41,6 +41,8 @@ from web.api import (
 )
 from web.converters import ID_MAX
 from web.db import get_engine
+from web.errors import refuse
+from web.i18n import N_
 from web.roles import Role, parse_role
 from web.settlement_access import FINANCE_READERS, abort_for, current_actor
 
@@ -308,7 +310,9 @@ def accruals_for(period: str, day: str) -> Accruals:
         # the end of the day in integer ms: "+1 day" on 9999-12-31 overflows a date
         until = timegm(d.timetuple()) * 1000 + 86_400_000
         if not day.startswith(period):
-            abort(422, f"day {d.isoformat()} is not in period {period}")
+            refuse(
+                422, N_("day %(day)s is not in period %(period)s"), day=d.isoformat(), period=period
+            )
     try:
         return accruals(get_engine(), period, current_actor(), until_ms=until)
     except settlement.SettlementError as exc:

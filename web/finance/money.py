@@ -33,7 +33,7 @@ from web.api.money import (
     visible_plan,
 )
 from web.db import get_engine
-from web.errors import message_of
+from web.errors import localized_message, message_of
 from web.paging import page_request
 from web.roles import Role
 from web.security import require_roles
@@ -144,13 +144,17 @@ def _accruals_page(template: str, endpoint: str) -> ResponseReturnValue:
     day = request.args.get("day", "").strip()
     acc: Accruals | None = None
     problem = ""
+    status = 200
     try:
         acc = accruals_for(period, day)
     except HTTPException as exc:
         if exc.code in (401, 403, 404):
             raise
-        text = message_of(exc)
+        text = localized_message(exc)
         problem = text[:1].upper() + text[1:]
+        # a well-formed request whose figures need data not on file yet (FX rates,
+        # a checkpoint, a program) is a page that explains, not a refused request
+        status = 200 if isinstance(exc.__cause__, settlement.NotComputable) else 422
     pager = page_request().with_total(len(acc.rows) if acc else 0)
     rows = acc.rows[pager.offset : pager.offset + pager.size] if acc else ()
     return render_template(
@@ -163,7 +167,7 @@ def _accruals_page(template: str, endpoint: str) -> ResponseReturnValue:
         day=day,
         problem=problem,
         endpoint=endpoint,
-    ), (422 if problem else 200)
+    ), status
 
 
 @bp.get("/accruals")
