@@ -12,6 +12,9 @@
   ``POST /api/v1/scans``; :func:`handle_station_scans`: the same for the
   signed-in scan station page; :func:`scan_time_problem`: the one scan time
   window of every intake.
+- :func:`record_station_scans`: the station's own rules on top (a repeat of the
+  unit's last step is answered "already recorded"; commissioning from label sheets
+  only by the manufacturer, of known products and allocated serials).
 - :class:`HandheldClient`: the reference offline handheld client.
 - :func:`capture_document`, :func:`export_history`: EPCIS 2.0 JSON-LD;
   :func:`plan_capture` / :func:`finish_capture`: capture into the ledger without
@@ -89,6 +92,14 @@ if TYPE_CHECKING:
     )
     from scanners.parse import ScanParseError, ScanResult, parse, parse_or_raise
     from scanners.serials import SerialBlock, SerialError, allocate_serials, allocate_ssccs
+    from scanners.station import (
+        CommissionRefusal,
+        LastEntry,
+        commission_refusals,
+        last_live_entries,
+        may_commission,
+        record_station_scans,
+    )
 
 __all__ = [
     "DEFAULT_DOMAIN",
@@ -97,6 +108,7 @@ __all__ = [
     "MAX_AHEAD_MS",
     "BatchFormatError",
     "CapturePlan",
+    "CommissionRefusal",
     "Device",
     "DeviceAuthError",
     "DeviceError",
@@ -110,6 +122,7 @@ __all__ = [
     "ImageDecodeError",
     "Label",
     "LabelSheets",
+    "LastEntry",
     "PlannedHop",
     "Rejection",
     "ScanBatch",
@@ -125,6 +138,7 @@ __all__ = [
     "authenticate_device",
     "batch_results",
     "capture_document",
+    "commission_refusals",
     "database_resolvers",
     "decode_command",
     "decode_image",
@@ -139,7 +153,9 @@ __all__ = [
     "history_entries",
     "hopchain_resolvers",
     "labels_command",
+    "last_live_entries",
     "list_devices",
+    "may_commission",
     "next_device_seq",
     "parse",
     "parse_command",
@@ -149,6 +165,7 @@ __all__ = [
     "parse_scan_batch",
     "party_uri",
     "plan_capture",
+    "record_station_scans",
     "register_device",
     "render_labels",
     "revoke_device",

@@ -8,6 +8,16 @@ instead of being appended twice. Scans are recorded for the signed-in person's
 party; manufacturer staff without a party pick the party they act for. Staff of
 a distributor (or dealer) record only within its custody (:mod:`ledger.permissions`).
 
+The manufacturer's staff also commission: scanning a unit label (or a photo of a
+freshly printed label sheet, every code on it in one append) with the step
+"Commission" records its commissioning; a distributor's station does not offer
+the step. A repeat of the unit's last step by the same party is answered
+"already recorded" and appends nothing (the rules: :mod:`scanners.station`).
+
+The step and counter-party in force are kept in the session and shown in a
+status bar at the top of the page; ``scans.station_settings`` keeps a change
+made without scanning.
+
 Without JavaScript the form posts and redirects back (the answer shows on the
 page that follows); with ``static/scan_station.js`` it posts to
 ``scans.station_json`` and the code field never loses focus.
@@ -24,6 +34,7 @@ from typing import Any
 
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -38,10 +49,13 @@ from scanners import (
     BatchFormatError,
     ImageDecodeError,
     decode_image,
-    handle_station_scans,
+    may_commission,
     parse,
+    record_station_scans,
 )
+from settlement.models import Product
 from web.db import get_session
+from web.i18n import format_when
 from web.ingest import append
 from web.party_scope import custody_scope
 from web.roles import Role
@@ -51,8 +65,11 @@ __all__ = ["STATION_KINDS", "StationScan", "bp", "station_device"]
 
 bp = Blueprint("scans", __name__, url_prefix="/scan")
 
-#: The steps a desk records, as (batch kind, label).
+#: The steps a desk records, as (batch kind, label); ``commission`` only where the
+#: acting party may commission (:func:`scanners.may_commission`), never for a
+#: party that acts within its custody.
 STATION_KINDS: tuple[tuple[str, str], ...] = (
+    ("commission", _l("Commission (label sheet)")),
     ("ship", _l("Ship out")),
     ("receive", _l("Receive")),
     ("pack", _l("Pack into a case or pallet")),
@@ -61,6 +78,12 @@ STATION_KINDS: tuple[tuple[str, str], ...] = (
     ("return", _l("Return")),
 )
 _KIND_LABELS = dict(STATION_KINDS)
+#: What the counter-party is for each step, as the status bar names it.
+_COUNTERPARTY_ROLES = {
+    "ship": _l("To"),
+    "return": _l("To"),
+    "receive": _l("From"),
+}
 MAX_RECENT = 12  # scans listed on the page (kept in the session cookie)
 _SEQ_MEMORY = 24  # device_seqs remembered to tell a resubmission from a reused form
 _SEQ_STRIDE = 1000  # room for every code of one photo before the next form's seq
@@ -69,7 +92,11 @@ _MAX_PHOTO = 16 * 1024 * 1024
 
 
 class StationForm(FlaskForm):  # type: ignore[misc]
-    kind = SelectField(_l("Step"), choices=[SelectChoice(v, label) for v, label in STATION_KINDS])
+    kind = SelectField(
+        _l("Step"),
+        choices=[SelectChoice(v, label) for v, label in STATION_KINDS],
+        validate_choice=False,  # checked against the steps offered to the person below
+    )
     counterparty = SelectField(
         _l("Counter-party"),
         choices=[],
@@ -109,10 +136,12 @@ class StationScan:
     @property
     def headline(self) -> str:
         if self.status == "rejected":
-            return "Rejected"
+            return str(gettext("Rejected"))
         if self.tone == "warn":
-            return "Recorded with an anomaly"
-        return "Already recorded" if self.status == "duplicate" else "Accepted"
+            return str(gettext("Recorded with an anomaly"))
+        return str(
+            gettext("Already recorded") if self.status == "duplicate" else gettext("Accepted")
+        )
 
 
 # --- parties and the acting party ------------------------------------------------------
@@ -128,6 +157,23 @@ def _parties() -> list[tuple[str, str, str]]:
     return [(str(c), str(n), str(k)) for c, n, k in rows]
 
 
+def _may_offer_commissioning(me: Principal) -> bool:
+    """Whether the station offers the step: not to staff bounded by a channel
+    partner's custody, nor to staff of a party that does not commission."""
+    if custody_scope(me) is not None:
+        return False
+    if me.party_id is None:
+        return True  # the manufacturer's staff acting for a party they choose
+    kind = get_session().scalar(select(Party.kind).where(Party.id == me.party_id))
+    return may_commission(kind)
+
+
+def _kinds(me: Principal) -> list[tuple[str, str]]:
+    """The steps offered to ``me``, as (batch kind, label)."""
+    offer = _may_offer_commissioning(me)
+    return [(v, label) for v, label in STATION_KINDS if v != "commission" or offer]
+
+
 def _acting_party(me: Principal, form: StationForm, codes: set[str]) -> str | None:
     if me.party_code is not None:
         return me.party_code
@@ -137,13 +183,15 @@ def _acting_party(me: Principal, form: StationForm, codes: set[str]) -> str | No
 
 def _form(me: Principal, parties: Sequence[tuple[str, str, str]]) -> StationForm:
     form = StationForm()
-    form.counterparty.choices = [SelectChoice("", "— none —")] + [
+    form.kind.choices = [SelectChoice(v, label) for v, label in _kinds(me)]
+    form.counterparty.choices = [SelectChoice("", gettext("— none —"))] + [
         SelectChoice(code, f"{code} · {name}") for code, name, _ in parties
     ]
     form.party.choices = [SelectChoice(code, f"{code} · {name}") for code, name, _ in parties]
     if request.method == "GET":
         prefs = session.get("station.prefs") or {}
-        form.kind.data = prefs.get("kind", "ship")
+        offered = {v for v, _label in _kinds(me)}
+        form.kind.data = prefs.get("kind") if prefs.get("kind") in offered else "ship"
         form.counterparty.data = prefs.get("counterparty", "")
         form.container.data = prefs.get("container", "")
         if me.party_code is None:
@@ -232,20 +280,83 @@ def _codes_of(form: StationForm) -> tuple[list[str], StationScan | None]:
         return [typed], None
     photo = form.photo.data
     if photo is None or not getattr(photo, "filename", ""):
-        return [], _rejected(kind, "", "Scan or type a code, or choose a photo.")
+        return [], _rejected(kind, "", gettext("Scan or type a code, or choose a photo."))
     data = photo.read(_MAX_PHOTO + 1)
     if len(data) > _MAX_PHOTO:
-        return [], _rejected(kind, photo.filename, "The photo is larger than 16 MB.")
+        return [], _rejected(kind, photo.filename, gettext("The photo is larger than 16 MB."))
     try:
         found = decode_image(data)
-    except ImageDecodeError as exc:
-        return [], _rejected(kind, photo.filename, f"Could not read the photo: {exc}")
+    except ImageDecodeError:
+        message = gettext("Could not read the photo: it is not an image this station reads.")
+        return [], _rejected(kind, photo.filename, message)
     if not found:
-        return [], _rejected(kind, photo.filename, "No barcode found in the photo.")
-    return [r.text for r in found], None
+        return [], _rejected(kind, photo.filename, gettext("No barcode found in the photo."))
+    return list(dict.fromkeys(r.text for r in found)), None
 
 
-def _submit(me: Principal, form: StationForm, party: str) -> tuple[list[StationScan], int]:
+def _known_gtins(codes: Sequence[str]) -> set[str] | None:
+    """The GTINs of ``codes`` that are products (master data); None when there are
+    no products at all (then any GTIN may be commissioned)."""
+    db = get_session()
+    if db.scalar(select(Product.id).limit(1)) is None:
+        return None
+    gtins = {key.split("/")[1] for key in (parse(c).key for c in codes) if key and key[:3] == "01/"}
+    if not gtins:
+        return set()
+    return set(db.scalars(select(Product.gtin).where(Product.gtin.in_(sorted(gtins)))))
+
+
+def _refusal_message(refusal: dict[str, Any]) -> str:
+    """A commissioning refusal (:class:`scanners.CommissionRefusal` as JSON) in words."""
+    why = refusal.get("why")
+    if why == "party":
+        return str(
+            gettext(
+                "%(party)s does not commission units: only the manufacturer commissions.",
+                party=refusal.get("party", ""),
+            )
+        )
+    if why == "not_a_unit":
+        return str(gettext("A case or pallet code is not commissioned: scan the units' labels."))
+    if why == "unknown_product":
+        return str(
+            gettext(
+                "GTIN %(gtin)s is not a known product: add it to the products first.",
+                gtin=refusal.get("gtin", ""),
+            )
+        )
+    return str(
+        gettext(
+            "Serial %(serial)s of GTIN %(gtin)s was never allocated (serials 1 to %(allocated)s"
+            " were): print labels with hopchain labels.",
+            serial=refusal.get("serial", ""),
+            gtin=refusal.get("gtin", ""),
+            allocated=refusal.get("allocated", 0),
+        )
+    )
+
+
+def _result_message(result: dict[str, Any]) -> str:
+    """What the page says about one result: our own words where the result carries
+    the facts, else the ledger's reason or anomaly as it wrote them."""
+    repeat = result.get("repeat")
+    if isinstance(repeat, dict):
+        return str(
+            gettext(
+                "Already recorded (seq %(seq)s at %(time)s): nothing added.",
+                seq=repeat.get("seq"),
+                time=format_when(int(repeat.get("at_ms") or 0), "%Y-%m-%d %H:%M:%S UTC"),
+            )
+        )
+    refusal = result.get("refusal")
+    if isinstance(refusal, dict):
+        return _refusal_message(refusal)
+    return str(result.get("reason") or result.get("anomaly") or "")
+
+
+def _submit(
+    me: Principal, form: StationForm, party: str, party_kind: str | None
+) -> tuple[list[StationScan], int]:
     """Record the form's scans; (answers, next device_seq)."""
     kind = form.kind.data or "ship"
     counterparty = form.counterparty.data or None
@@ -276,10 +387,12 @@ def _submit(me: Principal, form: StationForm, party: str) -> tuple[list[StationS
         get_session().rollback()  # no read transaction open across the append
         return append(hops)
 
+    restricted = custody_scope(me) is not None
+    known = _known_gtins(codes) if kind == "commission" else None
     try:
-        response = handle_station_scans(
-            station_device(me), events, party, append_now, now_ms=now_ms,
-            restricted=custody_scope(me) is not None,
+        response = record_station_scans(
+            get_session(), station_device(me), events, party, append_now, now_ms=now_ms,
+            party_kind=party_kind, known_gtins=known, restricted=restricted,
         )  # fmt: skip
     except BatchFormatError as exc:  # pragma: no cover - the events are built above
         return [_rejected(kind, "", str(exc))], _next_seq(seq)
@@ -287,11 +400,12 @@ def _submit(me: Principal, form: StationForm, party: str) -> tuple[list[StationS
     for event, result in zip(events, response.results, strict=True):
         code = str(event["code"])
         status = str(result["status"])
-        message = str(result.get("reason") or result.get("anomaly") or "")
+        message = _result_message(result)
         if status in ("rejected", "conflict"):  # nothing recorded
             scans.append(_rejected(kind, code, message))
             continue
-        seqs = [int(s) for s in result.get("seqs", [])]
+        # a repeat appended nothing now: it covers no entries of this scan
+        seqs = [] if "repeat" in result else [int(s) for s in result.get("seqs", [])]
         scans.append(
             StationScan(
                 tone="warn" if result.get("anomaly") else "ok",
@@ -308,13 +422,17 @@ def _submit(me: Principal, form: StationForm, party: str) -> tuple[list[StationS
     return scans, _next_seq(seq)
 
 
-def _remember(form: StationForm, party: str | None, scans: list[StationScan]) -> None:
+def _keep_prefs(form: StationForm, party: str | None) -> None:
     session["station.prefs"] = {
         "kind": form.kind.data or "ship",
         "counterparty": form.counterparty.data or "",
         "container": (form.container.data or "").strip()[:60],
         "party": party or "",
     }
+
+
+def _remember(form: StationForm, party: str | None, scans: list[StationScan]) -> None:
+    _keep_prefs(form, party)
     recent = [asdict(s) for s in scans] + list(session.get("station.recent") or [])
     for row in recent:  # keep the cookie small
         row["message"] = str(row.get("message", ""))[:160]
@@ -323,7 +441,63 @@ def _remember(form: StationForm, party: str | None, scans: list[StationScan]) ->
 
 
 def _scan_json(scan: StationScan) -> dict[str, Any]:
-    return {**asdict(scan), "headline": scan.headline, "kind_label": _KIND_LABELS.get(scan.kind)}
+    label = _KIND_LABELS.get(scan.kind)
+    detail = "" if label is None else str(label)
+    if scan.entries:
+        detail += " · " + " · ".join(
+            (
+                ngettext("%(num)s unit covered", "%(num)s units covered", scan.units),
+                ngettext("%(num)s entry", "%(num)s entries", scan.entries),
+            )
+        )
+    return {
+        **asdict(scan),
+        "headline": scan.headline,
+        "kind_label": None if label is None else str(label),
+        "detail": detail,
+    }
+
+
+def _in_force(
+    me: Principal, prefs: dict[str, Any], parties: Sequence[tuple[str, str, str]]
+) -> dict[str, str]:
+    """The status bar: the step, its counter-party (with what it is to the step)
+    and the acting party in force, as words."""
+    names = {code: name for code, name, _kind in parties}
+    kind = str(prefs.get("kind") or "ship")
+    if kind not in {v for v, _label in _kinds(me)}:
+        kind = "ship"
+    counterparty = str(prefs.get("counterparty") or "")
+    party = me.party_code or str(prefs.get("party") or (parties[0][0] if parties else ""))
+    return {
+        "kind": kind,
+        "step": str(_KIND_LABELS.get(kind, kind)),
+        "counterparty_role": str(_COUNTERPARTY_ROLES.get(kind, gettext("Counter-party"))),
+        "counterparty": counterparty,
+        "counterparty_name": names.get(counterparty, ""),
+        "party": party,
+    }
+
+
+def _settings_problem(me: Principal, form: StationForm, codes: set[str], party: str | None) -> str:
+    """What is wrong with the form's settings, in words ("" when nothing)."""
+    kind = form.kind.data or ""
+    if not form.validate_on_submit():
+        errors = "; ".join(
+            f"{form[name].label.text}: {' '.join(e)}" for name, e in form.errors.items()
+        )
+        return errors or gettext("Invalid form.")
+    if kind not in {v for v, _label in _kinds(me)}:
+        if kind == "commission":
+            return str(
+                gettext("This station does not commission: only the manufacturer's staff do.")
+            )
+        return str(gettext("Choose a step."))
+    if form.counterparty.data and form.counterparty.data not in codes:
+        return str(gettext("Unknown counter-party %(code)s.", code=repr(form.counterparty.data)))
+    if party is None:
+        return str(gettext("Choose the party you act for."))
+    return ""
 
 
 def _handle_post(me: Principal) -> tuple[StationForm, list[StationScan], int, int]:
@@ -333,19 +507,12 @@ def _handle_post(me: Principal) -> tuple[StationForm, list[StationScan], int, in
     codes = {code for code, _, _ in parties}
     party = _acting_party(me, form, codes)
     kind = form.kind.data or ""
-    if not form.validate_on_submit():
-        errors = "; ".join(
-            f"{form[name].label.text}: {' '.join(e)}" for name, e in form.errors.items()
-        )
-        return form, [_rejected(kind, "", errors or "Invalid form.")], _fresh_seq(), 422
-    if kind not in _KIND_LABELS:
-        return form, [_rejected(kind, "", "Choose a step.")], _fresh_seq(), 422
-    if form.counterparty.data and form.counterparty.data not in codes:
-        problem = f"Unknown counter-party {form.counterparty.data!r}."
+    problem = _settings_problem(me, form, codes, party)
+    if problem:
         return form, [_rejected(kind, "", problem)], _fresh_seq(), 422
-    if party is None:
-        return form, [_rejected(kind, "", "Choose the party you act for.")], _fresh_seq(), 422
-    scans, next_seq = _submit(me, form, party)
+    assert party is not None  # _settings_problem said so
+    party_kind = next((k for code, _name, k in parties if code == party), None)
+    scans, next_seq = _submit(me, form, party, party_kind)
     _remember(form, party, scans)
     return form, scans, next_seq, 200
 
@@ -373,7 +540,33 @@ def station() -> ResponseReturnValue:
         last=last,
         recent=recent,
         kind_labels=_KIND_LABELS,
+        in_force=_in_force(me, dict(session.get("station.prefs") or {}), parties),
+        roles={k: str(v) for k, v in _COUNTERPARTY_ROLES.items()},
     )
+
+
+@bp.post("/settings")
+@require_roles(Role.WAREHOUSE)
+def station_settings() -> ResponseReturnValue:
+    """Keep the step, counter-party, acting party and container without scanning
+    (the status bar's "Keep these settings"; the script sends it on every change).
+    Answers JSON (the status bar's words) when asked for it, else redirects back."""
+    me = _me()
+    parties = _parties()
+    form = _form(me, parties)
+    codes = {code for code, _name, _kind in parties}
+    party = _acting_party(me, form, codes)
+    problem = _settings_problem(me, form, codes, party)
+    wants_json = request.accept_mimetypes.best == "application/json"
+    if problem:
+        if wants_json:
+            return jsonify({"error": problem}), 422
+        session["station.last"] = [asdict(_rejected(form.kind.data or "", "", problem))]
+        return redirect(url_for("scans.station"))
+    _keep_prefs(form, party)
+    if wants_json:
+        return jsonify(_in_force(me, dict(session["station.prefs"]), parties))
+    return redirect(url_for("scans.station"))
 
 
 @bp.post("/")

@@ -20,18 +20,16 @@
     return node;
   }
 
-  function plural(n, one, many) { return n + " " + (n === 1 ? one : many); }
+  // Words come from the page (data-* attributes, translated on the server).
+  function words(name, status) {
+    return (form.getAttribute("data-" + name) || name).replace("%(status)s", String(status || ""));
+  }
 
   function answerNode(scan) {
     var box = el("div", "scan-answer scan-" + scan.tone);
     box.appendChild(el("p", "scan-headline", scan.headline));
     box.appendChild(el("p", "scan-key", scan.key || scan.code || "\u2014"));
-    var detail = scan.kind_label || scan.kind || "";
-    if (scan.entries) {
-      detail += " \u00b7 " + plural(scan.units, "unit", "units") + " covered \u00b7 " +
-        plural(scan.entries, "entry", "entries");
-    }
-    box.appendChild(el("p", "scan-detail", detail));
+    box.appendChild(el("p", "scan-detail", scan.detail || scan.kind_label || scan.kind || ""));
     if (scan.message) { box.appendChild(el("p", "scan-message", scan.message)); }
     return box;
   }
@@ -58,7 +56,7 @@
   }
 
   function failure(message) {
-    return [{ tone: "bad", headline: "Not recorded", kind: "", code: "", key: null, entries: 0, units: 0,
+    return [{ tone: "bad", headline: words("not-recorded"), kind: "", code: "", key: null, entries: 0, units: 0,
               message: message, at: new Date().toISOString().slice(11, 19) }];
   }
 
@@ -72,16 +70,45 @@
           show(body.scans);
           if (body.next_seq && Number(body.next_seq) > Number(seqField.value)) { seqField.value = String(body.next_seq); }
         } else {
-          show(failure((body && body.error) || ("server answered " + response.status)));
+          show(failure((body && body.error) || words("server-answered", response.status)));
         }
       }, function () {
         show(failure(response.redirected || response.status === 400
-          ? "Your session has ended: reload the page and sign in again. Nothing was recorded."
-          : "server answered " + response.status));
+          ? words("session-ended") : words("server-answered", response.status)));
       });
-    }, function (error) {
-      show(failure("Network error, nothing recorded: " + error.message));
+    }, function () {
+      show(failure(words("network-error")));
     });
+  }
+
+  // The status bar: the step and counter-party in force, kept in the session at once.
+  var bar = document.getElementById("station-bar");
+  function showInForce(state) {
+    if (!bar || !state) { return; }
+    var step = document.getElementById("bar-step");
+    var role = document.getElementById("bar-counterparty-role");
+    var other = document.getElementById("bar-counterparty");
+    var party = document.getElementById("bar-party");
+    if (step) { step.textContent = state.step; }
+    if (role) { role.textContent = state.counterparty_role + ":"; }
+    if (other) { other.textContent = state.counterparty || bar.getAttribute("data-none"); }
+    if (party) { party.textContent = state.party; }
+  }
+  function keepSettings() {
+    if (!bar) { return; }
+    var data = new FormData();
+    ["csrf_token", "kind", "counterparty", "party", "container"].forEach(function (name) {
+      var input = form.querySelector("[name=" + name + "]");
+      if (input) { data.append(name, input.value); }
+    });
+    fetch(bar.getAttribute("data-settings-url"), {
+      method: "POST", body: data, credentials: "same-origin",
+      headers: { "Accept": "application/json", "X-CSRFToken": data.get("csrf_token") }
+    }).then(function (response) {
+      return response.json().then(function (body) {
+        if (response.ok) { showInForce(body); } else if (body && body.error) { show(failure(body.error)); }
+      });
+    }, function () { show(failure(words("network-error"))); });
   }
 
   form.addEventListener("submit", function (event) {
@@ -99,8 +126,10 @@
 
   // A keyboard-wedge scanner types wherever the focus is: bring it back to the code field.
   Array.prototype.forEach.call(form.querySelectorAll("select"), function (select) {
-    select.addEventListener("change", function () { code.focus(); });
+    select.addEventListener("change", function () { keepSettings(); code.focus(); });
   });
+  var container = form.querySelector("input[name=container]");
+  if (container) { container.addEventListener("change", keepSettings); }
   if (photo) {
     photo.addEventListener("change", function () {
       if (photo.files && photo.files.length > 0) { form.requestSubmit ? form.requestSubmit() : form.dispatchEvent(new Event("submit", { cancelable: true })); }
