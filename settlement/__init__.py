@@ -268,6 +268,7 @@ if TYPE_CHECKING:
         seal_unsealed_runs,
         verify_settlement,
     )
+    from settlement.wording import DOCUMENT_LOCALES, Words, supported_locale
 
 __all__ = [
     "ACCOUNT_READERS",
@@ -277,6 +278,7 @@ __all__ = [
     "DEFAULT_CHART",
     "DISPUTE_STATUSES",
     "DIVERSION_TYPES",
+    "DOCUMENT_LOCALES",
     "FINDING_TYPES",
     "IMPORT_KINDS",
     "LAYOUTS",
@@ -369,6 +371,7 @@ __all__ = [
     "TerritoryLocator",
     "TopUpView",
     "Transfer",
+    "Words",
     "ZoneMap",
     "ZoneNotFound",
     "ZoneScans",
@@ -493,6 +496,7 @@ __all__ = [
     "statement_csv",
     "statement_pdf",
     "statement_xlsx",
+    "supported_locale",
     "verify_settlement",
 ]
 

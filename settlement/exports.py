@@ -8,6 +8,16 @@ words (see :mod:`settlement.presentation`), and the total. Amounts are printed f
 integer minor units with the currency's exponent, never through floats, so what a
 distributor reads is exactly what was booked. The PDF numbers its pages "Page n of
 N" and repeats the statement, run and period at the foot of each.
+
+Every file is written in the language of a :class:`settlement.wording.Words`
+(``words=``; English without one): labels, column headers, lines, money with its
+currency and dates as the locale writes them. Callers choose the party's language
+(``StatementView.party_locale``). Two things stay machine-readable in every
+language: the CSV's and the spreadsheet's amount column (a plain decimal with a
+dot, no grouping, resp. a number cell) with the currency in the next column, and
+identifiers (period ``2026-09``, run and statement numbers, the hash). A Chinese
+PDF is set in Adobe's ``STSong-Light`` CID font, which every PDF reader has
+(nothing is embedded); other languages use the standard Latin-1 fonts.
 """
 
 from __future__ import annotations
@@ -23,13 +33,12 @@ from xml.sax.saxutils import escape
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from ledger.times import format_day
 from settlement.common import Actor, PermissionDenied, SettlementError
 from settlement.models import SettlementRun, Statement, StatementLine
-from settlement.presentation import format_money
 from settlement.rules.money import minor_exponent, round_minor
 from settlement.runs import fx_rate
 from settlement.statements import StatementView, get_statement
+from settlement.wording import ENGLISH, N_, Words
 
 __all__ = [
     "NOT_ISSUED",
@@ -46,8 +55,20 @@ __all__ = [
 ]
 
 #: The issue date of a statement whose run is not posted yet.
-NOT_ISSUED = "draft — not issued"
-_LINE_HEADER = ("Line", "Description", "Basis", "Rate", "Amount", "Currency", "Refers to")
+NOT_ISSUED = N_("draft — not issued")
+_LINE_HEADER = (
+    N_("Line"), N_("Description"), N_("Basis"), N_("Rate"), N_("Amount"), N_("Currency"),
+    N_("Refers to"),
+)  # fmt: skip
+#: Run statuses and kinds as a statement's reader reads them.
+_RUN_WORDS = {
+    "draft": N_("draft"),
+    "approved": N_("approved"),
+    "posted": N_("posted"),
+    "discarded": N_("discarded"),
+    "final": N_("final"),
+    "partial": N_("partial"),
+}
 
 
 def format_minor(amount: int, currency: str) -> str:
@@ -60,35 +81,58 @@ def format_minor(amount: int, currency: str) -> str:
     return f"{sign}{whole}.{frac:0{exp}d}"
 
 
-def issue_date(st: StatementView) -> str:
-    """``2026-10-03`` (UTC) once the statement's run is posted, else :data:`NOT_ISSUED`."""
+def issue_date(st: StatementView, words: Words = ENGLISH) -> str:
+    """The UTC day the statement's run was posted (``2026-10-03`` in English, the
+    locale's date otherwise), else :data:`NOT_ISSUED` in words."""
     if st.issued_ms is None:
-        return NOT_ISSUED
-    return format_day(st.issued_ms)
+        return words._(NOT_ISSUED)
+    return words.day(st.issued_ms)
 
 
-def statement_header(st: StatementView) -> list[tuple[str, str]]:
+def _run_word(value: str, words: Words) -> str:
+    known = _RUN_WORDS.get(value)
+    return words._(known) if known else value
+
+
+def _state(st: StatementView, words: Words) -> str:
+    """The distributor's answer in words (:func:`settlement.statement_state`)."""
+    if st.run_status != "posted":
+        return words._("not issued")
+    if st.response is None:
+        return words._("awaiting response")
+    if st.response.status == "confirmed":
+        return words._("confirmed")
+    open_lines = sum(1 for d in st.disputes if d.status == "open")
+    if open_lines:
+        return words.ngettext(
+            "disputed — %(num)s line open", "disputed — %(num)s lines open", open_lines
+        ) % {"num": words.integer(open_lines)}
+    return words._("resolved")
+
+
+def statement_header(st: StatementView, words: Words = ENGLISH) -> list[tuple[str, str]]:
     """The header block of every statement file, as (label, value) pairs in order."""
+    w = words
     rows = [
-        ("Statement", str(st.id)),
-        ("Party", f"{st.party_code} {st.party_name}"),
-        ("Legal name", st.legal_name),
-        ("Address", ", ".join(st.address) or "—"),
-        ("Period", st.period),
-        ("Run", f"#{st.run_id} ({st.run_kind})"),
-        ("Status", st.run_status),
-        ("Currency", st.currency),
-        ("Issue date", issue_date(st)),
-        ("Partner class", st.partner_class),
+        (w._("Statement"), str(st.id)),
+        (w._("Party"), f"{st.party_code} {st.party_name}"),
+        (w._("Legal name"), st.legal_name),
+        (w._("Address"), ", ".join(st.address) or "—"),
+        (w._("Period"), st.period),
+        (w._("Run"), f"#{st.run_id} ({_run_word(st.run_kind, w)})"),
+        (w._("Status"), _run_word(st.run_status, w)),
+        (w._("Currency"), st.currency),
+        (w._("Issue date"), issue_date(st, w)),
+        (w._("Partner class"), st.partner_class),
     ]
     if st.opening_balance_minor:
         rows.append(
-            ("Balance brought forward", format_money(st.opening_balance_minor, st.currency))
+            (w._("Balance brought forward"), w.money(st.opening_balance_minor, st.currency))
         )
     if st.fx_note:
-        rows.append(("Exchange rates used", st.fx_note))
+        rows.append((w._("Exchange rates used"), st.fx_note))
     if st.run_status == "posted":
-        rows.append(("Response", st.state))
+        rows.append((w._("Response"), _state(st, w)))
     return rows
 
 
@@ -100,42 +144,48 @@ def _line_rows(st: StatementView) -> list[tuple[str, str, str, str, str, str, st
     ]  # fmt: skip
 
 
-def statement_csv(engine: Engine, statement_id: int, actor: Actor) -> bytes:
+def statement_csv(engine: Engine, statement_id: int, actor: Actor, words: Words = ENGLISH) -> bytes:
     """UTF-8 with a byte-order mark (so spreadsheet programs read the accents): the
-    header block (label, value), an empty row, the line table (amounts in major units
-    with a currency column) and a final total row.
+    header block (label, value), an empty row, the line table (its first row the
+    column names in the language of ``words``; amounts in major units as plain
+    decimals with a dot, with a currency column) and a final total row.
 
     Raises what :func:`settlement.statements.get_statement` raises."""
-    st = get_statement(engine, statement_id, actor)
+    st = get_statement(engine, statement_id, actor, words)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerows(statement_header(st))
+    w.writerows(statement_header(st, words))
     w.writerow(())
-    w.writerow(_LINE_HEADER)
+    w.writerow([words._(h) for h in _LINE_HEADER])
     w.writerows(_line_rows(st))
-    w.writerow(("", "Total", "", "", format_minor(st.total_minor, st.currency), st.currency, ""))
+    w.writerow(
+        ("", words._("Total"), "", "", format_minor(st.total_minor, st.currency), st.currency, "")
+    )
     return buf.getvalue().encode("utf-8-sig")
 
 
-def statement_xlsx(engine: Engine, statement_id: int, actor: Actor) -> bytes:
+def statement_xlsx(
+    engine: Engine, statement_id: int, actor: Actor, words: Words = ENGLISH
+) -> bytes:
     """One worksheet: the header block, the line table with amounts as numbers in the
-    currency's decimals, and a total cell that is a SUM formula over the line amounts.
+    currency's decimals, and a total cell that is a SUM formula over the line amounts;
+    labels and column names in the language of ``words``.
 
     Raises what :func:`settlement.statements.get_statement` raises."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
-    st = get_statement(engine, statement_id, actor)
+    st = get_statement(engine, statement_id, actor, words)
     wb = Workbook()
     ws = wb.active
     assert ws is not None
-    ws.title = "Statement"
+    ws.title = words._("Statement")
     bold = Font(bold=True)
-    for label, value in statement_header(st):
+    for label, value in statement_header(st, words):
         ws.append([label, value])
         ws.cell(row=ws.max_row, column=1).font = bold
     ws.append([])
-    ws.append(list(_LINE_HEADER))
+    ws.append([words._(h) for h in _LINE_HEADER])
     for cell in ws[ws.max_row]:
         cell.font = bold
     exp = minor_exponent(st.currency)
@@ -147,7 +197,7 @@ def statement_xlsx(engine: Engine, statement_id: int, actor: Actor) -> bytes:
         ws.cell(row=ws.max_row, column=5).number_format = fmt
     last = ws.max_row
     total = f"=SUM(E{first}:E{last})" if st.lines else 0
-    ws.append(["", "Total", "", "", total, st.currency])
+    ws.append(["", words._("Total"), "", "", total, st.currency])
     for cell in ws[ws.max_row]:
         cell.font = bold
     ws.cell(row=ws.max_row, column=5).number_format = fmt
@@ -158,59 +208,88 @@ def statement_xlsx(engine: Engine, statement_id: int, actor: Actor) -> bytes:
     return out.getvalue()
 
 
-def statement_pdf(engine: Engine, statement_id: int, actor: Actor) -> bytes:
+#: Adobe's Simplified Chinese CID font: every PDF reader carries it, nothing is embedded.
+_CJK_FONT = "STSong-Light"
+
+
+def _fonts(words: Words, texts: list[str]) -> tuple[str, str]:
+    """(regular, bold) font names: the CID font for Chinese documents and for text the
+    standard fonts cannot show (a party named in Chinese on an English statement),
+    else Helvetica."""
+    latin = all(t.encode("latin-1", "ignore").decode("latin-1") == t for t in texts)
+    if not words.locale.startswith("zh") and latin:
+        return "Helvetica", "Helvetica-Bold"
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+
+    if _CJK_FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont(_CJK_FONT))
+    return _CJK_FONT, _CJK_FONT  # the CID font has no bold face
+
+
+def statement_pdf(engine: Engine, statement_id: int, actor: Actor, words: Words = ENGLISH) -> bytes:
     """A printable statement (A4 landscape): title, the party's legal name and postal
     address, the facts of the run (number, status, period, issue date...), one row per
     line (title, basis, rate, amount with currency), the total and the deposit after
-    settlement; "Page n of N" and the statement's identity at the foot of every page.
+    settlement; "Page n of N" and the statement's identity at the foot of every page;
+    all in the language of ``words``.
 
-    Text uses the standard PDF fonts (Latin-1): names in other scripts print as
-    unknown glyphs. Raises what :func:`settlement.statements.get_statement` raises."""
+    Chinese documents, and any whose text falls outside Latin-1, use the CID font
+    ``STSong-Light`` (Chinese and Latin letters); others the standard PDF fonts.
+    Raises what :func:`settlement.statements.get_statement` raises."""
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.styles import getSampleStyleSheet
     from reportlab.lib.units import mm
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-    st = get_statement(engine, statement_id, actor)
+    w = words
+    st = get_statement(engine, statement_id, actor, w)
+    header = statement_header(st, w)
+    texts = [v for _, v in header] + [t for row in _line_rows(st) for t in row]
+    heading = w._("Rebate statement %(id)s — %(period)s", id=st.id, period=st.period)
+    regular, bold = _fonts(w, [st.legal_name, *st.address, *texts, heading])
     styles = getSampleStyleSheet()
-    body = styles["BodyText"]
+    body = styles["BodyText"].clone("body", fontName=regular)
+    title_style = styles["Title"].clone("title", fontName=bold)
     small = body.clone("small", fontSize=8, leading=10)
     cell = body.clone("cell", fontSize=9, leading=11)
+    label_style = cell.clone("label", fontName=bold)
 
     def para(text: str, style: Any = cell) -> Any:
         return Paragraph(escape(text).replace("\n", "<br/>"), style)
 
     party = "<br/>".join(escape(x) for x in (st.legal_name, *st.address))
+    hidden = (w._("Legal name"), w._("Address"))
     facts = [
-        [label, para(value)]
-        for label, value in statement_header(st)
-        if label not in ("Legal name", "Address")
+        [para(label, label_style), para(value)] for label, value in header if label not in hidden
     ]
-    rows: list[list[object]] = [["#", "Line", "Basis", "Rate", "Amount"]]
+    rows: list[list[object]] = [
+        ["#", para(w._("Line")), para(w._("Basis")), para(w._("Rate")), w._("Amount")]
+    ]
     for ln, (number, title, basis, rate, _amount, _ccy, refers) in zip(
         st.lines, _line_rows(st), strict=True
     ):
         what = f"{basis} ({refers})" if refers else basis
-        amount = format_money(ln.amount_minor, st.currency)
+        amount = w.money(ln.amount_minor, st.currency)
         rows.append([number, para(title), para(what), para(rate), amount])
-    rows.append(["", "Total", "", "", format_money(st.total_minor, st.currency)])
+    rows.append(["", w._("Total"), "", "", w.money(st.total_minor, st.currency)])
     table_style = TableStyle(
         [
-            ("FONT", (0, 0), (-1, 0), "Helvetica-Bold"),
-            ("FONT", (0, -1), (-1, -1), "Helvetica-Bold"),
+            ("FONT", (0, 0), (-1, -1), regular),
+            ("FONT", (0, 0), (-1, 0), bold),
+            ("FONT", (0, -1), (-1, -1), bold),
             ("ALIGN", (4, 0), (4, -1), "RIGHT"),
             ("VALIGN", (0, 0), (-1, -1), "TOP"),
             ("LINEBELOW", (0, 0), (-1, 0), 0.5, colors.black),
             ("LINEABOVE", (0, -1), (-1, -1), 0.5, colors.black),
         ]
     )
-    facts_style = TableStyle(
-        [("VALIGN", (0, 0), (-1, -1), "TOP"), ("FONT", (0, 0), (0, -1), "Helvetica-Bold", 9)]
-    )
-    closing = (
-        f"Deposit after settlement: {format_money(st.deposit_after_minor, st.currency)}. "
-        f"Statement hash {st.hash}."
+    facts_style = TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")])
+    closing = w._(
+        "Deposit after settlement: %(deposit)s. Statement hash %(hash)s.",
+        deposit=w.money(st.deposit_after_minor, st.currency),
+        hash=st.hash,
     )
 
     def story() -> list[Any]:  # fresh flowables per pass: a build consumes them
@@ -220,29 +299,39 @@ def statement_pdf(engine: Engine, statement_id: int, actor: Actor) -> bytes:
         table = Table(rows, colWidths=widths, repeatRows=1)
         table.setStyle(table_style)
         return [
-            Paragraph(f"Rebate statement {st.id} — {escape(st.period)}", styles["Title"]),
+            Paragraph(escape(heading), title_style),
             Paragraph(party, body),
             Spacer(1, 4 * mm),
             facts_table,
             Spacer(1, 6 * mm),
             table,
             Spacer(1, 4 * mm),
-            Paragraph(closing, small),
+            Paragraph(escape(closing), small),
         ]
 
-    foot = f"Statement {st.id} · run #{st.run_id} ({st.run_status}) · {st.period}"
+    foot = w._(
+        "Statement %(id)s · run #%(run)s (%(status)s) · %(period)s",
+        id=st.id,
+        run=st.run_id,
+        status=_run_word(st.run_status, w),
+        period=st.period,
+    )
 
     def build(total_pages: int | None) -> tuple[bytes, int]:
         def footer(canvas: Any, doc: Any) -> None:
             page = canvas.getPageNumber()
-            of = f"Page {page} of {total_pages}" if total_pages else f"Page {page}"
-            canvas.setFont("Helvetica", 8)
+            of = (
+                w._("Page %(page)s of %(pages)s", page=page, pages=total_pages)
+                if total_pages
+                else w._("Page %(page)s", page=page)
+            )
+            canvas.setFont(regular, 8)
             canvas.drawString(15 * mm, 8 * mm, foot)
             canvas.drawRightString(282 * mm, 8 * mm, of)
 
         out = io.BytesIO()
         doc = SimpleDocTemplate(
-            out, pagesize=landscape(A4), title=f"Statement {st.id}", invariant=True,
+            out, pagesize=landscape(A4), title=w._("Statement %(id)s", id=st.id), invariant=True,
             leftMargin=15 * mm, rightMargin=15 * mm, topMargin=15 * mm, bottomMargin=18 * mm,
         )  # fmt: skip
         doc.build(story(), onFirstPage=footer, onLaterPages=footer)

@@ -24,6 +24,7 @@ deposit-agreements  party, valid_from, agreed_amount
 adjustments         party, amount, reason
 payments            party, received_on, amount, reference
 billing             party, legal_name, address, iban, bic
+parties             party, locale  (the language of an existing party's documents)
 programs            JSON or YAML: code, name, valid_from, valid_to, rules
 =================== ==========================================================
 
@@ -64,7 +65,7 @@ from settlement.reference import (
     store_price,
     store_target,
 )
-from settlement.reference_audit import Outcome
+from settlement.reference_audit import Outcome, record_change
 from settlement.reference_values import (
     InvalidValue,
     check_bic,
@@ -78,6 +79,7 @@ from settlement.reference_values import (
     check_text,
     major_to_minor,
 )
+from settlement.wording import DOCUMENT_LOCALES, supported_locale
 
 __all__ = [
     "IMPORT_KINDS",
@@ -105,6 +107,7 @@ LAYOUTS: dict[str, tuple[str, ...]] = {
     "adjustments": ("party", "amount", "reason"),
     "payments": ("party", "received_on", "amount", "reference"),
     "billing": ("party", "legal_name", "address", "iban", "bic"),
+    "parties": ("party", "locale"),
 }
 IMPORT_KINDS: tuple[str, ...] = (*LAYOUTS, "programs")
 _CODE = re.compile(r"^[A-Z]{3}$")
@@ -389,6 +392,47 @@ def _billing(c: _Cells, parties: Mapping[str, PartyRef]) -> ImportRecord | None:
     )
 
 
+def _check_locale(text: str) -> str | None:
+    """A supported document language (``zh_Hans_CN``; ``zh-CN``, ``ES`` read too),
+    None for an empty cell (the deployment's default)."""
+    if not text.strip():
+        return None
+    found = supported_locale(text)
+    if found is None:
+        raise InvalidValue(
+            "locale",
+            f"{text.strip()!r} is not a language statements are written in; use one of "
+            f"{', '.join(DOCUMENT_LOCALES)}, or leave it empty for the default (en)",
+        )
+    return found
+
+
+def store_party_locale(
+    s: Session, actor: Actor, party: Party, locale: str | None, source: str
+) -> Outcome:
+    """Set the language of ``party``'s documents (``parties.locale``; None: default)."""
+    if party.locale == locale:
+        return "unchanged"
+    record_change(
+        s, "parties", party.code, "update", actor, {"locale": party.locale}, {"locale": locale},
+        source,
+    )  # fmt: skip
+    party.locale = locale
+    return "updated"
+
+
+def _parties(c: _Cells, parties: Mapping[str, PartyRef]) -> ImportRecord | None:
+    ref = c.party(parties)
+    locale = c.check("locale", _check_locale)
+    if not c.ok or ref is None:
+        return None
+    return ImportRecord(
+        c.row.number,
+        ref.code,
+        lambda s, a, src: store_party_locale(s, a, _party_row(s, ref), locale, src),
+    )
+
+
 _PARSERS: dict[str, Callable[[_Cells, Mapping[str, PartyRef]], ImportRecord | None]] = {
     "prices": _prices,
     "fx": _fx,
@@ -398,6 +442,7 @@ _PARSERS: dict[str, Callable[[_Cells, Mapping[str, PartyRef]], ImportRecord | No
     "adjustments": _adjustments,
     "payments": _payments,
     "billing": _billing,
+    "parties": _parties,
 }
 
 # Columns that say two rows are the same thing (a repeated key is a mistake in the file).
@@ -410,6 +455,7 @@ _KEY_COLUMNS: dict[str, str] = {
     "adjustments": "party, amount and reason",
     "payments": "party, received_on, amount and reference",
     "billing": "party",
+    "parties": "party",
 }
 
 

@@ -19,8 +19,10 @@ What a stored rate means depends on the rule (see ``settlement.rules``):
 - true-ups, adjustments, deposit deductions and balances brought forward have no
   rate (stored ``"1"``), shown as a dash.
 
-Only the Latin-1 characters that PDF's standard fonts carry are used (``×``, ``–``,
-``—``), so the same text serves the page and the printout.
+Every text is written in the language of a :class:`settlement.wording.Words`
+(``words=``; English without one): its messages through the catalogues, its
+numbers, money and percentages as the locale writes them. In English only the
+Latin-1 characters that PDF's standard fonts carry are used (``×``, ``–``, ``—``).
 """
 
 from __future__ import annotations
@@ -28,9 +30,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 
-from settlement.rules.money import minor_exponent
+from settlement.wording import ENGLISH, N_, Words
 
 __all__ = [
     "NO_RATE",
@@ -57,21 +59,35 @@ RULE_TITLES: dict[str, str] = {
     "tier_incremental": "{measure} rebate per band",
     "tier_cliff": "{measure} rebate tier lost to diverted units",
     "cliff": "{measure} rebate tier lost to diverted units",
-    "class_multiplier": "Partner class multiplier",
-    "growth": "Growth rebate",
-    "kpi_gate": "Sales target gate",
-    "partial_trueup": "Rebate paid by earlier partial runs",
-    "fine": "Diversion fine",
-    "fine_correction": "Diversion fine correction",
-    "forfeiture": "Rebate forfeited on diverted units",
-    "forfeiture_correction": "Rebate forfeiture correction",
-    "whistleblower_reward": "Whistleblower reward",
-    "adjustment": "Adjustment",
-    "deposit_deduction": "Taken from the deposit",
-    "balance_brought_forward": "Balance brought forward",
+    "class_multiplier": N_("Partner class multiplier"),
+    "growth": N_("Growth rebate"),
+    "kpi_gate": N_("Sales target gate"),
+    "partial_trueup": N_("Rebate paid by earlier partial runs"),
+    "fine": N_("Diversion fine"),
+    "fine_correction": N_("Diversion fine correction"),
+    "forfeiture": N_("Rebate forfeited on diverted units"),
+    "forfeiture_correction": N_("Rebate forfeiture correction"),
+    "whistleblower_reward": N_("Whistleblower reward"),
+    "adjustment": N_("Adjustment"),
+    "deposit_deduction": N_("Taken from the deposit"),
+    "balance_brought_forward": N_("Balance brought forward"),
 }
 
-_BASES = {"sell_in": "sold in", "sell_through": "sold through"}
+#: The tier titles per measure, whole (a translation cannot splice "{measure}" in).
+_TIER_TITLES: dict[tuple[str, str], str] = {
+    ("volume", "{measure} rebate at the tier reached"): N_("Volume rebate at the tier reached"),
+    ("value", "{measure} rebate at the tier reached"): N_("Value rebate at the tier reached"),
+    ("volume", "{measure} rebate per band"): N_("Volume rebate per band"),
+    ("value", "{measure} rebate per band"): N_("Value rebate per band"),
+    ("volume", "{measure} rebate tier lost to diverted units"): N_(
+        "Volume rebate tier lost to diverted units"
+    ),
+    ("value", "{measure} rebate tier lost to diverted units"): N_(
+        "Value rebate tier lost to diverted units"
+    ),
+}
+
+_BASES = {"sell_in": N_("sold in"), "sell_through": N_("sold through")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,32 +103,16 @@ class LineText:
 # ------------------------------------------------------------------ numbers
 
 
-def _grouped(value: Decimal, places: int) -> str:
-    """``Decimal("1234.5"), 2`` -> ``"1,234.50"`` (rounded half-even to ``places``)."""
-    q = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
-    return format(q, ",f")
-
-
-def _places(value: Decimal, at_least: int, at_most: int | None) -> int:
-    """Decimal places that show ``value`` exactly, but at least ``at_least`` and at most
-    ``at_most`` (beyond that the text is rounded: a display, never an amount; ``None``:
-    no limit, always exact)."""
-    exponent = value.normalize().as_tuple().exponent
-    assert isinstance(exponent, int)  # finite values only reach here
-    places = max(at_least, -exponent)
-    return places if at_most is None else min(places, max(at_least, at_most))
-
-
 def format_amount(amount_minor: int, currency: str) -> str:
     """The amount alone, exact with the currency's decimals and thousands grouped:
-    ``123456, "EUR"`` -> ``"1,234.56"``; ``-1500, "JPY"`` -> ``"-1,500"``."""
-    exp = minor_exponent(currency)
-    return _grouped(Decimal(amount_minor).scaleb(-exp), exp)
+    ``123456, "EUR"`` -> ``"1,234.56"``; ``-1500, "JPY"`` -> ``"-1,500"`` (English;
+    another language: :meth:`settlement.wording.Words.amount`)."""
+    return ENGLISH.amount(amount_minor, currency)
 
 
 def format_money(amount_minor: int, currency: str) -> str:
     """``123456, "EUR"`` -> ``"EUR 1,234.56"``; ``-1500, "JPY"`` -> ``"JPY -1,500"``."""
-    return f"{currency} {format_amount(amount_minor, currency)}"
+    return ENGLISH.money(amount_minor, currency)
 
 
 #: Extra decimals a money rate shows beyond the currency's minor unit (hundredths of
@@ -129,10 +129,7 @@ def format_money_rate(
     ``Decimal("312.5"), "EUR"`` -> ``"EUR 3.125"``, ``Decimal("300"), "JPY"`` ->
     ``"JPY 300"``, ``Decimal("543.4782608"), "USD"`` -> ``"USD 5.4348"``.
     ``extra_places=None`` shows every decimal the rate has (a rule as written)."""
-    exp = minor_exponent(currency)
-    major = minor.scaleb(-exp)
-    limit = None if extra_places is None else exp + extra_places
-    return f"{currency} {_grouped(major, _places(major, exp, limit))}"
+    return ENGLISH.money_rate(minor, currency, extra_places)
 
 
 def format_percent(fraction: Decimal, max_places: int | None = 4, *, grouped: bool = True) -> str:
@@ -140,13 +137,7 @@ def format_percent(fraction: Decimal, max_places: int | None = 4, *, grouped: bo
     to ``max_places`` decimals of the percentage (a stored rate has at most 6 decimals
     of the fraction), rounded half-even beyond; ``None``: every decimal. ``grouped``
     separates thousands (``"1,250.0 %"``; without: ``"1250.0 %"``)."""
-    pct = fraction * 100
-    text = _grouped(pct, _places(pct, 1, max_places))
-    return f"{text if grouped else text.replace(',', '')} %"
-
-
-def _units(n: int) -> str:
-    return f"{n:,} unit" if abs(n) == 1 else f"{n:,} units"
+    return ENGLISH.percent(fraction, max_places, grouped=grouped)
 
 
 def _decimal(text: str) -> Decimal | None:
@@ -218,16 +209,22 @@ class _Ctx:
     rate: str
     currency: str
     measure: str | None
+    w: Words
 
     def money(self, minor: str | int) -> str:
-        return format_money(int(minor), self.currency)
+        return self.w.money(int(minor), self.currency)
+
+    def units(self, n: str | int) -> str:
+        return self.w.units(int(n))
 
     def qty(self, n: str, measure: str) -> str:
-        return _units(int(n)) if measure == "volume" else f"{self.money(n)} of value"
+        if measure == "volume":
+            return self.units(n)
+        return self.w._("%(amount)s of value", amount=self.money(n))
 
     def bound(self, n: str, measure: str) -> str:
         """A threshold or target: units, or an amount of value."""
-        return _units(int(n)) if measure == "volume" else self.money(n)
+        return self.units(n) if measure == "volume" else self.money(n)
 
     def measure_of(self) -> str | None:
         """The program's measure, else what a tier or cliff basis says it counted."""
@@ -239,30 +236,47 @@ class _Ctx:
         return None
 
 
-def _ref_words(ref: str) -> str:
+def _ref_words(ref: str, w: Words = ENGLISH) -> str:
     """``alert:12`` -> ``alert 12`` inside a sentence."""
-    return describe_ref(ref) or ref
+    return describe_ref(ref, w) or ref
 
 
 def _tier_basis(c: _Ctx) -> str:
     head, _, tail = c.basis.partition("; ")
     measure = c.measure_of() or "volume"
+    w = c.w
     if m := _TIER_BELOW.match(head):
-        text = (
-            f"{c.qty(m['qty'], measure)}: below the first threshold of "
-            f"{c.bound(m['t'], measure)}, no rebate"
+        text = w._(
+            "%(quantity)s: below the first threshold of %(threshold)s, no rebate",
+            quantity=c.qty(m["qty"], measure),
+            threshold=c.bound(m["t"], measure),
         )
     elif m := _TIER_REACHED.match(head):
-        text = f"{c.qty(m['qty'], measure)} at the tier from {c.bound(m['t'], measure)}"
         if m["x"]:
-            text += f", reached with the diverted {c.qty(m['x'], measure)}"
+            text = w._(
+                "%(quantity)s at the tier from %(threshold)s, reached with the diverted "
+                "%(diverted)s",
+                quantity=c.qty(m["qty"], measure),
+                threshold=c.bound(m["t"], measure),
+                diverted=c.qty(m["x"], measure),
+            )
+        else:
+            text = w._(
+                "%(quantity)s at the tier from %(threshold)s",
+                quantity=c.qty(m["qty"], measure),
+                threshold=c.bound(m["t"], measure),
+            )
     elif m := _TIER_BAND.match(head):
         band = (
-            f"{c.bound(m['lo'], measure)} to {c.bound(m['hi'], measure)}"
+            w._(
+                "%(low)s to %(high)s", low=c.bound(m["lo"], measure), high=c.bound(m["hi"], measure)
+            )
             if m["hi"]
-            else f"{c.bound(m['lo'], measure)} and up"
+            else w._("%(low)s and up", low=c.bound(m["lo"], measure))
         )
-        text = f"{c.qty(m['qty'], measure)} in the band from {band}"
+        text = w._(
+            "%(quantity)s in the band from %(band)s", quantity=c.qty(m["qty"], measure), band=band
+        )
     else:
         text = head
     if not tail:
@@ -270,10 +284,24 @@ def _tier_basis(c: _Ctx) -> str:
     n = _NET.match(tail)
     if n is None:
         return f"{text}; {tail}"
-    return (
-        f"{text}; {_units(int(n['g']))} {_BASES[n['basis']]}, less {int(n['r']):,} returned "
-        f"and {int(n['x']):,} diverted = {_units(int(n['n']))} net"
+    return w._(
+        "%(text)s; %(units)s %(basis)s, less %(returned)s returned and %(diverted)s diverted "
+        "= %(net)s net",
+        text=text,
+        units=c.units(n["g"]),
+        basis=w._(_BASES[n["basis"]]),
+        returned=w.integer(int(n["r"])),
+        diverted=w.integer(int(n["x"])),
+        net=c.units(n["n"]),
     )
+
+
+def _per_unit_of(c: _Ctx, rate: Decimal) -> str:
+    return c.w._("%(rate)s per unit", rate=c.w.money_rate(rate, c.currency))
+
+
+def _of_value(c: _Ctx, rate: Decimal) -> str:
+    return c.w._("%(percent)s of value", percent=c.w.percent(rate))
 
 
 def _tier_rate(c: _Ctx) -> str:
@@ -281,21 +309,29 @@ def _tier_rate(c: _Ctx) -> str:
     if rate is None:
         return c.rate
     if c.measure_of() == "value":
-        return f"{format_percent(rate)} of value"
-    return f"{format_money_rate(rate, c.currency)} per unit"
+        return _of_value(c, rate)
+    return _per_unit_of(c, rate)
 
 
 def _per_unit(c: _Ctx) -> str:
     if _REFUND.match(c.basis):
         return NO_RATE
     rate = _decimal(c.rate)
-    return c.rate if rate is None else f"{format_money_rate(rate, c.currency)} per unit"
+    return c.rate if rate is None else _per_unit_of(c, rate)
+
+
+#: Rates that are a share of something, in words (``{percent} of value``).
+_SHARES = {
+    "value": N_("%(percent)s of value"),
+    "rebate": N_("%(percent)s of the rebate kept"),
+    "penalty": N_("%(percent)s of the penalty"),
+}
 
 
 def _of(what: str) -> Callable[[_Ctx], str]:
     def rate_text(c: _Ctx) -> str:
         rate = _decimal(c.rate)
-        return c.rate if rate is None else f"{format_percent(rate)} {what}"
+        return c.rate if rate is None else c.w._(_SHARES[what], percent=c.w.percent(rate))
 
     return rate_text
 
@@ -309,15 +345,15 @@ def _forfeit_rate(c: _Ctx) -> str:
     if rate is None:
         return c.rate
     if _FORFEIT_V1.match(c.basis) or c.measure == "value":
-        return f"{format_percent(rate)} of value"
+        return _of_value(c, rate)
     if c.measure == "volume":
-        return f"{format_money_rate(rate, c.currency)} per unit"
-    return f"rate {c.rate}"
+        return _per_unit_of(c, rate)
+    return c.w._("rate %(rate)s", rate=c.rate)
 
 
 def _factor(c: _Ctx) -> str:
     rate = _decimal(c.rate)
-    return c.rate if rate is None else f"× {format(rate.normalize(), 'f')}"
+    return c.rate if rate is None else c.w.factor(rate)
 
 
 def _no_rate(c: _Ctx) -> str:
@@ -325,18 +361,24 @@ def _no_rate(c: _Ctx) -> str:
 
 
 def _growth_basis(c: _Ctx) -> str:
+    w = c.w
     if m := _GROWTH.match(c.basis):
-        return (
-            f"{c.money(m['c'])} of value against {c.money(m['p'])} a year before: "
-            f"{c.money(m['g'])} grown"
+        return w._(
+            "%(current)s of value against %(prior)s a year before: %(grown)s grown",
+            current=c.money(m["c"]),
+            prior=c.money(m["p"]),
+            grown=c.money(m["g"]),
         )
     if m := _GROWTH_NONE.match(c.basis):
-        return (
-            f"New distributor with {c.money(m['v'])} of value and no sales a year before: "
-            "no growth to reward yet"
+        return w._(
+            "New distributor with %(value)s of value and no sales a year before: "
+            "no growth to reward yet",
+            value=c.money(m["v"]),
         )
     if m := _GROWTH_ALL.match(c.basis):
-        return f"New distributor: all {c.money(m['g'])} of value counts as growth"
+        return w._(
+            "New distributor: all %(value)s of value counts as growth", value=c.money(m["g"])
+        )
     return c.basis
 
 
@@ -344,53 +386,88 @@ def _kpi_basis(c: _Ctx) -> str:
     m = _KPI.match(c.basis)
     if m is None:
         return c.basis
+    w = c.w
     achieved, target = int(m["a"]), int(m["t"])
     measure = "volume" if m["word"] == "units" else "value"
-    reached = format_percent(Decimal(max(achieved, 0)) / Decimal(target), 1)
+    reached = w.percent(Decimal(max(achieved, 0)) / Decimal(target), 1)
     text = (
-        f"{_units(achieved)} of a target of {_units(target)} ({reached} reached)"
+        w._(
+            "%(achieved)s of a target of %(target)s (%(reached)s reached)",
+            achieved=c.units(achieved),
+            target=c.units(target),
+            reached=reached,
+        )
         if measure == "volume"
-        else f"{c.money(achieved)} of a value target of {c.money(target)} ({reached} reached)"
+        else w._(
+            "%(achieved)s of a value target of %(target)s (%(reached)s reached)",
+            achieved=c.money(achieved),
+            target=c.money(target),
+            reached=reached,
+        )
     )
     how = m["how"] or ""
     if how.startswith("below floor"):
         floor = _decimal(m["floor"]) or Decimal(0)
-        return f"{text}: below the floor of {format_percent(floor)}, the rebate is withheld"
+        return w._(
+            "%(text)s: below the floor of %(floor)s, the rebate is withheld",
+            text=text,
+            floor=w.percent(floor),
+        )
     if how == "pro rata":
-        return f"{text}: the rebate is paid in proportion"
+        return w._("%(text)s: the rebate is paid in proportion", text=text)
     if how == "target met":
-        return f"{text}: target met, the whole rebate is paid"
+        return w._("%(text)s: target met, the whole rebate is paid", text=text)
     return text
 
 
-def _earlier(n: int) -> str:
-    return {0: "no earlier incident", 1: "1 earlier incident"}.get(n, f"{n} earlier incidents")
+def _earlier(w: Words, n: int) -> str:
+    if n == 0:
+        return w._("no earlier incident")
+    return w.ngettext("%(num)s earlier incident", "%(num)s earlier incidents", n) % {
+        "num": w.integer(n)
+    }
 
 
 def _refund_basis(c: _Ctx, m: re.Match[str]) -> str:
-    what = "fines" if c.rule == "fine_correction" else "rebate forfeited"
-    return (
-        f"{_ref_words(m['ref']).capitalize()} no longer stands: {what} charged for "
-        f"{_units(int(m['u']))} in {m['period']} given back"
+    ref = _ref_words(m["ref"], c.w)
+    values = {"ref": ref[:1].upper() + ref[1:], "units": c.units(m["u"]), "period": m["period"]}
+    if c.rule == "fine_correction":
+        return c.w._(
+            "%(ref)s no longer stands: fines charged for %(units)s in %(period)s given back",
+            **values,
+        )
+    return c.w._(
+        "%(ref)s no longer stands: rebate forfeited charged for %(units)s in %(period)s given back",
+        **values,
     )
 
 
 def _fine_basis(c: _Ctx) -> str:
+    w = c.w
     if m := _FINE.match(c.basis):
-        text = (
-            f"{_units(int(m['u']))} diverted, {m['label']}; {_earlier(int(m['p'] or 0))} in the "
-            f"last 12 months, fine × {m['m']}"
+        text = w._(
+            "%(units)s diverted, %(label)s; %(earlier)s in the last 12 months, fine %(factor)s",
+            units=c.units(m["u"]),
+            label=m["label"],
+            earlier=_earlier(w, int(m["p"] or 0)),
+            factor=w.factor(Decimal(m["m"])),
         )
         if m["due"] is not None:
-            text += (
-                f"; the fine now stands at {c.money(m['due'])}, "
-                f"{c.money(m['before'])} was charged before"
+            text = w._(
+                "%(text)s; the fine now stands at %(due)s, %(before)s was charged before",
+                text=text,
+                due=c.money(m["due"]),
+                before=c.money(m["before"]),
             )
         return text
     if m := _FINE_V1.match(c.basis):
-        return (
-            f"{_units(int(m['u']))} diverted, alert {m['a']}; {_earlier(int(m['p']))} in the "
-            f"last 12 months, fine × {m['m']}"
+        return w._(
+            "%(units)s diverted, alert %(alert)s; %(earlier)s in the last 12 months, "
+            "fine %(factor)s",
+            units=c.units(m["u"]),
+            alert=m["a"],
+            earlier=_earlier(w, int(m["p"])),
+            factor=w.factor(Decimal(m["m"])),
         )
     if m := _REFUND.match(c.basis):
         return _refund_basis(c, m)
@@ -398,15 +475,23 @@ def _fine_basis(c: _Ctx) -> str:
 
 
 def _forfeit_basis(c: _Ctx) -> str:
+    w = c.w
     if m := _FORFEIT.match(c.basis):
-        return (
-            f"Rebate paid on {_units(int(m['u']))} later diverted, taken back "
-            f"(statement {m['st']}, line {int(m['pos']) + 1}), {m['label']}"
+        return w._(
+            "Rebate paid on %(units)s later diverted, taken back (statement %(statement)s, "
+            "line %(line)s), %(label)s",
+            units=c.units(m["u"]),
+            statement=m["st"],
+            line=int(m["pos"]) + 1,
+            label=m["label"],
         )
     if m := _FORFEIT_V1.match(c.basis):
-        return (
-            f"Rebate on {_units(int(m['u']))} worth {c.money(m['v'])} sold in earlier periods "
-            f"and diverted (alert {m['a']})"
+        return w._(
+            "Rebate on %(units)s worth %(value)s sold in earlier periods and diverted "
+            "(alert %(alert)s)",
+            units=c.units(m["u"]),
+            value=c.money(m["v"]),
+            alert=m["a"],
         )
     if m := _REFUND.match(c.basis):
         return _refund_basis(c, m)
@@ -427,33 +512,61 @@ def _sentence(
 
 
 _class_basis = _sentence(
-    _CLASS, lambda c, m: f"Class {m['c']} on a tier rebate of {c.money(m['t'])}"
+    _CLASS,
+    lambda c, m: c.w._(
+        "Class %(cls)s on a tier rebate of %(rebate)s", cls=m["c"], rebate=c.money(m["t"])
+    ),
 )
 _trueup_basis = _sentence(
     _TRUEUP,
-    lambda c, m: f"Rebate already paid for this period by partial runs: {c.money(m['n'])}",
+    lambda c, m: c.w._(
+        "Rebate already paid for this period by partial runs: %(amount)s",
+        amount=c.money(m["n"]),
+    ),
 )
 _reward_basis = _sentence(
-    _REWARD, lambda c, m: f"Report {m['r']}: a share of the {c.money(m['p'])} penalty it led to"
+    _REWARD,
+    lambda c, m: c.w._(
+        "Report %(report)s: a share of the %(penalty)s penalty it led to",
+        report=m["r"],
+        penalty=c.money(m["p"]),
+    ),
 )
 _deposit_basis = _sentence(
     _DEPOSIT,
-    lambda c, m: (
-        f"The statement stood at {c.money(m['t'])}; the deposit of {c.money(m['b'])} "
-        f"covers it and is now {c.money(m['a'])}"
+    lambda c, m: c.w._(
+        "The statement stood at %(total)s; the deposit of %(before)s covers it and is now "
+        "%(after)s",
+        total=c.money(m["t"]),
+        before=c.money(m["b"]),
+        after=c.money(m["a"]),
     ),
 )
 _brought_basis = _sentence(
-    _BROUGHT, lambda c, m: f"Owed from earlier statements: {c.money(m['n'])}"
+    _BROUGHT,
+    lambda c, m: c.w._("Owed from earlier statements: %(amount)s", amount=c.money(m["n"])),
 )
 
 
 def _cliff_words(c: _Ctx, m: re.Match[str]) -> str:
     measure = "volume" if m["word"] == "units" else "value"
-    lower = f"the tier from {c.bound(m['lo'], measure)}" if m["lo"] else "no tier"
-    return (
-        f"Without the diverted {c.qty(m['x'], measure)}, the remaining {c.qty(m['n'], measure)} "
-        f"fall from the tier from {c.bound(m['hi'], measure)} to {lower}"
+    w = c.w
+    values = {
+        "diverted": c.qty(m["x"], measure),
+        "remaining": c.qty(m["n"], measure),
+        "high": c.bound(m["hi"], measure),
+    }
+    if m["lo"]:
+        return w._(
+            "Without the diverted %(diverted)s, the remaining %(remaining)s fall from the tier "
+            "from %(high)s to the tier from %(low)s",
+            low=c.bound(m["lo"], measure),
+            **values,
+        )
+    return w._(
+        "Without the diverted %(diverted)s, the remaining %(remaining)s fall from the tier "
+        "from %(high)s to no tier",
+        **values,
     )
 
 
@@ -472,14 +585,14 @@ _RULES: dict[str, _Rule] = {
     "tier_cliff": (_tier_rate, _cliff_basis),
     "cliff": (_tier_rate, _cliff_basis),
     "class_multiplier": (_factor, _class_basis),
-    "growth": (_of("of value"), _growth_basis),
-    "kpi_gate": (_of("of the rebate kept"), _kpi_basis),
+    "growth": (_of("value"), _growth_basis),
+    "kpi_gate": (_of("rebate"), _kpi_basis),
     "partial_trueup": (_no_rate, _trueup_basis),
     "fine": (_per_unit, _fine_basis),
     "fine_correction": (_per_unit, _fine_basis),
     "forfeiture": (_forfeit_rate, _forfeit_basis),
     "forfeiture_correction": (_forfeit_rate, _forfeit_basis),
-    "whistleblower_reward": (_of("of the penalty"), _reward_basis),
+    "whistleblower_reward": (_of("penalty"), _reward_basis),
     "adjustment": (_no_rate, _as_stored),
     "deposit_deduction": (_no_rate, _deposit_basis),
     "balance_brought_forward": (_no_rate, _brought_basis),
@@ -498,33 +611,51 @@ def describe_line(
     amount_minor: int,
     currency: str,
     measure: str | None = None,
+    words: Words = ENGLISH,
 ) -> LineText:
     """A stored statement line in words.
 
     ``rule``, ``category``, ``basis`` and ``rate`` are the stored columns;
     ``amount_minor`` is signed minor units of ``currency`` (the statement's);
     ``measure`` (``"volume"`` or ``"value"``) is the program's, for tier lines —
-    without it the tier basis text tells which it counted. A code this module does
-    not know gets its name in plain words and its rate and basis as stored, so a
-    new rule is never shown as an error. Never raises for stored data.
+    without it the tier basis text tells which it counted; ``words`` is the
+    language (English by default). A code this module does not know gets its name
+    in plain words and its rate and basis as stored, so a new rule is never shown
+    as an error; a basis of a shape this module does not know is shown as stored
+    (also in another language). Never raises for stored data.
     """
-    c = _Ctx(rule, basis, rate, currency, measure)
+    c = _Ctx(rule, basis, rate, currency, measure, words)
     rate_of, basis_of = _RULES.get(rule, (_fallback_rate, _as_stored))
     template = RULE_TITLES.get(rule)
     if template is None:
-        words = rule.replace("_", " ").strip()
-        title = words[:1].upper() + words[1:] if words else category.capitalize() or "Line"
+        plain = rule.replace("_", " ").strip()
+        title = plain[:1].upper() + plain[1:] if plain else category.capitalize() or "Line"
     else:
-        measure_word = "Value" if c.measure_of() == "value" else "Volume"
-        title = template.format(measure=measure_word)
-    return LineText(title, rate_of(c), basis_of(c), format_money(amount_minor, currency))
+        measure_word = "value" if c.measure_of() == "value" else "volume"
+        title = words._(_TIER_TITLES.get((measure_word, template), template))
+    return LineText(title, rate_of(c), basis_of(c), words.money(amount_minor, currency))
 
 
-def describe_ref(ref: str) -> str:
+#: What a line settles, per kind of reference (``alert:12`` -> "alert 12").
+_REF_KINDS = {
+    "alert": N_("alert %(key)s"),
+    "program": N_("program %(key)s"),
+    "adjustment": N_("adjustment %(key)s"),
+    "report": N_("report %(key)s"),
+    "incident": N_("incident %(key)s"),
+    "deposit": N_("deposit %(key)s"),
+    "statement": N_("statement %(key)s"),
+}
+
+
+def describe_ref(ref: str, words: Words = ENGLISH) -> str:
     """What a line settles, in words: ``"alert:12"`` -> ``"alert 12"``,
     ``"program:VOLUME-REBATE"`` -> ``"program VOLUME-REBATE"``; ``""`` for lines that
     settle nothing outside the statement (true-up, deposit)."""
     kind, sep, key = ref.partition(":")
     if not sep:
         return ""
-    return f"{kind.replace('_', ' ')} {key}"
+    known = _REF_KINDS.get(kind)
+    if known is None:
+        return f"{kind.replace('_', ' ')} {key}"
+    return words._(known, key=key)

@@ -37,6 +37,7 @@ from settlement.models import (
 )
 from settlement.presentation import SOURCE_LINE, LineText, describe_line, describe_ref
 from settlement.seals import LineRow, check_posted_statement
+from settlement.wording import ENGLISH, Words
 
 __all__ = [
     "STATEMENT_READERS",
@@ -126,7 +127,9 @@ class StatementView:
     """A statement with its lines. ``issued_ms`` is when its run was posted (None
     while it is not); ``opening_balance_minor`` is what the party owed when the run
     was made (<= 0); ``address`` holds the postal address's lines; ``state`` is the
-    response in words (see :func:`statement_state`)."""
+    response in words (see :func:`statement_state`); ``party_locale`` is the language
+    of the party's documents (``parties.locale``, a Babel locale; None: the
+    deployment's default)."""
 
     id: int
     run_id: int
@@ -151,6 +154,7 @@ class StatementView:
     response: ResponseView | None
     disputes: tuple[DisputeView, ...]
     state: str
+    party_locale: str | None = None
 
     def dispute_of(self, position: int) -> DisputeView | None:
         """The dispute of the line at ``position``, if the distributor disputed it."""
@@ -191,10 +195,12 @@ def statement_state(run_status: str, response: str | None, dispute_statuses: Ite
     return "resolved"
 
 
-def line_text(ln: StatementLine, currency: str, measure: str | None = None) -> LineText:
+def line_text(
+    ln: StatementLine, currency: str, measure: str | None = None, words: Words = ENGLISH
+) -> LineText:
     """A stored line in words (:func:`settlement.presentation.describe_line`)."""
     return describe_line(
-        ln.rule, ln.category, ln.basis, ln.rate, ln.amount_minor, currency, measure
+        ln.rule, ln.category, ln.basis, ln.rate, ln.amount_minor, currency, measure, words
     )
 
 
@@ -315,8 +321,11 @@ def dispute_views(s: Session, *where: object) -> list[DisputeView]:
     return out
 
 
-def get_statement(engine: Engine, statement_id: int, actor: Actor) -> StatementView:
-    """A statement with its lines in words.
+def get_statement(
+    engine: Engine, statement_id: int, actor: Actor, words: Words = ENGLISH
+) -> StatementView:
+    """A statement with its lines in words, in the language of ``words`` (English
+    by default; the state stays in English: callers translate it).
 
     Raises :class:`StatementNotFound` when there is no such statement or the actor
     is a distributor and it is another party's or its run is not posted,
@@ -361,8 +370,8 @@ def get_statement(engine: Engine, statement_id: int, actor: Actor) -> StatementV
                 rate=ln.rate,
                 amount_minor=ln.amount_minor,
                 ref=ln.ref,
-                refers_to=describe_ref(ln.ref),
-                text=line_text(ln, st.currency, measures.get(ln.position)),
+                refers_to=describe_ref(ln.ref, words),
+                text=line_text(ln, st.currency, measures.get(ln.position), words),
             )
             for ln in rows
         )
@@ -401,6 +410,7 @@ def get_statement(engine: Engine, statement_id: int, actor: Actor) -> StatementV
             state=statement_state(
                 run.status, response.status if response else None, (d.status for d in disputes)
             ),
+            party_locale=party.locale,
         )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import Response, abort, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import force_locale, get_translations
 
 import settlement
 from web.api import (
@@ -30,6 +31,7 @@ from web.api import (
 )
 from web.converters import ID_MAX, ID_SCHEMA
 from web.db import get_engine
+from web.i18n import DEFAULT_LOCALE
 from web.roles import Role
 from web.settlement_access import (
     FINANCE_READERS,
@@ -724,29 +726,61 @@ def statement_detail(statement_id: int) -> ResponseReturnValue:
     return jsonify(dataclasses.asdict(visible_statement(statement_id)))
 
 
-def statement_download_response(statement_id: int, fmt: str) -> Response:
-    """The statement as a CSV, XLSX or PDF attachment (404 if not the caller's)."""
+def statement_words(locale: str) -> settlement.Words:
+    """The document language ``locale`` (a supported Babel code) with this app's
+    catalogues, for the engine's exports (which never import Flask)."""
+    with force_locale(locale):
+        translations = get_translations()
+    return settlement.Words(locale, translations.gettext, translations.ngettext)
+
+
+def statement_download_response(statement_id: int, fmt: str, lang: str | None = None) -> Response:
+    """The statement as a CSV, XLSX or PDF attachment (404 if not the caller's).
+
+    The file is in the statement's party's language (``parties.locale``, else
+    English), whoever downloads it and whatever language their pages are in;
+    ``lang`` (``en``, ``zh_Hans_CN``, ``es``; also ``zh``, ``zh-CN``) asks for
+    another one (finance reading a Chinese distributor's statement in English).
+    400 for a format or language that is not offered."""
     if fmt not in DOWNLOAD_TYPES:
         abort(400, f"format must be one of {', '.join(DOWNLOAD_TYPES)}, got {fmt!r}")
+    chosen = settlement.supported_locale(lang)
+    if lang is not None and chosen is None:
+        offered = ", ".join(settlement.DOCUMENT_LOCALES)
+        abort(400, f"lang must be one of {offered}, got {lang!r}")
     st = visible_statement(statement_id)
+    locale = chosen or settlement.supported_locale(st.party_locale) or DEFAULT_LOCALE
     render = {
         "csv": settlement.statement_csv,
         "xlsx": settlement.statement_xlsx,
         "pdf": settlement.statement_pdf,
     }[fmt]
-    data = render(get_engine(), statement_id, current_actor())
+    data = render(get_engine(), statement_id, current_actor(), statement_words(locale))
     name = f"statement-{st.id}-{st.party_code}.{fmt}"
     return Response(
         data,
         content_type=DOWNLOAD_TYPES[fmt],
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Content-Language": locale.replace("_", "-"),
+        },
     )
 
 
 @api_route(
     "/statements/<id:statement_id>/download",
-    summary="A statement as CSV, XLSX or PDF",
-    params=(query_param("format", "string", enum=list(DOWNLOAD_TYPES), default="csv"),),
+    summary="A statement as CSV, XLSX or PDF, in the party's language",
+    params=(
+        query_param("format", "string", enum=list(DOWNLOAD_TYPES), default="csv"),
+        query_param(
+            "lang",
+            "string",
+            description="The document's language instead of the party's (parties.locale, "
+            "else en): en, zh_Hans_CN or es (zh, zh-CN, es-ES also read). CSV amounts "
+            "stay plain decimals with a dot in every language.",
+            maxLength=16,
+        ),
+    ),
     responses={
         200: {
             "description": "The file",
@@ -759,7 +793,9 @@ def statement_download_response(statement_id: int, fmt: str) -> Response:
     tags=("settlement",),
 )
 def statement_download(statement_id: int) -> ResponseReturnValue:
-    return statement_download_response(statement_id, query_str("format") or "csv")
+    return statement_download_response(
+        statement_id, query_str("format") or "csv", query_str("lang") or None
+    )
 
 
 # ------------------------------------------------------------------ partner scores

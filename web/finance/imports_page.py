@@ -32,6 +32,7 @@ KIND_LABELS: dict[str, str] = {
     "adjustments": _l("Adjustments"),
     "payments": _l("Payments received"),
     "billing": _l("Billing details"),
+    "parties": _l("Languages of parties' documents"),
 }
 
 
