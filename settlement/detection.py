@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -36,6 +36,7 @@ from settlement.snapshot import Snapshot, load_snapshot
 from settlement.zones import OPEN_END_MS, Grant, build_zone_tables
 
 __all__ = [
+    "DETECTION_STAGES",
     "DIVERSION_TYPES",
     "FINDING_TYPES",
     "DetectionArrays",
@@ -258,6 +259,19 @@ def _grade_all(s: Session) -> None:
                 a.severity = level
 
 
+#: The stages of :func:`run_detection`, in order, as its ``on_stage`` hears them.
+DETECTION_STAGES: tuple[str, ...] = (
+    "reading the ledger as of the checkpoint",
+    "locating entries in territories",
+    "detecting diversion",
+    "writing alerts and findings",
+)
+
+
+def _no_stage(_: str) -> None:
+    return None
+
+
 def run_detection(
     engine: Engine,
     checkpoint_tree_size: int,
@@ -268,8 +282,12 @@ def run_detection(
     max_kmh: float = 900.0,
     min_km: float = 1.0,
     actor: str = "detection",
+    on_stage: Callable[[str], None] | None = None,
 ) -> DetectionReport:
     """Detect over the ledger as of a signed checkpoint and upsert alerts and findings.
+
+    ``on_stage`` (optional) is called with each stage's name as it begins, in order:
+    :data:`DETECTION_STAGES` (the command line shows them as progress).
 
     Never duplicates: an alert is found again by its natural key and a finding by
     (alert, seq). The report lists every alert touched, new or not. Alerts that got
@@ -277,13 +295,17 @@ def run_detection(
     (the ledger key) signs the ``alerts`` seal over every alert's evidence hash, with
     the checkpoint's tree size as its subject.
     """
+    stage = on_stage if on_stage is not None else _no_stage
     t0 = time.perf_counter()
+    stage(DETECTION_STAGES[0])
     with engine.connect() as conn:
         verify_checkpoint(conn, checkpoint_tree_size, root_hex)
         snap = load_snapshot(conn, checkpoint_tree_size)
         grants = load_grants(conn, snap, territory_index.codes)
     t1 = time.perf_counter()
+    stage(DETECTION_STAGES[1])
     terr = entry_territories(snap, territory_index)
+    stage(DETECTION_STAGES[2])
     res = detect_arrays(
         snap,
         terr,
@@ -293,6 +315,7 @@ def run_detection(
         min_km=min_km,
     )
     t2 = time.perf_counter()
+    stage(DETECTION_STAGES[3])
 
     # Group findings by natural key.
     groups: dict[tuple[int, int, str, str], list[int]] = defaultdict(list)

@@ -19,7 +19,7 @@ import click
 
 import settlement
 from web.cli import in_app_context
-from web.progress import stage_line
+from web.progress import Stages, stage_line
 from web.roles import Role
 
 
@@ -99,12 +99,24 @@ def detect_command(max_kmh: float, min_km: float) -> None:
     with Session(engine) as s:
         index = geo.load_index(s)
     say_if_compiling()
+    from settlement.detection import DETECTION_STAGES
+
+    stages = Stages("detect", DETECTION_STAGES)
     try:
         report = settlement.run_detection(
-            engine, size, root, index, signer=get_signer(), max_kmh=max_kmh, min_km=min_km
+            engine,
+            size,
+            root,
+            index,
+            signer=get_signer(),
+            max_kmh=max_kmh,
+            min_km=min_km,
+            on_stage=stages,
         )
     except settlement.SettlementError as exc:
         raise _fail(exc) from None
+    finally:
+        stages.close()
     click.echo(f"checkpoint: tree size {cp.tree_size}, root {root}")
     click.echo("findings:")
     for kind in dict.fromkeys(settlement.FINDING_TYPES.values()):

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 if TYPE_CHECKING:
     from tqdm import tqdm
 
-__all__ = ["Progress", "stage_line"]
+__all__ = ["Progress", "Stages", "stage_line"]
 
 
 def stage_line(text: str) -> None:
@@ -72,3 +72,55 @@ class Progress:
                 file=self._stream,
                 flush=True,
             )
+
+
+class Stages:
+    """A command made of named stages (``names``, in order): call it with a stage's
+    name as the stage begins, ``close()`` at the end.
+
+    On a terminal a tqdm bar counts the stages and shows the current one; otherwise
+    each stage writes one line as it begins (``detect [2/4]: locating entries in
+    territories…``) and ``close()`` one line with the total time.
+    """
+
+    def __init__(
+        self,
+        desc: str,
+        names: tuple[str, ...],
+        *,
+        quiet: bool = False,
+        stream: TextIO | None = None,
+    ) -> None:
+        self.desc = desc
+        self.names = names
+        self.begun = 0
+        self._quiet = quiet
+        self._stream = stream if stream is not None else sys.stderr
+        self._started = time.perf_counter()
+        self._bar: tqdm[Any] | None = None
+        if not quiet and self._stream.isatty():
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=len(names), desc=desc, unit="stage", file=self._stream)
+
+    def __call__(self, name: str) -> None:
+        if self._bar is not None:
+            self._bar.update(self.begun - self._bar.n)
+            self._bar.set_description(f"{self.desc}: {name}")
+        elif not self._quiet:
+            print(
+                f"{self.desc} [{self.begun + 1}/{len(self.names)}]: {name}…",
+                file=self._stream,
+                flush=True,
+            )
+        self.begun += 1
+
+    def close(self) -> None:
+        """End: fill and close the bar, or write the total time."""
+        seconds = time.perf_counter() - self._started
+        if self._bar is not None:
+            self._bar.update(len(self.names) - self._bar.n)
+            self._bar.close()
+            self._bar = None
+        elif not self._quiet:
+            print(f"{self.desc}: done in {seconds:.1f} s", file=self._stream, flush=True)

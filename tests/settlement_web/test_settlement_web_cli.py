@@ -36,6 +36,11 @@ def test_detect_reports_findings_and_a_second_run_creates_no_alert(
     assert again.exit_code == 0, again.output
     assert "alerts: 0 created" in again.output
     assert _alert_count(engine) == created
+    # off a terminal each stage says when it begins, then the whole run how long it took
+    stages = re.findall(r"detect \[(\d)/4\]: ([a-z ]+)…", again.output)
+    assert [int(n) for n, _ in stages] == [1, 2, 3, 4]
+    assert stages[0][1] == "reading the ledger as of the checkpoint"
+    assert re.search(r"detect: done in \d+\.\d s", again.output)
 
 
 def test_detect_signs_a_checkpoint_when_the_ledger_has_grown(
