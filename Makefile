@@ -6,10 +6,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
-# one pytest worker per core (pytest-xdist); PYTEST_JOBS= runs them in one process
-PYTEST_JOBS ?= -n auto
+# one pytest worker per core (pytest-xdist); PYTEST_JOBS= runs them in one process;
+# loadgroup keeps an xdist_group (the browser tests' one browser) on one worker
+PYTEST_JOBS ?= -n auto --dist loadgroup
 
-.PHONY: run test install sysdeps testdeps lint typecheck pytest bench compare clean translations i18n-extract i18n-update
+.PHONY: run test install sysdeps testdeps screenshots lint typecheck pytest bench compare clean translations i18n-extract i18n-update
 
 install: sysdeps $(STAMP) translations
 
@@ -47,6 +48,10 @@ run: install
 	@if [ ! -f instance/.demo-done ]; then $(BIN)/hopchain demo --units 2000 --distributors 40 --months 3 && $(BIN)/hopchain detect && $(BIN)/hopchain settle --period 2026-10 && touch instance/.demo-done; fi
 	$(BIN)/hopchain serve --host 127.0.0.1 --port 8000
 
+# the home pages in English and Chinese, taken by headless Chromium from a served demo world
+screenshots: install testdeps
+	$(BIN)/python docs/screenshots/make_screenshots.py
+
 # the statement PDF tests read the PDF back with pdftotext (Debian: poppler-utils);
 # without it they skip and say why
 testdeps:
@@ -54,6 +59,11 @@ testdeps:
 	  echo "installing poppler-utils (pdftotext reads statement PDFs back in the tests)"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils) >/dev/null 2>&1 \
 	    || echo "could not install poppler-utils: the PDF text tests will skip"; \
+	fi
+	@if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then \
+	  echo "installing chromium and chromium-driver (the browser tests and make screenshots drive them)"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) >/dev/null 2>&1 \
+	    || echo "could not install chromium and chromium-driver: the browser tests will skip"; \
 	fi
 
 lint: install

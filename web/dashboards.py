@@ -11,7 +11,8 @@ Spec shapes: a chart is ``{"id", "title", "categories": [str], "series":
 [{"name", "data": [number]}], "stack": bool, "horizontal": bool, "percent":
 bool}``; the map is ``{"id", "territories": GeoJSON FeatureCollection,
 "sightings": [{"lat", "lon", "label"}], "transfers": [{"from": [lat, lon],
-"to": [lat, lon], "label"}], "legend": {"territory", "sighting", "transfer"}}``
+"to": [lat, lon], "label"}], "legend": {"territory", "sighting", "transfer"},
+"zoom": {"in", "out"}}``
 with coordinates in degrees.
 """
 
@@ -27,6 +28,7 @@ import settlement
 from scanners import WarehouseDashboard
 from web.alerts import FINDING_LABELS
 from web.i18n import N_
+from web.words import words
 
 __all__ = [
     "PERIOD",
@@ -174,6 +176,7 @@ def channel_spec(board: settlement.ChannelDashboard) -> dict[str, Any]:
                 "sighting": gettext("Out-of-zone sighting"),
                 "transfer": gettext("Cross-region transfer"),
             },
+            "zoom": {"in": gettext("Zoom in"), "out": gettext("Zoom out")},
         },
     }
 
@@ -221,7 +224,7 @@ def warehouse_spec(board: WarehouseDashboard) -> dict[str, Any]:
             _chart(
                 "chart-scans",
                 gettext("Today's scans by step and site"),
-                steps,
+                [words(k) for k in steps],
                 [
                     (site or gettext("no site"), [board.count(k, site) for k in steps])
                     for site in board.sites

@@ -382,7 +382,7 @@ def test_warehouse_reads_todays_scans_anomalies_and_silent_devices(
         )
     html = login_as("warehouse").get("/").get_data(as_text=True)
     scans = _table(html, "scans-table")
-    assert ["commissioning", "3", "1", "4"] in scans
+    assert ["Commissioning", "3", "1", "4"] in scans  # the step in words
     assert sum(int(r[-1]) for r in scans) == accepted
     anomalies = _table(html, "anomalies-table")
     assert len(anomalies) == 1 and anomalies[0][1] == unit_key(GTIN, "T2")

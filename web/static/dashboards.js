@@ -50,7 +50,11 @@
   function drawMap(spec) {
     var el = document.getElementById(spec.id);
     if (!el || typeof L === "undefined") { return; }
-    var map = L.map(el, { attributionControl: false, worldCopyJump: true });
+    var map = L.map(el, { attributionControl: false, worldCopyJump: true, zoomControl: false });
+    // a view before any layer: Leaflet 1.9 draws a shape added to a map without one
+    // before its renderer has bounds ("reading 'min'") and stops there
+    map.setView([20, 0], 1);
+    L.control.zoom({ zoomInTitle: spec.zoom.in, zoomOutTitle: spec.zoom.out }).addTo(map);
     var bounds = L.latLngBounds([]);
     var zones = L.geoJSON(spec.territories, {
       style: { color: "#2c6e9b", weight: 1, fillColor: "#9cc3de", fillOpacity: 0.35 },
