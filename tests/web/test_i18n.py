@@ -129,6 +129,22 @@ def test_every_message_is_translated(locale: str) -> None:
     assert not wrong, f"{locale}: translations name placeholders their message lacks: {wrong}"
 
 
+@pytest.mark.parametrize("locale", ["zh_Hans_CN", "es"])
+def test_every_plural_form_is_translated(locale: str) -> None:
+    """ngettext messages need each of the language's plural forms (Spanish has three
+    in CLDR: one, many, other); an empty one would show English for that count."""
+    path = TRANSLATIONS / locale / "LC_MESSAGES" / "messages.po"
+    with path.open("rb") as handle:
+        catalogue = read_po(handle, locale=locale)
+    short = [
+        str(m.id[0])
+        for m in catalogue
+        if isinstance(m.id, tuple)
+        and (len(m.string) < catalogue.num_plurals or not all(f.strip() for f in m.string))
+    ]
+    assert not short, f"{locale}: plural forms missing for {short}"
+
+
 def test_catalogue_template_matches_the_code(tmp_path: Path) -> None:
     """messages.pot holds exactly what pybabel extracts now (run `make i18n-update`)."""
     fresh = tmp_path / "messages.pot"
