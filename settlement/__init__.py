@@ -236,6 +236,7 @@ if TYPE_CHECKING:
         SEVERITIES,
         SeverityFactor,
         SeverityGrade,
+        SeverityReason,
         grade_alert,
     )
     from settlement.snapshot import NO_COORD, Snapshot, SnapshotError, load_snapshot
@@ -360,6 +361,7 @@ __all__ = [
     "SettlementVerifyReport",
     "SeverityFactor",
     "SeverityGrade",
+    "SeverityReason",
     "Snapshot",
     "SnapshotError",
     "StatementNotFound",

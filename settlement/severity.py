@@ -28,7 +28,7 @@ change them in one place.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from babel.numbers import get_currency_precision
@@ -51,6 +51,7 @@ __all__ = [
     "VALUE_LEVELS_MAJOR",
     "SeverityFactor",
     "SeverityGrade",
+    "SeverityReason",
     "grade_alert",
     "grade_stored_alerts",
     "money_words",
@@ -111,12 +112,111 @@ class SeverityGrade:
     factors: tuple[SeverityFactor, ...]
 
     @property
-    def reason(self) -> str:
-        """The rule's outcome in English words (pages translate from :attr:`factors`)."""
+    def reasons(self) -> tuple[SeverityReason, ...]:
+        """Why the alert has its level, one part per fact, for words in any language:
+        each fact that raised it (:attr:`factors`), or, when none did, the facts
+        themselves (units, confirmed alerts, value at stake); then the units without
+        a list price when some units are priced. See :class:`SeverityReason` for
+        the ids and their values."""
+        months = REPEAT_WINDOW_MONTHS
+        parts: list[SeverityReason] = []
+        for f in self.factors:
+            if f.kind == "units":
+                values: dict[str, int | str] = {"count": f.amount, "threshold": f.threshold}
+            elif f.kind == "repeat":
+                values = {"count": f.amount, "months": months, "threshold": f.threshold}
+            elif f.kind == "clone":
+                values = {}
+            else:
+                values = {
+                    "value_minor": f.amount,
+                    "threshold_minor": f.threshold,
+                    "currency": self.currency,
+                }
+            parts.append(SeverityReason(f.kind, {**values, "level": f.level}))
         if not self.factors:
-            return "low: " + "; ".join(_facts(self)) + " — nothing reaches a higher step"
-        parts = [_factor_text(f, self.currency) for f in self.factors]
-        return f"{self.level}: " + "; ".join(parts)
+            parts.append(SeverityReason("unit_count", {"count": self.units}))
+            parts.append(
+                SeverityReason("prior_offences", {"count": self.prior_offences, "months": months})
+            )
+            if self.value_minor is None:
+                parts.append(SeverityReason("no_list_price", {}))
+            else:
+                parts.append(
+                    SeverityReason(
+                        "value_at_stake",
+                        {"value_minor": self.value_minor, "currency": self.currency},
+                    )
+                )
+        if self.unpriced_units and self.value_minor is not None:
+            parts.append(
+                SeverityReason(
+                    "unpriced_units", {"count": self.unpriced_units, "currency": self.currency}
+                )
+            )
+        return tuple(parts)
+
+    @property
+    def reason(self) -> str:
+        """The rule's outcome in English words, from :attr:`reasons` (the command
+        line and the API's ``severity_reason``; pages word :attr:`reasons` in the
+        reader's language): ``"high: 60 units involved (from 50: high)"``,
+        ``"low: 3 units; ... — nothing reaches a higher step"``."""
+        said = "; ".join(_english(r) for r in self.reasons)
+        if not self.factors:
+            return f"low: {said} — nothing reaches a higher step"
+        return f"{self.level}: {said}"
+
+
+@dataclass(frozen=True, slots=True)
+class SeverityReason:
+    """One part of a severity grade's reason: ``message_id`` names the sentence,
+    ``values`` its parts, raw (pages word them in the reader's language, the engine
+    in English: :attr:`SeverityGrade.reason`).
+
+    Ids and their values (counts and months are ints; ``*_minor`` amounts are ints
+    in minor units of ``currency``, an ISO 4217 code; ``level`` is one of
+    :data:`SEVERITIES`):
+
+    - ``units``: ``count``, ``threshold``, ``level`` (units involved reached a step);
+    - ``repeat``: ``count``, ``months``, ``threshold``, ``level`` (confirmed alerts);
+    - ``clone``: ``level`` (a cloned code is at least that);
+    - ``value``: ``value_minor``, ``threshold_minor``, ``currency``, ``level``;
+    - ``unit_count``: ``count``; ``prior_offences``: ``count``, ``months``;
+      ``value_at_stake``: ``value_minor``, ``currency``; ``no_list_price``: none
+      (the facts, when none reaches a step above ``low``);
+    - ``unpriced_units``: ``count``, ``currency`` (units without a list price).
+    """
+
+    message_id: str
+    values: Mapping[str, int | str]
+
+
+#: The English of each reason id (``%(value)s`` / ``%(threshold)s``: the ``*_minor``
+#: amounts as money, :func:`money_words`).
+_ENGLISH: dict[str, str] = {
+    "units": "%(count)s units involved (from %(threshold)s: %(level)s)",
+    "repeat": "%(count)s confirmed alerts in the %(months)s months before "
+    "(from %(threshold)s: %(level)s)",
+    "clone": "cloned code (always at least %(level)s)",
+    "value": "value at stake %(value)s (from %(threshold)s: %(level)s)",
+    "prior_offences": "%(count)s confirmed alerts in the %(months)s months before",
+    "value_at_stake": "value at stake %(value)s",
+    "no_list_price": "value at stake no list price",
+    "unpriced_units": "%(count)s units without a list price",
+}
+
+
+def _english(r: SeverityReason) -> str:
+    if r.message_id == "unit_count":
+        n = int(r.values["count"])
+        return f"{n} unit{'' if n == 1 else 's'}"
+    values: dict[str, object] = dict(r.values)
+    currency = str(r.values.get("currency", ""))
+    for key, value in r.values.items():
+        if key.endswith("_minor"):
+            values[key.removesuffix("_minor")] = money_words(int(value), currency)
+    return _ENGLISH[r.message_id] % values
 
 
 def value_threshold_minor(major: int, currency: str) -> int:
@@ -192,34 +292,6 @@ def grade_alert(
         currency=currency,
         unpriced_units=unpriced_units,
         factors=tuple(factors),
-    )
-
-
-def _facts(g: SeverityGrade) -> list[str]:
-    value = "no list price" if g.value_minor is None else money_words(g.value_minor, g.currency)
-    out = [
-        f"{g.units} unit{'' if g.units == 1 else 's'}",
-        f"{g.prior_offences} confirmed alerts in the {REPEAT_WINDOW_MONTHS} months before",
-        f"value at stake {value}",
-    ]
-    if g.unpriced_units and g.value_minor is not None:
-        out.append(f"{g.unpriced_units} units without a list price")
-    return out
-
-
-def _factor_text(f: SeverityFactor, currency: str) -> str:
-    if f.kind == "units":
-        return f"{f.amount} units involved (from {f.threshold}: {f.level})"
-    if f.kind == "repeat":
-        return (
-            f"{f.amount} confirmed alerts in the {REPEAT_WINDOW_MONTHS} months before "
-            f"(from {f.threshold}: {f.level})"
-        )
-    if f.kind == "clone":
-        return f"cloned code (always at least {f.level})"
-    return (
-        f"value at stake {money_words(f.amount, currency)} "
-        f"(from {money_words(f.threshold, currency)}: {f.level})"
     )
 
 

@@ -4,6 +4,7 @@ or reject. The workflow rules are the engine's (:mod:`settlement.alerts`)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from flask import (
@@ -18,13 +19,14 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext
+from flask_babel import gettext, ngettext
 
 import settlement
 from web.converters import parse_id
 from web.db import get_engine
-from web.i18n import N_, format_money
+from web.i18n import N_, format_number
 from web.paging import page_request
+from web.reasons import reason_words, severity_words
 from web.security import require_roles
 from web.settlement_access import (
     MANAGERS,
@@ -41,6 +43,7 @@ __all__ = [
     "FINDING_LABELS",
     "alert_filters",
     "bp",
+    "event_text",
     "finding_labels",
     "severity_reason",
     "sort_labels",
@@ -73,72 +76,34 @@ def sort_labels() -> dict[str, str]:
     return {k: gettext(v) for k, v in SORT_LABELS.items()}
 
 
-def _money(minor: int, currency: str) -> str:
-    return f"{currency} {format_money(minor, currency)}" if currency else str(minor)
-
-
 def severity_reason(grade: settlement.SeverityGrade) -> str:
-    """The severity rule's reason in the page's language: each fact that raised the
-    alert above low, or the facts when none did."""
-    months = settlement.REPEAT_WINDOW_MONTHS
-    value = (
-        gettext("no list price")
-        if grade.value_minor is None
-        else _money(grade.value_minor, grade.currency)
+    """The severity rule's reason in the page's language (:func:`web.reasons.severity_words`)."""
+    return severity_words(grade)
+
+
+#: What detection writes on the events it records (settlement/detection.py:
+#: ``f"{added} findings at tree size {tree_size}"``), read back to be said in words.
+_DETECTION_TEXT = re.compile(r"^(\d+) findings at tree size (\d+)$")
+#: Events the application records by itself, in words (the history's verb).
+_SYSTEM_ACTIONS = {"detected", "findings_added"}
+
+
+@bp.app_template_global("alert_event_text")
+def event_text(event: settlement.AlertEventView) -> str:
+    """The text of a history event as the page shows it: what people wrote, as they
+    wrote it; what detection recorded (``"3 findings at tree size 120"``), in the
+    page's language."""
+    found = _DETECTION_TEXT.match(event.text or "")
+    if event.role != "system" or event.action not in _SYSTEM_ACTIONS or found is None:
+        return event.text
+    return str(
+        ngettext(
+            "%(num)s finding at tree size %(size)s",
+            "%(num)s findings at tree size %(size)s",
+            int(found.group(1)),
+            size=format_number(int(found.group(2))),
+        )
     )
-    parts: list[str] = []
-    for f in grade.factors:
-        if f.kind == "units":
-            parts.append(
-                gettext(
-                    "%(units)s units involved (from %(threshold)s: %(level)s)",
-                    units=f.amount,
-                    threshold=f.threshold,
-                    level=f.level,
-                )
-            )
-        elif f.kind == "repeat":
-            parts.append(
-                gettext(
-                    "%(count)s confirmed alerts in the %(months)s months before "
-                    "(from %(threshold)s: %(level)s)",
-                    count=f.amount,
-                    months=months,
-                    threshold=f.threshold,
-                    level=f.level,
-                )
-            )
-        elif f.kind == "clone":
-            parts.append(gettext("cloned code (always at least %(level)s)", level=f.level))
-        else:
-            parts.append(
-                gettext(
-                    "value at stake %(value)s (from %(threshold)s: %(level)s)",
-                    value=_money(f.amount, grade.currency),
-                    threshold=_money(f.threshold, grade.currency),
-                    level=f.level,
-                )
-            )
-    if not parts:
-        parts.append(
-            gettext(
-                "%(units)s units, %(count)s confirmed alerts in the %(months)s months before, "
-                "value at stake %(value)s: nothing reaches a higher step",
-                units=grade.units,
-                count=grade.prior_offences,
-                months=months,
-                value=value,
-            )
-        )
-    if grade.unpriced_units and grade.value_minor is not None:
-        parts.append(
-            gettext(
-                "%(count)s units have no list price in %(currency)s",
-                count=grade.unpriced_units,
-                currency=grade.currency,
-            )
-        )
-    return str(gettext("%(level)s: %(reasons)s", level=grade.level, reasons="; ".join(parts)))
 
 
 def _arg(name: str) -> str | None:
@@ -285,7 +250,7 @@ def detail(alert_id: int) -> ResponseReturnValue:
     findings = settlement.alert_findings(get_engine(), alert_id, actor)
     history = settlement.alert_history(get_engine(), alert_id, actor)
     keys = unit_keys(u for _, u, _ in findings)
-    rows = [(seq, keys.get(u, f"unit {u}"), at) for seq, u, at in findings]
+    rows = [(seq, keys.get(u) or gettext("unit %(id)s", id=u), at) for seq, u, at in findings]
     reports = [
         r
         for r in settlement.list_reports(get_engine(), actor, status="open")
@@ -313,7 +278,7 @@ def _act(alert_id: int, done: str, step: Callable[[], settlement.AlertView]) -> 
     try:
         step()
     except settlement.SettlementError as exc:
-        flash(str(exc), "error")
+        flash(reason_words(exc), "error")
     else:
         flash(done, "success")
     return redirect(url_for("alerts.detail", alert_id=alert_id))
@@ -325,7 +290,7 @@ def investigate(alert_id: int) -> ResponseReturnValue:
     note = request.form.get("note", "")
     return _act(
         alert_id,
-        f"Alert {alert_id} is under investigation.",
+        gettext("Alert %(id)s is under investigation.", id=alert_id),
         lambda: settlement.start_investigation(get_engine(), alert_id, current_actor(), note),
     )
 
@@ -336,7 +301,9 @@ def confirm(alert_id: int) -> ResponseReturnValue:
     note = request.form.get("note", "")
     return _act(
         alert_id,
-        f"Alert {alert_id} confirmed: the next settlement run charges its penalty.",
+        gettext(
+            "Alert %(id)s confirmed: the next settlement run charges its penalty.", id=alert_id
+        ),
         lambda: settlement.confirm_alert(get_engine(), alert_id, current_actor(), note),
     )
 
@@ -347,7 +314,7 @@ def dismiss(alert_id: int) -> ResponseReturnValue:
     note = request.form.get("note", "")
     return _act(
         alert_id,
-        f"Alert {alert_id} dismissed.",
+        gettext("Alert %(id)s dismissed.", id=alert_id),
         lambda: settlement.dismiss_alert(get_engine(), alert_id, current_actor(), note),
     )
 
@@ -358,7 +325,7 @@ def assign(alert_id: int) -> ResponseReturnValue:
     assignee = request.form.get("assignee", "").strip()
     return _act(
         alert_id,
-        f"Alert {alert_id} assigned to {assignee}.",
+        gettext("Alert %(id)s assigned to %(assignee)s.", id=alert_id, assignee=assignee),
         lambda: settlement.assign_alert(get_engine(), alert_id, assignee, current_actor()),
     )
 
@@ -369,7 +336,7 @@ def note(alert_id: int) -> ResponseReturnValue:
     text = request.form.get("text", "")
     return _act(
         alert_id,
-        "Note added.",
+        gettext("Note added."),
         lambda: settlement.add_note(get_engine(), alert_id, text, current_actor()),
     )
 
@@ -380,13 +347,13 @@ def attach(alert_id: int) -> ResponseReturnValue:
     _visible(alert_id)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        flash("Choose a file to attach.", "error")
+        flash(gettext("Choose a file to attach."), "error")
         return redirect(url_for("alerts.detail", alert_id=alert_id))
     ref = store_upload(upload)
     text = request.form.get("note", "")
     return _act(
         alert_id,
-        f"File {upload.filename} attached.",
+        gettext("File %(name)s attached.", name=upload.filename),
         lambda: settlement.attach_file(get_engine(), alert_id, ref, current_actor(), note=text),
     )
 
@@ -428,15 +395,19 @@ def confirm_report(report_id: int) -> ResponseReturnValue:
     raw = request.form.get("alert_id", "")
     alert_id = parse_id(raw)
     if alert_id is None:
-        flash("Choose the confirmed alert this report helped prove.", "error")
+        flash(gettext("Choose the confirmed alert this report helped prove."), "error")
     else:
         try:
             settlement.confirm_report(get_engine(), report_id, alert_id, current_actor())
         except settlement.SettlementError as exc:
-            flash(str(exc), "error")
+            flash(reason_words(exc), "error")
         else:
             flash(
-                f"Report {report_id} confirmed; its reward follows alert {raw}'s penalty.",
+                gettext(
+                    "Report %(report)s confirmed; its reward follows alert %(alert)s's penalty.",
+                    report=report_id,
+                    alert=alert_id,
+                ),
                 "success",
             )
     return redirect(url_for("alerts.reports"))
@@ -450,7 +421,7 @@ def reject_report(report_id: int) -> ResponseReturnValue:
             get_engine(), report_id, current_actor(), request.form.get("note", "")
         )
     except settlement.SettlementError as exc:
-        flash(str(exc), "error")
+        flash(reason_words(exc), "error")
     else:
-        flash(f"Report {report_id} rejected.", "success")
+        flash(gettext("Report %(id)s rejected.", id=report_id), "success")
     return redirect(url_for("alerts.reports"))

@@ -172,7 +172,9 @@ def alert(alert_id: int) -> ResponseReturnValue:
         "partner/alert.html",
         alert=view,
         reason=severity_reason(settlement.alert_severity(get_engine(), alert_id, actor)),
-        findings=[(seq, keys.get(u, f"unit {u}"), at) for seq, u, at in findings],
+        findings=[
+            (seq, keys.get(u) or gettext("unit %(id)s", id=u), at) for seq, u, at in findings
+        ],
         history=list(reversed(history)),
     )
 

@@ -8,16 +8,20 @@ reason in the request's language:
 ``reason_words(MissingFxRates("2026-11", [("EUR", "JPY")]))`` ->
 ``"no FX rate for 2026-11: EUR->JPY. ..."`` in English, the catalogue's words in zh/es.
 An error without an id (or with an id not listed here) is said as ``str(exc)``.
+
+An alert's severity reason is said the same way from its parts
+(:attr:`settlement.SeverityGrade.reasons`): :func:`severity_words`.
 """
 
 from __future__ import annotations
 
-from flask_babel import gettext
+from flask_babel import gettext, ngettext
 
 import settlement
-from web.i18n import N_
+from web.i18n import N_, format_money, format_number
+from web.words import words
 
-__all__ = ["REASONS", "reason_message", "reason_words"]
+__all__ = ["REASONS", "reason_message", "reason_words", "severity_words"]
 
 #: The words of every engine reason id, ``%(name)s`` filled from the error's values.
 REASONS: dict[str, str] = {
@@ -58,3 +62,101 @@ def reason_words(exc: settlement.SettlementError) -> str:
         return str(exc)
     message, values = worded
     return str(gettext(message, **values))
+
+
+def _severity_part(part: settlement.SeverityReason) -> str:
+    """One part of a severity reason in the request's language: counts as the locale
+    writes numbers, amounts once with their currency code, levels in words."""
+    v = part.values
+    currency = str(v.get("currency", ""))
+
+    def count(name: str = "count") -> int:
+        return int(v[name])
+
+    def money(name: str) -> str:
+        return format_money(int(v[name]), currency)
+
+    level = words(v.get("level", ""))
+    if part.message_id == "units":
+        return str(
+            ngettext(
+                "%(num)s unit involved (from %(threshold)s: %(level)s)",
+                "%(num)s units involved (from %(threshold)s: %(level)s)",
+                count(),
+                threshold=format_number(count("threshold")),
+                level=level,
+            )
+        )
+    if part.message_id == "repeat":
+        return str(
+            ngettext(
+                "%(num)s confirmed alert in the %(months)s months before "
+                "(from %(threshold)s: %(level)s)",
+                "%(num)s confirmed alerts in the %(months)s months before "
+                "(from %(threshold)s: %(level)s)",
+                count(),
+                months=count("months"),
+                threshold=format_number(count("threshold")),
+                level=level,
+            )
+        )
+    if part.message_id == "clone":
+        return str(gettext("cloned code (always at least %(level)s)", level=level))
+    if part.message_id == "value":
+        return str(
+            gettext(
+                "value at stake %(value)s (from %(threshold)s: %(level)s)",
+                value=money("value_minor"),
+                threshold=money("threshold_minor"),
+                level=level,
+            )
+        )
+    if part.message_id == "unit_count":
+        return str(ngettext("%(num)s unit", "%(num)s units", count()))
+    if part.message_id == "prior_offences":
+        return str(
+            ngettext(
+                "%(num)s confirmed alert in the %(months)s months before",
+                "%(num)s confirmed alerts in the %(months)s months before",
+                count(),
+                months=count("months"),
+            )
+        )
+    if part.message_id == "value_at_stake":
+        return str(gettext("value at stake %(value)s", value=money("value_minor")))
+    if part.message_id == "no_list_price":
+        return str(gettext("no list price"))
+    if part.message_id == "unpriced_units":
+        return str(
+            ngettext(
+                "%(num)s unit has no list price in %(currency)s",
+                "%(num)s units have no list price in %(currency)s",
+                count(),
+                currency=currency,
+            )
+        )
+    raise ValueError(f"severity reason id {part.message_id!r} has no words in web/reasons.py")
+
+
+def severity_words(grade: settlement.SeverityGrade) -> str:
+    """The severity rule's reason in the request's language: the level in words, then
+    each fact that raised it, or the facts and that none reaches a higher step
+    (:attr:`settlement.SeverityGrade.reasons`; the English of the CLI and the API is
+    :attr:`settlement.SeverityGrade.reason`). Raises ``ValueError`` naming a reason
+    id this module has no words for (a new id in the engine needs words here)."""
+    parts = [_severity_part(p) for p in grade.reasons]
+    if not grade.factors:
+        return str(
+            gettext(
+                "%(level)s: %(facts)s — nothing reaches a higher step",
+                level=words(grade.level),
+                facts=gettext("; ").join(parts),
+            )
+        )
+    return str(
+        gettext(
+            "%(level)s: %(reasons)s",
+            level=words(grade.level),
+            reasons=gettext("; ").join(parts),
+        )
+    )

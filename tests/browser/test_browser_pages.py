@@ -78,11 +78,9 @@ def signed_out(browser: WebDriver, world: LiveWorld) -> Iterator[WebDriver]:
     browser.delete_all_cookies()
 
 
-def problems_on(
-    driver: WebDriver, world: LiveWorld, chinese: bool, english_words: bool = True
-) -> list[str]:
+def problems_on(driver: WebDriver, world: LiveWorld, chinese: bool) -> list[str]:
     """What is wrong with the page now shown: a server error, console errors, CSP
-    violations, and (``chinese``) no Chinese at all or (``english_words``) English words."""
+    violations, and (``chinese``) no Chinese at all or English words."""
     where = driver.current_url.removeprefix(world.base_url)
     found: list[str] = []
     lang = driver.find_element(By.TAG_NAME, "html").get_attribute("lang")
@@ -101,10 +99,7 @@ def problems_on(
         page = driver.page_source
         if not HAN.search(body):
             found.append(f"{where}: no Chinese text")
-        if english_words:
-            found += [
-                f"{where}: English: {text!r}" for text in english_left(page, world.data_names)
-            ]
+        found += [f"{where}: English: {text!r}" for text in english_left(page, world.data_names)]
     return found
 
 
@@ -162,7 +157,7 @@ def test_channel_manager_pages_through_alerts_and_works_one(
     set_language(driver, "zh_Hans_CN")
     problems: list[str] = []
     driver.get(world.url("/alerts/"))
-    problems += problems_on(driver, world, chinese=True, english_words=False)
+    problems += problems_on(driver, world, chinese=True)
     first_page = [
         a.get_attribute("href") for a in driver.find_elements(By.CSS_SELECTOR, ALERT_LINK)
     ]
@@ -170,14 +165,14 @@ def test_channel_manager_pages_through_alerts_and_works_one(
 
     follow(driver, "nav.pager a[rel=next]")
     assert "page=2" in driver.current_url, driver.current_url
-    problems += problems_on(driver, world, chinese=True, english_words=False)
+    problems += problems_on(driver, world, chinese=True)
     second_page = {
         a.get_attribute("href") for a in driver.find_elements(By.CSS_SELECTOR, ALERT_LINK)
     }
     assert second_page and not second_page & set(first_page), "page 2 repeats page 1"
 
     follow(driver, "nav.pager a[rel=prev]")
-    problems += problems_on(driver, world, chinese=True, english_words=False)
+    problems += problems_on(driver, world, chinese=True)
     back = [a.get_attribute("href") for a in driver.find_elements(By.CSS_SELECTOR, ALERT_LINK)]
     assert back == first_page, "back on page 1, the list differs"
 
@@ -190,10 +185,10 @@ def test_channel_manager_pages_through_alerts_and_works_one(
     target = link.get_attribute("href") or ""
     link.click()
     WebDriverWait(driver, WAIT_S).until(lambda d: d.current_url == target)
-    problems += problems_on(driver, world, chinese=True, english_words=False)
+    problems += problems_on(driver, world, chinese=True)
     submit(driver, "form[action$='/investigate'] button[type=submit]")
     assert driver.current_url == target, driver.current_url
-    problems += problems_on(driver, world, chinese=True, english_words=False)
+    problems += problems_on(driver, world, chinese=True)
     assert not driver.find_elements(By.CSS_SELECTOR, "form[action$='/investigate']"), (
         "the alert still offers 'Start investigating' after it was pressed"
     )
@@ -205,13 +200,6 @@ def test_channel_manager_pages_through_alerts_and_works_one(
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11, found by this test: the alert list's severity reasons repeat the "
-    "currency (USD USD 205.43) and keep English severity words (low：, high), and the alert "
-    "page keeps 'nobody', the history's 'detection', '(system)', 'detected', "
-    "'N findings at tree size N' and the flash 'Alert N is under investigation.' in English",
-)
 def test_alert_pages_have_no_english_left(signed_out: WebDriver, world: LiveWorld) -> None:
     """The channel manager's alert list (both pages) and one alert, in Chinese."""
     driver = signed_out

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from geo.models import TerritoryRow
 from ledger.models import Party
-from settlement.models import DepositMovement
+from settlement.models import Alert, DepositMovement
 from web.models import User
 from web.nav import NAV
 from web.roles import Role
@@ -156,20 +156,39 @@ def _set_locale(engine: Engine, username: str, locale: str) -> None:
         session.commit()
 
 
+#: Roles that see alerts, and the page of one alert each opens.
+ALERT_PAGES = {
+    Role.CHANNEL_MANAGER: "alerts.detail",
+    Role.ADMIN: "alerts.detail",
+    Role.DISTRIBUTOR: "partner.alert",
+}
+
+
 def test_chinese_pages_have_no_english_left(
     login_as: Callable[..., FlaskClient],
     engine: Engine,
     app: Flask,
     run_cli: Callable[..., Result],
+    csrf_token: Callable[..., str],
 ) -> None:
-    """Every role's pages over a small demo network (alerts, runs, statements, entries)."""
+    """Every role's pages over a small demo network (alerts, runs, statements, entries),
+    and one alert's page for each role that sees alerts (its severity reason, facts and
+    the history detection wrote), the channel manager's after starting to investigate
+    it (the flash)."""
     assert run_cli("init").exit_code == 0
     demo = run_cli("demo", "--units", "60", "--distributors", "3", "--months", "1")
     assert demo.exit_code == 0, demo.output
+    detect = run_cli("detect")  # alerts: the list's severity reasons, one alert's page
+    assert detect.exit_code == 0, detect.output
     with Session(engine) as session:
-        party = session.scalars(
-            select(Party.code).where(Party.kind == "distributor").order_by(Party.code)
-        ).first()
+        # the distributor with an open alert (its alert page is crawled too)
+        party, alert_id = session.execute(
+            select(Party.code, Alert.id)
+            .join(Alert, Alert.party_id == Party.id)
+            .where(Party.kind == "distributor", Alert.status == "open")
+            .order_by(Party.code, Alert.id)
+        ).first() or (None, None)
+        assert alert_id is not None, "the demo raised no open alert on a distributor"
         data = frozenset(
             name
             for column in (
@@ -199,12 +218,25 @@ def test_chinese_pages_have_no_english_left(
                 for item in NAV
                 if role in item.roles and item.endpoint in app.view_functions
             ]
+            if role in ALERT_PAGES:
+                paths.append(url_for(ALERT_PAGES[role], alert_id=alert_id))
+        names = data | {f"{role.value}-crawl"}
         for path in paths:
             answer = browser.get(path)
             page = answer.get_data(as_text=True)
             if answer.status_code != 200 or not HAN.search(page):
                 problems.append(f"{role.value} {path}: {answer.status}")
-            names = data | {f"{role.value}-crawl"}
+            problems += [f"{role.value} {path}: {text!r}" for text in english_left(page, names)]
+        if role is Role.CHANNEL_MANAGER:
+            path = f"/alerts/{alert_id}"
+            answer = browser.post(
+                f"{path}/investigate",
+                data={"csrf_token": csrf_token(path, on=browser)},
+                follow_redirects=True,
+            )
+            page = answer.get_data(as_text=True)
+            if answer.status_code != 200 or "正在调查" not in page:
+                problems.append(f"{role.value} {path}/investigate: {answer.status}, no flash")
             problems += [f"{role.value} {path}: {text!r}" for text in english_left(page, names)]
     assert not problems, "English on Chinese pages:\n" + "\n".join(problems)
 
