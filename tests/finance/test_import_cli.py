@@ -97,6 +97,6 @@ def test_without_a_finance_user_it_says_how_to_make_one(
 
 
 def test_an_unknown_kind_lists_the_kinds(engine: Engine, run_cli: Callable[..., Result]) -> None:
-    result = run_cli("import", "parties", str(EXAMPLES / "prices.csv"))
+    result = run_cli("import", "widgets", str(EXAMPLES / "prices.csv"))
     assert result.exit_code == 2
     assert "prices" in result.output and "deposit-agreements" in result.output

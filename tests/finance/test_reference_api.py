@@ -155,7 +155,7 @@ def test_import_roles_and_unknown_kinds(client: FlaskClient, bearer: Headers) ->
     distributor = bearer("distributor", party="DIST-FR")
     assert client.post("/api/v1/imports/prices", data=data, headers=distributor).status_code == 403
     assert (
-        client.post("/api/v1/imports/parties", data=data, headers=bearer("finance")).status_code
+        client.post("/api/v1/imports/widgets", data=data, headers=bearer("finance")).status_code
         == 404
     )
 
