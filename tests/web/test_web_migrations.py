@@ -31,26 +31,28 @@ def _describe(change: Any) -> str:
     return f"{op} {' '.join(names)}"
 
 
-def test_migrations_match_the_models(engine: Engine) -> None:
-    diff = schema_diff(engine)
+def test_migrations_match_the_models(migrated_engine: Engine) -> None:
+    diff = schema_diff(migrated_engine)
     assert not diff, (
         "the models and the migrations differ; run `hopchain db revision -m MSG`:\n  "
         + "\n  ".join(_describe(change) for change in diff)
     )
 
 
-def test_one_migration_head(engine: Engine) -> None:
+def test_one_migration_head(migrated_engine: Engine) -> None:
     assert len(heads()) == 1, "parallel migrations: run `hopchain db merge`"
 
 
-def test_upgrading_twice_changes_nothing(engine: Engine) -> None:
-    before = sorted(inspect(engine).get_table_names())
-    init_database(engine)
-    assert sorted(inspect(engine).get_table_names()) == before
+def test_upgrading_twice_changes_nothing(migrated_engine: Engine) -> None:
+    before = sorted(inspect(migrated_engine).get_table_names())
+    init_database(migrated_engine)
+    assert sorted(inspect(migrated_engine).get_table_names()) == before
 
 
-def test_users_and_tokens_tables_are_created(engine: Engine) -> None:
-    assert {"users", "api_tokens", "parties", "entries"} <= set(inspect(engine).get_table_names())
+def test_users_and_tokens_tables_are_created(migrated_engine: Engine) -> None:
+    assert {"users", "api_tokens", "parties", "entries"} <= set(
+        inspect(migrated_engine).get_table_names()
+    )
 
 
 def test_every_module_that_maps_tables_is_known_to_alembic() -> None:
