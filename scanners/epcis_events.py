@@ -37,7 +37,6 @@ __all__ = [
     "id_digest",
     "mark_declared",
     "record_event",
-    "retracted_seqs",
     "retractions",
 ]
 
@@ -274,17 +273,3 @@ def _link(db: Session | Connection, event_id: str) -> CorrectiveLink:
     if device is None:
         return CorrectiveLink(event_id, None)
     return CorrectiveLink(event_id, tuple(event_seqs(db, device)))
-
-
-def retracted_seqs(db: Session | Connection, seqs: Iterable[int]) -> dict[int, int]:
-    """For each of ``seqs`` that is an error_declaration entry: the seq it retracts."""
-    wanted = sorted(set(seqs))
-    out: dict[int, int] = {}
-    for chunk in (wanted[i : i + 500] for i in range(0, len(wanted), 500)):
-        rows = db.execute(
-            select(Entry.seq, Entry.retracts_seq).where(
-                Entry.seq.in_(chunk), Entry.retracts_seq.is_not(None)
-            )
-        ).all()
-        out.update({int(s): int(r) for s, r in rows if r is not None})
-    return out

@@ -27,7 +27,7 @@ from ledger.access import require_readable
 from ledger.checkpoint import latest_checkpoint
 from ledger.queries import EntryView
 from scanners import parse
-from scanners.epcis_events import Retraction, retracted_seqs, retractions
+from scanners.epcis_events import Retraction, retractions
 
 __all__ = ["UnitReport", "load_unit", "resolve_key"]
 
@@ -42,8 +42,6 @@ class UnitReport:
     checkpoint_size: int | None  # entries with seq below it are in a signed checkpoint
     # retracted entries (by seq): which declaration, when, why, corrective events
     retracted: dict[int, Retraction] = field(default_factory=dict)
-    # error declaration entries (by seq): the seq each retracts
-    retracts: dict[int, int] = field(default_factory=dict)
 
     @property
     def is_logistic(self) -> bool:
@@ -70,9 +68,7 @@ class UnitReport:
         }
 
     def _entry_json(self, e: EntryView) -> dict[str, Any]:
-        out = dict(e.as_json())
-        if e.seq in self.retracts:
-            out["retracts"] = self.retracts[e.seq]
+        out = dict(e.as_json())  # has retracts and retracted_by (ledger.queries)
         if e.seq in self.retracted:
             out["retracted"] = self.retracted[e.seq].as_json()
         return out
@@ -120,9 +116,7 @@ def load_unit(engine: Engine, key: str, *, only_party: str | None = None) -> Uni
         history = unit_history(conn, key)
         status = unit_status(conn, key)
         inside = contents(conn, key) if status.key.startswith("00/") else []
-        seqs = [e.seq for e in history]
-        retracted = retractions(conn, seqs)
-        declared = retracted_seqs(conn, seqs)
+        retracted = retractions(conn, [e.seq for e in history if e.retracted_by is not None])
     latest = latest_checkpoint(engine)
     return UnitReport(
         status=status,
@@ -130,5 +124,4 @@ def load_unit(engine: Engine, key: str, *, only_party: str | None = None) -> Uni
         history=history,
         checkpoint_size=None if latest is None else latest[0],
         retracted=retracted,
-        retracts=declared,
     )
