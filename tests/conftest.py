@@ -41,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import argon2
 import pyotp
 import pytest
+from alembic import command
 from argon2 import PasswordHasher
 from click.testing import CliRunner, Result
 from flask import Flask
@@ -55,7 +56,7 @@ from ledger.models import Party
 from web import accounts, create_app
 from web.account import totp
 from web.cli import CliState, build_cli
-from web.db import get_engine, heads, init_database, target_metadata
+from web.db import alembic_config, get_engine, init_database, target_metadata
 from web.models import User
 
 # A fresh clone has no .hypothesis/ cache: the first text strategy then spends over a
@@ -167,12 +168,7 @@ def _create_schema(engine: Engine) -> None:
     with engine.begin() as conn:
         for metadata in target_metadata():
             metadata.create_all(conn)
-        conn.exec_driver_sql(
-            "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL,"
-            " CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"
-        )
-        for head in heads():
-            conn.exec_driver_sql("INSERT INTO alembic_version (version_num) VALUES (%s)", (head,))
+        command.stamp(alembic_config(conn), "heads")
 
 
 @pytest.fixture
