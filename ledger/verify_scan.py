@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection
 
 from ledger import merkle
-from ledger.append import _summarize, loose_unpacking_note
+from ledger.append import _chunks, _summarize, loose_unpacking_note
 from ledger.custody import Custody, UnitState, apply_entry
 from ledger.database import fetch_all, placeholder
 from ledger.hops import scan_digest
@@ -244,8 +244,7 @@ class EntryScan:
         named = sorted({r for _, _, _, r in self.declarations if r is not None})
         targets: dict[int, tuple[int, str]] = {}
         ph = placeholder(self.conn)
-        for i in range(0, len(named), 500):
-            chunk = named[i : i + 500]
+        for chunk in _chunks(named):
             marks = ",".join([ph] * len(chunk))
             for seq, unit_id, kind in fetch_all(
                 self.conn,
