@@ -234,10 +234,12 @@ if TYPE_CHECKING:
     from settlement.severity import (
         REPEAT_WINDOW_MONTHS,
         SEVERITIES,
+        VALUE_REFERENCE_CURRENCY,
         SeverityFactor,
         SeverityGrade,
         SeverityReason,
         grade_alert,
+        stored_grade,
     )
     from settlement.snapshot import NO_COORD, Snapshot, SnapshotError, load_snapshot
     from settlement.statements import (
@@ -287,6 +289,7 @@ __all__ = [
     "REPEAT_WINDOW_MONTHS",
     "SEVERITIES",
     "UNIT_KEY_MAX",
+    "VALUE_REFERENCE_CURRENCY",
     "AccountMovement",
     "AccountRow",
     "AccountTotal",
@@ -498,6 +501,7 @@ __all__ = [
     "statement_csv",
     "statement_pdf",
     "statement_xlsx",
+    "stored_grade",
     "supported_locale",
     "verify_settlement",
 ]

@@ -21,7 +21,7 @@ from sqlalchemy.sql import Select
 from ledger.models import Unit
 from settlement.common import Actor, SettlementError, now_ms, period_bounds
 from settlement.models import Alert, AlertEvent, AlertFinding
-from settlement.severity import SEVERITIES, SeverityGrade, grade_stored_alerts
+from settlement.severity import SEVERITIES, SeverityGrade, stored_grade
 
 __all__ = [
     "ALERT_SORTS",
@@ -52,7 +52,9 @@ ALERT_STATUSES = ("open", "investigating", "confirmed", "dismissed")
 #: Finding types alerts are grouped by (settlement.detection.FINDING_TYPES' values).
 ALERT_TYPES = ("out_of_zone", "cross_region", "custody_break", "clone")
 #: Orders of :func:`page_alerts`: newest period first, most severe, most units,
-#: highest value at stake (each then newest alert first).
+#: highest value at stake in EUR as detection stored it (``Alert.value_reference_minor``;
+#: alerts whose value is unknown, for want of a list price or an FX rate, last), each
+#: then newest alert first.
 ALERT_SORTS = ("newest", "severity", "units", "value")
 #: Longest unit-key search: a canonical key is at most 64 characters.
 UNIT_KEY_MAX = 64
@@ -377,7 +379,8 @@ class AlertQuery:
 @dataclass(frozen=True, slots=True)
 class AlertPage:
     """One page of alerts: ``items`` from ``offset``, ``total`` matching in all, and
-    the severity grade (with its reason and value at stake) of each item by id."""
+    the severity grade (with its reason and value at stake) of each item by id, as
+    detection stored it (:func:`settlement.severity.stored_grade`)."""
 
     items: list[AlertView]
     total: int
@@ -444,30 +447,30 @@ def page_alerts(
     base = _filtered(actor, query)
     with Session(engine) as s:
         total = int(s.scalar(select(func.count()).select_from(base.subquery())) or 0)
+        order: tuple[Any, ...]
         if query.sort == "value":
-            everything = list(s.scalars(base))
-            grades = grade_stored_alerts(s, everything)
-            everything.sort(key=lambda a: (grades[a.id].value_minor or 0, a.id), reverse=True)
-            rows = everything[offset : offset + limit]
-            page_grades = {a.id: grades[a.id] for a in rows}
+            # EUR value as detection stored it; unknown (no list price, no FX rate) last
+            unknown = case((Alert.value_reference_minor.is_(None), 1), else_=0)
+            value = Alert.value_reference_minor.desc()
+            order = (unknown, value, Alert.period.desc(), Alert.id.desc())
+        elif query.sort == "severity":
+            rank = case({lv: i for i, lv in enumerate(SEVERITIES)}, value=Alert.severity)
+            order = (rank.desc(), Alert.period.desc(), Alert.id.desc())
+        elif query.sort == "units":
+            order = (Alert.unit_count.desc(), Alert.id.desc())
         else:
-            order: tuple[Any, ...]
-            if query.sort == "severity":
-                rank = case({lv: i for i, lv in enumerate(SEVERITIES)}, value=Alert.severity)
-                order = (rank.desc(), Alert.period.desc(), Alert.id.desc())
-            elif query.sort == "units":
-                order = (Alert.unit_count.desc(), Alert.id.desc())
-            else:
-                order = (Alert.period.desc(), Alert.id.desc())
-            rows = list(s.scalars(base.order_by(*order).offset(offset).limit(limit)))
-            page_grades = grade_stored_alerts(s, rows)
-        return AlertPage([_view(a) for a in rows], total, offset, limit, page_grades)
+            order = (Alert.period.desc(), Alert.id.desc())
+        rows = list(s.scalars(base.order_by(*order).offset(offset).limit(limit)))
+        grades = {a.id: stored_grade(a) for a in rows}
+        return AlertPage([_view(a) for a in rows], total, offset, limit, grades)
 
 
 def alert_severity(engine: Engine, alert_id: int, actor: Actor) -> SeverityGrade:
-    """The severity rule applied to the alert as it stands now, with its reason
-    (the stored ``severity`` is the same rule as of the last detection run)."""
+    """The alert's severity grade as detection last stored it, with its reason and
+    value at stake (:func:`settlement.severity.stored_grade`: from the alert's
+    columns, no price or FX query). Raises :class:`AlertWorkflowError` for an unknown
+    alert or one ``actor`` may not see."""
     with Session(engine) as s:
         a = _load(s, alert_id)
         _may_see(actor, a)
-        return grade_stored_alerts(s, [a])[a.id]
+        return stored_grade(a)

@@ -248,15 +248,30 @@ def _hash_evidence(s: Session, alert_ids: Sequence[int]) -> None:
 
 
 def _grade_all(s: Session) -> None:
-    """Set every alert's severity by :func:`settlement.severity.grade_stored_alerts`."""
+    """Grade every alert by :func:`settlement.severity.grade_stored_alerts` and store
+    the level with the facts it came from (``severity``, ``prior_offences``,
+    ``value_minor``, ``value_currency``, ``value_fx_rate``, ``value_reference_minor``,
+    ``unpriced_units``), which :func:`settlement.severity.stored_grade` reads back."""
     ids = list(s.scalars(select(Alert.id).order_by(Alert.id)))
     for part_ids in _chunks(ids, 2_000):
         alerts = list(s.scalars(select(Alert).where(Alert.id.in_(part_ids))))
         grades = grade_stored_alerts(s, alerts)
         for a in alerts:
-            level = grades[a.id].level
-            if a.severity != level:
-                a.severity = level
+            g = grades[a.id]
+            rate = None if g.fx_rate is None or g.value_minor is None else str(g.fx_rate)
+            facts = {
+                "severity": g.level,
+                "unit_count": g.units,
+                "prior_offences": g.prior_offences,
+                "value_minor": g.value_minor,
+                "value_currency": g.currency or None,
+                "value_fx_rate": rate,
+                "value_reference_minor": g.value_reference_minor,
+                "unpriced_units": g.unpriced_units,
+            }
+            for name, value in facts.items():
+                if getattr(a, name) != value:  # unchanged rows are not written
+                    setattr(a, name, value)
 
 
 #: The stages of :func:`run_detection`, in order, as its ``on_stage`` hears them.

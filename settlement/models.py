@@ -154,6 +154,21 @@ class Alert(Base):
     )
     penalty_minor: Mapped[int | None] = mapped_column(BigInteger, default=None)
     penalty_currency: Mapped[str | None] = mapped_column(String(3), default=None)
+    # The facts of the severity grade as of detection's last run (settlement.severity:
+    # grade_stored_alerts writes them, stored_grade reads them back without a query).
+    # value_minor: units x list price in value_currency minor units, None when no unit
+    # has a list price; value_fx_rate: EUR -> value_currency rate the value steps were
+    # converted with (decimal text), None when no rate was on file; value_reference_minor:
+    # the value in EUR minor units (what lists sort by), None when value or rate is
+    # unknown; unpriced_units: units without a list price; prior_offences: confirmed
+    # alerts of the party in the 12 months before. Rows from before these columns carry
+    # None/0 until detection's next run fills them.
+    value_minor: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    value_currency: Mapped[str | None] = mapped_column(String(3), default=None)
+    value_fx_rate: Mapped[str | None] = mapped_column(String(40), default=None)
+    value_reference_minor: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    unpriced_units: Mapped[int] = mapped_column(Integer, default=0)
+    prior_offences: Mapped[int] = mapped_column(Integer, default=0)
     # hex SHA-256 over the alert's identity and its findings' evidence (seq, unit,
     # time, leaf hash); detection writes it and seals all of them in a signed note
     evidence_hash: Mapped[str] = mapped_column(String(64), default="")

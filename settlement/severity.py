@@ -10,7 +10,13 @@ One rule, :func:`grade_alert`, from four facts about the alert:
   than a plane, i.e. a copied code, which is never a small matter;
 - **value at stake**: units x list price of their product, in the alert's currency
   (the responsible party's), integer minor units, with the price list version in
-  force on the last day of the alert's period (as settlement values units).
+  force on the last day of the alert's period (as settlement values units). Its
+  steps are set in one reference currency, :data:`VALUE_REFERENCE_CURRENCY` (EUR),
+  and converted into the alert's currency with the FX rate of the alert's period
+  (:class:`settlement.fx.FxBook`; the latest earlier month's when the period has
+  none), so JPY 1,000 (about EUR 6) no longer counts like EUR 1,000. Without any
+  rate on file the value step does not apply and the reason says so
+  (``value_no_fx_rate``).
 
 Each fact gives a level; the alert's severity is the highest of them, and
 :attr:`SeverityGrade.reason` says in words which facts raised it.
@@ -21,8 +27,14 @@ without numbers. Repeat offences and cloned codes are the likelihood side, units
 and value the impact side. The thresholds below are ours: volume keeps the steps
 detection used before this rule (5 / 50 / 500 units), repeats follow the
 escalation steps of fines (1st, 2nd, 3rd earlier offence), value steps are
-decades of major currency units. They are named constants so a channel team can
-change them in one place.
+decades of euros (EUR 1,000 / 10,000 / 100,000). They are named constants so a
+channel team can change them in one place.
+
+Detection stores the facts and the level on the alert (``Alert.severity``,
+``unit_count``, ``prior_offences``, ``value_minor``, ``value_currency``,
+``value_fx_rate``, ``value_reference_minor``, ``unpriced_units``) each time it
+grades (:func:`grade_stored_alerts`); lists and pages rebuild the grade and its
+reason from those columns with :func:`stored_grade`, without a price or FX query.
 """
 
 from __future__ import annotations
@@ -30,6 +42,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Context, Decimal
 
 from babel.numbers import get_currency_precision
 from sqlalchemy import func, select
@@ -38,7 +51,8 @@ from sqlalchemy.orm import Session
 from ledger.models import Party, Unit
 from ledger.times import format_day
 from settlement.common import SettlementError, period_bounds
-from settlement.models import Alert, AlertFinding, PriceList
+from settlement.fx import FxBook
+from settlement.models import Alert, AlertFinding, FxRate, PriceList
 from settlement.rules.penalties import prior_offences
 
 __all__ = [
@@ -49,12 +63,14 @@ __all__ = [
     "SEVERITY_RANK",
     "UNIT_LEVELS",
     "VALUE_LEVELS_MAJOR",
+    "VALUE_REFERENCE_CURRENCY",
     "SeverityFactor",
     "SeverityGrade",
     "SeverityReason",
     "grade_alert",
     "grade_stored_alerts",
     "money_words",
+    "stored_grade",
     "value_threshold_minor",
 ]
 
@@ -70,7 +86,13 @@ REPEAT_LEVELS: tuple[tuple[int, str], ...] = ((1, "medium"), (2, "high"), (3, "c
 REPEAT_WINDOW_MONTHS = 12
 #: A cloned code is at least this serious, whatever its size.
 CLONE_LEVEL = "high"
-#: (value at stake at least, in major units of the alert's currency, level).
+#: The currency the value steps are set in: the channel rules' reporting currency
+#: (settlement runs report in EUR unless told otherwise, ``reporting_currency="EUR"``
+#: in :func:`settlement.runs.create_run`, and the ECB reference rates finance imports
+#: quote every currency against the euro).
+VALUE_REFERENCE_CURRENCY = "EUR"
+#: (value at stake at least, in major units of :data:`VALUE_REFERENCE_CURRENCY`, level);
+#: an alert in another currency compares with these converted at its period's rate.
 VALUE_LEVELS_MAJOR: tuple[tuple[int, str], ...] = (
     (1_000, "medium"),
     (10_000, "high"),
@@ -99,7 +121,9 @@ class SeverityGrade:
 
     ``value_minor`` is None when no unit has a list price in ``currency`` for the
     period; ``unpriced_units`` counts units without one (their value is unknown,
-    not zero, and the reason says so).
+    not zero, and the reason says so). ``fx_rate``: units of ``currency`` per one
+    :data:`VALUE_REFERENCE_CURRENCY` unit that the value steps were converted with
+    (1 for EUR), None when no rate was on file (the value step did not apply).
     """
 
     level: str
@@ -110,6 +134,21 @@ class SeverityGrade:
     currency: str
     unpriced_units: int
     factors: tuple[SeverityFactor, ...]
+    fx_rate: Decimal | None = None
+
+    @property
+    def value_compared(self) -> bool:
+        """True when the value at stake is known and could be compared with the steps."""
+        return self.value_minor is not None and self.fx_rate is not None
+
+    @property
+    def value_reference_minor(self) -> int | None:
+        """The value at stake in :data:`VALUE_REFERENCE_CURRENCY` minor units (``value_minor``
+        / ``fx_rate``, rounded half up), what lists sort by; None when the value or the
+        rate is unknown."""
+        if self.value_minor is None or self.fx_rate is None:
+            return None
+        return to_reference_minor(self.value_minor, self.currency, self.fx_rate)
 
     @property
     def reasons(self) -> tuple[SeverityReason, ...]:
@@ -141,6 +180,8 @@ class SeverityGrade:
             )
             if self.value_minor is None:
                 parts.append(SeverityReason("no_list_price", {}))
+            elif self.fx_rate is None:
+                parts.append(self._no_rate())
             else:
                 parts.append(
                     SeverityReason(
@@ -148,6 +189,8 @@ class SeverityGrade:
                         {"value_minor": self.value_minor, "currency": self.currency},
                     )
                 )
+        elif self.value_minor is not None and self.fx_rate is None:
+            parts.append(self._no_rate())
         if self.unpriced_units and self.value_minor is not None:
             parts.append(
                 SeverityReason(
@@ -155,6 +198,14 @@ class SeverityGrade:
                 )
             )
         return tuple(parts)
+
+    def _no_rate(self) -> SeverityReason:
+        values: dict[str, int | str] = {
+            "value_minor": self.value_minor or 0,
+            "currency": self.currency,
+            "reference": VALUE_REFERENCE_CURRENCY,
+        }
+        return SeverityReason("value_no_fx_rate", values)
 
     @property
     def reason(self) -> str:
@@ -185,6 +236,9 @@ class SeverityReason:
     - ``unit_count``: ``count``; ``prior_offences``: ``count``, ``months``;
       ``value_at_stake``: ``value_minor``, ``currency``; ``no_list_price``: none
       (the facts, when none reaches a step above ``low``);
+    - ``value_no_fx_rate``: ``value_minor``, ``currency``, ``reference`` (the value is
+      known but no ``reference`` -> ``currency`` FX rate is on file for the alert's
+      period or any earlier month, so it was not compared with the value steps);
     - ``unpriced_units``: ``count``, ``currency`` (units without a list price).
     """
 
@@ -203,6 +257,8 @@ _ENGLISH: dict[str, str] = {
     "prior_offences": "%(count)s confirmed alerts in the %(months)s months before",
     "value_at_stake": "value at stake %(value)s",
     "no_list_price": "value at stake no list price",
+    "value_no_fx_rate": "value at stake %(value)s not compared with the value steps: "
+    "no %(reference)s->%(currency)s FX rate on file for the period or before",
     "unpriced_units": "%(count)s units without a list price",
 }
 
@@ -219,13 +275,48 @@ def _english(r: SeverityReason) -> str:
     return _ENGLISH[r.message_id] % values
 
 
-def value_threshold_minor(major: int, currency: str) -> int:
-    """``major`` units of ``currency`` in its minor units (ISO 4217 exponent: EUR 2,
-    JPY 0). Raises :class:`SettlementError` for a currency code that is not 3 letters."""
+def _digits(currency: str) -> int:
     if len(currency) != 3 or not currency.isalpha():
         raise SettlementError(f"currency must be a 3-letter ISO 4217 code, got {currency!r}")
     digits: int = get_currency_precision(currency.upper())
-    return major * int(10**digits)
+    return digits
+
+
+def value_threshold_minor(major: int, currency: str, fx_rate: Decimal | None = None) -> int:
+    """``major`` units of :data:`VALUE_REFERENCE_CURRENCY` in minor units of ``currency``
+    (ISO 4217 exponent: EUR 2, JPY 0), converted at ``fx_rate`` (units of ``currency``
+    per reference unit) and rounded up to a whole minor unit, so ``value >= threshold``
+    holds exactly when the value is worth at least ``major`` euros:
+    ``value_threshold_minor(1_000, "JPY", Decimal("160"))`` -> 160,000 (JPY);
+    ``value_threshold_minor(1_000, "EUR")`` -> 100,000 (EUR 1,000.00).
+
+    Raises :class:`SettlementError` for a currency code that is not 3 letters, a rate
+    that is not > 0, or a missing rate for a currency other than the reference one.
+    """
+    digits = _digits(currency)
+    if currency.upper() == VALUE_REFERENCE_CURRENCY:
+        fx_rate = Decimal(1)
+    if fx_rate is None:
+        raise SettlementError(
+            f"a {VALUE_REFERENCE_CURRENCY} threshold needs the "
+            f"{VALUE_REFERENCE_CURRENCY}->{currency} rate to be said in {currency}"
+        )
+    if not fx_rate > 0:
+        raise SettlementError(f"FX rate must be > 0, got {fx_rate}")
+    exact = Decimal(major) * fx_rate * (10**digits)
+    return int(exact.to_integral_value(rounding=ROUND_CEILING))
+
+
+def to_reference_minor(value_minor: int, currency: str, fx_rate: Decimal) -> int:
+    """``value_minor`` of ``currency`` in :data:`VALUE_REFERENCE_CURRENCY` minor units at
+    ``fx_rate`` (units of ``currency`` per reference unit), rounded half up:
+    ``to_reference_minor(200_000, "JPY", Decimal(160))`` -> 125,000 (EUR 1,250.00).
+    Raises :class:`SettlementError` for a malformed currency or a rate not > 0."""
+    if not fx_rate > 0:
+        raise SettlementError(f"FX rate must be > 0, got {fx_rate}")
+    scale = Decimal(10) ** (_digits(VALUE_REFERENCE_CURRENCY) - _digits(currency))
+    exact = Decimal(value_minor) / fx_rate * scale
+    return int(exact.to_integral_value(rounding=ROUND_HALF_UP))
 
 
 def money_words(minor: int, currency: str) -> str:
@@ -252,13 +343,18 @@ def grade_alert(
     value_minor: int | None,
     currency: str,
     unpriced_units: int = 0,
+    fx_rate: Decimal | None = None,
 ) -> SeverityGrade:
     """Grade one alert (see the module docstring for the rule and its source).
 
     ``units``: distinct units involved (>= 0); ``prior_offences``: confirmed alerts
     of the responsible party in the window (>= 0); ``value_minor``: units x list
-    price in ``currency`` minor units, None when no unit is priced. Raises
-    :class:`SettlementError` naming a negative count or a malformed currency.
+    price in ``currency`` minor units, None when no unit is priced; ``fx_rate``:
+    units of ``currency`` per :data:`VALUE_REFERENCE_CURRENCY` unit for the alert's
+    period (ignored, i.e. 1, when ``currency`` is the reference currency), None
+    when no rate is on file: then the value step does not apply and the reason
+    says the value could not be compared. Raises :class:`SettlementError` naming a
+    negative count, a rate not > 0 or a malformed currency.
     """
     if units < 0 or prior_offences < 0 or unpriced_units < 0:
         raise SettlementError(
@@ -267,6 +363,10 @@ def grade_alert(
         )
     if value_minor is not None and value_minor < 0:
         raise SettlementError(f"value at stake must be >= 0 minor units, got {value_minor}")
+    if currency and currency.upper() == VALUE_REFERENCE_CURRENCY:
+        fx_rate = Decimal(1)
+    if fx_rate is not None and not fx_rate > 0:
+        raise SettlementError(f"FX rate must be > 0, got {fx_rate}")
     factors: list[SeverityFactor] = []
     by_units = _step(units, UNIT_LEVELS)
     if by_units:
@@ -277,8 +377,8 @@ def grade_alert(
     clone = finding_type == "clone"
     if clone:
         factors.append(SeverityFactor("clone", 1, 1, CLONE_LEVEL))
-    if value_minor is not None:
-        steps = [(value_threshold_minor(m, currency), lv) for m, lv in VALUE_LEVELS_MAJOR]
+    if value_minor is not None and fx_rate is not None:
+        steps = [(value_threshold_minor(m, currency, fx_rate), lv) for m, lv in VALUE_LEVELS_MAJOR]
         by_value = _step(value_minor, steps)
         if by_value:
             factors.append(SeverityFactor("value", value_minor, *by_value))
@@ -292,15 +392,39 @@ def grade_alert(
         currency=currency,
         unpriced_units=unpriced_units,
         factors=tuple(factors),
+        fx_rate=fx_rate,
+    )
+
+
+def stored_grade(alert: Alert) -> SeverityGrade:
+    """The grade detection stored on ``alert`` (its level, facts and reason), rebuilt
+    from its columns by :func:`grade_alert` without any query: ``unit_count``,
+    ``prior_offences``, ``finding_type``, ``value_minor`` in ``value_currency``,
+    ``unpriced_units`` and ``value_fx_rate`` (decimal text, EUR -> the alert's
+    currency). It is the rule as of the last detection run, like ``Alert.severity``.
+    Alerts detection has not graded since the columns were added carry no value and
+    no prior offences until its next run.
+    """
+    rate = None if alert.value_fx_rate is None else Decimal(alert.value_fx_rate)
+    return grade_alert(
+        units=alert.unit_count or 0,
+        prior_offences=alert.prior_offences or 0,
+        finding_type=alert.finding_type,
+        value_minor=alert.value_minor,
+        currency=alert.value_currency or "",
+        unpriced_units=alert.unpriced_units or 0,
+        fx_rate=rate,
     )
 
 
 def grade_stored_alerts(s: Session, alerts: Sequence[Alert]) -> dict[int, SeverityGrade]:
     """Grade stored alerts from the database: their units (per product), the
-    responsible party's currency and confirmed alerts, and the price lists.
+    responsible party's currency and confirmed alerts, the price lists and the
+    EUR -> currency FX rate of each alert's period (:class:`_ReferenceRates`).
 
     Returns ``{alert id: grade}``. An alert without a responsible party has no
-    currency, so its value at stake is unknown (None).
+    currency, so its value at stake is unknown (None). Detection stores each grade
+    on its alert (:func:`settlement.detection`), :func:`stored_grade` reads it back.
     """
     if not alerts:
         return {}
@@ -335,6 +459,7 @@ def grade_stored_alerts(s: Session, alerts: Sequence[Alert]) -> dict[int, Severi
             if pid is not None:
                 confirmed[int(pid)].append((int(aid), str(per)))
     prices: dict[tuple[str, str], dict[str, int]] = {}
+    rates = _ReferenceRates(s)
     out: dict[int, SeverityGrade] = {}
     for a in alerts:
         ccy = currency.get(a.party_id, "") if a.party_id is not None else ""
@@ -362,8 +487,50 @@ def grade_stored_alerts(s: Session, alerts: Sequence[Alert]) -> dict[int, Severi
             value_minor=value,
             currency=ccy,
             unpriced_units=unpriced,
+            fx_rate=rates.rate(ccy, a.period) if value is not None else None,
         )
     return out
+
+
+#: Significant digits an FX rate is kept with on an alert (``Alert.value_fx_rate``,
+#: 40 characters): a crossed or inverted rate has up to 28; grading uses the kept
+#: rate, so :func:`stored_grade` gives back exactly what detection computed.
+_RATE_DIGITS = Context(prec=20)
+
+
+class _ReferenceRates:
+    """EUR -> currency rates per (currency, period), read once per grading: the
+    period's own rate (as stored, inverted or crossed, :class:`FxBook`), else the
+    latest earlier month's that has one, else None."""
+
+    def __init__(self, s: Session) -> None:
+        self._s = s
+        self._months: list[str] | None = None
+        self._books: dict[str, FxBook] = {}
+        self._found: dict[tuple[str, str], Decimal | None] = {}
+
+    def rate(self, currency: str, period: str) -> Decimal | None:
+        if not currency:
+            return None
+        if currency == VALUE_REFERENCE_CURRENCY:
+            return Decimal(1)
+        key = (currency, period)
+        if key not in self._found:
+            self._found[key] = self._look_up(currency, period)
+        return self._found[key]
+
+    def _look_up(self, currency: str, period: str) -> Decimal | None:
+        if self._months is None:
+            stored = self._s.scalars(select(FxRate.period).distinct())
+            self._months = sorted({p for p in stored if "-Q" not in p.upper()}, reverse=True)
+        for month in (m for m in self._months if m <= period):
+            book = self._books.get(month)
+            if book is None:
+                book = self._books[month] = FxBook(self._s, month)
+            quote = book.quote(VALUE_REFERENCE_CURRENCY, currency)
+            if quote is not None and quote.rate > 0:
+                return _RATE_DIGITS.plus(quote.rate)
+        return None
 
 
 def _price_list(s: Session, currency: str, period: str) -> dict[str, int]:

@@ -261,6 +261,7 @@ def detail(alert_id: int) -> ResponseReturnValue:
         alert=alert,
         grade=settlement.alert_severity(get_engine(), alert_id, actor),
         reason=severity_reason,
+        reference=settlement.VALUE_REFERENCE_CURRENCY,
         code=party_codes([alert.party_id]).get(alert.party_id or 0, "—"),
         findings=rows,
         history=list(reversed(history)),

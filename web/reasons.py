@@ -126,6 +126,16 @@ def _severity_part(part: settlement.SeverityReason) -> str:
         return str(gettext("value at stake %(value)s", value=money("value_minor")))
     if part.message_id == "no_list_price":
         return str(gettext("no list price"))
+    if part.message_id == "value_no_fx_rate":
+        return str(
+            gettext(
+                "value at stake %(value)s not compared with the value steps: no "
+                "%(reference)s->%(currency)s FX rate on file for the period or before",
+                value=money("value_minor"),
+                reference=str(v["reference"]),
+                currency=currency,
+            )
+        )
     if part.message_id == "unpriced_units":
         return str(
             ngettext(

@@ -60,6 +60,11 @@ def _world(engine: Engine) -> dict[int, dict[str, object]]:
                 severity=settlement.SEVERITIES[i % 4],
                 unit_count=_units(i),
                 finding_count=_units(i),
+                # the grade's facts as detection stores them (settlement.detection)
+                value_minor=_units(i) * PRICE,
+                value_currency="EUR",
+                value_fx_rate="1",
+                value_reference_minor=_units(i) * PRICE,
                 appealed=False,
                 created_ms=1,
                 updated_ms=1,

@@ -118,8 +118,9 @@ _ALERT_PAGE_HEADERS = {
     summary="Diversion alerts, a page at a time",
     description="Filter by `q` (part of a unit key one of the alert's findings names), "
     "`party_id`, `type`, `severity`, `status` and `period` (YYYY-MM); order by `sort`. "
-    "The body is the page's alerts (with `severity_reason` and `value_minor` in "
-    "`value_currency`); `X-Total-Count` gives the total and `Link` the next and previous "
+    "The body is the page's alerts (with `severity_reason`, `value_minor` in "
+    "`value_currency` and `value_reference_minor` in EUR, as detection last graded "
+    "them: null when unknown); `X-Total-Count` gives the total and `Link` the next and previous "
     'pages: pass the `cursor` of `rel="next"` to read on. A distributor gets only the '
     "alerts about its own party.",
     params=(
@@ -134,8 +135,8 @@ _ALERT_PAGE_HEADERS = {
             "string",
             enum=list(settlement.ALERT_SORTS),
             default="newest",
-            description="newest (period, then id), severity, units or value at stake, "
-            "largest first.",
+            description="newest (period, then id), severity, units or value at stake "
+            "in EUR (alerts whose value is unknown last), largest first.",
         ),
         query_param("limit", minimum=1, maximum=500, default=50, description="Alerts per page."),
         query_param(
@@ -172,10 +173,7 @@ def alerts_list() -> ResponseReturnValue:
     body = []
     for a in page.items:
         item = alert_json(a, codes)
-        grade = page.grades[a.id]
-        item["severity_reason"] = grade.reason
-        item["value_minor"] = grade.value_minor
-        item["value_currency"] = grade.currency or None
+        item.update(_grade_json(page.grades[a.id]))
         body.append(item)
     response = jsonify(body)
     response.headers["X-Total-Count"] = str(page.total)
@@ -208,16 +206,25 @@ def alert_detail(alert_id: int) -> ResponseReturnValue:
     history = settlement.alert_history(get_engine(), alert_id, actor)
     keys = unit_keys(u for _, u, _ in findings)
     out = alert_json(alert, party_codes([alert.party_id]))
-    grade = settlement.alert_severity(get_engine(), alert_id, actor)
-    out["severity_reason"] = grade.reason
-    out["value_minor"] = grade.value_minor
-    out["value_currency"] = grade.currency or None
+    out.update(_grade_json(settlement.alert_severity(get_engine(), alert_id, actor)))
     out["findings"] = [
         {"seq": seq, "unit_id": unit, "unit_key": keys.get(unit), "at_ms": at}
         for seq, unit, at in findings
     ]
     out["history"] = [dataclasses.asdict(e) for e in history]
     return jsonify(out)
+
+
+def _grade_json(grade: settlement.SeverityGrade) -> dict[str, Any]:
+    """The stored severity grade's fields of an alert in the API: ``severity_reason``
+    (English), ``value_minor`` in ``value_currency`` (null: no list price),
+    ``value_reference_minor`` (EUR minor units; null: value or FX rate unknown)."""
+    return {
+        "severity_reason": grade.reason,
+        "value_minor": grade.value_minor,
+        "value_currency": grade.currency or None,
+        "value_reference_minor": grade.value_reference_minor,
+    }
 
 
 def _alert_action(alert_id: int, action: str) -> ResponseReturnValue:
