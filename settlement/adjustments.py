@@ -84,9 +84,19 @@ def acting_user_id(actor: Actor, action: str) -> int:
 
 def _check_amount(amount_minor: int) -> None:
     if isinstance(amount_minor, bool) or not isinstance(amount_minor, int) or amount_minor == 0:
-        raise InvalidValue("amount", f"{amount_minor!r} is not a non-zero amount in minor units")
+        raise InvalidValue.said(
+            "not_nonzero_minor",
+            "%(value)s is not a non-zero amount in minor units",
+            field="amount",
+            value=repr(amount_minor),
+        )
     if abs(amount_minor) > MAX_MINOR:
-        raise InvalidValue("amount", f"{amount_minor} is larger than any amount hopchain stores")
+        raise InvalidValue.said(
+            "amount_too_large",
+            "%(value)s is larger than any amount hopchain stores",
+            field="amount",
+            value=amount_minor,
+        )
 
 
 def store_adjustment(
@@ -112,9 +122,21 @@ def store_adjustment(
             else None
         )
         if dispute is None or owner != party.id:
-            raise InvalidValue("dispute_id", f"{party.code} has no disputed line {dispute_id}")
+            raise InvalidValue.said(
+                "party_has_no_dispute",
+                "%(party)s has no disputed line %(dispute)s",
+                field="dispute_id",
+                party=party.code,
+                dispute=dispute_id,
+            )
         if dispute.status != "open":
-            raise InvalidValue("dispute_id", f"dispute {dispute_id} is already {dispute.status}")
+            raise InvalidValue.said(
+                "dispute_already",
+                "dispute %(dispute)s is already %(status)s",
+                field="dispute_id",
+                dispute=dispute_id,
+                status=dispute.status,
+            )
     a = Adjustment(
         party_id=party.id, amount_minor=amount_minor, currency=party.currency, reason=reason,
         created_by=actor.username, created_ms=now_ms(), status="pending",
@@ -166,9 +188,19 @@ def add_adjustment(
 def _pending(s: Session, adjustment_id: int) -> tuple[Adjustment, str]:
     a = s.get(Adjustment, adjustment_id)
     if a is None:
-        raise InvalidValue("adjustment", f"there is no adjustment {adjustment_id}")
+        raise InvalidValue.said(
+            "no_adjustment",
+            "there is no adjustment %(adjustment)s",
+            field="adjustment",
+            adjustment=adjustment_id,
+        )
     if a.status != "pending":
-        raise AdjustmentStateError(f"adjustment {adjustment_id} is {a.status}, not pending")
+        raise AdjustmentStateError.said(
+            "adjustment_not_pending",
+            "adjustment %(adjustment)s is %(status)s, not pending",
+            adjustment=adjustment_id,
+            status=a.status,
+        )
     return a, party_by_id(s, a.party_id).code
 
 
@@ -185,14 +217,18 @@ def approve_adjustment(engine: Engine, adjustment_id: int, actor: Actor) -> None
     with Session(engine) as s, s.begin():
         a, code = _pending(s, adjustment_id)
         if a.created_by_id is None:
-            raise AdjustmentStateError(
-                f"adjustment {adjustment_id} was booked without a user id, so no one can be "
-                "shown to be a second pair of eyes; reject it and book it again"
+            raise AdjustmentStateError.said(
+                "adjustment_booker_unknown",
+                "adjustment %(adjustment)s was booked without a user id, so no one can be "
+                "shown to be a second pair of eyes; reject it and book it again",
+                adjustment=adjustment_id,
             )
         if a.created_by_id == user_id:
-            raise AdjustmentStateError(
-                f"{a.created_by} booked adjustment {adjustment_id}; another finance user"
-                " approves it"
+            raise AdjustmentStateError.said(
+                "adjustment_own_approval",
+                "%(user)s booked adjustment %(adjustment)s; another finance user approves it",
+                user=a.created_by,
+                adjustment=adjustment_id,
             )
         a.status, a.approved_by, a.approved_ms = "approved", actor.username, now_ms()
         a.approved_by_id = user_id

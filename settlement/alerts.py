@@ -158,9 +158,21 @@ def _transition(engine: Engine, alert_id: int, to: str, actor: Actor, note: str)
         a = _load(s, alert_id)
         _manager(actor, f"move alert {alert_id} to {to}")
         if (a.status, to) not in _TRANSITIONS:
-            raise AlertWorkflowError(
-                f"alert {alert_id} is {a.status}; it cannot move to {to}"
-                + (" (start the investigation first)" if a.status == "open" else "")
+            if a.status == "open":
+                raise AlertWorkflowError.said(
+                    "alert_move_open",
+                    "alert %(alert)s is %(status)s; it cannot move to %(to)s"
+                    " (start the investigation first)",
+                    alert=alert_id,
+                    status=a.status,
+                    to=to,
+                )
+            raise AlertWorkflowError.said(
+                "alert_move",
+                "alert %(alert)s is %(status)s; it cannot move to %(to)s",
+                alert=alert_id,
+                status=a.status,
+                to=to,
             )
         old = a.status
         a.status = to
@@ -183,7 +195,7 @@ def dismiss_alert(engine: Engine, alert_id: int, actor: Actor, note: str = "") -
 
 def assign_alert(engine: Engine, alert_id: int, assignee: str, actor: Actor) -> AlertView:
     if not assignee.strip():
-        raise AlertWorkflowError("assignee must be a user name")
+        raise AlertWorkflowError.said("assignee_missing", "assignee must be a user name")
     with Session(engine) as s, s.begin():
         a = _load(s, alert_id)
         _manager(actor, f"assign alert {alert_id}")
@@ -196,7 +208,7 @@ def assign_alert(engine: Engine, alert_id: int, assignee: str, actor: Actor) -> 
 def add_note(engine: Engine, alert_id: int, text: str, actor: Actor) -> AlertView:
     """A note from a channel manager, or from the distributor the alert is about."""
     if not text.strip():
-        raise AlertWorkflowError("a note needs text")
+        raise AlertWorkflowError.said("note_empty", "a note needs text")
     with Session(engine) as s, s.begin():
         a = _load(s, alert_id)
         if actor.role not in _MANAGERS:
@@ -212,7 +224,9 @@ def attach_file(
 ) -> AlertView:
     """Record a stored file (its storage reference, e.g. ``uploads/ab12.pdf``) as evidence."""
     if not attachment_ref.strip():
-        raise AlertWorkflowError("an attachment needs a stored file reference")
+        raise AlertWorkflowError.said(
+            "attachment_missing", "an attachment needs a stored file reference"
+        )
     with Session(engine) as s, s.begin():
         a = _load(s, alert_id)
         if actor.role not in _MANAGERS:
@@ -227,7 +241,7 @@ def appeal_alert(engine: Engine, alert_id: int, reason: str, actor: Actor) -> Al
     """The responsible distributor contests a confirmed alert: it goes back to
     investigating until a channel manager confirms or dismisses it again."""
     if not reason.strip():
-        raise AlertWorkflowError("an appeal needs a reason")
+        raise AlertWorkflowError.said("appeal_reason_missing", "an appeal needs a reason")
     with Session(engine) as s, s.begin():
         a = _load(s, alert_id)
         if actor.role != "distributor" or actor.party_id is None or actor.party_id != a.party_id:
@@ -236,8 +250,11 @@ def appeal_alert(engine: Engine, alert_id: int, reason: str, actor: Actor) -> Al
                 f"not {actor.username} ({actor.role})"
             )
         if a.status != "confirmed":
-            raise AlertWorkflowError(
-                f"alert {alert_id} is {a.status}; only confirmed alerts can be appealed"
+            raise AlertWorkflowError.said(
+                "appeal_not_confirmed",
+                "alert %(alert)s is %(status)s; only confirmed alerts can be appealed",
+                alert=alert_id,
+                status=a.status,
             )
         a.status = "investigating"
         a.appealed = True

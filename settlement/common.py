@@ -7,6 +7,7 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Self
 
 from ledger.times import MAX_MS, MIN_MS, month_of_ms
 
@@ -42,6 +43,21 @@ class SettlementError(ValueError):
         super().__init__(*args)
         self.message_id = message_id
         self.values: Mapping[str, str] = dict(values or {})
+
+    @classmethod
+    def said(cls, message_id: str, english: str, **values: object) -> Self:
+        """The error whose reason is ``english`` (``%(name)s`` placeholders) filled from
+        ``values`` (each as ``str``), carrying ``message_id`` and those values.
+
+        ``web/reasons.py`` keeps the same English under ``message_id``, so that pages
+        say it in the reader's language and English stays exactly ``str(exc)`` (a test
+        compares the two for every id). Value names say what a value is, so pages can
+        write it in words: ``status``/``to`` (a status), ``day``/``deadline``/``today``
+        (an ISO date), ``field`` (a field's label). A subclass whose constructor takes
+        other arguments overrides this.
+        """
+        text = {name: str(value) for name, value in values.items()}
+        return cls(english % text, message_id=message_id, values=text)
 
 
 class NotComputable(SettlementError):

@@ -179,11 +179,15 @@ def store_deposit(
             return "unchanged", int(same)
     balance = _balance(s, party.id)
     if balance + signed < 0:
-        raise InvalidValue(
-            "amount",
-            f"a refund of {minor_to_major(amount_minor, party.currency)} {party.currency} would take"
-            f" {party.code}'s deposit below zero (balance"
-            f" {minor_to_major(balance, party.currency)} {party.currency})",
+        raise InvalidValue.said(
+            "refund_below_zero",
+            "a refund of %(amount)s %(currency)s would take %(party)s's deposit below zero"
+            " (balance %(balance)s %(currency)s)",
+            field="amount",
+            amount=minor_to_major(amount_minor, party.currency),
+            currency=party.currency,
+            party=party.code,
+            balance=minor_to_major(balance, party.currency),
         )
     m = DepositMovement(
         party_id=party.id, at_ms=at, amount_minor=signed, currency=party.currency, reason=reason,
@@ -221,9 +225,19 @@ def record_deposit(
     met. ``on`` (YYYY-MM-DD) dates it, default now. Returns the movement id."""
     actor.require("finance", action="record deposits")
     if kind not in DEPOSIT_KINDS:
-        raise InvalidValue("kind", f"{kind!r} is not one of: receipt, refund")
+        raise InvalidValue.said(
+            "deposit_kind",
+            "%(value)s is not one of: receipt, refund",
+            field="kind",
+            value=repr(kind),
+        )
     if isinstance(amount_minor, bool) or not isinstance(amount_minor, int) or amount_minor <= 0:
-        raise InvalidValue("amount", f"{amount_minor!r} is not an amount greater than 0")
+        raise InvalidValue.said(
+            "not_amount_above_zero",
+            "%(value)s is not an amount greater than 0",
+            field="amount",
+            value=repr(amount_minor),
+        )
     text = check_text(reason, "reason", required=False)
     day = check_date(on, "date") if on else None
     with Session(engine) as s, s.begin():
@@ -277,7 +291,12 @@ def set_deposit_agreement(
     actor.require("finance", action="set deposit agreements")
     day = check_date(valid_from, "valid_from")
     if isinstance(amount_minor, bool) or not isinstance(amount_minor, int) or amount_minor < 0:
-        raise InvalidValue("agreed_amount", f"{amount_minor!r} is not an amount of 0 or more")
+        raise InvalidValue.said(
+            "not_amount_zero_or_more",
+            "%(value)s is not an amount of 0 or more",
+            field="agreed_amount",
+            value=repr(amount_minor),
+        )
     with Session(engine) as s, s.begin():
         _, aid = store_agreement(s, actor, party_by_id(s, party_id), day, amount_minor, source)
         return aid
@@ -296,20 +315,34 @@ def request_topup(
     day = check_date(deadline, "deadline")
     today = _today()
     if day < today:
-        raise InvalidValue("deadline", f"{day} is in the past (today is {today})")
+        raise InvalidValue.said(
+            "deadline_past",
+            "%(day)s is in the past (today is %(today)s)",
+            field="deadline",
+            day=day,
+            today=today,
+        )
     text = check_text(reason, "reason", required=False)
     with Session(engine) as s, s.begin():
         party = party_by_id(s, party_id)
         agreed = agreed_level(s, party.id, today)
         if agreed is None:
-            raise SettlementError(f"{party.code} has no deposit agreement in force; set one first")
+            raise SettlementError.said(
+                "no_deposit_agreement",
+                "%(party)s has no deposit agreement in force; set one first",
+                party=party.code,
+            )
         balance = _balance(s, party.id)
         short = agreed - balance
         if short <= 0:
-            raise SettlementError(
-                f"{party.code}'s deposit ({minor_to_major(balance, party.currency)}"
-                f" {party.currency}) is at or above its agreed level"
-                f" ({minor_to_major(agreed, party.currency)}); nothing to top up"
+            raise SettlementError.said(
+                "deposit_not_short",
+                "%(party)s's deposit (%(balance)s %(currency)s) is at or above its agreed level"
+                " (%(agreed)s); nothing to top up",
+                party=party.code,
+                balance=minor_to_major(balance, party.currency),
+                currency=party.currency,
+                agreed=minor_to_major(agreed, party.currency),
             )
         open_one = s.scalar(
             select(TopUpRequest).where(
@@ -317,9 +350,12 @@ def request_topup(
             )
         )
         if open_one is not None:
-            raise SettlementError(
-                f"{party.code} already has an open top-up request ({open_one.id}, due"
-                f" {open_one.deadline})"
+            raise SettlementError.said(
+                "topup_open",
+                "%(party)s already has an open top-up request (%(request)s, due %(deadline)s)",
+                party=party.code,
+                request=open_one.id,
+                deadline=open_one.deadline,
             )
         t = TopUpRequest(
             party_id=party.id, amount_minor=short, currency=party.currency, deadline=day,

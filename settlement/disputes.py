@@ -14,7 +14,7 @@ in the reference-data audit trail (``ReferenceChange`` kind ``disputes``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, func, select
@@ -75,12 +75,19 @@ class ResponseResult:
     disputes: tuple[DisputeView, ...]
 
 
-def _text(value: str, what: str, limit: int = MAX_REASON) -> str:
+def _text(
+    value: str,
+    limit: int,
+    missing: SettlementError,
+    too_long: Callable[[int], SettlementError],
+) -> str:
+    """``value`` stripped; ``missing`` when it is empty, ``too_long(length)`` when it
+    is longer than ``limit`` characters."""
     text = value.strip()
     if not text:
-        raise SettlementError(f"{what} is required")
+        raise missing
     if len(text) > limit:
-        raise SettlementError(f"{what} is longer than {limit} characters ({len(text)})")
+        raise too_long(len(text))
     return text
 
 
@@ -97,15 +104,41 @@ def _disputed_lines(
     for position, reason in disputes:
         ln = lines.get(position)
         if ln is None:
-            raise SettlementError(
-                f"line {position + 1} is not on statement {st.id} (it has lines 1 to {len(lines)})"
+            raise SettlementError.said(
+                "line_not_on_statement",
+                "line %(line)s is not on statement %(statement)s (it has lines 1 to %(count)s)",
+                line=position + 1,
+                statement=st.id,
+                count=len(lines),
             )
-        title = line_text(ln, st.currency).title
-        label = f"line {position + 1} ({title})"
+        line: dict[str, object] = {"line": position + 1, "title": line_text(ln, st.currency).title}
         if position in chosen:
-            raise SettlementError(f"{label} is disputed twice")
-        chosen[position] = _text(reason, f"a reason for disputing {label}")
+            raise SettlementError.said(
+                "line_disputed_twice", "line %(line)s (%(title)s) is disputed twice", **line
+            )
+        chosen[position] = _text(
+            reason,
+            MAX_REASON,
+            SettlementError.said(
+                "dispute_reason_missing",
+                "a reason for disputing line %(line)s (%(title)s) is required",
+                **line,
+            ),
+            _reason_too_long(line),
+        )
     return chosen
+
+
+def _reason_too_long(line: dict[str, object]) -> Callable[[int], SettlementError]:
+    """The error of a dispute's reason of ``length`` characters, too long, on ``line``."""
+    return lambda length: SettlementError.said(
+        "dispute_reason_too_long",
+        "a reason for disputing line %(line)s (%(title)s) is longer than"
+        " %(limit)s characters (%(length)s)",
+        limit=MAX_REASON,
+        length=length,
+        **line,
+    )
 
 
 def respond_to_statement(
@@ -133,9 +166,13 @@ def respond_to_statement(
     """
     actor.require("distributor", action="confirm or dispute statements")
     if confirm and disputes:
-        raise SettlementError("confirm the statement or dispute lines, not both")
+        raise SettlementError.said(
+            "confirm_or_dispute", "confirm the statement or dispute lines, not both"
+        )
     if not confirm and not disputes:
-        raise SettlementError("choose at least one line to dispute, with a reason")
+        raise SettlementError.said(
+            "dispute_nothing_chosen", "choose at least one line to dispute, with a reason"
+        )
     stamp = now_ms()
     try:
         with Session(engine) as s, s.begin():
@@ -147,9 +184,13 @@ def respond_to_statement(
                 select(StatementResponse).where(StatementResponse.statement_id == st.id)
             )
             if earlier is not None:
-                raise DisputeStateError(
-                    f"statement {statement_id} was already {earlier.status} by {earlier.actor};"
-                    " an answer cannot be changed"
+                raise DisputeStateError.said(
+                    "statement_answered_by",
+                    "statement %(statement)s was already %(status)s by %(user)s;"
+                    " an answer cannot be changed",
+                    statement=statement_id,
+                    status=earlier.status,
+                    user=earlier.actor,
                 )
             chosen = _disputed_lines(s, st, disputes)
             status = "confirmed" if confirm else "disputed"
@@ -178,8 +219,10 @@ def respond_to_statement(
             record_change(s, "disputes", f"statement:{st.id}", action, actor, None, answer, source)
             views = dispute_views(s, StatementDispute.statement_id == st.id)
     except IntegrityError:  # another answer won the race for the same statement
-        raise DisputeStateError(
-            f"statement {statement_id} was already answered; an answer cannot be changed"
+        raise DisputeStateError.said(
+            "statement_answered",
+            "statement %(statement)s was already answered; an answer cannot be changed",
+            statement=statement_id,
         ) from None
     return ResponseResult(statement_id, status, tuple(views))
 
@@ -249,8 +292,12 @@ def _open_dispute(s: Session, dispute_id: int) -> tuple[StatementDispute, Statem
     if d is None or st is None:
         raise DisputeNotFound(f"no disputed line {dispute_id}")
     if d.status != "open":
-        raise DisputeStateError(
-            f"dispute {dispute_id} is already {d.status} by {d.resolved_by or 'finance'}"
+        raise DisputeStateError.said(
+            "dispute_not_open",
+            "dispute %(dispute)s is already %(status)s by %(user)s",
+            dispute=dispute_id,
+            status=d.status,
+            user=d.resolved_by or "finance",
         )
     return d, st
 
@@ -275,9 +322,24 @@ def resolve_dispute_by_adjustment(
     :class:`~settlement.common.PermissionDenied` for anyone but finance.
     """
     actor.require("finance", action="resolve statement disputes")
-    text = _text(note, "a note saying why the line is adjusted", MAX_NOTE)
+    text = _text(
+        note,
+        MAX_NOTE,
+        SettlementError.said(
+            "adjust_note_missing", "a note saying why the line is adjusted is required"
+        ),
+        lambda length: SettlementError.said(
+            "adjust_note_too_long",
+            "a note saying why the line is adjusted is longer than %(limit)s characters"
+            " (%(length)s)",
+            limit=MAX_NOTE,
+            length=length,
+        ),
+    )
     if isinstance(amount_minor, bool) or not isinstance(amount_minor, int) or amount_minor == 0:
-        raise SettlementError("the adjustment amount must be a non-zero amount")
+        raise SettlementError.said(
+            "adjustment_amount_zero", "the adjustment amount must be a non-zero amount"
+        )
     with Session(engine) as s:
         d, st = _open_dispute(s, dispute_id)
         period = s.scalar(select(SettlementRun.period).where(SettlementRun.id == st.run_id))
@@ -317,7 +379,19 @@ def reject_dispute(
     :class:`~settlement.common.PermissionDenied` for anyone but finance.
     """
     actor.require("finance", action="resolve statement disputes")
-    text = _text(written_reason, "a written reason for the rejection")
+    text = _text(
+        written_reason,
+        MAX_REASON,
+        SettlementError.said(
+            "reject_reason_missing", "a written reason for the rejection is required"
+        ),
+        lambda length: SettlementError.said(
+            "reject_reason_too_long",
+            "a written reason for the rejection is longer than %(limit)s characters (%(length)s)",
+            limit=MAX_REASON,
+            length=length,
+        ),
+    )
     with Session(engine) as s, s.begin():
         d, _ = _open_dispute(s, dispute_id)
         d.status, d.resolution = "rejected", text

@@ -229,16 +229,30 @@ def payment_file(
     actor.require("finance", action="make payment files")
     today = datetime.now(UTC).date()
     if execution_date < today:
-        raise PaymentError(
-            f"execution date {execution_date.isoformat()} is in the past; "
-            f"banks take {today.isoformat()} or later"
+        raise PaymentError.said(
+            "execution_date_past",
+            "execution date %(day)s is in the past; banks take %(today)s or later",
+            day=execution_date.isoformat(),
+            today=today.isoformat(),
         )
     plan = payment_plan(engine, run_id, actor)
     if not plan.transfers:
         left = "; ".join(f"{e.party_code}: {e.reason}" for e in plan.exclusions)
-        raise PaymentError(
-            f"run {run_id} has no {PAYMENT_CURRENCY} statement to pay"
-            + (f" ({len(plan.exclusions)} payable statements excluded: {left})" if left else "")
+        if left:
+            raise PaymentError.said(
+                "nothing_to_pay_excluded",
+                "run %(run)s has no %(currency)s statement to pay"
+                " (%(count)s payable statements excluded: %(left)s)",
+                run=run_id,
+                currency=PAYMENT_CURRENCY,
+                count=len(plan.exclusions),
+                left=left,
+            )
+        raise PaymentError.said(
+            "nothing_to_pay",
+            "run %(run)s has no %(currency)s statement to pay",
+            run=run_id,
+            currency=PAYMENT_CURRENCY,
         )
     from sepaxml import SepaTransfer
     from sepaxml.validation import ValidationError

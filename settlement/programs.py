@@ -211,12 +211,14 @@ def create_program(
     """A new rebate program (no versions yet); refuses an existing ``code``. Returns its id."""
     actor.require("finance", "admin", action="create rebate programs")
     if not code.strip():
-        raise SettlementError("code: a program needs a code")
+        raise SettlementError.said("program_code_missing", "code: a program needs a code")
     if not name.strip():
-        raise SettlementError("name: a program needs a name")
+        raise SettlementError.said("program_name_missing", "name: a program needs a name")
     with Session(engine) as s, s.begin():
         if s.scalar(select(Program.id).where(Program.code == code)) is not None:
-            raise SettlementError(f"code: program {code!r} already exists")
+            raise SettlementError.said(
+                "program_exists", "code: program %(code)s already exists", code=repr(code)
+            )
         return store_program(s, actor, code, name.strip(), source)[1]
 
 
@@ -224,9 +226,19 @@ def check_span(valid_from: str, valid_to: str | None) -> None:
     """``valid_from``/``valid_to`` are YYYY-MM months, in order (SettlementError naming one)."""
     for label, month in (("valid_from", valid_from), ("valid_to", valid_to)):
         if month is not None and not _MONTH.match(month):
-            raise SettlementError(f"{label}: must be a YYYY-MM month, got {month!r}")
+            raise SettlementError.said(
+                "program_month",
+                "%(field)s: must be a YYYY-MM month, got %(value)s",
+                field=label,
+                value=repr(month),
+            )
     if valid_to is not None and valid_to < valid_from:
-        raise SettlementError(f"valid_to: {valid_to} is before valid_from {valid_from}")
+        raise SettlementError.said(
+            "program_span",
+            "valid_to: %(valid_to)s is before valid_from %(valid_from)s",
+            valid_to=valid_to,
+            valid_from=valid_from,
+        )
 
 
 def _canonical(rules: Mapping[str, Any]) -> str:
@@ -248,7 +260,9 @@ def store_program_version(
     ``skip_same``, rules and span equal to the latest version's are ``unchanged``."""
     pid = s.scalar(select(Program.id).where(Program.code == program_code))
     if pid is None:
-        raise SettlementError(f"code: no program {program_code!r}")
+        raise SettlementError.said(
+            "no_program_code", "code: no program %(code)s", code=repr(program_code)
+        )
     latest = s.scalar(
         select(ProgramVersion)
         .where(ProgramVersion.program_id == pid)
@@ -362,7 +376,9 @@ def load_program_file(filename: str, data: bytes) -> ProgramFile:
         check_span(raw["valid_from"], valid_to)
     except SettlementError as exc:
         field, _, message = str(exc).partition(": ")
-        raise ProgramFileError(field, message) from None
+        raise ProgramFileError(
+            field, message, message_id=exc.message_id, values=exc.values
+        ) from None
     rules = raw["rules"]
     if not isinstance(rules, dict):
         raise ProgramFileError("rules", "must be an object (currency, basis, measure, tiers...)")
@@ -378,8 +394,17 @@ def load_program_file(filename: str, data: bytes) -> ProgramFile:
 class ProgramFileError(SettlementError):
     """A program file that cannot be loaded; ``field`` names the field (None: the file)."""
 
-    def __init__(self, field: str | None, message: str) -> None:
-        super().__init__(f"{field}: {message}" if field else message)
+    def __init__(
+        self,
+        field: str | None,
+        message: str,
+        *,
+        message_id: str = "",
+        values: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(
+            f"{field}: {message}" if field else message, message_id=message_id, values=values
+        )
         self.field = field
         self.message = message
 

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import Self
 
 from iso4217 import Currency
 from schwifty import BIC, IBAN
@@ -60,19 +62,40 @@ class InvalidValue(SettlementError):
     """A value that cannot be stored; ``field`` names the field or column, ``message``
     says why without repeating it (imports print ``row 7, column list_price: message``)."""
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
+    def __init__(
+        self,
+        field: str,
+        message: str,
+        *,
+        message_id: str = "",
+        values: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(f"{field}: {message}", message_id=message_id, values=values)
         self.field = field
         self.message = message
+
+    @classmethod
+    def said(cls, message_id: str, english: str, **values: object) -> Self:
+        """:meth:`SettlementError.said` of a field: ``values`` holds ``field`` (the
+        field's label or column), ``english`` says why without it; ``str(exc)`` is
+        ``field: why`` (the words in ``web/reasons.py`` start with ``%(field)s: ``)."""
+        text = {name: str(value) for name, value in values.items()}
+        return cls(text["field"], english % text, message_id=message_id, values=text)
 
 
 def check_text(value: str, field: str, *, required: bool = True, max_length: int = 500) -> str:
     """``value`` stripped; refuses an empty one when ``required`` and one too long."""
     text = value.strip()
     if required and not text:
-        raise InvalidValue(field, "is empty")
+        raise InvalidValue.said("value_empty", "is empty", field=field)
     if len(text) > max_length:
-        raise InvalidValue(field, f"is {len(text)} characters long; at most {max_length}")
+        raise InvalidValue.said(
+            "text_too_long",
+            "is %(length)s characters long; at most %(limit)s",
+            field=field,
+            length=len(text),
+            limit=max_length,
+        )
     return text
 
 
@@ -87,8 +110,11 @@ def check_currency(value: str, field: str = "currency") -> str:
     except ValueError:
         known = None
     if known is None or known.exponent is None:
-        raise InvalidValue(
-            field, f"{value.strip()!r} is not an ISO 4217 currency code (like EUR, USD, JPY)"
+        raise InvalidValue.said(
+            "not_currency",
+            "%(value)s is not an ISO 4217 currency code (like EUR, USD, JPY)",
+            field=field,
+            value=repr(value.strip()),
         )
     return code
 
@@ -112,12 +138,26 @@ def major_to_minor(
     m = _AMOUNT.match(text)
     if m is None:
         hint = " (write the decimal point as '.', no thousands separator)" if "," in text else ""
-        raise InvalidValue(
-            field,
-            f"{text!r} is not an amount like 12.50{hint}" if text else "is empty",
+        if not text:
+            raise InvalidValue.said("value_empty", "is empty", field=field)
+        if hint:
+            raise InvalidValue.said(
+                "not_amount_comma",
+                "%(value)s is not an amount like 12.50"
+                " (write the decimal point as '.', no thousands separator)",
+                field=field,
+                value=repr(text),
+            )
+        raise InvalidValue.said(
+            "not_amount", "%(value)s is not an amount like 12.50", field=field, value=repr(text)
         )
     if m["sign"] and not negative:
-        raise InvalidValue(field, f"{text} is negative; amounts here are 0 or more")
+        raise InvalidValue.said(
+            "amount_negative",
+            "%(value)s is negative; amounts here are 0 or more",
+            field=field,
+            value=text,
+        )
     frac = m["frac"] or ""
     exponent = len(frac) if currency is None else minor_exponent(currency)
     if len(frac) > exponent:
@@ -127,14 +167,24 @@ def major_to_minor(
             " (ISO 4217)",
         )
     if len(m["whole"].lstrip("0")) > 18:
-        raise InvalidValue(field, f"{text[:30]} is larger than any amount hopchain stores")
+        raise InvalidValue.said(
+            "amount_too_large",
+            "%(value)s is larger than any amount hopchain stores",
+            field=field,
+            value=text[:30],
+        )
     minor = int(m["whole"] + frac.ljust(exponent, "0"))
     if m["sign"]:
         minor = -minor
     if minor == 0 and not zero:
-        raise InvalidValue(field, "is 0; give an amount other than zero")
+        raise InvalidValue.said("amount_zero", "is 0; give an amount other than zero", field=field)
     if abs(minor) > MAX_MINOR:
-        raise InvalidValue(field, f"{text} is larger than any amount hopchain stores")
+        raise InvalidValue.said(
+            "amount_too_large",
+            "%(value)s is larger than any amount hopchain stores",
+            field=field,
+            value=text,
+        )
     return minor
 
 
@@ -155,15 +205,30 @@ def check_date(value: str, field: str) -> str:
         try:
             return date.fromisoformat(text).isoformat()
         except ValueError:
-            raise InvalidValue(field, f"{text} is not a day of the calendar") from None
-    raise InvalidValue(field, f"{text!r} is not a date like 2026-10-31 (YYYY-MM-DD)")
+            raise InvalidValue.said(
+                "not_calendar_day",
+                "%(value)s is not a day of the calendar",
+                field=field,
+                value=text,
+            ) from None
+    raise InvalidValue.said(
+        "not_date",
+        "%(value)s is not a date like 2026-10-31 (YYYY-MM-DD)",
+        field=field,
+        value=repr(text),
+    )
 
 
 def check_month(value: str, field: str) -> str:
     """A month ``YYYY-MM``."""
     text = value.strip()
     if not _MONTH.match(text):
-        raise InvalidValue(field, f"{text!r} is not a month like 2026-10 (YYYY-MM)")
+        raise InvalidValue.said(
+            "not_month",
+            "%(value)s is not a month like 2026-10 (YYYY-MM)",
+            field=field,
+            value=repr(text),
+        )
     return text
 
 
@@ -188,14 +253,26 @@ def check_positive_int(value: str, field: str) -> int:
     """A whole number greater than 0 (``120``; no sign, decimals or separators)."""
     text = value.strip()
     if not _INT.match(text):
-        raise InvalidValue(field, f"{text[:30]!r} is not a whole number like 120")
+        raise InvalidValue.said(
+            "not_whole_number",
+            "%(value)s is not a whole number like 120",
+            field=field,
+            value=repr(text[:30]),
+        )
     if len(text.lstrip("0")) > 18:
-        raise InvalidValue(field, f"{text[:30]} is larger than hopchain stores")
+        raise InvalidValue.said(
+            "number_too_large",
+            "%(value)s is larger than hopchain stores",
+            field=field,
+            value=text[:30],
+        )
     n = int(text)
     if n <= 0:
-        raise InvalidValue(field, "must be greater than 0")
+        raise InvalidValue.said("not_positive", "must be greater than 0", field=field)
     if n > MAX_MINOR:
-        raise InvalidValue(field, f"{text} is larger than hopchain stores")
+        raise InvalidValue.said(
+            "number_too_large", "%(value)s is larger than hopchain stores", field=field, value=text
+        )
     return n
 
 
@@ -205,11 +282,26 @@ def check_rate(value: str, field: str = "rate") -> str:
     try:
         d = Decimal(text)
     except InvalidOperation:
-        raise InvalidValue(field, f"{text!r} is not a decimal number like 1.0842") from None
+        raise InvalidValue.said(
+            "not_decimal",
+            "%(value)s is not a decimal number like 1.0842",
+            field=field,
+            value=repr(text),
+        ) from None
     if not d.is_finite() or "e" in text.lower():
-        raise InvalidValue(field, f"{text!r} is not a decimal number like 1.0842")
+        raise InvalidValue.said(
+            "not_decimal",
+            "%(value)s is not a decimal number like 1.0842",
+            field=field,
+            value=repr(text),
+        )
     if d <= 0:
-        raise InvalidValue(field, f"{text} is not greater than 0; a rate must be positive")
+        raise InvalidValue.said(
+            "rate_not_positive",
+            "%(value)s is not greater than 0; a rate must be positive",
+            field=field,
+            value=text,
+        )
     return decimal_str(d)
 
 
@@ -244,5 +336,7 @@ def party_by_id(s: Session, party_id: int) -> Party:
     """The party with that id; :class:`InvalidValue` on ``party`` when there is none."""
     p = s.get(Party, party_id)
     if p is None:
-        raise InvalidValue("party", f"there is no party with id {party_id}")
+        raise InvalidValue.said(
+            "no_party_id", "there is no party with id %(party)s", field="party", party=party_id
+        )
     return p

@@ -717,9 +717,12 @@ def create_run(
             )
         )
         if done is not None:
-            raise SettlementError(
-                f"period {period} was settled by posted run {done}; "
-                "corrections go as adjustments into a later run"
+            raise SettlementError.said(
+                "period_settled",
+                "period %(period)s was settled by posted run %(run)s; "
+                "corrections go as adjustments into a later run",
+                period=period,
+                run=done,
             )
         months = set(months_of(period))
         for other_id, other_period in s.execute(
@@ -730,9 +733,13 @@ def create_run(
             )
         ):
             if months & set(months_of(other_period)):
-                raise SettlementError(
-                    f"period {period} overlaps {other_period}, settled by posted run {other_id}; "
-                    "a month is settled once, by a monthly or by a quarterly run"
+                raise SettlementError.said(
+                    "period_overlaps_settled",
+                    "period %(period)s overlaps %(other)s, settled by posted run %(run)s; "
+                    "a month is settled once, by a monthly or by a quarterly run",
+                    period=period,
+                    other=other_period,
+                    run=other_id,
                 )
         comp = _compute(
             s, period, tree_size=tree_size, reporting_currency=reporting_currency,
@@ -915,14 +922,18 @@ def _deposit_balances(s: Session) -> dict[int, int]:
 def _load_run(s: Session, run_id: int) -> SettlementRun:
     r = s.get(SettlementRun, run_id)
     if r is None:
-        raise SettlementError(f"no settlement run {run_id}")
+        raise SettlementError.said("no_run", "no settlement run %(run)s", run=run_id)
     return r
 
 
 def _not_superseded(r: SettlementRun, action: str) -> None:
     if r.status == "superseded":
-        raise RunStateError(
-            f"run {r.id} was superseded by run {r.superseded_by}; it can no longer be {action}"
+        raise RunStateError.said(
+            "run_superseded",
+            "run %(run)s was superseded by run %(by)s; it can no longer be %(became)s",
+            run=r.id,
+            by=r.superseded_by,
+            became=action,
         )
 
 
@@ -940,15 +951,25 @@ def approve_run(engine: Engine, run_id: int, user: Actor) -> RunView:
         r = _load_run(s, run_id)
         _not_superseded(r, "approved")
         if r.status != "draft":
-            raise RunStateError(f"run {run_id} is {r.status}; only a draft can be approved")
+            raise RunStateError.said(
+                "run_not_draft",
+                "run %(run)s is %(status)s; only a draft can be approved",
+                run=run_id,
+                status=r.status,
+            )
         if r.created_by_id is None:
-            raise RunStateError(
-                f"run {run_id} was created without a user id, so no one can be shown to be a "
-                "different finance user; discard it and create it again"
+            raise RunStateError.said(
+                "run_creator_unknown",
+                "run %(run)s was created without a user id, so no one can be shown to be a "
+                "different finance user; discard it and create it again",
+                run=run_id,
             )
         if r.created_by_id == user_id:
-            raise RunStateError(
-                f"run {run_id} was created by {r.created_by}; a different finance user must approve it"
+            raise RunStateError.said(
+                "run_own_approval",
+                "run %(run)s was created by %(user)s; a different finance user must approve it",
+                run=run_id,
+                user=r.created_by,
             )
         r.status = "approved"
         r.approved_by = user.username
@@ -958,8 +979,12 @@ def approve_run(engine: Engine, run_id: int, user: Actor) -> RunView:
         return _run_view(s, r)
 
 
-def _stale(run_id: int, why: str) -> RunStateError:
-    return RunStateError(f"run {run_id} is stale: {why}; discard it and create a new run")
+def _stale(message_id: str, why: str, **values: object) -> RunStateError:
+    """A run that what it read no longer matches: ``why`` (``%(name)s`` placeholders,
+    the run as ``run``) inside the English frame ``web/reasons.py`` repeats per id."""
+    return RunStateError.said(
+        message_id, f"run %(run)s is stale: {why}; discard it and create a new run", **values
+    )
 
 
 def post_run(engine: Engine, run_id: int, user: Actor, *, signer: NoteSigner) -> RunView:
@@ -983,7 +1008,12 @@ def post_run(engine: Engine, run_id: int, user: Actor, *, signer: NoteSigner) ->
         r = _load_run(s, run_id)
         _not_superseded(r, "posted")
         if r.status != "approved":
-            raise RunStateError(f"run {run_id} is {r.status}; only an approved run can be posted")
+            raise RunStateError.said(
+                "run_not_approved",
+                "run %(run)s is %(status)s; only an approved run can be posted",
+                run=run_id,
+                status=r.status,
+            )
         if r.kind == "final":
             other = s.scalar(
                 select(SettlementRun.id).where(
@@ -993,14 +1023,24 @@ def post_run(engine: Engine, run_id: int, user: Actor, *, signer: NoteSigner) ->
                 )
             )
             if other is not None:
-                raise RunStateError(f"period {r.period} already has posted final run {other}")
+                raise RunStateError.said(
+                    "period_has_final_run",
+                    "period %(period)s already has posted final run %(other)s",
+                    period=r.period,
+                    other=other,
+                )
         later = s.scalar(
             select(SettlementRun.id)
             .where(SettlementRun.status == "posted", SettlementRun.posted_ms >= r.created_ms)
             .limit(1)
         )
         if later is not None:
-            raise _stale(run_id, f"run {later} was posted after it was made")
+            raise _stale(
+                "run_stale_later_post",
+                "run %(later)s was posted after it was made",
+                run=run_id,
+                later=later,
+            )
         stamp = now_ms()
         owed = _open_receivables(s)
         deposits = _deposit_balances(s)
@@ -1014,24 +1054,41 @@ def post_run(engine: Engine, run_id: int, user: Actor, *, signer: NoteSigner) ->
         for st in statements:
             if -max(owed.get(st.party_id, 0), 0) != st.opening_balance_minor:
                 raise _stale(
-                    run_id, f"what {codes.get(st.party_id)} owes changed since it was made"
+                    "run_stale_owed",
+                    "what %(party)s owes changed since it was made",
+                    run=run_id,
+                    party=codes.get(st.party_id),
                 )
         for pid, ccy, ref, amount, category in rows:
             kind, _, num = ref.partition(":")
             if kind == "report":
                 rep = s.get(WhistleblowerReport, int(num))
                 if rep is None or rep.reward_run_id is not None:
-                    raise _stale(run_id, f"report {num} was already rewarded")
+                    raise _stale(
+                        "run_stale_report",
+                        "report %(report)s was already rewarded",
+                        run=run_id,
+                        report=num,
+                    )
                 rep.reward_run_id = run_id
             elif kind == "adjustment":
                 adj = s.get(Adjustment, int(num))
                 if adj is None or adj.applied_run_id is not None or adj.status != "approved":
-                    raise _stale(run_id, f"adjustment {num} was applied or withdrawn")
+                    raise _stale(
+                        "run_stale_adjustment",
+                        "adjustment %(adjustment)s was applied or withdrawn",
+                        run=run_id,
+                        adjustment=num,
+                    )
                 adj.applied_run_id = run_id
             elif category == "deposit" and amount:
                 if deposits.get(pid, 0) < int(amount):
                     raise _stale(
-                        run_id, f"the deposit of {codes.get(pid)} no longer covers {amount}"
+                        "run_stale_deposit",
+                        "the deposit of %(party)s no longer covers %(amount)s",
+                        run=run_id,
+                        party=codes.get(pid),
+                        amount=amount,
                     )
                 s.add(
                     DepositMovement(
@@ -1147,7 +1204,11 @@ def _book_alert_penalties(s: Session, run_id: int) -> None:
     for p, u, _ in fined:
         if (int(p), int(u)) not in covered:
             raise _stale(
-                run_id, f"unit {u} of {party_code.get(int(p), p)} is no longer in a confirmed alert"
+                "run_stale_alert",
+                "unit %(unit)s of %(party)s is no longer in a confirmed alert",
+                run=run_id,
+                unit=u,
+                party=party_code.get(int(p), p),
             )
     currency = {int(p): c for p, _, c, _ in booked}
     charged: dict[tuple[int, int, str], int] = defaultdict(int)
@@ -1183,7 +1244,9 @@ def discard_run(engine: Engine, run_id: int, user: Actor) -> None:
     with Session(engine) as s, s.begin():
         r = _load_run(s, run_id)
         if r.status == "posted":
-            raise RunStateError(f"run {run_id} is posted and cannot be discarded")
+            raise RunStateError.said(
+                "run_posted_discard", "run %(run)s is posted and cannot be discarded", run=run_id
+            )
         _delete_statements(s, run_id)
         s.execute(
             update(SettlementRun)

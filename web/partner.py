@@ -23,6 +23,7 @@ from web.api.settlement import file_report_now
 from web.db import get_engine
 from web.errors import message_of
 from web.paging import page_request
+from web.reasons import reason_sentence, reason_words
 from web.roles import Role
 from web.security import require_roles
 from web.settlement_access import abort_for, current_actor, format_ms, unit_keys
@@ -91,10 +92,7 @@ def respond(statement_id: int) -> ResponseReturnValue:
     except settlement.SettlementError as exc:
         answer = {"disputed": set(disputed), "reasons": reasons}
         code = 409 if isinstance(exc, settlement.DisputeStateError) else 422
-        text = str(exc)
-        return _statement_page(
-            _statement(statement_id), answer, text[:1].upper() + text[1:] + ".", code
-        )
+        return _statement_page(_statement(statement_id), answer, reason_sentence(exc), code)
     if confirm:
         flash(gettext("Statement confirmed. Thank you."), "success")
     else:
@@ -188,7 +186,7 @@ def appeal(alert_id: int) -> ResponseReturnValue:
             get_engine(), alert_id, request.form.get("reason", ""), current_actor()
         )
     except settlement.SettlementError as exc:
-        flash(str(exc), "error")
+        flash(reason_words(exc), "error")
     else:
         flash(gettext("Appeal sent: a channel manager will review the alert again."), "success")
     return redirect(url_for("partner.alert", alert_id=alert_id))
@@ -201,7 +199,7 @@ def note(alert_id: int) -> ResponseReturnValue:
     try:
         settlement.add_note(get_engine(), alert_id, request.form.get("text", ""), current_actor())
     except settlement.SettlementError as exc:
-        flash(str(exc), "error")
+        flash(reason_words(exc), "error")
     else:
         flash(gettext("Note added."), "success")
     return redirect(url_for("partner.alert", alert_id=alert_id))

@@ -15,13 +15,15 @@ An alert's severity reason is said the same way from its parts
 
 from __future__ import annotations
 
-from flask_babel import gettext, ngettext
+from datetime import date
+
+from flask_babel import format_date, get_locale, gettext, ngettext
 
 import settlement
-from web.i18n import N_, format_money, format_number
+from web.i18n import DEFAULT_LOCALE, N_, format_money, format_number
 from web.words import words
 
-__all__ = ["REASONS", "reason_message", "reason_words", "severity_words"]
+__all__ = ["REASONS", "reason_message", "reason_sentence", "reason_words", "severity_words"]
 
 #: The words of every engine reason id, ``%(name)s`` filled from the error's values.
 REASONS: dict[str, str] = {
@@ -37,13 +39,197 @@ REASONS: dict[str, str] = {
         "no rebate program is valid for %(period)s: add a program version"
         " (Reference data > Programs, or `hopchain import programs FILE`)"
     ),
+    # values typed in a form or a file's cell (settlement.reference_values);
+    # %(field)s is the field's label or the file's column
+    "not_date": N_("%(field)s: %(value)s is not a date like 2026-10-31 (YYYY-MM-DD)"),
+    "value_empty": N_("%(field)s: is empty"),
+    "text_too_long": N_("%(field)s: is %(length)s characters long; at most %(limit)s"),
+    "not_currency": N_(
+        "%(field)s: %(value)s is not an ISO 4217 currency code (like EUR, USD, JPY)"
+    ),
+    "amount_too_large": N_("%(field)s: %(value)s is larger than any amount hopchain stores"),
+    "not_amount": N_("%(field)s: %(value)s is not an amount like 12.50"),
+    "amount_negative": N_("%(field)s: %(value)s is negative; amounts here are 0 or more"),
+    "amount_zero": N_("%(field)s: is 0; give an amount other than zero"),
+    "not_month": N_("%(field)s: %(value)s is not a month like 2026-10 (YYYY-MM)"),
+    "not_whole_number": N_("%(field)s: %(value)s is not a whole number like 120"),
+    "number_too_large": N_("%(field)s: %(value)s is larger than hopchain stores"),
+    "not_positive": N_("%(field)s: must be greater than 0"),
+    "not_decimal": N_("%(field)s: %(value)s is not a decimal number like 1.0842"),
+    "rate_not_positive": N_("%(field)s: %(value)s is not greater than 0; a rate must be positive"),
+    "no_party_id": N_("%(field)s: there is no party with id %(party)s"),
+    "not_amount_comma": N_(
+        "%(field)s: %(value)s is not an amount like 12.50 (write the decimal point as"
+        " '.', no thousands separator)"
+    ),
+    "not_calendar_day": N_("%(field)s: %(value)s is not a day of the calendar"),
+    # settlement runs (settlement.runs)
+    "no_run": N_("no settlement run %(run)s"),
+    "run_superseded": N_(
+        "run %(run)s was superseded by run %(by)s; it can no longer be %(became)s"
+    ),
+    "period_settled": N_(
+        "period %(period)s was settled by posted run %(run)s; corrections go as"
+        " adjustments into a later run"
+    ),
+    "run_not_draft": N_("run %(run)s is %(status)s; only a draft can be approved"),
+    "run_creator_unknown": N_(
+        "run %(run)s was created without a user id, so no one can be shown to be a"
+        " different finance user; discard it and create it again"
+    ),
+    "run_own_approval": N_(
+        "run %(run)s was created by %(user)s; a different finance user must approve it"
+    ),
+    "run_not_approved": N_("run %(run)s is %(status)s; only an approved run can be posted"),
+    "run_stale_later_post": N_(
+        "run %(run)s is stale: run %(later)s was posted after it was made; discard it"
+        " and create a new run"
+    ),
+    "run_stale_alert": N_(
+        "run %(run)s is stale: unit %(unit)s of %(party)s is no longer in a confirmed"
+        " alert; discard it and create a new run"
+    ),
+    "run_posted_discard": N_("run %(run)s is posted and cannot be discarded"),
+    "period_overlaps_settled": N_(
+        "period %(period)s overlaps %(other)s, settled by posted run %(run)s; a month"
+        " is settled once, by a monthly or by a quarterly run"
+    ),
+    "period_has_final_run": N_("period %(period)s already has posted final run %(other)s"),
+    "run_stale_owed": N_(
+        "run %(run)s is stale: what %(party)s owes changed since it was made; discard"
+        " it and create a new run"
+    ),
+    "run_stale_report": N_(
+        "run %(run)s is stale: report %(report)s was already rewarded; discard it and"
+        " create a new run"
+    ),
+    "run_stale_adjustment": N_(
+        "run %(run)s is stale: adjustment %(adjustment)s was applied or withdrawn;"
+        " discard it and create a new run"
+    ),
+    "run_stale_deposit": N_(
+        "run %(run)s is stale: the deposit of %(party)s no longer covers %(amount)s;"
+        " discard it and create a new run"
+    ),
+    # statement answers and disputed lines (settlement.disputes)
+    "confirm_or_dispute": N_("confirm the statement or dispute lines, not both"),
+    "dispute_nothing_chosen": N_("choose at least one line to dispute, with a reason"),
+    "dispute_not_open": N_("dispute %(dispute)s is already %(status)s by %(user)s"),
+    "adjust_note_missing": N_("a note saying why the line is adjusted is required"),
+    "adjustment_amount_zero": N_("the adjustment amount must be a non-zero amount"),
+    "reject_reason_missing": N_("a written reason for the rejection is required"),
+    "line_not_on_statement": N_(
+        "line %(line)s is not on statement %(statement)s (it has lines 1 to %(count)s)"
+    ),
+    "line_disputed_twice": N_("line %(line)s (%(title)s) is disputed twice"),
+    "dispute_reason_missing": N_("a reason for disputing line %(line)s (%(title)s) is required"),
+    "statement_answered": N_(
+        "statement %(statement)s was already answered; an answer cannot be changed"
+    ),
+    "adjust_note_too_long": N_(
+        "a note saying why the line is adjusted is longer than %(limit)s characters (%(length)s)"
+    ),
+    "reject_reason_too_long": N_(
+        "a written reason for the rejection is longer than %(limit)s characters (%(length)s)"
+    ),
+    "dispute_reason_too_long": N_(
+        "a reason for disputing line %(line)s (%(title)s) is longer than %(limit)s"
+        " characters (%(length)s)"
+    ),
+    "statement_answered_by": N_(
+        "statement %(statement)s was already %(status)s by %(user)s; an answer cannot be changed"
+    ),
+    # adjustments (settlement.adjustments)
+    "not_nonzero_minor": N_("%(field)s: %(value)s is not a non-zero amount in minor units"),
+    "no_adjustment": N_("%(field)s: there is no adjustment %(adjustment)s"),
+    "adjustment_not_pending": N_("adjustment %(adjustment)s is %(status)s, not pending"),
+    "party_has_no_dispute": N_("%(field)s: %(party)s has no disputed line %(dispute)s"),
+    "dispute_already": N_("%(field)s: dispute %(dispute)s is already %(status)s"),
+    "adjustment_booker_unknown": N_(
+        "adjustment %(adjustment)s was booked without a user id, so no one can be shown"
+        " to be a second pair of eyes; reject it and book it again"
+    ),
+    "adjustment_own_approval": N_(
+        "%(user)s booked adjustment %(adjustment)s; another finance user approves it"
+    ),
+    # deposits and top-up requests (settlement.deposits)
+    "refund_below_zero": N_(
+        "%(field)s: a refund of %(amount)s %(currency)s would take %(party)s's deposit"
+        " below zero (balance %(balance)s %(currency)s)"
+    ),
+    "deposit_kind": N_("%(field)s: %(value)s is not one of: receipt, refund"),
+    "not_amount_above_zero": N_("%(field)s: %(value)s is not an amount greater than 0"),
+    "not_amount_zero_or_more": N_("%(field)s: %(value)s is not an amount of 0 or more"),
+    "deadline_past": N_("%(field)s: %(day)s is in the past (today is %(today)s)"),
+    "no_deposit_agreement": N_("%(party)s has no deposit agreement in force; set one first"),
+    "deposit_not_short": N_(
+        "%(party)s's deposit (%(balance)s %(currency)s) is at or above its agreed level"
+        " (%(agreed)s); nothing to top up"
+    ),
+    "topup_open": N_(
+        "%(party)s already has an open top-up request (%(request)s, due %(deadline)s)"
+    ),
+    # alerts (settlement.alerts)
+    "assignee_missing": N_("assignee must be a user name"),
+    "note_empty": N_("a note needs text"),
+    "attachment_missing": N_("an attachment needs a stored file reference"),
+    "appeal_reason_missing": N_("an appeal needs a reason"),
+    "alert_move": N_("alert %(alert)s is %(status)s; it cannot move to %(to)s"),
+    "appeal_not_confirmed": N_(
+        "alert %(alert)s is %(status)s; only confirmed alerts can be appealed"
+    ),
+    "alert_move_open": N_(
+        "alert %(alert)s is %(status)s; it cannot move to %(to)s (start the investigation first)"
+    ),
+    # rebate programs (settlement.programs)
+    "program_code_missing": N_("code: a program needs a code"),
+    "program_name_missing": N_("name: a program needs a name"),
+    "program_span": N_("valid_to: %(valid_to)s is before valid_from %(valid_from)s"),
+    "no_program_code": N_("code: no program %(code)s"),
+    "program_exists": N_("code: program %(code)s already exists"),
+    "program_month": N_("%(field)s: must be a YYYY-MM month, got %(value)s"),
+    # payment files (settlement.payments)
+    "execution_date_past": N_(
+        "execution date %(day)s is in the past; banks take %(today)s or later"
+    ),
+    "nothing_to_pay": N_("run %(run)s has no %(currency)s statement to pay"),
+    "nothing_to_pay_excluded": N_(
+        "run %(run)s has no %(currency)s statement to pay (%(count)s payable statements"
+        " excluded: %(left)s)"
+    ),
 }
+
+
+#: Values said in words (:func:`web.words.words`): statuses.
+_WORDED_VALUES = frozenset({"status", "to", "became"})
+#: Values that are ISO dates (``YYYY-MM-DD``), written as the locale writes a date.
+_DATE_VALUES = frozenset({"day", "today", "deadline"})
+
+
+def _in_words(name: str, value: str) -> str:
+    """One value of a reason as the reader's language writes it: a status in words,
+    an ISO date as the locale's medium date (``2026年10月3日``, ``3 oct 2026``), a
+    field's label translated where the catalogue has it; anything else as it is."""
+    if name in _WORDED_VALUES:
+        return words(value)
+    if name in _DATE_VALUES:
+        try:
+            day = date.fromisoformat(value)
+        except ValueError:
+            return value
+        return str(format_date(day, "medium"))
+    if name == "field":
+        return str(gettext(value)) if value else value
+    return value
 
 
 def reason_message(exc: settlement.SettlementError) -> tuple[str, dict[str, str]] | None:
     """``(message, values)`` of ``exc`` for the catalogue (English message with
-    ``%(name)s`` placeholders), or None when the engine gave the reason no id
-    (or an id whose values do not fill the message)."""
+    ``%(name)s`` placeholders, the values as the engine gave them), or None when the
+    engine gave the reason no id (or an id whose values do not fill the message).
+
+    In English the message filled with these values is ``str(exc)``, byte for byte
+    (tests/web/test_reasons_ids.py checks every id)."""
     message = REASONS.get(getattr(exc, "message_id", ""))
     if message is None:
         return None
@@ -52,16 +238,28 @@ def reason_message(exc: settlement.SettlementError) -> tuple[str, dict[str, str]
         message % values
     except (KeyError, TypeError, ValueError):
         return None
+    if str(get_locale() or DEFAULT_LOCALE) != DEFAULT_LOCALE:
+        values = {name: _in_words(name, value) for name, value in values.items()}
     return message, values
 
 
 def reason_words(exc: settlement.SettlementError) -> str:
-    """The reason of ``exc`` in the request's language (``str(exc)`` without words here)."""
+    """The reason of ``exc`` in the request's language: its words here filled with
+    its values (statuses in words, dates as the locale writes them); English is
+    exactly ``str(exc)``, as is a reason without words here."""
     worded = reason_message(exc)
     if worded is None:
         return str(exc)
     message, values = worded
     return str(gettext(message, **values))
+
+
+def reason_sentence(exc: settlement.SettlementError) -> str:
+    """:func:`reason_words` as a sentence of its own: the first letter capitalised and
+    the language's full stop at the end (``Run 4 is posted and cannot be discarded.``,
+    ``运行 4 已过账，不能丢弃。``)."""
+    text = reason_words(exc)
+    return str(gettext("%(reason)s.", reason=text[:1].upper() + text[1:]))
 
 
 def _severity_part(part: settlement.SeverityReason) -> str:

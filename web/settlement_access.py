@@ -32,6 +32,7 @@ __all__ = [
     "MANAGERS",
     "UPLOAD_DIR",
     "abort_for",
+    "abort_reason",
     "current_actor",
     "distributor_parties",
     "format_money",
@@ -72,17 +73,20 @@ def abort_for(exc: settlement.SettlementError, *, not_found: bool = False) -> No
     with words in :mod:`web.reasons` is also said in the request's language (the
     API's ``message``, the error page), and ``exc`` is the answer's ``__cause__``."""
     if isinstance(exc, settlement.StatementTampered):
-        _abort(409, exc)
+        abort_reason(409, exc)
     if not_found:
         abort(404)
     if isinstance(exc, settlement.PermissionDenied):
-        _abort(403, exc)
+        abort_reason(403, exc)
     if isinstance(exc, settlement.RunStateError | settlement.AlertWorkflowError):
-        _abort(409, exc)
-    _abort(422, exc)
+        abort_reason(409, exc)
+    abort_reason(422, exc)
 
 
-def _abort(status: int, exc: settlement.SettlementError) -> NoReturn:
+def abort_reason(status: int, exc: settlement.SettlementError) -> NoReturn:
+    """Abort with ``status``: the engine's English reason as the description (the API's
+    ``error``), the reason in the request's language (:func:`web.reasons.reason_message`)
+    as the API's ``message`` and the error page's text; ``exc`` is the ``__cause__``."""
     answer = default_exceptions[status](str(exc))
     worded = reason_message(exc)
     if worded is not None:

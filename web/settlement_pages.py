@@ -13,7 +13,9 @@ from flask_babel import gettext
 
 import settlement
 from web.db import get_engine
+from web.outbox import after_run_posted
 from web.paging import page_request
+from web.reasons import reason_words
 from web.roles import Role
 from web.security import current_principal, require_roles
 from web.settlement_access import (
@@ -80,7 +82,7 @@ def create() -> ResponseReturnValue:
             reporting_currency=form["currency"],
         )
     except settlement.SettlementError as exc:
-        return _runs_page(form, str(exc)), 422
+        return _runs_page(form, reason_words(exc)), 422
     flash(
         gettext(
             "Draft run %(id)s for %(period)s created with %(count)s statements; another"
@@ -126,12 +128,13 @@ def _step(run_id: int, action: str) -> ResponseReturnValue:
                 gettext("Run %(id)s posted: it is booked and can no longer change.", id=run_id),
                 "success",
             )
+            after_run_posted(engine, run_id, actor)  # the statements' e-mails
         else:
             settlement.discard_run(engine, run_id, actor)
             flash(gettext("Run %(id)s discarded.", id=run_id), "success")
             return redirect(url_for("settlement.runs"))
     except settlement.SettlementError as exc:
-        flash(str(exc), "error")
+        flash(reason_words(exc), "error")
     return redirect(url_for("settlement.run", run_id=run_id))
 
 
@@ -181,7 +184,7 @@ def compute_scores() -> ResponseReturnValue:
     try:
         done = settlement.score_partners(get_engine(), quarter, current_actor())
     except settlement.SettlementError as exc:
-        flash(str(exc), "error")
+        flash(reason_words(exc), "error")
         return redirect(url_for("settlement.scores", quarter=quarter))
     flash(
         gettext("%(count)s distributors scored for %(quarter)s.", count=len(done), quarter=quarter),

@@ -30,6 +30,7 @@ from ledger.models import Party
 from ledger.times import format_day, format_ms
 from web.admin_routes import admin_rule
 from web.db import get_engine, get_session
+from web.reasons import reason_words
 from web.roles import Role
 from web.security import current_principal, require_roles
 from web.words import words
@@ -149,7 +150,7 @@ def _render(
         try:
             scans = settlement.party_zone_scans(engine, party, month)
         except settlement.SettlementError as exc:
-            map_error = str(exc)
+            map_error = reason_words(exc)
     out_of_zone = []
     if scans is not None:
         for i in (~scans.in_zone).nonzero()[0][:OUT_OF_ZONE_SHOWN].tolist():
@@ -249,7 +250,7 @@ def grant() -> ResponseReturnValue:
             get_engine(), chosen.code, form.territory.data, start, _actor()
         )
     except settlement.SettlementError as exc:
-        form.form_errors.append(str(exc))
+        form.form_errors.append(reason_words(exc))
         return _render(grant_form=form, status=422)
     flash(
         gettext(
@@ -273,7 +274,10 @@ def end(grant_id: int) -> ResponseReturnValue:
             get_engine(), grant_id, settlement.day_start_ms(day), _actor()
         )
     except settlement.SettlementError as exc:
-        flash(gettext("Grant %(id)s not ended: %(reason)s", id=grant_id, reason=exc), "error")
+        flash(
+            gettext("Grant %(id)s not ended: %(reason)s", id=grant_id, reason=reason_words(exc)),
+            "error",
+        )
         return redirect(url_for("admin.territories") + "#grants")
     flash(
         gettext(

@@ -21,7 +21,7 @@ from web.api import api_route, id_param, json_body, json_response, query_int, qu
 from web.converters import ID_MAX
 from web.db import get_engine
 from web.roles import Role
-from web.settlement_access import current_actor
+from web.settlement_access import abort_reason, current_actor
 
 __all__ = ["QUEUE_READERS", "abort_for_dispute", "dispute_json"]
 
@@ -52,10 +52,10 @@ def abort_for_dispute(exc: SettlementError) -> NoReturn:
     if isinstance(exc, settlement.StatementNotFound | settlement.DisputeNotFound):
         abort(404)
     if isinstance(exc, settlement.PermissionDenied):
-        abort(403, str(exc))
+        abort_reason(403, exc)
     if isinstance(exc, settlement.DisputeStateError):
-        abort(409, str(exc))
-    abort(422, str(exc))
+        abort_reason(409, exc)
+    abort_reason(422, exc)
 
 
 def dispute_json(d: settlement.DisputeView) -> dict[str, Any]:

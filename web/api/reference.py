@@ -36,7 +36,7 @@ from web.api.openapi import RouteDecorator
 from web.converters import ID_MAX
 from web.db import get_engine, get_session
 from web.roles import Role
-from web.settlement_access import abort_for, current_actor
+from web.settlement_access import abort_for, abort_reason, current_actor
 
 __all__ = ["READERS", "WRITERS"]
 
@@ -196,7 +196,7 @@ def _problems(problems: Sequence[settlement.ImportProblem], error: str) -> Respo
 
 def _fail(exc: settlement.SettlementError, *, not_found: bool = False) -> NoReturn:
     if isinstance(exc, settlement.AdjustmentStateError):
-        abort(409, str(exc))
+        abort_reason(409, exc)
     abort_for(exc, not_found=not_found)
 
 

@@ -24,6 +24,7 @@ from web.api import (
 from web.db import get_engine, get_session
 from web.roles import ALL_ROLES, Role
 from web.security import current_principal
+from web.settlement_access import abort_reason
 
 _TERRITORY_SCHEMA = {
     "type": "object",
@@ -215,7 +216,7 @@ def territory_map() -> ResponseReturnValue:
     except settlement.ZoneNotFound as exc:
         abort(404, str(exc))
     except settlement.SettlementError as exc:
-        abort(422, str(exc))
+        abort_reason(422, exc)
     response = Response(zone_map.image, mimetype=zone_map.media_type)
     response.headers["Cache-Control"] = "private, no-cache"
     if zone_map.scans is not None:

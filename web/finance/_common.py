@@ -22,6 +22,7 @@ from settlement import InvalidValue
 from web import i18n
 from web.db import get_engine, get_session
 from web.paging import Pager, page_request
+from web.reasons import reason_words
 from web.roles import Role
 from web.security import current_principal
 from web.settlement_access import current_actor, distributor_parties, format_ms
@@ -85,7 +86,7 @@ def check(
     try:
         return checker(*args, field=label, **kwargs)
     except InvalidValue as exc:
-        form.errors.setdefault(name, str(exc))
+        form.errors.setdefault(name, reason_words(exc))
         return None
 
 
@@ -93,7 +94,9 @@ def refuse(form: FormState, exc: Exception) -> None:
     """Keep the service's refusal ``exc``: next to its input when it names one of the
     form's fields (:class:`InvalidValue`), else above the form."""
     if isinstance(exc, InvalidValue) and exc.field in form.values:
-        form.errors[exc.field] = str(exc)
+        form.errors[exc.field] = reason_words(exc)
+    elif isinstance(exc, settlement.SettlementError):
+        form.problem = reason_words(exc)
     else:
         form.problem = str(exc)
 

@@ -27,6 +27,7 @@ from web.finance._common import (
     service_page,
     submit,
 )
+from web.reasons import reason_words
 from web.security import require_roles
 from web.settlement_access import current_actor
 
@@ -103,7 +104,7 @@ def approve(adjustment_id: int) -> ResponseReturnValue:
     try:
         settlement.approve_adjustment(get_engine(), adjustment_id, current_actor())
     except SERVICE_ERRORS as exc:
-        flash(str(exc), "error")
+        flash(reason_words(exc), "error")
     else:
         flash(
             gettext("Adjustment %(id)s approved: the next run applies it.", id=adjustment_id),
@@ -120,7 +121,11 @@ def reject(adjustment_id: int) -> ResponseReturnValue:
         settlement.reject_adjustment(get_engine(), adjustment_id, reason, current_actor())
     except SERVICE_ERRORS as exc:
         flash(
-            gettext("Adjustment %(id)s not rejected: %(reason)s", id=adjustment_id, reason=exc),
+            gettext(
+                "Adjustment %(id)s not rejected: %(reason)s",
+                id=adjustment_id,
+                reason=reason_words(exc),
+            ),
             "error",
         )
     else:

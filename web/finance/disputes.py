@@ -19,6 +19,7 @@ from settlement import InvalidValue, major_to_minor
 from web.api.disputes import QUEUE_READERS
 from web.db import get_engine
 from web.finance._common import FormState, fetch_page, render_page
+from web.reasons import reason_sentence, reason_words
 from web.roles import Role
 from web.security import require_roles
 from web.settlement_access import current_actor
@@ -74,11 +75,10 @@ def _resolve(
     try:
         view = act()
     except settlement.DisputeStateError as exc:
-        text = str(exc)
-        flash(text[:1].upper() + text[1:] + ".", "error")
+        flash(reason_sentence(exc), "error")
         return redirect(url_for("disputes.index"))
     except settlement.SettlementError as exc:
-        form.problem = str(exc)
+        form.problem = reason_words(exc)
         return _page({dispute_id: form}, 422)
     flash(done(view), "success")
     return redirect(url_for("disputes.index"))
@@ -94,7 +94,7 @@ def adjust(dispute_id: int) -> ResponseReturnValue:
             form.values["amount"], dispute.currency, "amount", negative=True, zero=False
         )
     except InvalidValue as exc:
-        form.errors["amount"] = str(exc)
+        form.errors["amount"] = reason_words(exc)
         return _page({dispute_id: form}, 422)
     return _resolve(
         dispute_id,

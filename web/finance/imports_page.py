@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 import settlement
 from settlement import LAYOUTS
 from web.db import get_engine
 from web.finance._common import EDITORS, FormState, render_page
+from web.reasons import reason_words
 from web.security import require_roles
 from web.settlement_access import current_actor
 
@@ -95,12 +97,15 @@ def upload() -> ResponseReturnValue:
             dry_run=bool(form.values["dry_run"]),
         )  # fmt: skip
     except settlement.ImportRejected as exc:
-        form.problem = (
-            f"{sent.filename} was not imported: nothing was stored. "
-            "Correct these rows and upload it again."
+        form.problem = gettext(
+            "%(file)s was not imported: nothing was stored. Correct these rows and upload it"
+            " again.",
+            file=sent.filename,
         )
         return _page(form, problems=exc.problems, status=422)
     except settlement.SettlementError as exc:
-        form.problem = f"{sent.filename} was not imported: {exc}"
+        form.problem = gettext(
+            "%(file)s was not imported: %(reason)s", file=sent.filename, reason=reason_words(exc)
+        )
         return _page(form, status=422)
     return _page(form, report=report)

@@ -27,6 +27,7 @@ from web.finance._common import (
 )
 from web.finance.rules_words import RulesInWords, describe_rules
 from web.paging import page_request
+from web.reasons import reason_words
 from web.security import require_roles
 from web.settlement_access import current_actor
 
@@ -107,7 +108,7 @@ def create() -> ResponseReturnValue:
             get_engine(), form.values["code"], form.values["name"], current_actor(), source="page"
         )
     except SERVICE_ERRORS as exc:
-        form.problem = str(exc)
+        form.problem = reason_words(exc)
         return _index(form, 422)
     flash(
         gettext("Program %(code)s created; add its first version here.", code=form.values["code"]),
@@ -169,7 +170,7 @@ def _submitted(program: Any) -> tuple[FormState, ProgramFile | None]:
     try:
         loaded = load_program_file("page.yaml", form.values["document"].encode("utf-8"))
     except ProgramFileError as exc:
-        form.errors["document"] = str(exc)
+        form.errors["document"] = reason_words(exc)
         return form, None
     if loaded.code != program.code:
         form.errors["document"] = (
@@ -211,7 +212,9 @@ def add_version(code: str) -> ResponseReturnValue:
             current_actor(), source="page",
         )  # fmt: skip
     except _RULE_ERRORS as exc:
-        form.problem = str(exc)
+        form.problem = (
+            reason_words(exc) if isinstance(exc, settlement.SettlementError) else str(exc)
+        )
         return _detail(program, form, status=422)
     span = loaded.valid_from + (f" to {loaded.valid_to}" if loaded.valid_to else " on")
     flash(
