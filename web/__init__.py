@@ -44,6 +44,7 @@ BLUEPRINT_MODULES: tuple[str, ...] = (
     "web.account.password",
     "web.account.two_factor",
     "web.account.preferences",
+    "web.outbox",
 )
 
 _MAX_BODY = 16 * 1024 * 1024  # a scan batch of tens of thousands of events fits

@@ -117,6 +117,7 @@ EVENT_LABELS: dict[str, str] = {
     "token-created": _l("API token created"),
     "token-revoked": _l("API token revoked"),
     "preferences-changed": _l("Language or time zone changed"),
+    "email-changed": _l("E-mail address changed"),
 }
 #: Actors that are not people, in words (the activity page's "By" column).
 ACTOR_LABELS: dict[str, str] = {

@@ -1,4 +1,5 @@
-"""Administration pages: users (list, create, deactivate, unlock, reset two-factor),
+"""Administration pages: users (list, create, deactivate, unlock, reset two-factor,
+set their e-mail address),
 API tokens (list, create, revoke) and the account activity (the audit trail of
 :func:`web.accounts.audit`). Each action is recorded with the signed-in
 administrator as its actor. Devices and territories pages belong to their
@@ -12,10 +13,13 @@ import time
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
+from sqlalchemy import select
 
+from notify import NotifyError, normalize_address
 from web import accounts
 from web.db import get_session
-from web.forms import CreateTokenForm, CreateUserForm
+from web.forms import CreateTokenForm, CreateUserForm, UserEmailForm
+from web.models import User
 from web.paging import page_request
 from web.roles import Role
 from web.security import client_address, current_principal, require_roles
@@ -34,13 +38,21 @@ def _actor() -> str:
     return me.name
 
 
-def _render_users(form: CreateUserForm, status: int = 200) -> ResponseReturnValue:
+def _render_users(
+    form: CreateUserForm, status: int = 200, email_error: tuple[int, str] | None = None
+) -> ResponseReturnValue:
     db = get_session()
     me = current_principal()
+    emails = {
+        uid: email
+        for uid, email in db.execute(select(User.id, User.email).where(User.email.is_not(None)))
+    }
     return (
         render_template(
             "admin/users.html",
             users=accounts.list_users(db),
+            emails=emails,
+            email_error=email_error,
             service_users=accounts.list_users(db, service=True),
             form=form,
             my_id=None if me is None or me.kind != "user" else me.id,
@@ -78,6 +90,36 @@ def create_user() -> ResponseReturnValue:
         form.form_errors.append(str(exc))
         return _render_users(form, 422)
     flash(gettext("User %(name)s created.", name=form.username.data.strip()), "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<id:user_id>/email")
+@require_roles(Role.ADMIN)
+def set_user_email(user_id: int) -> ResponseReturnValue:
+    """Set a person's e-mail address (empty: remove it), audited as ``email-changed``;
+    422 with the reason in words for an address email-validator refuses."""
+    db = get_session()
+    user = db.get(User, user_id)
+    if user is None or user.service:
+        abort(404)
+    form = UserEmailForm()
+    typed = (form.email.data or "").strip()
+    email: str | None = None
+    if not form.validate_on_submit():
+        errors = form.email.errors or [gettext("Enter an e-mail address such as name@example.com.")]
+        return _render_users(CreateUserForm(formdata=None), 422, (user_id, str(errors[0])))
+    if typed:
+        try:
+            email = normalize_address(typed)
+        except NotifyError:
+            message = gettext("Enter an e-mail address such as name@example.com.")
+            return _render_users(CreateUserForm(formdata=None), 422, (user_id, message))
+    if user.email != email:
+        user.email = email
+        accounts.audit_user(
+            db, "email-changed", user, address=client_address(), actor=_actor(), email=email or ""
+        )  # commits the change with its audit row
+    flash(gettext("E-mail address of %(name)s saved.", name=user.username), "success")
     return redirect(url_for("admin.users"))
 
 

@@ -25,6 +25,7 @@ import settlement
 from web.converters import parse_id
 from web.db import get_engine
 from web.i18n import N_, format_number
+from web.outbox import after_alert_confirmed
 from web.paging import page_request
 from web.reasons import reason_words, severity_words
 from web.security import require_roles
@@ -305,8 +306,14 @@ def confirm(alert_id: int) -> ResponseReturnValue:
         gettext(
             "Alert %(id)s confirmed: the next settlement run charges its penalty.", id=alert_id
         ),
-        lambda: settlement.confirm_alert(get_engine(), alert_id, current_actor(), note),
+        lambda: _confirmed(settlement.confirm_alert(get_engine(), alert_id, current_actor(), note)),
     )
+
+
+def _confirmed(view: settlement.AlertView) -> settlement.AlertView:
+    """Queue the party's e-mail once the confirmation is committed."""
+    after_alert_confirmed(get_engine(), view.id)
+    return view
 
 
 @bp.post("/<id:alert_id>/dismiss")

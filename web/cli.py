@@ -49,6 +49,7 @@ CLI_MODULES: tuple[str, ...] = (
     "settlement",
     "import",
     "money",
+    "mail",
 )
 
 _ROLE_CHOICE = click.Choice([r.value for r in Role])

@@ -201,6 +201,10 @@ def _step(action: str, run_id: int, username: str) -> None:
         raise _fail(exc) from None
     click.echo(f"run {run.id}: {run.period} {run.kind}, {run.status} by {actor.username}")
     click.echo(f"run hash: {run.run_hash}")
+    if action == "post":
+        from web.cli_mail import queue_run_mail
+
+        queue_run_mail(engine, run.id, actor)
 
 
 @settle_group.command("approve")

@@ -54,6 +54,7 @@ MODEL_MODULES: tuple[tuple[str, str], ...] = (
     ("scanners.epcis_events", "Base"),
     ("geo.models", "GeoBase"),
     ("settlement.models", "Base"),
+    ("notify.models", "Base"),
 )
 
 _EXTENSION = "hopchain"

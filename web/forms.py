@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
 from web.account.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from web.roles import Role
@@ -23,6 +23,7 @@ __all__ = [
     "CreateUserForm",
     "LoginForm",
     "PreferencesForm",
+    "UserEmailForm",
 ]
 
 _PASSWORD_LENGTH = Length(
@@ -119,6 +120,11 @@ class CreateTokenForm(FlaskForm):  # type: ignore[misc]
     submit = SubmitField(_l("Create token"))
 
 
+def _stripped(value: str | None) -> str | None:
+    """What was typed without the spaces around it (a pasted address often has some)."""
+    return value.strip() if isinstance(value, str) else value
+
+
 class PreferencesForm(FlaskForm):  # type: ignore[misc]
     """Language and time zone of the signed-in user (choices set by the page)."""
 
@@ -128,4 +134,28 @@ class PreferencesForm(FlaskForm):  # type: ignore[misc]
         validators=[DataRequired()],
         description=_l("Pages show times in this zone; they are stored in UTC."),
     )
+    email = StringField(
+        _l("E-mail address"),
+        filters=[_stripped],
+        validators=[
+            Optional(),
+            Length(max=254),
+            Email(message=_l("Enter an e-mail address such as name@example.com.")),
+        ],
+        description=_l("Statements and confirmed alerts are sent here. Leave empty for none."),
+    )
     submit = SubmitField(_l("Save"))
+
+
+class UserEmailForm(FlaskForm):  # type: ignore[misc]
+    """An administrator sets (or, empty, removes) a user's e-mail address."""
+
+    email = StringField(
+        _l("E-mail address"),
+        filters=[_stripped],
+        validators=[
+            Optional(),
+            Length(max=254),
+            Email(message=_l("Enter an e-mail address such as name@example.com.")),
+        ],
+    )

@@ -48,6 +48,9 @@ class User(Base):
     # None = the browser's Accept-Language; and IANA time zone, None = UTC
     locale: Mapped[str | None] = mapped_column(String(16), default=None)
     timezone: Mapped[str | None] = mapped_column(String(64), default=None)
+    # where hopchain's e-mails reach the person (normalized by email-validator);
+    # None = no e-mail (notify.compose counts their party as having no address)
+    email: Mapped[str | None] = mapped_column(String(254), default=None)
 
     __table_args__ = (CheckConstraint(_ROLE_CHECK, name="role"),)
 

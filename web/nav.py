@@ -82,6 +82,12 @@ NAV: tuple[NavItem, ...] = (
         N_("Sign-ins, lockouts and changes to accounts and tokens."),
     ),
     NavItem(
+        N_("Outbox"),
+        "admin.outbox",
+        (Role.ADMIN,),
+        N_("E-mails to partners and whether they were sent."),
+    ),
+    NavItem(
         N_("Devices"), "admin.devices", (Role.ADMIN,), N_("Registered scanners and their keys.")
     ),
     NavItem(

@@ -4,8 +4,10 @@
 form) stores the chosen language in the signed-in user's profile
 (``users.locale``, audited as ``preferences-changed``), or in the session for a
 visitor (the sign-in page), then returns to ``next``. ``/account/preferences``
-sets the language and the IANA time zone (``users.timezone``) in which pages show
-times. The request's language and zone are chosen in :mod:`web.i18n`.
+sets the language, the IANA time zone (``users.timezone``) in which pages show
+times and the person's e-mail address (``users.email``, optional, checked and
+normalized by email-validator; :mod:`notify` sends statements and confirmed alerts
+there). The request's language and zone are chosen in :mod:`web.i18n`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext, refresh
 
+from notify import NotifyError, normalize_address
 from web import accounts
 from web.db import get_session
 from web.forms import PreferencesForm
@@ -35,17 +38,26 @@ def _own_user() -> User | None:
     return get_session().get(User, me.id)
 
 
-def _save(user: User, locale: str, timezone: str | None) -> None:
+_UNCHANGED = object()
+
+
+def _save(
+    user: User, locale: str, timezone: str | None, email: str | object | None = _UNCHANGED
+) -> None:
     changed: dict[str, str] = {}
     if user.locale != locale:
         changed["locale"] = locale
     if timezone is not None and user.timezone != timezone:
         changed["timezone"] = timezone
+    if email is not _UNCHANGED and user.email != email:
+        changed["email"] = str(email or "")
     if not changed:
         return
     user.locale = locale
     if timezone is not None:
         user.timezone = timezone
+    if email is not _UNCHANGED:
+        user.email = email if isinstance(email, str) else None
     accounts.audit_user(
         get_session(), "preferences-changed", user, address=client_address(), **changed
     )  # commits the change with its audit row
@@ -74,7 +86,9 @@ def edit() -> ResponseReturnValue:
     user = _own_user()
     if user is None:  # an API token has no profile
         abort(403)
-    form = PreferencesForm(locale=user.locale or "", timezone=user.timezone or "UTC")
+    form = PreferencesForm(
+        locale=user.locale or "", timezone=user.timezone or "UTC", email=user.email or ""
+    )
     form.locale.choices = [(lang.code, lang.name) for lang in SUPPORTED]
     form.timezone.choices = [(zone, zone) for zone in time_zones()]
     if not form.validate_on_submit():
@@ -84,8 +98,22 @@ def edit() -> ResponseReturnValue:
     zone = form.timezone.data
     if chosen is None or not is_time_zone(zone):  # SelectField already refused these
         abort(400)
-    _save(user, chosen.code, zone)
+    typed = (form.email.data or "").strip()
+    try:
+        email = normalize_address(typed) if typed else None
+    except NotifyError:  # the form's Email validator already refused most of these
+        form.email.errors.append(gettext("Enter an e-mail address such as name@example.com."))
+        return render_template("account/preferences.html", form=form), 422
+    email_changed = user.email != email
+    _save(user, chosen.code, zone, email)
     session["locale"] = chosen.code
     refresh()
     flash(gettext("Your language and time zone are saved."), "success")
+    if email_changed:
+        flash(
+            gettext("Your e-mail address is saved.")
+            if email
+            else gettext("Your e-mail address is removed: hopchain sends you no e-mail."),
+            "success",
+        )
     return redirect(url_for("preferences.edit"))

@@ -32,6 +32,7 @@ from web.api import (
 from web.converters import ID_MAX, ID_SCHEMA
 from web.db import get_engine
 from web.i18n import DEFAULT_LOCALE
+from web.outbox import after_alert_confirmed, after_run_posted
 from web.roles import Role
 from web.settlement_access import (
     FINANCE_READERS,
@@ -248,6 +249,8 @@ def _alert_action(alert_id: int, action: str) -> ResponseReturnValue:
                 "dismiss": settlement.dismiss_alert,
             }[action]
             view = move(engine, alert_id, actor, note)
+            if action == "confirm":
+                after_alert_confirmed(engine, alert_id)  # the party's e-mail
     except settlement.SettlementError as exc:
         abort_for(exc)
     return jsonify(alert_json(view, party_codes([view.party_id])))
@@ -639,7 +642,9 @@ def _run_action(run_id: int, action: str) -> ResponseReturnValue:
             return jsonify({"id": run_id, "discarded": True})
         if action == "approve":
             return jsonify(run_json(settlement.approve_run(engine, run_id, actor)))
-        return jsonify(run_json(settlement.post_run(engine, run_id, actor, signer=get_signer())))
+        posted = settlement.post_run(engine, run_id, actor, signer=get_signer())
+        after_run_posted(engine, run_id, actor, tell=False)  # the statements' e-mails
+        return jsonify(run_json(posted))
     except settlement.SettlementError as exc:
         abort_for(exc)
 

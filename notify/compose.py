@@ -1,0 +1,335 @@
+"""The e-mails a channel platform sends its partners, composed into the outbox.
+
+Each ``compose_*`` function reads one event, writes one :class:`~notify.models.OutboxMessage`
+per recipient in the language of the recipient's party (``parties.locale``, else
+English: the same rule as the party's statement documents, :mod:`settlement.wording`)
+and returns what it did as a :class:`Composed`. Recipients are the addresses the
+caller found for each party (``users.email`` of the party's active people; the engine
+never reads the web layer's tables), as ``{party_id: (address, ...)}``.
+
+Messages are marked with ``words._("...")`` and :func:`settlement.N_` and live in the
+shared catalogues (``babel.cfg`` reads ``notify/``); ``words_for(locale)`` gives the
+:class:`settlement.Words` of a locale with those catalogues (the web layer's
+builder). Money is written from integer minor units with its ISO 4217 code where
+the locale puts it, dates as the locale writes them (:class:`settlement.Words`).
+
+Events (``kind``, ``reference``):
+
+- ``statement-ready``, ``statement:<id>``: a posted run's statement, with a link to
+  its page (``<base_url>/partner/statements/<id>``) and its PDF attached;
+- ``alert-confirmed``, ``alert:<id>:<n>``: the ``n``-th confirmation of a diversion
+  alert (a confirmation after an upheld appeal is told again), without the channel
+  team's internal notes, with the penalty rule in words when a program sets one.
+
+``(kind, reference, recipient)`` is unique, so composing an event again queues only
+what is new (a person who added an address since) and never a second copy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from ledger.models import Party
+from notify.models import OutboxMessage
+from settlement.common import Actor, SettlementError, now_ms
+from settlement.exports import statement_pdf
+from settlement.incidents import WINDOW_MONTHS
+from settlement.models import Alert, AlertEvent, SettlementRun, Statement
+from settlement.programs import versions_for_period
+from settlement.wording import DEFAULT_LOCALE, N_, Words, supported_locale
+
+__all__ = [
+    "ALERT_CONFIRMED",
+    "MESSAGE_KINDS",
+    "RESPONSE_DAYS",
+    "STATEMENT_READY",
+    "Composed",
+    "NotifyError",
+    "compose_alert_confirmed",
+    "compose_statements_ready",
+    "penalty_words",
+]
+
+STATEMENT_READY = "statement-ready"
+ALERT_CONFIRMED = "alert-confirmed"
+#: The kinds of messages the outbox holds.
+MESSAGE_KINDS = (STATEMENT_READY, ALERT_CONFIRMED)
+#: Days after posting by which a distributor is asked to confirm or dispute its
+#: statement. The date is a request in the message: a later answer is still taken
+#: (:func:`settlement.respond_to_statement` sets no deadline).
+RESPONSE_DAYS = 30
+_DAY_MS = 86_400_000
+
+#: Finding types as partners read them (the same words as the alert pages').
+_FINDING_WORDS = {
+    "out_of_zone": N_("Out of zone"),
+    "cross_region": N_("Cross-region transfer"),
+    "custody_break": N_("Custody break"),
+    "clone": N_("Cloned code"),
+}
+
+
+class NotifyError(SettlementError):
+    """An event that cannot be told (a run not posted, an alert not confirmed), or an
+    outbox or SMTP setting that is wrong; the message says which in words."""
+
+
+@dataclass(frozen=True, slots=True)
+class Composed:
+    """What composing one event did: ``queued`` new messages, ``already`` messages that
+    were queued before (not queued again), and the codes of the parties concerned
+    that have nobody with an e-mail address (``without_address``, sorted)."""
+
+    queued: int
+    already: int
+    without_address: tuple[str, ...]
+
+
+WordsFor = Callable[[str], Words]
+
+
+def _locale(party: Party) -> str:
+    return supported_locale(party.locale) or DEFAULT_LOCALE
+
+
+def _queue(
+    s: Session,
+    *,
+    kind: str,
+    reference: str,
+    party: Party,
+    recipients: Sequence[str],
+    make: Callable[[], tuple[str, str, tuple[str, str, bytes] | None]],
+) -> tuple[int, int]:
+    """Add one message per recipient not queued yet; ``make()`` gives the subject,
+    the text and an optional ``(file name, MIME type, bytes)`` attachment, and is
+    called only when there is someone new. Returns (queued, already)."""
+    known = set(
+        s.scalars(
+            select(OutboxMessage.recipient).where(
+                OutboxMessage.kind == kind, OutboxMessage.reference == reference
+            )
+        )
+    )
+    new = [r for r in dict.fromkeys(recipients) if r not in known]
+    if not new:
+        return 0, len(recipients)
+    subject, text, attachment = make()
+    stamp = now_ms()
+    for address in new:
+        s.add(
+            OutboxMessage(
+                kind=kind, reference=reference, recipient=address, party_id=party.id,
+                locale=_locale(party), subject=subject, body_text=text, created_ms=stamp,
+                attachment_name=attachment[0] if attachment else None,
+                attachment_type=attachment[1] if attachment else None,
+                attachment=attachment[2] if attachment else None,
+            )
+        )  # fmt: skip
+    return len(new), len(known.intersection(recipients))
+
+
+def compose_statements_ready(
+    engine: Engine,
+    run_id: int,
+    actor: Actor,
+    *,
+    addresses: Mapping[int, Sequence[str]],
+    words_for: WordsFor,
+    base_url: str,
+) -> Composed:
+    """Queue "your statement is ready" for every statement of posted run ``run_id``.
+
+    Each message says the period, the statement's total (its currency's minor units,
+    written for the party's locale with the ISO code), the date to respond by
+    (:data:`RESPONSE_DAYS` after posting) and the statement page's address, and
+    carries the statement PDF in the party's language (:func:`settlement.statement_pdf`,
+    read as ``actor``, who must be allowed to read statements: finance, auditor, admin).
+    Raises :class:`NotifyError` when the run does not exist or is not posted.
+    """
+    with Session(engine) as s, s.begin():
+        run = s.get(SettlementRun, run_id)
+        if run is None:
+            raise NotifyError(f"there is no settlement run {run_id}")
+        if run.status != "posted" or run.posted_ms is None:
+            raise NotifyError(
+                f"run {run_id} is {run.status}; statements are sent once the run is posted"
+            )
+        queued = already = 0
+        without: list[str] = []
+        statements = s.scalars(
+            select(Statement).where(Statement.run_id == run_id).order_by(Statement.id)
+        ).all()
+        for st in statements:
+            party = s.get(Party, st.party_id)
+            assert party is not None  # a foreign key
+            recipients = addresses.get(party.id, ())
+            if not recipients:
+                without.append(party.code)
+                continue
+            words = words_for(_locale(party))
+
+            def make(
+                st: Statement = st,
+                party: Party = party,
+                words: Words = words,
+                period: str = run.period,
+                posted_ms: int = run.posted_ms,
+            ) -> tuple[str, str, tuple[str, str, bytes] | None]:
+                link = f"{base_url.rstrip('/')}/partner/statements/{st.id}"
+                subject = words._("Your statement for %(period)s is ready", period=period)
+                text = "\n\n".join(
+                    (
+                        words._("Hello,"),
+                        words._(
+                            "Your statement for %(period)s is ready: total %(total)s,"
+                            " respond by %(date)s.",
+                            period=period,
+                            total=words.money(st.total_minor, st.currency),
+                            date=words.day(posted_ms + RESPONSE_DAYS * _DAY_MS),
+                        ),
+                        words._(
+                            "Read it, then confirm it or dispute its lines, at %(link)s",
+                            link=link,
+                        ),
+                        words._("The statement is attached as a PDF."),
+                        _signature(words),
+                    )
+                )
+                pdf = statement_pdf(engine, st.id, actor, words)
+                name = f"statement-{st.id}-{party.code}.pdf"
+                return subject, text + "\n", (name, "application/pdf", pdf)
+
+            q, a = _queue(
+                s,
+                kind=STATEMENT_READY,
+                reference=f"statement:{st.id}",
+                party=party,
+                recipients=recipients,
+                make=make,
+            )
+            queued, already = queued + q, already + a
+    return Composed(queued, already, tuple(sorted(without)))
+
+
+def _signature(words: Words) -> str:
+    return words._("This message was sent by hopchain. Replies to it are not read.")
+
+
+def penalty_words(s: Session, period: str, words: Words) -> list[str]:
+    """The penalty rule for confirmed diversion in ``period``, as sentences in
+    ``words``' language: that of the first program (by code) in force for the period
+    that sets penalties (the rule :func:`settlement.statement.penalty_rule` charges
+    under), its fine per unit in the program's currency, the repeat-offence
+    multipliers over :data:`settlement.incidents.WINDOW_MONTHS` and the forfeiture.
+    Empty when no program in force sets penalties."""
+    for code, version, rules in versions_for_period(s, period):
+        pen = rules.penalties
+        if pen is None:
+            continue
+        fine = words.money_rate(Decimal(pen.fine_per_unit), rules.currency)
+        out = [
+            words._(
+                "Program %(program)s (version %(version)s) fines %(fine)s per diverted unit.",
+                program=code,
+                version=version.version,
+                fine=fine,
+            )
+        ]
+        if len(pen.escalation) > 1:
+            steps = ", ".join(words.factor(step) for step in pen.escalation)
+            out.append(
+                words._(
+                    "Repeat offences raise the fine: it is multiplied by %(steps)s for no, one,"
+                    " two… earlier months with confirmed diversion in the last %(months)s"
+                    " months (the last step beyond).",
+                    steps=steps,
+                    months=words.integer(WINDOW_MONTHS),
+                )
+            )
+        if pen.forfeiture:
+            out.append(words._("The rebate earned on the diverted units is forfeited."))
+        return out
+    return []
+
+
+def compose_alert_confirmed(
+    engine: Engine,
+    alert_id: int,
+    *,
+    addresses: Mapping[int, Sequence[str]],
+    words_for: WordsFor,
+    base_url: str,
+) -> Composed:
+    """Queue "a diversion alert about you is confirmed" for the alert's party.
+
+    The message names the alert, its period, territory, finding type and unit count,
+    the penalty rule in words (:func:`penalty_words`) and the alert's page, where the
+    distributor may appeal (``<base_url>/partner/alerts/<id>``). It never carries the
+    channel team's notes, assignments or the note given with the confirmation.
+    Raises :class:`NotifyError` when the alert does not exist or is not confirmed; an
+    alert without a responsible party tells nobody (``Composed(0, 0, ())``).
+    """
+    with Session(engine) as s, s.begin():
+        alert = s.get(Alert, alert_id)
+        if alert is None:
+            raise NotifyError(f"there is no alert {alert_id}")
+        if alert.status != "confirmed":
+            raise NotifyError(f"alert {alert_id} is {alert.status}; only a confirmed one is told")
+        if alert.party_id is None:
+            return Composed(0, 0, ())
+        party = s.get(Party, alert.party_id)
+        assert party is not None  # a foreign key
+        recipients = addresses.get(party.id, ())
+        if not recipients:
+            return Composed(0, 0, (party.code,))
+        times = s.scalar(
+            select(func.count())
+            .select_from(AlertEvent)
+            .where(AlertEvent.alert_id == alert_id, AlertEvent.to_status == "confirmed")
+        )
+        words = words_for(_locale(party))
+        penalty = penalty_words(s, alert.period, words)
+
+        def make() -> tuple[str, str, tuple[str, str, bytes] | None]:
+            finding = _FINDING_WORDS.get(alert.finding_type)
+            link = f"{base_url.rstrip('/')}/partner/alerts/{alert.id}"
+            parts = [
+                words._("Hello,"),
+                words._(
+                    "Diversion alert %(id)s about %(units)s in %(territory)s for %(period)s has"
+                    " been confirmed (%(finding)s).",
+                    id=alert.id,
+                    units=words.units(alert.unit_count),
+                    territory=alert.territory_code,
+                    period=alert.period,
+                    finding=words._(finding) if finding else alert.finding_type,
+                ),
+                words._("The next settlement run charges its penalty on your statement."),
+            ]
+            if penalty:
+                parts.append("\n".join(penalty))
+            parts += [
+                words._(
+                    "The alert, its evidence and the way to appeal it are at %(link)s",
+                    link=link,
+                ),
+                _signature(words),
+            ]
+            subject = words._("Diversion alert %(id)s confirmed", id=alert.id)
+            return subject, "\n\n".join(parts) + "\n", None
+
+        q, a = _queue(
+            s,
+            kind=ALERT_CONFIRMED,
+            reference=f"alert:{alert.id}:{times or 1}",
+            party=party,
+            recipients=recipients,
+            make=make,
+        )
+    return Composed(q, a, ())
