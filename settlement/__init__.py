@@ -207,6 +207,7 @@ if TYPE_CHECKING:
         reject_report,
     )
     from settlement.rules.money import RuleError, minor_exponent
+    from settlement.rules_words import RulesInWords, TierRow, describe_rules
     from settlement.runs import (
         ComputedParty,
         ComputedRun,
@@ -354,6 +355,7 @@ __all__ = [
     "ResponseResult",
     "ResponseView",
     "RuleError",
+    "RulesInWords",
     "RunStateError",
     "RunSummary",
     "RunView",
@@ -374,6 +376,7 @@ __all__ = [
     "SummaryRow",
     "TargetView",
     "TerritoryLocator",
+    "TierRow",
     "TopUpView",
     "Transfer",
     "Words",
@@ -413,6 +416,7 @@ __all__ = [
     "deposit_balance",
     "deposit_status",
     "describe_line",
+    "describe_rules",
     "detect_arrays",
     "discard_run",
     "dismiss_alert",

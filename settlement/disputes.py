@@ -32,6 +32,7 @@ from settlement.models import (
 )
 from settlement.reference_audit import record_change
 from settlement.statements import DisputeView, StatementNotFound, dispute_views, line_text
+from settlement.wording import ENGLISH, Words
 
 __all__ = [
     "DISPUTE_STATUSES",
@@ -239,9 +240,11 @@ def list_disputes(
     party_id: int | None = None,
     offset: int = 0,
     limit: int = 50,
+    words: Words = ENGLISH,
 ) -> tuple[list[DisputeView], int]:
     """Finance's queue: disputed lines oldest first (the longest waiting on top),
     optionally of one ``status`` (open, adjusted, rejected) and party; with the total.
+    Line titles are in the language of ``words`` (English by default).
 
     Raises :class:`~settlement.common.PermissionDenied` for roles other than
     finance, auditor and admin, and :class:`SettlementError` for an unknown status.
@@ -272,15 +275,18 @@ def list_disputes(
                 .limit(max(0, limit))
             )
         )
-        items = dispute_views(s, StatementDispute.id.in_(ids)) if ids else []
+        items = dispute_views(s, StatementDispute.id.in_(ids), words=words) if ids else []
         return items, int(total or 0)
 
 
-def get_dispute(engine: Engine, dispute_id: int, actor: Actor) -> DisputeView:
-    """One disputed line (finance, auditor, admin); :class:`DisputeNotFound` if none."""
+def get_dispute(
+    engine: Engine, dispute_id: int, actor: Actor, words: Words = ENGLISH
+) -> DisputeView:
+    """One disputed line (finance, auditor, admin), its line title in the language of
+    ``words``; :class:`DisputeNotFound` if none."""
     _queue_reader(actor)
     with Session(engine) as s:
-        found = dispute_views(s, StatementDispute.id == dispute_id)
+        found = dispute_views(s, StatementDispute.id == dispute_id, words=words)
     if not found:
         raise DisputeNotFound(f"no disputed line {dispute_id}")
     return found[0]

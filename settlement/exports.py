@@ -46,6 +46,7 @@ __all__ = [
     "SummaryRow",
     "format_minor",
     "issue_date",
+    "line_header",
     "run_chart_png",
     "run_summary",
     "statement_csv",
@@ -56,10 +57,18 @@ __all__ = [
 
 #: The issue date of a statement whose run is not posted yet.
 NOT_ISSUED = N_("draft — not issued")
-_LINE_HEADER = (
-    N_("Line"), N_("Description"), N_("Basis"), N_("Rate"), N_("Amount"), N_("Currency"),
-    N_("Refers to"),
-)  # fmt: skip
+
+
+def line_header(w: Words) -> list[str]:
+    """The names of a statement's line columns in the language of ``w``. "Rate" is
+    the rate of the line's rule (a rebate or fine rate, a factor): it is translated
+    in the context ``"statement line"`` (zh 费率), apart from an exchange rate (汇率)."""
+    return [
+        w._("Line"), w._("Description"), w._("Basis"), w.pgettext("statement line", "Rate"),
+        w._("Amount"), w._("Currency"), w._("Refers to"),
+    ]  # fmt: skip
+
+
 #: Run statuses and kinds as a statement's reader reads them.
 _RUN_WORDS = {
     "draft": N_("draft"),
@@ -156,7 +165,7 @@ def statement_csv(engine: Engine, statement_id: int, actor: Actor, words: Words 
     w = csv.writer(buf, lineterminator="\n")
     w.writerows(statement_header(st, words))
     w.writerow(())
-    w.writerow([words._(h) for h in _LINE_HEADER])
+    w.writerow(line_header(words))
     w.writerows(_line_rows(st))
     w.writerow(
         ("", words._("Total"), "", "", format_minor(st.total_minor, st.currency), st.currency, "")
@@ -185,7 +194,7 @@ def statement_xlsx(
         ws.append([label, value])
         ws.cell(row=ws.max_row, column=1).font = bold
     ws.append([])
-    ws.append([words._(h) for h in _LINE_HEADER])
+    ws.append(line_header(words))
     for cell in ws[ws.max_row]:
         cell.font = bold
     exp = minor_exponent(st.currency)
@@ -265,7 +274,13 @@ def statement_pdf(engine: Engine, statement_id: int, actor: Actor, words: Words 
         [para(label, label_style), para(value)] for label, value in header if label not in hidden
     ]
     rows: list[list[object]] = [
-        ["#", para(w._("Line")), para(w._("Basis")), para(w._("Rate")), w._("Amount")]
+        [
+            "#",
+            para(w._("Line")),
+            para(w._("Basis")),
+            para(w.pgettext("statement line", "Rate")),
+            w._("Amount"),
+        ]
     ]
     for ln, (number, title, basis, rate, _amount, _ccy, refers) in zip(
         st.lines, _line_rows(st), strict=True
@@ -430,14 +445,20 @@ def run_summary(engine: Engine, run_id: int, actor: Actor) -> RunSummary:
         )  # fmt: skip
 
 
-def run_chart_png(engine: Engine, run_id: int, actor: Actor) -> bytes:
-    """Bar chart of rebates vs penalties per partner class, in the reporting currency."""
+def run_chart_png(engine: Engine, run_id: int, actor: Actor, words: Words = ENGLISH) -> bytes:
+    """Bar chart of rebates vs penalties per partner class, in the reporting currency,
+    its title, legend and class labels in the language of ``words``. A PNG (bytes).
+
+    Chinese labels need a CJK font matplotlib finds (:data:`CJK_FONTS`, e.g. Debian's
+    ``fonts-noto-cjk``); without one the chart is drawn in English rather than as
+    empty boxes. Raises what :func:`run_summary` raises."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
     summ = run_summary(engine, run_id, actor)
+    w, font = _chart_words(words)
     exp = minor_exponent(summ.reporting_currency)
     labels = [r.key for r in summ.by_class] or ["-"]
     rebates = [r.rebates / 10**exp for r in summ.by_class] or [0.0]
@@ -445,13 +466,48 @@ def run_chart_png(engine: Engine, run_id: int, actor: Actor) -> bytes:
     fig = Figure(figsize=(7, 4), dpi=100)
     ax = fig.subplots()
     xs = list(range(len(labels)))
-    ax.bar([x - 0.2 for x in xs], rebates, width=0.4, label="rebates", color="#2a7ab9")
-    ax.bar([x + 0.2 for x in xs], penalties, width=0.4, label="penalties", color="#c8453b")
-    ax.set_xticks(xs, [f"class {c}" for c in labels])
+    text: dict[str, Any] = {"fontfamily": font} if font else {}
+    ax.bar([x - 0.2 for x in xs], rebates, width=0.4, label=w._("rebates"), color="#2a7ab9")
+    ax.bar([x + 0.2 for x in xs], penalties, width=0.4, label=w._("penalties"), color="#c8453b")
+    ax.set_xticks(xs, [w._("class %(name)s", name=c) for c in labels], **text)
     ax.set_ylabel(summ.reporting_currency)
-    ax.set_title(f"Run {summ.run_id} ({summ.period}): rebates vs penalties")
-    ax.legend()
+    ax.set_title(
+        w._("Run %(id)s (%(period)s): rebates vs penalties", id=summ.run_id, period=summ.period),
+        **text,
+    )
+    ax.legend(prop={"family": font} if font else None)
     fig.tight_layout()
     out = io.BytesIO()
     fig.savefig(out, format="png", metadata={"Software": None})
     return out.getvalue()
+
+
+#: Fonts with Chinese glyphs a chart may use, the first matplotlib finds.
+CJK_FONTS = (
+    "Noto Sans CJK SC",
+    "Noto Sans SC",
+    "Source Han Sans SC",
+    "WenQuanYi Zen Hei",
+    "WenQuanYi Micro Hei",
+    "SimHei",
+    "Microsoft YaHei",
+    "PingFang SC",
+)
+
+
+def _chart_words(words: Words) -> tuple[Words, str | None]:
+    """The words a chart is drawn in and the font family it needs (None: the default):
+    ``words`` itself unless it is Chinese and no :data:`CJK_FONTS` font is installed,
+    then English."""
+    if not words.locale.startswith("zh"):
+        return words, None
+    from matplotlib import font_manager
+    from matplotlib.font_manager import FontProperties
+
+    for family in CJK_FONTS:
+        try:
+            font_manager.findfont(FontProperties(family=family), fallback_to_default=False)
+        except ValueError:
+            continue
+        return words, family
+    return ENGLISH, None

@@ -274,9 +274,10 @@ def _line_measures(s: Session, run_id: int, lines: list[StatementLine]) -> dict[
     return out
 
 
-def dispute_views(s: Session, *where: object) -> list[DisputeView]:
+def dispute_views(s: Session, *where: object, words: Words = ENGLISH) -> list[DisputeView]:
     """Disputes matching the SQL conditions ``where`` (on the dispute, statement, run or
-    party tables), oldest first, with the disputed line in words and the adjustment."""
+    party tables), oldest first, with the disputed line in words (the language of
+    ``words``) and the adjustment."""
     q = (
         select(StatementDispute, Statement, SettlementRun.period, Party.code, StatementLine,
                Adjustment)
@@ -291,7 +292,7 @@ def dispute_views(s: Session, *where: object) -> list[DisputeView]:
     )  # fmt: skip
     out = []
     for d, st, period, code, ln, adj in s.execute(q).all():
-        text = line_text(ln, st.currency)
+        text = line_text(ln, st.currency, words=words)
         out.append(
             DisputeView(
                 id=d.id,
@@ -377,7 +378,7 @@ def get_statement(
         )
         resp = s.scalar(select(StatementResponse).where(StatementResponse.statement_id == st.id))
         response = ResponseView(resp.status, resp.actor, resp.at_ms) if resp else None
-        disputes = tuple(dispute_views(s, StatementDispute.statement_id == st.id))
+        disputes = tuple(dispute_views(s, StatementDispute.statement_id == st.id, words=words))
         legal_name = (billing.legal_name if billing else "").strip() or party.name
         address = tuple(
             line.strip()

@@ -81,18 +81,26 @@ def _english_plural(singular: str, plural: str, n: int) -> str:
     return singular if n == 1 else plural
 
 
+def _no_context(context: str, message: str) -> str:
+    return message
+
+
 @dataclass(frozen=True, slots=True)
 class Words:
     """One language of documents.
 
     ``locale`` is a Babel locale code (``"zh_Hans_CN"``); ``gettext`` and
-    ``ngettext`` translate a message (and a plural by its count) as
+    ``ngettext`` translate a message (and a plural by its count), ``pgettext`` a
+    message in a context (``pgettext("statement line", "Rate")``: the same English
+    word reads 费率 there and 汇率 as an exchange rate), as
     :class:`babel.support.Translations` does; the defaults leave English as it is.
+    Call ``words.pgettext(...)`` by that name so ``make i18n-extract`` finds it.
     """
 
     locale: str = DEFAULT_LOCALE
     gettext: Callable[[str], str] = _same
     ngettext: Callable[[str, str, int], str] = _english_plural
+    pgettext: Callable[[str, str], str] = _no_context
     _babel: Locale = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

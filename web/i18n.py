@@ -15,6 +15,11 @@ Template helpers: ``format_money(amount_minor, currency)`` (the amount alone,
 exact to the currency's ISO 4217 minor unit, digits as the locale writes them),
 ``money(amount_minor, currency)`` (with its currency code), ``number`` and
 ``when`` filters (the latter in the user's time zone).
+
+The engine's texts (statement lines, a program's rules in words, documents) are
+written through a :class:`settlement.Words`: :func:`page_words` gives the one of the
+request's language, :func:`document_words` the one of a given locale (a party's
+documents), both backed by these catalogues.
 """
 
 from __future__ import annotations
@@ -32,8 +37,9 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, parse_pattern
 from flask import Flask, g, has_request_context, request, session
-from flask_babel import Babel, get_locale, get_timezone
+from flask_babel import Babel, force_locale, get_locale, get_timezone, get_translations
 
+import settlement
 from ledger import times
 from settlement.rules.money import minor_exponent
 from web.db import get_session
@@ -47,6 +53,7 @@ __all__ = [
     "TRANSLATIONS_DIR",
     "Language",
     "compile_catalogues",
+    "document_words",
     "format_amount",
     "format_money",
     "format_number",
@@ -54,6 +61,7 @@ __all__ = [
     "init_app",
     "is_time_zone",
     "language_of",
+    "page_words",
     "select_locale",
     "select_timezone",
     "time_zones",
@@ -234,6 +242,30 @@ def format_when(at_ms: int | None, fmt: str = times.DEFAULT_FORMAT) -> str:
         return times.format_ms(at_ms, fmt)
     pattern = fmt.replace("%Y", f"{local.year:04d}").replace("UTC", _utc_label(local))
     return local.strftime(pattern)
+
+
+def document_words(locale: str) -> settlement.Words:
+    """The engine's words in ``locale`` (a supported Babel code, ``"zh_Hans_CN"``) from
+    these catalogues, whatever the request's own language: for a party's documents
+    (:func:`settlement.statement_pdf` and the other exports, which never import Flask).
+    Needs an application context; an unsupported code raises
+    :class:`babel.UnknownLocaleError` or reads as English (no catalogue)."""
+    with force_locale(locale):
+        return _words(locale)
+
+
+def _words(locale: str) -> settlement.Words:
+    t = get_translations()
+    return settlement.Words(locale, t.gettext, t.ngettext, t.pgettext)
+
+
+def page_words() -> settlement.Words:
+    """The engine's words in the request's language (:func:`select_locale`), for
+    what a page prints from the engine: statement lines, a program's rules. English
+    outside a request."""
+    if not has_request_context():
+        return settlement.Words()
+    return _words(str(_locale()))
 
 
 def _helpers() -> dict[str, Any]:

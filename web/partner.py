@@ -22,6 +22,7 @@ from web.alerts import alert_filters, finding_labels, severity_reason, sort_labe
 from web.api.settlement import file_report_now
 from web.db import get_engine
 from web.errors import message_of
+from web.i18n import page_words
 from web.paging import page_request
 from web.reasons import reason_sentence, reason_words
 from web.roles import Role
@@ -51,7 +52,7 @@ def statements() -> ResponseReturnValue:
 def _statement(statement_id: int) -> settlement.StatementView:
     """The caller's own statement of a posted run; 404 for anything else."""
     try:
-        return settlement.get_statement(get_engine(), statement_id, current_actor())
+        return settlement.get_statement(get_engine(), statement_id, current_actor(), page_words())
     except settlement.SettlementError as exc:
         abort_for(exc, not_found=True)
 

@@ -13,6 +13,7 @@ from flask_babel import gettext
 
 import settlement
 from web.db import get_engine
+from web.i18n import page_words
 from web.outbox import after_run_posted
 from web.paging import page_request
 from web.reasons import reason_words
@@ -160,7 +161,7 @@ def discard(run_id: int) -> ResponseReturnValue:
 @require_roles(*FINANCE_READERS)
 def statement(statement_id: int) -> ResponseReturnValue:
     try:
-        st = settlement.get_statement(get_engine(), statement_id, current_actor())
+        st = settlement.get_statement(get_engine(), statement_id, current_actor(), page_words())
     except settlement.SettlementError as exc:
         abort_for(exc, not_found=True)
     return render_template("settlement/statement.html", st=st, run=_visible_run(st.run_id))

@@ -10,8 +10,8 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
+from settlement.rules_words import major_rate, percent
 from web.finance.reference import change_fields
-from web.finance.rules_words import major_rate, percent
 from web.settlement_access import format_money
 
 CURRENCIES = st.sampled_from(["EUR", "JPY", "KWD", "USD"])
@@ -86,3 +86,83 @@ def test_money_in_a_change_carries_its_currency() -> None:
     assert change_fields({"status": "pending"}, {"status": "approved"}) == (
         ("status", "pending", "approved"),
     )
+
+
+RULES = {
+    "currency": "EUR",
+    "basis": "sell_in",
+    "measure": "volume",
+    "mode": "retroactive",
+    "tiers": [{"threshold": 1, "rate": "300"}, {"threshold": 40, "rate": "12.5"}],
+    "class_multipliers": {"A": "1.1", "B": "1", "C": "0.9"},
+    "default_class": "B",
+    "growth": {"rate": "0.02", "new_distributor": "none"},
+    "kpi": {"floor": "0.6", "pro_rata": True},
+    "penalties": {
+        "fine_per_unit": 2500,
+        "escalation": ["1", "1.5", "2"],
+        "forfeiture": True,
+        "whistleblower_share": "0.1",
+    },
+}
+
+
+def _words_of(app: Any, language: str) -> Any:
+    from web.i18n import page_words
+
+    with app.test_request_context("/", headers={"Accept-Language": language}):
+        return page_words()
+
+
+def test_a_program_reads_in_the_readers_language(app: Any) -> None:
+    """The program page's rules in words (issue 11): English as before, Chinese and
+    Spanish whole sentences with the locale's numbers; the figures are the rule's own."""
+    import settlement
+
+    rules = settlement.parse_rules(RULES)
+    en = settlement.describe_rules(rules)
+    assert [(t.band, t.rate) for t in en.tiers] == [
+        ("1 unit to 39 units", "EUR 3.00 per unit"),
+        ("from 40 units", "EUR 0.125 per unit"),
+    ]
+    assert en.multipliers == (
+        "class A × 1.1, class B × 1, class C × 0.9; a distributor without a class counts as"
+        " class B."
+    )
+    assert en.penalties[1] == (
+        "Repeat offenders within 12 months pay more: first offence × 1, second offence × 1.5,"
+        " third offence × 2, and the last step for any later one."
+    )
+    assert en == settlement.describe_rules(rules, _words_of(app, "en"))
+
+    zh = settlement.describe_rules(rules, _words_of(app, "zh-CN"))
+    assert [(t.band, t.rate) for t in zh.tiers] == [
+        ("1 件 至 39 件", "每件 EUR 3.00"),
+        ("40 件 及以上", "每件 EUR 0.125"),
+    ]
+    assert zh.multipliers == "A 级 × 1.1，B 级 × 1，C 级 × 0.9；未评级的经销商按 B 级计。"
+    assert zh.measure == "销售数量（按件）"
+    assert zh.penalties == (
+        "每件窜货罚款 EUR 25.00。",
+        "12 个月内再次违规者加重处罚：第一次违规 × 1，第二次违规 × 1.5，第三次违规 × 2，"
+        "此后每次按最后一档计。",
+        "窜货数量已获得的返利予以扣回。",
+    )
+    assert zh.growth.startswith("较上年同期增长货值的 2.0 %")
+    assert zh.kpi.startswith("达成率低于销售目标的 60.0 %")
+    assert zh.whistleblower == "举报经确认的举报人获得罚款的 10.0 %。"
+
+    es = settlement.describe_rules(rules, _words_of(app, "es"))
+    assert es.tiers[1] == settlement.TierRow("desde 40 unidades", "0,125 EUR por unidad")
+    assert es.multipliers.startswith("clase A × 1,1, clase B × 1, clase C × 0,9;")
+
+
+def test_a_statement_rate_is_not_an_exchange_rate(app: Any) -> None:
+    """A statement line's "Rate" (pages, CSV/XLSX/PDF headings) is the rule's rate:
+    费率 in Chinese, while an exchange rate's "Rate" stays 汇率."""
+    from settlement.exports import line_header
+
+    zh = _words_of(app, "zh-CN")
+    assert line_header(zh)[3] == "费率" and zh.gettext("Rate") == "汇率"
+    assert line_header(_words_of(app, "es"))[3] == "Tasa"
+    assert line_header(_words_of(app, "en"))[3] == "Rate"

@@ -274,3 +274,119 @@ def test_engine_reasons_in_the_readers_language(app: Flask) -> None:
         assert reason_words(SettlementError("some reason")) == "some reason"
     with app.test_request_context("/", headers={"Accept-Language": "es"}):
         assert reason_words(missing).startswith("no hay tipo de cambio para 2026-11")
+
+
+def test_chinese_detail_pages_have_no_english_left(
+    login_as: Callable[..., FlaskClient],
+    engine: Engine,
+    app: Flask,
+    run_cli: Callable[..., Result],
+) -> None:
+    """The detail pages of a posted run read in Chinese (issue 11): the run with its
+    totals, a statement as finance reads it and as its distributor reads it (line
+    titles, bases and rates written by the engine in the reader's language; the rule's
+    rate column 费率, not an exchange rate's 汇率), and a program with its tiers in words."""
+    import settlement
+    from settlement.models import (
+        FxRate,
+        PartyBilling,
+        Program,
+        ProgramVersion,
+        Statement,
+        StatementLine,
+    )
+    from web.i18n import page_words
+
+    assert run_cli("init").exit_code == 0
+    demo = run_cli(
+        "demo", "--units", "60", "--distributors", "3", "--months", "1", "--start", "2026-09"
+    )
+    assert demo.exit_code == 0, demo.output
+    assert run_cli("detect").exit_code == 0
+    made = run_cli("settle", "--period", "2026-09", "--as", "finance")
+    assert made.exit_code == 0, made.output
+    found = re.search(r"^run (\d+):", made.output, re.MULTILINE)
+    assert found, made.output
+    run_id = int(found.group(1))
+    for step, user in (("approve", "finance2"), ("post", "finance")):
+        done = run_cli("settle", step, str(run_id), "--as", user)
+        assert done.exit_code == 0, done.output
+    with Session(engine) as session:
+        statement_id, party = session.execute(
+            select(Statement.id, Party.code)
+            .join(Party, Party.id == Statement.party_id)
+            .join(StatementLine, StatementLine.statement_id == Statement.id)
+            .where(Statement.run_id == run_id)
+            .order_by(Statement.id)
+        ).first() or (None, None)
+        assert statement_id is not None, "the run has no statement with lines"
+        program = session.scalars(select(Program.code).order_by(Program.id)).first()
+        assert program is not None, "the demo made no program"
+        typed = (
+            Party.name,
+            Party.code,
+            User.username,
+            Program.code,
+            Program.name,
+            ProgramVersion.created_by,
+            PartyBilling.legal_name,
+            FxRate.source,  # quoted in a statement's FX note
+        )
+        data = frozenset(
+            name for column in typed for name in session.scalars(select(column)) if name
+        ) | {
+            line.strip()
+            for address in session.scalars(select(PartyBilling.address))
+            for line in address.splitlines()
+            if line.strip()
+        }
+    with app.test_request_context("/", headers={"Accept-Language": "zh-CN"}):
+        zh = page_words()
+        lines = settlement.get_statement(
+            engine, statement_id, settlement.Actor("t", "finance"), zh
+        ).lines
+        titles = {ln.text.title for ln in lines}
+        rules = next(p for p in settlement.list_programs(engine, settlement.Actor("t", "finance"))
+                     if p.code == program).versions[-1].rules  # fmt: skip
+        tiers = settlement.describe_rules(settlement.parse_rules(rules), zh).tiers
+    english = {ln.text.title for ln in settlement.get_statement(
+        engine, statement_id, settlement.Actor("t", "finance")).lines}  # fmt: skip
+    assert all(HAN.search(t) for t in titles) and not titles & english
+    assert tiers and all(HAN.search(t.rate) for t in tiers)
+
+    pages = {
+        Role.FINANCE: [
+            f"/settlement/runs/{run_id}",
+            f"/settlement/statements/{statement_id}",
+            f"/finance/programs/{program}",
+            "/settlement/",
+        ],
+        Role.DISTRIBUTOR: [f"/partner/statements/{statement_id}", "/partner/statements"],
+    }
+    problems = []
+    for role, paths in pages.items():
+        username = f"{role.value}-detail"
+        browser = login_as(
+            role.value,
+            party=party if role is Role.DISTRIBUTOR else None,
+            username=username,
+            on=app.test_client(),
+        )
+        _set_locale(engine, username, "zh_Hans_CN")
+        for path in paths:
+            answer = browser.get(path)
+            page = answer.get_data(as_text=True)
+            if answer.status_code != 200 or not HAN.search(page):
+                problems.append(f"{role.value} {path}: {answer.status}")
+            # the program document typed in YAML (its keys are the file format's) is code
+            shown = re.sub(r"<textarea[^>]*>.*?</textarea>", "", page, flags=re.S)
+            left = english_left(shown, data | {username})
+            problems += [f"{role.value} {path}: {text!r}" for text in left]
+            if "/statements/" in path:
+                if not all(t in page for t in titles):
+                    problems.append(f"{role.value} {path}: line titles not in Chinese")
+                if '<th scope="col" class="num">费率</th>' not in page:
+                    problems.append(f"{role.value} {path}: the rate column is not 费率")
+            if "/programs/" in path and not all(t.rate in page for t in tiers):
+                problems.append(f"{role.value} {path}: tiers not in Chinese")
+    assert not problems, "English on Chinese pages:\n" + "\n".join(problems)

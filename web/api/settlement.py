@@ -15,7 +15,6 @@ from typing import Any
 
 from flask import Response, abort, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import force_locale, get_translations
 
 import settlement
 from web.api import (
@@ -31,7 +30,7 @@ from web.api import (
 )
 from web.converters import ID_MAX, ID_SCHEMA
 from web.db import get_engine
-from web.i18n import DEFAULT_LOCALE
+from web.i18n import DEFAULT_LOCALE, document_words, page_words
 from web.outbox import after_alert_confirmed, after_run_posted
 from web.roles import Role
 from web.settlement_access import (
@@ -627,7 +626,7 @@ def run_detail(run_id: int) -> ResponseReturnValue:
 def run_chart(run_id: int) -> ResponseReturnValue:
     visible_run(run_id)
     try:
-        png = settlement.run_chart_png(get_engine(), run_id, current_actor())
+        png = settlement.run_chart_png(get_engine(), run_id, current_actor(), page_words())
     except settlement.SettlementError as exc:
         abort_for(exc)
     return Response(png, mimetype="image/png", headers={"Cache-Control": "no-store"})
@@ -738,14 +737,6 @@ def statement_detail(statement_id: int) -> ResponseReturnValue:
     return jsonify(dataclasses.asdict(visible_statement(statement_id)))
 
 
-def statement_words(locale: str) -> settlement.Words:
-    """The document language ``locale`` (a supported Babel code) with this app's
-    catalogues, for the engine's exports (which never import Flask)."""
-    with force_locale(locale):
-        translations = get_translations()
-    return settlement.Words(locale, translations.gettext, translations.ngettext)
-
-
 def statement_download_response(statement_id: int, fmt: str, lang: str | None = None) -> Response:
     """The statement as a CSV, XLSX or PDF attachment (404 if not the caller's).
 
@@ -767,7 +758,7 @@ def statement_download_response(statement_id: int, fmt: str, lang: str | None = 
         "xlsx": settlement.statement_xlsx,
         "pdf": settlement.statement_pdf,
     }[fmt]
-    data = render(get_engine(), statement_id, current_actor(), statement_words(locale))
+    data = render(get_engine(), statement_id, current_actor(), document_words(locale))
     name = f"statement-{st.id}-{st.party_code}.{fmt}"
     return Response(
         data,

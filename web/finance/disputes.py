@@ -19,6 +19,7 @@ from settlement import InvalidValue, major_to_minor
 from web.api.disputes import QUEUE_READERS
 from web.db import get_engine
 from web.finance._common import FormState, fetch_page, render_page
+from web.i18n import page_words
 from web.reasons import reason_sentence, reason_words
 from web.roles import Role
 from web.security import require_roles
@@ -42,7 +43,12 @@ def _page(forms: dict[int, FormState] | None = None, status: int = 200) -> Respo
         tab = "open"
     rows, pager = fetch_page(
         lambda offset, limit: settlement.list_disputes(
-            get_engine(), current_actor(), status=tab, offset=offset, limit=limit
+            get_engine(),
+            current_actor(),
+            status=tab,
+            offset=offset,
+            limit=limit,
+            words=page_words(),
         )
     )
     return render_page(

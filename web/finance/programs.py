@@ -25,7 +25,7 @@ from web.finance._common import (
     check,
     render_page,
 )
-from web.finance.rules_words import RulesInWords, describe_rules
+from web.i18n import page_words
 from web.paging import page_request
 from web.reasons import reason_words
 from web.security import require_roles
@@ -117,9 +117,9 @@ def create() -> ResponseReturnValue:
     return redirect(url_for("programs.detail", code=form.values["code"]))
 
 
-def _words(rules: dict[str, Any]) -> RulesInWords | None:
+def _words(rules: dict[str, Any]) -> settlement.RulesInWords | None:
     try:
-        return describe_rules(settlement.parse_rules(rules))
+        return settlement.describe_rules(settlement.parse_rules(rules), page_words())
     except settlement.RuleError:
         return None  # a stored version is valid; this guards a hand-edited database
 
