@@ -83,6 +83,7 @@ from settlement.wording import DOCUMENT_LOCALES, supported_locale
 
 __all__ = [
     "IMPORT_KINDS",
+    "IMPORT_STAGES",
     "LAYOUTS",
     "ImportLine",
     "ImportProblem",
@@ -110,6 +111,13 @@ LAYOUTS: dict[str, tuple[str, ...]] = {
     "parties": ("party", "locale"),
 }
 IMPORT_KINDS: tuple[str, ...] = (*LAYOUTS, "programs")
+
+#: The stages of :func:`import_file`, in order, as its ``on_stage`` hears them.
+IMPORT_STAGES: tuple[str, ...] = (
+    "reading the file and its party codes",
+    "checking every row",
+    "writing the rows (rolled back on a dry run)",
+)
 _CODE = re.compile(r"^[A-Z]{3}$")
 
 
@@ -651,6 +659,10 @@ def _party_refs(s: Session, kind: str, data: bytes, filename: str) -> dict[str, 
     return {str(code): PartyRef(int(pid), str(code), str(ccy)) for pid, code, ccy in rows}
 
 
+def _no_stage(_: str) -> None:
+    return None
+
+
 def import_file(
     engine: Engine,
     kind: str,
@@ -659,21 +671,29 @@ def import_file(
     actor: Actor,
     *,
     dry_run: bool = False,
+    on_stage: Callable[[str], None] | None = None,
 ) -> ImportReport:
     """Import a whole file of ``kind`` (see :data:`IMPORT_KINDS`) as ``actor`` (finance).
 
     All or nothing: raises :class:`ImportRejected` listing every problem (row, column,
     why) and stores nothing; with ``dry_run`` everything is checked and counted and
     nothing is stored either way. Each stored change is audited with the source
-    ``import FILENAME row N``. Raises :class:`~settlement.common.PermissionDenied` for a
-    role other than finance.
+    ``import FILENAME row N``. ``on_stage`` (optional) is called with each stage's
+    name as it begins, in order: :data:`IMPORT_STAGES` (the command line shows them
+    as progress; a rejected file stops at the stage that found its problems). Raises
+    :class:`~settlement.common.PermissionDenied` for a role other than finance.
     """
     actor.require("finance", action=f"import {kind}")
+    stage = on_stage if on_stage is not None else _no_stage
     name = filename.rsplit("/", 1)[-1] or "upload"
     with Session(engine) as s:
-        parsed = parse_import(kind, name, data, _party_refs(s, kind, data, name))
+        stage(IMPORT_STAGES[0])
+        refs = _party_refs(s, kind, data, name)
+        stage(IMPORT_STAGES[1])
+        parsed = parse_import(kind, name, data, refs)
         if parsed.problems:
             raise ImportRejected(parsed.problems)
+        stage(IMPORT_STAGES[2])
         problems: list[ImportProblem] = []
         lines: list[ImportLine] = []
         try:

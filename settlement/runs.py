@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -81,6 +81,7 @@ from settlement.statement import (
 )
 
 __all__ = [
+    "SETTLEMENT_STAGES",
     "ComputedParty",
     "ComputedRun",
     "PreviewRow",
@@ -101,6 +102,18 @@ __all__ = [
 ]
 
 RUN_KINDS = ("partial", "final")
+
+#: The stages of :func:`create_run`, in order, as its ``on_stage`` hears them.
+SETTLEMENT_STAGES: tuple[str, ...] = (
+    "reading the ledger as of the checkpoint",
+    "valuing sales at the period's prices and FX rates",
+    "computing penalties, rewards and statements",
+    "writing the run and its statements",
+)
+
+
+def _no_stage(_: str) -> None:
+    return None
 
 
 class RunStateError(SettlementError):
@@ -383,7 +396,9 @@ def _compute(
     until_ms: int | None,
     program_rules: Mapping[str, Mapping[str, Any]] | None,
     party_filter: int | None = None,
+    on_stage: Callable[[str], None] = _no_stage,
 ) -> _Computation:
+    on_stage(SETTLEMENT_STAGES[0])
     start_ms, end_ms = period_bounds(period)
     if until_ms is not None:
         end_ms = max(start_ms, min(end_ms, until_ms))
@@ -424,6 +439,7 @@ def _compute(
     )
     idx = snap.unit_index(list(confirmed_units))
     excluded[idx[idx >= 0]] = True
+    on_stage(SETTLEMENT_STAGES[1])
     price = _price_matrix(s, snap, period)
     n_parts = _n_parts()
     args = (snap.unit, snap.kind, snap.party, snap.counterparty, snap.at_ms, snap.unit_product,
@@ -446,6 +462,7 @@ def _compute(
         q = quotes.get((src, dst)) or book.require([(src, dst)])[(src, dst)]
         return q.rate * Decimal(10) ** (minor_exponent(dst) - minor_exponent(src))
 
+    on_stage(SETTLEMENT_STAGES[2])
     targets_u: dict[int, int] = defaultdict(int)
     targets_v: dict[int, int] = defaultdict(int)
     for t in s.scalars(select(SalesTarget).where(SalesTarget.period.in_(months_of(period)))):
@@ -691,6 +708,7 @@ def create_run(
     *,
     tree_size: int | None = None,
     reporting_currency: str = "EUR",
+    on_stage: Callable[[str], None] | None = None,
 ) -> RunView:
     """Compute and store a draft run for ``period`` (``YYYY-MM`` or ``YYYY-Qn``) as of
     a signed checkpoint (the latest, or the one at ``tree_size``).
@@ -698,12 +716,15 @@ def create_run(
     A draft or approved run of the same period and kind is superseded: a draft is
     discarded (its statements deleted, the run kept with a note), an approved run
     keeps its statements but can no longer be approved or posted. Records the
-    creator's user id, which approval compares. Raises :class:`SettlementError`
+    creator's user id, which approval compares. ``on_stage`` (optional) is called
+    with each stage's name as it begins, in order: :data:`SETTLEMENT_STAGES` (the
+    command line shows them as progress). Raises :class:`SettlementError`
     naming what is missing (prices, FX rates, programs), and
     :class:`PermissionDenied` for an actor that is no finance user.
     """
     user.require("finance", action="create settlement runs")
     user_id = acting_user_id(user, "create settlement runs")
+    stage = on_stage if on_stage is not None else _no_stage
     if kind not in RUN_KINDS:
         raise SettlementError(f"run kind must be one of {RUN_KINDS}, got {kind!r}")
     reporting_currency = check_currency(reporting_currency, "reporting currency")
@@ -743,8 +764,9 @@ def create_run(
                 )
         comp = _compute(
             s, period, tree_size=tree_size, reporting_currency=reporting_currency,
-            until_ms=None, program_rules=None,
+            until_ms=None, program_rules=None, on_stage=stage,
         )  # fmt: skip
+        stage(SETTLEMENT_STAGES[3])
         computed = comp.run
         stamp = now_ms()
         run = SettlementRun(

@@ -19,7 +19,7 @@ import click
 import settlement
 from web.cli import in_app_context
 from web.cli_settlement import finance_actor
-from web.progress import stage_line
+from web.progress import Stages, stage_line
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
@@ -59,11 +59,22 @@ def import_command(kind: str, file: Path, dry_run: bool, username: str | None) -
         raise click.ClickException(f"{file.name} is larger than {MAX_FILE_BYTES >> 20} MiB")
     actor = finance_actor(username)
     stage_line(f"import: checking {kind} in {file.name}{' (dry run)' if dry_run else ''}…")
+    from settlement.imports import IMPORT_STAGES
+
+    stages = Stages("import", IMPORT_STAGES)
     try:
         report = settlement.import_file(
-            get_engine(), kind, file.name, file.read_bytes(), actor, dry_run=dry_run
+            get_engine(),
+            kind,
+            file.name,
+            file.read_bytes(),
+            actor,
+            dry_run=dry_run,
+            on_stage=stages,
         )
+        stages.close()
     except settlement.ImportRejected as exc:
+        stages.close(stopped=True)
         count = len(exc.problems)
         click.echo(
             f"{file.name}: nothing was imported; {count} problem{'s' * (count != 1)}:", err=True
@@ -72,6 +83,7 @@ def import_command(kind: str, file: Path, dry_run: bool, username: str | None) -
             click.echo(f"  {problem}", err=True)
         raise SystemExit(1) from None
     except settlement.SettlementError as exc:
+        stages.close(stopped=True)
         raise click.ClickException(str(exc)) from None
     click.echo(
         f"{file.name} ({report.format}) as {actor.username}: {report.rows} rows read;"

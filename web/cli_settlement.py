@@ -114,9 +114,10 @@ def detect_command(max_kmh: float, min_km: float) -> None:
             on_stage=stages,
         )
     except settlement.SettlementError as exc:
+        stages.close(stopped=True)
         raise _fail(exc) from None
     finally:
-        stages.close()
+        stages.close()  # idempotent: a no-op after stopped
     click.echo(f"checkpoint: tree size {cp.tree_size}, root {root}")
     click.echo("findings:")
     for kind in dict.fromkeys(settlement.FINDING_TYPES.values()):
@@ -160,10 +161,17 @@ def _create(period: str, kind: str, currency: str, username: str | None) -> None
     actor = finance_actor(username)
     click.echo(f"settling {period} ({kind}) as {actor.username}…", err=True)
     say_if_compiling()
+    from settlement.runs import SETTLEMENT_STAGES
+
+    stages = Stages("settle", SETTLEMENT_STAGES)
     try:
-        run = settlement.create_run(engine, period, kind, actor, reporting_currency=currency)
+        run = settlement.create_run(
+            engine, period, kind, actor, reporting_currency=currency, on_stage=stages
+        )
+        stages.close()
         summary = settlement.run_summary(engine, run.id, actor)
     except settlement.SettlementError as exc:
+        stages.close(stopped=True)
         raise _fail(exc) from None
     click.echo(f"run {run.id}: {run.period} {run.kind}, {run.status}, by {run.created_by}")
     for old in settlement.list_runs(engine, period):

@@ -94,6 +94,7 @@ class Stages:
         self.desc = desc
         self.names = names
         self.begun = 0
+        self._closed = False
         self._quiet = quiet
         self._stream = stream if stream is not None else sys.stderr
         self._started = time.perf_counter()
@@ -115,12 +116,20 @@ class Stages:
             )
         self.begun += 1
 
-    def close(self) -> None:
-        """End: fill and close the bar, or write the total time."""
+    def close(self, *, stopped: bool = False) -> None:
+        """End: fill and close the bar, or write the total time (``settle: done in
+        2.1 s``). ``stopped`` (the command failed part way) leaves the bar where it
+        stopped and says ``settle: stopped after 2.1 s`` instead of "done"; the
+        command's own error follows. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
         seconds = time.perf_counter() - self._started
         if self._bar is not None:
-            self._bar.update(len(self.names) - self._bar.n)
+            if not stopped:
+                self._bar.update(len(self.names) - self._bar.n)
             self._bar.close()
             self._bar = None
         elif not self._quiet:
-            print(f"{self.desc}: done in {seconds:.1f} s", file=self._stream, flush=True)
+            end = f"stopped after {seconds:.1f} s" if stopped else f"done in {seconds:.1f} s"
+            print(f"{self.desc}: {end}", file=self._stream, flush=True)
