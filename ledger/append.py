@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,7 +38,7 @@ from ledger.retraction import DECLARATION, CustodyRow, replay_custody, unit_cust
 from ledger.times import MAX_MS, MIN_MS, format_rfc3339, in_range
 from ledger.tree import Head, is_stored_level, read_head
 
-__all__ = ["LEDGER_LOCK_ID", "append_hops", "lock_ledger"]
+__all__ = ["LEDGER_LOCK_ID", "append_chosen_hops", "append_hops", "lock_ledger"]
 
 LEDGER_LOCK_ID = 0x486F70436861696E  # "HopChain"
 
@@ -88,6 +88,25 @@ def append_hops(engine: Engine, hops: Sequence[Hop]) -> list[HopResult]:
     with write_transaction(engine) as conn:
         lock_ledger(conn)
         return _Batch(conn).run(hops)
+
+
+def append_chosen_hops(
+    engine: Engine, choose: Callable[[Connection], Sequence[Hop]]
+) -> list[HopResult]:
+    """Append the hops ``choose`` picks, picked with the ledger lock held.
+
+    ``choose(conn)`` runs inside the append's write transaction, after the ledger
+    lock is taken and before anything is written: what it reads on ``conn`` (a
+    unit's last entry, say) cannot change until its hops are appended and committed,
+    so two writers that check, then append, cannot both pass the same check. It
+    returns the hops to append, maybe none; the results are theirs, one per hop, in
+    order. An exception from ``choose`` rolls the transaction back and propagates.
+    The lock is held while ``choose`` runs: it should read little (one query or two).
+    """
+    with write_transaction(engine) as conn:
+        lock_ledger(conn)
+        hops = choose(conn)
+        return _Batch(conn).run(hops) if hops else []
 
 
 @dataclass(slots=True)

@@ -35,7 +35,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session, aliased
 
 from ledger.canonical import format_time
@@ -48,6 +48,7 @@ from scanners.serials import SerialBlock
 
 __all__ = [
     "COMMISSIONING_PARTY_KINDS",
+    "ChooseHops",
     "CommissionRefusal",
     "LastEntry",
     "commission_refusals",
@@ -61,6 +62,11 @@ __all__ = [
 COMMISSIONING_PARTY_KINDS = frozenset({"manufacturer"})
 _WITH_COUNTERPARTY = frozenset({EntryKind.SHIPPING.value, EntryKind.RETURNING.value})
 _CHUNK = 500  # keys per IN (...) query
+
+#: What :func:`record_station_scans` hands its ``append``: called with the ledger
+#: lock held (:func:`ledger.append.append_chosen_hops`), it reads the units' last
+#: entries on that connection and returns the hops to append.
+ChooseHops = Callable[[Connection], Sequence[Hop]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,8 +126,10 @@ def _chunks(items: Sequence[str]) -> list[Sequence[str]]:
     return [items[i : i + _CHUNK] for i in range(0, len(items), _CHUNK)]
 
 
-def last_live_entries(session: Session, keys: Collection[str]) -> dict[str, LastEntry]:
-    """The last live entry of each unit in ``keys`` (canonical keys) that has one.
+def last_live_entries(session: Session | Connection, keys: Collection[str]) -> dict[str, LastEntry]:
+    """The last live entry of each unit in ``keys`` (canonical keys) that has one,
+    read on ``session`` (an ORM session or a connection, such as the one an append
+    holds the ledger lock on).
 
     Live: an observation, not an error declaration, that no declaration retracts
     (:func:`ledger.retraction.live_entries`). One query per 500 keys.
@@ -219,7 +227,7 @@ def record_station_scans(
     device_id: str,
     events: Sequence[Mapping[str, Any]],
     party_code: str,
-    append: Callable[[list[Hop]], Sequence[HopResult]],
+    append: Callable[[ChooseHops], Sequence[HopResult]],
     *,
     now_ms: int,
     party_kind: str | None,
@@ -236,10 +244,15 @@ def record_station_scans(
     - a commissioning the rules refuse is ``{"status": "rejected", "reason",
       "refusal": {"why", "key", "gtin", "serial", "party", "allocated"}}``.
 
-    ``session`` reads the ledger before the append (it must hold no write lock:
-    ``append`` opens its own transaction). ``party_kind``: the acting party's kind.
-    Raises :class:`~scanners.batch.BatchFormatError` when ``device_id`` or
-    ``events`` are unusable.
+    ``session`` reads the commissioning rules' data before the append (it must hold
+    no write lock: ``append`` opens its own transaction). ``append(choose)`` appends
+    the hops ``choose(conn)`` returns, calling it with the ledger lock held
+    (:func:`ledger.append.append_chosen_hops`): the repeat check reads each unit's
+    last live entry inside the append's critical section, so two stations scanning
+    the same step of the same unit at once record it once, and the other is told
+    "already recorded". ``party_kind``: the acting party's kind. Raises
+    :class:`~scanners.batch.BatchFormatError` when ``device_id`` or ``events`` are
+    unusable.
     """
     batch = parse_scan_batch(
         json.dumps({"device_id": device_id, "events": list(events)}), now_ms=now_ms
@@ -247,25 +260,33 @@ def record_station_scans(
     planned = to_hops(batch, party_code, site_code, now_ms, restricted=restricted)
     hops = [p.hop for p in planned if isinstance(p, PlannedHop)]
     refused = commission_refusals(session, hops, known_gtins, party_kind)
-    last = last_live_entries(session, [h.unit for h in hops])
     session.rollback()  # no read transaction open across the append
+    candidates = [i for i in range(len(hops)) if i not in refused]
     repeats: dict[int, LastEntry] = {}
-    first_in_batch: dict[tuple[str, str], int] = {}  # (unit, kind) -> position
     same_as: dict[int, int] = {}
     to_append: list[int] = []
-    for i, hop in enumerate(hops):
-        if i in refused:
-            continue
-        if is_repeat(hop, last.get(hop.unit)):
-            repeats[i] = last[hop.unit]
-            continue
-        mark = (hop.unit, hop.kind.value)
-        if mark in first_in_batch:
-            same_as[i] = first_in_batch[mark]
-            continue
-        first_in_batch[mark] = i
-        to_append.append(i)
-    appended = append([hops[i] for i in to_append]) if to_append else []
+
+    def choose(conn: Connection) -> list[Hop]:
+        """Runs with the ledger lock held: the repeats are decided on what is stored."""
+        repeats.clear()
+        same_as.clear()
+        to_append.clear()
+        last = last_live_entries(conn, [hops[i].unit for i in candidates])
+        first_in_batch: dict[tuple[str, str], int] = {}  # (unit, kind) -> position
+        for i in candidates:
+            hop = hops[i]
+            if is_repeat(hop, last.get(hop.unit)):
+                repeats[i] = last[hop.unit]
+                continue
+            mark = (hop.unit, hop.kind.value)
+            if mark in first_in_batch:
+                same_as[i] = first_in_batch[mark]
+                continue
+            first_in_batch[mark] = i
+            to_append.append(i)
+        return [hops[i] for i in to_append]
+
+    appended = append(choose) if candidates else []
     results: dict[int, HopResult] = dict(zip(to_append, appended, strict=True))
     extra: dict[int, dict[str, Any]] = {}
     for i, refusal in refused.items():

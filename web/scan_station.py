@@ -43,7 +43,8 @@ from wtforms import HiddenField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
-from ledger import Hop, HopResult
+from ledger import HopResult
+from ledger.append import append_chosen_hops
 from ledger.models import Entry, Party, Unit
 from scanners import (
     BatchFormatError,
@@ -53,10 +54,10 @@ from scanners import (
     parse,
     record_station_scans,
 )
+from scanners.station import ChooseHops
 from settlement.models import Product
-from web.db import get_session
+from web.db import get_engine, get_session
 from web.i18n import format_when
-from web.ingest import append
 from web.party_scope import custody_scope
 from web.roles import Role
 from web.security import Principal, current_principal, require_roles
@@ -383,9 +384,12 @@ def _submit(
         for i, code in enumerate(codes[:_SEQ_STRIDE])
     ]
 
-    def append_now(hops: list[Hop]) -> Sequence[HopResult]:
+    def append_now(choose: ChooseHops) -> Sequence[HopResult]:
+        # Not through the group commit (web.ingest): the repeat check must read the
+        # units' last entries with the ledger lock held, in this append's own
+        # transaction; a person at a station scans a few codes a second at most.
         get_session().rollback()  # no read transaction open across the append
-        return append(hops)
+        return append_chosen_hops(get_engine(), choose)
 
     restricted = custody_scope(me) is not None
     known = _known_gtins(codes) if kind == "commission" else None
