@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from notify import NotifyError, normalize_address
 from web import accounts
+from web.admin_pickers import check_known, with_pickers
 from web.db import get_session
 from web.forms import CreateTokenForm, CreateUserForm, UserEmailForm
 from web.models import User
@@ -41,6 +42,7 @@ def _actor() -> str:
 def _render_users(
     form: CreateUserForm, status: int = 200, email_error: tuple[int, str] | None = None
 ) -> ResponseReturnValue:
+    with_pickers(form)
     db = get_session()
     me = current_principal()
     emails = {
@@ -73,7 +75,7 @@ def users() -> ResponseReturnValue:
 @require_roles(Role.ADMIN)
 def create_user() -> ResponseReturnValue:
     form = CreateUserForm()
-    if not form.validate_on_submit():
+    if not form.validate_on_submit() or not check_known(form):
         return _render_users(form, 422)
     try:
         accounts.create_user(
@@ -189,6 +191,7 @@ def reset_two_factor(user_id: int) -> ResponseReturnValue:
 def _render_tokens(
     form: CreateTokenForm, status: int = 200, new: accounts.NewToken | None = None
 ) -> ResponseReturnValue:
+    with_pickers(form)
     return (
         render_template(
             "admin/tokens.html",
@@ -212,7 +215,7 @@ def tokens() -> ResponseReturnValue:
 @require_roles(Role.ADMIN)
 def create_token() -> ResponseReturnValue:
     form = CreateTokenForm()
-    if not form.validate_on_submit():
+    if not form.validate_on_submit() or not check_known(form):
         return _render_tokens(form, 422)
     try:
         new = accounts.create_token(

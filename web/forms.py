@@ -80,10 +80,22 @@ class ChangePasswordForm(FlaskForm):  # type: ignore[misc]
     submit = SubmitField(_l("Change password"))
 
 
+def _role_field(label: str) -> SelectField:
+    """The role a user or token is granted: no silent default, the first option is an
+    empty "choose…" and submitting it is refused naming the field."""
+    return SelectField(
+        label,
+        choices=[SelectChoice("", _l("choose…"))]
+        + [SelectChoice(r.value, _l(r.label)) for r in Role],
+        validators=[DataRequired(message=_l("Role: choose the role it is granted."))],
+        default="",
+    )
+
+
 class CreateUserForm(FlaskForm):  # type: ignore[misc]
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
     display_name = StringField(_l("Display name"), validators=[Optional(), Length(max=200)])
-    role = SelectField(_l("Role"), choices=[SelectChoice(r.value, _l(r.label)) for r in Role])
+    role = _role_field(_l("Role"))
     party = StringField(
         _l("Party code"),
         validators=[Optional(), Length(max=64)],
@@ -98,7 +110,7 @@ class CreateUserForm(FlaskForm):  # type: ignore[misc]
 
 
 class CreateTokenForm(FlaskForm):  # type: ignore[misc]
-    role = SelectField(_l("Role"), choices=[SelectChoice(r.value, _l(r.label)) for r in Role])
+    role = _role_field(_l("Role"))
     party = StringField(
         _l("Party code"),
         validators=[Optional(), Length(max=64)],

@@ -81,6 +81,7 @@ ENDPOINT_MODULES: tuple[str, ...] = (
     "reference",
     "disputes",
     "parties",
+    "users",
 )
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")

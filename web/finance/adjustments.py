@@ -21,12 +21,12 @@ from web.finance._common import (
     SERVICE_ERRORS,
     FormState,
     check,
-    party_choice,
     party_currency,
     render_page,
     service_page,
     submit,
 )
+from web.finance.party_field import check_party
 from web.reasons import reason_words
 from web.security import require_roles
 from web.settlement_access import current_actor
@@ -71,7 +71,7 @@ def index() -> ResponseReturnValue:
 def add() -> ResponseReturnValue:
     form = FormState.read(request.form, "party", "amount", "reason")
     v = form.values
-    party_id = check(form, "party", "distributor", party_choice, v["party"])
+    party_id = check_party(form)
     amount = None
     if party_id is not None:
         amount = check(

@@ -11,18 +11,17 @@ from flask_babel import gettext
 
 import settlement
 from settlement import check_bic, check_iban, check_text
-from web.converters import parse_id
 from web.db import get_engine
 from web.finance._common import (
     EDITORS,
     READERS,
     FormState,
     check,
-    party_choice,
     render_page,
     service_page,
     submit,
 )
+from web.finance.party_field import check_party
 from web.security import require_roles
 from web.settlement_access import current_actor
 
@@ -41,15 +40,13 @@ def _page(form: FormState, status: int = 200) -> ResponseReturnValue:
 @bp.get("/")
 @require_roles(*READERS)
 def index() -> ResponseReturnValue:
-    form = FormState()
-    chosen = request.args.get("party", "").strip()
-    party_id = parse_id(chosen)
+    form = FormState.read(request.args, "party")  # ?party=CODE: "change" of a row
+    party_id = check_party(form, required=False)
     if party_id is not None:  # "edit": the form starts from what is on file
         try:
             found = settlement.get_party_billing(get_engine(), party_id, current_actor())
         except settlement.SettlementError:
             found = None
-        form.values["party"] = chosen
         if found is not None:
             form.values.update(
                 legal_name=found.legal_name, address=found.address, iban=found.iban, bic=found.bic
@@ -62,7 +59,7 @@ def index() -> ResponseReturnValue:
 def save() -> ResponseReturnValue:
     form = FormState.read(request.form, *_FIELDS)
     v = form.values
-    party_id = check(form, "party", "distributor", party_choice, v["party"])
+    party_id = check_party(form)
     legal_name = check(
         form, "legal_name", "legal name", check_text, v["legal_name"], max_length=200
     )

@@ -16,7 +16,6 @@ from flask_babel import gettext
 
 import settlement
 from settlement import check_date, check_text, major_to_minor
-from web.converters import parse_id
 from web.db import get_engine
 from web.finance._common import (
     EDITORS,
@@ -28,6 +27,7 @@ from web.finance._common import (
     service_page,
     submit,
 )
+from web.finance.party_field import check_party
 from web.security import require_roles
 from web.settlement_access import abort_for, current_actor
 
@@ -42,11 +42,12 @@ MOVEMENTS_SHOWN = 100
 @bp.get("/")
 @require_roles(*READERS)
 def index() -> ResponseReturnValue:
-    chosen = parse_id(request.args.get("party"))
+    pick = FormState.read(request.args, "party")  # ?party=CODE opens that distributor
+    chosen = check_party(pick, required=False)
     if chosen is not None:
         return redirect(url_for("deposits.party", party_id=chosen))
     rows, pager = service_page(settlement.list_deposit_parties)
-    return render_page("finance/deposits.html", rows=rows, pager=pager, pick=FormState())
+    return render_page("finance/deposits.html", rows=rows, pager=pager, pick=pick)
 
 
 def _party_page(

@@ -18,12 +18,12 @@ from web.finance._common import (
     FormState,
     check,
     check_typed,
-    party_choice,
     party_currency,
     render_page,
     service_page,
     submit,
 )
+from web.finance.party_field import check_party
 from web.security import require_roles
 from web.settlement_access import current_actor
 
@@ -37,7 +37,7 @@ def _page(form: FormState, status: int = 200) -> ResponseReturnValue:
     targets, pager = service_page(
         settlement.list_targets,
         filters,
-        party_id=check_typed(filters, "party", "distributor", party_choice),
+        party_id=check_party(filters, required=False),
         period=check_typed(filters, "period", "period", check_month),
     )
     return render_page(
@@ -56,7 +56,7 @@ def index() -> ResponseReturnValue:
 def add() -> ResponseReturnValue:
     form = FormState.read(request.form, "party", "period", "measure", "amount")
     v = form.values
-    party_id = check(form, "party", "distributor", party_choice, v["party"])
+    party_id = check_party(form)
     period = check(form, "period", "period", check_month, v["period"])
     units = value = None
     if v["measure"] == "units":

@@ -3,6 +3,8 @@
 // 1. <input data-party-picker="/api/v1/parties"> is a plain text field for a party code
 //    (the server checks it and names an unknown code); with this script it suggests the
 //    parties whose code or name starts with what was typed, through a <datalist>.
+//    <input data-user-picker="/api/v1/users"> does the same for a username (administrators'
+//    token form), suggesting users whose username or display name starts with what was typed.
 // 2. A <select data-party-select> with more than 20 options gets a search box above it
 //    that hides the options not matching what was typed.
 (function () {
@@ -17,8 +19,13 @@
     };
   }
 
-  function pickerInput(input) {
-    var url = input.getAttribute("data-party-picker");
+  // What a suggestion shows: [value, label] of one item of each look-up's answer.
+  function partyItem(p) { return [p.code, p.code + " · " + p.name]; }
+  function userItem(u) {
+    return [u.username, u.display_name ? u.username + " · " + u.display_name : u.username];
+  }
+
+  function pickerInput(input, url, item) {
     var list = document.createElement("datalist");
     list.id = (input.id || input.name) + "-suggestions";
     input.setAttribute("list", list.id);
@@ -33,11 +40,12 @@
         .then(function (r) { return r.ok ? r.json() : { items: [] }; })
         .then(function (body) {
           while (list.firstChild) { list.removeChild(list.firstChild); }
-          (body.items || []).forEach(function (p) {
+          (body.items || []).forEach(function (found) {
+            var shown = item(found);
             var option = document.createElement("option");
-            option.value = p.code;
-            option.label = p.code + " · " + p.name;
-            option.textContent = p.code + " · " + p.name;
+            option.value = shown[0];
+            option.label = shown[1];
+            option.textContent = shown[1];
             list.appendChild(option);
           });
         })
@@ -71,6 +79,11 @@
     });
   }
 
-  document.querySelectorAll("input[data-party-picker]").forEach(pickerInput);
+  document.querySelectorAll("input[data-party-picker]").forEach(function (input) {
+    pickerInput(input, input.getAttribute("data-party-picker"), partyItem);
+  });
+  document.querySelectorAll("input[data-user-picker]").forEach(function (input) {
+    pickerInput(input, input.getAttribute("data-user-picker"), userItem);
+  });
   document.querySelectorAll("select[data-party-select]").forEach(filterSelect);
 })();

@@ -1,0 +1,46 @@
+"""The pickers of the administration forms (users, API tokens) and their checks.
+
+The party code field searches parties as you type (``GET /api/v1/parties``) and
+the token's user field users (``GET /api/v1/users``, administrators only), both
+through ``web/static/party_picker.js``; without the script they are plain text
+fields. The server checks what was typed before anything is created: a party
+code or a username that names nothing is an error on its own field, in words.
+"""
+
+from __future__ import annotations
+
+from flask import url_for
+from flask_babel import gettext
+from sqlalchemy import select
+
+from ledger.models import Party
+from web.db import get_session
+from web.forms import CreateTokenForm, CreateUserForm
+from web.models import User
+
+__all__ = ["check_known", "with_pickers"]
+
+
+def with_pickers(form: CreateUserForm | CreateTokenForm) -> None:
+    """Mark the form's party field (and a token form's user field) as pickers."""
+    form.party.render_kw = {"data-party-picker": url_for("api.parties")}
+    if isinstance(form, CreateTokenForm):
+        form.user.render_kw = {"data-user-picker": url_for("api.users")}
+
+
+def check_known(form: CreateUserForm | CreateTokenForm) -> bool:
+    """Whether the party code typed names a party (the code exactly, as the account
+    service looks it up) and, on a token form, the username a user; each one that
+    does not gets an error on its field ("Party code: no party has the code …")."""
+    ok = True
+    db = get_session()
+    code = (form.party.data or "").strip()
+    if code and db.scalar(select(Party.id).where(Party.code == code)) is None:
+        form.party.errors = [gettext("Party code: no party has the code “%(code)s”.", code=code)]
+        ok = False
+    if isinstance(form, CreateTokenForm):
+        name = (form.user.data or "").strip()
+        if name and db.scalar(select(User.id).where(User.username == name)) is None:
+            form.user.errors = [gettext("User: no user has the username “%(name)s”.", name=name)]
+            ok = False
+    return ok
