@@ -13,8 +13,8 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -41,11 +41,51 @@ _XLSX_MAGIC = b"PK\x03\x04"
 @dataclass(frozen=True, slots=True)
 class ImportProblem:
     """Something wrong in a file: ``row`` as a spreadsheet numbers it (header = 1; None:
-    the whole file), ``column`` the header name (None: the whole row), ``message`` why."""
+    the whole file), ``column`` the header name (None: the whole row), ``message`` why,
+    in English (the CLI prints ``row 7, column list_price: why``, the API sends it).
+
+    ``message_id`` and ``values`` let pages say it in the reader's language
+    (``web/reasons.py``): a problem the import code finds itself is built with
+    :meth:`worded` (its words are ``english``), one from an engine error with
+    :meth:`of` (the error's own id and values; its words name the field). ``""``:
+    no id, the English is shown. Neither takes part in equality.
+    """
 
     row: int | None
     column: str | None
     message: str
+    message_id: str = field(default="", compare=False)
+    values: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+    @classmethod
+    def worded(
+        cls,
+        row: int | None,
+        column: str | None,
+        message_id: str,
+        english: str,
+        /,
+        **values: object,
+    ) -> ImportProblem:
+        """The problem whose ``message`` is ``english`` (``%(name)s`` placeholders)
+        filled from ``values`` (each as ``str``), carrying ``message_id`` and those values."""
+        text = {name: str(value) for name, value in values.items()}
+        return cls(row, column, english % text, message_id, text)
+
+    @classmethod
+    def of(
+        cls,
+        row: int | None,
+        column: str | None,
+        exc: SettlementError,
+        message: str | None = None,
+    ) -> ImportProblem:
+        """The problem of engine error ``exc`` at ``row`` and ``column``, with its
+        ``message_id`` and ``values``; ``message`` is the English (default
+        ``str(exc)``; a field error passes its why without the field,
+        ``InvalidValue.message``, as the column already names it)."""
+        english = str(exc) if message is None else message
+        return cls(row, column, english, exc.message_id, dict(exc.values))
 
     def __str__(self) -> str:
         where = ", ".join(
@@ -67,7 +107,13 @@ class ImportRejected(SettlementError):
         listed = list(problems[:MAX_PROBLEMS])
         if len(problems) > MAX_PROBLEMS:
             listed.append(
-                ImportProblem(None, None, f"... and {len(problems) - MAX_PROBLEMS} more problems")
+                ImportProblem.worded(
+                    None,
+                    None,
+                    "more_problems",
+                    "... and %(count)s more problems",
+                    count=len(problems) - MAX_PROBLEMS,
+                )
             )
         super().__init__("\n".join(str(p) for p in listed))
         self.problems = listed
@@ -117,9 +163,10 @@ def _csv_rows(data: bytes) -> list[tuple[int, list[str]]]:
         line = data[: exc.start].count(b"\n") + 1
         raise ImportRejected(
             [
-                ImportProblem(
+                ImportProblem.worded(
                     line,
                     None,
+                    "not_utf8",
                     "the file is not UTF-8 text; save it as 'CSV UTF-8' or as an XLSX workbook",
                 )
             ]
@@ -137,7 +184,11 @@ def _csv_rows(data: bytes) -> list[tuple[int, list[str]]]:
                 break
     except csv.Error as exc:
         raise ImportRejected(
-            [ImportProblem(start, None, f"cannot be read as CSV ({exc})")]
+            [
+                ImportProblem.worded(
+                    start, None, "not_csv", "cannot be read as CSV (%(error)s)", error=exc
+                )
+            ]
         ) from None
     return out
 
@@ -149,10 +200,19 @@ def _xlsx_rows(data: bytes) -> list[tuple[int, list[str]]]:
         book = load_workbook(io.BytesIO(data), read_only=False, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError):
         raise ImportRejected(
-            [ImportProblem(None, None, "the file is a ZIP archive but not an XLSX workbook")]
+            [
+                ImportProblem.worded(
+                    None,
+                    None,
+                    "zip_not_xlsx",
+                    "the file is a ZIP archive but not an XLSX workbook",
+                )
+            ]
         ) from None
     if not book.worksheets:
-        raise ImportRejected([ImportProblem(None, None, "the workbook has no sheet")])
+        raise ImportRejected(
+            [ImportProblem.worded(None, None, "no_sheet", "the workbook has no sheet")]
+        )
     sheet = book.worksheets[0]
     out: list[tuple[int, list[str]]] = []
     for number, values in enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1):
@@ -195,19 +255,38 @@ def read_table(filename: str, data: bytes) -> Table:
     row for an unreadable file, an empty one, a header with unnamed or repeated columns,
     a row with more cells than the header or too many rows."""
     if not data.strip():
-        raise ImportRejected([ImportProblem(None, None, f"{filename or 'the file'} is empty")])
+        problem = (
+            ImportProblem.worded(None, None, "named_file_empty", "%(file)s is empty", file=filename)
+            if filename
+            else ImportProblem.worded(None, None, "file_empty", "the file is empty")
+        )
+        raise ImportRejected([problem])
     is_xlsx = data[:4] == _XLSX_MAGIC
     if is_xlsx and (inner := _single_csv_in_zip(data)) is not None:
         data, is_xlsx = inner, False  # the ECB's eurofxref.zip: one CSV inside
     raw = _xlsx_rows(data) if is_xlsx else _csv_rows(data)
     non_empty = [(n, cells) for n, cells in raw if any(cells)]
     if not non_empty:
-        raise ImportRejected([ImportProblem(None, None, "the file has no header and no rows")])
+        raise ImportRejected(
+            [
+                ImportProblem.worded(
+                    None, None, "no_header_no_rows", "the file has no header and no rows"
+                )
+            ]
+        )
     header_row, header_cells = non_empty[0]
     body = non_empty[1:]
     if len(body) > MAX_ROWS:
         raise ImportRejected(
-            [ImportProblem(None, None, f"the file has more than {MAX_ROWS:,} rows; split it")]
+            [
+                ImportProblem.worded(
+                    None,
+                    None,
+                    "too_many_rows",
+                    "the file has more than %(limit)s rows; split it",
+                    limit=f"{MAX_ROWS:,}",
+                )
+            ]
         )
     names = [h.strip().lower() for h in header_cells]
     width = _drop_empty_trailing(names, body)
@@ -216,17 +295,34 @@ def read_table(filename: str, data: bytes) -> Table:
     seen: set[str] = set()
     for i, name in enumerate(names):
         if not name:
-            problems.append(ImportProblem(header_row, None, f"column {i + 1} has no name"))
+            problems.append(
+                ImportProblem.worded(
+                    header_row,
+                    None,
+                    "column_unnamed",
+                    "column %(number)s has no name",
+                    number=i + 1,
+                )
+            )
         elif name in seen:
-            problems.append(ImportProblem(header_row, name, "appears twice in the header"))
+            problems.append(
+                ImportProblem.worded(
+                    header_row, name, "column_twice", "appears twice in the header"
+                )
+            )
         seen.add(name)
     rows: list[Row] = []
     for number, cells in body:
         extra = [c for c in cells[width:] if c]
         if extra:
             problems.append(
-                ImportProblem(
-                    number, None, f"has {width + len(extra)} cells; the header has {width} columns"
+                ImportProblem.worded(
+                    number,
+                    None,
+                    "row_too_wide",
+                    "has %(cells)s cells; the header has %(columns)s columns",
+                    cells=width + len(extra),
+                    columns=width,
                 )
             )
             continue

@@ -193,25 +193,34 @@ class _Cells:
     def text(self, column: str) -> str:
         return self.row.cells.get(column, "")
 
-    def fail(self, column: str | None, message: str) -> None:
+    def fail(self, column: str | None, message_id: str, english: str, /, **values: object) -> None:
+        """A problem at this row and ``column``: :meth:`ImportProblem.worded`."""
         self.ok = False
-        self.problems.append(ImportProblem(self.row.number, column, message))
+        self.problems.append(
+            ImportProblem.worded(self.row.number, column, message_id, english, **values)
+        )
 
     def check(self, column: str, parse: Callable[[str], T]) -> T | None:
         try:
             return parse(self.text(column))
         except InvalidValue as exc:
-            self.fail(column, exc.message)
+            self.ok = False
+            self.problems.append(ImportProblem.of(self.row.number, column, exc, exc.message))
             return None
 
     def party(self, parties: Mapping[str, PartyRef]) -> PartyRef | None:
         code = self.text("party")
         if not code:
-            self.fail("party", "is empty; name the party by its code")
+            self.fail("party", "party_code_empty", "is empty; name the party by its code")
             return None
         ref = parties.get(code)
         if ref is None:
-            self.fail("party", f"there is no party with code {code!r}")
+            self.fail(
+                "party",
+                "party_code_unknown",
+                "there is no party with code %(code)s",
+                code=repr(code),
+            )
         return ref
 
 
@@ -261,7 +270,9 @@ def _month_end(month: str) -> str:
 def _party_row(s: Session, ref: PartyRef) -> Party:
     p = s.get(Party, ref.id)
     if p is None:  # deleted while the import ran
-        raise InvalidValue("party", f"party {ref.code} no longer exists")
+        raise InvalidValue.said(
+            "party_gone", "party %(party)s no longer exists", field="party", party=ref.code
+        )
     return p
 
 
@@ -271,17 +282,24 @@ def _targets(c: _Cells, parties: Mapping[str, PartyRef]) -> ImportRecord | None:
     units_text, value_text = c.text("units"), c.text("value")
     units = value = None
     if bool(units_text) == bool(value_text):
-        c.fail("units", "give either units or value (not both, not neither)")
+        c.fail("units", "units_or_value", "give either units or value (not both, not neither)")
     elif units_text:
         units = c.check("units", lambda v: check_positive_int(v, "units"))
         if c.text("currency"):
-            c.fail("currency", "a units target has no currency; leave it empty")
+            c.fail(
+                "currency",
+                "units_target_currency",
+                "a units target has no currency; leave it empty",
+            )
     elif ref is not None:
         ccy = c.check("currency", check_currency) if c.text("currency") else ref.currency
         if ccy is not None and ccy != ref.currency:
             c.fail(
                 "currency",
-                f"{ref.code} is settled in {ref.currency}; a value target is in that currency",
+                "value_target_currency",
+                "%(party)s is settled in %(currency)s; a value target is in that currency",
+                party=ref.code,
+                currency=ref.currency,
             )
         value = c.check("value", lambda v: major_to_minor(v, ref.currency, "value", zero=False))
     if not c.ok or ref is None or month is None:
@@ -298,7 +316,12 @@ def _deposits(c: _Cells, parties: Mapping[str, PartyRef]) -> ImportRecord | None
     day = c.check("date", lambda v: check_date(v, "date"))
     kind = c.text("kind").lower()
     if kind not in DEPOSIT_KINDS:
-        c.fail("kind", f"{c.text('kind')!r} is not one of: receipt, refund")
+        c.fail(
+            "kind",
+            "deposit_kind_cell",
+            "%(value)s is not one of: receipt, refund",
+            value=repr(c.text("kind")),
+        )
     amount = c.check(
         "amount",
         lambda v: major_to_minor(v, ref.currency if ref else None, "amount", zero=False),
@@ -407,10 +430,13 @@ def _check_locale(text: str) -> str | None:
         return None
     found = supported_locale(text)
     if found is None:
-        raise InvalidValue(
-            "locale",
-            f"{text.strip()!r} is not a language statements are written in; use one of "
-            f"{', '.join(DOCUMENT_LOCALES)}, or leave it empty for the default (en)",
+        raise InvalidValue.said(
+            "not_document_locale",
+            "%(value)s is not a language statements are written in; use one of"
+            " %(locales)s, or leave it empty for the default (en)",
+            field="locale",
+            value=repr(text.strip()),
+            locales=", ".join(DOCUMENT_LOCALES),
         )
     return found
 
@@ -422,9 +448,15 @@ def store_party_locale(
     if party.locale == locale:
         return "unchanged"
     record_change(
-        s, "parties", party.code, "update", actor, {"locale": party.locale}, {"locale": locale},
+        s,
+        "parties",
+        party.code,
+        "update",
+        actor,
+        {"locale": party.locale},
+        {"locale": locale},
         source,
-    )  # fmt: skip
+    )
     party.locale = locale
     return "updated"
 
@@ -484,7 +516,12 @@ def _ecb_date(text: str) -> str:
             return datetime.strptime(text.strip(), pattern).date().isoformat()
         except ValueError:
             continue
-    raise InvalidValue("Date", f"{text!r} is not a date like 2026-10-30 or 30 October 2026")
+    raise InvalidValue.said(
+        "not_ecb_date",
+        "%(value)s is not a date like 2026-10-30 or 30 October 2026",
+        field="Date",
+        value=repr(text),
+    )
 
 
 def _ecb(table: Table) -> ParsedImport:
@@ -499,7 +536,9 @@ def _ecb(table: Table) -> ParsedImport:
     for code in codes:
         if code == "EUR":
             problems.append(
-                ImportProblem(table.header_row, "EUR", "EUR per EUR is not a rate; remove it")
+                ImportProblem.worded(
+                    table.header_row, "EUR", "eur_per_eur", "EUR per EUR is not a rate; remove it"
+                )
             )
     best: dict[tuple[str, str], tuple[str, str, int]] = {}  # (month, ccy) -> (day, rate, row)
     seen_days: dict[str, int] = {}
@@ -507,11 +546,18 @@ def _ecb(table: Table) -> ParsedImport:
         try:
             day: str | None = _ecb_date(row.cells["date"])
         except InvalidValue as exc:
-            problems.append(ImportProblem(row.number, "Date", exc.message))
+            problems.append(ImportProblem.of(row.number, "Date", exc, exc.message))
             day = None
         if day is not None and day in seen_days:
             problems.append(
-                ImportProblem(row.number, "Date", f"{day} is also row {seen_days[day]}")
+                ImportProblem.worded(
+                    row.number,
+                    "Date",
+                    "ecb_day_twice",
+                    "%(day)s is also row %(row)s",
+                    day=day,
+                    row=seen_days[day],
+                )
             )
             continue
         if day is not None:
@@ -523,7 +569,7 @@ def _ecb(table: Table) -> ParsedImport:
             try:
                 rate = check_rate(raw, code)
             except InvalidValue as exc:
-                problems.append(ImportProblem(row.number, code, exc.message))
+                problems.append(ImportProblem.of(row.number, code, exc, exc.message))
                 continue
             key = (day[:7], code) if day else None
             if key is not None and day is not None and (key not in best or best[key][0] < day):
@@ -553,7 +599,7 @@ def _program(filename: str, data: bytes) -> ParsedImport:
         pf = load_program_file(filename, data)
     except ProgramFileError as exc:
         fmt = "json" if filename.lower().endswith(".json") else "yaml"
-        return ParsedImport(fmt, 1, (), (ImportProblem(None, exc.field, exc.message),))
+        return ParsedImport(fmt, 1, (), (ImportProblem.of(None, exc.field, exc, exc.message),))
 
     def store(s: Session, a: Actor, src: str) -> Outcome:
         made, _ = store_program(s, a, pf.code, pf.name, src)
@@ -574,16 +620,19 @@ def _header_problems(kind: str, table: Table) -> list[ImportProblem]:
     wanted = LAYOUTS[kind]
     got = set(table.header)
     out = [
-        ImportProblem(
+        ImportProblem.worded(
             table.header_row,
             name,
-            f"unknown column; a {kind} file has the columns {', '.join(wanted)}",
+            "column_unknown",
+            "unknown column; a %(kind)s file has the columns %(columns)s",
+            kind=kind,
+            columns=", ".join(wanted),
         )
         for name in table.header
         if name not in wanted
     ]
     out += [
-        ImportProblem(table.header_row, name, "missing column")
+        ImportProblem.worded(table.header_row, name, "column_missing", "missing column")
         for name in wanted
         if name not in got
     ]
@@ -591,10 +640,12 @@ def _header_problems(kind: str, table: Table) -> list[ImportProblem]:
         for other, columns in LAYOUTS.items():
             if other != kind and set(columns) == got:
                 out.append(
-                    ImportProblem(
+                    ImportProblem.worded(
                         table.header_row,
                         None,
-                        f"these are the columns of a {other} file: hopchain import {other} FILE",
+                        "columns_of_other_kind",
+                        "these are the columns of a %(kind)s file: hopchain import %(kind)s FILE",
+                        kind=other,
                     )
                 )
     return out
@@ -621,7 +672,9 @@ def parse_import(
     if header:
         return ParsedImport(table.format, len(table.rows), (), tuple(header))
     if not table.rows:
-        problem = ImportProblem(None, None, "the file has a header but no rows")
+        problem = ImportProblem.worded(
+            None, None, "header_no_rows", "the file has a header but no rows"
+        )
         return ParsedImport(table.format, 0, (), (problem,))
     problems: list[ImportProblem] = []
     records: list[ImportRecord] = []
@@ -636,7 +689,10 @@ def parse_import(
             first_column = LAYOUTS[kind][0]
             cells.fail(
                 first_column,
-                f"repeats row {first_of[record.key]} (same {_KEY_COLUMNS[kind]})",
+                "row_repeated",
+                "repeats row %(row)s (same %(columns)s)",
+                row=first_of[record.key],
+                columns=_KEY_COLUMNS[kind],
             )
             continue
         first_of[record.key] = row.number
@@ -703,11 +759,11 @@ def import_file(
                     outcome = record.store(s, actor, source)
                 except InvalidValue as exc:
                     problems.append(
-                        ImportProblem(record.row, _column(kind, exc.field), exc.message)
+                        ImportProblem.of(record.row, _column(kind, exc.field), exc, exc.message)
                     )
                     continue
                 except SettlementError as exc:
-                    problems.append(ImportProblem(record.row, None, str(exc)))
+                    problems.append(ImportProblem.of(record.row, None, exc))
                     continue
                 lines.append(ImportLine(record.row, record.key, outcome))
             if problems:

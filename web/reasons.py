@@ -15,15 +15,25 @@ An alert's severity reason is said the same way from its parts
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
+from babel.lists import format_list
 from flask_babel import format_date, get_locale, gettext, ngettext
 
 import settlement
 from web.i18n import DEFAULT_LOCALE, N_, format_money, format_number
 from web.words import words
 
-__all__ = ["REASONS", "reason_message", "reason_sentence", "reason_words", "severity_words"]
+__all__ = [
+    "IMPORT_PROBLEMS",
+    "REASONS",
+    "problem_words",
+    "reason_message",
+    "reason_sentence",
+    "reason_words",
+    "severity_words",
+]
 
 #: The words of every engine reason id, ``%(name)s`` filled from the error's values.
 REASONS: dict[str, str] = {
@@ -63,6 +73,13 @@ REASONS: dict[str, str] = {
         " '.', no thousands separator)"
     ),
     "not_calendar_day": N_("%(field)s: %(value)s is not a day of the calendar"),
+    # cells of imported files (settlement.imports)
+    "party_gone": N_("%(field)s: party %(party)s no longer exists"),
+    "not_document_locale": N_(
+        "%(field)s: %(value)s is not a language statements are written in; use one of"
+        " %(locales)s, or leave it empty for the default (en)"
+    ),
+    "not_ecb_date": N_("%(field)s: %(value)s is not a date like 2026-10-30 or 30 October 2026"),
     # settlement runs (settlement.runs)
     "no_run": N_("no settlement run %(run)s"),
     "run_superseded": N_(
@@ -200,6 +217,42 @@ REASONS: dict[str, str] = {
 }
 
 
+#: The words of every problem the import code finds itself
+#: (``ImportProblem.worded`` in settlement/imports.py and settlement/import_tables.py):
+#: the why only, the page names row and column beside it.
+IMPORT_PROBLEMS: dict[str, str] = {
+    "more_problems": N_("... and %(count)s more problems"),
+    "not_utf8": N_("the file is not UTF-8 text; save it as 'CSV UTF-8' or as an XLSX workbook"),
+    "not_csv": N_("cannot be read as CSV (%(error)s)"),
+    "zip_not_xlsx": N_("the file is a ZIP archive but not an XLSX workbook"),
+    "no_sheet": N_("the workbook has no sheet"),
+    "named_file_empty": N_("%(file)s is empty"),
+    "file_empty": N_("the file is empty"),
+    "no_header_no_rows": N_("the file has no header and no rows"),
+    "too_many_rows": N_("the file has more than %(limit)s rows; split it"),
+    "column_unnamed": N_("column %(number)s has no name"),
+    "column_twice": N_("appears twice in the header"),
+    "row_too_wide": N_("has %(cells)s cells; the header has %(columns)s columns"),
+    "party_code_empty": N_("is empty; name the party by its code"),
+    "party_code_unknown": N_("there is no party with code %(code)s"),
+    "units_or_value": N_("give either units or value (not both, not neither)"),
+    "units_target_currency": N_("a units target has no currency; leave it empty"),
+    "value_target_currency": N_(
+        "%(party)s is settled in %(currency)s; a value target is in that currency"
+    ),
+    "deposit_kind_cell": N_("%(value)s is not one of: receipt, refund"),
+    "eur_per_eur": N_("EUR per EUR is not a rate; remove it"),
+    "ecb_day_twice": N_("%(day)s is also row %(row)s"),
+    "column_unknown": N_("unknown column; a %(kind)s file has the columns %(columns)s"),
+    "column_missing": N_("missing column"),
+    "columns_of_other_kind": N_(
+        "these are the columns of a %(kind)s file: hopchain import %(kind)s FILE"
+    ),
+    "header_no_rows": N_("the file has a header but no rows"),
+    "row_repeated": N_("repeats row %(row)s (same %(columns)s)"),
+}
+
+
 #: Values said in words (:func:`web.words.words`): statuses.
 _WORDED_VALUES = frozenset({"status", "to", "became"})
 #: Values that are ISO dates (``YYYY-MM-DD``), written as the locale writes a date.
@@ -209,7 +262,8 @@ _DATE_VALUES = frozenset({"day", "today", "deadline"})
 def _in_words(name: str, value: str) -> str:
     """One value of a reason as the reader's language writes it: a status in words,
     an ISO date as the locale's medium date (``2026年10月3日``, ``3 oct 2026``), a
-    field's label translated where the catalogue has it; anything else as it is."""
+    field's label translated where the catalogue has it, a list of column names as
+    the language lists them (``gtin、currency和valid_from``); anything else as it is."""
     if name in _WORDED_VALUES:
         return words(value)
     if name in _DATE_VALUES:
@@ -220,6 +274,9 @@ def _in_words(name: str, value: str) -> str:
         return str(format_date(day, "medium"))
     if name == "field":
         return str(gettext(value)) if value else value
+    if name == "columns":  # column names as English lists them: "a, b and c"
+        names = [n for n in re.split(r", | and ", value) if n]
+        return format_list(names, locale=str(get_locale() or DEFAULT_LOCALE)) if names else value
     return value
 
 
@@ -251,6 +308,37 @@ def reason_words(exc: settlement.SettlementError) -> str:
     if worded is None:
         return str(exc)
     message, values = worded
+    return str(gettext(message, **values))
+
+
+def problem_words(problem: settlement.ImportProblem) -> str:
+    """What is wrong in an imported file's ``problem``, in the request's language.
+
+    English is ``problem.message`` exactly (what the CLI prints after ``row 7,
+    column list_price:``). Elsewhere: a problem the import code found
+    (:data:`IMPORT_PROBLEMS`) in its words, filled with its values; one carried from
+    an engine error (:data:`REASONS`) as :func:`reason_words` says that error (a
+    field error's words name the field); one without words (or whose values do not
+    fill them) in English.
+    """
+    if str(get_locale() or DEFAULT_LOCALE) == DEFAULT_LOCALE:
+        return problem.message
+    values = dict(problem.values)
+    message = IMPORT_PROBLEMS.get(problem.message_id)
+    if message is None:
+        error = settlement.SettlementError(
+            problem.message, message_id=problem.message_id, values=values
+        )
+        worded = reason_message(error)
+        if worded is None:
+            return problem.message
+        message, values = worded
+    else:
+        try:
+            message % values
+        except (KeyError, TypeError, ValueError):
+            return problem.message
+        values = {name: _in_words(name, value) for name, value in values.items()}
     return str(gettext(message, **values))
 
 

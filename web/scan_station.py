@@ -337,9 +337,28 @@ def _refusal_message(refusal: dict[str, Any]) -> str:
     )
 
 
-def _result_message(result: dict[str, Any]) -> str:
-    """What the page says about one result: our own words where the result carries
-    the facts, else the ledger's reason or anomaly as it wrote them."""
+def _rejection_message(code: str, reason: str) -> str:
+    """A scan the station refused, in the reader's language: a code that identifies
+    nothing (:func:`scanners.parse` gives its reason) or another refusal, each in a
+    translated frame around the scanners' reason. ``scanners`` words its reasons in
+    English only, as plain text naming the AI and value (no id or fields to word them
+    from), so the detail is shown as it wrote it."""
+    scanned = parse(code) if code else None
+    if scanned is not None and scanned.error is not None:
+        return str(
+            gettext(
+                "%(code)s is not a code this station can read: %(reason)s",
+                code=repr(code),
+                reason=scanned.error,
+            )
+        )
+    return str(gettext("Not recorded: %(reason)s", reason=reason))
+
+
+def _result_message(result: dict[str, Any], code: str = "") -> str:
+    """What the page says about one result of ``code``: our own words where the result
+    carries the facts, a refusal in a translated frame (:func:`_rejection_message`),
+    else the ledger's anomaly as it wrote it."""
     repeat = result.get("repeat")
     if isinstance(repeat, dict):
         return str(
@@ -352,7 +371,10 @@ def _result_message(result: dict[str, Any]) -> str:
     refusal = result.get("refusal")
     if isinstance(refusal, dict):
         return _refusal_message(refusal)
-    return str(result.get("reason") or result.get("anomaly") or "")
+    reason = str(result.get("reason") or "")
+    if result.get("status") in ("rejected", "conflict") and reason:
+        return _rejection_message(code, reason)
+    return str(reason or result.get("anomaly") or "")
 
 
 def _submit(
@@ -404,7 +426,7 @@ def _submit(
     for event, result in zip(events, response.results, strict=True):
         code = str(event["code"])
         status = str(result["status"])
-        message = _result_message(result)
+        message = _result_message(result, code)
         if status in ("rejected", "conflict"):  # nothing recorded
             scans.append(_rejected(kind, code, message))
             continue

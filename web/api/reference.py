@@ -17,8 +17,9 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn, TypeVar
 
-from flask import abort, jsonify, request
+from flask import Response, abort, jsonify, request
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale, gettext
 from sqlalchemy import select
 
 import settlement
@@ -35,6 +36,9 @@ from web.api import (
 from web.api.openapi import RouteDecorator
 from web.converters import ID_MAX
 from web.db import get_engine, get_session
+from web.errors import refuse
+from web.i18n import DEFAULT_LOCALE, N_
+from web.reasons import problem_words, reason_message, reason_words
 from web.roles import Role
 from web.settlement_access import abort_for, abort_reason, current_actor
 
@@ -71,7 +75,11 @@ _PROBLEMS = json_response(
     {
         "type": "object",
         "properties": {
-            "error": {"type": "string"},
+            "error": {"type": "string", "description": "In English, whatever the language."},
+            "message": {
+                "type": "string",
+                "description": "The error in the request's language; only when it is not English.",
+            },
             "status": {"type": "integer"},
             "problems": {
                 "type": "array",
@@ -80,7 +88,12 @@ _PROBLEMS = json_response(
                     "properties": {
                         "row": {"type": ["integer", "null"]},
                         "column": {"type": ["string", "null"]},
-                        "message": {"type": "string"},
+                        "message": {"type": "string", "description": "What is wrong, in English."},
+                        "localized": {
+                            "type": "string",
+                            "description": "What is wrong in the request's language; only when"
+                            " it is not English.",
+                        },
                     },
                 },
             },
@@ -184,14 +197,27 @@ def _page(items: Sequence[Any], total: int, offset: int, limit: int) -> Response
     )
 
 
-def _problems(problems: Sequence[settlement.ImportProblem], error: str) -> ResponseReturnValue:
-    return jsonify(
-        {
-            "error": error,
-            "status": 422,
-            "problems": [dataclasses.asdict(p) for p in problems],
-        }
-    ), 422
+def _problems(problems: Sequence[settlement.ImportProblem], error: str, message: str) -> Response:
+    """422 listing ``problems``: ``{"error", "status", "problems": [{"row", "column",
+    "message"}]}`` in English as always; when the request's language is not English
+    (see web/errors.py) also ``message`` (``message`` here, in that language) and each
+    problem's ``localized`` (:func:`web.reasons.problem_words`). ``Content-Language``
+    names the language either way."""
+    language = str(get_locale() or DEFAULT_LOCALE)
+    english = language == DEFAULT_LOCALE
+    listed = []
+    for p in problems:
+        item: dict[str, Any] = {"row": p.row, "column": p.column, "message": p.message}
+        if not english:
+            item["localized"] = problem_words(p)
+        listed.append(item)
+    body: dict[str, Any] = {"error": error, "status": 422, "problems": listed}
+    if not english:
+        body["message"] = message
+    response = jsonify(body)
+    response.status_code = 422
+    response.headers["Content-Language"] = language.replace("_", "-")
+    return response
 
 
 def _fail(exc: settlement.SettlementError, *, not_found: bool = False) -> NoReturn:
@@ -210,16 +236,25 @@ def _call(fn: Callable[[], T]) -> T:
         _fail(exc)
 
 
-def _invalid(exc: settlement.InvalidValue) -> Any:
-    response = jsonify(
-        {
-            "error": str(exc),
-            "status": 422,
-            "problems": [{"row": None, "column": exc.field, "message": exc.message}],
-        }
-    )
-    response.status_code = 422
+def _invalid(exc: settlement.InvalidValue) -> Response:
+    """422 for a field's value: ``error`` is ``str(exc)`` (``field: why``), the one
+    problem names the field as its ``column``; in another language than English
+    ``message`` says the error in it (:func:`web.reasons.reason_words`, or the field
+    and the problem's words) and the problem has ``localized`` (:func:`_problems`)."""
+    problem = settlement.ImportProblem.of(None, exc.field, exc, exc.message)
+    if reason_message(exc) is not None:
+        message = reason_words(exc)
+    else:
+        message = gettext("%(field)s: %(reason)s", field=exc.field, reason=problem_words(problem))
+    response = _problems([problem], str(exc), message)
     return response
+
+
+def _field_error(name: str, message: str, **values: Any) -> NoReturn:
+    """422 naming field ``name``: the catalogue ``message`` (``%(name)s`` is the
+    field) in English as ``error``, in the request's language as ``message``
+    (:func:`web.errors.refuse`)."""
+    refuse(422, message, name=repr(name), **values)
 
 
 def _text(body: dict[str, Any], name: str, *, required: bool = True) -> str:
@@ -227,20 +262,24 @@ def _text(body: dict[str, Any], name: str, *, required: bool = True) -> str:
     if value is None:
         value = ""
     if isinstance(value, int | float) and not isinstance(value, bool):
-        abort(422, f'{name!r} must be text; send amounts as decimal text like "12.50"')
+        _field_error(name, N_('%(name)s must be text; send amounts as decimal text like "12.50"'))
     if not isinstance(value, str):
-        abort(422, f"{name!r} must be text")
+        _field_error(name, N_("%(name)s must be text"))
     if required and not value.strip():
-        abort(422, f"{name!r} is required")
+        _field_error(name, N_("%(name)s is required"))
     return value
 
 
 def _party(code: str) -> Party:
     party = get_session().scalar(select(Party).where(Party.code == code.strip()))
     if party is None:
+        english = "there is no party with code %(code)s"
+        values = {"code": repr(code.strip())}
         abort(
             _invalid(
-                settlement.InvalidValue("party", f"there is no party with code {code.strip()!r}")
+                settlement.InvalidValue(
+                    "party", english % values, message_id="party_code_unknown", values=values
+                )
             )
         )
     return party
@@ -351,7 +390,7 @@ def target_create() -> ResponseReturnValue:
     period = _text(b, "period")
     units_text, value_text = _text(b, "units", required=False), _text(b, "value", required=False)
     if bool(units_text.strip()) == bool(value_text.strip()):
-        abort(422, "give either 'units' or 'value', not both and not neither")
+        refuse(422, N_("give either 'units' or 'value', not both and not neither"))
     units = (
         _call(lambda: settlement.check_positive_int(units_text, "units"))
         if units_text.strip()
@@ -416,7 +455,16 @@ def deposit_create() -> ResponseReturnValue:
     party = _party(_text(b, "party"))
     kind = _text(b, "kind").strip().lower()
     if kind not in ("receipt", "refund"):
-        abort(_invalid(settlement.InvalidValue("kind", f"{kind!r} is not one of: receipt, refund")))
+        abort(
+            _invalid(
+                settlement.InvalidValue.said(
+                    "deposit_kind",
+                    "%(value)s is not one of: receipt, refund",
+                    field="kind",
+                    value=repr(kind),
+                )
+            )
+        )
     amount = _minor(_text(b, "amount"), party.currency, "amount", zero=False)
     reason, day = _text(b, "reason", required=False), _text(b, "date", required=False) or None
     engine, actor = get_engine(), current_actor()
@@ -667,7 +715,11 @@ def _import(kind: str, filename: str, data: bytes, *, dry_run: bool) -> Response
             get_engine(), kind, filename, data, current_actor(), dry_run=dry_run
         )
     except settlement.ImportRejected as exc:
-        return _problems(exc.problems, f"{filename}: nothing was imported")
+        return _problems(
+            exc.problems,
+            f"{filename}: nothing was imported",
+            gettext("%(file)s: nothing was imported", file=filename),
+        )
     except settlement.SettlementError as exc:
         _fail(exc)
     out = dataclasses.asdict(report)

@@ -6,6 +6,8 @@ column and what is wrong, in which case nothing was stored."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
@@ -15,7 +17,7 @@ import settlement
 from settlement import LAYOUTS
 from web.db import get_engine
 from web.finance._common import EDITORS, FormState, render_page
-from web.reasons import reason_words
+from web.reasons import problem_words, reason_words
 from web.security import require_roles
 from web.settlement_access import current_actor
 
@@ -39,29 +41,42 @@ KIND_LABELS: dict[str, str] = {
 
 
 def import_kinds() -> dict[str, tuple[str, str]]:
-    """Each importable kind: (label, what the file holds), in the service's order."""
+    """Each importable kind: (label, what the file holds), in the service's order and
+    the request's language (column names as the file must write them)."""
     kinds = {}
     for kind in settlement.IMPORT_KINDS:
+        columns = ", ".join(LAYOUTS.get(kind, ()))
         if kind == "programs":
-            layout = "a program document in JSON or YAML (code, name, valid_from, valid_to, rules)"
+            layout = gettext(
+                "a program document in JSON or YAML (code, name, valid_from, valid_to, rules)"
+            )
+        elif kind == "fx":
+            layout = gettext(
+                "columns %(columns)s (CSV or Excel), or the ECB reference-rate CSV as published",
+                columns=columns,
+            )
         else:
-            layout = "columns " + ", ".join(LAYOUTS.get(kind, ())) + " (CSV or Excel)"
-            if kind == "fx":
-                layout += ", or the ECB reference-rate CSV as published"
+            layout = gettext("columns %(columns)s (CSV or Excel)", columns=columns)
         kinds[kind] = (KIND_LABELS.get(kind, kind), layout)
     return kinds
 
 
 def _page(
-    form: FormState, *, report: object = None, problems: object = (), status: int = 200
+    form: FormState,
+    *,
+    report: object = None,
+    problems: Sequence[settlement.ImportProblem] = (),
+    status: int = 200,
 ) -> ResponseReturnValue:
+    """The page; each problem goes to the template with what is wrong in the reader's
+    language (:func:`web.reasons.problem_words`)."""
     return render_page(
         "finance/import.html",
         status,
         form=form,
         kinds=import_kinds(),
         report=report,
-        problems=problems,
+        problems=[(p, problem_words(p)) for p in problems],
     )
 
 
@@ -82,13 +97,13 @@ def upload() -> ResponseReturnValue:
     form = FormState.read(request.form, "kind", "dry_run")
     kind = form.values["kind"]
     if kind not in settlement.IMPORT_KINDS:
-        form.errors["kind"] = "kind: choose what the file holds"
+        form.errors["kind"] = gettext("kind: choose what the file holds")
     sent = request.files.get("file")
     data = sent.read() if sent is not None else b""
     if sent is None or not sent.filename:
-        form.errors["file"] = "file: choose a file to import"
+        form.errors["file"] = gettext("file: choose a file to import")
     elif not data:
-        form.errors["file"] = f"file: {sent.filename} is empty"
+        form.errors["file"] = gettext("file: %(file)s is empty", file=sent.filename)
     if form.failed or sent is None:
         return _page(form, status=422)
     try:
