@@ -21,12 +21,15 @@ from sqlalchemy.sql import Select
 from ledger.models import Unit
 from settlement.common import Actor, SettlementError, now_ms, period_bounds
 from settlement.models import Alert, AlertEvent, AlertFinding
+from settlement.reference_values import InvalidValue
 from settlement.severity import SEVERITIES, SeverityGrade, stored_grade
 
 __all__ = [
     "ALERT_SORTS",
     "ALERT_STATUSES",
     "ALERT_TYPES",
+    "ALERT_WORKERS",
+    "ASSIGNEE_FIELD",
     "UNIT_KEY_MAX",
     "AlertEventView",
     "AlertPage",
@@ -61,6 +64,10 @@ UNIT_KEY_MAX = 64
 #: History actions whose text is internal to the channel team.
 _INTERNAL_ACTIONS = ("note", "attachment", "assign")
 _MANAGERS = ("channel_manager", "admin")
+#: Roles whose users may work alerts, and so may be assigned one.
+ALERT_WORKERS = _MANAGERS
+#: The assignee's field as pages label it (what a refused assignee's reason names).
+ASSIGNEE_FIELD = "Assign to"
 _TRANSITIONS = {
     ("open", "investigating"),
     ("investigating", "confirmed"),
@@ -193,12 +200,38 @@ def dismiss_alert(engine: Engine, alert_id: int, actor: Actor, note: str = "") -
     return _transition(engine, alert_id, "dismissed", actor, note)
 
 
-def assign_alert(engine: Engine, alert_id: int, assignee: str, actor: Actor) -> AlertView:
+def assign_alert(
+    engine: Engine, alert_id: int, assignee: str, actor: Actor, *, assignee_role: str | None
+) -> AlertView:
+    """Give the alert to ``assignee`` (a username), a user who may work alerts.
+
+    ``assignee_role`` is the role of the active user with that username as the
+    caller's user directory has it (``users.role``), None when no active user has it:
+    settlement does not read the users table itself. Raises
+    :class:`AlertWorkflowError` for an empty name or an ``actor`` who is not a
+    channel manager or an administrator; :class:`InvalidValue` on
+    :data:`ASSIGNEE_FIELD` for an unknown user (``assignee_unknown``) or one whose
+    role is not in :data:`ALERT_WORKERS` (``assignee_cannot_work``); whatever
+    :func:`get_alert` raises for an unknown alert."""
     if not assignee.strip():
         raise AlertWorkflowError.said("assignee_missing", "assignee must be a user name")
     with Session(engine) as s, s.begin():
         a = _load(s, alert_id)
         _manager(actor, f"assign alert {alert_id}")
+        if assignee_role is None:
+            raise InvalidValue.said(
+                "assignee_unknown",
+                "no active user has the username %(name)s",
+                field=ASSIGNEE_FIELD,
+                name=assignee,
+            )
+        if assignee_role not in ALERT_WORKERS:
+            raise InvalidValue.said(
+                "assignee_cannot_work",
+                "%(name)s cannot work alerts; choose a channel manager or an administrator",
+                field=ASSIGNEE_FIELD,
+                name=assignee,
+            )
         old = a.assignee
         a.assignee = assignee
         _event(s, a, actor, "assign", text=f"{old or 'nobody'} -> {assignee}")

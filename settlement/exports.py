@@ -466,7 +466,10 @@ def run_chart_png(engine: Engine, run_id: int, actor: Actor, words: Words = ENGL
     fig = Figure(figsize=(7, 4), dpi=100)
     ax = fig.subplots()
     xs = list(range(len(labels)))
-    text: dict[str, Any] = {"fontfamily": font} if font else {}
+    # Latin letters and digits from DejaVu Sans (matplotlib's own) where the CJK
+    # font has none (Droid Sans Fallback, AR PL UMing): matplotlib falls back per glyph
+    family = [font, "DejaVu Sans"] if font else None
+    text: dict[str, Any] = {"fontfamily": family} if family else {}
     ax.bar([x - 0.2 for x in xs], rebates, width=0.4, label=w._("rebates"), color="#2a7ab9")
     ax.bar([x + 0.2 for x in xs], penalties, width=0.4, label=w._("penalties"), color="#c8453b")
     ax.set_xticks(xs, [w._("class %(name)s", name=c) for c in labels], **text)
@@ -475,7 +478,7 @@ def run_chart_png(engine: Engine, run_id: int, actor: Actor, words: Words = ENGL
         w._("Run %(id)s (%(period)s): rebates vs penalties", id=summ.run_id, period=summ.period),
         **text,
     )
-    ax.legend(prop={"family": font} if font else None)
+    ax.legend(prop={"family": family} if family else None)
     fig.tight_layout()
     out = io.BytesIO()
     fig.savefig(out, format="png", metadata={"Software": None})
@@ -492,6 +495,8 @@ CJK_FONTS = (
     "SimHei",
     "Microsoft YaHei",
     "PingFang SC",
+    "Droid Sans Fallback",  # Debian/Ubuntu fonts-droid-fallback
+    "AR PL UMing CN",  # Debian/Ubuntu fonts-arphic-uming
 )
 
 

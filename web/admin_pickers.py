@@ -5,6 +5,11 @@ the token's user field users (``GET /api/v1/users``, administrators only), both
 through ``web/static/party_picker.js``; without the script they are plain text
 fields. The server checks what was typed before anything is created: a party
 code or a username that names nothing is an error on its own field, in words.
+
+The alert page's "Assign to" field is a user picker too (``GET
+/api/v1/users?works=alerts``); :func:`alert_assignee_role` finds the typed user's role
+for :func:`settlement.assign_alert`, which refuses an unknown user or one who may not
+work alerts.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from web.db import get_session
 from web.forms import CreateTokenForm, CreateUserForm
 from web.models import User
 
-__all__ = ["check_known", "with_pickers"]
+__all__ = ["alert_assignee_role", "check_known", "with_pickers"]
 
 
 def with_pickers(form: CreateUserForm | CreateTokenForm) -> None:
@@ -26,6 +31,20 @@ def with_pickers(form: CreateUserForm | CreateTokenForm) -> None:
     form.party.render_kw = {"data-party-picker": url_for("api.parties")}
     if isinstance(form, CreateTokenForm):
         form.user.render_kw = {"data-user-picker": url_for("api.users")}
+
+
+def alert_assignee_role(username: str) -> str | None:
+    """The role (``users.role``, e.g. ``"channel_manager"``) of the active person whose
+    username is exactly ``username``; None when there is none (no such user, an
+    inactive one, or a service user, who cannot sign in to work an alert)."""
+    role = get_session().scalar(
+        select(User.role).where(
+            User.username == username.strip(),
+            User.active.is_(True),
+            User.service.is_(False),
+        )
+    )
+    return None if role is None else str(role)
 
 
 def check_known(form: CreateUserForm | CreateTokenForm) -> bool:

@@ -22,6 +22,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext, ngettext
 
 import settlement
+from web.admin_pickers import alert_assignee_role
 from web.converters import parse_id
 from web.db import get_engine
 from web.i18n import N_, format_number
@@ -334,7 +335,13 @@ def assign(alert_id: int) -> ResponseReturnValue:
     return _act(
         alert_id,
         gettext("Alert %(id)s assigned to %(assignee)s.", id=alert_id, assignee=assignee),
-        lambda: settlement.assign_alert(get_engine(), alert_id, assignee, current_actor()),
+        lambda: settlement.assign_alert(
+            get_engine(),
+            alert_id,
+            assignee,
+            current_actor(),
+            assignee_role=alert_assignee_role(assignee),
+        ),
     )
 
 

@@ -184,9 +184,15 @@ def _optional(module_name: str, attr: str) -> Callable[..., Any] | None:
     return function
 
 
+#: Where ``hopchain serve`` listens unless told otherwise; e-mail links point there by
+#: default (:data:`web.outbox.DEFAULT_BASE_URL`).
+SERVE_HOST = "127.0.0.1"
+SERVE_PORT = 8000
+
+
 @click.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--host", default=SERVE_HOST, show_default=True)
+@click.option("--port", default=SERVE_PORT, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64))
 @pass_state
 def serve_command(state: CliState, host: str, port: int, threads: int) -> None:

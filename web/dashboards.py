@@ -9,7 +9,7 @@ in a server-rendered table on the page, so nothing depends on JavaScript.
 
 Spec shapes: a chart is ``{"id", "title", "categories": [str], "series":
 [{"name", "data": [number]}], "stack": bool, "horizontal": bool, "percent":
-bool}``; the map is ``{"id", "territories": GeoJSON FeatureCollection,
+bool, "unit": str (optional: the value axis's name)}``; the map is ``{"id", "territories": GeoJSON FeatureCollection,
 "sightings": [{"lat", "lon", "label"}], "transfers": [{"from": [lat, lon],
 "to": [lat, lon], "label"}], "legend": {"territory", "sighting", "transfer"},
 "zoom": {"in", "out"}}``
@@ -38,6 +38,7 @@ __all__ = [
     "finance_spec",
     "finding_label",
     "local_day_ms",
+    "run_spec",
     "status_label",
     "warehouse_spec",
 ]
@@ -77,8 +78,9 @@ def _chart(
     stack: bool = False,
     horizontal: bool = False,
     percent: bool = False,
+    unit: str = "",
 ) -> dict[str, Any]:
-    return {
+    spec: dict[str, Any] = {
         "id": chart_id,
         "title": title,
         "categories": categories,
@@ -87,6 +89,9 @@ def _chart(
         "horizontal": horizontal,
         "percent": percent,
     }
+    if unit:
+        spec["unit"] = unit
+    return spec
 
 
 def finding_label(finding_type: str) -> str:
@@ -262,6 +267,34 @@ def distributor_spec(board: settlement.DistributorDashboard) -> dict[str, Any]:
                 [f"{s.period} #{s.run_id}" for s in statements],
                 [(gettext("Total"), [_major(s.total_minor, s.currency) for s in statements])],
             ),
+        ]
+    }
+
+
+def run_spec(summary: settlement.RunSummary) -> dict[str, Any]:
+    """Rebates vs penalties per partner class of one run, in major units of the
+    run's reporting currency (``summary.reporting_currency``, the value axis's
+    name): the figures of the page's "Per partner class" table, penalties as the
+    negative amounts they are (bars below zero). The same chart as
+    :func:`settlement.run_chart_png`, worded in the page's language."""
+    cur = summary.reporting_currency
+    rows = summary.by_class
+    return {
+        "charts": [
+            _chart(
+                "chart-run",
+                gettext(
+                    "Run %(id)s (%(period)s): rebates vs penalties",
+                    id=summary.run_id,
+                    period=summary.period,
+                ),
+                [gettext("class %(name)s", name=r.key) for r in rows],
+                [
+                    (gettext("rebates"), [_major(r.rebates, cur) for r in rows]),
+                    (gettext("penalties"), [_major(r.penalties, cur) for r in rows]),
+                ],
+                unit=cur,
+            )
         ]
     }
 

@@ -2,7 +2,8 @@
 and the administrators' outbox page (``admin.outbox``, ``/admin/outbox``).
 
 Settings (app config, else the environment): ``BASE_URL`` / ``HOPCHAIN_BASE_URL``
-(the address partners open links at, default ``http://localhost:5000``),
+(the address partners open links at, default ``http://localhost:8000``, where
+``hopchain serve`` listens unless given ``--port``: :data:`web.cli.SERVE_PORT`),
 ``SMTP_URL`` / ``HOPCHAIN_SMTP_URL`` (``smtp://host:port`` or
 ``smtps://user:pass@host:port``, see :mod:`notify.delivery`), ``MAIL_FROM`` /
 ``HOPCHAIN_MAIL_FROM`` (the sender, default ``hopchain@localhost``).
@@ -30,6 +31,7 @@ from sqlalchemy.orm import Session
 import notify
 import settlement
 from web.admin_routes import admin_rule
+from web.cli import SERVE_PORT
 from web.db import get_engine
 from web.models import User
 from web.paging import page_request
@@ -54,7 +56,7 @@ __all__ = [
 bp = Blueprint("outbox", __name__)
 _log = logging.getLogger("hopchain.mail")
 
-DEFAULT_BASE_URL = "http://localhost:5000"
+DEFAULT_BASE_URL = f"http://localhost:{SERVE_PORT}"  # what `hopchain serve` listens on
 DEFAULT_SENDER = "hopchain@localhost"
 #: The outbox's statuses in words (the page's filter and column).
 STATUS_LABELS = {

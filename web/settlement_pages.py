@@ -12,6 +12,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 
 import settlement
+from web.dashboards import run_spec
 from web.db import get_engine
 from web.i18n import page_words
 from web.outbox import after_run_posted
@@ -113,6 +114,7 @@ def run(run_id: int) -> ResponseReturnValue:
         summary=summary,
         statements=statements,
         me=actor.user_id,
+        chart_spec=run_spec(summary),
     )
 
 

@@ -163,6 +163,6 @@ def test_a_statement_rate_is_not_an_exchange_rate(app: Any) -> None:
     from settlement.exports import line_header
 
     zh = _words_of(app, "zh-CN")
-    assert line_header(zh)[3] == "费率" and zh.gettext("Rate") == "汇率"
+    assert line_header(zh)[3] == "费率" and zh.pgettext("exchange rate", "Rate") == "汇率"
     assert line_header(_words_of(app, "es"))[3] == "Tasa"
     assert line_header(_words_of(app, "en"))[3] == "Rate"

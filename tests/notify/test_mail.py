@@ -163,7 +163,7 @@ def test_a_posted_run_mails_each_party_in_its_language_once(
     text = _body(zh)
     assert f"合计 {_money(total, ccy)}" in text
     assert re.search(r"请于 \d{4}年\d{1,2}月\d{1,2}日 前", text), text  # Chinese date
-    assert f"http://localhost:5000/partner/statements/{st_id}" in text
+    assert f"http://localhost:8000/partner/statements/{st_id}" in text
     for english in ("Hello", "statement", "respond", "total", "hopchain."):  # none left
         assert english not in text.replace(f"/partner/statements/{st_id}", ""), english
     pdf = next(zh.iter_attachments())
@@ -318,7 +318,7 @@ def test_a_confirmed_alert_tells_the_party_without_internal_notes(
     msg = rows[0]
     assert msg.subject == f"窜货预警 {alert.id} 已确认"
     assert "INTERNAL" not in msg.body_text and "carla" not in msg.body_text
-    assert f"http://localhost:5000/partner/alerts/{alert.id}" in msg.body_text
+    assert f"http://localhost:8000/partner/alerts/{alert.id}" in msg.body_text
     assert alert.territory_code in msg.body_text and "2026-09" in msg.body_text
     from web.i18n import document_words
 

@@ -212,7 +212,7 @@ def test_alert_workflow_roles_transitions_and_history(db_url: str) -> None:
     with pytest.raises(AlertWorkflowError, match="cannot move to confirmed"):
         confirm_alert(w.engine, alert.id, CM)
     start_investigation(w.engine, alert.id, CM, "looking")
-    assign_alert(w.engine, alert.id, "carla", CM)
+    assign_alert(w.engine, alert.id, "carla", CM, assignee_role="channel_manager")
     attach_file(w.engine, alert.id, "uploads/berlin-receipt.jpg", CM, "shop receipt")
     add_note(w.engine, alert.id, "we never sold to Berlin", dist_a)
     with pytest.raises(AlertWorkflowError, match="may not see alert"):

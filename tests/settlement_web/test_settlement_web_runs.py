@@ -41,7 +41,7 @@ def test_run_created_approved_by_a_second_user_and_posted_on_the_pages(
     run_id = int(made.headers["Location"].rsplit("/", 1)[1])
     run_page = first.get(f"/settlement/runs/{run_id}").get_data(as_text=True)
     assert "a different finance user must approve it" in run_page
-    assert f'src="/api/v1/runs/{run_id}/chart.png"' in run_page
+    assert f'href="/api/v1/runs/{run_id}/chart.png"' in run_page
     for heading in ("Per partner class", "Per region", "Per currency", "Statements"):
         assert heading in run_page
     chart = first.get(f"/api/v1/runs/{run_id}/chart.png")

@@ -335,7 +335,7 @@ def test_distributor_never_sees_internal_notes(
     boss = settlement.Actor("carla", "channel_manager")
     settlement.add_note(engine, aid, "INTERNAL: call their bank first", boss)
     settlement.start_investigation(engine, aid, boss, "INTERNAL: suspect the DB dealer")
-    settlement.assign_alert(engine, aid, "carla", boss)
+    settlement.assign_alert(engine, aid, "carla", boss, assignee_role="channel_manager")
     with Session(engine) as s:
         da = s.scalar(select(Party.id).where(Party.code == "DA"))
     settlement.add_note(

@@ -37,6 +37,7 @@ TECHNICAL = {
     "CSV",
     "XLSX",
     "PDF",
+    "PNG",
     "JSON",
     "API",
     "IBAN",

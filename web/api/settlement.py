@@ -17,6 +17,7 @@ from flask import Response, abort, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 
 import settlement
+from web.admin_pickers import alert_assignee_role
 from web.api import (
     MONTH_PATTERN,
     PERIOD_PATTERN,
@@ -233,7 +234,10 @@ def _alert_action(alert_id: int, action: str) -> ResponseReturnValue:
     try:
         if action == "assign":
             body = _text_body("assignee", required="assignee")
-            view = settlement.assign_alert(engine, alert_id, body["assignee"].strip(), actor)
+            name = body["assignee"].strip()
+            view = settlement.assign_alert(
+                engine, alert_id, name, actor, assignee_role=alert_assignee_role(name)
+            )
         elif action == "note":
             body = _text_body("text", required="text")
             view = settlement.add_note(engine, alert_id, body["text"], actor)
@@ -312,8 +316,15 @@ def alert_dismiss(alert_id: int) -> ResponseReturnValue:
     "/alerts/<id:alert_id>/assign",
     methods=("POST",),
     summary="Assign an alert to a user",
+    description="`assignee`: the username of an active channel manager or administrator "
+    "(`GET /api/v1/users?works=alerts` suggests them); an unknown user or one whose role "
+    "cannot work alerts is refused with 422, the reason naming the Assign to field.",
     request_body=_request_body("assignee"),
-    responses={200: json_response("The alert", _OBJECT), 404: "No such alert"},
+    responses={
+        200: json_response("The alert", _OBJECT),
+        404: "No such alert",
+        422: "No assignee, an unknown one, or one who cannot work alerts",
+    },
     roles=MANAGERS,
     tags=("alerts",),
 )

@@ -25,7 +25,7 @@ from web.paging import Pager, page_request
 from web.reasons import reason_words
 from web.roles import Role
 from web.security import current_principal
-from web.settlement_access import current_actor, distributor_parties, format_ms
+from web.settlement_access import current_actor, format_ms
 
 __all__ = [
     "EDITORS",
@@ -37,7 +37,6 @@ __all__ = [
     "check_typed",
     "fetch_page",
     "money_text",
-    "party_choice",
     "party_currency",
     "refuse",
     "render_page",
@@ -162,16 +161,6 @@ def service_page(
     )
 
 
-def party_choice(text: str, field: str) -> int:
-    """The id of a distributor chosen in a ``<select>``; :class:`InvalidValue` naming
-    ``field`` for anything else (a tampered or stale form)."""
-    raw = text.strip()
-    known = {pid for pid, _code, _name in distributor_parties()}
-    if not raw.isdigit() or int(raw) not in known:
-        raise InvalidValue(field, "choose a distributor from the list")
-    return int(raw)
-
-
 def party_currency(party_id: int) -> str:
     """The currency a party is settled in (its deposits, targets and adjustments)."""
     party = get_session().get(Party, party_id)
@@ -198,7 +187,6 @@ def render_page(template: str, status: int = 200, **context: Any) -> ResponseRet
             can_edit=can_edit(),
             money_text=money_text,
             format_ms=format_ms,
-            parties=distributor_parties(),
             **context,
         ),
         status,

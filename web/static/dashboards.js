@@ -1,4 +1,4 @@
-/* Home dashboards: draw the charts (Apache ECharts) and the map (Leaflet) from the
+/* Home dashboards (and the settlement run page's chart): draw the charts (Apache ECharts) and the map (Leaflet) from the
    page's <script type="application/json" id="dashboard-data"> block. Every figure
    is also in a table on the page; without this script nothing is lost. No tiles:
    the map draws the territories themselves, so it works without internet. */
@@ -17,6 +17,7 @@
     if (!spec.categories.length) { el.classList.add("dash-chart-empty"); return; }
     var valueAxis = { type: "value" };
     if (spec.percent) { valueAxis.axisLabel = { formatter: "{value}%" }; }
+    if (spec.unit) { valueAxis.name = spec.unit; }
     var categoryAxis = { type: "category", data: spec.categories };
     var chart = echarts.init(el);
     chart.setOption({
