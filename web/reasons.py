@@ -188,6 +188,10 @@ REASONS: dict[str, str] = {
     ),
     # alerts (settlement.alerts)
     "assignee_missing": N_("assignee must be a user name"),
+    "assignee_unknown": N_("%(field)s: no active user has the username %(name)s"),
+    "assignee_cannot_work": N_(
+        "%(field)s: %(name)s cannot work alerts; choose a channel manager or an administrator"
+    ),
     "note_empty": N_("a note needs text"),
     "attachment_missing": N_("an attachment needs a stored file reference"),
     "appeal_reason_missing": N_("an appeal needs a reason"),
