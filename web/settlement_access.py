@@ -34,7 +34,6 @@ __all__ = [
     "abort_for",
     "abort_reason",
     "current_actor",
-    "distributor_parties",
     "format_money",
     "format_ms",
     "party_codes",
@@ -103,16 +102,6 @@ def party_codes(ids: Iterable[int | None] | None = None) -> dict[int, str]:
             return {}
         q = q.where(Party.id.in_(wanted))
     return {int(i): str(c) for i, c in get_session().execute(q).all()}
-
-
-def distributor_parties() -> list[tuple[int, str, str]]:
-    """(id, code, name) of every distributor, by code: the party filter of alert lists."""
-    rows = get_session().execute(
-        select(Party.id, Party.code, Party.name)
-        .where(Party.kind == "distributor")
-        .order_by(Party.code)
-    )
-    return [(int(i), str(c), str(n)) for i, c, n in rows.all()]
 
 
 def unit_keys(ids: Iterable[int]) -> dict[int, str]:
