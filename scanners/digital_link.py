@@ -58,6 +58,7 @@ from biip.gs1_application_identifiers import GS1ApplicationIdentifier
 from ledger.ids import InvalidIdentifierError, validate_gtin14, validate_sscc18
 from scanners.ai_rules import ai_value_error
 from scanners.check_digits import ai_title
+from scanners.reasons import reason_of
 
 __all__ = [
     "CONVENIENCE_ALPHAS",
@@ -147,6 +148,20 @@ class DigitalLinkError(ValueError):
         super().__init__(f"{component}: {reason}")
         self.component = component
         self.reason = reason
+
+    @property
+    def reason_id(self) -> str:
+        """The id of ``str(error)`` in :data:`scanners.reasons.REASON_TEMPLATES`
+        (``link_ai_value``: a path segment's AI value is wrong), or ``""`` for a
+        reason of a shape without one."""
+        said = reason_of(str(self))
+        return said[0] if said is not None else ""
+
+    @property
+    def values(self) -> dict[str, str]:
+        """The named parts of ``str(error)`` filling its id's English; empty without an id."""
+        said = reason_of(str(self))
+        return said[1] if said is not None else {}
 
 
 @dataclass(frozen=True, slots=True)

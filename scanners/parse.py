@@ -64,6 +64,7 @@ from ledger.ids import (
 from scanners.ai_rules import ai_value_error
 from scanners.check_digits import CHECK_DIGIT_SPANS, check_digit_error
 from scanners.digital_link import DigitalLinkError, format_mismatch, parse_digital_link
+from scanners.reasons import reason_of
 
 __all__ = [
     "CHECK_DIGIT_SPANS",
@@ -144,6 +145,20 @@ class ScanParseError(ValueError):
         self.reason = reason
         self.text = text
 
+    @property
+    def reason_id(self) -> str:
+        """The id of ``reason`` in :data:`scanners.reasons.REASON_TEMPLATES`, or ``""``
+        for a reason of a shape without one (:func:`scanners.reasons.reason_of`)."""
+        said = reason_of(self.reason)
+        return said[0] if said is not None else ""
+
+    @property
+    def values(self) -> dict[str, str]:
+        """The named parts of ``reason`` that fill its id's English (AI numbers,
+        digits, the scanned data); empty when it has no id."""
+        said = reason_of(self.reason)
+        return said[1] if said is not None else {}
+
 
 @dataclass(frozen=True, slots=True)
 class ScanResult:
@@ -176,6 +191,21 @@ class ScanResult:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def reason_id(self) -> str:
+        """The id of ``error`` in :data:`scanners.reasons.REASON_TEMPLATES` (pages say
+        it in the reader's language from the id and :attr:`reason_values`), or ``""``
+        when the code parsed or its reason has a shape without an id."""
+        said = reason_of(self.error)
+        return said[0] if said is not None else ""
+
+    @property
+    def reason_values(self) -> dict[str, str]:
+        """The named parts of ``error`` (``{"name": "GTIN", "digit": "3", ...}``):
+        ``REASON_TEMPLATES[reason_id] % reason_values == error``; empty without an id."""
+        said = reason_of(self.error)
+        return said[1] if said is not None else {}
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict; ``error`` only when set."""

@@ -316,9 +316,16 @@ def set_price(
     actor.require(*EDITORS, action="edit price lists")
     g, ccy, day = check_gtin(gtin), check_currency(currency), check_date(valid_from, "valid_from")
     if isinstance(list_price_minor, bool) or not isinstance(list_price_minor, int):
-        raise InvalidValue("list_price", "must be a whole number of minor units")
+        raise InvalidValue.said(
+            "price_not_minor", "must be a whole number of minor units", field="list_price"
+        )
     if list_price_minor < 0:
-        raise InvalidValue("list_price", f"{list_price_minor} is negative; a price is 0 or more")
+        raise InvalidValue.said(
+            "price_negative",
+            "%(value)s is negative; a price is 0 or more",
+            field="list_price",
+            value=list_price_minor,
+        )
     with Session(engine) as s, s.begin():
         store_price(s, actor, g, ccy, day, list_price_minor, source)
 
@@ -423,10 +430,16 @@ def store_fx_rate(
     if row.as_of and row.as_of > as_of:
         if keep_newer:
             return "unchanged"
-        raise InvalidValue(
-            "as_of",
-            f"the stored {currency}/{reporting_currency} rate for {period} is as of {row.as_of},"
-            f" newer than {as_of}; an older quote does not replace it",
+        raise InvalidValue.said(
+            "fx_quote_older",
+            "the stored %(currency)s/%(reporting)s rate for %(period)s is as of %(stored)s,"
+            " newer than %(as_of)s; an older quote does not replace it",
+            field="as_of",
+            currency=currency,
+            reporting=reporting_currency,
+            period=period,
+            stored=row.as_of,
+            as_of=as_of,
         )
     if Decimal(row.rate) == Decimal(rate) and row.source == rate_source and row.as_of == as_of:
         return "unchanged"
@@ -441,8 +454,11 @@ def check_fx_pair(currency: str, reporting_currency: str) -> tuple[str, str]:
     ccy = check_currency(currency, "currency")
     rep = check_currency(reporting_currency, "reporting_currency")
     if ccy == rep:
-        raise InvalidValue(
-            "reporting_currency", f"is {rep} like currency; a rate converts between two currencies"
+        raise InvalidValue.said(
+            "fx_same_currency",
+            "is %(currency)s like currency; a rate converts between two currencies",
+            field="reporting_currency",
+            currency=rep,
         )
     return ccy, rep
 
@@ -560,17 +576,30 @@ def set_target(
     actor.require(*EDITORS, action="set sales targets")
     month = check_month(period, "period")
     if (units is None) == (value_minor is None):
-        raise InvalidValue("units", "give either units or value, not both and not neither")
+        raise InvalidValue.said(
+            "target_units_or_value",
+            "give either units or value, not both and not neither",
+            field="units",
+        )
     for name, n in (("units", units), ("value", value_minor)):
         if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n <= 0):
-            raise InvalidValue(name, f"{n!r} is not a whole number greater than 0")
+            raise InvalidValue.said(
+                "not_whole_above_zero",
+                "%(value)s is not a whole number greater than 0",
+                field=name,
+                value=repr(n),
+            )
     with Session(engine) as s, s.begin():
         party = party_by_id(s, party_id)
         if value_minor is not None and currency and check_currency(currency) != party.currency:
-            raise InvalidValue(
-                "currency",
-                f"{party.code} is settled in {party.currency}; a value target is in that currency,"
-                f" not {currency}",
+            raise InvalidValue.said(
+                "target_currency",
+                "%(party)s is settled in %(currency)s; a value target is in that currency,"
+                " not %(other)s",
+                field="currency",
+                party=party.code,
+                currency=party.currency,
+                other=currency,
             )
         store_target(s, actor, party, month, units, value_minor, source)
 
@@ -668,7 +697,9 @@ def get_party_billing(engine: Engine, party_id: int, actor: Actor) -> BillingVie
     """A party's billing details, or None when none are recorded (finance and readers;
     a distributor only its own party's, else :class:`SettlementError` 'no party')."""
     if actor.role == "distributor" and actor.party_id != party_id:
-        raise SettlementError(f"party: no party with id {party_id}")
+        raise InvalidValue.said(
+            "billing_no_party", "no party with id %(party)s", field="party", party=party_id
+        )
     if actor.role != "distributor":
         actor.require(*READERS, action="read billing details")
     with Session(engine) as s:
@@ -754,7 +785,12 @@ def record_payment(
     Returns the movement id."""
     actor.require("finance", action="record payments")
     if isinstance(amount_minor, bool) or not isinstance(amount_minor, int) or amount_minor <= 0:
-        raise InvalidValue("amount", f"{amount_minor!r} is not an amount greater than 0")
+        raise InvalidValue.said(
+            "payment_not_above_zero",
+            "%(value)s is not an amount greater than 0",
+            field="amount",
+            value=repr(amount_minor),
+        )
     ref = check_text(reference, "reference", max_length=200)
     day = check_date(received_on, "received_on")
     with Session(engine) as s, s.begin():
@@ -842,7 +878,7 @@ def grant_territory(
     """Grant a territory; history is kept (grants are ended, never deleted)."""
     actor.require("channel_manager", "admin", action="grant territories")
     if valid_to_ms is not None and valid_to_ms <= valid_from_ms:
-        raise SettlementError("a grant must end after it starts")
+        raise SettlementError.said("grant_ends_before", "a grant must end after it starts")
     with Session(engine) as s, s.begin():
         party_by_id(s, party_id)
         g = TerritoryGrant(
@@ -860,9 +896,12 @@ def end_grant(engine: Engine, grant_id: int, valid_to_ms: int, actor: Actor) -> 
     with Session(engine) as s, s.begin():
         g = s.get(TerritoryGrant, grant_id)
         if g is None:
-            raise SettlementError(f"no territory grant {grant_id}")
+            raise SettlementError.said("no_grant", "no territory grant %(grant)s", grant=grant_id)
         if valid_to_ms <= g.valid_from_ms:
-            raise SettlementError(
-                f"grant {grant_id} starts at {g.valid_from_ms}; it cannot end before"
+            raise SettlementError.said(
+                "grant_end_early",
+                "grant %(grant)s starts at %(start)s; it cannot end before",
+                grant=grant_id,
+                start=g.valid_from_ms,
             )
         g.valid_to_ms = valid_to_ms

@@ -119,8 +119,46 @@ def check_currency(value: str, field: str = "currency") -> str:
     return code
 
 
-def _decimals_word(n: int) -> str:
-    return "no decimals" if n == 0 else "1 decimal" if n == 1 else f"{n} decimals"
+def _too_many_decimals(
+    field: str, text: str, places: int, currency: str, exponent: int
+) -> InvalidValue:
+    """``text`` has ``places`` decimals, more than ``currency``'s ISO 4217 minor-unit
+    exponent: ``"12.505 has 3 decimals; EUR has 2 decimals (ISO 4217)"``."""
+    if exponent == 0 and places == 1:
+        return InvalidValue.said(
+            "amount_one_decimal_none",
+            "%(value)s has 1 decimal; %(currency)s has no decimals (ISO 4217)",
+            field=field,
+            value=text,
+            currency=currency,
+        )
+    if exponent == 0:
+        return InvalidValue.said(
+            "amount_decimals_none",
+            "%(value)s has %(places)s decimals; %(currency)s has no decimals (ISO 4217)",
+            field=field,
+            value=text,
+            places=places,
+            currency=currency,
+        )
+    if exponent == 1:
+        return InvalidValue.said(
+            "amount_decimals_one",
+            "%(value)s has %(places)s decimals; %(currency)s has 1 decimal (ISO 4217)",
+            field=field,
+            value=text,
+            places=places,
+            currency=currency,
+        )
+    return InvalidValue.said(
+        "amount_decimals",
+        "%(value)s has %(places)s decimals; %(currency)s has %(allowed)s decimals (ISO 4217)",
+        field=field,
+        value=text,
+        places=places,
+        currency=currency,
+        allowed=exponent,
+    )
 
 
 def major_to_minor(
@@ -161,11 +199,7 @@ def major_to_minor(
     frac = m["frac"] or ""
     exponent = len(frac) if currency is None else minor_exponent(currency)
     if len(frac) > exponent:
-        raise InvalidValue(
-            field,
-            f"{text} has {_decimals_word(len(frac))}; {currency} has {_decimals_word(exponent)}"
-            " (ISO 4217)",
-        )
+        raise _too_many_decimals(field, text, len(frac), str(currency), exponent)
     if len(m["whole"].lstrip("0")) > 18:
         raise InvalidValue.said(
             "amount_too_large",
@@ -240,12 +274,21 @@ def check_gtin(value: str, field: str = "gtin") -> str:
     except InvalidIdentifierError:
         pass
     if not (text.isascii() and text.isdigit() and len(text) in (8, 12, 13, 14)):
-        raise InvalidValue(field, f"{text!r} is not a GTIN (8, 12, 13 or 14 digits)")
+        raise InvalidValue.said(
+            "not_gtin",
+            "%(value)s is not a GTIN (8, 12, 13 or 14 digits)",
+            field=field,
+            value=repr(text),
+        )
     padded = text.zfill(14)
-    raise InvalidValue(
-        field,
-        f"{text} has check digit {padded[-1]}; the GS1 check digit of its other digits is "
-        f"{gs1_check_digit(padded[:-1])}",
+    raise InvalidValue.said(
+        "gtin_check_digit",
+        "%(value)s has check digit %(digit)s; the GS1 check digit of its other digits is"
+        " %(expected)s",
+        field=field,
+        value=text,
+        digit=padded[-1],
+        expected=gs1_check_digit(padded[:-1]),
     )
 
 
@@ -310,7 +353,7 @@ def check_iban(value: str, field: str = "iban") -> str:
     try:
         return str(IBAN(value.strip()).compact)
     except SchwiftyException as exc:
-        raise InvalidValue(field, f"{value.strip()!r} is not a valid IBAN: {_lower(exc)}") from None
+        raise _not_iban(field, repr(value.strip()), str(exc)) from None
 
 
 def check_bic(value: str, field: str = "bic") -> str:
@@ -318,11 +361,110 @@ def check_bic(value: str, field: str = "bic") -> str:
     try:
         return str(BIC(value.strip()).compact)
     except SchwiftyException as exc:
-        raise InvalidValue(field, f"{value.strip()!r} is not a valid BIC: {_lower(exc)}") from None
+        raise _not_bic(field, repr(value.strip()), str(exc)) from None
 
 
-def _lower(exc: Exception) -> str:
-    text = str(exc).rstrip(".")
+_IBAN_COUNTRY = re.compile(r"Unknown country-code '(?P<country>[^']*)'")
+_IBAN_CHARACTERS = re.compile(r"Invalid characters in IBAN (?P<iban>.*)")
+_IBAN_STRUCTURE = re.compile(
+    r"Invalid BBAN structure: '(?P<bban>[^']*)' doesn't match '(?P<spec>[^']*)'"
+)
+_BIC_LENGTH = re.compile(r"Invalid length '(?P<length>\d+)'")
+_BIC_STRUCTURE = re.compile(r"Invalid structure '(?P<bic>[^']*)'")
+_BIC_COUNTRY = re.compile(r"Invalid country code '(?P<country>[^']*)'")
+
+
+def _not_iban(field: str, value: str, why: str) -> InvalidValue:
+    """``value`` (quoted) is not an IBAN, ``why`` being schwifty's English reason
+    (said with an id per reason schwifty gives; any other one kept as ``detail``)."""
+    why = why.rstrip(".")
+    if why == "Invalid checksum digits":
+        return InvalidValue.said(
+            "iban_checksum",
+            "%(value)s is not a valid IBAN: invalid checksum digits",
+            field=field,
+            value=value,
+        )
+    if why == "Invalid IBAN length":
+        return InvalidValue.said(
+            "iban_length",
+            "%(value)s is not a valid IBAN: invalid IBAN length",
+            field=field,
+            value=value,
+        )
+    if m := _IBAN_COUNTRY.fullmatch(why):
+        return InvalidValue.said(
+            "iban_country",
+            "%(value)s is not a valid IBAN: unknown country-code '%(country)s'",
+            field=field,
+            value=value,
+            country=m["country"],
+        )
+    if m := _IBAN_CHARACTERS.fullmatch(why):
+        return InvalidValue.said(
+            "iban_characters",
+            "%(value)s is not a valid IBAN: invalid characters in IBAN %(iban)s",
+            field=field,
+            value=value,
+            iban=m["iban"],
+        )
+    if m := _IBAN_STRUCTURE.fullmatch(why):
+        return InvalidValue.said(
+            "iban_structure",
+            "%(value)s is not a valid IBAN: invalid BBAN structure: '%(bban)s' doesn't match"
+            " '%(spec)s'",
+            field=field,
+            value=value,
+            bban=m["bban"],
+            spec=m["spec"],
+        )
+    return InvalidValue.said(
+        "not_iban",
+        "%(value)s is not a valid IBAN: %(detail)s",
+        field=field,
+        value=value,
+        detail=_lower(why),
+    )
+
+
+def _not_bic(field: str, value: str, why: str) -> InvalidValue:
+    """``value`` (quoted) is not a BIC, ``why`` being schwifty's English reason."""
+    why = why.rstrip(".")
+    if m := _BIC_LENGTH.fullmatch(why):
+        return InvalidValue.said(
+            "bic_length",
+            "%(value)s is not a valid BIC: invalid length '%(length)s'",
+            field=field,
+            value=value,
+            length=m["length"],
+        )
+    if m := _BIC_STRUCTURE.fullmatch(why):
+        return InvalidValue.said(
+            "bic_structure",
+            "%(value)s is not a valid BIC: invalid structure '%(bic)s'",
+            field=field,
+            value=value,
+            bic=m["bic"],
+        )
+    if m := _BIC_COUNTRY.fullmatch(why):
+        return InvalidValue.said(
+            "bic_country",
+            "%(value)s is not a valid BIC: invalid country code '%(country)s'",
+            field=field,
+            value=value,
+            country=m["country"],
+        )
+    return InvalidValue.said(
+        "not_bic",
+        "%(value)s is not a valid BIC: %(detail)s",
+        field=field,
+        value=value,
+        detail=_lower(why),
+    )
+
+
+def _lower(text: str) -> str:
+    text = text.rstrip(".")
     return text[:1].lower() + text[1:]
 
 

@@ -22,16 +22,21 @@ from babel.lists import format_list
 from flask_babel import format_date, get_locale, gettext, ngettext
 
 import settlement
+from scanners.digital_link import DigitalLinkError
+from scanners.parse import ScanParseError, ScanResult
+from scanners.reasons import reason_of
 from web.i18n import DEFAULT_LOCALE, N_, format_money, format_number
 from web.words import words
 
 __all__ = [
     "IMPORT_PROBLEMS",
     "REASONS",
+    "SCAN_REASONS",
     "problem_words",
     "reason_message",
     "reason_sentence",
     "reason_words",
+    "scan_reason_words",
     "severity_words",
 ]
 
@@ -73,6 +78,64 @@ REASONS: dict[str, str] = {
         " '.', no thousands separator)"
     ),
     "not_calendar_day": N_("%(field)s: %(value)s is not a day of the calendar"),
+    "not_gtin": N_("%(field)s: %(value)s is not a GTIN (8, 12, 13 or 14 digits)"),
+    "gtin_check_digit": N_(
+        "%(field)s: %(value)s has check digit %(digit)s; the GS1 check digit of its other"
+        " digits is %(expected)s"
+    ),
+    "amount_one_decimal_none": N_(
+        "%(field)s: %(value)s has 1 decimal; %(currency)s has no decimals (ISO 4217)"
+    ),
+    "amount_decimals_none": N_(
+        "%(field)s: %(value)s has %(places)s decimals; %(currency)s has no decimals (ISO 4217)"
+    ),
+    "amount_decimals_one": N_(
+        "%(field)s: %(value)s has %(places)s decimals; %(currency)s has 1 decimal (ISO 4217)"
+    ),
+    "amount_decimals": N_(
+        "%(field)s: %(value)s has %(places)s decimals; %(currency)s has %(allowed)s decimals"
+        " (ISO 4217)"
+    ),
+    "iban_checksum": N_("%(field)s: %(value)s is not a valid IBAN: invalid checksum digits"),
+    "iban_length": N_("%(field)s: %(value)s is not a valid IBAN: invalid IBAN length"),
+    "iban_country": N_(
+        "%(field)s: %(value)s is not a valid IBAN: unknown country-code '%(country)s'"
+    ),
+    "iban_characters": N_(
+        "%(field)s: %(value)s is not a valid IBAN: invalid characters in IBAN %(iban)s"
+    ),
+    "iban_structure": N_(
+        "%(field)s: %(value)s is not a valid IBAN: invalid BBAN structure: '%(bban)s'"
+        " doesn't match '%(spec)s'"
+    ),
+    "not_iban": N_("%(field)s: %(value)s is not a valid IBAN: %(detail)s"),
+    "bic_length": N_("%(field)s: %(value)s is not a valid BIC: invalid length '%(length)s'"),
+    "bic_structure": N_("%(field)s: %(value)s is not a valid BIC: invalid structure '%(bic)s'"),
+    "bic_country": N_(
+        "%(field)s: %(value)s is not a valid BIC: invalid country code '%(country)s'"
+    ),
+    "not_bic": N_("%(field)s: %(value)s is not a valid BIC: %(detail)s"),
+    # reference data (settlement.reference)
+    "price_not_minor": N_("%(field)s: must be a whole number of minor units"),
+    "price_negative": N_("%(field)s: %(value)s is negative; a price is 0 or more"),
+    "fx_quote_older": N_(
+        "%(field)s: the stored %(currency)s/%(reporting)s rate for %(period)s is as of"
+        " %(stored)s, newer than %(as_of)s; an older quote does not replace it"
+    ),
+    "fx_same_currency": N_(
+        "%(field)s: is %(currency)s like currency; a rate converts between two currencies"
+    ),
+    "target_units_or_value": N_("%(field)s: give either units or value, not both and not neither"),
+    "not_whole_above_zero": N_("%(field)s: %(value)s is not a whole number greater than 0"),
+    "target_currency": N_(
+        "%(field)s: %(party)s is settled in %(currency)s; a value target is in that"
+        " currency, not %(other)s"
+    ),
+    "billing_no_party": N_("%(field)s: no party with id %(party)s"),
+    "payment_not_above_zero": N_("%(field)s: %(value)s is not an amount greater than 0"),
+    "grant_ends_before": N_("a grant must end after it starts"),
+    "no_grant": N_("no territory grant %(grant)s"),
+    "grant_end_early": N_("grant %(grant)s starts at %(start)s; it cannot end before"),
     # cells of imported files (settlement.imports)
     "party_gone": N_("%(field)s: party %(party)s no longer exists"),
     "not_document_locale": N_(
@@ -255,6 +318,66 @@ IMPORT_PROBLEMS: dict[str, str] = {
     "header_no_rows": N_("the file has a header but no rows"),
     "row_repeated": N_("repeats row %(row)s (same %(columns)s)"),
 }
+
+
+#: The words of every reason a scan is refused for (``ScanResult.reason_id``; the
+#: English is :data:`scanners.reasons.REASON_TEMPLATES`, what ``hopchain scan parse``
+#: prints). AI numbers, GS1 data titles, digits and the scanned data are values, shown
+#: as they are; ``%(reason)s`` is an inner reason, said by its own id.
+SCAN_REASONS: dict[str, str] = {
+    "not_element_string": N_("not a GS1 element string: %(reason)s"),
+    "not_digital_link": N_("not a valid GS1 Digital Link URI: %(reason)s"),
+    "link_ai_value": N_("path segment %(segment)s (value of AI %(ai)s): %(reason)s"),
+    "link_query_value": N_("query parameter %(param)s: %(reason)s"),
+    "link_ai_reason": N_("AI %(ai)s (%(title)s): %(reason)s"),
+    "scan_empty": N_("empty scan"),
+    "scan_too_long": N_("scan is %(length)s characters long, more than %(limit)s"),
+    "no_data_after_sid": N_("no data after symbology identifier %(sid)s"),
+    "check_digit_wrong": N_("%(name)s %(digits)s has check digit %(digit)s, expected %(expected)s"),
+    "digits_length": N_("%(name)s must be %(length)s digits, got %(value)s"),
+    "serial_without_gtin": N_("serial (21) %(serial)s without a GTIN (01)"),
+    "ai_check_digit_wrong": N_(
+        "AI %(ai)s (%(title)s) check digit %(digit)s is wrong; expected %(expected)s"
+    ),
+    "ai_format": N_(
+        "AI %(ai)s (%(title)s) value %(value)s does not have the AI's format %(format)s"
+        " (N: digits, X: GS1 character set 82, then the length)"
+    ),
+    "link_not_ai": N_(
+        "%(param)s is not a GS1 Application Identifier (numeric parameter names are"
+        " reserved for AIs)"
+    ),
+    "unknown_ai": N_("Unknown GS1 Application Identifier '%(ai)s' in '%(text)s'."),
+    "no_ai_in": N_("Failed to get GS1 Application Identifier from '%(text)s'."),
+    "hri_malformed": N_("bracketed GS1 string %(text)s is truncated or malformed (read %(read)s)"),
+    "epc_urn": N_(
+        "EPC URN %(text)s is neither urn:epc:id:sgtin:<company>.<item>.<serial>"
+        " nor urn:epc:id:sscc:<company>.<serial ref> with 13 / 17 digits"
+    ),
+}
+
+
+def scan_reason_words(result: ScanResult | ScanParseError | DigitalLinkError | str) -> str:
+    """Why a scan identifies nothing, in the request's language: ``result``'s English
+    reason (``ScanResult.error``, ``str(exc)``, or the text itself) read back to its id
+    and values (:func:`scanners.reasons.reason_of`) and said with :data:`SCAN_REASONS`,
+    an inner ``reason`` by its own id. A reason of a shape without an id, or one
+    ``result`` does not have (a scan that parsed: ``""``), is kept as the scanner wrote it.
+
+    ``scan_reason_words(parse("0109506000134353"))`` ->
+    ``"GTIN 09506000134353 has check digit 3, expected 2"`` in English,
+    ``"GTIN 09506000134353 的校验位为 3，应为 2"`` in Chinese."""
+    text = (result.error or "") if isinstance(result, ScanResult) else str(result)
+    said = reason_of(text)
+    if said is None or str(get_locale() or DEFAULT_LOCALE) == DEFAULT_LOCALE:
+        return text
+    reason_id, values = said
+    message = SCAN_REASONS.get(reason_id)
+    if message is None:
+        return text
+    if "reason" in values:
+        values = {**values, "reason": scan_reason_words(values["reason"])}
+    return str(gettext(message, **values)) if values else str(gettext(message))
 
 
 #: Values said in words (:func:`web.words.words`): statuses.

@@ -59,6 +59,7 @@ from settlement.models import Product
 from web.db import get_engine, get_session
 from web.i18n import format_when
 from web.party_scope import custody_scope
+from web.reasons import scan_reason_words
 from web.roles import Role
 from web.security import Principal, current_principal, require_roles
 
@@ -339,17 +340,16 @@ def _refusal_message(refusal: dict[str, Any]) -> str:
 
 def _rejection_message(code: str, reason: str) -> str:
     """A scan the station refused, in the reader's language: a code that identifies
-    nothing (:func:`scanners.parse` gives its reason) or another refusal, each in a
-    translated frame around the scanners' reason. ``scanners`` words its reasons in
-    English only, as plain text naming the AI and value (no id or fields to word them
-    from), so the detail is shown as it wrote it."""
+    nothing (:func:`scanners.parse` gives its reason, said from its id by
+    :func:`web.reasons.scan_reason_words`: AI numbers, digits and the code stay as
+    they are) or another refusal, each in a translated frame."""
     scanned = parse(code) if code else None
     if scanned is not None and scanned.error is not None:
         return str(
             gettext(
                 "%(code)s is not a code this station can read: %(reason)s",
                 code=repr(code),
-                reason=scanned.error,
+                reason=scan_reason_words(scanned),
             )
         )
     return str(gettext("Not recorded: %(reason)s", reason=reason))

@@ -1,0 +1,107 @@
+"""Ids and values of the reasons a scan is refused, so pages can say them in the
+reader's language while the scanners keep speaking English (issue 11).
+
+:func:`scanners.parse` and its helpers (``ledger.ids``, biip, :mod:`scanners.ai_rules`,
+:mod:`scanners.check_digits`, :mod:`scanners.digital_link`) write each reason as an
+English sentence: ``ScanResult.error``, what ``hopchain scan parse`` prints. This
+module names the shape of each sentence by an id (:data:`REASON_TEMPLATES`, English
+with ``%(name)s`` placeholders) and :func:`reason_of` reads the id and values back from
+the sentence, so the English stays byte for byte what it was and costs nothing on the
+scan path. A value named ``reason`` is itself a reason (a Digital Link whose AI value
+is wrong: the outer and the inner sentence each have an id). AI numbers, positions,
+digits and the scanned data are values: data, shown as they are in every language.
+
+``web/reasons.py`` keeps the words of every id (``SCAN_REASONS``); a test checks the
+English of both is the same and that sample scans give each id.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+__all__ = ["REASON_TEMPLATES", "reason_of"]
+
+#: The English of each reason id, ``%(name)s`` filled from the values. Outer
+#: sentences come before the ones they hold and specific shapes before general ones
+#: (the first whose pattern matches the whole sentence names it).
+REASON_TEMPLATES: dict[str, str] = {
+    # an input form around the reason of its content
+    "not_element_string": "not a GS1 element string: %(reason)s",
+    "not_digital_link": "not a valid GS1 Digital Link URI: %(reason)s",
+    "link_ai_value": "path segment %(segment)s (value of AI %(ai)s): %(reason)s",
+    "link_query_value": "query parameter %(param)s: %(reason)s",
+    "link_ai_reason": "AI %(ai)s (%(title)s): %(reason)s",
+    "scan_empty": "empty scan",
+    "scan_too_long": "scan is %(length)s characters long, more than %(limit)s",
+    "no_data_after_sid": "no data after symbology identifier %(sid)s",
+    # ledger.ids: the identifying AIs (GTIN 01, SSCC 00)
+    "check_digit_wrong": "%(name)s %(digits)s has check digit %(digit)s, expected %(expected)s",
+    "digits_length": "%(name)s must be %(length)s digits, got %(value)s",
+    "serial_without_gtin": "serial (21) %(serial)s without a GTIN (01)",
+    # scanners.check_digits: every other AI with a check digit
+    "ai_check_digit_wrong": (
+        "AI %(ai)s (%(title)s) check digit %(digit)s is wrong; expected %(expected)s"
+    ),
+    # scanners.digital_link.format_mismatch, for every input form
+    "ai_format": (
+        "AI %(ai)s (%(title)s) value %(value)s does not have the AI's format %(format)s"
+        " (N: digits, X: GS1 character set 82, then the length)"
+    ),
+    "link_not_ai": (
+        "%(param)s is not a GS1 Application Identifier (numeric parameter names are"
+        " reserved for AIs)"
+    ),
+    # biip
+    "unknown_ai": "Unknown GS1 Application Identifier '%(ai)s' in '%(text)s'.",
+    "no_ai_in": "Failed to get GS1 Application Identifier from '%(text)s'.",
+    # the input forms
+    "hri_malformed": "bracketed GS1 string %(text)s is truncated or malformed (read %(read)s)",
+    "epc_urn": (
+        "EPC URN %(text)s is neither urn:epc:id:sgtin:<company>.<item>.<serial>"
+        " nor urn:epc:id:sscc:<company>.<serial ref> with 13 / 17 digits"
+    ),
+}
+
+#: Values that are numbers (so the patterns split sentences where they should).
+_NUMBERS = frozenset({"ai", "digits", "digit", "expected", "length", "limit", "segment"})
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+@lru_cache(maxsize=1)
+def _patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    found = []
+    for reason_id, english in REASON_TEMPLATES.items():
+        parts = _PLACEHOLDER.split(english)
+        pattern = ""
+        for i, part in enumerate(parts):
+            if i % 2 == 0:
+                pattern += re.escape(part)
+            elif part in _NUMBERS:
+                pattern += rf"(?P<{part}>[0-9]+)"
+            elif part == "name":  # an identifier's name: GTIN, SSCC
+                pattern += rf"(?P<{part}>[A-Z0-9-]+)"
+            elif part == "reason":
+                pattern += rf"(?P<{part}>.+)"
+            else:
+                pattern += rf"(?P<{part}>.+?)"
+        found.append((reason_id, re.compile(pattern, re.DOTALL)))
+    return tuple(found)
+
+
+def reason_of(error: str | None) -> tuple[str, dict[str, str]] | None:
+    """``(id, values)`` of a scanner's English reason: ``REASON_TEMPLATES[id] % values
+    == error``; None for None or a sentence of a shape without an id (said as it is).
+
+    >>> reason_of("GTIN 09506000134353 has check digit 3, expected 2")
+    ('check_digit_wrong', {'name': 'GTIN', 'digits': '09506000134353', 'digit': '3', 'expected': '2'})
+    """
+    if not error:
+        return None
+    for reason_id, pattern in _patterns():
+        found = pattern.fullmatch(error)
+        if found is not None:
+            values = found.groupdict()
+            if REASON_TEMPLATES[reason_id] % values == error:
+                return reason_id, values
+    return None
