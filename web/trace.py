@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from ledger import InvalidIdentifierError, UnitNotFoundError
 from ledger.times import format_rfc3339
 from web.api.units import UNIT_ROLES, only_party
 from web.db import get_engine
+from web.reasons import scan_reason_words
 from web.security import require_roles
 from web.unit_views import UnitReport, load_unit, resolve_key
 
@@ -46,9 +48,10 @@ def unit() -> ResponseReturnValue:
         try:
             report = load_unit(get_engine(), resolve_key(query), only_party=only_party())
         except InvalidIdentifierError as exc:
-            problem, status = f"Not a unit: {exc}", 400
+            problem = gettext("Not a unit: %(why)s", why=scan_reason_words(str(exc)))
+            status = 400
         except UnitNotFoundError:
-            problem, status = f"No unit {query} in the ledger.", 404
+            problem, status = gettext("No unit %(key)s in the ledger.", key=query), 404
     return (
         render_template(
             "trace/unit.html",
