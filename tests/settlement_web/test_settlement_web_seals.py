@@ -73,7 +73,7 @@ def test_a_changed_statement_is_refused_and_verify_names_it(
     make_user("frank", "finance")
     created = run_cli("settle", "--period", "2026-09", "--as", "fiona")
     assert created.exit_code == 0, created.output
-    run_id = int(created.output.split("run ", 1)[1].split(":", 1)[0])
+    run_id = int(created.stdout.split("run ", 1)[1].split(":", 1)[0])  # stderr: the stages
     assert run_cli("settle", "approve", str(run_id), "--as", "frank").exit_code == 0
     assert run_cli("settle", "post", str(run_id), "--as", "fiona").exit_code == 0
     good = run_cli("settlement", "verify")

@@ -67,14 +67,14 @@ def test_a_chinese_distributor_gets_chinese_documents_whoever_downloads(
     assert pdf.status_code == 200 and pdf.headers["Content-Language"] == "zh-Hans-CN"
     text = _pdf_text(pdf.data, tmp_path)
     for seen in ("返利对账单", "签发日期", "2026年10月3日", "合计", "EUR 278.50", "EUR -150.00",
-                 "EUR 3.00", "第 1 页，共 1 页"):  # fmt: skip
+                 "EUR 3.00", "第 1 页，共 1 页", "费率"):  # fmt: skip
         assert seen in text, seen
     assert "Rebate statement" not in text and "Issue date" not in text
 
     rows = _csv_rows(finance.get(f"/api/v1/statements/{sid}/download?format=csv").data)
     assert ["对账单", str(sid)] in rows and ["签发日期", "2026年10月3日"] in rows
     header = rows[rows.index([]) + 1]
-    assert header == ["行", "说明", "基数", "汇率", "金额", "币种", "关联"]
+    assert header == ["行", "说明", "基数", "费率", "金额", "币种", "关联"]
     total = rows[-1]
     assert total[1] == "合计" and total[4:6] == ["278.50", "EUR"]  # machine-readable amount
 
@@ -82,7 +82,7 @@ def test_a_chinese_distributor_gets_chinese_documents_whoever_downloads(
     ws = load_workbook(io.BytesIO(book.data)).active
     assert ws is not None
     cells = [[c.value for c in row] for row in ws.iter_rows()]
-    assert ["行", "说明", "基数", "汇率", "金额", "币种", "关联"] in cells
+    assert ["行", "说明", "基数", "费率", "金额", "币种", "关联"] in cells
     assert ws.cell(row=1, column=1).value == "对账单"
 
     # finance asks for English: the same statement in English
