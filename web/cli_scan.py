@@ -16,11 +16,11 @@ from typing import Any, Literal, cast
 
 import click
 
-import scanners
 from web.cli import in_app_context
 
-# scanners' names are imported on first use: `scan parse` never loads the label
-# printer (reportlab), the image decoders or the database layer.
+# scanners is imported inside each command: `hopchain --help` loads none of it, and
+# `scan parse` never loads the label printer (reportlab), the image decoders or the
+# database layer.
 
 __all__ = ["COMMANDS"]
 
@@ -39,7 +39,9 @@ def scan_group() -> None:
 @click.pass_context
 def scan_parse(ctx: click.Context, text: str) -> None:
     """Parse a GS1 element string, HRI, Digital Link URL, GTIN, SSCC or EPC URN."""
-    status, result = scanners.parse_command(text)
+    from scanners import parse_command
+
+    status, result = parse_command(text)
     _print_json(result)
     ctx.exit(status)
 
@@ -49,7 +51,9 @@ def scan_parse(ctx: click.Context, text: str) -> None:
 @click.pass_context
 def scan_decode(ctx: click.Context, images: tuple[str, ...]) -> None:
     """Every barcode in each image, as a JSON list (one object per code found)."""
-    status, results = scanners.decode_command(images)
+    from scanners import decode_command
+
+    status, results = decode_command(images)
     _print_json(results)
     ctx.exit(status)
 
@@ -202,7 +206,9 @@ def device_list() -> None:
 @click.pass_context
 def handheld(ctx: click.Context, args: tuple[str, ...]) -> None:
     """The reference offline handheld: keygen, scan, flush, status (--help for more)."""
-    ctx.exit(scanners.handheld_main(list(args)))
+    from scanners import handheld_main
+
+    ctx.exit(handheld_main(list(args)))
 
 
 COMMANDS: tuple[click.Command, ...] = (scan_group, labels, device_group, handheld)

@@ -30,7 +30,10 @@ from web.progress import Progress
 
 Cli = Callable[..., Result]
 
-HEAVY = ("numba", "matplotlib", "reportlab", "sqlalchemy", "alembic", "web.db", "geo")
+HEAVY = (
+    "numba", "matplotlib", "reportlab", "sqlalchemy", "alembic", "web.db", "geo",
+    "flask", "jinja2", "werkzeug", "web.app",
+)  # fmt: skip
 
 _PROBE = """
 import json, sys
@@ -67,6 +70,14 @@ def _loaded_modules(args: list[str], heavy: tuple[str, ...] = HEAVY) -> list[str
 )
 def test_light_commands_import_no_heavy_module(args: list[str]) -> None:
     assert _loaded_modules(args) == []
+
+
+@pytest.mark.parametrize(
+    "args", [["--help"], ["ledger", "verify", "--help"]], ids=["help", "ledger-verify-help"]
+)
+def test_help_does_not_load_the_scanners(args: list[str]) -> None:
+    """The GS1 parser (biip, its company-prefix table) is for ``scan`` commands only."""
+    assert _loaded_modules(args, ("scanners", "biip")) == []
 
 
 def test_the_probe_sees_heavy_modules_when_a_command_loads_them() -> None:
