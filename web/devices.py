@@ -1,5 +1,12 @@
 """Administration of handheld devices: list, register (paste the public key), revoke.
 
+The owning party is a text field for the party's code (any kind: a distributor's,
+a dealer's or the manufacturer's warehouse), never pre-filled;
+``web/static/party_picker.js`` makes it search as you type through
+``GET /api/v1/parties?kind=...``. The server finds the party by its exact code,
+ignoring case (:func:`settlement.find_party`), and names the field in words when
+it is empty or no party has the code.
+
 The pages answer under the ``admin.`` endpoint names the navigation uses
 (``admin.devices``, see :mod:`web.nav`) without touching the users' module: this
 blueprint adds its rules to the app under those names when it is registered.
@@ -15,18 +22,18 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from sqlalchemy import select
-from wtforms import SelectField, StringField, TextAreaField
-from wtforms.fields.choices import SelectChoice
+from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from ledger.models import Party
+import settlement
 from ledger.times import format_ms
 from scanners import DeviceError, list_devices, register_device, revoke_device
 from web.admin_routes import admin_rule
-from web.db import get_session
+from web.api.parties import PARTY_KINDS
+from web.db import get_engine, get_session
 from web.roles import Role
 from web.security import require_roles
+from web.settlement_access import current_actor
 
 __all__ = ["RegisterDeviceForm", "bp"]
 
@@ -44,7 +51,17 @@ class RegisterDeviceForm(FlaskForm):  # type: ignore[misc]
         description=_l("Letters, digits, '.', '_', ':' or '-', as configured on the handheld."),
     )
     name = StringField(_l("Name"), validators=[Optional(), Length(max=200)])
-    party = SelectField(_l("Owning party"), choices=[], validate_choice=False)
+    party = StringField(
+        _l("Owning party"),
+        validators=[
+            DataRequired(
+                _l("Owning party: choose the party the device records for (type its code or name).")
+            ),
+            Length(max=64),
+        ],
+        description=_l("The party's code; type the start of its code or name to search."),
+        render_kw={"autocomplete": "off", "maxlength": 64, "spellcheck": "false"},
+    )
     site = StringField(
         _l("Site code"),
         validators=[Optional(), Length(max=64)],
@@ -62,13 +79,26 @@ def _date(ms: int | None) -> str:
 
 
 def _render(form: RegisterDeviceForm, status: int = 200) -> ResponseReturnValue:
-    session = get_session()
-    parties = session.execute(select(Party.code, Party.name).order_by(Party.code)).all()
-    form.party.choices = [SelectChoice(code, f"{code} · {name}") for code, name in parties]
+    picker = {"data-party-picker": url_for("api.parties", kind=",".join(PARTY_KINDS))}
+    form.party.render_kw = {**(form.party.render_kw or {}), **picker}
     return (
-        render_template("admin/devices.html", devices=list_devices(session), form=form, date=_date),
+        render_template(
+            "admin/devices.html", devices=list_devices(get_session()), form=form, date=_date
+        ),
         status,
     )
+
+
+def _owning_party(form: RegisterDeviceForm) -> str | None:
+    """The stored code of the party typed in ``form.party`` (any kind, any case), or
+    None with an error on the field naming it and the code."""
+    typed = (form.party.data or "").strip()
+    found = settlement.find_party(get_engine(), current_actor(), typed, kind=None)
+    if found is None:
+        form.party.errors = [gettext("Owning party: no party has the code “%(code)s”.", code=typed)]
+        return None
+    form.party.data = found.code
+    return found.code
 
 
 @_admin_rule("/devices", "devices", ("GET",))
@@ -83,13 +113,16 @@ def register() -> ResponseReturnValue:
     form = RegisterDeviceForm()
     if not form.validate_on_submit():
         return _render(form, 422)
+    party = _owning_party(form)
+    if party is None:
+        return _render(form, 422)
     session = get_session()
     try:
         register_device(
             session,
             form.device_id.data.strip(),
             form.public_key.data.strip(),
-            form.party.data or "",
+            party,
             (form.site.data or "").strip() or None,
             name=(form.name.data or "").strip(),
         )

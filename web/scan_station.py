@@ -18,6 +18,13 @@ The step and counter-party in force are kept in the session and shown in a
 status bar at the top of the page; ``scans.station_settings`` keeps a change
 made without scanning.
 
+The counter-party and the acting party are text fields for a party's code (any
+kind: a dealer or retailer is a valid ship-to), never pre-filled with a party
+nobody chose; ``static/party_picker.js`` suggests parties as you type through
+``scans.station_parties`` (a warehouse person may not use ``/api/v1/parties``).
+The server finds the party by its exact code, ignoring case, and names the field
+in words when no party has the code.
+
 Without JavaScript the form posts and redirects back (the answer shows on the
 page that follows); with ``static/scan_station.js`` it posts to
 ``scans.station_json`` and the code field never loses focus.
@@ -86,6 +93,8 @@ _COUNTERPARTY_ROLES = {
     "return": _l("To"),
     "receive": _l("From"),
 }
+_PICKER_ATTRS = {"autocomplete": "off", "maxlength": 64, "spellcheck": "false"}
+MAX_PARTY_MATCHES = 20  # suggestions one look-up answers
 MAX_RECENT = 12  # scans listed on the page (kept in the session cookie)
 _SEQ_MEMORY = 24  # device_seqs remembered to tell a resubmission from a reused form
 _SEQ_STRIDE = 1000  # room for every code of one photo before the next form's seq
@@ -99,17 +108,20 @@ class StationForm(FlaskForm):  # type: ignore[misc]
         choices=[SelectChoice(v, label) for v, label in STATION_KINDS],
         validate_choice=False,  # checked against the steps offered to the person below
     )
-    counterparty = SelectField(
+    counterparty = StringField(
         _l("Counter-party"),
-        choices=[],
-        validate_choice=False,  # checked against the parties table below
-        description=_l("Ship to, received from, returned to (leave empty for none)."),
+        validators=[Optional(), Length(max=64)],  # checked against the parties table below
+        description=_l(
+            "Ship to, received from, returned to: type the start of its code or name and pick"
+            " it (leave empty for none)."
+        ),
+        render_kw=_PICKER_ATTRS,
     )
-    party = SelectField(
+    party = StringField(
         _l("Acting party"),
-        choices=[],
-        validate_choice=False,
-        description=_l("Who performs the step."),
+        validators=[Optional(), Length(max=64)],
+        description=_l("Who performs the step: type the start of its code or name and pick it."),
+        render_kw=_PICKER_ATTRS,
     )
     container = StringField(
         _l("Pack into (SSCC)"),
@@ -149,14 +161,31 @@ class StationScan:
 # --- parties and the acting party ------------------------------------------------------
 
 
-def _parties() -> list[tuple[str, str, str]]:
-    """(code, name, kind) of every party, manufacturers first."""
-    rows = get_session().execute(
-        select(Party.code, Party.name, Party.kind).order_by(
-            (Party.kind != "manufacturer"), Party.code
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """A party the station found by its code: as stored."""
+
+    code: str
+    name: str
+    kind: str
+
+
+def _find(typed: str | None) -> _Found | None:
+    """The party (any kind) whose code is ``typed``, ignoring surrounding spaces and
+    case; None for an empty or unknown code."""
+    wanted = (typed or "").strip().lower()
+    if not wanted or len(wanted) > 64:
+        return None
+    row = (
+        get_session()
+        .execute(
+            select(Party.code, Party.name, Party.kind)
+            .where(func.lower(Party.code) == wanted)
+            .limit(1)
         )
+        .first()
     )
-    return [(str(c), str(n), str(k)) for c, n, k in rows]
+    return None if row is None else _Found(str(row[0]), str(row[1]), str(row[2]))
 
 
 def _may_offer_commissioning(me: Principal) -> bool:
@@ -176,20 +205,24 @@ def _kinds(me: Principal) -> list[tuple[str, str]]:
     return [(v, label) for v, label in STATION_KINDS if v != "commission" or offer]
 
 
-def _acting_party(me: Principal, form: StationForm, codes: set[str]) -> str | None:
+def _acting_party(me: Principal, form: StationForm) -> _Found | None:
+    """The party the scans are recorded for: the person's own, else the one typed in
+    the form's "Acting party" (written back as stored); None when none is found."""
     if me.party_code is not None:
-        return me.party_code
-    chosen = form.party.data or ""
-    return chosen if chosen in codes else None
+        kind = get_session().scalar(select(Party.kind).where(Party.id == me.party_id))
+        return _Found(me.party_code, "", str(kind) if kind is not None else "")
+    found = _find(form.party.data)
+    if found is not None:
+        form.party.data = found.code
+    return found
 
 
-def _form(me: Principal, parties: Sequence[tuple[str, str, str]]) -> StationForm:
+def _form(me: Principal) -> StationForm:
     form = StationForm()
     form.kind.choices = [SelectChoice(v, label) for v, label in _kinds(me)]
-    form.counterparty.choices = [SelectChoice("", gettext("— none —"))] + [
-        SelectChoice(code, f"{code} · {name}") for code, name, _ in parties
-    ]
-    form.party.choices = [SelectChoice(code, f"{code} · {name}") for code, name, _ in parties]
+    lookup = {"data-party-picker": url_for("scans.station_parties")}
+    form.counterparty.render_kw = {**_PICKER_ATTRS, **lookup}
+    form.party.render_kw = {**_PICKER_ATTRS, **lookup}
     if request.method == "GET":
         prefs = session.get("station.prefs") or {}
         offered = {v for v, _label in _kinds(me)}
@@ -197,7 +230,7 @@ def _form(me: Principal, parties: Sequence[tuple[str, str, str]]) -> StationForm
         form.counterparty.data = prefs.get("counterparty", "")
         form.container.data = prefs.get("container", "")
         if me.party_code is None:
-            form.party.data = prefs.get("party") or (parties[0][0] if parties else "")
+            form.party.data = prefs.get("party") or ""  # no silent default: chosen or empty
         form.device_seq.data = str(_fresh_seq())
     return form
 
@@ -484,63 +517,80 @@ def _scan_json(scan: StationScan) -> dict[str, Any]:
     }
 
 
-def _in_force(
-    me: Principal, prefs: dict[str, Any], parties: Sequence[tuple[str, str, str]]
-) -> dict[str, str]:
+def _in_force(me: Principal, prefs: dict[str, Any]) -> dict[str, str]:
     """The status bar: the step, its counter-party (with what it is to the step)
     and the acting party in force, as words."""
-    names = {code: name for code, name, _kind in parties}
     kind = str(prefs.get("kind") or "ship")
     if kind not in {v for v, _label in _kinds(me)}:
         kind = "ship"
     counterparty = str(prefs.get("counterparty") or "")
-    party = me.party_code or str(prefs.get("party") or (parties[0][0] if parties else ""))
+    other = _find(counterparty)
+    party = me.party_code or str(prefs.get("party") or "")
     return {
         "kind": kind,
         "step": str(_KIND_LABELS.get(kind, kind)),
         "counterparty_role": str(_COUNTERPARTY_ROLES.get(kind, gettext("Counter-party"))),
         "counterparty": counterparty,
-        "counterparty_name": names.get(counterparty, ""),
+        "counterparty_name": "" if other is None else other.name,
         "party": party,
     }
 
 
-def _settings_problem(me: Principal, form: StationForm, codes: set[str], party: str | None) -> str:
-    """What is wrong with the form's settings, in words ("" when nothing)."""
+def _settings_problem(me: Principal, form: StationForm, party: _Found | None) -> tuple[str, str]:
+    """What is wrong with the form's settings: (the field's name or "", the problem in
+    words naming the field); ("", "") when nothing. A counter-party typed in any case
+    is written back as stored."""
     kind = form.kind.data or ""
     if not form.validate_on_submit():
         errors = "; ".join(
             f"{form[name].label.text}: {' '.join(e)}" for name, e in form.errors.items()
         )
-        return errors or gettext("Invalid form.")
+        return next(iter(form.errors), ""), errors or gettext("Invalid form.")
     if kind not in {v for v, _label in _kinds(me)}:
         if kind == "commission":
-            return str(
+            return "kind", str(
                 gettext("This station does not commission: only the manufacturer's staff do.")
             )
-        return str(gettext("Choose a step."))
-    if form.counterparty.data and form.counterparty.data not in codes:
-        return str(gettext("Unknown counter-party %(code)s.", code=repr(form.counterparty.data)))
+        return "kind", str(gettext("Choose a step."))
+    typed = (form.counterparty.data or "").strip()
+    if typed:
+        other = _find(typed)
+        if other is None:
+            return "counterparty", str(
+                gettext("Counter-party: no party has the code “%(code)s”.", code=typed)
+            )
+        form.counterparty.data = other.code
+    else:
+        form.counterparty.data = ""
     if party is None:
-        return str(gettext("Choose the party you act for."))
-    return ""
+        typed = (form.party.data or "").strip()
+        if typed:
+            return "party", str(
+                gettext("Acting party: no party has the code “%(code)s”.", code=typed)
+            )
+        return "party", str(gettext("Choose the party you act for."))
+    return "", ""
 
 
 def _handle_post(me: Principal) -> tuple[StationForm, list[StationScan], int, int]:
     """(form, answers, next seq, HTTP status) of one station submission."""
-    parties = _parties()
-    form = _form(me, parties)
-    codes = {code for code, _, _ in parties}
-    party = _acting_party(me, form, codes)
+    form = _form(me)
+    party = _acting_party(me, form)
     kind = form.kind.data or ""
-    problem = _settings_problem(me, form, codes, party)
+    field, problem = _settings_problem(me, form, party)
     if problem:
+        _keep_field_error(field, problem)
         return form, [_rejected(kind, "", problem)], _fresh_seq(), 422
     assert party is not None  # _settings_problem said so
-    party_kind = next((k for code, _name, k in parties if code == party), None)
-    scans, next_seq = _submit(me, form, party, party_kind)
-    _remember(form, party, scans)
+    scans, next_seq = _submit(me, form, party.code, party.kind or None)
+    _remember(form, party.code, scans)
     return form, scans, next_seq, 200
+
+
+def _keep_field_error(field: str, problem: str) -> None:
+    """Keep a settings problem for the next page, shown next to ``field``."""
+    if field in ("counterparty", "party"):
+        session["station.field_error"] = {"field": field, "message": problem[:200]}
 
 
 def _me() -> Principal:
@@ -554,9 +604,11 @@ def _me() -> Principal:
 @require_roles(Role.WAREHOUSE)
 def station() -> ResponseReturnValue:
     me = _me()
-    parties = _parties()
-    form = _form(me, parties)
+    form = _form(me)
     last = [StationScan(**row) for row in session.pop("station.last", [])]
+    field_error = dict(session.pop("station.field_error", None) or {})
+    if field_error.get("field") in ("counterparty", "party"):  # shown next to the field
+        form[str(field_error["field"])].errors = [str(field_error.get("message", ""))]
     recent = [StationScan(**row) for row in session.get("station.recent") or []]
     return render_template(
         "scans/station.html",
@@ -566,9 +618,29 @@ def station() -> ResponseReturnValue:
         last=last,
         recent=recent,
         kind_labels=_KIND_LABELS,
-        in_force=_in_force(me, dict(session.get("station.prefs") or {}), parties),
+        in_force=_in_force(me, dict(session.get("station.prefs") or {})),
         roles={k: str(v) for k, v in _COUNTERPARTY_ROLES.items()},
     )
+
+
+@bp.get("/parties.json")
+@require_roles(Role.WAREHOUSE)
+def station_parties() -> ResponseReturnValue:
+    """The station's party pickers' suggestions: ``{"items": [{"code", "name", "kind"}]}``,
+    parties of any kind whose code or name starts with ``q`` (case-insensitive), by
+    code, at most :data:`MAX_PARTY_MATCHES`. The same parties the station accepts as
+    counter-party or acting party; ``q`` longer than 64 characters finds none."""
+    prefix = request.args.get("q", "").strip().lower()
+    if len(prefix) > 64:
+        return jsonify({"items": []})
+    query = select(Party.code, Party.name, Party.kind).order_by(Party.code)
+    if prefix:
+        query = query.where(
+            func.lower(Party.code).startswith(prefix, autoescape=True)
+            | func.lower(Party.name).startswith(prefix, autoescape=True)
+        )
+    rows = get_session().execute(query.limit(MAX_PARTY_MATCHES))
+    return jsonify({"items": [{"code": c, "name": n, "kind": k} for c, n, k in rows]})
 
 
 @bp.post("/settings")
@@ -578,20 +650,19 @@ def station_settings() -> ResponseReturnValue:
     (the status bar's "Keep these settings"; the script sends it on every change).
     Answers JSON (the status bar's words) when asked for it, else redirects back."""
     me = _me()
-    parties = _parties()
-    form = _form(me, parties)
-    codes = {code for code, _name, _kind in parties}
-    party = _acting_party(me, form, codes)
-    problem = _settings_problem(me, form, codes, party)
+    form = _form(me)
+    party = _acting_party(me, form)
+    field, problem = _settings_problem(me, form, party)
     wants_json = request.accept_mimetypes.best == "application/json"
     if problem:
         if wants_json:
-            return jsonify({"error": problem}), 422
+            return jsonify({"error": problem, "field": field}), 422
+        _keep_field_error(field, problem)
         session["station.last"] = [asdict(_rejected(form.kind.data or "", "", problem))]
         return redirect(url_for("scans.station"))
-    _keep_prefs(form, party)
+    _keep_prefs(form, party.code if party is not None else None)
     if wants_json:
-        return jsonify(_in_force(me, dict(session["station.prefs"]), parties))
+        return jsonify(_in_force(me, dict(session["station.prefs"])))
     return redirect(url_for("scans.station"))
 
 

@@ -141,12 +141,21 @@ def _render(
         grant_form.valid_from.data = datetime.now(UTC).date()
     _fill_choices(grant_form, parties, tree)
 
-    # the map: the party asked for, else the first party holding a grant
+    # the map: the party asked for (its code typed in the map's picker, any case),
+    # else the first party holding a grant
     party = request.args.get("party", "").strip() or (grants[0].party_code if grants else "")
     month = request.args.get("month", "").strip() or settlement.latest_scan_month(engine) or ""
     scans: settlement.ZoneScans | None = None
     map_error = ""
-    if party and month and tree:
+    party_unknown = False
+    if party:
+        found = settlement.find_party(engine, _actor(), party)
+        if found is None:
+            map_error = gettext("Party: no distributor has the code “%(code)s”.", code=party)
+            party_unknown = True
+        else:
+            party = found.code
+    if party and month and tree and not map_error:
         try:
             scans = settlement.party_zone_scans(engine, party, month)
         except settlement.SettlementError as exc:
@@ -171,7 +180,9 @@ def _render(
             "admin/territories.html",
             tree=tree,
             territory_count=sum(n.size for n in tree),
-            parties=parties,
+            has_parties=bool(parties),
+            party_unknown=party_unknown,
+            parties_url=url_for("api.parties"),
             grants=grants,
             active_grants=sum(1 for g in grants if g.status(now) == "active"),
             now=now,

@@ -5,8 +5,10 @@
 //    parties whose code or name starts with what was typed, through a <datalist>.
 //    <input data-user-picker="/api/v1/users"> does the same for a username (administrators'
 //    token form), suggesting users whose username or display name starts with what was typed.
-// 2. A <select data-party-select> with more than 20 options gets a search box above it
-//    that hides the options not matching what was typed.
+// 2. The look-up's URL says which parties: /api/v1/parties?kind=dealer,retailer for several
+//    kinds (default distributors); the scan station has its own (/scan/parties.json, any kind).
+// By keyboard: type, pick with the arrow keys and Enter (the browser's datalist); the field
+// keeps the code picked. Forms may add their own keys (scan_station.js).
 (function () {
   "use strict";
 
@@ -55,35 +57,10 @@
     input.addEventListener("focus", lookUp);
   }
 
-  function filterSelect(select) {
-    if (select.options.length <= 20) { return; }
-    var box = document.createElement("input");
-    box.type = "search";
-    box.className = "party-filter";
-    box.setAttribute("aria-label", select.getAttribute("data-party-select") || "Search");
-    box.setAttribute("placeholder", select.getAttribute("data-party-select") || "");
-    box.autocomplete = "off";
-    select.insertAdjacentElement("beforebegin", box);
-    box.addEventListener("input", function () {
-      var text = box.value.trim().toLowerCase();
-      var firstShown = null;
-      Array.prototype.forEach.call(select.options, function (option) {
-        var shown = !text || option.value === "" || option.text.toLowerCase().indexOf(text) >= 0;
-        option.hidden = !shown;
-        if (shown && option.value !== "" && firstShown === null) { firstShown = option; }
-      });
-      if (firstShown !== null && select.selectedOptions.length &&
-          select.selectedOptions[0].hidden) {
-        firstShown.selected = true;
-      }
-    });
-  }
-
   document.querySelectorAll("input[data-party-picker]").forEach(function (input) {
     pickerInput(input, input.getAttribute("data-party-picker"), partyItem);
   });
   document.querySelectorAll("input[data-user-picker]").forEach(function (input) {
     pickerInput(input, input.getAttribute("data-user-picker"), userItem);
   });
-  document.querySelectorAll("select[data-party-select]").forEach(filterSelect);
 })();

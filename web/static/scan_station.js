@@ -11,6 +11,9 @@
   var recent = document.getElementById("station-recent");
   var url = form.getAttribute("data-json-url");
   var queue = Promise.resolve();
+  // The counter-party and acting-party pickers (text fields that party_picker.js
+  // turns into search-as-you-type with a datalist).
+  var pickers = Array.prototype.slice.call(form.querySelectorAll("input[data-party-picker]"));
   var STRIDE = 1000;
 
   function el(tag, cls, text) {
@@ -88,27 +91,69 @@
     var step = document.getElementById("bar-step");
     var role = document.getElementById("bar-counterparty-role");
     var other = document.getElementById("bar-counterparty");
+    var otherName = document.getElementById("bar-counterparty-name");
     var party = document.getElementById("bar-party");
     if (step) { step.textContent = state.step; }
     if (role) { role.textContent = state.counterparty_role + ":"; }
     if (other) { other.textContent = state.counterparty || bar.getAttribute("data-none"); }
+    if (otherName) { otherName.textContent = state.counterparty_name || ""; }
     if (party) { party.textContent = state.party; }
+    // the pickers show the codes as stored (d-at -> D-AT)
+    pickers.forEach(function (input) {
+      if (input.name === "counterparty") { input.value = state.counterparty || ""; }
+      if (input.name === "party" && state.party) { input.value = state.party; }
+    });
   }
+
+  // A picker's problem (an unknown code) is said next to it, as the server renders it.
+  function fieldError(name, message) {
+    pickers.forEach(function (input) {
+      var id = input.id + "-error";
+      var old = document.getElementById(id);
+      if (old) { old.remove(); }
+      input.removeAttribute("aria-invalid");
+      input.closest(".field").classList.remove("field-invalid");
+      if (input.name !== name || !message) { return; }
+      var p = el("p", "error", message);
+      p.id = id;
+      input.closest(".field").appendChild(p);
+      input.closest(".field").classList.add("field-invalid");
+      input.setAttribute("aria-invalid", "true");
+      var described = (input.getAttribute("aria-describedby") || "").split(" ").filter(function (x) {
+        return x && x !== id;
+      });
+      described.push(id);
+      input.setAttribute("aria-describedby", described.join(" "));
+    });
+  }
+
+  var lastKept = null;
   function keepSettings() {
     if (!bar) { return; }
     var data = new FormData();
+    var shown = [];
     ["csrf_token", "kind", "counterparty", "party", "container"].forEach(function (name) {
       var input = form.querySelector("[name=" + name + "]");
-      if (input) { data.append(name, input.value); }
+      if (input) { data.append(name, input.value); shown.push(input.value); }
     });
+    var key = shown.join("\u0000");
+    if (key === lastKept) { return; }
+    lastKept = key;
     fetch(bar.getAttribute("data-settings-url"), {
       method: "POST", body: data, credentials: "same-origin",
       headers: { "Accept": "application/json", "X-CSRFToken": data.get("csrf_token") }
     }).then(function (response) {
       return response.json().then(function (body) {
-        if (response.ok) { showInForce(body); } else if (body && body.error) { show(failure(body.error)); }
+        if (response.ok) {
+          fieldError("", "");
+          showInForce(body);
+        } else if (body && body.error) {
+          lastKept = null;  // the same values again are checked again
+          fieldError(body.field || "", body.error);
+          show(failure(body.error));
+        }
       });
-    }, function () { show(failure(words("network-error"))); });
+    }, function () { lastKept = null; show(failure(words("network-error"))); });
   }
 
   form.addEventListener("submit", function (event) {
@@ -127,6 +172,20 @@
   // A keyboard-wedge scanner types wherever the focus is: bring it back to the code field.
   Array.prototype.forEach.call(form.querySelectorAll("select"), function (select) {
     select.addEventListener("change", function () { keepSettings(); code.focus(); });
+  });
+  // A picker by keyboard: type, pick a suggestion with the arrow keys, Enter keeps it
+  // (without recording a scan) and gives the focus back to the code field for the
+  // scanner; Escape goes back to the code field. Leaving a changed field keeps it too.
+  pickers.forEach(function (input) {
+    input.addEventListener("change", keepSettings);
+    input.addEventListener("keydown", function (event) {
+      if (event.key === "Enter") {
+        event.preventDefault();
+        setTimeout(function () { keepSettings(); code.focus(); }, 0);
+      } else if (event.key === "Escape") {
+        code.focus();
+      }
+    });
   });
   var container = form.querySelector("input[name=container]");
   if (container) { container.addEventListener("change", keepSettings); }
