@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -176,8 +177,40 @@ def _dummy() -> str:
     return _dummy_hash
 
 
+def N_(message: str) -> str:
+    """Mark ``message`` for the catalogue; :func:`account_error_words` translates it."""
+    return message
+
+
 class AccountError(ValueError):
-    """A user or token that cannot be created or changed, with the reason shown to people."""
+    """A user or token that cannot be created or changed, with the reason shown to people.
+
+    ``str(exc)`` is the reason in English (the CLI prints it). ``words`` (a catalogue
+    message with ``%(name)s`` placeholders filled from ``values``) says it on pages in
+    the reader's language (:func:`account_error_words`); ``field`` names the form
+    field it is about (``"username"``, ``"party"``, ``"user"``), None for the form.
+    """
+
+    def __init__(
+        self, english: str, words: str | None = None, field: str | None = None, **values: object
+    ) -> None:
+        super().__init__(english)
+        self.words = words
+        self.field = field
+        self.values = values
+
+
+def account_error_words(exc: AccountError) -> str:
+    """The reason of ``exc`` in the request's language (its English where it has no words)."""
+    if exc.words is None:
+        return str(exc)
+    return str(gettext(exc.words, **exc.values))
+
+
+#: The roles whose accounts belong to a party (DESIGN.md: a distributor user sees
+#: its own party's data, so it must have one; warehouse staff may work for one
+#: party, whose scans the station then records); every other role acts for none.
+PARTY_ROLES: dict[Role, bool] = {Role.DISTRIBUTOR: True, Role.WAREHOUSE: False}
 
 
 @dataclass(frozen=True, slots=True)
@@ -388,13 +421,34 @@ def find_party_id(session: Session, code: str | None) -> int | None:
         return None
     party_id = session.scalar(select(Party.id).where(Party.code == code))
     if party_id is None:
-        raise AccountError(f"no party has the code {code!r}")
+        raise AccountError(
+            f"no party has the code {code!r}",
+            N_("Party code: no party has the code “%(code)s”."),
+            "party",
+            code=code,
+        )
     return party_id
 
 
 def _check_party(role: Role, party_id: int | None) -> None:
-    if role is Role.DISTRIBUTOR and party_id is None:
-        raise AccountError("a distributor account must belong to a party (give its code)")
+    """A party exactly where :data:`PARTY_ROLES` allows one; AccountError naming the field."""
+    if PARTY_ROLES.get(role) and party_id is None:
+        raise AccountError(
+            "a distributor account must belong to a party (give its code)",
+            N_("Party code: a distributor account must belong to a party; type its code"),
+            "party",
+        )
+    if role not in PARTY_ROLES and party_id is not None:
+        raise AccountError(
+            f"a {role.value} account acts for no party: leave the party empty"
+            " (only distributor and warehouse accounts belong to one)",
+            N_(
+                "Party code: a %(role)s account acts for no party; leave it empty"
+                " (only distributor and warehouse accounts belong to one)"
+            ),
+            "party",
+            role=_l(role.label),
+        )
 
 
 def _check_password(password: str, username: str, display_name: str) -> None:
@@ -426,9 +480,19 @@ def create_user(
     role = _role(role)
     username = username.strip()
     if not username or len(username) > _MAX_USERNAME or any(ch.isspace() for ch in username):
-        raise AccountError("a username is 1 to 64 characters without spaces")
+        raise AccountError(
+            "a username is 1 to 64 characters without spaces",
+            N_("Username: 1 to 64 characters without spaces; %(value)s is not"),
+            "username",
+            value=repr(username),
+        )
     if username.startswith(SERVICE_PREFIX):
-        raise AccountError(f"usernames starting with {SERVICE_PREFIX!r} are kept for service users")
+        raise AccountError(
+            f"usernames starting with {SERVICE_PREFIX!r} are kept for service users",
+            N_("Username: names starting with %(prefix)s are kept for service users"),
+            "username",
+            prefix=repr(SERVICE_PREFIX),
+        )
     display_name = display_name.strip() or username
     _check_password(password, username, display_name)
     party_id = find_party_id(session, party)
@@ -451,7 +515,12 @@ def create_user(
         session.commit()
     except IntegrityError:
         session.rollback()
-        raise AccountError(f"the username {username!r} is taken") from None
+        raise AccountError(
+            f"the username {username!r} is taken",
+            N_("Username: %(value)s is taken; choose another"),
+            "username",
+            value=repr(username),
+        ) from None
     audit_user(
         session,
         "user-created",
@@ -919,19 +988,41 @@ def create_token(
     else:
         found = session.scalar(select(User).where(User.username == user.strip()))
         if found is None:
-            raise AccountError(f"no user has the username {user!r}")
+            raise AccountError(
+                f"no user has the username {user!r}",
+                N_("User: no user has the username “%(name)s”."),
+                "user",
+                name=user.strip(),
+            )
         owner = found
         if not owner.active:
-            raise AccountError(f"the user {owner.username!r} is deactivated")
+            raise AccountError(
+                f"the user {owner.username!r} is deactivated",
+                N_("User: %(name)s is deactivated"),
+                "user",
+                name=repr(owner.username),
+            )
         if owner.role != role.value:
             raise AccountError(
-                f"the user {owner.username!r} has the role {owner.role}, not {role.value}"
+                f"the user {owner.username!r} has the role {owner.role}, not {role.value}",
+                N_("Role: the user %(name)s has the role %(theirs)s, not %(asked)s"),
+                "role",
+                name=repr(owner.username),
+                theirs=_l(_role(owner.role).label),
+                asked=_l(role.label),
             )
         if owner.party_id != party_id:
             theirs = _party_code_of(session, owner.party_id)
             asked = f"party {party}" if party else "no party"
             said = f"party {theirs}" if theirs else "no party"
-            raise AccountError(f"the user {owner.username!r} acts for {said}, not {asked}")
+            raise AccountError(
+                f"the user {owner.username!r} acts for {said}, not {asked}",
+                N_("Party code: the user %(name)s acts for %(theirs)s, not %(asked)s"),
+                "party",
+                name=repr(owner.username),
+                theirs=theirs or "—",
+                asked=party or "—",
+            )
     secret = secrets.token_urlsafe(32)
     token = ApiToken(
         token_hash=hash_token(secret),

@@ -19,6 +19,7 @@ from notify import NotifyError, normalize_address
 from web import accounts
 from web.admin_pickers import check_known, with_pickers
 from web.db import get_session
+from web.errors import BadParameter
 from web.forms import CreateTokenForm, CreateUserForm, UserEmailForm
 from web.models import User
 from web.paging import page_request
@@ -37,6 +38,16 @@ def _actor() -> str:
     me = current_principal()
     assert me is not None  # guaranteed by require_roles
     return me.name
+
+
+def _show_account_error(form: CreateUserForm | CreateTokenForm, exc: accounts.AccountError) -> None:
+    """``exc`` in the reader's language on the field it names, else above the form."""
+    field = getattr(form, exc.field, None) if exc.field else None
+    words = accounts.account_error_words(exc)
+    if field is not None:
+        field.errors = [*field.errors, words]
+    else:
+        form.form_errors.append(words)
 
 
 def _render_users(
@@ -89,7 +100,7 @@ def create_user() -> ResponseReturnValue:
             address=client_address(),
         )
     except accounts.AccountError as exc:
-        form.form_errors.append(str(exc))
+        _show_account_error(form, exc)
         return _render_users(form, 422)
     flash(gettext("User %(name)s created.", name=form.username.data.strip()), "success")
     return redirect(url_for("admin.users"))
@@ -228,7 +239,7 @@ def create_token() -> ResponseReturnValue:
             address=client_address(),
         )
     except accounts.AccountError as exc:
-        form.form_errors.append(str(exc))
+        _show_account_error(form, exc)
         return _render_tokens(form, 422)
     # Shown once, in this answer only; never stored or redirected through a URL.
     return _render_tokens(CreateTokenForm(formdata=None), 201, new)
@@ -254,7 +265,14 @@ def activity() -> ResponseReturnValue:
     username = request.args.get("username", "").strip()[:_MAX_FILTER]
     event = request.args.get("event", "").strip()
     if event and event not in accounts.EVENT_LABELS:
-        abort(400, "event must be one of the events listed in the filter")
+        raise BadParameter(
+            "event",
+            "event must be one of the events listed in the filter",
+            gettext(
+                "Event (event): %(value)s is not one of the events listed in the filter",
+                value=repr(event[:_MAX_FILTER]),
+            ),
+        )
     db = get_session()
     pager = page_request()
     rows, total = accounts.account_events(

@@ -18,8 +18,8 @@ from flask import url_for
 from flask_babel import gettext
 from sqlalchemy import select
 
-from ledger.models import Party
 from web.db import get_session
+from web.finance.party_field import find_party_code
 from web.forms import CreateTokenForm, CreateUserForm
 from web.models import User
 
@@ -48,15 +48,24 @@ def alert_assignee_role(username: str) -> str | None:
 
 
 def check_known(form: CreateUserForm | CreateTokenForm) -> bool:
-    """Whether the party code typed names a party (the code exactly, as the account
-    service looks it up) and, on a token form, the username a user; each one that
-    does not gets an error on its field ("Party code: no party has the code …")."""
+    """Whether the party code typed names a party (any case, as the finance forms'
+    :func:`web.finance.party_field.find_party_code`; a found code is written back as
+    stored, ``d-at`` -> ``D-AT``) and, on a token form, the username a user; each one
+    that does not gets an error on its field ("Party code: no party has the code …").
+    Whether the role takes a party is the account service's rule
+    (:data:`web.accounts.PARTY_ROLES`)."""
     ok = True
     db = get_session()
     code = (form.party.data or "").strip()
-    if code and db.scalar(select(Party.id).where(Party.code == code)) is None:
-        form.party.errors = [gettext("Party code: no party has the code “%(code)s”.", code=code)]
-        ok = False
+    if code:
+        found = find_party_code(code, kind=None)
+        if found is None:
+            form.party.errors = [
+                gettext("Party code: no party has the code “%(code)s”.", code=code)
+            ]
+            ok = False
+        else:
+            form.party.data = found.code  # as stored: the account service looks it up exactly
     if isinstance(form, CreateTokenForm):
         name = (form.user.data or "").strip()
         if name and db.scalar(select(User.id).where(User.username == name)) is None:

@@ -29,6 +29,7 @@ from typing import Any, NoReturn
 from flask import Flask, jsonify, render_template
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale, gettext
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError, default_exceptions
 
 from web.i18n import DEFAULT_LOCALE, N_
@@ -60,6 +61,12 @@ _STATUS_NAMES = (
     N_("Internal Server Error"),
     N_("Not Implemented"),
     N_("Service Unavailable"),
+)
+
+
+#: What a form posted without a valid CSRF token (missing, expired, from another site) says.
+_CSRF_WORDS = N_(
+    "This form has expired or was not sent from this site: reload the page and try again"
 )
 
 
@@ -104,6 +111,8 @@ def localized_message(exc: HTTPException) -> str:
     """:func:`message_of` in the request's language: a :func:`refuse` message or a
     :class:`BadParameter`'s ``localized`` text, a message in the catalogue, a
     status name; any other text stays as the code wrote it."""
+    if isinstance(exc, CSRFError):  # Flask-WTF's English reason means nothing to a person
+        return str(gettext(_CSRF_WORDS))
     carried = getattr(exc, "hopchain_message", None)
     if carried is not None:
         message, values = carried

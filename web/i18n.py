@@ -33,11 +33,12 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from babel import Locale
+from babel.lists import format_list
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, parse_pattern
 from flask import Flask, g, has_request_context, request, session
-from flask_babel import Babel, force_locale, get_locale, get_timezone, get_translations
+from flask_babel import Babel, force_locale, get_locale, get_timezone, get_translations, gettext
 
 import settlement
 from ledger import times
@@ -60,6 +61,7 @@ __all__ = [
     "format_when",
     "init_app",
     "is_time_zone",
+    "language_names",
     "language_of",
     "page_words",
     "select_locale",
@@ -103,6 +105,21 @@ _ROLE_LABELS = (
     N_("Distributor"),
     N_("Auditor"),
 )
+
+#: Each supported language's name in the reader's language (``_(...)`` where shown).
+_LANGUAGE_NAMES = {"en": N_("English"), "zh_Hans_CN": N_("Simplified Chinese"), "es": N_("Spanish")}
+
+
+def language_names() -> str:
+    """The pages' languages named in the request's language, each followed by its
+    name in itself: ``"英语（English）、简体中文、西班牙语（Español）"`` in zh."""
+    out = []
+    for lang in SUPPORTED:
+        name = str(gettext(_LANGUAGE_NAMES[lang.code]))
+        own = str(gettext("%(name)s (%(own)s)", name=name, own=lang.name))
+        out.append(name if name == lang.name else own)
+    return format_list(out, style="or", locale=_locale())
+
 
 _BY_CODE = {lang.code: lang for lang in SUPPORTED}
 _BY_TAG = {lang.tag: lang for lang in SUPPORTED}
@@ -307,6 +324,7 @@ def init_app(app: Flask) -> None:
     from web.words import words  # web.words marks its values with this module's N_
 
     app.add_template_filter(words, "words")
-    from web.reasons import reason_words  # the engine's reasons, marked the same way
+    from web.reasons import anomaly_words, reason_words  # marked the same way
 
     app.add_template_filter(reason_words, "reason_words")
+    app.add_template_filter(anomaly_words, "anomaly_words")

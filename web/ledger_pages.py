@@ -18,6 +18,9 @@ from ledger import (
 from ledger.checkpoint import checkpoint_gap, latest_checkpoint
 from ledger.tree import read_head
 from web.db import get_engine
+from web.errors import BadParameter, localized_message
+from web.i18n import N_
+from web.page_params import whole_number
 from web.roles import Role
 from web.security import require_roles
 from web.signing import get_signer
@@ -41,13 +44,17 @@ def index() -> ResponseReturnValue:
             verification = {"ok": False, "error": exc}
     proof = None
     proof_error = None
+    status = 200
     seq_text = request.args.get("seq", "").strip()
     with get_engine().connect() as conn:
         head = read_head(conn)
         if seq_text:
-            try:
-                proof = inclusion_proof(conn, int(seq_text), head.size)
-            except (ValueError, ProofError) as exc:
+            try:  # a seq of this tree, in words naming the field otherwise (400)
+                seq = whole_number("seq", N_("Entry seq"), seq_text, 0, head.size - 1)
+                proof = inclusion_proof(conn, seq, head.size)
+            except BadParameter as exc:
+                proof_error, status = localized_message(exc), 400
+            except ProofError as exc:  # the stored tree disagrees with itself
                 proof_error = str(exc)
         entries = recent_entries(conn, 50, anomalies_only=anomalies_only)
     latest = latest_checkpoint(get_engine())
@@ -66,7 +73,7 @@ def index() -> ResponseReturnValue:
         proof=proof,
         proof_error=proof_error,
         seq_text=seq_text,
-    )
+    ), status
 
 
 def _age(seconds: float | None) -> str:

@@ -12,9 +12,11 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 
 import settlement
+from web import page_params
 from web.dashboards import run_spec
 from web.db import get_engine
-from web.i18n import page_words
+from web.errors import BadParameter, localized_message
+from web.i18n import N_, page_words
 from web.outbox import after_run_posted
 from web.paging import page_request
 from web.reasons import reason_words
@@ -173,6 +175,8 @@ def statement(statement_id: int) -> ResponseReturnValue:
 @require_roles(*FINANCE_READERS)
 def scores() -> ResponseReturnValue:
     quarter = request.args.get("quarter", "").strip()
+    if quarter:  # 400 naming the field for anything but YYYY-Qn
+        quarter = page_params.period("quarter", N_("Quarter"), quarter, "quarter")
     return render_template(
         "settlement/scores.html",
         quarter=quarter,
@@ -184,6 +188,11 @@ def scores() -> ResponseReturnValue:
 @require_roles(Role.FINANCE)
 def compute_scores() -> ResponseReturnValue:
     quarter = request.form.get("quarter", "").strip()
+    try:
+        page_params.period("quarter", N_("Quarter"), quarter, "quarter")
+    except BadParameter as exc:
+        flash(localized_message(exc), "error")
+        return redirect(url_for("settlement.scores"))
     try:
         done = settlement.score_partners(get_engine(), quarter, current_actor())
     except settlement.SettlementError as exc:

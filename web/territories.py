@@ -28,8 +28,11 @@ import geo
 import settlement
 from ledger.models import Party
 from ledger.times import format_day, format_ms
+from web import page_params
 from web.admin_routes import admin_rule
 from web.db import get_engine, get_session
+from web.errors import BadParameter, localized_message
+from web.i18n import N_
 from web.reasons import reason_words
 from web.roles import Role
 from web.security import current_principal, require_roles
@@ -145,8 +148,12 @@ def _render(
     # else the first party holding a grant
     party = request.args.get("party", "").strip() or (grants[0].party_code if grants else "")
     month = request.args.get("month", "").strip() or settlement.latest_scan_month(engine) or ""
-    scans: settlement.ZoneScans | None = None
     map_error = ""
+    try:  # a malformed month is named above the map (400), never the engine's English
+        month = page_params.period("month", N_("Month"), month, "month") if month else ""
+    except BadParameter as exc:
+        map_error, month, status = localized_message(exc), "", 400
+    scans: settlement.ZoneScans | None = None
     party_unknown = False
     if party:
         found = settlement.find_party(engine, _actor(), party)

@@ -171,7 +171,7 @@ def test_the_admin_token_page_creates_lists_and_revokes(
     form = {"csrf_token": csrf_token("/admin/tokens", on=admin)}
     refused = admin.post("/admin/tokens", data={**form, "role": "auditor", "user": "ops"})
     assert refused.status_code == 422
-    assert "has the role warehouse, not auditor" in refused.get_data(as_text=True)
+    assert "has the role Warehouse, not Auditor" in refused.get_data(as_text=True)
     made = admin.post(
         "/admin/tokens", data={**form, "role": "warehouse", "user": "ops", "label": "dock 4"}
     )

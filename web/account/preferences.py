@@ -19,8 +19,9 @@ from flask_babel import gettext, refresh
 from notify import NotifyError, normalize_address
 from web import accounts
 from web.db import get_session
+from web.errors import BadParameter
 from web.forms import PreferencesForm
-from web.i18n import SUPPORTED, is_time_zone, language_of, time_zones
+from web.i18n import SUPPORTED, is_time_zone, language_names, language_of, time_zones
 from web.models import User
 from web.roles import ALL_ROLES
 from web.security import client_address, current_principal, public, require_roles, safe_next
@@ -69,8 +70,17 @@ def language() -> ResponseReturnValue:
     """Switch the language: 400 naming the field for a language the pages lack."""
     chosen = language_of(request.form.get("locale", ""))
     if chosen is None:
+        typed = request.form.get("locale", "")
         known = ", ".join(lang.code for lang in SUPPORTED)
-        abort(400, f"locale: {request.form.get('locale', '')!r} is not one of {known}")
+        raise BadParameter(
+            "locale",
+            f"locale: {typed!r} is not one of {known}",
+            gettext(
+                "Language (locale): %(value)s is not a language of these pages; choose %(names)s",
+                value=repr(typed),
+                names=language_names(),
+            ),
+        )
     user = _own_user()
     if user is not None:
         _save(user, chosen.code, None)

@@ -23,6 +23,7 @@ from werkzeug.exceptions import HTTPException
 
 import settlement
 from settlement import Accruals, chart_from_env, journal_summary, list_accounts, month_of, now_ms
+from web import page_params
 from web.api.money import (
     MONEY_READERS,
     accruals_for,
@@ -34,6 +35,7 @@ from web.api.money import (
 )
 from web.db import get_engine
 from web.errors import localized_message, message_of
+from web.i18n import N_
 from web.paging import page_request
 from web.roles import Role
 from web.security import require_roles
@@ -145,7 +147,10 @@ def _accruals_page(template: str, endpoint: str) -> ResponseReturnValue:
     acc: Accruals | None = None
     problem = ""
     status = 200
-    try:
+    try:  # the month and day in words naming the field, before the engine sees them
+        period = page_params.period("period", N_("Month"), period, "month")
+        if day:
+            page_params.day("day", N_("Day"), day)
         acc = accruals_for(period, day)
     except HTTPException as exc:
         if exc.code in (401, 403, 404):

@@ -19,7 +19,16 @@ from web.db import get_engine
 from web.finance._common import FormState
 from web.settlement_access import current_actor
 
-__all__ = ["check_party"]
+__all__ = ["check_party", "find_party_code"]
+
+
+def find_party_code(typed: str, kind: str | None = "distributor") -> settlement.PartyChoice | None:
+    """The party (of ``kind``; any kind for None) whose code is ``typed``, ignoring
+    surrounding spaces and case (``d-at`` finds ``D-AT``), among those the signed-in
+    user may find (:func:`settlement.find_party`); None when there is none. Every
+    form with a party code field looks it up here: finance forms and the
+    administrator's user and token forms alike."""
+    return settlement.find_party(get_engine(), current_actor(), typed, kind=kind)
 
 
 def check_party(form: FormState, name: str = "party", *, required: bool = True) -> int | None:
@@ -38,7 +47,7 @@ def check_party(form: FormState, name: str = "party", *, required: bool = True) 
                 name, gettext("Distributor: choose one (type its code or name, then pick it).")
             )
         return None
-    found = settlement.find_party(get_engine(), current_actor(), typed)
+    found = find_party_code(typed)
     if found is None:
         form.errors.setdefault(
             name, gettext("Distributor: no distributor has the code “%(code)s”.", code=typed)
