@@ -129,7 +129,7 @@ def test_map_errors_name_the_problem(
     assert "no party with code 'NOPE'" in unknown.get_json()["error"]
     bad_month = client.get("/api/v1/territories/map.png?party=D1&month=2026-3", headers=headers)
     assert bad_month.status_code == 400
-    assert "month must be YYYY-MM" in bad_month.get_json()["error"]
+    assert "month must be a month such as 2026-11" in bad_month.get_json()["error"]
     plain = client.get("/api/v1/territories/map.png", headers=headers)
     assert plain.status_code == 200
     assert "X-Scans-In-Zone" not in plain.headers

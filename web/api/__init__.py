@@ -20,7 +20,8 @@ is an error on purpose: silently losing endpoints is worse than not starting.
 
 Ids in paths are ``<id:...>`` (``<seq:...>`` for a ledger seq): out of range is
 404 before the view runs. Query parameters are checked against their declaration
-before the view runs (400 naming the parameter); ``query_int``/``query_str``/
+before the view runs (400 naming the parameter, also for a parameter the endpoint
+does not declare); ``query_int``/``query_str``/
 ``query_float``/``query_bool`` then return the typed, checked values.
 """
 
@@ -34,9 +35,11 @@ from flask import Blueprint, Flask, abort, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from web.api.openapi import (
+    CURSOR_PATTERN,
     DAY_PATTERN,
     MONTH_PATTERN,
     PERIOD_PATTERN,
+    QUARTER_PATTERN,
     Operation,
     build_document,
     id_param,
@@ -49,10 +52,12 @@ from web.errors import refuse
 from web.i18n import N_
 
 __all__ = [
+    "CURSOR_PATTERN",
     "DAY_PATTERN",
     "ENDPOINT_MODULES",
     "MONTH_PATTERN",
     "PERIOD_PATTERN",
+    "QUARTER_PATTERN",
     "api",
     "api_route",
     "id_param",

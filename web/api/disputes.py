@@ -18,6 +18,7 @@ from flask.typing import ResponseReturnValue
 import settlement
 from settlement import SettlementError
 from web.api import api_route, id_param, json_body, json_response, query_int, query_param, query_str
+from web.api.paging import page_params, page_window, paged, paged_response
 from web.converters import ID_MAX
 from web.db import get_engine
 from web.roles import Role
@@ -118,21 +119,21 @@ def statement_response(statement_id: int) -> ResponseReturnValue:
     "/disputes",
     summary="Disputed statement lines, longest waiting first",
     description="Filter by `status` (open, adjusted, rejected) and `party_id`; page with "
-    "`offset` and `limit` (at most 200). Answers `{items, total, offset, limit}`.",
+    "`limit` (at most 200) and the `cursor` of the `Link` header (or `offset`). Answers "
+    "`{items, total, offset, limit}` with `X-Total-Count` and `Link`.",
     params=(
         query_param("status", "string", enum=list(settlement.DISPUTE_STATUSES)),
         id_param("party_id"),
         query_param("offset", minimum=0, maximum=ID_MAX, default=0),
-        query_param("limit", minimum=1, maximum=200, default=50),
+        *page_params("disputes", maximum=200),
     ),
-    responses={200: json_response("A page of the queue", _OBJECT)},
+    responses={200: paged_response("A page of the queue", _OBJECT)},
     roles=QUEUE_READERS,
     tags=("disputes",),
 )
 def disputes_list() -> ResponseReturnValue:
     status = query_str("status")
-    offset = query_int("offset") or 0
-    limit = query_int("limit") or 50
+    offset, limit = page_window()
     try:
         items, total = settlement.list_disputes(
             get_engine(), current_actor(), status=status,
@@ -140,7 +141,8 @@ def disputes_list() -> ResponseReturnValue:
         )  # fmt: skip
     except SettlementError as exc:
         abort_for_dispute(exc)
-    return jsonify(items=[dispute_json(d) for d in items], total=total, offset=offset, limit=limit)
+    body = jsonify(items=[dispute_json(d) for d in items], total=total, offset=offset, limit=limit)
+    return paged(body, total, offset, limit, len(items))
 
 
 @api_route(

@@ -11,10 +11,13 @@ import contextlib
 
 from flask import Response, abort, jsonify
 from flask.typing import ResponseReturnValue
+from flask_babel import lazy_gettext
+from sqlalchemy import Connection
 
 from ledger import ProofError, canonical_entries, consistency_proof, inclusion_proof, verifier_key
 from ledger.checkpoint import CheckpointLockTimeout, latest_checkpoint, make_checkpoint
 from ledger.times import EntryTimeOutOfRange
+from ledger.tree import read_head
 from web.api import api_route, json_response, query_int, query_param
 from web.converters import SEQ_MAX
 from web.db import get_engine
@@ -128,7 +131,15 @@ def entries() -> ResponseReturnValue:
         raise BadParameter(missing, "query parameters 'start' and 'end' are required")
     if end <= start:
         raise BadParameter(
-            "end", f"'end' must be greater than 'start', got start={start} end={end}"
+            "end",
+            f"'end' must be greater than 'start', got start={start} end={end}",
+            lazy_gettext(
+                "%(name)s must be greater than %(other)s, got %(other)s=%(low)s %(name)s=%(high)s",
+                name="end",
+                other="start",
+                low=start,
+                high=end,
+            ),
         )
     end = min(end, start + MAX_ENTRIES)  # RFC 6962 §4.6: a page, not an error
     try:
@@ -174,12 +185,43 @@ def proof_inclusion() -> ResponseReturnValue:
     if seq is None or size is None:
         missing = "seq" if seq is None else "tree_size"
         raise BadParameter(missing, "query parameters 'seq' and 'tree_size' are required")
+    if seq >= size:
+        raise BadParameter(
+            "seq",
+            f"leaf index {seq} is not in a tree of size {size}",
+            lazy_gettext(
+                "%(name)s must be less than %(other)s: entry %(seq)s is not in a tree of "
+                "%(size)s entries",
+                name="seq",
+                other="tree_size",
+                seq=seq,
+                size=size,
+            ),
+        )
     try:
         with get_engine().connect() as conn:
+            _check_tree_size(conn, "tree_size", size)
             proof = inclusion_proof(conn, seq, size)
     except ProofError as exc:
         abort(400, str(exc))
     return proof.as_json()
+
+
+def _check_tree_size(conn: Connection, name: str, size: int) -> None:
+    """BadParameter naming ``name`` when the ledger holds fewer than ``size`` entries
+    (the check :mod:`ledger.proofs` makes, said in the caller's language)."""
+    held = read_head(conn).size
+    if size > held:
+        raise BadParameter(
+            name,
+            f"tree size {size} is not between 1 and the ledger's {held}",
+            lazy_gettext(
+                "%(name)s must be from 1 to %(held)s (the entries in the ledger), got %(size)s",
+                name=name,
+                held=held,
+                size=size,
+            ),
+        )
 
 
 @api_route(
@@ -213,10 +255,20 @@ def proof_consistency() -> ResponseReturnValue:
         raise BadParameter(missing, "query parameters 'first' and 'second' are required")
     if first > second:
         raise BadParameter(
-            "first", f"'first' must not be greater than 'second', got first={first} second={second}"
+            "first",
+            f"'first' must not be greater than 'second', got first={first} second={second}",
+            lazy_gettext(
+                "%(name)s must not be greater than %(other)s, got %(name)s=%(high)s "
+                "%(other)s=%(low)s",
+                name="first",
+                other="second",
+                high=first,
+                low=second,
+            ),
         )
     try:
         with get_engine().connect() as conn:
+            _check_tree_size(conn, "second", second)
             path = consistency_proof(conn, first, second)
     except ProofError as exc:
         abort(400, str(exc))

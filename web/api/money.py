@@ -35,10 +35,10 @@ from web.api import (
     api_route,
     json_body,
     json_response,
-    query_int,
     query_param,
     query_str,
 )
+from web.api.paging import page_params, page_window, paged, paged_response
 from web.converters import ID_MAX
 from web.db import get_engine
 from web.errors import refuse
@@ -227,13 +227,10 @@ def money_payment_file(run_id: int) -> ResponseReturnValue:
 
 
 def _page_args() -> tuple[int, int]:
-    return query_int("offset") or 0, query_int("limit") or 50
+    return page_window()
 
 
 _PAGING = (
-    query_param(
-        "limit", minimum=1, maximum=500, default=50, description="at most this many (default 50)"
-    ),
     query_param(
         "offset",
         minimum=0,
@@ -241,6 +238,7 @@ _PAGING = (
         default=0,
         description="skip this many (the previous next_offset)",
     ),
+    *page_params("items"),
 )
 
 
@@ -251,7 +249,7 @@ _PAGING = (
     "(what it holds), deducted_minor (taken from the deposit so far); `next_offset` "
     "is null on the last page. A distributor gets only its own.",
     params=_PAGING,
-    responses={200: json_response("The accounts", _OBJECT)},
+    responses={200: paged_response("The accounts", _OBJECT)},
     roles=_OWN,
     tags=_TAGS,
 )
@@ -262,13 +260,14 @@ def money_accounts() -> ResponseReturnValue:
     except settlement.SettlementError as exc:
         abort_for(exc)
     nxt = offset + len(rows)
-    return jsonify(
+    body = jsonify(
         {
             "items": [dataclasses.asdict(r) for r in rows],
             "total": total,
             "next_offset": nxt if nxt < total else None,
         }
     )
+    return paged(body, total, offset, limit, len(rows))
 
 
 def visible_account(party_id: int, offset: int = 0, limit: int | None = None) -> PartyAccount:
@@ -285,7 +284,7 @@ def visible_account(party_id: int, offset: int = 0, limit: int | None = None) ->
     "/accounts/<id:party_id>",
     summary="One party's receivable and deposit, with its movements (newest first)",
     params=_PAGING,
-    responses={200: json_response("The account", _OBJECT), 404: "No such party"},
+    responses={200: paged_response("The account", _OBJECT), 404: "No such party"},
     roles=_OWN,
     tags=_TAGS,
 )
@@ -295,7 +294,7 @@ def money_account(party_id: int) -> ResponseReturnValue:
     out = dataclasses.asdict(acc)
     nxt = offset + len(acc.movements)
     out["next_offset"] = nxt if nxt < acc.movement_count else None
-    return jsonify(out)
+    return paged(jsonify(out), acc.movement_count, offset, limit, len(acc.movements))
 
 
 # ------------------------------------------------------------------ accruals

@@ -31,14 +31,18 @@ from flask_babel import gettext, lazy_gettext
 
 from web.converters import CONVERTERS, ID_SCHEMA
 from web.errors import BadParameter
+from web.i18n import N_
 from web.roles import Role, parse_role
 from web.security import API_PREFIX, public, require_roles
 
 __all__ = [
+    "CURSOR_PATTERN",
     "DAY_PATTERN",
     "ERROR_SCHEMA",
     "MONTH_PATTERN",
+    "PATTERN_WORDS",
     "PERIOD_PATTERN",
+    "QUARTER_PATTERN",
     "Operation",
     "RouteDecorator",
     "build_document",
@@ -56,6 +60,22 @@ MONTH_PATTERN = r"\d{4}-(0[1-9]|1[0-2])"
 PERIOD_PATTERN = r"\d{4}-((0[1-9]|1[0-2])|Q[1-4])"
 #: A day ``YYYY-MM-DD`` (the day of the month is checked again where it is read).
 DAY_PATTERN = r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
+#: A quarter ``YYYY-Qn``.
+QUARTER_PATTERN = r"\d{4}-Q[1-4]"
+#: A page's start: a whole number of items to skip (a ``cursor`` of a ``Link``).
+CURSOR_PATTERN = r"\d{1,10}"
+
+#: What a value of each declared pattern must be, in words (catalogue messages): a
+#: refusal says these, never the parameter's OpenAPI description (which is written for
+#: the document, not for a sentence) nor the regular expression. A pattern without
+#: words here is said as "text matching <the expression>".
+PATTERN_WORDS: dict[str, str] = {
+    MONTH_PATTERN: N_("a month such as 2026-11"),
+    PERIOD_PATTERN: N_("a month such as 2026-11 or a quarter such as 2026-Q4"),
+    DAY_PATTERN: N_("a day such as 2026-11-30"),
+    QUARTER_PATTERN: N_("a quarter such as 2026-Q4"),
+    CURSOR_PATTERN: N_("a whole number ≥ 0"),
+}
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -161,12 +181,20 @@ def _expected(schema: Mapping[str, Any], description: str) -> str:
     if kind == "boolean":
         return "true or false"
     if "pattern" in schema:
-        return description.rstrip(".") or f"text matching {schema['pattern']}"
+        words = PATTERN_WORDS.get(_bare(schema["pattern"]))
+        return words or f"text matching {_bare(schema['pattern'])}"
     return f"text of at most {schema['maxLength']} characters"
 
 
+def _bare(pattern: str) -> str:
+    """A declared pattern as written, without the anchors :func:`query_param` adds."""
+    if pattern.startswith("^(?:") and pattern.endswith(")$"):
+        return pattern[4:-2]
+    return pattern
+
+
 def _expected_words(schema: Mapping[str, Any], description: str) -> str:
-    """:func:`_expected` in the request's language (a pattern's description stays as written)."""
+    """:func:`_expected` in the request's language (a pattern by :data:`PATTERN_WORDS`)."""
     kind = schema["type"]
     if "enum" in schema:
         return str(gettext("one of %(values)s", values=", ".join(str(v) for v in schema["enum"])))
@@ -179,9 +207,10 @@ def _expected_words(schema: Mapping[str, Any], description: str) -> str:
     if kind == "boolean":
         return str(gettext("true or false"))
     if "pattern" in schema:
-        return description.rstrip(".") or str(
-            gettext("text matching %(pattern)s", pattern=schema["pattern"])
-        )
+        words = PATTERN_WORDS.get(_bare(schema["pattern"]))
+        if words is not None:
+            return str(gettext(words))
+        return str(gettext("text matching %(pattern)s", pattern=_bare(schema["pattern"])))
     return str(gettext("text of at most %(count)s characters", count=schema["maxLength"]))
 
 
@@ -234,10 +263,23 @@ def _convert(name: str, raw: str, schema: Mapping[str, Any], description: str) -
             raise BadParameter(
                 name,
                 f"{name} must be at most {schema['maxLength']} characters, got {len(raw)}",
+                lazy_gettext(
+                    "%(name)s must be at most %(most)s characters, got %(count)s",
+                    name=name,
+                    most=schema["maxLength"],
+                    count=len(raw),
+                ),
             )
         if len(raw) < schema.get("minLength", 0):
             raise BadParameter(
-                name, f"{name} must be at least {schema['minLength']} characters, got {_shown(raw)}"
+                name,
+                f"{name} must be at least {schema['minLength']} characters, got {_shown(raw)}",
+                lazy_gettext(
+                    "%(name)s must be at least %(least)s characters, got %(value)s",
+                    name=name,
+                    least=schema["minLength"],
+                    value=_shown(raw),
+                ),
             )
         if "pattern" in schema and not re.fullmatch(schema["pattern"], raw, re.ASCII):
             raise refuse()
@@ -256,9 +298,13 @@ def parse_query(params: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     Returns name → value for every declared query parameter: the converted value,
     else its ``default`` (``None`` when it has none). An empty value counts as
     absent. Raises :class:`web.errors.BadParameter` (400) naming the first
-    parameter that is missing (``required``) or does not fit its schema.
-    Undeclared parameters are ignored.
+    parameter that is not declared (a misspelt filter must not silently widen
+    what is listed), missing (``required``) or does not fit its schema.
     """
+    declared = [p["name"] for p in params if p.get("in") == "query"]
+    for name in request.args:
+        if name not in declared:
+            _refuse_unknown(name, declared)
     values: dict[str, Any] = {}
     for param in params:
         if param.get("in") != "query":
@@ -282,6 +328,26 @@ def parse_query(params: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
             continue
         values[name] = _convert(name, raw, schema, description)
     return values
+
+
+def _refuse_unknown(name: str, declared: list[str]) -> None:
+    shown = _shown(name)
+    if not declared:
+        raise BadParameter(
+            name,
+            f"unknown query parameter {shown}: this endpoint takes none",
+            lazy_gettext("unknown query parameter %(name)s: this endpoint takes none", name=shown),
+        )
+    names = ", ".join(declared)
+    raise BadParameter(
+        name,
+        f"unknown query parameter {shown}: this endpoint takes {names}",
+        lazy_gettext(
+            "unknown query parameter %(name)s: this endpoint takes %(names)s",
+            name=shown,
+            names=names,
+        ),
+    )
 
 
 def validated_query() -> dict[str, Any]:

@@ -29,11 +29,11 @@ from web.api import (
     json_body,
     json_response,
     query_bool,
-    query_int,
     query_param,
     query_str,
 )
-from web.api.openapi import RouteDecorator
+from web.api.openapi import CURSOR_PATTERN, RouteDecorator
+from web.api.paging import page_params, page_window, paged, paged_response, window_of
 from web.converters import ID_MAX
 from web.db import get_engine, get_session
 from web.errors import refuse
@@ -67,7 +67,10 @@ _PAGING = (
     ),
     query_param("offset", minimum=0, maximum=ID_MAX, default=0, description="Items to skip."),
     query_param(
-        "cursor", "string", pattern=r"\d{1,10}", description="`next_cursor` of the previous page."
+        "cursor",
+        "string",
+        pattern=CURSOR_PATTERN,
+        description="`next_cursor` of the previous page (or the `cursor` of the `Link` header).",
     ),
 )
 _PROBLEMS = json_response(
@@ -127,7 +130,7 @@ def _list_route(
         summary=summary,
         description=description,
         params=(*params, *_PAGING),
-        responses={200: json_response(f"A page of {noun}", _PAGE)},
+        responses={200: paged_response(f"A page of {noun}", _PAGE)},
         roles=READERS,
         tags=_TAGS,
     )
@@ -164,11 +167,7 @@ def _create_route(
 
 
 def _paging() -> tuple[int, int]:
-    limit = query_int("limit") or 50
-    cursor = query_str("cursor")  # digits: checked before the view
-    if cursor:
-        return min(int(cursor), ID_MAX), limit
-    return query_int("offset") or 0, limit
+    return page_window()
 
 
 def _listed(
@@ -186,7 +185,7 @@ def _listed(
 
 def _page(items: Sequence[Any], total: int, offset: int, limit: int) -> ResponseReturnValue:
     nxt = offset + len(items)
-    return jsonify(
+    body = jsonify(
         {
             "items": [dataclasses.asdict(i) for i in items],
             "total": total,
@@ -195,6 +194,7 @@ def _page(items: Sequence[Any], total: int, offset: int, limit: int) -> Response
             "next_cursor": str(nxt) if nxt < total else None,
         }
     )
+    return paged(body, total, offset, limit, len(items))
 
 
 def _problems(problems: Sequence[settlement.ImportProblem], error: str, message: str) -> Response:
@@ -670,13 +670,18 @@ def billing_create() -> ResponseReturnValue:
 @api_route(
     "/programs",
     summary="Rebate programs, each with its versions newest first",
-    responses={200: json_response("The programs", {"type": "array", "items": _OBJECT})},
+    description="A page of programs (`limit`, `cursor`); `X-Total-Count` and `Link` as "
+    "every list answers them.",
+    params=page_params("programs"),
+    responses={200: paged_response("The programs", {"type": "array", "items": _OBJECT})},
     roles=READERS,
     tags=_TAGS,
 )
 def programs_list() -> ResponseReturnValue:
     programs = _call(lambda: settlement.list_programs(get_engine(), current_actor()))
-    return jsonify([dataclasses.asdict(p) for p in programs])
+    offset, limit = page_window()
+    body = [dataclasses.asdict(p) for p in window_of(programs, offset, limit)]
+    return paged(jsonify(body), len(programs), offset, limit, len(body))
 
 
 @api_route(

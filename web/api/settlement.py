@@ -13,14 +13,16 @@ import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Response, abort, jsonify, request, url_for
+from flask import Response, abort, jsonify, request
 from flask.typing import ResponseReturnValue
+from flask_babel import lazy_gettext
 
 import settlement
 from web.admin_pickers import alert_assignee_role
 from web.api import (
     MONTH_PATTERN,
     PERIOD_PATTERN,
+    QUARTER_PATTERN,
     api_route,
     id_param,
     json_body,
@@ -29,8 +31,10 @@ from web.api import (
     query_param,
     query_str,
 )
+from web.api.paging import page_params, page_window, paged, paged_response, window_of
 from web.converters import ID_MAX, ID_SCHEMA
 from web.db import get_engine
+from web.errors import BadParameter
 from web.i18n import DEFAULT_LOCALE, document_words, page_words
 from web.outbox import after_alert_confirmed, after_run_posted
 from web.roles import Role
@@ -101,24 +105,11 @@ def _visible_alert(alert_id: int) -> settlement.AlertView:
         abort_for(exc, not_found=True)
 
 
-_ALERT_PAGE_HEADERS = {
-    "X-Total-Count": {
-        "description": "How many alerts match the filters in all.",
-        "schema": {"type": "integer"},
-    },
-    "Link": {
-        "description": 'RFC 8288 links to the other pages: `<...&cursor=N>; rel="next"` '
-        'and `rel="prev"` where they exist.',
-        "schema": {"type": "string"},
-    },
-}
-
-
 @api_route(
     "/alerts",
     summary="Diversion alerts, a page at a time",
     description="Filter by `q` (part of a unit key one of the alert's findings names), "
-    "`party_id`, `type`, `severity`, `status` and `period` (YYYY-MM); order by `sort`. "
+    "`party` (a distributor's code, any case) or `party_id`, `type`, `severity`, `status` and `period` (YYYY-MM); order by `sort`. "
     "The body is the page's alerts (with `severity_reason`, `value_minor` in "
     "`value_currency` and `value_reference_minor` in EUR, as detection last graded "
     "them: null when unknown); `X-Total-Count` gives the total and `Link` the next and previous "
@@ -126,6 +117,12 @@ _ALERT_PAGE_HEADERS = {
     "alerts about its own party.",
     params=(
         query_param("q", "string", maxLength=64, description="Part of a unit key."),
+        query_param(
+            "party",
+            "string",
+            maxLength=64,
+            description="A distributor's code, any case (instead of party_id).",
+        ),
         id_param("party_id"),
         query_param("type", "string", enum=list(settlement.ALERT_TYPES)),
         query_param("severity", "string", enum=list(settlement.SEVERITIES)),
@@ -139,15 +136,9 @@ _ALERT_PAGE_HEADERS = {
             description="newest (period, then id), severity, units or value at stake "
             "in EUR (alerts whose value is unknown last), largest first.",
         ),
-        query_param("limit", minimum=1, maximum=500, default=50, description="Alerts per page."),
-        query_param(
-            "cursor",
-            "string",
-            pattern=r"\d{1,10}",
-            description="Where the page starts: the `cursor` of a previous answer's `Link`.",
-        ),
+        *page_params("alerts"),
     ),
-    responses={200: {**json_response("The page of alerts", _LIST), "headers": _ALERT_PAGE_HEADERS}},
+    responses={200: paged_response("The page of alerts", _LIST)},
     roles=ALERT_READERS,
     tags=("alerts",),
 )
@@ -155,15 +146,13 @@ def alerts_list() -> ResponseReturnValue:
     query = settlement.AlertQuery(
         status=query_str("status"),
         period=query_str("period"),
-        party_id=query_int("party_id"),
+        party_id=_alert_party(),
         finding_type=query_str("type"),
         severity=query_str("severity"),
         unit_key=query_str("q"),
         sort=query_str("sort", "newest") or "newest",
     )
-    limit = query_int("limit", 50) or 50
-    cursor = query_str("cursor")
-    offset = min(int(cursor), ID_MAX) if cursor else 0
+    offset, limit = page_window()
     try:
         page = settlement.page_alerts(
             get_engine(), current_actor(), query, offset=offset, limit=limit
@@ -176,19 +165,32 @@ def alerts_list() -> ResponseReturnValue:
         item = alert_json(a, codes)
         item.update(_grade_json(page.grades[a.id]))
         body.append(item)
-    response = jsonify(body)
-    response.headers["X-Total-Count"] = str(page.total)
-    links = []
-    args: dict[str, Any] = request.args.to_dict()
-    if offset + len(page.items) < page.total:
-        args["cursor"] = str(offset + len(page.items))
-        links.append(f'<{url_for("api.alerts_list", **args)}>; rel="next"')
-    if offset > 0:
-        args["cursor"] = str(max(offset - limit, 0))
-        links.append(f'<{url_for("api.alerts_list", **args)}>; rel="prev"')
-    if links:
-        response.headers["Link"] = ", ".join(links)
-    return response
+    return paged(jsonify(body), page.total, offset, limit, len(body))
+
+
+def _alert_party() -> int | None:
+    """The party the alert list is filtered by: ``party_id``, or the distributor
+    whose code is ``party`` (any case, among those the caller may find, as the alert
+    page reads it). 400 naming ``party`` for a code no such distributor has, or
+    when both are given."""
+    party_id = query_int("party_id")
+    code = query_str("party")
+    if code is None:
+        return party_id
+    if party_id is not None:
+        raise BadParameter(
+            "party",
+            "give party or party_id, not both",
+            lazy_gettext("give party or party_id, not both"),
+        )
+    found = settlement.find_party(get_engine(), current_actor(), code)
+    if found is None:
+        raise BadParameter(
+            "party",
+            f"party: no distributor has the code {code!r}",
+            lazy_gettext("party: no distributor has the code %(value)s", value=repr(code)),
+        )
+    return found.id
 
 
 @api_route(
@@ -413,8 +415,11 @@ def report_json(r: settlement.ReportView, keys: dict[int, str]) -> dict[str, Any
 @api_route(
     "/reports",
     summary="Whistleblower reports, newest first (a distributor: those it filed)",
-    params=(query_param("status", "string", enum=["open", "confirmed", "rejected"]),),
-    responses={200: json_response("The reports", _LIST)},
+    params=(
+        query_param("status", "string", enum=["open", "confirmed", "rejected"]),
+        *page_params("reports"),
+    ),
+    responses={200: paged_response("The reports", _LIST)},
     roles=REPORT_READERS,
     tags=("reports",),
 )
@@ -423,8 +428,11 @@ def reports_list() -> ResponseReturnValue:
         reports = settlement.list_reports(get_engine(), current_actor(), status=query_str("status"))
     except settlement.SettlementError as exc:
         abort_for(exc)
-    keys = unit_keys(r.unit_id for r in reports)
-    return jsonify([report_json(r, keys) for r in reports])
+    offset, limit = page_window()
+    shown = window_of(reports, offset, limit)
+    keys = unit_keys(r.unit_id for r in shown)
+    body = [report_json(r, keys) for r in shown]
+    return paged(jsonify(body), len(reports), offset, limit, len(body))
 
 
 def parse_seen(raw: str) -> int:
@@ -567,14 +575,17 @@ def visible_run(run_id: int) -> settlement.RunView:
     summary="Settlement runs, newest first",
     params=(
         query_param("period", "string", description="YYYY-MM or YYYY-Qn", pattern=PERIOD_PATTERN),
+        *page_params("runs"),
     ),
-    responses={200: json_response("The runs", _LIST)},
+    responses={200: paged_response("The runs", _LIST)},
     roles=FINANCE_READERS,
     tags=("settlement",),
 )
 def runs_list() -> ResponseReturnValue:
     runs = settlement.list_runs(get_engine(), query_str("period"))
-    return jsonify([run_json(r) for r in runs])
+    offset, limit = page_window()
+    body = [run_json(r) for r in window_of(runs, offset, limit)]
+    return paged(jsonify(body), len(runs), offset, limit, len(body))
 
 
 @api_route(
@@ -713,8 +724,8 @@ def run_discard(run_id: int) -> ResponseReturnValue:
 @api_route(
     "/statements",
     summary="Statements: of a run (finance, admin, auditors) or a distributor's own",
-    params=(id_param("run_id"),),
-    responses={200: json_response("The statements", _LIST)},
+    params=(id_param("run_id"), *page_params("statements")),
+    responses={200: paged_response("The statements", _LIST)},
     roles=STATEMENT_READERS,
     tags=("settlement",),
 )
@@ -723,7 +734,9 @@ def statements_list() -> ResponseReturnValue:
         rows = settlement.list_statements(get_engine(), current_actor(), run_id=query_int("run_id"))
     except settlement.SettlementError as exc:
         abort_for(exc)
-    return jsonify([dataclasses.asdict(r) for r in rows])
+    offset, limit = page_window()
+    body = [dataclasses.asdict(r) for r in window_of(rows, offset, limit)]
+    return paged(jsonify(body), len(rows), offset, limit, len(body))
 
 
 def visible_statement(statement_id: int) -> settlement.StatementView:
@@ -757,11 +770,30 @@ def statement_download_response(statement_id: int, fmt: str, lang: str | None = 
     another one (finance reading a Chinese distributor's statement in English).
     400 for a format or language that is not offered."""
     if fmt not in DOWNLOAD_TYPES:
-        abort(400, f"format must be one of {', '.join(DOWNLOAD_TYPES)}, got {fmt!r}")
+        offered = ", ".join(DOWNLOAD_TYPES)
+        raise BadParameter(
+            "format",
+            f"format must be one of {offered}, got {fmt!r}",
+            lazy_gettext(
+                "%(name)s must be %(what)s, got %(value)s",
+                name="format",
+                what=lazy_gettext("one of %(values)s", values=offered),
+                value=repr(fmt),
+            ),
+        )
     chosen = settlement.supported_locale(lang)
     if lang is not None and chosen is None:
         offered = ", ".join(settlement.DOCUMENT_LOCALES)
-        abort(400, f"lang must be one of {offered}, got {lang!r}")
+        raise BadParameter(
+            "lang",
+            f"lang must be one of {offered}, got {lang!r}",
+            lazy_gettext(
+                "%(name)s must be %(what)s, got %(value)s",
+                name="lang",
+                what=lazy_gettext("one of %(values)s", values=offered),
+                value=repr(lang),
+            ),
+        )
     st = visible_statement(statement_id)
     locale = chosen or settlement.supported_locale(st.party_locale) or DEFAULT_LOCALE
     render = {
@@ -826,16 +858,20 @@ def score_json(s: settlement.PartnerScoreView) -> dict[str, Any]:
     summary="Partner class scores of a quarter, best first, with their breakdown",
     params=(
         query_param(
-            "quarter", "string", required=True, description="YYYY-Qn", pattern=r"\d{4}-Q[1-4]"
+            "quarter", "string", required=True, description="YYYY-Qn", pattern=QUARTER_PATTERN
         ),
+        *page_params("scores"),
     ),
-    responses={200: json_response("The scores", _LIST)},
+    responses={200: paged_response("The scores", _LIST)},
     roles=FINANCE_READERS,
     tags=("settlement",),
 )
 def partner_scores() -> ResponseReturnValue:
     quarter = query_str("quarter") or ""
-    return jsonify([score_json(s) for s in settlement.list_partner_scores(get_engine(), quarter)])
+    scores = settlement.list_partner_scores(get_engine(), quarter)
+    offset, limit = page_window()
+    body = [score_json(s) for s in window_of(scores, offset, limit)]
+    return paged(jsonify(body), len(scores), offset, limit, len(body))
 
 
 @api_route(

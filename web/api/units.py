@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import re
 
-from flask import Response, abort, jsonify
+from flask import Response, jsonify
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
+from werkzeug.exceptions import BadRequest
 
 from ledger import InvalidIdentifierError, UnitNotFoundError
 from scanners import export_history, history_entries
 from web.api import api_route, json_response, query_int, query_param, query_str
 from web.db import get_engine, get_session
+from web.errors import refuse
+from web.i18n import N_
 from web.party_scope import custody_scope
+from web.reasons import scan_reason_words
 from web.roles import Role
 from web.security import current_principal
 from web.unit_views import UnitReport, load_unit, resolve_key
@@ -56,9 +61,13 @@ def _report(key: str) -> UnitReport:
         canonical = resolve_key(key)
         return load_unit(get_engine(), canonical, only_party=only_party())
     except InvalidIdentifierError as exc:
-        abort(400, f"invalid unit key: {exc}")
+        refused = BadRequest(f"invalid unit key: {exc}")
+        refused.localized = gettext(  # type: ignore[attr-defined]  # read by web.errors
+            "invalid unit key: %(reason)s", reason=scan_reason_words(str(exc))
+        )
+        raise refused from exc
     except UnitNotFoundError:
-        abort(404, f"no unit {key} in the ledger")
+        refuse(404, N_("no unit %(key)s in the ledger"), key=key)
 
 
 @api_route(
