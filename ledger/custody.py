@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from ledger.ids import EntryKind
 
-__all__ = ["Custody", "UnitState", "apply_entry"]
+__all__ = ["ANOMALY_TEMPLATES", "Custody", "UnitState", "apply_entry"]
 
 
 class UnitState(enum.Enum):
@@ -21,6 +21,44 @@ class UnitState(enum.Enum):
     IN_TRANSIT = "in_transit"
     SOLD = "sold"
     DECOMMISSIONED = "decommissioned"
+
+
+#: The shape of every anomaly sentence :func:`apply_entry` writes, by id: English with
+#: ``%(name)s`` values (party codes, the entry kind as stored). The sentences are
+#: stored in ``entries.anomaly`` and printed as they are; pages read the id and values
+#: back (:func:`scanners.reasons.anomaly_of`) to say them in the reader's language
+#: (``web.reasons.ANOMALIES``). A test checks every id against a sentence this module
+#: writes.
+ANOMALY_TEMPLATES: dict[str, str] = {
+    "never_commissioned": "%(kind)s of a unit that was never commissioned",
+    "commissioned_again": "commissioned again",
+    "shipped_no_ship_to": "shipped without a ship-to party",
+    "received_after_decommissioning": "received after decommissioning",
+    "received_after_sold": "received after it was sold",
+    "received_never_shipped": "received by %(party)s but never shipped (holder %(holder)s)",
+    "received_shipped_elsewhere": "received by %(party)s but shipped to %(bound_for)s",
+    "inspected_after_decommissioning": "inspected after decommissioning",
+    "decommissioned_twice": "decommissioned twice",
+    "shipped_after_decommissioning": "shipped after decommissioning",
+    "shipped_after_sold": "shipped after it was sold",
+    "shipped_in_transit": "shipped by %(party)s while in transit to %(bound_for)s",
+    "shipped_not_holder": "shipped by %(party)s, which does not hold it (holder %(holder)s)",
+    "sold_after_decommissioning": "sold after decommissioning",
+    "sold_after_sold": "sold after it was sold",
+    "sold_in_transit": "sold by %(party)s while in transit to %(bound_for)s",
+    "sold_not_holder": "sold by %(party)s, which does not hold it (holder %(holder)s)",
+    "packed_after_decommissioning": "packed after decommissioning",
+    "packed_after_sold": "packed after it was sold",
+    "packed_in_transit": "packed by %(party)s while in transit to %(bound_for)s",
+    "packed_not_holder": "packed by %(party)s, which does not hold it (holder %(holder)s)",
+    "unpacked_after_decommissioning": "unpacked after decommissioning",
+    "unpacked_after_sold": "unpacked after it was sold",
+    "unpacked_in_transit": "unpacked by %(party)s while in transit to %(bound_for)s",
+    "unpacked_not_holder": "unpacked by %(party)s, which does not hold it (holder %(holder)s)",
+    "returned_after_decommissioning": "returned after decommissioning",
+    "returned_in_transit": "returned by %(party)s while in transit to %(bound_for)s",
+    "returned_not_holder": "returned by %(party)s, which does not hold it (holder %(holder)s)",
+}
 
 
 # Enum member lookups cost a class-attribute access each; these run for every entry.

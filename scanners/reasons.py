@@ -13,14 +13,28 @@ digits and the scanned data are values: data, shown as they are in every languag
 
 ``web/reasons.py`` keeps the words of every id (``SCAN_REASONS``); a test checks the
 English of both is the same and that sample scans give each id.
+
+The same reading serves two more kinds of English sentence: the custody anomalies the
+ledger stores with an entry (:data:`ledger.custody.ANOMALY_TEMPLATES`, read by
+:func:`anomaly_of`) and the reasons :mod:`scanners.batch` refuses one scan event of an
+upload for (:data:`EVENT_REASON_TEMPLATES`, read by :func:`event_reason_of`).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import lru_cache
 
-__all__ = ["REASON_TEMPLATES", "reason_of"]
+from ledger.custody import ANOMALY_TEMPLATES
+
+__all__ = [
+    "EVENT_REASON_TEMPLATES",
+    "REASON_TEMPLATES",
+    "anomaly_of",
+    "event_reason_of",
+    "reason_of",
+]
 
 #: The English of each reason id, ``%(name)s`` filled from the values. Outer
 #: sentences come before the ones they hold and specific shapes before general ones
@@ -63,15 +77,29 @@ REASON_TEMPLATES: dict[str, str] = {
     ),
 }
 
+#: The English of the reasons :mod:`scanners.batch` refuses one event of an upload for
+#: that pages say in the reader's language (the rest are shown as the batch wrote them).
+EVENT_REASON_TEMPLATES: dict[str, str] = {
+    "packing_no_container": "a packing scan needs the container it packs into",
+}
+
 #: Values that are numbers (so the patterns split sentences where they should).
 _NUMBERS = frozenset({"ai", "digits", "digit", "expected", "length", "limit", "segment"})
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
-@lru_cache(maxsize=1)
-def _patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
+#: The sentence kinds :func:`_read` knows, by name (cached patterns per name).
+_TEMPLATES: dict[str, Mapping[str, str]] = {
+    "scan": REASON_TEMPLATES,
+    "anomaly": ANOMALY_TEMPLATES,
+    "event": EVENT_REASON_TEMPLATES,
+}
+
+
+@lru_cache(maxsize=len(_TEMPLATES))
+def _patterns(kind: str = "scan") -> tuple[tuple[str, re.Pattern[str]], ...]:
     found = []
-    for reason_id, english in REASON_TEMPLATES.items():
+    for reason_id, english in _TEMPLATES[kind].items():
         parts = _PLACEHOLDER.split(english)
         pattern = ""
         for i, part in enumerate(parts):
@@ -89,6 +117,22 @@ def _patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
     return tuple(found)
 
 
+def _read(kind: str, text: str | None) -> tuple[str, dict[str, str]] | None:
+    """``(id, values)`` of ``text`` among the templates of ``kind``: the first id whose
+    pattern matches the whole sentence and whose English filled with the values is
+    ``text`` again; None for None, "" or a sentence of no known shape."""
+    if not text:
+        return None
+    templates = _TEMPLATES[kind]
+    for reason_id, pattern in _patterns(kind):
+        found = pattern.fullmatch(text)
+        if found is not None:
+            values = found.groupdict()
+            if templates[reason_id] % values == text:
+                return reason_id, values
+    return None
+
+
 def reason_of(error: str | None) -> tuple[str, dict[str, str]] | None:
     """``(id, values)`` of a scanner's English reason: ``REASON_TEMPLATES[id] % values
     == error``; None for None or a sentence of a shape without an id (said as it is).
@@ -96,12 +140,26 @@ def reason_of(error: str | None) -> tuple[str, dict[str, str]] | None:
     >>> reason_of("GTIN 09506000134353 has check digit 3, expected 2")
     ('check_digit_wrong', {'name': 'GTIN', 'digits': '09506000134353', 'digit': '3', 'expected': '2'})
     """
-    if not error:
-        return None
-    for reason_id, pattern in _patterns():
-        found = pattern.fullmatch(error)
-        if found is not None:
-            values = found.groupdict()
-            if REASON_TEMPLATES[reason_id] % values == error:
-                return reason_id, values
-    return None
+    return _read("scan", error)
+
+
+def anomaly_of(anomaly: str | None) -> tuple[str, dict[str, str]] | None:
+    """``(id, values)`` of a custody anomaly as the ledger stored it
+    (``entries.anomaly``): ``ANOMALY_TEMPLATES[id] % values == anomaly``; None for
+    "" (no anomaly) or a sentence of a shape without an id.
+
+    >>> anomaly_of("sold by D-AU, which does not hold it (holder MFR)")
+    ('sold_not_holder', {'party': 'D-AU', 'holder': 'MFR'})
+    """
+    return _read("anomaly", anomaly)
+
+
+def event_reason_of(reason: str | None) -> tuple[str, dict[str, str]] | None:
+    """``(id, values)`` of the reason :mod:`scanners.batch` refused one scan event for
+    (``Rejection.reason``): ``EVENT_REASON_TEMPLATES[id] % values == reason``; None
+    for a reason of a shape without an id (said as the batch wrote it).
+
+    >>> event_reason_of("a packing scan needs the container it packs into")
+    ('packing_no_container', {})
+    """
+    return _read("event", reason)

@@ -93,10 +93,11 @@ def _text(
 
 
 def _disputed_lines(
-    s: Session, st: Statement, disputes: Sequence[tuple[int, str]]
+    s: Session, st: Statement, disputes: Sequence[tuple[int, str]], words: Words = ENGLISH
 ) -> dict[int, str]:
     """``{position: reason}`` of the lines disputed, each checked: on the statement,
-    given once, with a reason (errors name the line by number and title)."""
+    given once, with a reason (errors name the line by number and by its title in the
+    language of ``words``)."""
     lines = {
         ln.position: ln
         for ln in s.scalars(select(StatementLine).where(StatementLine.statement_id == st.id))
@@ -112,7 +113,10 @@ def _disputed_lines(
                 statement=st.id,
                 count=len(lines),
             )
-        line: dict[str, object] = {"line": position + 1, "title": line_text(ln, st.currency).title}
+        line: dict[str, object] = {
+            "line": position + 1,
+            "title": line_text(ln, st.currency, words=words).title,
+        }
         if position in chosen:
             raise SettlementError.said(
                 "line_disputed_twice", "line %(line)s (%(title)s) is disputed twice", **line
@@ -150,13 +154,15 @@ def respond_to_statement(
     confirm: bool,
     disputes: Sequence[tuple[int, str]] = (),
     source: str = "page",
+    words: Words = ENGLISH,
 ) -> ResponseResult:
     """The distributor's answer to one of its posted statements, given once.
 
     ``confirm=True`` with no ``disputes`` confirms the statement;
     ``confirm=False`` disputes the lines in ``disputes``: ``(line position, reason)``
     pairs (positions as stored, 0-based; messages name lines by their printed
-    number, position + 1, and title).
+    number, position + 1, and title, the title in the language of ``words``: English
+    by default, the reader's on a page).
 
     Raises :class:`~settlement.common.PermissionDenied` for anyone but a distributor,
     :class:`~settlement.statements.StatementNotFound` for a statement that is not
@@ -193,7 +199,7 @@ def respond_to_statement(
                     status=earlier.status,
                     user=earlier.actor,
                 )
-            chosen = _disputed_lines(s, st, disputes)
+            chosen = _disputed_lines(s, st, disputes, words)
             status = "confirmed" if confirm else "disputed"
             s.add(
                 StatementResponse(

@@ -86,7 +86,7 @@ def respond(statement_id: int) -> ResponseReturnValue:
     try:
         settlement.respond_to_statement(
             get_engine(), statement_id, current_actor(), confirm=confirm,
-            disputes=[(pos, reasons.get(pos, "")) for pos in disputed],
+            disputes=[(pos, reasons.get(pos, "")) for pos in disputed], words=page_words(),
         )  # fmt: skip
     except settlement.StatementNotFound:
         abort(404)

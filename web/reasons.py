@@ -24,14 +24,18 @@ from flask_babel import format_date, get_locale, gettext, ngettext
 import settlement
 from scanners.digital_link import DigitalLinkError
 from scanners.parse import ScanParseError, ScanResult
-from scanners.reasons import reason_of
+from scanners.reasons import anomaly_of, event_reason_of, reason_of
 from web.i18n import DEFAULT_LOCALE, N_, format_money, format_number
 from web.words import words
 
 __all__ = [
+    "ANOMALIES",
+    "EVENT_REASONS",
     "IMPORT_PROBLEMS",
     "REASONS",
     "SCAN_REASONS",
+    "anomaly_words",
+    "event_reason_words",
     "problem_words",
     "reason_message",
     "reason_sentence",
@@ -355,6 +359,81 @@ SCAN_REASONS: dict[str, str] = {
         " nor urn:epc:id:sscc:<company>.<serial ref> with 13 / 17 digits"
     ),
 }
+
+
+#: The words of every custody anomaly the ledger stores with an entry (the English is
+#: :data:`ledger.custody.ANOMALY_TEMPLATES`, what ``entries.anomaly`` holds and the CLI
+#: prints). Party codes are values, shown as they are; ``%(kind)s`` is an entry kind,
+#: said in words (:func:`web.words.words`).
+ANOMALIES: dict[str, str] = {
+    "never_commissioned": N_("%(kind)s of a unit that was never commissioned"),
+    "commissioned_again": N_("commissioned again"),
+    "shipped_no_ship_to": N_("shipped without a ship-to party"),
+    "received_after_decommissioning": N_("received after decommissioning"),
+    "received_after_sold": N_("received after it was sold"),
+    "received_never_shipped": N_("received by %(party)s but never shipped (holder %(holder)s)"),
+    "received_shipped_elsewhere": N_("received by %(party)s but shipped to %(bound_for)s"),
+    "inspected_after_decommissioning": N_("inspected after decommissioning"),
+    "decommissioned_twice": N_("decommissioned twice"),
+    "shipped_after_decommissioning": N_("shipped after decommissioning"),
+    "shipped_after_sold": N_("shipped after it was sold"),
+    "shipped_in_transit": N_("shipped by %(party)s while in transit to %(bound_for)s"),
+    "shipped_not_holder": N_("shipped by %(party)s, which does not hold it (holder %(holder)s)"),
+    "sold_after_decommissioning": N_("sold after decommissioning"),
+    "sold_after_sold": N_("sold after it was sold"),
+    "sold_in_transit": N_("sold by %(party)s while in transit to %(bound_for)s"),
+    "sold_not_holder": N_("sold by %(party)s, which does not hold it (holder %(holder)s)"),
+    "packed_after_decommissioning": N_("packed after decommissioning"),
+    "packed_after_sold": N_("packed after it was sold"),
+    "packed_in_transit": N_("packed by %(party)s while in transit to %(bound_for)s"),
+    "packed_not_holder": N_("packed by %(party)s, which does not hold it (holder %(holder)s)"),
+    "unpacked_after_decommissioning": N_("unpacked after decommissioning"),
+    "unpacked_after_sold": N_("unpacked after it was sold"),
+    "unpacked_in_transit": N_("unpacked by %(party)s while in transit to %(bound_for)s"),
+    "unpacked_not_holder": N_("unpacked by %(party)s, which does not hold it (holder %(holder)s)"),
+    "returned_after_decommissioning": N_("returned after decommissioning"),
+    "returned_in_transit": N_("returned by %(party)s while in transit to %(bound_for)s"),
+    "returned_not_holder": N_("returned by %(party)s, which does not hold it (holder %(holder)s)"),
+}
+
+#: The words of the reasons one scan event of an upload is refused for that have an id
+#: (:data:`scanners.reasons.EVENT_REASON_TEMPLATES`).
+EVENT_REASONS: dict[str, str] = {
+    "packing_no_container": N_("a packing scan needs the container it packs into"),
+}
+
+
+def _said(said: tuple[str, dict[str, str]] | None, messages: dict[str, str], text: str) -> str:
+    """``text`` in the request's language from its ``(id, values)`` read back, with
+    ``messages``' words; ``text`` itself in English, or without an id or words."""
+    if said is None or str(get_locale() or DEFAULT_LOCALE) == DEFAULT_LOCALE:
+        return text
+    reason_id, values = said
+    message = messages.get(reason_id)
+    if message is None:
+        return text
+    if "kind" in values:
+        values = {**values, "kind": words(values["kind"])}
+    return str(gettext(message, **values)) if values else str(gettext(message))
+
+
+def anomaly_words(anomaly: str | None) -> str:
+    """A custody anomaly as the ledger stored it (``entries.anomaly``), in the request's
+    language: read back to its id and values (:func:`scanners.reasons.anomaly_of`) and
+    said with :data:`ANOMALIES`; party codes stay as they are, an entry kind is said in
+    words. English, "" (no anomaly) and a sentence of no known shape are kept as stored.
+
+    ``anomaly_words("sold by D-AU, which does not hold it (holder MFR)")`` ->
+    ``"D-AU 售出，但该单品不在其手中（持有方 MFR）"`` in Chinese."""
+    text = anomaly or ""
+    return _said(anomaly_of(text), ANOMALIES, text)
+
+
+def event_reason_words(reason: str) -> str:
+    """Why one scan event was refused (``Rejection.reason`` of :mod:`scanners.batch`),
+    in the request's language where the reason has an id
+    (:func:`scanners.reasons.event_reason_of`), else as the batch wrote it."""
+    return _said(event_reason_of(reason), EVENT_REASONS, reason)
 
 
 def scan_reason_words(result: ScanResult | ScanParseError | DigitalLinkError | str) -> str:

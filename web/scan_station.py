@@ -66,7 +66,7 @@ from settlement.models import Product
 from web.db import get_engine, get_session
 from web.i18n import format_when
 from web.party_scope import custody_scope
-from web.reasons import scan_reason_words
+from web.reasons import anomaly_words, event_reason_words, scan_reason_words
 from web.roles import Role
 from web.security import Principal, current_principal, require_roles
 
@@ -385,13 +385,13 @@ def _rejection_message(code: str, reason: str) -> str:
                 reason=scan_reason_words(scanned),
             )
         )
-    return str(gettext("Not recorded: %(reason)s", reason=reason))
+    return str(gettext("Not recorded: %(reason)s", reason=event_reason_words(reason)))
 
 
 def _result_message(result: dict[str, Any], code: str = "") -> str:
     """What the page says about one result of ``code``: our own words where the result
     carries the facts, a refusal in a translated frame (:func:`_rejection_message`),
-    else the ledger's anomaly as it wrote it."""
+    else the ledger's anomaly in the reader's language (:func:`web.reasons.anomaly_words`)."""
     repeat = result.get("repeat")
     if isinstance(repeat, dict):
         return str(
@@ -407,7 +407,7 @@ def _result_message(result: dict[str, Any], code: str = "") -> str:
     reason = str(result.get("reason") or "")
     if result.get("status") in ("rejected", "conflict") and reason:
         return _rejection_message(code, reason)
-    return str(reason or result.get("anomaly") or "")
+    return reason or anomaly_words(str(result.get("anomaly") or ""))
 
 
 def _submit(

@@ -19,7 +19,7 @@ from web.reasons import scan_reason_words
 from web.security import require_roles
 from web.unit_views import UnitReport, load_unit, resolve_key
 
-__all__ = ["KIND_LABELS", "bp"]
+__all__ = ["KIND_LABELS", "STATE_LABELS", "bp"]
 
 bp = Blueprint("trace", __name__, url_prefix="/trace")
 
@@ -33,6 +33,14 @@ KIND_LABELS = {
     "inspecting": _l("Inspected"),
     "returning": _l("Returned"),
     "decommissioning": _l("Decommissioned"),
+}
+#: A unit's custody state (:class:`ledger.custody.UnitState` values) in words.
+STATE_LABELS = {
+    "uncommissioned": _l("Never commissioned"),
+    "in_stock": _l("In stock"),
+    "in_transit": _l("In transit"),
+    "sold": _l("Sold"),
+    "decommissioned": _l("Decommissioned"),
 }
 MAX_CONTENTS_SHOWN = 200
 
@@ -59,6 +67,7 @@ def unit() -> ResponseReturnValue:
             report=report,
             problem=problem,
             kind_labels=KIND_LABELS,
+            state_labels=STATE_LABELS,
             rfc3339=format_rfc3339,
             max_contents=MAX_CONTENTS_SHOWN,
         ),

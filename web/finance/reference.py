@@ -11,28 +11,91 @@ from typing import Any
 
 from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 
 import settlement
 from web.finance._common import READERS, FormState, money_text, render_page, service_page
 from web.security import require_roles
 
-__all__ = ["HISTORY_KINDS", "ShownChange", "bp", "change_fields"]
+__all__ = [
+    "HISTORY_ACTIONS",
+    "HISTORY_FIELDS",
+    "HISTORY_KINDS",
+    "ShownChange",
+    "bp",
+    "change_fields",
+]
 
 bp = Blueprint("reference", __name__, url_prefix="/finance/reference")
 
 #: The kinds the audit trail records, as the history filter offers them.
-HISTORY_KINDS = (
-    ("prices", "Prices"),
-    ("products", "Products"),
-    ("fx", "FX rates"),
-    ("programs", "Programs"),
-    ("targets", "Targets"),
-    ("deposits", "Deposits"),
-    ("deposit-agreements", "Deposit agreements"),
-    ("adjustments", "Adjustments"),
-    ("payments", "Payments"),
-    ("billing", "Billing details"),
+#: (``settlement.reference_audit.record_change``'s ``kind``, its words).
+HISTORY_KINDS: tuple[tuple[str, LazyString], ...] = (
+    ("prices", _l("Prices")),
+    ("products", _l("Products")),
+    ("fx", _l("FX rates")),
+    ("programs", _l("Programs")),
+    ("targets", _l("Targets")),
+    ("deposits", _l("Deposits")),
+    ("deposit-agreements", _l("Deposit agreements")),
+    ("adjustments", _l("Adjustments")),
+    ("payments", _l("Payments")),
+    ("billing", _l("Billing details")),
+    ("disputes", _l("Statement disputes")),
+    ("parties", _l("Document language")),
+    ("payment_file", _l("Payment files")),
 )
+
+#: The actions the audit trail records (``record_change``'s ``action``), in words.
+HISTORY_ACTIONS: dict[str, LazyString] = {
+    "create": _l("created"),
+    "update": _l("changed"),
+    "approve": _l("approved"),
+    "reject": _l("rejected"),
+    "receipt": _l("receipt booked"),
+    "refund": _l("refund booked"),
+    "topup-request": _l("top-up requested"),
+    "topup-met": _l("top-up met"),
+    "adjust": _l("adjusted"),
+    "confirm": _l("statement confirmed"),
+    "dispute": _l("lines disputed"),
+    "export": _l("payment file exported"),
+}
+
+#: The fields of audited records (as :func:`change_fields` names them: ``_minor``
+#: dropped, ``_`` as a space), in words; a field not listed is shown by its name.
+HISTORY_FIELDS: dict[str, LazyString] = {
+    "name": _l("name"),
+    "list price": _l("list price"),
+    "valid from": _l("valid from"),
+    "valid to": _l("valid to"),
+    "rules": _l("rules"),
+    "amount": _l("amount"),
+    "currency": _l("currency"),
+    "date": _l("date"),
+    "kind": _l("kind"),
+    "status": _l("status"),
+    "reason": _l("reason"),
+    "note": _l("note"),
+    "deadline": _l("deadline"),
+    "rate": _l("rate"),
+    "as of": _l("as of"),
+    "units": _l("units"),
+    "value": _l("value"),
+    "measure": _l("measure"),
+    "reference": _l("reference"),
+    "received on": _l("received on"),
+    "source": _l("source"),
+    "legal name": _l("legal name"),
+    "address": _l("address"),
+    "iban": _l("IBAN"),
+    "bic": _l("BIC"),
+    "locale": _l("language"),
+    "lines": _l("lines"),
+    "dispute id": _l("dispute"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +170,20 @@ def history() -> ResponseReturnValue:
     )
     kind = filters.values["kind"] or None
     key = filters.values["key"] or None
+    kind_words = dict(HISTORY_KINDS)
+    if kind is not None and kind not in kind_words:
+        filters.errors["kind"] = gettext(
+            "kind: %(value)s is not a kind the history records; choose one of the list",
+            value=kind,
+        )
+        return render_page(
+            "finance/history.html",
+            changes=[],
+            pager=None,
+            filters=filters,
+            kinds=HISTORY_KINDS,
+            status=400,
+        )
     changes, pager = service_page(settlement.reference_history, kind=kind, key=key)
     shown = [
         ShownChange(
@@ -116,7 +193,10 @@ def history() -> ResponseReturnValue:
             c.actor,
             c.at_ms,
             c.source,
-            change_fields(c.before, c.after, kind=c.kind, key=c.key),
+            tuple(
+                (str(HISTORY_FIELDS.get(name, name)), before, after)
+                for name, before, after in change_fields(c.before, c.after, kind=c.kind, key=c.key)
+            ),
         )
         for c in changes
     ]
@@ -126,4 +206,6 @@ def history() -> ResponseReturnValue:
         pager=pager,
         filters=filters,
         kinds=HISTORY_KINDS,
+        kind_words=kind_words,
+        action_words=HISTORY_ACTIONS,
     )
