@@ -63,12 +63,14 @@ from scanners import (
 )
 from scanners.station import ChooseHops
 from settlement.models import Product
+from settlement.party_search import MAX_QUERY, search_parties
 from web.db import get_engine, get_session
 from web.i18n import format_when
 from web.party_scope import custody_scope
 from web.reasons import anomaly_words, event_reason_words, scan_reason_words
 from web.roles import Role
 from web.security import Principal, current_principal, require_roles
+from web.settlement_access import current_actor
 
 __all__ = ["STATION_KINDS", "StationScan", "bp", "station_device"]
 
@@ -526,10 +528,13 @@ def _in_force(me: Principal, prefs: dict[str, Any]) -> dict[str, str]:
     counterparty = str(prefs.get("counterparty") or "")
     other = _find(counterparty)
     party = me.party_code or str(prefs.get("party") or "")
+    role = str(_COUNTERPARTY_ROLES.get(kind, gettext("Counter-party")))
     return {
         "kind": kind,
         "step": str(_KIND_LABELS.get(kind, kind)),
-        "counterparty_role": str(_COUNTERPARTY_ROLES.get(kind, gettext("Counter-party"))),
+        "counterparty_role": role,
+        # the role as a label: the language's own colon (zh "至：", not "至:")
+        "counterparty_label": gettext("%(role)s:", role=role),
         "counterparty": counterparty,
         "counterparty_name": "" if other is None else other.name,
         "party": party,
@@ -630,17 +635,11 @@ def station_parties() -> ResponseReturnValue:
     parties of any kind whose code or name starts with ``q`` (case-insensitive), by
     code, at most :data:`MAX_PARTY_MATCHES`. The same parties the station accepts as
     counter-party or acting party; ``q`` longer than 64 characters finds none."""
-    prefix = request.args.get("q", "").strip().lower()
-    if len(prefix) > 64:
+    text = request.args.get("q", "")
+    if len(text) > MAX_QUERY:
         return jsonify({"items": []})
-    query = select(Party.code, Party.name, Party.kind).order_by(Party.code)
-    if prefix:
-        query = query.where(
-            func.lower(Party.code).startswith(prefix, autoescape=True)
-            | func.lower(Party.name).startswith(prefix, autoescape=True)
-        )
-    rows = get_session().execute(query.limit(MAX_PARTY_MATCHES))
-    return jsonify({"items": [{"code": c, "name": n, "kind": k} for c, n, k in rows]})
+    found = search_parties(get_engine(), current_actor(), text, kind=None, limit=MAX_PARTY_MATCHES)
+    return jsonify({"items": [{"code": p.code, "name": p.name, "kind": p.kind} for p in found]})
 
 
 @bp.post("/settings")

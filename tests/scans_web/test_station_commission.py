@@ -235,12 +235,19 @@ def test_the_status_bar_shows_the_step_and_counterparty_after_a_reload(
         "kind": "ship",
         "step": "Ship out",
         "counterparty_role": "To",
+        "counterparty_label": "To:",
         "counterparty": "DIST-B",
         "counterparty_name": "Distributor B",
         "party": "",
     }
     page = browser.get("/scan/").get_data(as_text=True)
     assert 'id="bar-step">Ship out<' in page and 'id="bar-counterparty">DIST-B<' in page
+    assert 'id="bar-counterparty-role">To:<' in page
+    # in Chinese the label takes the language's own colon, on the page and in the answer
+    zh = {"Accept-Language": "zh-CN"}
+    assert 'id="bar-counterparty-role">至：<' in browser.get("/scan/", headers=zh).get_data(
+        as_text=True
+    )
     bad = browser.post(
         "/scan/settings",
         data={**station.fields, "kind": "commission"},

@@ -126,9 +126,8 @@ def test_scores_page_and_api(
     assert client.get("/api/v1/partner-scores", headers=bearer("auditor")).status_code == 400
     wrong = finance.post("/settlement/scores", data={"csrf_token": token, "quarter": "2026-09"})
     assert wrong.status_code == 302
-    assert "scorecards are quarterly" in finance.get(wrong.headers["Location"]).get_data(
-        as_text=True
-    )
+    said = finance.get(wrong.headers["Location"]).get_data(as_text=True)
+    assert "&#39;2026-09&#39; is not a quarter; write it as YYYY-Qn" in said
 
 
 def test_a_distributor_sees_only_its_own(

@@ -94,7 +94,7 @@
     var otherName = document.getElementById("bar-counterparty-name");
     var party = document.getElementById("bar-party");
     if (step) { step.textContent = state.step; }
-    if (role) { role.textContent = state.counterparty_role + ":"; }
+    if (role) { role.textContent = state.counterparty_label; }
     if (other) { other.textContent = state.counterparty || bar.getAttribute("data-none"); }
     if (otherName) { otherName.textContent = state.counterparty_name || ""; }
     if (party) { party.textContent = state.party; }
