@@ -81,6 +81,8 @@ REASON_TEMPLATES: dict[str, str] = {
 #: that pages say in the reader's language (the rest are shown as the batch wrote them).
 EVENT_REASON_TEMPLATES: dict[str, str] = {
     "packing_no_container": "a packing scan needs the container it packs into",
+    # the container's code did not parse: the scanners' own reason follows (its own id)
+    "container_unreadable": "container: %(reason)s",
 }
 
 #: Values that are numbers (so the patterns split sentences where they should).

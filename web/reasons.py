@@ -19,7 +19,7 @@ import re
 from datetime import date
 
 from babel.lists import format_list
-from flask_babel import format_date, get_locale, gettext, ngettext
+from flask_babel import format_date, get_locale, gettext, ngettext, pgettext
 
 import settlement
 from scanners.digital_link import DigitalLinkError
@@ -400,6 +400,7 @@ ANOMALIES: dict[str, str] = {
 #: (:data:`scanners.reasons.EVENT_REASON_TEMPLATES`).
 EVENT_REASONS: dict[str, str] = {
     "packing_no_container": N_("a packing scan needs the container it packs into"),
+    "container_unreadable": N_("container: %(reason)s"),
 }
 
 
@@ -426,14 +427,56 @@ def anomaly_words(anomaly: str | None) -> str:
     ``anomaly_words("sold by D-AU, which does not hold it (holder MFR)")`` ->
     ``"D-AU 售出，但该单品不在其手中（持有方 MFR）"`` in Chinese."""
     text = anomaly or ""
-    return _said(anomaly_of(text), ANOMALIES, text)
+    said = anomaly_of(text)
+    if said is not None or not text:
+        return _said(said, ANOMALIES, text)
+    return _summary_words(text)
+
+
+#: A batch's summary of its units' anomalies (``ledger.append._summarize``):
+#: ``"2 of 3 units: shipped after it was sold; ...; and 2 more"``.
+_SUMMARY = re.compile(r"(?P<count>\d+) of (?P<total>\d+) units: (?P<body>.+)", re.S)
+_MORE = re.compile(r"and (?P<count>\d+) more")
+
+
+def _summary_words(text: str) -> str:
+    """A summary of several anomalies in the request's language, each part by its own
+    id; the English comes back byte for byte (the messages' msgids are the English)."""
+    summary = _SUMMARY.fullmatch(text)
+    parts = (summary["body"] if summary else text).split("; ")
+    if summary is None and len(parts) == 1:
+        return text  # a sentence of no known shape: as stored
+    worded = []
+    for part in parts:
+        more = _MORE.fullmatch(part)
+        if more is not None:
+            worded.append(str(gettext("and %(count)s more", count=more["count"])))
+        else:
+            worded.append(_said(anomaly_of(part), ANOMALIES, part))
+    listed = str(pgettext("between reasons", "; ")).join(worded)
+    if summary is None:
+        return listed
+    return str(
+        gettext(
+            "%(count)s of %(total)s units: %(reasons)s",
+            count=summary["count"],
+            total=summary["total"],
+            reasons=listed,
+        )
+    )
 
 
 def event_reason_words(reason: str) -> str:
     """Why one scan event was refused (``Rejection.reason`` of :mod:`scanners.batch`),
     in the request's language where the reason has an id
-    (:func:`scanners.reasons.event_reason_of`), else as the batch wrote it."""
-    return _said(event_reason_of(reason), EVENT_REASONS, reason)
+    (:func:`scanners.reasons.event_reason_of`), else as the batch wrote it; a scanner's
+    reason inside it (``container: SSCC … has check digit 9, expected 7``) by its own
+    id (:func:`scan_reason_words`)."""
+    said = event_reason_of(reason)
+    if said is not None and "reason" in said[1]:
+        reason_id, values = said
+        said = (reason_id, {**values, "reason": scan_reason_words(values["reason"])})
+    return _said(said, EVENT_REASONS, reason)
 
 
 def scan_reason_words(result: ScanResult | ScanParseError | DigitalLinkError | str) -> str:
