@@ -321,9 +321,10 @@ def init_app(app: Flask) -> None:
     app.context_processor(_helpers)
     app.add_template_filter(format_when, "when")
     app.add_template_filter(format_number, "number")
-    from web.words import words  # web.words marks its values with this module's N_
+    from web.words import value_words, words  # web.words marks its values with this module's N_
 
     app.add_template_filter(words, "words")
+    app.add_template_filter(value_words, "value_words")
     from web.reasons import anomaly_words, reason_words  # marked the same way
 
     app.add_template_filter(reason_words, "reason_words")

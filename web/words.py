@@ -13,7 +13,7 @@ from flask_babel import gettext
 
 from web.i18n import N_
 
-__all__ = ["WORDS", "words"]
+__all__ = ["WORDS", "value_words", "words"]
 
 #: Every raw value a page may show, with its words (marked for the catalogue).
 WORDS: dict[str, str] = {
@@ -78,6 +78,8 @@ WORDS: dict[str, str] = {
     "deduction": N_("deduction"),
     "payment": N_("payment"),
     "invoice": N_("invoice"),
+    # what a target counts (settlement.models.Target.measure)
+    "units": N_("units"),
 }
 
 
@@ -87,3 +89,11 @@ def words(value: object) -> str:
     text = "" if value is None else str(value)
     label = WORDS.get(text)
     return str(gettext(label)) if label else text.replace("_", " ")
+
+
+def value_words(value: object) -> object:
+    """A stored field value as the reference-data history shows it: a raw kind or
+    status known to :data:`WORDS` in the request's language, anything else (amounts,
+    dates, codes, None) exactly as it is (never ``_`` read as a space: it is data)."""
+    label = WORDS.get(value) if isinstance(value, str) else None
+    return str(gettext(label)) if label else value

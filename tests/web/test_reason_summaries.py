@@ -51,3 +51,16 @@ def test_a_refused_container_code_in_chinese_and_spanish(app: Flask) -> None:
         assert said.startswith("容器：SSCC 340123450000000019 的校验位为 9")
     with app.test_request_context("/", headers={"Accept-Language": "es"}):
         assert event_reason_words(f"container: {BAD_SSCC}").startswith("contenedor: ")
+
+
+def test_history_values_known_kinds_in_words_data_as_it_is(app: Flask) -> None:
+    """The reference-data history shows a stored kind (a deposit's ``receipt``, a
+    target's ``units``) in the reader's language and every other value untouched."""
+    from web.words import value_words
+
+    with app.test_request_context("/", headers={"Accept-Language": "zh-CN"}):
+        assert value_words("receipt") != "receipt" and value_words("units") == "件"
+        assert value_words("D_AT") == "D_AT" and value_words("12.50") == "12.50"
+        assert value_words(None) is None and value_words(3) == 3
+    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+        assert value_words("receipt") == "receipt"
