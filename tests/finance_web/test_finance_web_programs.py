@@ -114,7 +114,7 @@ def test_finance_adds_a_version_from_the_document(engine: Engine, finance: Brows
     assert start["rules"] == VOLUME and start["valid_from"] > "2026-01"
     assert "/finance/reference/history?kind=programs&amp;key=VOL+v1" in again
     history = words(finance.text("/finance/reference/history?kind=programs&key=VOL v1"))
-    assert "fiona programs VOL v1 create page rules" in history
+    assert "fiona Programs VOL v1 created page rules" in history  # kind and action in words
     assert (
         '"tiers": [{"rate": "300", "threshold": 1}' in history and "valid from 2026-10" in history
     )
