@@ -406,7 +406,9 @@ EVENT_REASONS: dict[str, str] = {
 
 def _said(said: tuple[str, dict[str, str]] | None, messages: dict[str, str], text: str) -> str:
     """``text`` in the request's language from its ``(id, values)`` read back, with
-    ``messages``' words; ``text`` itself in English, or without an id or words."""
+    ``messages``' words; ``text`` itself in English, or without an id or words. An
+    entry kind (``kind``) is said in words, a scanner's reason inside it (``reason``)
+    by its own id (:func:`scan_reason_words`)."""
     if said is None or str(get_locale() or DEFAULT_LOCALE) == DEFAULT_LOCALE:
         return text
     reason_id, values = said
@@ -415,6 +417,8 @@ def _said(said: tuple[str, dict[str, str]] | None, messages: dict[str, str], tex
         return text
     if "kind" in values:
         values = {**values, "kind": words(values["kind"])}
+    if "reason" in values:
+        values = {**values, "reason": scan_reason_words(values["reason"])}
     return str(gettext(message, **values)) if values else str(gettext(message))
 
 
@@ -472,11 +476,7 @@ def event_reason_words(reason: str) -> str:
     (:func:`scanners.reasons.event_reason_of`), else as the batch wrote it; a scanner's
     reason inside it (``container: SSCC … has check digit 9, expected 7``) by its own
     id (:func:`scan_reason_words`)."""
-    said = event_reason_of(reason)
-    if said is not None and "reason" in said[1]:
-        reason_id, values = said
-        said = (reason_id, {**values, "reason": scan_reason_words(values["reason"])})
-    return _said(said, EVENT_REASONS, reason)
+    return _said(event_reason_of(reason), EVENT_REASONS, reason)
 
 
 def scan_reason_words(result: ScanResult | ScanParseError | DigitalLinkError | str) -> str:
@@ -490,16 +490,7 @@ def scan_reason_words(result: ScanResult | ScanParseError | DigitalLinkError | s
     ``"GTIN 09506000134353 has check digit 3, expected 2"`` in English,
     ``"GTIN 09506000134353 的校验位为 3，应为 2"`` in Chinese."""
     text = (result.error or "") if isinstance(result, ScanResult) else str(result)
-    said = reason_of(text)
-    if said is None or str(get_locale() or DEFAULT_LOCALE) == DEFAULT_LOCALE:
-        return text
-    reason_id, values = said
-    message = SCAN_REASONS.get(reason_id)
-    if message is None:
-        return text
-    if "reason" in values:
-        values = {**values, "reason": scan_reason_words(values["reason"])}
-    return str(gettext(message, **values)) if values else str(gettext(message))
+    return _said(reason_of(text), SCAN_REASONS, text)
 
 
 #: Values said in words (:func:`web.words.words`): statuses.
