@@ -14,8 +14,12 @@ from __future__ import annotations
 
 import calendar
 import json
+import shutil
+import subprocess
 from collections.abc import Sequence
+from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -160,3 +164,16 @@ def set_status(engine: Engine, run_id: int, status: str, at_ms: int = ms(2026, 1
         r.status = status
         if status == "posted":
             r.posted_by, r.posted_ms = "f2", at_ms
+
+
+def pdf_text(data: bytes, tmp_path: Path) -> str:
+    """The text of a PDF as ``pdftotext -layout`` reads it (skips the test, saying
+    why, where poppler-utils is not installed)."""
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed: apt-get install poppler-utils")
+    path = tmp_path / "statement.pdf"
+    path.write_bytes(data)
+    done = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True, text=True
+    )
+    return done.stdout

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,21 +21,10 @@ from ledger.models import Party
 from settlement.common import Actor
 from settlement.import_tables import ImportRejected
 from settlement.imports import import_file
-from tests.statements._world import party, statement
+from tests.statements._world import party, pdf_text, statement
 
 Login = Callable[..., FlaskClient]
 FINANCE = Actor("fiona", "finance")
-
-
-def _pdf_text(data: bytes, tmp_path: Path) -> str:
-    if shutil.which("pdftotext") is None:
-        pytest.skip("pdftotext (poppler-utils) is not installed: apt-get install poppler-utils")
-    path = tmp_path / "statement.pdf"
-    path.write_bytes(data)
-    done = subprocess.run(
-        ["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True, text=True
-    )
-    return done.stdout
 
 
 def _with_locale(engine: Engine, code: str, locale: str | None) -> tuple[int, int]:
@@ -65,7 +52,7 @@ def test_a_chinese_distributor_gets_chinese_documents_whoever_downloads(
     finance = login_as("finance")  # a finance user whose pages are in English
     pdf = finance.get(f"/api/v1/statements/{sid}/download?format=pdf")
     assert pdf.status_code == 200 and pdf.headers["Content-Language"] == "zh-Hans-CN"
-    text = _pdf_text(pdf.data, tmp_path)
+    text = pdf_text(pdf.data, tmp_path)
     for seen in ("返利对账单", "签发日期", "2026年10月3日", "合计", "EUR 278.50", "EUR -150.00",
                  "EUR 3.00", "第 1 页，共 1 页", "费率"):  # fmt: skip
         assert seen in text, seen
@@ -111,7 +98,7 @@ def test_spanish_works_through_the_catalogue_alone(
     rows = _csv_rows(dist.get(f"/api/v1/statements/{sid}/download?format=csv").data)
     assert rows[0] == ["Extracto", str(sid)]
     assert ["Fecha de emisión", "3 oct 2026"] in rows
-    text = _pdf_text(dist.get(f"/api/v1/statements/{sid}/download?format=pdf").data, tmp_path)
+    text = pdf_text(dist.get(f"/api/v1/statements/{sid}/download?format=pdf").data, tmp_path)
     assert "278,50 EUR" in text and "-150,00 EUR" in text and "Total" in text
 
 

@@ -6,31 +6,25 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
-import subprocess
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
 from openpyxl import load_workbook
 from sqlalchemy import Engine
 
 import settlement
 from settlement.common import Actor
-from tests.statements._world import EUR_LINES, EUR_TOTAL, billing, party, program, statement
+from tests.statements._world import (
+    EUR_LINES,
+    EUR_TOTAL,
+    billing,
+    party,
+    pdf_text,
+    program,
+    statement,
+)
 
 FINANCE = Actor("fiona", "finance")
-
-
-def _pdf_text(data: bytes, tmp_path: Path) -> str:
-    if shutil.which("pdftotext") is None:
-        pytest.skip("pdftotext (poppler-utils) is not installed: apt-get install poppler-utils")
-    path = tmp_path / "statement.pdf"
-    path.write_bytes(data)
-    done = subprocess.run(
-        ["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True, text=True
-    )
-    return done.stdout
 
 
 def test_the_pdf_says_who_what_when_and_numbers_its_pages(engine: Engine, tmp_path: Path) -> None:
@@ -40,7 +34,7 @@ def test_the_pdf_says_who_what_when_and_numbers_its_pages(engine: Engine, tmp_pa
         engine, pid, versions=[program(engine, "VOLUME-REBATE", "volume")],
         opening_balance=-4200, fx_note="1 EUR = 1.0840 USD (ECB, 2026-09-30)",
     )  # fmt: skip
-    text = _pdf_text(settlement.statement_pdf(engine, sid, FINANCE), tmp_path)
+    text = pdf_text(settlement.statement_pdf(engine, sid, FINANCE), tmp_path)
     for seen in (
         f"Rebate statement {sid}", f"#{run_id} (final)", "posted", "2026-09",
         "Issue date", "2026-10-03", "Muster Vertrieb GmbH", "Hauptstrasse 5", "10115 Berlin",
@@ -55,7 +49,7 @@ def test_the_pdf_says_who_what_when_and_numbers_its_pages(engine: Engine, tmp_pa
 def test_a_long_statement_numbers_every_page_of_all(engine: Engine, tmp_path: Path) -> None:
     pid = party(engine, "D-1")
     _, sid = statement(engine, pid, lines=EUR_LINES * 30)  # 150 lines
-    text = _pdf_text(settlement.statement_pdf(engine, sid, FINANCE), tmp_path)
+    text = pdf_text(settlement.statement_pdf(engine, sid, FINANCE), tmp_path)
     pages = text.split("\f")
     pages = [p for p in pages if p.strip()]
     assert len(pages) > 2
@@ -69,7 +63,7 @@ def test_a_long_statement_numbers_every_page_of_all(engine: Engine, tmp_path: Pa
 def test_a_draft_statement_is_not_issued(engine: Engine, tmp_path: Path) -> None:
     pid = party(engine, "D-1")
     _, sid = statement(engine, pid, status="draft")
-    text = _pdf_text(settlement.statement_pdf(engine, sid, FINANCE), tmp_path)
+    text = pdf_text(settlement.statement_pdf(engine, sid, FINANCE), tmp_path)
     assert "draft — not issued" in text and "draft" in text
     rows = list(
         csv.reader(io.StringIO(settlement.statement_csv(engine, sid, FINANCE).decode("utf-8-sig")))
