@@ -54,6 +54,13 @@ class Party(Base):
     # the language of the partner's documents (statements, e-mails): a Babel locale
     # such as "zh_Hans_CN", "en", "es"; None = the deployment's default
     locale: Mapped[str | None] = mapped_column(String(16), default=None)
+    # partner master data (issue 12, partners/): the name in the partner's own
+    # script (a Chinese name beside the legal English one), its IANA time zone and
+    # where it stands in the relationship: prospect|trial|active|suspended|exiting|
+    # terminated (parties made before partner management are active)
+    local_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    time_zone: Mapped[str | None] = mapped_column(String(64), default=None)
+    status: Mapped[str] = mapped_column(String(12), default="active", server_default="active")
 
 
 class Site(Base):

@@ -5,10 +5,9 @@ from __future__ import annotations
 import calendar
 import re
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Self
 
+from ledger.said import SaidError
 from ledger.times import MAX_MS, MIN_MS, month_of_ms
 
 __all__ = [
@@ -27,37 +26,10 @@ _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
 
 
-class SettlementError(ValueError):
-    """A settlement request that cannot be carried out, with the reason.
-
-    ``str(exc)`` is the reason in English (the CLI prints it, the API sends it as
-    ``error``). A reason that pages show may also carry ``message_id``, a stable
-    name of the reason (``"missing_fx_rates"``), and ``values``, its named parts as
-    strings, so that ``web`` says it in the reader's language (``web`` keeps the
-    words of each id); ``message_id`` is ``""`` when the reason has no id.
-    """
-
-    def __init__(
-        self, *args: object, message_id: str = "", values: Mapping[str, str] | None = None
-    ) -> None:
-        super().__init__(*args)
-        self.message_id = message_id
-        self.values: Mapping[str, str] = dict(values or {})
-
-    @classmethod
-    def said(cls, message_id: str, english: str, **values: object) -> Self:
-        """The error whose reason is ``english`` (``%(name)s`` placeholders) filled from
-        ``values`` (each as ``str``), carrying ``message_id`` and those values.
-
-        ``web/reasons.py`` keeps the same English under ``message_id``, so that pages
-        say it in the reader's language and English stays exactly ``str(exc)`` (a test
-        compares the two for every id). Value names say what a value is, so pages can
-        write it in words: ``status``/``to`` (a status), ``day``/``deadline``/``today``
-        (an ISO date), ``field`` (a field's label). A subclass whose constructor takes
-        other arguments overrides this.
-        """
-        text = {name: str(value) for name, value in values.items()}
-        return cls(english % text, message_id=message_id, values=text)
+class SettlementError(SaidError):
+    """A settlement request that cannot be carried out, with the reason
+    (:class:`ledger.said.SaidError`: English in ``str(exc)``, a ``message_id`` and
+    ``values`` for pages in the reader's language)."""
 
 
 class NotComputable(SettlementError):

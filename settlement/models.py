@@ -104,6 +104,11 @@ class TerritoryGrant(Base):
     territory_code: Mapped[str] = mapped_column(String(64))
     valid_from_ms: Mapped[int] = mapped_column(BigInteger)
     valid_to_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    # the signed agreement that granted it (partners.models.Agreement); None only
+    # for grants made before agreements existed
+    agreement_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agreements.id"), index=True, default=None
+    )
 
 
 class SalesTarget(Base):

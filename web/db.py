@@ -55,6 +55,8 @@ MODEL_MODULES: tuple[tuple[str, str], ...] = (
     ("geo.models", "GeoBase"),
     ("settlement.models", "Base"),
     ("notify.models", "Base"),
+    ("partners.models", "Base"),
+    ("risk.models", "Base"),
 )
 
 _EXTENSION = "hopchain"

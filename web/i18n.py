@@ -101,6 +101,7 @@ _ROLE_LABELS = (
     N_("Administrator"),
     N_("Warehouse"),
     N_("Channel manager"),
+    N_("Partner manager"),
     N_("Finance"),
     N_("Distributor"),
     N_("Auditor"),

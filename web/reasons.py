@@ -22,10 +22,12 @@ from babel.lists import format_list
 from flask_babel import format_date, get_locale, gettext, ngettext, pgettext
 
 import settlement
+from ledger.said import SaidError
 from scanners.digital_link import DigitalLinkError
 from scanners.parse import ScanParseError, ScanResult
 from scanners.reasons import anomaly_of, event_reason_of, reason_of
 from web.i18n import DEFAULT_LOCALE, N_, format_money, format_number
+from web.partners.reasons import PARTNER_REASONS
 from web.words import words
 
 __all__ = [
@@ -286,6 +288,7 @@ REASONS: dict[str, str] = {
         " excluded: %(left)s)"
     ),
 }
+REASONS.update(PARTNER_REASONS)
 
 
 #: The words of every problem the import code finds itself
@@ -520,7 +523,7 @@ def _in_words(name: str, value: str) -> str:
     return value
 
 
-def reason_message(exc: settlement.SettlementError) -> tuple[str, dict[str, str]] | None:
+def reason_message(exc: SaidError) -> tuple[str, dict[str, str]] | None:
     """``(message, values)`` of ``exc`` for the catalogue (English message with
     ``%(name)s`` placeholders, the values as the engine gave them), or None when the
     engine gave the reason no id (or an id whose values do not fill the message).
@@ -540,7 +543,7 @@ def reason_message(exc: settlement.SettlementError) -> tuple[str, dict[str, str]
     return message, values
 
 
-def reason_words(exc: settlement.SettlementError) -> str:
+def reason_words(exc: SaidError) -> str:
     """The reason of ``exc`` in the request's language: its words here filled with
     its values (statuses in words, dates as the locale writes them); English is
     exactly ``str(exc)``, as is a reason without words here."""
@@ -582,7 +585,7 @@ def problem_words(problem: settlement.ImportProblem) -> str:
     return str(gettext(message, **values))
 
 
-def reason_sentence(exc: settlement.SettlementError) -> str:
+def reason_sentence(exc: SaidError) -> str:
     """:func:`reason_words` as a sentence of its own: the first letter capitalised and
     the language's full stop at the end (``Run 4 is posted and cannot be discarded.``,
     ``运行 4 已过账，不能丢弃。``)."""

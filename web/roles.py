@@ -1,4 +1,4 @@
-"""The six roles of the design, as one enum so a typo fails at start-up, not at request time."""
+"""The roles of the design, as one enum so a typo fails at start-up, not at request time."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
     WAREHOUSE = "warehouse"
     CHANNEL_MANAGER = "channel_manager"
+    PARTNER_MANAGER = "partner_manager"
     FINANCE = "finance"
     DISTRIBUTOR = "distributor"
     AUDITOR = "auditor"
@@ -25,6 +26,7 @@ _LABELS = {
     Role.ADMIN: "Administrator",
     Role.WAREHOUSE: "Warehouse",
     Role.CHANNEL_MANAGER: "Channel manager",
+    Role.PARTNER_MANAGER: "Partner manager",
     Role.FINANCE: "Finance",
     Role.DISTRIBUTOR: "Distributor",
     Role.AUDITOR: "Auditor",

@@ -21,6 +21,8 @@ from werkzeug.utils import secure_filename
 
 import settlement
 from ledger.models import Party, Unit
+from ledger.said import SaidError
+from partners.errors import PartnerDenied, PartnerNotFound, PartnerStateError
 from web import i18n
 from web.db import get_session
 from web.reasons import reason_message
@@ -63,26 +65,32 @@ def current_actor() -> settlement.Actor:
     )
 
 
-def abort_for(exc: settlement.SettlementError, *, not_found: bool = False) -> NoReturn:
+def abort_for(exc: SaidError, *, not_found: bool = False) -> NoReturn:
     """Answer an engine error: 409 for a posted statement that no longer matches its
     sealed hash (never served, whoever asks), 404 when ``not_found`` (a lookup of
     something the caller may not see answers exactly like one that does not exist),
     403 for a role the engine refuses, 409 for a run or alert whose status forbids
-    the action, 422 else. The description is the engine's English reason; a reason
+    the action, 422 else. Partner management's errors (:mod:`partners.errors`): 404
+    for a record that does not exist, 403 for a refused role, 409 for a state that
+    forbids the action (:class:`partners.errors.PartnerStateError`), 422 else. The description is the engine's English reason; a reason
     with words in :mod:`web.reasons` is also said in the request's language (the
     API's ``message``, the error page), and ``exc`` is the answer's ``__cause__``."""
     if isinstance(exc, settlement.StatementTampered):
         abort_reason(409, exc)
     if not_found:
         abort(404)
-    if isinstance(exc, settlement.PermissionDenied):
+    if isinstance(exc, PartnerNotFound):
+        abort_reason(404, exc)
+    if isinstance(exc, settlement.PermissionDenied | PartnerDenied):
         abort_reason(403, exc)
+    if isinstance(exc, PartnerStateError):
+        abort_reason(409, exc)
     if isinstance(exc, settlement.RunStateError | settlement.AlertWorkflowError):
         abort_reason(409, exc)
     abort_reason(422, exc)
 
 
-def abort_reason(status: int, exc: settlement.SettlementError) -> NoReturn:
+def abort_reason(status: int, exc: SaidError) -> NoReturn:
     """Abort with ``status``: the engine's English reason as the description (the API's
     ``error``), the reason in the request's language (:func:`web.reasons.reason_message`)
     as the API's ``message`` and the error page's text; ``exc`` is the ``__cause__``."""

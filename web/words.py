@@ -62,6 +62,7 @@ WORDS: dict[str, str] = {
     "admin": N_("Administrator"),
     "warehouse": N_("Warehouse"),
     "channel_manager": N_("Channel manager"),
+    "partner_manager": N_("Partner manager"),
     "finance": N_("Finance"),
     "distributor": N_("Distributor"),
     "auditor": N_("Auditor"),

@@ -27,7 +27,15 @@ import settlement
 from web.models import User
 from web.reasons import REASONS, reason_message, reason_sentence, reason_words
 
-SETTLEMENT = Path(__file__).resolve().parents[2] / "settlement"
+ROOT = Path(__file__).resolve().parents[2]
+#: The packages whose errors pages say in words (settlement, and partner management).
+PACKAGES = ("settlement", "partners", "risk")
+
+
+def _modules() -> list[tuple[str, Path]]:
+    return [(pkg, path) for pkg in PACKAGES for path in sorted((ROOT / pkg).glob("*.py"))]
+
+
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
 #: Sample values by name: what a page shows for each kind of value.
@@ -60,10 +68,11 @@ class Site:
 
 def _sites() -> list[Site]:
     """Every ``X.said("id", "English", ...)`` (and ``_stale("id", "why", ...)``) call
-    in ``settlement/*.py`` with its id and English written out."""
+    in ``settlement/*.py``, ``partners/*.py`` and ``risk/*.py`` with its id and
+    English written out."""
     found = []
-    for path in sorted(SETTLEMENT.glob("*.py")):
-        module = importlib.import_module(f"settlement.{path.stem}")
+    for pkg, path in _modules():
+        module = importlib.import_module(f"{pkg}.{path.stem}")
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not isinstance(node, ast.Call) or len(node.args) < 2:
                 continue
@@ -142,7 +151,7 @@ def test_every_id_with_words_is_raised_by_the_engine() -> None:
     """No words for reasons the engine no longer gives (the four first ids are raised
     with ``message_id=`` by their own classes)."""
     raised = {site.message_id for site in SITES}
-    for path in SETTLEMENT.glob("*.py"):
+    for _pkg, path in _modules():
         raised |= set(re.findall(r'message_id="(\w+)"', path.read_text(encoding="utf-8")))
     assert set(REASONS) - raised == set()
 
