@@ -48,6 +48,7 @@ __all__ = [
     "ScreeningWeights",
     "SiteVisit",
     "SiteVisitPhoto",
+    "TerritoryGrant",
     "Trial",
 ]
 
@@ -369,6 +370,30 @@ class AgreementDocument(Base):
     data: Mapped[bytes] = mapped_column(LargeBinary)
     uploaded_by: Mapped[str] = mapped_column(String(64))
     uploaded_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class TerritoryGrant(Base):
+    """A party's right to sell in a territory from ``valid_from_ms`` until ``valid_to_ms``
+    (open: None), made by the signed agreement ``agreement_id``
+    (:func:`partners.in_force.apply_signed`); detection judges scans against it.
+
+    Grants are never deleted: ending one sets ``valid_to_ms``, so old scans are
+    judged against the grants of their own date. (Declared here so that partners,
+    which may not import settlement, writes them; ``settlement.models`` re-exports it.)
+    """
+
+    __tablename__ = "territory_grants"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    party_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), index=True)
+    territory_code: Mapped[str] = mapped_column(String(64))
+    valid_from_ms: Mapped[int] = mapped_column(BigInteger)
+    valid_to_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    # the signed agreement that granted it; None only for grants made before
+    # agreements existed
+    agreement_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agreements.id"), index=True, default=None
+    )
 
 
 class ProgramEnrolment(Base):

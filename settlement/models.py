@@ -21,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ledger.models import Base
+from partners.models import TerritoryGrant
 
 __all__ = [
     "Adjustment",
@@ -88,27 +89,6 @@ class PriceList(Base):
     list_price_minor: Mapped[int] = mapped_column(BigInteger)
     created_by: Mapped[str] = mapped_column(String(64), default="")
     created_ms: Mapped[int] = mapped_column(BigInteger, default=0)
-
-
-class TerritoryGrant(Base):
-    """A party's right to sell in a territory from ``valid_from_ms`` until ``valid_to_ms``.
-
-    Grants are never deleted: ending one sets ``valid_to_ms``, so old scans are
-    judged against the grants of their own date.
-    """
-
-    __tablename__ = "territory_grants"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    party_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), index=True)
-    territory_code: Mapped[str] = mapped_column(String(64))
-    valid_from_ms: Mapped[int] = mapped_column(BigInteger)
-    valid_to_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
-    # the signed agreement that granted it (partners.models.Agreement); None only
-    # for grants made before agreements existed
-    agreement_id: Mapped[int | None] = mapped_column(
-        ForeignKey("agreements.id"), index=True, default=None
-    )
 
 
 class SalesTarget(Base):

@@ -20,6 +20,20 @@ PARTNER_REASONS: dict[str, str] = {
     # ---- recruitment and trials (partners/recruitment.py, partners/trials.py)
     # ---- agreements (partners/agreements.py)
     # ---- grants and enrolment in force (partners/in_force.py)
+    "in_force_bad_date": N_("%(field)s must be a date YYYY-MM-DD, not %(value)r"),
+    "in_force_not_signed": N_(
+        "agreement %(number)s is %(status)s; only a signed agreement grants territories"
+        " and programs"
+    ),
+    "in_force_applied": N_("agreement %(number)s is already in force"),
+    "in_force_ends_before": N_(
+        "agreement %(number)s ends (%(valid_to)s) before it starts (%(valid_from)s)"
+    ),
+    "in_force_no_amended": N_(
+        "agreement %(number)s amends agreement %(amends)s, which is not an"
+        " agreement of the same party"
+    ),
+    "in_force_not_applied": N_("agreement %(number)s was never in force; there is nothing to end"),
     # ---- evaluation, health, CRM (risk/reviews.py, risk/health.py, partners/crm.py)
     # ---- exit (partners/exits.py, settlement/exit_settlement.py)
 }
