@@ -17,6 +17,53 @@ PARTNER_REASONS: dict[str, str] = {
     "no_task": N_("no task %(task)s"),
     "task_closed": N_("task %(task)s is already done"),
     # ---- parties (partners/parties.py, partners/imports.py)
+    # (partners/values.py: one value of a field; %(field)s is the field or column)
+    "party_code_form": N_(
+        "%(field)s: %(value)s is not a party code: 1 to 64 letters, digits, '.', '_' or '-', "
+        "starting with a letter or digit"
+    ),
+    "not_a_choice": N_("%(field)s: %(value)s is not one of %(choices)s"),
+    "not_country": N_("%(field)s: %(value)s is not an ISO 3166 country code (like DE, CN, US)"),
+    "not_time_zone": N_(
+        "%(field)s: %(value)s is not an IANA time zone (like Europe/Berlin, Asia/Shanghai)"
+    ),
+    "not_locale": N_("%(field)s: %(value)s is not a language hopchain writes in: %(choices)s"),
+    "not_phone": N_(
+        "%(field)s: %(value)s is not a telephone number in international form (like +49 30 1234567)"
+    ),
+    "not_coordinate": N_(
+        "%(field)s: %(value)s is not a coordinate in decimal degrees (like 48.137154)"
+    ),
+    "coordinate_range": N_("%(field)s: %(value)s is outside -%(limit)s to %(limit)s degrees"),
+    "not_email": N_("%(field)s: %(value)s is not an e-mail address (like name@example.com)"),
+    "not_text": N_("%(field)s: must be text, not %(value)s"),
+    # (partners/parties.py)
+    "party_read_denied": N_("%(user)s (%(role)s) may not see this party"),
+    "no_party": N_("there is no party %(party)s"),
+    "party_unknown_field": N_("%(field)s: there is no party with code %(code)s"),
+    "party_code_taken": N_("%(field)s: %(code)s is already the code of a party"),
+    "parent_required": N_("%(field)s: a %(kind)s needs a parent of kind %(kinds)s"),
+    "parent_kind": N_(
+        "%(field)s: %(parent)s is a %(parent_kind)s; the parent of a %(kind)s is a %(kinds)s"
+    ),
+    "parent_cycle": N_(
+        "%(field)s: %(parent)s is below this party; a party cannot be its own ancestor"
+    ),
+    "kind_breaks_children": N_(
+        "%(field)s: %(party)s has %(child_kind)s children, whose parent cannot be a %(kind)s"
+    ),
+    "manufacturer_fixed": N_("%(party)s is the manufacturer; it is not edited here"),
+    "code_fixed": N_("%(field)s: a party's code never changes; create a new party"),
+    "status_by_transition": N_(
+        "%(field)s: the status changes through a status change with its reason"
+    ),
+    "not_party_field": N_("%(field)s: is not a field of a party; the fields are %(fields)s"),
+    "party_transition": N_(
+        "%(party)s is %(status)s; it cannot become %(to)s (it may become: %(allowed)s)"
+    ),
+    "coordinates_pair": N_("%(field)s: give both latitude and longitude, or neither"),
+    "no_address": N_("%(party)s has no address %(address)s"),
+    "no_contact": N_("%(party)s has no contact %(contact)s"),
     # ---- recruitment and trials (partners/recruitment.py, partners/trials.py)
     # ---- agreements (partners/agreements.py)
     # ---- grants and enrolment in force (partners/in_force.py)
