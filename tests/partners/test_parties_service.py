@@ -138,7 +138,7 @@ def test_code_is_checked_and_unique(engine: Engine) -> None:
 
 
 def test_only_partner_managers_and_admins_write(engine: Engine) -> None:
-    with pytest.raises(PartnerDenied, match=r"fin \\(finance\\) may not create parties"):
+    with pytest.raises(PartnerDenied, match=r"fin \(finance\) may not create parties"):
         create_party(engine, _input(), FINANCE)
     create_party(engine, _input(), ADMIN)
     with pytest.raises(PartnerDenied):
