@@ -119,7 +119,10 @@ def _day(value: str | dt.date, field: str) -> dt.date:
     except ValueError:
         pass
     raise PartnerError.said(
-        "crm_bad_day", "%(field)s: %(value)s is not a date (YYYY-MM-DD)", field=field, value=value
+        "crm_bad_day",
+        "%(field)s: %(value)s is not a date (YYYY-MM-DD)",
+        field=field,
+        value=repr(value),
     )
 
 
@@ -143,7 +146,7 @@ def _kind(kind: str) -> str:
         raise PartnerError.said(
             "crm_bad_kind",
             "kind: %(value)s is not one of %(kinds)s",
-            value=kind,
+            value=repr(kind),
             kinds=", ".join(INTERACTION_KINDS),
         )
     return kind
@@ -363,7 +366,7 @@ def meeting_overdue(
                 select(Interaction.party_id, func.max(Interaction.happened_on))
                 .where(Interaction.kind.in_(MEETING_KINDS))
                 .group_by(Interaction.party_id)
-            ).tuples()
+            ).all()
         )
         parties = s.scalars(
             select(Party)
@@ -406,7 +409,7 @@ def overdue_followups(
             select(Interaction.party_id, Interaction.happened_on, Interaction.id).where(
                 Interaction.party_id.in_(pids)
             )
-        ).tuples():
+        ).all():
             if pid not in last or (on, iid) > last[pid]:
                 last[pid] = (on, iid)
         out = [

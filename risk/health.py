@@ -288,7 +288,7 @@ def compute_health(
                     Alert.period <= months[1],
                 )
                 .group_by(Alert.party_id)
-            ).tuples()
+            ).all()
         )
         moves: dict[int, list[tuple[int, int, str]]] = defaultdict(list)
         for pid, at, amount, ccy in s.execute(
@@ -298,7 +298,7 @@ def compute_health(
                 ReceivableMovement.amount_minor,
                 ReceivableMovement.currency,
             ).where(ReceivableMovement.party_id.in_(ids))
-        ).tuples():
+        ).all():
             moves[pid].append((at, amount, ccy))
         agreements: dict[int, Agreement] = {}
         for row in s.scalars(
@@ -317,14 +317,14 @@ def compute_health(
                 select(Interaction.party_id, func.max(Interaction.happened_on))
                 .where(Interaction.party_id.in_(ids), Interaction.happened_on <= iso)
                 .group_by(Interaction.party_id)
-            ).tuples()
+            ).all()
         )
         previous: dict[int, int] = {}
         for pid, _on, score in s.execute(
             select(HealthScore.party_id, HealthScore.computed_on, HealthScore.score)
             .where(HealthScore.party_id.in_(ids), HealthScore.computed_on < iso)
             .order_by(HealthScore.computed_on)
-        ).tuples():
+        ).all():
             previous[pid] = score  # the latest earlier day wins
         s.execute(
             delete(HealthScore).where(HealthScore.party_id.in_(ids), HealthScore.computed_on == iso)
@@ -429,7 +429,7 @@ def health_history(
         total = int(s.scalar(count) or 0)
         rows = s.execute(
             q.order_by(HealthScore.computed_on.desc(), Party.code).offset(offset).limit(limit)
-        ).tuples()
+        ).all()
         return [_row_view(r, code) for r, code in rows], total
 
 

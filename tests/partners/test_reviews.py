@@ -47,7 +47,7 @@ def test_default_weights_add_up_to_one_and_follow_the_scorecard() -> None:
 def test_weights_are_checked_and_versioned_per_year(engine: Engine) -> None:
     with pytest.raises(PartnerError, match="unknown indicator loyalty"):
         set_weights(engine, 2026, {"loyalty": "1"}, CM)
-    with pytest.raises(PartnerError, match="must add up to 1, not 0.9"):
+    with pytest.raises(PartnerError, match=r"must add up to 1, not 0\.9"):
         set_weights(engine, 2026, {"target": "0.5", "compliance": "0.4"}, CM)
     with pytest.raises(PartnerError, match=r"weights.target: 'lots' is not a number"):
         set_weights(engine, 2026, {"target": "lots", "compliance": "0.4"}, CM)

@@ -19,14 +19,14 @@ from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "settlement"))
 
-from engine_world import GTIN, PARIS, EngineWorld  # noqa: E402
+from engine_world import GTIN, PARIS, EngineWorld
 
-from ledger.ids import EntryKind as E  # noqa: E402
-from partners.models import Agreement, ProgramEnrolment  # noqa: E402
-from risk.reviews import confirm_review, enter_indicator, open_review, set_weights  # noqa: E402
-from settlement import Actor, add_program_version, create_program, create_run, set_price  # noqa: E402
-from settlement.models import Statement, StatementLine  # noqa: E402
-from tests.partners.evaluation_support import CM, PM, ms, score_quarter  # noqa: E402
+from ledger.ids import EntryKind as E
+from partners.models import Agreement, ProgramEnrolment
+from risk.reviews import confirm_review, enter_indicator, open_review, set_weights
+from settlement import Actor, add_program_version, create_program, create_run, set_price
+from settlement.models import Statement, StatementLine
+from tests.partners.evaluation_support import CM, PM, ms, score_quarter
 
 FIN = Actor("fiona", "finance", user_id=1)
 NEUTRAL = {n: "0.5000" for n in ("target", "growth", "diversion", "returns", "timeliness")}
