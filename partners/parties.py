@@ -76,6 +76,7 @@ __all__ = [
     "INITIAL_STATUSES",
     "KINDS",
     "PARENT_KINDS",
+    "PARENT_REQUIRED",
     "READERS",
     "STATUSES",
     "TRANSITIONS",
@@ -90,6 +91,8 @@ __all__ = [
     "PartyView",
     "add_address",
     "add_contact",
+    "add_contact_in",
+    "check_contact_input",
     "check_party_input",
     "create_party",
     "create_party_in",
@@ -128,7 +131,8 @@ PARENT_KINDS: Mapping[str, tuple[str, ...]] = {
     "retailer": ("distributor", "dealer"),
     "inspector": ("manufacturer",),
 }
-_PARENT_REQUIRED = frozenset({"dealer"})
+#: Kinds that cannot be without a parent.
+PARENT_REQUIRED: frozenset[str] = frozenset({"dealer"})
 #: Kinds of address.
 ADDRESS_KINDS: tuple[str, ...] = ("registered", "billing", "warehouse", "office", "shop")
 
@@ -335,7 +339,7 @@ def _check_parent(s: Session, kind: str, parent_code: str, party_id: int | None)
     parent of the wrong kind, a missing required one and a loop (``party_id``'s own
     descendant as its parent)."""
     if not parent_code:
-        if kind in _PARENT_REQUIRED:
+        if kind in PARENT_REQUIRED:
             raise InvalidField.said(
                 "parent_required",
                 "a %(kind)s needs a parent of kind %(kinds)s",
@@ -423,9 +427,10 @@ def _state(p: Party, parent_code: str | None) -> dict[str, Any]:
 # ------------------------------------------------------------------ create
 
 
-def create_party_in(s: Session, data: PartyInput, actor: Acting) -> int:
+def create_party_in(s: Session, data: PartyInput, actor: Acting, *, source: str = "") -> int:
     """Create the party ``data`` inside ``s``'s open transaction (the caller commits)
-    and return its id; audited as ``party.created`` with the stored values.
+    and return its id; audited as ``party.created`` with the stored values (and
+    ``source``, e.g. ``import parties.csv row 7``, when given).
 
     Raises :class:`InvalidField` for the first bad field (the parent: unknown, of a
     kind that cannot be this kind's parent, missing for a dealer; the code: already
@@ -461,7 +466,12 @@ def create_party_in(s: Session, data: PartyInput, actor: Acting) -> int:
         "party.created",
         actor,
         party_id=party.id,
-        detail={"code": party.code, "status": party.status, **_state(party, clean.parent or None)},
+        detail={
+            "code": party.code,
+            "status": party.status,
+            **_state(party, clean.parent or None),
+            **({"source": source} if source else {}),
+        },
     )
     return party.id
 
@@ -886,15 +896,38 @@ def remove_address(engine: Engine, code: str, address_id: int, actor: Acting) ->
 # ------------------------------------------------------------------ contacts
 
 
-def _check_contact(data: ContactInput) -> dict[str, Any]:
-    return {
-        "name": check_text(data.name, "name"),
-        "role": check_text(data.role, "role", required=False, max_length=100),
-        "email": check_email(data.email),
-        "phone": check_phone(data.phone),
-        "language": check_locale(data.language, "language") or "",
-        "primary": bool(data.primary),
-    }
+def check_contact_input(data: ContactInput) -> list[InvalidField]:
+    """Every problem of ``data`` (one per bad field: name, role, email, phone,
+    language); empty when it can be stored."""
+    problems: list[InvalidField] = []
+    try:
+        _check_contact(data, problems)
+    except InvalidField as exc:  # pragma: no cover - _check_contact collects
+        problems.append(exc)
+    return problems
+
+
+def _check_contact(
+    data: ContactInput, problems: list[InvalidField] | None = None
+) -> dict[str, Any]:
+    """The stored values of ``data``; raises the first problem, or with ``problems``
+    collects every one there (the values returned are then incomplete)."""
+    out: dict[str, Any] = {"primary": bool(data.primary)}
+    checks: tuple[tuple[str, Any], ...] = (
+        ("name", lambda: check_text(data.name, "name")),
+        ("role", lambda: check_text(data.role, "role", required=False, max_length=100)),
+        ("email", lambda: check_email(data.email)),
+        ("phone", lambda: check_phone(data.phone)),
+        ("language", lambda: check_locale(data.language, "language") or ""),
+    )
+    for name, check in checks:
+        try:
+            out[name] = check()
+        except InvalidField as exc:
+            if problems is None:
+                raise
+            problems.append(exc)
+    return out
 
 
 def _contact(s: Session, party: Party, contact_id: int) -> PartyContact:
@@ -929,15 +962,25 @@ def add_contact(engine: Engine, code: str, data: ContactInput, actor: Acting) ->
     Raises :class:`InvalidField` (empty name, e-mail address, telephone number,
     language), :class:`PartnerNotFound`, :class:`PartnerDenied`."""
     _can_write(actor, "edit parties")
-    values = _check_contact(data)
+    _check_contact(data)
     with Session(engine) as s, s.begin():
-        party = _party(s, code)
-        c = PartyContact(party_id=party.id, **values)
-        s.add(c)
-        s.flush()
-        _one_primary(s, party.id, c)
-        record(s, "party.contact_added", actor, party_id=party.id, detail={"id": c.id, **values})
-        return _contact_view(c)
+        return add_contact_in(s, _party(s, code).id, data, actor)
+
+
+def add_contact_in(
+    s: Session, party_id: int, data: ContactInput, actor: Acting, *, source: str = ""
+) -> ContactView:
+    """:func:`add_contact` to the party with id ``party_id`` inside ``s``'s transaction
+    (a file import, a signed prospect's contact); ``source`` goes into the audit row."""
+    _can_write(actor, "edit parties")
+    values = _check_contact(data)
+    c = PartyContact(party_id=party_id, **values)
+    s.add(c)
+    s.flush()
+    _one_primary(s, party_id, c)
+    detail = {"id": c.id, **values, **({"source": source} if source else {})}
+    record(s, "party.contact_added", actor, party_id=party_id, detail=detail)
+    return _contact_view(c)
 
 
 def update_contact(

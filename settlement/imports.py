@@ -24,7 +24,11 @@ deposit-agreements  party, valid_from, agreed_amount
 adjustments         party, amount, reason
 payments            party, received_on, amount, reference
 billing             party, legal_name, address, iban, bic
-parties             party, locale  (the language of an existing party's documents)
+party-locales       party, locale  (the language of an existing party's documents)
+parties             code, name, kind, country, currency, parent; optionally
+                    local_name, time_zone, locale, status, email, phone,
+                    contact_name (new parties, :mod:`partners.imports`;
+                    partner managers and admins import them)
 programs            JSON or YAML: code, name, valid_from, valid_to, rules
 =================== ==========================================================
 
@@ -45,6 +49,11 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from ledger.models import Party
+from partners.errors import PartnerError
+from partners.imports import OPTIONAL_COLUMNS as PARTY_OPTIONAL_COLUMNS
+from partners.imports import REQUIRED_COLUMNS as PARTY_COLUMNS
+from partners.imports import PartyRow, check_party_rows, store_party_row
+from partners.values import InvalidField
 from settlement.adjustments import store_adjustment
 from settlement.common import Actor, SettlementError
 from settlement.deposits import DEPOSIT_KINDS, store_agreement, store_deposit
@@ -82,9 +91,11 @@ from settlement.reference_values import (
 from settlement.wording import DOCUMENT_LOCALES, supported_locale
 
 __all__ = [
+    "IMPORTERS",
     "IMPORT_KINDS",
     "IMPORT_STAGES",
     "LAYOUTS",
+    "OPTIONAL_LAYOUTS",
     "ImportLine",
     "ImportProblem",
     "ImportRecord",
@@ -108,9 +119,14 @@ LAYOUTS: dict[str, tuple[str, ...]] = {
     "adjustments": ("party", "amount", "reason"),
     "payments": ("party", "received_on", "amount", "reference"),
     "billing": ("party", "legal_name", "address", "iban", "bic"),
-    "parties": ("party", "locale"),
+    "party-locales": ("party", "locale"),
+    "parties": PARTY_COLUMNS,
 }
+#: Columns a kind's file may have besides :data:`LAYOUTS`' (which it must have).
+OPTIONAL_LAYOUTS: dict[str, tuple[str, ...]] = {"parties": PARTY_OPTIONAL_COLUMNS}
 IMPORT_KINDS: tuple[str, ...] = (*LAYOUTS, "programs")
+#: Who imports each kind (finance for every kind not named).
+IMPORTERS: dict[str, tuple[str, ...]] = {"parties": ("partner_manager", "admin")}
 
 #: The stages of :func:`import_file`, in order, as its ``on_stage`` hears them.
 IMPORT_STAGES: tuple[str, ...] = (
@@ -128,6 +144,7 @@ class PartyRef:
     id: int
     code: str
     currency: str
+    kind: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -482,7 +499,7 @@ _PARSERS: dict[str, Callable[[_Cells, Mapping[str, PartyRef]], ImportRecord | No
     "adjustments": _adjustments,
     "payments": _payments,
     "billing": _billing,
-    "parties": _parties,
+    "party-locales": _parties,
 }
 
 # Columns that say two rows are the same thing (a repeated key is a mistake in the file).
@@ -495,7 +512,7 @@ _KEY_COLUMNS: dict[str, str] = {
     "adjustments": "party, amount and reason",
     "payments": "party, received_on, amount and reference",
     "billing": "party",
-    "parties": "party",
+    "party-locales": "party",
 }
 
 
@@ -618,6 +635,7 @@ def _program(filename: str, data: bytes) -> ParsedImport:
 
 def _header_problems(kind: str, table: Table) -> list[ImportProblem]:
     wanted = LAYOUTS[kind]
+    allowed = (*wanted, *OPTIONAL_LAYOUTS.get(kind, ()))
     got = set(table.header)
     out = [
         ImportProblem.worded(
@@ -626,10 +644,10 @@ def _header_problems(kind: str, table: Table) -> list[ImportProblem]:
             "column_unknown",
             "unknown column; a %(kind)s file has the columns %(columns)s",
             kind=kind,
-            columns=", ".join(wanted),
+            columns=", ".join(allowed),
         )
         for name in table.header
-        if name not in wanted
+        if name not in allowed
     ]
     out += [
         ImportProblem.worded(table.header_row, name, "column_missing", "missing column")
@@ -676,6 +694,8 @@ def parse_import(
             None, None, "header_no_rows", "the file has a header but no rows"
         )
         return ParsedImport(table.format, 0, (), (problem,))
+    if kind == "parties":
+        return _parties_file(table, parties)
     problems: list[ImportProblem] = []
     records: list[ImportRecord] = []
     first_of: dict[str, int] = {}
@@ -701,18 +721,47 @@ def parse_import(
     return ParsedImport(table.format, len(table.rows), tuple(records), tuple(problems))
 
 
+def _parties_file(table: Table, refs: Mapping[str, PartyRef]) -> ParsedImport:
+    """New parties (:mod:`partners.imports`): every row and column checked, parents
+    in the file or stored (``refs``: the stored parties the file names), the rows
+    ordered parents first."""
+    rows = [(row.number, row.cells) for row in table.rows]
+    checked, found = check_party_rows(rows, {code: ref.kind for code, ref in refs.items()})
+    problems = tuple(
+        ImportProblem(p.row, p.column, p.message, p.message_id, p.values) for p in found
+    )
+    records = tuple(
+        ImportRecord(prow.row, prow.party.code.strip(), _party_store(prow)) for prow in checked
+    )
+    return ParsedImport(table.format, len(table.rows), records, problems)
+
+
+def _party_store(prow: PartyRow) -> Store:
+    def store(s: Session, actor: Actor, source: str) -> Outcome:
+        store_party_row(s, prow, actor, source)
+        return "created"
+
+    return store
+
+
 def _party_refs(s: Session, kind: str, data: bytes, filename: str) -> dict[str, PartyRef]:
-    if kind not in LAYOUTS or "party" not in LAYOUTS[kind]:
+    columns = ("code", "parent") if kind == "parties" else ("party",)
+    if kind not in LAYOUTS or not set(columns) <= set(LAYOUTS[kind]):
         return {}
     try:
         table = read_table(filename, data)
     except ImportRejected:
         return {}
-    codes = {r.cells.get("party", "") for r in table.rows} - {""}
+    codes = {r.cells.get(c, "").strip() for r in table.rows for c in columns} - {""}
     if not codes:
         return {}
-    rows = s.execute(select(Party.id, Party.code, Party.currency).where(Party.code.in_(codes)))
-    return {str(code): PartyRef(int(pid), str(code), str(ccy)) for pid, code, ccy in rows}
+    rows = s.execute(
+        select(Party.id, Party.code, Party.currency, Party.kind).where(Party.code.in_(codes))
+    )
+    return {
+        str(code): PartyRef(int(pid), str(code), str(ccy), str(kind))
+        for pid, code, ccy, kind in rows
+    }
 
 
 def _no_stage(_: str) -> None:
@@ -737,9 +786,10 @@ def import_file(
     ``import FILENAME row N``. ``on_stage`` (optional) is called with each stage's
     name as it begins, in order: :data:`IMPORT_STAGES` (the command line shows them
     as progress; a rejected file stops at the stage that found its problems). Raises
-    :class:`~settlement.common.PermissionDenied` for a role other than finance.
+    :class:`~settlement.common.PermissionDenied` for a role other than finance
+    (:data:`IMPORTERS`: partner managers and admins for ``parties``).
     """
-    actor.require("finance", action=f"import {kind}")
+    actor.require(*IMPORTERS.get(kind, ("finance",)), action=f"import {kind}")
     stage = on_stage if on_stage is not None else _no_stage
     name = filename.rsplit("/", 1)[-1] or "upload"
     with Session(engine) as s:
@@ -764,6 +814,22 @@ def import_file(
                     continue
                 except SettlementError as exc:
                     problems.append(ImportProblem.of(record.row, None, exc))
+                    continue
+                except InvalidField as exc:  # partners' field errors (parties)
+                    problems.append(
+                        ImportProblem(
+                            record.row,
+                            _column(kind, exc.field),
+                            exc.message if _column(kind, exc.field) else str(exc),
+                            exc.message_id,
+                            dict(exc.values),
+                        )
+                    )
+                    continue
+                except PartnerError as exc:
+                    problems.append(
+                        ImportProblem(record.row, None, str(exc), exc.message_id, dict(exc.values))
+                    )
                     continue
                 lines.append(ImportLine(record.row, record.key, outcome))
             if problems:
@@ -792,5 +858,5 @@ def import_file(
 
 def _column(kind: str, field: str) -> str | None:
     """The column of a service error's field in this kind's layout, if it has one."""
-    columns: Sequence[str] = LAYOUTS.get(kind, ())
+    columns: Sequence[str] = (*LAYOUTS.get(kind, ()), *OPTIONAL_LAYOUTS.get(kind, ()))
     return field if field in columns else None

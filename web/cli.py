@@ -48,8 +48,12 @@ CLI_MODULES: tuple[str, ...] = (
     "territories",
     "settlement",
     "import",
+    "parties",
     "money",
     "mail",
+    "agreements",
+    "exits",
+    "evaluation",
 )
 
 _ROLE_CHOICE = click.Choice([r.value for r in Role])

@@ -2,7 +2,8 @@
 
 Kinds and layouts are in ``docs/imports.md`` (prices, fx — also the ECB's
 reference-rate CSV as published —, programs, targets, deposits, deposit-agreements,
-adjustments, payments, billing). All or nothing: any bad row and nothing is stored,
+adjustments, payments, billing, party-locales; and parties, the master data partner
+managers import). All or nothing: any bad row and nothing is stored,
 the command exits 1 and lists every problem as ``row 7, column list_price: why``.
 Otherwise it prints how many rows were created, updated and unchanged, and each
 row that changed something.
@@ -49,7 +50,12 @@ class _LazyChoice(click.Choice[str]):
 @click.argument("kind", type=_LazyChoice(lambda: settlement.IMPORT_KINDS))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Check and count everything; store nothing.")
-@click.option("--as", "username", help="Finance user who imports (default: the first one).")
+@click.option(
+    "--as",
+    "username",
+    help="Finance user who imports (default: the first one); for parties, a partner "
+    "manager or admin.",
+)
 @in_app_context
 def import_command(kind: str, file: Path, dry_run: bool, username: str | None) -> None:
     """Import KIND from FILE (CSV or XLSX; programs: JSON or YAML), all or nothing."""
@@ -57,7 +63,12 @@ def import_command(kind: str, file: Path, dry_run: bool, username: str | None) -
 
     if file.stat().st_size > MAX_FILE_BYTES:
         raise click.ClickException(f"{file.name} is larger than {MAX_FILE_BYTES >> 20} MiB")
-    actor = finance_actor(username)
+    if kind == "parties":  # master data: partner managers' (settlement.imports.IMPORTERS)
+        from web.cli_parties import partner_actor
+
+        actor = partner_actor(username)
+    else:
+        actor = finance_actor(username)
     stage_line(f"import: checking {kind} in {file.name}{' (dry run)' if dry_run else ''}…")
     from settlement.imports import IMPORT_STAGES
 

@@ -102,18 +102,18 @@ def test_spanish_works_through_the_catalogue_alone(
     assert "278,50 EUR" in text and "-150,00 EUR" in text and "Total" in text
 
 
-def test_the_parties_import_sets_and_refuses_languages(engine: Engine) -> None:
+def test_the_party_locales_import_sets_and_refuses_languages(engine: Engine) -> None:
     party(engine, "D-1")
     party(engine, "D-2")
     data = b"party,locale\nD-1,zh-CN\nD-2,\n"
-    report = import_file(engine, "parties", "parties.csv", data, FINANCE)
+    report = import_file(engine, "party-locales", "parties.csv", data, FINANCE)
     assert (report.updated, report.unchanged) == (1, 1)
     with Session(engine) as s:
         got = dict(s.query(Party.code, Party.locale).filter(Party.code.in_(["D-1", "D-2"])))
     assert got == {"D-1": "zh_Hans_CN", "D-2": None}
 
     with pytest.raises(ImportRejected) as refused:
-        import_file(engine, "parties", "parties.csv", b"party,locale\nD-1,es\nD-2,fr\n", FINANCE)
+        import_file(engine, "party-locales", "parties.csv", b"party,locale\nD-1,es\nD-2,fr\n", FINANCE)
     (problem,) = refused.value.problems
     assert (problem.row, problem.column) == (3, "locale")
     assert "'fr'" in problem.message and "zh_Hans_CN" in problem.message

@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 
 import settlement
 from settlement import LAYOUTS
+from settlement.imports import IMPORTERS
 from web.db import get_engine
 from web.finance._common import EDITORS, FormState, render_page
 from web.reasons import problem_words, reason_words
@@ -36,7 +37,7 @@ KIND_LABELS: dict[str, str] = {
     "adjustments": _l("Adjustments"),
     "payments": _l("Payments received"),
     "billing": _l("Billing details"),
-    "parties": _l("Languages of parties' documents"),
+    "party-locales": _l("Languages of parties' documents"),
 }
 
 
@@ -45,6 +46,8 @@ def import_kinds() -> dict[str, tuple[str, str]]:
     the request's language (column names as the file must write them)."""
     kinds = {}
     for kind in settlement.IMPORT_KINDS:
+        if "finance" not in IMPORTERS.get(kind, ("finance",)):
+            continue  # another role's file (parties: the partners' import page)
         columns = ", ".join(LAYOUTS.get(kind, ()))
         if kind == "programs":
             layout = gettext(

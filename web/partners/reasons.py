@@ -64,6 +64,12 @@ PARTNER_REASONS: dict[str, str] = {
     "coordinates_pair": N_("%(field)s: give both latitude and longitude, or neither"),
     "no_address": N_("%(party)s has no address %(address)s"),
     "no_contact": N_("%(party)s has no contact %(contact)s"),
+    # (partners/imports.py: %(field)s is the file's column)
+    "code_twice_in_file": N_("%(field)s: %(code)s is also the code of row %(row)s"),
+    "parent_not_found": N_(
+        "%(field)s: there is no party with code %(code)s, stored or in this file"
+    ),
+    "parent_loop_in_file": N_("%(field)s: the parents of %(codes)s go round in a loop"),
     # ---- recruitment and trials (partners/recruitment.py, partners/trials.py)
     # ---- agreements (partners/agreements.py)
     # ---- grants and enrolment in force (partners/in_force.py)
