@@ -1,5 +1,6 @@
 """Reference data finance keeps: products and price lists, FX rates, sales targets,
-billing details and payments received; plus territory grants (channel managers).
+billing details and payments received. (Territory grants come from signed
+agreements: :mod:`partners.in_force`.)
 
 Every write checks the actor's role (finance edits; admin where it always could),
 validates its input with :mod:`settlement.reference_values` (errors name the field),
@@ -36,7 +37,7 @@ from settlement.adjustments import (
     list_adjustments,
     reject_adjustment,
 )
-from settlement.common import Actor, SettlementError, now_ms
+from settlement.common import Actor, now_ms
 from settlement.deposits import (
     DepositMovementView,
     DepositStatus,
@@ -57,7 +58,6 @@ from settlement.models import (
     ProgramVersion,
     ReceivableMovement,
     SalesTarget,
-    TerritoryGrant,
 )
 from settlement.reference_audit import (
     READERS,
@@ -102,9 +102,7 @@ __all__ = [
     "check_fx_pair",
     "deposit_balance",
     "deposit_status",
-    "end_grant",
     "get_party_billing",
-    "grant_territory",
     "list_adjustments",
     "list_billing",
     "list_deposit_parties",
@@ -862,46 +860,3 @@ def list_programs(engine: Engine, actor: Actor) -> list[ProgramView]:
                 )
             )
         return [ProgramView(p.code, p.name, tuple(versions[p.id])) for p in programs]
-
-
-# ------------------------------------------------------------------ territory grants
-
-
-def grant_territory(
-    engine: Engine,
-    party_id: int,
-    territory_code: str,
-    valid_from_ms: int,
-    actor: Actor,
-    valid_to_ms: int | None = None,
-) -> int:
-    """Grant a territory; history is kept (grants are ended, never deleted)."""
-    actor.require("channel_manager", "admin", action="grant territories")
-    if valid_to_ms is not None and valid_to_ms <= valid_from_ms:
-        raise SettlementError.said("grant_ends_before", "a grant must end after it starts")
-    with Session(engine) as s, s.begin():
-        party_by_id(s, party_id)
-        g = TerritoryGrant(
-            party_id=party_id, territory_code=territory_code, valid_from_ms=valid_from_ms,
-            valid_to_ms=valid_to_ms,
-        )  # fmt: skip
-        s.add(g)
-        s.flush()
-        return g.id
-
-
-def end_grant(engine: Engine, grant_id: int, valid_to_ms: int, actor: Actor) -> None:
-    """End a territory grant at ``valid_to_ms`` (after it starts)."""
-    actor.require("channel_manager", "admin", action="end territory grants")
-    with Session(engine) as s, s.begin():
-        g = s.get(TerritoryGrant, grant_id)
-        if g is None:
-            raise SettlementError.said("no_grant", "no territory grant %(grant)s", grant=grant_id)
-        if valid_to_ms <= g.valid_from_ms:
-            raise SettlementError.said(
-                "grant_end_early",
-                "grant %(grant)s starts at %(start)s; it cannot end before",
-                grant=grant_id,
-                start=g.valid_from_ms,
-            )
-        g.valid_to_ms = valid_to_ms

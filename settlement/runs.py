@@ -28,6 +28,8 @@ from sqlalchemy.orm import Mapper, Session
 
 from ledger.models import Checkpoint, Party
 from ledger.times import format_day, format_ms
+from partners.classes import classes_in_force
+from partners.in_force import enrolled_programs
 from settlement import kernels as K
 from settlement.adjustments import acting_user_id
 from settlement.common import (
@@ -61,7 +63,7 @@ from settlement.models import (
     TopUpRequest,
     WhistleblowerReport,
 )
-from settlement.programs import ProgramRules, parse_rules, versions_for_period
+from settlement.programs import PenaltyRule, ProgramRules, parse_rules, versions_for_period
 from settlement.reference_audit import record_change
 from settlement.reference_values import check_currency
 from settlement.rules.money import minor_exponent, round_minor
@@ -74,7 +76,6 @@ from settlement.statement import (
     RewardCredit,
     SettledParty,
     StatementLineRef,
-    penalty_rule,
     run_hash,
     settle_party,
     statement_hash,
@@ -235,7 +236,10 @@ def _price_matrix(s: Session, snap: Snapshot, period: str) -> np.ndarray[Any, np
 
 
 def _partner_classes(s: Session, period: str) -> dict[int, str]:
-    """Each party's class from its last scored quarter before ``period``'s quarter."""
+    """Each party's class for ``period``: the class in force on the period's first
+    day confirmed by a review (:func:`partners.classes.classes_in_force`), else the
+    class of its last scored quarter before ``period``'s quarter; parties with
+    neither are absent (the caller uses the program's default class)."""
     out: dict[int, str] = {}
     rows = s.execute(
         select(PartnerScore.party_id, PartnerScore.partner_class)
@@ -244,6 +248,7 @@ def _partner_classes(s: Session, period: str) -> dict[int, str]:
     ).all()
     for pid, cls in rows:  # later quarters overwrite earlier ones
         out[int(pid)] = str(cls)
+    out.update(classes_in_force(s, f"{months_of(period)[0]}-01"))  # a confirmed class wins
     return out
 
 
@@ -279,8 +284,9 @@ class ComputedParty:
     deposit_after_minor: int
     fx_note: str
     lines: tuple[StatementLineRef, ...]
-    programs: tuple[ProgramInputs, ...]
+    programs: tuple[ProgramInputs, ...]  # the programs it is enrolled in (paid)
     settled: SettledParty
+    penalties: PenaltyRule | None = None  # the rule its incidents are charged under
 
 
 @dataclass(frozen=True, slots=True)
@@ -385,6 +391,28 @@ def _load_versions(
             by_code[code] = (code, 0, parse_rules(raw))
         versions = [by_code[c] for c in sorted(by_code)]
     return versions
+
+
+def _paid_programs(in_force: list[ProgramInputs], enrolled: set[str]) -> list[ProgramInputs]:
+    """The programs in force that a distributor is paid: those it is enrolled in.
+
+    Enrolment comes from its signed agreements (:func:`partners.in_force.
+    enrolled_programs`, issue 12: "program enrolment comes from the signed agreement
+    in force on each date"). The rule for a period: a distributor enrolled in a
+    program at any instant of the period gets that program's lines for the whole
+    period. Why any day rather than the last day: sales are aggregated per period,
+    not per day, and the period in which an agreement ends (termination, exit) must
+    still pay the rebate its sales before the end earned (the exit's final
+    settlement), as the period in which it starts pays the sales made under it; a
+    rule on the last day would pay nothing for either. A distributor enrolled in
+    nothing gets no rebate lines; its penalties still apply, under the first program
+    in force (by code) that sets them, whether it is enrolled in it or not
+    (:func:`settlement.statement.penalty_rule`): penalties target territory
+    breaches by any distributor. What was paid is sealed with the run: each
+    statement's lines name their program (``program:CODE``) and are covered by its
+    hash, so ``hopchain settlement verify`` needs no enrolment table.
+    """
+    return [p for p in in_force if p.code in enrolled]
 
 
 def _compute(
@@ -494,6 +522,7 @@ def _compute(
         adjustments[adj.party_id].append(adj)
     partial_paid = _partial_paid(s, period)
     balances = _deposit_balances(s)
+    enrolled = enrolled_programs(s, *period_bounds(period))  # see _paid_programs
     owed = _open_receivables(s)
 
     order = [int(pid) for pid in snap.party_ids]
@@ -507,8 +536,10 @@ def _compute(
     def inputs(pid: int, reward_list: tuple[RewardCredit, ...]) -> PartyInputs:
         pi = snap.party_index(pid)
         party = parties[pid]
-        progs = []
+        progs: list[ProgramInputs] = []
+        in_force: list[ProgramInputs] = []
         notes = []
+        penalties: PenaltyRule | None = None
         if snap.party_is_distributor[pi]:
             for code, vid, rules in versions:
                 b = 0 if rules.basis == "sell_in" else 1
@@ -517,9 +548,7 @@ def _compute(
                 net_v = int(st[K.S_GROSS_V] - st[K.S_RET_V] - st[K.S_EXCL_V])
                 po = old[pi, b]
                 prior_v = int(po[K.S_GROSS_V] - po[K.S_RET_V] - po[K.S_EXCL_V])
-                if rules.currency != party.currency:
-                    notes.append(quotes[(rules.currency, party.currency)].describe())
-                progs.append(
+                in_force.append(
                     ProgramInputs(
                         code, vid, _localize(rules, factor(rules.currency, party.currency), party.currency),
                         int(st[K.S_GROSS_U]), int(st[K.S_RET_U]), int(st[K.S_EXCL_U]),
@@ -527,6 +556,13 @@ def _compute(
                         int(st[K.S_EXCL_V]), targets_v.get(pid),
                     )
                 )  # fmt: skip
+            progs = _paid_programs(in_force, enrolled.get(pid, set()))
+            source = next((p for p in in_force if p.rules.penalties is not None), None)
+            penalties = None if source is None else source.rules.penalties
+            used = {p.code for p in progs} | ({source.code} if source is not None else set())
+            for code, _, rules in versions:  # the programs whose amounts it converts
+                if code in used and rules.currency != party.currency:
+                    notes.append(quotes[(rules.currency, party.currency)].describe())
         fx_notes[pid] = "; ".join(dict.fromkeys(notes))
         return PartyInputs(
             party_code=party.code,
@@ -540,6 +576,7 @@ def _compute(
             partial_rebates=partial_paid.get(pid, 0),
             deposit_balance=balances.get(pid, 0),
             opening_balance=-max(owed.get(pid, 0), 0),
+            penalties=penalties,
         )
 
     # Penalties first (rewards are shares of them), then every party's statement.
@@ -592,7 +629,7 @@ def _compute(
                 pid, party.code, party.name, party.currency, party.country or "",
                 classes.get(pid, "-"), sp.total,
                 inp.opening_balance, sp.deposit_after, fx_notes.get(pid, ""), sp.lines,
-                inp.programs, sp,
+                inp.programs, sp, inp.penalties,
             )
         )  # fmt: skip
     run = ComputedRun(
@@ -659,7 +696,9 @@ def preview_program_version(
     actor: Actor,
 ) -> ProgramPreview:
     """ "Had this version been in force in ``period``, each distributor would get …"
-    beside what the version in force pays, program lines only (``program:CODE``).
+    beside what the version in force pays, program lines only (``program:CODE``),
+    one row per distributor enrolled in the program during the period (a program
+    nobody is enrolled in previews no rows).
 
     Raises :class:`~settlement.rules.money.RuleError` naming the field for bad rules,
     :class:`SettlementError` when the period cannot be computed.
@@ -688,8 +727,8 @@ def preview_program_version(
     prop_tot: dict[str, int] = defaultdict(int)
     now_tot: dict[str, int] = defaultdict(int)
     for p in proposed.parties:
-        if not p.programs:
-            continue
+        if all(x.code != program_code for x in p.programs):
+            continue  # not enrolled in the program (or no distributor): it pays it nothing
         was = paid(now[p.party_id].lines) if p.party_id in now else 0
         rows.append(PreviewRow(p.party_code, p.currency, paid(p.lines), was))
         prop_tot[p.currency] += rows[-1].proposed_minor
@@ -843,7 +882,7 @@ def create_run(
                 change = sp.incident_fines.get(ref, (0, 0))[1]
                 forfeit = sp.incident_forfeits.get(ref, 0)
                 rows = comp.plan.charge_rows(
-                    cp.party_id, ref, change, forfeit, cp.currency, _base_fine(cp.programs)
+                    cp.party_id, ref, change, forfeit, cp.currency, _base_fine(cp.penalties)
                 )
                 for row in rows:
                     charge_rows.append({**row, "run_id": run.id})
@@ -862,9 +901,8 @@ def create_run(
         return _run_view(s, run)
 
 
-def _base_fine(programs: tuple[ProgramInputs, ...]) -> Decimal | None:
+def _base_fine(pen: PenaltyRule | None) -> Decimal | None:
     """The party's fine per unit before escalation (exact, its currency), if any."""
-    pen = penalty_rule(programs)
     return None if pen is None else Decimal(pen.fine_per_unit)
 
 

@@ -134,6 +134,9 @@ class PartyInputs:
     partial_rebates: int = 0  # rebate lines already paid by posted partial runs
     deposit_balance: int = 0
     opening_balance: int = 0  # <= 0: what the party owed when the run was made
+    # the penalty rule it is charged under when it is not enrolled in the program
+    # that sets it (None: :func:`penalty_rule` of ``programs``)
+    penalties: PenaltyRule | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,8 +161,10 @@ class SettledParty:
 
 
 def penalty_rule(programs: Sequence[ProgramInputs]) -> PenaltyRule | None:
-    """The penalties a party is charged under: those of its first program (by code)
-    that defines any, or None."""
+    """The penalties a party is charged under: those of the first program (by code)
+    in ``programs`` that defines any, or None. Settlement passes every program in
+    force for the period, enrolled or not (:func:`settlement.runs`): penalties target
+    territory breaches by any distributor, rebates only those enrolled."""
     for p in programs:
         if p.rules.penalties is not None:
             return p.rules.penalties
@@ -267,7 +272,7 @@ def settle_party(inp: PartyInputs) -> SettledParty:
                 "trueup",
             )
         )
-    pen = penalty_rule(inp.programs)
+    pen = inp.penalties if inp.penalties is not None else penalty_rule(inp.programs)
     incident_fines: dict[str, tuple[int, int]] = {}
     incident_forfeits: dict[str, int] = {}
     if (inp.incidents or inp.refunds) and pen is None:

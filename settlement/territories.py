@@ -1,8 +1,10 @@
 """Territory grants as people see them, and a party's month of scans on its zone.
 
 The territory page, ``hopchain territories`` and ``/api/v1/territories`` call
-these: grant history per party, granting by codes (checked against the stored
-territories), and :func:`party_zone_scans`, which answers "where were the units
+these: grant history per party with the signed agreement that made each grant
+(grants come only from signed agreements, :mod:`partners.in_force`: a
+supplementary agreement changes them, a termination ends them), and
+:func:`party_zone_scans`, which answers "where were the units
 allocated to this party seen this month, and was each scan in its zone?".
 
 A unit is allocated to the first distributor the manufacturer shipped it to (as
@@ -28,9 +30,9 @@ import geo
 from ledger.models import Entry, Party, Unit
 from ledger.retraction import live_entries
 from ledger.times import MIN_MS
-from settlement.common import Actor, SettlementError, month_of, now_ms, period_bounds
+from partners.models import Agreement
+from settlement.common import SettlementError, month_of, now_ms, period_bounds
 from settlement.models import TerritoryGrant
-from settlement.reference import end_grant, grant_territory
 
 __all__ = [
     "GrantView",
@@ -38,8 +40,6 @@ __all__ = [
     "ZoneNotFound",
     "ZoneScans",
     "day_start_ms",
-    "end_party_grant",
-    "grant_party_territory",
     "latest_scan_month",
     "list_grants",
     "party_zone_map",
@@ -65,6 +65,8 @@ class GrantView:
     territory_name: str  # "" when the territory is no longer stored
     valid_from_ms: int
     valid_to_ms: int | None
+    agreement_id: int | None = None  # the signed agreement that made it
+    agreement_number: str = ""  # "" for a grant made before agreements existed
 
     def status(self, at_ms: int) -> str:
         """``future``, ``active`` or ``ended`` at ``at_ms``."""
@@ -138,12 +140,14 @@ def _check_period(period: str) -> str:
 
 
 def list_grants(engine: Engine, party_id: int | None = None) -> list[GrantView]:
-    """Every territory grant (or one party's), by party code, then start, then id."""
+    """Every territory grant (or one party's) with the number of the agreement that
+    made it, by party code, then start, then id. One query."""
     g = TerritoryGrant
     stmt = (
-        select(g, Party.code, Party.name, geo.TerritoryRow.name)
+        select(g, Party.code, Party.name, geo.TerritoryRow.name, Agreement.number)
         .join(Party, Party.id == g.party_id)
         .outerjoin(geo.TerritoryRow, geo.TerritoryRow.code == g.territory_code)
+        .outerjoin(Agreement, Agreement.id == g.agreement_id)
         .order_by(Party.code, g.valid_from_ms, g.id)
     )
     if party_id is not None:
@@ -159,58 +163,11 @@ def list_grants(engine: Engine, party_id: int | None = None) -> list[GrantView]:
                 territory_name=territory_name or "",
                 valid_from_ms=row.valid_from_ms,
                 valid_to_ms=row.valid_to_ms,
+                agreement_id=row.agreement_id,
+                agreement_number=number or "",
             )
-            for row, code, name, territory_name in s.execute(stmt).all()
+            for row, code, name, territory_name, number in s.execute(stmt).all()
         ]
-
-
-def grant_party_territory(
-    engine: Engine,
-    party_code: str,
-    territory_code: str,
-    valid_from_ms: int,
-    actor: Actor,
-    valid_to_ms: int | None = None,
-) -> int:
-    """Grant a stored territory to a party, both named by code; returns the grant id.
-
-    Refuses unknown parties and territories (detection could not judge a scan
-    against a territory it has no shape for) and a second open grant of the
-    same territory to the same party.
-    """
-    actor.require("channel_manager", "admin", action="grant territories")
-    with Session(engine) as s:
-        party = _party_by_code(s, party_code)
-        known = s.scalar(select(geo.TerritoryRow.id).where(geo.TerritoryRow.code == territory_code))
-        if known is None:
-            raise SettlementError(f"no territory with code {territory_code!r}; import it first")
-        g = TerritoryGrant
-        overlapping = s.scalar(
-            select(g.id).where(
-                g.party_id == party.id,
-                g.territory_code == territory_code,
-                (g.valid_to_ms.is_(None)) | (g.valid_to_ms > valid_from_ms),
-                *([] if valid_to_ms is None else [g.valid_from_ms < valid_to_ms]),
-            )
-        )
-        if overlapping is not None:
-            raise SettlementError(
-                f"{party_code} already holds {territory_code} at that time (grant {overlapping}); "
-                "end that grant first"
-            )
-        party_id = party.id
-    return grant_territory(engine, party_id, territory_code, valid_from_ms, actor, valid_to_ms)
-
-
-def end_party_grant(engine: Engine, grant_id: int, valid_to_ms: int, actor: Actor) -> GrantView:
-    """End a grant at ``valid_to_ms`` (exclusive); returns the ended grant."""
-    actor.require("channel_manager", "admin", action="end territory grants")
-    with Session(engine) as s:
-        g = s.get(TerritoryGrant, grant_id)
-        if g is not None and g.valid_to_ms is not None and g.valid_to_ms <= valid_to_ms:
-            raise SettlementError(f"grant {grant_id} already ended")
-    end_grant(engine, grant_id, valid_to_ms, actor)
-    return next(v for v in list_grants(engine) if v.id == grant_id)
 
 
 #: How far past the clock a scan may lie and still choose the default month (intake

@@ -59,7 +59,7 @@ def settlement_reference(
 
     import settlement
     from ledger.models import Party
-    from web.demo import FX_TO_EUR, PRODUCTS, gtin_of, month_start_ms
+    from web.demo import FX_TO_EUR, PRODUCTS, gtin_of
 
     stage_line("demo: products, prices, territories, targets, FX, deposits and the program…")
 
@@ -91,12 +91,10 @@ def settlement_reference(
                     source="demo rates",
                     audit_source="demo",
                 )
-    since = month_start_ms(cfg.start, -12)
     per_distributor = max(1, cfg.units // max(1, len(distributors)) // cfg.months)
     with Session(engine) as s:
         ids = {p.code: p.id for p in s.scalars(select(Party).where(Party.kind == "distributor"))}
-    for code, _name, country, _ccy in distributors:
-        settlement.grant_territory(engine, ids[code], country, since, finance)
+    for code, *_ in distributors:
         for month in months:
             settlement.set_target(
                 engine, ids[code], month, finance, units=per_distributor, source="demo"
@@ -106,9 +104,51 @@ def settlement_reference(
     settlement.add_program_version(
         engine, "VOLUME-REBATE", months[0], None, REBATE_RULES, finance, source="demo"
     )
+    _agreements(engine, cfg, distributors, ids, ("VOLUME-REBATE",))
+
+
+def _day(at_ms: int) -> str:
+    return datetime.fromtimestamp(at_ms / 1000, UTC).date().isoformat()
+
+
+def _agreements(
+    engine: Engine,
+    cfg: DemoConfig,
+    distributors: list[tuple[str, str, str, str]],
+    ids: dict[str, int],
+    programs: tuple[str, ...],
+) -> None:
+    """Every distributor's signed main agreement (web.demo_agreements): its country,
+    the demo's programs and deposit, valid from a year before the first demo month
+    (when its territory was granted) to a year after the last. Its grants and
+    enrolments are what detection and settlement read."""
+    from web.demo import month_start_ms
+    from web.demo_agreements import sign_demo_agreements
+
+    valid_from = _day(month_start_ms(cfg.start, -12))
+    valid_to = _day(month_start_ms(cfg.start, cfg.months + 12) - 86_400_000)
+    sign_demo_agreements(
+        engine,
+        [
+            (code, ids[code], country, ccy, _deposit_minor(ccy))
+            for code, _n, country, ccy in distributors
+        ],
+        programs,
+        valid_from,
+        valid_to,
+    )
 
 
 DEMO_DEPOSIT_EUR = Decimal(2_000)  # each distributor's agreed deposit, in EUR
+
+
+def _deposit_minor(ccy: str) -> int:
+    """The demo deposit (about EUR 2,000) in minor units of ``ccy``."""
+    from settlement.rules.money import minor_exponent
+    from web.demo import FX_TO_EUR
+
+    local = DEMO_DEPOSIT_EUR / Decimal(FX_TO_EUR[ccy]) * 10 ** minor_exponent(ccy)
+    return int(local.quantize(Decimal(1)))
 
 
 def _billing_and_deposits(
@@ -122,8 +162,6 @@ def _billing_and_deposits(
     from schwifty import IBAN
 
     import settlement
-    from settlement.rules.money import minor_exponent
-    from web.demo import FX_TO_EUR
 
     fin = settlement.Actor("demo", "finance")
     for n, (code, name, country, ccy) in enumerate(distributors):
@@ -133,8 +171,7 @@ def _billing_and_deposits(
             engine, pid, fin, legal_name=f"{name} Ltd", address=f"{n + 1} Harbour Road\n{country}",
             iban=str(iban), bic="COBADEFFXXX", source="demo",
         )  # fmt: skip
-        local = DEMO_DEPOSIT_EUR / Decimal(FX_TO_EUR[ccy]) * 10 ** minor_exponent(ccy)
-        amount = int(local.quantize(Decimal(1)))
+        amount = _deposit_minor(ccy)
         settlement.set_deposit_agreement(engine, pid, day, amount, fin, source="demo")
         settlement.record_deposit(
             engine, pid, amount, "deposit paid in on signing", fin, kind="receipt",

@@ -5,8 +5,11 @@
   Self-intersecting (OGC-invalid) polygons are repaired with GEOS ``make_valid``
   and each repair is printed; ``--strict`` refuses them instead, naming each.
 - ``list``: stored territories (code, level, parent, name), one a line.
-- ``grants [--party CODE]``: territory grants with their validity.
-- ``grant PARTY CODE [--from YYYY-MM-DD] [--to YYYY-MM-DD]`` / ``end GRANT_ID [--on YYYY-MM-DD]``.
+- ``grants [--party CODE]``: territory grants with their validity and the number
+  of the signed agreement that made each.
+- ``grant`` / ``end``: refused (exit 1) with :data:`FROM_AGREEMENTS`: grants come
+  only from signed agreements (``partners.in_force``), changed by a supplementary
+  agreement, ended by a termination.
 - ``map [--party CODE] [--month YYYY-MM] --out FILE.png|FILE.svg``: the party's
   zone and the month's scans of its units, in zone (green) or not (red).
 """
@@ -22,29 +25,21 @@ import click
 import settlement
 from web.cli import in_app_context
 
-__all__ = ["COMMANDS"]
+__all__ = ["COMMANDS", "FROM_AGREEMENTS"]
 
-
-def _cli_actor() -> settlement.Actor:
-    """Who the audit log names for these commands."""
-    return settlement.Actor("cli", "admin")
+#: What ``territories grant`` and ``territories end`` answer (exit 1).
+FROM_AGREEMENTS = (
+    "grants come from signed agreements: draft a supplementary agreement "
+    "(hopchain agreements list shows a party's agreements; the Agreements page or "
+    "POST /api/v1/agreements drafts one) to grant or move a territory, and terminate "
+    "the agreement to end its grants"
+)
 
 
 def _date(ms: int | None) -> str:
     from ledger.times import format_day
 
     return "open" if ms is None else format_day(ms)
-
-
-def _today() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%d")
-
-
-def _day_ms(day: str) -> int:
-    try:
-        return settlement.day_start_ms(day)
-    except settlement.SettlementError as exc:
-        raise click.ClickException(str(exc)) from None
 
 
 @click.group("territories")
@@ -116,7 +111,8 @@ def list_command() -> None:
 @click.option("--party", default=None, help="Only this party's grants (its code).")
 @in_app_context
 def grants_command(party: str | None) -> None:
-    """Territory grants: id, party, territory, from, to (exclusive) and status."""
+    """Territory grants: id, party, territory, from, to (exclusive), status and the
+    agreement that made it ("-" for a grant older than agreements)."""
     from web.db import get_engine
 
     engine = get_engine()
@@ -127,48 +123,26 @@ def grants_command(party: str | None) -> None:
     for g in grants:
         click.echo(
             f"{g.id}\t{g.party_code}\t{g.territory_code}\t{_date(g.valid_from_ms)}"
-            f"\t{_date(g.valid_to_ms)}\t{g.status(now)}"
+            f"\t{_date(g.valid_to_ms)}\t{g.status(now)}\t{g.agreement_number or '-'}"
         )
     if not grants:
         click.echo("no grants" + (f" for {party}" if party else ""))
 
 
-@territories_group.command("grant")
-@click.argument("party")
-@click.argument("code")
-@click.option("--from", "from_day", default=None, help="First day, YYYY-MM-DD (default today).")
-@click.option("--to", "to_day", default=None, help="Day the grant ends (exclusive), YYYY-MM-DD.")
-@in_app_context
-def grant_command(party: str, code: str, from_day: str | None, to_day: str | None) -> None:
-    """Grant territory CODE to PARTY (both codes) from a day on (UTC midnight)."""
-    from web.db import get_engine
-
-    start = _day_ms(from_day or _today())
-    end = None if to_day is None else _day_ms(to_day)
-    try:
-        grant_id = settlement.grant_party_territory(
-            get_engine(), party, code, start, _cli_actor(), end
-        )
-    except settlement.SettlementError as exc:
-        raise click.ClickException(str(exc)) from None
-    until = "" if end is None else f" until {_date(end)}"
-    click.echo(f"grant {grant_id}: {party} holds {code} from {_date(start)}{until}")
+@territories_group.command(
+    "grant", context_settings={"ignore_unknown_options": True, "allow_extra_args": True}
+)
+def grant_command() -> None:
+    """Refused: grants come from signed agreements (a supplementary agreement)."""
+    raise click.ClickException(FROM_AGREEMENTS)
 
 
-@territories_group.command("end")
-@click.argument("grant_id", type=int)
-@click.option("--on", "on_day", default=None, help="Day it ends (exclusive), default today.")
-@in_app_context
-def end_command(grant_id: int, on_day: str | None) -> None:
-    """End a grant; history is kept, scans before that day stay judged by it."""
-    from web.db import get_engine
-
-    end = _day_ms(on_day or _today())
-    try:
-        g = settlement.end_party_grant(get_engine(), grant_id, end, _cli_actor())
-    except settlement.SettlementError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"grant {g.id}: {g.party_code} holds {g.territory_code} until {_date(end)}")
+@territories_group.command(
+    "end", context_settings={"ignore_unknown_options": True, "allow_extra_args": True}
+)
+def end_command() -> None:
+    """Refused: a grant ends when its agreement is terminated or superseded."""
+    raise click.ClickException(FROM_AGREEMENTS)
 
 
 @territories_group.command("map")

@@ -139,9 +139,6 @@ REASONS: dict[str, str] = {
     ),
     "billing_no_party": N_("%(field)s: no party with id %(party)s"),
     "payment_not_above_zero": N_("%(field)s: %(value)s is not an amount greater than 0"),
-    "grant_ends_before": N_("a grant must end after it starts"),
-    "no_grant": N_("no territory grant %(grant)s"),
-    "grant_end_early": N_("grant %(grant)s starts at %(start)s; it cannot end before"),
     # cells of imported files (settlement.imports)
     "party_gone": N_("%(field)s: party %(party)s no longer exists"),
     "not_document_locale": N_(

@@ -1,5 +1,11 @@
 """The territory page (``admin.territories``): hierarchy, GeoJSON upload, grants
-per party with their history, and a party's month of scans on a map.
+per party with their history and the signed agreement that made each, and a
+party's month of scans on a map.
+
+Grants are not made here: they come from signed agreements
+(:mod:`partners.in_force`), so the page links each grant to its agreement
+(``agreements.agreement``, when that page is registered) and says how to change
+one (a supplementary agreement) or end it (a termination).
 
 Channel managers and admins use it; only admins upload territories (as the
 API's import). The map image itself is ``GET /api/v1/territories/map.png``.
@@ -14,15 +20,22 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
-from wtforms import DateField, SelectField, StringField
-from wtforms.validators import DataRequired
 
 import geo
 import settlement
@@ -36,9 +49,8 @@ from web.i18n import N_
 from web.reasons import reason_words
 from web.roles import Role
 from web.security import current_principal, require_roles
-from web.words import words
 
-__all__ = ["GrantForm", "ImportForm", "bp"]
+__all__ = ["ImportForm", "bp"]
 
 bp = Blueprint("territories", __name__)
 
@@ -62,28 +74,6 @@ class ImportForm(FlaskForm):  # type: ignore[misc]
     )
 
 
-class GrantForm(FlaskForm):  # type: ignore[misc]
-    # A text field for the party's code: with web/static/party_picker.js it suggests
-    # parties as you type; without it, the server checks the code. Never pre-filled.
-    party = StringField(
-        _l("Party"),
-        validators=[DataRequired(_l("Party: choose the distributor to grant to."))],
-        description=_l("The distributor's code; type its code or name to search."),
-        render_kw={"autocomplete": "off", "maxlength": 64, "spellcheck": "false"},
-    )
-    territory = SelectField(
-        _l("Territory"),
-        choices=[],
-        validate_choice=False,
-        validators=[DataRequired(_l("Territory: choose the territory to grant."))],
-    )
-    valid_from = DateField(
-        _l("From"),
-        validators=[DataRequired(_l("Give the first day of the grant."))],
-        description=_l("The grant starts at midnight UTC of this day."),
-    )
-
-
 def _day(ms: int | None) -> str:
     return format_day(ms)
 
@@ -103,46 +93,19 @@ def _actor() -> settlement.Actor:
     return settlement.Actor(p.name, p.role.value, p.party_id, p.user_id)
 
 
-def _fill_choices(
-    form: GrantForm, parties: list[tuple[str, str]], tree: list[geo.TerritoryNode]
-) -> None:
-    picker = {"data-party-picker": url_for("api.parties")}
-    form.party.render_kw = {**(form.party.render_kw or {}), **picker}
-    groups: dict[str, list[tuple[str, str]]] = {"": [("", gettext("choose…"))]}
-    for root in tree:
-        label = root.name if root.children else gettext("Other")
-        options = groups.setdefault(label, [])
-        options.append((root.code, f"{root.name} ({root.code}, {words(root.level)})"))
-        stack = list(reversed(root.children))
-        while stack:
-            node = stack.pop()
-            options.append((node.code, f"{node.name} ({node.code})"))
-            stack.extend(reversed(node.children))
-    form.territory.choices = groups
-
-
 def _render(
     *,
     import_form: ImportForm | None = None,
-    grant_form: GrantForm | None = None,
     import_error: geo.TerritoryError | None = None,
     status: int = 200,
 ) -> ResponseReturnValue:
     engine = get_engine()
     session = get_session()
     tree = geo.territory_tree(session)
-    parties = [
-        (code, name)
-        for code, name in session.execute(
-            select(Party.code, Party.name).where(Party.kind == "distributor").order_by(Party.code)
-        ).all()
-    ]
+    has_parties = session.scalar(select(Party.id).where(Party.kind == "distributor").limit(1))
     grants = settlement.list_grants(engine)
     import_form = import_form or ImportForm()
-    if grant_form is None:
-        grant_form = GrantForm()
-        grant_form.valid_from.data = datetime.now(UTC).date()
-    _fill_choices(grant_form, parties, tree)
+    views = current_app.view_functions
 
     # the map: the party asked for (its code typed in the map's picker, any case),
     # else the first party holding a grant
@@ -187,7 +150,7 @@ def _render(
             "admin/territories.html",
             tree=tree,
             territory_count=sum(n.size for n in tree),
-            has_parties=bool(parties),
+            has_parties=has_parties is not None,
             party_unknown=party_unknown,
             parties_url=url_for("api.parties"),
             grants=grants,
@@ -197,7 +160,8 @@ def _render(
             today=_day(now),
             import_form=import_form,
             import_error=import_error,
-            grant_form=grant_form,
+            agreement_links="agreements.agreement" in views,
+            agreements_url=url_for("agreements.index") if "agreements.index" in views else "",
             can_import=principal is not None and principal.role is Role.ADMIN,
             party=party,
             month=month,
@@ -247,64 +211,3 @@ def import_territories() -> ResponseReturnValue:
         "success",
     )
     return redirect(url_for("admin.territories"))
-
-
-@_admin_rule("/territories/grants", "grant_territory", ("POST",))
-@require_roles(*PAGE_ROLES)
-def grant() -> ResponseReturnValue:
-    form = GrantForm()
-    if not form.validate_on_submit():
-        return _render(grant_form=form, status=422)
-    chosen = settlement.find_party(get_engine(), _actor(), form.party.data or "")
-    if chosen is None:
-        form.party.errors = [
-            gettext("Party: no distributor has the code %(code)s.", code=repr(form.party.data))
-        ]
-        return _render(grant_form=form, status=422)
-    form.party.data = chosen.code
-    start = settlement.day_start_ms(form.valid_from.data.isoformat())
-    try:
-        grant_id = settlement.grant_party_territory(
-            get_engine(), chosen.code, form.territory.data, start, _actor()
-        )
-    except settlement.SettlementError as exc:
-        form.form_errors.append(reason_words(exc))
-        return _render(grant_form=form, status=422)
-    flash(
-        gettext(
-            "Grant %(id)s: %(party)s holds %(territory)s from %(day)s.",
-            id=grant_id,
-            party=form.party.data,
-            territory=form.territory.data,
-            day=_day(start),
-        ),
-        "success",
-    )
-    return redirect(url_for("admin.territories", party=form.party.data) + "#grants")
-
-
-@_admin_rule("/territories/grants/<id:grant_id>/end", "end_territory_grant", ("POST",))
-@require_roles(*PAGE_ROLES)
-def end(grant_id: int) -> ResponseReturnValue:
-    day = request.form.get("on", "").strip() or _day(_now_ms())
-    try:
-        ended = settlement.end_party_grant(
-            get_engine(), grant_id, settlement.day_start_ms(day), _actor()
-        )
-    except settlement.SettlementError as exc:
-        flash(
-            gettext("Grant %(id)s not ended: %(reason)s", id=grant_id, reason=reason_words(exc)),
-            "error",
-        )
-        return redirect(url_for("admin.territories") + "#grants")
-    flash(
-        gettext(
-            "Grant %(id)s ended: %(party)s holds %(territory)s until %(day)s.",
-            id=grant_id,
-            party=ended.party_code,
-            territory=ended.territory_code,
-            day=day,
-        ),
-        "success",
-    )
-    return redirect(url_for("admin.territories", party=ended.party_code) + "#grants")

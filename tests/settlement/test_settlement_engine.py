@@ -2,7 +2,8 @@
 
 Each test runs on SQLite and, when ``HOPCHAIN_TEST_PG_URL`` is set, on PostgreSQL
 (the shared ``db_url`` fixture). The scenario (period 2026-10, list price 100.00 EUR per unit):
-- distributor A holds FR-PAR; distributor B holds DE; dealer X sits under A in Paris;
+- distributor A holds FR-PAR; distributor B holds DE (each by a signed agreement from
+  2024, which also enrols it in program VOL); dealer X sits under A in Paris;
 - the manufacturer ships 12 units to A on Oct 5; A returns one (u11) on Oct 20;
 - A ships u0..u9 to X, X sells u0..u6 in Paris and u7, u8 in Berlin (diverted);
 - a year before, A bought 8 units (growth baseline).
@@ -53,7 +54,6 @@ from settlement import (
     file_report,
     get_run,
     get_statement,
-    grant_territory,
     list_alerts,
     post_run,
     record_deposit,
@@ -69,6 +69,7 @@ from settlement import (
     statement_xlsx,
 )
 from settlement.models import Statement, StatementLine
+from tests.agreement_support import signed_agreement
 
 FIN1 = Actor("fiona", "finance", user_id=1)
 FIN2 = Actor("frank", "finance", user_id=2)
@@ -103,8 +104,8 @@ def build(db_url: str) -> tuple[EngineWorld, int]:
     w.party("B", "distributor", country="DE")
     w.party("X", "dealer", parent="A")
     w.party("INSP", "inspector")
-    grant_territory(w.engine, w.parties["A"], "FR-PAR", ms(2024, 1, 1), CM)
-    grant_territory(w.engine, w.parties["B"], "DE", ms(2024, 1, 1), CM)
+    signed_agreement(w.engine, "A", ["FR-PAR"], ["VOL"], number="AG-A")
+    signed_agreement(w.engine, "B", ["DE"], ["VOL"], number="AG-B")
     for serial in [f"u{i}" for i in range(12)] + [f"p{i}" for i in range(8)]:
         w.unit(serial)
     for i in range(8):  # prior year: 8 units sold in to A
@@ -478,7 +479,7 @@ def test_a_distributor_in_another_currency_is_settled_at_the_period_rate(db_url:
 
     w, _ = build(db_url)
     w.party("C", "distributor", currency="CNY", country="CN")
-    grant_territory(w.engine, w.parties["C"], "FR-LYO", ms(2024, 1, 1), CM)
+    signed_agreement(w.engine, "C", ["FR-LYO"], ["VOL"])
     for i in range(10):
         w.unit(f"c{i}")
         w.event(f"c{i}", E.COMMISSIONING, "MFR", ms(2026, 10, 1))
@@ -524,7 +525,7 @@ def test_snapshot_columns_and_errors(db_url: str) -> None:
 
 def test_grant_on_an_unknown_territory_is_named(db_url: str) -> None:
     w, size = build(db_url)
-    grant_territory(w.engine, w.parties["B"], "ATLANTIS", ms(2024, 1, 1), CM)
+    signed_agreement(w.engine, "B", ["ATLANTIS"])  # a second agreement, a bad code
     with pytest.raises(SettlementError, match="'ATLANTIS', which is not in the territory index"):
         detect(w, size)
 
@@ -622,6 +623,10 @@ def test_a_second_program_on_sell_through_value_with_incremental_bands(db_url: s
         },
         FIN1,
     )
+    for party, territory in (("A", "FR-PAR"), ("B", "DE")):  # enrolled in THRU from October
+        signed_agreement(
+            w.engine, party, [territory], ["VOL", "THRU"], "2026-10-01", amends=f"AG-{party}"
+        )
     run = create_run(w.engine, "2026-10", "final", FIN1)
     assert len(run.program_versions) == 2
     st, lines = lines_of(w, run.id, "A")

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 import geo
-import settlement
+from tests.agreement_support import signed_agreement
 
 
 @pytest.fixture
@@ -22,11 +22,10 @@ def territories(engine: Engine) -> None:
 
 @pytest.fixture
 def world(engine: Engine, territories: None, make_party: Callable[..., int]) -> dict[str, int]:
-    """Territories, parties, grants (D1: AA, D2: BB from 2026-01-01) and March's scans."""
+    """Territories, parties, grants by signed agreements (D1: AA by AG-D1, D2: BB by
+    AG-D2, both from 2026-01-01 to 2030-12-31) and March's scans."""
     ids = _world.build_parties(make_party)
-    actor = settlement.Actor("test", "admin")
-    start = _world.ms(2026, 1, 1, 0)
-    settlement.grant_party_territory(engine, "D1", "AA", start, actor)
-    settlement.grant_party_territory(engine, "D2", "BB", start, actor)
+    signed_agreement(engine, "D1", ["AA"], valid_from="2026-01-01", number="AG-D1")
+    signed_agreement(engine, "D2", ["BB"], valid_from="2026-01-01", number="AG-D2")
     _world.append_scans(engine)
     return ids

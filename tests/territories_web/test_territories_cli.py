@@ -1,4 +1,5 @@
-"""``hopchain territories``: import (all or nothing), list, grants, grant, end, map."""
+"""``hopchain territories``: import (all or nothing), list, grants (with their
+agreements), grant and end (refused: grants come from agreements), map."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 import geo
+import settlement
+from tests.agreement_support import terminate
 
 RunCli = Callable[..., Result]
 
@@ -68,38 +71,28 @@ def test_a_file_that_is_not_json_names_the_file(run_cli: RunCli, tmp_path: Path)
     assert "broken.geojson: not a JSON file" in result.output
 
 
-def test_grant_list_and_end(
-    run_cli: RunCli, territories: None, make_party: Callable[..., int]
+def test_grants_list_the_agreement_and_grant_and_end_are_refused(
+    run_cli: RunCli, world: dict[str, int], engine: Engine
 ) -> None:
-    make_party("D1")
-    granted = run_cli("territories", "grant", "D1", "AA", "--from", "2026-01-01")
-    assert granted.exit_code == 0, granted.output
-    assert "D1 holds AA from 2026-01-01" in granted.output
-    grant_id = granted.output.split()[1].rstrip(":")
-
-    twice = run_cli("territories", "grant", "D1", "AA", "--from", "2026-02-01")
-    assert twice.exit_code == 1
-    assert "already holds AA" in twice.output
-
-    ended = run_cli("territories", "end", grant_id, "--on", "2026-03-01")
-    assert ended.exit_code == 0, ended.output
+    terminate(engine, "AG-D1", w.ms(2026, 3, 1, 0))
     listing = run_cli("territories", "grants", "--party", "D1")
-    assert listing.output.splitlines() == [f"{grant_id}\tD1\tAA\t2026-01-01\t2026-03-01\tended"]
-
-
-def test_grant_refuses_unknown_territory_party_and_date(
-    run_cli: RunCli, territories: None, make_party: Callable[..., int]
-) -> None:
-    make_party("D1")
-    unknown_code = run_cli("territories", "grant", "D1", "ZZ")
-    assert unknown_code.exit_code == 1
-    assert "no territory with code 'ZZ'" in unknown_code.output
-    unknown_party = run_cli("territories", "grant", "NOPE", "AA")
-    assert unknown_party.exit_code == 1
-    assert "no party with code 'NOPE'" in unknown_party.output
-    bad_day = run_cli("territories", "grant", "D1", "AA", "--from", "2026-13-01")
-    assert bad_day.exit_code == 1
-    assert "date must be YYYY-MM-DD" in bad_day.output
+    assert listing.exit_code == 0, listing.output
+    (grant_id,) = [g.id for g in settlement.list_grants(engine) if g.party_code == "D1"]
+    assert listing.output.splitlines() == [
+        f"{grant_id}\tD1\tAA\t2026-01-01\t2026-03-01\tended\tAG-D1"
+    ]
+    before = settlement.list_grants(engine)
+    for args in (
+        ("grant", "D2", "AA", "--from", "2026-01-01"),
+        ("grant", "D1", "BB"),
+        ("end", str(grant_id), "--on", "2026-04-01"),
+    ):
+        refused = run_cli("territories", *args)
+        assert refused.exit_code == 1, refused.output
+        assert "grants come from signed agreements: draft a supplementary agreement" in (
+            refused.output
+        )
+    assert settlement.list_grants(engine) == before
 
 
 def test_map_counts_the_party_s_scans(

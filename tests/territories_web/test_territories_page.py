@@ -1,5 +1,6 @@
-"""The territory page (``admin.territories``): grants with their history, the grant
-and end forms, the upload form's errors, the map and counts, and who may see it."""
+"""The territory page (``admin.territories``): grants with their history and the
+agreement that made each (no grant form: grants come from signed agreements), the
+upload form's errors, the map and counts, and who may see it."""
 
 from __future__ import annotations
 
@@ -9,13 +10,24 @@ import re
 from collections.abc import Callable
 
 import _territories_world as w
+from flask import Flask, url_for
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
 import settlement
+from tests.agreement_support import signed_agreement
 
 LoginAs = Callable[..., FlaskClient]
 PAGE = "/admin/territories"
+
+
+def world_agreement_id(engine: Engine) -> int:
+    """The id of AG-D1-3, the agreement that grants AA from April."""
+    return next(
+        g.agreement_id
+        for g in settlement.list_grants(engine)
+        if g.agreement_number == "AG-D1-3" and g.agreement_id is not None
+    )
 
 
 def _text(html: str) -> str:
@@ -23,19 +35,27 @@ def _text(html: str) -> str:
 
 
 def test_grant_history_is_shown_per_party(
-    login_as: LoginAs, world: dict[str, int], engine: Engine
+    login_as: LoginAs, world: dict[str, int], engine: Engine, app: Flask
 ) -> None:
-    actor = settlement.Actor("test", "admin")
-    aa = next(g for g in settlement.list_grants(engine) if g.party_code == "D1")
-    settlement.end_party_grant(engine, aa.id, w.ms(2026, 2, 1, 0), actor)
-    settlement.grant_party_territory(engine, "D1", "AA", w.ms(2026, 4, 1, 0), actor)
+    """A supplementary agreement from February 1 drops AA (AG-D1's grant ends that
+    day), a second one gives it back from April 1: the page shows both grants of AA,
+    each with the agreement that made it."""
+    signed_agreement(engine, "D1", [], valid_from="2026-02-01", amends="AG-D1", number="AG-D1-2")
+    signed_agreement(
+        engine, "D1", ["AA"], valid_from="2026-04-01", amends="AG-D1-2", number="AG-D1-3"
+    )
     browser = login_as("channel_manager")
     page = browser.get(PAGE)
     assert page.status_code == 200
-    text = _text(page.get_data(as_text=True))
-    assert "AA Aland 2026-01-01 2026-02-01 ended" in text
-    assert "AA Aland 2026-04-01 — active" in text
-    assert "BB Bland 2026-01-01 — active" in text
+    html = page.get_data(as_text=True)
+    text = _text(html)
+    assert "AA Aland 2026-01-01 2026-02-01 ended AG-D1 " in text
+    assert "AA Aland 2026-04-01 2031-01-01 active AG-D1-3 " in text
+    assert "BB Bland 2026-01-01 2031-01-01 active AG-D2 " in text
+    if "agreements.agreement" in app.view_functions:  # H3a's page, once registered
+        with app.test_request_context():
+            link = url_for("agreements.agreement", agreement_id=world_agreement_id(engine))
+        assert f'href="{link}"' in html
     # the hierarchy: the region and its countries
     assert "The North NORTH · 2 countries" in text
 
@@ -55,38 +75,23 @@ def test_map_and_counts_for_a_party_and_month(login_as: LoginAs, world: dict[str
     assert image.headers["X-Scans-In-Zone"] == str(w.IN_ZONE)
 
 
-def test_grant_and_end_through_the_forms(
+def test_grants_come_from_agreements_not_from_a_form(
     login_as: LoginAs, csrf_token: Callable[..., str], world: dict[str, int], engine: Engine
 ) -> None:
     browser = login_as("channel_manager")
+    html = browser.get(PAGE).get_data(as_text=True)
+    assert "Grants come from signed agreements" in _text(html)
+    assert 'name="valid_from"' not in html and "/grants" not in html  # no grant, no end form
+    before = settlement.list_grants(engine)
     token = csrf_token(PAGE, on=browser)
-    granted = browser.post(
+    posted = browser.post(
         f"{PAGE}/grants",
         data={"csrf_token": token, "party": "D2", "territory": "AA", "valid_from": "2026-05-01"},
-        follow_redirects=True,
     )
-    assert granted.status_code == 200
-    assert "D2 holds AA from 2026-05-01" in granted.get_data(as_text=True)
-
-    refused = browser.post(
-        f"{PAGE}/grants",
-        data={"csrf_token": token, "party": "D2", "territory": "ZZ", "valid_from": "2026-05-01"},
-    )
-    assert refused.status_code == 422
-    assert "no territory with code &#39;ZZ&#39;" in refused.get_data(as_text=True)
-
-    grant_id = next(
-        g.id
-        for g in settlement.list_grants(engine)
-        if g.party_code == "D2" and g.territory_code == "AA"
-    )
-    ended = browser.post(
-        f"{PAGE}/grants/{grant_id}/end",
-        data={"csrf_token": token, "on": "2026-06-01"},
-        follow_redirects=True,
-    )
-    assert "D2 holds AA until 2026-06-01" in ended.get_data(as_text=True)
-    assert "AA Aland 2026-05-01 2026-06-01 ended" in _text(ended.get_data(as_text=True))
+    assert posted.status_code in (404, 405)
+    ended = browser.post(f"{PAGE}/grants/{before[0].id}/end", data={"csrf_token": token})
+    assert ended.status_code in (404, 405)
+    assert settlement.list_grants(engine) == before
 
 
 def test_upload_errors_name_the_feature_and_the_reason(

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import _territories_world as w
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 import settlement
 from ledger.models import Party
+from partners.errors import PartnerStateError
+from partners.in_force import apply_signed
+from partners.models import Agreement
+from tests.agreement_support import SIGNER, signed_agreement, terminate
 
 
 def test_the_hand_built_month(engine: Engine, world: dict[str, int]) -> None:
@@ -33,13 +37,12 @@ def test_the_hand_built_month(engine: Engine, world: dict[str, int]) -> None:
 
 
 def test_a_grant_counts_only_while_in_force(engine: Engine, world: dict[str, int]) -> None:
-    """BB granted to D1 from March 10: S2's sale in BB that day is in zone, while the
-    inspection in NORTH (no grant covers it) stays out; ending AA on March 4 turns
-    the later AA scans (shipping on the 5th, receiving on the 6th) out of zone."""
-    actor = settlement.Actor("test", "channel_manager")
-    settlement.grant_party_territory(engine, "D1", "BB", w.ms(2026, 3, 10, 0), actor)
-    aa = next(g for g in settlement.list_grants(engine) if g.party_code == "D1")
-    settlement.end_party_grant(engine, aa.id, w.ms(2026, 3, 4, 0), actor)
+    """AG-D1 (AA) terminated on March 4, a new agreement grants D1 only BB from
+    March 10: S2's sale in BB that day is in zone, while the inspection in NORTH (no
+    grant covers it) stays out; the later AA scans (shipping on the 5th, receiving
+    on the 6th) are out of zone, the earlier ones still judged by AA."""
+    terminate(engine, "AG-D1", w.ms(2026, 3, 4, 0))
+    signed_agreement(engine, "D1", ["BB"], valid_from="2026-03-10", number="AG-D1-BB")
 
     scans = settlement.party_zone_scans(engine, "D1", w.MONTH)
     assert scans.zone == ("AA", "BB")
@@ -58,25 +61,53 @@ def test_a_sub_distributor_s_grant_is_in_its_parent_s_zone(
 ) -> None:
     with Session(engine) as s, s.begin():
         s.add(Party(code="D1-SUB", name="Sub", kind="distributor", parent_id=world["D1"]))
-    settlement.grant_party_territory(
-        engine, "D1-SUB", "BB", w.ms(2026, 1, 1, 0), settlement.Actor("t", "admin")
-    )
+    signed_agreement(engine, "D1-SUB", ["BB"], valid_from="2026-01-01")
     scans = settlement.party_zone_scans(engine, "D1", w.MONTH)
     assert scans.zone == ("AA", "BB")
     assert (scans.n_in_zone, scans.n_out_of_zone) == (w.IN_ZONE + 1, w.OUT_OF_ZONE - 1)
 
 
-def test_ending_a_grant_twice_or_before_it_starts_is_refused(
+def test_a_terminated_agreement_ends_its_grant_once(engine: Engine, world: dict[str, int]) -> None:
+    """Terminating AG-D1 on March 1 ends its AA grant there (not deleted: its
+    history stays), so every March scan of D1's units is out of zone while
+    February's zone was still AA; a second termination has nothing left to end."""
+    terminate(engine, "AG-D1", w.ms(2026, 3, 1, 0))
+    (aa,) = [g for g in settlement.list_grants(engine) if g.party_code == "D1"]
+    assert (aa.territory_code, aa.valid_to_ms, aa.agreement_number) == (
+        "AA",
+        w.ms(2026, 3, 1, 0),
+        "AG-D1",
+    )
+    march = settlement.party_zone_scans(engine, "D1", w.MONTH)
+    assert march.zone == ()
+    assert (march.n_in_zone, march.n_out_of_zone) == (0, w.IN_ZONE + w.OUT_OF_ZONE)
+    assert settlement.party_zone_scans(engine, "D1", "2026-02").zone == ("AA",)
+    terminate(engine, "AG-D1", w.ms(2026, 3, 2, 0))  # later: nothing changes
+    assert [g.valid_to_ms for g in settlement.list_grants(engine) if g.party_code == "D1"] == [
+        w.ms(2026, 3, 1, 0)
+    ]
+
+
+def test_a_supplementary_agreement_moves_a_territory_from_its_first_day(
     engine: Engine, world: dict[str, int]
 ) -> None:
-    actor = settlement.Actor("test", "admin")
-    aa = next(g for g in settlement.list_grants(engine) if g.party_code == "D1")
-    with pytest.raises(settlement.SettlementError, match="cannot end before"):
-        settlement.end_party_grant(engine, aa.id, w.ms(2025, 12, 1, 0), actor)
-    settlement.end_party_grant(engine, aa.id, w.ms(2026, 3, 1, 0), actor)
-    with pytest.raises(settlement.SettlementError, match="already ended"):
-        settlement.end_party_grant(engine, aa.id, w.ms(2026, 3, 2, 0), actor)
-    with pytest.raises(settlement.PermissionDenied, match="may not end territory grants"):
-        settlement.end_party_grant(
-            engine, aa.id, w.ms(2026, 3, 2, 0), settlement.Actor("f", "finance")
-        )
+    """AG-D1-2 gives D1 BB instead of AA from March 6: the scans before (in AA)
+    are judged by the old grant and stay in zone, S2's sale in BB (after) is in
+    zone, and S1's receiving in AA on the 6th is not; AG-D1 is superseded."""
+    signed_agreement(
+        engine, "D1", ["BB"], valid_from="2026-03-06", amends="AG-D1", number="AG-D1-2"
+    )
+    scans = settlement.party_zone_scans(engine, "D1", w.MONTH)
+    assert scans.zone == ("AA", "BB")
+    judged = {
+        (k, p): bool(z) for k, p, z in zip(scans.kind, scans.scanned_by, scans.in_zone, strict=True)
+    }
+    assert judged[("shipping", "D1")] is True  # March 5, AA, under AG-D1
+    assert judged[("receiving", "S1")] is False  # March 6, AA: no longer granted
+    assert judged[("retail_selling", "S2")] is True  # BB, under the supplementary
+    with Session(engine) as s:
+        old = s.scalars(select(Agreement).where(Agreement.number == "AG-D1")).one()
+        assert old.status == "superseded"
+        new = s.scalars(select(Agreement).where(Agreement.number == "AG-D1-2")).one()
+        with pytest.raises(PartnerStateError, match="AG-D1-2 is already in force"):
+            apply_signed(s, new, SIGNER)  # a second apply would grant BB twice

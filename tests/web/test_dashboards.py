@@ -3,7 +3,7 @@ vendored chart libraries, nothing external, a distributor's own figures only,
 and the pages in Chinese.
 
 The world: region NORTH (lon 0..40, lat 40..60) holds AA (D1's territory) and
-BB (D2's). In March 2026 three units allocated to D1 are seen in BB (three
+BB (D2's), each granted by a signed agreement from 2026-01-01. In March 2026 three units allocated to D1 are seen in BB (three
 out-of-zone sightings in one alert, weeks 10 and 11), one is moved into BB
 (a cross-region transfer, week 11); D2's own unit is received in BB. Runs,
 statements, a receivable, a dispute, devices and today's scans are written as
@@ -39,8 +39,8 @@ from settlement.models import (
     Statement,
     StatementDispute,
     StatementLine,
-    TerritoryGrant,
 )
+from tests.agreement_support import signed_agreement
 from web.models import User
 
 K = EntryKind
@@ -103,12 +103,12 @@ def world(engine: Engine, make_party: Callable[..., int]) -> dict[str, int]:
         )
         s.add_all(
             [
-                TerritoryGrant(party_id=ids["D1"], territory_code="AA", valid_from_ms=ms(1, 1)),
-                TerritoryGrant(party_id=ids["D2"], territory_code="BB", valid_from_ms=ms(1, 1)),
                 Site(code="WH-1", name="Main warehouse", party_id=ids["MFR"]),
                 Site(code="WH-2", name="Second warehouse", party_id=ids["MFR"]),
             ]
         )
+    signed_agreement(engine, "D1", ["AA"], valid_from="2026-01-01")  # the grants
+    signed_agreement(engine, "D2", ["BB"], valid_from="2026-01-01")
     feb = ms(2, 20)
     hops = [_hop(n, K.COMMISSIONING, "MFR", feb + n, PLANT) for n in range(1, 6)]
     hops += [
