@@ -113,6 +113,7 @@ __all__ = [
     "propose_terms",
     "record_cost",
     "score",
+    "score_many",
     "screening_result",
     "screening_weights",
     "set_screening_weights",
@@ -688,11 +689,18 @@ def _visits(s: Session, prospect_id: int) -> tuple[VisitView, ...]:
     )
 
 
-def get_photo(engine: Engine, photo_id: int, actor: Acting) -> tuple[str, str, bytes]:
-    """``(filename, content type, bytes)`` of a site-visit photo."""
+def get_photo(
+    engine: Engine, photo_id: int, actor: Acting, *, prospect_id: int | None = None
+) -> tuple[str, str, bytes]:
+    """``(filename, content type, bytes)`` of a site-visit photo (of the prospect
+    ``prospect_id`` when given: another prospect's photo is not found)."""
     require(actor, *READERS, action="read prospects")
     with Session(engine) as s:
         photo = s.get(SiteVisitPhoto, photo_id)
+        if photo is not None and prospect_id is not None:
+            visit = s.get(SiteVisit, photo.visit_id)
+            if visit is None or visit.prospect_id != prospect_id:
+                photo = None
         if photo is None:
             raise PartnerNotFound.said("no_visit_photo", "no photo %(photo)s", photo=photo_id)
         return photo.filename, photo.content_type, photo.data
@@ -1181,40 +1189,69 @@ def score(
     """Score one criterion 0-100 with its reason (required) while the prospect is at
     ``screening``; a later score of the same criterion replaces it in the total
     (both stay in the history). Returns the screening as it now stands."""
+    return score_many(engine, prospect_id, [(criterion, value, reason)], actor, prefix="")
+
+
+def score_many(
+    engine: Engine,
+    prospect_id: int,
+    scores: Sequence[tuple[str, Any, str]],
+    actor: Acting,
+    *,
+    prefix: str = "scores",
+) -> ScreeningResult:
+    """:func:`score` for several ``(criterion, score, reason)`` at once, all or
+    nothing; a bad one is named ``scores[i].score`` (``prefix`` before the index;
+    ``""``: the field alone, for one score)."""
     require(actor, *WRITERS, action="score prospects")
     problems = _Problems()
-    points = problems.check(_whole, value, "score", low=0, high=100)
-    if points is None and not problems.found:
-        problems.add(InvalidField.said("value_empty", "is empty", field="score"))
-    why = problems.check(_text, {"reason": reason}, "reason", required=True, limit=5000)
+    checked: list[tuple[str, int, str]] = []
+    if not scores:
+        problems.add(InvalidField.said("value_empty", "is empty", field=prefix or "score"))
     with Session(engine) as s, s.begin():
         weights_row = _weights_row(s, create=True)
         assert weights_row is not None
         weights = _weights_of(weights_row)
-        problems.check(check_choice, criterion or "", "criterion", tuple(weights))
+        for i, (criterion, value, reason) in enumerate(scores):
+            at_ = f"{prefix}[{i}]." if prefix else ""
+            name = problems.check(
+                check_choice,
+                criterion if isinstance(criterion, str) else "",
+                f"{at_}criterion",
+                tuple(weights),
+            )
+            points = problems.check(_whole, value, f"{at_}score", low=0, high=100)
+            if points is None and value in (None, ""):
+                problems.add(InvalidField.said("value_empty", "is empty", field=f"{at_}score"))
+            why = problems.check(
+                _text, {f"{at_}reason": reason}, f"{at_}reason", required=True, limit=5000
+            )
+            if name is not None and points is not None and why is not None:
+                checked.append((name, points, why))
         problems.raise_any()
         p = _get(s, prospect_id)
         _at_stage(p, "screening")
         at = now_ms()
-        s.add(
-            ScreeningScore(
-                prospect_id=p.id,
-                weights_id=weights_row.id,
-                criterion=criterion.strip(),
-                score=points,
-                reason=why,
-                scored_by=actor.username,
-                scored_ms=at,
+        for name, points, why in checked:
+            s.add(
+                ScreeningScore(
+                    prospect_id=p.id,
+                    weights_id=weights_row.id,
+                    criterion=name,
+                    score=points,
+                    reason=why,
+                    scored_by=actor.username,
+                    scored_ms=at,
+                )
             )
-        )
-        record(
-            s,
-            "prospect.scored",
-            actor,
-            prospect_id=p.id,
-            at_ms=at,
-            detail={"criterion": criterion.strip(), "score": points, "reason": why},
-        )
+            record(
+                s,
+                "prospect.scored",
+                actor,
+                prospect_id=p.id,
+                at_ms=at,
+                detail={"criterion": name, "score": points, "reason": why},
+            )
         s.flush()
         return _screening(s, p.id)
 

@@ -55,15 +55,27 @@ def walk_to(engine: Engine, stage: str, *, channel: str = "inbound", cap: int | 
                 rc.score(engine, pid, criterion, points, f"{criterion} seen", PM)
         elif current == "site_visit":
             rc.add_site_visit(
-                engine, pid, "2026-11-20", "Rita", "Warehouse of 2000 m2, 12 staff.",
-                [rc.PhotoUpload("front.png", "image/png", image_bytes())], PM,
-            )  # fmt: skip
+                engine,
+                pid,
+                "2026-11-20",
+                "Rita",
+                "Warehouse of 2000 m2, 12 staff.",
+                [rc.PhotoUpload("front.png", "image/png", image_bytes())],
+                PM,
+            )
         elif current == "negotiation":
             rc.propose_terms(
-                engine, pid,
-                {"territories": ["DE"], "programs": ["VOL"], "currency": "EUR",
-                 "deposit_minor": 500_000, "trial_days": 90, "trial_order_cap_units": cap},
+                engine,
+                pid,
+                {
+                    "territories": ["DE"],
+                    "programs": ["VOL"],
+                    "currency": "EUR",
+                    "deposit_minor": 500_000,
+                    "trial_days": 90,
+                    "trial_order_cap_units": cap,
+                },
                 PM,
-            )  # fmt: skip
+            )
         rc.move(engine, pid, target, PM)
     return pid

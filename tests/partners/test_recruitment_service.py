@@ -74,8 +74,13 @@ def test_references_differ_and_do_not_count_up(engine: Engine) -> None:
 
 
 def test_every_missing_or_bad_field_is_named_and_nothing_is_stored(engine: Engine) -> None:
-    bad = {"company_name": " ", "country": "XX", "contact_email": "not-an-address",
-           "kind": "wholesaler", "channel": "tv"}  # fmt: skip
+    bad = {
+        "company_name": " ",
+        "country": "XX",
+        "contact_email": "not-an-address",
+        "kind": "wholesaler",
+        "channel": "tv",
+    }
     with pytest.raises(rc.InvalidInput) as caught:
         rc.submit_application(engine, bad)
     fields = [p.field for p in caught.value.problems]
@@ -230,8 +235,11 @@ def test_screening_total_is_the_weighted_sum(engine: Engine) -> None:
     # 80 x 0.3 + 70 x 0.3 + 60 x 0.2 + 90 x 0.2 = 24 + 21 + 12 + 18 = 75.0
     assert result.total == Decimal("75.0")
     assert [line.weighted for line in result.lines] == [
-        Decimal("24.0"), Decimal("21.0"), Decimal("12.0"), Decimal("18.0"),
-    ]  # fmt: skip
+        Decimal("24.0"),
+        Decimal("21.0"),
+        Decimal("12.0"),
+        Decimal("18.0"),
+    ]
     assert result.complete and result.weights_version == 1
     # a later score replaces the earlier one: qualification 80 -> 50 takes 9 off
     result = rc.score(engine, pid, "qualification", 50, "licence expires soon", PM)
@@ -253,32 +261,57 @@ def test_a_score_needs_a_reason_a_range_and_a_known_criterion(engine: Engine) ->
     pid = walk_to(engine, "screening")
     with pytest.raises(rc.InvalidInput) as caught:
         rc.score(engine, pid, "luck", 101, "", PM)
-    assert [p.field for p in caught.value.problems] == ["score", "reason", "criterion"]
+    assert [p.field for p in caught.value.problems] == ["criterion", "score", "reason"]
     assert "score: 101 is not between 0 and 100" in str(caught.value)
     other = walk_to(engine, "site_visit")
     with pytest.raises(PartnerStateError, match="scores are given at screening"):
         rc.score(engine, other, "resources", 50, "late", PM)
 
 
+def test_several_scores_are_all_or_nothing(engine: Engine) -> None:
+    pid = walk_to(engine, "screening")
+    with pytest.raises(InvalidField) as caught:
+        rc.score_many(
+            engine, pid, [("resources", 60, "two trucks"), ("willingness", "x", "keen")], PM
+        )
+    assert str(caught.value) == "scores[1].score: 'x' is not a whole number"
+    assert rc.screening_result(engine, pid, PM).missing == rc.CRITERIA
+    result = rc.score_many(
+        engine, pid, [("resources", 60, "two trucks"), ("willingness", "90", "keen")], PM
+    )
+    assert result.total == Decimal("30.0")  # 60 x 0.2 + 90 x 0.2
+
+
 def test_new_weights_must_sum_to_one_and_name_unknown_criteria(engine: Engine) -> None:
     with pytest.raises(rc.InvalidInput) as caught:
         rc.set_screening_weights(engine, {"qualification": "0.5", "luck": "0.5"}, PM)
     assert [p.field for p in caught.value.problems] == [
-        "weights.luck", "weights.sales_capability", "weights.resources", "weights.willingness",
-    ]  # fmt: skip
+        "weights.luck",
+        "weights.sales_capability",
+        "weights.resources",
+        "weights.willingness",
+    ]
     with pytest.raises(InvalidField, match=r"add up to 1\.1; they must add up to 1"):
         rc.set_screening_weights(
             engine,
-            {"qualification": "0.4", "sales_capability": "0.3", "resources": "0.2",
-             "willingness": "0.2"},
+            {
+                "qualification": "0.4",
+                "sales_capability": "0.3",
+                "resources": "0.2",
+                "willingness": "0.2",
+            },
             PM,
-        )  # fmt: skip
+        )
     version, weights = rc.set_screening_weights(
         engine,
-        {"qualification": "0.25", "sales_capability": "0.25", "resources": "0.25",
-         "willingness": "0.25"},
+        {
+            "qualification": "0.25",
+            "sales_capability": "0.25",
+            "resources": "0.25",
+            "willingness": "0.25",
+        },
         PM,
-    )  # fmt: skip
+    )
     assert version == 1 and rc.screening_weights(engine) == (1, weights)
     pid = walk_to(engine, "screening")
     for criterion, points in zip(rc.CRITERIA, (80, 70, 60, 90), strict=True):
@@ -294,9 +327,14 @@ def test_photos_are_kept_with_their_type_and_digest(engine: Engine, fmt: str) ->
     pid = walk_to(engine, "site_visit")
     data = image_bytes(fmt)
     visit = rc.add_site_visit(
-        engine, pid, "2026-11-02", "Rita", "Clean warehouse",
-        [rc.PhotoUpload("dir/shop.img", "application/octet-stream", data)], PM,
-    )  # fmt: skip
+        engine,
+        pid,
+        "2026-11-02",
+        "Rita",
+        "Clean warehouse",
+        [rc.PhotoUpload("dir/shop.img", "application/octet-stream", data)],
+        PM,
+    )
     ((photo_id, name, content_type, digest, size),) = visit.photos
     assert name == "shop.img"
     assert content_type == {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}[fmt]
@@ -311,12 +349,18 @@ def test_a_file_that_is_not_an_image_is_refused_by_its_bytes(engine: Engine) -> 
     fake = b"%PDF-1.7 pretending" + image_bytes()[:20]
     with pytest.raises(rc.InvalidInput) as caught:
         rc.add_site_visit(
-            engine, pid, "2026-11-02", "Rita", "",
-            [rc.PhotoUpload("a.png", "image/png", image_bytes()),
-             rc.PhotoUpload("b.png", "image/png", fake),
-             rc.PhotoUpload("c.gif", "image/gif", image_bytes("GIF"))],
+            engine,
+            pid,
+            "2026-11-02",
+            "Rita",
+            "",
+            [
+                rc.PhotoUpload("a.png", "image/png", image_bytes()),
+                rc.PhotoUpload("b.png", "image/png", fake),
+                rc.PhotoUpload("c.gif", "image/gif", image_bytes("GIF")),
+            ],
             PM,
-        )  # fmt: skip
+        )
     assert [str(p) for p in caught.value.problems] == [
         "report: is empty",
         "photos[1]: 'b.png' is not a JPEG, PNG or WebP image",
@@ -354,11 +398,18 @@ def test_terms_are_versioned_and_codes_checked(engine: Engine) -> None:
         rc.move(engine, pid, "signing", PM)
     first = rc.propose_terms(engine, pid, {"territories": ["DE"], "currency": "eur"}, PM)
     second = rc.propose_terms(
-        engine, pid,
-        {"territories": "DE, FR", "programs": ["VOL"], "currency": "EUR",
-         "deposit_minor": 250_000, "credit_limit_minor": "1000000", "trial_order_cap_units": 40},
+        engine,
+        pid,
+        {
+            "territories": "DE, FR",
+            "programs": ["VOL"],
+            "currency": "EUR",
+            "deposit_minor": 250_000,
+            "credit_limit_minor": "1000000",
+            "trial_order_cap_units": 40,
+        },
         PM,
-    )  # fmt: skip
+    )
     assert (first.version, first.trial_days, first.trial_order_cap_units) == (1, 90, None)
     assert (second.version, second.territories, second.deposit_minor) == (2, ("DE", "FR"), 250_000)
     with Session(engine) as s:
@@ -380,8 +431,10 @@ def test_signing_creates_a_trial_party_from_the_latest_terms(engine: Engine) -> 
         trial = s.get(Trial, trial_id)
         assert trial is not None
         assert (trial.starts_on, trial.ends_on, trial.order_cap_units) == (
-            "2026-12-01", "2027-02-28", 40,
-        )  # fmt: skip
+            "2026-12-01",
+            "2027-02-28",
+            40,
+        )
         prospect = s.get(Prospect, pid)
         assert prospect is not None and (prospect.stage, prospect.party_id) == ("signed", party.id)
         actions = [e.action for e in history(s, party_id=party.id)]
@@ -406,8 +459,11 @@ def test_a_cost_names_its_bad_fields(engine: Engine) -> None:
     with pytest.raises(rc.InvalidInput) as caught:
         rc.record_cost(engine, "radio", "2026-13", -5, "EURO", "", PM)
     assert [p.field for p in caught.value.problems] == [
-        "channel", "period", "amount_minor", "currency",
-    ]  # fmt: skip
+        "channel",
+        "period",
+        "amount_minor",
+        "currency",
+    ]
     with pytest.raises(PartnerDenied):
         rc.record_cost(engine, "exhibition", "2026-11", 100, "EUR", "", FINANCE)
 
@@ -448,8 +504,11 @@ def test_board_figures(engine: Engine) -> None:
     assert ex.cost_per_signed == {"CNY": 45_000, "EUR": 200_000}
     ref = channels["referral"]
     assert (ref.applications, ref.signed, ref.rate, ref.cost_per_signed) == (
-        2, 0, Decimal("0"), {},
-    )  # fmt: skip
+        2,
+        0,
+        Decimal("0"),
+        {},
+    )
     assert channels["inbound"].applications == 1 and channels["association"].rate is None
     assert (b.trials_running, b.trials_admitted, b.trials_ended) == (2, 0, 0)
     assert _count(engine, AcquisitionCost) == 4
