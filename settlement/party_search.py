@@ -1,10 +1,11 @@
 """Finding a party by what a person types: the party pickers of the pages.
 
 Parties are master data (:class:`ledger.models.Party`); who may list them is the
-same rule as who may see their alerts and accounts: channel managers, finance,
-auditors and admins may list every party; warehouse staff too, of any kind, for
-the scan station's counter-party and acting party (a ship-to may be a dealer or a
-retailer); a distributor only ever finds itself; other roles find none.
+same rule as who may see their alerts and accounts: channel managers, partner
+managers (who keep them), finance, auditors and admins may list every party;
+warehouse staff too, of any kind, for the scan station's counter-party and acting
+party (a ship-to may be a dealer or a retailer); a distributor only ever finds
+itself; other roles find none.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from settlement.common import Actor, PermissionDenied, SettlementError
 __all__ = ["PICKER_ROLES", "PartyChoice", "find_party", "search_parties"]
 
 #: Roles that may pick any party in a form or filter.
-PICKER_ROLES = ("admin", "channel_manager", "finance", "auditor", "warehouse")
+PICKER_ROLES = ("admin", "channel_manager", "partner_manager", "finance", "auditor", "warehouse")
 #: The most matches one search answers.
 MAX_MATCHES = 50
 #: The longest text searched for (a party code is at most 64 characters).
