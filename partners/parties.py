@@ -45,6 +45,7 @@ its own party. Refusals are :class:`partners.errors.PartnerDenied`; bad values
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -55,7 +56,7 @@ from sqlalchemy.orm import Session, aliased
 from ledger.models import Party
 from partners.audit import EventView, changes, history, record
 from partners.errors import Acting, PartnerDenied, PartnerNotFound, PartnerStateError
-from partners.models import PartyAddress, PartyContact
+from partners.models import PartnerEvent, PartyAddress, PartyContact
 from partners.values import (
     InvalidField,
     check_choice,
@@ -97,6 +98,7 @@ __all__ = [
     "create_party",
     "create_party_in",
     "get_party",
+    "page_history",
     "page_parties",
     "party_history",
     "remove_address",
@@ -728,6 +730,40 @@ def party_history(engine: Engine, code: str, actor: Acting, *, limit: int = 200)
         party = _party(s, code)
         _can_read(actor, party.id)
         return history(s, party_id=party.id, limit=limit)
+
+
+def page_history(
+    engine: Engine, code: str, actor: Acting, *, offset: int = 0, limit: int = 20
+) -> tuple[list[EventView], int]:
+    """A page of party ``code``'s audit trail, newest first, and its length: what
+    :func:`party_history` reads, ``offset`` rows skipped. Same access."""
+    with Session(engine) as s:
+        party = _party(s, code)
+        _can_read(actor, party.id)
+        total = s.scalar(
+            select(func.count()).select_from(PartnerEvent).where(PartnerEvent.party_id == party.id)
+        )
+        rows = s.scalars(
+            select(PartnerEvent)
+            .where(PartnerEvent.party_id == party.id)
+            .order_by(PartnerEvent.at_ms.desc(), PartnerEvent.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+        events = [
+            EventView(
+                e.id,
+                e.action,
+                json.loads(e.detail_json),
+                e.actor_name,
+                e.at_ms,
+                e.party_id,
+                e.prospect_id,
+                e.agreement_id,
+            )
+            for e in rows
+        ]
+        return events, int(total or 0)
 
 
 def _escape_like(text: str) -> str:

@@ -156,6 +156,19 @@ NAV: tuple[NavItem, ...] = (
         N_("Statement lines distributors dispute."),
     ),
     NavItem(
+        N_("Partners"),
+        "partners.parties",
+        (
+            Role.PARTNER_MANAGER,
+            Role.FINANCE,
+            Role.CHANNEL_MANAGER,
+            Role.AUDITOR,
+            Role.ADMIN,
+        ),
+        N_("Distributors, dealers and other parties: master data, contacts and status."),
+        pages=("partners.new", "partners.import_parties"),
+    ),
+    NavItem(
         N_("API tokens"),
         "admin.tokens",
         (Role.ADMIN,),
