@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from web.demo import DemoConfig
+    from web.demo_partners import PipelineSummary
 
 REBATE_RULES = {
     "currency": "EUR",
@@ -179,6 +180,14 @@ def _billing_and_deposits(
         )  # fmt: skip
 
 
+def _partner_pipeline(engine: Engine, cfg: DemoConfig) -> PipelineSummary:
+    """Prospects in every stage, trials, interactions and one exit (web.demo_partners)."""
+    from web.demo_partners import seed_partner_pipeline
+
+    stage_line("demo: prospects, trials, agreements, interactions and an exit…")
+    return seed_partner_pipeline(engine, cfg.seed, _months(cfg))
+
+
 @click.command("demo")
 @click.option("--seed", default=7, show_default=True, help="Same seed, same ledger.")
 @click.option("--units", default=2000, show_default=True, type=click.IntRange(min=1))
@@ -210,10 +219,16 @@ def demo_command(seed: int, units: int, distributors: int, months: int, start: s
         bar.close()
         raise click.ClickException(str(exc)) from None
     bar.close()
+    pipeline = _partner_pipeline(engine, cfg)
     cp = make_checkpoint(engine, get_signer())
     click.echo(
         f"demo: {summary.units:,} units, {summary.distributors} distributors, {summary.dealers} dealers,"
         f" {summary.entries:,} ledger entries, {summary.diverted} units diverted"
+    )
+    click.echo(
+        f"partners: {sum(pipeline.stages.values())} prospects in every stage, "
+        f"{len(pipeline.trials)} on trial, {pipeline.admitted} admitted, "
+        f"{pipeline.exiting} exiting (exit {pipeline.exit_id})"
     )
     click.echo(f"checkpoint: tree size {cp.tree_size}, root {cp.root_hash.hex()}")
     click.echo(f"sign in with these accounts (also in {summary.credentials_file}):")

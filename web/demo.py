@@ -351,6 +351,7 @@ def _create_users(engine: Engine, net: _Network, instance: Path) -> tuple[dict[s
         ("channel", "channel_manager", None),
         ("finance", "finance", None),
         ("finance2", "finance", None),
+        ("partners", "partner_manager", None),
         ("auditor", "auditor", None),
     ] + [(f"dist-{code[2:].lower()}", "distributor", code) for code, *_ in net.distributors[:3]]
     creds: dict[str, str] = {}

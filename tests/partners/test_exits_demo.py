@@ -1,0 +1,93 @@
+"""``hopchain demo`` seeds a realistic partner pipeline (issue 12, "Must show"):
+prospects in every stage from all five channels with their costs, parties on
+trial with signed agreements, one party exiting, agreements for every active
+distributor, interactions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Callable
+
+from click.testing import Result
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from ledger.models import Party
+from partners.models import (
+    AcquisitionCost,
+    Agreement,
+    AgreementReview,
+    Interaction,
+    NegotiationTerms,
+    PartnerExit,
+    Prospect,
+    ScreeningScore,
+    SiteVisit,
+    SiteVisitPhoto,
+    Trial,
+)
+from partners.recruitment import CHANNELS, STAGES
+from web.demo_partners import PIPELINE
+
+
+def test_demo_seeds_prospects_trials_agreements_and_an_exit(
+    run_cli: Callable[..., Result], engine: Engine
+) -> None:
+    assert run_cli("init").exit_code == 0
+    out = run_cli("demo", "--units", "60", "--distributors", "3", "--months", "2", "--seed", "4")
+    assert out.exit_code == 0, out.output
+    assert "15 prospects in every stage, 2 on trial" in out.output
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    with Session(engine) as s:
+        stages = Counter(s.scalars(select(Prospect.stage)))
+        assert set(stages) == set(STAGES)  # every stage, open and closed
+        assert stages == Counter(PIPELINE)
+        assert set(s.scalars(select(Prospect.channel))) == set(CHANNELS)
+        assert set(s.scalars(select(AcquisitionCost.channel))) == set(CHANNELS)
+        # what each stage needs to be left is there
+        assert s.scalar(select(func.count(func.distinct(ScreeningScore.prospect_id)))) >= 10
+        assert s.scalar(select(func.count(SiteVisit.id))) >= 7
+        photo = s.scalars(select(SiteVisitPhoto)).first()
+        assert photo is not None and photo.data.startswith(b"\x89PNG")
+        assert s.scalar(select(func.count(func.distinct(NegotiationTerms.prospect_id)))) >= 6
+        # signed prospects became parties on trial (one admitted), each with an agreement
+        # that passed both reviews by two different people
+        signed = list(s.scalars(select(Prospect).where(Prospect.stage == "signed")))
+        assert len(signed) == 3 and all(p.party_id for p in signed)
+        trials = {t.party_id: t.status for t in s.scalars(select(Trial))}
+        assert sorted(trials.values()) == ["admitted", "running", "running"]
+        for p in signed:
+            ag = s.scalars(select(Agreement).where(Agreement.party_id == p.party_id)).one()
+            assert ag.status == "signed"
+            reviewers = set(
+                s.scalars(
+                    select(AgreementReview.reviewer_name).where(
+                        AgreementReview.agreement_id == ag.id
+                    )
+                )
+            )
+            assert len(reviewers) == 2
+        on_trial = s.scalars(select(Party.status).where(Party.id.in_(list(trials))))
+        assert sorted(on_trial) == ["active", "trial", "trial"]
+        # every active distributor has a signed agreement in force today
+        active = list(
+            s.scalars(select(Party).where(Party.kind == "distributor", Party.status == "active"))
+        )
+        assert len(active) >= 3
+        for party in active:
+            in_force = s.scalar(
+                select(func.count(Agreement.id)).where(
+                    Agreement.party_id == party.id,
+                    Agreement.status == "signed",
+                    Agreement.valid_from <= today,
+                    Agreement.valid_to >= today,
+                )
+            )
+            assert in_force == 1, party.code
+        # one distributor exiting, in its buffer, with plans and a customer handed over
+        exit_row = s.scalars(select(PartnerExit)).one()
+        assert exit_row.status == "buffer" and exit_row.reason == "strategy_change"
+        leaving = s.get(Party, exit_row.party_id)
+        assert leaving is not None and leaving.status == "exiting"
+        assert s.scalar(select(func.count(Interaction.id))) >= 6
