@@ -22,6 +22,7 @@ from settlement.models import (
 )
 from settlement.rules.money import Line
 from settlement.statement import StatementLineRef, statement_hash
+from tests.agreement_support import enrol_distributors
 from tests.settlement.engine_world import GTIN, PARIS, EngineWorld, ms
 
 # Valid IBANs and BICs (ISO 13616 check digits, ISO 9362 structure).
@@ -152,7 +153,8 @@ VOLUME_RULES = {
 def october(engine: Engine) -> EngineWorld:
     """A ledger for October 2026: the manufacturer ships D-AT 28 units on the 3rd and
     12 more on the 20th, and D-BE 4 units on the 3rd; list price EUR 100.00; program
-    VOL pays :data:`VOLUME_RULES`; a checkpoint signs it all."""
+    VOL pays :data:`VOLUME_RULES` to both distributors (enrolled by their signed
+    agreements); a checkpoint signs it all."""
     finance = Actor("fiona", "finance")
     w = EngineWorld(engine)
     w.party("MFR", "manufacturer")
@@ -161,6 +163,7 @@ def october(engine: Engine) -> EngineWorld:
     set_price(engine, GTIN, "EUR", "2026-01-01", 10_000, finance)
     create_program(engine, "VOL", "Volume rebate", finance)
     add_program_version(engine, "VOL", "2026-01", None, VOLUME_RULES, finance)
+    enrol_distributors(engine, ["VOL"])  # each distributor's signed agreement enrols it
     n = 0
     for code, count, day in (("D-AT", 28, 3), ("D-AT", 12, 20), ("D-BE", 4, 3)):
         for _ in range(count):

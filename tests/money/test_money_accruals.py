@@ -124,11 +124,13 @@ def test_tier_words_and_the_next_tier() -> None:
 
 def test_a_value_program_says_how_much_more_value(engine: Engine, world: EngineWorld) -> None:
     from settlement import add_program_version, create_program
+    from tests.agreement_support import enrol_distributors
 
     rules = {"currency": "EUR", "basis": "sell_in", "measure": "value", "mode": "retroactive",
              "tiers": [{"threshold": 300_000, "rate": "0.03"}]}  # fmt: skip
     create_program(engine, "VAL", "Value rebate", FINANCE)
     add_program_version(engine, "VAL", "2026-01", None, rules, FINANCE)
+    enrol_distributors(engine, ["VAL"])
     acc = accruals(engine, "2026-10", FINANCE, until_ms=ms(2026, 10, 15))
     val = next(r for r in acc.rows if (r.party_code, r.program_code) == ("D-AT", "VAL"))
     # 28 units x list price 100.00 = 2,800.00 of value; the tier starts at 3,000.00.
