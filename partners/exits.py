@@ -358,10 +358,11 @@ def start_exit(
     reasons are checked by ``check_evidence`` — settlement's
     ``check_exit_evidence`` (``{"alert": id}`` of a confirmed serious diversion
     alert; ``{"quarters": ["2026-Q2", "2026-Q3"]}`` two consecutive quarters under
-    target), which ``settlement.exit_settlement.start_exit`` passes. A soft reason
-    stores no evidence. Refuses a party that is not trial, active or suspended, or
-    already has an open exit (:class:`PartnerStateError`).
-    """
+    target), which ``settlement.exit_settlement.start_exit`` passes. The soft
+    reason stores no evidence but needs a ``note`` saying why. Refuses a party that
+    is not trial, active or suspended, or already has an open exit
+    (:class:`PartnerStateError`); a bad value is :class:`InvalidField` naming it
+    (``reason``, ``note``, ``started_on``, ``buffer_days``, ``evidence.*``)."""
     require(actor, *EXIT_MANAGERS, action="start exits")
     if reason not in REASONS:
         raise InvalidField.said(

@@ -14,7 +14,9 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from ledger.models import Party
-from partners.models import PartnerExit
+from partners.in_force import day_start_ms
+from partners.models import Agreement, PartnerEvent, PartnerExit, TerritoryGrant
+from settlement.models import DepositMovement
 from tests.partners._exit_world import IN_STOCK, IN_TRANSIT, SOLD, ExitWorld, build
 
 ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
@@ -109,6 +111,37 @@ def test_api_walks_a_party_from_active_to_terminated(
     )
     assert all(s["done"] for s in done["steps"])
     assert _status(world.engine, "DX") == "terminated"
+    # the records it left: the trail, the deposit's movements, the agreement and its grant
+    with Session(world.engine) as s:
+        pid = s.scalar(select(Party.id).where(Party.code == "DX"))
+        trail = [
+            a
+            for a in s.scalars(
+                select(PartnerEvent.action)
+                .where(PartnerEvent.party_id == pid)
+                .order_by(PartnerEvent.id)
+            )
+            if a.startswith(("exit.", "party.", "agreement.t"))
+        ]
+        assert trail == [
+            "party.status", "exit.started", "exit.handover_planned", "exit.handover_planned",
+            "exit.customers", "exit.settled", "agreement.terminated", "party.status",
+            "exit.completed",
+        ]  # fmt: skip
+        moves = s.execute(
+            select(DepositMovement.kind, DepositMovement.amount_minor)
+            .where(DepositMovement.party_id == pid)
+            .order_by(DepositMovement.id)
+        ).all()
+        assert [tuple(m) for m in moves] == [
+            ("receipt", 500_000),
+            ("deduction", -120_000),
+            ("refund", -380_000),
+        ]
+        agreement = s.scalars(select(Agreement).where(Agreement.party_id == pid)).one()
+        assert (agreement.status, agreement.terminated_on) == ("terminated", "2026-02-10")
+        grant = s.scalars(select(TerritoryGrant).where(TerritoryGrant.party_id == pid)).one()
+        assert grant.valid_to_ms == day_start_ms("2026-02-10")
     listed = client.get("/api/v1/exits?status=completed", headers=bearer("auditor")).get_json()
     assert [x["party"] for x in listed["items"]] == ["DX"] and listed["total"] == 1
 
@@ -220,6 +253,9 @@ def test_pages_in_english_and_chinese(
     zh_list = browser.get("/partners/exits/", headers=ZH).get_data(as_text=True)
     assert "Start an exit" not in zh_list
     assert "/partners/exits/" in browser.get("/").get_data(as_text=True)  # in the navigation
+    none = browser.get("/partners/exits/party/DY").get_data(as_text=True)
+    assert "DY has no exit." in none and "Start the exit" in none
+    assert browser.get("/partners/exits/party/NOPE").status_code == 404
 
 
 def test_pages_roles(
