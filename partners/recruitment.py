@@ -1202,7 +1202,7 @@ def score_many(
 ) -> ScreeningResult:
     """:func:`score` for several ``(criterion, score, reason)`` at once, all or
     nothing; a bad one is named ``scores[i].score`` (``prefix`` before the index;
-    ``""``: the field alone, for one score)."""
+    ``""``: the field alone, for one score; ``"criterion"``: ``qualification.score``)."""
     require(actor, *WRITERS, action="score prospects")
     problems = _Problems()
     checked: list[tuple[str, int, str]] = []
@@ -1213,7 +1213,10 @@ def score_many(
         assert weights_row is not None
         weights = _weights_of(weights_row)
         for i, (criterion, value, reason) in enumerate(scores):
-            at_ = f"{prefix}[{i}]." if prefix else ""
+            if prefix == "criterion":  # a form with one row per criterion
+                at_ = f"{criterion}." if isinstance(criterion, str) else ""
+            else:
+                at_ = f"{prefix}[{i}]." if prefix else ""
             name = problems.check(
                 check_choice,
                 criterion if isinstance(criterion, str) else "",
@@ -1643,7 +1646,7 @@ def sign(
             actor,
             owner=p.owner_user_id,
             due_on=None,
-            note=f"party {code.strip()}",
+            note="",
             action="prospect.signed",
         )
         trial_id = start_trial(

@@ -40,6 +40,8 @@ BLUEPRINT_MODULES: tuple[str, ...] = (
     "web.finance.billing",
     "web.finance.imports_page",
     "web.finance.disputes",
+    "web.partners.apply",
+    "web.partners.recruitment",
     "web.partners.parties",
     "web.account.password",
     "web.account.two_factor",

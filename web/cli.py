@@ -51,6 +51,7 @@ CLI_MODULES: tuple[str, ...] = (
     "parties",
     "money",
     "mail",
+    "recruitment",
     "agreements",
     "exits",
     "evaluation",

@@ -169,6 +169,24 @@ NAV: tuple[NavItem, ...] = (
         pages=("partners.new", "partners.import_parties"),
     ),
     NavItem(
+        N_("Recruitment"),
+        "recruitment.board",
+        (
+            Role.PARTNER_MANAGER,
+            Role.CHANNEL_MANAGER,
+            Role.FINANCE,
+            Role.AUDITOR,
+            Role.ADMIN,
+        ),
+        N_("Prospects from application to signing, conversion per channel, trials."),
+        pages=(
+            "recruitment.prospects",
+            "recruitment.trials_index",
+            "recruitment.costs",
+            "recruitment.weights",
+        ),
+    ),
+    NavItem(
         N_("API tokens"),
         "admin.tokens",
         (Role.ADMIN,),

@@ -87,6 +87,7 @@ ENDPOINT_MODULES: tuple[str, ...] = (
     "disputes",
     "parties",
     "users",
+    "recruitment",
 )
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")

@@ -29,6 +29,7 @@ __all__ = [
     "FIELD_LABELS",
     "HONEYPOT",
     "KIND_WORDS",
+    "SOURCE_WORDS",
     "STAGE_WORDS",
     "TRIAL_WORDS",
     "application_allowed",
@@ -68,6 +69,12 @@ KIND_WORDS: dict[str, str] = {
     "distributor": N_("Distributor"),
     "dealer": N_("Dealer"),
     "retailer": N_("Retailer"),
+}
+SOURCE_WORDS: dict[str, str] = {
+    "form": N_("application form"),
+    "api": N_("application through the API"),
+    "manual": N_("added by a partner manager"),
+    "demo": N_("demo data"),
 }
 TRIAL_WORDS: dict[str, str] = {
     "running": N_("running"),

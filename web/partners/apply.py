@@ -17,6 +17,7 @@ import secrets
 
 from flask import Blueprint, abort, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 
 from partners import recruitment as rc
 from partners.values import InvalidField
@@ -53,9 +54,16 @@ _TOO_MANY = N_("Too many applications from your address; please try again in an 
 
 
 def _countries() -> list[tuple[str, str]]:
+    """``(ISO 3166 code, name)`` of every country, named and sorted in the page's
+    language (CLDR names from Babel; the ISO name where CLDR has none)."""
     import pycountry
 
-    return sorted(((c.alpha_2, c.name) for c in pycountry.countries), key=lambda c: c[1])
+    locale = get_locale()
+    names = locale.territories if locale is not None else {}
+    return sorted(
+        ((c.alpha_2, names.get(c.alpha_2, c.name)) for c in pycountry.countries),
+        key=lambda c: c[1],
+    )
 
 
 def _form(values: dict[str, str], errors: dict[str, str], status: int) -> ResponseReturnValue:

@@ -71,6 +71,68 @@ PARTNER_REASONS: dict[str, str] = {
     ),
     "parent_loop_in_file": N_("%(field)s: the parents of %(codes)s go round in a loop"),
     # ---- recruitment and trials (partners/recruitment.py, partners/trials.py)
+    "recruit_not_text": N_("%(field)s: must be text"),
+    "recruit_not_bool": N_("%(field)s: must be true or false"),
+    "recruit_not_objects": N_("%(field)s: must be a list of objects"),
+    "recruit_unknown_field": N_(
+        "%(field)s: is not a field of an application; the fields are %(fields)s"
+    ),
+    "recruit_not_whole": N_("%(field)s: %(value)s is not a whole number"),
+    "recruit_out_of_range": N_("%(field)s: %(value)s is not between %(low)s and %(high)s"),
+    "recruit_owner": N_("%(field)s: user %(value)s is not an active partner manager or admin"),
+    "recruit_not_day": N_("%(field)s: %(value)s is not a date like 2026-12-01 (YYYY-MM-DD)"),
+    "recruit_not_month": N_("%(field)s: %(value)s is not a month like 2026-12 (YYYY-MM)"),
+    "recruit_future_day": N_("%(field)s: %(value)s is in the future"),
+    "recruit_not_list": N_("%(field)s: must be a list of codes"),
+    "recruit_close_reason": N_("%(field)s: is empty: say why the prospect is %(stage)s"),
+    "recruit_territory_unknown": N_("%(field)s: %(value)s is not a stored territory"),
+    "recruit_program_unknown": N_("%(field)s: %(value)s is not a rebate program"),
+    "no_prospect": N_("no prospect %(prospect)s"),
+    "prospect_closed": N_("prospect %(prospect)s is %(stage)s: a closed prospect does not change"),
+    "prospect_score_stage": N_(
+        "prospect %(prospect)s is at %(stage)s; scores are given at screening"
+    ),
+    "prospect_visit_stage": N_(
+        "prospect %(prospect)s is at %(stage)s; site visit reports are kept at site_visit"
+    ),
+    "prospect_terms_stage": N_(
+        "prospect %(prospect)s is at %(stage)s; terms are proposed at negotiation"
+    ),
+    "prospect_sign_stage": N_(
+        "prospect %(prospect)s is at %(stage)s; a prospect is signed at signing"
+    ),
+    "prospect_sign_only": N_(
+        "prospect %(prospect)s is signed by signing it (the party and its trial are created "
+        "then), not by a move"
+    ),
+    "prospect_transition": N_(
+        "prospect %(prospect)s is at %(stage)s: it may move to %(allowed)s, not to %(target)s"
+    ),
+    "screening_incomplete": N_(
+        "prospect %(prospect)s cannot leave screening: no score yet for %(missing)s"
+    ),
+    "prospect_visit_missing": N_(
+        "prospect %(prospect)s cannot leave site_visit: no site visit report yet"
+    ),
+    "prospect_terms_missing": N_(
+        "prospect %(prospect)s cannot leave negotiation: no terms proposed yet"
+    ),
+    "screening_weights_sum": N_("%(field)s: add up to %(total)s; they must add up to 1"),
+    "screening_criterion_unknown": N_(
+        "%(field)s: %(value)s is not a screening criterion; they are %(choices)s"
+    ),
+    "recruit_not_weight": N_("%(field)s: %(value)s is not a weight from 0 to 1 like 0.25"),
+    "visit_photo_empty": N_("%(field)s: %(value)s is empty"),
+    "visit_photo_too_large": N_(
+        "%(field)s: %(value)s is %(size)s bytes; a photo may have at most %(limit)s"
+    ),
+    "visit_photo_type": N_("%(field)s: %(value)s is not a JPEG, PNG or WebP image"),
+    "visit_too_many_photos": N_("%(field)s: %(count)s photos; a visit keeps at most %(limit)s"),
+    "no_visit_photo": N_("no photo %(photo)s"),
+    "trial_running": N_("party %(party)s is on trial already"),
+    "trial_no_party": N_("no party %(code)s"),
+    "no_trial": N_("party %(code)s has had no trial"),
+    "trial_decided": N_("the trial of %(code)s was decided already (%(outcome)s)"),
     # ---- agreements (partners/agreements.py)
     # ---- grants and enrolment in force (partners/in_force.py)
     "in_force_bad_date": N_("%(field)s must be a date YYYY-MM-DD, not %(value)r"),
