@@ -62,16 +62,21 @@ __all__ = [
     "EXIT_MANAGERS",
     "EXIT_READERS",
     "HARD_REASONS",
+    "MAX_BUFFER_DAYS",
     "REASONS",
     "SETTLERS",
+    "STATUSES",
+    "TERMINATION_GROUND",
     "CustodyUnit",
     "EvidenceCheck",
     "ExitStep",
     "ExitView",
     "HandoverView",
+    "add_months",
     "cancel_exit",
     "complete_exit",
     "custody",
+    "custody_counts",
     "exit_history",
     "exit_steps",
     "get_exit",
@@ -82,6 +87,7 @@ __all__ = [
     "record_customers",
     "record_handover",
     "start_exit",
+    "view_of",
 ]
 
 #: Why a party leaves; the first three are hard (they need evidence), the last soft.
@@ -89,6 +95,8 @@ REASONS = ("under_target", "serious_diversion", "agreement_terminated", "strateg
 HARD_REASONS = frozenset(REASONS[:3])
 #: The buffer's default length (seed 002 五 1: "启动6个月缓冲期").
 DEFAULT_BUFFER_MONTHS = 6
+#: The longest buffer a person may set (ten years).
+MAX_BUFFER_DAYS = 3650
 #: Who starts, plans, completes and cancels exits.
 EXIT_MANAGERS = ("partner_manager", "admin")
 #: Who settles an exit (the final run and the deposit).
@@ -376,12 +384,17 @@ def start_exit(
     start = _date(started_on, "started_on", dt.datetime.now(dt.UTC).date())
     if buffer_days is None:
         ends = add_months(start, DEFAULT_BUFFER_MONTHS)
-    elif isinstance(buffer_days, bool) or not isinstance(buffer_days, int) or buffer_days < 0:
+    elif (
+        isinstance(buffer_days, bool)
+        or not isinstance(buffer_days, int)
+        or not 0 <= buffer_days <= MAX_BUFFER_DAYS
+    ):
         raise InvalidField.said(
             "exit_bad_buffer",
-            "%(value)r is not a number of days (0 or more)",
+            "%(value)r is not a number of days from 0 to %(most)s",
             field="buffer_days",
             value=buffer_days,
+            most=MAX_BUFFER_DAYS,
         )
     else:
         ends = start + dt.timedelta(days=buffer_days)

@@ -95,6 +95,8 @@ def test_bad_input_names_the_field_and_stores_nothing(world) -> None:  # type: i
     with pytest.raises(InvalidField) as bad:
         _start(world.engine, buffer_days=-1)
     assert bad.value.field == "buffer_days"
+    with pytest.raises(InvalidField, match="not a number of days from 0 to 3650"):
+        _start(world.engine, buffer_days=157436767283103744)
     with pytest.raises(InvalidField) as bad:
         _start(world.engine, note="")
     assert bad.value.field == "note"

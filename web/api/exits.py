@@ -128,7 +128,7 @@ _START = ("party", "reason", "note", "buffer_days", "started_on", "evidence")
             "party": {"type": "string"},
             "reason": {"type": "string", "enum": list(ex.REASONS)},
             "note": {"type": "string"},
-            "buffer_days": {"type": "integer", "minimum": 0},
+            "buffer_days": {"type": "integer", "minimum": 0, "maximum": ex.MAX_BUFFER_DAYS},
             "started_on": {"type": "string", "format": "date"},
             "evidence": {"type": "object"},
         },
