@@ -151,4 +151,59 @@ PARTNER_REASONS: dict[str, str] = {
     "in_force_not_applied": N_("agreement %(number)s was never in force; there is nothing to end"),
     # ---- evaluation, health, CRM (risk/reviews.py, risk/health.py, partners/crm.py)
     # ---- exit (partners/exits.py, settlement/exit_settlement.py)
+    "exit_bad_date": N_("%(field)s: not a date YYYY-MM-DD: %(value)r"),
+    "exit_no_party": N_("no party %(party)s"),
+    "exit_not_found": N_("no exit %(exit)s"),
+    "exit_closed": N_("exit %(exit)s is %(status)s; it cannot %(action)s"),
+    "exit_no_terminated_agreement": N_(
+        "agreement_terminated needs a terminated agreement of %(party)s%(named)s"
+    ),
+    "exit_bad_reason": N_("%(field)s: %(value)r is not one of: %(choices)s"),
+    "exit_bad_buffer": N_("%(field)s: %(value)r is not a number of days from 0 to %(most)s"),
+    "exit_party_status": N_(
+        "%(party)s is %(status)s; only a trial, active or suspended party can exit"
+    ),
+    "exit_open": N_("%(party)s already has an open exit (%(exit)s)"),
+    "exit_evidence_unchecked": N_(
+        "%(reason)s needs its evidence checked against settlement's records"
+    ),
+    "exit_bad_status": N_("%(field)s: %(value)r is not one of: %(choices)s"),
+    "exit_to_party_missing": N_("%(field)s: a handover names the party that takes over"),
+    "exit_to_party_unknown": N_("%(field)s: no party %(value)s"),
+    "exit_to_party_leaving": N_("%(field)s: %(value)s is %(status)s and cannot take over"),
+    "exit_bad_action": N_("%(field)s: %(value)r is not one of: return, handover"),
+    "exit_no_units": N_("%(field)s: name at least one unit"),
+    "exit_unit_not_held": N_("%(field)s: %(unit)s is not in %(party)s's custody"),
+    "exit_no_customers": N_("%(field)s: name at least one customer"),
+    "exit_buffer_running": N_(
+        "exit %(exit)s cannot be completed: its buffer runs until %(ends_on)s"
+    ),
+    "exit_custody_unplanned": N_(
+        "exit %(exit)s cannot be completed: %(count)s units in custody have no handover plan"
+    ),
+    "exit_not_settled": N_("exit %(exit)s cannot be completed: its final settlement is not done"),
+    "exit_not_in_buffer": N_(
+        "exit %(exit)s is %(status)s; only an exit in its buffer can be cancelled"
+    ),
+    "exit_quarters_two": N_(
+        "%(field)s: name two consecutive quarters YYYY-Qn, e.g. 2026-Q2,2026-Q3"
+    ),
+    "exit_quarter_bad": N_("%(field)s: %(value)r is not a quarter YYYY-Qn"),
+    "exit_quarters_apart": N_("%(field)s: %(first)s and %(second)s are not consecutive quarters"),
+    "exit_no_target": N_("%(party)s has no unit target for %(quarter)s"),
+    "exit_no_scorecard": N_("%(party)s has no scorecard for %(quarter)s; score the quarter first"),
+    "exit_target_met": N_("%(party)s met its target in %(quarter)s (%(basis)s)"),
+    "exit_alert_id": N_("%(field)s: name the confirmed diversion alert (its id), not %(value)r"),
+    "exit_alert_not_party": N_("alert %(alert)s is not an alert of %(party)s"),
+    "exit_alert_not_confirmed": N_(
+        "alert %(alert)s is a %(status)s %(type)s alert, not a confirmed diversion"
+    ),
+    "exit_alert_not_serious": N_(
+        "alert %(alert)s is of %(severity)s severity; a serious diversion is %(serious)s"
+    ),
+    "exit_settled_already": N_(
+        "exit %(exit)s is %(status)s; its final settlement is done or no longer due"
+    ),
+    "exit_period_early": N_("%(field)s: %(period)s is before the exit started (%(started_on)s)"),
+    "exit_period_bad": N_("%(field)s: %(value)r is not a month YYYY-MM"),
 }
