@@ -56,6 +56,7 @@ HISTORY_ACTIONS: dict[str, LazyString] = {
     "reject": _l("rejected"),
     "receipt": _l("receipt booked"),
     "refund": _l("refund booked"),
+    "deduction": _l("deduction booked"),
     "topup-request": _l("top-up requested"),
     "topup-met": _l("top-up met"),
     "adjust": _l("adjusted"),
