@@ -66,11 +66,13 @@ from settlement.detection import DIVERSION_TYPES
 from settlement.models import Alert, PartnerScore, ReceivableMovement
 
 __all__ = [
+    "COMPUTERS",
     "DROP_THRESHOLD",
     "HEALTH_PARTS",
     "HEALTH_STATUSES",
     "LOW_SCORE",
     "PART_WEIGHTS",
+    "READERS",
     "HealthPart",
     "HealthView",
     "combine",

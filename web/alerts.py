@@ -22,6 +22,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext, ngettext
 
 import settlement
+from risk.reviews import open_event_reviews
 from web.admin_pickers import alert_assignee_role
 from web.converters import parse_id
 from web.db import get_engine
@@ -312,8 +313,10 @@ def confirm(alert_id: int) -> ResponseReturnValue:
 
 
 def _confirmed(view: settlement.AlertView) -> settlement.AlertView:
-    """Queue the party's e-mail once the confirmation is committed."""
+    """Queue the party's e-mail once the confirmation is committed, and open an
+    event review of the party when the alert is serious (risk.reviews)."""
     after_alert_confirmed(get_engine(), view.id)
+    open_event_reviews(get_engine(), current_actor())
     return view
 
 

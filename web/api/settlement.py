@@ -18,6 +18,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext
 
 import settlement
+from risk.reviews import open_event_reviews
 from web.admin_pickers import alert_assignee_role
 from web.api import (
     MONTH_PATTERN,
@@ -256,6 +257,7 @@ def _alert_action(alert_id: int, action: str) -> ResponseReturnValue:
             view = move(engine, alert_id, actor, note)
             if action == "confirm":
                 after_alert_confirmed(engine, alert_id)  # the party's e-mail
+                open_event_reviews(engine, actor)  # a serious diversion: an event review
     except settlement.SettlementError as exc:
         abort_for(exc)
     return jsonify(alert_json(view, party_codes([view.party_id])))
