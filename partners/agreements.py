@@ -882,14 +882,22 @@ def _check_amendable(
 
 
 def _editable(a: Agreement, action: str) -> None:
-    if a.status != "draft":
+    """Refuse to edit or submit (``action``) an agreement that is no draft."""
+    if a.status == "draft":
+        return
+    if action == "edited":
         raise PartnerStateError.said(
             "agreement_not_draft",
-            "agreement %(agreement)s is %(status)s; only a draft can be %(action)s",
+            "agreement %(agreement)s is %(status)s; only a draft can be edited",
             agreement=a.number,
             status=a.status,
-            action=action,
         )
+    raise PartnerStateError.said(
+        "agreement_not_draft_submit",
+        "agreement %(agreement)s is %(status)s; only a draft can be submitted",
+        agreement=a.number,
+        status=a.status,
+    )
 
 
 def update_draft(
@@ -1022,12 +1030,18 @@ def review(
         a = _agreement(s, number)
         expected = f"{stage}_review"
         if a.status != expected:
+            if stage == "legal":
+                raise PartnerStateError.said(
+                    "agreement_not_in_legal_review",
+                    "agreement %(agreement)s is %(status)s, not waiting for its legal review",
+                    agreement=a.number,
+                    status=a.status,
+                )
             raise PartnerStateError.said(
-                "agreement_not_in_review",
-                "agreement %(agreement)s is %(status)s, not waiting for its %(stage)s review",
+                "agreement_not_in_business_review",
+                "agreement %(agreement)s is %(status)s, not waiting for its business review",
                 agreement=a.number,
                 status=a.status,
-                stage=stage,
             )
         for who, uid in s.execute(
             select(PartnerEvent.actor_name, PartnerEvent.actor_user_id).where(

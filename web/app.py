@@ -40,6 +40,7 @@ BLUEPRINT_MODULES: tuple[str, ...] = (
     "web.finance.billing",
     "web.finance.imports_page",
     "web.finance.disputes",
+    "web.partners.agreements",
     "web.partners.apply",
     "web.partners.recruitment",
     "web.partners.parties",

@@ -187,6 +187,19 @@ NAV: tuple[NavItem, ...] = (
         ),
     ),
     NavItem(
+        N_("Agreements"),
+        "agreements.index",
+        (
+            Role.PARTNER_MANAGER,
+            Role.FINANCE,
+            Role.CHANNEL_MANAGER,
+            Role.AUDITOR,
+            Role.ADMIN,
+        ),
+        N_("What each partner signed, its reviews, renewals and terminations."),
+        pages=("agreements.new",),
+    ),
+    NavItem(
         N_("API tokens"),
         "admin.tokens",
         (Role.ADMIN,),

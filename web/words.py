@@ -81,6 +81,12 @@ WORDS: dict[str, str] = {
     "invoice": N_("invoice"),
     # what a target counts (settlement.models.Target.measure)
     "units": N_("units"),
+    # agreements (partners.agreements.STATUSES; "draft" and "approved" are above)
+    "legal_review": N_("in legal review"),
+    "business_review": N_("in business review"),
+    "signed": N_("signed"),
+    "superseded": N_("superseded"),
+    "terminated": N_("terminated"),
 }
 
 

@@ -88,6 +88,7 @@ ENDPOINT_MODULES: tuple[str, ...] = (
     "parties",
     "users",
     "recruitment",
+    "agreements",
 )
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")

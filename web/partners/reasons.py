@@ -134,6 +134,101 @@ PARTNER_REASONS: dict[str, str] = {
     "no_trial": N_("party %(code)s has had no trial"),
     "trial_decided": N_("the trial of %(code)s was decided already (%(outcome)s)"),
     # ---- agreements (partners/agreements.py)
+    "agreement_not_date": N_("%(field)s: %(value)s is not a date like 2027-01-31 (YYYY-MM-DD)"),
+    "agreement_not_minor": N_(
+        "%(field)s: %(value)s is not a whole number of minor units from 0 to 10^15"
+    ),
+    "agreement_terms_days": N_("%(field)s: %(value)s is not a number of days from 0 to 365"),
+    "agreement_ends_before": N_("%(field)s: %(valid_to)s is before valid_from %(valid_from)s"),
+    "no_agreement": N_("no agreement %(agreement)s"),
+    "agreement_other_party": N_(
+        "%(field)s: agreement %(agreement)s is not an agreement of %(party)s"
+    ),
+    "agreement_amend_unsigned": N_(
+        "agreement %(agreement)s is %(status)s; only a signed agreement in force is amended or "
+        "renewed"
+    ),
+    "agreement_amend_pending": N_(
+        "agreement %(agreement)s already has %(pending)s on its way; finish or edit that one"
+    ),
+    "agreement_not_draft": N_("agreement %(agreement)s is %(status)s; only a draft can be edited"),
+    "agreement_not_draft_submit": N_(
+        "agreement %(agreement)s is %(status)s; only a draft can be submitted"
+    ),
+    "agreement_supplement_span": N_(
+        "%(field)s: %(valid_from)s is outside agreement %(agreement)s (%(start)s to %(end)s); "
+        "a supplementary agreement takes effect while the agreement it changes is valid"
+    ),
+    "agreement_renewal_span": N_(
+        "%(field)s: %(valid_from)s is not after the start of agreement %(agreement)s "
+        "(%(start)s); a renewal follows the agreement it renews"
+    ),
+    "agreement_document_missing": N_("%(field)s: the signed agreement (a PDF file) is required"),
+    "agreement_document_large": N_(
+        "%(field)s: %(size)s bytes is more than the %(limit)s bytes kept"
+    ),
+    "agreement_document_not_pdf": N_("%(field)s: %(name)s is not a PDF file"),
+    "agreement_signed_future": N_("%(field)s: %(day)s is after today (%(today)s)"),
+    "agreement_code_empty": N_("%(field)s: is not a code"),
+    "agreement_code_twice": N_("%(field)s: %(code)s is named twice"),
+    "agreement_no_program": N_(
+        "%(field)s: %(code)s is not a rebate program (Reference data > Programs)"
+    ),
+    "agreement_no_document": N_("agreement %(agreement)s has no signed document"),
+    "agreement_not_in_legal_review": N_(
+        "agreement %(agreement)s is %(status)s, not waiting for its legal review"
+    ),
+    "agreement_not_in_business_review": N_(
+        "agreement %(agreement)s is %(status)s, not waiting for its business review"
+    ),
+    "agreement_not_approved": N_(
+        "agreement %(agreement)s is %(status)s; only an agreement that passed the legal and "
+        "business reviews is signed"
+    ),
+    "agreement_overlap": N_(
+        "agreement %(other)s of the same party is in force during %(agreement)s; change it by "
+        "a supplementary agreement or terminate it first"
+    ),
+    "agreement_notice_missing": N_(
+        "%(field)s: a material breach is terminated only after written notice: give its date"
+    ),
+    "agreement_cure_missing": N_(
+        "%(field)s: a material breach is terminated only once the deadline to cure it has "
+        "passed: give the deadline"
+    ),
+    "agreement_cure_before_notice": N_("%(field)s: %(day)s is before the notice of %(notice)s"),
+    "agreement_cure_pending": N_(
+        "%(field)s: the partner may cure the breach until %(deadline)s; terminate after that "
+        "day if it was not cured"
+    ),
+    "agreement_end_before_cure": N_(
+        "%(field)s: %(day)s is not after the cure deadline %(deadline)s"
+    ),
+    "agreement_not_signed": N_(
+        "agreement %(agreement)s is %(status)s; only a signed agreement in force is terminated"
+    ),
+    "agreement_end_outside": N_(
+        "%(field)s: %(day)s is outside agreement %(agreement)s (%(start)s to %(end)s)"
+    ),
+    "agreement_no_territory": N_(
+        "%(field)s: %(code)s is not a stored territory (hopchain territories import FILE)"
+    ),
+    "agreement_main_amends": N_(
+        "%(field)s: a main agreement amends nothing; draft a supplementary agreement or a renewal"
+    ),
+    "agreement_amends_missing": N_(
+        "%(field)s: a %(kind)s agreement names the signed agreement it changes"
+    ),
+    "agreement_own_review": N_(
+        "%(user)s drafted, edited or submitted agreement %(agreement)s; another person reviews it"
+    ),
+    "agreement_second_review": N_(
+        "%(user)s gave the legal review of agreement %(agreement)s; another person gives the "
+        "business review"
+    ),
+    "agreement_amended_gone": N_(
+        "agreement %(agreement)s changes %(amended)s, which is %(status)s now"
+    ),
     # ---- grants and enrolment in force (partners/in_force.py)
     "in_force_bad_date": N_("%(field)s must be a date YYYY-MM-DD, not %(value)r"),
     "in_force_not_signed": N_(
@@ -150,6 +245,45 @@ PARTNER_REASONS: dict[str, str] = {
     ),
     "in_force_not_applied": N_("agreement %(number)s was never in force; there is nothing to end"),
     # ---- evaluation, health, CRM (risk/reviews.py, risk/health.py, partners/crm.py)
+    "review_bad_day": N_("%(field)s: %(value)s is not a date (YYYY-MM-DD)"),
+    "review_weight_not_number": N_("weights.%(name)s: %(value)s is not a number from 0 to 1"),
+    "review_weight_unknown": N_("weights: unknown indicator %(name)s; known: %(known)s"),
+    "review_weight_sum": N_("weights must add up to 1, not %(total)s"),
+    "review_bad_year": N_("year: %(value)s is not a year from 2000 to 9999"),
+    "review_no_party": N_("no party %(code)s"),
+    "review_bad_kind": N_("kind: %(value)s is not annual or event"),
+    "no_review": N_("no review %(review)s"),
+    "review_confirmed": N_("review %(review)s is confirmed; a confirmed review cannot change"),
+    "review_ledger_indicator": N_(
+        "indicator: %(name)s comes from the scorecard and cannot be entered"
+    ),
+    "review_unknown_indicator": N_(
+        "indicator: unknown indicator %(name)s; enter one of: %(known)s"
+    ),
+    "review_bad_value": N_("value: %(value)s is not a whole number from 0 to 100"),
+    "review_bad_class": N_("class: %(value)s is not A, B or C"),
+    "review_no_reason": N_("reason: say why this class is confirmed"),
+    "review_bad_status": N_("status: %(value)s is not open or confirmed"),
+    "review_open_already": N_(
+        "%(party)s already has an open annual review for %(year)s: review %(review)s"
+    ),
+    "review_missing_indicators": N_("review %(review)s still needs: %(names)s"),
+    "health_bad_threshold": N_(
+        "threshold: %(value)s is not a whole number of points from 1 to 100"
+    ),
+    "health_no_party": N_("no party %(code)s"),
+    "crm_bad_day": N_("%(field)s: %(value)s is not a date (YYYY-MM-DD)"),
+    "crm_required": N_("%(field)s: required"),
+    "crm_too_long": N_("%(field)s: at most %(max)s characters, not %(length)s"),
+    "crm_bad_kind": N_("kind: %(value)s is not one of %(kinds)s"),
+    "crm_no_party": N_("no party %(code)s"),
+    "crm_future": N_(
+        "happened_on: %(day)s is after today (%(today)s); record it once it has happened"
+    ),
+    "crm_unknown_field": N_("%(field)s: not a field of an interaction"),
+    "crm_due_before": N_("next_due_on: %(due)s is before happened_on %(day)s"),
+    "crm_due_without_step": N_("next_step: say what is due on %(due)s"),
+    "no_interaction": N_("no interaction %(interaction)s"),
     # ---- exit (partners/exits.py, settlement/exit_settlement.py)
     "exit_bad_date": N_("%(field)s: not a date YYYY-MM-DD: %(value)r"),
     "exit_no_party": N_("no party %(party)s"),
