@@ -40,6 +40,8 @@ BLUEPRINT_MODULES: tuple[str, ...] = (
     "web.finance.billing",
     "web.finance.imports_page",
     "web.finance.disputes",
+    "web.partners.evaluation",
+    "web.partners.crm",
     "web.partners.agreements",
     "web.partners.apply",
     "web.partners.recruitment",

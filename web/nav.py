@@ -200,6 +200,18 @@ NAV: tuple[NavItem, ...] = (
         pages=("agreements.new",),
     ),
     NavItem(
+        N_("Reviews"),
+        "evaluation.reviews",
+        (Role.CHANNEL_MANAGER, Role.PARTNER_MANAGER, Role.ADMIN, Role.AUDITOR),
+        N_("A/B/C class reviews of partners, their indicators and confirmation."),
+    ),
+    NavItem(
+        N_("Partner tasks"),
+        "crm.tasks",
+        (Role.PARTNER_MANAGER, Role.ADMIN),
+        N_("Health drops, quarterly meetings and next steps to follow up."),
+    ),
+    NavItem(
         N_("API tokens"),
         "admin.tokens",
         (Role.ADMIN,),

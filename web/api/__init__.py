@@ -89,6 +89,8 @@ ENDPOINT_MODULES: tuple[str, ...] = (
     "users",
     "recruitment",
     "agreements",
+    "evaluation",
+    "crm",
 )
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
