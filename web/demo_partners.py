@@ -29,7 +29,7 @@ import io
 import random
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 import geo
@@ -320,5 +320,24 @@ def seed_partner_pipeline(engine: Engine, seed: int, months: list[str]) -> Pipel
     codes = [str(c) for c, _ in network]
     summary.interactions = _interactions(engine, codes[:4], rng, months)
     if len(codes) >= 2:
-        _exit(engine, codes[-1], codes[0], months, summary)
+        leaving = _most_stock(engine, codes)
+        heir = next(c for c in codes if c != leaving)
+        _exit(engine, leaving, heir, months, summary)
     return summary
+
+
+def _most_stock(engine: Engine, codes: list[str]) -> str:
+    """The distributor holding the most units in stock (the last code on a tie), so
+    the exit has a custody list to hand over."""
+    from ledger.models import Unit
+
+    with Session(engine) as s:
+        held = dict(
+            s.execute(
+                select(Party.code, func.count(Unit.id))
+                .join(Unit, Unit.holder_id == Party.id)
+                .where(Party.code.in_(codes), Unit.state == "in_stock", Unit.gtin.is_not(None))
+                .group_by(Party.code)
+            ).all()
+        )
+    return max(reversed(codes), key=lambda c: int(held.get(c, 0)))

@@ -18,6 +18,7 @@ from partners.models import (
     AcquisitionCost,
     Agreement,
     AgreementReview,
+    ExitHandover,
     Interaction,
     NegotiationTerms,
     PartnerExit,
@@ -90,4 +91,8 @@ def test_demo_seeds_prospects_trials_agreements_and_an_exit(
         assert exit_row.status == "buffer" and exit_row.reason == "strategy_change"
         leaving = s.get(Party, exit_row.party_id)
         assert leaving is not None and leaving.status == "exiting"
+        handovers = Counter(
+            s.scalars(select(ExitHandover.kind).where(ExitHandover.exit_id == exit_row.id))
+        )
+        assert handovers["customer"] == 2 and handovers["unit"] >= 1  # the stock it still has
         assert s.scalar(select(func.count(Interaction.id))) >= 6
