@@ -261,9 +261,11 @@ def _party(s: Session, code: str) -> Party:
     return party
 
 
-def load_exit(s: Session, exit_id: int) -> PartnerExit:
-    """The exit ``exit_id`` (:class:`PartnerNotFound` if there is none)."""
-    row = s.get(PartnerExit, exit_id)
+def load_exit(s: Session, exit_id: int, *, lock: bool = False) -> PartnerExit:
+    """The exit ``exit_id`` (:class:`PartnerNotFound` if there is none); ``lock``
+    takes its row lock (``SELECT ... FOR UPDATE`` on PostgreSQL) so that two
+    requests cannot move the same exit at once."""
+    row = s.get(PartnerExit, exit_id, with_for_update=lock)
     if row is None:
         raise PartnerNotFound.said("exit_not_found", "no exit %(exit)s", exit=exit_id)
     return row
@@ -691,7 +693,7 @@ def record_handover(
         )
     text = check_text(note, "note", required=False, max_length=2000)
     with Session(engine) as s, s.begin():
-        row = load_exit(s, exit_id)
+        row = load_exit(s, exit_id, lock=True)
         _check_open(row, "plan handovers")
         party = s.get(Party, row.party_id)
         assert party is not None
@@ -730,6 +732,8 @@ def record_handover(
                 plan.action, plan.note = action, text
                 plan.to_party_id = None if to is None else to.id
         written = len(dict.fromkeys(keys))
+        if not written:
+            return 0
         record(
             s, "exit.handover_planned", actor, party_id=row.party_id,
             detail={"exit": row.id, "action": action, "to_party": None if to is None else to.code,
@@ -760,7 +764,7 @@ def record_customers(
         check_text(name, f"customers[{i}]", max_length=200)
     text = check_text(note, "note", required=False, max_length=2000)
     with Session(engine) as s, s.begin():
-        row = load_exit(s, exit_id)
+        row = load_exit(s, exit_id, lock=True)
         _check_open(row, "record customers")
         party = s.get(Party, row.party_id)
         assert party is not None
@@ -859,7 +863,7 @@ def complete_exit(
     require(actor, *EXIT_MANAGERS, action="complete exits")
     day = _date(completed_on, "completed_on", dt.datetime.now(dt.UTC).date())
     with Session(engine) as s, s.begin():
-        row = load_exit(s, exit_id)
+        row = load_exit(s, exit_id, lock=True)
         if row.status == "completed" or row.status == "cancelled":
             _check_open(row, "be completed")
         steps = {st.name: st for st in _steps(s, row, day)}
@@ -957,7 +961,7 @@ def cancel_exit(engine: Engine, exit_id: int, actor: Acting, *, reason: str) -> 
     require(actor, *EXIT_MANAGERS, action="cancel exits")
     text = check_text(reason, "reason", max_length=2000)
     with Session(engine) as s, s.begin():
-        row = load_exit(s, exit_id)
+        row = load_exit(s, exit_id, lock=True)
         if row.status != "buffer":
             raise PartnerStateError.said(
                 "exit_not_in_buffer",

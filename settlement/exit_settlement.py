@@ -318,7 +318,7 @@ def _pending_run(s: Session, month: str) -> SettlementRun | None:
 
 
 def _open_exit(s: Session, exit_id: int, month: str) -> Any:
-    row = exits.load_exit(s, exit_id)
+    row = exits.load_exit(s, exit_id, lock=True)
     if row.status != "buffer":
         raise PartnerStateError.said(
             "exit_settled_already",
