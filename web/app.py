@@ -45,6 +45,7 @@ BLUEPRINT_MODULES: tuple[str, ...] = (
     "web.partners.agreements",
     "web.partners.apply",
     "web.partners.recruitment",
+    "web.partners.exits",
     "web.partners.parties",
     "web.account.password",
     "web.account.two_factor",

@@ -200,6 +200,18 @@ NAV: tuple[NavItem, ...] = (
         pages=("agreements.new",),
     ),
     NavItem(
+        N_("Exits"),
+        "exits.index",
+        (
+            Role.PARTNER_MANAGER,
+            Role.FINANCE,
+            Role.CHANNEL_MANAGER,
+            Role.AUDITOR,
+            Role.ADMIN,
+        ),
+        N_("Partners on their way out: buffer, custody, final settlement, deposit."),
+    ),
+    NavItem(
         N_("Reviews"),
         "evaluation.reviews",
         (Role.CHANNEL_MANAGER, Role.PARTNER_MANAGER, Role.ADMIN, Role.AUDITOR),

@@ -88,6 +88,7 @@ ENDPOINT_MODULES: tuple[str, ...] = (
     "parties",
     "users",
     "recruitment",
+    "exits",
     "agreements",
     "evaluation",
     "crm",
