@@ -81,12 +81,15 @@ WORDS: dict[str, str] = {
     "invoice": N_("invoice"),
     # what a target counts (settlement.models.Target.measure)
     "units": N_("units"),
-    # agreements (partners.agreements.STATUSES; "draft" and "approved" are above)
-    "legal_review": N_("in legal review"),
-    "business_review": N_("in business review"),
-    "signed": N_("signed"),
-    "superseded": N_("superseded"),
-    "terminated": N_("terminated"),
+    # party statuses and kinds (partners.parties.STATUSES, KINDS; "active" is above)
+    "prospect": N_("prospect"),
+    "trial": N_("on trial"),
+    "suspended": N_("suspended"),
+    "exiting": N_("exiting"),
+    "dealer": N_("Dealer"),
+    "retailer": N_("Retailer"),
+    "inspector": N_("Inspector"),
+    "manufacturer": N_("Manufacturer"),
 }
 
 
