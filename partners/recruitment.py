@@ -73,12 +73,14 @@ from partners.values import (
 )
 
 __all__ = [
+    "APPLICATION_FIELDS",
     "CHANNELS",
     "CLOSED_STAGES",
     "CRITERIA",
     "DEFAULT_TRIAL_DAYS",
     "DEFAULT_WEIGHTS",
     "KINDS",
+    "MANUAL_FIELDS",
     "MAX_PHOTOS",
     "MAX_PHOTO_BYTES",
     "NEXT_STAGE",
@@ -110,6 +112,7 @@ __all__ = [
     "list_costs",
     "move",
     "page_prospects",
+    "parse_scores",
     "propose_terms",
     "record_cost",
     "score",
@@ -143,6 +146,26 @@ DEFAULT_WEIGHTS: dict[str, Decimal] = {
     "willingness": Decimal("0.2"),
 }
 DEFAULT_TRIAL_DAYS = 90
+#: The members of an application (:func:`submit_application`).
+APPLICATION_FIELDS = (
+    "company_name",
+    "local_name",
+    "kind",
+    "country",
+    "city",
+    "currency",
+    "contact_name",
+    "contact_email",
+    "contact_phone",
+    "language",
+    "website",
+    "territories_wanted",
+    "message",
+    "channel",
+    "channel_detail",
+)
+#: The members of a prospect a partner manager adds (:func:`create_prospect`).
+MANUAL_FIELDS = (*APPLICATION_FIELDS, "owner_user_id", "due_on")
 MAX_PHOTOS = 10
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 _PHOTO_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
@@ -723,7 +746,19 @@ def _reference(s: Session, today: dt.date) -> str:
 def _prospect_fields(
     data: Mapping[str, Any], problems: _Problems, *, channel_default: str | None
 ) -> dict[str, Any]:
-    """The checked columns of a new prospect from ``data`` (every bad field kept)."""
+    """The checked columns of a new prospect from ``data`` (every bad field kept;
+    a member that is no field of an application is named too)."""
+    known = APPLICATION_FIELDS if channel_default is not None else MANUAL_FIELDS
+    for name in data:
+        if name not in known:
+            problems.add(
+                InvalidField.said(
+                    "recruit_unknown_field",
+                    "is not a field of an application; the fields are %(fields)s",
+                    field=str(name),
+                    fields=", ".join(known),
+                )
+            )
     out: dict[str, Any] = {}
     out["company_name"] = problems.check(_text, data, "company_name", required=True)
     out["local_name"] = problems.check(_text, data, "local_name")
@@ -1257,6 +1292,31 @@ def score_many(
             )
         s.flush()
         return _screening(s, p.id)
+
+
+def parse_scores(body: Mapping[str, Any]) -> tuple[list[tuple[str, Any, str]], str]:
+    """The ``(criterion, score, reason)`` of a JSON body: one object's members, or
+    ``scores``, a list of such objects; and the prefix that names their fields for
+    :func:`score_many` (``""`` or ``"scores"``). Refuses anything else, naming it."""
+    if "scores" not in body:
+        items: Any = [body]
+        prefix = ""
+    else:
+        items, prefix = body["scores"], "scores"
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            raise InvalidField.said(
+                "recruit_not_objects", "must be a list of objects", field="scores"
+            )
+    out = []
+    for i, item in enumerate(items):
+        reason = item.get("reason", "")
+        criterion = item.get("criterion", "")
+        for name, value in (("criterion", criterion), ("reason", reason)):
+            if not isinstance(value, str):
+                where = f"{prefix}[{i}].{name}" if prefix else name
+                raise InvalidField.said("recruit_not_text", "must be text", field=where)
+        out.append((criterion, item.get("score"), reason))
+    return out, prefix
 
 
 def _screening(s: Session, prospect_id: int) -> ScreeningResult:

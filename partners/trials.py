@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Engine, and_, exists, func, select
 from sqlalchemy.orm import Session, aliased
@@ -244,7 +245,7 @@ def page_trials(
 def decide_trial(
     engine: Engine,
     party_code: str,
-    admit: bool,
+    admit: Any,
     reason: str,
     actor: Acting,
     *,
@@ -252,11 +253,14 @@ def decide_trial(
 ) -> TrialView:
     """End the party's running trial: ``admit`` makes the party ``active``, else the
     trial is ended and the party ``terminated`` (through
-    :func:`partners.parties.set_status_in`), with ``reason`` (required). Its open
+    :func:`partners.parties.set_status_in`), with ``reason`` (required); ``admit``
+    must be ``True`` or ``False`` (anything else is refused, naming it). Its open
     ``trial_end`` and ``trial_cap`` tasks are closed. Audited."""
     from partners.parties import set_status_in
 
     require(actor, *WRITERS, action="decide trials")
+    if not isinstance(admit, bool):
+        raise InvalidField.said("recruit_not_bool", "must be true or false", field="admit")
     why = check_text(reason if isinstance(reason, str) else "", "reason", max_length=5000)
     when = _today(today)
     with Session(engine) as s, s.begin():

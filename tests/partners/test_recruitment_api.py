@@ -45,7 +45,14 @@ def test_missing_and_bad_members_are_named_by_json_path(
         json={"company_name": "", "country": "ZZ", "contact_email": "x@", "fax": "1"},
     )
     assert r.status_code == 400
-    assert [e["path"] for e in r.get_json()["errors"]] == ["$.fax"]
+    assert [e["path"] for e in r.get_json()["errors"]] == [
+        "$.fax",
+        "$.company_name",
+        "$.country",
+        "$.contact_name",
+        "$.contact_email",
+    ]
+    assert r.get_json()["errors"][0]["error"].startswith("fax: is not a field of an application")
     r = client.post(
         "/api/v1/applications", json={"company_name": "", "country": "ZZ", "contact_email": "x@"}
     )

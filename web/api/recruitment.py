@@ -48,26 +48,7 @@ READERS = (*WRITERS, Role.CHANNEL_MANAGER, Role.FINANCE, Role.AUDITOR)
 _OBJECT = {"type": "object"}
 _TAGS = ("recruitment",)
 _TOO_MANY = N_("Too many applications from your address; please try again in an hour")
-_APPLICATION_FIELDS = {
-    name: {"type": "string"}
-    for name in (
-        "company_name",
-        "local_name",
-        "kind",
-        "country",
-        "city",
-        "currency",
-        "contact_name",
-        "contact_email",
-        "contact_phone",
-        "language",
-        "website",
-        "territories_wanted",
-        "message",
-        "channel",
-        "channel_detail",
-    )
-}
+_APPLICATION_FIELDS = {name: {"type": "string"} for name in rc.APPLICATION_FIELDS}
 
 
 def _body(properties: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -180,21 +161,6 @@ def applications() -> ResponseReturnValue:
         tail = "".join(secrets.choice("0123456789ABCDEFGHJKMNPQRSTVWXYZ") for _ in range(8))
         return jsonify(id=None, reference=f"APP-{dt.datetime.now(dt.UTC).year}-{tail}"), 201
     data = {k: v for k, v in body.items() if k != HONEYPOT}
-    unknown = sorted(set(data) - set(_APPLICATION_FIELDS))
-    if unknown:
-        return invalid(
-            rc.InvalidInput(
-                [
-                    InvalidField.said(
-                        "recruit_unknown_field",
-                        "is not a field of an application; the fields are %(fields)s",
-                        field=name,
-                        fields=", ".join(_APPLICATION_FIELDS),
-                    )
-                    for name in unknown
-                ]
-            )
-        )
     try:
         prospect_id, reference = rc.submit_application(get_engine(), data, source="api")
     except (InvalidField, rc.InvalidInput) as exc:
@@ -404,24 +370,9 @@ def prospect_assign(prospect_id: int) -> ResponseReturnValue:
 )
 def prospect_scores(prospect_id: int) -> ResponseReturnValue:
     body = json_body()
-    many = "scores" in body
-    raw = body.get("scores") if many else [body]
     try:
-        if not isinstance(raw, list) or not all(isinstance(i, dict) for i in raw):
-            raise InvalidField.said(
-                "recruit_not_objects", "must be a list of objects", field="scores"
-            )
-        items = [(i.get("criterion", ""), i.get("score"), i.get("reason", "")) for i in raw]
-        for i, (_, _, reason) in enumerate(items):
-            if not isinstance(reason, str):
-                raise InvalidField.said(
-                    "recruit_not_text",
-                    "must be text",
-                    field=f"scores[{i}].reason" if many else "reason",
-                )
-        result = rc.score_many(
-            get_engine(), prospect_id, items, current_actor(), prefix="scores" if many else ""
-        )
+        items, prefix = rc.parse_scores(body)
+        result = rc.score_many(get_engine(), prospect_id, items, current_actor(), prefix=prefix)
     except SaidError as exc:
         return _fail(exc)
     body_out = dict(_plain(result))
@@ -659,8 +610,6 @@ def trial_decision(code: str) -> ResponseReturnValue:
     body = json_body()
     admit, reason = body.get("admit"), body.get("reason", "")
     try:
-        if not isinstance(admit, bool):
-            raise InvalidField.said("recruit_not_bool", "must be true or false", field="admit")
         if not isinstance(reason, str):
             raise InvalidField.said("recruit_not_text", "must be text", field="reason")
         view = trials.decide_trial(get_engine(), code, admit, reason, current_actor())
