@@ -21,15 +21,6 @@ LoginAs = Callable[..., FlaskClient]
 PAGE = "/admin/territories"
 
 
-def world_agreement_id(engine: Engine) -> int:
-    """The id of AG-D1-3, the agreement that grants AA from April."""
-    return next(
-        g.agreement_id
-        for g in settlement.list_grants(engine)
-        if g.agreement_number == "AG-D1-3" and g.agreement_id is not None
-    )
-
-
 def _text(html: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
@@ -52,10 +43,9 @@ def test_grant_history_is_shown_per_party(
     assert "AA Aland 2026-01-01 2026-02-01 ended AG-D1 " in text
     assert "AA Aland 2026-04-01 2031-01-01 active AG-D1-3 " in text
     assert "BB Bland 2026-01-01 2031-01-01 active AG-D2 " in text
-    if "agreements.agreement" in app.view_functions:  # H3a's page, once registered
-        with app.test_request_context():
-            link = url_for("agreements.agreement", agreement_id=world_agreement_id(engine))
-        assert f'href="{link}"' in html
+    with app.test_request_context():  # each number links to its agreement's page
+        link = url_for("agreements.agreement", number="AG-D1-3")
+    assert f'href="{link}">AG-D1-3</a>' in html
     # the hierarchy: the region and its countries
     assert "The North NORTH · 2 countries" in text
 
@@ -81,6 +71,7 @@ def test_grants_come_from_agreements_not_from_a_form(
     browser = login_as("channel_manager")
     html = browser.get(PAGE).get_data(as_text=True)
     assert "Grants come from signed agreements" in _text(html)
+    assert 'href="/partners/agreements/">Agreements</a>' in html  # where they are made
     assert 'name="valid_from"' not in html and "/grants" not in html  # no grant, no end form
     before = settlement.list_grants(engine)
     token = csrf_token(PAGE, on=browser)
