@@ -284,3 +284,31 @@ def test_cli_start_show_complete(world: ExitWorld, run_cli: Callable[..., object
     assert r.exit_code == 1 and "alert 77 is not an alert of DY" in r.output  # type: ignore[attr-defined]
     listed = run_cli("exits", "list")
     assert f"{exit_id}\tDX\tstrategy_change\tbuffer" in listed.output  # type: ignore[attr-defined]
+
+
+def test_finance_settles_on_the_page(
+    world: ExitWorld,
+    client: FlaskClient,
+    login_as: Callable[..., FlaskClient],
+    bearer: Callable[..., dict[str, str]],
+) -> None:
+    exit_id = client.post(
+        "/api/v1/exits", json=START, headers=bearer("partner_manager")
+    ).get_json()["id"]
+    finance = login_as("finance")
+    page = finance.get("/partners/exits/party/DX").get_data(as_text=True)
+    assert "Settle the exit" in page and "Plan the handover of units" not in page
+    r = finance.post(
+        f"/partners/exits/{exit_id}/settle", data={"csrf_token": _csrf(page), "period": "2026-13"}
+    )
+    assert r.status_code == 422
+    assert "period: &#39;2026-13&#39; is not a month YYYY-MM" in r.get_data(as_text=True)
+    world.owes(120_000)
+    r = finance.post(
+        f"/partners/exits/{exit_id}/settle", data={"csrf_token": _csrf(page), "period": "2026-01"}
+    )
+    assert r.status_code == 302
+    after = finance.get("/partners/exits/party/DX").get_data(as_text=True)
+    assert "Settled by run" in after
+    # held 500000 - owed 120000 = refunded 380000 minor units: EUR 3,800.00 on the page
+    assert "3,800.00" in after and "1,200.00" in after and "5,000.00" in after
