@@ -4,7 +4,8 @@
 ``--expiring DAYS``); ``show NUMBER`` its terms, reviews, document and history;
 ``remind [--today YYYY-MM-DD]`` raises the expiry reminders due (a task for the
 partner manager 60 and 30 days before an agreement in force ends; running it again
-raises nothing new) and prints them. Meant for a daily scheduler (cron, a systemd
+raises nothing new), queues an e-mail about each to every partner manager with an
+address (``hopchain mail send`` delivers them) and prints them. Meant for a daily scheduler (cron, a systemd
 timer). The rules are :mod:`partners.agreements`'.
 """
 
@@ -91,13 +92,15 @@ def remind_command(today: dt.date | None) -> None:
     """Raise an expiry task for each agreement ending within 60 (then 30) days."""
     from partners import agreements as ag
     from web.db import get_engine
+    from web.partners.agreements import queue_expiry_mails
 
     raised = ag.reminders_due(get_engine(), today)
+    mails = queue_expiry_mails(raised)
     for r in raised:
         click.echo(
             f"{r.number}\t{r.party_code}\tends {r.valid_to}\t{r.days_left} days\ttask {r.task.id}"
         )
-    click.echo(f"{len(raised)} reminders raised", err=True)
+    click.echo(f"{len(raised)} reminders raised, {mails} e-mails queued", err=True)
 
 
 COMMANDS = (agreements_group,)

@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from notify.models import OutboxMessage
 from partners.models import Agreement, PartnerTask, TerritoryGrant
 from tests.partners._agreements_world import PDF, seed
 
@@ -54,7 +55,7 @@ def _approved(client: FlaskClient, bearer: Headers, drafter: dict[str, str]) -> 
         headers=bearer("finance"),
     )
     assert business.get_json()["status"] == "approved"
-    return number
+    return str(number)
 
 
 def test_api_walks_an_agreement_from_draft_to_signed_and_terminated(
@@ -127,9 +128,7 @@ def test_api_signs_with_a_base64_pdf_and_refuses_anything_else(
         headers=drafter,
     )
     assert ok.status_code == 200 and ok.get_json()["status"] == "signed"
-    edit = client.patch(
-        f"/api/v1/agreements/{number}", json={"deposit_minor": 1}, headers=drafter
-    )
+    edit = client.patch(f"/api/v1/agreements/{number}", json={"deposit_minor": 1}, headers=drafter)
     assert edit.status_code == 409
     assert "is signed; only a draft can be edited" in edit.get_json()["error"]
 
@@ -190,9 +189,16 @@ def test_api_four_eyes_and_roles(client: FlaskClient, world: Engine, bearer: Hea
         headers=bearer("finance"),
     )  # fmt: skip
     assert wrong_role.status_code == 403
-    assert client.post("/api/v1/agreements", json=BODY, headers=bearer("finance")).status_code == 403
-    assert client.get("/api/v1/agreements", headers=bearer("distributor", party="D-X")).status_code == 403
-    assert client.get("/api/v1/agreements/AG-NOPE-001", headers=bearer("auditor")).status_code == 404
+    assert (
+        client.post("/api/v1/agreements", json=BODY, headers=bearer("finance")).status_code == 403
+    )
+    assert (
+        client.get("/api/v1/agreements", headers=bearer("distributor", party="D-X")).status_code
+        == 403
+    )
+    assert (
+        client.get("/api/v1/agreements/AG-NOPE-001", headers=bearer("auditor")).status_code == 404
+    )
     no_pdf = client.get(f"/api/v1/agreements/{number}/document", headers=bearer("auditor"))
     assert no_pdf.status_code == 404
 
@@ -292,7 +298,7 @@ def test_auditor_reads_but_has_no_actions_and_distributor_is_refused(
 
 def test_expiring_soon_is_highlighted_and_the_cli_reminds_once(
     world: Engine, client: FlaskClient, bearer: Headers, run_cli: Callable[..., Result],
-    login_as: Callable[..., FlaskClient],
+    login_as: Callable[..., FlaskClient], make_user: Callable[..., int],
 ) -> None:  # fmt: skip
     import datetime as dt
 
@@ -313,14 +319,35 @@ def test_expiring_soon_is_highlighted_and_the_cli_reminds_once(
     page = login_as("channel_manager").get("/partners/agreements/").get_data(as_text=True)
     assert 'id="expiring-notice"' in page and "ends in 20 days" in page
 
+    make_user("pm-zhang", "partner_manager")
+    make_user("pm-nomail", "partner_manager")
+    with Session(world) as s:
+        from web.models import User
+
+        zhang = s.scalars(select(User).where(User.username == "pm-zhang")).one()
+        zhang.email, zhang.locale = "zhang@example.com", "zh_Hans_CN"
+        s.commit()
     first = run_cli("agreements", "remind")
     assert first.exit_code == 0, first.output
     assert f"{number}\tD-EAST\tends {body['valid_to']}\t20 days" in first.output
+    assert "1 reminders raised, 1 e-mails queued" in first.output
     again = run_cli("agreements", "remind")
-    assert "0 reminders raised" in again.output
+    assert "0 reminders raised, 0 e-mails queued" in again.output
     with Session(world) as s:
         assert s.scalar(select(func.count()).select_from(PartnerTask)) == 1
+        (mail,) = s.scalars(select(OutboxMessage)).all()
+        assert (mail.kind, mail.recipient, mail.locale) == (
+            "agreement-expiry", "zhang@example.com", "zh_Hans_CN",
+        )  # fmt: skip
+        assert number in mail.subject and re.search(r"[\u4e00-\u9fff]", mail.body_text)
 
+    pm = login_as("partner_manager", on=client.application.test_client())
+    token = re.search(r'name="csrf_token" value="([^"]+)"',
+                      pm.get("/partners/agreements/").get_data(as_text=True))  # fmt: skip
+    assert token is not None
+    done = pm.post("/partners/agreements/remind", data={"csrf_token": token.group(1)},
+                   follow_redirects=True)  # fmt: skip
+    assert "No new reminder is due today." in done.get_data(as_text=True)
     listed = run_cli("agreements", "list", "--expiring", "30")
     assert listed.exit_code == 0 and number in listed.output
     shown = run_cli("agreements", "show", number)

@@ -12,7 +12,7 @@ it names (:class:`partners.values.InvalidField`) or above the form.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from flask import (
@@ -27,16 +27,18 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import format_date, gettext
+from flask_babel import force_locale, format_date, gettext
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
 from partners import agreements as ag
+from partners.audit import now_ms
 from partners.errors import PartnerError
 from partners.values import InvalidField
 from settlement import InvalidValue, major_to_minor, minor_to_major
-from web.db import get_engine
+from web.db import get_engine, get_session
 from web.finance._common import FormState
-from web.i18n import format_money
+from web.i18n import DEFAULT_LOCALE, format_money
 from web.paging import page_request
 from web.reasons import reason_words
 from web.roles import Role
@@ -159,6 +161,66 @@ def _days(form: FormState) -> int:
     return int(text)
 
 
+#: The outbox ``kind`` of an agreement's expiry reminder to a partner manager.
+EXPIRY_MAIL = "agreement-expiry"
+
+
+def queue_expiry_mails(reminders: Sequence[ag.Reminder]) -> int:
+    """Queue one e-mail per reminder to each active partner manager with an e-mail
+    address, in that person's language, into the notify outbox (``hopchain mail
+    send`` delivers it); a reminder already queued to someone is not queued again.
+    Returns how many were queued. Needs an app context (the database, catalogues)."""
+    from notify.models import OutboxMessage
+    from web.models import User
+
+    if not reminders:
+        return 0
+    s = get_session()
+    people = s.scalars(
+        select(User).where(
+            User.role == Role.PARTNER_MANAGER.value,
+            User.active.is_(True),
+            User.email.is_not(None),
+        )
+    ).all()
+    queued = 0
+    for r in reminders:
+        reference = f"agreement:{r.number}:{r.threshold}"
+        known = set(
+            s.scalars(
+                select(OutboxMessage.recipient).where(
+                    OutboxMessage.kind == EXPIRY_MAIL, OutboxMessage.reference == reference
+                )
+            )
+        )
+        for person in people:
+            if not person.email or person.email in known:
+                continue
+            locale = person.locale or DEFAULT_LOCALE
+            with force_locale(locale):
+                subject = gettext(
+                    "Agreement %(number)s of %(party)s ends on %(day)s",
+                    number=r.number, party=r.party_code, day=_day_words(r.valid_to),
+                )  # fmt: skip
+                body = gettext(
+                    "Agreement %(number)s of %(party)s ends on %(day)s, in %(days)s days. "
+                    "Talk renewal with the partner: draft the renewal on the agreement's page, "
+                    "or let it end. A task is open for it.",
+                    number=r.number, party=r.party_code, day=_day_words(r.valid_to),
+                    days=r.days_left,
+                )  # fmt: skip
+            s.add(
+                OutboxMessage(
+                    kind=EXPIRY_MAIL, reference=reference, recipient=person.email,
+                    party_id=r.task.party_id, locale=locale, subject=str(subject),
+                    body_text=str(body), created_ms=now_ms(),
+                )
+            )  # fmt: skip
+            queued += 1
+    s.commit()
+    return queued
+
+
 # ------------------------------------------------------------------ lists
 
 
@@ -202,8 +264,14 @@ def index() -> ResponseReturnValue:
 def remind() -> ResponseReturnValue:
     """Raise the expiry reminders due today (what ``hopchain agreements remind`` does)."""
     raised = ag.reminders_due(get_engine(), actor=current_actor())
+    mails = queue_expiry_mails(raised)
     flash(
-        gettext("%(count)s reminders raised as tasks for the partner managers.", count=len(raised))
+        gettext(
+            "%(count)s reminders raised as tasks for the partner managers (%(mails)s e-mails"
+            " queued).",
+            count=len(raised),
+            mails=mails,
+        )
         if raised
         else gettext("No new reminder is due today."),
         "success",
@@ -274,10 +342,7 @@ def create() -> ResponseReturnValue:
 
 
 def _party_currency(code: str) -> str:
-    from sqlalchemy import select
-
     from ledger.models import Party
-    from web.db import get_session
 
     return get_session().scalar(select(Party.currency).where(Party.code == code)) or "EUR"
 
