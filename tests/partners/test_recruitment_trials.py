@@ -128,3 +128,43 @@ def test_the_trial_list_pages(engine: Engine, on_trial: str) -> None:
     rows, total = trials.page_trials(engine, FINANCE, status="running", today=START)
     assert total == 1 and [r.party_code for r in rows] == [on_trial]
     assert trials.page_trials(engine, FINANCE, status="admitted")[1] == 0
+
+
+def test_the_trial_list_reads_every_usage_in_one_query(
+    engine: Engine, on_trial: str, make_party: Callable[..., int]
+) -> None:
+    """Five trials on a page cost three queries, and each usage is its own trial's."""
+    from sqlalchemy import event
+
+    _ship(engine, range(0, 3))  # 3 units to CN-BRIGHT
+    with Session(engine) as s, s.begin():
+        for i in range(4):
+            party = Party(code=f"T-{i}", name=f"T {i}", kind="distributor", status="trial")
+            s.add(party)
+            s.flush()
+            trials.start_trial(
+                s,
+                party.id,
+                PM,
+                prospect_id=None,
+                starts_on=dt.date(2026, 10, 1 + i),
+                days=90,
+                order_cap_units=None,
+            )
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        if str(args[2]).lstrip().upper().startswith("SELECT"):
+            statements.append(str(args[2]))
+
+    event.listen(engine, "before_cursor_execute", count)
+    rows, total = trials.page_trials(engine, FINANCE, today=dt.date(2026, 10, 10))
+    event.remove(engine, "before_cursor_execute", count)
+    assert total == 5 and len(statements) <= 3, statements
+    assert {r.party_code: r.used_units for r in rows} == {
+        on_trial: 3,
+        "T-0": 0,
+        "T-1": 0,
+        "T-2": 0,
+        "T-3": 0,
+    }
