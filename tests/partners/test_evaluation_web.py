@@ -207,6 +207,13 @@ def test_health_tasks_and_interactions_through_api_and_pages(
         json={"party": "DIST", "kind": "dinner", "happened_on": "2026-11-02", "subject": "x"}, headers=pm,
     )  # fmt: skip
     assert bad.status_code == 422 and "kind: 'dinner'" in bad.get_json()["error"]
+    iid = r.get_json()["id"]
+    fixed = client.patch(f"/api/v1/interactions/{iid}", json={"subject": "Q4 review"}, headers=pm)
+    assert fixed.status_code == 200 and fixed.get_json()["subject"] == "Q4 review"
+    assert fixed.get_json()["next_step"] == "send prices"  # the other fields stay
+    odd = client.patch(f"/api/v1/interactions/{iid}", json={"colour": "red"}, headers=pm)
+    assert odd.status_code == 422 and "$.colour" in odd.get_json()["error"]
+    assert client.patch("/api/v1/interactions/999", json={}, headers=pm).status_code == 404
     listed = client.get("/api/v1/interactions?party=DIST", headers=bearer("auditor"))
     assert listed.get_json()["total"] == 1
     assert client.get("/api/v1/interactions?party=NOPE", headers=pm).status_code == 404

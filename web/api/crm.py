@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify
+from flask import abort, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -103,6 +103,33 @@ def interactions_add() -> ResponseReturnValue:
     except SaidError as exc:
         abort_for(exc)
     return jsonify(crm.interaction_json(view)), 201
+
+
+_EDITABLE = ("kind", "happened_on", "subject", "notes", "next_step", "next_due_on")
+
+
+@api_route(
+    "/interactions/<id:interaction_id>",
+    methods=("PATCH",),
+    summary="Correct an interaction (never deleted; the audit trail keeps the old values)",
+    description="Body: any of `kind`, `happened_on`, `subject`, `notes`, `next_step`, "
+    '`next_due_on` (null clears it), e.g. `{"subject": "Q4 business review"}`.',
+    request_body=json_request({n: {"type": "string"} for n in _EDITABLE}),
+    responses={200: json_response("The interaction", _OBJECT), 404: "No such interaction"},
+    roles=tuple(Role(r) for r in crm.WRITERS),
+    tags=("crm",),
+)
+def interaction_edit(interaction_id: int) -> ResponseReturnValue:
+    body = json_body()
+    unknown = sorted(set(body) - set(_EDITABLE))
+    if unknown:
+        abort(422, f"$.{unknown[0]} is not a field of an interaction")
+    values = {n: body_field(body, n, str) for n in body}
+    try:
+        view = crm.edit_interaction(get_engine(), interaction_id, values, current_actor())
+    except SaidError as exc:
+        abort_for(exc)
+    return jsonify(crm.interaction_json(view))
 
 
 @api_route(
