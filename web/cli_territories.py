@@ -30,7 +30,7 @@ __all__ = ["COMMANDS", "FROM_AGREEMENTS"]
 #: What ``territories grant`` and ``territories end`` answer (exit 1).
 FROM_AGREEMENTS = (
     "grants come from signed agreements: draft a supplementary agreement "
-    "(hopchain agreements list shows a party's agreements; the Agreements page or "
+    "(`hopchain agreements list --party CODE` shows a party's agreements; the Agreements page or "
     "POST /api/v1/agreements drafts one) to grant or move a territory, and terminate "
     "the agreement to end its grants"
 )
