@@ -159,3 +159,28 @@ def test_a_drop_raises_exactly_one_task(engine: Engine, make_party: Callable[...
         compute_health(engine, PM, TODAY, threshold=0)
     with pytest.raises(PartnerDenied):
         compute_health(engine, FINANCE, TODAY)
+
+
+def test_the_number_of_queries_does_not_grow_with_the_parties(
+    engine: Engine, make_party: Callable[..., int]
+) -> None:
+    from sqlalchemy import event
+
+    def queries(n: int, day: dt.date) -> int:
+        for i in range(n):
+            make_party(f"P{i:03d}")
+        seen: list[str] = []
+
+        def count(*args: object) -> None:
+            seen.append(str(args[2]))
+
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            assert len(compute_health(engine, PM, day)) == n
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        return sum(1 for q in seen if q.lstrip().upper().startswith("SELECT"))
+
+    few = queries(3, TODAY)
+    many = queries(40, TODAY + dt.timedelta(days=1))  # 40 parties in all, a new day
+    assert few == many
