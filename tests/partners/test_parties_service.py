@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session
 
 from ledger.models import Party
@@ -332,3 +332,29 @@ def test_page_filters_and_counts(engine: Engine) -> None:
     assert [p.code for p in page_parties(engine, PM, country="de").rows] == ["DE-1"]
     assert [p.code for p in page_parties(engine, PM, q="rhein").rows] == ["DE-1"]
     assert page_parties(engine, PM, q="100%").total == 0
+
+
+def test_a_page_of_a_thousand_parties_is_two_queries(engine: Engine) -> None:
+    with Session(engine) as s:
+        s.add(Party(code="ROOT", name="Root", kind="distributor", currency="EUR", country="DE"))
+        s.flush()
+        root = s.scalar(select(Party.id).where(Party.code == "ROOT"))
+        s.add_all(
+            Party(code=f"P{i:04d}", name=f"P {i}", kind="dealer", currency="EUR", country="DE",
+                  parent_id=root)
+            for i in range(1000)
+        )  # fmt: skip
+        s.commit()
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        page = page_parties(engine, PM, limit=1001)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(page.rows) == 1001 and page.rows[1].parent == "ROOT"
+    assert len(statements) == 2
