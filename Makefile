@@ -74,6 +74,10 @@ typecheck: install
 	$(BIN)/mypy
 
 # PostgreSQL is tested whenever a server answers; otherwise those tests say why they skip.
+# Every test that takes db_url runs on both engines. On PostgreSQL each pytest worker migrates
+# one database hc_w_<hex> and empties it before each test (tests/conftest.py _PgDatabases);
+# tests of db_url alone get a schema hc_test_<hex>. Both are dropped at the end; a killed run
+# leaves them behind (DROP DATABASE / DROP SCHEMA by hand).
 pytest: install testdeps
 	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('postgresql://postgres@127.0.0.1:5432/test', connect_timeout=2).close()" 2>/dev/null; then \
 	  echo "PostgreSQL answers on 127.0.0.1:5432: running the PostgreSQL tests too"; \
