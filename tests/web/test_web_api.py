@@ -257,6 +257,7 @@ def test_openapi_document_lists_endpoints_and_their_roles(client: FlaskClient) -
         "admin",
         "warehouse",
         "channel_manager",
+        "partner_manager",
         "finance",
         "distributor",
         "auditor",

@@ -549,32 +549,29 @@ def party_address_add(code: str) -> ResponseReturnValue:
 
 @api_route(
     "/parties/<code>/addresses/<id:address_id>",
-    methods=("PUT",),
-    summary="Replace an address",
-    request_body=_body(_ADDRESS_MEMBERS, ("kind", "line1", "city", "country")),
-    responses={200: json_response("The address", _OBJECT), **_SUB_RESPONSES},
+    methods=("PUT", "DELETE"),
+    summary="Replace an address (PUT, with the body of POST) or remove it (DELETE, no body)",
+    request_body={
+        **_body(_ADDRESS_MEMBERS, ("kind", "line1", "city", "country")),
+        "required": False,
+    },
+    responses={
+        200: json_response("The address (PUT)", _OBJECT),
+        204: "Removed (DELETE)",
+        **_SUB_RESPONSES,
+    },
     roles=PARTY_WRITERS,
     tags=_TAGS,
 )
 @_answer
-def party_address_update(code: str, address_id: int) -> ResponseReturnValue:
+def party_address_one(code: str, address_id: int) -> ResponseReturnValue:
+    # one rule for both methods: an id out of range is then 404 for either
+    if request.method == "DELETE":
+        _call(lambda: pp.remove_address(get_engine(), code, address_id, current_actor()))
+        return Response(status=204)
     data = _address_input(json_body())
     view = _call(lambda: pp.update_address(get_engine(), code, address_id, data, current_actor()))
     return jsonify(dataclasses.asdict(view))
-
-
-@api_route(
-    "/parties/<code>/addresses/<id:address_id>",
-    methods=("DELETE",),
-    summary="Remove an address",
-    responses={204: "Removed", 404: _SUB_RESPONSES[404]},
-    roles=PARTY_WRITERS,
-    tags=_TAGS,
-)
-@_answer
-def party_address_remove(code: str, address_id: int) -> ResponseReturnValue:
-    _call(lambda: pp.remove_address(get_engine(), code, address_id, current_actor()))
-    return Response(status=204)
 
 
 @api_route(
@@ -601,32 +598,29 @@ def party_contact_add(code: str) -> ResponseReturnValue:
 
 @api_route(
     "/parties/<code>/contacts/<id:contact_id>",
-    methods=("PUT",),
-    summary="Replace a contact person",
-    request_body=_body(_CONTACT_MEMBERS, ("name",)),
-    responses={200: json_response("The contact", _OBJECT), **_SUB_RESPONSES},
+    methods=("PUT", "DELETE"),
+    summary="Replace a contact person (PUT, with the body of POST) or remove it (DELETE, no body)",
+    request_body={
+        **_body(_CONTACT_MEMBERS, ("name",)),
+        "required": False,
+    },
+    responses={
+        200: json_response("The contact (PUT)", _OBJECT),
+        204: "Removed (DELETE)",
+        **_SUB_RESPONSES,
+    },
     roles=PARTY_WRITERS,
     tags=_TAGS,
 )
 @_answer
-def party_contact_update(code: str, contact_id: int) -> ResponseReturnValue:
+def party_contact_one(code: str, contact_id: int) -> ResponseReturnValue:
+    # one rule for both methods: an id out of range is then 404 for either
+    if request.method == "DELETE":
+        _call(lambda: pp.remove_contact(get_engine(), code, contact_id, current_actor()))
+        return Response(status=204)
     data = _contact_input(json_body())
     view = _call(lambda: pp.update_contact(get_engine(), code, contact_id, data, current_actor()))
     return jsonify(dataclasses.asdict(view))
-
-
-@api_route(
-    "/parties/<code>/contacts/<id:contact_id>",
-    methods=("DELETE",),
-    summary="Remove a contact person",
-    responses={204: "Removed", 404: _SUB_RESPONSES[404]},
-    roles=PARTY_WRITERS,
-    tags=_TAGS,
-)
-@_answer
-def party_contact_remove(code: str, contact_id: int) -> ResponseReturnValue:
-    _call(lambda: pp.remove_contact(get_engine(), code, contact_id, current_actor()))
-    return Response(status=204)
 
 
 #: The largest file ``POST /parties/import`` takes.
