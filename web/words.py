@@ -90,6 +90,12 @@ WORDS: dict[str, str] = {
     "retailer": N_("Retailer"),
     "inspector": N_("Inspector"),
     "manufacturer": N_("Manufacturer"),
+    # agreements (partners.agreements.STATUSES; "draft" and "approved" are above)
+    "legal_review": N_("in legal review"),
+    "business_review": N_("in business review"),
+    "signed": N_("signed"),
+    "superseded": N_("superseded"),
+    "terminated": N_("terminated"),
 }
 
 
