@@ -97,6 +97,7 @@ __all__ = [
     "ReviewView",
     "agreement_in_force",
     "draft",
+    "draft_in",
     "get_agreement",
     "get_document",
     "page_agreements",
@@ -759,7 +760,15 @@ def _number(s: Session, party: Party, kind: str, amended: Agreement | None) -> s
 
 
 def draft(engine: Engine, party_code: str, terms: AgreementInput, actor: Acting) -> str:
-    """Draft an agreement for the party; returns its number.
+    """Draft an agreement for the party in a transaction of its own; returns its
+    number (:func:`draft_in` says the rules and errors)."""
+    with Session(engine) as s, s.begin():
+        return draft_in(s, party_code, terms, actor)
+
+
+def draft_in(s: Session, party_code: str, terms: AgreementInput, actor: Acting) -> str:
+    """Draft an agreement for the party in ``s``'s transaction (signing a prospect
+    drafts its main agreement this way); returns its number.
 
     Numbers: ``AG-<PARTY>-001`` for a main agreement or a renewal (counting up per
     party), ``<amended main number>-S1`` for a supplementary agreement (counting up
@@ -786,64 +795,62 @@ def draft(engine: Engine, party_code: str, terms: AgreementInput, actor: Acting)
     credit = _check_minor(terms.credit_limit_minor, "credit_limit_minor")
     days = _check_terms_days(terms.payment_terms_days)
     notes = check_text(terms.notes, "notes", required=False, max_length=10_000)
-    with Session(engine) as s, s.begin():
-        party = _party(s, party_code)
-        currency = (
-            party.currency if terms.currency in (None, "") else check_currency(str(terms.currency))
-        )
-        territories = _check_codes(s, terms.territories, "territories")
-        programs = _check_codes(s, terms.programs, "programs")
-        amended: Agreement | None = None
-        if terms.kind == "main":
-            if terms.amends not in (None, ""):
-                raise InvalidField.said(
-                    "agreement_main_amends",
-                    "a main agreement amends nothing; draft a supplementary agreement or a renewal",
-                    field="amends",
-                )
-        else:
-            if terms.amends in (None, ""):
-                raise InvalidField.said(
-                    "agreement_amends_missing",
-                    "a %(kind)s agreement names the signed agreement it changes",
-                    field="amends",
-                    kind=terms.kind,
-                )
-            assert terms.amends is not None
-            amended = _agreement(s, terms.amends)
-            _check_amendable(s, amended, party, terms.kind, valid_from)
-        version = (
-            int(
-                s.scalar(select(func.max(Agreement.version)).where(Agreement.party_id == party.id))
-                or 0
+    party = _party(s, party_code)
+    currency = (
+        party.currency if terms.currency in (None, "") else check_currency(str(terms.currency))
+    )
+    territories = _check_codes(s, terms.territories, "territories")
+    programs = _check_codes(s, terms.programs, "programs")
+    amended: Agreement | None = None
+    if terms.kind == "main":
+        if terms.amends not in (None, ""):
+            raise InvalidField.said(
+                "agreement_main_amends",
+                "a main agreement amends nothing; draft a supplementary agreement or a renewal",
+                field="amends",
             )
-            + 1
+    else:
+        if terms.amends in (None, ""):
+            raise InvalidField.said(
+                "agreement_amends_missing",
+                "a %(kind)s agreement names the signed agreement it changes",
+                field="amends",
+                kind=terms.kind,
+            )
+        assert terms.amends is not None
+        amended = _agreement(s, terms.amends)
+        _check_amendable(s, amended, party, terms.kind, valid_from)
+    version = (
+        int(
+            s.scalar(select(func.max(Agreement.version)).where(Agreement.party_id == party.id)) or 0
         )
-        a = Agreement(
-            party_id=party.id,
-            number=_number(s, party, terms.kind, amended),
-            kind=terms.kind,
-            amends_id=None if amended is None else amended.id,
-            version=version,
-            status="draft",
-            valid_from=valid_from,
-            valid_to=valid_to,
-            currency=currency,
-            deposit_minor=deposit,
-            credit_limit_minor=credit,
-            payment_terms_days=days,
-            notes=notes,
-            created_by=actor.username,
-            created_ms=now_ms(),
-        )
-        s.add(a)
-        s.flush()
-        _store_terms(s, a, territories=territories, programs=programs)
-        detail = {"kind": a.kind, **_terms_dict(a, territories, programs)}
-        if amended is not None:
-            detail["amends"] = amended.number
-        record(s, "agreement.drafted", actor, party_id=party.id, agreement_id=a.id, detail=detail)
-        return a.number
+        + 1
+    )
+    a = Agreement(
+        party_id=party.id,
+        number=_number(s, party, terms.kind, amended),
+        kind=terms.kind,
+        amends_id=None if amended is None else amended.id,
+        version=version,
+        status="draft",
+        valid_from=valid_from,
+        valid_to=valid_to,
+        currency=currency,
+        deposit_minor=deposit,
+        credit_limit_minor=credit,
+        payment_terms_days=days,
+        notes=notes,
+        created_by=actor.username,
+        created_ms=now_ms(),
+    )
+    s.add(a)
+    s.flush()
+    _store_terms(s, a, territories=territories, programs=programs)
+    detail = {"kind": a.kind, **_terms_dict(a, territories, programs)}
+    if amended is not None:
+        detail["amends"] = amended.number
+    record(s, "agreement.drafted", actor, party_id=party.id, agreement_id=a.id, detail=detail)
+    return a.number
 
 
 def _check_amendable(

@@ -1648,6 +1648,16 @@ def propose_terms(
 # ------------------------------------------------------------------ signing
 
 
+def _last_day_of_year_from(day: dt.date) -> dt.date:
+    """The last day of the year that starts on ``day`` (2026-12-01 -> 2027-11-30;
+    2028-02-29 -> 2029-02-28)."""
+    try:
+        anniversary = day.replace(year=day.year + 1)
+    except ValueError:  # 29 February
+        anniversary = dt.date(day.year + 1, 3, 1)
+    return anniversary - dt.timedelta(days=1)
+
+
 def sign(
     engine: Engine,
     prospect_id: int,
@@ -1657,16 +1667,21 @@ def sign(
     name: str | None = None,
     parent: str = "",
     today: dt.date | None = None,
-) -> tuple[str, int]:
+) -> tuple[str, int, str]:
     """Sign a prospect at ``signing``: create its party (``code``; legal name
     ``name`` or the company name; ``parent``, the code of its parent party (a
     dealer's distributor); kind, country, currency, local name and language
     from the prospect, the currency of the latest terms) with status ``trial``
     through :func:`partners.parties.create_party_in`, link it, close the prospect
     as ``signed`` and start its trial (:func:`partners.trials.start_trial`) from
-    ``today`` for the latest terms' ``trial_days`` with their order cap. Returns
-    ``(party code, trial id)``. The agreement is drafted separately, from
-    :func:`latest_terms`."""
+    ``today`` for the latest terms' ``trial_days`` with their order cap, and draft
+    its main agreement from those terms (territories, programs, deposit, credit
+    limit, payment terms; valid for one year from ``today``) through
+    :func:`partners.agreements.draft_in`, all in one transaction. The agreement then
+    goes through its legal and business reviews and is signed with its PDF; a trial
+    is admitted only once it is signed (:func:`partners.trials.decide_trial`).
+    Returns ``(party code, trial id, agreement number)``."""
+    from partners.agreements import AgreementInput, draft_in
     from partners.parties import PartyInput, create_party_in
     from partners.trials import start_trial
 
@@ -1718,7 +1733,23 @@ def sign(
             days=terms.trial_days,
             order_cap_units=terms.trial_order_cap_units,
         )
-        return code.strip(), trial_id
+        number = draft_in(
+            s,
+            code.strip(),
+            AgreementInput(
+                valid_from=when.isoformat(),
+                valid_to=_last_day_of_year_from(when).isoformat(),
+                currency=terms.currency,
+                territories=tuple(terms.territories),
+                programs=tuple(terms.programs),
+                deposit_minor=terms.deposit_minor,
+                credit_limit_minor=terms.credit_limit_minor,
+                payment_terms_days=terms.payment_terms_days,
+                notes=f"drafted from terms version {terms.version} of {p.reference}",
+            ),
+            actor,
+        )
+        return code.strip(), trial_id, number
 
 
 # ------------------------------------------------------------------ acquisition costs

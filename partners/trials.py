@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session, aliased
 from ledger.models import Entry, Party, Unit
 from partners.audit import now_ms, record
 from partners.errors import Acting, PartnerNotFound, PartnerStateError, require
-from partners.models import PartnerTask, Trial
+from partners.models import Agreement, PartnerTask, Trial
 from partners.tasks import TaskView, close_task, raise_task
 from partners.values import InvalidField, check_text
 
@@ -279,6 +279,19 @@ def page_trials(
         return [_view(s, t, p, when, used[t.id]) for t, p in rows], total
 
 
+def _signed_agreement_on(s: Session, party_id: int, day: str) -> bool:
+    """Whether a signed agreement of the party is in force on ``day`` (ISO date)."""
+    found = s.scalar(
+        select(Agreement.id).where(
+            Agreement.party_id == party_id,
+            Agreement.status == "signed",
+            Agreement.valid_from <= day,
+            Agreement.valid_to >= day,
+        )
+    )
+    return found is not None
+
+
 def decide_trial(
     engine: Engine,
     party_code: str,
@@ -288,7 +301,9 @@ def decide_trial(
     *,
     today: dt.date | None = None,
 ) -> TrialView:
-    """End the party's running trial: ``admit`` makes the party ``active``, else the
+    """End the party's running trial: ``admit`` makes the party ``active`` (refused
+    while no signed agreement is in force on ``today``: seed 003 admits a partner
+    under a signed agreement), else the
     trial is ended and the party ``terminated`` (through
     :func:`partners.parties.set_status_in`), with ``reason`` (required); ``admit``
     must be ``True`` or ``False`` (anything else is refused, naming it). Its open
@@ -309,6 +324,14 @@ def decide_trial(
                 "the trial of %(code)s was decided already (%(outcome)s)",
                 code=party.code,
                 outcome=trial.status,
+            )
+        if admit and not _signed_agreement_on(s, party.id, when.isoformat()):
+            raise PartnerStateError.said(
+                "trial_no_agreement",
+                "%(code)s has no signed agreement in force on %(day)s: its agreement must be"
+                " signed before the trial can admit it",
+                code=party.code,
+                day=when.isoformat(),
             )
         trial.status = "admitted" if admit else "ended"
         trial.decided_by = actor.username

@@ -169,34 +169,18 @@ def _walk(engine: Engine, pid: int, target: str, rng: random.Random, city: geo.C
 
 
 def _sign(engine: Engine, pid: int, code: str, rng: random.Random) -> None:
-    """Sign the prospect (a party on trial) and its agreement through the workflow:
-    drafted from the latest terms, legal and business reviews by two other people,
+    """Sign the prospect (a party on trial, its main agreement drafted from the latest
+    terms) and that agreement through the workflow: legal and business reviews by two other people,
     signed with its PDF (grants and enrolment in force)."""
     from partners import agreements as ag
     from partners import recruitment as rc
     from web.demo_agreements import agreement_pdf
 
     today = _today()
-    rc.sign(engine, pid, code, MANAGER)
+    _, _, number = rc.sign(engine, pid, code, MANAGER)
     with Session(engine) as s:
         terms = rc.latest_terms(s, pid)
     assert terms is not None
-    number = ag.draft(
-        engine,
-        code,
-        ag.AgreementInput(
-            valid_from=today.isoformat(),
-            valid_to=(today + dt.timedelta(days=365)).isoformat(),
-            currency=terms.currency,
-            territories=tuple(terms.territories),
-            programs=tuple(terms.programs),
-            deposit_minor=terms.deposit_minor,
-            credit_limit_minor=terms.credit_limit_minor,
-            payment_terms_days=terms.payment_terms_days,
-            notes="drafted from the negotiated terms; trial first",
-        ),
-        MANAGER,
-    )
     ag.submit(engine, number, MANAGER)
     ag.review(engine, number, "legal", True, "standard clauses", LEGAL)
     ag.review(engine, number, "business", True, "deposit and credit agreed", BUSINESS)

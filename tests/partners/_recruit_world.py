@@ -9,8 +9,9 @@ from typing import Any
 from PIL import Image
 from sqlalchemy import Engine
 
+from partners import agreements as ag
 from partners import recruitment as rc
-from tests.partners._agreements_world import Person, seed
+from tests.partners._agreements_world import BUSINESS, LEGAL, PDF, Person, seed
 
 PM = Person("pm-rita", "partner_manager", None)
 ADMIN = Person("admin-al", "admin", None)
@@ -79,3 +80,13 @@ def walk_to(engine: Engine, stage: str, *, channel: str = "inbound", cap: int | 
             )
         rc.move(engine, pid, target, PM)
     return pid
+
+
+def sign_agreement(engine: Engine, number: str, signed_on: str) -> None:
+    """The agreement drafted when a prospect was signed, through its workflow:
+    submitted by the partner manager, legal review by another partner manager,
+    business review by finance, signed with its PDF (grants and enrolment in force)."""
+    ag.submit(engine, number, PM)
+    ag.review(engine, number, "legal", True, "standard clauses", LEGAL)
+    ag.review(engine, number, "business", True, "deposit agreed", BUSINESS)
+    ag.sign(engine, number, signed_on, PM, (f"{number}.pdf", PDF))

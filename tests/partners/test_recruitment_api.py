@@ -4,6 +4,7 @@ honeypot, rate limit), walking a prospect to a trial and deciding it, roles."""
 from __future__ import annotations
 
 import base64
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -14,7 +15,8 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from ledger.models import Party
-from partners.models import PartnerEvent, Prospect
+from partners.audit import history
+from partners.models import Agreement, PartnerEvent, ProgramEnrolment, Prospect, TerritoryGrant
 from tests.partners._agreements_world import seed
 from tests.partners._recruit_world import APPLICATION, image_bytes
 
@@ -156,13 +158,22 @@ def _walk(client: FlaskClient, pm: dict[str, str], pid: int) -> None:
 def test_a_prospect_walks_from_the_form_to_active(
     client: FlaskClient, engine: Engine, bearer: Bearer
 ) -> None:
+    """Issue 12, "Must show": from the public form to ``active`` through the API —
+    application, screening, site visit, negotiation, signing (a party on trial and its
+    main agreement drafted from the terms), the agreement's legal and business reviews
+    by two other people and its signature with the PDF (grant and enrolment in force),
+    then the trial's admission — checking each record it leaves."""
     seed(engine)
-    pm = bearer("partner_manager")
-    pid = client.post("/api/v1/applications", json=APPLICATION).get_json()["id"]
+    pm = bearer("partner_manager", user="pm-rita")
+    legal = bearer("partner_manager", user="pm-lee")
+    finance = bearer("finance", user="fin-bo")
+    answer = client.post("/api/v1/applications", json=APPLICATION)
+    assert answer.status_code == 201
+    pid, reference = answer.get_json()["id"], answer.get_json()["reference"]
     _walk(client, pm, pid)
     r = client.post(f"/api/v1/prospects/{pid}/sign", json={"code": "CN-BRIGHT"}, headers=pm)
     assert r.status_code == 201, r.get_json()
-    assert r.get_json()["party"] == "CN-BRIGHT"
+    assert (r.get_json()["party"], r.get_json()["agreement"]) == ("CN-BRIGHT", "AG-CN-BRIGHT-001")
     assert r.headers["Location"].endswith("/api/v1/trials/CN-BRIGHT")
     trial = client.get("/api/v1/trials/CN-BRIGHT", headers=pm).get_json()
     assert (trial["status"], trial["order_cap_units"], trial["used_units"]) == ("running", 100, 0)
@@ -178,14 +189,84 @@ def test_a_prospect_walks_from_the_form_to_active(
         "signing",
         "signed",
     ]
+    party = client.get("/api/v1/parties/CN-BRIGHT", headers=pm).get_json()
+    assert (party["status"], party["country"], party["currency"]) == ("trial", "CN", "EUR")
+    # the trial cannot admit a party whose agreement is not signed
+    early = client.post(
+        "/api/v1/trials/CN-BRIGHT/decision", json={"admit": True, "reason": "x"}, headers=pm
+    )
+    assert early.status_code == 409 and "no signed agreement in force" in early.get_json()["error"]
+
+    n = "AG-CN-BRIGHT-001"
+    drafted = client.get(f"/api/v1/agreements/{n}", headers=pm).get_json()
+    assert drafted["status"] == "draft"
+    assert drafted["territories"] == ["DE"]
+    assert drafted["programs"] == ["VOL"]
+    assert drafted["deposit_minor"] == 500000
+    assert client.post(f"/api/v1/agreements/{n}/submit", headers=pm).status_code == 200
+    # the drafter may not review it; another partner manager gives the legal review
+    own = client.post(
+        f"/api/v1/agreements/{n}/reviews", json={"stage": "legal", "approve": True}, headers=pm
+    )
+    assert own.status_code == 409
+    for who, stage in ((legal, "legal"), (finance, "business")):
+        r = client.post(
+            f"/api/v1/agreements/{n}/reviews",
+            json={"stage": stage, "approve": True, "note": f"{stage} fine"},
+            headers=who,
+        )
+        assert r.status_code == 200, r.get_json()
+    pdf = base64.b64encode(b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n").decode()
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    r = client.post(
+        f"/api/v1/agreements/{n}/sign",
+        json={"signed_on": today, "document": pdf, "filename": "bright.pdf"},
+        headers=pm,
+    )
+    assert r.status_code == 200, r.get_json()
+    signed = client.get(f"/api/v1/agreements/{n}", headers=pm).get_json()
+    assert signed["status"] == "signed"
+    assert [(v["stage"], v["decision"]) for v in signed["reviews"]] == [
+        ("legal", "approved"),
+        ("business", "approved"),
+    ]
+    assert client.get(f"/api/v1/agreements/{n}/document", headers=pm).data.startswith(b"%PDF-")
+    with Session(engine) as s:
+        party_id = s.scalar(select(Party.id).where(Party.code == "CN-BRIGHT"))
+        agreement_id = s.scalar(select(Agreement.id).where(Agreement.number == n))
+        grants = s.execute(
+            select(TerritoryGrant.territory_code, TerritoryGrant.agreement_id).where(
+                TerritoryGrant.party_id == party_id
+            )
+        ).all()
+        assert [tuple(g) for g in grants] == [("DE", agreement_id)]
+        enrolments = s.execute(
+            select(ProgramEnrolment.program_code, ProgramEnrolment.agreement_id).where(
+                ProgramEnrolment.party_id == party_id
+            )
+        ).all()
+        assert [tuple(e) for e in enrolments] == [("VOL", agreement_id)]
+
     r = client.post(
         "/api/v1/trials/CN-BRIGHT/decision",
         json={"admit": True, "reason": "good start"},
         headers=pm,
     )
     assert r.status_code == 200 and r.get_json()["status"] == "admitted"
+    party = client.get("/api/v1/parties/CN-BRIGHT", headers=pm).get_json()
+    assert party["status"] == "active"
     with Session(engine) as s:
-        assert s.scalar(select(Party.status).where(Party.code == "CN-BRIGHT")) == "active"
+        actions = [e.action for e in history(s, party_id=party_id)]
+        prospect_actions = [e.action for e in history(s, prospect_id=pid)]
+    assert {
+        "party.created",
+        "trial.started",
+        "agreement.drafted",
+        "agreement.signed",
+        "trial.admitted",
+    } <= set(actions), actions
+    assert prospect_actions[-1] == "prospect.created" and "prospect.signed" in prospect_actions
+    assert reference.startswith("APP-")
     again = client.post(
         "/api/v1/trials/CN-BRIGHT/decision", json={"admit": False, "reason": "x"}, headers=pm
     )

@@ -3,6 +3,7 @@ English and Chinese, who may act, the honeypot, the rate limit and CSRF."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 from ledger.models import Party
 from partners import recruitment as rc
 from partners.models import PartnerEvent, Prospect, Trial
-from tests.partners._recruit_world import APPLICATION, PM, image_bytes, walk_to
+from tests.partners._recruit_world import APPLICATION, PM, image_bytes, sign_agreement, walk_to
 from tests.web.test_i18n_pages import HAN, english_left
 from web.models import User
 from web.nav import NAV
@@ -212,7 +213,7 @@ def test_a_prospect_is_walked_through_the_pages(
     )
     post("move", {"stage": "signing"})
     page = post("sign", {"code": "CN-BRIGHT"})
-    assert "CN-BRIGHT" in page
+    assert "CN-BRIGHT" in page and "AG-CN-BRIGHT-001" in page
     with Session(engine) as s:
         assert s.scalar(select(Party.status).where(Party.code == "CN-BRIGHT")) == "trial"
         trial = s.scalars(select(Trial)).one()
@@ -228,6 +229,16 @@ def test_a_prospect_is_walked_through_the_pages(
         },
     )
     assert r.status_code == 422 and "reason: is empty" in r.get_data(as_text=True)
+    early = browser.post(
+        "/partners/recruitment/trials/CN-BRIGHT/decide",
+        data={
+            "decision": "admit",
+            "reason": "good",
+            "csrf_token": csrf_token("/partners/recruitment/trials", on=browser),
+        },
+    )
+    assert "no signed agreement in force" in early.get_data(as_text=True)
+    sign_agreement(engine, "AG-CN-BRIGHT-001", dt.datetime.now(dt.UTC).date().isoformat())
     browser.post(
         "/partners/recruitment/trials/CN-BRIGHT/decide",
         data={

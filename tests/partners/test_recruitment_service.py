@@ -16,6 +16,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from ledger.models import Party
+from partners import agreements as ag
 from partners import recruitment as rc
 from partners.audit import history
 from partners.errors import PartnerDenied, PartnerError, PartnerNotFound, PartnerStateError
@@ -421,8 +422,8 @@ def test_terms_are_versioned_and_codes_checked(engine: Engine) -> None:
 
 def test_signing_creates_a_trial_party_from_the_latest_terms(engine: Engine) -> None:
     pid = walk_to(engine, "signing", cap=40)
-    code, trial_id = rc.sign(engine, pid, "CN-BRIGHT", PM, today=dt.date(2026, 12, 1))
-    assert code == "CN-BRIGHT"
+    code, trial_id, number = rc.sign(engine, pid, "CN-BRIGHT", PM, today=dt.date(2026, 12, 1))
+    assert (code, number) == ("CN-BRIGHT", "AG-CN-BRIGHT-001")
     with Session(engine) as s:
         party = s.scalar(select(Party).where(Party.code == code))
         assert party is not None
@@ -439,8 +440,33 @@ def test_signing_creates_a_trial_party_from_the_latest_terms(engine: Engine) -> 
         assert prospect is not None and (prospect.stage, prospect.party_id) == ("signed", party.id)
         actions = [e.action for e in history(s, party_id=party.id)]
         assert {"party.created", "prospect.signed", "trial.started"} <= set(actions)
+        assert "agreement.drafted" in actions
+    # the main agreement is drafted from the latest terms, for one year from signing
+    drafted = ag.get_agreement(engine, number, PM).agreement
+    assert (drafted.kind, drafted.status, drafted.valid_from, drafted.valid_to) == (
+        "main",
+        "draft",
+        "2026-12-01",
+        "2027-11-30",
+    )
+    assert (drafted.territories, drafted.programs, drafted.currency) == (("DE",), ("VOL",), "EUR")
+    assert (drafted.deposit_minor, drafted.payment_terms_days) == (500_000, 30)
     with pytest.raises(PartnerStateError, match="is signed: a closed prospect"):
         rc.sign(engine, pid, "CN-BRIGHT-2", PM)
+
+
+@given(st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2200, 12, 31)))
+def test_the_first_agreement_runs_one_year_to_the_day_before_the_anniversary(
+    day: dt.date,
+) -> None:
+    last = rc._last_day_of_year_from(day)
+    assert (last - day).days + 1 in (365, 366)
+    after = last + dt.timedelta(days=1)
+    # the day after the last one is the anniversary (1 March after a 29 February)
+    assert (after.month, after.day) == (
+        (3, 1) if (day.month, day.day) == (2, 29) else (day.month, day.day)
+    )
+    assert after.year == day.year + 1
 
 
 def test_signing_with_a_taken_code_changes_nothing(engine: Engine) -> None:

@@ -20,7 +20,7 @@ from partners.errors import PartnerDenied, PartnerStateError
 from partners.tasks import open_tasks
 from partners.values import InvalidField
 from tests.ledger.conftest import T0, item, sscc
-from tests.partners._recruit_world import FINANCE, PM, walk_to
+from tests.partners._recruit_world import FINANCE, PM, sign_agreement, walk_to
 
 START = dt.date(2026, 9, 1)  # T0 is 2026-09-21
 
@@ -32,7 +32,7 @@ def on_trial(engine: Engine, make_party: Callable[..., int]) -> str:
     make_party("MFR", kind="manufacturer")
     make_party("D-OTHER")
     pid = walk_to(engine, "signing", cap=5)
-    code, _ = rc.sign(engine, pid, "CN-BRIGHT", PM, today=START)
+    code, _, _ = rc.sign(engine, pid, "CN-BRIGHT", PM, today=START)
     return code
 
 
@@ -102,6 +102,10 @@ def test_deciding_a_trial_sets_the_party_status_and_closes_its_tasks(
         trials.decide_trial(engine, on_trial, admit, " ", PM)
     with pytest.raises(PartnerDenied):
         trials.decide_trial(engine, on_trial, admit, "sold well", FINANCE)
+    if admit:
+        with pytest.raises(PartnerStateError, match="no signed agreement in force on 2026-"):
+            trials.decide_trial(engine, on_trial, admit, "sold well", PM)
+        sign_agreement(engine, "AG-CN-BRIGHT-001", START.isoformat())
     view = trials.decide_trial(engine, on_trial, admit, "sold 4 units, paid on time", PM)
     assert (view.status, view.reason, view.decided_by) == (
         outcome,

@@ -530,7 +530,7 @@ def prospect_sign(prospect_id: int) -> ResponseReturnValue:
         for name in ("code", "name", "parent"):
             if not isinstance(body.get(name, ""), str):
                 raise InvalidField.said("recruit_not_text", "must be text", field=name)
-        code, trial_id = rc.sign(
+        code, trial_id, number = rc.sign(
             get_engine(),
             prospect_id,
             body.get("code", ""),
@@ -541,7 +541,9 @@ def prospect_sign(prospect_id: int) -> ResponseReturnValue:
         view = rc.get_prospect(get_engine(), prospect_id, current_actor())
     except SaidError as exc:
         return _fail(exc)
-    response = jsonify(party=code, trial_id=trial_id, prospect=prospect_json(view.prospect))
+    response = jsonify(
+        party=code, trial_id=trial_id, agreement=number, prospect=prospect_json(view.prospect)
+    )
     response.status_code = 201
     response.headers["Location"] = url_for("api.trial", code=code)
     return response

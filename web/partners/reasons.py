@@ -133,6 +133,10 @@ PARTNER_REASONS: dict[str, str] = {
     "trial_no_party": N_("no party %(code)s"),
     "no_trial": N_("party %(code)s has had no trial"),
     "trial_decided": N_("the trial of %(code)s was decided already (%(outcome)s)"),
+    "trial_no_agreement": N_(
+        "%(code)s has no signed agreement in force on %(day)s: its agreement must be"
+        " signed before the trial can admit it"
+    ),
     # ---- agreements (partners/agreements.py)
     "agreement_not_date": N_("%(field)s: %(value)s is not a date like 2027-01-31 (YYYY-MM-DD)"),
     "agreement_not_minor": N_(
@@ -245,45 +249,6 @@ PARTNER_REASONS: dict[str, str] = {
     ),
     "in_force_not_applied": N_("agreement %(number)s was never in force; there is nothing to end"),
     # ---- evaluation, health, CRM (risk/reviews.py, risk/health.py, partners/crm.py)
-    "review_bad_day": N_("%(field)s: %(value)s is not a date (YYYY-MM-DD)"),
-    "review_weight_not_number": N_("weights.%(name)s: %(value)s is not a number from 0 to 1"),
-    "review_weight_unknown": N_("weights: unknown indicator %(name)s; known: %(known)s"),
-    "review_weight_sum": N_("weights must add up to 1, not %(total)s"),
-    "review_bad_year": N_("year: %(value)s is not a year from 2000 to 9999"),
-    "review_no_party": N_("no party %(code)s"),
-    "review_bad_kind": N_("kind: %(value)s is not annual or event"),
-    "no_review": N_("no review %(review)s"),
-    "review_confirmed": N_("review %(review)s is confirmed; a confirmed review cannot change"),
-    "review_ledger_indicator": N_(
-        "indicator: %(name)s comes from the scorecard and cannot be entered"
-    ),
-    "review_unknown_indicator": N_(
-        "indicator: unknown indicator %(name)s; enter one of: %(known)s"
-    ),
-    "review_bad_value": N_("value: %(value)s is not a whole number from 0 to 100"),
-    "review_bad_class": N_("class: %(value)s is not A, B or C"),
-    "review_no_reason": N_("reason: say why this class is confirmed"),
-    "review_bad_status": N_("status: %(value)s is not open or confirmed"),
-    "review_open_already": N_(
-        "%(party)s already has an open annual review for %(year)s: review %(review)s"
-    ),
-    "review_missing_indicators": N_("review %(review)s still needs: %(names)s"),
-    "health_bad_threshold": N_(
-        "threshold: %(value)s is not a whole number of points from 1 to 100"
-    ),
-    "health_no_party": N_("no party %(code)s"),
-    "crm_bad_day": N_("%(field)s: %(value)s is not a date (YYYY-MM-DD)"),
-    "crm_required": N_("%(field)s: required"),
-    "crm_too_long": N_("%(field)s: at most %(max)s characters, not %(length)s"),
-    "crm_bad_kind": N_("kind: %(value)s is not one of %(kinds)s"),
-    "crm_no_party": N_("no party %(code)s"),
-    "crm_future": N_(
-        "happened_on: %(day)s is after today (%(today)s); record it once it has happened"
-    ),
-    "crm_unknown_field": N_("%(field)s: not a field of an interaction"),
-    "crm_due_before": N_("next_due_on: %(due)s is before happened_on %(day)s"),
-    "crm_due_without_step": N_("next_step: say what is due on %(due)s"),
-    "no_interaction": N_("no interaction %(interaction)s"),
     "review_bad_day": N_("%(field)s: %(value)s is not a date (YYYY-MM-DD)"),
     "review_weight_not_number": N_("weights.%(name)s: %(value)s is not a number from 0 to 1"),
     "review_weight_unknown": N_("weights: unknown indicator %(name)s; known: %(known)s"),

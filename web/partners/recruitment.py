@@ -420,7 +420,7 @@ def terms(prospect_id: int) -> ResponseReturnValue:
 def sign(prospect_id: int) -> ResponseReturnValue:
     values = _form("code", "name", "parent")
     try:
-        code, _ = rc.sign(
+        code, _, number = rc.sign(
             get_engine(),
             prospect_id,
             values["code"],
@@ -434,7 +434,10 @@ def sign(prospect_id: int) -> ResponseReturnValue:
         return _prospect_page(prospect_id, "sign", _problems(exc), values, 422)
     flash(
         gettext(
-            "Signed: party %(code)s is on trial. Draft its agreement from the terms.", code=code
+            "Signed: party %(code)s is on trial and its agreement %(number)s is drafted from"
+            " the terms; it is admitted once that agreement is reviewed and signed.",
+            code=code,
+            number=number,
         ),
         "success",
     )
