@@ -54,7 +54,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,6 +108,7 @@ __all__ = [
     "sign",
     "submit",
     "terminate",
+    "terminate_in",
     "update_draft",
 ]
 
@@ -1287,16 +1288,50 @@ def terminate(
     cure_by: str | None = None,
     today: dt.date | None = None,
 ) -> AgreementView:
-    """Terminate a signed agreement early: from ``terminated_on`` (ISO date, within its
-    validity) it is no longer in force; its grants and enrolments end at 00:00 UTC
-    of that day (:func:`partners.in_force.end_in_force`), in one transaction.
+    """:func:`terminate_in` of agreement ``number`` (its number or id) in a
+    transaction of its own; returns the terminated agreement. Raises what
+    :func:`terminate_in` raises, and :class:`PartnerNotFound` for no such
+    agreement."""
+    require(actor, *WRITERS, action="terminate agreements")
+    with Session(engine) as s, s.begin():
+        a = _agreement(s, number)
+        terminate_in(
+            s, a, ground, terminated_on, note, actor, notice_on=notice_on, cure_by=cure_by,
+            today=today,
+        )  # fmt: skip
+        s.flush()
+        (view,) = _views(s, [a])
+        return view
+
+
+def terminate_in(
+    s: Session,
+    a: Agreement,
+    ground: str,
+    terminated_on: str,
+    note: str,
+    actor: Acting,
+    *,
+    notice_on: str | None = None,
+    cure_by: str | None = None,
+    today: dt.date | None = None,
+    detail: Mapping[str, Any] | None = None,
+) -> None:
+    """Terminate the signed agreement ``a`` early, inside ``s``'s transaction: from
+    ``terminated_on`` (ISO date, within its validity) it is no longer in force; its
+    grants and enrolments end at 00:00 UTC of that day
+    (:func:`partners.in_force.end_in_force`). Audited ``agreement.terminated``
+    (``ground``, ``terminated_on``, ``note``, the notice and cure dates of a
+    breach, ``status`` signed -> terminated, and whatever ``detail`` adds, such as
+    the exit that ended it).
 
     ``ground`` is one of :data:`GROUNDS`; ``note`` says what happened (required).
     ``material_breach`` needs the written notice's date ``notice_on`` and the cure
     deadline ``cure_by`` (not before the notice), and the deadline must have passed
     (before ``today``, default the UTC date): the rules terminate a breach only
-    when it was not cured after notice. Raises :class:`InvalidField` for a bad
-    ground or date, :class:`PartnerStateError` for an agreement not signed."""
+    when it was not cured after notice (seed 003 三(三)1). Raises
+    :class:`InvalidField` for a bad ground or date, :class:`PartnerStateError` for
+    an agreement not signed, :class:`PartnerDenied`."""
     require(actor, *WRITERS, action="terminate agreements")
     if ground not in GROUNDS:
         raise InvalidField.said(
@@ -1309,7 +1344,7 @@ def terminate(
     end = _check_day(terminated_on, "terminated_on")
     note = check_text(note, "note", max_length=10_000)
     now = (today or _today()).isoformat()
-    detail: dict[str, Any] = {"ground": ground, "terminated_on": end, "note": note}
+    audit: dict[str, Any] = {"ground": ground, "terminated_on": end, "note": note}
     if ground == "material_breach":
         if notice_on in (None, ""):
             raise InvalidField.said(
@@ -1350,38 +1385,33 @@ def terminate(
                 day=end,
                 deadline=cure,
             )
-        detail.update(notice_on=notice, cure_by=cure)
-    with Session(engine) as s, s.begin():
-        a = _agreement(s, number)
-        if a.status != "signed":
-            raise PartnerStateError.said(
-                "agreement_not_signed",
-                "agreement %(agreement)s is %(status)s; only a signed agreement in force is"
-                " terminated",
-                agreement=a.number,
-                status=a.status,
-            )
-        if not a.valid_from <= end <= a.valid_to:
-            raise InvalidField.said(
-                "agreement_end_outside",
-                "%(day)s is outside agreement %(agreement)s (%(start)s to %(end)s)",
-                field="terminated_on",
-                day=end,
-                agreement=a.number,
-                start=a.valid_from,
-                end=a.valid_to,
-            )
-        a.status = "terminated"
-        a.terminated_on = end
-        a.termination_ground = ground
-        a.termination_note = note
-        detail["status"] = ["signed", "terminated"]
-        record(s, "agreement.terminated", actor, party_id=a.party_id, agreement_id=a.id,
-               detail=detail)  # fmt: skip
-        end_in_force(s, a, day_start_ms(end), actor)
-        s.flush()
-        (view,) = _views(s, [a])
-        return view
+        audit.update(notice_on=notice, cure_by=cure)
+    if a.status != "signed":
+        raise PartnerStateError.said(
+            "agreement_not_signed",
+            "agreement %(agreement)s is %(status)s; only a signed agreement in force is terminated",
+            agreement=a.number,
+            status=a.status,
+        )
+    if not a.valid_from <= end <= a.valid_to:
+        raise InvalidField.said(
+            "agreement_end_outside",
+            "%(day)s is outside agreement %(agreement)s (%(start)s to %(end)s)",
+            field="terminated_on",
+            day=end,
+            agreement=a.number,
+            start=a.valid_from,
+            end=a.valid_to,
+        )
+    a.status = "terminated"
+    a.terminated_on = end
+    a.termination_ground = ground
+    a.termination_note = note
+    audit["status"] = ["signed", "terminated"]
+    audit.update(detail or {})
+    record(s, "agreement.terminated", actor, party_id=a.party_id, agreement_id=a.id,
+           detail=audit)  # fmt: skip
+    end_in_force(s, a, day_start_ms(end), actor)
 
 
 def reminders_due(

@@ -16,7 +16,8 @@ strategy, and a buffer period 缓冲期 before the end):
 - The buffer runs from ``started_on`` for :data:`DEFAULT_BUFFER_MONTHS` months
   (seed 002's six-month buffer; seed 003 names no length) unless ``buffer_days``
   says otherwise. The party is ``exiting`` meanwhile; cancelling in the buffer
-  makes it ``active`` again.
+  returns it to the status it had (``trial``, ``active`` or ``suspended``) through
+  the party status rules (``partners.parties.TRANSITIONS``).
 - The units still in the party's custody are read from the ledger every time
   (:func:`custody`): units it holds in stock and units shipped to it and not yet
   received. The exit records a plan per unit (return to the manufacturer or hand
@@ -26,9 +27,10 @@ strategy, and a buffer period 缓冲期 before the end):
   (``settlement.exit_settlement``), which records the run and the deposit figures
   here and moves the exit to ``settled``.
 - :func:`complete_exit` refuses until the buffer has ended, every unit still in
-  custody has a plan and the final settlement is done; then it ends the grants and
-  enrolments of the party's signed agreements (``partners.in_force.end_in_force``),
-  terminates those agreements, and the party becomes ``terminated``.
+  custody has a plan and the final settlement is done; then it terminates the
+  party's signed agreements (``partners.agreements.terminate_in``, which ends their
+  grants and enrolments), ends a trial still running
+  (``partners.trials.end_running_trial_in``), and the party becomes ``terminated``.
 
 Every change is audited (:mod:`partners.audit`); the exit, its plans and the trail
 stay readable after completion. Errors: :class:`PartnerNotFound` (404),
@@ -49,12 +51,13 @@ from sqlalchemy import Engine, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from ledger.models import Party, Unit
+from partners.agreements import terminate_in
 from partners.audit import history, now_ms, record
 from partners.errors import Acting, PartnerError, PartnerNotFound, PartnerStateError, require
-from partners.in_force import day_start_ms, end_in_force
 from partners.models import Agreement, ExitHandover, PartnerEvent, PartnerExit
 from partners.parties import set_status_in
 from partners.tasks import close_task, open_tasks, raise_task
+from partners.trials import end_running_trial_in
 from partners.values import InvalidField, check_text
 
 __all__ = [
@@ -852,13 +855,17 @@ def complete_exit(
     buffer has ended (``completed_on`` on or after ``buffer_ends_on``), every unit
     still in the party's custody has a handover plan, and the final settlement is
     done (status ``settled``). Then, in one transaction: every signed agreement of
-    the party not yet expired is terminated on ``completed_on`` (ground
-    :data:`TERMINATION_GROUND` of the exit's reason; as in
-    ``partners.agreements.terminate``, the agreement is no longer in force from that
-    day: its grants and enrolments end at 00:00 UTC of it, through
-    ``partners.in_force.end_in_force``, so a scan from then on is out of zone); the
+    the party not yet expired is terminated on ``completed_on`` (one that starts
+    later: on its first day) through ``partners.agreements.terminate_in`` — ground
+    :data:`TERMINATION_GROUND` of the exit's reason, the exit's start as the notice
+    and the buffer's last day as the deadline to cure; the agreement is no longer in
+    force from that day: its grants and enrolments end at 00:00 UTC of it, so a scan
+    from then on is out of zone; a trial still running is ended
+    (``partners.trials.end_running_trial_in``, reason "exit N completed"); the
     party becomes ``terminated``; the exit ``completed``; the open handover task is
-    closed. Audited.
+    closed. Audited. A termination the agreement rules refuse (a material breach
+    completed on the day its zero-day buffer started) refuses the whole completion
+    (:class:`InvalidField`).
     """
     require(actor, *EXIT_MANAGERS, action="complete exits")
     day = _date(completed_on, "completed_on", dt.datetime.now(dt.UTC).date())
@@ -891,6 +898,13 @@ def complete_exit(
         party = s.get(Party, row.party_id)
         assert party is not None
         on = day.isoformat()
+        # the buffer was the notice and the time to cure (seed 003 三(三)1): notice on
+        # the day the exit started, cure by the buffer's last day (completion is
+        # allowed from buffer_ends_on on)
+        last_buffer_day = max(
+            dt.date.fromisoformat(row.started_on),
+            dt.date.fromisoformat(row.buffer_ends_on) - dt.timedelta(days=1),
+        ).isoformat()
         ended = []
         for ag in s.scalars(
             select(Agreement)
@@ -901,32 +915,24 @@ def complete_exit(
             )
             .order_by(Agreement.id)
         ):
-            # as partners.agreements.terminate does, inside this transaction: the
-            # buffer was the notice and the time to cure (seed 003 三(三)1)
-            ag.status = "terminated"
-            ag.terminated_on = on
-            ag.termination_ground = TERMINATION_GROUND[row.reason]
-            ag.termination_note = f"exit {row.id}: {row.reason}"
-            detail = {
-                "ground": ag.termination_ground, "terminated_on": on,
-                "note": ag.termination_note, "status": ["signed", "terminated"], "exit": row.id,
-                "notice_on": row.started_on, "cure_by": row.buffer_ends_on,
-            }  # fmt: skip
-            record(
-                s, "agreement.terminated", actor, party_id=party.id, agreement_id=ag.id,
-                detail=detail,
+            # a signed agreement that starts later ends on its first day: never in force
+            terminate_in(
+                s, ag, TERMINATION_GROUND[row.reason], max(on, ag.valid_from),
+                f"exit {row.id}: {row.reason}", actor, notice_on=row.started_on,
+                cure_by=last_buffer_day, today=day, detail={"exit": row.id},
             )  # fmt: skip
-            end_in_force(s, ag, day_start_ms(on), actor)
             ended.append(ag.number)
-        set_status_in(s, party.code, "terminated", actor, f"exit {row.id} completed")
+        trial = end_running_trial_in(s, party.id, f"exit {row.id} completed", actor)
         row.status = "completed"
-        row.completed_on = day.isoformat()
+        row.completed_on = on
         row.completed_by = actor.username
+        set_status_in(s, party.code, "terminated", actor, f"exit {row.id} completed")
         for task in open_tasks(s, party.id, _TASK_KIND):
             close_task(s, task.id, actor, f"exit {row.id} completed")
         record(
             s, "exit.completed", actor, party_id=party.id,
-            detail={"exit": row.id, "completed_on": row.completed_on, "agreements": ended},
+            detail={"exit": row.id, "completed_on": row.completed_on, "agreements": ended,
+                    "trial": trial},
         )  # fmt: skip
         s.flush()
         return _view(s, row, party)
@@ -972,14 +978,10 @@ def cancel_exit(engine: Engine, exit_id: int, actor: Acting, *, reason: str) -> 
         party = s.get(Party, row.party_id)
         assert party is not None
         before = _status_before(s, row)
-        # The exit undoes its own step: the party status rules (partners.parties)
-        # lead exiting only on to terminated, so the way back is written here.
-        record(
-            s, "party.status", actor, party_id=party.id,
-            detail={"status": [party.status, before], "reason": f"exit {row.id} cancelled: {text}"},
-        )  # fmt: skip
-        party.status = before
+        # closed first: while an exit is open the party cannot leave exiting; the
+        # reason's words are kept on the exit.cancelled row below
         row.status = "cancelled"
+        set_status_in(s, party.code, before, actor, f"exit {row.id} cancelled")
         for task in open_tasks(s, party.id, _TASK_KIND):
             close_task(s, task.id, actor, f"exit {row.id} cancelled")
         record(

@@ -29,9 +29,15 @@ Statuses and the transitions :func:`set_status` allows (:data:`TRANSITIONS`)::
 
     prospect -> trial -> active <-> suspended
     trial | active | suspended -> exiting -> terminated
+    exiting -> trial | active | suspended   (an exit cancelled in its buffer returns
+                                             the party to where it was)
     trial -> terminated          (a trial ended without admission)
 
-``terminated`` is final. A new party starts as ``prospect``, ``trial``, ``active``
+``terminated`` is final. While the party has an open exit (a
+:class:`partners.models.PartnerExit` in ``buffer`` or ``settled``) it leaves
+``exiting`` only through that exit (``partners.exits.cancel_exit`` or
+``complete_exit``, which close the exit first), so a status change on the party's
+page cannot leave an exit open behind it. A new party starts as ``prospect``, ``trial``, ``active``
 (the default) or ``suspended`` (:data:`INITIAL_STATUSES`); ``exiting`` and
 ``terminated`` come only through a transition (the exit workflow).
 
@@ -56,7 +62,7 @@ from sqlalchemy.orm import Session, aliased
 from ledger.models import Party
 from partners.audit import EventView, changes, history, record
 from partners.errors import Acting, PartnerDenied, PartnerNotFound, PartnerStateError
-from partners.models import PartnerEvent, PartyAddress, PartyContact
+from partners.models import PartnerEvent, PartnerExit, PartyAddress, PartyContact
 from partners.values import (
     InvalidField,
     check_choice,
@@ -123,7 +129,7 @@ TRANSITIONS: Mapping[str, tuple[str, ...]] = {
     "trial": ("active", "exiting", "terminated"),
     "active": ("suspended", "exiting"),
     "suspended": ("active", "exiting"),
-    "exiting": ("terminated",),
+    "exiting": ("trial", "active", "suspended", "terminated"),
     "terminated": (),
 }
 #: The kinds a party of each kind may have as its parent.
@@ -630,7 +636,9 @@ def set_status_in(s: Session, code: str, status: str, actor: Acting, reason: str
 
     Raises :class:`InvalidField` (unknown status, empty reason),
     :class:`PartnerStateError` (a transition the rules do not allow, the same
-    status again), :class:`PartnerNotFound`, :class:`PartnerDenied`."""
+    status again, leaving ``exiting`` while the party's exit is open: that exit is
+    cancelled or completed instead), :class:`PartnerNotFound`,
+    :class:`PartnerDenied`."""
     _can_write(actor, "change a party's status")
     target = check_choice(status, "status", STATUSES)
     why = check_text(reason, "reason", max_length=1000)
@@ -651,6 +659,19 @@ def set_status_in(s: Session, code: str, status: str, actor: Acting, reason: str
             to=target,
             allowed=", ".join(allowed) or "nothing, terminated is final",
         )
+    if party.status == "exiting":
+        open_exit = s.scalar(
+            select(PartnerExit.id).where(
+                PartnerExit.party_id == party.id, PartnerExit.status.in_(("buffer", "settled"))
+            )
+        )
+        if open_exit is not None:
+            raise PartnerStateError.said(
+                "exit_open",
+                "%(party)s already has an open exit (%(exit)s)",
+                party=party.code,
+                exit=open_exit,
+            )
     old = party.status
     party.status = target
     record(

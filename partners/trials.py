@@ -13,7 +13,9 @@ never refuses or drops a scan (DESIGN.md: never drop a real observation): it
 raises a ``trial_cap`` task for the partner manager. A trial whose last day has
 passed raises a ``trial_end`` task (:func:`due_trials`, run by ``hopchain trials
 due`` and on the recruitment board's load). :func:`decide_trial` admits the party
-(status ``active``) or ends the trial (status ``terminated``), with the reason.
+(status ``active``) or ends the trial (status ``terminated``), with the reason. A
+party that exits while still on trial has its trial ended by the exit's completion
+(:func:`end_running_trial_in`).
 
 Dates are ISO days (UTC); ``ends_on`` is the trial's last day (a 90-day trial
 from 2026-12-01 ends on 2027-02-28).
@@ -41,6 +43,7 @@ __all__ = [
     "TrialView",
     "decide_trial",
     "due_trials",
+    "end_running_trial_in",
     "page_trials",
     "shipped_units",
     "start_trial",
@@ -333,32 +336,59 @@ def decide_trial(
                 code=party.code,
                 day=when.isoformat(),
             )
-        trial.status = "admitted" if admit else "ended"
-        trial.decided_by = actor.username
-        trial.decided_ms = now_ms()
-        trial.reason = why
         set_status_in(s, party.code, "active" if admit else "terminated", actor, why)
-        record(
-            s,
-            "trial.admitted" if admit else "trial.ended",
-            actor,
-            party_id=party.id,
-            prospect_id=trial.prospect_id,
-            at_ms=trial.decided_ms,
-            detail={"trial": trial.id, "reason": why},
-        )
-        for task_id in s.scalars(
-            select(PartnerTask.id).where(
-                and_(
-                    PartnerTask.party_id == party.id,
-                    PartnerTask.kind.in_(("trial_end", "trial_cap")),
-                    PartnerTask.status == "open",
-                )
-            )
-        ).all():
-            close_task(s, task_id, actor, note=why)
+        _decide_in(s, trial, "admitted" if admit else "ended", why, actor)
         s.flush()
         return _view(s, trial, party, when)
+
+
+def _decide_in(s: Session, trial: Trial, outcome: str, reason: str, actor: Acting) -> None:
+    """Close ``trial`` as ``outcome`` (``admitted`` or ``ended``) in ``s``'s
+    transaction: who decided, when and why, the ``trial.admitted`` /
+    ``trial.ended`` audit row, and its open ``trial_end`` and ``trial_cap`` tasks
+    closed with ``reason``. The party's status is the caller's."""
+    trial.status = outcome
+    trial.decided_by = actor.username
+    trial.decided_ms = now_ms()
+    trial.reason = reason
+    record(
+        s,
+        f"trial.{outcome}",
+        actor,
+        party_id=trial.party_id,
+        prospect_id=trial.prospect_id,
+        at_ms=trial.decided_ms,
+        detail={"trial": trial.id, "reason": reason},
+    )
+    for task_id in s.scalars(
+        select(PartnerTask.id).where(
+            and_(
+                PartnerTask.party_id == trial.party_id,
+                PartnerTask.kind.in_(("trial_end", "trial_cap")),
+                PartnerTask.status == "open",
+            )
+        )
+    ).all():
+        close_task(s, task_id, actor, note=reason)
+
+
+def end_running_trial_in(s: Session, party_id: int, reason: str, actor: Acting) -> int | None:
+    """End party ``party_id``'s running trial, if it has one, in ``s``'s transaction
+    (status ``ended``, ``decided_by`` the actor, ``reason`` kept, audited
+    ``trial.ended``, its ``trial_end`` / ``trial_cap`` tasks closed, as
+    :func:`decide_trial` ends one); returns the trial's id, or None when no trial
+    is running. The party's status is left to the caller (the exit workflow makes
+    it ``terminated``: ``partners.exits.complete_exit``). Raises
+    :class:`PartnerDenied` for an actor who may not decide trials."""
+    require(actor, *WRITERS, action="decide trials")
+    why = check_text(reason, "reason", max_length=5000)
+    trial = s.scalar(
+        select(Trial).where(Trial.party_id == party_id, Trial.status == "running").limit(1)
+    )
+    if trial is None:
+        return None
+    _decide_in(s, trial, "ended", why, actor)
+    return trial.id
 
 
 def due_trials(engine: Engine, *, today: dt.date | None = None) -> list[TaskView]:

@@ -5,6 +5,7 @@ the party's history stays readable."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable
 
@@ -15,10 +16,11 @@ from sqlalchemy.orm import Session
 import settlement
 from ledger import Hop
 from ledger.models import Party
-from partners import exits
+from partners import exits, parties, trials
 from partners.errors import PartnerDenied, PartnerError, PartnerStateError
 from partners.in_force import day_start_ms, grants_in_force
-from partners.models import Agreement, PartnerExit, PartnerTask
+from partners.models import Agreement, PartnerEvent, PartnerExit, PartnerTask, Trial
+from partners.tasks import raise_task
 from partners.values import InvalidField
 from settlement import exit_settlement as xs
 from settlement.models import (
@@ -376,7 +378,7 @@ def test_completion_ends_grants_terminates_and_keeps_history(world) -> None:  # 
     world.owes(120_000)
     xs.final_settlement(e, x.id, "2026-01", FINANCE)
     with Session(e) as s:
-        pid = s.scalar(select(Party.id).where(Party.code == "DX"))
+        pid = s.scalars(select(Party.id).where(Party.code == "DX")).one()
         assert [g.territory_code for g in grants_in_force(s, pid, "2026-02-10")] == ["FR"]
     done = exits.complete_exit(e, x.id, MANAGER, completed_on="2026-02-10")
     assert (done.status, done.completed_on, done.party_status) == (
@@ -427,6 +429,126 @@ def test_cancel_in_the_buffer_restores_the_party(world) -> None:  # type: ignore
         exits.record_handover(world.engine, x.id, MANAGER, units=None, action="return")
     again = _start(world.engine)  # a cancelled exit does not block a new one
     assert again.id != x.id
+
+
+def _events(engine: Engine, action: str) -> list[dict[str, object]]:
+    with Session(engine) as s:
+        return [
+            json.loads(d)
+            for d in s.scalars(
+                select(PartnerEvent.detail_json)
+                .where(PartnerEvent.action == action)
+                .order_by(PartnerEvent.id)
+            )
+        ]
+
+
+def _make_trial(engine: Engine, code: str = "DX") -> int:
+    """Put ``code`` on a running 90-day trial from 2026-01-02 (test setup: the party
+    is made ``trial`` directly, as signing a prospect leaves it), with its
+    ``trial_cap`` task open."""
+    with Session(engine) as s, s.begin():
+        party = s.scalars(select(Party).where(Party.code == code)).one()
+        party.status = "trial"
+        trial_id = trials.start_trial(
+            s, party.id, MANAGER, prospect_id=None, starts_on=dt.date(2026, 1, 2), days=90,
+            order_cap_units=1,
+        )  # fmt: skip
+        raise_task(s, party.id, "trial_cap", f"{code} over its cap", key=f"trial:{trial_id}")
+        return trial_id
+
+
+def test_cancel_returns_the_party_to_its_status_through_the_status_rules(world) -> None:  # type: ignore[no-untyped-def]
+    e = world.engine
+    parties.set_status(e, "DX", "suspended", MANAGER, "late payments")
+    x = _start(e)
+    assert exits.cancel_exit(e, x.id, MANAGER, reason="paid up").party_status == "suspended"
+    _make_trial(e)
+    y = _start(e)
+    assert exits.cancel_exit(e, y.id, MANAGER, reason="keep trying").party_status == "trial"
+    # one party.status row per change, written by partners.parties as every other
+    changes = [(d["status"], d["reason"]) for d in _events(e, "party.status")]
+    assert changes == [
+        (["active", "suspended"], "late payments"),
+        (["suspended", "exiting"], f"exit {x.id}: strategy_change"),
+        (["exiting", "suspended"], f"exit {x.id} cancelled"),
+        (["trial", "exiting"], f"exit {y.id}: strategy_change"),
+        (["exiting", "trial"], f"exit {y.id} cancelled"),
+    ]
+    assert [d["reason"] for d in _events(e, "exit.cancelled")] == ["paid up", "keep trying"]
+    with Session(e) as s:  # the trial was not touched by a cancelled exit
+        assert s.scalars(select(Trial.status)).one() == "running"
+
+
+def test_the_party_leaves_exiting_only_through_its_open_exit(world) -> None:  # type: ignore[no-untyped-def]
+    e = world.engine
+    x = _start(e)
+    for target in ("active", "terminated"):
+        with pytest.raises(PartnerStateError, match=rf"DX already has an open exit \({x.id}\)"):
+            parties.set_status(e, "DX", target, MANAGER, "by hand")
+    assert _status(e, "DX") == "exiting"
+    assert exits.get_exit(e, x.id, MANAGER).status == "buffer"
+    exits.cancel_exit(e, x.id, MANAGER, reason="dropped")
+    assert _status(e, "DX") == "active"
+
+
+def test_completing_a_trial_partys_exit_ends_its_trial(world) -> None:  # type: ignore[no-untyped-def]
+    e = world.engine
+    trial_id = _make_trial(e)
+    x = _start(e)
+    exits.record_handover(e, x.id, MANAGER, units=None, action="return")
+    world.owes(120_000)
+    xs.final_settlement(e, x.id, "2026-01", FINANCE)
+    done = exits.complete_exit(e, x.id, MANAGER, completed_on="2026-02-10")
+    assert done.party_status == "terminated"
+    with Session(e) as s:
+        trial = s.get(Trial, trial_id)
+        assert trial is not None
+        assert (trial.status, trial.decided_by, trial.reason) == (
+            "ended", MANAGER.username, f"exit {x.id} completed",
+        )  # fmt: skip
+        caps = s.scalars(select(PartnerTask.status).where(PartnerTask.kind == "trial_cap"))
+        assert list(caps) == ["done"]
+    assert _events(e, "trial.ended") == [{"trial": trial_id, "reason": f"exit {x.id} completed"}]
+    assert _events(e, "exit.completed")[0]["trial"] == trial_id
+    # the trial's page says it ended; deciding it again is refused
+    assert trials.trial_status(e, "DX", MANAGER).status == "ended"
+    with pytest.raises(PartnerStateError, match=r"was decided already \(ended\)"):
+        trials.decide_trial(e, "DX", False, "too late", MANAGER)
+
+
+def test_an_active_partys_exit_has_no_trial_to_end(world) -> None:  # type: ignore[no-untyped-def]
+    e = world.engine
+    x = _start(e)
+    exits.record_handover(e, x.id, MANAGER, units=None, action="return")
+    world.owes(120_000)
+    xs.final_settlement(e, x.id, "2026-01", FINANCE)
+    exits.complete_exit(e, x.id, MANAGER, completed_on="2026-02-04")
+    assert _events(e, "trial.ended") == []
+    assert _events(e, "exit.completed")[0]["trial"] is None
+
+
+def test_a_serious_diversion_exit_terminates_for_a_breach_not_cured_in_the_buffer(world) -> None:  # type: ignore[no-untyped-def]
+    e = world.engine
+    alert = _alert(e, "DX", "confirmed", "high")
+    x = xs.start_exit(
+        e, "DX", "serious_diversion", MANAGER, evidence={"alert": alert},
+        started_on="2026-01-05", buffer_days=30,
+    )  # fmt: skip
+    exits.record_handover(e, x.id, MANAGER, units=None, action="return")
+    world.owes(120_000)
+    xs.final_settlement(e, x.id, "2026-01", FINANCE)
+    # completion on the day the buffer ends: the buffer's last day was the deadline
+    exits.complete_exit(e, x.id, MANAGER, completed_on="2026-02-04")
+    (detail,) = _events(e, "agreement.terminated")
+    assert detail == {
+        "ground": "material_breach", "terminated_on": "2026-02-04",
+        "note": f"exit {x.id}: serious_diversion", "notice_on": "2026-01-05",
+        "cure_by": "2026-02-03", "status": ["signed", "terminated"], "exit": x.id,
+    }  # fmt: skip
+    with Session(e) as s:
+        ag = s.scalars(select(Agreement).where(Agreement.number == world.agreement)).one()
+        assert (ag.status, ag.termination_ground) == ("terminated", "material_breach")
 
 
 def test_page_of_exits_is_one_query_per_page(world, engine: Engine) -> None:  # type: ignore[no-untyped-def]

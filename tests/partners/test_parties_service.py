@@ -231,6 +231,21 @@ def test_status_transitions(engine: Engine) -> None:
     assert len(history) == 6
     create_party(engine, _input("T", status="trial"), PM)
     set_status(engine, "T", "terminated", PM, "trial ended: order cap never reached")
+    # an exit cancelled in its buffer returns the party to where it was
+    for start in ("trial", "active", "suspended"):
+        code = f"X{start}"
+        create_party(engine, _input(code, status=start), PM)
+        set_status(engine, code, "exiting", PM, "exit 1: strategy_change")
+        assert set_status(engine, code, start, PM, "exit 1 cancelled").status == start
+        changes = [d["status"] for a, d in _events(engine, code) if a == "party.status"]
+        assert changes == [[start, "exiting"], ["exiting", start]]
+    set_status(engine, "Xactive", "exiting", PM, "exit 2: strategy_change")
+    with pytest.raises(
+        PartnerStateError,
+        match=r"Xactive is exiting; it cannot become prospect \(it may become: trial, active,"
+        r" suspended, terminated\)",
+    ):
+        set_status(engine, "Xactive", "prospect", PM, "back to the start")
     create_party(engine, _input("Q", status="prospect"), PM)
     with pytest.raises(PartnerStateError, match=r"Q is prospect; it cannot become active"):
         set_status(engine, "Q", "active", PM, "skip the trial")
@@ -243,6 +258,13 @@ def test_status_transitions(engine: Engine) -> None:
 def test_every_transition_the_table_allows_is_possible_and_no_other() -> None:
     assert set(TRANSITIONS) == set(STATUSES)
     assert TRANSITIONS["terminated"] == ()
+    # the way back from an exit leads to every status an exit starts from
+    assert set(TRANSITIONS["exiting"]) == {"trial", "active", "suspended", "terminated"}
+    assert {s for s, targets in TRANSITIONS.items() if "exiting" in targets} == {
+        "trial",
+        "active",
+        "suspended",
+    }
     for targets in TRANSITIONS.values():
         assert set(targets) <= set(STATUSES)
 
