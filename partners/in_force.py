@@ -52,6 +52,7 @@ __all__ = [
     "enrolled_programs",
     "enrolments_in_force",
     "grants_in_force",
+    "parties_in_force",
 ]
 
 #: The audit action written when an agreement's grants and enrolments are made;
@@ -294,6 +295,29 @@ def enrolled_programs(s: Session, start_ms: int, end_ms: int) -> dict[int, set[s
     for party_id, code in rows:
         out[party_id].add(code)
     return dict(out)
+
+
+def parties_in_force(s: Session, start_ms: int, end_ms: int) -> set[int]:
+    """Ids of the parties holding a territory grant or a program enrolment at any
+    instant of ``[start_ms, end_ms)`` (epoch ms): those under an agreement then
+    (grants made before agreements existed count too). Settlement's statements and
+    the quarterly scorecard leave out a distributor outside this set that did
+    nothing in the period (a party signed later has nothing to settle or score).
+    Two queries."""
+    found: set[int] = set()
+    for model in (TerritoryGrant, ProgramEnrolment):
+        found.update(
+            int(pid)
+            for pid in s.scalars(
+                select(model.party_id)
+                .where(
+                    model.valid_from_ms < end_ms,
+                    (model.valid_to_ms.is_(None)) | (model.valid_to_ms > start_ms),
+                )
+                .distinct()
+            )
+        )
+    return found
 
 
 def grants_in_force(s: Session, party_id: int, day: str) -> list[TerritoryGrant]:

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Mapper, Session
 from ledger.models import Checkpoint, Party
 from ledger.times import format_day, format_ms
 from partners.classes import classes_in_force
-from partners.in_force import enrolled_programs
+from partners.in_force import enrolled_programs, parties_in_force
 from settlement import kernels as K
 from settlement.adjustments import acting_user_id
 from settlement.common import (
@@ -523,6 +523,7 @@ def _compute(
     partial_paid = _partial_paid(s, period)
     balances = _deposit_balances(s)
     enrolled = enrolled_programs(s, *period_bounds(period))  # see _paid_programs
+    under_agreement = parties_in_force(s, *period_bounds(period))
     owed = _open_receivables(s)
 
     order = [int(pid) for pid in snap.party_ids]
@@ -622,6 +623,10 @@ def _compute(
             continue
         inp = inputs(pid, tuple(reward_credits.get(pid, ())))
         sp = settle_party(inp)
+        if snap.party_is_distributor[pi] and pid not in under_agreement and not sp.lines:
+            # a distributor under no agreement during the period with nothing to
+            # settle (signed later, or gone before): no statement
+            continue
         settled[pid] = sp
         party = parties[pid]
         out.append(

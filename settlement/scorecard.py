@@ -19,6 +19,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from ledger.models import Checkpoint, Party
+from partners.in_force import parties_in_force
 from settlement import kernels as K
 from settlement.common import (
     Actor,
@@ -167,7 +168,9 @@ def score_partners(
     tree_size: int | None = None,
 ) -> list[PartnerScoreView]:
     """Score every distributor for ``quarter`` (``YYYY-Qn``) and store the results
-    (scoring a quarter again replaces its scores)."""
+    (scoring a quarter again replaces its scores). A distributor with no agreement
+    in force during the quarter (:func:`partners.in_force.parties_in_force`) and no
+    sales or returns in it is not scored (a partner signed later, one that left)."""
     user.require("finance", "channel_manager", "admin", action="score partners")
     if "Q" not in quarter:
         raise SettlementError(f"scorecards are quarterly: expected YYYY-Qn, got {quarter!r}")
@@ -217,9 +220,12 @@ def score_partners(
         s.flush()
         out = []
         stamp = now_ms()
+        under_agreement = parties_in_force(s, start, end)
         for pi in np.flatnonzero(snap.party_is_distributor).tolist():
             pid = int(snap.party_ids[pi])
             c, o = cur[pi, 0], old[pi, 0]
+            if pid not in under_agreement and not c[K.S_GROSS_U] and not c[K.S_RET_U]:
+                continue  # no agreement in force and nothing sold: nothing to score
             net = int(c[K.S_GROSS_U] - c[K.S_RET_U] - c[K.S_EXCL_U])
             score, cls, breakdown = score_indicators(
                 net_units=net,

@@ -214,13 +214,13 @@ NAV: tuple[NavItem, ...] = (
     NavItem(
         N_("Reviews"),
         "evaluation.reviews",
-        (Role.CHANNEL_MANAGER, Role.PARTNER_MANAGER, Role.ADMIN, Role.AUDITOR),
+        (Role.CHANNEL_MANAGER, Role.PARTNER_MANAGER, Role.FINANCE, Role.ADMIN, Role.AUDITOR),
         N_("A/B/C class reviews of partners, their indicators and confirmation."),
     ),
     NavItem(
         N_("Partner tasks"),
         "crm.tasks",
-        (Role.PARTNER_MANAGER, Role.ADMIN),
+        (Role.PARTNER_MANAGER, Role.CHANNEL_MANAGER, Role.AUDITOR, Role.ADMIN),
         N_("Health drops, quarterly meetings and next steps to follow up."),
     ),
     NavItem(

@@ -151,13 +151,23 @@ def test_a_distributor_enrolled_in_nothing_still_pays_its_fine(db_url: str) -> N
 def test_enrolled_on_any_day_of_the_month_is_paid_the_month(db_url: str) -> None:
     """A supplementary agreement signed from October 20 adds VAL for D2: October pays
     D2 VAL on the whole month's sales (2 % of 100_000); enrolments that ended before
-    October (D1's agreement, terminated at the end of September 30) pay nothing."""
+    October (D1's agreement, terminated at the end of September 30) pay nothing, and
+    D1, under no agreement in October with nothing to settle, gets no statement."""
     w, _ = build(db_url)
     signed_agreement(w.engine, "D2", ["FR-LYO"], ["VOL", "VAL"], "2026-10-20", amends="AG-D2")
     terminate(w.engine, "AG-D1", ms(2026, 10, 1, 0))
     run = create_run(w.engine, "2026-10", "final", FIN1)
     assert paid(w, run.id, "D2") == (5_000, {"program:VAL": 2_000, "program:VOL": 3_000})
-    assert paid(w, run.id, "D1") == (0, {})
+    # D1 was under no agreement in October and has nothing to settle: no statement
+    with Session(w.engine) as s:
+        assert (
+            s.scalar(
+                select(Statement.id).where(
+                    Statement.run_id == run.id, Statement.party_id == w.parties["D1"]
+                )
+            )
+            is None
+        )
 
 
 def test_the_run_hash_follows_enrolment_and_a_posted_run_verifies(db_url: str) -> None:

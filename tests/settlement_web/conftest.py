@@ -13,6 +13,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from ledger.models import Party
+from partners.in_force import parties_in_force
+from settlement.common import period_bounds
 
 
 @pytest.fixture
@@ -25,5 +27,10 @@ def demo(engine: Engine, run_cli: Callable[..., Result]) -> Demo:
     detected = run_cli("detect")
     assert detected.exit_code == 0, detected.output
     with Session(engine) as s:
-        rows = s.execute(select(Party.code, Party.id).where(Party.kind == "distributor")).all()
+        # the network's distributors: under an agreement in 2026-09 (the demo's
+        # recruitment pipeline also signs parties on trial today, after that month)
+        in_force = parties_in_force(s, *period_bounds("2026-09"))
+        rows = s.execute(
+            select(Party.code, Party.id).where(Party.kind == "distributor", Party.id.in_(in_force))
+        ).all()
     return Demo({str(c): int(i) for c, i in rows}, detected.output)
