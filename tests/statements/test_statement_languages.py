@@ -113,7 +113,9 @@ def test_the_party_locales_import_sets_and_refuses_languages(engine: Engine) -> 
     assert got == {"D-1": "zh_Hans_CN", "D-2": None}
 
     with pytest.raises(ImportRejected) as refused:
-        import_file(engine, "party-locales", "parties.csv", b"party,locale\nD-1,es\nD-2,fr\n", FINANCE)
+        import_file(
+            engine, "party-locales", "parties.csv", b"party,locale\nD-1,es\nD-2,fr\n", FINANCE
+        )
     (problem,) = refused.value.problems
     assert (problem.row, problem.column) == (3, "locale")
     assert "'fr'" in problem.message and "zh_Hans_CN" in problem.message
