@@ -17,21 +17,19 @@ import base64
 import binascii
 import dataclasses
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import Any
 
 from flask import Response, abort, jsonify, request
 from flask.typing import ResponseReturnValue
-from werkzeug.exceptions import BadRequest
 
 from partners import agreements as ag
 from partners.errors import PartnerError
-from partners.values import InvalidField
 from web.api import api_route, json_body, json_response, query_int, query_param, query_str
-from web.api.paging import page_params, page_window, paged, paged_response
+from web.api import body as members
+from web.api.paging import page_answer, page_params, page_window, paged_response
 from web.db import get_engine
-from web.reasons import reason_words
 from web.roles import Role
-from web.settlement_access import abort_for, current_actor
+from web.settlement_access import current_actor
 
 __all__ = ["READERS", "REVIEWERS", "WRITERS", "abort_for_agreement", "agreement_json"]
 
@@ -51,25 +49,6 @@ _TERMS = {
     "payment_terms_days": {"type": "integer", "minimum": 0, "maximum": 365},
     "notes": {"type": "string"},
 }
-
-
-def _body(properties: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "object", "properties": properties}
-    if required:
-        schema["required"] = list(required)
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
-
-
-def abort_for_agreement(exc: PartnerError) -> NoReturn:
-    """400 naming the JSON path for a term that cannot be stored
-    (:class:`~partners.values.InvalidField`), else :func:`abort_for` (404 unknown,
-    403 role, 409 status or four eyes, 422 anything else)."""
-    if isinstance(exc, InvalidField):
-        answer = BadRequest(f"$.{exc}")
-        # the same path before the reason in the request's language (web.errors reads it)
-        answer.hopchain_message = ("$.%(said)s", {"said": reason_words(exc)})  # type: ignore[attr-defined]
-        raise answer from exc
-    abort_for(exc)
 
 
 def agreement_json(view: ag.AgreementView) -> dict[str, Any]:
@@ -92,49 +71,9 @@ def _detail_json(detail: ag.AgreementDetail) -> dict[str, Any]:
     }
 
 
-# ------------------------------------------------------------------ JSON members
-
-
-def _bad(path: str, what: str) -> NoReturn:
-    abort(400, f"$.{path} must be {what}")
-
-
-def _text(body: dict[str, Any], name: str, *, required: bool = False) -> str | None:
-    value = body.get(name)
-    if value is None:
-        if required:
-            abort(400, f"$.{name} is required")
-        return None
-    if not isinstance(value, str):
-        _bad(name, "a string")
-    return value
-
-
-def _int(body: dict[str, Any], name: str) -> int | None:
-    value = body.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        _bad(name, "an integer")
-    return value
-
-
-def _codes(body: dict[str, Any], name: str) -> list[str] | None:
-    value = body.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, list):
-        _bad(name, "a list of codes")
-    for i, item in enumerate(value):
-        if not isinstance(item, str):
-            _bad(f"{name}[{i}]", "a string")
-    return value
-
-
-def _known(body: dict[str, Any], allowed: tuple[str, ...]) -> None:
-    for key in body:
-        if key not in allowed:
-            abort(400, f"$.{key} is not a member of this body; it takes {', '.join(allowed)}")
+#: 400 naming the JSON path of a term that cannot be stored, else abort_for
+#: (404 unknown, 403 role, 409 status or four eyes, 422 anything else).
+abort_for_agreement = members.refuse
 
 
 def _call(write: Callable[[], Any]) -> Any:
@@ -163,7 +102,7 @@ _DRAFT_MEMBERS = ("party", "kind", "amends", *_TERMS)
     '"credit_limit_minor": 2000000, "payment_terms_days": 45}`; a supplementary agreement '
     'or renewal adds `"kind"` and `"amends"` (the number of the signed agreement it '
     "changes). Answers 201 with the draft; 400 names the JSON path of a bad member.",
-    request_body=_body(
+    request_body=members.request_json(
         {
             "party": {"type": "string"},
             "kind": {"type": "string", "enum": list(ag.KINDS)},
@@ -182,22 +121,22 @@ _DRAFT_MEMBERS = ("party", "kind", "amends", *_TERMS)
 )
 def agreement_draft() -> ResponseReturnValue:
     body = json_body()
-    _known(body, _DRAFT_MEMBERS)
-    party = _text(body, "party", required=True)
+    members.known(body, _DRAFT_MEMBERS)
+    party = members.text(body, "party", required=True)
     terms = ag.AgreementInput(
-        valid_from=_text(body, "valid_from", required=True) or "",
-        valid_to=_text(body, "valid_to", required=True) or "",
-        kind=_text(body, "kind") or "main",
-        amends=_text(body, "amends"),
-        currency=_text(body, "currency"),
-        territories=_codes(body, "territories") or (),
-        programs=_codes(body, "programs") or (),
-        deposit_minor=_int(body, "deposit_minor") or 0,
-        credit_limit_minor=_int(body, "credit_limit_minor") or 0,
+        valid_from=members.text(body, "valid_from", required=True) or "",
+        valid_to=members.text(body, "valid_to", required=True) or "",
+        kind=members.text(body, "kind") or "main",
+        amends=members.text(body, "amends"),
+        currency=members.text(body, "currency"),
+        territories=members.strings(body, "territories", "a list of codes") or (),
+        programs=members.strings(body, "programs", "a list of codes") or (),
+        deposit_minor=members.whole(body, "deposit_minor") or 0,
+        credit_limit_minor=members.whole(body, "credit_limit_minor") or 0,
         payment_terms_days=30
         if body.get("payment_terms_days") is None
-        else _int(body, "payment_terms_days") or 0,
-        notes=_text(body, "notes") or "",
+        else members.whole(body, "payment_terms_days") or 0,
+        notes=members.text(body, "notes") or "",
     )
     number = _call(lambda: ag.draft(get_engine(), party or "", terms, current_actor()))
     response = _detail(number)
@@ -236,8 +175,7 @@ def agreement_list() -> ResponseReturnValue:
             limit=limit,
         )
     )
-    body = jsonify(items=[agreement_json(v) for v in rows], total=total, offset=offset, limit=limit)
-    return paged(body, total, offset, limit, len(rows))
+    return page_answer([agreement_json(v) for v in rows], total, offset, limit)
 
 
 @api_route(
@@ -258,7 +196,7 @@ def agreement_detail(number: str) -> ResponseReturnValue:
     description="Any of the terms of `POST /agreements`; the members given replace the "
     "draft's. A submitted or signed agreement answers 409: a signed one changes only "
     "through a supplementary agreement.",
-    request_body=_body(dict(_TERMS)),
+    request_body=members.request_json(dict(_TERMS)),
     responses={
         200: json_response("The draft as changed", _OBJECT),
         404: "No such agreement",
@@ -269,17 +207,17 @@ def agreement_detail(number: str) -> ResponseReturnValue:
 )
 def agreement_patch(number: str) -> ResponseReturnValue:
     body = json_body()
-    _known(body, tuple(_TERMS))
+    members.known(body, tuple(_TERMS))
     changes = ag.AgreementChanges(
-        valid_from=_text(body, "valid_from"),
-        valid_to=_text(body, "valid_to"),
-        currency=_text(body, "currency"),
-        territories=_codes(body, "territories"),
-        programs=_codes(body, "programs"),
-        deposit_minor=_int(body, "deposit_minor"),
-        credit_limit_minor=_int(body, "credit_limit_minor"),
-        payment_terms_days=_int(body, "payment_terms_days"),
-        notes=_text(body, "notes"),
+        valid_from=members.text(body, "valid_from"),
+        valid_to=members.text(body, "valid_to"),
+        currency=members.text(body, "currency"),
+        territories=members.strings(body, "territories", "a list of codes"),
+        programs=members.strings(body, "programs", "a list of codes"),
+        deposit_minor=members.whole(body, "deposit_minor"),
+        credit_limit_minor=members.whole(body, "credit_limit_minor"),
+        payment_terms_days=members.whole(body, "payment_terms_days"),
+        notes=members.text(body, "notes"),
     )
     _call(lambda: ag.update_draft(get_engine(), number, changes, current_actor()))
     return _detail(number)
@@ -311,7 +249,7 @@ def agreement_submit(number: str) -> ResponseReturnValue:
     "channel manager's or admin's; nobody reviews what they drafted, edited or "
     "submitted, and the business reviewer is not the legal reviewer (409). Returning "
     "needs a note.",
-    request_body=_body(
+    request_body=members.request_json(
         {
             "stage": {"type": "string", "enum": ["legal", "business"]},
             "approve": {"type": "boolean"},
@@ -329,12 +267,12 @@ def agreement_submit(number: str) -> ResponseReturnValue:
 )
 def agreement_review(number: str) -> ResponseReturnValue:
     body = json_body()
-    _known(body, ("stage", "approve", "note"))
-    stage = _text(body, "stage", required=True) or ""
+    members.known(body, ("stage", "approve", "note"))
+    stage = members.text(body, "stage", required=True) or ""
     approve = body.get("approve")
     if not isinstance(approve, bool):
-        _bad("approve", "true or false")
-    note = _text(body, "note") or ""
+        abort(400, "$.approve must be true or false")
+    note = members.text(body, "note") or ""
     _call(lambda: ag.review(get_engine(), number, stage, approve, note, current_actor()))
     return _detail(number)
 
@@ -343,16 +281,16 @@ def _document() -> tuple[str, tuple[str, bytes] | None]:
     """``(signed_on, (filename, bytes))`` of a multipart or JSON signing request."""
     if request.is_json:
         body = json_body()
-        _known(body, ("signed_on", "document", "filename"))
-        signed_on = _text(body, "signed_on", required=True) or ""
-        encoded = _text(body, "document")
+        members.known(body, ("signed_on", "document", "filename"))
+        signed_on = members.text(body, "signed_on", required=True) or ""
+        encoded = members.text(body, "document")
         if encoded is None:
             return signed_on, None
         try:
             data = base64.b64decode(encoded, validate=True)
         except (binascii.Error, ValueError):
-            _bad("document", "the PDF encoded in base64")
-        return signed_on, (_text(body, "filename") or "agreement.pdf", data)
+            abort(400, "$.document must be the PDF encoded in base64")
+        return signed_on, (members.text(body, "filename") or "agreement.pdf", data)
     signed_on = request.form.get("signed_on", "")
     if not signed_on:
         abort(400, "signed_on is required (a form field, YYYY-MM-DD)")
@@ -419,7 +357,7 @@ def agreement_sign(number: str) -> ResponseReturnValue:
     '"...", "notice_on": "2027-04-20", "cure_by": "2027-05-20"}`. Grounds: '
     + ", ".join(ag.GROUNDS)
     + ". A material breach needs the notice date and a cure deadline that has passed.",
-    request_body=_body(
+    request_body=members.request_json(
         {
             "ground": {"type": "string", "enum": list(ag.GROUNDS)},
             "terminated_on": {"type": "string", "format": "date"},
@@ -439,11 +377,11 @@ def agreement_sign(number: str) -> ResponseReturnValue:
 )
 def agreement_terminate(number: str) -> ResponseReturnValue:
     body = json_body()
-    _known(body, ("ground", "terminated_on", "note", "notice_on", "cure_by"))
-    ground = _text(body, "ground", required=True) or ""
-    end = _text(body, "terminated_on", required=True) or ""
-    note = _text(body, "note", required=True) or ""
-    notice_on, cure_by = _text(body, "notice_on"), _text(body, "cure_by")
+    members.known(body, ("ground", "terminated_on", "note", "notice_on", "cure_by"))
+    ground = members.text(body, "ground", required=True) or ""
+    end = members.text(body, "terminated_on", required=True) or ""
+    note = members.text(body, "note", required=True) or ""
+    notice_on, cure_by = members.text(body, "notice_on"), members.text(body, "cure_by")
     _call(
         lambda: ag.terminate(
             get_engine(),
@@ -465,7 +403,9 @@ def agreement_terminate(number: str) -> ResponseReturnValue:
     summary="Draft the renewal of a signed agreement with the same terms",
     description='Body `{"valid_to": "2028-12-31"}`: the renewal runs from the day after the '
     "agreement ends until then. Answers 201 with the renewal (a draft).",
-    request_body=_body({"valid_to": {"type": "string", "format": "date"}}, ("valid_to",)),
+    request_body=members.request_json(
+        {"valid_to": {"type": "string", "format": "date"}}, ("valid_to",)
+    ),
     responses={
         201: json_response("The renewal, a draft", _OBJECT),
         404: "No such agreement",
@@ -476,8 +416,8 @@ def agreement_terminate(number: str) -> ResponseReturnValue:
 )
 def agreement_renew(number: str) -> ResponseReturnValue:
     body = json_body()
-    _known(body, ("valid_to",))
-    valid_to = _text(body, "valid_to", required=True) or ""
+    members.known(body, ("valid_to",))
+    valid_to = members.text(body, "valid_to", required=True) or ""
     renewal = _call(lambda: ag.renew(get_engine(), number, valid_to, current_actor()))
     response = _detail(renewal)
     assert isinstance(response, Response)

@@ -21,7 +21,8 @@ from partners import crm
 from partners.errors import PartnerNotFound, require
 from partners.tasks import TaskView, close_task, open_tasks
 from web.api import api_route, json_body, json_response, query_param, query_str
-from web.api.evaluation import body_field, json_request
+from web.api.body import request_json as json_request
+from web.api.evaluation import body_field
 from web.api.paging import page_params, page_window, paged, paged_response, window_of
 from web.db import get_engine, get_session
 from web.roles import Role

@@ -33,6 +33,7 @@ from web.api import (
     query_param,
     query_str,
 )
+from web.api.body import request_json as json_request
 from web.api.paging import page_params, page_window, paged, paged_response
 from web.db import get_engine
 from web.roles import Role
@@ -47,14 +48,6 @@ _CODE = query_param("party", "string", maxLength=64, description="A party code."
 
 def _roles(names: tuple[str, ...]) -> tuple[Role, ...]:
     return tuple(Role(n) for n in names)
-
-
-def json_request(properties: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
-    """An OpenAPI request body: a JSON object with ``properties``."""
-    schema: dict[str, Any] = {"type": "object", "properties": properties}
-    if required:
-        schema["required"] = list(required)
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
 def body_field(body: dict[str, Any], name: str, kind: type, *, required: bool = False) -> Any:

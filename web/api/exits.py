@@ -13,22 +13,20 @@ JSON path (``$.evidence.alert: ...``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import Any
 
 from flask import abort, jsonify
 from flask.typing import ResponseReturnValue
-from werkzeug.exceptions import BadRequest
 
 from ledger.said import SaidError
 from partners import exits as ex
-from partners.values import InvalidField
 from settlement import exit_settlement as xs
 from web.api import api_route, json_body, json_response, query_param, query_str
-from web.api.paging import page_params, page_window, paged, paged_response
+from web.api import body as members
+from web.api.paging import page_answer, page_params, page_window, paged_response
 from web.db import get_engine
-from web.reasons import reason_words
 from web.roles import Role
-from web.settlement_access import abort_for, current_actor
+from web.settlement_access import current_actor
 
 __all__ = ["exit_json"]
 
@@ -38,57 +36,11 @@ SETTLERS = tuple(Role(r) for r in ex.SETTLERS)
 _OBJECT: dict[str, Any] = {"type": "object"}
 
 
-def _body(properties: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "object", "properties": properties}
-    if required:
-        schema["required"] = list(required)
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
-
-
-def _refuse(exc: SaidError) -> NoReturn:
-    """400 naming the JSON path of a member that cannot be used, else
-    :func:`abort_for` (404 unknown, 403 role, 409 state, 422 anything else)."""
-    if isinstance(exc, InvalidField):
-        answer = BadRequest(f"$.{exc}")
-        answer.hopchain_message = ("$.%(said)s", {"said": reason_words(exc)})  # type: ignore[attr-defined]
-        raise answer from exc
-    abort_for(exc)
-
-
 def _call(work: Callable[[], Any]) -> Any:
     try:
         return work()
     except SaidError as exc:
-        _refuse(exc)
-
-
-def _known(body: dict[str, Any], allowed: tuple[str, ...]) -> None:
-    for key in body:
-        if key not in allowed:
-            abort(400, f"$.{key} is not a member of this body; it takes {', '.join(allowed)}")
-
-
-def _text(body: dict[str, Any], name: str, *, required: bool = False) -> str | None:
-    value = body.get(name)
-    if value is None:
-        if required:
-            abort(400, f"$.{name} is required")
-        return None
-    if not isinstance(value, str):
-        abort(400, f"$.{name} must be a string")
-    return value
-
-
-def _texts(body: dict[str, Any], name: str) -> list[str] | None:
-    value = body.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, list):
-        abort(400, f"$.{name} must be a list of strings")
-    for i, item in enumerate(value):
-        if not isinstance(item, str):
-            abort(400, f"$.{name}[{i}] must be a string")
-    return value
+        members.refuse(exc)
 
 
 def exit_json(view: ex.ExitView) -> dict[str, Any]:
@@ -123,7 +75,7 @@ _START = ("party", "reason", "note", "buffer_days", "started_on", "evidence")
     "critical severity), `agreement_terminated` (evidence `agreement`: the number of a "
     "terminated agreement, else its latest), `strategy_change` (soft; a note is "
     "required). The buffer defaults to six months. Answers 201 with the exit.",
-    request_body=_body(
+    request_body=members.request_json(
         {
             "party": {"type": "string"},
             "reason": {"type": "string", "enum": list(ex.REASONS)},
@@ -144,9 +96,9 @@ _START = ("party", "reason", "note", "buffer_days", "started_on", "evidence")
 )
 def exit_start() -> ResponseReturnValue:
     body = json_body()
-    _known(body, _START)
-    party = _text(body, "party", required=True) or ""
-    reason = _text(body, "reason", required=True) or ""
+    members.known(body, _START)
+    party = members.text(body, "party", required=True) or ""
+    reason = members.text(body, "reason", required=True) or ""
     buffer_days = body.get("buffer_days")
     if buffer_days is not None and (
         isinstance(buffer_days, bool) or not isinstance(buffer_days, int)
@@ -161,9 +113,9 @@ def exit_start() -> ResponseReturnValue:
             party,
             reason,
             current_actor(),
-            note=_text(body, "note") or "",
+            note=members.text(body, "note") or "",
             buffer_days=buffer_days,
-            started_on=_text(body, "started_on"),
+            started_on=members.text(body, "started_on"),
             evidence=evidence,
         )
     )
@@ -193,8 +145,7 @@ def exit_list() -> ResponseReturnValue:
             get_engine(), current_actor(), status=query_str("status"), offset=offset, limit=limit
         )
     )
-    body = jsonify(items=[exit_json(v) for v in rows], total=total, offset=offset, limit=limit)
-    return paged(body, total, offset, limit, len(rows))
+    return page_answer([exit_json(v) for v in rows], total, offset, limit)
 
 
 @api_route(
@@ -224,8 +175,7 @@ def exit_custody(exit_id: int) -> ResponseReturnValue:
     rows, total = _call(
         lambda: ex.custody(get_engine(), exit_id, current_actor(), offset=offset, limit=limit)
     )
-    body = jsonify(items=[u.as_json() for u in rows], total=total, offset=offset, limit=limit)
-    return paged(body, total, offset, limit, len(rows))
+    return page_answer([u.as_json() for u in rows], total, offset, limit)
 
 
 _HANDOVER = ("units", "action", "to_party", "note", "customers")
@@ -241,7 +191,7 @@ _HANDOVER = ("units", "action", "to_party", "note", "customers")
     'Lumière"], "to_party": "D-WEST"}`. The units move only by real scans: a planned '
     "unit stays in the custody list until the ledger shows it gone. Answers "
     "`{written, exit}`.",
-    request_body=_body(
+    request_body=members.request_json(
         {
             "units": {
                 "oneOf": [
@@ -265,14 +215,14 @@ _HANDOVER = ("units", "action", "to_party", "note", "customers")
 )
 def exit_handovers(exit_id: int) -> ResponseReturnValue:
     body = json_body()
-    _known(body, _HANDOVER)
+    members.known(body, _HANDOVER)
     engine, actor = get_engine(), current_actor()
-    note = _text(body, "note") or ""
-    to_party = _text(body, "to_party")
+    note = members.text(body, "note") or ""
+    to_party = members.text(body, "to_party")
     if "customers" in body:
         if "units" in body or "action" in body:
             abort(400, "$.customers goes without units and action: send them apart")
-        customers = _texts(body, "customers") or []
+        customers = members.strings(body, "customers") or []
         written = _call(
             lambda: ex.record_customers(
                 engine,
@@ -287,8 +237,8 @@ def exit_handovers(exit_id: int) -> ResponseReturnValue:
         raw = body.get("units")
         if raw is None:
             abort(400, '$.units is required (a list of unit keys, or "all")')
-        units = None if raw == "all" else _texts(body, "units")
-        action = _text(body, "action", required=True) or ""
+        units = None if raw == "all" else members.strings(body, "units")
+        action = members.text(body, "action", required=True) or ""
         written = _call(
             lambda: ex.record_handover(
                 engine,
@@ -312,7 +262,9 @@ def exit_handovers(exit_id: int) -> ResponseReturnValue:
     "the party owes and the exit is settled; otherwise the month's final run is created "
     "as a draft (or the pending one recorded) and the answer says it waits "
     '(`"settled": false`): approve and post the run, then call again. Finance only.',
-    request_body=_body({"period": {"type": "string", "pattern": r"^\d{4}-\d{2}$"}}, ("period",)),
+    request_body=members.request_json(
+        {"period": {"type": "string", "pattern": r"^\d{4}-\d{2}$"}}, ("period",)
+    ),
     responses={
         200: json_response("Where the final settlement stands", _OBJECT),
         404: "No such exit",
@@ -324,8 +276,8 @@ def exit_handovers(exit_id: int) -> ResponseReturnValue:
 )
 def exit_final_settlement(exit_id: int) -> ResponseReturnValue:
     body = json_body()
-    _known(body, ("period",))
-    period = _text(body, "period", required=True) or ""
+    members.known(body, ("period",))
+    period = members.text(body, "period", required=True) or ""
     result = _call(lambda: xs.final_settlement(get_engine(), exit_id, period, current_actor()))
     return jsonify(result.as_json())
 
@@ -337,7 +289,7 @@ def exit_final_settlement(exit_id: int) -> ResponseReturnValue:
     description='Body `{}` or `{"completed_on": "2027-06-01"}` (default today). Refused '
     "(409, the missing step named) while the buffer runs, while a unit in custody has no "
     "handover plan, or before the final settlement.",
-    request_body=_body({"completed_on": {"type": "string", "format": "date"}}),
+    request_body=members.request_json({"completed_on": {"type": "string", "format": "date"}}),
     responses={
         200: json_response("The completed exit", _OBJECT),
         404: "No such exit",
@@ -348,8 +300,8 @@ def exit_final_settlement(exit_id: int) -> ResponseReturnValue:
 )
 def exit_complete(exit_id: int) -> ResponseReturnValue:
     body = json_body()
-    _known(body, ("completed_on",))
-    on = _text(body, "completed_on")
+    members.known(body, ("completed_on",))
+    on = members.text(body, "completed_on")
     _call(lambda: ex.complete_exit(get_engine(), exit_id, current_actor(), completed_on=on))
     return jsonify(_detail(exit_id))
 
@@ -359,7 +311,7 @@ def exit_complete(exit_id: int) -> ResponseReturnValue:
     methods=("POST",),
     summary="Cancel an exit still in its buffer",
     description='Body `{"reason": "..."}`: the party is back to its status before the exit.',
-    request_body=_body({"reason": {"type": "string"}}, ("reason",)),
+    request_body=members.request_json({"reason": {"type": "string"}}, ("reason",)),
     responses={
         200: json_response("The cancelled exit", _OBJECT),
         404: "No such exit",
@@ -370,7 +322,7 @@ def exit_complete(exit_id: int) -> ResponseReturnValue:
 )
 def exit_cancel(exit_id: int) -> ResponseReturnValue:
     body = json_body()
-    _known(body, ("reason",))
-    reason = _text(body, "reason", required=True) or ""
+    members.known(body, ("reason",))
+    reason = members.text(body, "reason", required=True) or ""
     _call(lambda: ex.cancel_exit(get_engine(), exit_id, current_actor(), reason=reason))
     return jsonify(_detail(exit_id))

@@ -17,13 +17,21 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
-from flask import Response, request, url_for
+from flask import Response, jsonify, request, url_for
 
 from web.api import query_int, query_str
 from web.api.openapi import CURSOR_PATTERN, json_response, query_param, validated_query
 from web.converters import ID_MAX
 
-__all__ = ["PAGE_HEADERS", "page_params", "page_window", "paged", "paged_response", "window_of"]
+__all__ = [
+    "PAGE_HEADERS",
+    "page_answer",
+    "page_params",
+    "page_window",
+    "paged",
+    "paged_response",
+    "window_of",
+]
 
 T = TypeVar("T")
 
@@ -103,3 +111,10 @@ def paged(response: Response, total: int, offset: int, limit: int, shown: int) -
     if links:
         response.headers["Link"] = ", ".join(links)
     return response
+
+
+def page_answer(items: Sequence[Any], total: int, offset: int, limit: int) -> Response:
+    """The answer of a list endpoint: ``{items, total, offset, limit}`` (``items``
+    already JSON-ready, the page starting at ``offset``) through :func:`paged`."""
+    body = jsonify(items=list(items), total=total, offset=offset, limit=limit)
+    return paged(body, total, offset, limit, len(items))

@@ -39,6 +39,7 @@ from web.api import (
     query_param,
     query_str,
 )
+from web.api import body as members
 from web.api.paging import page_params, page_window, paged, paged_response
 from web.db import get_engine
 from web.i18n import DEFAULT_LOCALE
@@ -198,13 +199,6 @@ _FIELD_PROBLEMS = json_response(
 )
 
 
-def _body(properties: dict[str, Any], required: Sequence[str] = ()) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "object", "properties": properties}
-    if required:
-        schema["required"] = list(required)
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
-
-
 def party_json(view: pp.PartyView) -> dict[str, Any]:
     """A party's master data as the API answers it."""
     return dataclasses.asdict(view)
@@ -259,12 +253,6 @@ def _answer(view: Callable[..., ResponseReturnValue]) -> Callable[..., ResponseR
     run.__name__ = view.__name__
     run.__doc__ = view.__doc__
     return run
-
-
-def _known(body: dict[str, Any], allowed: Sequence[str]) -> None:
-    for key in body:
-        if key not in allowed:
-            abort(400, f"$.{key} is not a member of this body; it takes {', '.join(allowed)}")
 
 
 def _texts(
@@ -364,7 +352,9 @@ def partner_list() -> ResponseReturnValue:
     '"currency": "CNY", "parent": "CN-NA", "time_zone": "Asia/Shanghai", "locale": '
     '"zh_Hans_CN", "status": "active"}`. Answers 201 with the party and its `Location`; '
     "400 names every bad member by its JSON path.",
-    request_body=_body(_PARTY_MEMBERS, ("code", "name", "kind", "country", "currency")),
+    request_body=members.request_json(
+        _PARTY_MEMBERS, ("code", "name", "kind", "country", "currency")
+    ),
     responses={201: json_response("The new party", _OBJECT), 400: _FIELD_PROBLEMS},
     roles=PARTY_WRITERS,
     tags=_TAGS,
@@ -372,7 +362,7 @@ def partner_list() -> ResponseReturnValue:
 @_answer
 def party_create() -> ResponseReturnValue:
     body = json_body()
-    _known(body, tuple(_PARTY_MEMBERS))
+    members.known(body, tuple(_PARTY_MEMBERS))
     _required(body, ("code", "name", "kind", "country", "currency"))
     text = _texts(body, tuple(_PARTY_MEMBERS), nullable=("time_zone", "parent", "locale"))
     data = pp.PartyInput(
@@ -416,7 +406,9 @@ def party_detail(code: str) -> ResponseReturnValue:
     '`parent`, `locale` (null or "" clears an optional one). The code never changes; the '
     "status changes through `POST /parties/{code}/status`. A change of nothing records "
     "nothing.",
-    request_body=_body({k: v for k, v in _PARTY_MEMBERS.items() if k in pp.EDITABLE}),
+    request_body=members.request_json(
+        {k: v for k, v in _PARTY_MEMBERS.items() if k in pp.EDITABLE}
+    ),
     responses={
         200: json_response("The party", _OBJECT),
         400: _FIELD_PROBLEMS,
@@ -432,7 +424,7 @@ def party_update(code: str) -> ResponseReturnValue:
     fixed: dict[str, object] = {k: body[k] for k in ("code", "status") if k in body}
     if fixed:  # the service says why they do not change here, naming the member
         _call(lambda: pp.update_party(get_engine(), code, fixed, current_actor()))
-    _known(body, pp.EDITABLE)
+    members.known(body, pp.EDITABLE)
     changes = _texts(body, pp.EDITABLE, nullable=("time_zone", "parent", "locale", "local_name"))
     _call(lambda: pp.update_party(get_engine(), code, changes, current_actor()))
     return _detail(code)
@@ -445,7 +437,7 @@ def party_update(code: str) -> ResponseReturnValue:
     description='Body `{"status": "suspended", "reason": "..."}`. Allowed: prospect -> '
     "trial -> active <-> suspended; trial, active or suspended -> exiting -> terminated; "
     "trial -> terminated. 409 for any other change (terminated is final).",
-    request_body=_body(
+    request_body=members.request_json(
         {"status": {"type": "string", "enum": list(pp.STATUSES)}, "reason": _TEXT},
         ("status", "reason"),
     ),
@@ -461,7 +453,7 @@ def party_update(code: str) -> ResponseReturnValue:
 @_answer
 def party_status(code: str) -> ResponseReturnValue:
     body = json_body()
-    _known(body, ("status", "reason"))
+    members.known(body, ("status", "reason"))
     _required(body, ("status", "reason"))
     text = _texts(body, ("status", "reason"))
     _call(
@@ -482,7 +474,7 @@ def _coordinate(body: dict[str, Any], name: str) -> str:
 
 
 def _address_input(body: dict[str, Any]) -> pp.AddressInput:
-    _known(body, tuple(_ADDRESS_MEMBERS))
+    members.known(body, tuple(_ADDRESS_MEMBERS))
     _required(body, ("kind", "line1", "city", "country"))
     text = _texts(body, ("kind", "line1", "line2", "city", "region", "postal_code", "country"))
     return pp.AddressInput(
@@ -499,7 +491,7 @@ def _address_input(body: dict[str, Any]) -> pp.AddressInput:
 
 
 def _contact_input(body: dict[str, Any]) -> pp.ContactInput:
-    _known(body, tuple(_CONTACT_MEMBERS))
+    members.known(body, tuple(_CONTACT_MEMBERS))
     _required(body, ("name",))
     text = _texts(body, ("name", "role", "email", "phone", "language"))
     primary = body.get("primary", False)
@@ -532,7 +524,7 @@ _SUB_RESPONSES: dict[int | str, str | dict[str, Any]] = {
     description='Body `{"kind": "warehouse", "line1": "88 Century Ave", "city": "Shanghai", '
     '"country": "CN", "lat": 31.2304, "lon": 121.4737}`; coordinates in decimal degrees '
     "(at most 6 decimals), both or neither. Answers 201 with the address.",
-    request_body=_body(_ADDRESS_MEMBERS, ("kind", "line1", "city", "country")),
+    request_body=members.request_json(_ADDRESS_MEMBERS, ("kind", "line1", "city", "country")),
     responses={201: json_response("The address", _OBJECT), **_SUB_RESPONSES},
     roles=PARTY_WRITERS,
     tags=_TAGS,
@@ -552,7 +544,7 @@ def party_address_add(code: str) -> ResponseReturnValue:
     methods=("PUT", "DELETE"),
     summary="Replace an address (PUT, with the body of POST) or remove it (DELETE, no body)",
     request_body={
-        **_body(_ADDRESS_MEMBERS, ("kind", "line1", "city", "country")),
+        **members.request_json(_ADDRESS_MEMBERS, ("kind", "line1", "city", "country")),
         "required": False,
     },
     responses={
@@ -581,7 +573,7 @@ def party_address_one(code: str, address_id: int) -> ResponseReturnValue:
     description='Body `{"name": "Li Wei", "role": "owner", "email": "li.wei@example.cn", '
     '"phone": "+86 21 5555 0101", "language": "zh_Hans_CN", "primary": true}`; a primary '
     "contact makes the others not primary. Answers 201 with the contact.",
-    request_body=_body(_CONTACT_MEMBERS, ("name",)),
+    request_body=members.request_json(_CONTACT_MEMBERS, ("name",)),
     responses={201: json_response("The contact", _OBJECT), **_SUB_RESPONSES},
     roles=PARTY_WRITERS,
     tags=_TAGS,
@@ -601,7 +593,7 @@ def party_contact_add(code: str) -> ResponseReturnValue:
     methods=("PUT", "DELETE"),
     summary="Replace a contact person (PUT, with the body of POST) or remove it (DELETE, no body)",
     request_body={
-        **_body(_CONTACT_MEMBERS, ("name",)),
+        **members.request_json(_CONTACT_MEMBERS, ("name",)),
         "required": False,
     },
     responses={

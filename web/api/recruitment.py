@@ -33,7 +33,8 @@ from partners import recruitment as rc
 from partners import trials
 from partners.values import InvalidField
 from web.api import api_route, json_body, json_response, query_param, query_str
-from web.api.paging import page_params, page_window, paged, paged_response
+from web.api.body import request_json
+from web.api.paging import page_answer, page_params, page_window, paged_response
 from web.db import get_engine
 from web.i18n import DEFAULT_LOCALE, N_
 from web.partners._recruit import HONEYPOT, application_allowed, said
@@ -49,13 +50,6 @@ _OBJECT = {"type": "object"}
 _TAGS = ("recruitment",)
 _TOO_MANY = N_("Too many applications from your address; please try again in an hour")
 _APPLICATION_FIELDS = {name: {"type": "string"} for name in rc.APPLICATION_FIELDS}
-
-
-def _body(properties: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "object", "properties": properties}
-    if required:
-        schema["required"] = list(required)
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
 def _plain(value: Any) -> Any:
@@ -142,7 +136,7 @@ def trial_json(view: trials.TrialView) -> dict[str, Any]:
     "form), `language`, `website`, `territories_wanted`, `message`, `channel_detail`. "
     "Answers 201 `{id, reference}` with `Location`; 400 naming every bad member by its JSON "
     "path in `errors`; 429 past the rate limit (per address).",
-    request_body=_body(
+    request_body=request_json(
         _APPLICATION_FIELDS, ("company_name", "country", "contact_name", "contact_email")
     ),
     responses={
@@ -204,8 +198,7 @@ def prospects() -> ResponseReturnValue:
         )
     except SaidError as exc:
         return _fail(exc)
-    body = jsonify(items=[prospect_json(p) for p in items], total=total, offset=offset, limit=limit)
-    return paged(body, total, offset, limit, len(items))
+    return page_answer([prospect_json(p) for p in items], total, offset, limit)
 
 
 @api_route(
@@ -214,7 +207,7 @@ def prospects() -> ResponseReturnValue:
     summary="Add a prospect found by a partner manager (an exhibition, a referral)",
     description="The members of `POST /applications` with `channel` required, plus "
     "`owner_user_id` and `due_on` (YYYY-MM-DD).",
-    request_body=_body(
+    request_body=request_json(
         {**_APPLICATION_FIELDS, "owner_user_id": {"type": "integer"}, "due_on": {"type": "string"}}
     ),
     responses={201: json_response("The prospect", _OBJECT)},
@@ -292,7 +285,7 @@ def _move_args(body: dict[str, Any]) -> dict[str, Any]:
     description='Body `{"stage": "screening", "owner_user_id": 7, "due_on": "2026-12-20", '
     '"note": "..."}`; `note` is the reason, required to reject or withdraw. Signing is '
     "`POST /prospects/{id}/sign`. 409 names the stages allowed or what the stage still needs.",
-    request_body=_body(
+    request_body=request_json(
         {
             "stage": {"type": "string", "enum": list(rc.STAGES)},
             "owner_user_id": {"type": "integer"},
@@ -325,7 +318,7 @@ def prospect_stage(prospect_id: int) -> ResponseReturnValue:
     "/prospects/<id:prospect_id>/assign",
     methods=("POST",),
     summary="Give a prospect's current stage an owner and a due date",
-    request_body=_body(
+    request_body=request_json(
         {
             "owner_user_id": {"type": "integer"},
             "due_on": {"type": "string"},
@@ -352,7 +345,7 @@ def prospect_assign(prospect_id: int) -> ResponseReturnValue:
     description='Body `{"criterion": "qualification", "score": 80, "reason": "..."}` or '
     '`{"scores": [{...}, ...]}` (all or nothing). Answers the screening: each criterion\'s '
     "weight, score and reason, the weighted `total` and the criteria still `missing`.",
-    request_body=_body(
+    request_body=request_json(
         {
             "criterion": {"type": "string"},
             "score": {"type": "integer"},
@@ -474,7 +467,7 @@ def prospect_visits(prospect_id: int) -> ResponseReturnValue:
     description='Body `{"territories": ["DE"], "programs": ["VOL"], "currency": "EUR", '
     '"deposit_minor": 500000, "credit_limit_minor": 0, "payment_terms_days": 30, '
     '"trial_days": 90, "trial_order_cap_units": 200, "note": "..."}` (money in minor units).',
-    request_body=_body(
+    request_body=request_json(
         {
             "territories": {"type": "array", "items": {"type": "string"}},
             "programs": {"type": "array", "items": {"type": "string"}},
@@ -512,7 +505,7 @@ def prospect_terms(prospect_id: int) -> ResponseReturnValue:
     "defaults to the company name; `parent` a dealer's distributor). Answers 201 "
     '`{"party": code, "trial_id", "prospect"}` with `Location` of the trial. The agreement '
     "is drafted separately from the latest terms.",
-    request_body=_body(
+    request_body=request_json(
         {"code": {"type": "string"}, "name": {"type": "string"}, "parent": {"type": "string"}},
         ("code",),
     ),
@@ -574,8 +567,7 @@ def trials_list() -> ResponseReturnValue:
         )
     except SaidError as exc:
         return _fail(exc)
-    body = jsonify(items=[trial_json(t) for t in items], total=total, offset=offset, limit=limit)
-    return paged(body, total, offset, limit, len(items))
+    return page_answer([trial_json(t) for t in items], total, offset, limit)
 
 
 @api_route(
@@ -597,7 +589,7 @@ def trial(code: str) -> ResponseReturnValue:
     methods=("POST",),
     summary="Admit a party on trial (status active) or end its trial (status terminated)",
     description='Body `{"admit": true, "reason": "..."}`; the reason is required.',
-    request_body=_body(
+    request_body=request_json(
         {"admit": {"type": "boolean"}, "reason": {"type": "string"}}, ("admit", "reason")
     ),
     responses={
@@ -658,7 +650,7 @@ def screening_weights() -> ResponseReturnValue:
     summary="Store a new version of the screening weights",
     description='Body `{"weights": {"qualification": "0.3", "sales_capability": "0.3", '
     '"resources": "0.2", "willingness": "0.2"}}`: decimals from 0 to 1 adding up to 1.',
-    request_body=_body({"weights": _OBJECT}, ("weights",)),
+    request_body=request_json({"weights": _OBJECT}, ("weights",)),
     responses={200: json_response("The new version", _OBJECT)},
     roles=WRITERS,
     tags=_TAGS,
@@ -689,8 +681,7 @@ def acquisition_costs() -> ResponseReturnValue:
         items, total = rc.list_costs(get_engine(), current_actor(), offset=offset, limit=limit)
     except SaidError as exc:
         return _fail(exc)
-    body = jsonify(items=_plain(items), total=total, offset=offset, limit=limit)
-    return paged(body, total, offset, limit, len(items))
+    return page_answer(_plain(items), total, offset, limit)
 
 
 @api_route(
@@ -699,7 +690,7 @@ def acquisition_costs() -> ResponseReturnValue:
     summary="Record money spent on an acquisition channel in a month",
     description='Body `{"channel": "exhibition", "period": "2026-11", "amount_minor": 300000, '
     '"currency": "EUR", "note": "..."}`.',
-    request_body=_body(
+    request_body=request_json(
         {
             "channel": {"type": "string"},
             "period": {"type": "string"},
