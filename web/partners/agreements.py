@@ -19,7 +19,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -40,9 +39,10 @@ from web.db import get_engine, get_session
 from web.finance._common import FormState
 from web.i18n import DEFAULT_LOCALE, format_money
 from web.paging import page_request
+from web.partners import _pages as pages
 from web.reasons import reason_words
 from web.roles import Role
-from web.security import current_principal, require_roles
+from web.security import require_roles
 from web.settlement_access import abort_for, current_actor, format_ms
 
 __all__ = ["GROUND_WORDS", "KIND_WORDS", "READERS", "WRITERS", "bp"]
@@ -82,10 +82,6 @@ _TERM_FIELDS = (
 )
 
 
-def _today() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()
-
-
 def _day_words(day: str | None) -> str:
     """An ISO date as the reader's language writes it (``2027年12月31日``)."""
     if not day:
@@ -96,13 +92,8 @@ def _day_words(day: str | None) -> str:
         return day
 
 
-def _role() -> str:
-    principal = current_principal()
-    return "" if principal is None else principal.role.value
-
-
 def _render(template: str, status: int = 200, **context: Any) -> ResponseReturnValue:
-    role = _role()
+    role = pages.role()
     return (
         render_template(
             template,
@@ -115,10 +106,10 @@ def _render(template: str, status: int = 200, **context: Any) -> ResponseReturnV
             decision_words=DECISION_WORDS,
             money=format_money,
             format_ms=format_ms,
-            today=_today().isoformat(),
-            today_date=_today(),
+            today=pages.today().isoformat(),
+            today_date=pages.today(),
             day_words=_day_words,
-            linked=lambda endpoint: endpoint in current_app.view_functions,
+            linked=pages.linked,
             **context,
         ),
         status,
@@ -255,7 +246,7 @@ def index() -> ResponseReturnValue:
         statuses=ag.STATUSES,
         soon_days=SOON_DAYS,
         soon_total=soon_total,
-        soon_until=(_today() + dt.timedelta(days=SOON_DAYS)).isoformat(),
+        soon_until=(pages.today() + dt.timedelta(days=SOON_DAYS)).isoformat(),
     )
 
 
@@ -284,7 +275,9 @@ def remind() -> ResponseReturnValue:
 def party(code: str) -> ResponseReturnValue:
     try:
         rows = ag.party_agreements(get_engine(), code, current_actor())
-        in_force = ag.agreement_in_force(get_engine(), code, _today().isoformat(), current_actor())
+        in_force = ag.agreement_in_force(
+            get_engine(), code, pages.today().isoformat(), current_actor()
+        )
     except PartnerError as exc:
         abort_for(exc)
     pager = page_request().with_total(len(rows))
@@ -416,12 +409,12 @@ def _agreement_page(
         a=a,
         forms={
             "review": forms.get("review", blank),
-            "sign": forms.get("sign", FormState(values={"signed_on": _today().isoformat()})),
+            "sign": forms.get("sign", FormState(values={"signed_on": pages.today().isoformat()})),
             "terminate": forms.get("terminate", FormState(values={"terminated_on": ""})),
             "renew": forms.get("renew", blank),
         },
         grounds=ag.GROUNDS,
-        days_left=a.days_left(_today()),
+        days_left=a.days_left(pages.today()),
         soon_days=SOON_DAYS,
     )
 

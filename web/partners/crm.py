@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
@@ -28,10 +28,11 @@ from web.api.crm import TASK_KEEPERS, TASK_READERS
 from web.db import get_engine
 from web.finance._common import FormState
 from web.paging import page_request
+from web.partners import _pages as pages
 from web.partners.evaluation import TASK_WORDS
 from web.reasons import reason_words
 from web.roles import Role
-from web.security import current_principal, require_roles
+from web.security import require_roles
 from web.settlement_access import abort_for, current_actor, format_ms
 
 __all__ = ["KIND_WORDS", "bp"]
@@ -51,17 +52,8 @@ _FIELDS = ("kind", "happened_on", "subject", "notes", "next_step", "next_due_on"
 FOLLOW_UPS_SHOWN = 50
 
 
-def _today() -> str:
-    return dt.datetime.now(dt.UTC).date().isoformat()
-
-
-def _role() -> str:
-    principal = current_principal()
-    return "" if principal is None else principal.role.value
-
-
 def _render(template: str, status: int = 200, **context: Any) -> ResponseReturnValue:
-    role = _role()
+    role = pages.role()
     return (
         render_template(
             template,
@@ -70,8 +62,8 @@ def _render(template: str, status: int = 200, **context: Any) -> ResponseReturnV
             kind_words=KIND_WORDS,
             task_words=TASK_WORDS,
             format_ms=format_ms,
-            today=_today(),
-            linked=lambda endpoint: endpoint in current_app.view_functions,
+            today=pages.today().isoformat(),
+            linked=pages.linked,
             **context,
         ),
         status,
@@ -118,7 +110,7 @@ def _interactions(code: str, form: FormState, status: int = 200) -> ResponseRetu
 def interactions(code: str) -> ResponseReturnValue:
     form = FormState.read(request.args, *_FIELDS)
     form.values["kind"] = form.values["kind"] or "meeting"
-    form.values["happened_on"] = form.values["happened_on"] or _today()
+    form.values["happened_on"] = form.values["happened_on"] or pages.today().isoformat()
     return _interactions(code, form)
 
 
@@ -173,7 +165,7 @@ def _tasks(status: int = 200) -> ResponseReturnValue:
         chosen=chosen or "",
         late=late[:FOLLOW_UPS_SHOWN],
         n_late=len(late),
-        can_check=_role() in crm.WRITERS,
+        can_check=pages.role() in crm.WRITERS,
     )
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
@@ -30,9 +30,10 @@ from risk import health, reviews
 from web.db import get_engine
 from web.finance._common import FormState
 from web.paging import page_request
+from web.partners import _pages as pages
 from web.reasons import reason_words
 from web.roles import Role
-from web.security import current_principal, require_roles
+from web.security import require_roles
 from web.settlement_access import abort_for, current_actor, format_ms
 
 __all__ = ["INDICATOR_WORDS", "PART_WORDS", "TASK_WORDS", "bp"]
@@ -75,13 +76,8 @@ TASK_WORDS = {
 _OPEN_FIELDS = ("party", "year", "kind", "trigger")
 
 
-def _role() -> str:
-    principal = current_principal()
-    return "" if principal is None else principal.role.value
-
-
 def _render(template: str, status: int = 200, **context: Any) -> ResponseReturnValue:
-    role = _role()
+    role = pages.role()
     return (
         render_template(
             template,
@@ -95,7 +91,7 @@ def _render(template: str, status: int = 200, **context: Any) -> ResponseReturnV
             source_words=SOURCE_WORDS,
             task_words=TASK_WORDS,
             format_ms=format_ms,
-            linked=lambda endpoint: endpoint in current_app.view_functions,
+            linked=pages.linked,
             **context,
         ),
         status,

@@ -11,10 +11,9 @@ reader's language next to the field it names or above the form.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
@@ -28,9 +27,10 @@ from web.db import get_engine
 from web.finance._common import FormState
 from web.i18n import format_money
 from web.paging import page_request
+from web.partners import _pages as pages
 from web.reasons import reason_words
 from web.roles import Role
-from web.security import current_principal, require_roles
+from web.security import require_roles
 from web.settlement_access import abort_for, current_actor, format_ms
 
 __all__ = ["ACTION_WORDS", "REASON_WORDS", "STATUS_WORDS", "STEP_WORDS", "bp"]
@@ -112,17 +112,8 @@ _FIELD_INPUTS = {
 }
 
 
-def _today() -> str:
-    return dt.datetime.now(dt.UTC).date().isoformat()
-
-
-def _role() -> str:
-    principal = current_principal()
-    return "" if principal is None else principal.role.value
-
-
 def _render(template: str, status: int = 200, **context: Any) -> ResponseReturnValue:
-    role = _role()
+    role = pages.role()
     return (
         render_template(
             template,
@@ -136,8 +127,8 @@ def _render(template: str, status: int = 200, **context: Any) -> ResponseReturnV
             history_words=HISTORY_WORDS,
             money=format_money,
             format_ms=format_ms,
-            today=_today(),
-            linked=lambda endpoint: endpoint in current_app.view_functions,
+            today=pages.today().isoformat(),
+            linked=pages.linked,
             **context,
         ),
         status,
@@ -182,7 +173,7 @@ def _index(start: FormState, status: int = 200) -> ResponseReturnValue:
 @require_roles(*READERS)
 def index() -> ResponseReturnValue:
     form = FormState.read(request.args, *_START_FIELDS)
-    form.values["started_on"] = form.values["started_on"] or _today()
+    form.values["started_on"] = form.values["started_on"] or pages.today().isoformat()
     return _index(form)
 
 
@@ -263,16 +254,16 @@ def _party_page(code: str, status: int = 200, **forms: FormState) -> ResponseRet
             customers=[h for h in done if h.kind == "customer"],
             trail=trail,
         )
-    period = _today()[:7]
+    period = pages.today().isoformat()[:7]
     defaults = {
         "handover": FormState(values={"action": "return"}),
         "customer": FormState(),
         "settle": FormState(values={"period": period}),
-        "complete": FormState(values={"completed_on": _today()}),
+        "complete": FormState(values={"completed_on": pages.today().isoformat()}),
         "cancel": FormState(),
     }
     defaults.update(forms)
-    start = FormState(values={"party": code, "started_on": _today()})
+    start = FormState(values={"party": code, "started_on": pages.today().isoformat()})
     return _render(
         "partners/exit.html", status, start=start, reasons=ex.REASONS, **defaults, **context
     )

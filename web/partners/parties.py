@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
@@ -32,9 +32,10 @@ from partners.values import LOCALES, InvalidField
 from web.db import get_engine
 from web.i18n import N_
 from web.paging import page_request
+from web.partners import _pages as pages
 from web.reasons import problem_words, reason_words
 from web.roles import Role
-from web.security import current_principal, require_roles
+from web.security import require_roles
 from web.settlement_access import abort_for, current_actor, format_ms
 
 __all__ = ["KIND_WORDS", "READERS", "STATUS_WORDS", "WRITERS", "bp"]
@@ -194,22 +195,17 @@ class ContactForm(FlaskForm):  # type: ignore[misc]
 # ------------------------------------------------------------------ helpers
 
 
-def _can_write() -> bool:
-    principal = current_principal()
-    return principal is not None and principal.role in WRITERS
-
-
 def _render(template: str, status: int = 200, **context: Any) -> ResponseReturnValue:
     return (
         render_template(
             template,
-            can_write=_can_write(),
+            can_write=pages.has_role(WRITERS),
             status_words=STATUS_WORDS,
             kind_words=KIND_WORDS,
             address_words=ADDRESS_WORDS,
             locale_words=LOCALE_WORDS,
             format_ms=format_ms,
-            linked=lambda endpoint: endpoint in current_app.view_functions,
+            linked=pages.linked,
             **context,
         ),
         status,

@@ -41,6 +41,7 @@ from web.db import get_engine, get_session
 from web.finance._common import fetch_page
 from web.i18n import format_money, format_number
 from web.models import User
+from web.partners import _pages as pages
 from web.partners._recruit import (
     CHANNEL_WORDS,
     CRITERION_WORDS,
@@ -53,7 +54,7 @@ from web.partners._recruit import (
     word,
 )
 from web.roles import Role
-from web.security import current_principal, require_roles
+from web.security import require_roles
 from web.settlement_access import current_actor, format_ms
 
 __all__ = ["READERS", "WRITERS", "bp"]
@@ -66,16 +67,11 @@ READERS = (*WRITERS, Role.CHANNEL_MANAGER, Role.FINANCE, Role.AUDITOR)
 Problems = dict[str, str]
 
 
-def _can_edit() -> bool:
-    principal = current_principal()
-    return principal is not None and principal.role in WRITERS
-
-
 def _render(template: str, status: int = 200, **context: Any) -> ResponseReturnValue:
     return (
         render_template(
             template,
-            can_edit=_can_edit(),
+            can_edit=pages.has_role(WRITERS),
             stage_words=STAGE_WORDS,
             channel_words=CHANNEL_WORDS,
             criterion_words=CRITERION_WORDS,
@@ -484,7 +480,7 @@ def _costs_page(
 def costs() -> ResponseReturnValue:
     if request.method == "GET":
         return _costs_page()
-    if not _can_edit():
+    if not pages.has_role(WRITERS):
         abort(403)
     values = _form("channel", "period", "amount", "currency", "note")
     try:
@@ -512,7 +508,7 @@ def weights() -> ResponseReturnValue:
     values: dict[str, str] = {}
     status = 200
     if request.method == "POST":
-        if not _can_edit():
+        if not pages.has_role(WRITERS):
             abort(403)
         values = _form(*rc.CRITERIA)
         try:
