@@ -74,6 +74,7 @@ from partners.models import (
     AgreementTerritory,
     PartnerEvent,
 )
+from partners.parties import party_by_code
 from partners.tasks import TaskView, raise_task
 from partners.values import InvalidField, check_currency, check_text
 
@@ -390,13 +391,6 @@ def _check_span(valid_from: str, valid_to: str) -> None:
 # ------------------------------------------------------------------ reading
 
 
-def _party(s: Session, code: str) -> Party:
-    party = s.scalar(select(Party).where(Party.code == code))
-    if party is None:
-        raise PartnerNotFound.said("no_party", "there is no party %(party)s", party=code)
-    return party
-
-
 def _agreement(s: Session, ref: str | int) -> Agreement:
     """By number, or by id (an int, or a string of digits that is no number)."""
     found: Agreement | None = None
@@ -562,7 +556,7 @@ def party_agreements(engine: Engine, party_code: str, actor: Acting) -> list[Agr
     """Every agreement of a party, oldest version first (its history)."""
     require(actor, *READERS, action="read agreements")
     with Session(engine) as s:
-        party = _party(s, party_code)
+        party = party_by_code(s, party_code)
         rows = list(
             s.scalars(
                 select(Agreement)
@@ -666,7 +660,7 @@ def agreement_in_force(
     require(actor, *READERS, action="read agreements")
     when = _check_day(day, "day")
     with Session(engine) as s:
-        party = _party(s, party_code)
+        party = party_by_code(s, party_code)
         rows = list(
             s.scalars(
                 select(Agreement).where(
@@ -796,7 +790,7 @@ def draft_in(s: Session, party_code: str, terms: AgreementInput, actor: Acting) 
     credit = _check_minor(terms.credit_limit_minor, "credit_limit_minor")
     days = _check_terms_days(terms.payment_terms_days)
     notes = check_text(terms.notes, "notes", required=False, max_length=10_000)
-    party = _party(s, party_code)
+    party = party_by_code(s, party_code)
     currency = (
         party.currency if terms.currency in (None, "") else check_currency(str(terms.currency))
     )

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from partners.errors import Acting
 from partners.models import PartnerEvent
 
-__all__ = ["EventView", "changes", "history", "now_ms", "record"]
+__all__ = ["EventView", "changes", "event_view", "history", "now_ms", "record"]
 
 
 def now_ms() -> int:
@@ -74,6 +74,20 @@ class EventView:
     agreement_id: int | None
 
 
+def event_view(e: PartnerEvent) -> EventView:
+    """The audit row ``e`` as pages and the API show it (its detail decoded)."""
+    return EventView(
+        e.id,
+        e.action,
+        json.loads(e.detail_json),
+        e.actor_name,
+        e.at_ms,
+        e.party_id,
+        e.prospect_id,
+        e.agreement_id,
+    )
+
+
 def history(
     s: Session,
     *,
@@ -90,16 +104,4 @@ def history(
         q = q.where(PartnerEvent.prospect_id == prospect_id)
     if agreement_id is not None:
         q = q.where(PartnerEvent.agreement_id == agreement_id)
-    return [
-        EventView(
-            e.id,
-            e.action,
-            json.loads(e.detail_json),
-            e.actor_name,
-            e.at_ms,
-            e.party_id,
-            e.prospect_id,
-            e.agreement_id,
-        )
-        for e in s.scalars(q.limit(limit))
-    ]
+    return [event_view(e) for e in s.scalars(q.limit(limit))]

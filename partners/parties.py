@@ -51,7 +51,6 @@ its own party. Refusals are :class:`partners.errors.PartnerDenied`; bad values
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -60,8 +59,8 @@ from sqlalchemy import Engine, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from ledger.models import Party
-from partners.audit import EventView, changes, history, record
-from partners.errors import Acting, PartnerDenied, PartnerNotFound, PartnerStateError
+from partners.audit import EventView, changes, event_view, history, record
+from partners.errors import Acting, PartnerDenied, PartnerNotFound, PartnerStateError, require
 from partners.models import PartnerEvent, PartnerExit, PartyAddress, PartyContact
 from partners.values import (
     InvalidField,
@@ -106,6 +105,7 @@ __all__ = [
     "get_party",
     "page_history",
     "page_parties",
+    "party_by_code",
     "party_history",
     "remove_address",
     "remove_contact",
@@ -328,7 +328,10 @@ def check_party_input(data: PartyInput) -> tuple[_Clean | None, list[InvalidFiel
     )
 
 
-def _party(s: Session, code: str, *, field_name: str | None = None) -> Party:
+def party_by_code(s: Session, code: str, *, field_name: str | None = None) -> Party:
+    """The party ``code`` in ``s``; :class:`PartnerNotFound` when there is none, or
+    :class:`~partners.values.InvalidField` on ``field_name`` when the code was given
+    in that input field."""
     party = s.scalar(select(Party).where(Party.code == code))
     if party is None:
         if field_name is not None:
@@ -356,7 +359,7 @@ def _check_parent(s: Session, kind: str, parent_code: str, party_id: int | None)
                 kinds=" or ".join(PARENT_KINDS[kind]),
             )
         return None
-    parent = _party(s, parent_code, field_name="parent")
+    parent = party_by_code(s, parent_code, field_name="parent")
     if parent.kind not in PARENT_KINDS[kind]:
         raise InvalidField.said(
             "parent_kind",
@@ -384,15 +387,7 @@ def _check_parent(s: Session, kind: str, parent_code: str, party_id: int | None)
 
 
 def _can_write(actor: Acting, action: str) -> None:
-    if actor.role not in WRITERS:
-        raise PartnerDenied.said(
-            "partner_denied",
-            "%(user)s (%(role)s) may not %(action)s; needs one of: %(roles)s",
-            user=actor.username,
-            role=actor.role,
-            action=action,
-            roles=", ".join(WRITERS),
-        )
+    require(actor, *WRITERS, action=action)
 
 
 def _can_read(actor: Acting, party_id: int | None = None) -> None:
@@ -521,7 +516,7 @@ def update_party_in(
     Raises :class:`InvalidField` (``code``/``status``/unknown fields, bad values,
     the parent rules), :class:`PartnerNotFound`, :class:`PartnerDenied`."""
     _can_write(actor, "edit parties")
-    party = _party(s, code)
+    party = party_by_code(s, code)
     if party.kind == "manufacturer":
         raise PartnerStateError.said(
             "manufacturer_fixed",
@@ -642,7 +637,7 @@ def set_status_in(s: Session, code: str, status: str, actor: Acting, reason: str
     _can_write(actor, "change a party's status")
     target = check_choice(status, "status", STATUSES)
     why = check_text(reason, "reason", max_length=1000)
-    party = _party(s, code)
+    party = party_by_code(s, code)
     if party.kind == "manufacturer":
         raise PartnerStateError.said(
             "manufacturer_fixed",
@@ -717,7 +712,7 @@ def get_party(engine: Engine, code: str, actor: Acting) -> PartyDetail:
     Raises :class:`PartnerNotFound`, :class:`PartnerDenied` (a distributor asking
     for another party, a role that reads no parties)."""
     with Session(engine) as s:
-        party = _party(s, code)
+        party = party_by_code(s, code)
         _can_read(actor, party.id)
         parent_row = s.get(Party, party.parent_id) if party.parent_id is not None else None
         grand = (
@@ -748,7 +743,7 @@ def party_history(engine: Engine, code: str, actor: Acting, *, limit: int = 200)
     changes with their reasons, addresses, contacts, and other areas' rows about it),
     newest first. Same access as :func:`get_party`."""
     with Session(engine) as s:
-        party = _party(s, code)
+        party = party_by_code(s, code)
         _can_read(actor, party.id)
         return history(s, party_id=party.id, limit=limit)
 
@@ -759,7 +754,7 @@ def page_history(
     """A page of party ``code``'s audit trail, newest first, and its length: what
     :func:`party_history` reads, ``offset`` rows skipped. Same access."""
     with Session(engine) as s:
-        party = _party(s, code)
+        party = party_by_code(s, code)
         _can_read(actor, party.id)
         total = s.scalar(
             select(func.count()).select_from(PartnerEvent).where(PartnerEvent.party_id == party.id)
@@ -771,19 +766,7 @@ def page_history(
             .offset(offset)
             .limit(limit)
         )
-        events = [
-            EventView(
-                e.id,
-                e.action,
-                json.loads(e.detail_json),
-                e.actor_name,
-                e.at_ms,
-                e.party_id,
-                e.prospect_id,
-                e.agreement_id,
-            )
-            for e in rows
-        ]
+        events = [event_view(e) for e in rows]
         return events, int(total or 0)
 
 
@@ -898,7 +881,7 @@ def add_address(engine: Engine, code: str, data: AddressInput, actor: Acting) ->
     _can_write(actor, "edit parties")
     values = _check_address(data)
     with Session(engine) as s, s.begin():
-        party = _party(s, code)
+        party = party_by_code(s, code)
         a = PartyAddress(party_id=party.id, **values)
         s.add(a)
         s.flush()
@@ -915,7 +898,7 @@ def update_address(
     _can_write(actor, "edit parties")
     values = _check_address(data)
     with Session(engine) as s, s.begin():
-        party = _party(s, code)
+        party = party_by_code(s, code)
         a = _address(s, party, address_id)
         before = {k: getattr(a, k) for k in values}
         diff = changes(before, values)
@@ -937,7 +920,7 @@ def remove_address(engine: Engine, code: str, address_id: int, actor: Acting) ->
     with what it was)."""
     _can_write(actor, "edit parties")
     with Session(engine) as s, s.begin():
-        party = _party(s, code)
+        party = party_by_code(s, code)
         a = _address(s, party, address_id)
         gone = _address_view(a)
         s.delete(a)
@@ -1021,7 +1004,7 @@ def add_contact(engine: Engine, code: str, data: ContactInput, actor: Acting) ->
     _can_write(actor, "edit parties")
     _check_contact(data)
     with Session(engine) as s, s.begin():
-        return add_contact_in(s, _party(s, code).id, data, actor)
+        return add_contact_in(s, party_by_code(s, code).id, data, actor)
 
 
 def add_contact_in(
@@ -1048,7 +1031,7 @@ def update_contact(
     _can_write(actor, "edit parties")
     values = _check_contact(data)
     with Session(engine) as s, s.begin():
-        party = _party(s, code)
+        party = party_by_code(s, code)
         c = _contact(s, party, contact_id)
         diff = changes({k: getattr(c, k) for k in values}, values)
         if diff:
@@ -1069,7 +1052,7 @@ def remove_contact(engine: Engine, code: str, contact_id: int, actor: Acting) ->
     """Remove contact ``contact_id`` of party ``code`` (audited ``party.contact_removed``)."""
     _can_write(actor, "edit parties")
     with Session(engine) as s, s.begin():
-        party = _party(s, code)
+        party = party_by_code(s, code)
         c = _contact(s, party, contact_id)
         gone = _contact_view(c)
         s.delete(c)
