@@ -11,8 +11,15 @@ Rules:
   changed, :func:`edit_interaction`) or a new note.
 - Quarterly meeting (:func:`meeting_overdue`): the quarter checked on ``today`` is
   the latest quarter that is over (the quarter of ``today`` when ``today`` is its
-  last day, else the quarter before). A distributor that is ``active`` or on
-  ``trial`` with no interaction of kind ``meeting`` or ``visit`` dated inside that
+  last day, else the quarter before). A distributor is held to a quarter when it
+  is ``active`` or on ``trial`` now AND was a partner (``active`` or ``trial``) at
+  the quarter's end, read from its audit trail (the latest ``party.created`` /
+  ``party.status`` row before the first instant after the quarter; a party whose
+  rows all come later — created, signed from recruitment or admitted after the
+  quarter — is not held to it; a party with no such rows at all predates the audit
+  trail and is judged by its status now). The end, not the whole quarter: a
+  partner signed during the quarter owed it a meeting once it was one. A held
+  distributor with no interaction of kind ``meeting`` or ``visit`` dated inside that
   quarter is overdue; each gets one open ``quarterly_meeting`` task per quarter
   (:func:`partners.tasks.raise_task`, key = the quarter, due 14 days after
   ``today``). Only distributors are held to it: the manufacturer contracts with
@@ -24,7 +31,9 @@ Rules:
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +44,7 @@ from sqlalchemy.orm import Session
 from ledger.models import Party
 from partners.audit import changes, now_ms, record
 from partners.errors import Acting, PartnerError, PartnerNotFound, require
-from partners.models import Interaction
+from partners.models import Interaction, PartnerEvent
 from partners.tasks import raise_task
 
 __all__ = [
@@ -52,6 +61,7 @@ __all__ = [
     "list_interactions",
     "meeting_overdue",
     "overdue_followups",
+    "partners_at",
     "quarter_bounds",
     "record_interaction",
 ]
@@ -64,6 +74,9 @@ MEETING_STATUSES = ("active", "trial")
 WRITERS = ("partner_manager", "channel_manager", "admin")
 READERS = ("partner_manager", "channel_manager", "finance", "auditor", "admin")
 TASK_DUE_DAYS = 14
+#: Audit actions that set a party's status (``detail.status``: the status, or
+#: ``[old, new]``).
+_STATUS_ACTIONS = ("party.created", "party.status")
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,13 +353,48 @@ def list_interactions(
         return [_view(r, party.code) for r in rows], int(total or 0)
 
 
+def _status_of(detail_json: str) -> str | None:
+    try:
+        value = json.loads(detail_json).get("status")
+    except (ValueError, AttributeError):
+        return None
+    if isinstance(value, list) and value:
+        value = value[-1]
+    return value if isinstance(value, str) else None
+
+
+def partners_at(s: Session, party_ids: set[int], at_ms: int) -> set[int]:
+    """Those of ``party_ids`` that were ``active`` or on ``trial`` just before
+    ``at_ms`` (epoch ms) by the audit trail (``party.created`` / ``party.status``
+    rows); a party with no such row at all is taken as one (it predates the trail).
+    One query."""
+    if not party_ids:
+        return set()
+    seen: set[int] = set()
+    before: dict[int, str | None] = {}
+    rows = s.execute(
+        select(PartnerEvent.party_id, PartnerEvent.at_ms, PartnerEvent.detail_json)
+        .where(PartnerEvent.action.in_(_STATUS_ACTIONS), PartnerEvent.party_id.in_(party_ids))
+        .order_by(PartnerEvent.at_ms, PartnerEvent.id)
+    )
+    for pid, when, detail in rows:
+        seen.add(int(pid))
+        if when < at_ms:
+            before[int(pid)] = _status_of(detail)
+    return {
+        pid for pid in party_ids
+        if pid not in seen or before.get(pid) in MEETING_STATUSES
+    }  # fmt: skip
+
+
 def meeting_overdue(
     engine: Engine, actor: Acting, today: dt.date | None = None
 ) -> list[OverdueMeeting]:
     """Flag every active or trial distributor without a meeting or visit in the
     quarter :func:`checked_quarter` gives for ``today`` and raise (or find the open)
-    ``quarterly_meeting`` task of each; ordered by party code. Three queries plus
-    the task writes."""
+    ``quarterly_meeting`` task of each; ordered by party code. A party that was not
+    a partner at the quarter's end (:func:`partners_at`) is not checked. Four
+    queries plus the task writes."""
     require(actor, *WRITERS, action="check quarterly meetings")
     day = today or _today()
     quarter = checked_quarter(day)
@@ -368,15 +416,19 @@ def meeting_overdue(
                 .group_by(Interaction.party_id)
             ).all()
         )
-        parties = s.scalars(
-            select(Party)
-            .where(Party.kind == "distributor", Party.status.in_(MEETING_STATUSES))
-            .order_by(Party.code)
+        parties = list(
+            s.scalars(
+                select(Party)
+                .where(Party.kind == "distributor", Party.status.in_(MEETING_STATUSES))
+                .order_by(Party.code)
+            )
         )
+        end_ms = calendar.timegm((last + dt.timedelta(days=1)).timetuple()) * 1000
+        held = partners_at(s, {p.id for p in parties} - met, end_ms)
         out = []
         due = (day + dt.timedelta(days=TASK_DUE_DAYS)).isoformat()
         for p in parties:
-            if p.id in met:
+            if p.id in met or p.id not in held:
                 continue
             task = raise_task(
                 s, p.id, "quarterly_meeting",

@@ -169,3 +169,39 @@ def test_a_next_step_is_overdue_until_a_later_interaction(
         ("A", "send price list", 15)
     ]
     assert overdue_followups(engine, PM, dt.date(2026, 11, 5)) == []  # due that day: not late
+
+
+def test_a_party_that_was_no_partner_at_the_quarters_end_is_not_held_to_it(
+    engine: Engine, make_party: Callable[..., int]
+) -> None:
+    """Issue 12: parties created or signed after 2026-Q3 got "no meeting in 2026-Q3"
+    tasks. Only a partner at the quarter's end (its audit trail) is held to it."""
+    from partners.parties import PartyInput, create_party, set_status
+
+    make_party("OLD")  # no audit rows: predates the trail, judged by its status now
+
+    def new(code: str, status: str) -> int:
+        data = PartyInput(code, f"{code} Ltd", "distributor", "DE", "EUR", status=status)
+        return create_party(engine, data, PM).id
+
+    new("NEWACTIVE", "active")  # created today (after 2026-Q3)
+    new("SIGNED", "prospect")
+    set_status(engine, "SIGNED", "trial", PM, "signed from recruitment")
+    backdated = new("BACKDATED", "active")
+    late = new("LATE", "prospect")
+    with Session(engine) as s, s.begin():
+        s.execute(
+            update(PartnerEvent)
+            .where(PartnerEvent.party_id.in_((backdated, late)))
+            .values(at_ms=ms_of(dt.date(2026, 9, 30)))
+        )
+    set_status(engine, "LATE", "trial", PM, "became a partner after 2026-Q3")
+    flagged = meeting_overdue(engine, PM, dt.date(2026, 12, 1))
+    assert [f.party_code for f in flagged] == ["BACKDATED", "OLD"]
+    with Session(engine) as s:
+        titles = [t.title for t in s.scalars(select(PartnerTask))]
+    assert not any("NEWACTIVE" in t or "SIGNED" in t or "LATE" in t for t in titles)
+
+
+def ms_of(day: dt.date) -> int:
+    return int(dt.datetime(day.year, day.month, day.day, 12, tzinfo=dt.UTC).timestamp() * 1000)
