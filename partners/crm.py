@@ -378,9 +378,11 @@ def partners_at(s: Session, party_ids: set[int], at_ms: int) -> set[int]:
         .order_by(PartnerEvent.at_ms, PartnerEvent.id)
     )
     for pid, when, detail in rows:
-        seen.add(int(pid))
+        if pid is None:
+            continue
+        seen.add(pid)
         if when < at_ms:
-            before[int(pid)] = _status_of(detail)
+            before[pid] = _status_of(detail)
     return {
         pid for pid in party_ids
         if pid not in seen or before.get(pid) in MEETING_STATUSES
