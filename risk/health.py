@@ -14,7 +14,9 @@ trend           0.25    the quarterly scorecard (:mod:`settlement.scorecard`):
                         only: S1; none: no data
 diversion       0.25    ``100 / (1 + n)``, n = confirmed diversion alerts
                         (out_of_zone, cross_region) of the party in the 12
-                        months ending with ``today``'s month (by alert period)
+                        months ending with ``today``'s month (by alert period);
+                        n = 0 for a party never scored (no scorecard: none of
+                        its sales checked yet) is no data, not a clean record
 receivables     0.20    overdue amount O vs the credit limit L of the signed
                         agreement in force on ``today``: nothing overdue 100;
                         ``100 x (1 - O / L)`` clamped; O > 0 without a credit
@@ -33,7 +35,12 @@ recency         0.15    days d since the last interaction (:mod:`partners.crm`):
 
 Score = ``sum(part x weight) / sum(weight)`` over the parts with data (a part
 without data says "no data" and the others are re-weighted), rounded half-even to
-a whole number.
+a whole number — but only when the parts with data weigh at least
+:data:`MIN_COVERAGE` (half) of all the weight. Below that the party has **no
+score** ("not enough data", issue 12: re-weighting two clean-by-default parts gave
+a brand-new party 75): :func:`compute_health` stores no row for it that day,
+returns it with ``score`` None and ``why`` naming the parts without data, and
+raises no task. A small missing share (a quarter without a target) is re-weighted.
 
 :func:`compute_health` stores one :class:`risk.models.HealthScore` per party and
 day (computing again the same day replaces it). A score that fell by at least
@@ -71,6 +78,7 @@ __all__ = [
     "HEALTH_PARTS",
     "HEALTH_STATUSES",
     "LOW_SCORE",
+    "MIN_COVERAGE",
     "PART_WEIGHTS",
     "READERS",
     "HealthPart",
@@ -95,6 +103,8 @@ PART_WEIGHTS: Mapping[str, Decimal] = {
     "recency": Decimal("0.15"),
 }
 DROP_THRESHOLD = 15
+#: The least share of the total weight the parts with data must carry for a score.
+MIN_COVERAGE = Decimal("0.5")
 LOW_SCORE = 40
 DEFAULT_TERMS_DAYS = 30
 #: Party statuses that get a health score.
@@ -118,15 +128,18 @@ class HealthPart:
 @dataclass(frozen=True, slots=True)
 class HealthView:
     """A stored score of a party on ``computed_on`` (ISO date) with its parts;
-    ``task_id`` the health_drop task this computation raised (None: none)."""
+    ``task_id`` the health_drop task this computation raised (None: none);
+    ``score`` None when the data covers too little of the weight (``why`` says
+    which parts have none; such a result is returned, never stored)."""
 
     party_id: int
     party_code: str
     computed_on: str
-    score: int
+    score: int | None
     parts: tuple[HealthPart, ...]
     previous: int | None = None
     task_id: int | None = None
+    why: str = ""
 
 
 def _clamp(x: Decimal) -> Decimal:
@@ -223,12 +236,14 @@ def _target_part(
 
 def combine(
     parts: Mapping[str, Decimal | None], weights: Mapping[str, Decimal] = PART_WEIGHTS
-) -> int:
-    """The score from the parts (None: no data, re-weighted); 0 when none has data."""
+) -> int | None:
+    """The score from the parts (None: no data, re-weighted); None (not enough
+    data) when the parts with data weigh less than :data:`MIN_COVERAGE` of all."""
     present = {n: v for n, v in parts.items() if v is not None}
     total_w = sum((weights[n] for n in present), Decimal(0))
-    if total_w == 0:
-        return 0
+    all_w = sum((weights[n] for n in parts), Decimal(0))
+    if total_w == 0 or total_w < MIN_COVERAGE * all_w:
+        return None
     raw = sum((v * weights[n] for n, v in present.items()), Decimal(0)) / total_w
     return int(raw.quantize(Decimal(1), ROUND_HALF_EVEN))
 
@@ -322,12 +337,12 @@ def compute_health(
             ).all()
         )
         previous: dict[int, int] = {}
-        for pid, _on, score in s.execute(
+        for pid, _on, earlier in s.execute(
             select(HealthScore.party_id, HealthScore.computed_on, HealthScore.score)
             .where(HealthScore.party_id.in_(ids), HealthScore.computed_on < iso)
             .order_by(HealthScore.computed_on)
         ).all():
-            previous[pid] = score  # the latest earlier day wins
+            previous[pid] = earlier  # the latest earlier day wins
         s.execute(
             delete(HealthScore).where(HealthScore.party_id.in_(ids), HealthScore.computed_on == iso)
         )
@@ -337,7 +352,12 @@ def compute_health(
             ag = agreements.get(p.id)
             values: dict[str, tuple[Decimal | None, str]] = {}
             values["trend"] = trend_part([(q, sc) for q, sc, _ in history])
-            values["diversion"] = diversion_part(int(alerts.get(p.id, 0)))
+            confirmed = int(alerts.get(p.id, 0))
+            values["diversion"] = (
+                diversion_part(confirmed)
+                if confirmed or history
+                else (None, "no data: no scorecard, none of its sales checked yet")
+            )
             own = [(at, amount) for at, amount, ccy in moves.get(p.id, []) if ccy == p.currency]
             terms = ag.payment_terms_days if ag is not None else DEFAULT_TERMS_DAYS
             _open, overdue = overdue_receivable(own, day, terms)
@@ -353,6 +373,12 @@ def compute_health(
                 HealthPart(n, values[n][0], PART_WEIGHTS[n], values[n][1]) for n in HEALTH_PARTS
             )
             score = combine({n: values[n][0] for n in HEALTH_PARTS})
+            before = previous.get(p.id)
+            if score is None:
+                missing = ", ".join(n for n in HEALTH_PARTS if values[n][0] is None)
+                why = f"not enough data: no {missing}"
+                out.append(HealthView(p.id, p.code, iso, None, parts, before, None, why))
+                continue
             s.add(
                 HealthScore(
                     party_id=p.id, computed_on=iso, score=score,
@@ -360,7 +386,6 @@ def compute_health(
                     created_ms=stamp,
                 )
             )  # fmt: skip
-            before = previous.get(p.id)
             task_id = None
             dropped = before is not None and before - score >= threshold
             fell_low = score < LOW_SCORE and (before is None or before >= LOW_SCORE)
@@ -443,6 +468,7 @@ def health_json(v: HealthView) -> dict[str, Any]:
         "score": v.score,
         "previous": v.previous,
         "task_id": v.task_id,
+        "why": v.why,
         "parts": [
             {
                 "part": p.name,

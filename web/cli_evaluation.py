@@ -188,7 +188,8 @@ def health_compute(today: dt.date | None, threshold: int, username: str | None) 
     for v in views:
         before = "-" if v.previous is None else str(v.previous)
         task = f"  task {v.task_id}" if v.task_id is not None else ""
-        click.echo(f"{v.party_code}\t{v.score}\t(before {before}){task}")
+        score = v.why if v.score is None else str(v.score)  # not enough data: no score
+        click.echo(f"{v.party_code}\t{score}\t(before {before}){task}")
     click.echo(
         f"{len(views)} health scores on {views[0].computed_on if views else today}", err=True
     )

@@ -11,8 +11,10 @@ Today is 2026-11-20. Party H:
   agreement, whose credit limit is 1,000.00: receivables 100 x (1 - 0.4) = 60;
 - last interaction 2026-10-06, 45 days ago: recency 100 x (120 - 45) / 90 = 83.33;
 - score 0.25 x 50 + 0.25 x 50 + 0.20 x 60 + 0.15 x 90 + 0.15 x 83.33 = 62.9995 -> 63.
-Party N (no scorecard, nothing owed, never contacted): trend and target no data,
-diversion 100, receivables 100, recency 0: (25 + 20 + 0) / 0.60 = 75.
+Party N (no scorecard, nothing owed, never contacted): trend, target and diversion
+(never scored: none of its sales checked) no data, receivables 100, recency 0: the
+parts with data weigh 0.35 < half, so N has no score (issue 12: re-weighting gave
+it 75), none stored and no task.
 """
 
 from __future__ import annotations
@@ -86,11 +88,14 @@ def test_every_part_by_hand(engine: Engine, make_party: Callable[..., int]) -> N
         D("0.00"),
         "no interaction recorded",
     )
-    assert scores["N"].score == 75
+    assert scores["N"].score is None
+    assert n_parts["diversion"][0] is None
+    assert scores["N"].why == "not enough data: no trend, diversion, target"
+    assert scores["N"].task_id is None
     receivable = {p.name: p.basis for p in scores["H"].parts}["receivables"]
     assert receivable == "40000 of credit limit 100000 EUR minor units overdue"
     with Session(engine) as s:
-        assert s.scalar(select(func.count()).select_from(HealthScore)) == 2
+        assert s.scalar(select(func.count()).select_from(HealthScore)) == 1  # H only
 
 
 def test_pure_parts_at_their_edges() -> None:
@@ -102,7 +107,14 @@ def test_pure_parts_at_their_edges() -> None:
     # a payment larger than what is owed leaves a credit that pays the next amount
     assert overdue_receivable([(1, -500), (2, 300)], TODAY, 30) == (0, 0)
     assert overdue_receivable([(1, 500)], TODAY, 30) == (500, 500)
-    assert combine({"trend": None, "diversion": None}) == 0
+    assert combine({"trend": None, "diversion": None}) is None
+    # a small missing share is re-weighted; less than half of the weight: no score
+    assert combine({"trend": D(80), "diversion": D(60), "receivables": D(100),
+                    "target": None, "recency": D(100)}) == 82  # fmt: skip
+    assert combine({"trend": None, "diversion": None, "receivables": D(100),
+                    "target": None, "recency": D(0)}) is None  # fmt: skip
+    assert combine({"trend": D(50), "diversion": D(50), "receivables": None,
+                    "target": None, "recency": None}) == 50  # fmt: skip
 
 
 def test_a_drop_raises_exactly_one_task(engine: Engine, make_party: Callable[..., int]) -> None:
@@ -131,7 +143,7 @@ def test_a_drop_raises_exactly_one_task(engine: Engine, make_party: Callable[...
                 )
             )
     first = {v.party_code: v for v in compute_health(engine, PM, TODAY)}
-    # H: 80 -> 63 is a drop of 17 >= 15; N: 80 -> 75 is not; LOW: its first score,
+    # H: 80 -> 63 is a drop of 17 >= 15; N: no score (not enough data), no task; LOW: its first score,
     # (0.25 x 20 + 0.25 x 25) / 0.85 = 13.24 -> 13, is below 40
     assert (first["H"].previous, first["H"].score) == (80, 63)
     assert first["N"].task_id is None
@@ -149,7 +161,7 @@ def test_a_drop_raises_exactly_one_task(engine: Engine, make_party: Callable[...
             .select_from(HealthScore)
             .where(HealthScore.computed_on == "2026-11-20")
         )
-        assert rows == 3  # one per party and day, however often computed
+        assert rows == 2  # one per party and day (N: none), however often computed
     # a higher threshold: the 17 points of H's drop no longer count (and the open task stays)
     later = {v.party_code: v for v in compute_health(engine, PM, TODAY, threshold=20)}
     assert later["H"].task_id is None
