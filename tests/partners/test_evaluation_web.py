@@ -220,9 +220,17 @@ def test_health_tasks_and_interactions_through_api_and_pages(
     scores = client.post("/api/v1/health-scores", json={"today": "2026-11-20"}, headers=pm)
     assert scores.status_code == 200
     [item] = scores.get_json()["items"]
-    # no scorecard: trend and target no data; diversion 100, receivables 100, last
-    # contact 18 days ago: recency 100 -> (25 + 20 + 15) / 0.60 = 100
-    assert item["score"] == 100 and item["parts"][0]["value"] is None
+    # no scorecard: trend, target and diversion no data; the rest weighs 0.35 < half:
+    # no score, none stored (issue 12: re-weighting gave a new party a high score)
+    assert item["score"] is None and item["why"] == "not enough data: no trend, diversion, target"
+    none = client.get("/api/v1/health-scores?party=DIST", headers=bearer("finance"))
+    assert none.headers["X-Total-Count"] == "0"
+    # scored 2026-Q3 (65, no target): trend 65, diversion 100, receivables 100, last
+    # contact 18 days ago: recency 100 -> (16.25 + 25 + 20 + 15) / 0.85 = 89.7 -> 90
+    score_quarter(engine, s_id("DIST", engine), "2026-Q3", "65", {"growth": "0.5"})
+    scores = client.post("/api/v1/health-scores", json={"today": "2026-11-20"}, headers=pm)
+    [item] = scores.get_json()["items"]
+    assert item["score"] == 90 and item["parts"][3]["value"] is None
     history = client.get("/api/v1/health-scores?party=DIST", headers=bearer("finance"))
     assert history.headers["X-Total-Count"] == "1"
     assert (
@@ -303,3 +311,12 @@ def test_command_line(
     assert out.exit_code == 0 and "DIST\tno meeting in 2026-Q3 (last: never)" in out.output
     no_user = run_cli("health", "compute", "--as", "nobody")
     assert no_user.exit_code == 1 and "no user nobody" in no_user.output
+
+
+def s_id(code: str, engine: Engine) -> int:
+    from ledger.models import Party
+
+    with Session(engine) as s:
+        pid = s.scalar(select(Party.id).where(Party.code == code))
+        assert pid is not None
+        return pid
