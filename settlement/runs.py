@@ -45,7 +45,7 @@ from settlement.common import (
 )
 from settlement.deposits import agreed_level
 from settlement.detection import DIVERSION_TYPES
-from settlement.fx import FxBook
+from settlement.fx import FxBook, FxQuote
 from settlement.incidents import IncidentPlan, group_incidents, plan_incidents
 from settlement.models import (
     Adjustment,
@@ -479,15 +479,36 @@ def _compute(
         raise problem
 
     parties = {p.id: p for p in s.scalars(select(Party))}
+    under_agreement = parties_in_force(s, *period_bounds(period))
+    moved = np.flatnonzero(
+        (cur[:, :, K.S_GROSS_U] != 0).any(axis=1) | (cur[:, :, K.S_RET_U] != 0).any(axis=1)
+    )
+    sold = {int(snap.party_ids[pi]) for pi in moved.tolist()}
+
+    def idle(pid: int) -> bool:
+        """A distributor under no agreement during the period that moved nothing in it
+        (signed later, gone before): its programs are not computed and its currency
+        needs no rate unless something else (a penalty, an adjustment) settles it."""
+        pi = snap.party_index(pid)
+        return (
+            bool(snap.party_is_distributor[pi]) and pid not in under_agreement and pid not in sold
+        )
+
     book = FxBook(s, period)
-    needed = {(r.currency, parties[int(pid)].currency) for pid in snap.party_ids
-              for _, _, r in versions if int(pid) in parties}  # fmt: skip
-    needed |= {(c, reporting_currency) for c in snap.currencies}
+    in_play = [int(pid) for pid in snap.party_ids if int(pid) in parties and not idle(int(pid))]
+    needed = {(r.currency, parties[pid].currency) for pid in in_play for _, _, r in versions}
+    needed |= {(parties[pid].currency, reporting_currency) for pid in in_play}
+    needed |= {(r.currency, reporting_currency) for _, _, r in versions}
     quotes = book.require(sorted(needed))
+
+    def quote(src: str, dst: str) -> FxQuote:
+        """The rate from ``src`` to ``dst``: required above for every party in play,
+        else required now (a penalty or adjustment of an idle party)."""
+        return quotes.get((src, dst)) or book.require([(src, dst)])[(src, dst)]
 
     def factor(src: str, dst: str) -> Decimal:
         """Minor units of ``dst`` per minor unit of ``src`` (exact)."""
-        q = quotes.get((src, dst)) or book.require([(src, dst)])[(src, dst)]
+        q = quote(src, dst)
         return q.rate * Decimal(10) ** (minor_exponent(dst) - minor_exponent(src))
 
     on_stage(SETTLEMENT_STAGES[2])
@@ -523,7 +544,6 @@ def _compute(
     partial_paid = _partial_paid(s, period)
     balances = _deposit_balances(s)
     enrolled = enrolled_programs(s, *period_bounds(period))  # see _paid_programs
-    under_agreement = parties_in_force(s, *period_bounds(period))
     owed = _open_receivables(s)
 
     order = [int(pid) for pid in snap.party_ids]
@@ -563,7 +583,7 @@ def _compute(
             used = {p.code for p in progs} | ({source.code} if source is not None else set())
             for code, _, rules in versions:  # the programs whose amounts it converts
                 if code in used and rules.currency != party.currency:
-                    notes.append(quotes[(rules.currency, party.currency)].describe())
+                    notes.append(quote(rules.currency, party.currency).describe())
         fx_notes[pid] = "; ".join(dict.fromkeys(notes))
         return PartyInputs(
             party_code=party.code,
@@ -621,6 +641,14 @@ def _compute(
             continue
         if party_filter is not None and pid != party_filter:
             continue
+        if idle(pid) and not (
+            pid in reward_credits
+            or pid in adjustments
+            or owed.get(pid, 0) > 0
+            or pid in plan.inputs
+            or pid in plan.refunds
+        ):
+            continue  # nothing to settle: no statement (and no rate needed)
         inp = inputs(pid, tuple(reward_credits.get(pid, ())))
         sp = settle_party(inp)
         if snap.party_is_distributor[pi] and pid not in under_agreement and not sp.lines:

@@ -34,6 +34,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.ids import EntryKind as E
+from ledger.models import Party
 from settlement import (
     Actor,
     add_program_version,
@@ -197,3 +198,22 @@ def test_a_preview_lists_only_the_program_s_enrolled_distributors(db_url: str) -
     assert [(r.party_code, r.proposed_minor, r.in_force_minor) for r in preview.rows] == [
         ("D1", 4_000, 2_000)
     ]
+
+
+def test_a_party_signed_later_in_a_new_currency_needs_no_rate_for_a_past_month(
+    db_url: str,
+) -> None:
+    """A distributor invoicing in CNY, added today with no agreement in October and no
+    sales then, is not settled for October: the run needs no CNY rate (the rates on
+    file cover EUR only) and writes it no statement; the others are paid as before."""
+    w, _ = build(db_url)
+    with Session(w.engine) as s, s.begin():
+        s.add(Party(code="D-CN", name="East China Trading", kind="distributor", currency="CNY"))
+    run = create_run(w.engine, "2026-10", "final", FIN1)
+    assert paid(w, run.id, "D2")[0] > 0
+    with Session(w.engine) as s:
+        party_id = s.scalar(select(Party.id).where(Party.code == "D-CN"))
+        statement = s.scalar(
+            select(Statement.id).where(Statement.run_id == run.id, Statement.party_id == party_id)
+        )
+    assert statement is None
