@@ -212,6 +212,16 @@ def _review_page(review_id: int, status: int = 200, **forms: Any) -> ResponseRet
     )
 
 
+def _refused(review_id: int, exc: SaidError, which: str, form: FormState) -> ResponseReturnValue:
+    """The review page again with the service's refusal above the form ``which``
+    (``entry`` or ``confirm``): 409 for a confirmed review, 422 else; 404 for none."""
+    if isinstance(exc, PartnerNotFound):
+        abort_for(exc)
+    form.problem = reason_words(exc)
+    status = 409 if exc.message_id == "review_confirmed" else 422
+    return _review_page(review_id, status, **{which: form})
+
+
 @bp.get("/<id:review_id>")
 @require_roles(*READERS)
 def review(review_id: int) -> ResponseReturnValue:
@@ -233,12 +243,7 @@ def indicator(review_id: int) -> ResponseReturnValue:
             current_actor(),
         )  # fmt: skip
     except SaidError as exc:
-        if isinstance(exc, PartnerNotFound):
-            abort_for(exc)
-        form.problem = reason_words(exc)
-        return _review_page(
-            review_id, 409 if exc.message_id == "review_confirmed" else 422, entry=form
-        )
+        return _refused(review_id, exc, "entry", form)
     flash(gettext("Indicator saved; the proposal is updated."), "success")
     return redirect(url_for("evaluation.review", review_id=review_id))
 
@@ -254,12 +259,7 @@ def confirm(review_id: int) -> ResponseReturnValue:
             valid_from=v["valid_from"] or None,
         )  # fmt: skip
     except SaidError as exc:
-        if isinstance(exc, PartnerNotFound):
-            abort_for(exc)
-        form.problem = reason_words(exc)
-        return _review_page(
-            review_id, 409 if exc.message_id == "review_confirmed" else 422, confirm=form
-        )
+        return _refused(review_id, exc, "confirm", form)
     flash(
         gettext(
             "Class %(cls)s confirmed for %(party)s from %(day)s.",
