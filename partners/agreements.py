@@ -110,6 +110,7 @@ __all__ = [
     "submit",
     "terminate",
     "terminate_in",
+    "terminate_party_agreements_in",
     "update_draft",
 ]
 
@@ -126,13 +127,17 @@ STATUSES = (
 )
 #: Statuses of an agreement still on its way to signing.
 OPEN_STATUSES = ("draft", "legal_review", "business_review", "approved")
-#: The termination grounds of seed 003 (三(三)1), and termination by consent.
+#: The termination grounds of seed 003 (三(三)1), termination by consent, and the end
+#: of a trial without admission.
 GROUNDS = (
     "material_breach",
     "failing_business",
     "violation_of_law",
     "force_majeure",
     "mutual_consent",
+    # the trial clause (seed 004: a trial period before admission): a trial that ends
+    # without admission ends the agreement signed for it
+    "trial_not_admitted",
 )
 WRITERS = ("partner_manager", "admin")
 LEGAL_REVIEWERS = ("partner_manager", "admin")
@@ -161,18 +166,21 @@ class AgreementInput:
     ``valid_to`` inclusive ISO dates; ``currency`` ISO 4217 (None: the party's);
     ``territories`` stored ``geo`` territory codes; ``programs`` rebate program
     codes; ``deposit_minor`` and ``credit_limit_minor`` minor units of
-    ``currency`` (0 or more); ``payment_terms_days`` 0-365."""
+    ``currency`` (0 or more); ``payment_terms_days`` 0-365. A term left None is,
+    for a supplementary agreement or a renewal, the amended agreement's (a change
+    restates only what changes), and for a main agreement none: no territory, no
+    program, no deposit, no credit, 30 days."""
 
     valid_from: str
     valid_to: str
     kind: str = "main"
     amends: str | int | None = None
     currency: str | None = None
-    territories: Sequence[str] = ()
-    programs: Sequence[str] = ()
-    deposit_minor: int = 0
-    credit_limit_minor: int = 0
-    payment_terms_days: int = 30
+    territories: Sequence[str] | None = None
+    programs: Sequence[str] | None = None
+    deposit_minor: int | None = None
+    credit_limit_minor: int | None = None
+    payment_terms_days: int | None = None
     notes: str = ""
 
 
@@ -754,6 +762,49 @@ def _number(s: Session, party: Party, kind: str, amended: Agreement | None) -> s
     return f"AG-{party.code}-{n:03d}"
 
 
+@dataclass(frozen=True, slots=True)
+class _Carried:
+    """The terms a new agreement starts from (an amended agreement's, or none)."""
+
+    currency: str | None = None
+    territories: Sequence[str] = ()
+    programs: Sequence[str] = ()
+    deposit_minor: int = 0
+    credit_limit_minor: int = 0
+    payment_terms_days: int = 30
+
+
+def _carried_terms(s: Session, amended: Agreement | None) -> _Carried:
+    """What a supplementary agreement or renewal of ``amended`` starts from: its
+    currency, territories, programs, deposit, credit limit and payment terms (a
+    main agreement starts from none of them)."""
+    if amended is None:
+        return _Carried()
+    return _Carried(
+        currency=amended.currency,
+        territories=_codes(s, AgreementTerritory, "territory_code", amended.id),
+        programs=_codes(s, AgreementProgram, "program_code", amended.id),
+        deposit_minor=amended.deposit_minor,
+        credit_limit_minor=amended.credit_limit_minor,
+        payment_terms_days=amended.payment_terms_days,
+    )
+
+
+#: Party statuses that take no new agreement (an exit is under way or done).
+CLOSED_PARTY_STATUSES = ("exiting", "terminated")
+
+
+def _check_party_open(party: Party) -> None:
+    """Refuse a new agreement, or a signature, for a party that is leaving or gone."""
+    if party.status in CLOSED_PARTY_STATUSES:
+        raise PartnerStateError.said(
+            "agreement_party_closed",
+            "%(party)s is %(status)s: it takes no new agreement",
+            party=party.code,
+            status=party.status,
+        )
+
+
 def draft(engine: Engine, party_code: str, terms: AgreementInput, actor: Acting) -> str:
     """Draft an agreement for the party in a transaction of its own; returns its
     number (:func:`draft_in` says the rules and errors)."""
@@ -786,16 +837,9 @@ def draft_in(s: Session, party_code: str, terms: AgreementInput, actor: Acting) 
     valid_from = _check_day(terms.valid_from, "valid_from")
     valid_to = _check_day(terms.valid_to, "valid_to")
     _check_span(valid_from, valid_to)
-    deposit = _check_minor(terms.deposit_minor, "deposit_minor")
-    credit = _check_minor(terms.credit_limit_minor, "credit_limit_minor")
-    days = _check_terms_days(terms.payment_terms_days)
     notes = check_text(terms.notes, "notes", required=False, max_length=10_000)
     party = party_by_code(s, party_code)
-    currency = (
-        party.currency if terms.currency in (None, "") else check_currency(str(terms.currency))
-    )
-    territories = _check_codes(s, terms.territories, "territories")
-    programs = _check_codes(s, terms.programs, "programs")
+    _check_party_open(party)
     amended: Agreement | None = None
     if terms.kind == "main":
         if terms.amends not in (None, ""):
@@ -815,6 +859,30 @@ def draft_in(s: Session, party_code: str, terms: AgreementInput, actor: Acting) 
         assert terms.amends is not None
         amended = _agreement(s, terms.amends)
         _check_amendable(s, amended, party, terms.kind, valid_from)
+    # a change restates only what changes: the amended agreement's terms carry over
+    before = _carried_terms(s, amended)
+    deposit = _check_minor(
+        before.deposit_minor if terms.deposit_minor is None else terms.deposit_minor,
+        "deposit_minor",
+    )
+    credit = _check_minor(
+        before.credit_limit_minor if terms.credit_limit_minor is None else terms.credit_limit_minor,
+        "credit_limit_minor",
+    )
+    days = _check_terms_days(
+        before.payment_terms_days if terms.payment_terms_days is None else terms.payment_terms_days
+    )
+    currency = (
+        (before.currency or party.currency)
+        if terms.currency in (None, "")
+        else check_currency(str(terms.currency))
+    )
+    territories = _check_codes(
+        s, before.territories if terms.territories is None else terms.territories, "territories"
+    )
+    programs = _check_codes(
+        s, before.programs if terms.programs is None else terms.programs, "programs"
+    )
     version = (
         int(
             s.scalar(select(func.max(Agreement.version)).where(Agreement.party_id == party.id)) or 0
@@ -993,6 +1061,7 @@ def submit(engine: Engine, number: str | int, actor: Acting) -> AgreementView:
     with Session(engine) as s, s.begin():
         a = _agreement(s, number)
         _editable(a, "submitted")
+        _refuse_overlap(s, a)
         a.status = "legal_review"
         record(
             s, "agreement.submitted", actor, party_id=a.party_id, agreement_id=a.id,
@@ -1157,6 +1226,20 @@ def _windows_overlap(s: Session, a: Agreement) -> str | None:
     return None
 
 
+def _refuse_overlap(s: Session, a: Agreement) -> None:
+    """Refuse ``a`` (at submission, before anyone reviews it, and again at signing)
+    while another agreement of its party is in force on a day of its validity."""
+    clash = _windows_overlap(s, a)
+    if clash is not None:
+        raise PartnerStateError.said(
+            "agreement_overlap",
+            "agreement %(other)s of the same party is in force during %(agreement)s; change"
+            " it by a supplementary agreement or terminate it first",
+            other=clash,
+            agreement=a.number,
+        )
+
+
 def sign(
     engine: Engine,
     number: str | int,
@@ -1198,6 +1281,9 @@ def sign(
                 agreement=a.number,
                 status=a.status,
             )
+        signer = s.get(Party, a.party_id)
+        assert signer is not None
+        _check_party_open(signer)
         if a.amends_id is not None:
             amended = s.get(Agreement, a.amends_id)
             if amended is None or amended.status != "signed":
@@ -1208,15 +1294,7 @@ def sign(
                     amended="?" if amended is None else amended.number,
                     status="missing" if amended is None else amended.status,
                 )
-        clash = _windows_overlap(s, a)
-        if clash is not None:
-            raise PartnerStateError.said(
-                "agreement_overlap",
-                "agreement %(other)s of the same party is in force during %(agreement)s; change"
-                " it by a supplementary agreement or terminate it first",
-                other=clash,
-                agreement=a.number,
-            )
+        _refuse_overlap(s, a)
         digest = hashlib.sha256(data).hexdigest()
         s.add(
             AgreementDocument(
@@ -1406,6 +1484,35 @@ def terminate_in(
     record(s, "agreement.terminated", actor, party_id=a.party_id, agreement_id=a.id,
            detail=audit)  # fmt: skip
     end_in_force(s, a, day_start_ms(end), actor)
+
+
+def terminate_party_agreements_in(
+    s: Session,
+    party_id: int,
+    ground: str,
+    on: str,
+    note: str,
+    actor: Acting,
+    **terms: Any,
+) -> list[str]:
+    """Terminate (:func:`terminate_in`, in ``s``'s transaction) every signed agreement
+    of the party still to run on ``on`` (an ISO date): from ``on``, or from its first
+    day when it starts later (so it is never in force). ``terms`` are passed on
+    (``notice_on``, ``cure_by``, ``today``, ``detail``). Returns the numbers ended.
+    The exit's completion and a trial that ends without admission both use it."""
+    ended = []
+    for a in s.scalars(
+        select(Agreement)
+        .where(
+            Agreement.party_id == party_id,
+            Agreement.status == "signed",
+            Agreement.valid_to >= on,
+        )
+        .order_by(Agreement.id)
+    ):
+        terminate_in(s, a, ground, max(on, a.valid_from), note, actor, **terms)
+        ended.append(a.number)
+    return ended
 
 
 def reminders_due(

@@ -51,7 +51,7 @@ from sqlalchemy import Engine, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from ledger.models import Party, Unit
-from partners.agreements import terminate_in
+from partners.agreements import terminate_party_agreements_in
 from partners.audit import history, now_ms, record
 from partners.errors import Acting, PartnerError, PartnerNotFound, PartnerStateError, require
 from partners.models import Agreement, ExitHandover, PartnerEvent, PartnerExit
@@ -905,23 +905,11 @@ def complete_exit(
             dt.date.fromisoformat(row.started_on),
             dt.date.fromisoformat(row.buffer_ends_on) - dt.timedelta(days=1),
         ).isoformat()
-        ended = []
-        for ag in s.scalars(
-            select(Agreement)
-            .where(
-                Agreement.party_id == party.id,
-                Agreement.status == "signed",
-                Agreement.valid_to >= on,
-            )
-            .order_by(Agreement.id)
-        ):
-            # a signed agreement that starts later ends on its first day: never in force
-            terminate_in(
-                s, ag, TERMINATION_GROUND[row.reason], max(on, ag.valid_from),
-                f"exit {row.id}: {row.reason}", actor, notice_on=row.started_on,
-                cure_by=last_buffer_day, today=day, detail={"exit": row.id},
-            )  # fmt: skip
-            ended.append(ag.number)
+        ended = terminate_party_agreements_in(
+            s, party.id, TERMINATION_GROUND[row.reason], on,
+            f"exit {row.id}: {row.reason}", actor, notice_on=row.started_on,
+            cure_by=last_buffer_day, today=day, detail={"exit": row.id},
+        )  # fmt: skip
         trial = end_running_trial_in(s, party.id, f"exit {row.id} completed", actor)
         row.status = "completed"
         row.completed_on = on

@@ -33,6 +33,7 @@ from sqlalchemy import Engine, and_, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from ledger.models import Entry, Party, Unit
+from partners.agreements import terminate_party_agreements_in
 from partners.audit import now_ms, record
 from partners.errors import Acting, PartnerNotFound, PartnerStateError, require
 from partners.models import Agreement, PartnerTask, Trial
@@ -307,8 +308,11 @@ def decide_trial(
     """End the party's running trial: ``admit`` makes the party ``active`` (refused
     while no signed agreement is in force on ``today``: seed 003 admits a partner
     under a signed agreement), else the
-    trial is ended and the party ``terminated`` (through
-    :func:`partners.parties.set_status_in`), with ``reason`` (required); ``admit``
+    trial is ended, the party's signed agreements are terminated on ``today`` (ground
+    ``trial_not_admitted``, :func:`partners.agreements.terminate_party_agreements_in`:
+    its territories and programs are no longer in force) and the party
+    ``terminated`` (through :func:`partners.parties.set_status_in`), with ``reason``
+    (required); ``admit``
     must be ``True`` or ``False`` (anything else is refused, naming it). Its open
     ``trial_end`` and ``trial_cap`` tasks are closed. Audited."""
     from partners.parties import set_status_in
@@ -336,6 +340,14 @@ def decide_trial(
                 code=party.code,
                 day=when.isoformat(),
             )
+        if not admit:
+            # the agreement signed for the trial ends with it: its grants and
+            # enrolments end today, one starting later is never in force
+            terminate_party_agreements_in(
+                s, party.id, "trial_not_admitted", when.isoformat(),
+                f"trial {trial.id} ended without admission: {why}", actor,
+                today=when, detail={"trial": trial.id},
+            )  # fmt: skip
         set_status_in(s, party.code, "active" if admit else "terminated", actor, why)
         _decide_in(s, trial, "admitted" if admit else "ended", why, actor)
         s.flush()

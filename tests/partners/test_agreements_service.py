@@ -10,9 +10,10 @@ import hashlib
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from ledger.models import Party
 from partners import agreements as ag
 from partners.errors import PartnerDenied, PartnerNotFound, PartnerStateError
 from partners.in_force import enrolments_in_force, grants_in_force
@@ -379,3 +380,60 @@ def test_only_calendar_dates_pass_the_date_check(value: str) -> None:
         assert exc.field == "valid_from" and repr(value) in str(exc)
     else:
         assert dt.date.fromisoformat(day).isoformat() == value
+
+
+def test_a_supplementary_agreement_keeps_what_it_does_not_restate(world: Engine) -> None:
+    """A change restates only what changes: the supplementary agreement below names
+    its territories alone, and keeps the main agreement's program, deposit (500,000),
+    credit limit (2,000,000), payment terms (45 days) and currency (EUR)."""
+    main = signed(world)
+    supp = ag.draft(
+        world,
+        "D-EAST",
+        ag.AgreementInput(
+            valid_from="2027-07-01",
+            valid_to="2027-12-31",
+            kind="supplementary",
+            amends=main,
+            territories=("DE", "AT"),
+        ),
+        DRAFTER,
+    )
+    view = ag.get_agreement(world, supp, AUDITOR).agreement
+    assert sorted(view.territories) == ["AT", "DE"]
+    assert (view.programs, view.currency) == (("VOL",), "EUR")
+    assert (view.deposit_minor, view.credit_limit_minor, view.payment_terms_days) == (
+        500_000,
+        2_000_000,
+        45,
+    )
+    # a term given as nothing is nothing: no program from 2027-07-01
+    ag.update_draft(world, supp, ag.AgreementChanges(programs=()), DRAFTER)
+    assert ag.get_agreement(world, supp, AUDITOR).agreement.programs == ()
+
+
+def test_an_overlapping_agreement_is_refused_before_anyone_reviews_it(world: Engine) -> None:
+    signed(world)  # 2027-01-01 .. 2027-12-31
+    second = ag.draft(world, "D-EAST", terms(valid_from="2027-03-01"), DRAFTER)
+    with pytest.raises(PartnerStateError, match="is in force during"):
+        ag.submit(world, second, DRAFTER)
+    assert ag.get_agreement(world, second, AUDITOR).agreement.status == "draft"
+
+
+@pytest.mark.parametrize("status", ["exiting", "terminated"])
+def test_a_party_leaving_or_gone_takes_no_new_agreement(world: Engine, status: str) -> None:
+    waiting = ag.draft(world, "D-EAST", terms(), DRAFTER)
+    ag.submit(world, waiting, DRAFTER)
+    ag.review(world, waiting, "legal", True, "", LEGAL)
+    ag.review(world, waiting, "business", True, "", BUSINESS)
+    with Session(world) as s, s.begin():
+        party = s.scalar(select(Party).where(Party.code == "D-EAST"))
+        assert party is not None
+        party.status = status
+    with pytest.raises(PartnerStateError, match=f"D-EAST is {status}: it takes no new agreement"):
+        ag.draft(world, "D-EAST", terms(valid_from="2028-01-01", valid_to="2028-12-31"), DRAFTER)
+    with pytest.raises(PartnerStateError, match="takes no new agreement"):
+        ag.sign(world, waiting, "2026-12-20", DRAFTER, ("signed.pdf", PDF), today=TODAY)
+    with Session(world) as s:
+        assert s.scalar(select(Agreement.status).where(Agreement.number == waiting)) == "approved"
+        assert s.scalar(select(func.count(Agreement.id))) == 1

@@ -17,6 +17,8 @@ from partners import recruitment as rc
 from partners import trials
 from partners.audit import history
 from partners.errors import PartnerDenied, PartnerStateError
+from partners.in_force import grants_in_force
+from partners.models import Agreement
 from partners.tasks import open_tasks
 from partners.values import InvalidField
 from tests.ledger.conftest import T0, item, sscc
@@ -105,8 +107,21 @@ def test_deciding_a_trial_sets_the_party_status_and_closes_its_tasks(
     if admit:
         with pytest.raises(PartnerStateError, match="no signed agreement in force on 2026-"):
             trials.decide_trial(engine, on_trial, admit, "sold well", PM)
-        sign_agreement(engine, "AG-CN-BRIGHT-001", START.isoformat())
+    sign_agreement(engine, "AG-CN-BRIGHT-001", START.isoformat())
     view = trials.decide_trial(engine, on_trial, admit, "sold 4 units, paid on time", PM)
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    with Session(engine) as s:
+        agreement = s.scalars(select(Agreement).where(Agreement.number == "AG-CN-BRIGHT-001")).one()
+        party_id = agreement.party_id
+        in_force = [g.territory_code for g in grants_in_force(s, party_id, today)]
+    if admit:  # the agreement stays, its territory granted
+        assert (agreement.status, in_force) == ("signed", ["DE"])
+    else:  # the agreement signed for the trial ends with it, and so does its grant
+        assert (agreement.status, agreement.termination_ground) == (
+            "terminated",
+            "trial_not_admitted",
+        )
+        assert agreement.terminated_on == today and in_force == []
     assert (view.status, view.reason, view.decided_by) == (
         outcome,
         "sold 4 units, paid on time",

@@ -129,13 +129,13 @@ def agreement_draft() -> ResponseReturnValue:
         kind=members.text(body, "kind") or "main",
         amends=members.text(body, "amends"),
         currency=members.text(body, "currency"),
-        territories=members.strings(body, "territories", "a list of codes") or (),
-        programs=members.strings(body, "programs", "a list of codes") or (),
-        deposit_minor=members.whole(body, "deposit_minor") or 0,
-        credit_limit_minor=members.whole(body, "credit_limit_minor") or 0,
-        payment_terms_days=30
-        if body.get("payment_terms_days") is None
-        else members.whole(body, "payment_terms_days") or 0,
+        # a member left out is None: a supplementary agreement or renewal keeps the
+        # amended agreement's term, a main agreement has none (30 days' terms)
+        territories=members.strings(body, "territories", "a list of codes"),
+        programs=members.strings(body, "programs", "a list of codes"),
+        deposit_minor=members.whole(body, "deposit_minor"),
+        credit_limit_minor=members.whole(body, "credit_limit_minor"),
+        payment_terms_days=members.whole(body, "payment_terms_days"),
         notes=members.text(body, "notes") or "",
     )
     number = _call(lambda: ag.draft(get_engine(), party or "", terms, current_actor()))

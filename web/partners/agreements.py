@@ -66,6 +66,7 @@ GROUND_WORDS = {
     "violation_of_law": _l("Serious violation of law"),
     "force_majeure": _l("Force majeure"),
     "mutual_consent": _l("Mutual consent"),
+    "trial_not_admitted": _l("Trial ended without admission"),
 }
 STAGE_WORDS = {"legal": _l("Legal review"), "business": _l("Business review")}
 DECISION_WORDS = {"approved": _l("approved"), "returned": _l("returned to draft")}
@@ -315,11 +316,20 @@ def create() -> ResponseReturnValue:
         form.errors["party"] = gettext("Give the party's code.")
     if form.failed:
         return _form_page(form, 422, editing=None)
+    # a supplementary agreement or renewal keeps the amended one's term left blank
+    keep = (v["kind"] or "main") != "main"
+
+    def given(name: str) -> bool:
+        return not keep or bool(v.get(name, "").strip())
+
     terms = ag.AgreementInput(
         valid_from=v["valid_from"], valid_to=v["valid_to"], kind=v["kind"] or "main",
         amends=v["amends"] or None, currency=v["currency"] or None,
-        territories=_codes(v["territories"]), programs=_codes(v["programs"]),
-        deposit_minor=deposit, credit_limit_minor=credit, payment_terms_days=days,
+        territories=_codes(v["territories"]) if given("territories") else None,
+        programs=_codes(v["programs"]) if given("programs") else None,
+        deposit_minor=deposit if given("deposit") else None,
+        credit_limit_minor=credit if given("credit_limit") else None,
+        payment_terms_days=days if given("payment_terms_days") else None,
         notes=v["notes"],
     )  # fmt: skip
     try:
