@@ -330,3 +330,8 @@ def init_app(app: Flask) -> None:
 
     app.add_template_filter(reason_words, "reason_words")
     app.add_template_filter(anomaly_words, "anomaly_words")
+    from web.partners.history import actor_words, basis_words, history_line
+
+    app.add_template_filter(history_line, "history")
+    app.add_template_filter(actor_words, "actor_words")
+    app.add_template_filter(basis_words, "basis_words")

@@ -64,33 +64,6 @@ ACTION_WORDS = {
     "return": _l("return to the manufacturer"),
     "handover": _l("hand over to another party"),
 }
-#: The audit actions an exit's history shows in words (others by their name).
-HISTORY_WORDS = {
-    "exit.started": _l("Exit started"),
-    "exit.handover_planned": _l("Handover of units planned"),
-    "exit.customers": _l("Customers handed over"),
-    "exit.final_run": _l("Final run recorded"),
-    "exit.settled": _l("Final settlement and deposit"),
-    "exit.completed": _l("Exit completed"),
-    "exit.cancelled": _l("Exit cancelled"),
-    "party.status": _l("Status changed"),
-    "party.created": _l("Party created"),
-    "party.updated": _l("Master data changed"),
-    "agreement.drafted": _l("Agreement drafted"),
-    "agreement.submitted": _l("Agreement submitted for review"),
-    "agreement.reviewed": _l("Agreement reviewed"),
-    "agreement.signed": _l("Agreement signed"),
-    "agreement.in_force": _l("Grants and enrolment in force"),
-    "agreement.superseded": _l("Agreement superseded"),
-    "agreement.terminated": _l("Agreement terminated"),
-    "agreement.in_force_ended": _l("Grants and enrolment ended"),
-    "interaction.recorded": _l("Interaction recorded"),
-    "trial.started": _l("Trial started"),
-    "trial.admitted": _l("Trial: admitted"),
-    "trial.ended": _l("Trial: ended"),
-    "review.confirmed": _l("Class review confirmed"),
-    "task.done": _l("Task done"),
-}
 STATE_WORDS = {"in_stock": _l("in its stock"), "in_transit": _l("on its way to it")}
 _START_FIELDS = (
     "party",
@@ -124,7 +97,6 @@ def _render(template: str, status: int = 200, **context: Any) -> ResponseReturnV
             step_words=STEP_WORDS,
             action_words=ACTION_WORDS,
             state_words=STATE_WORDS,
-            history_words=HISTORY_WORDS,
             money=format_money,
             format_ms=format_ms,
             today=pages.today().isoformat(),

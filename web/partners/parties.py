@@ -71,17 +71,6 @@ ADDRESS_WORDS = {
 }
 LOCALE_WORDS = {"": _l("Default"), "en": "English", "zh_Hans_CN": "简体中文", "es": "Español"}
 #: The audit trail's actions, in words.
-ACTION_WORDS = {
-    "party.created": _l("created"),
-    "party.updated": _l("changed"),
-    "party.status": _l("status changed"),
-    "party.address_added": _l("address added"),
-    "party.address_updated": _l("address changed"),
-    "party.address_removed": _l("address removed"),
-    "party.contact_added": _l("contact added"),
-    "party.contact_updated": _l("contact changed"),
-    "party.contact_removed": _l("contact removed"),
-}
 #: Other areas' pages about one party (each takes ``code=``), shown when registered.
 AREA_LINKS: tuple[tuple[str, str], ...] = (
     ("agreements.party", N_("Agreements")),
@@ -366,7 +355,6 @@ def _hub(
         party=party,
         events=events,
         pager=pager.with_total(total),
-        action_words=ACTION_WORDS,
         area_links=[(e, gettext(label)) for e, label in AREA_LINKS],
         status_form=status_form,
         address_form=address_form or AddressForm(formdata=None),
