@@ -133,3 +133,28 @@ def test_review_basis_in_the_readers_language(app: Flask) -> None:
         said = [basis_words(b) for b in bases]
     assert all(english_left(f"<p>{s}</p>") == [] for s in said), said
     assert "2026-Q3" in said[2] and "200" in said[2] and "110" in said[2]
+
+
+def test_stage_steps_and_list_edits_read_as_changes(app: Flask) -> None:
+    step = SimpleNamespace(
+        action="prospect.stage",
+        detail={"from": "screening", "to": "site_visit", "owner_user_id": 4,
+                "due_on": "2026-12-10", "note": ""},
+        actor_name="pm-anna",
+        at_ms=1754006400000,
+    )  # fmt: skip
+    edit = SimpleNamespace(
+        action="agreement.updated",
+        detail={"territories": [["DE"], ["DE", "FR"]], "payment_terms_days": [30, 45]},
+        actor_name="pm-anna",
+        at_ms=1754006400000,
+    )
+    with app.test_request_context(headers=EN):
+        moved, changed = history_line(step), history_line(edit)
+    assert moved.sentence == "Stage changed"
+    assert moved.details[0] == "Due on: 2026-12-10" and moved.details[1].startswith("Stage: ")
+    assert "→" in moved.details[1] and "owner" not in moved.summary
+    assert changed.details == ("Payment terms (days): 30 → 45", "Territories: DE → DE, FR")
+    with app.test_request_context(headers=ZH):
+        zh = history_line(edit)
+    assert zh.summary == "付款期限（天）：30 → 45；区域：DE → DE、FR"

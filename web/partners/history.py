@@ -196,6 +196,9 @@ FIELDS: dict[str, str] = {
     "deducted_minor": N_("Deducted from the deposit"),
     "run": N_("Settlement run"),
     "run_id": N_("Settlement run"),
+    "order_cap_units": N_("Order cap (units)"),
+    "used_units": N_("Units ordered"),
+    "quarter": N_("Quarter"),
     "held_minor": N_("Deposit held"),
     "refunded_minor": N_("Deposit refunded"),
     "still_owed_minor": N_("Still owed"),
@@ -203,7 +206,18 @@ FIELDS: dict[str, str] = {
 
 #: Row ids and checksums: meaningless to a reader, left out of the details.
 _HIDDEN = frozenset(
-    {"id", "exit", "task", "interaction", "review", "visit", "sha256", "trial_id", "prospect"}
+    {
+        "id",
+        "owner_user_id",
+        "exit",
+        "task",
+        "interaction",
+        "review",
+        "visit",
+        "sha256",
+        "trial_id",
+        "prospect",
+    }
 )
 
 #: The member of the value words that carries an event's currency (for ``*_minor``).
@@ -219,17 +233,15 @@ ACTORS: dict[str, str] = {
 @dataclass(frozen=True, slots=True)
 class HistoryLine:
     """One audit row in words: ``sentence`` (the action), ``details`` (readable
-    parts, one per detail member shown), ``actor`` and ``when`` (reader's zone)."""
+    parts, one per detail member shown), ``actor``, ``when`` (reader's zone) and
+    ``summary`` (the details joined)."""
 
     sentence: str
     details: tuple[str, ...]
     actor: str
     when: str
-
-    @property
-    def summary(self) -> str:
-        """The details as one text, parted the way the reader's language parts them."""
-        return _joined(list(self.details), _PARTS)
+    #: the details as one text, parted the way the reader's language parts them
+    summary: str
 
 
 #: How parts of a detail and items of a list are joined (``；`` and ``、`` in Chinese).
@@ -344,6 +356,8 @@ def _part(key: str, value: Any, area: Mapping[str, Mapping[str, Any]]) -> str:
 def _is_change(key: str, value: list[Any]) -> bool:
     # a pair of scalars is an edit's [old, new] (partners.audit.changes); lists of
     # codes (territories, quarters) hold more than two or are named here
+    if all(isinstance(v, list) for v in value):
+        return True  # an edit of a list: [old codes, new codes]
     if key in {"territories", "programs", "quarters", "first", "customers", "agreements"}:
         return False
     return all(not isinstance(v, list | dict) for v in value)
@@ -362,12 +376,20 @@ def history_line(event: Any) -> HistoryLine:
         sentence = _say(ACTIONS[action])
     else:
         sentence = action.replace(".", ": ", 1).replace("_", " ")
-    detail = event.detail if isinstance(event.detail, dict) else {}
+    detail = dict(event.detail) if isinstance(event.detail, dict) else {}
+    if "from" in detail and "to" in detail:  # a prospect's stage step
+        detail["stage"] = [detail.pop("from"), detail.pop("to")]
     area = _area_words()
     if isinstance(detail.get("currency"), str):
         area = {**area, _CURRENCY: {"code": detail["currency"]}}
     parts = tuple(p for p in (_part(k, v, area) for k, v in sorted(detail.items())) if p)
-    return HistoryLine(sentence, parts, actor_words(event.actor_name), format_when(event.at_ms))
+    return HistoryLine(
+        sentence,
+        parts,
+        actor_words(event.actor_name),
+        format_when(event.at_ms),
+        _joined(list(parts), _PARTS),
+    )
 
 
 # --------------------------------------------------------------- review basis
