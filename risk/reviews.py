@@ -25,7 +25,10 @@ manual indicator. A review keeps the weights in force when it was opened.
 
 The score is ``sum(value x weight) / sum(weight)`` over the indicators that have a
 value (one without a value, such as a year with no scorecard yet, says "no data"
-and the others are re-weighted), rounded half-even to 0.01. The proposal uses the
+and the others are re-weighted), rounded half-even to 0.01 — only while the
+indicators with a value weigh at least :data:`MIN_COVERAGE` (half) of the weight:
+below that there is no score and no proposal ("not enough data"; issue 12: the four
+manual indicators alone, 40 %, proposed a class). The proposal uses the
 scorecard's class thresholds (:class:`settlement.scorecard.ScoreConfig`): A from
 80, B from 60, C below.
 
@@ -33,7 +36,11 @@ A channel manager, partner manager or admin opens a review and confirms it with 
 class (the proposal or another) and a reason; confirming writes the class in force
 (:class:`partners.models.PartnerClass`) from the confirmation date or a given date,
 and freezes the review. Confirmation needs every manual indicator with a weight
-entered. The same person may enter indicators and confirm (the channel manager
+entered, and every scorecard indicator with a weight to have a value: a review
+opened before its year was scored reads the scorecard again when confirmed, and is
+refused while it still has none (score the quarters first: ``hopchain scores
+--quarter``), so no class reaches settlement's multiplier from the manual
+indicators alone. The same person may enter indicators and confirm (the channel manager
 holds the review meeting); the audit trail names each of them.
 
 An event review opens for each confirmed alert of serious severity
@@ -70,6 +77,7 @@ __all__ = [
     "ENTERERS",
     "LEDGER_INDICATORS",
     "MANUAL_INDICATORS",
+    "MIN_COVERAGE",
     "OPENERS",
     "READERS",
     "REVIEW_INDICATORS",
@@ -93,6 +101,8 @@ __all__ = [
 ]
 
 LEDGER_INDICATORS: tuple[str, ...] = tuple(SCORECARD_INDICATORS)
+#: The least share of the weight the indicators with a value must carry for a score.
+MIN_COVERAGE = Decimal("0.5")
 MANUAL_INDICATORS = ("market_promotion", "customer_service", "team_stability", "compliance")
 REVIEW_INDICATORS = LEDGER_INDICATORS + MANUAL_INDICATORS
 REVIEW_KINDS = ("annual", "event")
@@ -179,11 +189,14 @@ def propose(
     ``values`` (0-100 or None: no data) and ``weights``; pure, for hand checks.
 
     Indicators without a value are left out and the others re-weighted by the sum
-    of their weights; no usable indicator gives ``(None, "", ...)``."""
+    of their weights; when those with a value weigh less than :data:`MIN_COVERAGE`
+    of the weight of all ``values`` (or nothing) the result is ``(None, "", ...)``:
+    not enough data."""
     present = {n: v for n, v in values.items() if v is not None and weights.get(n, Decimal(0)) > 0}
     total_w = sum((weights[n] for n in present), Decimal(0))
+    all_w = sum((weights.get(n, Decimal(0)) for n in values), Decimal(0))
     points: dict[str, Decimal | None] = {n: None for n in values}
-    if total_w == 0:
+    if total_w == 0 or total_w < MIN_COVERAGE * all_w:
         return None, "", points
     score = Decimal(0)
     for n, v in present.items():
@@ -603,6 +616,23 @@ def _check_day(value: str, field: str) -> str:
     )
 
 
+def _with_scorecard(s: Session, review: ClassReview, party: Party) -> dict[str, Any]:
+    """The review's body; when a weighted scorecard indicator has no value (opened
+    before its year was scored), the scorecard read again and the lines refreshed."""
+    body: dict[str, Any] = json.loads(review.breakdown_json)
+    weights = body["weights"]
+    if all(
+        body["scorecard"][n]["value"] is not None or Decimal(weights[n]) == 0
+        for n in LEDGER_INDICATORS
+    ):
+        return body
+    body["scorecard"] = _scorecard_values(s, party.id, review.year)
+    review.breakdown_json = json.dumps(body, sort_keys=True, ensure_ascii=False)
+    _refresh(s, review)
+    fresh: dict[str, Any] = json.loads(review.breakdown_json)
+    return fresh
+
+
 def confirm_review(
     engine: Engine,
     review_id: int,
@@ -632,7 +662,7 @@ def confirm_review(
     with Session(engine) as s, s.begin():
         review, party = _review(s, review_id)
         _still_open(review)
-        body = json.loads(review.breakdown_json)
+        body = _with_scorecard(s, review, party)
         missing = [
             ln["indicator"]
             for ln in body["lines"]
@@ -644,6 +674,19 @@ def confirm_review(
                 "review %(review)s still needs: %(names)s",
                 review=review.id,
                 names=", ".join(missing),
+            )
+        unscored = [
+            ln["indicator"]
+            for ln in body["lines"]
+            if ln["source"] == "scorecard" and ln["value"] is None and Decimal(ln["weight"]) > 0
+        ]
+        if unscored:
+            raise PartnerStateError.said(
+                "review_missing_indicators",
+                "review %(review)s still needs: %(names)s",
+                review=review.id,
+                names=f"{', '.join(unscored)} (no scorecard for {review.year} yet: score the "
+                f"quarters first, hopchain scores --quarter {review.year}-Q1 ...)",
             )
         stamp = now_ms()
         review.status = "confirmed"

@@ -92,12 +92,16 @@ def test_proposal_by_hand_and_the_class_thresholds() -> None:
     assert propose({"compliance": D("79.99")}, one)[1] == "B"
     assert propose({"compliance": D(60)}, one)[1] == "B"
     assert propose({"compliance": D("59.99")}, one)[1] == "C"
-    # no scorecard: the manual ones re-weighted, (80+70+60+90) * 0.1 / 0.4 = 75
+    # no scorecard: the manual ones alone weigh 0.4 < half: no score, no proposal
+    # (issue 12: re-weighted, they proposed 75 -> B)
     no_ledger = {n: None for n in ("target", "growth", "diversion", "returns", "timeliness")}
     score, cls, points = propose(
         {**no_ledger, **{n: D(v) for n, v in MANUAL.items()}}, DEFAULT_WEIGHTS
     )
-    assert (score, cls, points["target"]) == (D("75.00"), "B", None)
+    assert (score, cls, points["target"]) == (None, "", None)
+    # a small missing share is still re-weighted: no target (0.18) -> 58.5 / 0.82
+    partial = {**values, "target": None}
+    assert propose(partial, DEFAULT_WEIGHTS)[:2] == (D("71.34"), "B")
     assert propose({"target": None}, DEFAULT_WEIGHTS) == (None, "", {"target": None})
 
 
@@ -162,7 +166,7 @@ def test_review_from_scorecard_and_entries_to_the_class_in_force(
 def test_indicator_entry_refuses_what_it_must(
     engine: Engine, make_party: Callable[..., int]
 ) -> None:
-    make_party("DIST")
+    pid = make_party("DIST")
     review = open_review(engine, "DIST", "annual", 2026, "", CM)
     with pytest.raises(PartnerError, match="target comes from the scorecard"):
         enter_indicator(engine, review.id, "target", 50, "", CM)
@@ -192,8 +196,16 @@ def test_indicator_entry_refuses_what_it_must(
     later = open_review(engine, "DIST", "annual", 2027, "", CM)
     assert later.weights_version == 1 and later.score is None  # no scorecard in 2027
     enter_indicator(engine, later.id, "compliance", 40, "late payments", CM)
-    done = confirm_review(engine, later.id, "C", "compliance is weak", CM)
-    assert done.score == D("40.00") and done.proposed_class == "C"
+    # compliance alone is half the weight: a score, but the scorecard's target is missing
+    with pytest.raises(
+        PartnerStateError,
+        match=r"still needs: target \(no scorecard for 2027 yet: score the quarters first, hopchain scores --quarter 2027-Q1",
+    ):
+        confirm_review(engine, later.id, "C", "compliance is weak", CM)
+    score_quarter(engine, pid, "2027-Q1", "50", {"target": "0.6000"})
+    done = confirm_review(engine, later.id, "C", "compliance is weak", CM)  # reads it now
+    assert done.score == D("50.00") and done.proposed_class == "C"
+    assert [ln.value for ln in done.lines if ln.indicator == "target"] == [D("60.00")]
     items, total = list_reviews(engine, ADMIN, status="open")
     assert total == 1 and [r.id for r in items] == [review.id]
     assert list_reviews(engine, ADMIN, party_code="DIST", limit=1)[1] == 2
@@ -226,3 +238,25 @@ def test_a_confirmed_serious_alert_opens_one_event_review(
             )["kind"]
             == "event"
         )
+
+
+def test_a_review_opened_before_any_scorecard_is_not_confirmed_from_manual_ones(
+    engine: Engine, make_party: Callable[..., int]
+) -> None:
+    """Issue 12: the four manual indicators alone (40 % of the weight) proposed C and
+    were confirmed, feeding settlement's class multiplier."""
+    pid = make_party("NEW")
+    review = open_review(engine, "NEW", "annual", 2026, "", CM)
+    for name, value in {**MANUAL, "compliance": 20, "market_promotion": 30}.items():
+        review = enter_indicator(engine, review.id, name, value, "seen", CM)
+    assert review.score is None and review.proposed_class == ""  # not enough data
+    with pytest.raises(PartnerStateError, match="no scorecard for 2026 yet"):
+        confirm_review(engine, review.id, "C", "weak", CM)
+    with Session(engine) as s:
+        assert s.scalars(select(PartnerClass)).all() == []
+    score_quarter(engine, pid, "2026-Q3", "90", {
+        "target": "1", "growth": "1", "diversion": "1", "returns": "1", "timeliness": "1",
+    })  # fmt: skip
+    done = confirm_review(engine, review.id, "B", "scored now", CM)
+    # 0.6 x 100 + 0.1 x (30 + 70 + 60 + 20) = 78 -> B
+    assert done.score == D("78.00") and done.proposed_class == "B"
