@@ -221,6 +221,9 @@ def demo_command(seed: int, units: int, distributors: int, months: int, start: s
     bar.close()
     pipeline = _partner_pipeline(engine, cfg)
     cp = make_checkpoint(engine, get_signer())
+    from web.demo_partners import score_quarters
+
+    scored = score_quarters(engine, _months(cfg))  # reviews and health read the scorecards
     click.echo(
         f"demo: {summary.units:,} units, {summary.distributors} distributors, {summary.dealers} dealers,"
         f" {summary.entries:,} ledger entries, {summary.diverted} units diverted"
@@ -230,6 +233,7 @@ def demo_command(seed: int, units: int, distributors: int, months: int, start: s
         f"{len(pipeline.trials)} on trial, {pipeline.admitted} admitted, "
         f"{pipeline.exiting} exiting (exit {pipeline.exit_id})"
     )
+    click.echo(f"scorecards: {', '.join(scored)}")
     click.echo(f"checkpoint: tree size {cp.tree_size}, root {cp.root_hash.hex()}")
     click.echo(f"sign in with these accounts (also in {summary.credentials_file}):")
     for user, password in summary.credentials.items():

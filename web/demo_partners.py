@@ -36,7 +36,7 @@ import geo
 from ledger.models import Party
 from settlement import Actor
 
-__all__ = ["PIPELINE", "PipelineSummary", "seed_partner_pipeline"]
+__all__ = ["PIPELINE", "PipelineSummary", "score_quarters", "seed_partner_pipeline"]
 
 #: The stage each demo prospect ends in, in order; channels are dealt in turn, so
 #: every channel has prospects in several stages and two signed ones differ.
@@ -239,6 +239,57 @@ def _exit(
     summary.exiting, summary.exit_id = code, view.id
 
 
+_DAY_MS = 86_400_000
+
+
+def _backdate(engine: Engine, pid: int, rng: random.Random, now: int) -> None:
+    """Spread prospect ``pid``'s recorded steps over the past weeks: the services
+    stamp every step with the clock, so a freshly seeded board would show 0 days in
+    every stage. The demo only: the application 3 to 9 weeks ago, each later step 2
+    to 12 days after the one before, the last at least a day ago (its prospect rows,
+    stage rows and audit rows moved alike; deterministic in ``rng``)."""
+    from partners.models import PartnerEvent, Prospect, ProspectStage
+
+    with Session(engine) as s, s.begin():
+        steps = list(
+            s.scalars(
+                select(ProspectStage)
+                .where(ProspectStage.prospect_id == pid)
+                .order_by(ProspectStage.at_ms, ProspectStage.id)
+            )
+        )
+        at = now - rng.randrange(21, 64) * _DAY_MS - rng.randrange(8 * 3_600_000)
+        times = []
+        for _ in steps:
+            times.append(at)
+            at = min(at + rng.randrange(2, 13) * _DAY_MS, now - _DAY_MS)
+        shift = {step.at_ms: when for step, when in zip(steps, times, strict=True)}
+        for step, when in zip(steps, times, strict=True):
+            step.at_ms = when
+        prospect = s.get(Prospect, pid)
+        assert prospect is not None
+        first = times[0] if times else now
+        prospect.created_ms = first
+        prospect.stage_since_ms = times[-1] if times else now
+        for event in s.scalars(select(PartnerEvent).where(PartnerEvent.prospect_id == pid)):
+            event.at_ms = max((w for a, w in shift.items() if a <= event.at_ms), default=first)
+
+
+_SCORER = Actor("demo-channel", "channel_manager")
+
+
+def score_quarters(engine: Engine, months: list[str]) -> list[str]:
+    """Score the quarters of the demo's ``months`` (:func:`settlement.score_partners`,
+    from the latest signed checkpoint: call it after the demo's checkpoint), so
+    health and class reviews have their ledger indicators; the quarters scored."""
+    from settlement import score_partners
+
+    quarters = sorted({f"{m[:4]}-Q{(int(m[5:7]) - 1) // 3 + 1}" for m in months})
+    for quarter in quarters:
+        score_partners(engine, quarter, _SCORER)
+    return quarters
+
+
 def seed_partner_pipeline(engine: Engine, seed: int, months: list[str]) -> PipelineSummary:
     """Write the demo's partner pipeline (see the module docstring) after the demo
     network, for the demo's ``months`` (``YYYY-MM``); deterministic in ``seed``."""
@@ -263,6 +314,8 @@ def seed_partner_pipeline(engine: Engine, seed: int, months: list[str]) -> Pipel
                 f"{channel.replace('_', ' ')} spend, {month}", MANAGER,
             )  # fmt: skip
     places = _places(rng, used, len(PIPELINE))
+    clock = random.Random(seed * 104_729 + 3)  # the pipeline's ages, apart from ``rng``
+    now = int(dt.datetime.now(dt.UTC).timestamp() * 1000)
     signed_codes: list[str] = []
     for i, (target, city) in enumerate(zip(PIPELINE, places, strict=True)):
         channel = rc.CHANNELS[i % len(rc.CHANNELS)]
@@ -294,6 +347,7 @@ def seed_partner_pipeline(engine: Engine, seed: int, months: list[str]) -> Pipel
             code = f"T-{city.country}{i}"
             _sign(engine, pid, code, rng)
             signed_codes.append(code)
+        _backdate(engine, pid, clock, now)
         summary.stages[target] = summary.stages.get(target, 0) + 1
     if signed_codes:
         trials.decide_trial(

@@ -6,6 +6,7 @@ distributor, interactions."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections import Counter
 from collections.abc import Callable
 
@@ -23,12 +24,14 @@ from partners.models import (
     NegotiationTerms,
     PartnerExit,
     Prospect,
+    ProspectStage,
     ScreeningScore,
     SiteVisit,
     SiteVisitPhoto,
     Trial,
 )
 from partners.recruitment import CHANNELS, STAGES
+from settlement.models import PartnerScore
 from web.demo_partners import PIPELINE
 
 
@@ -44,6 +47,16 @@ def test_demo_seeds_prospects_trials_agreements_and_an_exit(
         stages = Counter(s.scalars(select(Prospect.stage)))
         assert set(stages) == set(STAGES)  # every stage, open and closed
         assert stages == Counter(PIPELINE)
+        # issue 12: the board's ageing is not all 0 days; the steps lie in the past
+        # weeks, in order, and the quarters are scored (reviews get their indicators)
+        now = dt.datetime.now(dt.UTC).timestamp() * 1000
+        ages = [int((now - ms) // 86_400_000) for ms in s.scalars(select(Prospect.stage_since_ms))]
+        assert all(1 <= a <= 63 for a in ages) and len(set(ages)) >= 5, ages
+        steps = list(s.execute(select(ProspectStage.prospect_id, ProspectStage.at_ms)
+                               .order_by(ProspectStage.prospect_id, ProspectStage.id)))  # fmt: skip
+        for (a_pid, a_ms), (b_pid, b_ms) in itertools.pairwise(steps):
+            assert a_pid != b_pid or a_ms <= b_ms
+        assert {q for q in s.scalars(select(PartnerScore.quarter))} == {"2026-Q3"}
         assert set(s.scalars(select(Prospect.channel))) == set(CHANNELS)
         assert set(s.scalars(select(AcquisitionCost.channel))) == set(CHANNELS)
         # what each stage needs to be left is there
