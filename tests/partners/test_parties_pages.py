@@ -123,7 +123,7 @@ def test_the_hub_shows_master_data_addresses_contacts_children_and_history(
     assert "31.230400, 121.473700" in hub
     assert "li@example.cn" in hub and "+862155550101" in hub
     assert "1 party" in hub and "/partners/parties/?parent=NA" in hub
-    assert "Active → Suspended: late deposit top-up" in hub
+    assert "Reason: late deposit top-up; Status: active → suspended" in hub
     assert "Edit master data" not in hub and "Change status" not in hub  # reader
     child = _text(fresh("auditor").get("/partners/parties/SH1").data)
     assert 'href="/partners/parties/NA"' in child
@@ -172,8 +172,8 @@ def test_create_edit_and_status_through_the_forms(
     )
     page = _text(admitted.data)
     assert "SH-1 is now Active." in page
-    assert "On trial → Active: trial passed" in page
-    assert "name: Shanghai Lab → Shanghai Lab Supplies" in page
+    assert "Reason: trial passed; Status: on trial → active" in page
+    assert "Name: Shanghai Lab → Shanghai Lab Supplies" in page
     refused = browser.post(
         "/partners/parties/SH-1/status",
         data={"csrf_token": token, "status": "prospect", "reason": "back"},
