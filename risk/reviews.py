@@ -682,11 +682,12 @@ def confirm_review(
         ]
         if unscored:
             raise PartnerStateError.said(
-                "review_missing_indicators",
-                "review %(review)s still needs: %(names)s",
+                "review_no_scorecard",
+                "review %(review)s still needs the scorecard's %(names)s: no scorecard for"
+                " %(year)s yet; score its quarters first (hopchain scores --quarter %(year)s-Q1)",
                 review=review.id,
-                names=f"{', '.join(unscored)} (no scorecard for {review.year} yet: score the "
-                f"quarters first, hopchain scores --quarter {review.year}-Q1 ...)",
+                names=", ".join(unscored),
+                year=review.year,
             )
         stamp = now_ms()
         review.status = "confirmed"

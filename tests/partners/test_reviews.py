@@ -199,7 +199,8 @@ def test_indicator_entry_refuses_what_it_must(
     # compliance alone is half the weight: a score, but the scorecard's target is missing
     with pytest.raises(
         PartnerStateError,
-        match=r"still needs: target \(no scorecard for 2027 yet: score the quarters first, hopchain scores --quarter 2027-Q1",
+        match=r"still needs the scorecard's target: no scorecard for 2027 yet; score its"
+        r" quarters first \(hopchain scores --quarter 2027-Q1\)",
     ):
         confirm_review(engine, later.id, "C", "compliance is weak", CM)
     score_quarter(engine, pid, "2027-Q1", "50", {"target": "0.6000"})
