@@ -81,6 +81,7 @@ __all__ = [
     "EDITABLE",
     "INITIAL_STATUSES",
     "KINDS",
+    "MASTER_DATA_ACTIONS",
     "PARENT_KINDS",
     "PARENT_REQUIRED",
     "READERS",
@@ -738,35 +739,91 @@ def get_party(engine: Engine, code: str, actor: Acting) -> PartyDetail:
         )
 
 
+#: The audit rows a distributor reads about its own party: its master data only
+#: (creation, edits, addresses, contacts). The rest of the trail is internal (issue
+#: 12): status changes with the manager's reason, class reviews and their scores,
+#: indicators and notes, alerts, agreement reminders, tasks, exits.
+MASTER_DATA_ACTIONS = (
+    "party.created",
+    "party.updated",
+    "party.address_added",
+    "party.address_updated",
+    "party.address_removed",
+    "party.contact_added",
+    "party.contact_updated",
+    "party.contact_removed",
+)
+_INTERNAL_DETAIL = frozenset({"source"})  # where a party came from (a prospect, an import)
+
+
+def _trail_scope(actor: Acting, party_id: int) -> list[Any]:
+    """The conditions on :class:`PartnerEvent` of what ``actor`` reads about party
+    ``party_id`` (after :func:`_can_read`): everything for an internal reader, the
+    master-data rows (:data:`MASTER_DATA_ACTIONS`) for a distributor."""
+    conds: list[Any] = [PartnerEvent.party_id == party_id]
+    if actor.role not in READERS:
+        conds.append(PartnerEvent.action.in_(MASTER_DATA_ACTIONS))
+    return conds
+
+
+def _as_seen(e: PartnerEvent, actor: Acting) -> EventView:
+    """``e`` as ``actor`` reads it: whole for an internal reader; for a distributor
+    without internal names (who made the change is blank unless it was the
+    distributor's own user) and without internal detail (``source``)."""
+    view = event_view(e)
+    if actor.role in READERS:
+        return view
+    return EventView(
+        view.id,
+        view.action,
+        {k: v for k, v in view.detail.items() if k not in _INTERNAL_DETAIL},
+        view.actor_name if view.actor_name == actor.username else "",
+        view.at_ms,
+        view.party_id,
+        None,
+        None,
+    )
+
+
 def party_history(engine: Engine, code: str, actor: Acting, *, limit: int = 200) -> list[EventView]:
     """The newest ``limit`` audit rows about party ``code`` (creation, edits, status
     changes with their reasons, addresses, contacts, and other areas' rows about it),
-    newest first. Same access as :func:`get_party`."""
+    newest first. Same access as :func:`get_party`; a distributor reads only its
+    master-data rows (:data:`MASTER_DATA_ACTIONS`), no internal user names, never the
+    internal trail (reviews, scores, alerts, reminders, status reasons; issue 12)."""
     with Session(engine) as s:
         party = party_by_code(s, code)
         _can_read(actor, party.id)
-        return history(s, party_id=party.id, limit=limit)
+        if actor.role in READERS:
+            return history(s, party_id=party.id, limit=limit)
+        rows = s.scalars(
+            select(PartnerEvent)
+            .where(*_trail_scope(actor, party.id))
+            .order_by(PartnerEvent.at_ms.desc(), PartnerEvent.id.desc())
+            .limit(limit)
+        )
+        return [_as_seen(e, actor) for e in rows]
 
 
 def page_history(
     engine: Engine, code: str, actor: Acting, *, offset: int = 0, limit: int = 20
 ) -> tuple[list[EventView], int]:
     """A page of party ``code``'s audit trail, newest first, and its length: what
-    :func:`party_history` reads, ``offset`` rows skipped. Same access."""
+    :func:`party_history` reads (a distributor its master-data rows only, no
+    internal names), ``offset`` rows skipped. Same access."""
     with Session(engine) as s:
         party = party_by_code(s, code)
         _can_read(actor, party.id)
-        total = s.scalar(
-            select(func.count()).select_from(PartnerEvent).where(PartnerEvent.party_id == party.id)
-        )
+        scope = _trail_scope(actor, party.id)
+        total = s.scalar(select(func.count()).select_from(PartnerEvent).where(*scope))
         rows = s.scalars(
             select(PartnerEvent)
-            .where(PartnerEvent.party_id == party.id)
+            .where(*scope)
             .order_by(PartnerEvent.at_ms.desc(), PartnerEvent.id.desc())
             .offset(offset)
             .limit(limit)
         )
-        events = [event_view(e) for e in rows]
+        events = [_as_seen(e, actor) for e in rows]
         return events, int(total or 0)
 
 

@@ -111,6 +111,7 @@ __all__ = [
     "latest_terms",
     "list_costs",
     "move",
+    "owner_choices",
     "page_prospects",
     "parse_scores",
     "propose_terms",
@@ -176,7 +177,7 @@ WRITERS = ("partner_manager", "admin")
 READERS = (*WRITERS, "channel_manager", "finance", "auditor")
 
 _users = table(
-    "users", column("id"), column("username"), column("role"), column("active")
+    "users", column("id"), column("username"), column("role"), column("active"), column("service")
 )  # web's table: partners may not import web, it only checks an owner exists
 _programs = table("programs", column("code"))  # settlement's table, read the same way
 
@@ -294,12 +295,42 @@ def _month(value: Any, name: str) -> str:
     return text
 
 
+def owner_choices(s: Session) -> list[tuple[int, str]]:
+    """``(user id, username)`` of everyone who may own a prospect, by username: an
+    active person (not a service user: those hold API tokens only, nobody answers
+    for them) who is a partner manager or admin. The same rule as :func:`_owner`."""
+    rows = s.execute(
+        select(_users.c.id, _users.c.username)
+        .where(
+            _users.c.active.is_(True),
+            _users.c.service.is_not(True),
+            _users.c.role.in_(WRITERS),
+        )
+        .order_by(_users.c.username)
+    )
+    return [(int(i), str(n)) for i, n in rows.all()]
+
+
 def _owner(s: Session, value: Any, name: str = "owner_user_id") -> int | None:
-    """A user id of an active partner manager or admin (None for no owner)."""
+    """A user id of an active person who is a partner manager or admin (None for no
+    owner); a service user (``service:admin``, a token's user) owns nothing."""
     owner = _whole(value, name, low=1, high=2**31 - 1)
     if owner is None:
         return None
-    row = s.execute(select(_users.c.role, _users.c.active).where(_users.c.id == owner)).first()
+    row = s.execute(
+        select(_users.c.role, _users.c.active, _users.c.service, _users.c.username).where(
+            _users.c.id == owner
+        )
+    ).first()
+    if row is not None and row.service:
+        raise InvalidField.said(
+            "recruit_owner_service",
+            "user %(value)s (%(user)s) is a service user for API tokens, not a person; "
+            "a prospect's owner must be a partner manager or admin who answers for it",
+            field=name,
+            value=owner,
+            user=row.username,
+        )
     if row is None or not row.active or row.role not in WRITERS:
         raise InvalidField.said(
             "recruit_owner",

@@ -111,6 +111,7 @@ FIELD_LABELS: dict[str, str] = {
     "territories": N_("Territories"),
     "programs": N_("Programs"),
     "deposit_minor": N_("Deposit"),
+    "deposit": N_("Deposit"),
     "credit_limit_minor": N_("Credit limit"),
     "payment_terms_days": N_("Payment terms (days)"),
     "trial_days": N_("Trial days"),
@@ -147,10 +148,12 @@ def _label(field: str) -> str:
     return f"{text} [{rest}" if rest else text
 
 
-def said(exc: SaidError) -> str:
+def said(exc: SaidError, *, labels: bool = False) -> str:
     """The refusal ``exc`` in the request's language: stages, channels and field
-    names in words (English is ``str(exc)`` byte for byte)."""
-    if str(get_locale() or DEFAULT_LOCALE) == DEFAULT_LOCALE:
+    names in words. English is ``str(exc)`` byte for byte (what the API answers)
+    unless ``labels``: a page names the field as its label says in English too
+    (``Company name: is empty``, never ``company_name: is empty``; issue 12)."""
+    if str(get_locale() or DEFAULT_LOCALE) == DEFAULT_LOCALE and not labels:
         return str(exc)
     worded = reason_message(exc)
     if worded is None:
@@ -169,11 +172,12 @@ def said(exc: SaidError) -> str:
 
 def field_problems(exc: InvalidField | InvalidInput) -> dict[str, str]:
     """Each bad field of ``exc`` (one or several) with what is wrong with it, in
-    the request's language, in the order the service named them."""
+    the request's language, the field named by its label (English too), in the
+    order the service named them."""
     problems = exc.problems if isinstance(exc, InvalidInput) else (exc,)
     out: dict[str, str] = {}
     for p in problems:
-        out.setdefault(p.field, said(p))
+        out.setdefault(p.field, said(p, labels=True))
     return out
 
 

@@ -80,6 +80,11 @@ PARTNER_REASONS: dict[str, str] = {
     "recruit_not_whole": N_("%(field)s: %(value)s is not a whole number"),
     "recruit_out_of_range": N_("%(field)s: %(value)s is not between %(low)s and %(high)s"),
     "recruit_owner": N_("%(field)s: user %(value)s is not an active partner manager or admin"),
+    # (H10, issue 12: a service user owns no prospect)
+    "recruit_owner_service": N_(
+        "%(field)s: user %(value)s (%(user)s) is a service user for API tokens, not a person; "
+        "a prospect's owner must be a partner manager or admin who answers for it"
+    ),
     "recruit_not_day": N_("%(field)s: %(value)s is not a date like 2026-12-01 (YYYY-MM-DD)"),
     "recruit_not_month": N_("%(field)s: %(value)s is not a month like 2026-12 (YYYY-MM)"),
     "recruit_future_day": N_("%(field)s: %(value)s is in the future"),
@@ -138,6 +143,7 @@ PARTNER_REASONS: dict[str, str] = {
         " signed before the trial can admit it"
     ),
     # ---- agreements (partners/agreements.py)
+    "agreement_party_closed": N_("%(party)s is %(status)s: it takes no new agreement"),
     "agreement_not_date": N_("%(field)s: %(value)s is not a date like 2027-01-31 (YYYY-MM-DD)"),
     "agreement_not_minor": N_(
         "%(field)s: %(value)s is not a whole number of minor units from 0 to 10^15"
@@ -272,6 +278,10 @@ PARTNER_REASONS: dict[str, str] = {
         "%(party)s already has an open annual review for %(year)s: review %(review)s"
     ),
     "review_missing_indicators": N_("review %(review)s still needs: %(names)s"),
+    "review_no_scorecard": N_(
+        "review %(review)s still needs the scorecard's %(names)s: no scorecard for"
+        " %(year)s yet; score its quarters first (hopchain scores --quarter %(year)s-Q1)"
+    ),
     "health_bad_threshold": N_(
         "threshold: %(value)s is not a whole number of points from 1 to 100"
     ),

@@ -29,7 +29,6 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
-from sqlalchemy import select
 
 from ledger.said import SaidError
 from partners import recruitment as rc
@@ -40,7 +39,6 @@ from settlement import InvalidValue, major_to_minor
 from web.db import get_engine, get_session
 from web.finance._common import fetch_page
 from web.i18n import format_money, format_number
-from web.models import User
 from web.partners import _pages as pages
 from web.partners._recruit import (
     CHANNEL_WORDS,
@@ -102,7 +100,7 @@ def _problems(exc: SaidError) -> Problems:
     if isinstance(exc, InvalidField | rc.InvalidInput):
         found = field_problems(exc)
     elif isinstance(exc, InvalidValue):
-        found = {exc.field: said(exc)}
+        found = {exc.field: said(exc, labels=True)}
     else:
         return {"": said(exc)}
     merged: Problems = {}
@@ -154,12 +152,8 @@ def board() -> ResponseReturnValue:
 
 
 def _owners() -> list[tuple[int, str]]:
-    rows = get_session().execute(
-        select(User.id, User.username)
-        .where(User.active.is_(True), User.role.in_([r.value for r in WRITERS]))
-        .order_by(User.username)
-    )
-    return [(int(i), str(n)) for i, n in rows.all()]
+    """Who may own a prospect (the service's rule: active people, no service users)."""
+    return rc.owner_choices(get_session())
 
 
 def _list(
