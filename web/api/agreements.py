@@ -139,6 +139,11 @@ def agreement_draft() -> ResponseReturnValue:
         notes=members.text(body, "notes") or "",
     )
     number = _call(lambda: ag.draft(get_engine(), party or "", terms, current_actor()))
+    return _created(number)
+
+
+def _created(number: str) -> Response:
+    """201 with the new agreement (a draft or a renewal) and its Location."""
     response = _detail(number)
     assert isinstance(response, Response)
     response.status_code = 201
@@ -419,11 +424,7 @@ def agreement_renew(number: str) -> ResponseReturnValue:
     members.known(body, ("valid_to",))
     valid_to = members.text(body, "valid_to", required=True) or ""
     renewal = _call(lambda: ag.renew(get_engine(), number, valid_to, current_actor()))
-    response = _detail(renewal)
-    assert isinstance(response, Response)
-    response.status_code = 201
-    response.headers["Location"] = f"/api/v1/agreements/{renewal}"
-    return response
+    return _created(renewal)
 
 
 @api_route(
