@@ -55,6 +55,7 @@ CLI_MODULES: tuple[str, ...] = (
     "agreements",
     "exits",
     "evaluation",
+    "credit",
 )
 
 _ROLE_CHOICE = click.Choice([r.value for r in Role])

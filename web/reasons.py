@@ -26,6 +26,7 @@ from ledger.said import SaidError
 from scanners.digital_link import DigitalLinkError
 from scanners.parse import ScanParseError, ScanResult
 from scanners.reasons import anomaly_of, event_reason_of, reason_of
+from web.credit.reasons import CREDIT_REASONS
 from web.i18n import DEFAULT_LOCALE, N_, format_money, format_number
 from web.partners.reasons import PARTNER_REASONS
 from web.words import words
@@ -286,6 +287,7 @@ REASONS: dict[str, str] = {
     ),
 }
 REASONS.update(PARTNER_REASONS)
+REASONS.update(CREDIT_REASONS)
 
 
 #: The words of every problem the import code finds itself
