@@ -102,7 +102,7 @@ def raise_alert(
         raise ValueError(f"unknown credit alert kind {kind!r}")
     party = s.get(Party, party_id)
     if party is None:
-        raise PartnerNotFound.said("no_party_id", "no party %(party)s", party=party_id)
+        raise PartnerNotFound.said("no_credit_party", "no party %(party)s", party=party_id)
     found = s.scalar(
         select(CreditAlert).where(
             CreditAlert.party_id == party_id, CreditAlert.kind == kind, CreditAlert.key == key

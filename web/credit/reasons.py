@@ -14,7 +14,7 @@ __all__ = ["CREDIT_REASONS"]
 
 CREDIT_REASONS: dict[str, str] = {
     # ---- alerts (risk/credit_alerts.py)
-    "no_party_id": N_("no party %(party)s"),
+    "no_credit_party": N_("no party %(party)s"),
     "no_credit_alert": N_("no credit alert %(alert)s"),
     "credit_alert_status": N_("credit alert %(alert)s is %(status)s"),
     # ---- credit files, rating, limits (risk/credit_files.py, risk/rating.py, risk/limits.py)
