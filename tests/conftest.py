@@ -56,6 +56,7 @@ from sqlalchemy.pool import NullPool
 
 from ledger.database import make_engine
 from ledger.models import Party
+from tests import _route_builders
 from web import accounts, create_app
 from web.account import totp
 from web.cli import CliState, build_cli
@@ -67,6 +68,9 @@ from web.models import User
 # blame on whichever test happens to run first. Speed is not what these tests check.
 settings.register_profile("hopchain", suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("hopchain")
+
+# Apps made by the fixtures share Werkzeug's compiled URL builders (see the module).
+_route_builders.install()
 
 PG_ENV = "HOPCHAIN_TEST_PG_URL"
 TEST_PASSWORD = "correct horse battery staple"
