@@ -4,17 +4,20 @@ Events queue messages (:func:`compose_statements_ready` after a run is posted,
 :func:`compose_alert_confirmed` after an alert is confirmed) into the ``outbox``
 table (:class:`OutboxMessage`); :func:`deliver` sends them over SMTP
 (``hopchain mail send``). This package imports ``ledger`` and ``settlement``, never
-``web``: the web layer passes the recipients' addresses and the catalogues' words.
+``web`` (and ``risk`` for credit alerts, :func:`compose_credit_alerts`): the web layer passes the recipients' addresses and the catalogues' words.
 """
 
 from notify.compose import (
     ALERT_CONFIRMED,
+    CREDIT_ALERT,
     MESSAGE_KINDS,
     RESPONSE_DAYS,
     STATEMENT_READY,
     Composed,
+    CreditRecipient,
     NotifyError,
     compose_alert_confirmed,
+    compose_credit_alerts,
     compose_statements_ready,
     penalty_words,
 )
@@ -33,18 +36,21 @@ from notify.models import OutboxMessage
 
 __all__ = [
     "ALERT_CONFIRMED",
+    "CREDIT_ALERT",
     "DEFAULT_MAX_ATTEMPTS",
     "MESSAGE_KINDS",
     "OUTBOX_STATUSES",
     "RESPONSE_DAYS",
     "STATEMENT_READY",
     "Composed",
+    "CreditRecipient",
     "Delivery",
     "NotifyError",
     "OutboxMessage",
     "OutboxRow",
     "SmtpSettings",
     "compose_alert_confirmed",
+    "compose_credit_alerts",
     "compose_statements_ready",
     "deliver",
     "normalize_address",

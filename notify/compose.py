@@ -19,7 +19,10 @@ Events (``kind``, ``reference``):
   its page (``<base_url>/partner/statements/<id>``) and its PDF attached;
 - ``alert-confirmed``, ``alert:<id>:<n>``: the ``n``-th confirmation of a diversion
   alert (a confirmation after an upheld appeal is told again), without the channel
-  team's internal notes, with the penalty rule in words when a program sets one.
+  team's internal notes, with the penalty rule in words when a program sets one;
+- ``credit-alert``, ``credit-alert:<id>``: a credit alert (:mod:`risk.credit_alerts`)
+  told to the manufacturer's own people (:func:`compose_credit_alerts`), each in
+  the recipient's language.
 
 ``(kind, reference, recipient)`` is unique, so composing an event again queues only
 what is new (a person who added an address since) and never a second copy.
@@ -27,9 +30,11 @@ what is new (a person who added an address since) and never a second copy.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
@@ -45,20 +50,27 @@ from settlement.wording import DEFAULT_LOCALE, N_, Words, supported_locale
 
 __all__ = [
     "ALERT_CONFIRMED",
+    "CREDIT_ALERT",
+    "CREDIT_ALERT_KIND_WORDS",
+    "CREDIT_ALERT_ROLES",
     "MESSAGE_KINDS",
     "RESPONSE_DAYS",
     "STATEMENT_READY",
     "Composed",
+    "CreditRecipient",
     "NotifyError",
     "compose_alert_confirmed",
+    "compose_credit_alerts",
     "compose_statements_ready",
+    "credit_alert_sentence",
     "penalty_words",
 ]
 
 STATEMENT_READY = "statement-ready"
 ALERT_CONFIRMED = "alert-confirmed"
+CREDIT_ALERT = "credit-alert"
 #: The kinds of messages the outbox holds.
-MESSAGE_KINDS = (STATEMENT_READY, ALERT_CONFIRMED)
+MESSAGE_KINDS = (STATEMENT_READY, ALERT_CONFIRMED, CREDIT_ALERT)
 #: Days after posting by which a distributor is asked to confirm or dispute its
 #: statement. The date is a request in the message: a later answer is still taken
 #: (:func:`settlement.respond_to_statement` sets no deadline).
@@ -333,3 +345,197 @@ def compose_alert_confirmed(
             make=make,
         )
     return Composed(q, a, ())
+
+
+# ---- credit alerts (issue 13) -------------------------------------------------------
+
+#: The kinds of credit alerts (:data:`risk.credit_alerts.ALERT_KINDS`) in words.
+CREDIT_ALERT_KIND_WORDS = {
+    "credit_shipment": N_("Shipment over the credit limit"),
+    "cash_only_shipment": N_("Shipment on credit to a cash-only partner"),
+    "utilisation": N_("Credit limit nearly used"),
+    "overdue": N_("Item overdue"),
+    "health_drop": N_("Health score dropped"),
+    "kpi_miss": N_("Sales target missed"),
+    "high_risk": N_("High risk"),
+}
+#: Who is told of which credit alerts, by role: finance of every one (it decides on
+#: credit and collects); channel managers of those about the relationship they run
+#: (overdue items, limit utilisation, health, targets, a high risk level), not of
+#: single shipments, which finance releases or stops.
+CREDIT_ALERT_ROLES: dict[str, tuple[str, ...]] = {
+    "finance": tuple(CREDIT_ALERT_KIND_WORDS),
+    "channel_manager": ("utilisation", "overdue", "health_drop", "kpi_miss", "high_risk"),
+}
+#: Kinds raised by a threshold: told only while the threshold is enabled and e-mails.
+_THRESHOLD_KINDS = ("utilisation", "overdue", "health_drop", "kpi_miss")
+
+
+@dataclass(frozen=True, slots=True)
+class CreditRecipient:
+    """One of the manufacturer's people told of credit alerts: the address, the
+    role (a key of :data:`CREDIT_ALERT_ROLES`) and the person's language (None: the
+    deployment's default)."""
+
+    address: str
+    role: str
+    locale: str | None = None
+
+
+def _money_of(detail: Mapping[str, Any], key: str, words: Words) -> str:
+    return words.money(int(detail[key]), str(detail.get("currency", "")))
+
+
+def credit_alert_sentence(kind: str, detail: Mapping[str, Any], party: str, words: Words) -> str:
+    """What a credit alert says, with its figures, in ``words``' language: money
+    from minor units with the currency's code, per cent from per mille. ``party``
+    names the party (code and name). Kinds raised elsewhere (shipments, high risk)
+    list their figures by name."""
+    d = detail
+    try:
+        if kind == "utilisation":
+            return words._(
+                "%(party)s has used %(share)s of its credit limit: exposure %(exposure)s"
+                " of a limit of %(limit)s (threshold %(threshold)s).",
+                party=party,
+                share=words.percent(Decimal(int(d["utilisation_permille"])) / 1000, 1),
+                exposure=_money_of(d, "exposure_minor", words),
+                limit=_money_of(d, "limit_minor", words),
+                threshold=words.percent(Decimal(int(d["threshold"])) / 100, 0),
+            )
+        if kind == "overdue":
+            return words._(
+                "%(item)s of %(party)s is %(days)s days overdue (due %(due)s):"
+                " %(open)s of %(amount)s is still open (threshold %(threshold)s days).",
+                item=d["item"],
+                party=party,
+                days=words.integer(int(d["days_overdue"])),
+                due=d["due_on"],
+                open=_money_of(d, "open_minor", words),
+                amount=_money_of(d, "amount_minor", words),
+                threshold=words.integer(int(d["threshold"])),
+            )
+        if kind == "health_drop":
+            return words._(
+                "The health score of %(party)s fell from %(before)s (%(before_on)s) to"
+                " %(after)s (%(after_on)s) (threshold %(threshold)s points).",
+                party=party,
+                before=d["from"],
+                before_on=d["from_on"],
+                after=d["to"],
+                after_on=d["to_on"],
+                threshold=d["threshold"],
+            )
+        if kind == "kpi_miss":
+            quarters = "; ".join(f"{q['quarter']}: {q['basis']}" for q in d["quarters"])
+            return words._(
+                "%(party)s missed its sales target %(count)s quarters in a row (%(quarters)s)"
+                " (threshold %(threshold)s quarters).",
+                party=party,
+                count=words.integer(len(d["quarters"])),
+                quarters=quarters,
+                threshold=d["threshold"],
+            )
+    except (KeyError, TypeError, ValueError):
+        pass  # an alert whose figures are not the threshold's: listed below
+    label = CREDIT_ALERT_KIND_WORDS.get(kind)
+    figures = []
+    for key, value in sorted(d.items()):
+        if key == "currency":
+            continue
+        if key.endswith("_minor") and isinstance(value, int) and d.get("currency"):
+            value = _money_of(d, key, words)
+        figures.append(f"{key}: {value}")
+    return words._(
+        "%(what)s: %(party)s (%(figures)s).",
+        what=words._(label) if label else kind,
+        party=party,
+        figures=", ".join(figures),
+    )
+
+
+def compose_credit_alerts(
+    engine: Engine,
+    alert_ids: Sequence[int],
+    *,
+    recipients: Sequence[CreditRecipient],
+    words_for: WordsFor,
+    base_url: str,
+    default_locale: str = DEFAULT_LOCALE,
+) -> Composed:
+    """Queue one e-mail per recipient for each credit alert of ``alert_ids`` that is
+    told: an alert of a threshold kind (utilisation, overdue, health_drop, kpi_miss)
+    only while its threshold (``detail["threshold"]``) is enabled and e-mails; the
+    shipment and high-risk alerts always. Recipients by :data:`CREDIT_ALERT_ROLES`.
+
+    Each message, in the recipient's language (else ``default_locale``), names the
+    party, what crossed and its figures (:func:`credit_alert_sentence`) and the
+    alert's page (``<base_url>/credit/alerts/<id>``); reference
+    ``credit-alert:<id>``, so composing again never queues a second copy.
+    ``without_address`` lists the codes of parties whose alerts nobody could be
+    told of. Unknown ids raise :class:`NotifyError`."""
+    from risk.models import CreditAlert, RiskThreshold  # notify may import risk
+
+    queued = already = 0
+    without: set[str] = set()
+    with Session(engine) as s, s.begin():
+        for alert_id in alert_ids:
+            alert = s.get(CreditAlert, alert_id)
+            if alert is None:
+                raise NotifyError(f"there is no credit alert {alert_id}")
+            detail = json.loads(alert.detail_json)
+            if alert.kind in _THRESHOLD_KINDS:
+                threshold = s.scalar(
+                    select(RiskThreshold).where(
+                        RiskThreshold.kind == alert.kind,
+                        RiskThreshold.value == int(detail.get("threshold", -1)),
+                    )
+                )
+                if threshold is None or not threshold.enabled or not threshold.emails:
+                    continue
+            party = s.get(Party, alert.party_id)
+            assert party is not None  # a foreign key
+            told = [r for r in recipients if alert.kind in CREDIT_ALERT_ROLES.get(r.role, ())]
+            if not told:
+                without.add(party.code)
+                continue
+            reference = f"credit-alert:{alert.id}"
+            known = set(
+                s.scalars(
+                    select(OutboxMessage.recipient).where(
+                        OutboxMessage.kind == CREDIT_ALERT, OutboxMessage.reference == reference
+                    )
+                )
+            )
+            stamp = now_ms()
+            for r in {r.address: r for r in told}.values():
+                if r.address in known:
+                    already += 1
+                    continue
+                locale = supported_locale(r.locale) or default_locale
+                words = words_for(locale)
+                name = f"{party.code} {party.name}".strip()
+                label = CREDIT_ALERT_KIND_WORDS.get(alert.kind)
+                what = words._(label) if label else alert.kind
+                link = f"{base_url.rstrip('/')}/credit/alerts/{alert.id}"
+                subject = words._(
+                    "Credit alert %(id)s: %(what)s, %(party)s", id=alert.id, what=what,
+                    party=party.code,
+                )  # fmt: skip
+                text = "\n\n".join(
+                    (
+                        words._("Hello,"),
+                        credit_alert_sentence(alert.kind, detail, name, words),
+                        words._("The alert and the party's credit file are at %(link)s", link=link),
+                        _signature(words),
+                    )
+                )
+                s.add(
+                    OutboxMessage(
+                        kind=CREDIT_ALERT, reference=reference, recipient=r.address,
+                        party_id=party.id, locale=locale, subject=subject,
+                        body_text=text + "\n", created_ms=stamp,
+                    )
+                )  # fmt: skip
+                queued += 1
+    return Composed(queued, already, tuple(sorted(without)))
