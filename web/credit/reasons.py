@@ -18,8 +18,68 @@ CREDIT_REASONS: dict[str, str] = {
     "no_credit_alert": N_("no credit alert %(alert)s"),
     "credit_alert_status": N_("credit alert %(alert)s is %(status)s"),
     # ---- credit files, rating, limits (risk/credit_files.py, risk/rating.py, risk/limits.py)
+    "credit_input_invalid": N_("%(count)s wrong: %(problems)s"),
+    "credit_no_party_code": N_("no party %(code)s"),
+    "credit_unknown_field": N_("%(field)s: is not a field of an investigation; known: %(known)s"),
+    "credit_not_whole": N_("%(field)s: %(value)s is not a whole number from %(low)s to %(high)s"),
+    "credit_not_date": N_("%(field)s: %(value)s is not a date like 2026-12-01"),
+    "credit_date_future": N_("%(field)s: %(day)s is in the future (today is %(today)s)"),
+    "credit_not_yes_no": N_("%(field)s: %(value)s is not yes or no"),
+    "credit_not_ratio": N_("%(field)s: %(value)s is not a decimal of 0 or more like 1.35"),
+    "credit_document_empty": N_("%(name)s is empty"),
+    "credit_document_large": N_(
+        "%(name)s is %(size)s bytes; a document may have at most %(most)s (10 MiB)"
+    ),
+    "credit_document_type": N_(
+        "%(name)s is not a PDF, PNG, JPEG, XLSX or CSV file (judged by its content)"
+    ),
+    "no_credit_investigation": N_("no credit investigation %(investigation)s"),
+    "no_credit_document": N_("no credit document %(document)s"),
+    "credit_factor_range": N_(
+        "%(field)s: %(value)s is not a decimal above 0 and at most 1 (like 0.5)"
+    ),
+    "credit_limit_no_fx": N_(
+        "no FX rate %(base)s->%(quote)s for %(month)s or any month before; import one with"
+        " `hopchain import fx FILE` (the ECB reference-rate CSV works as it is)"
+    ),
+    "credit_no_grade": N_("%(grade)s is not a grade; grades: %(grades)s"),
+    "credit_unknown_grade": N_("%(field)s: is not a grade; grades: %(grades)s"),
+    "credit_grade_missing": N_("%(field)s: is missing"),
+    "credit_limit_negative": N_("a credit limit is 0 or more, not %(limit)s"),
+    "credit_days_range": N_("payment days are 0 to 365, not %(days)s"),
+    "credit_override_reason": N_(
+        "say why the limit is overridden (the reason is kept with the limit)"
+    ),
+    "credit_no_override": N_("%(code)s has no overridden limit in force"),
+    "credit_never_rated": N_(
+        "%(code)s was never rated; rate it first (rate now on its credit file)"
+    ),
+    "credit_no_investigation": N_(
+        "%(code)s has no credit investigation to rate; record one first"
+        " (its credit file, or hopchain credit investigate %(code)s)"
+    ),
+    "credit_unknown_factor": N_(
+        "%(field)s: is not a factor of the rating model; factors: %(factors)s"
+    ),
+    "credit_weight_form": N_("%(field)s: %(value)s is not a decimal from 0 to 1 (like 0.15)"),
+    "credit_weights_sum": N_("the weights add up to %(total)s, not 1"),
     # ---- open items, payments, exposure (risk/open_items.py, risk/payments.py, risk/exposure.py)
     # ---- assessment and the credit gate (risk/assessment.py, risk/credit_gate.py)
     # ---- register and thresholds (risk/register.py, risk/thresholds.py)
+    "risk_scale": N_("%(field)s: %(value)s is not a whole number from 1 to 5"),
+    "risk_bad_day": N_("%(field)s: %(value)s is not a date (YYYY-MM-DD)"),
+    "risk_no_party": N_("%(field)s: there is no party %(value)s"),
+    "risk_no_program": N_("%(field)s: there is no program %(value)s"),
+    "risk_owner": N_(
+        "%(field)s: %(value)s is not an active user; a risk's owner is a person who answers for it"
+    ),
+    "risk_unknown_field": N_("%(field)s: is not a field of a risk"),
+    "no_risk": N_("no risk %(risk)s in the register"),
+    "risk_filter_party": N_("no party %(party)s"),
+    "threshold_value": N_("%(field)s: %(value)s is not a whole number from %(low)s to %(high)s"),
+    "no_threshold": N_("no %(kind)s threshold of %(value)s"),
     # ---- accuracy (risk/accuracy.py)
+    "accuracy_horizon": N_(
+        "horizon_days: %(value)s is not a whole number of days from %(low)s to %(high)s"
+    ),
 }
