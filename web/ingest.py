@@ -4,7 +4,10 @@ Every append pays a fixed price (take the ledger lock, read the head, parties an
 units, commit) whatever its size. When many handhelds upload at once, requests
 of one process queue here and the request that gets the turn appends everything
 queued so far in one :func:`ledger.append_hops` call (a group commit), then hands
-each request its own results. A lone request is appended alone, at once.
+each request its own results. A lone request is appended alone, at once. The
+append goes through the credit gate (:func:`risk.credit_gate.append_gated`):
+manufacturer shipments on credit to a cash-only party or over its limit are
+recorded with a note (an anomaly) and raise a credit alert.
 
 - Order: each batch keeps its order; batches follow one another in arrival order.
 - Idempotency is the ledger's: a replay inside one group is answered duplicate.
@@ -25,7 +28,8 @@ from dataclasses import dataclass, field
 from flask import current_app
 from sqlalchemy import Engine
 
-from ledger import Hop, HopResult, append_hops
+from ledger import Hop, HopResult
+from risk.credit_gate import append_gated
 from web.db import get_engine
 
 __all__ = ["MAX_GROUP_HOPS", "GroupAppender", "append"]
@@ -87,7 +91,7 @@ class GroupAppender:
 
     def _append_group(self, group: list[_Pending]) -> None:
         try:
-            results = append_hops(self.engine, [h for p in group for h in p.hops])
+            results = append_gated(self.engine, [h for p in group for h in p.hops])
         except Exception as exc:
             if len(group) == 1:
                 group[0].error = exc

@@ -53,6 +53,7 @@ from wtforms.validators import Length, Optional
 from ledger import HopResult
 from ledger.append import append_chosen_hops
 from ledger.models import Entry, Party, Unit
+from risk.credit_gate import Gate
 from scanners import (
     BatchFormatError,
     ImageDecodeError,
@@ -446,7 +447,10 @@ def _submit(
         # units' last entries with the ledger lock held, in this append's own
         # transaction; a person at a station scans a few codes a second at most.
         get_session().rollback()  # no read transaction open across the append
-        return append_chosen_hops(get_engine(), choose)
+        gate = Gate()  # manufacturer shipments on credit: risk.credit_gate
+        results = append_chosen_hops(get_engine(), gate.wrap(choose))
+        gate.alert(get_engine(), results)
+        return results
 
     restricted = custody_scope(me) is not None
     known = _known_gtins(codes) if kind == "commission" else None

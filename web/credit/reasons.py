@@ -65,6 +65,13 @@ CREDIT_REASONS: dict[str, str] = {
     "credit_weights_sum": N_("the weights add up to %(total)s, not 1"),
     # ---- open items, payments, exposure (risk/open_items.py, risk/payments.py, risk/exposure.py)
     # ---- assessment and the credit gate (risk/assessment.py, risk/credit_gate.py)
+    "assess_no_party": N_("no party %(party)s"),
+    "assess_no_rating": N_(
+        "%(party)s has no credit rating: record a credit investigation and rate the party first"
+    ),
+    "assess_bad_level": N_("level: %(value)s is not one of high, medium, low"),
+    "assess_bad_cash_only": N_("cash_only: %(value)s is not true or false"),
+    "assess_no_reason": N_("reason: say why the level is set by hand"),
     # ---- register and thresholds (risk/register.py, risk/thresholds.py)
     "risk_scale": N_("%(field)s: %(value)s is not a whole number from 1 to 5"),
     "risk_bad_day": N_("%(field)s: %(value)s is not a date (YYYY-MM-DD)"),
