@@ -51,6 +51,7 @@ BLUEPRINT_MODULES: tuple[str, ...] = (
     "web.account.two_factor",
     "web.account.preferences",
     "web.outbox",
+    "web.credit.accuracy",
 )
 
 _MAX_BODY = 16 * 1024 * 1024  # a scan batch of tens of thousands of events fits

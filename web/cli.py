@@ -56,6 +56,7 @@ CLI_MODULES: tuple[str, ...] = (
     "exits",
     "evaluation",
     "credit",
+    "credit_accuracy",
 )
 
 _ROLE_CHOICE = click.Choice([r.value for r in Role])

@@ -92,6 +92,7 @@ ENDPOINT_MODULES: tuple[str, ...] = (
     "agreements",
     "evaluation",
     "crm",
+    "credit_accuracy",
 )
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
