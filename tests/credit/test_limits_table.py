@@ -1,0 +1,145 @@
+"""The limit table and a party's limit (risk/limits.py): conversion to the party's
+currency, table versions with every bad cell named, overrides and their reason."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from ledger.models import Party
+from partners.errors import PartnerDenied, PartnerError, PartnerStateError
+from partners.models import PartnerEvent
+from risk.credit_files import CreditInputInvalid, record_investigation
+from risk.limits import (
+    DEFAULT_TABLE,
+    GRADES,
+    limit_history,
+    limit_in_force,
+    override_limit,
+    remove_override,
+    set_table,
+    table_in_force,
+    table_limit,
+)
+from risk.rating import rate_party
+from settlement import Actor
+from settlement.models import FxRate
+
+FINANCE = Actor("fiona", "finance")
+ADMIN = Actor("ada", "admin")
+
+
+def _party(engine: Engine, make_party: Callable[..., int], code: str, currency: str) -> int:
+    pid = make_party(code)
+    with Session(engine) as s, s.begin():
+        party = s.get(Party, pid)
+        assert party is not None
+        party.currency = currency
+    return pid
+
+
+def _rate(engine: Engine, period: str, currency: str, reporting: str, rate: str) -> None:
+    with Session(engine) as s, s.begin():
+        s.add(
+            FxRate(
+                period=period, currency=currency, reporting_currency=reporting, rate=rate,
+                source="ECB", as_of=f"{period}-28",
+            )
+        )  # fmt: skip
+
+
+def test_the_default_table() -> None:
+    assert DEFAULT_TABLE["AAA"] == (50_000_000, 60) and DEFAULT_TABLE["B"] == (2_000_000, 0)
+    assert list(DEFAULT_TABLE) == list(GRADES)
+
+
+def test_a_limit_converted_from_eur_to_jpy_and_cny(engine: Engine) -> None:
+    _rate(engine, "2026-10", "EUR", "JPY", "160.123")
+    _rate(engine, "2026-10", "EUR", "CNY", "7.81255")
+    with Session(engine) as s:
+        # A: 200000.00 EUR; JPY has no minor unit (exponent 0):
+        # 20_000_000 cents x 160.123 x 10^(0-2) = 32_024_600 yen exactly
+        limit, days, words = table_limit(s, "A", "JPY", dt.date(2026, 12, 1))
+        assert (limit, days) == (32_024_600, 45)
+        assert "2026-10" in words and "160.123" in words  # the latest month before December
+        # BB: 50000.00 EUR x 7.81255 = 390627.50 CNY = 39_062_750 fen, exactly
+        # B: 20000.00 EUR x 7.81255 = 156251.00 CNY
+        assert table_limit(s, "BB", "CNY", dt.date(2026, 10, 5))[0] == 39_062_750
+        assert table_limit(s, "B", "CNY", dt.date(2026, 10, 5))[:2] == (15_625_100, 0)
+        # no rate for USD at all: the pair and how to import it
+        with pytest.raises(PartnerError, match=r"no FX rate EUR->USD .*hopchain import fx"):
+            table_limit(s, "A", "USD", dt.date(2026, 12, 1))
+
+
+def test_rounding_is_half_even_once(engine: Engine) -> None:
+    # BB 50000.00 EUR = 5_000_000 cents x 1.00000001 = 5_000_000.05 cents -> 5_000_000
+    _rate(engine, "2026-11", "EUR", "USD", "1.00000001")
+    with Session(engine) as s:
+        assert table_limit(s, "BB", "USD", dt.date(2026, 11, 30))[0] == 5_000_000
+    # AAA 500000.00 EUR = 50_000_000 cents x 1.00000001 = 50_000_000.5 cents
+    # -> 50_000_000 (half to even; half-up would give 50_000_001)
+    with Session(engine) as s:
+        assert table_limit(s, "AAA", "USD", dt.date(2026, 11, 30))[0] == 50_000_000
+
+
+def test_rating_a_party_in_another_currency(engine: Engine, make_party: Callable[..., int]) -> None:
+    pid = _party(engine, make_party, "CN1", "CNY")
+    today = dt.datetime.now(dt.UTC).date()
+    _rate(engine, f"{today.year:04d}-{today.month:02d}", "EUR", "CNY", "7.8")
+    record_investigation(engine, pid, {"registration_verified": "yes"}, FINANCE)
+    view = rate_party(engine, pid, FINANCE)
+    # 10 (registration) + 8 (insurer not rated) + 15 (payment history) = 33 -> CCC: 0
+    assert view.grade == "CCC"
+    with Session(engine) as s:
+        limit = limit_in_force(s, pid)
+        assert limit is not None and (limit.limit_minor, limit.currency) == (0, "CNY")
+
+
+def test_table_versions_name_every_bad_cell(engine: Engine) -> None:
+    rows = {g: {"limit": "1000.00", "payment_days": "30"} for g in GRADES}
+    bad = {**rows, "AAA": {"limit": "12,5", "payment_days": "400"}, "ZZ": rows["A"]}
+    del bad["CCC"]
+    with pytest.raises(CreditInputInvalid) as refused:
+        set_table(engine, "EUR", bad, "1.5", "", FINANCE)
+    fields = [p.field for p in refused.value.problems]
+    assert fields == ["ZZ", "AAA.limit", "AAA.payment_days", "CCC", "medium_factor"]
+    assert "AAA.limit: '12,5' is not an amount" in str(refused.value)
+    with pytest.raises(PartnerDenied):
+        set_table(engine, "EUR", rows, "0.5", "", Actor("carl", "channel_manager"))
+    view = set_table(engine, "usd", rows, "0.25", "smaller", ADMIN)
+    assert (view.version, view.currency, view.rows["AAA"]) == (2, "USD", (100_000, 30))
+    with Session(engine) as s:
+        assert table_in_force(s).medium_factor == __import__("decimal").Decimal("0.25")
+
+
+def test_override_needs_a_reason_and_a_finance_approver(
+    engine: Engine, make_party: Callable[..., int]
+) -> None:
+    pid = make_party("DIST")
+    with pytest.raises(PartnerError, match="say why the limit is overridden"):
+        override_limit(engine, pid, 1_000_00, 30, "   ", FINANCE)
+    with pytest.raises(PartnerDenied):
+        override_limit(engine, pid, 1_000_00, 30, "because", ADMIN)
+    with pytest.raises(PartnerStateError, match="DIST has no overridden limit"):
+        remove_override(engine, pid, FINANCE)
+    record_investigation(engine, pid, {"registration_verified": "yes"}, FINANCE)
+    rate_party(engine, pid, FINANCE)
+    override_limit(engine, pid, 1_000_00, 30, "bank guarantee 1000 EUR", FINANCE)
+    back = remove_override(engine, pid, FINANCE)
+    assert (back.source, back.limit_minor) == ("rating", 0)
+    with Session(engine) as s:
+        history = limit_history(s, pid)
+        events = list(
+            s.scalars(
+                select(PartnerEvent)
+                .where(PartnerEvent.party_id == pid, PartnerEvent.action == "credit.limit")
+                .order_by(PartnerEvent.id)
+            )
+        )
+    assert [h.source for h in history] == ["rating", "override", "rating"]
+    assert history[1].reason == "bank guarantee 1000 EUR" and history[1].approved_by == "fiona"
+    assert '"before"' in events[1].detail_json and '"after"' in events[1].detail_json
