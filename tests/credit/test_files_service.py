@@ -121,7 +121,7 @@ def test_documents_by_signature(engine: Engine, make_party: Callable[..., int]) 
     pid = make_party("DIST")
     inv = record_investigation(engine, pid, {}, FINANCE)
     # a program named .pdf is refused; a PDF named .txt is stored as a PDF
-    with pytest.raises(PartnerError, match="evil.pdf is not a PDF, PNG, JPEG, XLSX or CSV"):
+    with pytest.raises(PartnerError, match=r"evil\.pdf is not a PDF, PNG, JPEG, XLSX or CSV"):
         attach_document(engine, inv.id, "evil.pdf", "application/pdf", b"MZ\x90\x00", FINANCE)
     with pytest.raises(PartnerError, match="a document may have at most 10485760"):
         attach_document(engine, inv.id, "big.pdf", "", PDF + b"0" * (10 * 1024 * 1024), FINANCE)
@@ -132,7 +132,7 @@ def test_documents_by_signature(engine: Engine, make_party: Callable[..., int]) 
         len(PDF),
     )
     assert doc.sha256 == __import__("hashlib").sha256(PDF).hexdigest()
-    view, party_id, data = document_data(engine, doc.id, PM)
+    _doc, party_id, data = document_data(engine, doc.id, PM)
     assert (party_id, data) == (pid, PDF)
     with pytest.raises(PartnerDenied):
         document_data(engine, doc.id, Actor("dina", "distributor", party_id=pid))

@@ -109,7 +109,7 @@ def test_an_empty_investigation_rates_ccc(engine: Engine, make_party: Callable[.
 
 
 def test_weights_versions(engine: Engine, make_party: Callable[..., int]) -> None:
-    with pytest.raises(PartnerError, match="the weights add up to 0.90, not 1"):
+    with pytest.raises(PartnerError, match=r"the weights add up to 0\.90, not 1"):
         set_weights(engine, {**DEFAULT_WEIGHTS, "registration": "0.00"}, "x", FINANCE)
     with pytest.raises(CreditInputInvalid) as bad:
         set_weights(engine, {"registration": "-1", "luck": "0.5"}, "x", FINANCE)
