@@ -50,7 +50,7 @@ import hashlib
 import io
 import zipfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import PurePosixPath, PureWindowsPath
 
@@ -78,6 +78,7 @@ __all__ = [
     "attach_document",
     "check_investigation",
     "document_data",
+    "investigation_json",
     "investigations_of",
     "latest_investigation",
     "party_by_code",
@@ -550,3 +551,11 @@ def document_data(
                 "no_credit_document", "no credit document %(document)s", document=document_id
             )
         return _doc_view(doc), inv.party_id, bytes(doc.data)
+
+
+def investigation_json(v: InvestigationView) -> dict[str, object]:
+    """An investigation as JSON (amounts in minor units of ``currency``; documents
+    without their bytes)."""
+    out = asdict(v)
+    out["documents"] = [asdict(d) for d in v.documents]
+    return out

@@ -36,7 +36,7 @@ import datetime as dt
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import Engine, select
@@ -65,11 +65,13 @@ __all__ = [
     "convert_limit",
     "limit_history",
     "limit_in_force",
+    "limit_json",
     "override_limit",
     "remove_override",
     "set_limit_in",
     "set_table",
     "table_in_force",
+    "table_json",
     "table_limit",
     "table_versions",
 ]
@@ -524,3 +526,18 @@ def remove_override(
             + (f"; {words}" if words else ""),
             rating_id=rating.id, table_version=table.version,
         )  # fmt: skip
+
+
+def limit_json(v: LimitView | None) -> dict[str, object] | None:
+    """A limit as JSON (``limit_minor`` in minor units of ``currency``)."""
+    return None if v is None else asdict(v)
+
+
+def table_json(v: LimitTableView) -> dict[str, object]:
+    """A table version as JSON: rows grade -> {limit_minor, payment_days}, the medium
+    factor as decimal text."""
+    return {
+        "version": v.version, "currency": v.currency, "medium_factor": str(v.medium_factor),
+        "note": v.note, "created_by": v.created_by, "created_ms": v.created_ms,
+        "rows": {g: {"limit_minor": lim, "payment_days": d} for g, (lim, d) in v.rows.items()},
+    }  # fmt: skip

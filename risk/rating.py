@@ -51,7 +51,7 @@ import datetime as dt
 import importlib.util
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
@@ -83,9 +83,11 @@ __all__ = [
     "latest_rating",
     "rate_party",
     "rating_history",
+    "rating_json",
     "score_of",
     "set_weights",
     "weights_in_force",
+    "weights_json",
     "weights_versions",
 ]
 
@@ -477,3 +479,16 @@ def rate_party(
 
             assess_in(s, party_id, actor, day)
         return _rating_view(row)
+
+
+def rating_json(v: RatingView | None) -> dict[str, Any] | None:
+    """A rating as JSON (inputs as read, contributions with text decimals)."""
+    return None if v is None else asdict(v)
+
+
+def weights_json(v: WeightsView) -> dict[str, Any]:
+    """A weights version as JSON (weights as decimal text)."""
+    return {
+        "version": v.version, "weights": {f: str(w) for f, w in v.weights.items()},
+        "note": v.note, "created_by": v.created_by, "created_ms": v.created_ms,
+    }  # fmt: skip
