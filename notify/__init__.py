@@ -10,6 +10,8 @@ table (:class:`OutboxMessage`); :func:`deliver` sends them over SMTP
 from notify.compose import (
     ALERT_CONFIRMED,
     CREDIT_ALERT,
+    CREDIT_ALERT_KIND_WORDS,
+    CREDIT_ALERT_ROLES,
     MESSAGE_KINDS,
     RESPONSE_DAYS,
     STATEMENT_READY,
@@ -19,6 +21,7 @@ from notify.compose import (
     compose_alert_confirmed,
     compose_credit_alerts,
     compose_statements_ready,
+    credit_alert_sentence,
     penalty_words,
 )
 from notify.delivery import (
@@ -37,6 +40,8 @@ from notify.models import OutboxMessage
 __all__ = [
     "ALERT_CONFIRMED",
     "CREDIT_ALERT",
+    "CREDIT_ALERT_KIND_WORDS",
+    "CREDIT_ALERT_ROLES",
     "DEFAULT_MAX_ATTEMPTS",
     "MESSAGE_KINDS",
     "OUTBOX_STATUSES",
@@ -52,6 +57,7 @@ __all__ = [
     "compose_alert_confirmed",
     "compose_credit_alerts",
     "compose_statements_ready",
+    "credit_alert_sentence",
     "deliver",
     "normalize_address",
     "page_outbox",

@@ -344,8 +344,8 @@ def get_risk(engine: Engine, risk_id: int, actor: Acting, *, on: dt.date | None 
         return _view(item, party, on or dt.date.today())
 
 
-def _filtered(f: RiskFilters) -> Select[Any]:
-    q: Select[Any] = select(RiskItem, Party).outerjoin(Party, Party.id == RiskItem.party_id)
+def _filtered(f: RiskFilters) -> Select[RiskItem, Party]:
+    q = select(RiskItem, Party).outerjoin(Party, Party.id == RiskItem.party_id)
     if f.party_id is not None:
         q = q.where(RiskItem.party_id == f.party_id)
     if f.program:

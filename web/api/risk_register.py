@@ -1,0 +1,186 @@
+"""The risk register and its heat map as JSON (issue 13; the rules are in
+:mod:`risk.register`).
+
+- ``GET /risks`` (filters: party, program, category, status, owner, review_due;
+  paged, highest score first), ``POST /risks``;
+- ``GET /risks/{id}``, ``PATCH /risks/{id}`` (any field; closing is
+  ``{"status": "closed"}``);
+- ``GET /risks/heat-map``: the 5 x 5 counts, by band and review due.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import jsonify, url_for
+from flask.typing import ResponseReturnValue
+
+from ledger.said import SaidError
+from risk import register as rr
+from web.api import api_route, json_body, json_response, query_bool, query_param, query_str
+from web.api.body import request_json as json_request
+from web.api.paging import page_params, page_window, paged, paged_response
+from web.db import get_engine, get_session
+from web.roles import Role
+from web.settlement_access import abort_for, current_actor
+
+__all__: list[str] = []
+
+_OBJECT = {"type": "object"}
+_READERS = tuple(Role(r) for r in rr.READERS)
+_WRITERS = tuple(Role(r) for r in rr.WRITERS)
+_FIELDS = {
+    "party": {"type": "string", "description": "Party code; empty or null: none."},
+    "program": {"type": "string", "description": "Program code; empty or null: none."},
+    "category": {"type": "string", "enum": list(rr.CATEGORIES)},
+    "title": {"type": "string"},
+    "description": {"type": "string"},
+    "likelihood": {"type": "integer", "minimum": 1, "maximum": 5},
+    "impact": {"type": "integer", "minimum": 1, "maximum": 5},
+    "owner": {"type": "string", "description": "Username of an active person."},
+    "response_plan": {"type": "string"},
+    "status": {"type": "string", "enum": list(rr.STATUSES)},
+    "review_on": {"type": "string", "format": "date"},
+}
+_FILTER_PARAMS = (
+    query_param("party", "string", maxLength=64, description="Party code."),
+    query_param("program", "string", maxLength=64, description="Program code."),
+    query_param("category", "string", enum=list(rr.CATEGORIES)),
+    query_param(
+        "status", "string", enum=[*rr.STATUSES, "all"], description="Default: all but closed."
+    ),
+    query_param("owner", "string", maxLength=64, description="Owner's username."),
+    query_param("review_due", "boolean", description="Only risks whose review date passed."),
+)
+
+
+def _today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+def _filters() -> rr.RiskFilters:
+    try:
+        party_id = rr.party_filter(get_session(), query_str("party"))
+    except SaidError as exc:
+        abort_for(exc)
+    return rr.RiskFilters(
+        party_id=party_id, program=query_str("program"), category=query_str("category"),
+        status=query_str("status"), owner=query_str("owner"),
+        review_due=bool(query_bool("review_due")), on=_today(),
+    )  # fmt: skip
+
+
+def _values(body: dict[str, Any]) -> dict[str, Any]:
+    """The body's members as the service reads them (it names a bad one)."""
+    return {k: ("" if v is None else v) for k, v in body.items()}
+
+
+@api_route(
+    "/risks",
+    summary="The risk register, highest score (likelihood x impact) first",
+    description="Answers `{items, total}`; each risk has `score` and `band` (1-4 low, "
+    "5-9 medium, 10-16 high, 20-25 critical) and `review_due`.",
+    params=(*_FILTER_PARAMS, *page_params("risks", maximum=500)),
+    responses={200: paged_response("A page of risks", _OBJECT), 404: "No such party"},
+    roles=_READERS,
+    tags=("risk",),
+)
+def risks_list() -> ResponseReturnValue:
+    offset, limit = page_window()
+    try:
+        rows, total = rr.list_risks(
+            get_engine(), current_actor(), _filters(), offset=offset, limit=limit
+        )
+    except SaidError as exc:
+        abort_for(exc)
+    body = jsonify(items=[rr.risk_json(v) for v in rows], total=total)
+    return paged(body, total, offset, limit, len(rows))
+
+
+@api_route(
+    "/risks",
+    methods=("POST",),
+    summary="Add a risk to the register",
+    description='Body `{"category": "credit", "title": "...", "likelihood": 4, "impact": 3, '
+    '"owner": "ana", "party": "D-001", "response_plan": "...", "review_on": "2027-01-15"}`; '
+    "without `review_on` the next review is set by band (low 365 days, medium 90, "
+    "high and critical 30). A bad member answers 422 naming it.",
+    request_body=json_request(_FIELDS, ("category", "title", "likelihood", "impact", "owner")),
+    responses={201: json_response("The risk", _OBJECT), 422: "A bad member, named"},
+    roles=_WRITERS,
+    tags=("risk",),
+)
+def risks_add() -> ResponseReturnValue:
+    body = json_body()
+    try:
+        view = rr.add_risk(get_engine(), current_actor(), _values(body), on=_today())
+    except SaidError as exc:
+        abort_for(exc)
+    response = jsonify(rr.risk_json(view))
+    response.headers["Location"] = url_for("api.risk_get", risk_id=view.id)
+    return response, 201
+
+
+@api_route(
+    "/risks/heat-map",
+    summary="The heat map: risks counted by likelihood x impact",
+    description="`cells[likelihood-1][impact-1]` (5 x 5), `bands` (low, medium, high, "
+    "critical), `review_due` and `total` of the risks the filters select.",
+    params=_FILTER_PARAMS,
+    responses={200: json_response("The counts", _OBJECT), 404: "No such party"},
+    roles=_READERS,
+    tags=("risk",),
+)
+def risks_heat_map() -> ResponseReturnValue:
+    filters = _filters()
+    try:
+        rr.list_risks(get_engine(), current_actor(), filters, limit=0)  # the readers' rule
+    except SaidError as exc:
+        abort_for(exc)
+    heat = rr.heat_map(get_session(), filters)
+    return jsonify(
+        cells=[list(row) for row in heat.cells],
+        bands=heat.bands,
+        review_due=heat.review_due,
+        total=heat.total,
+        band_ranges={name: [low, high] for name, low, high in rr.BANDS},
+    )
+
+
+@api_route(
+    "/risks/<id:risk_id>",
+    summary="One risk of the register",
+    responses={200: json_response("The risk", _OBJECT), 404: "No such risk"},
+    roles=_READERS,
+    tags=("risk",),
+)
+def risk_get(risk_id: int) -> ResponseReturnValue:
+    try:
+        view = rr.get_risk(get_engine(), risk_id, current_actor(), on=_today())
+    except SaidError as exc:
+        abort_for(exc)
+    return jsonify(rr.risk_json(view))
+
+
+@api_route(
+    "/risks/<id:risk_id>",
+    methods=("PATCH",),
+    summary="Change a risk (audited with before and after)",
+    description='Body: any members of a risk, e.g. `{"likelihood": 2, "status": "mitigating"}`.',
+    request_body=json_request(_FIELDS),
+    responses={
+        200: json_response("The risk", _OBJECT),
+        404: "No such risk",
+        422: "A bad member, named",
+    },
+    roles=_WRITERS,
+    tags=("risk",),
+)
+def risk_patch(risk_id: int) -> ResponseReturnValue:
+    body = json_body()
+    try:
+        view = rr.update_risk(get_engine(), risk_id, current_actor(), _values(body), on=_today())
+    except SaidError as exc:
+        abort_for(exc)
+    return jsonify(rr.risk_json(view))
