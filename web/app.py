@@ -51,6 +51,8 @@ BLUEPRINT_MODULES: tuple[str, ...] = (
     "web.account.two_factor",
     "web.account.preferences",
     "web.outbox",
+    "web.credit.alerts",
+    "web.credit.register",
     "web.credit.accuracy",
 )
 

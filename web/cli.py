@@ -56,6 +56,7 @@ CLI_MODULES: tuple[str, ...] = (
     "exits",
     "evaluation",
     "credit",
+    "credit_watch",
     "credit_files",
     "credit_accuracy",
 )

@@ -92,6 +92,8 @@ ENDPOINT_MODULES: tuple[str, ...] = (
     "agreements",
     "evaluation",
     "crm",
+    "credit_alerts",
+    "risk_register",
     "credit_accuracy",
 )
 
