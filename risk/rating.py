@@ -76,8 +76,10 @@ __all__ = [
     "FACTORS",
     "GRADES",
     "GRADE_FLOORS",
+    "BoardRow",
     "RatingView",
     "WeightsView",
+    "credit_board",
     "factor_scores",
     "grade_for",
     "latest_rating",
@@ -492,3 +494,80 @@ def weights_json(v: WeightsView) -> dict[str, Any]:
         "version": v.version, "weights": {f: str(w) for f, w in v.weights.items()},
         "note": v.note, "created_by": v.created_by, "created_ms": v.created_ms,
     }  # fmt: skip
+
+
+# ------------------------------------------------------------------ the board
+
+
+@dataclass(frozen=True, slots=True)
+class BoardRow:
+    """One distributor on the credit board: its latest rating (None: never rated), the
+    risk level and cash-only flag of its newest assessment (None: never assessed), its
+    limit in force (minor units of ``currency``) and, from area B's exposure, what it
+    owes (``exposure_minor``), the utilisation in per mille and the most days
+    overdue (None while exposure is not installed)."""
+
+    party_id: int
+    code: str
+    name: str
+    currency: str
+    grade: str | None
+    score: int | None
+    level: str | None
+    cash_only: bool | None
+    limit_minor: int | None
+    payment_days: int | None
+    exposure_minor: int | None
+    utilisation_permille: int | None
+    max_overdue_days: int | None
+
+
+def credit_board(
+    s: Session, *, search: str = "", on: dt.date | None = None, offset: int = 0, limit: int = 50
+) -> tuple[list[BoardRow], int]:
+    """Every distributor (code order; ``search`` matches code or name, case-blind)
+    with its grade, score, risk level, cash only, limit and exposure on ``on``
+    (default today): ``(page, total)``. No role check: the caller's (credit readers)."""
+    from sqlalchemy import func, or_
+
+    from risk.models import CreditAssessment
+
+    day = on or dt.datetime.now(dt.UTC).date()
+    q = select(Party).where(Party.kind == "distributor")
+    if search.strip():
+        like = f"%{search.strip().lower()}%"
+        q = q.where(or_(func.lower(Party.code).like(like), func.lower(Party.name).like(like)))
+    total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
+    parties = list(s.scalars(q.order_by(Party.code).offset(offset).limit(limit)))
+    ids = [p.id for p in parties]
+    exposures: dict[int, Any] = {}
+    if ids and importlib.util.find_spec("risk.exposure") is not None:
+        from risk.exposure import exposures_in  # type: ignore[import-not-found,unused-ignore]
+
+        exposures = exposures_in(s, ids, day)
+    rows = []
+    for p in parties:
+        rating = _newest_rating(s, p.id)
+        lim = limit_in_force(s, p.id)
+        assessment = s.scalar(
+            select(CreditAssessment)
+            .where(CreditAssessment.party_id == p.id)
+            .order_by(CreditAssessment.created_ms.desc(), CreditAssessment.id.desc())
+            .limit(1)
+        )
+        e = exposures.get(p.id)
+        rows.append(
+            BoardRow(
+                p.id, p.code, p.name, p.currency,
+                None if rating is None else rating.grade,
+                None if rating is None else rating.score,
+                None if assessment is None else assessment.level,
+                None if assessment is None else assessment.cash_only,
+                None if lim is None else lim.limit_minor,
+                None if lim is None else lim.payment_days,
+                None if e is None else int(e.total_minor),
+                None if e is None else e.utilisation_permille,
+                None if e is None else int(e.max_overdue_days),
+            )
+        )  # fmt: skip
+    return rows, int(total)

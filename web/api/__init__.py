@@ -92,9 +92,11 @@ ENDPOINT_MODULES: tuple[str, ...] = (
     "agreements",
     "evaluation",
     "crm",
+    "credit",
     "credit_alerts",
     "risk_register",
     "credit_accuracy",
+    "credit_assess",
 )
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
