@@ -81,6 +81,7 @@ __all__ = [
     "assess_party",
     "assessment_history",
     "assessment_in_force",
+    "assessment_json",
     "is_cash_only",
     "level_for",
     "set_by_hand",
@@ -130,6 +131,15 @@ def _view(a: CreditAssessment) -> AssessmentView:
         json.loads(a.action_json or "{}"), bool(a.manual), a.reason, a.assessed_on,
         a.assessed_by, a.created_ms,
     )  # fmt: skip
+
+
+def assessment_json(a: AssessmentView, code: str) -> dict[str, Any]:
+    """An assessment as JSON (API and CLI): the view's fields and the party's code."""
+    return {
+        "id": a.id, "party": code, "level": a.level, "cash_only": a.cash_only,
+        "basis": a.basis, "action": a.action, "manual": a.manual, "reason": a.reason,
+        "assessed_on": a.assessed_on, "assessed_by": a.assessed_by, "created_ms": a.created_ms,
+    }  # fmt: skip
 
 
 def level_for(
