@@ -54,6 +54,7 @@ BLUEPRINT_MODULES: tuple[str, ...] = (
     "web.credit.alerts",
     "web.credit.register",
     "web.credit.accuracy",
+    "web.credit.assess",
 )
 
 _MAX_BODY = 16 * 1024 * 1024  # a scan batch of tens of thousands of events fits

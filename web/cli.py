@@ -59,6 +59,7 @@ CLI_MODULES: tuple[str, ...] = (
     "credit_watch",
     "credit_files",
     "credit_accuracy",
+    "credit_assess",
 )
 
 _ROLE_CHOICE = click.Choice([r.value for r in Role])

@@ -72,6 +72,8 @@ TASK_WORDS = {
     "agreement_expiry": _l("Agreement expires soon"),
     "trial_end": _l("Trial ends"),
     "exit_handover": _l("Exit handover"),
+    "credit_termination": _l("High credit risk: consider ending the cooperation"),
+    "credit_review": _l("Credit review"),
 }
 _OPEN_FIELDS = ("party", "year", "kind", "trigger")
 
