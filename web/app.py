@@ -47,6 +47,7 @@ BLUEPRINT_MODULES: tuple[str, ...] = (
     "web.partners.recruitment",
     "web.partners.exits",
     "web.partners.parties",
+    "web.credit.files",
     "web.account.password",
     "web.account.two_factor",
     "web.account.preferences",
