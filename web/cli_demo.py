@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from web.demo import DemoConfig
+    from web.demo_credit import CreditSummary
     from web.demo_partners import PipelineSummary
 
 REBATE_RULES = {
@@ -188,6 +189,15 @@ def _partner_pipeline(engine: Engine, cfg: DemoConfig) -> PipelineSummary:
     return seed_partner_pipeline(engine, cfg.seed, _months(cfg))
 
 
+def _credit(engine: Engine, cfg: DemoConfig) -> CreditSummary:
+    """Credit files, ratings, limits, payments, overdue items, one party on cash only
+    and its shipment through the credit gate, the register and alerts (web.demo_credit)."""
+    from web.demo_credit import seed_credit
+
+    stage_line("demo: credit files, ratings, payments, overdue items and credit alerts…")
+    return seed_credit(engine, cfg.seed)
+
+
 @click.command("demo")
 @click.option("--seed", default=7, show_default=True, help="Same seed, same ledger.")
 @click.option("--units", default=2000, show_default=True, type=click.IntRange(min=1))
@@ -220,6 +230,7 @@ def demo_command(seed: int, units: int, distributors: int, months: int, start: s
         raise click.ClickException(str(exc)) from None
     bar.close()
     pipeline = _partner_pipeline(engine, cfg)
+    credit = _credit(engine, cfg)
     cp = make_checkpoint(engine, get_signer())
     from web.demo_partners import score_quarters
 
@@ -234,6 +245,16 @@ def demo_command(seed: int, units: int, distributors: int, months: int, start: s
         f"{pipeline.exiting} exiting (exit {pipeline.exit_id})"
     )
     click.echo(f"scorecards: {', '.join(scored)}")
+    click.echo(
+        f"credit: {credit.investigated} credit files, {credit.rated} rated"
+        f" ({', '.join(f'{g} {n}' for g, n in credit.grades.items())}),"
+        f" {credit.invoices} invoices, {credit.payments} payments by hand and"
+        f" {credit.bank_lines_booked} from a bank statement, {credit.overdue_items} items overdue,"
+        f" on cash only: {credit.cash_only or 'none'}, {credit.alerts} credit alerts,"
+        f" {credit.risks} risks in the register"
+    )
+    for problem in credit.not_rated:
+        click.echo(f"  not rated: {problem}")
     click.echo(f"checkpoint: tree size {cp.tree_size}, root {cp.root_hash.hex()}")
     click.echo(f"sign in with these accounts (also in {summary.credentials_file}):")
     for user, password in summary.credentials.items():
