@@ -18,6 +18,7 @@ from typing import Any
 import click
 
 import settlement
+from partners.errors import PartnerError
 from web.cli import in_app_context
 from web.cli_settlement import finance_actor
 from web.progress import Stages, stage_line
@@ -74,15 +75,23 @@ def import_command(kind: str, file: Path, dry_run: bool, username: str | None) -
 
     stages = Stages("import", IMPORT_STAGES)
     try:
-        report = settlement.import_file(
-            get_engine(),
-            kind,
-            file.name,
-            file.read_bytes(),
-            actor,
-            dry_run=dry_run,
-            on_stage=stages,
-        )
+        if kind == "payments":  # credit: allocated to open items, bank statements too
+            from risk.bank_import import import_payments
+
+            report: Any = import_payments(
+                get_engine(), file.name, file.read_bytes(), actor, dry_run=dry_run,
+                on_stage=stages,
+            )  # fmt: skip
+        else:
+            report = settlement.import_file(
+                get_engine(),
+                kind,
+                file.name,
+                file.read_bytes(),
+                actor,
+                dry_run=dry_run,
+                on_stage=stages,
+            )
         stages.close()
     except settlement.ImportRejected as exc:
         stages.close(stopped=True)
@@ -93,7 +102,7 @@ def import_command(kind: str, file: Path, dry_run: bool, username: str | None) -
         for problem in exc.problems:
             click.echo(f"  {problem}", err=True)
         raise SystemExit(1) from None
-    except settlement.SettlementError as exc:
+    except (settlement.SettlementError, PartnerError) as exc:
         stages.close(stopped=True)
         raise click.ClickException(str(exc)) from None
     click.echo(
@@ -104,6 +113,8 @@ def import_command(kind: str, file: Path, dry_run: bool, username: str | None) -
         if line.outcome != "unchanged":
             where = f"row {line.row}" if line.row is not None else "file"
             click.echo(f"  {where:<9} {line.outcome:<8} {line.key}")
+    for skipped in getattr(report, "unbooked", ()):  # bank lines not booked, each named
+        click.echo(f"  row {skipped.row:<5} not booked {skipped.why}")
     if dry_run:
         click.echo("dry run: nothing was stored")
 

@@ -14,6 +14,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 import settlement
+from risk.bank_import import import_payments
 from settlement import LAYOUTS
 from settlement.imports import IMPORTERS
 from web.db import get_engine
@@ -56,6 +57,13 @@ def import_kinds() -> dict[str, tuple[str, str]]:
         elif kind == "fx":
             layout = gettext(
                 "columns %(columns)s (CSV or Excel), or the ECB reference-rate CSV as published",
+                columns=columns,
+            )
+        elif kind == "payments":
+            layout = gettext(
+                "columns %(columns)s (CSV or Excel), or a bank statement CSV (booking_date,"
+                " value_date, amount, currency, counterparty_name, counterparty_iban, reference,"
+                " remittance_information)",
                 columns=columns,
             )
         else:
@@ -110,10 +118,17 @@ def upload() -> ResponseReturnValue:
     if form.failed or sent is None:
         return _page(form, status=422)
     try:
-        report = settlement.import_file(
-            get_engine(), kind, sent.filename or "upload", data, current_actor(),
-            dry_run=bool(form.values["dry_run"]),
-        )  # fmt: skip
+        report: object
+        if kind == "payments":  # credit: allocated to open items, bank statements too
+            report = import_payments(
+                get_engine(), sent.filename or "upload", data, current_actor(),
+                dry_run=bool(form.values["dry_run"]),
+            )  # fmt: skip
+        else:
+            report = settlement.import_file(
+                get_engine(), kind, sent.filename or "upload", data, current_actor(),
+                dry_run=bool(form.values["dry_run"]),
+            )  # fmt: skip
     except settlement.ImportRejected as exc:
         form.problem = gettext(
             "%(file)s was not imported: nothing was stored. Correct these rows and upload it"
