@@ -141,6 +141,20 @@ def _investigate(
     record_investigation(engine, party.id, _file(rng, party, quality, on), FINANCE)
 
 
+def _fx_back_then(engine: Engine, currency: str, on: dt.date) -> None:
+    """The demo's rate of ``currency`` for the month of ``on`` (before the network's
+    months), so a rating that long ago converts the table's euro limit."""
+    import settlement
+    from web.demo import FX_TO_EUR
+
+    if currency == "EUR" or currency not in FX_TO_EUR:
+        return
+    settlement.set_fx_rate(
+        engine, f"{on.year:04d}-{on.month:02d}", currency, "EUR", FX_TO_EUR[currency],
+        settlement.Actor("demo", "admin"), source="demo rates", audit_source="demo",
+    )  # fmt: skip
+
+
 def _rate(engine: Engine, party: Party, on: dt.date, summary: CreditSummary) -> str | None:
     """Rate the party on ``on``; its grade, or None (named in ``not_rated``) when the
     table's limit cannot be converted to its currency (no FX rate that early)."""
@@ -324,11 +338,11 @@ def seed_credit(engine: Engine, seed: int, *, today: dt.date | None = None) -> C
     with Session(engine) as s:
         shipped = {
             pid
-            for pid, found in items_in(s, [p.id for p in active], day).items()
+            for pid, found in items_in(s, [p.id for p in everyone], day).items()
             if any(i.kind == "delivery" for i in found.items)
         }
-    # the two rated long ago: in euros (the limit table's currency: no FX rate needed
-    # that early) and supplied by the manufacturer, where there are such
+    # the two rated long ago: supplied by the manufacturer, in euros (the limit
+    # table's currency) where there are such; else that month's rate is added
     pool = [p for p in active if p.currency == "EUR" and p.id in shipped]
     pool = pool if len(pool) >= 2 else [p for p in active if p.id in shipped] or active
     weak = rng.choice(pool)
@@ -337,16 +351,19 @@ def seed_credit(engine: Engine, seed: int, *, today: dt.date | None = None) -> C
     fair = set(rng.sample(others, min(len(others), max(1, len(others) // 5))))
     supplied = [p for p in others if p.id in shipped] or others
     late = rng.sample(supplied, min(len(supplied), 2))
-    bank_codes = {p.code for p in rng.sample(everyone, max(1, len(everyone) // 3))}
+    payers = [p for p in everyone if p is not weak]
+    by_bank = [p for p in payers if p.id in shipped] or payers
+    bank_codes = {p.code for p in rng.sample(by_bank, max(1, len(by_bank) // 3))}
 
     # a year and more ago: the steady one rated on a sound file, the weak one on a fair one
     for party, quality, back in ((steady, "sound", 400), (weak, "fair", 200)):
+        _fx_back_then(engine, party.currency, day - back * DAY)
         _investigate(engine, rng, party, quality, day - (back + 5) * DAY)
         _rate(engine, party, day - back * DAY, summary)
 
     # the past months' shipments paid (the weak one's not), by hand and by bank statement
     _pay_deliveries(
-        engine, rng, [p for p in everyone if p is not weak], day, bank_codes, summary,
+        engine, rng, payers, day, bank_codes, summary,
         unpaid_after={p.id: day - 75 * DAY for p in late},
     )  # fmt: skip
 
