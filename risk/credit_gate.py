@@ -88,7 +88,7 @@ log = logging.getLogger(__name__)
 CASH_ONLY_NOTE = "credit: shipped on credit to cash-only party %(party)s"
 OVER_LIMIT_NOTE = (
     "credit: over limit of %(party)s: exposure %(exposure)s + shipment %(shipment)s"
-    " > limit %(limit)s %(currency)s"
+    " > limit %(credit_limit)s %(currency)s"
 )
 
 ChooseHops = Callable[[Connection], Sequence[Hop]]
@@ -250,7 +250,7 @@ def _screen(s: Session, conn: Connection, hops: Sequence[Hop], candidates: list[
                     "party": code,
                     "exposure": major(before, currency),
                     "shipment": major(running, currency),
-                    "limit": major(limit.limit_minor, currency),
+                    "credit_limit": major(limit.limit_minor, currency),
                     "currency": currency,
                 }
             else:

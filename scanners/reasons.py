@@ -30,9 +30,11 @@ from ledger.custody import ANOMALY_TEMPLATES
 
 __all__ = [
     "EVENT_REASON_TEMPLATES",
+    "NOTE_TEMPLATES",
     "REASON_TEMPLATES",
     "anomaly_of",
     "event_reason_of",
+    "note_of",
     "reason_of",
 ]
 
@@ -85,6 +87,18 @@ EVENT_REASON_TEMPLATES: dict[str, str] = {
     "container_unreadable": "container: %(reason)s",
 }
 
+#: The English of the notes intake adds to a hop, which the ledger records in the
+#: entry's anomaly after any custody anomaly (``"; "`` between them): the credit
+#: gate's (``risk.credit_gate.CASH_ONLY_NOTE`` / ``OVER_LIMIT_NOTE``, amounts in
+#: major units). Pages say them in the reader's language (:func:`note_of`).
+NOTE_TEMPLATES: dict[str, str] = {
+    "credit_cash_only": "credit: shipped on credit to cash-only party %(party)s",
+    "credit_over_limit": (
+        "credit: over limit of %(party)s: exposure %(exposure)s + shipment %(shipment)s"
+        " > limit %(credit_limit)s %(currency)s"
+    ),
+}
+
 #: Values that are numbers (so the patterns split sentences where they should).
 _NUMBERS = frozenset({"ai", "digits", "digit", "expected", "length", "limit", "segment"})
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
@@ -95,6 +109,7 @@ _TEMPLATES: dict[str, Mapping[str, str]] = {
     "scan": REASON_TEMPLATES,
     "anomaly": ANOMALY_TEMPLATES,
     "event": EVENT_REASON_TEMPLATES,
+    "note": NOTE_TEMPLATES,
 }
 
 
@@ -165,3 +180,13 @@ def event_reason_of(reason: str | None) -> tuple[str, dict[str, str]] | None:
     ('packing_no_container', {})
     """
     return _read("event", reason)
+
+
+def note_of(note: str | None) -> tuple[str, dict[str, str]] | None:
+    """``(id, values)`` of a note intake added to an entry's anomaly
+    (:data:`NOTE_TEMPLATES`); None for a note of a shape without an id.
+
+    >>> note_of("credit: shipped on credit to cash-only party D-AU")
+    ('credit_cash_only', {'party': 'D-AU'})
+    """
+    return _read("note", note)

@@ -25,7 +25,7 @@ import settlement
 from ledger.said import SaidError
 from scanners.digital_link import DigitalLinkError
 from scanners.parse import ScanParseError, ScanResult
-from scanners.reasons import anomaly_of, event_reason_of, reason_of
+from scanners.reasons import anomaly_of, event_reason_of, note_of, reason_of
 from web.credit.reasons import CREDIT_REASONS
 from web.i18n import DEFAULT_LOCALE, N_, format_money, format_number
 from web.partners.reasons import PARTNER_REASONS
@@ -35,6 +35,7 @@ __all__ = [
     "ANOMALIES",
     "EVENT_REASONS",
     "IMPORT_PROBLEMS",
+    "NOTES",
     "REASONS",
     "SCAN_REASONS",
     "anomaly_words",
@@ -398,6 +399,17 @@ ANOMALIES: dict[str, str] = {
     "returned_not_holder": N_("returned by %(party)s, which does not hold it (holder %(holder)s)"),
 }
 
+#: The words of the notes intake adds to an entry's anomaly
+#: (:data:`scanners.reasons.NOTE_TEMPLATES`: the credit gate's). Party codes, amounts
+#: and currency codes are values, shown as they are.
+NOTES: dict[str, str] = {
+    "credit_cash_only": N_("credit: shipped on credit to cash-only party %(party)s"),
+    "credit_over_limit": N_(
+        "credit: over limit of %(party)s: exposure %(exposure)s + shipment %(shipment)s"
+        " > limit %(credit_limit)s %(currency)s"
+    ),
+}
+
 #: The words of the reasons one scan event of an upload is refused for that have an id
 #: (:data:`scanners.reasons.EVENT_REASON_TEMPLATES`).
 EVENT_REASONS: dict[str, str] = {
@@ -427,7 +439,8 @@ def _said(said: tuple[str, dict[str, str]] | None, messages: dict[str, str], tex
 def anomaly_words(anomaly: str | None) -> str:
     """A custody anomaly as the ledger stored it (``entries.anomaly``), in the request's
     language: read back to its id and values (:func:`scanners.reasons.anomaly_of`) and
-    said with :data:`ANOMALIES`; party codes stay as they are, an entry kind is said in
+    said with :data:`ANOMALIES` (a note intake added, such as the credit gate's, with
+    :data:`NOTES`); party codes stay as they are, an entry kind is said in
     words. English, "" (no anomaly) and a sentence of no known shape are kept as stored.
 
     ``anomaly_words("sold by D-AU, which does not hold it (holder MFR)")`` ->
@@ -436,6 +449,9 @@ def anomaly_words(anomaly: str | None) -> str:
     said = anomaly_of(text)
     if said is not None or not text:
         return _said(said, ANOMALIES, text)
+    note = note_of(text)
+    if note is not None:  # a note intake added (the credit gate's), alone
+        return _said(note, NOTES, text)
     return _summary_words(text)
 
 
@@ -458,7 +474,11 @@ def _summary_words(text: str) -> str:
         if more is not None:
             worded.append(str(gettext("and %(count)s more", count=more["count"])))
         else:
-            worded.append(_said(anomaly_of(part), ANOMALIES, part))
+            said = anomaly_of(part)
+            note = note_of(part) if said is None else None
+            worded.append(
+                _said(note, NOTES, part) if note is not None else _said(said, ANOMALIES, part)
+            )
     listed = str(pgettext("between reasons", "; ")).join(worded)
     if summary is None:
         return listed
