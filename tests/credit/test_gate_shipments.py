@@ -6,6 +6,8 @@ duplicate; other parties' shipments are never checked."""
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Callable
 
 import pytest
 from flask.testing import FlaskClient
@@ -18,7 +20,7 @@ from risk.assessment import assess_in
 from risk.credit_alerts import list_alerts
 from risk.credit_gate import CASH_ONLY_NOTE, append_gated, major, screen
 from risk.models import CreditAlert
-from tests.credit._gate_world import FINANCE, World, make_world, now_ms
+from tests.credit._gate_world import FINANCE, World, hri, make_world, now_ms
 
 
 @pytest.fixture
@@ -183,3 +185,27 @@ def test_a_batch_without_manufacturer_shipments_costs_no_query(world: World) -> 
         event.remove(conn, "before_cursor_execute", count)
     assert screened.hops is hops and screened.flags == ()
     assert statements == []
+
+
+def test_the_scan_station_flags_a_shipment_to_a_cash_only_party(
+    world: World, login_as: Callable[..., FlaskClient]
+) -> None:
+    world.rate("D-ONE", "B")
+    world.limit("D-ONE", 1_000_000)
+    with Session(world.engine) as s, s.begin():
+        assert assess_in(s, world.ids["D-ONE"], FINANCE, dt.datetime.now(dt.UTC).date()).cash_only
+    (key,) = world.units(1)
+    browser = login_as("warehouse", "MFR")
+    page = browser.get("/scan/").get_data(as_text=True)
+    fields = dict(re.findall(r'name="(csrf_token|device_seq)"[^>]*value="([^"]*)"', page))
+    answer = browser.post(
+        "/scan/scan.json",
+        data={**fields, "kind": "ship", "counterparty": "D-ONE", "code": hri(key)},
+        content_type="multipart/form-data",
+        headers={"X-CSRFToken": fields["csrf_token"]},
+    )
+    (scan,) = answer.get_json()["scans"]
+    assert (scan["status"], scan["tone"]) == ("accepted", "warn")
+    assert scan["message"] == "credit: shipped on credit to cash-only party D-ONE"
+    (alert,) = _alerts(world.engine, "cash_only_shipment")
+    assert alert.key == _today()
