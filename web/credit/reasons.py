@@ -64,6 +64,19 @@ CREDIT_REASONS: dict[str, str] = {
     "credit_weight_form": N_("%(field)s: %(value)s is not a decimal from 0 to 1 (like 0.15)"),
     "credit_weights_sum": N_("the weights add up to %(total)s, not 1"),
     # ---- open items, payments, exposure (risk/open_items.py, risk/payments.py, risk/exposure.py)
+    "credit_day_invalid": N_("%(field)s: %(value)s is not a date YYYY-MM-DD"),
+    "credit_amount_not_above_zero": N_("%(field)s: %(value)s is not an amount greater than 0"),
+    "credit_due_before_issue": N_("%(field)s: %(due)s is before the issue day %(issued)s"),
+    "credit_invoice_taken": N_("invoice %(number)s is already on file"),
+    "credit_no_invoice": N_("no invoice %(number)s"),
+    "credit_invoice_not_cancellable": N_(
+        "invoice %(number)s is %(status)s with %(settled)s settled; only an unpaid one can be"
+        " cancelled"
+    ),
+    "credit_no_open_item": N_("%(party)s has no open item %(item)s"),
+    "credit_write_off_too_much": N_(
+        "%(field)s: %(amount)s is more than the %(open)s open on %(item)s"
+    ),
     # ---- assessment and the credit gate (risk/assessment.py, risk/credit_gate.py)
     "assess_no_party": N_("no party %(party)s"),
     "assess_no_rating": N_(
