@@ -5,8 +5,10 @@ A hop is checked when it is a ``shipping`` hop made by a party of kind
 ``manufacturer`` to a counterparty that has a credit limit on file
 (:func:`risk.limits.limit_in_force`). A party with no limit on file is not checked:
 credit control is not set up for it (no investigation and rating yet). Every other
-hop is never touched, and a batch without manufacturer shipments costs one pass
-over its hops in Python and no query.
+hop is never touched: a batch without shipping hops costs one pass over its hops
+in Python and no query; one whose shipments are not a manufacturer's, one query (the
+parties). Values are read once for the whole batch per party and, only when that
+goes over the limit, once per GTIN or SSCC to say which hop crossed it.
 
 The check runs BEFORE the append, with the ledger lock held
 (:func:`ledger.append.append_chosen_hops`: ``choose(conn)`` reads on the append's own
@@ -236,11 +238,18 @@ def _screen(s: Session, conn: Connection, hops: Sequence[Hop], candidates: list[
             if before + total <= limit.limit_minor:
                 continue  # within the limit even with the whole batch
         running = 0
+        by_gtin: dict[str, int] = {}  # an item's value is its GTIN's: one query per GTIN
         for i in idx:
             uid = ids[i]
+            key = _canonical(hops[i].unit)
+            gtin = key.split("/")[1] if key.startswith("01/") else None
             value = 0
-            if uid is not None:
+            if gtin is not None and gtin in by_gtin:
+                value = by_gtin[gtin]
+            elif uid is not None:
                 value, currency, _missing = shipment_value_in(s, party.id, [uid], on)
+                if gtin is not None:
+                    by_gtin[gtin] = value
             running += value
             if cash_only:
                 kind, note = "cash_only_shipment", CASH_ONLY_NOTE % {"party": code}

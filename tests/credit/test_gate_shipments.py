@@ -179,7 +179,7 @@ def test_a_batch_without_manufacturer_shipments_costs_no_query(world: World) -> 
     def count(*args: object) -> None:
         statements.append(str(args[2]))
 
-    with world.engine.connect() as conn:
+    with world.engine.connect() as conn, conn.begin():  # as in the append's transaction
         event.listen(conn, "before_cursor_execute", count)
         screened = screen(conn, hops)
         event.remove(conn, "before_cursor_execute", count)
@@ -209,3 +209,20 @@ def test_the_scan_station_flags_a_shipment_to_a_cash_only_party(
     assert scan["message"] == "credit: shipped on credit to cash-only party D-ONE"
     (alert,) = _alerts(world.engine, "cash_only_shipment")
     assert alert.key == _today()
+
+
+def test_shipments_that_are_not_a_manufacturers_cost_one_query(world: World) -> None:
+    keys = world.units(2)
+    world.ship_directly("D-ONE", keys)
+    hops = [Hop(k, EntryKind.SHIPPING, "D-ONE", now_ms(), counterparty="DLR") for k in keys]
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    with world.engine.connect() as conn, conn.begin():  # as in the append's transaction
+        event.listen(conn, "before_cursor_execute", count)
+        screened = screen(conn, hops)
+        event.remove(conn, "before_cursor_execute", count)
+    assert screened.flags == () and list(screened.hops) == hops
+    assert len(statements) == 1 and "parties" in statements[0]
