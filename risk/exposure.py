@@ -22,16 +22,32 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from partners.errors import PartnerNotFound
+from ledger.models import Party
+from partners.errors import Acting, PartnerNotFound, require
 from risk.models import CreditLimit
 from risk.open_items import OpenItem, items_in
 from settlement.rules.money import round_minor
 
-__all__ = ["AGING_BUCKETS", "Exposure", "aging_bucket", "exposure_in", "exposures_in"]
+__all__ = [
+    "AGING_BUCKETS",
+    "CREDIT_READERS",
+    "Exposure",
+    "aging_bucket",
+    "exposure_in",
+    "exposure_json",
+    "exposures_in",
+    "item_json",
+    "party_by_code",
+    "readable_party",
+]
+
+#: Roles that read every party's credit (a distributor reads its own).
+CREDIT_READERS = ("finance", "channel_manager", "partner_manager", "auditor", "admin")
 
 AGING_BUCKETS = ("current", "1-30", "31-60", "61-90", "90+")
 
@@ -127,3 +143,58 @@ def exposure_in(s: Session, party_id: int, on: date) -> Exposure:
     if found is None:
         raise PartnerNotFound.said("no_credit_party", "no party %(party)s", party=party_id)
     return found
+
+
+def party_by_code(s: Session, code: str) -> Party:
+    """The party with ``code``; :class:`PartnerNotFound` (``no_credit_party``) if none."""
+    party = s.scalar(select(Party).where(Party.code == code))
+    if party is None:
+        raise PartnerNotFound.said("no_credit_party", "no party %(party)s", party=code)
+    return party
+
+
+def readable_party(s: Session, actor: Acting, code: str) -> Party:
+    """The party ``actor`` may read the credit of: credit readers any party, a
+    distributor only its own (another party answers exactly like a missing one,
+    :class:`PartnerNotFound`); :class:`partners.errors.PartnerDenied` for other roles."""
+    if actor.role == "distributor":
+        party = s.scalar(select(Party).where(Party.code == code))
+        if party is None or party.id != actor.party_id:
+            raise PartnerNotFound.said("no_credit_party", "no party %(party)s", party=code)
+        return party
+    require(actor, *CREDIT_READERS, action="read credit exposure")
+    return party_by_code(s, code)
+
+
+def exposure_json(e: Exposure, code: str) -> dict[str, Any]:
+    """The exposure as JSON (minor units, the currency, ISO days): what the API and
+    ``hopchain credit exposure`` print."""
+    return {
+        "party": code,
+        "currency": e.currency,
+        "total_minor": e.total_minor,
+        "statements_minor": e.statements_minor,
+        "invoices_minor": e.invoices_minor,
+        "deliveries_minor": e.deliveries_minor,
+        "unapplied_minor": e.unapplied_minor,
+        "limit_minor": e.limit_minor,
+        "utilisation_permille": e.utilisation_permille,
+        "max_overdue_days": e.max_overdue_days,
+        "aging": dict(e.aging),
+        "items": [item_json(i) for i in e.items],
+        "problems": list(e.problems),
+    }
+
+
+def item_json(i: OpenItem) -> dict[str, Any]:
+    """One open item as JSON."""
+    return {
+        "item": i.item,
+        "kind": i.kind,
+        "issued_on": i.issued_on,
+        "due_on": i.due_on,
+        "amount_minor": i.amount_minor,
+        "settled_minor": i.settled_minor,
+        "open_minor": i.open_minor,
+        "currency": i.currency,
+    }

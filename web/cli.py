@@ -60,6 +60,7 @@ CLI_MODULES: tuple[str, ...] = (
     "credit_files",
     "credit_accuracy",
     "credit_assess",
+    "credit_items",
 )
 
 _ROLE_CHOICE = click.Choice([r.value for r in Role])
