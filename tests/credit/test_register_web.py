@@ -46,6 +46,8 @@ def test_the_api_adds_patches_lists_and_counts(
     assert bad.get_json()["error"].startswith("likelihood: 6 is not a whole number from 1 to 5")
     patched = client.patch(f"/api/v1/risks/{made['id']}", json={"impact": 1}, headers=fin)
     assert patched.status_code == 200 and patched.get_json()["score"] == 4  # 4 x 1: low
+    read_only = client.patch(f"/api/v1/risks/{made['id']}", json={"impact": 2}, headers=aud)
+    assert read_only.status_code == 403
     listed = client.get("/api/v1/risks?limit=1", headers=aud)
     assert listed.status_code == 200 and listed.headers["X-Total-Count"] == "2"
     assert listed.get_json()["items"][0]["score"] == 25
@@ -104,7 +106,7 @@ def test_a_bad_likelihood_is_named_next_to_its_field(
     risk_page = browser.get(ok.headers["Location"])
     assert risk_page.status_code == 200 and "Price war" in risk_page.get_data(as_text=True)
     edit = browser.post(
-        ok.headers["Location"], data={**form, "likelihood": "1", "status": "closed"}
+        ok.headers["Location"] + "/edit", data={**form, "likelihood": "1", "status": "closed"}
     )
     assert edit.status_code == 302
 

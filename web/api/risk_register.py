@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import jsonify, url_for
+from flask import jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 
 from ledger.said import SaidError
@@ -118,7 +118,7 @@ def risks_add() -> ResponseReturnValue:
     except SaidError as exc:
         abort_for(exc)
     response = jsonify(rr.risk_json(view))
-    response.headers["Location"] = url_for("api.risk_get", risk_id=view.id)
+    response.headers["Location"] = url_for("api.risk_one", risk_id=view.id)
     return response, 201
 
 
@@ -150,37 +150,29 @@ def risks_heat_map() -> ResponseReturnValue:
 
 @api_route(
     "/risks/<id:risk_id>",
-    summary="One risk of the register",
-    responses={200: json_response("The risk", _OBJECT), 404: "No such risk"},
-    roles=_READERS,
-    tags=("risk",),
-)
-def risk_get(risk_id: int) -> ResponseReturnValue:
-    try:
-        view = rr.get_risk(get_engine(), risk_id, current_actor(), on=_today())
-    except SaidError as exc:
-        abort_for(exc)
-    return jsonify(rr.risk_json(view))
-
-
-@api_route(
-    "/risks/<id:risk_id>",
-    methods=("PATCH",),
-    summary="Change a risk (audited with before and after)",
-    description='Body: any members of a risk, e.g. `{"likelihood": 2, "status": "mitigating"}`.',
-    request_body=json_request(_FIELDS),
+    methods=("GET", "PATCH"),
+    summary="One risk of the register (GET), or change it (PATCH, audited with before and after)",
+    description="PATCH body: any members of a risk, e.g. "
+    '`{"likelihood": 2, "status": "mitigating"}`; closing is `{"status": "closed"}`. '
+    "Finance, channel managers, partner managers and admins change risks; auditors read.",
+    request_body={**json_request(_FIELDS), "required": False},
     responses={
         200: json_response("The risk", _OBJECT),
+        403: "PATCH by a role that reads only",
         404: "No such risk",
         422: "A bad member, named",
     },
-    roles=_WRITERS,
+    roles=_READERS,
     tags=("risk",),
 )
-def risk_patch(risk_id: int) -> ResponseReturnValue:
-    body = json_body()
+def risk_one(risk_id: int) -> ResponseReturnValue:
     try:
-        view = rr.update_risk(get_engine(), risk_id, current_actor(), _values(body), on=_today())
+        if request.method == "PATCH":
+            view = rr.update_risk(
+                get_engine(), risk_id, current_actor(), _values(json_body()), on=_today()
+            )
+        else:
+            view = rr.get_risk(get_engine(), risk_id, current_actor(), on=_today())
     except SaidError as exc:
         abort_for(exc)
     return jsonify(rr.risk_json(view))

@@ -202,7 +202,7 @@ def risk_page(risk_id: int) -> ResponseReturnValue:
     return _risk_page(risk_id, None)
 
 
-@bp.post("/<id:risk_id>")
+@bp.post("/<id:risk_id>/edit")
 @require_roles(*WRITERS)
 def edit(risk_id: int) -> ResponseReturnValue:
     form = FormState.read(request.form, *_FIELDS)
