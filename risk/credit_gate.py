@@ -342,11 +342,16 @@ class Gate:
         return alert_flagged(engine, self.screened, results)
 
 
-def append_gated(engine: Engine, hops: Sequence[Hop]) -> list[HopResult]:
+def append_gated(
+    engine: Engine,
+    hops: Sequence[Hop],
+    plain: Callable[[Engine, Sequence[Hop]], list[HopResult]] = append_hops,
+) -> list[HopResult]:
     """:func:`ledger.append_hops` with the credit gate: screened under the ledger
-    lock, appended, then alerted. A batch with no shipping hop is appended as is."""
+    lock, appended, then alerted. A batch with no shipping hop is appended as is,
+    by ``plain`` (the caller's ``append_hops``)."""
     if not any(_is_shipping(h) for h in hops):
-        return append_hops(engine, hops)
+        return plain(engine, hops)
     gate = Gate()
     results = append_chosen_hops(engine, gate.wrap(lambda _conn: hops))
     gate.alert(engine, results)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 from sqlalchemy import Engine
 
-from ledger import Hop, HopResult
+from ledger import Hop, HopResult, append_hops
 from risk.credit_gate import append_gated
 from web.db import get_engine
 
@@ -91,7 +91,8 @@ class GroupAppender:
 
     def _append_group(self, group: list[_Pending]) -> None:
         try:
-            results = append_gated(self.engine, [h for p in group for h in p.hops])
+            hops = [h for p in group for h in p.hops]
+            results = append_gated(self.engine, hops, append_hops)
         except Exception as exc:
             if len(group) == 1:
                 group[0].error = exc
