@@ -97,6 +97,7 @@ ENDPOINT_MODULES: tuple[str, ...] = (
     "risk_register",
     "credit_accuracy",
     "credit_assess",
+    "credit_items",
 )
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
