@@ -78,6 +78,13 @@ BAND_WORDS = {
 BANK_WORDS = {"good": _l("good"), "fair": _l("fair"), "poor": _l("poor"), "none": _l("none")}
 SOURCE_WORDS = {"rating": _l("rating"), "override": _l("override"), "risk": _l("risk matrix")}
 LEVEL_WORDS = {"high": _l("high risk"), "medium": _l("medium risk"), "low": _l("low risk")}
+AGING_WORDS = {
+    "current": _l("not yet due"),
+    "1-30": _l("1-30 days overdue"),
+    "31-60": _l("31-60 days overdue"),
+    "61-90": _l("61-90 days overdue"),
+    "90+": _l("more than 90 days overdue"),
+}
 _INV_FIELDS = credit_files.INVESTIGATION_FIELDS
 _LIMIT_FIELDS = ("limit", "payment_days", "reason")
 
@@ -102,6 +109,7 @@ def _render(template: str, status: int = 200, **context: Any) -> ResponseReturnV
             bank_words=BANK_WORDS,
             source_words=SOURCE_WORDS,
             level_words=LEVEL_WORDS,
+            aging_words=AGING_WORDS,
             factors=rating.FACTORS,
             grades=limits.GRADES,
             linked=pages.linked,
@@ -276,9 +284,7 @@ def upload(code: str, investigation_id: int) -> ResponseReturnValue:
 @require_roles(*READERS)
 def document(document_id: int) -> ResponseReturnValue:
     try:
-        view, _owner, data = credit_files.document_data(
-            get_engine(), document_id, current_actor()
-        )
+        view, _owner, data = credit_files.document_data(get_engine(), document_id, current_actor())
     except SaidError as exc:
         abort_for(exc)
     answer = Response(data, mimetype=view.content_type)
