@@ -56,6 +56,7 @@ BLUEPRINT_MODULES: tuple[str, ...] = (
     "web.credit.register",
     "web.credit.accuracy",
     "web.credit.assess",
+    "web.credit.items",
 )
 
 _MAX_BODY = 16 * 1024 * 1024  # a scan batch of tens of thousands of events fits
