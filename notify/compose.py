@@ -30,6 +30,7 @@ what is new (a person who added an address since) and never a second copy.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -389,8 +390,8 @@ def _money_of(detail: Mapping[str, Any], key: str, words: Words) -> str:
 def credit_alert_sentence(kind: str, detail: Mapping[str, Any], party: str, words: Words) -> str:
     """What a credit alert says, with its figures, in ``words``' language: money
     from minor units with the currency's code, per cent from per mille. ``party``
-    names the party (code and name). Kinds raised elsewhere (shipments, high risk)
-    list their figures by name."""
+    names the party (code and name). An alert whose figures are not in the shape
+    its kind raises lists them by name (never fails)."""
     d = detail
     try:
         if kind == "utilisation":
@@ -401,7 +402,7 @@ def credit_alert_sentence(kind: str, detail: Mapping[str, Any], party: str, word
                 share=words.percent(Decimal(int(d["utilisation_permille"])) / 1000, 1),
                 exposure=_money_of(d, "exposure_minor", words),
                 limit=_money_of(d, "limit_minor", words),
-                threshold=words.percent(Decimal(int(d["threshold"])) / 100, 0),
+                threshold=f"{words.integer(int(d['threshold']))} %",
             )
         if kind == "overdue":
             return words._(
@@ -436,15 +437,41 @@ def credit_alert_sentence(kind: str, detail: Mapping[str, Any], party: str, word
                 quarters=quarters,
                 threshold=d["threshold"],
             )
-    except (KeyError, TypeError, ValueError):
-        pass  # an alert whose figures are not the threshold's: listed below
+        if kind == "credit_shipment":
+            return words._(
+                "Shipments on credit to %(party)s worth %(value)s took its exposure of"
+                " %(exposure)s over its credit limit of %(limit)s.",
+                party=party,
+                value=_money_of(d, "value_minor", words),
+                exposure=_money_of(d, "exposure_minor", words),
+                limit=_money_of(d, "limit_minor", words),
+            )
+        if kind == "cash_only_shipment":
+            return words._(
+                "%(party)s is cash only, yet was shipped %(value)s on credit"
+                " (exposure before: %(exposure)s).",
+                party=party,
+                value=_money_of(d, "value_minor", words),
+                exposure=_money_of(d, "exposure_minor", words),
+            )
+        if kind == "high_risk":
+            return words._(
+                "%(party)s was assessed high risk (%(why)s): the risk matrix stops its"
+                " credit (cash only) or ends the cooperation.",
+                party=party,
+                why="; ".join(str(w) for w in d["why"]),
+            )
+    except (KeyError, TypeError, ValueError, ArithmeticError):
+        pass  # figures not in the expected shape: listed by name below
     label = CREDIT_ALERT_KIND_WORDS.get(kind)
     figures = []
     for key, value in sorted(d.items()):
         if key == "currency":
             continue
         if key.endswith("_minor") and isinstance(value, int) and d.get("currency"):
-            value = _money_of(d, key, words)
+            # a currency without a minor unit on file: the number as stored
+            with contextlib.suppress(KeyError, ValueError, ArithmeticError):
+                value = _money_of(d, key, words)
         figures.append(f"{key}: {value}")
     return words._(
         "%(what)s: %(party)s (%(figures)s).",

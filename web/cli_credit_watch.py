@@ -2,8 +2,9 @@
 (:mod:`risk.thresholds`) checked for every partner with a limit or open items.
 
 It raises the alerts crossed (each once: a rerun raises nothing new), queues their
-e-mails (:func:`web.credit.alerts.queue_credit_alerts`: finance and, for the
-relationship kinds, channel managers, each in their own language) and prints one
+e-mails and those of open alerts the credit gate or the risk matrix raised
+(:func:`web.credit.alerts.queue_after_check`: finance and, for the relationship
+kinds, channel managers, each in their own language; never twice) and prints one
 line per alert (``new`` or ``before``, id, party, kind, key). Delivery is explicit:
 with ``--send`` the outbox is delivered at once over ``--smtp`` or
 ``HOPCHAIN_SMTP_URL`` (every pending message, as ``hopchain mail send``); without
@@ -38,7 +39,7 @@ def credit_check(on: dt.date | None, send: bool, smtp: str | None, username: str
     """Check the credit thresholds, raise alerts once, queue (and with --send, send) e-mail."""
     import notify
     from risk.thresholds import check
-    from web.credit.alerts import queue_credit_alerts
+    from web.credit.alerts import queue_after_check
     from web.db import get_engine
     from web.outbox import sender, smtp_url
 
@@ -55,7 +56,7 @@ def credit_check(on: dt.date | None, send: bool, smtp: str | None, username: str
         for a in alerts:
             click.echo(f"{label}\t{a.id}\t{a.party_code}\t{a.kind}\t{a.key}")
     try:
-        done = queue_credit_alerts(engine, [a.id for a in report.new])
+        done = queue_after_check(engine, [a.id for a in report.new])
     except notify.NotifyError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(

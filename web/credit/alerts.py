@@ -9,7 +9,7 @@
 - ``credit_alerts.thresholds`` (``/credit/alerts/thresholds``): the thresholds,
   with forms to change them (finance, channel managers, admins; the other credit
   readers read) and "check now", which runs :func:`risk.thresholds.check` for
-  today and queues the e-mail of what it raised.
+  today and queues the e-mail of what it raised (:func:`queue_after_check`).
 
 E-mail: :func:`credit_recipients` are the active people (no service users) of the
 roles :data:`notify.CREDIT_ALERT_ROLES` names who have an address, each in their
@@ -54,6 +54,7 @@ __all__ = [
     "alert_words",
     "bp",
     "credit_recipients",
+    "queue_after_check",
     "queue_credit_alerts",
 ]
 
@@ -109,6 +110,25 @@ def queue_credit_alerts(engine: Engine, alert_ids: Sequence[int]) -> notify.Comp
         base_url=base_url(),
         default_locale=str(current_app.config.get("BABEL_DEFAULT_LOCALE") or "en"),
     )
+
+
+#: Kinds raised outside the threshold check (the credit gate, the risk matrix):
+#: the check also queues the e-mail of those still open (never twice).
+_RAISED_ELSEWHERE = ("credit_shipment", "cash_only_shipment", "high_risk")
+
+
+def queue_after_check(engine: Engine, new_ids: Sequence[int]) -> notify.Composed:
+    """Queue the e-mails of a check's new alerts and of every open alert the credit
+    gate or the risk matrix raised (what was queued before is never queued again)."""
+    from risk.models import CreditAlert
+
+    with Session(engine) as s:
+        elsewhere = s.scalars(
+            select(CreditAlert.id)
+            .where(CreditAlert.status == "open", CreditAlert.kind.in_(_RAISED_ELSEWHERE))
+            .order_by(CreditAlert.id)
+        ).all()
+    return queue_credit_alerts(engine, [*new_ids, *(i for i in elsewhere if i not in new_ids)])
 
 
 def alert_words(alert: ca.CreditAlertView) -> str:
@@ -296,7 +316,7 @@ def check_now() -> ResponseReturnValue:
         report = th.check(engine, current_actor(), dt.datetime.now(dt.UTC).date())
     except SaidError as exc:
         abort_for(exc)
-    done = queue_credit_alerts(engine, [a.id for a in report.new])
+    done = queue_after_check(engine, [a.id for a in report.new])
     flash(
         gettext(
             "Checked %(parties)s parties: %(new)s new alerts, %(old)s raised before;"
