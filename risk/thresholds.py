@@ -5,8 +5,11 @@ signs of a party getting there are watched).
 A threshold (:class:`risk.models.RiskThreshold`, one row per ``(kind, value)``) is
 one of :data:`THRESHOLD_KINDS`:
 
-- ``utilisation``: exposure / limit >= ``value`` per cent (default 90). Alert key
-  ``YYYY-MM|value``: once a month while the party stays above it.
+- ``utilisation``: exposure / limit >= ``value`` per cent (default 90), compared
+  exactly (exposure x 100 >= value x limit; a limit of 0 is the credit gate's
+  concern, not this one's). Alert key ``YYYY-MM|value``: once a month while the
+  party stays above it. The alert's ``utilisation_permille`` is
+  :class:`risk.exposure.Exposure`'s (rounded half-even).
 - ``overdue``: an open item at least ``value`` days past due (defaults 30, 60, 90).
   Key ``<item>|<value>``; an item is alerted for the highest value it has crossed,
   so an invoice raises one alert at 30 days, one at 60 and one at 90, never two
@@ -298,7 +301,7 @@ def check(
                     alert(e.party_id, "utilisation", f"{on:%Y-%m}|{v}", {
                         "threshold": v, "exposure_minor": e.total_minor,
                         "limit_minor": e.limit_minor, "currency": e.currency,
-                        "utilisation_permille": e.total_minor * 1000 // e.limit_minor,
+                        "utilisation_permille": e.utilisation_permille,
                     })  # fmt: skip
             for item in e.items:
                 days = item.days_overdue(on)
