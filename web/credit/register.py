@@ -88,13 +88,18 @@ def _filters(args: dict[str, str]) -> rr.RiskFilters:
     )
 
 
+#: The colour of each band on the heat map (green, yellow, orange, red).
+BAND_COLOURS = {"low": "#8fd19e", "medium": "#ffe08a", "high": "#f5a55a", "critical": "#d9534f"}
+
+
 def _chart(heat: rr.HeatMap) -> dict[str, Any]:
+    """What the ECharts heat map draws: per cell ``[impact - 1, likelihood - 1, count,
+    score]``, the axes' words and the bands with their colours."""
     data = [
-        [impact - 1, likelihood - 1, heat.cells[likelihood - 1][impact - 1]]
+        [impact - 1, likelihood - 1, heat.cells[likelihood - 1][impact - 1], likelihood * impact]
         for likelihood in range(1, 6)
         for impact in range(1, 6)
     ]
-    top = max((c for row in heat.cells for c in row), default=0)
     return {
         "id": "risk-heat-map",
         "x": [str(i) for i in range(1, 6)],
@@ -102,7 +107,10 @@ def _chart(heat: rr.HeatMap) -> dict[str, Any]:
         "x_name": str(gettext("Impact")),
         "y_name": str(gettext("Likelihood")),
         "data": data,
-        "max": max(top, 1),
+        "bands": [
+            {"low": low, "high": high, "color": BAND_COLOURS[name], "label": str(BAND_WORDS[name])}
+            for name, low, high in rr.BANDS
+        ],
     }
 
 
