@@ -387,6 +387,20 @@ def _money_of(detail: Mapping[str, Any], key: str, words: Words) -> str:
     return words.money(int(detail[key]), str(detail.get("currency", "")))
 
 
+def _item_words(item: str, words: Words) -> str:
+    """An open item's name as people say it: ``invoice:INV-1`` -> ``Invoice INV-1``,
+    ``statement:12`` -> ``Statement 12``, ``delivery:2026-11-03`` -> ``Deliveries of
+    2026-11-03``; another name as it is."""
+    kind, _, ref = item.partition(":")
+    if kind == "invoice":
+        return words._("Invoice %(ref)s", ref=ref)
+    if kind == "statement":
+        return words._("Statement %(ref)s", ref=ref)
+    if kind == "delivery":
+        return words._("Deliveries of %(ref)s", ref=ref)
+    return item
+
+
 def credit_alert_sentence(kind: str, detail: Mapping[str, Any], party: str, words: Words) -> str:
     """What a credit alert says, with its figures, in ``words``' language: money
     from minor units with the currency's code, per cent from per mille. ``party``
@@ -408,7 +422,7 @@ def credit_alert_sentence(kind: str, detail: Mapping[str, Any], party: str, word
             return words._(
                 "%(item)s of %(party)s is %(days)s days overdue (due %(due)s):"
                 " %(open)s of %(amount)s is still open (threshold %(threshold)s days).",
-                item=d["item"],
+                item=_item_words(str(d["item"]), words),
                 party=party,
                 days=words.integer(int(d["days_overdue"])),
                 due=d["due_on"],

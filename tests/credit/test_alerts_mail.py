@@ -58,7 +58,7 @@ def test_an_overdue_invoice_mails_finance_and_the_channel_manager_once(
     assert "Item overdue" in str(msg["Subject"]) and "D1" in str(msg["Subject"])
     body = _body(msg)
     # 123456 minor units of EUR (2 decimals) = EUR 1,234.56; 2026-10-31 - 2026-10-01 = 30 days
-    assert "invoice:INV-42 of D1 D1 Trading is 30 days overdue (due 2026-10-01)" in body
+    assert "Invoice INV-42 of D1 D1 Trading is 30 days overdue (due 2026-10-01)" in body
     assert "EUR 1,234.56 of EUR 1,234.56 is still open (threshold 30 days)" in body
     assert "/credit/alerts/" in body
     with Session(watch.engine) as s:

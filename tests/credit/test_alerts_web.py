@@ -40,7 +40,7 @@ def test_the_list_says_each_alert_in_words_and_acts_on_it(
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     # 123456 minor EUR = EUR 1,234.56 of 200000 = EUR 2,000.00
-    assert "invoice:INV-0 of D1 D1 Ltd is 31 days overdue (due 2026-10-01)" in html
+    assert "Invoice INV-0 of D1 D1 Ltd is 31 days overdue (due 2026-10-01)" in html
     assert "EUR 1,234.56 of EUR 2,000.00 is still open (threshold 30 days)" in html
     token = csrf_token("/credit/alerts/", on=browser)
     ack = browser.post(f"/credit/alerts/{alert_id}/acknowledge", data={"csrf_token": token})
