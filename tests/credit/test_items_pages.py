@@ -95,3 +95,29 @@ def test_a_distributor_sees_only_its_own(
     assert browser.get("/credit/items/parties/D-SOUTH").status_code == 404
     assert browser.get("/credit/items/parties/NOPE").status_code == 404
     assert browser.get("/credit/items/").status_code == 403
+
+
+def test_the_import_page_dry_runs_a_bank_statement_showing_matches_and_skips(
+    world: World, login_as: Callable[..., FlaskClient], csrf_token: Callable[..., str]
+) -> None:
+    from io import BytesIO
+    from pathlib import Path
+
+    data = (Path(__file__).resolve().parents[2] / "docs/examples/bank-statement.csv").read_bytes()
+    browser = login_as("finance")
+    token = _csrf(browser, "/finance/import/", csrf_token)
+    r = browser.post(
+        "/finance/import/",
+        data={
+            "csrf_token": token,
+            "kind": "payments",
+            "dry_run": "1",
+            "file": (BytesIO(data), "bank.csv"),
+        },  # fmt: skip
+        content_type="multipart/form-data",
+    )
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200, html
+    assert "Payments matched and what they settle" in html
+    assert "a debit line (-89.90 EUR)" in html
+    assert "NL91ABNA0417164300" in html  # the unmatched line, named
