@@ -113,7 +113,7 @@ def test_the_import_page_dry_runs_a_bank_statement_showing_matches_and_skips(
             "kind": "payments",
             "dry_run": "1",
             "file": (BytesIO(data), "bank.csv"),
-        },  # fmt: skip
+        },
         content_type="multipart/form-data",
     )
     html = r.get_data(as_text=True)
