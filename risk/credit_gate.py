@@ -58,6 +58,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from sqlalchemy import Connection, Engine, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ledger.append import append_chosen_hops, append_hops
@@ -185,13 +186,19 @@ def screen(conn: Connection, hops: Sequence[Hop]) -> Screened:
 
     Reads on ``conn`` (the append's transaction, ledger lock held) through a
     ``Session(bind=conn)``; writes nothing. Without a manufacturer shipment to a
-    party with a limit, returns ``hops`` as they are."""
+    party with a limit, returns ``hops`` as they are. A check that fails in Python
+    (not the database) is logged and the hops go unchecked: never dropped."""
     candidates = [i for i, h in enumerate(hops) if _is_shipping(h)]
     if not candidates:
         return Screened(hops)
     s = Session(bind=conn)
     try:
         return _screen(s, conn, hops, candidates)
+    except SQLAlchemyError:
+        raise  # the append's transaction is lost with it: the append reports it
+    except Exception:  # a check that fails must not cost the scans: recorded unchecked
+        log.exception("credit gate: shipments recorded unchecked")
+        return Screened(hops)
     finally:
         s.close()
 

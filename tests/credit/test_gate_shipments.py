@@ -226,3 +226,18 @@ def test_shipments_that_are_not_a_manufacturers_cost_one_query(world: World) -> 
         event.remove(conn, "before_cursor_execute", count)
     assert screened.flags == () and list(screened.hops) == hops
     assert len(statements) == 1 and "parties" in statements[0]
+
+
+def test_a_check_that_breaks_never_drops_the_scan(
+    world: World, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import risk.credit_gate
+
+    def broken(*_args: object) -> None:
+        raise ZeroDivisionError("a bug in the check")
+
+    world.limit("D-ONE", 0)
+    monkeypatch.setattr(risk.credit_gate, "exposure_in", broken)
+    (key,) = world.units(1)
+    (result,) = world.post(client, [world.event(key, "D-ONE")]).get_json()["results"]
+    assert (result["status"], result.get("anomaly", "")) == ("accepted", "")
