@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable
 
 import pytest
+from click.testing import Result
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
@@ -21,10 +22,6 @@ def world(engine: Engine) -> World:
     w.rate("D-ONE", "CCC")
     w.limit("D-ONE", 100_000)
     return w
-
-
-def _csrf(client: FlaskClient, csrf_token: Callable[..., str], path: str) -> str:
-    return csrf_token(path, on=client)
 
 
 def test_the_api_assesses_sets_by_hand_and_lists(
@@ -138,17 +135,17 @@ def test_a_channel_manager_assesses_but_does_not_set_by_hand(
 
 
 def test_the_cli_assesses_one_party_or_all(
-    world: World, run_cli: Callable[..., object], make_user: Callable[..., int]
+    world: World, run_cli: Callable[..., Result], make_user: Callable[..., int]
 ) -> None:
     make_user("fiona", "finance")
     one = run_cli("credit", "assess", "D-ONE", "--on", "2026-12-01")
-    assert one.exit_code == 0, one.output  # type: ignore[attr-defined]
-    body = json.loads(one.output)  # type: ignore[attr-defined]
+    assert one.exit_code == 0, one.output
+    body = json.loads(one.output)
     assert (body["level"], body["cash_only"], body["assessed_by"]) == ("high", True, "fiona")
     every = run_cli("credit", "assess", "--all")
-    assert every.exit_code == 0, every.output  # type: ignore[attr-defined]
-    lines = every.output.splitlines()  # type: ignore[attr-defined]
+    assert every.exit_code == 0, every.output
+    lines = every.output.splitlines()
     assert lines[0] == "D-ONE high cash only"
     assert lines[-1] == "not rated, not assessed: D-TWO, D-YEN"
     neither = run_cli("credit", "assess")
-    assert neither.exit_code != 0  # type: ignore[attr-defined]
+    assert neither.exit_code != 0
