@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
@@ -126,3 +128,35 @@ def test_only_finance_imports(world: World) -> None:
 
     with pytest.raises(PartnerDenied):
         import_payments(world.engine, "bank.csv", EXAMPLE.read_bytes(), MANAGER)
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    cents=st.integers(min_value=-10_000_000, max_value=10_000_000),
+    junk=st.text(
+        alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"), blacklist_characters='"'),
+        max_size=12,
+    ),
+)
+def test_any_amount_reads_exactly_and_junk_is_a_named_problem(
+    world: World, cents: int, junk: str
+) -> None:
+    amount = (
+        f"{cents // 100}.{cents % 100:02d}"
+        if cents >= 0
+        else f"-{-cents // 100}.{-cents % 100:02d}"
+    )
+    line = f"2026-11-03,,{amount},EUR,North,DE89370400440532013000,R {cents},x\n"
+    report = import_payments(
+        world.engine, "bank.csv", (HEADER + line).encode(), FINANCE, dry_run=True
+    )
+    if cents > 0:
+        assert [m.amount_minor for m in report.matched] == [cents]
+    else:
+        assert [u.message_id for u in report.unbooked] == ["bank_line_debit"]
+    bad = f'2026-11-03,,"{junk}x",EUR,North,DE89370400440532013000,R,x\n'
+    with pytest.raises(ImportRejected) as e:
+        import_payments(world.engine, "bank.csv", (HEADER + bad).encode(), FINANCE, dry_run=True)
+    assert [(p.row, p.column) for p in e.value.problems] == [(2, "amount")]
