@@ -136,7 +136,9 @@ def test_only_finance_imports(world: World) -> None:
 @given(
     cents=st.integers(min_value=-10_000_000, max_value=10_000_000),
     junk=st.text(
-        alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"), blacklist_characters='"'),
+        alphabet=st.characters(
+            blacklist_categories=("Cs", "Cc", "Zl", "Zp"), blacklist_characters='"'
+        ),
         max_size=12,
     ),
 )
