@@ -224,7 +224,10 @@ def store_credit_payment(
 ) -> tuple[Outcome, PaymentView]:
     """Book one checked payment in ``s``'s transaction and allocate it (see the module
     docstring); ``("unchanged", the stored one)`` when the same party, day, amount and
-    reference is already on file (also one the rebate receivable booked before)."""
+    reference is already on file (also one the rebate receivable booked before).
+    Locks the party's row (PostgreSQL) so that two payments never allocate the same
+    open amount."""
+    s.execute(select(Party.id).where(Party.id == party.id).with_for_update())
     same = s.scalar(
         select(CreditPayment).where(
             CreditPayment.party_id == party.id,
