@@ -32,6 +32,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -39,8 +40,10 @@ from sqlalchemy.orm import Session
 from ledger.models import Party
 from partners.errors import Acting, require
 from risk.payments import CREDIT_WRITERS, store_credit_payment
+from settlement.common import Actor
 from settlement.import_tables import ImportProblem, ImportRejected, Row, read_table
 from settlement.imports import IMPORT_STAGES, ImportLine, PartyRef, parse_import
+from settlement.imports import import_file as settlement_import_file
 from settlement.models import PartyBilling
 from settlement.reference_values import (
     InvalidValue,
@@ -56,6 +59,7 @@ __all__ = [
     "PaymentImportReport",
     "Unbooked",
     "compact_iban",
+    "import_file",
     "import_payments",
 ]
 
@@ -372,3 +376,31 @@ def import_payments(
         "payments", nrows, created, 0, unchanged, dry_run, fmt, tuple(out_lines),
         tuple(matched), tuple(unbooked),
     )  # fmt: skip
+
+
+def import_file(
+    engine: Engine,
+    kind: str,
+    filename: str,
+    data: bytes,
+    actor: Actor,
+    *,
+    dry_run: bool = False,
+    on_stage: Callable[[str], None] | None = None,
+) -> Any:
+    """Import a file of any kind ``hopchain import`` knows: ``payments`` here
+    (:func:`import_payments`: allocated to open items, bank statements too), every
+    other kind by :func:`settlement.import_file`. The one entry point of the command
+    line, the finance import page and ``POST /api/v1/imports/<kind>``, so a payments
+    file is booked the same way whichever way it arrives. Raises what those raise."""
+    if kind == "payments":
+        return import_payments(engine, filename, data, actor, dry_run=dry_run, on_stage=on_stage)
+    return settlement_import_file(
+        engine,
+        kind,
+        filename,
+        data,
+        actor,
+        dry_run=dry_run,
+        on_stage=on_stage,
+    )

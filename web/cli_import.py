@@ -75,23 +75,12 @@ def import_command(kind: str, file: Path, dry_run: bool, username: str | None) -
 
     stages = Stages("import", IMPORT_STAGES)
     try:
-        if kind == "payments":  # credit: allocated to open items, bank statements too
-            from risk.bank_import import import_payments
+        from risk.bank_import import import_file
 
-            report: Any = import_payments(
-                get_engine(), file.name, file.read_bytes(), actor, dry_run=dry_run,
-                on_stage=stages,
-            )  # fmt: skip
-        else:
-            report = settlement.import_file(
-                get_engine(),
-                kind,
-                file.name,
-                file.read_bytes(),
-                actor,
-                dry_run=dry_run,
-                on_stage=stages,
-            )
+        report: Any = import_file(
+            get_engine(), kind, file.name, file.read_bytes(), actor, dry_run=dry_run,
+            on_stage=stages,
+        )  # fmt: skip
         stages.close()
     except settlement.ImportRejected as exc:
         stages.close(stopped=True)

@@ -296,6 +296,11 @@ REASONS.update(CREDIT_REASONS)
 #: the why only, the page names row and column beside it.
 IMPORT_PROBLEMS: dict[str, str] = {
     "more_problems": N_("... and %(count)s more problems"),
+    # payments from a bank statement (risk/bank_import.py)
+    "bank_amount_invalid": N_("%(value)s is not an amount such as -12.50 or 1234.00"),
+    "bank_currency_not_party": N_(
+        "%(currency)s is not the currency of %(party)s (%(party_currency)s)"
+    ),
     "not_utf8": N_("the file is not UTF-8 text; save it as 'CSV UTF-8' or as an XLSX workbook"),
     "not_csv": N_("cannot be read as CSV (%(error)s)"),
     "zip_not_xlsx": N_("the file is a ZIP archive but not an XLSX workbook"),

@@ -24,6 +24,9 @@ from sqlalchemy import select
 
 import settlement
 from ledger.models import Party
+from partners.errors import PartnerError
+from risk.bank_import import import_file
+from risk.payments import record_payment
 from web.api import (
     api_route,
     json_body,
@@ -615,7 +618,7 @@ def payments_list() -> ResponseReturnValue:
 
 @_create_route(
     "/payments",
-    "Record money received from a party against what it owes",
+    "Record money received from a party, allocated to its open items (docs/credit.md)",
     "The payment",
     ("party", "received_on", "amount", "reference"),
     description="`party` (code), `received_on` (YYYY-MM-DD), `amount` (major units, > 0), "
@@ -627,13 +630,11 @@ def payment_create() -> ResponseReturnValue:
     amount = _minor(_text(b, "amount"), party.currency, "amount", zero=False)
     day, ref = _text(b, "received_on"), _text(b, "reference")
     engine, actor = get_engine(), current_actor()
-    new_id = _call(
-        lambda: settlement.record_payment(
-            engine, party.id, amount, ref, actor, received_on=day, source="api"
-        )
-    )
-    items, _ = settlement.list_payments(engine, actor, party_id=party.id, limit=500)
-    return jsonify(dataclasses.asdict(next(p for p in items if p.id == new_id))), 201
+    try:  # allocated to the party's open items like every payment (risk.payments)
+        view = record_payment(engine, party.id, amount, ref, actor, received_on=day, source="api")
+    except PartnerError as exc:
+        abort_for(exc)
+    return jsonify(dataclasses.asdict(view)), 201
 
 
 @_list_route(
@@ -716,9 +717,7 @@ def history_list() -> ResponseReturnValue:
 
 def _import(kind: str, filename: str, data: bytes, *, dry_run: bool) -> ResponseReturnValue:
     try:
-        report = settlement.import_file(
-            get_engine(), kind, filename, data, current_actor(), dry_run=dry_run
-        )
+        report = import_file(get_engine(), kind, filename, data, current_actor(), dry_run=dry_run)
     except settlement.ImportRejected as exc:
         return _problems(
             exc.problems,

@@ -7,6 +7,7 @@ column and what is wrong, in which case nothing was stored."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
@@ -14,7 +15,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 import settlement
-from risk.bank_import import import_payments
+from risk.bank_import import import_file
 from settlement import LAYOUTS
 from settlement.imports import IMPORTERS
 from web.db import get_engine
@@ -118,17 +119,10 @@ def upload() -> ResponseReturnValue:
     if form.failed or sent is None:
         return _page(form, status=422)
     try:
-        report: object
-        if kind == "payments":  # credit: allocated to open items, bank statements too
-            report = import_payments(
-                get_engine(), sent.filename or "upload", data, current_actor(),
-                dry_run=bool(form.values["dry_run"]),
-            )  # fmt: skip
-        else:
-            report = settlement.import_file(
-                get_engine(), kind, sent.filename or "upload", data, current_actor(),
-                dry_run=bool(form.values["dry_run"]),
-            )  # fmt: skip
+        report: Any = import_file(
+            get_engine(), kind, sent.filename or "upload", data, current_actor(),
+            dry_run=bool(form.values["dry_run"]),
+        )  # fmt: skip
     except settlement.ImportRejected as exc:
         form.problem = gettext(
             "%(file)s was not imported: nothing was stored. Correct these rows and upload it"
