@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -62,7 +62,7 @@ from partners.errors import Acting, PartnerError, PartnerNotFound, PartnerStateE
 from partners.exits import add_months
 from partners.tasks import raise_task
 from risk.credit_alerts import raise_alert
-from risk.exposure import exposure_in
+from risk.exposure import exposure_in, exposures_in
 from risk.limits import limit_in_force, set_limit_in, table_in_force, table_limit
 from risk.models import CreditAssessment
 from risk.rating import latest_rating
@@ -84,6 +84,7 @@ __all__ = [
     "assessment_json",
     "is_cash_only",
     "level_for",
+    "reassess_changed_in",
     "set_by_hand",
 ]
 
@@ -407,6 +408,38 @@ def assess_all(
                 continue
             done.append((code, assess_in(s, pid, actor, day)))
     return done, skipped
+
+
+def reassess_changed_in(
+    s: Session, actor: Acting, on: dt.date, *, party_ids: Collection[int] | None = None
+) -> list[tuple[str, AssessmentView]]:
+    """Follow behaviour: re-assess (:func:`assess_in`, so the matrix's action applies)
+    every rated distributor whose level by its record on ``on`` (overdue days,
+    utilisation, confirmed diversion) is not the level in force, and every rated one
+    with no assessment yet. An assessment set by hand stands until the party is
+    assessed or rated again. Run by the daily check (:func:`risk.thresholds.check`)
+    so an item going 90 days overdue puts its party on cash only the same day.
+    Returns ``(code, new assessment)`` per party re-assessed, by code; raises
+    :class:`PartnerDenied` unless ``actor`` may assess."""
+    require(actor, *ASSESSORS, action="assess credit risk")
+    done: list[tuple[str, AssessmentView]] = []
+    exposures = exposures_in(s, party_ids, on)
+    for pid in sorted(exposures):
+        rating = latest_rating(s, pid)
+        if rating is None:
+            continue
+        current = assessment_in_force(s, pid)
+        if current is not None and current.manual:
+            continue
+        e = exposures[pid]
+        level, _ = level_for(
+            rating.grade, e.max_overdue_days, e.utilisation_permille, _confirmed_alerts(s, pid, on)
+        )
+        if current is not None and current.level == level:
+            continue
+        view = assess_in(s, pid, actor, on)
+        done.append((_party(s, pid).code, view))
+    return sorted(done, key=lambda d: d[0])
 
 
 def set_by_hand(

@@ -48,6 +48,7 @@ from sqlalchemy.orm import Session
 from partners.audit import changes, now_ms, record
 from partners.errors import Acting, PartnerNotFound, require
 from partners.values import InvalidField, check_choice
+from risk.assessment import reassess_changed_in
 from risk.credit_alerts import ALERT_READERS, ALERT_WRITERS, CreditAlertView, raise_alert
 from risk.models import HealthScore, RiskThreshold
 from settlement.models import PartnerScore
@@ -114,6 +115,8 @@ class CheckReport:
     parties: int
     new: tuple[CreditAlertView, ...]
     already: tuple[CreditAlertView, ...]
+    #: codes of the parties whose risk level changed with their record, and the new level
+    reassessed: tuple[tuple[str, str], ...] = ()
 
 
 def _view(t: RiskThreshold) -> ThresholdView:
@@ -269,7 +272,9 @@ def _health_pair(s: Session, party_id: int, on: dt.date) -> tuple[Any, Any] | No
 def check(
     engine: Engine, actor: Acting, on: dt.date, *, party_ids: Collection[int] | None = None
 ) -> CheckReport:
-    """Evaluate every enabled threshold on ``on`` for every distributor with a limit
+    """Re-assess the risk level of every rated party whose record changed it
+    (:func:`risk.assessment.reassess_changed_in`: the matrix's action follows), then
+    evaluate every enabled threshold on ``on`` for every distributor with a limit
     in force or open items (only ``party_ids`` when given) and raise the alerts
     crossed, each once (see the module's text for the keys and the figures in each
     alert's ``detail``: money in minor units with its ``currency``). Raises
@@ -281,6 +286,8 @@ def check(
     already: list[CreditAlertView] = []
     iso = on.isoformat()
     with Session(engine) as s, s.begin():
+        # the risk level follows behaviour first (a high level's alert is then new)
+        levels = reassess_changed_in(s, actor, on, party_ids=party_ids)
         enabled = [t for t in thresholds_in(s) if t.enabled]
         values = {k: sorted(t.value for t in enabled if t.kind == k) for k in THRESHOLD_KINDS}
         exposures = exposures_in(s, party_ids, on)
@@ -329,4 +336,7 @@ def check(
                     alert(e.party_id, "kpi_miss", run[0]["quarter"], {
                         "threshold": crossed[-1], "quarters": run[: crossed[-1]],
                     })  # fmt: skip
-    return CheckReport(iso, len(watched), tuple(new), tuple(already))
+    return CheckReport(
+        iso, len(watched), tuple(new), tuple(already),
+        tuple((code, view.level) for code, view in levels),
+    )  # fmt: skip

@@ -5,7 +5,9 @@ It raises the alerts crossed (each once: a rerun raises nothing new), queues the
 e-mails and those of open alerts the credit gate or the risk matrix raised
 (:func:`web.credit.alerts.queue_after_check`: finance and, for the relationship
 kinds, channel managers, each in their own language; never twice) and prints one
-line per alert (``new`` or ``before``, id, party, kind, key). Delivery is explicit:
+line per alert (``new`` or ``before``, id, party, kind, key), after one line per party
+whose risk level changed with its record (``level``, code, new level: the risk
+matrix's action was taken, :func:`risk.assessment.reassess_changed_in`). Delivery is explicit:
 with ``--send`` the outbox is delivered at once over ``--smtp`` or
 ``HOPCHAIN_SMTP_URL`` (every pending message, as ``hopchain mail send``); without
 it the messages wait for ``hopchain mail send``, so a scheduled check never sends
@@ -52,6 +54,8 @@ def credit_check(on: dt.date | None, send: bool, smtp: str | None, username: str
             "no SMTP server: set HOPCHAIN_SMTP_URL (smtp://host:port) or pass --smtp"
         )
     report = said(lambda: check(engine, actor, day))
+    for code, level in report.reassessed:
+        click.echo(f"level\t{code}\t{level}")
     for label, alerts in (("new", report.new), ("before", report.already)):
         for a in alerts:
             click.echo(f"{label}\t{a.id}\t{a.party_code}\t{a.kind}\t{a.key}")
