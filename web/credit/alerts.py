@@ -37,6 +37,7 @@ from ledger.said import SaidError
 from partners.errors import PartnerNotFound
 from risk import credit_alerts as ca
 from risk import thresholds as th
+from web.credit.assess import LEVEL_WORDS
 from web.db import get_engine
 from web.i18n import page_words
 from web.models import User
@@ -328,4 +329,14 @@ def check_now() -> ResponseReturnValue:
         ),
         "success",
     )
+    if report.reassessed:
+        flash(
+            gettext(
+                "Risk level changed with the record of: %(parties)s.",
+                parties=", ".join(
+                    f"{code} ({LEVEL_WORDS[level]})" for code, level in report.reassessed
+                ),
+            ),
+            "info",
+        )
     return redirect(url_for("credit_alerts.index"))

@@ -37,6 +37,7 @@ from ledger.said import SaidError
 from risk import credit_files, limits, rating
 from risk.credit_files import CreditInputInvalid
 from settlement.reference_values import major_to_minor, minor_to_major
+from web.credit.assess import LEVEL_WORDS
 from web.db import get_engine
 from web.finance._common import FormState
 from web.paging import page_request
@@ -77,7 +78,6 @@ BAND_WORDS = {
 }
 BANK_WORDS = {"good": _l("good"), "fair": _l("fair"), "poor": _l("poor"), "none": _l("none")}
 SOURCE_WORDS = {"rating": _l("rating"), "override": _l("override"), "risk": _l("risk matrix")}
-LEVEL_WORDS = {"high": _l("high risk"), "medium": _l("medium risk"), "low": _l("low risk")}
 AGING_WORDS = {
     "current": _l("not yet due"),
     "1-30": _l("1-30 days overdue"),
