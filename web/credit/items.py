@@ -18,6 +18,7 @@ this module reads forms and draws.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -261,17 +262,30 @@ def mine() -> ResponseReturnValue:
 # ------------------------------------------------------------------ invoices
 
 
-def _invoices(form: FormState, status: int = 200) -> ResponseReturnValue:
+def _listed(
+    lister: Callable[..., tuple[list[Any], int]], template: str, form: FormState, status: int
+) -> ResponseReturnValue:
+    """A page of ``lister``'s rows (invoices or payments) with the record form."""
     pager = page_request()
     try:
-        rows, total = list_invoices(
-            get_engine(), current_actor(), offset=pager.offset, limit=pager.size
-        )
+        rows, total = lister(get_engine(), current_actor(), offset=pager.offset, limit=pager.size)
     except SaidError as exc:
         abort_for(exc)
-    return _render(
-        "credit/items/invoices.html", status, rows=rows, pager=pager.with_total(total), form=form
-    )
+    return _render(template, status, rows=rows, pager=pager.with_total(total), form=form)
+
+
+def _form_party(form: FormState) -> Party | None:
+    """The party the form's ``party`` code names; None with the field's error if none."""
+    code = form.values["party"]
+    with Session(get_engine()) as s:
+        party = s.scalar(select(Party).where(Party.code == code))
+    if party is None:
+        form.errors["party"] = gettext("party: there is no party with code %(code)s", code=code)
+    return party
+
+
+def _invoices(form: FormState, status: int = 200) -> ResponseReturnValue:
+    return _listed(list_invoices, "credit/items/invoices.html", form, status)
 
 
 @bp.get("/invoices", endpoint="invoices")
@@ -287,12 +301,8 @@ def invoices() -> ResponseReturnValue:
 def invoice_add() -> ResponseReturnValue:
     form = FormState.read(request.form, *_INVOICE_FIELDS)
     v = form.values
-    with Session(get_engine()) as s:
-        party = s.scalar(select(Party).where(Party.code == v["party"]))
+    party = _form_party(form)
     if party is None:
-        form.errors["party"] = gettext(
-            "party: there is no party with code %(code)s", code=v["party"]
-        )
         return _invoices(form, 422)
     amount = _amount(form, "amount", party.currency)
     if form.failed or amount is None:
@@ -317,16 +327,7 @@ def invoice_add() -> ResponseReturnValue:
 
 
 def _payments(form: FormState, status: int = 200) -> ResponseReturnValue:
-    pager = page_request()
-    try:
-        rows, total = list_payments(
-            get_engine(), current_actor(), offset=pager.offset, limit=pager.size
-        )
-    except SaidError as exc:
-        abort_for(exc)
-    return _render(
-        "credit/items/payments.html", status, rows=rows, pager=pager.with_total(total), form=form
-    )
+    return _listed(list_payments, "credit/items/payments.html", form, status)
 
 
 @bp.get("/payments", endpoint="payments")
@@ -342,12 +343,8 @@ def payments() -> ResponseReturnValue:
 def payment_add() -> ResponseReturnValue:
     form = FormState.read(request.form, *_PAYMENT_FIELDS)
     v = form.values
-    with Session(get_engine()) as s:
-        party = s.scalar(select(Party).where(Party.code == v["party"]))
+    party = _form_party(form)
     if party is None:
-        form.errors["party"] = gettext(
-            "party: there is no party with code %(code)s", code=v["party"]
-        )
         return _payments(form, 422)
     amount = _amount(form, "amount", party.currency)
     if form.failed or amount is None:
