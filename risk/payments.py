@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Literal, cast
 
 from sqlalchemy import Engine, func, select
@@ -329,6 +329,13 @@ def record_payment(
     note = check_text(remittance, "remittance", required=False, max_length=2000)
     iban = check_text(payer_iban, "payer_iban", required=False, max_length=34).replace(" ", "")
     day = check_day(received_on, "received_on")
+    if date.fromisoformat(day) > datetime.now(UTC).date():
+        raise InvalidField.said(
+            "credit_payment_future",
+            "%(value)s is after today; a payment is recorded once the money has arrived",
+            field="received_on",
+            value=day,
+        )
     with Session(engine) as s, s.begin():
         party = credit_party(s, party_id)
         _, view = store_credit_payment(

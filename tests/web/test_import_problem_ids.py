@@ -1,7 +1,7 @@
 """Every problem the import code finds itself has words in the reader's language
 (issue 11): each ``ImportProblem.worded(row, column, "id", "English", ...)`` and
-``cells.fail(column, "id", "English", ...)`` in settlement/imports.py and
-settlement/import_tables.py (found by reading the source) has the same English in
+``cells.fail(column, "id", "English", ...)`` in settlement/imports.py,
+settlement/import_tables.py and risk/bank_import.py (found by reading the source) has the same English in
 ``web.reasons.IMPORT_PROBLEMS``, so the page's English is the CLI's byte for byte, and
 Chinese and Spanish words that keep every value; no words are kept for ids no longer
 raised. Engine reasons carried into a problem (``ImportProblem.of``) are said with
@@ -20,7 +20,13 @@ from flask import Flask
 import settlement
 from web.reasons import IMPORT_PROBLEMS, problem_words
 
-SETTLEMENT = Path(__file__).resolve().parents[2] / "settlement"
+ROOT = Path(__file__).resolve().parents[2]
+#: The import code: settlement's reference-data imports and risk's payments file.
+SOURCES = (
+    ROOT / "settlement" / "imports.py",
+    ROOT / "settlement" / "import_tables.py",
+    ROOT / "risk" / "bank_import.py",
+)
 HAN = re.compile(r"[\u4e00-\u9fff]")
 #: Sample values: a date is written as the language writes dates, columns as it lists.
 SAMPLES = {"day": "2026-10-03", "columns": "gtin, currency and valid_from"}
@@ -40,8 +46,9 @@ class Site:
 
 def _sites() -> list[Site]:
     found = []
-    for name in ("imports.py", "import_tables.py"):
-        tree = ast.parse((SETTLEMENT / name).read_text(encoding="utf-8"))
+    for path in SOURCES:
+        name = path.name
+        tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
                 continue

@@ -27,6 +27,7 @@ does not declare); ``query_int``/``query_str``/
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import re
 from typing import Any
@@ -65,6 +66,7 @@ __all__ = [
     "json_response",
     "operations",
     "query_bool",
+    "query_day",
     "query_float",
     "query_int",
     "query_param",
@@ -225,6 +227,24 @@ def query_str(name: str, default: str | None = None) -> str | None:
     if not declared:
         value = request.args.get(name) or None
     return default if value is None else str(value)
+
+
+def query_day(name: str) -> dt.date | None:
+    """A declared ``YYYY-MM-DD`` query parameter as a date (None when absent or empty);
+    400 naming it for a day that does not exist (``2026-02-30``), which the pattern
+    alone lets through."""
+    raw = query_str(name)
+    if raw is None:
+        return None
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        refuse(
+            400,
+            N_("query parameter %(name)s: %(value)s is not a day of the calendar (YYYY-MM-DD)"),
+            name=repr(name),
+            value=repr(raw),
+        )
 
 
 def query_float(name: str, default: float | None = None) -> float | None:

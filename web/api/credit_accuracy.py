@@ -10,15 +10,13 @@ Errors: 403 a role that reads no credit, 400 a parameter out of its range.
 
 from __future__ import annotations
 
-import datetime as dt
-
-from flask import abort, jsonify
+from flask import jsonify
 from flask.typing import ResponseReturnValue
 
 from ledger.said import SaidError
 from risk import accuracy as acc
 from risk.rating import GRADES
-from web.api import DAY_PATTERN, api_route, query_int, query_param, query_str
+from web.api import DAY_PATTERN, api_route, query_day, query_int, query_param
 from web.api.paging import page_params, page_window, paged, paged_response
 from web.db import get_engine
 from web.roles import Role
@@ -97,11 +95,7 @@ _REPORT = {
 def credit_accuracy() -> ResponseReturnValue:
     offset, limit = page_window()
     horizon = query_int("horizon_days", acc.DEFAULT_HORIZON_DAYS) or acc.DEFAULT_HORIZON_DAYS
-    raw_on = query_str("on")
-    try:
-        on = dt.date.fromisoformat(raw_on) if raw_on else None
-    except ValueError:
-        abort(400, f"on: {raw_on} is not a date such as 2026-12-01")
+    on = query_day("on")
     try:
         report = acc.accuracy(get_engine(), current_actor(), horizon_days=horizon, on=on)
     except SaidError as exc:

@@ -21,10 +21,19 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
 from ledger.said import SaidError
+from partners.values import InvalidField, check_text
 from risk.exposure import exposure_in, exposure_json, readable_party
 from risk.payments import list_invoices, list_payments, record_invoice, record_payment
-from web.api import DAY_PATTERN, api_route, json_body, json_response, query_param, query_str
-from web.api.body import known, request_json
+from web.api import (
+    DAY_PATTERN,
+    api_route,
+    json_body,
+    json_response,
+    query_day,
+    query_param,
+    query_str,
+)
+from web.api.body import known, refuse, request_json
 from web.api.evaluation import body_field
 from web.api.paging import page_params, page_window, paged, paged_response
 from web.db import get_engine
@@ -47,8 +56,7 @@ _PARTY = query_param("party", "string", maxLength=64, description="Party code.")
 
 
 def _on() -> dt.date:
-    raw = query_str("on")
-    return dt.date.fromisoformat(raw) if raw else dt.datetime.now(dt.UTC).date()
+    return query_day("on") or dt.datetime.now(dt.UTC).date()
 
 
 def _exposure(code: str) -> tuple[dict[str, Any], str]:
@@ -103,6 +111,18 @@ def _party_id(code: str | None) -> int | None:
         abort_for(exc)
 
 
+def _body_party(code: str) -> int:
+    """The id of the party a body's ``party`` names: 400 ``$.party`` when empty, 404
+    when there is none (or a distributor's other party)."""
+    try:
+        check_text(code, "party", max_length=64)
+    except InvalidField as exc:
+        refuse(exc)
+    pid = _party_id(code)
+    assert pid is not None  # a non-empty code: found, or aborted
+    return pid
+
+
 def _listed(fn: Any) -> ResponseReturnValue:
     offset, limit = page_window()
     pid = _party_id(query_str("party"))
@@ -118,7 +138,7 @@ def _listed(fn: Any) -> ResponseReturnValue:
     "/credit/invoices",
     summary="Trade invoices, newest first, with what settled them and what is open",
     params=(_PARTY, *page_params("invoices", maximum=200)),
-    responses={200: paged_response("A page of invoices", _OBJECT)},
+    responses={200: paged_response("A page of invoices", _OBJECT), 404: "No such party"},
     roles=READERS,
     tags=_TAGS,
 )
@@ -160,8 +180,7 @@ def credit_invoices_add() -> ResponseReturnValue:
     amount = body_field(body, "amount_minor", int, required=True)
     due = body_field(body, "due_on", str)
     text = body_field(body, "description", str) or ""
-    pid = _party_id(code)
-    assert pid is not None
+    pid = _body_party(code)
     try:
         view = record_invoice(
             get_engine(), pid, number, issued_on=issued, due_on=due, amount_minor=amount,
@@ -176,7 +195,7 @@ def credit_invoices_add() -> ResponseReturnValue:
     "/credit/payments",
     summary="Payments received, newest first, with what each settled and what is on account",
     params=(_PARTY, *page_params("payments", maximum=200)),
-    responses={200: paged_response("A page of payments", _OBJECT)},
+    responses={200: paged_response("A page of payments", _OBJECT), 404: "No such party"},
     roles=READERS,
     tags=_TAGS,
 )
@@ -205,7 +224,11 @@ _PAYMENT = ("party", "received_on", "amount_minor", "reference", "remittance", "
         },
         ("party", "received_on", "amount_minor", "reference"),
     ),
-    responses={201: json_response("The payment", _OBJECT), 404: "No such party"},
+    responses={
+        201: json_response("The payment", _OBJECT),
+        200: json_response("The same payment, stored before (not paid twice)", _OBJECT),
+        404: "No such party",
+    },
     roles=WRITERS,
     tags=_TAGS,
 )
@@ -216,8 +239,7 @@ def credit_payments_add() -> ResponseReturnValue:
     day = body_field(body, "received_on", str, required=True)
     amount = body_field(body, "amount_minor", int, required=True)
     reference = body_field(body, "reference", str, required=True)
-    pid = _party_id(code)
-    assert pid is not None
+    pid = _body_party(code)
     _, before = list_payments(get_engine(), current_actor(), party_id=pid, limit=1)
     try:
         view = record_payment(

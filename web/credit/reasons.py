@@ -64,6 +64,9 @@ CREDIT_REASONS: dict[str, str] = {
     "credit_weight_form": N_("%(field)s: %(value)s is not a decimal from 0 to 1 (like 0.15)"),
     "credit_weights_sum": N_("the weights add up to %(total)s, not 1"),
     # ---- open items, payments, exposure (risk/open_items.py, risk/payments.py, risk/exposure.py)
+    "credit_payment_future": N_(
+        "%(field)s: %(value)s is after today; a payment is recorded once the money has arrived"
+    ),
     "credit_day_invalid": N_("%(field)s: %(value)s is not a date YYYY-MM-DD"),
     "credit_amount_not_above_zero": N_("%(field)s: %(value)s is not an amount greater than 0"),
     "credit_due_before_issue": N_("%(field)s: %(due)s is before the issue day %(issued)s"),
