@@ -143,6 +143,15 @@ class Entry(Base):
 
     __table_args__ = (
         Index("ix_entries_at_ms", "at_ms"),
+        # what was shipped, received or returned to a party (its credit exposure,
+        # risk.open_items): only entries with a counterparty are indexed
+        Index(
+            "ix_entries_counterparty_at_ms",
+            "counterparty_id",
+            "at_ms",
+            sqlite_where=text("counterparty_id IS NOT NULL"),
+            postgresql_where=text("counterparty_id IS NOT NULL"),
+        ),
         Index(
             "ix_entries_retracts_seq",
             "retracts_seq",

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from babel.lists import format_list
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
@@ -360,6 +361,13 @@ CREDIT_ALERT_KIND_WORDS = {
     "kpi_miss": N_("Sales target missed"),
     "high_risk": N_("High risk"),
 }
+#: The risk matrix rules that gave a high level (``detail["why"]``, risk.assessment).
+CREDIT_WHY_WORDS = {
+    "grade": N_("rating grade"),
+    "overdue": N_("days overdue"),
+    "alerts": N_("confirmed diversion alerts"),
+    "utilisation": N_("limit utilisation"),
+}
 #: Who is told of which credit alerts, by role: finance of every one (it decides on
 #: credit and collects); channel managers of those about the relationship they run
 #: (overdue items, limit utilisation, health, targets, a high risk level), not of
@@ -473,7 +481,10 @@ def credit_alert_sentence(kind: str, detail: Mapping[str, Any], party: str, word
                 "%(party)s was assessed high risk (%(why)s): the risk matrix stops its"
                 " credit (cash only) or ends the cooperation.",
                 party=party,
-                why="; ".join(str(w) for w in d["why"]),
+                why=format_list(
+                    [words._(CREDIT_WHY_WORDS.get(w, str(w))) for w in d["why"]],
+                    locale=words.locale,
+                ),
             )
     except (KeyError, TypeError, ValueError, ArithmeticError):
         pass  # figures not in the expected shape: listed by name below

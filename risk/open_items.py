@@ -294,8 +294,11 @@ def items_in(s: Session, party_ids: Collection[int] | None, on: date) -> dict[in
     shipped = _delivery_counts(s, ids, end_ms)
     prices = _Prices(s, {g for _, _, g in shipped}, {p.currency for p in parties.values()})
     per_day: dict[tuple[int, str], dict[str, int]] = defaultdict(dict)
+    day_names: dict[int, str] = {}  # a few hundred days for many thousand rows
     for (pid, dayn, gtin), n in shipped.items():
-        per_day[(pid, format_day(dayn * DAY_MS))][gtin] = n
+        if dayn not in day_names:
+            day_names[dayn] = format_day(dayn * DAY_MS)
+        per_day[(pid, day_names[dayn])][gtin] = n
     for (pid, ship_day), counts in sorted(per_day.items()):
         party = out[pid]
         name = f"delivery:{ship_day}"

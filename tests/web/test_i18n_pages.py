@@ -18,6 +18,14 @@ from sqlalchemy.orm import Session
 
 from geo.models import TerritoryRow
 from ledger.models import Party
+from risk.models import (
+    CreditAssessment,
+    CreditInvestigation,
+    CreditLimit,
+    CreditPayment,
+    RiskItem,
+    TradeInvoice,
+)
 from settlement.models import Alert, DepositMovement
 from web.models import User
 from web.nav import NAV
@@ -198,6 +206,18 @@ def test_chinese_pages_have_no_english_left(
                 User.username,
                 User.display_name,
                 DepositMovement.reason,  # what finance typed when recording a movement
+                # what people typed into credit files, invoices, payments and the register
+                RiskItem.title,
+                RiskItem.description,
+                RiskItem.response_plan,
+                TradeInvoice.description,
+                CreditPayment.reference,
+                CreditPayment.remittance,
+                CreditInvestigation.registration,
+                CreditInvestigation.insurer,
+                CreditInvestigation.notes,
+                CreditLimit.reason,
+                CreditAssessment.reason,
             )
             for name in session.scalars(select(column))
             if name

@@ -28,6 +28,7 @@ from sqlalchemy import select
 
 from ledger.models import Party
 from ledger.said import SaidError
+from notify.compose import CREDIT_WHY_WORDS
 from partners.errors import PartnerNotFound
 from risk import assessment as ra
 from risk.credit_gate import major
@@ -50,12 +51,8 @@ ASSESSORS = tuple(Role(r) for r in ra.ASSESSORS)
 HAND_SETTERS = tuple(Role(r) for r in ra.HAND_SETTERS)
 LEVEL_WORDS = {"high": _l("high risk"), "medium": _l("medium risk"), "low": _l("low risk")}
 #: The matrix rules that gave a level (``basis["why"]``).
-WHY_WORDS = {
-    "grade": _l("rating grade"),
-    "overdue": _l("days overdue"),
-    "alerts": _l("confirmed diversion alerts"),
-    "utilisation": _l("limit utilisation"),
-}
+#: The matrix rules that gave a level (``basis["why"]``): the words the e-mails use.
+WHY_WORDS = {key: _l(text) for key, text in CREDIT_WHY_WORDS.items()}
 _FIELDS = ("level", "cash_only", "reason")
 
 
