@@ -67,6 +67,7 @@ STATUS_LABELS = {
 _KIND_LABELS = {
     notify.STATEMENT_READY: lazy_gettext("Statement ready"),
     notify.ALERT_CONFIRMED: lazy_gettext("Alert confirmed"),
+    notify.CREDIT_ALERT: lazy_gettext("Credit alert"),
 }
 
 
