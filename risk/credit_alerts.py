@@ -6,7 +6,8 @@ threshold crossed (limit utilisation, an item overdue 30/60/90 days, a health
 score drop, KPI missed two quarters in a row: :mod:`risk.thresholds`), a party
 assessed high risk (:mod:`risk.assessment`). One alert per (party, kind, key):
 raising the same again returns the alert already there, so a rerun check or a
-replayed shipment never doubles it. E-mail is composed from the new alerts by
+replayed shipment never doubles it; what adds to it (a later shipment of the same
+day) updates its figures (:func:`update_alert`). E-mail is composed from the new alerts by
 :func:`notify.compose.compose_credit_alerts`.
 
 Finance, channel managers, partner managers, auditors and admins read alerts;
@@ -40,6 +41,7 @@ __all__ = [
     "close_alert",
     "list_alerts",
     "raise_alert",
+    "update_alert",
 ]
 
 #: What an alert is about. ``credit_shipment``: a manufacturer shipment took the
@@ -121,6 +123,46 @@ def raise_alert(
     s.add(alert)
     s.flush()
     return alert_view(alert, party), True
+
+
+def update_alert(
+    s: Session, alert_id: int, detail: Mapping[str, Any], actor: Acting
+) -> CreditAlertView:
+    """Replace the figures of alert ``alert_id`` with ``detail`` in ``s``'s
+    transaction, audited in the party's history (``credit_alert.updated``: the
+    figures that changed, before and after). What raised it happened again (a later
+    shipment of the same day, :mod:`risk.credit_gate`): an open or acknowledged
+    alert keeps its status; a closed one is opened again (the close is in the
+    audit), so finance sees what came after it was closed. Same figures: nothing
+    changes, nothing is recorded.
+
+    ``detail`` as :func:`raise_alert`'s. Raises
+    :class:`partners.errors.PartnerNotFound` (404) for no such alert."""
+    alert = s.get(CreditAlert, alert_id)
+    if alert is None:
+        raise PartnerNotFound.said("no_credit_alert", "no credit alert %(alert)s", alert=alert_id)
+    party = s.get(Party, alert.party_id)
+    assert party is not None  # a foreign key
+    before = json.loads(alert.detail_json)
+    after = json.loads(json.dumps(dict(detail), sort_keys=True, ensure_ascii=False))
+    if before == after:
+        return alert_view(alert, party)
+    changes = {
+        k: [before.get(k), after.get(k)]
+        for k in sorted(set(before) | set(after))
+        if before.get(k) != after.get(k)
+    }
+    audit: dict[str, Any] = {"alert": alert_id, "kind": alert.kind, "changes": changes}
+    alert.detail_json = json.dumps(after, sort_keys=True, ensure_ascii=False)
+    if alert.status == "closed":
+        audit["reopened"] = {"closed_by": alert.closed_by, "note": alert.note}
+        alert.status = "open"
+        alert.closed_ms = None
+        alert.closed_by = ""
+        alert.note = ""
+    record(s, "credit_alert.updated", actor, party_id=alert.party_id, detail=audit)
+    s.flush()
+    return alert_view(alert, party)
 
 
 def list_alerts(

@@ -7,8 +7,8 @@ A hop is checked when it is a ``shipping`` hop made by a party of kind
 credit control is not set up for it (no investigation and rating yet). Every other
 hop is never touched: a batch without shipping hops costs one pass over its hops
 in Python and no query; one whose shipments are not a manufacturer's, one query (the
-parties). Values are read once for the whole batch per party and, only when that
-goes over the limit, once per GTIN or SSCC to say which hop crossed it.
+parties). What each shipment holds is read once for the batch (only when it ships
+an SSCC) and list prices once per party.
 
 The check runs BEFORE the append, with the ledger lock held
 (:func:`ledger.append.append_chosen_hops`: ``choose(conn)`` reads on the append's own
@@ -19,10 +19,17 @@ the entry's anomaly, signed like the rest; the scan is still accepted:
 - the counterparty is on cash only (:func:`risk.assessment.is_cash_only`):
   ``credit: shipped on credit to cash-only party CODE``;
 - its exposure before the batch (:func:`risk.exposure.exposure_in`, on the hop's UTC
-  day) plus the list-price value of this batch's shipments to it so far
-  (:func:`risk.open_items.shipment_value_in`; an SSCC covers what it holds) exceeds
+  day) plus the list-price value of this batch's shipments to it so far exceeds
   its limit: ``credit: over limit of CODE: exposure X + shipment Y > limit Z CCY``
   (amounts in major units of the party's currency, e.g. ``1200.00``).
+
+A shipment's value is that of the items it covers, each counted once, at the list
+price in the party's currency in force on the day (``price_lists``, as
+:mod:`risk.open_items` values ``delivery:`` items; no price: 0). An item is valued
+by the GTIN its key carries (``01/{gtin}/21/{serial}``), so units commissioned in
+the same batch as their shipment (no unit row yet when the gate runs) count; an
+SSCC covers what the database holds in it as the batch's earlier packing and
+unpacking hops leave it (units packed into it earlier in the batch included).
 
 Several hops to the same party in one batch accumulate (Y is the batch's value up
 to and including the hop). A hop already recorded (its device and device_seq have
@@ -32,8 +39,9 @@ ledger answers it ``duplicate`` (its receipt digest ignores the note).
 After the append, each accepted flagged hop raises ONE credit alert per party,
 kind and day (:func:`risk.credit_alerts.raise_alert`: kind ``cash_only_shipment``
 or ``credit_shipment``, key ``YYYY-MM-DD``; detail: exposure_minor, value_minor,
-limit_minor, currency, seqs) in a transaction of its own; a failure there is
-logged and never undoes the scans.
+limit_minor, currency, seqs) in a transaction of its own; a later flagged
+shipment of the same day adds its seqs and value to that alert
+(:func:`alert_flagged`); a failure there is logged and never undoes the scans.
 
 Functions for intake (``web/ingest.py``, ``web/scan_station.py``) and the demo:
 
@@ -56,6 +64,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -67,14 +76,16 @@ from ledger.hops import Hop, HopResult
 from ledger.ids import EntryKind, InvalidIdentifierError, parse_key
 from ledger.models import Party, Unit
 from risk.assessment import is_cash_only
-from risk.credit_alerts import CreditAlertView, raise_alert
+from risk.credit_alerts import CreditAlertView, raise_alert, update_alert
 from risk.exposure import exposure_in
 from risk.limits import limit_in_force
-from risk.open_items import shipment_value_in
+from settlement.common import Actor
+from settlement.models import PriceList
 from settlement.rules.money import minor_exponent
 
 __all__ = [
     "CASH_ONLY_NOTE",
+    "GATE_ACTOR",
     "OVER_LIMIT_NOTE",
     "CreditFlag",
     "Gate",
@@ -94,9 +105,14 @@ OVER_LIMIT_NOTE = (
     " > limit %(credit_limit)s %(currency)s"
 )
 
+#: Who updates an alert when a later shipment of the day adds to it (the audit's actor).
+GATE_ACTOR = Actor("credit-gate", "system")
+
 ChooseHops = Callable[[Connection], Sequence[Hop]]
 #: a hop's kind is an EntryKind; its value too where a caller passed text
 _SHIPPING: tuple[object, ...] = (EntryKind.SHIPPING, EntryKind.SHIPPING.value)
+_PACKING: tuple[object, ...] = (EntryKind.PACKING, EntryKind.PACKING.value)
+_UNPACKING: tuple[object, ...] = (EntryKind.UNPACKING, EntryKind.UNPACKING.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +219,114 @@ def screen(conn: Connection, hops: Sequence[Hop]) -> Screened:
         s.close()
 
 
+def _gtin(key: str) -> str | None:
+    """The GTIN a canonical item key carries (``01/{gtin14}/21/{serial}``); None for
+    an SSCC (``00/...``)."""
+    parts = key.split("/")
+    return parts[1] if len(parts) >= 2 and parts[0] == "01" else None
+
+
+def _held(s: Session, hops: Sequence[Hop], shipped: list[int]) -> dict[int, list[str]]:
+    """The item keys each shipping hop ``shipped`` covers when it comes: its own key
+    for an item; for an SSCC, every item inside it, recursively, as the batch's
+    earlier hops leave it. What the database holds (``units.container_id``) is read
+    for the SSCCs that matter (the shipped ones and those the batch packs into them),
+    then the batch's packing and unpacking hops before each shipment are replayed
+    over it (:mod:`ledger.append` rules: packing moves a unit into the container,
+    unpacking takes it out, unpacking a loose SSCC releases what it holds). Units
+    commissioned in the batch have no row yet: they are what the batch packs. A
+    batch that ships no SSCC costs no query."""
+    out: dict[int, list[str]] = {}
+    keys = {i: _canonical(hops[i].unit) for i in shipped}
+    boxes = {k for k in keys.values() if _gtin(k) is None}
+    if not boxes:
+        return {i: [k] for i, k in keys.items()}
+    last = max(shipped)
+    moves = [
+        (h.kind, _canonical(h.unit), _canonical(h.container) if h.container else None)
+        for h in hops[: last + 1]
+        if h.kind in _PACKING or h.kind in _UNPACKING
+    ]
+    grown = True
+    while grown:  # an SSCC packed into a shipped one brings its stored contents too
+        grown = False
+        for kind, unit, box in moves:
+            if kind in _PACKING and box in boxes and _gtin(unit) is None and unit not in boxes:
+                boxes.add(unit)
+                grown = True
+    parent: dict[str, str | None] = {}
+    by_id: dict[int, str] = {}
+    frontier = [
+        (int(uid), str(key))
+        for uid, key in s.execute(select(Unit.id, Unit.key).where(Unit.key.in_(boxes)))
+    ]
+    by_id.update(frontier)
+    ids = [uid for uid, _key in frontier]
+    while ids:
+        rows = s.execute(
+            select(Unit.id, Unit.key, Unit.container_id).where(Unit.container_id.in_(ids))
+        ).all()
+        ids = []
+        for uid, key, container in rows:
+            if int(uid) in by_id or container is None:
+                continue
+            by_id[int(uid)] = str(key)
+            parent[str(key)] = by_id[int(container)]
+            if _gtin(str(key)) is None:
+                ids.append(int(uid))
+    for i in sorted(shipped):
+        for j in range(0 if not out else max(out) + 1, i):
+            h = hops[j]
+            if h.kind in _PACKING and h.container:
+                parent[_canonical(h.unit)] = _canonical(h.container)
+            elif h.kind in _UNPACKING:
+                unit = _canonical(h.unit)
+                if _gtin(unit) is None and parent.get(unit) is None:
+                    for k, v in list(parent.items()):
+                        if v == unit:
+                            parent[k] = None
+                parent[unit] = None
+        key = keys[i]
+        if _gtin(key) is not None:
+            out[i] = [key]
+            continue
+        children: dict[str, list[str]] = {}
+        for k, v in parent.items():
+            if v is not None:
+                children.setdefault(v, []).append(k)
+        items: list[str] = []
+        stack, seen = [key], {key}
+        while stack:
+            for k in children.get(stack.pop(), ()):
+                if k in seen:
+                    continue
+                seen.add(k)
+                (stack if _gtin(k) is None else items).append(k)
+        out[i] = sorted(items)
+    return out
+
+
+def _prices(s: Session, gtins: set[str], currency: str, on: dt.date) -> dict[str, int]:
+    """The list price of each GTIN in ``currency`` in force on ``on`` (the latest
+    ``valid_from`` on or before it), valued like ``delivery:`` open items
+    (:mod:`risk.open_items`); a GTIN with no price is absent (adds 0)."""
+    found: dict[str, int] = {}
+    if not gtins:
+        return found
+    day = on.isoformat()
+    for gtin, minor in s.execute(
+        select(PriceList.gtin, PriceList.list_price_minor)
+        .where(
+            PriceList.gtin.in_(sorted(gtins)),
+            PriceList.currency == currency,
+            PriceList.valid_from <= day,
+        )
+        .order_by(PriceList.valid_from)
+    ):
+        found[str(gtin)] = int(minor)  # the latest version wins
+    return found
+
+
 def _screen(s: Session, conn: Connection, hops: Sequence[Hop], candidates: list[int]) -> Screened:
     codes = {hops[i].party for i in candidates} | {str(hops[i].counterparty) for i in candidates}
     parties = {p.code: p for p in s.scalars(select(Party).where(Party.code.in_(codes)))}
@@ -220,44 +344,35 @@ def _screen(s: Session, conn: Connection, hops: Sequence[Hop], candidates: list[
     if not by_party:
         return Screened(hops)
     replays = _replays(conn, hops, [i for idx in by_party.values() for i in idx])
-    keys = {_canonical(hops[i].unit) for idx in by_party.values() for i in idx}
-    unit_ids: dict[str, int] = {
-        str(k): int(i) for k, i in s.execute(select(Unit.key, Unit.id).where(Unit.key.in_(keys)))
-    }
+    by_party = {c: [i for i in idx if i not in replays] for c, idx in by_party.items()}
+    by_party = {c: idx for c, idx in by_party.items() if idx}
+    if not by_party:
+        return Screened(hops)
+    held = _held(s, hops, sorted(i for idx in by_party.values() for i in idx))
     out = list(hops)
     flags: list[CreditFlag] = []
     for code, idx in sorted(by_party.items()):
-        idx = [i for i in idx if i not in replays]
-        if not idx:
-            continue
         party = parties[code]
         limit = limits[code]
         assert limit is not None
         on = max(_day(hops[i].at_ms) for i in idx)
         cash_only = is_cash_only(s, party.id)
-        ids = {i: unit_ids.get(_canonical(hops[i].unit)) for i in idx}
         exposure = exposure_in(s, party.id, on)
         before = exposure.total_minor
         currency = party.currency
-        if not cash_only:
-            everything = [u for u in ids.values() if u is not None]
-            total, currency, _missing = shipment_value_in(s, party.id, everything, on)
-            if before + total <= limit.limit_minor:
-                continue  # within the limit even with the whole batch
-        running = 0
-        by_gtin: dict[str, int] = {}  # an item's value is its GTIN's: one query per GTIN
+        # each unit counted once for the party, by the GTIN its key carries
+        counted: set[str] = set()
+        new: dict[int, list[str]] = {}
         for i in idx:
-            uid = ids[i]
-            key = _canonical(hops[i].unit)
-            gtin = key.split("/")[1] if key.startswith("01/") else None
-            value = 0
-            if gtin is not None and gtin in by_gtin:
-                value = by_gtin[gtin]
-            elif uid is not None:
-                value, currency, _missing = shipment_value_in(s, party.id, [uid], on)
-                if gtin is not None:
-                    by_gtin[gtin] = value
-            running += value
+            new[i] = [k for k in held[i] if k not in counted]
+            counted.update(new[i])
+        prices = _prices(s, {g for k in counted if (g := _gtin(k))}, currency, on)
+        values = {i: sum(prices.get(_gtin(k) or "", 0) for k in new[i]) for i in idx}
+        if not cash_only and before + sum(values.values()) <= limit.limit_minor:
+            continue  # within the limit even with the whole batch
+        running = 0
+        for i in idx:
+            running += values[i]
             if cash_only:
                 kind, note = "cash_only_shipment", CASH_ONLY_NOTE % {"party": code}
             elif before + running > limit.limit_minor:
@@ -287,10 +402,16 @@ def alert_flagged(
 ) -> list[CreditAlertView]:
     """Raise one credit alert per party, kind and day for the flagged hops that were
     accepted (a replay, a rejection or a conflict raises none), in a transaction of
-    its own; the alerts newly raised. The detail holds the figures of the party's
-    last flagged hop of the day (exposure_minor, value_minor, limit_minor,
-    currency) and the seqs of every flagged entry. Errors are logged, not raised:
-    the scans are recorded already."""
+    its own; the alerts newly raised.
+
+    The detail: ``exposure_minor`` (the party's exposure before the day's first
+    flagged shipment), ``value_minor`` (what the day's flagged shipments added to it,
+    from that exposure), ``limit_minor`` and ``note`` (the last flagged hop's),
+    ``currency`` and ``seqs`` (every flagged entry of the day). A later batch of the
+    same day adds its seqs and value to the alert already raised
+    (:func:`risk.credit_alerts.update_alert`, audited as :data:`GATE_ACTOR`; a
+    closed one opens again). Errors are logged, not raised: the scans are recorded
+    already."""
     groups: dict[tuple[int, str, str], list[CreditFlag]] = {}
     seqs: dict[tuple[int, str, str], list[int]] = {}
     for flag in screened.flags:
@@ -306,20 +427,43 @@ def alert_flagged(
         with Session(engine) as s, s.begin():
             for (party_id, kind, day), flags in sorted(groups.items()):
                 last = flags[-1]
-                alert, new = raise_alert(
-                    s, party_id, kind, day,
-                    {
-                        "exposure_minor": last.exposure_minor, "value_minor": last.value_minor,
-                        "limit_minor": last.limit_minor, "currency": last.currency,
-                        "seqs": seqs[(party_id, kind, day)], "note": last.note,
-                    },
-                )  # fmt: skip
+                detail: dict[str, Any] = {
+                    "exposure_minor": last.exposure_minor, "value_minor": last.value_minor,
+                    "limit_minor": last.limit_minor, "currency": last.currency,
+                    "seqs": seqs[(party_id, kind, day)], "note": last.note,
+                }  # fmt: skip
+                alert, new = raise_alert(s, party_id, kind, day, detail)
                 if new:
                     raised.append(alert)
+                    continue
+                merged = _merged(alert.detail, detail)
+                if merged is not None:
+                    update_alert(s, alert.id, merged, GATE_ACTOR)
     except Exception:  # the scans are recorded: an alert that failed is logged
         log.exception("credit alerts for flagged shipments could not be raised")
         return []
     return raised
+
+
+def _merged(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any] | None:
+    """``old`` figures with a later batch's ``new`` ones added: seqs appended, value
+    summed, the first exposure kept, the latest limit and note; None when ``new``'s
+    seqs are all in ``old`` already (nothing new)."""
+    known = [int(q) for q in old.get("seqs") or [] if isinstance(q, int)]
+    added = [q for q in new["seqs"] if q not in set(known)]
+    if not added:
+        return None
+    if old.get("currency", new["currency"]) != new["currency"]:
+        return {**new, "seqs": known + added}  # the party's currency changed: start over
+    value = old.get("value_minor")
+    exposure = old.get("exposure_minor")
+    return {
+        **old,
+        **new,
+        "seqs": known + added,
+        "value_minor": (value if isinstance(value, int) else 0) + int(new["value_minor"]),
+        "exposure_minor": exposure if isinstance(exposure, int) else new["exposure_minor"],
+    }
 
 
 @dataclass

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -131,3 +132,64 @@ def test_a_distributor_sees_no_alerts(login_as: Callable[..., FlaskClient]) -> N
     browser = login_as("distributor", party="D1")
     assert browser.get("/credit/alerts/").status_code in (403, 404)
     assert browser.get("/credit/alerts/thresholds").status_code in (403, 404)
+
+
+def _shipment_alert(engine: Engine, party_id: int, detail: dict[str, object]) -> int:
+    with Session(engine) as s, s.begin():
+        view, _new = raise_alert(s, party_id, "credit_shipment", "2026-11-30", detail)
+        return view.id
+
+
+def test_a_shipment_alert_lists_its_entries_and_the_value_shipped(
+    engine: Engine, make_party: Callable[..., int], login_as: Callable[..., FlaskClient],
+    app: Flask,
+) -> None:  # fmt: skip
+    alert_id = _shipment_alert(engine, make_party("D1"), {
+        "exposure_minor": 10_000, "value_minor": 30_000, "limit_minor": 5_000,
+        "currency": "EUR", "seqs": [3, 4, 17], "note": "credit: over limit",
+    })  # fmt: skip
+    finance = login_as("finance").get(f"/credit/alerts/{alert_id}").get_data(as_text=True)
+    # 30000 minor EUR = EUR 300.00 shipped in 3 entries; finance may not open the ledger
+    assert "Value shipped" in finance and "EUR 300.00" in finance
+    assert re.search(r"3 entries:\s*3, 4, 17</dd>", finance)
+    assert "/ledger/?seq=" not in finance
+    auditor = login_as("auditor", on=app.test_client())
+    html = auditor.get(f"/credit/alerts/{alert_id}").get_data(as_text=True)
+    assert [f'href="/ledger/?seq={q}"' in html for q in (3, 4, 17)] == [True] * 3
+    admin = login_as("admin", on=app.test_client())
+    assert 'href="/ledger/?seq=17"' in admin.get(f"/credit/alerts/{alert_id}").get_data(
+        as_text=True
+    )
+
+
+def test_a_shipment_alert_updated_later_shows_the_new_figures(
+    engine: Engine, make_party: Callable[..., int], login_as: Callable[..., FlaskClient],
+    app: Flask,
+) -> None:  # fmt: skip
+    from risk.credit_alerts import update_alert
+    from risk.credit_gate import GATE_ACTOR
+
+    party = make_party("D1")
+    alert_id = _shipment_alert(engine, party, {
+        "exposure_minor": 0, "value_minor": 10_000, "limit_minor": 5_000,
+        "currency": "JPY", "seqs": [1], "note": "",
+    })  # fmt: skip
+    with Session(engine) as s, s.begin():
+        update_alert(s, alert_id, {
+            "exposure_minor": 0, "value_minor": 25_000, "limit_minor": 5_000,
+            "currency": "JPY", "seqs": [1, 5], "note": "",
+        }, GATE_ACTOR)  # fmt: skip
+    html = login_as("finance").get(f"/credit/alerts/{alert_id}").get_data(as_text=True)
+    # 10000 + 15000 JPY (no minor digits) = JPY 25,000 in 2 entries
+    assert "JPY 25,000" in html and re.search(r"2 entries:\s*1, 5</dd>", html)
+    manager = login_as("channel_manager", on=app.test_client())
+    listed = manager.get("/credit/alerts/").get_data(as_text=True)
+    assert "JPY 25,000" in listed
+
+
+def test_a_shipment_alert_without_figures_still_opens(
+    engine: Engine, make_party: Callable[..., int], login_as: Callable[..., FlaskClient],
+) -> None:  # fmt: skip
+    alert_id = _shipment_alert(engine, make_party("D1"), {"seqs": "broken"})
+    page = login_as("finance").get(f"/credit/alerts/{alert_id}")
+    assert page.status_code == 200 and "0 entries" in page.get_data(as_text=True)

@@ -5,7 +5,9 @@
   (money with its currency, in the reader's language); writers acknowledge and
   close them.
 - ``credit_alerts.alert`` (``/credit/alerts/<id>``): one alert, the page its
-  e-mail links to.
+  e-mail links to; a shipment alert (the credit gate's) lists the value of the
+  day's flagged shipments and their ledger entries (seqs), each linked to the
+  ledger's entry page for auditors and admins, who may open it.
 - ``credit_alerts.thresholds`` (``/credit/alerts/thresholds``): the thresholds,
   with forms to change them (finance, channel managers, admins; the other credit
   readers read) and "check now", which runs :func:`risk.thresholds.check` for
@@ -214,7 +216,16 @@ def alert_page(alert_id: int) -> ResponseReturnValue:
         ca.list_alerts(get_engine(), current_actor(), limit=1)  # the readers' rule
     except SaidError as exc:
         abort_for(exc)
-    return _render("credit/alerts/alert.html", a=view)
+    entry_links = pages.role() in _ENTRY_READERS and pages.linked("ledger_pages.index")
+    return _render(
+        "credit/alerts/alert.html", a=view, shipment_kinds=SHIPMENT_KINDS, entry_links=entry_links
+    )
+
+
+#: The kinds the credit gate raises: their page lists the ledger entries and value.
+SHIPMENT_KINDS = ("credit_shipment", "cash_only_shipment")
+#: Who may open the ledger's entry page (``ledger_pages.index?seq=N``).
+_ENTRY_READERS = ("auditor", "admin")
 
 
 def _back() -> ResponseReturnValue:
