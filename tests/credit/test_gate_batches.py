@@ -15,6 +15,7 @@ import json
 from collections.abc import Sequence
 
 import pytest
+from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select
@@ -29,7 +30,7 @@ from risk.assessment import assess_in
 from risk.credit_alerts import close_alert
 from risk.credit_gate import Gate, append_gated
 from risk.models import CreditAlert
-from tests.credit._gate_world import FINANCE, W, World, make_world, now_ms, sscc
+from tests.credit._gate_world import FINANCE, W, World, hri, make_world, now_ms, sscc
 
 K = EntryKind
 _serials = itertools.count(1)
@@ -310,3 +311,30 @@ def test_a_closed_alert_opens_again_when_the_day_ships_more(world: World) -> Non
         "closed_by": "fiona",
         "note": "called the sales office",
     }
+
+
+def test_one_handheld_batch_that_commissions_packs_and_ships_is_flagged(
+    world: World, client: FlaskClient
+) -> None:
+    world.limit("D-ONE", 15_000)  # 150.00 EUR, nothing shipped before
+    loose, packed, box = *_new_keys(1), _new_keys(2), sscc(next(_boxes))
+    events = [world.event(k, "", kind="commission") for k in [loose, *packed]]
+    for e in events:
+        del e["counterparty"]
+    for k in packed:
+        pack = world.event(k, "", kind="pack")
+        del pack["counterparty"]
+        events.append({**pack, "container": hri(box)})
+    events += [world.event(loose, "D-ONE"), world.event(box, "D-ONE")]
+    answer = world.post(client, events)
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    results = answer.get_json()["results"]
+    assert {r["status"] for r in results} == {"accepted"}
+    # loose unit: 0.00 + 100.00 <= 150.00 clean; the box: 0.00 + 300.00 > 150.00
+    assert "credit" not in results[-2].get("anomaly", "")
+    assert (
+        _anomalies(world.engine, results[-1]["seqs"])
+        == ["credit: over limit of D-ONE: exposure 0.00 + shipment 300.00 > limit 150.00 EUR"] * 3
+    )
+    (alert,) = _alerts(world.engine, "credit_shipment")
+    assert json.loads(alert.detail_json)["value_minor"] == 30_000
