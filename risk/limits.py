@@ -60,8 +60,10 @@ __all__ = [
     "GRADES",
     "LIMIT_SOURCES",
     "OVERRIDERS",
+    "OVERRIDE_FIELDS",
     "LimitTableView",
     "LimitView",
+    "check_override",
     "convert_limit",
     "limit_history",
     "limit_in_force",
@@ -330,7 +332,11 @@ def convert_limit(
 ) -> tuple[int, str]:
     """``amount_minor`` of ``base`` in minor units of ``currency``: ``amount x rate``
     at ``on``'s month's rate (or the latest month before it), rounded half-even once;
-    with the words of the rate used. Raises :class:`PartnerError` naming the pair
+    with the words of the rate applied, digit for digit, so the product checks:
+    ``400000.00 EUR at 1 EUR = 1.086956521739 USD (the inverse of the stored 1 USD =
+    0.92 EUR, ECB, 2026-11-30) for 2026-11 = 434782.61 USD``. A stored rate is
+    applied as stored; the inverse of a stored rate, or a cross rate, is cut to
+    :data:`RATE_PLACES` decimal places (half-even) first. Raises :class:`PartnerError` naming the pair
     and how to import a rate when there is none."""
     if base == currency:
         return amount_minor, ""
@@ -345,14 +351,49 @@ def convert_limit(
             month=f"{on.year:04d}-{on.month:02d}",
         )
     q, period = found
+    rate = _applied_rate(q.rate)
     shift = minor_exponent(currency) - minor_exponent(base)
-    value = Decimal(amount_minor) * q.rate * (Decimal(10) ** shift)
+    value = Decimal(amount_minor) * rate * (Decimal(10) ** shift)
     converted = round_minor(value)
     words = (
-        f"{minor_to_major(amount_minor, base)} {base} at {q.describe()} for {period}"
+        f"{minor_to_major(amount_minor, base)} {base} at 1 {base} = {_rate_text(rate)}"
+        f" {currency} ({_rate_origin(s, q, rate, period)}) for {period}"
         f" = {minor_to_major(converted, currency)} {currency}"
     )
     return converted, words
+
+
+#: The most decimal places of a rate a limit is converted with: a stored rate is
+#: applied as stored; an inverse (1 / 0.92) or a cross rate is cut to this many
+#: places, half-even, and that is the rate the words show and the product uses.
+RATE_PLACES = 12
+
+
+def _applied_rate(rate: Decimal) -> Decimal:
+    exponent = rate.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and -exponent <= RATE_PLACES:
+        return rate.normalize()
+    return rate.quantize(Decimal(1).scaleb(-RATE_PLACES)).normalize()
+
+
+def _rate_text(rate: Decimal) -> str:
+    return format(rate, "f")
+
+
+def _rate_origin(s: Session, q: FxQuote, rate: Decimal, period: str) -> str:
+    """Where the applied rate comes from: the stored rate's source and day, or, for
+    the inverse of a stored rate, that stored rate in its own direction."""
+    when = f", {q.as_of}" if q.as_of else ""
+    source = q.source or "no source given"
+    if rate != q.rate:  # not as stored: the inverse of the stored pair, or a cross
+        back = FxBook(s, period).quote(q.quote, q.base)
+        stored = back is not None and _applied_rate(back.rate) == back.rate
+        if back is not None and stored and Decimal(1) / back.rate == q.rate:
+            return (
+                f"the inverse of the stored 1 {q.quote} = {_rate_text(back.rate)} {q.base},"
+                f" {source}{when}"
+            )
+    return f"{source}{when}"
 
 
 def table_limit(s: Session, grade: str, currency: str, on: dt.date) -> tuple[int, int, str]:
@@ -460,6 +501,77 @@ def set_limit_in(
                 "assessment": assessment_id},
     )  # fmt: skip
     return after
+
+
+#: The members of an override (the API's body, the page's form).
+OVERRIDE_FIELDS = ("limit", "payment_days", "reason")
+
+
+def _not_text(field: str, value: object) -> InvalidField:
+    return InvalidField.said(
+        "not_text", "must be text, not %(value)s", field=field, value=json.dumps(value)
+    )
+
+
+def check_override(values: Mapping[str, object], currency: str) -> tuple[int, int, str]:
+    """An override's members as sent (JSON values: ``limit`` major-unit text of the
+    party's ``currency`` like ``"150000.00"``, ``payment_days`` an integer 0-365,
+    ``reason`` non-blank text) as ``(limit in minor units, payment days, reason)``.
+    Raises :class:`CreditInputInvalid` naming every bad member at once (unknown
+    ones, missing ones, ones of the wrong type, amounts hopchain cannot store), in
+    :data:`OVERRIDE_FIELDS` order after the unknown ones."""
+    problems = [
+        InvalidField.said(
+            "credit_unknown_member",
+            "is not a member of this body; it takes %(known)s",
+            field=name,
+            known=", ".join(OVERRIDE_FIELDS),
+        )
+        for name in values
+        if name not in OVERRIDE_FIELDS
+    ]
+    minor = days = None
+    raw = values.get("limit")
+    if raw is not None and not isinstance(raw, str):
+        problems.append(_not_text("limit", raw))
+    else:
+        try:
+            minor = _check_cell_limit(raw, currency, "limit")
+        except InvalidField as exc:
+            problems.append(exc)
+    raw = values.get("payment_days")
+    if raw is None:
+        problems.append(InvalidField.said("value_empty", "is empty", field="payment_days"))
+    elif isinstance(raw, bool) or not isinstance(raw, int) or not 0 <= raw <= 365:
+        problems.append(
+            InvalidField.said(
+                "credit_not_whole",
+                "%(value)s is not a whole number from %(low)s to %(high)s",
+                field="payment_days",
+                value=json.dumps(raw),
+                low=0,
+                high=365,
+            )
+        )
+    else:
+        days = raw
+    raw = values.get("reason")
+    reason = ""
+    if raw is not None and not isinstance(raw, str):
+        problems.append(_not_text("reason", raw))
+    elif raw is None or not raw.strip():
+        problems.append(
+            InvalidField.said(
+                "credit_override_reason_empty",
+                "say why the limit is overridden (the reason is kept with the limit)",
+                field="reason",
+            )
+        )
+    else:
+        reason = raw
+    if problems or minor is None or days is None:
+        raise CreditInputInvalid.of(problems)
+    return minor, days, reason
 
 
 def override_limit(

@@ -4,9 +4,13 @@ currency, table versions with every bad cell named, overrides and their reason."
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
+from decimal import ROUND_HALF_EVEN, Decimal
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -28,6 +32,7 @@ from risk.limits import (
 from risk.rating import rate_party
 from settlement import Actor
 from settlement.models import FxRate
+from settlement.rules.money import minor_exponent
 
 FINANCE = Actor("fiona", "finance")
 ADMIN = Actor("ada", "admin")
@@ -143,3 +148,88 @@ def test_override_needs_a_reason_and_a_finance_approver(
     assert [h.source for h in history] == ["rating", "override", "rating"]
     assert history[1].reason == "bank guarantee 1000 EUR" and history[1].approved_by == "fiona"
     assert '"before"' in events[1].detail_json and '"after"' in events[1].detail_json
+
+
+_WORDS = re.compile(
+    r"^(?P<amount>\d+(?:\.\d+)?) (?P<base>[A-Z]{3}) at 1 (?P=base) = (?P<rate>\d+(?:\.\d+)?)"
+    r" (?P<quote>[A-Z]{3}) \((?P<origin>.*)\) for (?P<period>\d{4}-\d{2})"
+    r" = (?P<result>\d+(?:\.\d+)?) (?P=quote)$"
+)
+
+
+def _checks(words: str, converted: int, currency: str) -> re.Match[str]:
+    """The words' own arithmetic: amount x the rate they state, rounded half-even to
+    the currency's minor unit, is the result they state, and that is ``converted``."""
+    m = _WORDS.match(words)
+    assert m is not None, words
+    unit = Decimal(1).scaleb(-minor_exponent(currency))
+    product = (Decimal(m["amount"]) * Decimal(m["rate"])).quantize(unit, ROUND_HALF_EVEN)
+    assert product == Decimal(m["result"]), words
+    assert Decimal(m["result"]) == Decimal(converted).scaleb(-minor_exponent(currency)), words
+    return m
+
+
+def test_the_fx_words_of_an_inverse_rate_check(engine: Engine) -> None:
+    # Only 1 USD = 0.92 EUR is stored. AAA 500000.00 EUR in USD: 1 / 0.92 =
+    # 1.0869565217391..., applied cut to 12 places: 1.086956521739;
+    # 500000.00 x 1.086956521739 = 543478.2608695 -> 543478.26 USD.
+    # (The old words said "at 1 EUR = 1.086957 USD", whose product is 543478.50.)
+    _rate(engine, "2026-11", "USD", "EUR", "0.92")
+    with Session(engine) as s:
+        limit, _days, words = table_limit(s, "AAA", "USD", dt.date(2026, 11, 30))
+    assert limit == 54_347_826
+    m = _checks(words, limit, "USD")
+    assert m["rate"] == "1.086956521739"
+    assert "the inverse of the stored 1 USD = 0.92 EUR, ECB, 2026-11-28" in m["origin"]
+    # A 200000.00 EUR = 217391.3043478 -> 217391.30 USD
+    with Session(engine) as s:
+        limit, _days, words = table_limit(s, "A", "USD", dt.date(2026, 11, 30))
+    assert limit == 21_739_130
+    _checks(words, limit, "USD")
+
+
+def test_the_fx_words_of_a_stored_rate_give_it_in_full(engine: Engine) -> None:
+    # 1 EUR = 1.00000001 USD stored (more than 6 places): the words say it in full;
+    # AAA 500000.00 x 1.00000001 = 500000.005 -> 500000.00 (half-even)
+    _rate(engine, "2026-11", "EUR", "USD", "1.00000001")
+    with Session(engine) as s:
+        limit, _days, words = table_limit(s, "AAA", "USD", dt.date(2026, 11, 30))
+    m = _checks(words, limit, "USD")
+    assert m["rate"] == "1.00000001" and m["origin"] == "ECB, 2026-11-28"
+
+
+def test_the_fx_words_of_a_cross_rate_check(engine: Engine) -> None:
+    # EUR -> JPY through USD: 1 EUR = 1.0831 USD and 1 USD = 151.37 JPY;
+    # 1.0831 x 151.37 = 163.948847 JPY (6 places: as it is);
+    # A 200000.00 EUR x 163.948847 = 32789769.4 -> 32789769 JPY (no minor unit)
+    _rate(engine, "2026-11", "EUR", "USD", "1.0831")
+    _rate(engine, "2026-11", "USD", "JPY", "151.37")
+    with Session(engine) as s:
+        limit, _days, words = table_limit(s, "A", "JPY", dt.date(2026, 11, 30))
+    assert limit == 32_789_769
+    m = _checks(words, limit, "JPY")
+    assert "via USD" in m["origin"]
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    rate=st.decimals(min_value=Decimal("0.0001"), max_value=Decimal("20000"), places=6),
+    inverse=st.booleans(),
+    grade=st.sampled_from(GRADES),
+    currency=st.sampled_from(["USD", "JPY", "KWD", "CNY"]),
+)
+def test_the_fx_words_always_check(
+    engine: Engine, rate: Decimal, inverse: bool, grade: str, currency: str
+) -> None:
+    # Whatever the stored rate and its direction, the words' product is the limit.
+    with Session(engine) as s, s.begin():
+        s.query(FxRate).delete()
+    if inverse:
+        _rate(engine, "2026-11", currency, "EUR", str(rate))
+    else:
+        _rate(engine, "2026-11", "EUR", currency, str(rate))
+    with Session(engine) as s:
+        limit, _days, words = table_limit(s, grade, currency, dt.date(2026, 11, 30))
+    _checks(words, limit, currency)

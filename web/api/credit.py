@@ -20,20 +20,25 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from flask import abort, jsonify
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import BadRequest
 
 from ledger.said import SaidError
+from partners.values import InvalidField
 from risk import credit_files, limits, rating
 from risk.credit_files import CreditInputInvalid
 from web.api import api_route, json_body, json_response, query_param, query_str
-from web.api.body import known, refuse, request_json, text, whole
+from web.api.body import known, refuse, request_json, text
 from web.api.paging import page_params, page_window, paged, paged_response
 from web.db import get_engine
+from web.reasons import reason_message
 from web.roles import Role
 from web.settlement_access import abort_for, current_actor
 
@@ -46,12 +51,43 @@ OVERRIDERS = tuple(Role(r) for r in limits.OVERRIDERS)
 _TAGS = ("credit",)
 
 
+def _refuse_all(
+    problems: Sequence[InvalidField], path: Callable[[InvalidField], str], cause: Exception | None
+) -> NoReturn:
+    """400 naming every bad member by its JSON path (``$.rows.AAA.limit: why; ...``):
+    the English as the answer's ``error``, the same paths before the reasons in the
+    request's language as its ``message`` (:mod:`web.errors` reads it)."""
+    answer = BadRequest("; ".join(f"$.{path(p)}{p}" for p in problems))
+    answer.hopchain_message = (  # type: ignore[attr-defined]
+        "%(problems)s",
+        {"problems": "; ".join(f"$.{path(p)}{_words(p)}" for p in problems)},
+    )
+    raise answer from cause
+
+
+def _words(problem: InvalidField) -> str:
+    """``problem`` in the request's language, its field named by its JSON key (not the
+    label a page shows), so the path before it stays a path."""
+    worded = reason_message(problem)
+    if worded is None:
+        return str(problem)
+    message, values = worded
+    if "field" in values:
+        values = {**values, "field": problem.field}
+    return str(gettext(message, **values))
+
+
 def _refuse(exc: SaidError, prefix: str = "") -> NoReturn:
     """400 naming every bad member (``$.prefix.field: why``) for several bad fields,
     else :func:`web.api.body.refuse`."""
     if isinstance(exc, CreditInputInvalid):
-        raise BadRequest("; ".join(f"$.{prefix}{p}" for p in exc.problems)) from exc
+        _refuse_all(exc.problems, lambda _p: prefix, exc)
     refuse(exc)
+
+
+def _not_text(field: str, value: object) -> InvalidField:
+    return InvalidField.said("not_text", "must be text, not %(value)s", field=field,
+                             value=json.dumps(value))  # fmt: skip
 
 
 def _party(s: Session, code: str) -> Any:
@@ -156,22 +192,36 @@ def investigations(code: str) -> ResponseReturnValue:
     request_body=request_json(
         {n: {"type": ["string", "integer", "null"]} for n in credit_files.INVESTIGATION_FIELDS}
     ),
-    responses={201: json_response("The investigation", _OBJECT), 404: "No such party"},
+    responses={
+        201: json_response("The investigation", _OBJECT),
+        400: "Every bad member named by its JSON path ($.insurer_grade: ...)",
+        404: "No such party",
+    },
     roles=WRITERS,
     tags=_TAGS,
 )
 def investigation_add(code: str) -> ResponseReturnValue:
     body = json_body()
-    known(body, credit_files.INVESTIGATION_FIELDS)
+    problems: list[InvalidField] = []
     values: dict[str, str | int | None] = {}
     for name, value in body.items():
         if isinstance(value, bool) and name == "registration_verified":
             value = "yes" if value else "no"
         if value is not None and (isinstance(value, bool) or not isinstance(value, str | int)):
-            abort(400, f"$.{name} must be a string")
+            problems.append(_not_text(name, value))
+            continue
         values[name] = value
     with Session(get_engine()) as s:
-        pid = _party(s, code).id
+        party = _party(s, code)
+        pid, currency = party.id, party.currency
+    if problems:  # name the members of the wrong type with every other bad one
+        try:
+            credit_files.check_investigation(values, currency, dt.datetime.now(dt.UTC).date())
+        except CreditInputInvalid as exc:
+            problems.extend(exc.problems)
+        order = {n: i for i, n in enumerate(body)}
+        problems.sort(key=lambda p: order.get(p.field, len(order)))
+        _refuse_all(problems, lambda _p: "", None)
     try:
         view = credit_files.record_investigation(get_engine(), pid, values, current_actor())
     except SaidError as exc:
@@ -219,27 +269,23 @@ def rate_now(code: str) -> ResponseReturnValue:
         },
         ("limit", "payment_days", "reason"),
     ),
-    responses={200: json_response("The limit in force", _OBJECT), 404: "No such party"},
+    responses={
+        200: json_response("The limit in force", _OBJECT),
+        400: "Every bad member named by its JSON path ($.limit, $.payment_days, $.reason)",
+        404: "No such party",
+    },
     roles=OVERRIDERS,
     tags=_TAGS,
 )
 def limit_override(code: str) -> ResponseReturnValue:
-    from settlement.reference_values import major_to_minor
-
     body = json_body()
-    known(body, ("limit", "payment_days", "reason"))
-    amount = text(body, "limit", required=True) or ""
-    days = whole(body, "payment_days")
-    if days is None:
-        abort(400, "$.payment_days is required")
-    reason = text(body, "reason", required=True) or ""
     with Session(get_engine()) as s:
         party = _party(s, code)
         pid, currency = party.id, party.currency
     try:
-        minor = major_to_minor(amount, currency, "limit")
-    except SaidError as exc:
-        raise BadRequest(f"$.{exc}") from exc
+        minor, days, reason = limits.check_override(body, currency)
+    except CreditInputInvalid as exc:
+        _refuse_all(exc.problems, lambda _p: "", exc)
     try:
         view = limits.override_limit(get_engine(), pid, minor, days, reason, current_actor())
     except SaidError as exc:
@@ -320,11 +366,11 @@ def table_put() -> ResponseReturnValue:
         view = limits.set_table(get_engine(), currency, rows, factor, note, current_actor())
     except SaidError as exc:
         if isinstance(exc, CreditInputInvalid):
-            problems = [
-                f"$.{p}" if p.field in ("currency", "medium_factor") else f"$.rows.{p}"
-                for p in exc.problems
-            ]
-            raise BadRequest("; ".join(problems)) from exc
+            _refuse_all(
+                exc.problems,
+                lambda p: "" if p.field in ("currency", "medium_factor") else "rows.",
+                exc,
+            )
         abort_for(exc)
     return jsonify(limits.table_json(view))
 

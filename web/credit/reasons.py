@@ -50,6 +50,10 @@ CREDIT_REASONS: dict[str, str] = {
     "credit_override_reason": N_(
         "say why the limit is overridden (the reason is kept with the limit)"
     ),
+    "credit_override_reason_empty": N_(
+        "%(field)s: say why the limit is overridden (the reason is kept with the limit)"
+    ),
+    "credit_unknown_member": N_("%(field)s: is not a member of this body; it takes %(known)s"),
     "credit_no_override": N_("%(code)s has no overridden limit in force"),
     "credit_never_rated": N_(
         "%(code)s was never rated; rate it first (rate now on its credit file)"
