@@ -4,7 +4,8 @@ market, cooperation and brand risks, and "风险矩阵模型").
 A risk (:class:`risk.models.RiskItem`) belongs to a party, a program, or to the
 channel as a whole (neither); it has a ``category`` (:data:`CATEGORIES`), a
 ``likelihood`` and an ``impact`` each a whole number 1-5, an ``owner`` (the
-username of an active person, not a service user), a response plan, a ``status``
+username of an active person, not a service user, whose role may open the
+register: one of :data:`READERS`, so never a distributor), a response plan, a ``status``
 (:data:`STATUSES`) and the day it is next reviewed (``review_on``, YYYY-MM-DD).
 
 Score and bands: ``score = likelihood x impact`` (1-25); :func:`band_for` puts it
@@ -20,13 +21,15 @@ Who: finance, channel managers, partner managers and admins write
 with ``{field: [before, after]}``).
 
 Bad values raise :class:`partners.values.InvalidField` naming the field
-(``likelihood: 6 is not a whole number from 1 to 5``).
+(``likelihood: 6 is not a whole number from 1 to 5``); when several fields are bad
+it is an :class:`InvalidFields` holding every one (``problems``), so a form or the
+API names them all at once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +51,7 @@ __all__ = [
     "STATUSES",
     "WRITERS",
     "HeatMap",
+    "InvalidFields",
     "RiskFilters",
     "RiskView",
     "add_risk",
@@ -58,6 +62,7 @@ __all__ = [
     "owner_choices",
     "party_filter",
     "risk_json",
+    "risk_problems",
     "update_risk",
 ]
 
@@ -74,10 +79,26 @@ _FIELDS = (
     "owner", "response_plan", "status", "review_on",
 )  # fmt: skip
 
+_REQUIRED = ("category", "title", "likelihood", "impact", "owner")
+
 # web's table: risk may not import web, it only checks an owner exists and is active
 _users = table(
     "users", column("id"), column("username"), column("role"), column("active"), column("service")
 )
+
+
+class InvalidFields(InvalidField):
+    """Several fields of a risk that cannot be stored: ``problems`` holds each one's
+    :class:`~partners.values.InvalidField` in the order the fields were given. The
+    exception itself reads as the first (``field``, reason id, ``str``), so a caller
+    that names one field still can."""
+
+    def __init__(self, problems: Sequence[InvalidField]) -> None:
+        first = problems[0]
+        super().__init__(
+            first.field, first.message, message_id=first.message_id, values=first.values
+        )
+        self.problems: tuple[InvalidField, ...] = tuple(problems)
 
 
 def band_for(score: int) -> str:
@@ -165,11 +186,16 @@ def risk_json(v: RiskView) -> dict[str, Any]:
 
 
 def owner_choices(s: Session) -> list[str]:
-    """Usernames that may own a risk: active people (no service users), sorted."""
+    """Usernames that may own a risk, sorted: active people (no service users) whose
+    role may open the register (:data:`READERS`; a distributor's users never)."""
     return list(
         s.scalars(
             select(_users.c.username)
-            .where(_users.c.active.is_(True), _users.c.service.is_not(True))
+            .where(
+                _users.c.active.is_(True),
+                _users.c.service.is_not(True),
+                _users.c.role.in_(READERS),
+            )
             .order_by(_users.c.username)
         )
     )
@@ -221,7 +247,7 @@ def _owner(s: Session, value: Any) -> str:
     if name not in owner_choices(s):
         raise InvalidField.said(
             "risk_owner",
-            "%(value)s is not an active user; a risk's owner is a person who answers for it",
+            "%(value)s is not an active user who may open the risk register",
             field="owner",
             value=name,
         )
@@ -229,32 +255,76 @@ def _owner(s: Session, value: Any) -> str:
 
 
 def _clean(s: Session, values: Mapping[str, Any]) -> dict[str, Any]:
-    """The checked columns of the fields given in ``values`` (form or JSON names)."""
-    unknown = sorted(set(values) - set(_FIELDS))
-    if unknown:
-        raise InvalidField.said("risk_unknown_field", "is not a field of a risk", field=unknown[0])
+    """The checked columns of the fields given in ``values`` (form or JSON names).
+    Raises :class:`InvalidFields` naming every bad field: unknown names first, then
+    in the order of :data:`_FIELDS`."""
+    problems = [
+        InvalidField.said("risk_unknown_field", "is not a field of a risk", field=name)
+        for name in sorted(set(values) - set(_FIELDS))
+    ]
     out: dict[str, Any] = {}
-    for name, value in values.items():
-        text = "" if value is None else str(value)
-        if name == "party":
-            out["party_id"] = _party(s, value)
-        elif name == "program":
-            out["program_code"] = _program(s, value)
-        elif name == "category":
-            out["category"] = check_choice(text, "category", CATEGORIES)
-        elif name == "status":
-            out["status"] = check_choice(text, "status", STATUSES)
-        elif name == "title":
-            out["title"] = check_text(text, "title", max_length=200)
-        elif name in ("description", "response_plan"):
-            out[name] = check_text(text, name, required=False, max_length=4000)
-        elif name in ("likelihood", "impact"):
-            out[name] = _scale(value, name)
-        elif name == "owner":
-            out["owner"] = _owner(s, value)
-        elif name == "review_on":
-            out["review_on"] = _day(value, "review_on") if text.strip() else None
+    for name in _FIELDS:  # the fields' order, whatever the order given
+        if name not in values:
+            continue
+        try:
+            _clean_one(s, name, values[name], out)
+        except InvalidField as exc:
+            problems.append(exc)
+    if problems:
+        raise InvalidFields(problems)
     return out
+
+
+def _clean_one(s: Session, name: str, value: Any, out: dict[str, Any]) -> None:
+    """Check field ``name`` and put its column(s) in ``out``; raises ``InvalidField``."""
+    text = "" if value is None else str(value)
+    if name == "party":
+        out["party_id"] = _party(s, value)
+    elif name == "program":
+        out["program_code"] = _program(s, value)
+    elif name == "category":
+        out["category"] = check_choice(text, "category", CATEGORIES)
+    elif name == "status":
+        out["status"] = check_choice(text, "status", STATUSES)
+    elif name == "title":
+        out["title"] = check_text(text, "title", max_length=200)
+    elif name in ("description", "response_plan"):
+        out[name] = check_text(text, name, required=False, max_length=4000)
+    elif name in ("likelihood", "impact"):
+        out[name] = _scale(value, name)
+    elif name == "owner":
+        out["owner"] = _owner(s, value)
+    elif name == "review_on":
+        out["review_on"] = _day(value, "review_on") if text.strip() else None
+
+
+def _problems_in(
+    s: Session, values: Mapping[str, Any], *, adding: bool, skip: Collection[str] = ()
+) -> list[InvalidField]:
+    try:
+        _clean(s, {k: v for k, v in values.items() if k not in skip})
+        problems: list[InvalidField] = []
+    except InvalidFields as exc:
+        problems = list(exc.problems)
+    if adding:
+        problems += [
+            InvalidField.said("value_empty", "is empty", field=name)
+            for name in _REQUIRED
+            if name not in values and name not in skip
+        ]
+    return problems
+
+
+def risk_problems(
+    engine: Engine, values: Mapping[str, Any], *, adding: bool, skip: Collection[str] = ()
+) -> list[InvalidField]:
+    """Every field of ``values`` that :func:`add_risk` (``adding``: the required
+    fields missing too) or :func:`update_risk` would refuse, without storing
+    anything; the fields in ``skip`` (refused by the caller already, e.g. of the
+    wrong JSON type) are neither checked nor called missing. Empty when all is
+    well. Lets an API name every bad member at once."""
+    with Session(engine) as s:
+        return _problems_in(s, values, adding=adding, skip=skip)
 
 
 def _snapshot(r: RiskItem) -> dict[str, Any]:
@@ -276,14 +346,15 @@ def add_risk(
     """Add a risk from ``values`` (names as :data:`_FIELDS`: ``category``, ``title``,
     ``likelihood``, ``impact`` and ``owner`` required; ``party`` and ``program`` are
     codes; ``status`` default open; ``review_on`` default by band from ``on``,
-    default today). Raises ``InvalidField`` naming the field, ``PartnerDenied``."""
+    default today). Raises :class:`InvalidFields` naming every bad or missing field,
+    ``PartnerDenied``."""
     require(actor, *WRITERS, action="add risks to the register")
     today = on or dt.date.today()
     with Session(engine) as s, s.begin():
+        problems = _problems_in(s, values, adding=True)
+        if problems:
+            raise InvalidFields(problems)
         clean = _clean(s, values)
-        for name in ("category", "title", "likelihood", "impact", "owner"):
-            if name not in clean:
-                raise InvalidField.said("value_empty", "is empty", field=name)
         if not clean.get("review_on"):
             clean["review_on"] = _default_review(clean["likelihood"], clean["impact"], today)
         clean.setdefault("status", "open")
@@ -309,7 +380,8 @@ def update_risk(
 ) -> RiskView:
     """Change the fields given in ``values`` (closing is ``{"status": "closed"}``);
     audited with ``{field: [before, after]}`` of what changed (nothing changed: no
-    audit row). Raises ``PartnerNotFound`` (404), ``InvalidField``, ``PartnerDenied``."""
+    audit row). Raises ``PartnerNotFound`` (404), :class:`InvalidFields` naming every
+    bad field, ``PartnerDenied``."""
     require(actor, *WRITERS, action="change risks in the register")
     today = on or dt.date.today()
     with Session(engine) as s, s.begin():

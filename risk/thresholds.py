@@ -22,8 +22,10 @@ one of :data:`THRESHOLD_KINDS`:
   ``partner_scores``): its ``target`` indicator is the party's net units sold in
   over the quarter's :class:`settlement.models.SalesTarget` units; a miss is a
   quarter whose indicator is below 1 (net units < target). A quarter without a
-  scorecard or without a target breaks the run. Quarters up to the one of the day
-  checked; key: the last quarter of the run (``2026-Q3``).
+  scorecard or without a target breaks the run. Only completed quarters count:
+  those before the quarter of the day checked (a check on 2026-12-01 or on
+  2026-12-31 reads up to 2026-Q3; the unfinished 2026-Q4 is not missed yet, even
+  when a scorecard for it is stored). Key: the last quarter of the run (``2026-Q3``).
 
 The defaults (:data:`DEFAULTS`) are written on first use by ``hopchain``. Finance,
 channel managers and admins set and disable thresholds (:data:`SETTERS`), audited as
@@ -237,11 +239,12 @@ def _previous_quarter(q: str) -> str:
 
 def kpi_misses(s: Session, party_id: int, on: dt.date) -> list[dict[str, str]]:
     """The run of quarters in a row below target ending at the party's latest scored
-    quarter up to ``on``'s: ``[{"quarter", "basis"}, ...]`` latest first (empty when
-    the latest was not a miss). See the module's text for what a miss reads."""
+    quarter completed before ``on``'s quarter: ``[{"quarter", "basis"}, ...]`` latest
+    first (empty when the latest was not a miss). See the module's text for what a
+    miss reads."""
     rows = s.execute(
         select(PartnerScore.quarter, PartnerScore.breakdown_json)
-        .where(PartnerScore.party_id == party_id, PartnerScore.quarter <= _quarter(on))
+        .where(PartnerScore.party_id == party_id, PartnerScore.quarter < _quarter(on))
         .order_by(PartnerScore.quarter.desc())
     ).all()
     by_quarter = {q: json.loads(b) for q, b in rows}

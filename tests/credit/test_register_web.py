@@ -42,8 +42,8 @@ def test_the_api_adds_patches_lists_and_counts(
     _risk(client, fin, likelihood=5, impact=5, party=None, category="brand")
     bad = client.post("/api/v1/risks", json={"category": "credit", "title": "x",
                       "likelihood": 6, "impact": 1, "owner": "carl"}, headers=fin)  # fmt: skip
-    assert bad.status_code == 422
-    assert bad.get_json()["error"].startswith("likelihood: 6 is not a whole number from 1 to 5")
+    assert bad.status_code == 400  # named by its JSON path (issue 13 fix round)
+    assert bad.get_json()["error"].startswith("$.likelihood: 6 is not a whole number from 1 to 5")
     patched = client.patch(f"/api/v1/risks/{made['id']}", json={"impact": 1}, headers=fin)
     assert patched.status_code == 200 and patched.get_json()["score"] == 4  # 4 x 1: low
     read_only = client.patch(f"/api/v1/risks/{made['id']}", json={"impact": 2}, headers=aud)

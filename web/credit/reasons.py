@@ -97,9 +97,7 @@ CREDIT_REASONS: dict[str, str] = {
     "risk_bad_day": N_("%(field)s: %(value)s is not a date (YYYY-MM-DD)"),
     "risk_no_party": N_("%(field)s: there is no party %(value)s"),
     "risk_no_program": N_("%(field)s: there is no program %(value)s"),
-    "risk_owner": N_(
-        "%(field)s: %(value)s is not an active user; a risk's owner is a person who answers for it"
-    ),
+    "risk_owner": N_("%(field)s: %(value)s is not an active user who may open the risk register"),
     "risk_unknown_field": N_("%(field)s: is not a field of a risk"),
     "no_risk": N_("no risk %(risk)s in the register"),
     "risk_filter_party": N_("no party %(party)s"),
