@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app, url_for
-from flask_babel import gettext
+from flask_babel import gettext, pgettext
 
 from web.i18n import N_
 from web.roles import Role
@@ -27,6 +27,9 @@ class NavItem:
     # Pages the item's page links to as its own sub-navigation (a hub's cards, a
     # list's "reports" link): reachable in one step, so not repeated in the bar.
     pages: tuple[str, ...] = ()
+    # The label's pgettext context where the bare word means something else too
+    # ("Credit": credit standing here, the ledger's credit side on the journal).
+    context: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,6 +232,7 @@ NAV: tuple[NavItem, ...] = (
         (Role.FINANCE, Role.CHANNEL_MANAGER, Role.PARTNER_MANAGER, Role.AUDITOR, Role.ADMIN),
         N_("Credit files, ratings, limits, exposure and risk level of each partner."),
         pages=("credit.limit_table", "credit.model", "credit_accuracy.index"),
+        context="credit standing",  # pgettext("credit standing", "Credit"): 信用, not 贷方
     ),
     NavItem(
         N_("Open items"),
@@ -288,7 +292,7 @@ def items_for(role: Role) -> list[ShownItem]:
     views = current_app.view_functions
     return [
         ShownItem(
-            label=gettext(item.label),
+            label=pgettext(item.context, item.label) if item.context else gettext(item.label),
             endpoint=item.endpoint,
             url=url_for(item.endpoint) if item.endpoint in views else None,
             blurb=gettext(item.blurb),

@@ -99,7 +99,10 @@ def test_a_bad_likelihood_is_named_next_to_its_field(
     r = browser.post("/risk/", data=form)
     html = r.get_data(as_text=True)
     assert r.status_code == 422
-    assert re.search(r'id="likelihood-error">likelihood: 6 is not a whole number from 1 to 5', html)
+    # the field is named by its label, not by its key "likelihood"
+    assert re.search(
+        r'id="likelihood-error">Likelihood \(1-5\): 6 is not a whole number from 1 to 5', html
+    )
     assert 'value="Price war"' in html  # what was typed stays
     ok = browser.post("/risk/", data={**form, "likelihood": "2"})
     assert ok.status_code == 302

@@ -32,6 +32,7 @@ from notify.compose import CREDIT_WHY_WORDS
 from partners.errors import PartnerNotFound
 from risk import assessment as ra
 from risk.credit_gate import major
+from web.credit._words import refusal_words
 from web.db import get_engine, get_session
 from web.finance._common import FormState
 from web.paging import page_request
@@ -154,10 +155,11 @@ def by_hand(code: str) -> ResponseReturnValue:
         key = {"bad_level": "level", "no_reason": "reason", "bad_cash_only": "cash_only"}.get(
             named, named
         )
+        labels = {"level": _l("Risk level"), "cash_only": _l("Cash only"), "reason": _l("Reason")}
         if key in _FIELDS:
-            form.errors[key] = reason_words(exc)
+            form.errors[key] = refusal_words(exc, labels)
         else:
-            form.problem = reason_words(exc)
+            form.problem = refusal_words(exc, labels)
         return _history(code, form, 422)
     flash(
         gettext(

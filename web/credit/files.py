@@ -37,6 +37,7 @@ from ledger.said import SaidError
 from risk import credit_files, limits, rating
 from risk.credit_files import CreditInputInvalid
 from settlement.reference_values import major_to_minor, minor_to_major
+from web.credit._words import limit_reason_words, refusal_words
 from web.credit.assess import LEVEL_WORDS
 from web.db import get_engine
 from web.finance._common import FormState
@@ -86,6 +87,30 @@ AGING_WORDS = {
     "90+": _l("more than 90 days overdue"),
 }
 _INV_FIELDS = credit_files.INVESTIGATION_FIELDS
+#: The labels of the forms' fields (as the templates show them), by key: a refusal
+#: names its field with these words, never with the key.
+FIELD_LABELS: dict[str, object] = {
+    "investigated_on": _l("Day"),
+    "registration": _l("Company register entry"),
+    "registration_verified": _l("Found active in the register"),
+    "bank_reference": _l("Bank reference"),
+    "trade_references_good": _l("Good trade references"),
+    "trade_references_bad": _l("Bad trade references"),
+    "insurer": _l("Credit insurer"),
+    "insurer_grade": _l("Insurer grade (0-10, empty: not rated)"),
+    "statement_year": _l("Statements year"),
+    "currency": _l("Currency"),
+    "revenue": _l("Revenue"),
+    "equity": _l("Equity"),
+    "current_ratio": _l("Current ratio"),
+    "days_payable": _l("Days payable"),
+    "notes": _l("Notes"),
+    "note": _l("Note"),
+    "limit": _l("Limit"),
+    "payment_days": _l("Payment days"),
+    "reason": _l("Reason"),
+    "medium_factor": _l("Medium risk factor (0 < f ≤ 1)"),
+}
 _LIMIT_FIELDS = ("limit", "payment_days", "reason")
 
 
@@ -114,23 +139,36 @@ def _render(template: str, status: int = 200, **context: Any) -> ResponseReturnV
             grades=limits.GRADES,
             linked=pages.linked,
             major=_major,
+            limit_reason_words=limit_reason_words,
             **context,
         ),
         status,
     )
 
 
+def _labels() -> dict[str, object]:
+    """Every form field's label by key: the investigation's, the limit's, the rating
+    model's factors, the limit table's cells (``AAA.limit``)."""
+    cells: dict[str, object] = {}
+    for g in limits.GRADES:
+        cells[f"{g}.limit"] = gettext("Credit limit of %(grade)s", grade=g)
+        cells[f"{g}.payment_days"] = gettext("Payment days of %(grade)s", grade=g)
+    return {**FIELD_LABELS, **FACTOR_WORDS, **cells}
+
+
 def _take_problems(form: FormState, exc: SaidError) -> None:
-    """Each bad field's reason beside its input (in the reader's language); any other
-    refusal above the form."""
+    """Each bad field's reason beside its input (in the reader's language, the field
+    named by its label); any other refusal above the form."""
+    labels = _labels()
     if isinstance(exc, CreditInputInvalid):
         for p in exc.problems:
             if p.field in form.values:
-                form.errors[p.field] = reason_words(p)
+                form.errors[p.field] = refusal_words(p, labels)
             else:
-                form.problem = (form.problem + " " if form.problem else "") + reason_words(p)
+                said = refusal_words(p, labels)
+                form.problem = (form.problem + " " if form.problem else "") + said
     else:
-        form.problem = reason_words(exc)
+        form.problem = refusal_words(exc, labels)
 
 
 # ------------------------------------------------------------------ the board
@@ -320,7 +358,7 @@ def override(code: str) -> ResponseReturnValue:
     try:
         minor = major_to_minor(v["limit"], currency, "limit")
     except SaidError as exc:
-        form.errors["limit"] = reason_words(exc)
+        form.errors["limit"] = refusal_words(exc, _labels())
     raw = v["payment_days"]
     days = int(raw) if raw.isascii() and raw.isdigit() and int(raw) <= 365 else None
     if days is None:
@@ -334,7 +372,7 @@ def override(code: str) -> ResponseReturnValue:
     try:
         limits.override_limit(get_engine(), pid, minor, days, v["reason"], current_actor())
     except SaidError as exc:
-        form.problem = reason_words(exc)
+        form.problem = refusal_words(exc, _labels())
         return _party_page(code, 422, limit=form)
     flash(gettext("The limit is overridden."), "success")
     return redirect(url_for("credit.party", code=code))

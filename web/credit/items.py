@@ -23,8 +23,9 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext
+from flask_babel import gettext, pgettext
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -41,11 +42,11 @@ from risk.payments import (
     write_off,
 )
 from settlement.reference_values import InvalidValue, major_to_minor
+from web.credit._words import payment_source_words, refusal_words
 from web.db import get_engine
 from web.finance._common import FormState
 from web.paging import page_request
 from web.partners import _pages as pages
-from web.reasons import reason_words
 from web.roles import Role
 from web.security import require_roles
 from web.settlement_access import abort_for, current_actor
@@ -54,8 +55,9 @@ __all__ = ["BUCKET_WORDS", "KIND_WORDS", "bp"]
 
 bp = Blueprint("credit_items", __name__, url_prefix="/credit/items")
 
+#: Who reads the aging board, the invoices, the payments and a party's items (the
+#: nav's "Open items"; docs/credit.md): a distributor reads only its own items.
 BOARD = (Role.FINANCE, Role.AUDITOR, Role.ADMIN)
-READERS = (Role.FINANCE, Role.CHANNEL_MANAGER, Role.PARTNER_MANAGER, Role.AUDITOR, Role.ADMIN)
 WRITERS = (Role.FINANCE, Role.ADMIN)
 KIND_WORDS = {"statement": _l("Statement"), "invoice": _l("Invoice"), "delivery": _l("Delivery")}
 BUCKET_WORDS = {
@@ -68,6 +70,22 @@ BUCKET_WORDS = {
 _INVOICE_FIELDS = ("party", "number", "issued_on", "due_on", "amount", "description")
 _PAYMENT_FIELDS = ("party", "received_on", "amount", "reference", "remittance")
 _WRITE_OFF_FIELDS = ("item", "amount", "reason")
+#: The forms' labels by field key (a refusal names its field with these words).
+FIELD_LABELS: dict[str, object] = {
+    "party": _l("Party code"),
+    "number": _l("Invoice number"),
+    "issued_on": _l("Issued on"),
+    "due_on": _l("Due on"),
+    "amount": _l("Amount"),
+    "amount_minor": _l("Amount"),
+    "description": _l("Description"),
+    "received_on": _l("Received on"),
+    "reference": LazyString(lambda: pgettext("payment", "Bank reference")),
+    "remittance": _l("Remittance text"),
+    "item": _l("Item"),
+    "on": _l("Item"),
+    "reason": _l("Reason"),
+}
 
 
 def _today() -> dt.date:
@@ -84,6 +102,7 @@ def _render(template: str, status: int = 200, **context: Any) -> ResponseReturnV
             buckets=AGING_BUCKETS,
             linked=pages.linked,
             today=_today(),
+            source_words=payment_source_words,
             **context,
         ),
         status,
@@ -96,9 +115,9 @@ def _keep(form: FormState, exc: SaidError) -> None:
     aliases = {"received_on": "received_on", "amount_minor": "amount", "on": "item"}
     name = aliases.get(named, named)
     if name in form.values:
-        form.errors[name] = reason_words(exc)
+        form.errors[name] = refusal_words(exc, FIELD_LABELS)
     else:
-        form.problem = reason_words(exc)
+        form.problem = refusal_words(exc, FIELD_LABELS)
 
 
 def _amount(form: FormState, name: str, currency: str, *, required: bool = True) -> int | None:
@@ -108,7 +127,7 @@ def _amount(form: FormState, name: str, currency: str, *, required: bool = True)
     try:
         return major_to_minor(text, currency, name, zero=False)
     except InvalidValue as exc:
-        form.errors[name] = reason_words(exc)
+        form.errors[name] = refusal_words(exc, FIELD_LABELS)
         return None
 
 
@@ -217,7 +236,7 @@ def _party_page(
 
 
 @bp.get("/parties/<code>", endpoint="party")
-@require_roles(*READERS, Role.DISTRIBUTOR)
+@require_roles(*BOARD, Role.DISTRIBUTOR)
 def party_items(code: str) -> ResponseReturnValue:
     """A party's items (settled ones too), what settled each, the write-off form."""
     return _party_page(code, FormState.read(request.args, *_WRITE_OFF_FIELDS))
@@ -230,7 +249,7 @@ def write_off_item(code: str) -> ResponseReturnValue:
     party = _party(code)
     amount = _amount(form, "amount", party.currency, required=False)
     if not form.values["reason"]:
-        form.errors["reason"] = gettext("reason: say why it will not be paid")
+        form.errors["reason"] = gettext("Say why it will not be paid.")
     if form.failed:
         return _party_page(code, form, 422)
     try:
@@ -280,7 +299,7 @@ def _form_party(form: FormState) -> Party | None:
     with Session(get_engine()) as s:
         party = s.scalar(select(Party).where(Party.code == code))
     if party is None:
-        form.errors["party"] = gettext("party: there is no party with code %(code)s", code=code)
+        form.errors["party"] = gettext("There is no party with code %(code)s.", code=code)
     return party
 
 

@@ -16,18 +16,19 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext
+from flask_babel import gettext, pgettext
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from sqlalchemy.orm import Session
 
 from ledger.said import SaidError
 from partners.errors import PartnerNotFound
 from risk import register as rr
+from web.credit._words import refusal_words
 from web.db import get_engine
 from web.finance._common import FormState
 from web.paging import page_request
 from web.partners import _pages as pages
-from web.reasons import reason_words
 from web.roles import Role
 from web.security import require_roles
 from web.settlement_access import abort_for, current_actor, format_ms
@@ -39,7 +40,8 @@ bp = Blueprint("risk_register", __name__, url_prefix="/risk")
 READERS = tuple(Role(r) for r in rr.READERS)
 WRITERS = tuple(Role(r) for r in rr.WRITERS)
 CATEGORY_WORDS = {
-    "credit": _l("Credit"),
+    # "Credit" alone is also the ledger's credit side (贷方): here credit standing (信用)
+    "credit": LazyString(lambda: pgettext("credit standing", "Credit")),
     "market": _l("Market"),
     "cooperation": _l("Cooperation"),
     "brand": _l("Brand"),
@@ -63,12 +65,28 @@ _FIELDS = (
 _FILTERS = ("party", "program", "category", "status", "owner", "due")
 
 
+#: The form's labels by field key (a refusal names its field with these words).
+FIELD_LABELS: dict[str, object] = {
+    "party": _l("Party code"),
+    "program": _l("Program code"),
+    "category": _l("Category"),
+    "title": LazyString(lambda: pgettext("risk", "Title")),
+    "description": _l("Description"),
+    "likelihood": _l("Likelihood (1-5)"),
+    "impact": _l("Impact (1-5)"),
+    "owner": _l("Owner"),
+    "response_plan": _l("Response plan"),
+    "status": _l("Status"),
+    "review_on": _l("Next review"),
+}
+
+
 def _keep(form: FormState, exc: SaidError) -> None:
     named = exc.values.get("field", "")
     if named in _FIELDS:
-        form.errors[named] = reason_words(exc)
+        form.errors[named] = refusal_words(exc, FIELD_LABELS)
     else:
-        form.problem = reason_words(exc)
+        form.problem = refusal_words(exc, FIELD_LABELS)
 
 
 def _filters(args: dict[str, str]) -> rr.RiskFilters:
