@@ -18,7 +18,8 @@ the entry's anomaly, signed like the rest; the scan is still accepted:
 
 - the counterparty is on cash only (:func:`risk.assessment.is_cash_only`):
   ``credit: shipped on credit to cash-only party CODE``;
-- its exposure before the batch (:func:`risk.exposure.exposure_in`, on the hop's UTC
+- its exposure before the batch (:func:`risk.exposure.exposures_in`, read once per day
+  for every party of the batch, on the hop's UTC
   day) plus the list-price value of this batch's shipments to it so far exceeds
   its limit: ``credit: over limit of CODE: exposure X + shipment Y > limit Z CCY``
   (amounts in major units of the party's currency, e.g. ``1200.00``).
@@ -77,7 +78,7 @@ from ledger.ids import EntryKind, InvalidIdentifierError, parse_key
 from ledger.models import Party, Unit
 from risk.assessment import is_cash_only
 from risk.credit_alerts import CreditAlertView, raise_alert, update_alert
-from risk.exposure import exposure_in
+from risk.exposure import Exposure, exposures_in
 from risk.limits import limit_in_force
 from settlement.common import Actor
 from settlement.models import PriceList
@@ -349,16 +350,25 @@ def _screen(s: Session, conn: Connection, hops: Sequence[Hop], candidates: list[
     if not by_party:
         return Screened(hops)
     held = _held(s, hops, sorted(i for idx in by_party.values() for i in idx))
+    # the exposures before the batch, read once per day for every party shipped to
+    # that day (one exposures_in each, not one per party), and the list prices once
+    # per currency and day
+    days = {code: max(_day(hops[i].at_ms) for i in idx) for code, idx in by_party.items()}
+    exposures: dict[int, Exposure] = {}
+    for day in set(days.values()):
+        ids = [parties[code].id for code, d in days.items() if d == day]
+        exposures.update(exposures_in(s, ids, day))
+    gtins = {g for idx in by_party.values() for i in idx for k in held[i] if (g := _gtin(k))}
+    price_books: dict[tuple[str, dt.date], dict[str, int]] = {}
     out = list(hops)
     flags: list[CreditFlag] = []
     for code, idx in sorted(by_party.items()):
         party = parties[code]
         limit = limits[code]
         assert limit is not None
-        on = max(_day(hops[i].at_ms) for i in idx)
+        on = days[code]
         cash_only = is_cash_only(s, party.id)
-        exposure = exposure_in(s, party.id, on)
-        before = exposure.total_minor
+        before = exposures[party.id].total_minor
         currency = party.currency
         # each unit counted once for the party, by the GTIN its key carries
         counted: set[str] = set()
@@ -366,7 +376,9 @@ def _screen(s: Session, conn: Connection, hops: Sequence[Hop], candidates: list[
         for i in idx:
             new[i] = [k for k in held[i] if k not in counted]
             counted.update(new[i])
-        prices = _prices(s, {g for k in counted if (g := _gtin(k))}, currency, on)
+        if (currency, on) not in price_books:
+            price_books[(currency, on)] = _prices(s, gtins, currency, on)
+        prices = price_books[(currency, on)]
         values = {i: sum(prices.get(_gtin(k) or "", 0) for k in new[i]) for i in idx}
         if not cash_only and before + sum(values.values()) <= limit.limit_minor:
             continue  # within the limit even with the whole batch

@@ -237,7 +237,7 @@ def test_a_check_that_breaks_never_drops_the_scan(
         raise ZeroDivisionError("a bug in the check")
 
     world.limit("D-ONE", 0)
-    monkeypatch.setattr(risk.credit_gate, "exposure_in", broken)
+    monkeypatch.setattr(risk.credit_gate, "exposures_in", broken)
     (key,) = world.units(1)
     (result,) = world.post(client, [world.event(key, "D-ONE")]).get_json()["results"]
     assert (result["status"], result.get("anomaly", "")) == ("accepted", "")
