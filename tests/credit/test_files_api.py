@@ -193,6 +193,8 @@ def test_an_override_refused_in_chinese_names_the_paths(
     message = str(body["message"])
     assert "$.limit" in message and "$.payment_days" in message and "$.reason" in message
     assert re.search(r"[\u4e00-\u9fff]", message), message  # worded in Chinese
+    for part in message.split("; "):  # each reason in Chinese after its JSON path
+        assert re.match(r"^\$\.(limit|payment_days|reason)：.*[\u4e00-\u9fff]", part), part
     # the English stays in `error` for programs
     assert "$.reason: say why the limit is overridden" in str(body["error"])
 

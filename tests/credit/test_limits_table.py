@@ -21,6 +21,8 @@ from risk.credit_files import CreditInputInvalid, record_investigation
 from risk.limits import (
     DEFAULT_TABLE,
     GRADES,
+    OVERRIDE_FIELDS,
+    check_override,
     limit_history,
     limit_in_force,
     override_limit,
@@ -233,3 +235,44 @@ def test_the_fx_words_always_check(
     with Session(engine) as s:
         limit, _days, words = table_limit(s, grade, currency, dt.date(2026, 11, 30))
     _checks(words, limit, currency)
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    body=st.dictionaries(
+        st.sampled_from(["limit", "payment_days", "reason", "why", "limit_minor"]), _JSON
+    )
+    | st.fixed_dictionaries(
+        {
+            "limit": st.decimals(min_value=-10, max_value=10**20, places=2).map(str),
+            "payment_days": st.integers(min_value=-5, max_value=400),
+            "reason": st.text(max_size=10),
+        }
+    ),
+    currency=st.sampled_from(["EUR", "JPY", "KWD"]),
+)
+def test_an_override_body_is_taken_whole_or_every_bad_member_named(
+    body: dict[str, object], currency: str
+) -> None:
+    # Whatever JSON arrives: either every member is good (a storable limit of 0 or more,
+    # 0-365 days, a reason with words) or each bad member is named, and nothing else
+    # escapes (no OverflowError, TypeError ...).
+    try:
+        limit, days, reason = check_override(body, currency)
+    except CreditInputInvalid as exc:
+        named = {p.field for p in exc.problems}
+        assert named and named <= set(body) | set(OVERRIDE_FIELDS)
+        assert {n for n in body if n not in OVERRIDE_FIELDS} <= named  # unknown ones too
+        return
+    assert set(body) == set(OVERRIDE_FIELDS)
+    assert 0 <= limit < 2**63 and 0 <= days <= 365 and reason.strip()
+    assert isinstance(body["payment_days"], int) and not isinstance(body["payment_days"], bool)
