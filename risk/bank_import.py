@@ -21,7 +21,8 @@ again is ``unchanged``, so a re-imported statement never pays twice. Debit lines
 and lines that match no party are not booked and are listed in the report
 (``unbooked``: row and why), never dropped in silence. A malformed row (a bad
 date or amount, an unknown currency, a currency that is not the matched party's,
-an amount with more decimals than the currency has) fails the whole file, naming
+an amount with more decimals than the currency has, a payment dated after today:
+the value date, else the booking date, or ``received_on``) fails the whole file, naming
 every bad row and column: nothing is stored (:class:`settlement.ImportRejected`).
 Finance (and admin) import.
 """
@@ -39,7 +40,8 @@ from sqlalchemy.orm import Session
 
 from ledger.models import Party
 from partners.errors import Acting, require
-from risk.payments import CREDIT_WRITERS, store_credit_payment
+from partners.values import InvalidField
+from risk.payments import CREDIT_WRITERS, check_received, store_credit_payment
 from settlement.common import Actor
 from settlement.import_tables import ImportProblem, ImportRejected, Row, read_table
 from settlement.imports import IMPORT_STAGES, ImportLine, PartyRef, parse_import
@@ -156,6 +158,16 @@ def _no_stage(_: str) -> None:
     return None
 
 
+def _future(row: int, column: str, day: str) -> ImportProblem | None:
+    """The problem of a payment dated after today (``credit_payment_future``, said like
+    :func:`risk.payments.record_payment` says it), None for today or earlier."""
+    try:
+        check_received(day, column)
+    except InvalidField as exc:
+        return ImportProblem(row, column, exc.message, exc.message_id, dict(exc.values))
+    return None
+
+
 def _cell(row: Row, column: str) -> str:
     return row.cells.get(column, "")
 
@@ -228,6 +240,11 @@ def _bank_lines(
                     "%(value)s is not an amount such as -12.50 or 1234.00", value=repr(raw),
                 )
             )  # fmt: skip
+        if booking is not None and amount is not None and amount > 0 and len(problems) == bad:
+            used = "value_date" if value else "booking_date"
+            late = _future(row.number, names[used], value or booking)
+            if late is not None:
+                problems.append(late)
         if len(problems) > bad or amount is None or booking is None or ccy is None:
             continue
         if amount <= 0:
@@ -289,13 +306,19 @@ def _finance_lines(
     }
     parsed = parse_import("payments", name, data, refs)
     lines = []
+    problems = list(parsed.problems)
     for record in parsed.records:
         code, day, amount, reference = record.key.split("|", 3)
+        late = _future(record.row or 0, "received_on", day)
+        if late is not None:
+            problems.append(late)
         lines.append(
             _Line(record.row or 0, refs[code].id, code, "party", day, int(amount), reference,
                   "", "")
         )  # fmt: skip
-    return parsed.format, parsed.rows, lines, list(parsed.problems)
+    if len(problems) > len(parsed.problems):  # every bad row in row order
+        problems.sort(key=lambda p: float("inf") if p.row is None else p.row)
+    return parsed.format, parsed.rows, lines, problems
 
 
 def import_payments(

@@ -23,9 +23,19 @@ Items (names as :class:`risk.models.CreditAllocation` ``item`` spells them):
   that day; due after the payment days in force; settled by allocations. A GTIN
   with no price on file is a *problem* (named, never counted as 0).
 
-Payment days: the newest :class:`risk.models.CreditLimit` row of the party
-(:func:`risk.limits.limit_in_force` reads the same row), :data:`DEFAULT_PAYMENT_DAYS`
-(30) when the party has no limit on file.
+Payment days: an item falls due after the payment days of the limit in force on
+the UTC day it was issued (shipped, posted): the newest :class:`risk.models.CreditLimit`
+row of the party created before the end of that day (rows ordered by ``created_ms``),
+:data:`DEFAULT_PAYMENT_DAYS` (30) when the party had no limit on file then. Terms
+agreed later (a downgrade to 0 days) apply to what is issued from then on, never to
+goods already shipped under the old terms. :func:`payment_days_in` gives the days in
+force now (:func:`risk.limits.limit_in_force` reads the same row).
+
+Settling never goes past an item's amount, whatever order payments are recorded
+in: :func:`settleable_in` gives what is still open of the items issued by a day
+counting every settlement on file, whatever its day (a payment received on
+2026-11-10 but recorded after one received on 2026-11-20 sees what the later one
+already settled).
 
 Money is integer minor units of the party's currency (``Party.currency``); rows in
 another currency are not counted and are named as problems. Dates are ISO
@@ -60,6 +70,8 @@ __all__ = [
     "open_items_in",
     "parse_item",
     "payment_days_in",
+    "payment_terms_in",
+    "settleable_in",
     "shipment_value_in",
 ]
 
@@ -136,6 +148,43 @@ def payment_days_in(s: Session, party_ids: Collection[int]) -> dict[int, int]:
     return out
 
 
+class PaymentTerms:
+    """Each party's payment-day history: ``days_on(party_id, day)`` is the payment
+    days of the limit in force at the end of UTC day ``day`` (ISO string), the
+    newest :class:`~risk.models.CreditLimit` row created before then, else
+    :data:`DEFAULT_PAYMENT_DAYS`."""
+
+    def __init__(self, rows: dict[int, tuple[list[int], list[int]]]) -> None:
+        self._rows = rows
+
+    def days_on(self, party_id: int, day: str) -> int:
+        """Payment days in force for ``party_id`` at the end of ``day`` (0-365)."""
+        found = self._rows.get(party_id)
+        if found is None:
+            return DEFAULT_PAYMENT_DAYS
+        i = bisect.bisect_left(found[0], date_ms(day) + DAY_MS)
+        return found[1][i - 1] if i else DEFAULT_PAYMENT_DAYS
+
+    def due_on(self, party_id: int, issued_on: str) -> str:
+        """The due day of an item of ``party_id`` issued on ``issued_on``."""
+        return _due(issued_on, self.days_on(party_id, issued_on))
+
+
+def payment_terms_in(s: Session, party_ids: Collection[int]) -> PaymentTerms:
+    """The parties' payment-day histories (one query), see :class:`PaymentTerms`."""
+    rows: dict[int, tuple[list[int], list[int]]] = {}
+    if party_ids:
+        for pid, created, days in s.execute(
+            select(CreditLimit.party_id, CreditLimit.created_ms, CreditLimit.payment_days)
+            .where(CreditLimit.party_id.in_(list(party_ids)))
+            .order_by(CreditLimit.created_ms, CreditLimit.id)
+        ):
+            ms, values = rows.setdefault(int(pid), ([], []))
+            ms.append(int(created))
+            values.append(int(days))
+    return PaymentTerms(rows)
+
+
 class _Prices:
     """List prices by (gtin, currency), each version's ``valid_from`` sorted, so the
     version in force on a day is one bisect."""
@@ -200,6 +249,7 @@ def items_in(s: Session, party_ids: Collection[int] | None, on: date) -> dict[in
     day = on.isoformat()
     end_ms = date_ms(day) + DAY_MS
     days = payment_days_in(s, ids)
+    terms = payment_terms_in(s, ids)
     out = {pid: PartyItems(pid, p.currency, days[pid]) for pid, p in parties.items()}
 
     # what settled each item, and what of the receivable's credits payments account for
@@ -260,7 +310,7 @@ def items_in(s: Session, party_ids: Collection[int] | None, on: date) -> dict[in
             free -= take
             party.items.append(
                 OpenItem(
-                    name, "statement", pid, str(issued), _due(str(issued), party.payment_days),
+                    name, "statement", pid, str(issued), terms.due_on(pid, str(issued)),
                     amount, done + take, amount - done - take, party.currency,
                 )
             )  # fmt: skip
@@ -310,7 +360,7 @@ def items_in(s: Session, party_ids: Collection[int] | None, on: date) -> dict[in
         done = min(settled.get((pid, name), 0), value)
         party.items.append(
             OpenItem(
-                name, "delivery", pid, ship_day, _due(ship_day, party.payment_days), value,
+                name, "delivery", pid, ship_day, terms.due_on(pid, ship_day), value,
                 done, value - done, party.currency,
             )
         )  # fmt: skip
@@ -346,6 +396,35 @@ def _delivery_counts(
     for pid, d, gtin, n in rows:
         key = (int(pid or 0), int(d), str(gtin))
         out[key] = out.get(key, 0) + int(n)
+    return out
+
+
+#: The last day :func:`settleable_in` reads to: every row on file, whatever its day.
+_EVERYTHING = date(9999, 12, 31)
+
+
+def settleable_in(s: Session, party_id: int, on: date) -> list[OpenItem]:
+    """The party's items issued by the end of UTC day ``on`` that something is
+    still open on, oldest due first, where what is settled counts every allocation
+    and credit on file whatever its day: what a payment received (or a write-off
+    made) on ``on`` may still settle without taking an item past its amount. Due
+    days as of ``on``'s view; [] for an unknown party. Reads only."""
+    found = items_in(s, [party_id], on).get(party_id)
+    if found is None:
+        return []
+    latest = items_in(s, [party_id], _EVERYTHING).get(party_id)
+    now = {i.item: i for i in (latest.items if latest else [])}
+    out = []
+    for item in found.items:
+        later = now.get(item.item)
+        if later is None or later.open_minor <= 0:
+            continue
+        out.append(
+            OpenItem(
+                item.item, item.kind, item.party_id, item.issued_on, item.due_on,
+                later.amount_minor, later.settled_minor, later.open_minor, item.currency,
+            )
+        )  # fmt: skip
     return out
 
 

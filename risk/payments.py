@@ -5,7 +5,10 @@ first to the open item its reference or remittance text names (an invoice
 number as printed, ``statement 123`` or ``statement:123``, ``HC-S123-...`` as our
 own payment files write it (:mod:`settlement.payments`), ``delivery 2026-11-03``),
 then to the other open items oldest due first (FIFO, as receivables are usually
-cleared). The parts that went to invoices and deliveries are
+cleared). What an item may still take counts every settlement on file whatever its
+day (:func:`risk.open_items.settleable_in`): a payment received earlier than ones
+already recorded never settles an item past its amount; the rest goes to the next
+open item, then on account. The parts that went to invoices and deliveries are
 :class:`~risk.models.CreditAllocation` rows; the part that went to statement items
 is an allocation too, and it plus whatever is left over (credit on account) is
 booked as one ``payment`` receivable movement (:func:`settlement.reference.store_payment`,
@@ -35,11 +38,11 @@ from partners.audit import now_ms, record
 from partners.errors import Acting, PartnerNotFound, PartnerStateError, require
 from partners.values import InvalidField, check_text
 from risk.models import CreditAllocation, CreditPayment, TradeInvoice
-from risk.open_items import OpenItem, items_in, parse_item, payment_days_in
+from risk.open_items import OpenItem, parse_item, payment_terms_in, settleable_in
 from settlement.common import Actor
 from settlement.models import ReceivableMovement
 from settlement.reference import store_payment
-from settlement.reference_values import date_ms
+from settlement.reference_values import MAX_MINOR, date_ms
 
 __all__ = [
     "CREDIT_READERS",
@@ -50,6 +53,7 @@ __all__ = [
     "allocations_of",
     "cancel_invoice",
     "check_day",
+    "check_received",
     "credit_party",
     "list_invoices",
     "list_payments",
@@ -155,6 +159,20 @@ def check_day(value: str | date, field: str) -> str:
     )
 
 
+def check_received(day: str, field: str = "received_on") -> str:
+    """``day`` (ISO) when it is today (UTC) or earlier; :class:`InvalidField`
+    (``credit_payment_future``) naming ``field`` when it is after today: a payment is
+    recorded once the money has arrived (forms, API, CLI and both import layouts)."""
+    if date.fromisoformat(day) > datetime.now(UTC).date():
+        raise InvalidField.said(
+            "credit_payment_future",
+            "%(value)s is after today; a payment is recorded once the money has arrived",
+            field=field,
+            value=day,
+        )
+    return day
+
+
 def _check_amount(amount_minor: object, field: str = "amount") -> int:
     if isinstance(amount_minor, bool) or not isinstance(amount_minor, int) or amount_minor <= 0:
         raise InvalidField.said(
@@ -162,6 +180,13 @@ def _check_amount(amount_minor: object, field: str = "amount") -> int:
             "%(value)s is not an amount greater than 0",
             field=field,
             value=repr(amount_minor),
+        )
+    if amount_minor > MAX_MINOR:
+        raise InvalidField.said(
+            "amount_too_large",
+            "%(value)s is larger than any amount hopchain stores",
+            field=field,
+            value=str(amount_minor)[:30],
         )
     return amount_minor
 
@@ -257,9 +282,9 @@ def store_credit_payment(
     if legacy is not None:  # booked by the rebate receivable's import before: credit on account
         payment.receivable_movement_id = int(legacy)
         return "unchanged", _payment_view(s, payment, party.code)
-    on = date.fromisoformat(received_on)
-    found = items_in(s, [party.id], on).get(party.id)
-    open_items = [i for i in (found.items if found else []) if i.open_minor > 0]
+    # what is still open counting every settlement on file, also those received
+    # later than this payment: an item is never settled past its amount
+    open_items = settleable_in(s, party.id, date.fromisoformat(received_on))
     named = named_items(f"{reference} {remittance}", open_items)
     by_name = {i.item: i for i in open_items}
     order = [by_name[n] for n in named] + [i for i in open_items if i.item not in named]
@@ -328,14 +353,7 @@ def record_payment(
     ref = check_text(reference, "reference", max_length=200)
     note = check_text(remittance, "remittance", required=False, max_length=2000)
     iban = check_text(payer_iban, "payer_iban", required=False, max_length=34).replace(" ", "")
-    day = check_day(received_on, "received_on")
-    if date.fromisoformat(day) > datetime.now(UTC).date():
-        raise InvalidField.said(
-            "credit_payment_future",
-            "%(value)s is after today; a payment is recorded once the money has arrived",
-            field="received_on",
-            value=day,
-        )
+    day = check_received(check_day(received_on, "received_on"))
     with Session(engine) as s, s.begin():
         party = credit_party(s, party_id)
         _, view = store_credit_payment(
@@ -375,7 +393,8 @@ def record_invoice(
 ) -> InvoiceView:
     """A trade invoice of ``amount_minor`` (> 0, the party's currency) numbered
     ``number`` (unique). ``due_on`` defaults to ``issued_on`` + the payment days in
-    force (:func:`risk.open_items.payment_days_in`: 30 without a limit on file).
+    force on the issue day (:class:`risk.open_items.PaymentTerms`: 30 without a
+    limit on file then).
     Finance only; :class:`InvalidField` for a bad field; :class:`PartnerStateError`
     when the number is taken."""
     require(actor, *CREDIT_WRITERS, action="record invoices")
@@ -386,7 +405,7 @@ def record_invoice(
     with Session(engine) as s, s.begin():
         party = credit_party(s, party_id)
         if due_on is None or due_on == "":
-            days = payment_days_in(s, [party.id])[party.id]
+            days = payment_terms_in(s, [party.id]).days_on(party.id, issued)
             due = (date.fromisoformat(issued) + timedelta(days=days)).isoformat()
         else:
             due = check_day(due_on, "due_on")
@@ -465,9 +484,10 @@ def write_off(
     day = check_day(on, "on")
     with Session(engine) as s, s.begin():
         party = credit_party(s, party_id)
-        found = items_in(s, [party.id], date.fromisoformat(day)).get(party.id)
+        s.execute(select(Party.id).where(Party.id == party.id).with_for_update())
+        # open counting every settlement on file, later-dated ones too
         target = next(
-            (i for i in (found.items if found else []) if i.item == item and i.open_minor > 0),
+            (i for i in settleable_in(s, party.id, date.fromisoformat(day)) if i.item == item),
             None,
         )
         if parse_item(item) is None or target is None:

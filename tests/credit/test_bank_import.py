@@ -162,3 +162,46 @@ def test_any_amount_reads_exactly_and_junk_is_a_named_problem(
     with pytest.raises(ImportRejected) as e:
         import_payments(world.engine, "bank.csv", (HEADER + bad).encode(), FINANCE, dry_run=True)
     assert [(p.row, p.column) for p in e.value.problems] == [(2, "amount")]
+
+
+def test_a_payment_dated_after_today_fails_the_whole_file_in_either_layout(
+    world: World,
+) -> None:
+    # "today" is the real UTC day: tomorrow is always in the future
+    from datetime import UTC, datetime, timedelta
+
+    today = datetime.now(UTC).date()
+    tomorrow, later = (today + timedelta(days=1)).isoformat(), (today + timedelta(days=40))
+    bank = (
+        HEADER
+        + f"{today.isoformat()},,100.00,EUR,North,DE89370400440532013000,R1,ok today\n"
+        + f"{tomorrow},,100.00,EUR,North,DE89370400440532013000,R2,booked tomorrow\n"
+        + f"{today.isoformat()},{later.isoformat()},100.00,EUR,North,DE89370400440532013000,"
+        + "R3,value date later\n"
+        + f"{tomorrow},,-5.00,EUR,North,DE89370400440532013000,R4,a debit: not a payment\n"
+        + f"{tomorrow},,7.00,EUR,Someone,,R5,a credit of no party dated tomorrow\n"
+    ).encode()
+    with pytest.raises(ImportRejected) as e:
+        import_payments(world.engine, "bank.csv", bank, FINANCE)
+    assert [(p.row, p.column, p.message_id) for p in e.value.problems] == [
+        (3, "booking_date", "credit_payment_future"),
+        (4, "value_date", "credit_payment_future"),
+        (6, "booking_date", "credit_payment_future"),
+    ]
+    assert tomorrow in e.value.problems[0].message
+    assert "after today" in e.value.problems[1].message
+    finance = (
+        "party,received_on,amount,reference\n"
+        f"D-NORTH,{today.isoformat()},5.00,ok\n"
+        f"D-NORTH,{tomorrow},5.00,tomorrow\n"
+        "NOPE,2026-11-02,5.00,unknown party\n"
+        f"D-SOUTH,{later.isoformat()},5.00,later\n"
+    ).encode()
+    with pytest.raises(ImportRejected) as e:
+        import_payments(world.engine, "payments.csv", finance, FINANCE, dry_run=True)
+    assert [(p.row, p.column) for p in e.value.problems] == [
+        (3, "received_on"),
+        (4, "party"),
+        (5, "received_on"),
+    ]
+    assert _count(world.engine) == 0

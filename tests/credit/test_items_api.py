@@ -74,3 +74,53 @@ def test_a_distributor_sees_only_its_own(
         "party": "D-NORTH", "received_on": "2026-11-10", "amount_minor": 1, "reference": "x",
     })  # fmt: skip
     assert r.status_code == 403
+
+
+@pytest.mark.parametrize("amount", [2**63, 2**63 - 1, 10**26, 10**15 + 1])
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/credit/invoices", {"party": "D-NORTH", "number": "INV-BIG",
+                                     "issued_on": "2026-11-01"}),
+        ("/api/v1/credit/payments", {"party": "D-NORTH", "received_on": "2026-11-10",
+                                     "reference": "big"}),
+    ],
+)  # fmt: skip
+def test_an_amount_beyond_what_hopchain_stores_is_400_naming_it(
+    world: World,
+    client: FlaskClient,
+    bearer: Callable[..., dict[str, str]],
+    path: str,
+    body: dict[str, object],
+    amount: int,
+) -> None:
+    fin = bearer("finance")
+    before = client.get("/api/v1/credit/parties/D-NORTH/exposure", headers=fin).get_json()
+    r = client.post(path, headers=fin, json={**body, "amount_minor": amount})
+    assert r.status_code == 400, r.get_data(as_text=True)
+    said = r.get_data(as_text=True)
+    assert "$.amount_minor" in said and "larger than any amount hopchain stores" in said
+    after = client.get("/api/v1/credit/parties/D-NORTH/exposure", headers=fin).get_json()
+    assert after["total_minor"] == before["total_minor"]  # nothing stored
+
+
+def test_the_largest_amount_hopchain_stores_is_accepted_and_zh_says_why(
+    world: World, client: FlaskClient, bearer: Callable[..., dict[str, str]]
+) -> None:
+    fin = bearer("finance")
+    r = client.post("/api/v1/credit/invoices", headers=fin, json={
+        "party": "D-NORTH", "number": "INV-MAX", "issued_on": "2026-11-01",
+        "amount_minor": 10**15,
+    })  # fmt: skip
+    assert r.status_code == 201 and r.get_json()["amount_minor"] == 10**15
+    r = client.post("/api/v1/credit/payments", headers={**fin, "Accept-Language": "zh-CN"},
+                    json={"party": "D-NORTH", "received_on": "2026-11-10", "reference": "x",
+                          "amount_minor": 10**20})  # fmt: skip
+    assert r.status_code == 400 and r.get_json()["message"].startswith("$.amount_minor")
+    assert "hopchain 可存储的最大金额" in r.get_json()["message"]
+    for amount in (0, -(10**26)):  # not above zero: the service's 422, no overflow
+        r = client.post("/api/v1/credit/payments", headers=fin, json={
+            "party": "D-NORTH", "received_on": "2026-11-10", "reference": "x",
+            "amount_minor": amount,
+        })  # fmt: skip
+        assert r.status_code == 422 and "amount" in r.get_data(as_text=True)

@@ -24,6 +24,7 @@ from ledger.said import SaidError
 from partners.values import InvalidField, check_text
 from risk.exposure import exposure_in, exposure_json, readable_party
 from risk.payments import list_invoices, list_payments, record_invoice, record_payment
+from settlement.reference_values import MAX_MINOR
 from web.api import (
     DAY_PATTERN,
     api_route,
@@ -123,6 +124,24 @@ def _body_party(code: str) -> int:
     return pid
 
 
+def _amount(body: dict[str, Any]) -> int:
+    """The body's ``amount_minor``: an integer (422 otherwise, like the other members);
+    400 ``$.amount_minor`` when it is larger than any amount hopchain stores
+    (:data:`settlement.reference_values.MAX_MINOR`, as the CSV import and forms say),
+    never a database overflow. 0 or less is the service's 422."""
+    amount: int = body_field(body, "amount_minor", int, required=True)
+    if amount > MAX_MINOR:
+        refuse(
+            InvalidField.said(
+                "amount_too_large",
+                "%(value)s is larger than any amount hopchain stores",
+                field="amount_minor",
+                value=str(amount)[:30],
+            )
+        )
+    return amount
+
+
 def _listed(fn: Any) -> ResponseReturnValue:
     offset, limit = page_window()
     pid = _party_id(query_str("party"))
@@ -162,12 +181,16 @@ _INVOICE = ("party", "number", "issued_on", "due_on", "amount_minor", "descripti
             "number": {"type": "string"},
             "issued_on": {"type": "string", "format": "date"},
             "due_on": {"type": "string", "format": "date"},
-            "amount_minor": {"type": "integer"},
+            "amount_minor": {"type": "integer", "minimum": 1, "maximum": MAX_MINOR},
             "description": {"type": "string"},
         },
         ("party", "number", "issued_on", "amount_minor"),
     ),
-    responses={201: json_response("The invoice", _OBJECT), 404: "No such party"},
+    responses={
+        201: json_response("The invoice", _OBJECT),
+        400: "A member that cannot be stored, named by its $. path (an amount too large)",
+        404: "No such party",
+    },
     roles=WRITERS,
     tags=_TAGS,
 )
@@ -177,7 +200,7 @@ def credit_invoices_add() -> ResponseReturnValue:
     code = body_field(body, "party", str, required=True)
     number = body_field(body, "number", str, required=True)
     issued = body_field(body, "issued_on", str, required=True)
-    amount = body_field(body, "amount_minor", int, required=True)
+    amount = _amount(body)
     due = body_field(body, "due_on", str)
     text = body_field(body, "description", str) or ""
     pid = _body_party(code)
@@ -217,7 +240,7 @@ _PAYMENT = ("party", "received_on", "amount_minor", "reference", "remittance", "
         {
             "party": {"type": "string"},
             "received_on": {"type": "string", "format": "date"},
-            "amount_minor": {"type": "integer"},
+            "amount_minor": {"type": "integer", "minimum": 1, "maximum": MAX_MINOR},
             "reference": {"type": "string"},
             "remittance": {"type": "string"},
             "payer_iban": {"type": "string"},
@@ -227,6 +250,7 @@ _PAYMENT = ("party", "received_on", "amount_minor", "reference", "remittance", "
     responses={
         201: json_response("The payment", _OBJECT),
         200: json_response("The same payment, stored before (not paid twice)", _OBJECT),
+        400: "A member that cannot be stored, named by its $. path (an amount too large)",
         404: "No such party",
     },
     roles=WRITERS,
@@ -237,7 +261,7 @@ def credit_payments_add() -> ResponseReturnValue:
     known(body, _PAYMENT)
     code = body_field(body, "party", str, required=True)
     day = body_field(body, "received_on", str, required=True)
-    amount = body_field(body, "amount_minor", int, required=True)
+    amount = _amount(body)
     reference = body_field(body, "reference", str, required=True)
     pid = _body_party(code)
     _, before = list_payments(get_engine(), current_actor(), party_id=pid, limit=1)
