@@ -223,13 +223,15 @@ def build(path: Path, distributors: int, units: int, seed: int) -> Engine:
         record_payment(engine, ids[code], amount, ref, FINANCE, received_on=day,
                        remittance=remittance, source="bench")  # fmt: skip
     written = 0
+    # deliveries still open once every payment on file counts (a payment received
+    # after the write-off's day settles before it): written off on the last day
     with Session(engine) as s:
-        board = exposures_in(s, None, date(2026, 10, 31))
+        board = exposures_in(s, None, date(2026, 11, 30))
     for pid, e in sorted(board.items())[::9]:
         items = [i for i in e.items if i.kind == "delivery" and i.open_minor > 0]
         if items:
             write_off(engine, pid, items[0].item, items[0].open_minor // 2 or None,
-                      "customer insolvent", FINANCE, on="2026-10-31")  # fmt: skip
+                      "customer insolvent", FINANCE, on="2026-11-30")  # fmt: skip
             written += 1
     print(f"  {sid} statements, {len(numbers)} invoices, {len(plans)} payments, "
           f"{written} write-offs: {time.perf_counter() - t:.1f} s")  # fmt: skip

@@ -145,7 +145,11 @@ def test_the_chinese_credit_file_and_payments_list_have_no_store_english(
     assert "评级 AAA，额度表第 1 版" in file and "2026年12月1日风险等级为中" in file
     listed = browser.get("/credit/items/payments").get_data(as_text=True)
     assert " row 3" not in listed and "导入 bank-statement-2026-12-01.csv，第 3 行" in listed
-    english = login_as("finance", on=app.test_client()).get("/credit/parties/D-NORTH").get_data(as_text=True)
+    english = (
+        login_as("finance", on=app.test_client())
+        .get("/credit/parties/D-NORTH")
+        .get_data(as_text=True)
+    )
     assert "grade AAA, table version 1" in english
 
 

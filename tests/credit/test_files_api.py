@@ -173,9 +173,7 @@ def test_an_override_names_every_bad_member_at_once(
         )
         assert status == 400 and str(body["error"]).startswith("$.payment_days: "), days
     for limit in ("-1.00", "1.005", "1e5", "99999999999999999999999999", "  "):
-        status, body = _override(
-            client, fin, {"limit": limit, "payment_days": 30, "reason": "r"}
-        )
+        status, body = _override(client, fin, {"limit": limit, "payment_days": 30, "reason": "r"})
         assert status == 400 and str(body["error"]).startswith("$.limit: "), limit
     # nothing was stored by any of them
     assert client.get("/api/v1/credit/parties/DIST", headers=fin).get_json()["limit"] is None
