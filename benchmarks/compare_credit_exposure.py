@@ -15,7 +15,8 @@ has no USD price: a *problem*, never counted), a credit limit for most parties
 (``statement`` receivable movements) and some brought-forward credits, trade
 invoices (``risk.payments.record_invoice``, a few cancelled), payments
 (``risk.payments.record_payment``, some naming an invoice) and a few write-offs,
-so allocations of every kind exist. Building 200,000 units takes about a minute on
+so allocations of every kind exist (the limits dated before the first shipment).
+Building 200,000 units takes about a minute on
 a 2-core machine (the ledger append about 20 s, the ~600 payments most of the rest:
 each reads its party's open items through ``ix_entries_counterparty_at_ms``).
 
@@ -52,7 +53,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -63,6 +64,7 @@ from ledger.ids import gs1_check_digit, unit_key
 from ledger.models import Party, Site
 from risk.exposure import AGING_BUCKETS, exposures_in
 from risk.limits import set_limit_in
+from risk.models import CreditLimit
 from risk.open_items import DAY_MS, DEFAULT_PAYMENT_DAYS
 from risk.payments import cancel_invoice, record_invoice, record_payment, write_off
 from settlement.models import PriceList, ReceivableMovement
@@ -147,6 +149,9 @@ def build(path: Path, distributors: int, units: int, seed: int) -> Engine:
             )
             set_limit_in(s, ids[code], limit_minor=limit, payment_days=(30, 45, 60)[d % 3],
                          source="override", actor=FINANCE, reason="bench")  # fmt: skip
+        # agreed before the first shipment: items fall due after the payment days in
+        # force on their day (risk.open_items), which are then these
+        s.execute(update(CreditLimit).values(created_ms=date_ms(START.isoformat()) - DAY_MS))
     print(f"  parties, prices, limits: {time.perf_counter() - t:.1f} s")
 
     # the ledger: units shipped in time order; each batch commissions then ships
