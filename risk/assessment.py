@@ -68,6 +68,7 @@ from risk.models import CreditAssessment
 from risk.rating import latest_rating
 from settlement.detection import DIVERSION_TYPES
 from settlement.models import Alert
+from settlement.reference_audit import page_rows
 from settlement.rules.money import round_minor
 
 __all__ = [
@@ -516,14 +517,8 @@ def assessment_history(
     """The party's assessments newest first, ``(page, total)``. Raises
     :class:`PartnerDenied` for a role that reads no credit risk."""
     require(actor, *READERS, action="read credit risk assessments")
-    where = CreditAssessment.party_id == party_id
+    q = select(CreditAssessment).where(CreditAssessment.party_id == party_id)
+    order = (CreditAssessment.created_ms.desc(), CreditAssessment.id.desc())
     with Session(engine) as s:
-        total = s.scalar(select(func.count()).select_from(CreditAssessment).where(where)) or 0
-        rows = s.scalars(
-            select(CreditAssessment)
-            .where(where)
-            .order_by(CreditAssessment.created_ms.desc(), CreditAssessment.id.desc())
-            .offset(offset)
-            .limit(limit)
-        )
-        return [_view(r) for r in rows], int(total)
+        rows, total = page_rows(s, q, order, offset, limit)
+        return [_view(r) for (r,) in rows], total

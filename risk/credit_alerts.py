@@ -22,13 +22,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from ledger.models import Party
 from partners.audit import now_ms, record
 from partners.errors import Acting, PartnerNotFound, PartnerStateError, require
 from risk.models import CreditAlert
+from settlement.reference_audit import page_rows
 
 __all__ = [
     "ALERT_KINDS",
@@ -190,13 +191,10 @@ def list_alerts(
     if since_ms is not None:
         q = q.where(CreditAlert.raised_ms >= since_ms)
     with Session(engine) as s:
-        total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
-        rows = s.execute(
-            q.order_by(CreditAlert.raised_ms.desc(), CreditAlert.id.desc())
-            .offset(offset)
-            .limit(limit)
-        ).all()
-        return [alert_view(a, p) for a, p in rows], int(total)
+        rows, total = page_rows(
+            s, q, (CreditAlert.raised_ms.desc(), CreditAlert.id.desc()), offset, limit
+        )
+        return [alert_view(a, p) for a, p in rows], total
 
 
 def _move(

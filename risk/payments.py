@@ -42,6 +42,7 @@ from risk.open_items import OpenItem, parse_item, payment_terms_in, settleable_i
 from settlement.common import Actor
 from settlement.models import ReceivableMovement
 from settlement.reference import store_payment
+from settlement.reference_audit import page_rows
 from settlement.reference_values import MAX_MINOR, date_ms
 
 __all__ = [
@@ -555,17 +556,11 @@ def list_payments(
     distributor its own (another party answers like a missing one)."""
     pid = _scope(actor, party_id)
     q = select(CreditPayment, Party.code).join(Party, Party.id == CreditPayment.party_id)
-    n = select(func.count()).select_from(CreditPayment)
     if pid is not None:
         q = q.where(CreditPayment.party_id == pid)
-        n = n.where(CreditPayment.party_id == pid)
+    order = (CreditPayment.received_on.desc(), CreditPayment.id.desc())
     with Session(engine) as s:
-        total = int(s.scalar(n) or 0)
-        rows = s.execute(
-            q.order_by(CreditPayment.received_on.desc(), CreditPayment.id.desc())
-            .offset(offset)
-            .limit(limit)
-        ).all()
+        rows, total = page_rows(s, q, order, offset, limit)
         return [_payment_view(s, p, code) for p, code in rows], total
 
 
@@ -580,15 +575,9 @@ def list_invoices(
     """Invoices newest issued first, ``(page, total)``; scoped like :func:`list_payments`."""
     pid = _scope(actor, party_id)
     q = select(TradeInvoice, Party.code).join(Party, Party.id == TradeInvoice.party_id)
-    n = select(func.count()).select_from(TradeInvoice)
     if pid is not None:
         q = q.where(TradeInvoice.party_id == pid)
-        n = n.where(TradeInvoice.party_id == pid)
+    order = (TradeInvoice.issued_on.desc(), TradeInvoice.id.desc())
     with Session(engine) as s:
-        total = int(s.scalar(n) or 0)
-        rows = s.execute(
-            q.order_by(TradeInvoice.issued_on.desc(), TradeInvoice.id.desc())
-            .offset(offset)
-            .limit(limit)
-        ).all()
+        rows, total = page_rows(s, q, order, offset, limit)
         return [_invoice_view(s, inv, code) for inv, code in rows], total

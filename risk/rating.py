@@ -48,7 +48,6 @@ confirms it; the next rating replaces it) - then calls area C's
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -385,10 +384,8 @@ def rating_history(s: Session, party_id: int) -> list[RatingView]:
 
 
 def _max_overdue(s: Session, party_id: int, on: dt.date) -> int:
-    """Most days overdue from area B's exposure (0 while it is not installed)."""
-    if importlib.util.find_spec("risk.exposure") is None:
-        return 0
-    from risk.exposure import exposure_in  # type: ignore[import-not-found,unused-ignore]
+    """Most days overdue now (:func:`risk.exposure.exposure_in`)."""
+    from risk.exposure import exposure_in  # risk.exposure reads limits, which read ratings
 
     return int(exposure_in(s, party_id, on).max_overdue_days)
 
@@ -476,10 +473,9 @@ def rate_party(
                 + (f"; {words}" if words else ""),
                 rating_id=row.id, table_version=table.version,
             )  # fmt: skip
-        if importlib.util.find_spec("risk.assessment") is not None:
-            from risk.assessment import assess_in  # type: ignore[import-not-found,unused-ignore]
+        from risk.assessment import assess_in  # risk.assessment imports this module
 
-            assess_in(s, party_id, actor, day)
+        assess_in(s, party_id, actor, day)
         return _rating_view(row)
 
 
@@ -541,8 +537,8 @@ def credit_board(
     parties = list(s.scalars(q.order_by(Party.code).offset(offset).limit(limit)))
     ids = [p.id for p in parties]
     exposures: dict[int, Any] = {}
-    if ids and importlib.util.find_spec("risk.exposure") is not None:
-        from risk.exposure import exposures_in  # type: ignore[import-not-found,unused-ignore]
+    if ids:
+        from risk.exposure import exposures_in  # risk.exposure reads limits, which read ratings
 
         exposures = exposures_in(s, ids, day)
     rows = []

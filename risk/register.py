@@ -33,7 +33,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, Select, column, func, select, table
+from sqlalchemy import Engine, Select, column, select, table
 from sqlalchemy.orm import Session
 
 from ledger.models import Party
@@ -42,6 +42,7 @@ from partners.errors import Acting, PartnerNotFound, require
 from partners.values import InvalidField, check_choice, check_text
 from risk.models import RiskItem
 from settlement.models import Program
+from settlement.reference_audit import page_rows
 
 __all__ = [
     "BANDS",
@@ -440,16 +441,10 @@ def list_risks(
     total)``. Raises ``PartnerDenied`` (403) for a role that reads no register."""
     require(actor, *READERS, action="read the risk register")
     q = _filtered(filters)
+    order = ((RiskItem.likelihood * RiskItem.impact).desc(), RiskItem.review_on, RiskItem.id)
     with Session(engine) as s:
-        total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
-        rows = s.execute(
-            q.order_by(
-                (RiskItem.likelihood * RiskItem.impact).desc(), RiskItem.review_on, RiskItem.id
-            )
-            .offset(offset)
-            .limit(limit)
-        ).all()
-        return [_view(r, p, filters.on) for r, p in rows], int(total)
+        rows, total = page_rows(s, q, order, offset, limit)
+        return [_view(r, p, filters.on) for r, p in rows], total
 
 
 def heat_map(s: Session, filters: RiskFilters) -> HeatMap:
