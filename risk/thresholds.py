@@ -52,6 +52,7 @@ from partners.errors import Acting, PartnerNotFound, require
 from partners.values import InvalidField, check_choice
 from risk.assessment import reassess_changed_in
 from risk.credit_alerts import ALERT_READERS, ALERT_WRITERS, CreditAlertView, raise_alert
+from risk.exposure import exposures_in
 from risk.models import HealthScore, RiskThreshold
 from settlement.models import PartnerScore
 
@@ -282,8 +283,6 @@ def check(
     crossed, each once (see the module's text for the keys and the figures in each
     alert's ``detail``: money in minor units with its ``currency``). Raises
     ``PartnerDenied`` for a role that may not act on credit alerts."""
-    from risk.exposure import exposures_in  # area B's; read at call time
-
     require(actor, *ALERT_WRITERS, action="check credit thresholds")
     new: list[CreditAlertView] = []
     already: list[CreditAlertView] = []

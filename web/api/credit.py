@@ -33,7 +33,9 @@ from werkzeug.exceptions import BadRequest
 from ledger.said import SaidError
 from partners.values import InvalidField
 from risk import credit_files, limits, rating
+from risk.assessment import assessment_in_force
 from risk.credit_files import CreditInputInvalid
+from risk.exposure import exposure_in
 from web.api import api_route, json_body, json_response, query_param, query_str
 from web.api.body import known, refuse, request_json, text
 from web.api.paging import page_params, page_window, paged, paged_response
@@ -99,32 +101,21 @@ def _party(s: Session, code: str) -> Any:
 
 def credit_file_json(s: Session, party: Any, on: dt.date) -> dict[str, Any]:
     """A party's credit summary: latest rating, limit in force, newest assessment
-    (area C, when installed) and exposure (area B, when installed)."""
+    and exposure."""
     out: dict[str, Any] = {
         "party": party.code, "name": party.name, "currency": party.currency,
         "rating": rating.rating_json(rating.latest_rating(s, party.id)),
         "limit": limits.limit_json(limits.limit_in_force(s, party.id)),
-        "assessment": None, "exposure": None,
     }  # fmt: skip
-    try:
-        from risk.assessment import assessment_in_force
-    except ImportError:  # area C not installed
-        pass
-    else:
-        found = assessment_in_force(s, party.id)
-        out["assessment"] = None if found is None else dataclasses.asdict(found)
-    try:
-        from risk.exposure import exposure_in
-    except ImportError:  # area B not installed
-        pass
-    else:
-        e = exposure_in(s, party.id, on)
-        out["exposure"] = {
-            "currency": e.currency, "total_minor": e.total_minor, "limit_minor": e.limit_minor,
-            "utilisation_permille": e.utilisation_permille,
-            "max_overdue_days": e.max_overdue_days, "aging": dict(e.aging),
-            "problems": list(e.problems),
-        }  # fmt: skip
+    found = assessment_in_force(s, party.id)
+    out["assessment"] = None if found is None else dataclasses.asdict(found)
+    e = exposure_in(s, party.id, on)
+    out["exposure"] = {
+        "currency": e.currency, "total_minor": e.total_minor, "limit_minor": e.limit_minor,
+        "utilisation_permille": e.utilisation_permille,
+        "max_overdue_days": e.max_overdue_days, "aging": dict(e.aging),
+        "problems": list(e.problems),
+    }  # fmt: skip
     return out
 
 

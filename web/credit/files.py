@@ -8,7 +8,7 @@ file, the rating model and the limit table.
   and documents (upload for finance), "rate now", the latest rating with every
   factor's input, score, weight and points, the rating history, the limit in force
   with its history and the override form (finance, reason required), the latest
-  assessment with area C's forms, and area B's exposure and open items.
+  assessment with its forms (web/credit/assess.py), the exposure and open items.
 - ``credit.model``: the weights in force with each factor's bands, the versions,
   and the form saving a new version (finance, admin).
 - ``credit.limit_table``: the table in force as an editable grid (finance, admin)
@@ -35,7 +35,9 @@ from sqlalchemy.orm import Session
 from ledger.models import Party
 from ledger.said import SaidError
 from risk import credit_files, limits, rating
+from risk.assessment import assessment_in_force
 from risk.credit_files import CreditInputInvalid
+from risk.exposure import exposure_in
 from settlement.reference_values import major_to_minor, minor_to_major
 from web.credit._words import limit_reason_words, refusal_words
 from web.credit.assess import LEVEL_WORDS
@@ -224,20 +226,8 @@ def _party_page(code: str, status: int = 200, **forms: FormState) -> ResponseRet
         ratings = rating.rating_history(s, party.id)
         limit = limits.limit_in_force(s, party.id)
         history = limits.limit_history(s, party.id)
-        assessment = None
-        try:
-            from risk.assessment import assessment_in_force
-        except ImportError:  # area C not installed
-            pass
-        else:
-            assessment = assessment_in_force(s, party.id)
-        exposure = None
-        try:
-            from risk.exposure import exposure_in
-        except ImportError:  # area B not installed
-            pass
-        else:
-            exposure = exposure_in(s, party.id, today)
+        assessment = assessment_in_force(s, party.id)
+        exposure = exposure_in(s, party.id, today)
         name, currency = party.name, party.currency
     role = pages.role()
     inv_form = forms.get("investigation") or FormState(
