@@ -80,8 +80,8 @@ from risk.assessment import is_cash_only
 from risk.credit_alerts import CreditAlertView, raise_alert, update_alert
 from risk.exposure import Exposure, exposures_in
 from risk.limits import limit_in_force
+from risk.open_items import ListPrices
 from settlement.common import Actor
-from settlement.models import PriceList
 from settlement.rules.money import minor_exponent
 
 __all__ = [
@@ -307,27 +307,6 @@ def _held(s: Session, hops: Sequence[Hop], shipped: list[int]) -> dict[int, list
     return out
 
 
-def _prices(s: Session, gtins: set[str], currency: str, on: dt.date) -> dict[str, int]:
-    """The list price of each GTIN in ``currency`` in force on ``on`` (the latest
-    ``valid_from`` on or before it), valued like ``delivery:`` open items
-    (:mod:`risk.open_items`); a GTIN with no price is absent (adds 0)."""
-    found: dict[str, int] = {}
-    if not gtins:
-        return found
-    day = on.isoformat()
-    for gtin, minor in s.execute(
-        select(PriceList.gtin, PriceList.list_price_minor)
-        .where(
-            PriceList.gtin.in_(sorted(gtins)),
-            PriceList.currency == currency,
-            PriceList.valid_from <= day,
-        )
-        .order_by(PriceList.valid_from)
-    ):
-        found[str(gtin)] = int(minor)  # the latest version wins
-    return found
-
-
 def _screen(s: Session, conn: Connection, hops: Sequence[Hop], candidates: list[int]) -> Screened:
     codes = {hops[i].party for i in candidates} | {str(hops[i].counterparty) for i in candidates}
     parties = {p.code: p for p in s.scalars(select(Party).where(Party.code.in_(codes)))}
@@ -359,7 +338,8 @@ def _screen(s: Session, conn: Connection, hops: Sequence[Hop], candidates: list[
         ids = [parties[code].id for code, d in days.items() if d == day]
         exposures.update(exposures_in(s, ids, day))
     gtins = {g for idx in by_party.values() for i in idx for k in held[i] if (g := _gtin(k))}
-    price_books: dict[tuple[str, dt.date], dict[str, int]] = {}
+    # valued like ``delivery:`` open items: the list price in force on the day
+    prices = ListPrices(s, gtins, {parties[code].currency for code in by_party})
     out = list(hops)
     flags: list[CreditFlag] = []
     for code, idx in sorted(by_party.items()):
@@ -376,10 +356,10 @@ def _screen(s: Session, conn: Connection, hops: Sequence[Hop], candidates: list[
         for i in idx:
             new[i] = [k for k in held[i] if k not in counted]
             counted.update(new[i])
-        if (currency, on) not in price_books:
-            price_books[(currency, on)] = _prices(s, gtins, currency, on)
-        prices = price_books[(currency, on)]
-        values = {i: sum(prices.get(_gtin(k) or "", 0) for k in new[i]) for i in idx}
+        iso = on.isoformat()
+        values = {
+            i: sum(prices.price(_gtin(k) or "", currency, iso) or 0 for k in new[i]) for i in idx
+        }
         if not cash_only and before + sum(values.values()) <= limit.limit_minor:
             continue  # within the limit even with the whole batch
         running = 0

@@ -64,6 +64,7 @@ __all__ = [
     "DAY_MS",
     "DEFAULT_PAYMENT_DAYS",
     "ITEM_KINDS",
+    "ListPrices",
     "OpenItem",
     "PartyItems",
     "items_in",
@@ -185,7 +186,7 @@ def payment_terms_in(s: Session, party_ids: Collection[int]) -> PaymentTerms:
     return PaymentTerms(rows)
 
 
-class _Prices:
+class ListPrices:
     """List prices by (gtin, currency), each version's ``valid_from`` sorted, so the
     version in force on a day is one bisect."""
 
@@ -216,7 +217,7 @@ class _Prices:
 
 
 def _unit_value(
-    prices: _Prices, counts: dict[str, int], currency: str, day: str
+    prices: ListPrices, counts: dict[str, int], currency: str, day: str
 ) -> tuple[int, list[str]]:
     total, missing = 0, []
     for gtin in sorted(counts):
@@ -342,7 +343,7 @@ def items_in(s: Session, party_ids: Collection[int] | None, on: date) -> dict[in
 
     # deliveries: one grouped query (counterparty, day, gtin, count)
     shipped = _delivery_counts(s, ids, end_ms)
-    prices = _Prices(s, {g for _, _, g in shipped}, {p.currency for p in parties.values()})
+    prices = ListPrices(s, {g for _, _, g in shipped}, {p.currency for p in parties.values()})
     per_day: dict[tuple[int, str], dict[str, int]] = defaultdict(dict)
     day_names: dict[int, str] = {}  # a few hundred days for many thousand rows
     for (pid, dayn, gtin), n in shipped.items():
@@ -470,6 +471,6 @@ def shipment_value_in(
             else:
                 counts[str(gtin)] += 1
         frontier = containers
-    prices = _Prices(s, counts, [party.currency])
+    prices = ListPrices(s, counts, [party.currency])
     value, missing = _unit_value(prices, counts, party.currency, on.isoformat())
     return value, party.currency, tuple(missing)
