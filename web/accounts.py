@@ -209,8 +209,15 @@ def account_error_words(exc: AccountError) -> str:
 
 #: The roles whose accounts belong to a party (DESIGN.md: a distributor user sees
 #: its own party's data, so it must have one; warehouse staff may work for one
-#: party, whose scans the station then records); every other role acts for none.
-PARTY_ROLES: dict[Role, bool] = {Role.DISTRIBUTOR: True, Role.WAREHOUSE: False}
+#: party, whose scans the station then records; an inspector belongs to its
+#: inspection party); every other role acts for none.
+PARTY_ROLES: dict[Role, bool] = {
+    Role.DISTRIBUTOR: True,
+    Role.WAREHOUSE: False,
+    # an inspector works for an inspection party (kind ``inspector``): its
+    # inspections are that party's ledger entries, which detection judges
+    Role.INSPECTOR: True,
+}
 
 
 @dataclass(frozen=True, slots=True)

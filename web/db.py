@@ -57,6 +57,7 @@ MODEL_MODULES: tuple[tuple[str, str], ...] = (
     ("notify.models", "Base"),
     ("partners.models", "Base"),
     ("risk.models", "Base"),
+    ("sightings.models", "Base"),
 )
 
 _EXTENSION = "hopchain"

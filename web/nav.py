@@ -261,6 +261,25 @@ NAV: tuple[NavItem, ...] = (
         N_("Your credit limit, what is open and when it is due."),
     ),
     NavItem(
+        N_("Inspect"),
+        "inspect.scan",
+        (Role.INSPECTOR,),
+        N_("Scan a unit on a shelf, add the shop and photos, and record it."),
+        pages=("inspect.history",),
+    ),
+    NavItem(
+        N_("Suspected"),
+        "suspects.index",
+        (Role.CHANNEL_MANAGER, Role.INSPECTOR, Role.ADMIN),
+        N_("Label scans by the public that suggest diversion or a copied code."),
+    ),
+    NavItem(
+        N_("Product pages"),
+        "label.products",
+        (Role.CHANNEL_MANAGER, Role.ADMIN),
+        N_("The name and picture a consumer sees when scanning a label."),
+    ),
+    NavItem(
         N_("API tokens"),
         "admin.tokens",
         (Role.ADMIN,),

@@ -14,6 +14,7 @@ class Role(enum.StrEnum):
     PARTNER_MANAGER = "partner_manager"
     FINANCE = "finance"
     DISTRIBUTOR = "distributor"
+    INSPECTOR = "inspector"
     AUDITOR = "auditor"
 
     @property
@@ -29,6 +30,7 @@ _LABELS = {
     Role.PARTNER_MANAGER: "Partner manager",
     Role.FINANCE: "Finance",
     Role.DISTRIBUTOR: "Distributor",
+    Role.INSPECTOR: "Inspector",
     Role.AUDITOR: "Auditor",
 }
 

@@ -1,0 +1,143 @@
+"""Where one unit may be seen, and whether a location is inside it.
+
+The same rule as detection's (:mod:`settlement.zones`, DESIGN.md "Diversion"),
+asked for one unit at a time as a label is scanned:
+
+* the unit's **allocated distributor** is the first distributor the manufacturer
+  shipped it to (a retracted shipment does not count);
+* its **zone** is that distributor's territory grants in force at the time, and
+  those of every sub-distributor below it;
+* a point is **in zone** when the deepest stored territory containing it, or one
+  of that territory's ancestors, is in the zone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, aliased
+
+from geo.cache import cached_index
+from geo.index import TerritoryIndex
+from ledger.models import Entry, Party
+from ledger.retraction import live_entries
+from partners.models import TerritoryGrant
+
+__all__ = ["Judgement", "UnitZone", "Verdict", "allocated_party_id", "judge_location", "unit_zone"]
+
+Verdict = Literal["in_zone", "out_of_zone", "unlocated", "unallocated"]
+
+
+@dataclass(frozen=True, slots=True)
+class UnitZone:
+    """The market a unit was shipped for.
+
+    ``allocated_*`` describe its allocated distributor (``None``/"" when it has
+    none yet); ``territory_codes`` the zone's territories in force at the time
+    asked, sorted (empty when unallocated or granted nothing).
+    """
+
+    unit_id: int
+    allocated_party_id: int | None
+    allocated_code: str
+    allocated_name: str
+    allocated_country: str | None  # ISO 3166-1 alpha-2
+    territory_codes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """``verdict`` of a location for a unit; ``territory_code`` is the deepest stored
+    territory containing the point ("" when none)."""
+
+    verdict: Verdict
+    territory_code: str
+    zone: UnitZone
+
+
+def allocated_party_id(session: Session, unit_id: int) -> int | None:
+    """Party id of the unit's allocated distributor, ``None`` if the manufacturer
+    never shipped it to a distributor."""
+    maker = aliased(Party)
+    receiver = aliased(Party)
+    return session.execute(
+        select(Entry.counterparty_id)
+        .join(maker, maker.id == Entry.party_id)
+        .join(receiver, receiver.id == Entry.counterparty_id)
+        .where(
+            Entry.unit_id == unit_id,
+            Entry.kind == "shipping",
+            maker.kind == "manufacturer",
+            receiver.kind == "distributor",
+            live_entries(),
+        )
+        .order_by(Entry.seq)
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def _family(session: Session, party_id: int) -> list[int]:
+    """``party_id`` and every party below it (sub-distributors, their dealers...)."""
+    family, frontier = [party_id], [party_id]
+    while frontier:
+        below = list(
+            session.execute(select(Party.id).where(Party.parent_id.in_(frontier))).scalars()
+        )
+        below = [p for p in below if p not in family]  # a cycle must not loop forever
+        family.extend(below)
+        frontier = below
+    return family
+
+
+def unit_zone(session: Session, unit_id: int, at_ms: int) -> UnitZone:
+    """The unit's allocated distributor and its zone as in force at ``at_ms``."""
+    party_id = allocated_party_id(session, unit_id)
+    if party_id is None:
+        return UnitZone(unit_id, None, "", "", None, ())
+    party = session.get(Party, party_id)
+    assert party is not None  # the entry's foreign key holds it
+    g = TerritoryGrant
+    codes = session.execute(
+        select(g.territory_code)
+        .where(
+            g.party_id.in_(_family(session, party_id)),
+            g.valid_from_ms <= at_ms,
+            or_(g.valid_to_ms.is_(None), g.valid_to_ms > at_ms),
+        )
+        .distinct()
+    ).scalars()
+    return UnitZone(
+        unit_id, party.id, party.code, party.name, party.country, tuple(sorted(set(codes)))
+    )
+
+
+def judge_location(
+    session: Session,
+    unit_id: int,
+    lat_e6: int,
+    lon_e6: int,
+    at_ms: int,
+    *,
+    index: TerritoryIndex | None = None,
+) -> Judgement:
+    """Whether (``lat_e6``, ``lon_e6``) (micro-degrees, WGS 84) is in the unit's zone
+    at ``at_ms``; ``index`` defaults to the stored territories (cached per process)."""
+    zone = unit_zone(session, unit_id, at_ms)
+    idx = index if index is not None else cached_index(session)
+    territory = ""
+    chain: list[str] = []
+    if len(idx.codes):
+        pos = int(idx.locate([lon_e6 / 1e6], [lat_e6 / 1e6])[0])
+        if pos >= 0:
+            territory = idx.codes[pos]
+            while pos >= 0:
+                chain.append(idx.codes[pos])
+                pos = int(idx.parent[pos])
+    if zone.allocated_party_id is None:
+        return Judgement("unallocated", territory, zone)
+    if not territory:
+        return Judgement("unlocated", territory, zone)
+    inside = not set(chain).isdisjoint(zone.territory_codes)
+    return Judgement("in_zone" if inside else "out_of_zone", territory, zone)
