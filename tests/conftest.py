@@ -364,7 +364,11 @@ def user_password() -> str:
 @pytest.fixture
 def make_user(engine: Engine, make_party: Callable[..., int]) -> Callable[..., int]:
     def make(username: str, role: str, party: str | None = None) -> int:
-        if party is not None:
+        if role == "inspector":
+            # an inspector belongs to an inspection party (web.accounts.PARTY_ROLES)
+            party = party or "INSP-TEST"
+            make_party(party, kind="inspector")
+        elif party is not None:
             make_party(party)
         with Session(engine) as session:
             return accounts.create_user(session, username, TEST_PASSWORD, role, party=party)

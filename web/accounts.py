@@ -441,17 +441,18 @@ def _check_party(role: Role, party_id: int | None) -> None:
     """A party exactly where :data:`PARTY_ROLES` allows one; AccountError naming the field."""
     if PARTY_ROLES.get(role) and party_id is None:
         raise AccountError(
-            "a distributor account must belong to a party (give its code)",
-            N_("Party code: a distributor account must belong to a party; type its code"),
+            f"a {role.value} account must belong to a party (give its code)",
+            N_("Party code: a %(role)s account must belong to a party; type its code"),
             "party",
+            role=_l(role.label),
         )
     if role not in PARTY_ROLES and party_id is not None:
         raise AccountError(
             f"a {role.value} account acts for no party: leave the party empty"
-            " (only distributor and warehouse accounts belong to one)",
+            " (only distributor, warehouse and inspector accounts belong to one)",
             N_(
                 "Party code: a %(role)s account acts for no party; leave it empty"
-                " (only distributor and warehouse accounts belong to one)"
+                " (only distributor, warehouse and inspector accounts belong to one)"
             ),
             "party",
             role=_l(role.label),

@@ -260,6 +260,7 @@ def test_openapi_document_lists_endpoints_and_their_roles(client: FlaskClient) -
         "partner_manager",
         "finance",
         "distributor",
+        "inspector",
         "auditor",
     }
     assert "401" in me["responses"] and "403" in me["responses"]
