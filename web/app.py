@@ -57,6 +57,7 @@ BLUEPRINT_MODULES: tuple[str, ...] = (
     "web.credit.accuracy",
     "web.credit.assess",
     "web.credit.items",
+    "web.label.products",  # blueprint "label": web.label.verify's pages and the product pages
 )
 
 _MAX_BODY = 16 * 1024 * 1024  # a scan batch of tens of thousands of events fits
