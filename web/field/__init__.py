@@ -1,1 +1,1 @@
-"""Pages for people in the field: inspectors\x27 scans and the suspected-alert queue."""
+"""Pages for people in the field: inspectors' scans and the suspected-alert queue."""
