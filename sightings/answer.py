@@ -86,8 +86,9 @@ class MarketTerritory:
 class LabelAnswer:
     """The answer to one scanned label ``01/{gtin}/21/{serial}``.
 
-    ``known`` is False when no commissioned unit of ours carries the code (then
-    every other field but the key is empty). ``market`` is the zone the unit was
+    ``known`` is False when no unit of ours carries the code, or the unit holding
+    it was never commissioned (a scan saw the code; our factory never made it) (then every
+    other field but the key is empty). ``market`` is the zone the unit was
     shipped for (:class:`sightings.zone.UnitZone`; an unallocated unit has no
     distributor and no territories); ``market_territories`` names its
     territories. ``verifications`` counts public verifications, this one
@@ -140,8 +141,8 @@ def answer_label(
     key = unit_key(gtin, serial)
     gtin14 = validate_gtin14(gtin)
     row = session.execute(_unit_query(key)).one_or_none()
-    if row is None or row.state == UnitState.UNCOMMISSIONED.value:
-        # never commissioned by us: a scan saw it, we never made it
+    if row is None or not row.commissioned:
+        # never commissioned by us (a scan saw the code, we never made the item)
         return LabelAnswer(key, gtin14, serial, False, None, None, None, 0, None, "", False)
     verifications, first_ms = int(row.tally_count or 0), row.tally_first_ms
     if count:
@@ -191,6 +192,12 @@ def _unit_query(key: str):  # type: ignore[no-untyped-def]
         .correlate(Unit)
         .scalar_subquery()
     )
+    commissioned = (
+        select(Entry.seq)
+        .where(Entry.unit_id == Unit.id, Entry.kind == "commissioning", live_entries())
+        .correlate(Unit)
+        .exists()
+    )
     sightings = (
         select(func.count())
         .select_from(PublicSighting)
@@ -203,6 +210,7 @@ def _unit_query(key: str):  # type: ignore[no-untyped-def]
         select(
             Unit.id,
             Unit.state,
+            commissioned.label("commissioned"),
             allocated.label("allocated_id"),
             sightings.label("sightings"),
             Product.name.label("product_name"),

@@ -154,7 +154,10 @@ def _now_ms() -> int:
 def _allowed(config_key: str, scope: str, identifier: str) -> int:
     """Count one request against the limits of ``config_key`` for ``identifier``;
     0 when allowed, else the seconds until the tightest exceeded limit resets."""
-    limiter = current_app.extensions["hopchain_limiter"].limiter
+    extension = current_app.extensions["hopchain_limiter"]
+    if not extension.enabled:  # RATELIMIT_ENABLED = False
+        return 0
+    limiter = extension.limiter
     wait = 0
     for item in parse_many(str(_config(config_key))):
         if not limiter.hit(item, scope, identifier):
@@ -408,7 +411,8 @@ def sighting(gtin: str, serial: str) -> ResponseReturnValue:
 
     400 names the bad field (``field``: body, consent, token, lat, lon); 404 for
     a code that is not ours; 409 when the token was used, expired or belongs to
-    another code; 429 past a rate limit (``retry_after`` seconds)."""
+    another code; 429 past a rate limit (``retry_after`` seconds) or when the
+    unit was shared more than ``SIGHTINGS_PER_UNIT_HOUR`` times in the last hour."""
     with _in_page_language() as lang:
         try:
             key = unit_key(gtin, serial)
@@ -428,6 +432,9 @@ def sighting(gtin: str, serial: str) -> ResponseReturnValue:
             )
         from sightings.public import record_sighting
 
+        per_unit = {}
+        if current_app.config.get("SIGHTINGS_PER_UNIT_HOUR") is not None:
+            per_unit["per_unit_hour"] = int(current_app.config["SIGHTINGS_PER_UNIT_HOUR"])
         session = get_session()
         try:
             result = record_sighting(
@@ -439,6 +446,7 @@ def sighting(gtin: str, serial: str) -> ResponseReturnValue:
                 secret=sighting_secret(),
                 locale=lang,
                 now_ms=_now_ms(),
+                **per_unit,
             )
         except UnknownCode:
             session.rollback()
@@ -452,7 +460,11 @@ def sighting(gtin: str, serial: str) -> ResponseReturnValue:
                 if refused.values
                 else gettext(refused.words)
             )
-            return _json_error(409, str(refused), words, refused.field)
+            # token used/expired/not this code's: 409; the unit's hourly cap: 429
+            status = 409 if refused.field else 429
+            if refused.field in ("lat", "lon"):
+                status = 400
+            return _json_error(status, str(refused), words, refused.field)
         session.commit()
         response = jsonify(
             {
