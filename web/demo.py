@@ -402,4 +402,7 @@ def build_demo(
         if progress is not None:
             progress(min(i + BATCH, len(hops)), len(hops))
     summary.credentials, summary.credentials_file = _create_users(engine, net, instance)
+    from web.demo_label import seed_product_pictures
+
+    seed_product_pictures(engine)  # the label page's product pictures
     return summary
