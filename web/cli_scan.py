@@ -78,7 +78,10 @@ def scan_decode(ctx: click.Context, images: tuple[str, ...]) -> None:
 @click.option(
     "--domain",
     default=None,
-    help="Digital Link domain printed in QR codes (default: scanners.DEFAULT_DOMAIN).",
+    help=(
+        "Resolver root printed in QR codes' Digital Links (default: HOPCHAIN_RESOLVER_ROOT, "
+        "the resolver this server runs; unset: scanners.DEFAULT_DOMAIN, which resolves nowhere)."
+    ),
 )
 @click.option(
     "--out",
@@ -102,12 +105,20 @@ def labels(
     out_dir: Path,
     basename: str,
 ) -> None:  # fmt: skip
-    """Print label sheets (PDF and PNG); fresh serials are never handed out twice."""
+    """Print label sheets (PDF and PNG); fresh serials are never handed out twice.
+
+    QR codes hold GS1 Digital Links on the resolver root (``--domain``, else the
+    app's ``RESOLVER_ROOT`` from ``HOPCHAIN_RESOLVER_ROOT``), so a printed code
+    resolves on this server (:mod:`web.label.resolver`)."""
+    from flask import current_app
+
     from scanners import SerialError, labels_command, serial_range
     from web.db import get_session
 
     if (gtin is None) == (company_prefix is None):
         raise click.UsageError("give --gtin (unit labels) or --company-prefix (SSCC labels)")
+    if domain is None:  # unset too: scanners.DEFAULT_DOMAIN (docs/resolver.md says to set it)
+        domain = current_app.config.get("RESOLVER_ROOT")
     try:
         serial_list = serial_range(serials) if serials is not None else None
         paths = labels_command(
