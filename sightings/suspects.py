@@ -90,7 +90,7 @@ NOTE_MAX = 2000
 NOT_FOUND = "There is no suspected alert %(id)s."
 NOTE_REQUIRED = "Write why the suspected alert is cleared: the note is required."
 NOTE_TOO_LONG = "The note is too long: at most %(max)d characters."
-NOT_OPEN = "Suspected alert %(id)s is already %(status)s; only a suspected one can be cleared."
+NOT_OPEN = "Suspected alert %(id)s is already %(state)s; only a suspected one can be cleared."
 
 
 class SuspectNotFound(SightingError):
@@ -378,7 +378,7 @@ def clear_suspect(
     if row is None:
         raise SuspectNotFound(NOT_FOUND, field="id", id=suspect_id)
     if row.status != "suspected":
-        raise SuspectRefused(NOT_OPEN, field="status", id=suspect_id, status=row.status)
+        raise SuspectRefused(NOT_OPEN, field="status", id=suspect_id, state=row.status)
     stamp = _now_ms() if now_ms is None else now_ms
     row.status, row.resolved_ms, row.resolved_by = "cleared", stamp, actor[:64]
     row.resolution_note = text

@@ -59,6 +59,7 @@ BLUEPRINT_MODULES: tuple[str, ...] = (
     "web.credit.items",
     "web.label.products",  # blueprint "label": web.label.verify's pages and the product pages
     "web.label.resolver",
+    "web.field.suspects",
 )
 
 _MAX_BODY = 16 * 1024 * 1024  # a scan batch of tens of thousands of events fits
