@@ -405,4 +405,7 @@ def build_demo(
     from web.demo_label import seed_product_pictures
 
     seed_product_pictures(engine)  # the label page's product pictures
+    from web.demo_sightings import seed_demo_sightings
+
+    seed_demo_sightings(engine, cfg, summary)  # inspector, public sightings, suspected alerts
     return summary
