@@ -129,7 +129,8 @@ def _places(session: Session) -> dict[int, list[tuple[int, int, str | None]]]:
         )
         .order_by(Site.id)
     ):
-        out.setdefault(int(party_id), []).append((int(lat), int(lon), country or parent_country))
+        if lat is not None and lon is not None:
+            out.setdefault(int(party_id), []).append((lat, lon, country or parent_country))
     return out
 
 
