@@ -43,6 +43,8 @@ __all__ = [
     "write_labels",
 ]
 
+#: A placeholder that resolves nowhere: ``hopchain labels`` prints the resolver root
+#: (``HOPCHAIN_RESOLVER_ROOT``, docs/resolver.md) so a printed code resolves on that server.
 DEFAULT_DOMAIN = "https://id.hopchain.example"
 _DPI = 300
 _PAGE_MM = (210.0, 297.0)

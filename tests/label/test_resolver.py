@@ -21,7 +21,6 @@ from flask import Flask, url_for
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from jsonschema import Draft7Validator
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
@@ -31,6 +30,7 @@ from ledger.ids import gs1_check_digit
 from ledger.models import Unit
 from scanners import ScanResult, decode_image, render_labels, sscc_labels, unit_labels
 from settlement.models import Product
+from tests.label._resolver_schemas import DESCRIPTION_SCHEMA, LINKSET_SCHEMA, validate
 from web import create_app
 
 GTIN = "09506000134352"
@@ -48,96 +48,6 @@ VOC = "https://ref.gs1.org/voc/"
 VERIFY = f"/label/01/{GTIN}/21/S1"
 PRODUCT_PAGE = f"/label/01/{GTIN}"
 TRACE = f"/trace/?q=00/{SSCC}"
-
-# The essentials of the standard's linkset schema (ref.gs1.org/standards/resolver/
-# linkset-schema, draft-07), written out: a "linkset" array of link context
-# objects, each with an http(s) "anchor", optionally "itemDescription" and
-# "description", and link types (lower-case words or http(s) URIs) holding
-# arrays of targets; a target has "href" (http(s)) and "title", optionally
-# "hreflang" (an array of ll or ll-CC tags), "type" (a media type), "context",
-# "fwqs", "public", and nothing else.
-_URI = r"^https?://[a-zA-Z0-9./]+"
-LINKSET_SCHEMA: dict[str, Any] = {
-    "$schema": "http://json-schema.org/draft-07/schema#",
-    "type": "object",
-    "properties": {
-        "linkset": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "anchor": {"type": "string", "pattern": _URI},
-                    "itemDescription": {"type": "string"},
-                    "description": {"type": "string"},
-                },
-                "patternProperties": {
-                    r"(?!(anchor|itemDescription|description))^([a-z-]+$)|(^https?://[a-zA-Z0-9./]+$)": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "properties": {
-                                "href": {"type": "string", "pattern": _URI},
-                                "title": {"type": "string"},
-                                "hreflang": {
-                                    "type": "array",
-                                    "items": {
-                                        "type": "string",
-                                        "pattern": r"(^\w{2}$)|(^\w{2}-\w{2}$)",
-                                    },
-                                },
-                                "type": {"type": "string", "pattern": r"\w+/[-+.\w]+"},
-                                "context": {"type": "array"},
-                                "fwqs": {"type": "boolean"},
-                                "public": {"type": "boolean"},
-                            },
-                            "required": ["href", "title"],
-                            "additionalProperties": False,
-                        },
-                    }
-                },
-                "required": ["anchor"],
-                "additionalProperties": False,
-            },
-        }
-    },
-    "required": ["linkset"],
-    "additionalProperties": False,
-}
-
-# The essentials of the resolver description file schema, release 1.2.0
-# (ref.gs1.org/standards/resolver/1.2.0/description-file-schema, draft-07).
-_KEYS = ["all", "01", "8006", "8013", "8010", "410", "411", "412", "413", "414", "415"]
-_KEYS += ["417", "8017", "8018", "255", "00", "253", "401", "402", "8003", "8004"]
-DESCRIPTION_SCHEMA: dict[str, Any] = {
-    "$schema": "http://json-schema.org/draft-07/schema#",
-    "type": "object",
-    "properties": {
-        "resolverRoot": {"type": "string", "format": "uri"},
-        "supportedPrimaryKeys": {"type": "array", "items": {"type": "string", "enum": _KEYS}},
-        "name": {"type": "string"},
-        "supportedLinkType": {
-            "type": "array",
-            "items": {
-                "properties": {
-                    "namespace": {"type": "string", "format": "uri"},
-                    "prefix": {"type": "string", "pattern": "^[a-zA-Z_][A-Za-z0-9_-]*?:$"},
-                }
-            },
-        },
-        "linkTypeDefaultCanBeLinkset": {"type": "boolean"},
-        "supportedContextValuesEnumerated": {"type": "array", "items": {"type": "string"}},
-        "supportedContextValuesExternal": {"type": "array", "items": {"type": "object"}},
-        "contact": {"type": "object"},
-        "extensionProfile": {"type": "string", "format": "uri"},
-        "jsonLdContextLocation": {"type": "string", "format": "uri"},
-    },
-    "required": ["resolverRoot", "supportedPrimaryKeys"],
-}
-
-
-def _validate(schema: dict[str, Any], document: Any) -> None:
-    errors = [e.message for e in Draft7Validator(schema).iter_errors(document)]
-    assert errors == [], errors
 
 
 def _commission(engine: Engine, *keys: str) -> None:
@@ -196,7 +106,7 @@ def _check_answer(
     if expected == "linkset":
         assert response.status_code == 200
         assert response.mimetype == (accept if accept in (JSON, LINKSET) else LINKSET)
-        _validate(LINKSET_SCHEMA, response.get_json(force=True))
+        validate(LINKSET_SCHEMA, response.get_json(force=True))
         assert "json-ld#context" in response.headers["Link"]
     elif expected == "page":
         assert (response.status_code, response.mimetype) == (200, "text/html")
@@ -253,7 +163,7 @@ def test_the_redirect_carries_the_linkset_in_its_link_header_and_passes_the_quer
 def test_the_units_linkset(client: FlaskClient) -> None:
     response = _get(client, UNIT + "?linkType=linkset", LINKSET, **{"Accept-Language": "es"})
     document = response.get_json(force=True)
-    _validate(LINKSET_SCHEMA, document)
+    validate(LINKSET_SCHEMA, document)
     (context,) = document["linkset"]
     assert context["anchor"] == f"http://localhost{UNIT}"
     assert context["itemDescription"] == NAME
@@ -299,7 +209,7 @@ def test_a_product_answers_with_its_page_and_has_no_verification_service(
     missing = _get(client, f"/01/{GTIN}?linkType=gs1:verificationService", BROWSER)
     assert missing.status_code == 404
     document = _get(client, f"/01/{GTIN}", LINKSET).get_json(force=True)
-    _validate(LINKSET_SCHEMA, document)
+    validate(LINKSET_SCHEMA, document)
     (context,) = document["linkset"]
     assert context["anchor"] == f"http://localhost/01/{GTIN}"
     assert sorted(context) == sorted(
@@ -317,7 +227,7 @@ def test_an_sscc_answers_with_the_trace_page(client: FlaskClient) -> None:
     assert traceability == TRACE + "&linkType=gs1:traceability"
     assert _get(client, f"/00/{SSCC}?linkType=gs1:pip").status_code == 404
     document = _get(client, f"/00/{SSCC}", JSON).get_json()
-    _validate(LINKSET_SCHEMA, document)
+    validate(LINKSET_SCHEMA, document)
     (context,) = document["linkset"]
     assert context["anchor"] == f"http://localhost/00/{SSCC}"
     assert context["https://ref.gs1.org/voc/traceability"][0]["href"] == "http://localhost" + TRACE
@@ -417,7 +327,7 @@ def test_the_description_file(client: FlaskClient) -> None:
     response = client.get("/.well-known/gs1resolver")
     assert (response.status_code, response.mimetype) == (200, "application/json")
     document = response.get_json()
-    _validate(DESCRIPTION_SCHEMA, document)
+    validate(DESCRIPTION_SCHEMA, document)
     assert document["resolverRoot"] == "http://localhost"
     assert document["supportedPrimaryKeys"] == ["01", "00"]
     assert document["supportedLinkType"] == [
