@@ -63,6 +63,7 @@ the log's public key checks a record with :func:`verify_inspection_record`.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -75,7 +76,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from PIL import Image, UnidentifiedImageError
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, and_, func, select, true
 from sqlalchemy.orm import Session
 
 from ledger.append import append_hops
@@ -87,7 +88,7 @@ from ledger.models import Entry, Party, ScanReceipt, Unit
 from ledger.times import in_range
 from settlement.seals import NoteSigner
 from sightings.errors import InspectionRefused, UnknownCode
-from sightings.models import Inspection, InspectionPhoto
+from sightings.models import Inspection, InspectionPhoto, SuspectedAlert
 from sightings.suspects import Resolution, resolve_by_inspection
 from sightings.zone import judge_location, unit_zone
 
@@ -103,13 +104,19 @@ __all__ = [
     "WORDS",
     "InspectionRecordError",
     "InspectionResult",
+    "InspectionView",
     "Photo",
+    "PhotoView",
+    "SettledSuspect",
     "SignedInspection",
     "check_photos",
     "device_of",
     "device_seq_of",
+    "get_inspection",
     "inspection_record",
+    "list_inspections",
     "open_inspection_note",
+    "photo_data",
     "record_bytes",
     "record_inspection",
     "verify_inspection_record",
@@ -579,3 +586,152 @@ def record_inspection(
         resolution = resolve_by_inspection(session, inspection, actor=user_name, signer=signer)
         session.commit()
         return InspectionResult(inspection.id, seq, verdict, territory, resolution)
+
+
+# ---------------------------------------------------------------- reading
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoView:
+    """A stored photo's description (the bytes are read by :func:`photo_data`)."""
+
+    id: int
+    position: int
+    content_type: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class SettledSuspect:
+    """A suspected alert an inspection settled: ``status`` ``confirmed`` (then
+    ``alert_id`` is the normal alert it became) or ``cleared``."""
+
+    id: int
+    kind: str
+    status: str
+    alert_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class InspectionView:
+    """An inspection as pages and the API show it. Times in ms since the epoch (UTC),
+    places in micro-degrees; ``photos`` and ``settled`` only filled by
+    :func:`get_inspection` (lists leave them empty and give ``photo_count``)."""
+
+    id: int
+    seq: int
+    unit_key: str
+    party_code: str
+    user_name: str
+    shop_name: str
+    note: str
+    at_ms: int
+    lat_e6: int | None
+    lon_e6: int | None
+    territory_code: str
+    verdict: str
+    record_hash: str
+    signature: str
+    photo_count: int
+    photos: tuple[PhotoView, ...] = ()
+    settled: tuple[SettledSuspect, ...] = ()
+
+
+def _views(session: Session, where: Any, offset: int, limit: int) -> list[InspectionView]:
+    counts = (
+        select(InspectionPhoto.inspection_id, func.count().label("n"))
+        .group_by(InspectionPhoto.inspection_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Inspection, Unit.key, Party.code, func.coalesce(counts.c.n, 0))
+        .join(Unit, Unit.id == Inspection.unit_id)
+        .join(Party, Party.id == Inspection.inspector_party_id)
+        .outerjoin(counts, counts.c.inspection_id == Inspection.id)
+        .where(where)
+        .order_by(Inspection.at_ms.desc(), Inspection.id.desc())
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    return [
+        InspectionView(
+            i.id,
+            i.seq,
+            key,
+            code,
+            i.user_name,
+            i.shop_name,
+            i.note,
+            i.at_ms,
+            i.lat_e6,
+            i.lon_e6,
+            i.territory_code,
+            i.verdict,
+            i.record_hash,
+            i.signature,
+            int(n),
+        )
+        for i, key, code, n in rows
+    ]
+
+
+def list_inspections(
+    session: Session,
+    *,
+    user_name: str | None = None,
+    unit_key: str | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[list[InspectionView], int]:
+    """A page of inspections, newest first, and how many match in all: those by
+    ``user_name`` when given (an inspector's own), of the unit ``unit_key`` when
+    given, else all."""
+    where: Any = true()
+    if user_name is not None:
+        where = and_(where, Inspection.user_name == user_name)
+    if unit_key is not None:
+        where = and_(where, Inspection.unit_id.in_(select(Unit.id).where(Unit.key == unit_key)))
+    total = int(session.scalar(select(func.count()).select_from(Inspection).where(where)) or 0)
+    return _views(session, where, offset, limit), total
+
+
+def get_inspection(session: Session, inspection_id: int) -> InspectionView | None:
+    """One inspection with its photos (in the order taken) and the suspected alerts
+    it settled; None when there is none with that id."""
+    found = _views(session, Inspection.id == inspection_id, 0, 1)
+    if not found:
+        return None
+    photos = tuple(
+        PhotoView(p.id, p.position, p.content_type, p.size, p.sha256)
+        for p in session.execute(
+            select(
+                InspectionPhoto.id,
+                InspectionPhoto.position,
+                InspectionPhoto.content_type,
+                InspectionPhoto.size,
+                InspectionPhoto.sha256,
+            )
+            .where(InspectionPhoto.inspection_id == inspection_id)
+            .order_by(InspectionPhoto.position)
+        ).all()
+    )
+    settled = tuple(
+        SettledSuspect(s.id, s.kind, s.status, s.alert_id)
+        for s in session.scalars(
+            select(SuspectedAlert)
+            .where(SuspectedAlert.inspection_id == inspection_id)
+            .order_by(SuspectedAlert.id)
+        )
+    )
+    return dataclasses.replace(found[0], photos=photos, settled=settled)
+
+
+def photo_data(session: Session, photo_id: int) -> tuple[int, str, bytes] | None:
+    """(inspection id, content type, bytes) of a stored photo; None when there is none."""
+    row = session.execute(
+        select(
+            InspectionPhoto.inspection_id, InspectionPhoto.content_type, InspectionPhoto.data
+        ).where(InspectionPhoto.id == photo_id)
+    ).first()
+    return None if row is None else (int(row[0]), str(row[1]), bytes(row[2]))

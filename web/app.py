@@ -58,6 +58,7 @@ BLUEPRINT_MODULES: tuple[str, ...] = (
     "web.credit.assess",
     "web.credit.items",
     "web.label.products",  # blueprint "label": web.label.verify's pages and the product pages
+    "web.field.inspect",
     "web.label.resolver",
     "web.field.suspects",
 )

@@ -101,6 +101,7 @@ ENDPOINT_MODULES: tuple[str, ...] = (
     "credit_assess",
     "credit_items",
     "suspects",
+    "inspections",
 )
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
