@@ -35,7 +35,6 @@ docs/evidence-pack.md (this pack and ``evidence.json``).
 from __future__ import annotations
 
 import base64
-import hashlib
 import io
 import json
 from collections.abc import Callable, Sequence
@@ -66,9 +65,14 @@ from ledger.rows import canonical_bytes, fetch_rows, load_codebook
 from ledger.times import format_ms, format_rfc3339, in_range
 from partners.models import TerritoryGrant
 from settlement.models import Alert, AlertFinding, Product
-from settlement.seals import SealError, open_note
 from settlement.wording import N_, Words
 from sightings.errors import SightingError, UnknownCode
+from sightings.inspection import (
+    InspectionRecordError,
+    inspection_record,
+    record_bytes,
+    verify_inspection_record,
+)
 from sightings.models import Inspection, InspectionPhoto, PublicSighting, SuspectedAlert
 from sightings.zone import UnitZone, unit_zone
 
@@ -83,7 +87,6 @@ __all__ = [
     "distributor_may_read",
     "evidence_document",
     "evidence_pack",
-    "inspection_record_bytes",
     "render_evidence_pdf",
 ]
 
@@ -213,55 +216,29 @@ def _canonical_json(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def inspection_record_bytes(
-    inspection: Inspection, photos: Sequence[InspectionPhoto], *, unit_key: str, leaf_hex: str
-) -> bytes:
-    """The inspection record's canonical JSON (keys sorted, no whitespace, UTF-8):
-    ``{seq, leaf_hash, unit, shop, note, lat, lon, at, photos: [sha256, ...]}``
-    (micro-degrees or null, RFC 3339 UTC, photos in the order taken), whose SHA-256
-    is :attr:`Inspection.record_hash`."""
-    return _canonical_json(
-        {
-            "seq": inspection.seq,
-            "leaf_hash": leaf_hex,
-            "unit": unit_key,
-            "shop": inspection.shop_name,
-            "note": inspection.note,
-            "lat": inspection.lat_e6,
-            "lon": inspection.lon_e6,
-            "at": format_rfc3339(inspection.at_ms),
-            "photos": [p.sha256 for p in sorted(photos, key=lambda p: p.position)],
-        }
-    )
-
-
-def _check_record(fact: InspectionFact, name: str, public_key: bytes) -> None:
-    """The record hashes to ``record_hash``, names every photo's SHA-256 in order and
-    the entry it belongs to, and the signed note by the ledger key carries the hash."""
-    if hashlib.sha256(fact.record).hexdigest() != fact.record_hash:
-        raise EvidenceUnverifiable(
-            N_("The signed record of inspection %(id)s does not match its entry, shop or photos."),
-            field="inspection",
-            id=fact.id,
-        )
-    for photo in fact.photos:
-        if hashlib.sha256(photo.data).hexdigest() != photo.sha256:
-            raise EvidenceUnverifiable(
-                N_("Photo %(position)s of inspection %(id)s is not the photo that was signed."),
-                field="inspection",
-                id=fact.id,
-                position=photo.position + 1,
-            )
+def _verified_record(
+    insp: Inspection, photos: Sequence[InspectionPhoto], *, unit_key: str, leaf_hex: str,
+    signer: LedgerSigner,
+) -> bytes:  # fmt: skip
+    """The inspection's record bytes (:func:`sightings.inspection.record_bytes`) once
+    :func:`sightings.inspection.verify_inspection_record` found its signature, entry,
+    unit and photos to be what the ledger key signed."""
     try:
-        lines = open_note(fact.signature, name, public_key)
-    except SealError:
-        lines = []
-    if fact.record_hash not in lines:
+        verify_inspection_record(
+            insp, photos, signer.public_key, name=signer.name, leaf_hash=leaf_hex,
+            unit_key=unit_key,
+        )  # fmt: skip
+    except InspectionRecordError as exc:
         raise EvidenceUnverifiable(
-            N_("The signature of inspection %(id)s does not verify with the ledger's key."),
+            N_("The signed record of inspection %(id)s does not verify: %(why)s."),
             field="inspection",
-            id=fact.id,
-        )
+            id=insp.id,
+            why=str(exc),
+        ) from None
+    record = inspection_record(
+        insp, [p.sha256 for p in photos], leaf_hash=leaf_hex, unit_key=unit_key
+    )
+    return record_bytes(record)
 
 
 def _unit(session: Session, unit_key: str) -> Unit:
@@ -523,7 +500,9 @@ def collect_evidence(
                 lon_e6=insp.lon_e6,
                 territory_code=insp.territory_code,
                 verdict=insp.verdict,
-                record=inspection_record_bytes(insp, photos, unit_key=unit.key, leaf_hex=leaf_hex),
+                record=_verified_record(
+                    insp, photos, unit_key=unit.key, leaf_hex=leaf_hex, signer=signer
+                ),
                 record_hash=insp.record_hash,
                 signature=insp.signature,
                 photos=tuple(
@@ -531,7 +510,6 @@ def collect_evidence(
                     for p in photos
                 ),
             )
-            _check_record(fact, signer.name, signer.public_key)
             inspections.append(fact)
 
         _say(progress, "judging located observations against the zone")

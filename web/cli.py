@@ -61,6 +61,7 @@ CLI_MODULES: tuple[str, ...] = (
     "credit_accuracy",
     "credit_assess",
     "credit_items",
+    "evidence",
 )
 
 _ROLE_CHOICE = click.Choice([r.value for r in Role])

@@ -5,16 +5,18 @@ NORTH holds AA and BB; D1 holds AA, D2 holds BB. Unit U2 was shipped by MFR to
 D1, received in AA and sold by dealer S2 in BB (out of zone). On top of that:
 
 - a mistaken receiving of U2 that D1 retracted (an error declaration);
-- inspector party INSP inspected U2 in a shop in BB (an ``inspecting`` entry),
-  with two photos and a signed record;
-- a member of the public saw U2 in BB: a public sighting and a suspected alert;
-- alert A (out_of_zone, D1, BB) holds the dealer's sale of U2 as its finding;
+- alert A (out_of_zone, D1, BB, 2026-03) holds the dealer's sale of U2 as its finding;
+- a member of the public saw U2 in BB: a public sighting and a suspected alert
+  (sightings.public);
+- inspector party INSP inspected U2 in a shop in BB (sightings.inspection: an
+  ``inspecting`` entry with two photos and a signed record), which confirmed the
+  suspected alert into a normal alert (sightings.suspects: detection's natural key,
+  so alert A, whose findings now hold the inspection too);
 - unit U6 (D2's) has an alert of its own, never in U2's packs.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,14 +30,15 @@ import geo
 from ledger import EntryKind, Hop, LedgerSigner, append_hops, ensure_signing_key
 from ledger.models import Entry, Party, Unit
 from settlement.models import Alert, AlertFinding, Product
-from sightings.evidence import inspection_record_bytes
-from sightings.models import Inspection, InspectionPhoto, PublicSighting, SuspectedAlert
+from sightings.inspection import Photo, record_inspection
+from sightings.public import issue_token, record_sighting
 from tests.agreement_support import signed_agreement
 from tests.territories_web import _territories_world as world
 
 U2 = world.unit(2)
 U6 = world.unit(6)
 PRODUCT = "Saffron Tea 100 g"
+SECRET = "evidence-tests"
 
 
 @dataclass(frozen=True)
@@ -70,49 +73,25 @@ def add_inspection(
     shop: str = "Corner shop",
     note: str = "two on the shelf",
 ) -> int:
-    """An inspection as H4's record_inspection stores one: entry, row, photos, record."""
+    """An inspector's scan through sightings.inspection (entry, row, photos, signed record)."""
     lat, lon = _e6(where)
-    (result,) = append_hops(
+    with Session(engine) as session:
+        insp = session.scalar(select(Party.id).where(Party.code == "INSP"))
+    assert insp is not None
+    done = record_inspection(
         engine,
-        [Hop(key, EntryKind.INSPECTING, "INSP", at_ms, lat_e6=lat, lon_e6=lon, device="insp:1")],
+        user_name="insp1",
+        inspector_party_id=insp,
+        unit_key=key,
+        shop_name=shop,
+        note=note,
+        lat_e6=lat,
+        lon_e6=lon,
+        at_ms=at_ms,
+        photos=[Photo("image/png", data) for data in photos],
+        signer=signer,
     )
-    seq = result.seqs[0]
-    with Session(engine) as session, session.begin():
-        entry = session.scalar(select(Entry).where(Entry.seq == seq))
-        assert entry is not None
-        insp = Inspection(
-            seq=seq,
-            unit_id=entry.unit_id,
-            inspector_party_id=entry.party_id,
-            user_name="insp1",
-            shop_name=shop,
-            note=note,
-            at_ms=at_ms,
-            lat_e6=lat,
-            lon_e6=lon,
-            territory_code="BB",
-            verdict="out_of_zone",
-            record_hash="",
-            signature="",
-        )
-        session.add(insp)
-        session.flush()
-        rows = [
-            InspectionPhoto(
-                inspection_id=insp.id,
-                position=n,
-                content_type="image/png",
-                sha256=hashlib.sha256(data).hexdigest(),
-                size=len(data),
-                data=data,
-            )
-            for n, data in enumerate(photos)
-        ]
-        session.add_all(rows)
-        record = inspection_record_bytes(insp, rows, unit_key=key, leaf_hex=entry.leaf_hash.hex())
-        insp.record_hash = hashlib.sha256(record).hexdigest()
-        insp.signature = signer.sign_note(f"{signer.name}/inspection\n{insp.record_hash}\n")
-        return insp.id
+    return done.inspection_id
 
 
 def build(engine: Engine, make_party: Callable[..., int], instance: Path) -> EvidenceWorld:
@@ -142,10 +121,6 @@ def build(engine: Engine, make_party: Callable[..., int], instance: Path) -> Evi
                 note="scanned twice",
             )
         ],
-    )
-    photos = (photo("red"), photo("blue"))
-    inspection_id = add_inspection(
-        engine, signer, U2, at_ms=world.ms(2026, 3, 20), where=world.IN_BB, photos=photos
     )
     with Session(engine) as session, session.begin():
         units = {k: i for k, i in session.execute(select(Unit.key, Unit.id))}
@@ -180,31 +155,25 @@ def build(engine: Engine, make_party: Callable[..., int], instance: Path) -> Evi
                 )
             )
             alerts.append(alert.id)
-        lat, lon = _e6(world.IN_BB)
-        suspect = SuspectedAlert(
-            unit_id=units[U2],
-            kind="out_of_zone",
-            status="suspected",
-            allocated_party_id=parties["D1"],
-            territory_code="BB",
-            first_ms=world.ms(2026, 3, 15),
-            last_ms=world.ms(2026, 3, 15),
-            sighting_count=1,
+    # a member of the public sees U2 in BB: a suspected alert ...
+    lat, lon = _e6(world.IN_BB)
+    seen = world.ms(2026, 3, 15)
+    with Session(engine) as session:
+        sighting = record_sighting(
+            session,
+            unit_key=U2,
+            lat_e6=lat,
+            lon_e6=lon,
+            token=issue_token(SECRET, U2, seen),
+            secret=SECRET,
+            locale="zh_Hans_CN",
+            now_ms=seen,
         )
-        session.add(suspect)
-        session.flush()
-        session.add(
-            PublicSighting(
-                unit_id=units[U2],
-                at_ms=world.ms(2026, 3, 15),
-                lat_e6=lat,
-                lon_e6=lon,
-                territory_code="BB",
-                verdict="out_of_zone",
-                locale="zh_Hans_CN",
-                nonce_hash="ab" * 32,
-                suspect_id=suspect.id,
-            )
-        )
-        suspect_id = suspect.id
+        session.commit()
+    (suspect_id,) = sighting.suspect_ids
+    # ... that an inspector's scan in a shop in BB confirms
+    photos = (photo("red"), photo("blue"))
+    inspection_id = add_inspection(
+        engine, signer, U2, at_ms=world.ms(2026, 3, 20), where=world.IN_BB, photos=photos
+    )
     return EvidenceWorld(engine, signer, alerts[0], alerts[1], suspect_id, inspection_id, photos)

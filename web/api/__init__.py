@@ -100,6 +100,7 @@ ENDPOINT_MODULES: tuple[str, ...] = (
     "credit_accuracy",
     "credit_assess",
     "credit_items",
+    "evidence",
     "suspects",
     "inspections",
 )
