@@ -87,8 +87,8 @@ class BrowserUnavailable(RuntimeError):
 
 @dataclass(frozen=True)
 class Account:
-    """A user of the live world: role, user name, party code (distributors) and the
-    TOTP secret (base32) of users who sign in with a second factor."""
+    """A user of the live world: role, user name, party code (distributors and
+    inspectors) and the TOTP secret (base32) of users who sign in with a second factor."""
 
     role: Role
     username: str
@@ -99,12 +99,14 @@ class Account:
 @dataclass(frozen=True)
 class LiveWorld:
     """The served world: its base URL (``http://127.0.0.1:PORT``), one account per
-    role, and the names people typed (parties, territories, users, deposit reasons),
-    which are data and may stay in any language on a page."""
+    role, the names people typed (parties, territories, users, deposit reasons),
+    which are data and may stay in any language on a page, and its database's URL
+    (for a test to read what a page wrote)."""
 
     base_url: str
     accounts: Mapping[Role, Account]
     data_names: frozenset[str]
+    db_url: str
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -167,9 +169,21 @@ def _todays_scans(db_url: str) -> None:
         engine.dispose()
 
 
+def _inspection_party(s: Session) -> str:
+    """The code of the demo's first inspection party, made (``INSP-BROWSER``) if it has none."""
+    code = s.scalars(
+        select(Party.code).where(Party.kind == "inspector").order_by(Party.code)
+    ).first()
+    if code is None:
+        code = "INSP-BROWSER"
+        s.add(Party(code=code, name="Browser Field Checks", kind="inspector"))
+        s.flush()
+    return code
+
+
 def _accounts(db_url: str) -> tuple[dict[Role, Account], frozenset[str]]:
-    """One user per role (distributor: of the first distributor by code), and the
-    names that are data."""
+    """One user per role (distributor: of the first distributor by code; inspector:
+    of the first inspection party), and the names that are data."""
     engine = make_engine(db_url)
     made: dict[Role, Account] = {}
     try:
@@ -177,9 +191,10 @@ def _accounts(db_url: str) -> tuple[dict[Role, Account], frozenset[str]]:
             party = s.scalars(
                 select(Party.code).where(Party.kind == "distributor").order_by(Party.code)
             ).first()
+            parties = {Role.DISTRIBUTOR: party, Role.INSPECTOR: _inspection_party(s)}
             for role in Role:
                 username = f"browser-{role.value}"
-                code = party if role is Role.DISTRIBUTOR else None
+                code = parties.get(role)
                 user_id = accounts.create_user(s, username, PASSWORD, role, party=code)
                 secret = None
                 if totp.required_for(role):
@@ -239,7 +254,7 @@ def live_world(folder: Path) -> Iterator[LiveWorld]:
     thread = threading.Thread(target=server.serve_forever, name="live-hopchain", daemon=True)
     thread.start()
     try:
-        yield LiveWorld(f"http://127.0.0.1:{server.server_port}", made, names)
+        yield LiveWorld(f"http://127.0.0.1:{server.server_port}", made, names, db_url)
     finally:
         server.shutdown()
         thread.join(timeout=5)

@@ -7,8 +7,9 @@ English word in the visible text (the check of ``tests/web/test_i18n_pages.py``)
 home boards the charts (ECharts canvases) and the map (Leaflet's panes with the
 territories drawn) must actually be drawn.
 
-One browser and one served world (``tests/browser/live.py``) for the whole module;
-skipped, saying why, when Chromium or its driver is missing or does not start.
+One browser and one served world (``tests/browser/live.py``), shared with the other
+browser tests (``tests/browser/conftest.py``); skipped, saying why, when Chromium or
+its driver is missing or does not start.
 """
 
 from __future__ import annotations
@@ -24,21 +25,18 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.browser.live import (
     WAIT_S,
-    BrowserUnavailable,
     LiveWorld,
     console_errors,
     follow,
-    live_world,
     set_language,
     sign_in,
     sign_out,
-    start_browser,
     submit,
 )
 from tests.web.test_i18n_pages import english_left
 from web.roles import Role
 
-# one browser and one world for the module: keep its tests on one xdist worker
+# one browser and one world for the browser tests: keep them on one xdist worker
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
 #: Roles with a dashboard: the ids of the charts their home page draws, and whether it has the map.
@@ -50,24 +48,6 @@ BOARDS: dict[Role, tuple[tuple[str, ...], bool]] = {
 }
 HAN = re.compile(r"[\u4e00-\u9fff]")
 ALERT_LINK = "table a[href^='/alerts/']"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[WebDriver]:
-    try:
-        driver = start_browser()
-    except BrowserUnavailable as exc:
-        pytest.skip(f"no browser for the browser tests: {exc}")
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
-@pytest.fixture(scope="module")
-def world(browser: WebDriver, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveWorld]:
-    with live_world(tmp_path_factory.mktemp("live")) as served:
-        yield served
 
 
 @pytest.fixture
