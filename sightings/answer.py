@@ -28,15 +28,28 @@ The product pictures the page shows are kept here too (:func:`set_product_image`
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 from dataclasses import dataclass
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 import numpy as np
-from sqlalchemy import Table, func, literal, or_, select
+from sqlalchemy import (
+    BigInteger,
+    BindParameter,
+    Row,
+    Select,
+    Table,
+    bindparam,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.expression import Executable
 
 from geo.distance import great_circle_m
 from geo.models import TerritoryRow
@@ -140,7 +153,7 @@ def answer_label(
     """
     key = unit_key(gtin, serial)
     gtin14 = validate_gtin14(gtin)
-    row = session.execute(_unit_query(key)).one_or_none()
+    row = session.execute(_unit_statement(), {"key": key}).one_or_none()
     if row is None or not row.commissioned:
         # never commissioned by us (a scan saw the code, we never made the item)
         return LabelAnswer(key, gtin14, serial, False, None, None, None, 0, None, "", False)
@@ -173,7 +186,12 @@ def answer_label(
     )
 
 
-def _unit_query(key: str):  # type: ignore[no-untyped-def]
+# The statements are built once (building one costs more than running it) and take
+# their values as bound parameters, so SQLAlchemy also compiles each once.
+
+
+@functools.cache
+def _unit_statement() -> Select[Any]:
     maker = aliased(Party)
     receiver = aliased(Party)
     allocated = (
@@ -221,7 +239,7 @@ def _unit_query(key: str):  # type: ignore[no-untyped-def]
         .outerjoin(Product, Product.gtin == Unit.gtin)
         .outerjoin(ProductImage, ProductImage.product_id == Product.id)
         .outerjoin(VerificationTally, VerificationTally.unit_id == Unit.id)
-        .where(Unit.key == key)
+        .where(Unit.key == bindparam("key"))
         .subquery()
     )
     return select(
@@ -232,29 +250,31 @@ def _unit_query(key: str):  # type: ignore[no-untyped-def]
     ).outerjoin(party, party.id == base.c.allocated_id)
 
 
+@functools.cache
+def _count_statement(dialect: str) -> Executable:
+    t = cast(Table, VerificationTally.__table__)
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    now: BindParameter[int] = bindparam("now_ms", type_=BigInteger)
+    upsert = insert(t).values(unit_id=bindparam("unit_id"), count=1, first_ms=now, last_ms=now)
+    return upsert.on_conflict_do_update(
+        index_elements=[t.c.unit_id],
+        set_={"count": t.c.count + 1, "last_ms": upsert.excluded.last_ms},
+    ).returning(t.c.count, t.c.first_ms)
+
+
 def _count(session: Session, unit_id: int, now_ms: int) -> tuple[int, int]:
     """Add one verification to the unit's tally; its new count and first time."""
-    t = cast(Table, VerificationTally.__table__)
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    upsert = insert(t).values(unit_id=unit_id, count=1, first_ms=now_ms, last_ms=now_ms)
-    stmt = upsert.on_conflict_do_update(
-        index_elements=[t.c.unit_id],
-        set_={"count": t.c.count + 1, "last_ms": now_ms},
-    ).returning(t.c.count, t.c.first_ms)
-    counted = session.execute(stmt).one()
+    statement = _count_statement(session.get_bind().dialect.name)
+    counted = session.execute(statement, {"unit_id": unit_id, "now_ms": now_ms}).one()
     return int(counted[0]), int(counted[1])
 
 
-def _market(  # type: ignore[no-untyped-def]
-    session: Session, row, now_ms: int
-) -> tuple[UnitZone, tuple[MarketTerritory, ...]]:
-    """The zone of the unit's allocated distributor (every party below it included)
-    in force at ``now_ms``, with its territories' names: one recursive query."""
-    if row.allocated_id is None:
-        return UnitZone(row.id, None, "", "", None, ()), ()
+@functools.cache
+def _market_statement() -> Select[str, str, str]:
+    """The territories granted at ``:at_ms`` to ``:party_id`` and every party below it
+    (one recursive query), with their stored names and levels."""
     seed = select(Party.id.label("id"), literal(0).label("depth")).where(
-        Party.id == row.allocated_id
+        Party.id == bindparam("party_id")
     )
     top = seed.cte("family", recursive=True)
     # depth bounds a (corrupt) cycle in parent links, as sightings.zone does with a set
@@ -265,15 +285,25 @@ def _market(  # type: ignore[no-untyped-def]
     )
     family = top.union_all(below)
     g = TerritoryGrant
-    rows = session.execute(
+    at: BindParameter[int] = bindparam("at_ms", type_=BigInteger)
+    return (
         select(g.territory_code, TerritoryRow.name, TerritoryRow.level)
         .join(family, family.c.id == g.party_id)
         .outerjoin(TerritoryRow, TerritoryRow.code == g.territory_code)
-        .where(
-            g.valid_from_ms <= now_ms,
-            or_(g.valid_to_ms.is_(None), g.valid_to_ms > now_ms),
-        )
+        .where(g.valid_from_ms <= at, or_(g.valid_to_ms.is_(None), g.valid_to_ms > at))
         .distinct()
+    )
+
+
+def _market(
+    session: Session, row: Row[Any], now_ms: int
+) -> tuple[UnitZone, tuple[MarketTerritory, ...]]:
+    """The zone of the unit's allocated distributor (every party below it included)
+    in force at ``now_ms``, with its territories' names."""
+    if row.allocated_id is None:
+        return UnitZone(row.id, None, "", "", None, ()), ()
+    rows = session.execute(
+        _market_statement(), {"party_id": row.allocated_id, "at_ms": now_ms}
     ).all()
     named = {code: MarketTerritory(code, name or code, level or "") for code, name, level in rows}
     codes = tuple(sorted(named))
@@ -283,15 +313,18 @@ def _market(  # type: ignore[no-untyped-def]
     return zone, tuple(named[c] for c in codes)
 
 
+@functools.cache
+def _places_statement() -> Select[int, int]:
+    return (
+        select(PublicSighting.lat_e6, PublicSighting.lon_e6)
+        .where(PublicSighting.unit_id == bindparam("unit_id"))
+        .distinct()
+    )
+
+
 def _sighting_places(session: Session, unit_id: int) -> list[tuple[int, int]]:
-    return [
-        (int(lat), int(lon))
-        for lat, lon in session.execute(
-            select(PublicSighting.lat_e6, PublicSighting.lon_e6)
-            .where(PublicSighting.unit_id == unit_id)
-            .distinct()
-        )
-    ]
+    rows = session.execute(_places_statement(), {"unit_id": unit_id})
+    return [(int(lat), int(lon)) for lat, lon in rows]
 
 
 #: Places compared at once when measuring the farthest pair (memory: n x chunk doubles).

@@ -352,3 +352,21 @@ def test_too_many_sightings_are_refused(
     assert first == 409  # counted, then refused for its made-up token
     assert status == 429 and 1 <= answer["retry_after"] <= 60
     assert answer["recorded"] is False and "try again" in answer["message"]
+
+
+def test_a_unit_shared_too_often_in_an_hour_is_refused(
+    app: Flask, engine: Engine, units: dict[str, int]
+) -> None:
+    # SIGHTINGS_PER_UNIT_HOUR = 1: the second page's sighting within the hour is refused
+    app.config["SIGHTINGS_PER_UNIT_HOUR"] = 1
+    answers = []
+    for _ in range(2):
+        phone = app.test_client()
+        found = _TOKEN.search(phone.get(U2).get_data(as_text=True))
+        assert found is not None
+        body = {"token": found.group(2), "lat": 51.0, "lon": 11.0, "consent": True}
+        answers.append(_post(phone, body, path=found.group(1).replace("&amp;", "&")))
+    assert answers[0][0] == 200 and answers[0][1]["verdict"] == "in_zone"
+    assert answers[1][0] == 429 and "at most 1 times an hour" in answers[1][1]["message"]
+    with Session(engine) as session:
+        assert len(session.scalars(select(PublicSighting)).all()) == 1

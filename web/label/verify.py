@@ -32,6 +32,7 @@ malformed; the resolver (:mod:`web.label.resolver`) answers with it too.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import math
@@ -45,12 +46,13 @@ from flask import Blueprint, Response, current_app, jsonify, make_response, rend
 from flask.typing import ResponseReturnValue
 from flask_babel import force_locale, get_locale, gettext
 from itsdangerous import BadSignature, URLSafeSerializer
-from limits import parse_many
+from limits import RateLimitItem, parse_many
 
 from ledger.ids import InvalidIdentifierError, unit_key, validate_gtin14
 from sightings import policy
 from sightings.answer import LabelAnswer, answer_label
 from sightings.errors import SightingError, UnknownCode
+from sightings.public import issue_token, record_sighting
 from web.db import get_session
 from web.i18n import N_, language_of, select_locale
 from web.security import client_address, csrf_exempt, public
@@ -159,11 +161,16 @@ def _allowed(config_key: str, scope: str, identifier: str) -> int:
         return 0
     limiter = extension.limiter
     wait = 0
-    for item in parse_many(str(_config(config_key))):
+    for item in _limits(str(_config(config_key))):
         if not limiter.hit(item, scope, identifier):
             reset = limiter.get_window_stats(item, scope, identifier).reset_time
             wait = max(wait, max(1, math.ceil(reset - time.time())))
     return wait
+
+
+@functools.lru_cache(maxsize=64)
+def _limits(spec: str) -> tuple[RateLimitItem, ...]:
+    return tuple(parse_many(spec))
 
 
 def _code_id(key: str) -> str:
@@ -286,11 +293,7 @@ def _warning_words(answer: LabelAnswer, limit: int) -> str:
     return ""
 
 
-def _issue_token(key: str) -> str | None:
-    try:
-        from sightings.public import issue_token
-    except ImportError:  # sightings.public not installed yet: no sighting offered
-        return None
+def _issue_token(key: str) -> str:
     return issue_token(sighting_secret(), key, _now_ms())
 
 
@@ -430,8 +433,6 @@ def sighting(gtin: str, serial: str) -> ResponseReturnValue:
             return _json_error(
                 400, _FIELD_ENGLISH[bad.field], gettext(_FIELD_WORDS[bad.field]), bad.field
             )
-        from sightings.public import record_sighting
-
         per_unit = {}
         if current_app.config.get("SIGHTINGS_PER_UNIT_HOUR") is not None:
             per_unit["per_unit_hour"] = int(current_app.config["SIGHTINGS_PER_UNIT_HOUR"])
