@@ -156,3 +156,19 @@ def test_the_alert_page_links_each_finding_to_its_pack(
     answer = browser.get(html.unescape(links[0]))
     assert answer.status_code == 200 and answer.mimetype == "application/pdf"
     assert document(answer.get_data())["scope"]["alert"] == ev.alert_id
+
+
+def test_the_suspected_alert_page_links_managers_to_its_pack(
+    ev: EvidenceWorld, login_as: Callable[..., FlaskClient], app: Flask
+) -> None:
+    browser = login_as("channel_manager")
+    page = browser.get(f"/suspects/{ev.suspect_id}").get_data(as_text=True)
+    (link,) = re.findall(r'href="(/api/v1/evidence\?[^"]+)" download>', page)
+    answer = browser.get(html.unescape(link))
+    assert answer.status_code == 200
+    assert document(answer.get_data())["scope"] == {"alert": None, "suspect": ev.suspect_id}
+    # an inspector reads the page but not the pack: no link to a 403
+    inspector = login_as("inspector", party="INSP", on=app.test_client())
+    assert "/api/v1/evidence" not in inspector.get(f"/suspects/{ev.suspect_id}").get_data(
+        as_text=True
+    )
