@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
@@ -293,6 +293,7 @@ places = st.lists(
 )
 
 
+@settings(deadline=None)  # the first call compiles geo's numba kernel
 @given(places)
 def test_farthest_km_is_the_largest_pairwise_distance(pts: list[tuple[int, int]]) -> None:
     brute = max(
