@@ -62,6 +62,7 @@ CLI_MODULES: tuple[str, ...] = (
     "credit_assess",
     "credit_items",
     "evidence",
+    "products",
 )
 
 _ROLE_CHOICE = click.Choice([r.value for r in Role])
