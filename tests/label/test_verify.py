@@ -48,7 +48,7 @@ def test_the_page_says_genuine_with_product_and_market(
     assert page.status_code == 200
     assert '<meta name="viewport"' in text and '<html lang="en">' in text
     assert "Genuine" in text and NAME in text and "U2" in text
-    assert "China" in text and "Aland" in text  # D1's country and its territory
+    assert "China" in text and "Sold in: Aland" in text  # D1's country and its territory
     assert "1 time" in text
     assert "may have been copied" not in text
     assert page.headers["Cache-Control"] == "no-store"
@@ -370,3 +370,18 @@ def test_a_unit_shared_too_often_in_an_hour_is_refused(
     assert answers[1][0] == 429 and "at most 1 times an hour" in answers[1][1]["message"]
     with Session(engine) as session:
         assert len(session.scalars(select(PublicSighting)).all()) == 1
+
+
+def test_a_market_that_is_one_country_is_named_once(
+    client: FlaskClient, engine: Engine, units: dict[str, int]
+) -> None:
+    # D2 in country BB (Barbados to CLDR) holds only the country-level territory BB,
+    # which the page names by CLDR too: the market is said once, with no "Sold in"
+    from sqlalchemy import update
+
+    from ledger.models import Party
+
+    with Session(engine) as session, session.begin():
+        session.execute(update(Party).where(Party.code == "D2").values(country="BB"))
+    text = client.get(f"/label/01/{GTIN}/21/U6").get_data(as_text=True)
+    assert text.count("Barbados") == 1 and "Sold in" not in text
