@@ -385,3 +385,20 @@ def test_a_market_that_is_one_country_is_named_once(
         session.execute(update(Party).where(Party.code == "D2").values(country="BB"))
     text = client.get(f"/label/01/{GTIN}/21/U6").get_data(as_text=True)
     assert text.count("Barbados") == 1 and "Sold in" not in text
+
+
+def test_the_distance_threshold_is_configurable(
+    app: Flask, engine: Engine, units: dict[str, int]
+) -> None:
+    # sightings at (51 N, 11 E) and (51 N, 12 E) are about 70 km apart: no warning with
+    # the default 300 km, a warning once SIGHTINGS_COPY_WARNING_KM is 50
+    from tests.label.test_answer import _sighting
+
+    with Session(engine) as session:
+        _sighting(session, units["U2"], 51, 11, 1)
+        _sighting(session, units["U2"], 51, 12, 2)
+        session.commit()
+    assert "may have been copied" not in app.test_client().get(U2).get_data(as_text=True)
+    app.config["SIGHTINGS_COPY_WARNING_KM"] = 50
+    text = app.test_client().get(U2).get_data(as_text=True)
+    assert "This code has been seen in places 70 km apart." in text

@@ -289,7 +289,7 @@ def _warning_words(answer: LabelAnswer, limit: int) -> str:
             gettext(_WARNINGS["many_verifications"], count=answer.verifications, limit=limit)
         )
     if answer.copy_warning == "far_apart":
-        return str(gettext(_WARNINGS["far_apart"], km=int(answer.farthest_km)))
+        return str(gettext(_WARNINGS["far_apart"], km=round(answer.farthest_km)))
     return ""
 
 
