@@ -797,6 +797,7 @@ def render_evidence_pdf(
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import getSampleStyleSheet
     from reportlab.lib.units import mm
+    from reportlab.pdfbase.pdfmetrics import stringWidth
     from reportlab.platypus import (
         Image,
         KeepTogether,
@@ -834,6 +835,16 @@ def render_evidence_pdf(
 
     def code(text: str) -> Any:
         return Paragraph(escape(text), mono)
+
+    def fit(text: str, width_mm: float) -> Any:
+        """A table cell: plain text when it fits the column on one line (fast), else a
+        wrapping paragraph (a table of hundreds of entries stays quick to lay out)."""
+        if "\n" not in text and stringWidth(text, regular, 7.5) <= width_mm * mm - 6:
+            return text
+        return para(text)
+
+    def short(at_ms: int) -> str:
+        return format_ms(at_ms, "%Y-%m-%d %H:%M")  # columns say UTC
 
     def facts(rows: Sequence[tuple[str, Any]]) -> Any:
         table = Table(
@@ -884,7 +895,10 @@ def render_evidence_pdf(
             f"{ev.state}" + (f", {w._('held by')} {ev.holder}" if ev.holder else ""),
         ),
         (w._("Allocated distributor"), allocated),
-        (w._("Its zone"), ", ".join(zone.territory_codes) or "—"),
+        (
+            w._("Its zone on %(day)s", day=format_ms(ev.generated_ms, "%Y-%m-%d")),
+            ", ".join(zone.territory_codes) or "—",
+        ),
     ]
     if ev.alert is not None:
         a = ev.alert
@@ -995,14 +1009,15 @@ def render_evidence_pdf(
         rows = [
             [
                 str(p.number),
-                para(
+                fit(
                     what[p.what] % {"ref": p.ref}
-                    + (retracted if p.what == "entry" and p.ref in retracted_seqs else "")
+                    + (retracted if p.what == "entry" and p.ref in retracted_seqs else ""),
+                    42,
                 ),
-                para(format_ms(p.at_ms)),
-                para(_place(p.lat_e6, p.lon_e6)),
-                para(p.territory_code or "—"),
-                para(verdict.get(p.verdict, p.verdict)),
+                fit(short(p.at_ms), 34),
+                fit(_place(p.lat_e6, p.lon_e6), 32),
+                fit(p.territory_code or "—", 22),
+                fit(verdict.get(p.verdict, p.verdict), 30),
             ]
             for p in ev.points
         ]
@@ -1031,14 +1046,14 @@ def render_evidence_pdf(
             note = (note + " " if note else "") + w._("retracts entry %(seq)s", seq=v.retracts)
         rows.append(
             [
-                para(str(v.seq)),
-                para(format_ms(v.at_ms)),
-                para(v.kind),
-                para(v.party),
-                para(v.counterparty or "—"),
-                para(v.site or "—"),
-                para(_place(v.lat_e6, v.lon_e6)),
-                para(note or "—"),
+                fit(str(v.seq), 10),
+                fit(short(v.at_ms), 26),
+                fit(v.kind, 25),
+                fit(v.party, 16),
+                fit(v.counterparty or "—", 22),
+                fit(v.site or "—", 13),
+                fit(_place(v.lat_e6, v.lon_e6), 22),
+                fit(note or "—", 46),
             ]
         )
     story.append(
@@ -1046,7 +1061,7 @@ def render_evidence_pdf(
             [w._("Seq"), w._("When (UTC)"), w._("Kind"), w._("Party"), w._("Counterparty"),
              w._("Site"), w._("Lat, lon"), w._("Anomaly")],
             rows,
-            [10, 26, 25, 16, 20, 14, 23, 46],
+            [10, 26, 25, 16, 22, 13, 22, 46],
         )
     )  # fmt: skip
 
@@ -1066,9 +1081,9 @@ def render_evidence_pdf(
                 [w._("Id"), w._("When (UTC)"), w._("Lat, lon"), w._("Territory"), w._("Verdict"),
                  w._("Suspected alert")],
                 [
-                    [para(str(s.id)), para(format_ms(s.at_ms)), para(_place(s.lat_e6, s.lon_e6)),
-                     para(s.territory_code or "—"), para(verdict.get(s.verdict, s.verdict)),
-                     para(str(s.suspect_id) if s.suspect_id else "—")]
+                    [fit(str(s.id), 14), fit(short(s.at_ms), 34), fit(_place(s.lat_e6, s.lon_e6), 34),
+                     fit(s.territory_code or "—", 26), fit(verdict.get(s.verdict, s.verdict), 30),
+                     fit(str(s.suspect_id) if s.suspect_id else "—", 28)]
                     for s in ev.sightings
                 ],
                 [14, 34, 34, 26, 30, 28],
@@ -1087,14 +1102,14 @@ def render_evidence_pdf(
                     [para(str(s.id)), para(s.kind), para(s.status), para(s.territory_code or "—"),
                      para(str(s.sighting_count)),
                      para(f"{format_ms(s.first_ms)} – {format_ms(s.last_ms)}"),
-                     para(" ".join(x for x in (
+                     para("; ".join(x for x in (
                          w._("inspection %(id)s", id=s.inspection_id) if s.inspection_id else "",
                          w._("alert %(id)s", id=s.alert_id) if s.alert_id else "",
                          s.resolution_note,
                      ) if x) or "—")]
                     for s in ev.suspects
                 ],
-                [10, 18, 18, 20, 14, 50, 40],
+                [10, 22, 18, 18, 16, 54, 42],
             )
         )  # fmt: skip
     else:
