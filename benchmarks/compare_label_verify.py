@@ -29,7 +29,8 @@ when the world has too few):
 
 Then, the servers stopped, the database's share: the phone's two requests for
 ``--db-share-scans`` labels and ``--db-share-sightings`` sightings through Flask's
-test client in this process, one at a time, timing the driver (SQLAlchemy's
+test client in this process, one at a time (after one of each, untimed, that
+warms the app up), timing the driver (SQLAlchemy's
 ``before_cursor_execute`` / ``after_cursor_execute`` and the dialect's commit and
 rollback): database seconds / request seconds.
 
@@ -162,11 +163,15 @@ def main() -> None:
         if len(world) < needed:
             print(f"  the world has {len(world)} labels for {needed} scans: some are scanned again")
         source = cycle(world)
-        warm = _take(source, 40)  # templates, caches and pools of both processes; not timed
+        # not timed: templates, caches, pools and the numba kernels (territory lookup)
+        # of both processes; sightings get tokens of their own, so these labels can be
+        # shared again later
+        warm = _take(source, 40)
         first_scans: list[tuple[str, str]] = []
         page_labels: list[tuple[str, str]] = []
         with serve_workers(url, instance, workers=args.workers, threads=args.threads) as server:
             scan_concurrently(server, warm, min(args.clients, len(warm)), via_resolver=True)
+            share_concurrently(server, sightings(warm[:16]), 16)
             for run in range(1, args.repeat + 1):
                 scans, pages = _take(source, args.scans), _take(source, args.scans)
                 first_scans = first_scans or scans
