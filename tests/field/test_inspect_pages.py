@@ -25,7 +25,7 @@ from ledger import ensure_signing_key
 from ledger.models import Entry, Party, Unit
 from scanners.labels import render_labels, unit_labels
 from sightings import inspection as domain
-from sightings.models import Inspection, SuspectedAlert
+from sightings.models import Inspection, InspectionPhoto, SuspectedAlert
 from tests.sightings.test_inspection import (
     BERLIN,
     GTIN,
@@ -247,9 +247,7 @@ def test_roles_and_ownership(
     assert ines.get(f"/inspect/{theirs}").status_code == 404
     with Session(world.engine) as s:
         photo_id = s.scalar(
-            select(func.min(domain.InspectionPhoto.id)).where(
-                domain.InspectionPhoto.inspection_id == theirs
-            )
+            select(func.min(InspectionPhoto.id)).where(InspectionPhoto.inspection_id == theirs)
         )
     assert ines.get(f"/inspect/photos/{photo_id}").status_code == 404
     history = ines.get("/inspect/history").get_data(as_text=True)
