@@ -467,3 +467,14 @@ def test_any_corrupted_check_digit_is_400(client: FlaskClient, gtin: str, wrong:
     assert answer.get_json()["field"] == "path segment 2 (value of AI 01)"
     assert f"has check digit {corrupted[-1]}, expected {gtin[-1]}" in answer.get_json()["error"]
     assert json.loads(answer.get_data())["status"] == 400
+
+
+def test_the_answer_speaks_the_language_of_the_pages_it_leads_to(client: FlaskClient) -> None:
+    bad = f"/01/{GTIN[:-1]}3/21/S1"
+    # ?lang= chooses it, as on the pages (and goes on to them in a redirect)
+    assert "的校验位为 3，应为 2" in _get(client, bad + "?lang=zh", BROWSER).get_data(as_text=True)
+    # else the reader's Accept-Language
+    chinese = _get(client, bad, JSON, **{"Accept-Language": "zh-CN,zh;q=0.9"}).get_json()
+    assert "的校验位为 3，应为 2" in chinese["error"]
+    english = _get(client, bad, JSON, **{"Accept-Language": "en"}).get_json()
+    assert "has check digit 3, expected 2" in english["error"]

@@ -55,7 +55,7 @@ from flask import (
 )
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext
+from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -83,7 +83,7 @@ from web.label.linkset import (
     linkset_document,
     normalise_link_type,
 )
-from web.label.verify import unknown_code_response
+from web.label.verify import page_locale, unknown_code_response
 from web.reasons import scan_reason_words
 from web.security import public
 
@@ -328,6 +328,13 @@ def _error(status: int, words: str, media: str | None, **values: Any) -> Respons
 
 
 def _resolve() -> ResponseReturnValue:
+    """The answer in the language of the pages it leads to: ``?lang=`` (passed on to
+    them too), else the reader's (:func:`web.label.verify.page_locale`)."""
+    with force_locale(page_locale()):
+        return _answer()
+
+
+def _answer() -> ResponseReturnValue:
     media = _media_type()
     try:
         link = parse_digital_link(_request_uri())
