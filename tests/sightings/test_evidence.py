@@ -282,34 +282,29 @@ def test_a_changed_entry_is_named_instead_of_packed(ev: EvidenceWorld) -> None:
     assert "hopchain ledger verify" in str(refused.value)
 
 
-@pytest.mark.parametrize(
-    ("key", "scope", "error", "field", "words"),
-    [
-        ("01/09506000134352/21/NOPE", {}, UnknownCode, "unit", "No unit 01/09506000134352/21/NOPE"),
-        ("not-a-key", {}, EvidenceError, "unit", "is not a unit key"),
-        (U2, {"alert_id": 999}, EvidenceNotFound, "alert", "No alert 999"),
-        (U2, {"suspect_id": 999}, EvidenceNotFound, "suspect", "No suspected alert 999"),
-        (U2, {"alert_id": "other"}, EvidenceError, "alert", "is not in the evidence of alert"),
-        (U6, {"suspect_id": "mine"}, EvidenceError, "suspect", "is about another unit"),
-        (U2, {"alert_id": "mine", "suspect_id": "mine"}, EvidenceError, "suspect", "not both"),
-    ],
-)
-def test_a_pack_that_cannot_be_made_says_why_naming_the_field(
-    ev: EvidenceWorld,
-    key: str,
-    scope: dict[str, Any],
-    error: type[Exception],
-    field: str,
-    words: str,
-) -> None:
+#: (unit, scope, error, field, words): what cannot be packed and how it is refused;
+#: "mine"/"other" stand for the world's ids (the unit's alert or suspect, U6's alert)
+REFUSALS: list[tuple[str, dict[str, Any], type[Exception], str, str]] = [
+    ("01/09506000134352/21/NOPE", {}, UnknownCode, "unit", "No unit 01/09506000134352/21/NOPE"),
+    ("not-a-key", {}, EvidenceError, "unit", "is not a unit key"),
+    (U2, {"alert_id": 999}, EvidenceNotFound, "alert", "No alert 999"),
+    (U2, {"suspect_id": 999}, EvidenceNotFound, "suspect", "No suspected alert 999"),
+    (U2, {"alert_id": "other"}, EvidenceError, "alert", "is not in the evidence of alert"),
+    (U6, {"suspect_id": "mine"}, EvidenceError, "suspect", "is about another unit"),
+    (U2, {"alert_id": "mine", "suspect_id": "mine"}, EvidenceError, "suspect", "not both"),
+]
+
+
+def test_a_pack_that_cannot_be_made_says_why_naming_the_field(ev: EvidenceWorld) -> None:
     ids = {
         "mine": {"alert_id": ev.alert_id, "suspect_id": ev.suspect_id},
         "other": {"alert_id": ev.other_alert_id},
     }
-    real = {k: (ids[v][k] if isinstance(v, str) else v) for k, v in scope.items()}
-    with pytest.raises(error, match=words) as refused:
-        pack(ev, key, **real)
-    assert getattr(refused.value, "field", None) == field
+    for key, scope, error, field, words in REFUSALS:
+        real = {k: (ids[v][k] if isinstance(v, str) else v) for k, v in scope.items()}
+        with pytest.raises(error, match=words) as refused:
+            pack(ev, key, **real)
+        assert getattr(refused.value, "field", None) == field, (key, scope)
 
 
 def test_a_unit_with_hundreds_of_entries_packs_in_a_few_seconds(ev: EvidenceWorld) -> None:

@@ -47,13 +47,13 @@ def test_a_channel_manager_downloads_a_pack_that_verifies(
     assert doc["generated_by"] == "cm-ana" and doc["scope"]["alert"] == ev.alert_id
 
 
-@pytest.mark.parametrize("role", ["auditor", "admin"])
 def test_auditors_and_admins_read_any_units_pack(
-    ev: EvidenceWorld, client: FlaskClient, bearer: Callable[..., dict[str, str]], role: str
+    ev: EvidenceWorld, client: FlaskClient, bearer: Callable[..., dict[str, str]]
 ) -> None:
-    answer = get(client, bearer(role), unit=U6)
-    assert answer.status_code == 200
-    assert document(answer.get_data())["unit"] == U6
+    for role in ("auditor", "admin"):
+        answer = get(client, bearer(role), unit=U6)
+        assert answer.status_code == 200, role
+        assert document(answer.get_data())["unit"] == U6
 
 
 def test_a_distributor_reads_only_the_pack_of_its_own_alert(
@@ -73,49 +73,42 @@ def test_a_distributor_reads_only_the_pack_of_its_own_alert(
     assert get(client, d2, unit=U2, alert=ev.alert_id).status_code == 403
 
 
-@pytest.mark.parametrize("role", ["warehouse", "finance", "partner_manager", "inspector"])
-def test_other_roles_are_refused(
-    ev: EvidenceWorld, client: FlaskClient, bearer: Callable[..., dict[str, str]], role: str
+def test_other_roles_are_refused_and_anonymous_asked_to_sign_in(
+    ev: EvidenceWorld, client: FlaskClient, bearer: Callable[..., dict[str, str]]
 ) -> None:
-    party = "INSP" if role == "inspector" else None
-    assert get(client, bearer(role, party=party), unit=U2).status_code == 403
-
-
-def test_anonymous_is_asked_to_sign_in(ev: EvidenceWorld, client: FlaskClient) -> None:
+    for role in ("warehouse", "finance", "partner_manager", "inspector"):
+        party = "INSP" if role == "inspector" else None
+        assert get(client, bearer(role, party=party), unit=U2).status_code == 403, role
     assert get(client, None, unit=U2).status_code == 401
 
 
-@pytest.mark.parametrize(
-    ("query", "status", "parameter", "words"),
-    [
-        ({"unit": "01/09506000134352/21/NOPE"}, 404, None, "No unit 01/09506000134352/21/NOPE"),
-        ({"unit": "01/123/21/X"}, 400, "unit", "is not a unit key"),
-        ({}, 400, "unit", "unit"),
-        ({"unit": U2, "alert": 999}, 404, None, "No alert 999"),
-        ({"unit": U2, "alert": "other"}, 400, "alert", "is not in the evidence of alert"),
-        ({"unit": U2, "alert": "mine", "suspect": "mine"}, 400, "suspect", "not both"),
-        ({"unit": U2, "alert": "x"}, 400, "alert", "alert"),
-    ],
-)
+#: (query, status, parameter named, words): "mine"/"other" stand for the world's ids
+ERRORS: list[tuple[dict[str, Any], int, str | None, str]] = [
+    ({"unit": "01/09506000134352/21/NOPE"}, 404, None, "No unit 01/09506000134352/21/NOPE"),
+    ({"unit": "01/123/21/X"}, 400, "unit", "is not a unit key"),
+    ({}, 400, "unit", "unit"),
+    ({"unit": U2, "alert": 999}, 404, None, "No alert 999"),
+    ({"unit": U2, "alert": "other"}, 400, "alert", "is not in the evidence of alert"),
+    ({"unit": U2, "alert": "mine", "suspect": "mine"}, 400, "suspect", "not both"),
+    ({"unit": U2, "alert": "x"}, 400, "alert", "alert"),
+]
+
+
 def test_errors_name_what_is_wrong(
-    ev: EvidenceWorld,
-    client: FlaskClient,
-    bearer: Callable[..., dict[str, str]],
-    query: dict[str, Any],
-    status: int,
-    parameter: str | None,
-    words: str,
+    ev: EvidenceWorld, client: FlaskClient, bearer: Callable[..., dict[str, str]]
 ) -> None:
     ids = {
         "alert": {"mine": ev.alert_id, "other": ev.other_alert_id},
         "suspect": {"mine": ev.suspect_id},
     }
-    real = {k: ids.get(k, {}).get(v, v) if isinstance(v, str) else v for k, v in query.items()}
-    answer = get(client, bearer("channel_manager"), **real)
-    body = answer.get_json()
-    assert answer.status_code == status, body
-    assert words in body["error"]
-    assert body.get("parameter") == parameter
+    manager = bearer("channel_manager")
+    for query, status, parameter, words in ERRORS:
+        real = {k: ids.get(k, {}).get(v, v) if isinstance(v, str) else v for k, v in query.items()}
+        answer = get(client, manager, **real)
+        body = answer.get_json()
+        assert answer.status_code == status, (query, body)
+        assert words in body["error"], (query, body)
+        assert body.get("parameter") == parameter, (query, body)
 
 
 def test_the_cli_writes_the_pack_with_progress_on_stderr(
