@@ -226,6 +226,8 @@ def index() -> ResponseReturnValue:
         pager=pager.with_total(total),
         counts=counts,
         filters=shown,
+        # the other filters a territory's link keeps (status always: empty means any)
+        keep={k: v for k, v in shown.items() if k != "territory" and (v or k == "status")},
         problems=problems,
         spec=spec,
         statuses=suspects.STATUSES,
