@@ -14,14 +14,18 @@ import io
 import re
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from ledger import ensure_signing_key
+from ledger.ids import gs1_check_digit, parse_key, unit_key
 from ledger.models import Entry, Party, Unit
 from scanners.labels import render_labels, unit_labels
 from sightings import inspection as domain
@@ -421,3 +425,34 @@ def test_a_unit_code_is_read_in_every_form_a_label_or_person_gives(
     text: str, expected: str | None
 ) -> None:
     assert unit_key_of(text)[0] == expected
+
+
+_SERIAL = st.text(
+    alphabet="!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz",
+    min_size=1,
+    max_size=20,
+)
+
+
+@given(digits=st.text(alphabet="0123456789", min_size=13, max_size=13), serial=_SERIAL)
+def test_every_spelling_of_a_unit_code_reads_as_its_key(digits: str, serial: str) -> None:
+    gtin = digits + str(gs1_check_digit(digits))
+    expected = unit_key(gtin, serial)
+    spellings = [
+        f"https://id.example.com/01/{gtin}/21/{quote(serial, safe='')}",
+        f"01{gtin}21{serial}",  # the element string a GS1 QR code or DataMatrix holds
+        expected,
+    ]
+    if "(" not in serial and ")" not in serial:  # brackets would be read as AIs
+        spellings.append(f"(01){gtin}(21){serial}")
+    for text in spellings:
+        assert unit_key_of(text) == (expected, ""), text
+
+
+@given(st.text(max_size=80))
+def test_any_text_reads_as_a_valid_key_or_as_nothing(text: str) -> None:
+    key_found, bad = unit_key_of(text)
+    if key_found is None:
+        assert bad == text.strip()
+    else:
+        assert parse_key(key_found).serial is not None

@@ -50,6 +50,7 @@ from werkzeug.datastructures import FileStorage
 from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
+from ledger.ids import InvalidIdentifierError, parse_key
 from scanners import ImageDecodeError, decode_image, parse
 from scanners.batch import to_micro_degrees
 from sightings import inspection
@@ -130,8 +131,12 @@ def unit_key_of(text: str) -> tuple[str | None, str]:
     element string, bracketed HRI or ``01/…/21/…`` key); (None, the text) when it
     names no unit (a GTIN alone, an SSCC, nonsense)."""
     raw = text.strip()
-    if raw.startswith(("01/", "/01/")):
-        raw = "https://id.invalid/" + raw.removeprefix("/")  # a key is a Digital Link path
+    if raw.startswith(("01/", "/01/")):  # a key as hopchain spells it (serial unescaped)
+        try:
+            uid = parse_key(raw)
+        except InvalidIdentifierError:
+            return None, raw
+        return (raw.removeprefix("/"), "") if uid.serial is not None else (None, raw)
     result = parse(raw)
     if result.key is None or not result.key.startswith("01/") or result.serial is None:
         return None, text.strip()
