@@ -456,3 +456,13 @@ def test_any_text_reads_as_a_valid_key_or_as_nothing(text: str) -> None:
         assert bad == text.strip()
     else:
         assert parse_key(key_found).serial is not None
+
+
+def test_a_long_shop_name_is_refused_in_the_domain_s_words(
+    inspector: FlaskClient, world: InspectionWorld
+) -> None:
+    r = inspector.post("/inspect", data=_form(inspector, shop="S" * 201))
+    assert r.status_code == 400
+    assert "Shop: at most 200 characters, got 201" in r.get_data(as_text=True)
+    assert 'maxlength="200"' in inspector.get("/inspect").get_data(as_text=True)
+    assert _entries(world.engine) == 4

@@ -161,8 +161,9 @@ class InspectForm(FlaskForm):  # type: ignore[misc]
         _l("Or a photo of the label"),
         description=_l("Used when the camera cannot read the label: the code is read here."),
     )
-    shop = StringField(_l("Shop"), validators=[Length(max=inspection.MAX_SHOP)])
-    note = TextAreaField(_l("Note"), validators=[Length(max=inspection.MAX_NOTE)])
+    # checked by sightings.inspection (its words name the field); the browser's limits only
+    shop = StringField(_l("Shop"), render_kw={"maxlength": inspection.MAX_SHOP})
+    note = TextAreaField(_l("Note"), render_kw={"maxlength": inspection.MAX_NOTE, "rows": 3})
     photos = MultipleFileField(
         _l("Photos"),
         description=_l("Shelf, label, receipt: at most 6 photos, 5 MB each, 16 MB in all."),
