@@ -735,6 +735,23 @@ def _printable(note: str) -> str:
     return note.replace("\u2014", "--")
 
 
+def _printable_photo(data: bytes, longest: int = 1600) -> tuple[bytes, int, int] | None:
+    """The photo as it is printed: turned upright by its EXIF orientation (phones
+    store portrait photos sideways with a tag), at most ``longest`` pixels on a side,
+    as JPEG; with its width and height. None when Pillow cannot decode it."""
+    from PIL import Image, ImageOps
+
+    try:
+        with Image.open(io.BytesIO(data)) as opened:
+            picture = ImageOps.exif_transpose(opened).convert("RGB")
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
+    picture.thumbnail((longest, longest))
+    out = io.BytesIO()
+    picture.save(out, format="JPEG", quality=85)
+    return out.getvalue(), picture.width, picture.height
+
+
 def _place(lat_e6: int | None, lon_e6: int | None) -> str:
     if lat_e6 is None or lon_e6 is None:
         return "—"
@@ -1157,11 +1174,10 @@ def render_evidence_pdf(
             )
         )
         for ph in i.photos:
-            from reportlab.lib.utils import ImageReader
-
             caption = para(
                 w._(
-                    "Photo %(n)s, %(type)s, %(size)s bytes, SHA-256 %(sha)s, attached as %(file)s",
+                    "Photo %(n)s, %(type)s, %(size)s bytes, SHA-256 %(sha)s, attached as %(file)s "
+                    "(printed here upright and reduced; the attached file is the original).",
                     n=ph.position + 1,
                     type=ph.content_type,
                     size=ph.size,
@@ -1169,17 +1185,17 @@ def render_evidence_pdf(
                     file=ph.attachment,
                 )
             )
-            try:
-                iw, ih = ImageReader(io.BytesIO(ph.data)).getSize()
-            except Exception:  # a photo reportlab cannot draw is still attached byte for byte
+            drawn = _printable_photo(ph.data)
+            if drawn is None:  # a photo no reader decodes is still attached byte for byte
                 story.append(caption)
                 continue
+            data, iw, ih = drawn
             scale = min(120 * mm / iw, 90 * mm / ih)
             story.append(
                 KeepTogether(
                     [
                         Spacer(1, 3 * mm),
-                        Image(io.BytesIO(ph.data), width=iw * scale, height=ih * scale),
+                        Image(io.BytesIO(data), width=iw * scale, height=ih * scale),
                         caption,
                     ]
                 )

@@ -21,6 +21,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from PIL import Image
 from pypdf import PdfReader
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
@@ -339,3 +340,30 @@ def test_the_map_judges_each_entry_as_a_label_scan_is_judged(ev: EvidenceWorld) 
             assert (p.verdict, p.territory_code) == (one.verdict, one.territory_code), p
     # the maker's scans before it shipped the unit to D1 are not judged against D1's zone
     assert [p.verdict for p in found.points[:2]] == ["before_allocation"] * 2
+
+
+def test_a_sideways_phone_photo_is_printed_upright_and_attached_as_taken(
+    ev: EvidenceWorld,
+) -> None:
+    picture = Image.new("RGB", (64, 48), "yellow")
+    exif = picture.getexif()
+    exif[0x0112] = 6  # EXIF Orientation: the camera was turned; show it rotated 90°
+    taken = io.BytesIO()
+    picture.save(taken, format="JPEG", exif=exif)
+    sideways = taken.getvalue()
+    world.add_inspection(
+        ev.engine, ev.signer, U2, at_ms=world.world.ms(2026, 3, 25),
+        where=world.world.IN_BB, photos=(sideways,),
+    )  # fmt: skip
+    pdf = pack(ev)
+    files = attachments(pdf)
+    check_pack(document(pdf), files)
+    assert sideways in files.values()  # byte for byte, EXIF and all
+    drawn = [
+        (im.image.width, im.image.height)
+        for page in PdfReader(io.BytesIO(pdf)).pages
+        for im in page.images
+        if im.image is not None
+    ]
+    assert drawn.count((64, 48)) == 2  # the two landscape PNGs of the first inspection
+    assert drawn.count((48, 64)) == 1  # the JPEG, upright
