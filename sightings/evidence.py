@@ -99,8 +99,9 @@ Progress = Callable[[str], None]
 
 
 class EvidenceError(SightingError):
-    """The pack cannot be made as asked: a scope that does not fit the unit, or
-    ledger data that does not verify (``field`` names the input at fault)."""
+    """The pack cannot be made as asked: a key that is not one, a scope that does not
+    fit the unit (``field`` names the input at fault: ``unit``, ``alert``,
+    ``suspect``); its subclasses say what is missing or does not verify."""
 
 
 class EvidenceNotFound(EvidenceError):
@@ -364,7 +365,9 @@ def _judge_all(
     territories = [""] * len(views)
     chains: list[set[str]] = [set() for _ in views]
     if len(index.codes):
-        found = index.locate([v.lon_e6 / 1e6 for v in views], [v.lat_e6 / 1e6 for v in views])  # type: ignore[operator]
+        lon = [(v.lon_e6 or 0) / 1e6 for v in views]  # located entries only: never None
+        lat = [(v.lat_e6 or 0) / 1e6 for v in views]
+        found = index.locate(lon, lat)
         for n, pos in enumerate(int(x) for x in found):
             if pos >= 0:
                 territories[n] = index.codes[pos]
