@@ -15,8 +15,10 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 __all__ = [
+    "begin_writing",
     "bulk_insert",
     "bulk_update",
     "fetch_all",
@@ -91,6 +93,22 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
             conn = conn.execution_options(**{_IMMEDIATE: True})
         with conn.begin():
             yield conn
+
+
+def begin_writing(session: Session) -> None:
+    """Start ``session``'s transaction holding the write lock, where the engine needs it.
+
+    Call it first, before the session's first statement, in a unit of work that
+    reads and then writes (count a label view, record a sighting) and runs
+    concurrently with others: SQLite cannot turn a read transaction whose snapshot
+    is no longer the newest into a write one, and answers ``database is locked`` at
+    once instead of waiting (its busy timeout does not apply); ``BEGIN IMMEDIATE``
+    takes the lock up front, so concurrent writers queue for it. PostgreSQL needs
+    nothing (row locks and ``ON CONFLICT`` do the work): a no-op there, as it is
+    in a session whose transaction already began (too late to ask for the lock).
+    """
+    if not session.in_transaction() and session.get_bind().dialect.name == "sqlite":
+        session.connection(execution_options={_IMMEDIATE: True})
 
 
 def bulk_insert(

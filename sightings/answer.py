@@ -54,6 +54,7 @@ from sqlalchemy.sql.expression import Executable
 from geo.distance import great_circle_m
 from geo.models import TerritoryRow
 from ledger.custody import UnitState
+from ledger.database import begin_writing
 from ledger.ids import InvalidIdentifierError, unit_key, validate_gtin14
 from ledger.models import Entry, Party, Unit
 from ledger.retraction import live_entries
@@ -153,6 +154,8 @@ def answer_label(
     """
     key = unit_key(gtin, serial)
     gtin14 = validate_gtin14(gtin)
+    if count:  # read, then count: concurrent phones queue for SQLite's write lock
+        begin_writing(session)
     row = session.execute(_unit_statement(), {"key": key}).one_or_none()
     if row is None or not row.commissioned:
         # never commissioned by us (a scan saw the code, we never made the item)

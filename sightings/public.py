@@ -45,6 +45,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from geo.distance import great_circle_m
+from ledger.database import begin_writing
 from ledger.models import Entry, Unit
 from ledger.retraction import live_entries
 from sightings import policy
@@ -270,6 +271,7 @@ def record_sighting(
     lat = _check_coordinate(lat_e6, _MAX_LAT_E6, "lat", BAD_LAT)
     lon = _check_coordinate(lon_e6, _MAX_LON_E6, "lon", BAD_LON)
     lat, lon = policy.coarse_e6(lat), policy.coarse_e6(lon)
+    begin_writing(session)  # read, then write: concurrent posts queue for SQLite's lock
     unit_id = session.scalar(select(Unit.id).where(Unit.key == unit_key))
     if unit_id is None:
         raise UnknownCode(UNKNOWN_UNIT, field="unit")
