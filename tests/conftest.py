@@ -449,7 +449,11 @@ def bearer(engine: Engine, make_party: Callable[..., int]) -> Callable[..., dict
     def headers(
         role: str, party: str | None = None, label: str = "test", user: str | None = None
     ) -> dict[str, str]:
-        if party is not None:
+        if role == "inspector":
+            # an inspector belongs to an inspection party (web.accounts.PARTY_ROLES)
+            party = party or "INSP-TEST"
+            make_party(party, kind="inspector")
+        elif party is not None:
             make_party(party)
         username = user or re.sub(r"\s+", "-", f"{label}-{role}-{next(_names)}")
         with Session(engine) as session:

@@ -441,8 +441,10 @@ def _check_party(role: Role, party_id: int | None) -> None:
     """A party exactly where :data:`PARTY_ROLES` allows one; AccountError naming the field."""
     if PARTY_ROLES.get(role) and party_id is None:
         raise AccountError(
-            f"a {role.value} account must belong to a party (give its code)",
-            N_("Party code: a %(role)s account must belong to a party; type its code"),
+            f"an account with the role {role.value} must belong to a party (give its code)",
+            N_(
+                "Party code: an account with the role %(role)s must belong to a party; type its code"
+            ),
             "party",
             role=_l(role.label),
         )
