@@ -47,6 +47,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import force_locale, get_locale, gettext
 from itsdangerous import BadSignature, URLSafeSerializer
 from limits import RateLimitItem, parse_many
+from sqlalchemy.orm import Session
 
 from ledger.ids import InvalidIdentifierError, unit_key, validate_gtin14
 from sightings import policy
@@ -321,7 +322,7 @@ def verify(gtin: str, serial: str) -> ResponseReturnValue:
             )
         )
         km = float(current_app.config.get("SIGHTINGS_COPY_WARNING_KM", policy.COPY_WARNING_KM))
-        session = get_session()
+        session = _writable_session()
         answer = answer_label(
             session, gtin, serial, now_ms=_now_ms(), count=not repeat, warn_after=limit, warn_km=km
         )
@@ -436,7 +437,7 @@ def sighting(gtin: str, serial: str) -> ResponseReturnValue:
         per_unit = {}
         if current_app.config.get("SIGHTINGS_PER_UNIT_HOUR") is not None:
             per_unit["per_unit_hour"] = int(current_app.config["SIGHTINGS_PER_UNIT_HOUR"])
-        session = get_session()
+        session = _writable_session()
         try:
             result = record_sighting(
                 session,
@@ -476,3 +477,14 @@ def sighting(gtin: str, serial: str) -> ResponseReturnValue:
         )
         response.headers["Cache-Control"] = "no-store"
         return response
+
+
+def _writable_session() -> Session:
+    """The request's session with no transaction begun, so counting a view or
+    recording a sighting can take SQLite's write lock before its first read
+    (ledger.database.begin_writing). A signed-in reader's own look-ups (session,
+    user) already ran in it: they only read, so ending them here changes nothing."""
+    session = get_session()
+    if session.in_transaction():
+        session.commit()
+    return session
