@@ -65,7 +65,7 @@ from settlement.reference_audit import page_rows, record_change
 from sightings import policy
 from sightings.errors import SightingError
 from sightings.models import ProductImage, PublicSighting, VerificationTally
-from sightings.zone import UnitZone
+from sightings.zone import UnitZone, allocation_query
 
 __all__ = [
     "IMAGE_TYPES",
@@ -195,24 +195,7 @@ def answer_label(
 
 @functools.cache
 def _unit_statement() -> Select[Any]:
-    maker = aliased(Party)
-    receiver = aliased(Party)
-    allocated = (
-        select(Entry.counterparty_id)
-        .join(maker, maker.id == Entry.party_id)
-        .join(receiver, receiver.id == Entry.counterparty_id)
-        .where(
-            Entry.unit_id == Unit.id,
-            Entry.kind == "shipping",
-            maker.kind == "manufacturer",
-            receiver.kind == "distributor",
-            live_entries(),
-        )
-        .order_by(Entry.seq)
-        .limit(1)
-        .correlate(Unit)
-        .scalar_subquery()
-    )
+    allocated = allocation_query(Unit.id).correlate(Unit).scalar_subquery()
     commissioned = (
         select(Entry.seq)
         .where(Entry.unit_id == Unit.id, Entry.kind == "commissioning", live_entries())

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, SQLColumnExpression, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from geo.cache import cached_index
@@ -25,7 +25,15 @@ from ledger.models import Entry, Party
 from ledger.retraction import live_entries
 from partners.models import TerritoryGrant
 
-__all__ = ["Judgement", "UnitZone", "Verdict", "allocated_party_id", "judge_location", "unit_zone"]
+__all__ = [
+    "Judgement",
+    "UnitZone",
+    "Verdict",
+    "allocated_party_id",
+    "allocation_query",
+    "judge_location",
+    "unit_zone",
+]
 
 Verdict = Literal["in_zone", "out_of_zone", "unlocated", "unallocated"]
 
@@ -57,12 +65,13 @@ class Judgement:
     zone: UnitZone
 
 
-def allocated_party_id(session: Session, unit_id: int) -> int | None:
-    """Party id of the unit's allocated distributor, ``None`` if the manufacturer
-    never shipped it to a distributor."""
+def allocation_query(unit_id: int | SQLColumnExpression[int]) -> Select[int | None]:
+    """The allocation rule as one query: the party id of the first live
+    manufacturer -> distributor shipment of ``unit_id`` (a unit id, or a column such
+    as ``Unit.id`` to correlate it inside a larger statement), at most one row."""
     maker = aliased(Party)
     receiver = aliased(Party)
-    return session.execute(
+    return (
         select(Entry.counterparty_id)
         .join(maker, maker.id == Entry.party_id)
         .join(receiver, receiver.id == Entry.counterparty_id)
@@ -75,7 +84,13 @@ def allocated_party_id(session: Session, unit_id: int) -> int | None:
         )
         .order_by(Entry.seq)
         .limit(1)
-    ).scalar_one_or_none()
+    )
+
+
+def allocated_party_id(session: Session, unit_id: int) -> int | None:
+    """Party id of the unit's allocated distributor, ``None`` if the manufacturer
+    never shipped it to a distributor."""
+    return session.execute(allocation_query(unit_id)).scalar_one_or_none()
 
 
 def _family(session: Session, party_id: int) -> list[int]:
