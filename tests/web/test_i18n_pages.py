@@ -26,7 +26,8 @@ from risk.models import (
     RiskItem,
     TradeInvoice,
 )
-from settlement.models import Alert, DepositMovement
+from settlement.models import Alert, DepositMovement, Product
+from sightings.models import ProductImage
 from web.models import User
 from web.nav import NAV
 from web.roles import Role
@@ -218,6 +219,9 @@ def test_chinese_pages_have_no_english_left(
                 CreditInvestigation.notes,
                 CreditLimit.reason,
                 CreditAssessment.reason,
+                # product names and who set a product's picture (the label pages)
+                Product.name,
+                ProductImage.updated_by,
             )
             for name in session.scalars(select(column))
             if name
@@ -240,7 +244,10 @@ def test_chinese_pages_have_no_english_left(
             ]
             if role in ALERT_PAGES:
                 paths.append(url_for(ALERT_PAGES[role], alert_id=alert_id))
-        names = data | {f"{role.value}-crawl"}
+        with Session(engine) as session:
+            # the parties logging in made (an inspector's inspection party) are data too
+            parties = session.execute(select(Party.code, Party.name)).all()
+        names = data | {f"{role.value}-crawl"} | {n for row in parties for n in row if n}
         for path in paths:
             answer = browser.get(path)
             page = answer.get_data(as_text=True)
