@@ -231,8 +231,8 @@ class EntryScan:
             self._flush()
             self.last_row = rows[-1]
             lo += self.chunk
-            if progress is not None:
-                progress(lo)
+            if progress is not None:  # entries read so far: the last seq read + 1
+                progress(int(rows[-1][0]) + 1)
         self._flush(final=True)
         if self.declarations:
             self._check_declarations()
