@@ -25,7 +25,7 @@ looks the code up and renders what :func:`decide` chose.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +48,7 @@ __all__ = [
     "link_header",
     "linkset_document",
     "normalise_link_type",
+    "preferred_media_type",
 ]
 
 #: The GS1 Web Vocabulary's namespace, the ``gs1:`` prefix (Resolver 1.2, 2.14).
@@ -80,8 +81,7 @@ LINKSET_JSON = "application/linkset+json"
 JSON = "application/json"
 JSON_LD = "application/ld+json"
 #: The media types a request may ask for, in the order of preference when it
-#: accepts several equally (``*/*`` and no ``Accept`` at all give HTML: a phone's
-#: browser or a scanning app lands on the page).
+#: names several equally (:func:`preferred_media_type`).
 MEDIA_TYPES = (HTML, LINKSET_JSON, JSON, JSON_LD)
 #: The media types whose answer is the linkset whatever ``linkType`` says (2.2, 2.9).
 LINKSET_MEDIA_TYPES = frozenset({LINKSET_JSON, JSON_LD})
@@ -141,14 +141,52 @@ class Choice:
     link: Link | None = None  # REDIRECT: where to
 
 
+def _media_range(value: str) -> str:
+    """``"Application/JSON; charset=utf-8"`` -> ``"application/json"``."""
+    return value.split(";", 1)[0].strip().lower()
+
+
+def preferred_media_type(accept: Iterable[tuple[str, float]]) -> str | None:
+    """The one of :data:`MEDIA_TYPES` an ``Accept`` header (its ``(media range,
+    q)`` pairs, as Werkzeug's ``request.accept_mimetypes`` iterates) asks for;
+    None when it names none of them (no header, ``*/*`` alone, or nothing of ours).
+
+    Each type takes the quality of the most specific range matching it (RFC 9110
+    12.5.1: ``text/html`` before ``text/*`` before ``*/*``). Of those with the
+    highest quality, the first in :data:`MEDIA_TYPES` matched by a range that names
+    it (``text/html``, ``text/*``) wins; when only ``*/*`` reaches that quality,
+    nothing in particular is asked for. So a browser (``text/html,...,*/*;q=0.8``) asks for HTML, ``*/*`` or no
+    header for nothing in particular (:func:`decide` then redirects, or answers a
+    ``linkType=linkset`` request with ``application/linkset+json``), and
+    ``application/json`` for JSON.
+    """
+    ranges: dict[str, float] = {}
+    for value, quality in accept:
+        media = _media_range(value)
+        ranges[media] = max(quality, ranges.get(media, 0.0))
+    rated: list[tuple[float, bool, str]] = []  # (quality, named, media type)
+    for media in MEDIA_TYPES:
+        major = media.split("/", 1)[0]
+        for candidate, named in ((media, True), (f"{major}/*", True), ("*/*", False)):
+            if candidate in ranges:
+                rated.append((ranges[candidate], named, media))
+                break
+    top = max((quality for quality, _, _ in rated), default=0.0)
+    if top <= 0:
+        return None
+    return next((media for quality, named, media in rated if quality == top and named), None)
+
+
 def decide(links: Sequence[Link], link_type: str | None, media_type: str | None) -> Choice:
     """What to answer for an identified item with ``links`` (its default link first
     under :data:`DEFAULT_LINK`), the request's ``linkType`` (``None`` when absent)
-    and the best of :data:`MEDIA_TYPES` its ``Accept`` allows (``None``: no
-    ``Accept`` or nothing of ours acceptable, read as HTML).
+    and the media type its ``Accept`` asks for (:func:`preferred_media_type`;
+    ``None``: nothing in particular, no ``Accept`` or ``*/*``).
 
     - ``Accept: application/linkset+json`` (or ``application/ld+json``) and
-      ``linkType=linkset``/``all`` answer the linkset (2.2, 2.9);
+      ``linkType=linkset``/``all`` answer the linkset (2.2, 2.9): as
+      ``application/linkset+json`` unless the request asks for HTML (a browser:
+      the linkset as a page) or plain JSON;
     - ``Accept: application/json`` answers the linkset when no link type is asked
       for (2.10 recommends the same answer as for ``linkset+json``), and a
       redirect to the one asked for otherwise;
@@ -164,7 +202,11 @@ def decide(links: Sequence[Link], link_type: str | None, media_type: str | None)
         raise ValueError("an identified item needs a default link (GS1 resolver 2.5.9)")
     wanted = normalise_link_type(link_type) if link_type is not None else None
     if media in LINKSET_MEDIA_TYPES or wanted == LINKSET_REQUEST:
-        return Choice(Action.LINKSET, media)
+        # GS1-Conformant Resolver 1.2, 2.9 and 2.10: a linkset request is answered with
+        # the RFC 9264 linkset, application/linkset+json, the type the redirect's Link
+        # header advertises for ?linkType=linkset (link_header); an HTML rendering only
+        # for a client that asks for HTML first (a browser), JSON for one asking JSON.
+        return Choice(Action.LINKSET, media_type or LINKSET_JSON)
     if wanted is None:
         if media == JSON:
             return Choice(Action.LINKSET, media)

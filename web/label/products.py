@@ -34,7 +34,7 @@ from settlement.models import Product
 from sightings.answer import MAX_IMAGE_BYTES, product_image, product_images, set_product_image
 from sightings.errors import SightingError
 from web.db import get_session
-from web.label.verify import _in_page_language, bp, unknown_code_response
+from web.label.verify import _in_page_language, bp, cookie_free, unknown_code_response
 from web.paging import page_request
 from web.roles import Role
 from web.security import public, require_roles
@@ -99,7 +99,7 @@ def product_image_view(gtin: str) -> ResponseReturnValue:
     response.set_etag(etag)
     response.headers["Cache-Control"] = f"public, max-age={max_age}"
     response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return cookie_free(response)  # the same bytes for everyone: no Vary: Cookie
 
 
 def _list_page(status: int = 200, errors: dict[str, str] | None = None, gtin: str = "") -> Response:

@@ -25,8 +25,17 @@ attributes in the query); a URI that breaks it answers 400 naming the part at fa
 What to answer for an identified item is :func:`web.label.linkset.decide`: a 307
 redirect (with a ``Link`` header listing the linkset and every link, and the
 request's whole query string passed on, 2.12: ``lang``, ``context`` and data
-attributes reach the page), the linkset (JSON, or an HTML page for a browser), or
-404 for a link type the item does not have (2.6.2).
+attributes reach the page), the linkset (``application/linkset+json``, the type the
+``Link`` header advertises, to ``*/*`` or no ``Accept``; plain JSON or JSON-LD when
+asked for; an HTML page only to a client asking for HTML first, a browser:
+:func:`web.label.linkset.preferred_media_type`), or 404 for a link type the item
+does not have (2.6.2).
+
+Redirects, JSON linksets and the description file may be kept by shared caches
+(``Cache-Control: public``, ``Vary: Accept, Accept-Language``): they never depend on
+the reader's cookie (no ``Vary: Cookie``, :func:`web.label.verify.cookie_free`), and a
+linkset's titles follow ``?lang=`` or ``Accept-Language`` alone
+(:func:`web.label.verify.public_locale`).
 
 The resolver root (the linkset's anchors, the description file's
 ``resolverRoot``, the domain printed in labels' QR codes) is
@@ -71,7 +80,6 @@ from web.label.linkset import (
     GS1_VOC,
     JSON_LD,
     LINKSET_CONTEXT,
-    MEDIA_TYPES,
     PIP,
     TRACEABILITY,
     VERIFICATION_SERVICE,
@@ -82,8 +90,9 @@ from web.label.linkset import (
     link_header,
     linkset_document,
     normalise_link_type,
+    preferred_media_type,
 )
-from web.label.verify import page_locale, unknown_code_response
+from web.label.verify import cookie_free, page_locale, public_locale, unknown_code_response
 from web.reasons import scan_reason_words
 from web.security import public
 
@@ -211,7 +220,7 @@ def _resolver_headers(response: Response) -> Response:
     if request.endpoint != "resolver.description":
         response.vary.update(("Accept", "Accept-Language"))
     response.headers.setdefault("Cache-Control", "no-store")
-    return response
+    return cookie_free(response)
 
 
 # --------------------------------------------------------------------------- resolving
@@ -297,10 +306,11 @@ def _product_name(session: Session, item: _Item) -> str:
 
 
 def _media_type() -> str | None:
-    """The best of :data:`MEDIA_TYPES` the request's ``Accept`` allows (None: no
-    ``Accept`` header, or nothing of ours acceptable: answered as HTML)."""
-    best: str | None = request.accept_mimetypes.best_match(MEDIA_TYPES)
-    return best
+    """The media type of ours the request's ``Accept`` asks for
+    (:func:`web.label.linkset.preferred_media_type`); None: nothing in particular
+    (no ``Accept``, ``*/*``): a redirect, an error page, or for ``linkType=linkset``
+    the linkset as ``application/linkset+json``."""
+    return preferred_media_type(request.accept_mimetypes)
 
 
 def _wants_json(media: str | None) -> bool:
@@ -389,9 +399,15 @@ def _answer() -> ResponseReturnValue:
         )
         response = Response(html, mimetype="text/html")
     else:
-        document = linkset_document(
-            anchor, links, item_description=description, json_ld=choice.media_type == JSON_LD
-        )
+        # shared caches keep it (Vary: Accept, Accept-Language): titles in the language
+        # of ?lang= or Accept-Language alone, never of the reader's cookie
+        with force_locale(public_locale()):
+            document = linkset_document(
+                anchor,
+                _links(item),
+                item_description=description,
+                json_ld=choice.media_type == JSON_LD,
+            )
         response = _json(document, choice.media_type)
         response.headers["Cache-Control"] = f"public, max-age={ANSWER_MAX_AGE_S}"
     response.headers["Link"] = (

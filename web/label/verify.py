@@ -7,18 +7,26 @@ product's name and picture, the market the unit was shipped for (country and
 territories named in the reader's language), how often it was verified, and a
 warning when the code may have been copied (:func:`sightings.answer.answer_label`).
 
-- Language: ``?lang=zh`` (or ``en``, ``es``) chooses it; otherwise the signed-in
-  user's, the session's, then the browser's ``Accept-Language``
-  (:func:`web.i18n.select_locale`). The page links every language with ``?lang=``.
-- A repeat view by the same browser is not counted again: a first-party cookie
-  (``hopchain_label_seen``, signed, HttpOnly, path ``/label``) lists short
-  digests of the codes it verified lately. Nothing identifying the reader is
-  stored on our side.
+- Language: ``?lang=zh`` (or ``en``, ``es``; a full code such as ``zh_Hans_CN``
+  is accepted too) chooses it; otherwise the signed-in user's, the session's, then
+  the browser's ``Accept-Language`` (:func:`web.i18n.select_locale`). The page's
+  links carry the short code (``?lang=zh``).
+- What is counted (the tally behind "verified N times" and the copy warning): a
+  ``GET`` only (``HEAD`` never), and a client address at most once per code in the
+  window ``LABEL_VERIFY_COUNT_WINDOW`` (``limits`` notation, default ``1 per day``),
+  kept in the app's limiter storage under a digest of address and code, never in
+  the database. A repeat view by the same browser is not counted either: a
+  first-party cookie (``hopchain_label_seen``, signed, HttpOnly, path ``/label``)
+  lists short digests of the codes it verified lately. The page still answers a
+  view it does not count, and says so.
 - Rate limits (the app's limiter storage, :func:`_allowed`): per client address
   ``LABEL_VERIFY_LIMITS`` and per code ``LABEL_VERIFY_CODE_LIMITS`` for the page,
   ``LABEL_SIGHTING_LIMITS`` and ``LABEL_SIGHTING_CODE_LIMITS`` for sightings.
-  Over a limit: 429 with ``Retry-After`` and a page (or JSON) saying when to try
-  again; nothing is counted or stored.
+  Over a limit: 429 with ``Retry-After`` and a page saying when to try again (JSON
+  with ``retry_after`` to a client preferring JSON); nothing is counted or stored.
+- Errors (400 malformed code, 404 unknown code, 429) answer JSON ``{"error",
+  "message", "status"}`` to a client whose ``Accept`` prefers JSON to HTML
+  (:func:`prefers_json`), the page otherwise.
 - Sighting: only when the reader taps "Share my location" does ``label.js`` ask
   the phone for its position, round it to 0.01° and ``POST`` it with the page's
   one-time token to ``label.sighting`` (JSON ``{"token", "lat", "lon",
@@ -42,11 +50,22 @@ from contextlib import contextmanager
 from typing import Any
 
 from babel import Locale
-from flask import Blueprint, Response, current_app, jsonify, make_response, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    jsonify,
+    make_response,
+    render_template,
+    request,
+    request_finished,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import force_locale, get_locale, gettext
 from itsdangerous import BadSignature, URLSafeSerializer
 from limits import RateLimitItem, parse_many
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter, RateLimiter
 from sqlalchemy.orm import Session
 
 from ledger.ids import InvalidIdentifierError, unit_key, validate_gtin14
@@ -55,15 +74,18 @@ from sightings.answer import LabelAnswer, answer_label
 from sightings.errors import SightingError, UnknownCode
 from sightings.public import issue_token, record_sighting
 from web.db import get_session
-from web.i18n import N_, language_of, select_locale
+from web.i18n import DEFAULT_LOCALE, N_, SUPPORTED, language_of, select_locale
 from web.security import client_address, csrf_exempt, public
 
 __all__ = [
     "DEFAULT_LIMITS",
     "SEEN_COOKIE",
     "bp",
+    "cookie_free",
     "country_name",
     "page_locale",
+    "prefers_json",
+    "public_locale",
     "sighting_secret",
     "unknown_code_response",
 ]
@@ -76,6 +98,8 @@ DEFAULT_LIMITS: dict[str, str] = {
     "LABEL_VERIFY_CODE_LIMITS": "120 per minute;2000 per day",  # per code
     "LABEL_SIGHTING_LIMITS": "10 per minute;100 per hour",  # per client address
     "LABEL_SIGHTING_CODE_LIMITS": "30 per hour;200 per day",  # per code
+    # a client address counts a code's view at most this often (moving window)
+    "LABEL_VERIFY_COUNT_WINDOW": "1 per day",
 }
 
 #: The cookie listing digests of the codes this browser verified lately.
@@ -109,6 +133,65 @@ def page_locale() -> str:
     """The page's locale code: a supported ``?lang=`` first, else :func:`select_locale`."""
     asked = language_of(request.args.get("lang", type=str))
     return asked.code if asked is not None else select_locale()
+
+
+def public_locale() -> str:
+    """The locale code of a supported ``?lang=``, else the best of the browser's
+    ``Accept-Language``, else English; never the signed-in user's or the session's
+    language: for answers that shared caches keep (``Vary: Accept-Language``)."""
+    asked = language_of(request.args.get("lang", type=str))
+    if asked is not None:
+        return asked.code
+    chosen = language_of(request.accept_languages.best_match([x.tag for x in SUPPORTED]))
+    return chosen.code if chosen is not None else DEFAULT_LOCALE
+
+
+def lang_tag(code: str) -> str:
+    """The short ``?lang=`` value of a locale code: ``"zh_Hans_CN"`` -> ``"zh"``."""
+    language = language_of(code)
+    return language.tag if language is not None else code
+
+
+def prefers_json() -> bool:
+    """Whether the request's ``Accept`` rates JSON above HTML (``application/json``
+    alone, or first): its errors are answered as JSON then. ``*/*``, no ``Accept``
+    and a browser's get the page."""
+    accept = request.accept_mimetypes
+    return accept.quality("application/json") > accept.quality("text/html")
+
+
+def cookie_free(response: Response) -> Response:
+    """``response``, marked as not depending on the reader's cookie: when shared
+    caches may keep it (``Cache-Control: public``) and it sets no cookie, it goes
+    out without the ``Vary: Cookie`` Flask adds whenever a request read the
+    session (every request does, to know who is signed in: the two-factor gate,
+    Flask-Login's remember cookie). Call it only for answers built without the
+    session: resolver redirects and linksets, the description file, a picture."""
+    setattr(response, _COOKIE_FREE, True)
+    return response
+
+
+_COOKIE_FREE = "hopchain_cookie_free"
+
+
+def _drop_cookie_vary(sender: Any, response: Response, **extra: Any) -> None:
+    """``request_finished``: after the session was saved (which adds ``Vary:
+    Cookie``), take it off a :func:`cookie_free` public answer that sets no cookie."""
+    if (
+        getattr(response, _COOKIE_FREE, False)
+        and response.cache_control.public
+        and "Set-Cookie" not in response.headers
+    ):
+        kept = [h for h in response.vary if h.lower() != "cookie"]
+        if kept:
+            response.headers["Vary"] = ", ".join(kept)
+        else:
+            del response.headers["Vary"]
+
+
+@bp.record_once
+def _on_register(state: Any) -> None:
+    request_finished.connect(_drop_cookie_vary, state.app, weak=False)
 
 
 @contextmanager
@@ -219,6 +302,7 @@ def _remember(response: Response, seen: list[str], digest: str) -> None:
 
 
 def _page(status: int, **context: Any) -> Response:
+    context["lang_tag"] = lang_tag(context["lang"])
     response = make_response(render_template("label/answer.html", **context), status)
     response.headers["Cache-Control"] = "no-store"  # counted, carries a one-time token
     return response
@@ -228,7 +312,12 @@ def unknown_code_response(text: str, status: int = 404) -> Response:
     """The consumer's page for a code that is unknown or malformed: "Unknown code",
     ``text`` (one sentence saying why, already in the reader's language) and the
     advice to the reader, in the page's language (:func:`page_locale`), with
-    ``status`` (404 by default; 400 suits a malformed code)."""
+    ``status`` (404 by default; 400 suits a malformed code). To a client preferring
+    JSON (:func:`prefers_json`): ``{"error": "unknown code" | "malformed code",
+    "message": text, "status": status}``."""
+    if prefers_json():
+        english = "malformed code" if status == 400 else "unknown code"
+        return _json_error(status, english, text, recorded=None)
     with _in_page_language() as code:
         return _page(status, answer=None, reason=text, lang=code, token=None)
 
@@ -252,22 +341,22 @@ def _bad_code_words(gtin: str, serial: str) -> str:
     )
 
 
-def _too_many(wait: int, *, json: bool) -> Response:
+def _too_many(wait: int, *, json: bool, recorded: bool | None = False) -> Response:
     words = gettext(
         "Too many requests for this code or from your network. Please try again in "
         "%(seconds)s seconds.",
         seconds=wait,
     )
     if json:
-        response = jsonify(
-            {
-                "recorded": False,
-                "error": "too many requests; try again later",
-                "message": words,
-                "retry_after": wait,
-                "status": 429,
-            }
-        )
+        body: dict[str, Any] = {
+            "error": "too many requests; try again later",
+            "message": words,
+            "retry_after": wait,
+            "status": 429,
+        }
+        if recorded is not None:  # the sighting's answers say whether it was recorded
+            body = {"recorded": recorded, **body}
+        response = jsonify(body)
         response.status_code = 429
     else:
         response = make_response(render_template("label/busy.html", words=words), 429)
@@ -306,16 +395,16 @@ def verify(gtin: str, serial: str) -> ResponseReturnValue:
         try:
             key = unit_key(gtin, serial)
         except InvalidIdentifierError:
-            return _page(
-                400, answer=None, reason=_bad_code_words(gtin, serial), lang=lang, token=None
-            )
+            return unknown_code_response(_bad_code_words(gtin, serial), 400)
         wait = _allowed("LABEL_VERIFY_LIMITS", "label-verify", client_address())
         wait = wait or _allowed("LABEL_VERIFY_CODE_LIMITS", "label-verify-code", _code_id(key))
         if wait:
-            return _too_many(wait, json=False)
+            return _too_many(wait, json=prefers_json(), recorded=None)
         seen = _seen_codes()
         digest = _seen_digest(key)
         repeat = digest in seen
+        looked = request.method == "HEAD"  # a HEAD only looks: never counted
+        counted = not looked and not repeat and _first_from_address(key)
         limit = int(
             current_app.config.get(
                 "SIGHTINGS_COPY_WARNING_VERIFICATIONS", policy.COPY_WARNING_VERIFICATIONS
@@ -324,17 +413,11 @@ def verify(gtin: str, serial: str) -> ResponseReturnValue:
         km = float(current_app.config.get("SIGHTINGS_COPY_WARNING_KM", policy.COPY_WARNING_KM))
         session = _writable_session()
         answer = answer_label(
-            session, gtin, serial, now_ms=_now_ms(), count=not repeat, warn_after=limit, warn_km=km
+            session, gtin, serial, now_ms=_now_ms(), count=counted, warn_after=limit, warn_km=km
         )
         if not answer.known:
             session.rollback()
-            return _page(
-                404,
-                answer=None,
-                reason=gettext("No product of ours carries this code."),
-                lang=lang,
-                token=None,
-            )
+            return unknown_code_response(gettext("No product of ours carries this code."))
         session.commit()
         response = _page(
             200,
@@ -342,12 +425,47 @@ def verify(gtin: str, serial: str) -> ResponseReturnValue:
             market=_market_words(answer),
             warning=_warning_words(answer, limit),
             repeat=repeat,
+            counted=counted or looked,
             lang=lang,
             token=_issue_token(key),
         )
-        if not repeat:
+        if not repeat and not looked:
             _remember(response, seen, digest)
         return response
+
+
+def _first_from_address(key: str) -> bool:
+    """Whether this view of the code ``key`` is the first from the client's address
+    within ``LABEL_VERIFY_COUNT_WINDOW`` (``limits`` notation, ``1 per day`` by
+    default): one phone, or one program, reloading a code counts once a day, so
+    only many different clients make a code look copied.
+
+    Kept in the app's limiter storage (moving window), keyed by a SHA-256 digest of
+    address and code: no address is written to the database or kept in clear.
+    """
+    limiter = _count_limiter()
+    identifier = hashlib.sha256(f"{client_address()}\x00{key}".encode()).hexdigest()[:32]
+    spec = str(_config("LABEL_VERIFY_COUNT_WINDOW"))
+    hits = [limiter.hit(item, "label-verify-counted", identifier) for item in _limits(spec)]
+    return all(hits)
+
+
+def _count_limiter() -> RateLimiter:
+    """The app's limiter (its storage: memory, Redis ...); with rate limits switched
+    off (``RATELIMIT_ENABLED = False``, the limiter then has none) a moving-window
+    limiter in this process's memory, so a view is still counted once per address."""
+    extension = current_app.extensions["hopchain_limiter"]
+    if extension.enabled:
+        limiter: RateLimiter = extension.limiter
+        return limiter
+    own: RateLimiter | None = current_app.extensions.get(_OWN_COUNT_LIMITER)
+    if own is None:
+        own = MovingWindowRateLimiter(MemoryStorage())
+        current_app.extensions[_OWN_COUNT_LIMITER] = own
+    return own
+
+
+_OWN_COUNT_LIMITER = "hopchain_label_count_limiter"
 
 
 # --- the sighting -----------------------------------------------------------------------
@@ -396,8 +514,12 @@ def parse_sighting(body: object) -> tuple[str, float, float]:
     return token, _number(body.get("lat"), "lat", 90.0), _number(body.get("lon"), "lon", 180.0)
 
 
-def _json_error(status: int, english: str, words: str, field: str = "") -> Response:
-    body: dict[str, Any] = {"recorded": False, "error": english, "message": words, "status": status}
+def _json_error(
+    status: int, english: str, words: str, field: str = "", *, recorded: bool | None = False
+) -> Response:
+    body: dict[str, Any] = {"error": english, "message": words, "status": status}
+    if recorded is not None:  # the sighting's answers say whether it was recorded
+        body = {"recorded": recorded, **body}
     if field:
         body["field"] = field
     response = jsonify(body)
