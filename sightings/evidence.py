@@ -74,6 +74,7 @@ from sightings.inspection import (
     verify_inspection_record,
 )
 from sightings.models import Inspection, InspectionPhoto, PublicSighting, SuspectedAlert
+from sightings.suspects import distance_of
 from sightings.zone import UnitZone, unit_zone
 
 __all__ = [
@@ -208,9 +209,19 @@ class Evidence:
     party_codes: dict[int, str] = field(default_factory=dict)
 
 
+#: The words of progress lines: English, whatever the pack's language.
+_PROGRESS_WORDS = Words()
+
+
 def _say(progress: Progress | None, text: str) -> None:
     if progress is not None:
         progress(text)
+
+
+def _counted(one: str, many: str, n: int) -> str:
+    """A progress line (English, as the command's progress is) with ``n`` in it, in
+    its plural form: ``one`` or ``many`` chosen by :attr:`settlement.wording.Words.ngettext`."""
+    return _PROGRESS_WORDS.ngettext(one, many, n) % {"n": n}
 
 
 def _canonical_json(value: Any) -> bytes:
@@ -428,7 +439,11 @@ def collect_evidence(
             views = unit_history(conn, unit.key)
         needed = max((v.seq for v in views), default=-1) + 1
         note, tree_size, root = _signed_checkpoint(engine, signer, needed)
-        _say(progress, f"proving {len(views)} entries against the checkpoint of size {tree_size}")
+        _say(
+            progress,
+            _counted("proving %(n)s entry", "proving %(n)s entries", len(views))
+            + f" against the checkpoint of size {tree_size}",
+        )
         with engine.connect() as conn:
             proven = _prove(conn, views, tree_size, root)
         leaf_by_seq = {p.view.seq: p.leaf.hex() for p in proven}
@@ -627,7 +642,7 @@ def evidence_document(ev: Evidence) -> dict[str, Any]:
             "first": format_rfc3339(s.first_ms),
             "last": format_rfc3339(s.last_ms),
             "sightings": s.sighting_count,
-            "distance_km": s.distance_km,
+            "distance_km": distance_of(s.kind, s.distance_km),
             "inspection": s.inspection_id,
             "alert": s.alert_id,
         }
@@ -1349,7 +1364,14 @@ def evidence_pack(
         progress=progress,
     )
     document = evidence_document(ev)
-    _say(progress, f"drawing the map of {len(ev.points)} located observations")
+    _say(
+        progress,
+        _counted(
+            "drawing the map of %(n)s located observation",
+            "drawing the map of %(n)s located observations",
+            len(ev.points),
+        ),
+    )
     with Session(engine) as session:
         index = cached_index(session)
     map_png = _map_png(ev, index) if len(index) or ev.points else None
@@ -1362,5 +1384,13 @@ def evidence_pack(
             if ph.attachment not in seen:
                 seen.add(ph.attachment)
                 files.append((ph.attachment, ph.data))
-    _say(progress, f"attaching {ATTACHMENT} and {len(files) - 1} photos")
+    photos = len(files) - 1
+    _say(
+        progress,
+        _counted(
+            f"attaching {ATTACHMENT} and %(n)s photo",
+            f"attaching {ATTACHMENT} and %(n)s photos",
+            photos,
+        ),
+    )
     return _attach(pdf, files)

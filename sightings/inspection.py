@@ -25,7 +25,9 @@
    :class:`~sightings.models.InspectionPhoto` rows, with the record hash and the
    ledger key's signed note (below), and lets
    :func:`sightings.suspects.resolve_by_inspection` confirm or clear the unit's
-   suspected alerts, in one transaction.
+   suspected alerts, in one transaction. An inspection of a unit already sold (or
+   decommissioned) clears nothing as "in zone": it is a cloned-code finding, as
+   detection reads the entry (:attr:`InspectionResult.resolution` says so).
 
 Atomicity. The ledger's sequencer commits the entry in its own write transaction
 (it holds the ledger lock for as short a time as possible and is the only writer
@@ -89,7 +91,7 @@ from ledger.times import in_range
 from settlement.seals import NoteSigner
 from sightings.errors import InspectionRefused, UnknownCode
 from sightings.models import Inspection, InspectionPhoto, SuspectedAlert
-from sightings.suspects import Resolution, resolve_by_inspection
+from sightings.suspects import EndOfLife, Resolution, end_of_life, resolve_by_inspection
 from sightings.zone import judge_location, unit_zone
 
 __all__ = [
@@ -544,9 +546,10 @@ def record_inspection(
                 raise InspectionRefused(
                     CAPTURE_ID_USED, field="capture_id", capture_id=capture_id or ""
                 )
+            ended = end_of_life(session, unit_id, earlier.seq)
             return InspectionResult(
                 earlier.id, earlier.seq, earlier.verdict, earlier.territory_code,
-                Resolution((), (), ()), replayed=True,
+                Resolution((), (), (), end_of_life=ended), replayed=True,
             )  # fmt: skip
         entry = session.scalar(select(Entry).where(Entry.seq == seq))
         assert entry is not None  # the append just wrote or found it
@@ -616,7 +619,9 @@ class SettledSuspect:
 @dataclass(frozen=True, slots=True)
 class InspectionView:
     """An inspection as pages and the API show it. Times in ms since the epoch (UTC),
-    places in micro-degrees; ``photos`` and ``settled`` only filled by
+    places in micro-degrees; ``photos``, ``settled`` and ``end_of_life`` (the unit's
+    sale or decommissioning before the inspection: a unit on a shelf with its code
+    is then likely a copy, see :mod:`sightings.suspects`) only filled by
     :func:`get_inspection` (lists leave them empty and give ``photo_count``)."""
 
     id: int
@@ -636,6 +641,7 @@ class InspectionView:
     photo_count: int
     photos: tuple[PhotoView, ...] = ()
     settled: tuple[SettledSuspect, ...] = ()
+    end_of_life: EndOfLife | None = None
 
 
 def _views(session: Session, where: Any, offset: int, limit: int) -> list[InspectionView]:
@@ -724,7 +730,10 @@ def get_inspection(session: Session, inspection_id: int) -> InspectionView | Non
             .order_by(SuspectedAlert.id)
         )
     )
-    return dataclasses.replace(found[0], photos=photos, settled=settled)
+    unit_id = session.scalar(select(Inspection.unit_id).where(Inspection.id == inspection_id))
+    assert unit_id is not None  # found above
+    ended = end_of_life(session, int(unit_id), found[0].seq)
+    return dataclasses.replace(found[0], photos=photos, settled=settled, end_of_life=ended)
 
 
 def photo_data(session: Session, photo_id: int) -> tuple[int, str, bytes] | None:

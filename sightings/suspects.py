@@ -25,12 +25,32 @@ stays ``suspected`` until one of these settles it:
     ``cleared``, the inspection its reason (``inspection_id``);
   - ``unlocated`` / ``unallocated``: nothing changes (the inspection cannot say).
 
-  **Clone suspects are never settled by an inspection.** An inspector who finds
-  the unit in a shop has seen one label; the other sighting may be a copy
-  anywhere else, and the inspecting entry itself goes to detection's clone check
-  over the ledger. A clone suspect is left to a channel manager, who reads its
-  sightings beside the unit's inspections and clears it with a note, or files
-  an incident;
+  **An inspection never clears a clone suspect.** An inspector who finds the
+  unit in a shop has seen one label; the other sighting may be a copy anywhere
+  else. A clone suspect is left to a channel manager, who reads its sightings
+  beside the unit's inspections and clears it with a note, or files an incident.
+
+  **The inspecting entry as detection reads it.** The inspection is a ledger
+  entry, and detection (``hopchain detect``, :mod:`settlement.kernels`) judges it
+  like any other: after the unit's sale (``retail_selling``) or decommissioning,
+  every entry but a customer return or the decommissioning is a cloned-code
+  finding (the genuine unit has left the channel, so a unit on a shelf with its
+  code is likely a copy), and so is a scan farther from the unit's previous
+  located scan than 900 km/h allows. Settling agrees with detection: when
+  detection's kernel, run over the unit's history up to the entry
+  (:func:`detection_key`), flags the entry a clone finding,
+
+  - nothing is cleared as "in zone": the shelf the copy sits on says nothing
+    about where the genuine unit went, so an ``in_zone`` verdict leaves the
+    ``out_of_zone`` suspects open (an ``out_of_zone`` verdict still confirms
+    them: detection flags the entry out of zone as well);
+  - the unit's open ``clone`` suspect is joined, or one is raised (no sightings,
+    ``distance_km`` 0: no two places), and confirmed with the inspection as its
+    reason and, as its alert, the ``clone`` alert detection files the entry
+    under (same natural key ``{responsible}|{territory}|{period}|clone``, created
+    or joined; a later detection run adds nothing for the entry);
+  - :attr:`Resolution.end_of_life` says when the unit was sold (or
+    decommissioned), for the inspector's answer;
 
 * a channel manager or admin (:func:`clear_suspect`, a note required).
 
@@ -46,9 +66,11 @@ from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy import Select, and_, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from geo.cache import cached_index
+from ledger.canonical import format_time
 from ledger.ids import EntryKind
 from ledger.models import Entry, Party, Unit
 from ledger.retraction import live_entries
@@ -67,6 +89,7 @@ __all__ = [
     "KINDS",
     "STATUSES",
     "DetectionKey",
+    "EndOfLife",
     "Resolution",
     "SightingPoint",
     "SuspectDetail",
@@ -76,6 +99,8 @@ __all__ = [
     "SuspectRow",
     "clear_suspect",
     "detection_key",
+    "distance_of",
+    "end_of_life",
     "get_suspect",
     "list_suspects",
     "resolve_by_inspection",
@@ -104,11 +129,17 @@ class SuspectRefused(SightingError):
 @dataclass(frozen=True, slots=True)
 class Resolution:
     """What one inspection settled: ids of the suspected alerts it confirmed and
-    cleared, and of the settlement alerts the confirmed ones became."""
+    cleared, and of the settlement alerts the confirmed ones became;
+    ``end_of_life``: the unit's sale or decommissioning before the inspection
+    (None while it is in the channel); ``clone``: whether detection files the
+    inspecting entry as a cloned-code finding (then a ``clone`` suspect is among
+    ``confirmed`` and its alert among ``alert_ids``)."""
 
     confirmed: tuple[int, ...]
     cleared: tuple[int, ...]
     alert_ids: tuple[int, ...]
+    end_of_life: EndOfLife | None = None
+    clone: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +149,9 @@ class DetectionKey:
     ``party_id``/``party_code``: the responsible party (None/``"-"`` when none),
     ``territory_code``: the deepest stored territory holding the entry ("" when
     none), ``period``: the entry's month ``YYYY-MM`` (UTC); ``out_of_zone``:
-    whether detection flags the entry out of zone at all.
+    whether detection flags the entry out of zone at all; ``clone``: whether it
+    flags it a cloned-code finding (seen after the unit's sale or decommissioning,
+    or too far from its previous located scan).
     """
 
     party_id: int | None
@@ -126,10 +159,27 @@ class DetectionKey:
     territory_code: str
     period: str
     out_of_zone: bool
+    clone: bool = False
 
     @property
     def natural_key(self) -> str:
-        return f"{self.party_code}|{self.territory_code}|{self.period}|out_of_zone"
+        """The out-of-zone alert's natural key (:meth:`key_for` ``"out_of_zone"``)."""
+        return self.key_for("out_of_zone")
+
+    def key_for(self, finding_type: str) -> str:
+        """The natural key detection files the entry's ``finding_type`` finding under."""
+        return f"{self.party_code}|{self.territory_code}|{self.period}|{finding_type}"
+
+
+@dataclass(frozen=True, slots=True)
+class EndOfLife:
+    """How a unit left the channel before an entry: ``kind`` ``retail_selling``
+    (sold) or ``decommissioning``, the ledger entry's ``seq`` and ``at_ms`` (ms
+    since the epoch, UTC)."""
+
+    kind: str
+    seq: int
+    at_ms: int
 
 
 def _now_ms() -> int:
@@ -221,7 +271,45 @@ def detection_key(session: Session, seq: int) -> DetectionKey:
         territory_code=index.codes[t] if t >= 0 else "",
         period=month_of(int(snap.at_ms[row])),
         out_of_zone=bool(flags & K.F_OUT_OF_ZONE),
+        clone=bool(flags & (K.F_CLONE_SPEED | K.F_CLONE_AFTER_END)),
     )
+
+
+#: Entry kinds that put a unit back in the channel, as detection's kernel reads them
+#: (:func:`settlement.kernels.detect`: its state becomes stock or transit).
+_BACK_IN_CHANNEL = frozenset(
+    k.value
+    for k in (EntryKind.COMMISSIONING, EntryKind.SHIPPING, EntryKind.RECEIVING, EntryKind.RETURNING)
+)
+_END_KINDS = frozenset((EntryKind.RETAIL_SELLING.value, EntryKind.DECOMMISSIONING.value))
+
+
+def end_of_life(session: Session, unit_id: int, before_seq: int) -> EndOfLife | None:
+    """The sale or decommissioning that ended the unit's life in the channel before
+    ledger entry ``before_seq``, or None when it is still in the channel then.
+
+    Replays the unit's live entries (retracted ones left out) with detection's state
+    rule: ``retail_selling`` or ``decommissioning`` end it (the first of a run is
+    named), ``commissioning``, ``shipping``, ``receiving`` or ``returning`` put it
+    back; other kinds change nothing."""
+    ended: EndOfLife | None = None
+    for seq, kind, at_ms in session.execute(
+        select(Entry.seq, Entry.kind, Entry.at_ms)
+        .where(Entry.unit_id == unit_id, Entry.seq < before_seq, live_entries())
+        .order_by(Entry.seq)
+    ):
+        if kind in _END_KINDS:
+            ended = ended or EndOfLife(str(kind), int(seq), int(at_ms))
+        elif kind in _BACK_IN_CHANNEL:
+            ended = None
+    return ended
+
+
+def distance_of(kind: str, distance_km: int) -> int | None:
+    """A suspect's distance as every page, the API and evidence.json show it: the km
+    between the two sightings of a ``clone`` suspect, None for an ``out_of_zone``
+    one and for a clone raised by an inspection after the unit's sale (one place)."""
+    return distance_km if kind == "clone" and distance_km > 0 else None
 
 
 def _refresh_alert(session: Session, alert: Alert) -> None:
@@ -262,20 +350,26 @@ def _refresh_alert(session: Session, alert: Alert) -> None:
 
 
 def _file_finding(
-    session: Session, inspection: Inspection, suspect_ids: list[int], actor: str
+    session: Session,
+    inspection: Inspection,
+    actor: str,
+    key: DetectionKey,
+    finding_type: str,
+    why: str,
 ) -> Alert:
-    """The settlement alert detection would file the inspecting entry under, with
-    the entry as a finding (created or joined) and an event saying where it came from."""
-    key = detection_key(session, inspection.seq)
+    """The settlement alert detection would file the inspecting entry's
+    ``finding_type`` finding under, with the entry as a finding (created or joined)
+    and an event saying where it came from (``why``, English as events are)."""
     entry = session.get(Entry, inspection.seq)
     assert entry is not None  # detection_key found it
     tree_size = int(session.scalar(select(func.max(Entry.seq))) or 0) + 1
-    alert = session.scalars(select(Alert).where(Alert.natural_key == key.natural_key)).first()
+    natural_key = key.key_for(finding_type)
+    alert = session.scalars(select(Alert).where(Alert.natural_key == natural_key)).first()
     created = alert is None
     if alert is None:
         alert = Alert(
-            natural_key=key.natural_key, party_id=key.party_id,
-            territory_code=key.territory_code, period=key.period, finding_type="out_of_zone",
+            natural_key=natural_key, party_id=key.party_id,
+            territory_code=key.territory_code, period=key.period, finding_type=finding_type,
             status="open", severity="low", unit_count=0, finding_count=0, appealed=False,
             created_ms=inspection.at_ms, updated_ms=inspection.at_ms,
             detected_tree_size=tree_size, evidence_hash="",
@@ -294,15 +388,10 @@ def _file_finding(
             )
         )
     alert.updated_ms = max(alert.updated_ms, inspection.at_ms)
-    which = ", ".join(str(i) for i in suspect_ids)
     session.add(
         AlertEvent(
             alert_id=alert.id, at_ms=inspection.at_ms, actor=actor[:64], role="inspector",
-            action="detected" if created else "findings_added",
-            text=(
-                f"public sightings (suspected alert {which}) confirmed by inspection "
-                f"{inspection.id}, ledger entry {inspection.seq}"
-            ),
+            action="detected" if created else "findings_added", text=why,
         )
     )  # fmt: skip
     _refresh_alert(session, alert)
@@ -326,6 +415,8 @@ def resolve_by_inspection(
     detection run; without it the new alert is unsealed until detection runs.
     Returns what was confirmed and cleared and the alerts involved.
     """
+    key = detection_key(session, inspection.seq)
+    ended = end_of_life(session, inspection.unit_id, inspection.seq)
     open_rows = list(
         session.scalars(
             select(SuspectedAlert)
@@ -338,25 +429,91 @@ def resolve_by_inspection(
             .with_for_update()
         )
     )
-    if not open_rows or inspection.verdict not in ("out_of_zone", "in_zone"):
-        return Resolution((), (), ())
-    ids = [r.id for r in open_rows]
     stamp = inspection.at_ms
-    if inspection.verdict == "in_zone":
+    confirmed: list[int] = []
+    cleared: list[int] = []
+    alert_ids: list[int] = []
+    if open_rows and inspection.verdict == "out_of_zone":
+        ids = [r.id for r in open_rows]
+        which = ", ".join(str(i) for i in ids)
+        alert = _file_finding(
+            session, inspection, actor, key, "out_of_zone",
+            f"public sightings (suspected alert {which}) confirmed by inspection "
+            f"{inspection.id}, ledger entry {inspection.seq}",
+        )  # fmt: skip
+        for r in open_rows:
+            r.status, r.resolved_ms, r.resolved_by = "confirmed", stamp, actor[:64]
+            r.inspection_id, r.alert_id = inspection.id, alert.id
+        confirmed += ids
+        alert_ids.append(alert.id)
+    elif open_rows and inspection.verdict == "in_zone" and not key.clone:
         for r in open_rows:
             r.status, r.resolved_ms, r.resolved_by = "cleared", stamp, actor[:64]
             r.inspection_id = inspection.id
-        session.flush()
-        return Resolution((), tuple(ids), ())
-    alert = _file_finding(session, inspection, ids, actor)
-    for r in open_rows:
-        r.status, r.resolved_ms, r.resolved_by = "confirmed", stamp, actor[:64]
-        r.inspection_id, r.alert_id = inspection.id, alert.id
+        cleared += [r.id for r in open_rows]
+    if key.clone:
+        suspect = _clone_suspect(session, inspection)
+        alert = _file_finding(
+            session, inspection, actor, key, "clone", _clone_why(inspection, suspect, ended)
+        )
+        suspect.status, suspect.resolved_ms, suspect.resolved_by = "confirmed", stamp, actor[:64]
+        suspect.inspection_id, suspect.alert_id = inspection.id, alert.id
+        confirmed.append(suspect.id)
+        if alert.id not in alert_ids:
+            alert_ids.append(alert.id)
     session.flush()
-    if signer is not None:
+    if alert_ids and signer is not None:
         tree_size = int(session.scalar(select(func.max(Entry.seq))) or 0) + 1
         seal_alerts(session, signer, tree_size)
-    return Resolution(tuple(ids), (), (alert.id,))
+    return Resolution(
+        tuple(confirmed), tuple(cleared), tuple(alert_ids), end_of_life=ended, clone=key.clone
+    )
+
+
+def _clone_suspect(session: Session, inspection: Inspection) -> SuspectedAlert:
+    """The unit's open ``clone`` suspect, joined (``last_ms`` grows), or one raised
+    for the inspection (no sightings, no distance)."""
+    q = select(SuspectedAlert).where(
+        SuspectedAlert.unit_id == inspection.unit_id,
+        SuspectedAlert.kind == "clone",
+        SuspectedAlert.status == "suspected",
+    )
+    row = session.scalars(q.with_for_update()).first()
+    if row is None:
+        zone = unit_zone(session, inspection.unit_id, inspection.at_ms)
+        try:
+            with session.begin_nested():
+                row = SuspectedAlert(
+                    unit_id=inspection.unit_id, kind="clone", status="suspected",
+                    allocated_party_id=zone.allocated_party_id,
+                    territory_code=inspection.territory_code, first_ms=inspection.at_ms,
+                    last_ms=inspection.at_ms, sighting_count=0, distance_km=0,
+                    resolution_note="",
+                )  # fmt: skip
+                session.add(row)
+                session.flush()
+            return row
+        except IntegrityError:  # a public sighting raised it meanwhile: join that one
+            row = session.scalars(q).one()
+    row.last_ms = max(row.last_ms, inspection.at_ms)
+    session.flush()
+    return row
+
+
+def _clone_why(inspection: Inspection, suspect: SuspectedAlert, ended: EndOfLife | None) -> str:
+    """The clone alert's event text (English, as alert events are)."""
+    where = f"inspection {inspection.id}, ledger entry {inspection.seq}"
+    if ended is not None:
+        what = "sold" if ended.kind == EntryKind.RETAIL_SELLING.value else "decommissioned"
+        return (
+            f"{where}: the unit was {what} on {format_time(ended.at_ms)[:10]} (ledger entry "
+            f"{ended.seq}); a unit on a shelf with its code is likely a copy "
+            f"(suspected alert {suspect.id})"
+        )
+    return (
+        f"{where}: too far from the unit's previous located scan for the time between "
+        f"them (suspected alert {suspect.id})"
+    )
 
 
 def clear_suspect(
@@ -416,7 +573,7 @@ class SuspectRow:
     first_ms: int
     last_ms: int
     sighting_count: int
-    distance_km: int
+    distance_km: int | None  # distance_of: km for a clone between two places, else None
     resolved_ms: int | None
     resolved_by: str | None
     resolution_note: str
@@ -494,7 +651,7 @@ def _row(a: SuspectedAlert, key: str, code: str | None, name: str | None,
         id=a.id, unit_id=a.unit_id, unit_key=key, kind=a.kind, status=a.status,
         allocated_party_id=a.allocated_party_id, allocated_code=code or "",
         allocated_name=name or "", territory_code=a.territory_code, first_ms=a.first_ms,
-        last_ms=a.last_ms, sighting_count=a.sighting_count, distance_km=a.distance_km,
+        last_ms=a.last_ms, sighting_count=a.sighting_count, distance_km=distance_of(a.kind, a.distance_km),
         resolved_ms=a.resolved_ms, resolved_by=a.resolved_by,
         resolution_note=a.resolution_note or "", inspection_id=a.inspection_id,
         alert_id=a.alert_id, lat_e6=point[0] if point else None,

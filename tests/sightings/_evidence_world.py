@@ -11,7 +11,9 @@ D1, received in AA and sold by dealer S2 in BB (out of zone). On top of that:
 - inspector party INSP inspected U2 in a shop in BB (sightings.inspection: an
   ``inspecting`` entry with two photos and a signed record), which confirmed the
   suspected alert into a normal alert (sightings.suspects: detection's natural key,
-  so alert A, whose findings now hold the inspection too);
+  so alert A, whose findings now hold the inspection too); U2 was sold before, so
+  the same inspection is a cloned-code finding too: a clone suspect raised and
+  confirmed into detection's clone alert;
 - unit U6 (D2's) has an alert of its own, never in U2's packs.
 """
 

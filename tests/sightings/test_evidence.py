@@ -145,8 +145,16 @@ def test_every_proof_verifies_with_the_independent_client(ev: EvidenceWorld) -> 
     assert doc["format"] == FORMAT and doc["unit"] == U2
     assert doc["scope"] == {"alert": ev.alert_id, "suspect": None}
     assert (doc["allocated_party"], doc["zone"]) == ("D1", ["AA"])
-    assert [a["id"] for a in doc["alerts"]] == [ev.alert_id]  # U6's alert is not U2's
-    assert [s["id"] for s in doc["suspected_alerts"]] == [ev.suspect_id]
+    # alert A and the clone alert the inspection after U2's sale filed; U6's is not U2's
+    alerts = {a["finding_type"]: a for a in doc["alerts"]}
+    assert sorted(alerts) == ["clone", "out_of_zone"] and alerts["out_of_zone"]["id"] == ev.alert_id
+    assert ev.other_alert_id not in {a["id"] for a in doc["alerts"]}
+    suspects = {s["kind"]: s for s in doc["suspected_alerts"]}
+    assert suspects["out_of_zone"]["id"] == ev.suspect_id
+    assert suspects["clone"]["alert"] == alerts["clone"]["id"]
+    # one representation of distance: none for out_of_zone, none for a clone seen in one place
+    assert suspects["out_of_zone"]["distance_km"] is None
+    assert suspects["clone"]["distance_km"] is None
     assert doc["public_sightings"][0]["verdict"] == "out_of_zone"
     assert len(doc["inspections"]) == 1 and len(doc["inspections"][0]["photos"]) == 2
     # the photos travel byte for byte, beside evidence.json

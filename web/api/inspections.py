@@ -5,10 +5,15 @@
   Digital Link URI, element string or ``01/…/21/…`` key; ``lat``/``lon`` decimal
   degrees (numbers or decimal strings) or both absent; ``at`` RFC 3339 (default:
   the server's clock); ``data`` base64. 201 ``{inspection, seq, verdict,
-  territory, confirmed, cleared, alerts, replayed}``; a replay (same
+  territory, confirmed, cleared, alerts, replayed, clone, end_of_life, message}``
+  (``end_of_life``: the unit's sale or decommissioning before the inspection, and
+  ``message`` says in the request's language that a unit on a shelf with its code
+  is then likely a copy and detection files a cloned-code alert; ``clone``: the
+  entry is such a finding, its clone suspect in ``confirmed``); a replay (same
   ``capture_id``) answers 200 with the original. A bad member answers 400 naming
   its JSON path (``$.photos[2].data: ...``), the reason also in the request's
-  language; an unknown code 400 ``$.unit``. The rules are
+  language; an unknown code 400 ``$.unit``, a malformed one with the scanner's
+  reason (the resolver's words: "GTIN … has check digit 4, expected 3"). The rules are
   :func:`sightings.inspection.record_inspection`'s.
 - ``GET /inspections`` (inspector: their own; channel manager, admin, auditor: all),
   ``limit`` and ``cursor``, optional ``unit`` (key); ``GET /inspections/{id}``
@@ -25,18 +30,27 @@ from typing import Any, NoReturn
 
 from flask import abort, jsonify, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext
+from flask_babel import force_locale, gettext
 from werkzeug.exceptions import BadRequest
 
+from ledger.times import format_rfc3339
 from scanners.batch import parse_rfc3339_ms, to_micro_degrees
 from sightings import inspection
 from sightings.errors import SightingError
 from sightings.inspection import InspectionView, Photo
+from sightings.suspects import EndOfLife
 from web.api import api_route, json_body, query_str
 from web.api.openapi import json_response, query_param
 from web.api.paging import page_params, page_window, paged, paged_response
 from web.db import get_engine, get_session
-from web.field.inspect import READERS, inspection_words, may_read, unit_key_of
+from web.field.inspect import (
+    READERS,
+    code_words,
+    end_of_life_words,
+    inspection_words,
+    may_read,
+    read_unit_code,
+)
 from web.roles import Role
 from web.security import current_principal
 from web.signing import get_signer
@@ -186,9 +200,20 @@ def _settled_json(view: InspectionView) -> list[dict[str, Any]]:
     return [dataclasses.asdict(s) for s in view.settled]
 
 
+def _end_of_life_json(ended: EndOfLife | None) -> dict[str, Any] | None:
+    """The unit's sale or decommissioning before the inspection (``kind``
+    ``retail_selling`` | ``decommissioning``, its ledger ``seq``, ``at`` RFC 3339
+    UTC), None while it was in the channel."""
+    if ended is None:
+        return None
+    return {"kind": ended.kind, "seq": ended.seq, "at": format_rfc3339(ended.at_ms)}
+
+
 def inspection_json(view: InspectionView) -> dict[str, Any]:
     """An inspection as the API shows it (``at_ms`` ms since the epoch, ``lat_e6``/
-    ``lon_e6`` micro-degrees; photos with the URL of their bytes)."""
+    ``lon_e6`` micro-degrees; photos with the URL of their bytes; ``end_of_life``
+    and ``message`` when the unit had been sold or decommissioned before: a unit on a
+    shelf with its code is then likely a copy, see :mod:`sightings.suspects`)."""
     return {
         "id": view.id,
         "seq": view.seq,
@@ -210,6 +235,8 @@ def inspection_json(view: InspectionView) -> dict[str, Any]:
             for p in view.photos
         ],
         "settled": _settled_json(view),
+        "end_of_life": _end_of_life_json(view.end_of_life),
+        "message": end_of_life_words(view.end_of_life),
     }
 
 
@@ -240,10 +267,12 @@ def create() -> ResponseReturnValue:
     if not unit:
         words = "Code: scan the label with the camera, type its code or take a photo of it"
         _refuse("unit", "is required: the code the label carries", gettext(words))
-    key, bad = unit_key_of(unit)
+    reading = read_unit_code(unit)
+    key = reading.key
     if key is None:
-        words, values = inspection.BAD_CODE, {"code": bad[:80]}
-        _refuse("unit", words % values, gettext(words, **values))
+        with force_locale("en"):
+            english = code_words(reading)
+        _refuse("unit", english, code_words(reading))
     shop, note = _text(body, "shop") or "", _text(body, "note") or ""
     capture = _text(body, "capture_id", None)
     lat, lon = _degrees(body)
@@ -268,6 +297,9 @@ def create() -> ResponseReturnValue:
         "cleared": list(result.resolution.cleared),
         "alerts": list(result.resolution.alert_ids),
         "replayed": result.replayed,
+        "clone": result.resolution.clone,
+        "end_of_life": _end_of_life_json(result.resolution.end_of_life),
+        "message": end_of_life_words(result.resolution.end_of_life),
         "url": url_for("api.inspection_one", inspection_id=result.inspection_id),
     }
     return jsonify(answer), (200 if result.replayed else 201)

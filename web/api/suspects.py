@@ -62,7 +62,7 @@ def suspect_json(r: SuspectRow) -> dict[str, Any]:
         "last_ms": r.last_ms,
         "last_at": _time(r.last_ms),
         "sighting_count": r.sighting_count,
-        "distance_km": r.distance_km if r.kind == "clone" else None,
+        "distance_km": r.distance_km,  # sightings.suspects.distance_of: km for a clone, else null
         "resolved_ms": r.resolved_ms,
         "resolved_at": _time(r.resolved_ms),
         "resolved_by": r.resolved_by,

@@ -1,13 +1,18 @@
 """The inspector's pages: scan a unit in a shop and record it, then look back.
 
-- ``inspect.scan`` (``GET/POST /inspect``): a page made for a phone. The camera
+- ``inspect.scan`` (``GET/POST /inspect``, ``/inspect/`` too): a page made for a phone. The camera
   reads the label's QR code in the browser (html5-qrcode, served from our static
   files; ``inspect.js`` puts what it read in the code field); without a camera, a
-  photo of the label is decoded here (:func:`scanners.decode_image`); the code may
-  also be typed (Digital Link URI, GS1 element string or ``01/…/21/…`` key). Shop
+  photo of the label is decoded here (:func:`scanners.decode_image`: a photo
+  showing two different units' codes is refused, naming them, as is one showing
+  only a case's SSCC); the code may also be typed (Digital Link URI, GS1 element
+  string or ``01/…/21/…`` key; a bad one is refused with the scanner's reason, the
+  resolver's words: "GTIN … has check digit 4, expected 3"). Shop
   name, note, photos (the phone's camera) and the phone's location (a button; the
   numbers show before sending). Sending records the inspection
-  (:func:`sightings.inspection.record_inspection`) and shows its result.
+  (:func:`sightings.inspection.record_inspection`) and shows its result; for a
+  unit sold (or decommissioned) before, the result says so: a unit on a shelf
+  with its code is likely a copy, and detection files a cloned-code alert.
 - ``inspect.history`` (``/inspect/history``): the inspector's own inspections,
   newest first, paginated.
 - ``inspect.detail`` (``/inspect/<id>``): one inspection: in or out of the unit's
@@ -30,6 +35,7 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from flask import (
     Blueprint,
@@ -41,7 +47,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext
+from flask_babel import format_date, gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, MultipleFileField
@@ -53,24 +59,32 @@ from wtforms.validators import Length, Optional
 from ledger.ids import InvalidIdentifierError, parse_key
 from scanners import ImageDecodeError, decode_image, parse
 from scanners.batch import to_micro_degrees
+from scanners.reasons import reason_of
 from sightings import inspection
 from sightings.errors import SightingError
 from sightings.inspection import InspectionView, Photo
 from sightings.models import Inspection, InspectionPhoto
+from sightings.suspects import EndOfLife
 from web.db import get_engine, get_session
 from web.field.suspects import KIND_WORDS, STATUS_WORDS, VERDICT_WORDS
 from web.i18n import N_
 from web.paging import page_request
+from web.reasons import scan_reason_words
 from web.roles import Role
 from web.security import Principal, current_principal, require_roles
 from web.signing import get_signer
 
 __all__ = [
+    "END_OF_LIFE_WORDS",
     "INSPECTION_WORDS",
     "READERS",
+    "CodeReading",
     "bp",
+    "code_words",
+    "end_of_life_words",
     "inspection_words",
     "may_read",
+    "read_unit_code",
     "unit_key_of",
 ]
 
@@ -116,6 +130,31 @@ INSPECTION_WORDS = {
 
 _NO_CODE = N_("Code: scan the label with the camera, type its code or take a photo of it")
 _NO_CODE_IN_PHOTO = N_("Label photo: no unit's code found in it; take it closer and straight on")
+_CODE_REASON = N_("Code: %(reason)s")
+_MANY_CODES = N_(
+    "Label photo: the photo shows %(count)s codes: %(codes)s; photograph one label or type the code"
+)
+_CASE_IN_PHOTO = N_(
+    "Label photo: it shows only a case or pallet code (%(codes)s); photograph the label of one unit"
+)
+_PRODUCT_IN_PHOTO = N_(
+    "Label photo: it shows only a product code (%(codes)s), no serial; photograph the unit's "
+    "QR code or type the code"
+)
+_BAD_CODE_IN_PHOTO = N_("Label photo: the code in it is not a unit's code: %(reason)s")
+
+#: What the result says of an inspection of a unit that had left the channel
+#: (:attr:`sightings.inspection.InspectionView.end_of_life`), by how it left.
+END_OF_LIFE_WORDS = {
+    "retail_selling": N_(
+        "Sold on %(day)s: a unit on a shelf with this code is likely a copy; "
+        "detection files a cloned-code alert."
+    ),
+    "decommissioning": N_(
+        "Decommissioned on %(day)s: a unit on a shelf with this code is likely a copy; "
+        "detection files a cloned-code alert."
+    ),
+}
 _PHOTO_UNREADABLE = N_("Label photo: not a picture this page can read")
 _PHOTO_TOO_BIG = N_("Label photo: at most 16 MB")
 _BAD_DEGREES = N_("%(field)s: a number of degrees such as %(example)s")
@@ -126,21 +165,78 @@ def inspection_words(exc: SightingError) -> str:
     return str(gettext(exc.words, **exc.values) if exc.values else gettext(exc.words))
 
 
+@dataclass(frozen=True, slots=True)
+class CodeReading:
+    """What a scanned or typed code names. ``key``: the canonical unit key
+    (``01/{gtin14}/21/{serial}``), None when it names no unit; ``text``: the code as
+    given, stripped; ``kind``: ``unit``, ``case`` (an SSCC: a case or pallet),
+    ``product`` (a GTIN without serial) or ``invalid``; ``reason``: for ``invalid``,
+    the scanner's English reason (:func:`scanners.parse` or :mod:`ledger.ids`, the
+    words the resolver answers with), else ""; ``shown``: the key or GTIN to name
+    in a message (the text itself when invalid)."""
+
+    key: str | None
+    text: str
+    kind: str
+    reason: str = ""
+    shown: str = ""
+
+
+def read_unit_code(text: str) -> CodeReading:
+    """Read a scanned or typed code: a Digital Link URI, GS1 element string,
+    bracketed HRI or ``01/…/21/…`` key (hopchain's spelling, serial unescaped).
+    Never raises: a code that names no unit says why (:class:`CodeReading`)."""
+    raw = text.strip()
+    if raw.startswith(("01/", "/01/", "00/", "/00/")):
+        try:
+            uid = parse_key(raw)
+        except InvalidIdentifierError as exc:
+            return CodeReading(None, raw, "invalid", str(exc), raw)
+        if uid.sscc is not None:
+            return CodeReading(None, raw, "case", shown=f"SSCC {uid.sscc}")
+        return CodeReading(raw.removeprefix("/"), raw, "unit", shown=raw.removeprefix("/"))
+    result = parse(raw)
+    if result.error is not None:
+        # text that is no GS1 code at all has no reason worth more than "not a unit's code"
+        plain = "Failed to get GS1 Application Identifier" in result.error
+        return CodeReading(None, raw, "invalid", "" if plain else result.error, raw)
+    if result.key is not None and result.key.startswith("01/") and result.serial is not None:
+        return CodeReading(result.key, raw, "unit", shown=result.key)
+    if result.sscc is not None:
+        return CodeReading(None, raw, "case", shown=f"SSCC {result.sscc}")
+    if result.gtin is not None:
+        return CodeReading(None, raw, "product", shown=f"GTIN {result.gtin}")
+    return CodeReading(None, raw, "invalid", "", raw)
+
+
+def code_words(reading: CodeReading) -> str:
+    """Why ``reading`` names no unit, in the request's language, naming the field
+    (``Code: …``): the scanner's reason said as the resolver says it
+    (:func:`web.reasons.scan_reason_words`: "GTIN … has check digit 4, expected 3"),
+    a case or pallet code, or a code that is not a unit's."""
+    if reading.kind == "case":
+        return str(gettext(INSPECTION_WORDS["CASE_CODE"], code=reading.text[:80]))
+    if reading.kind == "invalid" and reason_of(reading.reason) is not None:
+        return str(gettext(_CODE_REASON, reason=scan_reason_words(reading.reason)))
+    return str(gettext(INSPECTION_WORDS["BAD_CODE"], code=reading.text[:80]))
+
+
 def unit_key_of(text: str) -> tuple[str | None, str]:
     """(canonical key, "") of a scanned or typed code (Digital Link URI, GS1
     element string, bracketed HRI or ``01/…/21/…`` key); (None, the text) when it
-    names no unit (a GTIN alone, an SSCC, nonsense)."""
-    raw = text.strip()
-    if raw.startswith(("01/", "/01/")):  # a key as hopchain spells it (serial unescaped)
-        try:
-            uid = parse_key(raw)
-        except InvalidIdentifierError:
-            return None, raw
-        return (raw.removeprefix("/"), "") if uid.serial is not None else (None, raw)
-    result = parse(raw)
-    if result.key is None or not result.key.startswith("01/") or result.serial is None:
-        return None, text.strip()
-    return result.key, ""
+    names no unit (a GTIN alone, an SSCC, nonsense). :func:`read_unit_code` says why."""
+    reading = read_unit_code(text)
+    return (reading.key, "") if reading.key is not None else (None, reading.text)
+
+
+def end_of_life_words(ended: EndOfLife | None) -> str:
+    """What an inspection's result says of a unit sold or decommissioned before it
+    (:data:`END_OF_LIFE_WORDS`, the day in the request's language); "" when the unit
+    was still in the channel."""
+    if ended is None or ended.kind not in END_OF_LIFE_WORDS:
+        return ""
+    day = datetime.fromtimestamp(ended.at_ms / 1000, UTC).date()
+    return str(gettext(END_OF_LIFE_WORDS[ended.kind], day=format_date(day, "medium")))
 
 
 def may_read(me: Principal, view: InspectionView) -> bool:
@@ -207,13 +303,18 @@ def _me() -> Principal:
 
 
 def _label_code(form: InspectForm, problems: _Problems) -> str | None:
-    """The unit key from the code field, else from the label photo."""
+    """The unit key from the code field, else from the label photo.
+
+    A photo must show exactly one unit's code (the same code twice, as a QR code
+    and a DataMatrix, is one): two different units' codes are refused, naming
+    them, and so is a photo with only a case's SSCC, a product's GTIN or a code
+    that does not read; nothing is recorded then."""
     typed = (form.code.data or "").strip()
     if typed:
-        key, bad = unit_key_of(typed)
-        if key is None:
-            problems.add("code", gettext(INSPECTION_WORDS["BAD_CODE"], code=bad[:80]))
-        return key
+        reading = read_unit_code(typed)
+        if reading.key is None:
+            problems.add("code", code_words(reading))
+        return reading.key
     photo = form.label_photo.data
     if not isinstance(photo, FileStorage) or not photo.filename:
         problems.add("code", gettext(_NO_CODE))
@@ -227,11 +328,28 @@ def _label_code(form: InspectForm, problems: _Problems) -> str | None:
     except ImageDecodeError:
         problems.add("label_photo", gettext(_PHOTO_UNREADABLE))
         return None
-    for result in found:
-        key, _ = unit_key_of(result.text)
-        if key is not None:
-            form.code.data = result.text
-            return key
+    readings = [read_unit_code(result.text) for result in found]
+    units = {r.key: r for r in readings if r.key is not None}  # in reading order
+    if len(units) > 1:
+        problems.add(
+            "label_photo",
+            gettext(_MANY_CODES, count=len(units), codes=", ".join(units)),
+        )
+        return None
+    if units:
+        (key, reading), *_ = units.items()
+        form.code.data = reading.text
+        return key
+    for kind, words in (("case", _CASE_IN_PHOTO), ("product", _PRODUCT_IN_PHOTO)):
+        shown = list(dict.fromkeys(r.shown for r in readings if r.kind == kind))
+        if shown:
+            problems.add("label_photo", gettext(words, codes=", ".join(shown)))
+            return None
+    bad = [r for r in readings if r.kind == "invalid" and reason_of(r.reason) is not None]
+    if bad:
+        reason = scan_reason_words(bad[0].reason)
+        problems.add("label_photo", gettext(_BAD_CODE_IN_PHOTO, reason=reason))
+        return None
     problems.add("label_photo", gettext(_NO_CODE_IN_PHOTO))
     return None
 
@@ -273,7 +391,8 @@ def _render_scan(form: InspectForm, general: list[str], status: int) -> Response
     )
 
 
-@bp.route("", methods=("GET", "POST"), endpoint="scan")
+@bp.route("/", methods=("GET", "POST"), endpoint="scan")  # the same page with a slash
+@bp.route("", methods=("GET", "POST"), endpoint="scan")  # first: url_for builds this one
 @require_roles(Role.INSPECTOR)
 def scan() -> ResponseReturnValue:
     form = InspectForm()
@@ -364,6 +483,7 @@ def detail(inspection_id: int) -> ResponseReturnValue:
         links_alerts=me.role in (Role.CHANNEL_MANAGER, Role.ADMIN, Role.AUDITOR),
         links_suspects=me.role in (Role.CHANNEL_MANAGER, Role.ADMIN, Role.INSPECTOR),
         mine=me.role is Role.INSPECTOR,
+        ended_words=end_of_life_words(view.end_of_life),
     )
 
 
