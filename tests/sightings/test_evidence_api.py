@@ -122,8 +122,19 @@ def test_the_cli_writes_the_pack_with_progress_on_stderr(
     assert document(pdf)["scope"] == {"alert": None, "suspect": ev.suspect_id}
     assert len(PdfReader(io.BytesIO(pdf)).pages) >= 5
     assert "proving 7 entries against the checkpoint" in result.stderr
+    assert "attaching evidence.json and 2 photos" in result.stderr
     assert f"wrote {out}" in result.stderr
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize(("n", "line"), [(0, "0 photos"), (1, "1 photo"), (2, "2 photos")])
+def test_progress_lines_count_in_plural_forms(n: int, line: str) -> None:
+    from sightings.evidence import _counted
+
+    said = _counted(
+        "attaching evidence.json and %(n)s photo", "attaching evidence.json and %(n)s photos", n
+    )
+    assert said == f"attaching evidence.json and {line}"
 
 
 def test_the_cli_names_what_is_wrong_and_writes_nothing(
