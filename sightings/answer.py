@@ -43,7 +43,6 @@ from sqlalchemy import (
     Table,
     bindparam,
     func,
-    literal,
     or_,
     select,
 )
@@ -52,20 +51,18 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.expression import Executable
 
 from geo.distance import great_circle_m
-from geo.models import TerritoryRow
 from ledger.custody import UnitState
 from ledger.database import begin_writing
 from ledger.ids import InvalidIdentifierError, unit_key, validate_gtin14
 from ledger.models import Entry, Party, Unit
 from ledger.retraction import live_entries
-from partners.models import TerritoryGrant
 from settlement.common import Actor
 from settlement.models import Product
 from settlement.reference_audit import page_rows, record_change
 from sightings import policy
 from sightings.errors import SightingError
 from sightings.models import ProductImage, PublicSighting, VerificationTally
-from sightings.zone import UnitZone, allocation_query
+from sightings.zone import UnitZone, allocation_query, zone_statement
 
 __all__ = [
     "IMAGE_TYPES",
@@ -255,32 +252,6 @@ def _count(session: Session, unit_id: int, now_ms: int) -> tuple[int, int]:
     return int(counted[0]), int(counted[1])
 
 
-@functools.cache
-def _market_statement() -> Select[str, str, str]:
-    """The territories granted at ``:at_ms`` to ``:party_id`` and every party below it
-    (one recursive query), with their stored names and levels."""
-    seed = select(Party.id.label("id"), literal(0).label("depth")).where(
-        Party.id == bindparam("party_id")
-    )
-    top = seed.cte("family", recursive=True)
-    # depth bounds a (corrupt) cycle in parent links, as sightings.zone does with a set
-    below = (
-        select(Party.id, top.c.depth + 1)
-        .join(top, Party.parent_id == top.c.id)
-        .where(top.c.depth < 32)
-    )
-    family = top.union_all(below)
-    g = TerritoryGrant
-    at: BindParameter[int] = bindparam("at_ms", type_=BigInteger)
-    return (
-        select(g.territory_code, TerritoryRow.name, TerritoryRow.level)
-        .join(family, family.c.id == g.party_id)
-        .outerjoin(TerritoryRow, TerritoryRow.code == g.territory_code)
-        .where(g.valid_from_ms <= at, or_(g.valid_to_ms.is_(None), g.valid_to_ms > at))
-        .distinct()
-    )
-
-
 def _market(
     session: Session, row: Row[Any], now_ms: int
 ) -> tuple[UnitZone, tuple[MarketTerritory, ...]]:
@@ -288,9 +259,7 @@ def _market(
     in force at ``now_ms``, with its territories' names."""
     if row.allocated_id is None:
         return UnitZone(row.id, None, "", "", None, ()), ()
-    rows = session.execute(
-        _market_statement(), {"party_id": row.allocated_id, "at_ms": now_ms}
-    ).all()
+    rows = session.execute(zone_statement(), {"party_id": row.allocated_id, "at_ms": now_ms}).all()
     named = {code: MarketTerritory(code, name or code, level or "") for code, name, level in rows}
     codes = tuple(sorted(named))
     zone = UnitZone(

@@ -13,14 +13,17 @@ asked for one unit at a time as a label is scanned:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import Select, SQLColumnExpression, or_, select
+from sqlalchemy import BigInteger, Select, SQLColumnExpression, bindparam, literal, or_, select
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.elements import BindParameter
 
 from geo.cache import cached_index
 from geo.index import TerritoryIndex
+from geo.models import TerritoryRow
 from ledger.models import Entry, Party
 from ledger.retraction import live_entries
 from partners.models import TerritoryGrant
@@ -33,6 +36,7 @@ __all__ = [
     "allocation_query",
     "judge_location",
     "unit_zone",
+    "zone_statement",
 ]
 
 Verdict = Literal["in_zone", "out_of_zone", "unlocated", "unallocated"]
@@ -93,17 +97,31 @@ def allocated_party_id(session: Session, unit_id: int) -> int | None:
     return session.execute(allocation_query(unit_id)).scalar_one_or_none()
 
 
-def _family(session: Session, party_id: int) -> list[int]:
-    """``party_id`` and every party below it (sub-distributors, their dealers...)."""
-    family, frontier = [party_id], [party_id]
-    while frontier:
-        below = list(
-            session.execute(select(Party.id).where(Party.parent_id.in_(frontier))).scalars()
-        )
-        below = [p for p in below if p not in family]  # a cycle must not loop forever
-        family.extend(below)
-        frontier = below
-    return family
+@functools.cache
+def zone_statement() -> Select[str, str | None, str | None]:
+    """The zone as one recursive query: the territories granted at ``:at_ms`` to
+    ``:party_id`` and every party below it, with their stored names and levels
+    (``None`` for a grant naming a territory not stored). Depth is bounded at 32
+    levels so that a (corrupt) cycle in parent links still ends."""
+    seed = select(Party.id.label("id"), literal(0).label("depth")).where(
+        Party.id == bindparam("party_id")
+    )
+    top = seed.cte("family", recursive=True)
+    below = (
+        select(Party.id, top.c.depth + 1)
+        .join(top, Party.parent_id == top.c.id)
+        .where(top.c.depth < 32)
+    )
+    family = top.union_all(below)
+    g = TerritoryGrant
+    at: BindParameter[int] = bindparam("at_ms", type_=BigInteger)
+    return (
+        select(g.territory_code, TerritoryRow.name, TerritoryRow.level)
+        .join(family, family.c.id == g.party_id)
+        .outerjoin(TerritoryRow, TerritoryRow.code == g.territory_code)
+        .where(g.valid_from_ms <= at, or_(g.valid_to_ms.is_(None), g.valid_to_ms > at))
+        .distinct()
+    )
 
 
 def unit_zone(session: Session, unit_id: int, at_ms: int) -> UnitZone:
@@ -113,19 +131,9 @@ def unit_zone(session: Session, unit_id: int, at_ms: int) -> UnitZone:
         return UnitZone(unit_id, None, "", "", None, ())
     party = session.get(Party, party_id)
     assert party is not None  # the entry's foreign key holds it
-    g = TerritoryGrant
-    codes = session.execute(
-        select(g.territory_code)
-        .where(
-            g.party_id.in_(_family(session, party_id)),
-            g.valid_from_ms <= at_ms,
-            or_(g.valid_to_ms.is_(None), g.valid_to_ms > at_ms),
-        )
-        .distinct()
-    ).scalars()
-    return UnitZone(
-        unit_id, party.id, party.code, party.name, party.country, tuple(sorted(set(codes)))
-    )
+    rows = session.execute(zone_statement(), {"party_id": party_id, "at_ms": at_ms})
+    codes = {code for code, _name, _level in rows}
+    return UnitZone(unit_id, party.id, party.code, party.name, party.country, tuple(sorted(codes)))
 
 
 def judge_location(
