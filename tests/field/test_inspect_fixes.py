@@ -17,9 +17,7 @@ distributor; Paris in their zone, Berlin not).
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Callable
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -27,54 +25,27 @@ from flask import Flask, url_for
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger import EntryKind, Hop, append_hops, ensure_signing_key
+from ledger import EntryKind, Hop, append_hops
 from ledger.ids import gs1_check_digit
-from ledger.models import Entry
 from scanners.labels import render_labels, sscc_labels, unit_labels
 from sightings.models import SuspectedAlert
-from tests.sightings.test_inspection import GTIN, PARIS, T0, InspectionWorld, build_world, key
+from tests.field.test_inspect_pages import LINK, _entries
+from tests.field.test_inspect_pages import _form as pages_form
+from tests.sightings.test_inspection import GTIN, PARIS, T0, InspectionWorld, key
 from web.field.inspect import code_words, read_unit_code
 
-LINK = f"https://id.hopchain.example/01/{GTIN}/21/S1"
 WRONG = GTIN[:-1] + str((int(GTIN[-1]) + 1) % 10)  # the check digit off by one
 SSCC = "106141412345678908"
 
 
-@pytest.fixture
-def world(engine: Engine, app: Flask) -> InspectionWorld:
-    ensure_signing_key(Path(app.instance_path), "test.hopchain/ledger")
-    return build_world(engine)
-
-
-@pytest.fixture
-def inspector(login_as: Callable[..., FlaskClient], world: InspectionWorld) -> FlaskClient:
-    return login_as("inspector", party="INSP-1", username="ines")
-
-
-def _entries(engine: Engine) -> int:
-    with Session(engine) as s:
-        return int(s.scalar(select(func.count()).select_from(Entry)) or 0)
-
-
 def _form(browser: FlaskClient, path: str = "/inspect", **fields: object) -> dict[str, object]:
-    html = browser.get(path).get_data(as_text=True)
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
-    capture = re.search(r'name="capture_id"[^>]*value="([^"]+)"', html)
-    assert token and capture, "the scan page carries no CSRF token or capture id"
-    data: dict[str, object] = {
-        "csrf_token": token.group(1),
-        "capture_id": capture.group(1),
-        "code": LINK,
-        "shop": "Épicerie du coin",
-        "note": "",
-        "lat": "48.8566",
-        "lon": "2.3522",
-    }
-    data.update(fields)
-    return data
+    """The page's scan form in a Paris shop (in the units' zone) unless ``fields`` say otherwise."""
+    return pages_form(
+        browser, path, **{"shop": "Épicerie du coin", "lat": "48.8566", "lon": "2.3522", **fields}
+    )
 
 
 def _photo_post(browser: FlaskClient, picture: bytes) -> tuple[int, str]:

@@ -13,7 +13,6 @@ import hashlib
 import io
 import re
 from collections.abc import Callable
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -24,7 +23,6 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from ledger import ensure_signing_key
 from ledger.ids import gs1_check_digit, parse_key, unit_key
 from ledger.models import Entry, Party, Unit
 from scanners.labels import render_labels, unit_labels
@@ -36,7 +34,6 @@ from tests.sightings.test_inspection import (
     NOW,
     PARIS,
     InspectionWorld,
-    build_world,
     jpeg,
     key,
     png,
@@ -47,24 +44,15 @@ from web.field.inspect import unit_key_of
 LINK = f"https://id.hopchain.example/01/{GTIN}/21/S1"
 
 
-@pytest.fixture
-def world(engine: Engine, app: Flask) -> InspectionWorld:
-    ensure_signing_key(Path(app.instance_path), "test.hopchain/ledger")
-    return build_world(engine)
-
-
-@pytest.fixture
-def inspector(login_as: Callable[..., FlaskClient], world: InspectionWorld) -> FlaskClient:
-    return login_as("inspector", party="INSP-1", username="ines")
-
-
 def _entries(engine: Engine) -> int:
     with Session(engine) as s:
         return int(s.scalar(select(func.count()).select_from(Entry)) or 0)
 
 
-def _form(browser: FlaskClient, **fields: object) -> dict[str, object]:
-    html = browser.get("/inspect").get_data(as_text=True)
+def _form(browser: FlaskClient, path: str = "/inspect", **fields: object) -> dict[str, object]:
+    """The scan form of ``path`` as the page fills it (its CSRF token and capture id),
+    a Berlin shop by default, with ``fields`` on top."""
+    html = browser.get(path).get_data(as_text=True)
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
     capture = re.search(r'name="capture_id"[^>]*value="([^"]+)"', html)
     assert token and capture, "the scan page carries no CSRF token or capture id"
