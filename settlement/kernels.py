@@ -21,6 +21,9 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
+# lat_e6/lon_e6 value of an entry without a location (no scan fix and no site):
+# the ledger's column reader writes it, the kernels compare against it.
+from ledger.columns import NO_COORD
 from ledger.ids import EntryKind
 
 __all__ = [
@@ -106,8 +109,6 @@ PK_RETAILER = 3
 PK_INSPECTOR = 4
 PK_OTHER = 5
 
-#: lat_e6/lon_e6 value of an entry without a location (no scan fix and no site).
-NO_COORD = -2147483648
 #: Per-entry territory: not located at all / located but inside no territory.
 TERR_UNLOCATED = -2
 TERR_OUTSIDE = -1
