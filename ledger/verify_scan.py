@@ -33,9 +33,10 @@ from ledger.database import fetch_all, placeholder
 from ledger.hops import scan_digest
 from ledger.ids import EntryKind
 from ledger.retraction import replay_custody, unit_custody_rows
-from ledger.rows import CodeBook, Row, canonical_bytes
+from ledger.rows import CodeBook, Row, canonical_bytes, encode_rows
 from ledger.tree import TILE_HEIGHT
 from ledger.verify_problems import Problem
+from ledger.verify_tiles import push_many
 
 __all__ = [
     "MAX_SHIFT",
@@ -178,6 +179,7 @@ class EntryScan:
         self.first_tile_mismatch: int | None = None  # first leaf of the first bad level-4 node
         self.receipts = 0
         self.gaps = 0  # places where seqs are missing or out of range
+        self.base = 0  # leaves before this scan's first (a range verified on its own)
         self._nodes: list[StoredNode] = []
         self._scan_rows: list[Row] = []  # entries with a device, not yet grouped
         # (seq, unit id, kind, retracts) of every entry naming a retracted seq
@@ -304,8 +306,96 @@ class EntryScan:
                 self.note(p)
 
     def _rows(self, rows: list[tuple[Any, ...]]) -> None:
+        if not self._chunk_in_place(rows):
+            self._slow_rows(rows)
+
+    def _chunk_in_place(self, rows: list[tuple[Any, ...]]) -> bool:
+        """The usual chunk: seqs one after the other from the expected one, every row
+        encodable. Leaf hashes and tree nodes are then computed for the whole chunk
+        at once; False (nothing done) for any other chunk, which
+        :meth:`_slow_rows` reads row by row to name what is wrong."""
+        first, count = rows[0][SEQ], len(rows)
+        if first != self.expected or first < 0 or rows[-1][SEQ] != first + count - 1:
+            return False
+        try:
+            encoded = encode_rows(rows, self.codes)
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
+            return False
+        sha = hashlib.sha256
+        leaves = [sha(b"\x00" + raw).digest() for raw in encoded]
+        mismatched = self.mismatched
+        if len(mismatched) < _KEEP_MISMATCHED:
+            for row, leaf in zip(rows, leaves, strict=True):
+                if leaf != row[LEAF]:
+                    mismatched[row[SEQ]] = row
+                    if len(mismatched) >= _KEEP_MISMATCHED:
+                        break
+        self._follow_units(rows, leaves)
+        self._scan_rows.extend([row for row in rows if row[DEVICE]])
+        self._grow(leaves)
+        self.expected = first + count
+        return True
+
+    def _grow(self, leaves: list[bytes]) -> None:
+        """Append a chunk's leaves to the tree, noting stored-level nodes and the
+        roots at the marks they pass."""
+        nodes, base, marks = self._nodes, self.base, self.marks
+
+        def on_node(level: int, index: int, h: bytes) -> None:
+            nodes.append((level, index + (base >> level), h))
+
+        done, size = 0, self.size
+        while marks and marks[0] <= size + len(leaves) - done:
+            upto = marks.pop(0)
+            push_many(
+                self.frontier, size - base, leaves[done : done + upto - size], on_node, TILE_HEIGHT
+            )
+            done += upto - size
+            size = upto
+            self._at_mark(upto)
+        push_many(self.frontier, size - base, leaves[done:], on_node, TILE_HEIGHT)
+        self.size = size + len(leaves) - done
+
+    def _at_mark(self, size: int) -> None:
+        self.roots[size] = merkle.frontier_root(self.frontier)
+
+    def _follow_units(self, rows: list[tuple[Any, ...]], leaves: list[bytes]) -> None:
+        """Each unit's chain and custody, entry by entry (as :meth:`_slow_rows` does)."""
+        parties = self.codes.parties
+        units = self.units
+        kinds = _KINDS
+        packing, unpacking, declaration = _PACKING, _UNPACKING, _DECLARATION
+        declarations = self.declarations
+        apply = apply_entry
+        for row, leaf in zip(rows, leaves, strict=True):
+            seq, kind_name, party, cp = row[SEQ], row[KIND], row[PARTY], row[COUNTERPARTY]
+            unit_id, retracts = row[UNIT_ID], row[RETRACTS]
+            u = units.get(unit_id)
+            if u is None:
+                u = units[unit_id] = DerivedUnit()
+            if row[PREV] != u.head_hash:
+                self._chain_break(seq, u.head_seq)
+            kind = kinds.get(kind_name)
+            if kind is declaration or retracts is not None:
+                declarations.append((seq, unit_id, kind_name, retracts))
+            elif kind is not None:
+                apply(
+                    u.custody,
+                    kind,
+                    parties.get(party, ""),
+                    None if cp is None else parties.get(cp, ""),
+                    is_new=u.head_seq is None,
+                )
+                if kind is packing:
+                    u.container_id = row[CONTAINER_ID]
+                elif kind is unpacking:
+                    u.container_id = None
+            u.head_seq = seq
+            u.head_hash = leaf
+
+    def _slow_rows(self, rows: list[tuple[Any, ...]]) -> None:
         # Locals, not attributes, and one unpacking per row: this loop runs once per
-        # entry of the ledger.
+        # entry of a chunk that is not in place (rows missing, added or unencodable).
         codes = self.codes
         parties = codes.parties
         leaf_hash = merkle.leaf_hash
