@@ -33,6 +33,7 @@ from ledger.database import (
 )
 from ledger.hops import Hop, HopResult, scan_digest
 from ledger.ids import EntryKind, InvalidIdentifierError, UnitId, parse_key
+from ledger.partitions import ensure_partitions
 from ledger.permissions import custody_refusal
 from ledger.retraction import DECLARATION, CustodyRow, replay_custody, unit_custody_rows
 from ledger.times import MAX_MS, MIN_MS, format_rfc3339, in_range
@@ -192,23 +193,46 @@ class _Batch:
     next_unit_id: int = 0
     # seq retracted by this batch -> seq of its declaration
     retracted: dict[int, int] = field(default_factory=dict)
+    # keys of units not stored yet, as the prefetch parsed them (each parsed once)
+    parsed: dict[str, UnitId] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.ph = placeholder(self.conn)
+        self.sqlite = is_sqlite(self.conn)
 
     # --- reading, once per batch --------------------------------------------------
 
     def _in(self, n: int) -> str:
         return ",".join([self.ph] * n)
 
+    def _rows_where_in(
+        self,
+        select: str,
+        column: str,
+        values: Sequence[str | int],
+        before: tuple[object, ...] = (),
+    ) -> list[tuple[Any, ...]]:
+        """Rows of ``select`` (a statement ending in ``WHERE`` or ``AND``, its own
+        parameters ``before``) whose ``column`` is one of ``values``.
+
+        PostgreSQL gets one statement with one array parameter (``= ANY(%s)``),
+        parsed and planned alike whatever the count; SQLite gets ``IN`` lists of
+        500 (its host-parameter limit is 999 on older builds).
+        """
+        if not values:
+            return []
+        if not self.sqlite:
+            return fetch_all(self.conn, f"{select} {column} = ANY(%s)", (*before, list(values)))
+        out: list[tuple[Any, ...]] = []
+        for chunk in _chunks(values):
+            sql = f"{select} {column} IN ({self._in(len(chunk))})"
+            out.extend(fetch_all(self.conn, sql, (*before, *chunk)))
+        return out
+
     def _load_parties(self, codes: set[str]) -> None:
         todo = sorted(c for c in codes if c not in self.parties)
-        for chunk in _chunks(todo):
-            rows = self.conn.exec_driver_sql(
-                f"SELECT id, code FROM parties WHERE code IN ({self._in(len(chunk))})", tuple(chunk)
-            )
-            for pid, code in rows:
-                self._remember_party(int(pid), str(code))
+        for pid, code in self._rows_where_in("SELECT id, code FROM parties WHERE", "code", todo):
+            self._remember_party(int(pid), str(code))
 
     def _remember_party(self, pid: int, code: str) -> None:
         if pid in self.party_by_id:
@@ -218,14 +242,9 @@ class _Batch:
         self.party_by_id[pid] = p
 
     def _load_sites(self, codes: set[str]) -> None:
-        todo = sorted(codes)
-        for chunk in _chunks(todo):
-            rows = self.conn.exec_driver_sql(
-                f"SELECT id, code, lat_e6, lon_e6 FROM sites WHERE code IN ({self._in(len(chunk))})",
-                tuple(chunk),
-            )
-            for sid, code, lat, lon in rows:
-                self.sites[str(code)] = _Site(int(sid), str(code), lat, lon)
+        select = "SELECT id, code, lat_e6, lon_e6 FROM sites WHERE"
+        for sid, code, lat, lon in self._rows_where_in(select, "code", sorted(codes)):
+            self.sites[str(code)] = _Site(int(sid), str(code), lat, lon)
 
     _UNIT_COLUMNS = (
         "SELECT u.id, u.key, u.container_id, u.state, u.head_seq, u.head_hash,"
@@ -242,10 +261,8 @@ class _Batch:
             pid for r in rows for pid in (r[6], r[7]) if pid is not None
         } - self.party_by_id.keys()
         if missing:
-            ids = sorted(missing)
-            for pid, code in fetch_all(
-                self.conn, f"SELECT id, code FROM parties WHERE id IN ({self._in(len(ids))})", ids
-            ):
+            select = "SELECT id, code FROM parties WHERE"
+            for pid, code in self._rows_where_in(select, "id", sorted(missing)):
                 self._remember_party(int(pid), str(code))
         by_id = self.party_by_id
         out = []
@@ -271,9 +288,7 @@ class _Batch:
 
     def _load_units(self, keys: set[str]) -> None:
         todo = sorted(k for k in keys if k not in self.units)
-        for chunk in _chunks(todo):
-            sql = f"{self._UNIT_COLUMNS} WHERE u.key IN ({self._in(len(chunk))})"
-            self._adopt(fetch_all(self.conn, sql, chunk))
+        self._adopt(self._rows_where_in(f"{self._UNIT_COLUMNS} WHERE", "u.key", todo))
 
     def _children(self, container: _UnitRow) -> set[int]:
         if container.children is None:
@@ -385,39 +400,40 @@ class _Batch:
         # A key written another way (a 13-digit GTIN, say) names the same unit as
         # its canonical form: look those up too, or the unit would be made twice.
         other_forms = set()
+        parsed = self.parsed
         for key in keys - self.units.keys():
             # an invalid key is rejected, with its reason, when its hop is worked out
             with contextlib.suppress(InvalidIdentifierError):
-                other_forms.add(parse_key(key).key)
+                uid = parsed[key] = parse_key(key)
+                if uid.key != key:
+                    other_forms.add(uid.key)
         self._load_units(other_forms)
         row = self.conn.exec_driver_sql("SELECT MAX(id) FROM units").first()
         self.next_unit_id = (int(row[0]) if row and row[0] is not None else 0) + 1
 
     def _previous_receipts(self, hops: Sequence[Hop]) -> dict[tuple[str, int], _ReceiptRow]:
         """Stored receipts of the batch's scans, content hashes included (one query
-        per device and 500 seqs)."""
+        per device; per 500 seqs on SQLite)."""
         by_device: dict[str, list[int]] = {}
         for hop in hops:
             if hop.device and hop.device_seq is not None:
                 by_device.setdefault(hop.device, []).append(hop.device_seq)
         found: dict[tuple[str, int], _ReceiptRow] = {}
         for device, seqs in by_device.items():
-            for chunk in _chunks(sorted(set(seqs))):
-                rows = self.conn.exec_driver_sql(
-                    "SELECT device_seq, first_seq, entry_count, anomaly, content_hash"
-                    f" FROM scan_receipts WHERE device = {self.ph}"
-                    f" AND device_seq IN ({self._in(len(chunk))})",
-                    (device, *chunk),
+            select = (
+                "SELECT device_seq, first_seq, entry_count, anomaly, content_hash"
+                f" FROM scan_receipts WHERE device = {self.ph} AND"
+            )
+            rows = self._rows_where_in(select, "device_seq", sorted(set(seqs)), (device,))
+            for dseq, first, count, anomaly, digest in rows:
+                found[(device, int(dseq))] = (
+                    device,
+                    int(dseq),
+                    int(first),
+                    int(count),
+                    str(anomaly),
+                    None if digest is None else bytes(digest),
                 )
-                for dseq, first, count, anomaly, digest in rows:
-                    found[(device, int(dseq))] = (
-                        device,
-                        int(dseq),
-                        int(first),
-                        int(count),
-                        str(anomaly),
-                        None if digest is None else bytes(digest),
-                    )
         return found
 
     def _digest(self, hop: Hop) -> bytes:
@@ -460,14 +476,9 @@ class _Batch:
                 assert isinstance(unit_id, int) and isinstance(at_ms, int)
                 stored[seq] = (str(kind), at_ms, self.unit_by_id[unit_id].key)
         wanted = [seq for seq in wanted if seq < start]
-        for chunk in _chunks(wanted):
-            rows = self.conn.exec_driver_sql(
-                "SELECT e.seq, e.kind, e.at_ms, u.key FROM entries e"
-                f" JOIN units u ON u.id = e.unit_id WHERE e.seq IN ({self._in(len(chunk))})",
-                tuple(chunk),
-            )
-            for seq, kind, at_ms, key in rows:
-                stored[int(seq)] = (str(kind), int(at_ms), str(key))
+        select = "SELECT e.seq, e.kind, e.at_ms, u.key FROM entries e JOIN units u ON u.id = e.unit_id WHERE"
+        for seq, kind, at_ms, key in self._rows_where_in(select, "e.seq", wanted):
+            stored[int(seq)] = (str(kind), int(at_ms), str(key))
         out = []
         for i, hop, receipt in conflicts:
             first = stored.get(receipt[2])
@@ -543,7 +554,7 @@ class _Batch:
         unit = self.units.get(unit_key)
         uid = None
         if unit is None:  # validate before creating; find it under its canonical key
-            uid = parse_key(unit_key)
+            uid = self.parsed.get(unit_key) or parse_key(unit_key)
             unit = self.units.get(uid.key)
         canonical = unit.key if unit is not None else uid.key if uid is not None else unit_key
         container_key = None
@@ -739,60 +750,70 @@ class _Batch:
         anomalies: list[str],
         retracts: int | None = None,
     ) -> None:
-        cp = ctx.counterparty.code if ctx.counterparty else None
+        # Runs once per entry: attributes are read once into locals.
+        hop, kind, party, counterparty, site = (
+            ctx.hop,
+            ctx.kind,
+            ctx.party,
+            ctx.counterparty,
+            ctx.site,
+        )
+        cp = counterparty.code if counterparty is not None else None
         anomaly = (
-            apply_entry(unit.custody, ctx.kind, ctx.party.code, cp, is_new=_unseen(unit))
+            apply_entry(unit.custody, kind, party.code, cp, is_new=_unseen(unit))
             if retracts is None
             else ""  # a declaration is no observation: custody is replayed after it
         )
-        if ctx.hop.note:  # recorded in the entry itself, so it is signed like the rest
-            anomaly = f"{anomaly}; {ctx.hop.note}" if anomaly else ctx.hop.note
+        note = hop.note
+        if note:  # recorded in the entry itself, so it is signed like the rest
+            anomaly = f"{anomaly}; {note}" if anomaly else note
         if anomaly:
             anomalies.append(anomaly)
-        seq = self.head.size
-        site_code = ctx.site.code if ctx.site else ""
+        head = self.head
+        seq = head.size
+        kind_value, at_ms, device, device_seq = kind._value_, hop.at_ms, hop.device, hop.device_seq
+        lat, lon, prev = ctx.lat, ctx.lon, unit.head_hash
         leaf = merkle.leaf_hash(
             encode_values(
                 seq,
-                ctx.kind._value_,
-                ctx.hop.at_ms,
+                kind_value,
+                at_ms,
                 unit.key,
-                ctx.party.code,
+                party.code,
                 cp or "",
-                site_code,
-                ctx.lat,
-                ctx.lon,
+                site.code if site is not None else "",
+                lat,
+                lon,
                 container,
-                ctx.hop.device,
-                ctx.hop.device_seq,
+                device,
+                device_seq,
                 anomaly,
-                unit.head_hash.hex(),
+                prev.hex(),
                 retracts,
             )
         )
-        container_row = self.units[container] if container else None
         self.entries.append(
             (
                 seq,
                 unit.id,
-                ctx.kind._value_,
-                ctx.hop.at_ms,
-                ctx.party.id,
-                ctx.counterparty.id if ctx.counterparty else None,
-                ctx.site.id if ctx.site else None,
-                ctx.lat,
-                ctx.lon,
-                container_row.id if container_row else None,
-                ctx.hop.device,
-                ctx.hop.device_seq,
+                kind_value,
+                at_ms,
+                party.id,
+                counterparty.id if counterparty is not None else None,
+                site.id if site is not None else None,
+                lat,
+                lon,
+                self.units[container].id if container else None,
+                device,
+                device_seq,
                 anomaly,
-                unit.head_hash,
+                prev,
                 leaf,
                 retracts,
             )
         )
-        merkle.frontier_push(self.head.frontier, seq, leaf, self._on_node)
-        self.head.size = seq + 1
+        merkle.frontier_push(head.frontier, seq, leaf, self._on_node)
+        head.size = seq + 1
         unit.head_seq = seq
         unit.head_hash = leaf
         unit.dirty = True
@@ -855,6 +876,7 @@ class _Batch:
                 for u in updates
             ],
         )
+        ensure_partitions(conn, self.head.size)  # PostgreSQL: a partition for every seq
         bulk_insert(conn, "entries", _ENTRY_COLUMNS, self.entries)
         bulk_insert(conn, "tree_nodes", ("level", "idx", "hash"), self.nodes)
         bulk_insert(conn, "scan_receipts", _RECEIPT_COLUMNS, self.receipts)
