@@ -19,7 +19,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -32,8 +32,11 @@ from settlement.common import SettlementError, month_of, now_ms
 from settlement.models import Alert, AlertEvent, AlertFinding, TerritoryGrant
 from settlement.seals import NoteSigner, evidence_hash, seal_alerts
 from settlement.severity import grade_alert, grade_stored_alerts
-from settlement.snapshot import Snapshot, load_snapshot
+from settlement.snapshot import Snapshot, SnapshotTables, load_snapshot
 from settlement.zones import OPEN_END_MS, Grant, build_zone_tables
+
+if TYPE_CHECKING:
+    from settlement.batch import BatchOptions
 
 __all__ = [
     "DETECTION_STAGES",
@@ -133,7 +136,7 @@ def verify_checkpoint(conn: Connection, tree_size: int, root_hex: str) -> None:
         )
 
 
-def load_grants(conn: Connection, snapshot: Snapshot, codes: Sequence[str]) -> list[Grant]:
+def load_grants(conn: Connection, snapshot: SnapshotTables, codes: Sequence[str]) -> list[Grant]:
     """Territory grants in dense party and territory indices; unknown codes are errors."""
     pos = {c: i for i, c in enumerate(codes)}
     grants = []
@@ -274,6 +277,12 @@ def _grade_all(s: Session) -> None:
                     setattr(a, name, value)
 
 
+def _batch_from_env() -> BatchOptions:
+    from settlement.batch import BatchOptions
+
+    return BatchOptions.from_env()
+
+
 #: The stages of :func:`run_detection`, in order, as its ``on_stage`` hears them.
 DETECTION_STAGES: tuple[str, ...] = (
     "reading the ledger as of the checkpoint",
@@ -298,6 +307,7 @@ def run_detection(
     min_km: float = 1.0,
     actor: str = "detection",
     on_stage: Callable[[str], None] | None = None,
+    batch: BatchOptions | None = None,
 ) -> DetectionReport:
     """Detect over the ledger as of a signed checkpoint and upsert alerts and findings.
 
@@ -309,39 +319,64 @@ def run_detection(
     findings (or have no evidence hash yet) get their evidence hash, and ``signer``
     (the ledger key) signs the ``alerts`` seal over every alert's evidence hash, with
     the checkpoint's tree size as its subject.
+
+    ``batch`` chooses where the array work runs (:class:`settlement.batch.BatchOptions`;
+    None: from ``HOPCHAIN_DASK_SCHEDULER`` / ``HOPCHAIN_SNAPSHOT_DIR``, and in one
+    piece in this process when neither is set); the alerts are the same either way.
     """
+    from settlement.batch.partition import entry_findings  # imports this module
+
     stage = on_stage if on_stage is not None else _no_stage
+    opts = batch if batch is not None else _batch_from_env()
     t0 = time.perf_counter()
     stage(DETECTION_STAGES[0])
-    with engine.connect() as conn:
-        verify_checkpoint(conn, checkpoint_tree_size, root_hex)
-        snap = load_snapshot(conn, checkpoint_tree_size)
-        grants = load_grants(conn, snap, territory_index.codes)
-    t1 = time.perf_counter()
-    stage(DETECTION_STAGES[1])
-    terr = entry_territories(snap, territory_index)
-    stage(DETECTION_STAGES[2])
-    res = detect_arrays(
-        snap,
-        terr,
-        np.asarray(territory_index.parent, dtype=np.int32),
-        grants,
-        max_kmh=max_kmh,
-        min_km=min_km,
-    )
+    tables: SnapshotTables
+    if not opts.partitioned:
+        with engine.connect() as conn:
+            verify_checkpoint(conn, checkpoint_tree_size, root_hex)
+            snap = load_snapshot(conn, checkpoint_tree_size)
+            grants = load_grants(conn, snap, territory_index.codes)
+        t1 = time.perf_counter()
+        stage(DETECTION_STAGES[1])  # then the kernel detects, in the same call
+        stage(DETECTION_STAGES[2])
+        found = entry_findings(snap, territory_index, grants, max_kmh=max_kmh, min_km=min_km)
+        tables, n_entries = snap, snap.n_entries
+    else:
+        from settlement.batch import batch_client, detect_partitioned, write_snapshot
+
+        with engine.connect() as conn:
+            verify_checkpoint(conn, checkpoint_tree_size, root_hex)
+            psnap = write_snapshot(
+                conn, checkpoint_tree_size, root_hex, opts.root,
+                rows_per_partition=opts.rows_per_partition,
+            )  # fmt: skip
+            grants = load_grants(conn, psnap, territory_index.codes)
+        t1 = time.perf_counter()
+        stage(DETECTION_STAGES[1])  # each partition locates, then detects
+        stage(DETECTION_STAGES[2])
+        with batch_client(opts) as client:
+            found = detect_partitioned(
+                psnap.directory, territory_index, grants, client=client,
+                max_kmh=max_kmh, min_km=min_km, on_partition=opts.on_partition,
+            )  # fmt: skip
+        tables, n_entries = psnap, psnap.entries
     t2 = time.perf_counter()
     stage(DETECTION_STAGES[3])
 
     # Group findings by natural key.
     groups: dict[tuple[int, int, str, str], list[int]] = defaultdict(list)
     counts = dict.fromkeys(_TYPE_ORDER, 0)
-    rows = np.flatnonzero(res.flags)
-    for row in rows.tolist():
-        f = int(res.flags[row])
-        types = {t for bit, t in FINDING_TYPES.items() if f & bit}
+    f_bits_l, resp_l, terr_l = (
+        found.flags.tolist(),
+        found.responsible.tolist(),
+        found.territory.tolist(),
+    )
+    at_l = found.at_ms.tolist()
+    for row, f_bits in enumerate(f_bits_l):
+        types = {t for bit, t in FINDING_TYPES.items() if f_bits & bit}
         for t in types:
             counts[t] += 1
-            key = (int(res.responsible[row]), int(terr[row]), month_of(int(snap.at_ms[row])), t)
+            key = (resp_l[row], terr_l[row], month_of(at_l[row]), t)
             groups[key].append(row)
     codes = territory_index.codes
     stamp = now_ms()
@@ -351,7 +386,7 @@ def run_detection(
         nat: dict[str, tuple[tuple[int, int, str, str], list[int]]] = {}
         for key, grows in groups.items():
             resp, t_idx, period, ftype = key
-            party_code = snap.party_codes[resp] if resp >= 0 else "-"
+            party_code = tables.party_codes[resp] if resp >= 0 else "-"
             terr_code = codes[t_idx] if t_idx >= 0 else ""
             nat[f"{party_code}|{terr_code}|{period}|{ftype}"] = (key, grows)
         existing: dict[str, Alert] = {}
@@ -367,7 +402,7 @@ def run_detection(
             (resp, t_idx, period, ftype), _ = nat[k]
             a = Alert(
                 natural_key=k,
-                party_id=int(snap.party_ids[resp]) if resp >= 0 else None,
+                party_id=int(tables.party_ids[resp]) if resp >= 0 else None,
                 territory_code=codes[t_idx] if t_idx >= 0 else "",
                 period=period,
                 finding_type=ftype,
@@ -402,7 +437,7 @@ def run_detection(
         for k in keys:
             aid = alert_of[k]
             for row in nat[k][1]:
-                seq = int(snap.seq[row])
+                seq = int(found.seq[row])
                 if (aid, seq) in have:
                     continue
                 have.add((aid, seq))
@@ -411,8 +446,8 @@ def run_detection(
                     {
                         "alert_id": aid,
                         "seq": seq,
-                        "unit_id": int(snap.unit_ids[snap.unit[row]]),
-                        "at_ms": int(snap.at_ms[row]),
+                        "unit_id": int(tables.unit_ids[found.unit[row]]),
+                        "at_ms": int(found.at_ms[row]),
                     }
                 )
         for i in range(0, len(to_insert), 5000):
@@ -464,7 +499,7 @@ def run_detection(
     return DetectionReport(
         tree_size=checkpoint_tree_size,
         root_hex=root_hex,
-        entries=snap.n_entries,
+        entries=n_entries,
         findings=counts,
         alerts_created=created,
         alerts_updated=updated,

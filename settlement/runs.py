@@ -32,6 +32,8 @@ from partners.classes import classes_in_force
 from partners.in_force import enrolled_programs, parties_in_force
 from settlement import kernels as K
 from settlement.adjustments import acting_user_id
+from settlement.batch import BatchOptions, aggregate_partitioned, batch_client, write_snapshot
+from settlement.batch.partition import sales_arrays
 from settlement.common import (
     Actor,
     NotComputable,
@@ -69,7 +71,7 @@ from settlement.reference_values import check_currency
 from settlement.rules.money import minor_exponent, round_minor
 from settlement.rules.tiers import Tier
 from settlement.seals import NoteSigner, check_posted_run, seal_run
-from settlement.snapshot import Snapshot, load_snapshot
+from settlement.snapshot import SnapshotTables, load_snapshot
 from settlement.statement import (
     PartyInputs,
     ProgramInputs,
@@ -218,7 +220,9 @@ def period_last_day(period: str) -> str:
     return format_day(end_ms - 86_400_000)
 
 
-def _price_matrix(s: Session, snap: Snapshot, period: str) -> np.ndarray[Any, np.dtype[np.int64]]:
+def _price_matrix(
+    s: Session, snap: SnapshotTables, period: str
+) -> np.ndarray[Any, np.dtype[np.int64]]:
     """``price[currency, product]``: the list price in force on the period's last day
     (the version with the latest ``valid_from`` on or before it); -1 where none is."""
     price = np.full((max(len(snap.currencies), 1), max(len(snap.products), 1)), -1, dtype=np.int64)
@@ -311,41 +315,18 @@ class _Computation:
     charged_now: dict[int, tuple[int, str]]  # alert id -> (incident fine, currency)
 
 
-def _allocation(
-    snap: Snapshot,
-) -> tuple[np.ndarray[Any, np.dtype[np.int64]], np.ndarray[Any, np.dtype[np.int64]]]:
-    """Per unit, when the manufacturer first shipped it to a distributor and that
-    distributor's party id (-1, -1: never)."""
-    ship = (
-        (snap.kind == K.K_SHIPPING)
-        & (snap.counterparty >= 0)
-        & (snap.party_kind[snap.party] == K.PK_MANUFACTURER)
-    )
-    rows = np.flatnonzero(ship)
-    rows = rows[snap.party_kind[snap.counterparty[rows]] == K.PK_DISTRIBUTOR]
-    at = np.full(snap.unit_ids.shape[0], -1, dtype=np.int64)
-    to = np.full(snap.unit_ids.shape[0], -1, dtype=np.int64)
-    units = snap.unit[rows]
-    first_units, first_pos = np.unique(units, return_index=True)
-    at[first_units] = snap.at_ms[rows[first_pos]]
-    to[first_units] = np.asarray(snap.party_ids)[snap.counterparty[rows[first_pos]]]
-    return at, to
-
-
 def _missing_prices(
-    snap: Snapshot,
+    snap: SnapshotTables,
     price: np.ndarray[Any, np.dtype[np.int64]],
     cur: np.ndarray[Any, np.dtype[np.int64]],
-    start_ms: int,
-    end_ms: int,
+    products: np.ndarray[Any, np.dtype[np.int64]],
     period: str,
 ) -> SettlementError | None:
-    """An error naming every (GTIN, currency) price a run needs and lacks, or None."""
+    """An error naming every (GTIN, currency) price a run needs and lacks, or None;
+    ``products``: the product indices of the units with entries in the period."""
     short = np.flatnonzero(cur[:, :, K.S_MISSING_PRICE].sum(axis=1))
     if not short.size:
         return None
-    in_period = (snap.at_ms >= start_ms) & (snap.at_ms < end_ms)
-    products = np.unique(snap.unit_product[snap.unit[in_period]])
     wanted = sorted(
         (snap.products[int(p)], snap.currencies[int(c)])
         for c in np.unique(snap.party_currency[short])
@@ -425,6 +406,7 @@ def _compute(
     program_rules: Mapping[str, Mapping[str, Any]] | None,
     party_filter: int | None = None,
     on_stage: Callable[[str], None] = _no_stage,
+    batch: BatchOptions | None = None,
 ) -> _Computation:
     on_stage(SETTLEMENT_STAGES[0])
     start_ms, end_ms = period_bounds(period)
@@ -452,9 +434,18 @@ def _compute(
             message_id="no_program",
             values={"period": period},
         )
-    snap = load_snapshot(s.connection(), cp.tree_size)
+    opts = batch if batch is not None else BatchOptions.from_env()
+    snap: SnapshotTables
+    if opts.partitioned:
+        psnap = write_snapshot(
+            s.connection(), cp.tree_size, root_hex, opts.root,
+            rows_per_partition=opts.rows_per_partition,
+        )  # fmt: skip
+        snap = psnap
+    else:
+        whole = load_snapshot(s.connection(), cp.tree_size)
+        snap = whole
     # Units excluded from the base: those of confirmed diversion alerts.
-    excluded = np.zeros(snap.unit_ids.shape[0], dtype=np.bool_)
     confirmed_units = (
         s.execute(
             select(AlertFinding.unit_id)
@@ -466,15 +457,21 @@ def _compute(
         .all()
     )
     idx = snap.unit_index(list(confirmed_units))
-    excluded[idx[idx >= 0]] = True
     on_stage(SETTLEMENT_STAGES[1])
     price = _price_matrix(s, snap, period)
-    n_parts = _n_parts()
-    args = (snap.unit, snap.kind, snap.party, snap.counterparty, snap.at_ms, snap.unit_product,
-            snap.party_kind, snap.party_currency, price, excluded)  # fmt: skip
-    cur = K.aggregate_sales(*args, start_ms, end_ms, n_parts)
-    old = K.aggregate_sales(*args, p_start, p_end, n_parts)
-    problem = _missing_prices(snap, price, cur, start_ms, end_ms, period)
+    windows = [(start_ms, end_ms), (p_start, p_end)]
+    if opts.partitioned:
+        with batch_client(opts) as client:
+            sales = aggregate_partitioned(
+                psnap.directory, price, idx[idx >= 0], windows, client=client,
+                on_partition=opts.on_partition,
+            )  # fmt: skip
+    else:
+        excluded = np.zeros(snap.unit_ids.shape[0], dtype=np.bool_)
+        excluded[idx[idx >= 0]] = True
+        sales = sales_arrays(whole, price, excluded, windows, n_parts=_n_parts())
+    cur, old = sales.sums[0], sales.sums[1]
+    problem = _missing_prices(snap, price, cur, sales.window_products(0), period)
     if problem is not None:
         raise problem
 
@@ -520,7 +517,7 @@ def _compute(
         elif t.units is not None:
             targets_u[t.party_id] += t.units
 
-    alloc_ms, alloc_party = _allocation(snap)
+    alloc_ms, alloc_party = sales.alloc_ms, sales.alloc_party
     price_cache: dict[str, np.ndarray[Any, np.dtype[np.int64]]] = {period: price}
 
     def unit_value(i: int, month: str, party_id: int) -> int:
@@ -681,6 +678,7 @@ def compute_statements(
     tree_size: int | None = None,
     program_rules: Mapping[str, Mapping[str, Any]] | None = None,
     reporting_currency: str = "EUR",
+    batch: BatchOptions | None = None,
 ) -> ComputedRun:
     """Every statement a run for ``period`` would write, computed and not stored.
 
@@ -689,6 +687,8 @@ def compute_statements(
     rules JSON) replaces or adds programs, for previews. A distributor gets only its
     own party's statement. Raises :class:`SettlementError` (missing prices, FX rates,
     programs or checkpoint, each naming what to import) and :class:`PermissionDenied`.
+    ``batch``: where the array work runs (:class:`settlement.batch.BatchOptions`; None:
+    from the environment, in one piece here when no scheduler or snapshot dir is set).
     """
     actor.require(
         "finance", "admin", "auditor", "channel_manager", "distributor",
@@ -700,7 +700,7 @@ def compute_statements(
     with Session(engine) as s:
         return _compute(
             s, period, tree_size=tree_size, reporting_currency=reporting_currency,
-            until_ms=until_ms, program_rules=program_rules, party_filter=party,
+            until_ms=until_ms, program_rules=program_rules, party_filter=party, batch=batch,
         ).run  # fmt: skip
 
 
@@ -781,6 +781,7 @@ def create_run(
     tree_size: int | None = None,
     reporting_currency: str = "EUR",
     on_stage: Callable[[str], None] | None = None,
+    batch: BatchOptions | None = None,
 ) -> RunView:
     """Compute and store a draft run for ``period`` (``YYYY-MM`` or ``YYYY-Qn``) as of
     a signed checkpoint (the latest, or the one at ``tree_size``).
@@ -792,7 +793,9 @@ def create_run(
     with each stage's name as it begins, in order: :data:`SETTLEMENT_STAGES` (the
     command line shows them as progress). Raises :class:`SettlementError`
     naming what is missing (prices, FX rates, programs), and
-    :class:`PermissionDenied` for an actor that is no finance user.
+    :class:`PermissionDenied` for an actor that is no finance user. ``batch``: where
+    the array work runs (:class:`settlement.batch.BatchOptions`; None: from
+    ``HOPCHAIN_DASK_SCHEDULER`` / ``HOPCHAIN_SNAPSHOT_DIR``); statements are the same.
     """
     user.require("finance", action="create settlement runs")
     user_id = acting_user_id(user, "create settlement runs")
@@ -836,7 +839,7 @@ def create_run(
                 )
         comp = _compute(
             s, period, tree_size=tree_size, reporting_currency=reporting_currency,
-            until_ms=None, program_rules=None, on_stage=stage,
+            until_ms=None, program_rules=None, on_stage=stage, batch=batch,
         )  # fmt: skip
         stage(SETTLEMENT_STAGES[3])
         computed = comp.run

@@ -12,14 +12,15 @@ about 600 MB of columns, while the same rows as Python objects would not fit.
 
 from __future__ import annotations
 
-import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection, text
 
-from ledger.ids import EntryKind
+from ledger.columns import entry_column_chunks
 from ledger.retraction import retracted_below
 from settlement.kernels import (
     NO_COORD,
@@ -31,7 +32,22 @@ from settlement.kernels import (
     PK_RETAILER,
 )
 
-__all__ = ["NO_COORD", "PARTY_KINDS", "Snapshot", "SnapshotError", "load_snapshot"]
+__all__ = [
+    "NO_COORD",
+    "PARTY_KINDS",
+    "EntryChunk",
+    "Snapshot",
+    "SnapshotError",
+    "SnapshotTables",
+    "Tables",
+    "check_tree_size",
+    "entry_chunks",
+    "left_out",
+    "load_snapshot",
+    "load_tables",
+    "party_position",
+    "unit_positions",
+]
 
 #: Stored ``parties.kind`` strings -> the small codes kernels compare against.
 PARTY_KINDS: dict[str, int] = {
@@ -42,12 +58,29 @@ PARTY_KINDS: dict[str, int] = {
     "inspector": PK_INSPECTOR,
 }
 
-_KIND_CODE = {k.value: k.code for k in EntryKind}
 _CHUNK = 500_000
 
 
 class SnapshotError(ValueError):
     """The ledger cannot be snapshotted as asked (size beyond the log, a gap in seqs)."""
+
+
+def party_position(party_ids: npt.NDArray[np.int64], party_id: int) -> int:
+    """Dense index of a database party id in sorted ``party_ids``; ``KeyError`` naming
+    it when unknown."""
+    i = int(np.searchsorted(party_ids, party_id))
+    if i >= party_ids.shape[0] or int(party_ids[i]) != party_id:
+        raise KeyError(f"party id {party_id} is not in the snapshot")
+    return i
+
+
+def unit_positions(unit_ids: npt.NDArray[np.int64], wanted: npt.ArrayLike) -> npt.NDArray[np.int64]:
+    """Dense indices of database unit ids in sorted ``unit_ids`` (-1 where absent)."""
+    ids = np.asarray(wanted, dtype=np.int64)
+    pos = np.searchsorted(unit_ids, ids)
+    pos_c = np.minimum(pos, max(unit_ids.shape[0] - 1, 0))
+    ok = (pos < unit_ids.shape[0]) & (unit_ids[pos_c] == ids)
+    return np.where(ok, pos, -1).astype(np.int64)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,18 +118,11 @@ class Snapshot:
 
     def party_index(self, party_id: int) -> int:
         """Dense index of a database party id; ``KeyError`` naming it when unknown."""
-        i = int(np.searchsorted(self.party_ids, party_id))
-        if i >= self.party_ids.shape[0] or int(self.party_ids[i]) != party_id:
-            raise KeyError(f"party id {party_id} is not in the snapshot")
-        return i
+        return party_position(self.party_ids, party_id)
 
     def unit_index(self, unit_ids: npt.ArrayLike) -> npt.NDArray[np.int64]:
         """Dense indices of database unit ids (-1 where a unit is not in the snapshot)."""
-        ids = np.asarray(unit_ids, dtype=np.int64)
-        pos = np.searchsorted(self.unit_ids, ids)
-        pos_c = np.minimum(pos, max(self.unit_ids.shape[0] - 1, 0))
-        ok = (pos < self.unit_ids.shape[0]) & (self.unit_ids[pos_c] == ids)
-        return np.where(ok, pos, -1).astype(np.int64)
+        return unit_positions(self.unit_ids, unit_ids)
 
 
 def _dense(
@@ -110,8 +136,85 @@ def _dense(
     return pos.astype(np.int32)
 
 
-def load_snapshot(connection: Connection, tree_size: int) -> Snapshot:
-    """Read entries ``seq < tree_size`` (and their units and parties) into columns."""
+class SnapshotTables(Protocol):
+    """What a snapshot knows besides its entries: dense units and parties.
+
+    Both :class:`Snapshot` and :class:`settlement.batch.parquet.PartitionedSnapshot`
+    have it, so the settlement code that only needs these tables (prices, exclusions,
+    statements) runs on either.
+    """
+
+    @property
+    def tree_size(self) -> int: ...
+
+    @property
+    def unit_ids(self) -> npt.NDArray[np.int64]: ...
+
+    @property
+    def unit_product(self) -> npt.NDArray[np.int32]: ...
+
+    @property
+    def products(self) -> tuple[str, ...]: ...
+
+    @property
+    def party_ids(self) -> npt.NDArray[np.int64]: ...
+
+    @property
+    def party_codes(self) -> tuple[str, ...]: ...
+
+    @property
+    def party_kind(self) -> npt.NDArray[np.int8]: ...
+
+    @property
+    def party_parent(self) -> npt.NDArray[np.int32]: ...
+
+    @property
+    def party_is_distributor(self) -> npt.NDArray[np.bool_]: ...
+
+    @property
+    def party_currency(self) -> npt.NDArray[np.int16]: ...
+
+    @property
+    def currencies(self) -> tuple[str, ...]: ...
+
+    def party_index(self, party_id: int) -> int: ...
+
+    def unit_index(self, unit_ids: npt.ArrayLike) -> npt.NDArray[np.int64]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Tables:
+    """The units and parties of the ledger in dense order (see :class:`Snapshot`)."""
+
+    unit_ids: npt.NDArray[np.int64]
+    unit_product: npt.NDArray[np.int32]
+    products: tuple[str, ...]
+    party_ids: npt.NDArray[np.int64]
+    party_codes: tuple[str, ...]
+    party_kind: npt.NDArray[np.int8]
+    party_parent: npt.NDArray[np.int32]
+    party_currency: npt.NDArray[np.int16]
+    currencies: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class EntryChunk:
+    """Entries ``lo <= seq < hi`` as dense columns (retracted rows still in)."""
+
+    lo: int
+    hi: int
+    seq: npt.NDArray[np.int64]
+    unit: npt.NDArray[np.int32]
+    kind: npt.NDArray[np.int8]
+    party: npt.NDArray[np.int32]
+    counterparty: npt.NDArray[np.int32]
+    at_ms: npt.NDArray[np.int64]
+    lat_e6: npt.NDArray[np.int32]
+    lon_e6: npt.NDArray[np.int32]
+
+
+def check_tree_size(connection: Connection, tree_size: int) -> None:
+    """Raise :class:`SnapshotError` unless entries ``0..tree_size-1`` all exist."""
     if tree_size < 0:
         raise SnapshotError(f"tree_size must be >= 0, got {tree_size}")
     count, max_seq = connection.execute(
@@ -125,6 +228,9 @@ def load_snapshot(connection: Connection, tree_size: int) -> Snapshot:
             )
         raise SnapshotError(f"entries below seq {tree_size} have gaps: only {count} rows")
 
+
+def load_tables(connection: Connection) -> Tables:
+    """Every party and unit, sorted by id, with the product and currency lists."""
     prow = connection.execute(
         text("SELECT id, code, kind, parent_id, currency FROM parties ORDER BY id")
     ).all()
@@ -145,7 +251,79 @@ def load_snapshot(connection: Connection, tree_size: int) -> Snapshot:
     unit_product = np.array(
         [-1 if r[1] is None else prod_index[str(r[1])] for r in urow], dtype=np.int32
     )
+    return Tables(
+        unit_ids=unit_ids,
+        unit_product=unit_product,
+        products=products,
+        party_ids=party_ids,
+        party_codes=tuple(str(r[1]) for r in prow),
+        party_kind=party_kind,
+        party_parent=party_parent,
+        party_currency=np.array([cur_index[str(r[4])] for r in prow], dtype=np.int16),
+        currencies=currencies,
+    )
 
+
+def entry_chunks(
+    connection: Connection, tree_size: int, tables: Tables, chunk: int = _CHUNK
+) -> Iterator[EntryChunk]:
+    """Entries ``seq < tree_size`` in seq order, ``chunk`` rows at a time, as dense
+    columns (read by :func:`ledger.columns.entry_column_chunks`: binary COPY on
+    PostgreSQL); :class:`SnapshotError` naming the entry when one has an unknown
+    kind, unit or party, or when seqs are not contiguous."""
+    lo = 0
+    for m in entry_column_chunks(connection, 0, tree_size, chunk):
+        hi = lo + m.shape[0]
+        if hi > tree_size or not np.array_equal(m[:, 0], np.arange(lo, hi)):
+            raise SnapshotError(f"entries between seq {lo} and {lo + chunk} are not contiguous")
+        unit = _dense(m[:, 1], tables.unit_ids, "unit")
+        bad = np.flatnonzero(m[:, 2] < 0)
+        if bad.size:
+            raw = connection.execute(
+                text("SELECT kind FROM entries WHERE seq = :s"), {"s": int(m[bad[0], 0])}
+            ).scalar()
+            raise SnapshotError(f"entry {int(m[bad[0], 0])} has kind {raw!r}, not an EntryKind")
+        party = _dense(m[:, 3], tables.party_ids, "party")
+        cps = m[:, 4]
+        cpd = np.full(hi - lo, -1, dtype=np.int32)
+        has_cp = cps >= 0
+        if has_cp.any():
+            cpd[has_cp] = _dense(cps[has_cp], tables.party_ids, "counterparty")
+        missing = (m[:, 6] == NO_COORD) | (m[:, 7] == NO_COORD)
+        chunk_lo, lo = lo, hi
+        yield EntryChunk(
+            lo=chunk_lo,
+            hi=hi,
+            seq=m[:, 0].copy(),
+            unit=unit,
+            kind=m[:, 2].astype(np.int8),
+            party=party,
+            counterparty=cpd,
+            at_ms=m[:, 5].copy(),
+            lat_e6=np.where(missing, NO_COORD, m[:, 6]).astype(np.int32),
+            lon_e6=np.where(missing, NO_COORD, m[:, 7]).astype(np.int32),
+        )
+    if lo != tree_size:
+        raise SnapshotError(f"entries between seq {lo} and {tree_size} are missing")
+
+
+def left_out(connection: Connection, tree_size: int) -> npt.NDArray[np.int64]:
+    """Sorted seqs a snapshot as of ``tree_size`` leaves out: error declarations and
+    the entries they retract (:func:`ledger.retraction.retracted_below`)."""
+    declared = retracted_below(connection, tree_size)
+    gone = np.array(sorted({s for pair in declared for s in pair}), dtype=np.int64)
+    return gone[gone < tree_size]
+
+
+def load_snapshot(connection: Connection, tree_size: int) -> Snapshot:
+    """Read entries ``seq < tree_size`` (and their units and parties) into columns.
+
+    Raises :class:`SnapshotError` when ``tree_size`` is negative or beyond the
+    ledger, when seqs below it have gaps, or when an entry names an unknown kind,
+    unit or party (the message names the entry or id).
+    """
+    check_tree_size(connection, tree_size)
+    tables = load_tables(connection)
     n = tree_size
     seq = np.arange(n, dtype=np.int64)
     unit = np.empty(n, dtype=np.int32)
@@ -155,57 +333,20 @@ def load_snapshot(connection: Connection, tree_size: int) -> Snapshot:
     at_ms = np.empty(n, dtype=np.int64)
     lat = np.empty(n, dtype=np.int32)
     lon = np.empty(n, dtype=np.int32)
-    # The database turns kinds into codes and NULLs into sentinels, so each chunk
-    # becomes one integer matrix in a single conversion instead of a Python loop per column.
-    kind_case = " ".join(f"WHEN '{name}' THEN {code}" for name, code in _KIND_CODE.items())
-    # Chunks go through the driver's own cursor: building SQLAlchemy rows would cost as
-    # much as the fetch itself. The bounds are our own integers, safe to inline.
-    query = (
-        f"SELECT seq, unit_id, CASE kind {kind_case} ELSE -1 END, party_id, "
-        f"COALESCE(counterparty_id, -1), at_ms, COALESCE(lat_e6, {NO_COORD}), "
-        f"COALESCE(lon_e6, {NO_COORD}) FROM entries WHERE seq >= {{lo:d}} AND seq < {{hi:d}} "
-        "ORDER BY seq"
-    )
-    dbapi = connection.connection.driver_connection
-    if dbapi is None:  # pragma: no cover - a pooled connection always has one
-        raise SnapshotError("the database connection has no driver connection")
-    for lo in range(0, n, _CHUNK):
-        hi = min(n, lo + _CHUNK)
-        cursor = dbapi.cursor()
-        try:
-            cursor.execute(query.format(lo=int(lo), hi=int(hi)))
-            rows = cursor.fetchall()
-        finally:
-            cursor.close()
-        flat = itertools.chain.from_iterable(rows)
-        m = np.fromiter(flat, dtype=np.int64, count=8 * len(rows)).reshape(len(rows), 8)
-        if m.shape[0] != hi - lo or not np.array_equal(m[:, 0], seq[lo:hi]):
-            raise SnapshotError(f"entries between seq {lo} and {hi} are not contiguous")
-        unit[lo:hi] = _dense(m[:, 1], unit_ids, "unit")
-        bad = np.flatnonzero(m[:, 2] < 0)
-        if bad.size:
-            raw = connection.execute(
-                text("SELECT kind FROM entries WHERE seq = :s"), {"s": int(m[bad[0], 0])}
-            ).scalar()
-            raise SnapshotError(f"entry {int(m[bad[0], 0])} has kind {raw!r}, not an EntryKind")
-        kind[lo:hi] = m[:, 2]
-        party[lo:hi] = _dense(m[:, 3], party_ids, "party")
-        cps = m[:, 4]
-        cpd = np.full(hi - lo, -1, dtype=np.int32)
-        has_cp = cps >= 0
-        if has_cp.any():
-            cpd[has_cp] = _dense(cps[has_cp], party_ids, "counterparty")
-        counterparty[lo:hi] = cpd
-        at_ms[lo:hi] = m[:, 5]
-        missing = (m[:, 6] == NO_COORD) | (m[:, 7] == NO_COORD)
-        lat[lo:hi] = np.where(missing, NO_COORD, m[:, 6])
-        lon[lo:hi] = np.where(missing, NO_COORD, m[:, 7])
+    for c in entry_chunks(connection, tree_size, tables):
+        lo, hi = c.lo, c.hi
+        unit[lo:hi] = c.unit
+        kind[lo:hi] = c.kind
+        party[lo:hi] = c.party
+        counterparty[lo:hi] = c.counterparty
+        at_ms[lo:hi] = c.at_ms
+        lat[lo:hi] = c.lat_e6
+        lon[lo:hi] = c.lon_e6
 
-    declared = retracted_below(connection, tree_size)
-    if declared:  # drop declarations and what they retract (both < tree_size)
+    gone = left_out(connection, tree_size)
+    if gone.size:  # drop declarations and what they retract (both < tree_size)
         keep = np.ones(n, dtype=np.bool_)
-        gone = np.array([s for pair in declared for s in pair], dtype=np.int64)
-        keep[gone[gone < n]] = False
+        keep[gone] = False
         seq, unit, kind, party, counterparty = (
             seq[keep], unit[keep], kind[keep], party[keep], counterparty[keep],
         )  # fmt: skip
@@ -221,14 +362,14 @@ def load_snapshot(connection: Connection, tree_size: int) -> Snapshot:
         at_ms=at_ms,
         lat_e6=lat,
         lon_e6=lon,
-        unit_ids=unit_ids,
-        unit_product=unit_product,
-        products=products,
-        party_ids=party_ids,
-        party_codes=tuple(str(r[1]) for r in prow),
-        party_kind=party_kind,
-        party_parent=party_parent,
-        party_is_distributor=party_kind == PK_DISTRIBUTOR,
-        party_currency=np.array([cur_index[str(r[4])] for r in prow], dtype=np.int16),
-        currencies=currencies,
+        unit_ids=tables.unit_ids,
+        unit_product=tables.unit_product,
+        products=tables.products,
+        party_ids=tables.party_ids,
+        party_codes=tables.party_codes,
+        party_kind=tables.party_kind,
+        party_parent=tables.party_parent,
+        party_is_distributor=tables.party_kind == PK_DISTRIBUTOR,
+        party_currency=tables.party_currency,
+        currencies=tables.currencies,
     )

@@ -1,0 +1,249 @@
+"""Run the batch over partitions: on a ``dask.distributed`` cluster or in this process.
+
+Where the work runs is chosen by :class:`BatchOptions`: a scheduler address
+(``--scheduler ADDR`` or ``HOPCHAIN_DASK_SCHEDULER``) sends each partition to a
+cluster worker; a snapshot directory alone (``--snapshot-dir`` or
+``HOPCHAIN_SNAPSHOT_DIR``) runs the partitions one after the other here, in
+bounded memory; neither keeps the single-process run of
+:func:`settlement.snapshot.load_snapshot`. Results are reduced here, on the client.
+
+The workers read the snapshot from the directory (a path they must share) and get
+the territory index, grants and price matrix shipped once per worker
+(``Client.scatter(..., broadcast=True)``): pickling the index is cheaper than
+rebuilding it from the territories' GeoJSON on every worker (see docs/scaling.md).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from settlement.batch.parquet import DEFAULT_ROWS_PER_PARTITION, open_snapshot
+from settlement.batch.partition import (
+    Findings,
+    SalesArrays,
+    detect_partition,
+    merge_findings,
+    merge_sales,
+    sales_partition,
+)
+from settlement.common import SettlementError
+from settlement.detection import TerritoryLocator
+from settlement.zones import Grant
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+__all__ = [
+    "DEFAULT_SNAPSHOT_DIR",
+    "SCHEDULER_ENV",
+    "SNAPSHOT_DIR_ENV",
+    "BatchOptions",
+    "ClusterError",
+    "aggregate_partitioned",
+    "batch_client",
+    "detect_partitioned",
+]
+
+SCHEDULER_ENV = "HOPCHAIN_DASK_SCHEDULER"
+SNAPSHOT_DIR_ENV = "HOPCHAIN_SNAPSHOT_DIR"
+DEFAULT_SNAPSHOT_DIR = Path("instance") / "snapshots"
+_CONNECT_TIMEOUT_S = 30
+
+T = TypeVar("T")
+OnPartition = Callable[[int, int], None]
+
+
+class ClusterError(SettlementError):
+    """The Dask scheduler named cannot be reached."""
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOptions:
+    """Where the batch runs.
+
+    ``scheduler``: a ``dask.distributed`` scheduler address (``tcp://host:8786``) or
+    None; ``snapshot_root``: the folder under which partitioned snapshots are written
+    (a path every worker shares) or None; ``rows_per_partition``: about how many
+    entries one partition holds (memory per worker grows with it);
+    ``on_partition(done, total)``: hears each partition finish. ``client`` (an open
+    ``distributed.Client``) is used instead of connecting to ``scheduler``.
+    """
+
+    scheduler: str | None = None
+    snapshot_root: Path | None = None
+    rows_per_partition: int = DEFAULT_ROWS_PER_PARTITION
+    on_partition: OnPartition | None = None
+    client: Client | None = None
+
+    @classmethod
+    def from_env(
+        cls,
+        *,
+        scheduler: str | None = None,
+        snapshot_dir: str | os.PathLike[str] | None = None,
+        rows_per_partition: int = DEFAULT_ROWS_PER_PARTITION,
+        on_partition: OnPartition | None = None,
+    ) -> BatchOptions:
+        """Options from explicit values, else ``HOPCHAIN_DASK_SCHEDULER`` and
+        ``HOPCHAIN_SNAPSHOT_DIR``; with a scheduler and no directory the snapshots go
+        to ``instance/snapshots``."""
+        sched = scheduler or os.environ.get(SCHEDULER_ENV) or None
+        raw_dir = snapshot_dir or os.environ.get(SNAPSHOT_DIR_ENV) or None
+        root = Path(raw_dir) if raw_dir else (DEFAULT_SNAPSHOT_DIR if sched else None)
+        return cls(sched, root, rows_per_partition, on_partition)
+
+    @property
+    def partitioned(self) -> bool:
+        """Whether the run goes through a partitioned snapshot (else: in one piece)."""
+        return (
+            self.client is not None or self.scheduler is not None or self.snapshot_root is not None
+        )
+
+    @property
+    def root(self) -> Path:
+        """The folder partitioned snapshots go to."""
+        return self.snapshot_root if self.snapshot_root is not None else DEFAULT_SNAPSHOT_DIR
+
+
+@contextmanager
+def batch_client(options: BatchOptions) -> Iterator[Client | None]:
+    """The client to map partitions with: the one given, a new one connected to the
+    scheduler (closed on exit), or None (in-process). Raises :class:`ClusterError`
+    naming the address when the scheduler does not answer."""
+    if options.client is not None or options.scheduler is None:
+        yield options.client
+        return
+    from distributed import Client
+
+    try:
+        client = Client(options.scheduler, timeout=_CONNECT_TIMEOUT_S)  # type: ignore[no-untyped-call]
+    except (OSError, TimeoutError) as exc:
+        raise ClusterError(
+            f"cannot reach the Dask scheduler at {options.scheduler} within "
+            f"{_CONNECT_TIMEOUT_S} s ({type(exc).__name__}): start one with "
+            f"`dask scheduler` and workers with `dask worker {options.scheduler}`, or unset "
+            f"{SCHEDULER_ENV} to run in this process"
+        ) from None
+    try:
+        yield client
+    finally:
+        client.close()  # type: ignore[no-untyped-call]
+
+
+def _scatter(client: Client, value: object) -> Any:
+    """``value`` on every worker once (a future the tasks receive as the value)."""
+    return client.scatter([value], broadcast=True, hash=False)[0]  # type: ignore[no-untyped-call]
+
+
+def _map(
+    fn: Callable[..., T],
+    directory: Path,
+    n: int,
+    shared: Sequence[Any],
+    client: Client | None,
+    on_partition: OnPartition | None,
+) -> list[T]:
+    """``fn(directory, i, *shared)`` for every partition ``i``, in partition order."""
+    out: list[T | None] = [None] * n
+    if client is None:
+        for i in range(n):
+            out[i] = fn(str(directory), i, *shared)
+            if on_partition is not None:
+                on_partition(i + 1, n)
+    else:
+        from distributed import as_completed
+
+        # Large arguments go to every worker once, not once per partition.
+        sent = [a if isinstance(a, int | float) else _scatter(client, a) for a in shared]
+        run = uuid.uuid4().hex[:12]
+        futures = {
+            client.submit(fn, str(directory), i, *sent, key=f"hopchain-{fn.__name__}-{run}-{i}",
+                          pure=False): i
+            for i in range(n)
+        }  # fmt: skip
+        done = 0
+        try:
+            for fut in as_completed(list(futures)):  # type: ignore[no-untyped-call]
+                out[futures[fut]] = fut.result()  # a worker's error is raised here, as is
+                done += 1
+                if on_partition is not None:
+                    on_partition(done, n)
+        finally:
+            client.cancel(list(futures))  # type: ignore[no-untyped-call]
+    return [r for r in out if r is not None]
+
+
+def detect_partitioned(
+    snapshot_dir: str | os.PathLike[str],
+    territory_index: TerritoryLocator,
+    grants: Sequence[Grant],
+    *,
+    client: Client | None = None,
+    max_kmh: float = 900.0,
+    min_km: float = 1.0,
+    on_partition: OnPartition | None = None,
+) -> Findings:
+    """Detection over a partitioned snapshot directory alone (no database).
+
+    ``grants`` are in the snapshot's dense party indices and ``territory_index``'s
+    positions (:func:`settlement.detection.load_grants`). Each partition runs
+    :func:`settlement.kernels.detect` on a worker of ``client`` (or here when None);
+    returns every flagged entry in seq order (:class:`Findings`), equal to the
+    single-process run's. Raises :class:`settlement.batch.parquet.SnapshotDirError`
+    when a worker cannot read the directory.
+    """
+    if max_kmh <= 0:
+        raise SettlementError(f"max_kmh must be positive, got {max_kmh}")
+    snap = open_snapshot(snapshot_dir)
+    parts = _map(
+        detect_partition,
+        snap.directory,
+        len(snap.partitions),
+        (territory_index, list(grants), float(max_kmh), float(min_km)),
+        client,
+        on_partition,
+    )
+    return merge_findings(parts)
+
+
+def aggregate_partitioned(
+    snapshot_dir: str | os.PathLike[str],
+    price: npt.NDArray[np.int64],
+    excluded_units: npt.ArrayLike,
+    windows: Sequence[tuple[int, int]],
+    *,
+    client: Client | None = None,
+    on_partition: OnPartition | None = None,
+) -> SalesArrays:
+    """Sales aggregates over a partitioned snapshot directory alone (no database).
+
+    ``price[currency, product]`` in the snapshot's currency and product order
+    (minor units, -1 none); ``excluded_units``: GLOBAL dense unit indices of units of
+    confirmed diversion; ``windows``: ``(start_ms, end_ms)`` pairs. Returns
+    :class:`SalesArrays` over every partition, equal to the single-process run's.
+    """
+    snap = open_snapshot(snapshot_dir)
+    excl = np.unique(np.asarray(excluded_units, dtype=np.int64))
+    wins = [(int(a), int(b)) for a, b in windows]
+    if not snap.partitions:
+        from settlement.batch.partition import sales_arrays
+
+        return sales_arrays(snap.read_all(), price, np.zeros(0, np.bool_), wins)
+    parts = _map(
+        sales_partition,
+        snap.directory,
+        len(snap.partitions),
+        (np.asarray(price, dtype=np.int64), excl, wins),
+        client,
+        on_partition,
+    )
+    return merge_sales(parts)
