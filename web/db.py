@@ -152,8 +152,13 @@ def heads() -> tuple[str, ...]:
 def schema_diff(engine: Engine, tables: Collection[str] | None = None) -> list[Any]:
     """Differences between the database and the models; empty when migrations are complete.
 
-    With ``tables``, only differences touching those tables are reported.
+    With ``tables``, only differences touching those tables are reported. On
+    PostgreSQL the partitioned layout of ``entries`` (its partitions, the table
+    keeping one declaration per seq) is what the migrations build, not a difference
+    (:func:`ledger.partitions.without_layout_differences`).
     """
+    from ledger.partitions import without_layout_differences
+
     with engine.connect() as conn:
         opts: dict[str, Any] = {"compare_type": True}
         if tables is not None:
@@ -162,6 +167,8 @@ def schema_diff(engine: Engine, tables: Collection[str] | None = None) -> list[A
         metadata: Any = target_metadata()  # alembic accepts a sequence of MetaData
         diff: list[Any] = compare_metadata(context, metadata)
         conn.rollback()
+    if engine.dialect.name == "postgresql":
+        diff = without_layout_differences(diff)
     return diff
 
 

@@ -1,0 +1,278 @@
+"""PostgreSQL's ``entries`` partitions by seq range: listed, and created ahead of need.
+
+The migration ``131f487ea228`` makes ``entries`` a table partitioned by range of
+``seq`` (PostgreSQL documentation 5.11 "Table Partitioning"): ``entries_p0`` holds
+every seq below the first bound, ``entries_p<lo>`` the seqs ``lo <= seq < hi``.
+Partitions hold ``HOPCHAIN_ENTRY_PARTITION_ROWS`` seqs each (default 10,000,000);
+a change of that setting applies to the partitions created after it.
+
+:func:`ensure_partitions` keeps at least one full partition beyond the ledger's
+head, so an append never finds its seqs without a partition. Every append calls it
+with the ledger lock held; ``hopchain ledger partitions --ahead N`` calls it too.
+
+A new partition is made as a plain table and then attached (``ALTER TABLE ...
+ATTACH PARTITION``), which takes only a SHARE UPDATE EXCLUSIVE lock on ``entries``:
+readers (snapshots, verification, the pages) and writers go on while it happens,
+where ``CREATE TABLE ... PARTITION OF`` would wait for every reader and hold
+everyone back behind an ACCESS EXCLUSIVE lock. A partition that is only wanted
+ahead (not for the rows being written now) gives up after
+:data:`AHEAD_LOCK_TIMEOUT` when something else holds a conflicting lock (a manual
+``ANALYZE entries``, an index build) and is created by a later append instead.
+
+SQLite has no partitioning: there every function here does nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import OperationalError
+
+__all__ = [
+    "AHEAD_LOCK_TIMEOUT",
+    "DEFAULT_PARTITION_ROWS",
+    "PARTITION_ROWS_ENV",
+    "PG_ONLY_TABLES",
+    "Partition",
+    "PartitionError",
+    "ensure_partitions",
+    "is_partitioned",
+    "list_partitions",
+    "partition_rows",
+    "without_layout_differences",
+]
+
+PARTITION_ROWS_ENV = "HOPCHAIN_ENTRY_PARTITION_ROWS"
+DEFAULT_PARTITION_ROWS = 10_000_000
+#: How long a partition wanted only ahead of need waits for its lock on ``entries``.
+AHEAD_LOCK_TIMEOUT = "2s"
+#: Tables only PostgreSQL's partitioned layout has (the one-declaration-per-seq rule).
+PG_ONLY_TABLES = frozenset({"entry_retractions"})
+
+# Any 64-bit key, the same in every process: serialises partition creation.
+_ADVISORY_KEY = 0x686F705F70617274  # "hop_part"
+_PARTITION_NAME = re.compile(r"entries_p\d+")
+_BOUND = re.compile(
+    r"FOR VALUES FROM \((MINVALUE|'?-?\d+'?)\) TO \((MAXVALUE|'?-?\d+'?)\)", re.IGNORECASE
+)
+
+
+class PartitionError(ValueError):
+    """A partition setting or argument is not valid; the message names it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Partition:
+    """One partition of ``entries``: seqs ``lo <= seq < hi``.
+
+    ``lo`` is None for the first partition (from MINVALUE), ``hi`` None for one
+    without an upper bound (MAXVALUE); both None for a DEFAULT partition. ``rows``
+    is the number of entries in it: counted, or from the ledger's size (entries are
+    numbered without gaps), see :func:`list_partitions`.
+    """
+
+    name: str
+    lo: int | None
+    hi: int | None
+    rows: int
+
+    def describe(self) -> str:
+        """``[lo, hi)`` as a person reads it: ``[start, 10,000,000)``."""
+        lo = "start" if self.lo is None else f"{self.lo:,}"
+        hi = "end" if self.hi is None else f"{self.hi:,}"
+        return f"[{lo}, {hi})"
+
+
+def partition_rows() -> int:
+    """Seqs per new partition: ``HOPCHAIN_ENTRY_PARTITION_ROWS``, default 10,000,000.
+
+    Raises :class:`PartitionError` naming the setting when it is not a whole
+    number of at least 1.
+    """
+    raw = os.environ.get(PARTITION_ROWS_ENV, "").strip().replace("_", "")
+    if not raw:
+        return DEFAULT_PARTITION_ROWS
+    if not raw.isdigit() or int(raw) < 1:
+        raise PartitionError(
+            f"{PARTITION_ROWS_ENV} must be a whole number of seqs of at least 1, got {raw!r}"
+        )
+    return int(raw)
+
+
+def is_partitioned(conn: Connection) -> bool:
+    """Whether ``entries`` is a partitioned table (PostgreSQL after the migration)."""
+    if conn.dialect.name != "postgresql":
+        return False
+    kind = conn.exec_driver_sql(
+        "SELECT relkind FROM pg_class WHERE oid = to_regclass('entries')"
+    ).scalar()
+    return kind == "p"
+
+
+def _bounds(conn: Connection) -> list[tuple[str, int | None, int | None]]:
+    rows = conn.exec_driver_sql(
+        "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i"
+        " JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = to_regclass('entries')"
+    ).all()
+    found: list[tuple[str, int | None, int | None]] = []
+    for name, bound in rows:
+        match = _BOUND.search(str(bound))
+        if match is None:  # the DEFAULT partition
+            found.append((str(name), None, None))
+            continue
+        lo, hi = (
+            None if b.upper() in ("MINVALUE", "MAXVALUE") else int(b.strip("'"))
+            for b in match.groups()
+        )
+        found.append((str(name), lo, hi))
+    return sorted(found, key=lambda b: (b[1] is not None, b[1] or 0))
+
+
+def list_partitions(conn: Connection, *, count: bool = False) -> list[Partition]:
+    """The partitions of ``entries`` in seq order; empty where it is not partitioned.
+
+    ``rows`` comes from the ledger's size (``ledger_head.tree_size``: seqs are
+    numbered without gaps, so a partition holds the seqs of its range below the
+    size), which costs nothing; with ``count`` each partition's rows are counted
+    (a full scan of each: minutes for a ledger of billions).
+    """
+    if not is_partitioned(conn):
+        return []
+    size = int(
+        conn.exec_driver_sql("SELECT coalesce(max(tree_size), 0) FROM ledger_head").scalar_one()
+    )
+    out = []
+    for name, lo, hi in _bounds(conn):
+        if count:
+            rows = int(conn.exec_driver_sql(f'SELECT count(*) FROM "{name}"').scalar_one())
+        elif lo is None and hi is None:
+            rows = 0  # a DEFAULT partition gets no seq the ranges cover
+        else:
+            rows = max(0, min(size, size if hi is None else hi) - max(lo or 0, 0))
+        out.append(Partition(name, lo, hi, rows))
+    return out
+
+
+def _covered(bounds: list[tuple[str, int | None, int | None]]) -> int | None:
+    """The first seq no range partition holds after the last one (None: unbounded)."""
+    ranged = [b for b in bounds if not (b[1] is None and b[2] is None)]
+    if not ranged:
+        return 0
+    highs = [b[2] for b in ranged]
+    if any(h is None for h in highs):
+        return None
+    return max(h for h in highs if h is not None)
+
+
+def _attach(conn: Connection, lo: int, hi: int, first: bool) -> Partition:
+    """Partition ``[lo, hi)`` (``first``: from MINVALUE), made and then attached."""
+    name = f"entries_p{lo}"
+    conn.exec_driver_sql(
+        f'CREATE TABLE IF NOT EXISTS "{name}" '
+        "(LIKE entries INCLUDING DEFAULTS INCLUDING STORAGE INCLUDING COMMENTS)"
+    )
+    conn.exec_driver_sql(
+        f'ALTER TABLE entries ATTACH PARTITION "{name}" '
+        f"FOR VALUES FROM ({'MINVALUE' if first else lo}) TO ({hi})"
+    )
+    return Partition(name, None if first else lo, hi, 0)
+
+
+def ensure_partitions(
+    conn: Connection, upto_seq: int, *, rows: int | None = None
+) -> list[Partition]:
+    """Create the partitions missing below ``upto_seq + rows``; return those created.
+
+    ``upto_seq`` is the ledger's size once the caller's rows are written (the next
+    seq to come): afterwards every seq below it has a partition, and so has the full
+    partition after the one holding the last entry. ``rows`` defaults to
+    :func:`partition_rows`. Runs in ``conn``'s transaction: the caller commits (the
+    partitions appear with its rows) or rolls back (they do not).
+
+    Safe under concurrent callers: creation is serialised by a transaction-level
+    advisory lock and the bounds are read again under it, so two callers never
+    make the same partition. Costs one catalogue query when nothing is missing.
+    Does nothing on SQLite or on an ``entries`` that is not partitioned. Raises
+    :class:`PartitionError` for a negative ``upto_seq`` or ``rows`` below 1.
+    """
+    if isinstance(upto_seq, bool) or not isinstance(upto_seq, int) or upto_seq < 0:
+        raise PartitionError(f"upto_seq must be a seq (a whole number >= 0), got {upto_seq!r}")
+    size = partition_rows() if rows is None else rows
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise PartitionError(f"partition rows must be a whole number of at least 1, got {size!r}")
+    if conn.dialect.name != "postgresql":
+        return []
+    target = upto_seq + size
+    covered = _covered(_bounds(conn))
+    if covered is None or covered >= target or not is_partitioned(conn):
+        return []
+    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_ADVISORY_KEY})")
+    bounds = _bounds(conn)  # another caller may have made them meanwhile
+    covered = _covered(bounds)
+    first = not any(lo is not None or hi is not None for _, lo, hi in bounds)
+    created: list[Partition] = []
+    while covered is not None and covered < target:
+        if covered < upto_seq:  # rows about to be written need it: wait as long as it takes
+            created.append(_attach(conn, covered, covered + size, first))
+        elif (made := _attach_ahead(conn, covered, covered + size, first)) is not None:
+            created.append(made)
+        else:
+            break  # something holds entries; a later append makes it
+        covered += size
+        first = False
+    return created
+
+
+def _attach_ahead(conn: Connection, lo: int, hi: int, first: bool) -> Partition | None:
+    before = conn.exec_driver_sql("SHOW lock_timeout").scalar_one()
+    conn.exec_driver_sql(f"SELECT set_config('lock_timeout', '{AHEAD_LOCK_TIMEOUT}', true)")
+    try:
+        with conn.begin_nested():
+            return _attach(conn, lo, hi, first)
+    except OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) != "55P03":  # lock_not_available
+            raise
+        return None
+    finally:
+        conn.exec_driver_sql("SELECT set_config('lock_timeout', %s, true)", (str(before),))
+
+
+def without_layout_differences(diff: list[Any]) -> list[Any]:
+    """An Alembic autogenerate diff (PostgreSQL) without what is the partitioned
+    layout of ``entries`` rather than a missing migration: the partitions and their
+    indexes, :data:`PG_ONLY_TABLES`, and ``ix_entries_retracts_seq`` found as a plain
+    index where the models declare it unique (a unique index must contain the
+    partition key; the migration keeps the rule in ``entry_retractions``), that
+    pair only when both halves are there."""
+
+    def table_of(obj: Any) -> str:
+        return str(getattr(getattr(obj, "table", None), "name", ""))
+
+    def layout(name: str) -> bool:
+        return bool(_PARTITION_NAME.fullmatch(name)) or name in PG_ONLY_TABLES
+
+    def retracts(change: Any, op: str) -> bool:
+        return (
+            isinstance(change, tuple)
+            and change[0] == op
+            and table_of(change[1]) == "entries"
+            and getattr(change[1], "name", None) == "ix_entries_retracts_seq"
+        )
+
+    swapped = any(retracts(c, "remove_index") for c in diff) and any(
+        retracts(c, "add_index") for c in diff
+    )
+    kept = []
+    for change in diff:
+        if isinstance(change, tuple) and (
+            (change[0] == "remove_table" and layout(str(getattr(change[1], "name", ""))))
+            or (change[0] == "remove_index" and layout(table_of(change[1])))
+            or (swapped and (retracts(change, "remove_index") or retracts(change, "add_index")))
+        ):
+            continue
+        kept.append(change)
+    return kept
