@@ -51,6 +51,11 @@ class Network:
 
 @pytest.fixture
 def network(engine: Engine) -> Network:
+    return build_network(engine)
+
+
+def build_network(engine: Engine) -> Network:
+    """The network's parties and sites on ``engine`` (a migrated, empty database)."""
     with Session(engine) as session:
         mfr = Party(code="MFR", name="Maker GmbH", kind="manufacturer")
         session.add(mfr)

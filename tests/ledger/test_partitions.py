@@ -1,0 +1,277 @@
+"""PostgreSQL's entries partitioned by seq range, with partitions of 64 seqs: a
+ledger across several partitions verifies, is read the same as on SQLite, appends
+across a border, names a tampered row in its third partition, keeps partitions
+created ahead (safely when two callers race), and still refuses a second
+declaration of the same seq."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from ledger import EntryKind, Hop, LedgerIntegrityError, LedgerSigner, verify_ledger
+from ledger.checkpoint import make_checkpoint
+from ledger.columns import entry_column_chunks
+from ledger.database import make_engine
+from ledger.keys import ensure_signing_key
+from ledger.partitions import (
+    PARTITION_ROWS_ENV,
+    Partition,
+    PartitionError,
+    ensure_partitions,
+    list_partitions,
+    partition_rows,
+)
+from settlement.snapshot import load_snapshot
+from tests.ledger._mixed import journey
+from tests.ledger.conftest import Network, build_network, item
+from web.db import init_database
+
+pytestmark = pytest.mark.postgres
+
+ROWS = 64
+JOURNEYS = 16  # 15 entries each: 240 entries, partitions p0, p64, p128, p192 and p256 ahead
+
+
+def _migrated(databases: object) -> Iterator[Engine]:
+    """A PostgreSQL schema of its own, migrated with 64-seq partitions."""
+    urls = databases.empty_url()  # type: ignore[attr-defined]
+    engine = make_engine(next(urls))
+    try:
+        init_database(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        urls.close()
+
+
+@pytest.fixture(scope="module")
+def small_partitions() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(PARTITION_ROWS_ENV, str(ROWS))
+        yield
+
+
+@pytest.fixture(scope="module")
+def signer(tmp_path_factory: pytest.TempPathFactory) -> LedgerSigner:
+    instance = tmp_path_factory.mktemp("signing")
+    ensure_signing_key(instance, "test.hopchain/ledger")
+    return LedgerSigner.load(instance)
+
+
+def _build(engine: Engine) -> tuple[Network, int]:
+    network = build_network(engine)
+    size = 0
+    for n in range(JOURNEYS):
+        size = journey(network, n)
+    return network, size
+
+
+@pytest.fixture(scope="module")
+def pg(
+    small_partitions: None, _pg_databases: object, signer: LedgerSigner
+) -> Iterator[tuple[Network, int]]:
+    for engine in _migrated(_pg_databases):
+        network, size = _build(engine)
+        make_checkpoint(engine, signer)
+        yield network, size
+
+
+@pytest.fixture(scope="module")
+def twin(
+    _migrated_sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
+    """The same ledger on SQLite."""
+    path = tmp_path_factory.mktemp("twin") / "hopchain.db"
+    shutil.copyfile(_migrated_sqlite_template, path)
+    engine = make_engine(f"sqlite:///{path}")
+    _build(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def fresh(small_partitions: None, _pg_databases: object) -> Iterator[Network]:
+    for engine in _migrated(_pg_databases):
+        yield build_network(engine)
+
+
+def _where(conn: Connection) -> dict[str, tuple[int, int, int]]:
+    """Partition name -> (rows, first seq, last seq) as PostgreSQL stored them."""
+    rows = conn.exec_driver_sql(
+        "SELECT tableoid::regclass::text, count(*), min(seq), max(seq) FROM entries GROUP BY 1"
+    ).all()
+    return {str(r[0]): (int(r[1]), int(r[2]), int(r[3])) for r in rows}
+
+
+def test_the_ledger_lies_in_several_partitions_with_one_ahead(pg: tuple[Network, int]) -> None:
+    network, size = pg
+    assert size == 240
+    with network.engine.connect() as conn:
+        parts = list_partitions(conn)
+        counted = list_partitions(conn, count=True)
+        stored = _where(conn)
+    assert [(p.name, p.lo, p.hi) for p in parts] == [
+        ("entries_p0", None, 64),
+        ("entries_p64", 64, 128),
+        ("entries_p128", 128, 192),
+        ("entries_p192", 192, 256),
+        ("entries_p256", 256, 320),  # the full partition beyond the head
+    ]
+    assert [p.rows for p in parts] == [64, 64, 64, 48, 0] == [p.rows for p in counted]
+    assert stored == {
+        "entries_p0": (64, 0, 63),
+        "entries_p64": (64, 64, 127),
+        "entries_p128": (64, 128, 191),
+        "entries_p192": (48, 192, 239),
+    }
+    assert parts[0].describe() == "[start, 64)" and parts[2].describe() == "[128, 192)"
+
+
+def test_it_verifies_and_reads_as_the_same_ledger_on_sqlite(
+    pg: tuple[Network, int], twin: Engine, signer: LedgerSigner
+) -> None:
+    network, size = pg
+    report = verify_ledger(network.engine, signer.name, signer.public_key, chunk=50)
+    assert report.entries == size
+    with network.engine.connect() as conn, twin.connect() as lite:
+        for lo, hi, chunk in [(0, size, 50), (60, 200, 7), (127, 129, 1)]:
+            ours = list(entry_column_chunks(conn, lo, hi, chunk))
+            theirs = list(entry_column_chunks(lite, lo, hi, chunk))
+            assert len(ours) == len(theirs)
+            for a, b in zip(ours, theirs, strict=True):
+                np.testing.assert_array_equal(a, b)
+        snap, lite_snap = load_snapshot(conn, size), load_snapshot(lite, size)
+    assert snap.n_entries == size - 2 * JOURNEYS  # each journey retracts one entry
+    for field in dataclasses.fields(snap):
+        mine, other = getattr(snap, field.name), getattr(lite_snap, field.name)
+        if isinstance(mine, np.ndarray):
+            np.testing.assert_array_equal(mine, other, err_msg=field.name)
+        else:
+            assert mine == other, field.name
+
+
+def test_a_row_tampered_in_the_third_partition_is_named(
+    pg: tuple[Network, int], signer: LedgerSigner
+) -> None:
+    network, _ = pg
+    with network.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE entries SET at_ms = at_ms + 1 WHERE seq = 150")
+    try:
+        with pytest.raises(LedgerIntegrityError) as caught:
+            verify_ledger(network.engine, signer.name, signer.public_key, chunk=50)
+        assert (caught.value.seq, caught.value.problem) == (150, "changed")
+    finally:
+        with network.engine.begin() as conn:
+            conn.exec_driver_sql("UPDATE entries SET at_ms = at_ms - 1 WHERE seq = 150")
+    verify_ledger(network.engine, signer.name, signer.public_key)
+
+
+def test_appends_cross_borders_and_keep_a_partition_ahead(
+    fresh: Network, signer: LedgerSigner
+) -> None:
+    size = journey(fresh, 0)
+    for n in range(1, 4):
+        size = journey(fresh, n)  # 60 entries: the next journey crosses seq 64
+    with fresh.engine.connect() as conn:
+        assert [p.name for p in list_partitions(conn)] == ["entries_p0", "entries_p64"]
+    size = journey(fresh, 4)
+    # one batch straddling the border of p64 and p128 (seq 128)
+    hops = [Hop(item(f"B{i}"), EntryKind.COMMISSIONING, "MFR", fresh.at()) for i in range(60)]
+    results = fresh.append(*hops)
+    assert {r.status for r in results} == {"accepted"}
+    size = results[-1].seqs[-1] + 1
+    assert size == 135
+    with fresh.engine.connect() as conn:
+        stored = _where(conn)
+        names = [p.name for p in list_partitions(conn)]
+    assert stored["entries_p64"] == (64, 64, 127) and stored["entries_p128"] == (7, 128, 134)
+    assert names == ["entries_p0", "entries_p64", "entries_p128", "entries_p192"]
+    make_checkpoint(fresh.engine, signer)
+    assert verify_ledger(fresh.engine, signer.name, signer.public_key, chunk=16).entries == size
+
+
+def test_a_second_declaration_of_a_seq_is_refused(fresh: Network) -> None:
+    journey(fresh, 0)  # seq 8 is retracted by the declaration at seq 13
+    u = item("MIX0")
+    again = fresh.one(
+        Hop(u, EntryKind.ERROR_DECLARATION, "MFR", fresh.at(), retracts=8, note="again")
+    )
+    assert (again.status, again.seqs) == ("duplicate", (13,))
+    # the database itself refuses it, though the rows live in a partitioned table
+    refused = pytest.raises(IntegrityError, match="pk_entry_retractions")
+    with refused, fresh.engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO entries (seq, unit_id, kind, at_ms, party_id, device, anomaly,"
+            " prev_hash, leaf_hash, retracts_seq) SELECT 15, unit_id, kind, at_ms,"
+            " party_id, device, anomaly, prev_hash, leaf_hash, 8 FROM entries WHERE seq = 13"
+        )
+    refused = pytest.raises(IntegrityError, match="pk_entry_retractions")
+    with refused, fresh.engine.begin() as conn:  # nor may an update make a second one
+        conn.exec_driver_sql("UPDATE entries SET retracts_seq = 8 WHERE seq = 12")
+    with fresh.engine.begin() as conn:  # the rule follows a declaration that moves
+        conn.exec_driver_sql("UPDATE entries SET retracts_seq = 7 WHERE seq = 13")
+        conn.exec_driver_sql("UPDATE entries SET retracts_seq = 8 WHERE seq = 12")
+        kept = conn.exec_driver_sql("SELECT * FROM entry_retractions ORDER BY 1").all()
+    assert kept == [(7, 13), (8, 12)]
+
+
+def test_two_callers_creating_partitions_at_once_make_each_once(fresh: Network) -> None:
+    entered = threading.Event()
+    second: list[list[Partition]] = []
+
+    def racer() -> None:
+        with fresh.engine.begin() as conn:
+            entered.set()
+            second.append(ensure_partitions(conn, 1000))  # waits for the first to commit
+
+    with fresh.engine.begin() as conn:
+        first = ensure_partitions(conn, 1000)
+        thread = threading.Thread(target=racer)
+        thread.start()
+        assert entered.wait(10)
+        thread.join(0.5)
+        assert thread.is_alive()  # held back by the first caller's lock
+    thread.join(30)
+    assert [p.lo for p in first] == list(range(64, 1064, 64))
+    assert second == [[]]
+    with fresh.engine.connect() as conn:
+        assert len(list_partitions(conn)) == 1 + len(first)
+
+
+def test_a_partition_only_wanted_ahead_gives_way_to_a_lock(
+    fresh: Network, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("ledger.partitions.AHEAD_LOCK_TIMEOUT", "200ms")
+    with fresh.engine.connect() as holder:
+        holder.begin()
+        holder.exec_driver_sql("LOCK TABLE entries IN SHARE UPDATE EXCLUSIVE MODE")
+        with fresh.engine.begin() as conn:
+            assert ensure_partitions(conn, 10) == []  # p64 is only wanted ahead: later
+            assert conn.exec_driver_sql("SHOW lock_timeout").scalar_one() == "0"
+        holder.rollback()
+    with fresh.engine.begin() as conn:
+        assert [p.name for p in ensure_partitions(conn, 10)] == ["entries_p64"]
+
+
+def test_bad_settings_and_arguments_are_named(
+    fresh: Network, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(PARTITION_ROWS_ENV, "ten million")
+    with pytest.raises(PartitionError, match="HOPCHAIN_ENTRY_PARTITION_ROWS must be a whole"):
+        partition_rows()
+    monkeypatch.setenv(PARTITION_ROWS_ENV, "10_000_000")
+    assert partition_rows() == 10_000_000
+    with fresh.engine.begin() as conn:
+        with pytest.raises(PartitionError, match="upto_seq must be a seq"):
+            ensure_partitions(conn, -1)
+        with pytest.raises(PartitionError, match="partition rows must be a whole number"):
+            ensure_partitions(conn, 5, rows=0)
