@@ -1,0 +1,314 @@
+"""The monthly run's array work on a 2-worker Dask cluster, beside the same run in one process.
+
+    python benchmarks/compare_cluster.py [--entries 20000000] [--rows-per-partition 4000000]
+                                         [--workers 2] [--memory-limit 8GiB]
+    python benchmarks/compare_cluster.py --entries 200000000     # the cluster run alone
+
+Reads a synthetic partitioned snapshot (:mod:`benchmarks.cluster_setup`, written
+once under ``.benchmarks/cluster`` and reused) and runs locate, detect and the
+sell-in/sell-through aggregation of the settled month and of the month a year
+before (the units with a diversion finding excluded, as if their alerts were
+confirmed):
+
+- in-process, the alternative a user has today: every partition read into one
+  :class:`settlement.snapshot.Snapshot` in ``seq`` order, then
+  :func:`settlement.detection.entry_territories`,
+  :func:`settlement.detection.detect_arrays` and
+  :func:`settlement.kernels.aggregate_sales` over the whole month;
+- on a ``distributed.LocalCluster`` (processes, one thread per worker):
+  :func:`settlement.batch.detect_partitioned` and
+  :func:`settlement.batch.aggregate_partitioned`, each worker reading and running
+  one partition at a time, results reduced in the client.
+
+Each side runs in a fresh child process, so its peak memory is its own: the
+in-process run's peak RSS, and for the cluster each worker's peak RSS (the
+kernel's ``ru_maxrss`` of the worker process, read with ``client.run``) and the
+client's. The numba kernels are compiled (or loaded from their cache) on a small
+dataset before the clock starts, on both sides. The two answers (every finding:
+seq, bits, responsible party, territory; both months' aggregate arrays) are
+compared and the comparison printed; the exit status is 1 when they differ.
+
+Above ``--inprocess-max`` entries (default 50 million) the in-process side is
+skipped: it would need the whole month in memory, which is the point.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from tqdm import tqdm
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.cluster_setup import (
+    ClusterDataset,
+    ClusterWorld,
+    add_dataset_arguments,
+    dataset_from_arguments,
+    ensure_dataset,
+    load_world,
+)
+from settlement import kernels as K
+
+_DIVERSION = K.F_OUT_OF_ZONE | K.F_CROSS_REGION
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What both sides must agree on: every finding row in seq order, both months' sales."""
+
+    seq: npt.NDArray[np.int64]
+    flags: npt.NDArray[np.int8]
+    responsible: npt.NDArray[np.int32]
+    territory: npt.NDArray[np.int32]
+    current: npt.NDArray[np.int64]  # (parties, 2 bases, N_STATS)
+    prior: npt.NDArray[np.int64]
+
+    def save(self, path: Path) -> None:
+        np.savez(path, **{f: getattr(self, f) for f in self.__slots__})
+
+    @classmethod
+    def load(cls, path: Path) -> Answer:
+        with np.load(path) as z:
+            return cls(**{f: z[f] for f in cls.__slots__})
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "out_of_zone": int(((self.flags & K.F_OUT_OF_ZONE) != 0).sum()),
+            "cross_region": int(((self.flags & K.F_CROSS_REGION) != 0).sum()),
+            "custody_break": int(((self.flags & K.F_CUSTODY_BREAK) != 0).sum()),
+            "clone": int(((self.flags & (K.F_CLONE_SPEED | K.F_CLONE_AFTER_END)) != 0).sum()),
+        }
+
+
+def _peak_rss_bytes() -> int:
+    """This process's peak resident set size (Linux reports ``ru_maxrss`` in KiB, as the
+    build machine does; macOS would report bytes)."""
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+
+
+def _warm_up_dataset() -> ClusterDataset:
+    """A small dataset of several partitions: compiles the kernels outside the timing."""
+    return ensure_dataset(
+        80_000, distributors=20, territories=40, rows_per_partition=20_000, progress=False
+    )
+
+
+def _inprocess(args: argparse.Namespace) -> dict[str, Any]:
+    """Today's run: the whole snapshot in this process (``read_all`` equals
+    ``load_snapshot``), then the kernels over every entry at once."""
+    from geo import TerritoryIndex
+    from settlement.batch import open_snapshot
+    from settlement.detection import detect_arrays, entry_territories
+
+    def run(snapshot_dir: Path, world: ClusterWorld) -> tuple[Answer, dict[str, float]]:
+        index = TerritoryIndex.from_geojson(world.geojson)
+        t0 = time.perf_counter()
+        snap = open_snapshot(snapshot_dir).read_all()
+        t1 = time.perf_counter()
+        terr = entry_territories(snap, index)
+        t2 = time.perf_counter()
+        det = detect_arrays(snap, terr, np.asarray(index.parent, np.int32), world.grants)
+        t3 = time.perf_counter()
+        excluded = np.zeros(snap.unit_ids.shape[0], dtype=np.bool_)
+        excluded[snap.unit[(det.flags & _DIVERSION) != 0]] = True
+        n_parts = max(os.cpu_count() or 1, 1)
+        kargs = (snap.unit, snap.kind, snap.party, snap.counterparty, snap.at_ms,
+                 snap.unit_product, snap.party_kind, snap.party_currency, world.price,
+                 excluded)  # fmt: skip
+        cur = K.aggregate_sales(*kargs, *world.window, n_parts)
+        old = K.aggregate_sales(*kargs, *world.prior_window, n_parts)
+        t4 = time.perf_counter()
+        rows = np.flatnonzero(det.flags)
+        answer = Answer(snap.seq[rows], det.flags[rows], det.responsible[rows], terr[rows],
+                        cur, old)  # fmt: skip
+        stages = {"read": t1 - t0, "locate": t2 - t1, "detect": t3 - t2, "aggregate": t4 - t3}
+        return answer, stages
+
+    warm = _warm_up_dataset()
+    run(warm.snapshot_dir, warm.world())
+    world = load_world(args.dataset)
+    t = time.perf_counter()
+    answer, stages = run(args.snapshot, world)
+    seconds = time.perf_counter() - t
+    answer.save(args.answer)
+    return {"seconds": seconds, "stages": stages, "peak_rss": _peak_rss_bytes()}
+
+
+def _worker_peak_rss() -> int:
+    """Run in each worker by ``client.run``: the worker process's peak RSS in bytes."""
+    import resource
+
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+
+
+def _worker_rss() -> int:
+    """Run in each worker by ``client.run``: the worker process's RSS now, in bytes
+    (Linux: resident pages in ``/proc/self/statm``)."""
+    import os
+
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _cluster_side(args: argparse.Namespace) -> dict[str, Any]:
+    """The partitioned run on a fresh LocalCluster: each worker reads its partitions
+    from the shared directory; findings and sums are reduced here."""
+    from distributed import Client, LocalCluster
+
+    from geo import TerritoryIndex
+    from settlement.batch import aggregate_partitioned, detect_partitioned
+
+    def run(
+        snapshot_dir: Path, world: ClusterWorld, client: Client, bar: bool
+    ) -> tuple[Answer, dict[str, float]]:
+        index = TerritoryIndex.from_geojson(world.geojson)
+        with tqdm(desc="partitions (detect, then aggregate)", unit="part", disable=not bar,
+                  file=sys.stderr) as progress:  # fmt: skip
+
+            def step(done: int, total: int) -> None:
+                progress.total = 2 * total
+                progress.update(1)
+
+            t0 = time.perf_counter()
+            found = detect_partitioned(
+                snapshot_dir, index, world.grants, client=client, on_partition=step
+            )
+            t1 = time.perf_counter()
+            excluded = np.unique(found.unit[(found.flags & _DIVERSION) != 0])
+            sales = aggregate_partitioned(
+                snapshot_dir, world.price, excluded, [world.window, world.prior_window],
+                client=client, on_partition=step,
+            )  # fmt: skip
+            t2 = time.perf_counter()
+        answer = Answer(found.seq, found.flags, found.responsible, found.territory,
+                        sales.sums[0], sales.sums[1])  # fmt: skip
+        return answer, {"read + locate + detect": t1 - t0, "read + aggregate": t2 - t1}
+
+    t = time.perf_counter()
+    with (
+        LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
+                     memory_limit=args.memory_limit, dashboard_address=":0") as cluster,
+        Client(cluster) as client,
+    ):  # fmt: skip
+        start = time.perf_counter() - t
+        warm = _warm_up_dataset()
+        run(warm.snapshot_dir, warm.world(), client, False)
+        idle = client.run(_worker_rss)
+        world = load_world(args.dataset)
+        t = time.perf_counter()
+        answer, stages = run(args.snapshot, world, client, True)
+        seconds = time.perf_counter() - t
+        peaks = client.run(_worker_peak_rss)
+    answer.save(args.answer)
+    return {
+        "seconds": seconds,
+        "stages": stages,
+        "start_seconds": start,
+        "worker_peak_rss": [peaks[w] for w in sorted(peaks)],
+        "worker_idle_rss": [idle[w] for w in sorted(peaks)],
+        "client_peak_rss": _peak_rss_bytes(),
+    }
+
+
+def _child(role: str, ds: ClusterDataset, answer: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """Run one side in a fresh interpreter; its last stdout line is its JSON report."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--role", role,
+           "--dataset", str(ds.root), "--snapshot", str(ds.snapshot_dir),
+           "--answer", str(answer), "--workers", str(args.workers),
+           "--memory-limit", args.memory_limit]  # fmt: skip
+    done = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"the {role} run failed (exit status {done.returncode})")
+    report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return report
+
+
+def _gib(n: float) -> str:
+    return f"{n / 2**30:.2f} GiB"
+
+
+def _same(a: Answer, b: Answer) -> dict[str, bool]:
+    return {
+        "findings (seq, bits)": np.array_equal(a.seq, b.seq) and np.array_equal(a.flags, b.flags),
+        "responsible parties": np.array_equal(a.responsible, b.responsible),
+        "territories": np.array_equal(a.territory, b.territory),
+        "aggregate, settled month": np.array_equal(a.current, b.current),
+        "aggregate, prior year's month": np.array_equal(a.prior, b.prior),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    add_dataset_arguments(ap)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--memory-limit", default="8GiB", help="per worker, as dask reads it")
+    ap.add_argument("--inprocess-max", type=int, default=50_000_000)
+    ap.add_argument("--role", choices=("inprocess", "cluster"), help=argparse.SUPPRESS)
+    ap.add_argument("--dataset", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--snapshot", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--answer", type=Path, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.role is not None:
+        side = _inprocess if args.role == "inprocess" else _cluster_side
+        report = side(args)
+        print(json.dumps(report))
+        return 0
+    if args.workers < 1:
+        ap.error("--workers must be at least 1")
+    t = time.perf_counter()
+    ds = dataset_from_arguments(ap, args)
+    print(f"dataset: {ds.entries:,} entries, {ds.units:,} units, {ds.partitions} partitions of "
+          f"<= {args.rows_per_partition:,} rows, {ds.bytes_on_disk / 1e9:.2f} GB of Parquet "
+          f"({time.perf_counter() - t:.1f} s to write or find; {os.cpu_count()} cores)")  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        inproc = None
+        if ds.entries <= args.inprocess_max:
+            inproc = _child("inprocess", ds, Path(tmp) / "inprocess.npz", args)
+            st = inproc["stages"]
+            print(f"in-process: {inproc['seconds']:.1f} s (read {st['read']:.1f}, locate "
+                  f"{st['locate']:.1f}, detect {st['detect']:.1f}, aggregate "
+                  f"{st['aggregate']:.1f}); peak memory {_gib(inproc['peak_rss'])}")  # fmt: skip
+        else:
+            print(f"in-process: skipped above {args.inprocess_max:,} entries (--inprocess-max)")
+        clus = _child("cluster", ds, Path(tmp) / "cluster.npz", args)
+        print(f"cluster ({args.workers} workers x 1 thread, memory limit {args.memory_limit} "
+              f"each): {clus['seconds']:.1f} s, {ds.entries / clus['seconds']:,.0f} entries/s ("
+              + ", ".join(f"{k} {v:.1f}" for k, v in clus["stages"].items())
+              + f"; cluster start {clus['start_seconds']:.1f} s, not counted)")  # fmt: skip
+        for i, (peak, idle) in enumerate(zip(clus["worker_peak_rss"], clus["worker_idle_rss"],
+                                             strict=True)):  # fmt: skip
+            print(f"  worker {i}: peak {_gib(peak)} (idle after warm-up {_gib(idle)})")
+        print(f"  client: peak {_gib(clus['client_peak_rss'])}")
+        ours = Answer.load(Path(tmp) / "cluster.npz")
+        print(f"findings: {ours.counts()}")
+        if inproc is None:
+            return 0
+        theirs = Answer.load(Path(tmp) / "inprocess.npz")
+        same = _same(theirs, ours)
+        for what, ok in same.items():
+            print(f"  identical {what}: {ok}")
+        worst = max(clus["worker_peak_rss"])
+        print(
+            f"ratio: time cluster / in-process {clus['seconds'] / inproc['seconds']:.2f}x; "
+            f"peak memory per worker / in-process {worst / inproc['peak_rss']:.2f}x"
+        )
+        return 0 if all(same.values()) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
