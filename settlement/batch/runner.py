@@ -56,7 +56,6 @@ __all__ = [
 SCHEDULER_ENV = "HOPCHAIN_DASK_SCHEDULER"
 SNAPSHOT_DIR_ENV = "HOPCHAIN_SNAPSHOT_DIR"
 DEFAULT_SNAPSHOT_DIR = Path("instance") / "snapshots"
-_CONNECT_TIMEOUT_S = 30
 
 T = TypeVar("T")
 OnPartition = Callable[[int, int], None]
@@ -75,7 +74,8 @@ class BatchOptions:
     (a path every worker shares) or None; ``rows_per_partition``: about how many
     entries one partition holds (memory per worker grows with it);
     ``on_partition(done, total)``: hears each partition finish. ``client`` (an open
-    ``distributed.Client``) is used instead of connecting to ``scheduler``.
+    ``distributed.Client``) is used instead of connecting to ``scheduler``;
+    ``connect_timeout_s``: how long to wait for the scheduler to answer.
     """
 
     scheduler: str | None = None
@@ -83,6 +83,7 @@ class BatchOptions:
     rows_per_partition: int = DEFAULT_ROWS_PER_PARTITION
     on_partition: OnPartition | None = None
     client: Client | None = None
+    connect_timeout_s: float = 30.0
 
     @classmethod
     def from_env(
@@ -125,11 +126,11 @@ def batch_client(options: BatchOptions) -> Iterator[Client | None]:
     from distributed import Client
 
     try:
-        client = Client(options.scheduler, timeout=_CONNECT_TIMEOUT_S)  # type: ignore[no-untyped-call]
+        client = Client(options.scheduler, timeout=options.connect_timeout_s)  # type: ignore[no-untyped-call]
     except (OSError, TimeoutError) as exc:
         raise ClusterError(
             f"cannot reach the Dask scheduler at {options.scheduler} within "
-            f"{_CONNECT_TIMEOUT_S} s ({type(exc).__name__}): start one with "
+            f"{options.connect_timeout_s:g} s ({type(exc).__name__}): start one with "
             f"`dask scheduler` and workers with `dask worker {options.scheduler}`, or unset "
             f"{SCHEDULER_ENV} to run in this process"
         ) from None

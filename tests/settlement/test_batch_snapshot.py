@@ -1,0 +1,281 @@
+"""The partitioned snapshot (settlement/batch) without a cluster: the Parquet round
+trip gives back exactly what load_snapshot reads, each unit's history lands whole
+in one partition, and the partitioned run in this process finds and settles exactly
+what the single-process run does (tests/settlement/test_batch_cluster.py runs the
+same comparison on a Dask cluster)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from batch_world import (  # type: ignore[import-not-found]
+    build_world,
+    month_outcome,
+    second_database,
+)
+from engine_world import territory_index  # type: ignore[import-not-found]
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ledger.ids import EntryKind
+from settlement import kernels as K
+from settlement.batch import (
+    BatchOptions,
+    aggregate_partitioned,
+    detect_partitioned,
+    open_snapshot,
+    write_snapshot,
+    write_snapshot_arrays,
+)
+from settlement.batch.parquet import SnapshotDirError, load_partition, split_units
+from settlement.batch.partition import entry_findings, sales_arrays
+from settlement.batch.runner import SCHEDULER_ENV, SNAPSHOT_DIR_ENV
+from settlement.detection import load_grants
+from settlement.snapshot import Snapshot, load_snapshot
+
+COLUMNS = ("seq", "unit", "kind", "party", "counterparty", "at_ms", "lat_e6", "lon_e6")
+TABLES = ("unit_ids", "unit_product", "products", "party_ids", "party_codes", "party_kind",
+          "party_parent", "party_currency", "currencies")  # fmt: skip
+
+
+def assert_same_snapshot(a: Snapshot, b: Snapshot) -> None:
+    assert a.tree_size == b.tree_size
+    for name in COLUMNS + TABLES:
+        x, y = getattr(a, name), getattr(b, name)
+        if isinstance(x, tuple):
+            assert x == y, name
+        else:
+            assert x.dtype == y.dtype, name
+            assert np.array_equal(x, y), name
+
+
+@pytest.mark.parametrize("rows_per_partition", [1, 7, 25, 1_000_000])
+def test_the_parquet_snapshot_reads_back_as_load_snapshot(
+    db_url: str, tmp_path: Path, rows_per_partition: int
+) -> None:
+    w, size = build_world(db_url)
+    root_hex = w.root(size).hex()
+    with w.engine.connect() as conn:
+        whole = load_snapshot(conn, size)
+        snap = write_snapshot(conn, size, root_hex, tmp_path, rows_per_partition=rows_per_partition)
+    assert snap.directory == tmp_path / f"tree-{size}-{root_hex[:16]}"
+    assert (snap.directory / "snapshot.json").is_file()
+    # the declaration and the sale it retracts are in the ledger but in neither snapshot
+    assert whole.n_entries == snap.entries == size - 2
+    assert_same_snapshot(snap.read_all(), whole)
+    assert sum(p.entries for p in snap.partitions) == size - 2
+    if rows_per_partition < 100:
+        assert len(snap.partitions) >= 3
+    for i, part in enumerate(snap.partitions):
+        local = snap.read_partition(i)
+        assert np.all(np.diff(local.seq) > 0)  # seq order inside a partition
+        mine = (whole.unit >= part.unit_lo) & (whole.unit < part.unit_hi)
+        assert np.array_equal(local.seq, whole.seq[mine])  # every entry of its units
+        assert np.array_equal(local.unit + part.unit_lo, whole.unit[mine])
+        assert np.array_equal(local.unit_ids, whole.unit_ids[part.unit_lo : part.unit_hi])
+
+
+def test_a_snapshot_is_reused_and_replaced_when_the_partition_size_changes(
+    db_url: str, tmp_path: Path
+) -> None:
+    w, size = build_world(db_url)
+    root = tmp_path / "snaps"
+    with w.engine.connect() as conn:
+        first = write_snapshot(conn, size, w.root(size).hex(), root, rows_per_partition=25)
+        stamp = (first.directory / "snapshot.json").stat().st_mtime_ns
+        again = write_snapshot(conn, size, w.root(size).hex(), root, rows_per_partition=25)
+        assert (again.directory / "snapshot.json").stat().st_mtime_ns == stamp
+        other = write_snapshot(conn, size, w.root(size).hex(), root, rows_per_partition=10**6)
+    assert len(other.partitions) == 1 < len(first.partitions)
+    assert open_snapshot(other.directory).partitions == other.partitions
+    assert [p.name for p in root.iterdir()] == [other.directory.name]  # no leftovers
+
+
+@st.composite
+def ledgers(draw: st.DrawFn) -> tuple[Snapshot, int]:
+    """A random columnar ledger (no database) and a partition size."""
+    n_units = draw(st.integers(1, 40))
+    n_entries = draw(st.integers(0, 300))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    # skewed: a few units hold most entries, some hold none
+    weights = rng.pareto(1.0, n_units) + 1e-3
+    unit = rng.choice(n_units, size=n_entries, p=weights / weights.sum()).astype(np.int32)
+    n_parties = 5
+    located = rng.random(n_entries) < 0.7
+    lat = np.where(located, rng.integers(-90_000_000, 90_000_000, n_entries), K.NO_COORD)
+    lon = np.where(located, rng.integers(-180_000_000, 180_000_000, n_entries), K.NO_COORD)
+    snap = Snapshot(
+        tree_size=n_entries + 3,
+        seq=np.sort(rng.choice(n_entries + 3, size=n_entries, replace=False)).astype(np.int64),
+        unit=unit,
+        kind=rng.integers(0, 9, n_entries).astype(np.int8),
+        party=rng.integers(0, n_parties, n_entries).astype(np.int32),
+        counterparty=rng.integers(-1, n_parties, n_entries).astype(np.int32),
+        at_ms=np.sort(rng.integers(0, 10**12, n_entries)).astype(np.int64),
+        lat_e6=lat.astype(np.int32),
+        lon_e6=lon.astype(np.int32),
+        unit_ids=np.sort(rng.choice(10**6, size=n_units, replace=False)).astype(np.int64),
+        unit_product=rng.integers(-1, 2, n_units).astype(np.int32),
+        products=("04006381333931", "04006381333948"),
+        party_ids=np.arange(10, 10 + n_parties, dtype=np.int64),
+        party_codes=tuple(f"P{i}" for i in range(n_parties)),
+        party_kind=np.array([0, 1, 1, 2, 3], dtype=np.int8),
+        party_parent=np.array([-1, -1, -1, 1, 2], dtype=np.int32),
+        party_is_distributor=np.array([0, 1, 1, 0, 0], dtype=np.bool_),
+        party_currency=np.array([0, 0, 1, 0, 1], dtype=np.int16),
+        currencies=("EUR", "USD"),
+    )
+    return snap, draw(st.integers(1, 80))
+
+
+@settings(max_examples=40, deadline=None)
+@given(ledgers())
+def test_any_split_round_trips_and_keeps_each_unit_whole(case: tuple[Snapshot, int]) -> None:
+    snap, rows_per_partition = case
+    with tempfile.TemporaryDirectory() as tmp:
+        ps = write_snapshot_arrays(snap, "ab" * 32, tmp, rows_per_partition=rows_per_partition)
+        assert_same_snapshot(ps.read_all(), snap)
+        counts = np.bincount(snap.unit, minlength=snap.unit_ids.shape[0])
+        assert ps.partitions[0].unit_lo == 0
+        assert ps.partitions[-1].unit_hi == snap.unit_ids.shape[0]
+        for before, after in zip(ps.partitions, ps.partitions[1:], strict=False):
+            assert before.unit_hi == after.unit_lo  # contiguous ranges, no unit twice
+            # every partition but the last holds at least rows_per_partition entries
+            assert before.entries >= rows_per_partition
+            # and would not without its last unit (a unit alone may exceed it)
+            held = int(counts[before.unit_lo : before.unit_hi - 1].sum())
+            assert held < rows_per_partition
+        for i, part in enumerate(ps.partitions):
+            local = load_partition(ps.directory, i)
+            assert part.entries == int(counts[part.unit_lo : part.unit_hi].sum())
+            assert np.all((local.unit >= 0) & (local.unit < part.unit_hi - part.unit_lo))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 50), max_size=60), st.integers(1, 100))
+def test_split_units_covers_every_unit_once(counts: list[int], rows: int) -> None:
+    c = np.array(counts, dtype=np.int64)
+    bounds = split_units(c, rows)
+    assert [lo for lo, _ in bounds] == ([0] if counts else []) + [hi for _, hi in bounds[:-1]]
+    assert (bounds[-1][1] if bounds else 0) == len(counts)
+    assert all(hi > lo for lo, hi in bounds)
+
+
+def test_a_partition_size_below_one_is_refused() -> None:
+    with pytest.raises(SnapshotDirError, match="rows_per_partition must be at least 1, got 0"):
+        split_units(np.ones(3, dtype=np.int64), 0)
+
+
+def test_the_partitioned_run_in_this_process_equals_the_single_process_run(
+    db_url: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    with second_database(db_url, request, tmp_path) as other_url:
+        w1, size = build_world(db_url)
+        w2, size2 = build_world(other_url)
+        assert size == size2
+        check_in_process(w1, w2, size, tmp_path)
+
+
+def check_in_process(w1: Any, w2: Any, size: int, tmp_path: Path) -> None:
+    heard: list[tuple[int, int]] = []
+    mono = month_outcome(w1, size, BatchOptions())
+    parts = month_outcome(
+        w2,
+        size,
+        BatchOptions(
+            snapshot_root=tmp_path / "snaps",
+            rows_per_partition=25,
+            on_partition=lambda done, total: heard.append((done, total)),
+        ),
+    )
+    snap = open_snapshot(next((tmp_path / "snaps").iterdir()))
+    assert len(snap.partitions) >= 3
+    # each partition is heard once by detection and once by settlement
+    assert heard == [(i + 1, len(snap.partitions)) for i in range(len(snap.partitions))] * 2
+    types = {f[3] for f in mono.findings}
+    assert types == {"out_of_zone", "cross_region", "custody_break", "clone"}
+    assert mono.findings == parts.findings
+    assert mono.alerts == parts.alerts
+    assert mono.statements == parts.statements
+    assert mono.lines == parts.lines
+    assert any(line[2] == "fine" for line in mono.lines)  # the confirmed diversion counted
+    with w1.engine.connect() as conn:
+        retracted = conn.exec_driver_sql(
+            "SELECT retracts_seq FROM entries WHERE retracts_seq IS NOT NULL"
+        ).scalar()
+    assert retracted is not None and retracted not in {f[0] for f in mono.findings}
+
+
+def test_the_engine_runs_on_a_snapshot_directory_alone(db_url: str, tmp_path: Path) -> None:
+    w, size = build_world(db_url)
+    index = territory_index()
+    with w.engine.connect() as conn:
+        whole = load_snapshot(conn, size)
+        ps = write_snapshot(conn, size, w.root(size).hex(), tmp_path, rows_per_partition=20)
+        grants = load_grants(conn, whole, index.codes)
+    w.engine.dispose()  # nothing below reads the database
+    expected = entry_findings(whole, index, grants)
+    got = detect_partitioned(ps.directory, index, grants)
+    assert len(got) == len(expected) > 0
+    for name in ("seq", "unit", "at_ms", "flags", "responsible", "territory"):
+        assert np.array_equal(getattr(got, name), getattr(expected, name)), name
+    price = np.array([[10_000]], dtype=np.int64)
+    excluded = np.zeros(whole.unit_ids.shape[0], dtype=np.bool_)
+    excluded[[3, 25]] = True
+    windows = [(0, 2**62), (10**12, 2 * 10**12)]
+    mono = sales_arrays(whole, price, excluded, windows)
+    split = aggregate_partitioned(ps.directory, price, [25, 3], windows)
+    for name in ("sums", "seen", "alloc_ms", "alloc_party"):
+        assert np.array_equal(getattr(split, name), getattr(mono, name)), name
+    assert split.sums[0, :, :, K.S_EXCL_U].sum() > 0
+    assert np.array_equal(split.window_products(0), np.array([0]))
+
+
+def _corrupt(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[:20])
+
+
+def test_an_unreadable_snapshot_directory_is_named_with_the_shared_path_rule(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(SnapshotDirError, match="every worker shares") as err:
+        open_snapshot(tmp_path / "nowhere")
+    assert "snapshot.json" in str(err.value)
+    snap = Snapshot(
+        tree_size=2, seq=np.arange(2, dtype=np.int64), unit=np.array([0, 1], np.int32),
+        kind=np.array([EntryKind.COMMISSIONING.code] * 2, np.int8),
+        party=np.zeros(2, np.int32), counterparty=np.full(2, -1, np.int32),
+        at_ms=np.arange(2, dtype=np.int64), lat_e6=np.full(2, K.NO_COORD, np.int32),
+        lon_e6=np.full(2, K.NO_COORD, np.int32), unit_ids=np.array([5, 6], np.int64),
+        unit_product=np.zeros(2, np.int32), products=("04006381333931",),
+        party_ids=np.array([1], np.int64), party_codes=("M",), party_kind=np.zeros(1, np.int8),
+        party_parent=np.full(1, -1, np.int32), party_is_distributor=np.zeros(1, np.bool_),
+        party_currency=np.zeros(1, np.int16), currencies=("EUR",),
+    )  # fmt: skip
+    ps = write_snapshot_arrays(snap, "cd" * 32, tmp_path, rows_per_partition=1)
+    _corrupt(ps.directory / "part-00001.parquet")
+    with pytest.raises(SnapshotDirError, match=r"part-00001\.parquet.*every worker shares"):
+        detect_partitioned(ps.directory, territory_index(), [])
+
+
+def test_options_come_from_the_environment_unless_given(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv(SCHEDULER_ENV, raising=False)
+    monkeypatch.delenv(SNAPSHOT_DIR_ENV, raising=False)
+    assert not BatchOptions.from_env().partitioned  # nothing set: the run as before
+    monkeypatch.setenv(SCHEDULER_ENV, "tcp://10.0.0.5:8786")
+    opts = BatchOptions.from_env()
+    assert opts.partitioned and opts.scheduler == "tcp://10.0.0.5:8786"
+    assert opts.root == Path("instance") / "snapshots"
+    monkeypatch.setenv(SNAPSHOT_DIR_ENV, str(tmp_path))
+    assert BatchOptions.from_env().root == tmp_path
+    given_opts = BatchOptions.from_env(scheduler="tcp://h:1", snapshot_dir=tmp_path / "x")
+    assert (given_opts.scheduler, given_opts.root) == ("tcp://h:1", tmp_path / "x")
+    monkeypatch.delenv(SCHEDULER_ENV)
+    local = BatchOptions.from_env()
+    assert local.partitioned and local.scheduler is None  # in-process, partition by partition
