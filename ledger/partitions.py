@@ -183,7 +183,7 @@ def _attach(conn: Connection, lo: int, hi: int, first: bool) -> Partition:
 
 
 def ensure_partitions(
-    conn: Connection, upto_seq: int, *, rows: int | None = None
+    conn: Connection, upto_seq: int, *, rows: int | None = None, wait: bool = False
 ) -> list[Partition]:
     """Create the partitions missing below ``upto_seq + rows``; return those created.
 
@@ -192,6 +192,9 @@ def ensure_partitions(
     partition after the one holding the last entry. ``rows`` defaults to
     :func:`partition_rows`. Runs in ``conn``'s transaction: the caller commits (the
     partitions appear with its rows) or rolls back (they do not).
+
+    A partition wanted only ahead gives way after :data:`AHEAD_LOCK_TIMEOUT` to a
+    conflicting lock on ``entries`` (it is left for a later call) unless ``wait``.
 
     Safe under concurrent callers: creation is serialised by a transaction-level
     advisory lock and the bounds are read again under it, so two callers never
@@ -216,7 +219,7 @@ def ensure_partitions(
     first = not any(lo is not None or hi is not None for _, lo, hi in bounds)
     created: list[Partition] = []
     while covered is not None and covered < target:
-        if covered < upto_seq:  # rows about to be written need it: wait as long as it takes
+        if wait or covered < upto_seq:  # rows about to be written need it: wait for it
             created.append(_attach(conn, covered, covered + size, first))
         elif (made := _attach_ahead(conn, covered, covered + size, first)) is not None:
             created.append(made)

@@ -63,6 +63,7 @@ CLI_MODULES: tuple[str, ...] = (
     "credit_items",
     "evidence",
     "products",
+    "partitions",
 )
 
 _ROLE_CHOICE = click.Choice([r.value for r in Role])

@@ -9,11 +9,12 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner, Result
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -33,9 +34,10 @@ from ledger.partitions import (
 from settlement.snapshot import load_snapshot
 from tests.ledger._mixed import journey
 from tests.ledger.conftest import Network, build_network, item
-from web.db import init_database
+from web.cli import CliState, build_cli
+from web.db import get_engine, init_database
 
-pytestmark = pytest.mark.postgres
+PG = pytest.mark.postgres  # every test here but the SQLite one needs the server
 
 ROWS = 64
 JOURNEYS = 16  # 15 entries each: 240 entries, partitions p0, p64, p128, p192 and p256 ahead
@@ -112,6 +114,7 @@ def _where(conn: Connection) -> dict[str, tuple[int, int, int]]:
     return {str(r[0]): (int(r[1]), int(r[2]), int(r[3])) for r in rows}
 
 
+@PG
 def test_the_ledger_lies_in_several_partitions_with_one_ahead(pg: tuple[Network, int]) -> None:
     network, size = pg
     assert size == 240
@@ -136,6 +139,7 @@ def test_the_ledger_lies_in_several_partitions_with_one_ahead(pg: tuple[Network,
     assert parts[0].describe() == "[start, 64)" and parts[2].describe() == "[128, 192)"
 
 
+@PG
 def test_it_verifies_and_reads_as_the_same_ledger_on_sqlite(
     pg: tuple[Network, int], twin: Engine, signer: LedgerSigner
 ) -> None:
@@ -159,6 +163,7 @@ def test_it_verifies_and_reads_as_the_same_ledger_on_sqlite(
             assert mine == other, field.name
 
 
+@PG
 def test_a_row_tampered_in_the_third_partition_is_named(
     pg: tuple[Network, int], signer: LedgerSigner
 ) -> None:
@@ -175,6 +180,7 @@ def test_a_row_tampered_in_the_third_partition_is_named(
     verify_ledger(network.engine, signer.name, signer.public_key)
 
 
+@PG
 def test_appends_cross_borders_and_keep_a_partition_ahead(
     fresh: Network, signer: LedgerSigner
 ) -> None:
@@ -199,6 +205,7 @@ def test_appends_cross_borders_and_keep_a_partition_ahead(
     assert verify_ledger(fresh.engine, signer.name, signer.public_key, chunk=16).entries == size
 
 
+@PG
 def test_a_second_declaration_of_a_seq_is_refused(fresh: Network) -> None:
     journey(fresh, 0)  # seq 8 is retracted by the declaration at seq 13
     u = item("MIX0")
@@ -224,6 +231,7 @@ def test_a_second_declaration_of_a_seq_is_refused(fresh: Network) -> None:
     assert kept == [(7, 13), (8, 12)]
 
 
+@PG
 def test_two_callers_creating_partitions_at_once_make_each_once(fresh: Network) -> None:
     entered = threading.Event()
     second: list[list[Partition]] = []
@@ -247,6 +255,7 @@ def test_two_callers_creating_partitions_at_once_make_each_once(fresh: Network) 
         assert len(list_partitions(conn)) == 1 + len(first)
 
 
+@PG
 def test_a_partition_only_wanted_ahead_gives_way_to_a_lock(
     fresh: Network, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -262,6 +271,7 @@ def test_a_partition_only_wanted_ahead_gives_way_to_a_lock(
         assert [p.name for p in ensure_partitions(conn, 10)] == ["entries_p64"]
 
 
+@PG
 def test_bad_settings_and_arguments_are_named(
     fresh: Network, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -275,3 +285,56 @@ def test_bad_settings_and_arguments_are_named(
             ensure_partitions(conn, -1)
         with pytest.raises(PartitionError, match="partition rows must be a whole number"):
             ensure_partitions(conn, 5, rows=0)
+
+
+def _cli(engine: Engine, instance: Path, *args: str) -> Result:
+    """``hopchain ARGS`` on ``engine``'s database (its own schema)."""
+    state = CliState(
+        test_config={
+            "TESTING": True,
+            "DATABASE_URL": engine.url.render_as_string(hide_password=False),
+            "INSTANCE_PATH": instance,
+            "SECRET_KEY": "test-only-secret",
+            "SECURE_COOKIES": False,
+        }
+    )
+    try:
+        return CliRunner().invoke(build_cli(), list(args), obj=state, catch_exceptions=False)
+    finally:
+        if state._app is not None:
+            with state._app.app_context():
+                get_engine().dispose()
+
+
+@PG
+def test_the_command_lists_partitions_and_creates_them_ahead(
+    fresh: Network, tmp_path: Path
+) -> None:
+    size = journey(fresh, 0)
+    listed = _cli(fresh.engine, tmp_path, "ledger", "partitions")
+    assert listed.exit_code == 0, listed.output
+    assert listed.output.splitlines() == [
+        "partition\tseqs\trows",
+        f"entries_p0\t[start, 64)\t{size}",
+        "entries_p64\t[64, 128)\t0",  # made by the appends: one full partition ahead
+        "2 partitions, 15 entries; new ones hold 64 seqs each",
+    ]
+    made = _cli(fresh.engine, tmp_path, "ledger", "partitions", "--ahead", "3", "--count")
+    assert made.exit_code == 0, made.output
+    assert made.output.splitlines()[:2] == [
+        "created entries_p128 [128, 192)",
+        "created entries_p192 [192, 256)",
+    ]
+    assert f"entries_p0\t[start, 64)\t{size}" in made.output
+    again = _cli(fresh.engine, tmp_path, "ledger", "partitions", "--ahead", "3")
+    assert again.output.startswith("3 full partition(s) already lie beyond the head (seq 15)")
+
+
+def test_the_command_says_sqlite_has_no_partitions(
+    engine: Engine, run_cli: Callable[..., Result]
+) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's partitions: the tests above, on 64-seq partitions")
+    result = run_cli("ledger", "partitions", "--ahead", "2")
+    assert result.exit_code == 0
+    assert result.output == "sqlite keeps the entries in one table: partitions are for PostgreSQL\n"
