@@ -13,14 +13,19 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 import settlement
 from web.cli import in_app_context
-from web.progress import Stages, stage_line
+from web.progress import Progress, Stages, stage_line
 from web.roles import Role
+
+if TYPE_CHECKING:  # the batch (numba, pyarrow) loads when a command runs, not for --help
+    from settlement.batch import BatchOptions
 
 
 def finance_actor(username: str | None) -> settlement.Actor:
@@ -72,14 +77,97 @@ def say_if_compiling() -> None:
     stage_line("compiling the detection kernels once (numba; cached for later runs)…")
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def batch_options(command: _F) -> _F:
+    """``--scheduler``, ``--snapshot-dir`` and ``--rows-per-partition``: where the batch
+    runs (:class:`settlement.batch.BatchOptions`)."""
+    for option in reversed(
+        (
+            click.option(
+                "--scheduler",
+                envvar="HOPCHAIN_DASK_SCHEDULER",
+                metavar="ADDR",
+                help="Dask scheduler (tcp://host:8786): each snapshot partition runs on its "
+                "workers. Default: $HOPCHAIN_DASK_SCHEDULER; none runs in this process.",
+            ),
+            click.option(
+                "--snapshot-dir",
+                envvar="HOPCHAIN_SNAPSHOT_DIR",
+                type=click.Path(file_okay=False, path_type=Path),
+                help="Where the partitioned snapshot is written: a path every worker shares. "
+                "Default: $HOPCHAIN_SNAPSHOT_DIR, else instance/snapshots with a scheduler. "
+                "Given without a scheduler, partitions run here one at a time.",
+            ),
+            click.option(
+                "--rows-per-partition",
+                type=click.IntRange(min=1),
+                help="About how many entries one partition holds (a worker's memory). "
+                "Default: 4,000,000.",
+            ),
+        )
+    ):
+        command = option(command)
+    return command
+
+
+class _PartitionProgress:
+    """Progress per partition on stderr (a bar on a terminal, else one line at the end)."""
+
+    def __init__(self, desc: str) -> None:
+        self.desc = desc
+        self.bar: Progress | None = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = Progress(f"{self.desc}: partitions", "partitions")
+        self.bar.update(done, total)
+        if done == total:
+            self.close()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def _batch(
+    desc: str, scheduler: str | None, snapshot_dir: Path | None, rows: int | None
+) -> tuple[BatchOptions, _PartitionProgress]:
+    from settlement.batch import BatchOptions
+    from settlement.batch.parquet import DEFAULT_ROWS_PER_PARTITION
+
+    progress = _PartitionProgress(desc)
+    opts = BatchOptions.from_env(
+        scheduler=scheduler, snapshot_dir=snapshot_dir,
+        rows_per_partition=rows or DEFAULT_ROWS_PER_PARTITION, on_partition=progress,
+    )  # fmt: skip
+    if opts.scheduler:
+        stage_line(f"{desc}: on the Dask cluster at {opts.scheduler}, snapshot under {opts.root}")
+    elif opts.partitioned:
+        stage_line(f"{desc}: partition by partition in this process, snapshot under {opts.root}")
+    return opts, progress
+
+
 @click.command("detect")
 @click.option("--max-kmh", default=900.0, show_default=True, help="Faster than this is a clone.")
 @click.option("--min-km", default=1.0, show_default=True, help="Closer than this is one place.")
+@batch_options
 @in_app_context
-def detect_command(max_kmh: float, min_km: float) -> None:
+def detect_command(
+    max_kmh: float,
+    min_km: float,
+    scheduler: str | None,
+    snapshot_dir: Path | None,
+    rows_per_partition: int | None,
+) -> None:
     """Find diversion in the ledger as of the newest signed checkpoint and raise alerts.
 
-    Running it again updates the same alerts; it never duplicates them.
+    Running it again updates the same alerts; it never duplicates them. With a Dask
+    scheduler (--scheduler or HOPCHAIN_DASK_SCHEDULER) the snapshot is written as
+    Parquet partitions under --snapshot-dir and each runs on a worker; the alerts
+    are the same as in one process.
     """
     from sqlalchemy.orm import Session
 
@@ -101,6 +189,7 @@ def detect_command(max_kmh: float, min_km: float) -> None:
     say_if_compiling()
     from settlement.detection import DETECTION_STAGES
 
+    opts, progress = _batch("detect", scheduler, snapshot_dir, rows_per_partition)
     stages = Stages("detect", DETECTION_STAGES)
     try:
         report = settlement.run_detection(
@@ -112,8 +201,10 @@ def detect_command(max_kmh: float, min_km: float) -> None:
             max_kmh=max_kmh,
             min_km=min_km,
             on_stage=stages,
+            batch=opts,
         )
     except settlement.SettlementError as exc:
+        progress.close()
         stages.close(stopped=True)
         raise _fail(exc) from None
     finally:
@@ -136,9 +227,17 @@ def detect_command(max_kmh: float, min_km: float) -> None:
 @click.option("--kind", type=click.Choice(["final", "partial"]), default="final", show_default=True)
 @click.option("--currency", default="EUR", show_default=True, help="Reporting currency.")
 @click.option("--as", "username", help="Finance user who creates the run.")
+@batch_options
 @click.pass_context
 def settle_group(
-    ctx: click.Context, period: str | None, kind: str, currency: str, username: str | None
+    ctx: click.Context,
+    period: str | None,
+    kind: str,
+    currency: str,
+    username: str | None,
+    scheduler: str | None,
+    snapshot_dir: Path | None,
+    rows_per_partition: int | None,
 ) -> None:
     """Create a draft settlement run (--period); approve or post one (subcommands).
 
@@ -150,11 +249,17 @@ def settle_group(
         return
     if period is None:
         raise click.UsageError("give --period YYYY-MM (or YYYY-Qn), or a subcommand")
-    _create(period, kind, currency, username)
+    opts, progress = _batch("settle", scheduler, snapshot_dir, rows_per_partition)
+    try:
+        _create(period, kind, currency, username, opts)
+    finally:
+        progress.close()
 
 
 @in_app_context
-def _create(period: str, kind: str, currency: str, username: str | None) -> None:
+def _create(
+    period: str, kind: str, currency: str, username: str | None, opts: BatchOptions
+) -> None:
     from web.db import get_engine
 
     engine = get_engine()
@@ -166,7 +271,7 @@ def _create(period: str, kind: str, currency: str, username: str | None) -> None
     stages = Stages("settle", SETTLEMENT_STAGES)
     try:
         run = settlement.create_run(
-            engine, period, kind, actor, reporting_currency=currency, on_stage=stages
+            engine, period, kind, actor, reporting_currency=currency, on_stage=stages, batch=opts
         )
         stages.close()
         summary = settlement.run_summary(engine, run.id, actor)
