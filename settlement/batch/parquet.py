@@ -77,6 +77,8 @@ DEFAULT_ROWS_PER_PARTITION = 4_000_000
 ROW_GROUP = 1_000_000
 #: Rows buffered across all partitions before every buffer is written out.
 _BUFFER_ROWS = 8_000_000
+#: Units' entry counts fetched per batch while choosing the partitions.
+_COUNT_BATCH = 200_000
 _SHARED_HINT = (
     "the snapshot directory must be a path every worker shares "
     "(HOPCHAIN_SNAPSHOT_DIR or --snapshot-dir, on a shared file system)"
@@ -355,8 +357,15 @@ def _write(
     }
     (tmp / "snapshot.json").write_text(json.dumps(header, indent=1), encoding="utf-8")
     if path.exists():
-        shutil.rmtree(path)
-    tmp.rename(path)
+        shutil.rmtree(path, ignore_errors=True)
+    try:
+        tmp.rename(path)
+    except OSError:  # another process put the same snapshot there meanwhile
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not _reusable(path, rows_per_partition):
+            raise SnapshotDirError(
+                f"cannot put the snapshot at {path}: another process is writing it"
+            ) from None
     return open_snapshot(path)
 
 
@@ -397,15 +406,15 @@ def write_snapshot(
     check_tree_size(connection, tree_size)
     tables = load_tables(connection)
     counts = np.zeros(tables.unit_ids.shape[0], dtype=np.int64)
-    per_unit = connection.execute(
+    per_unit = connection.execution_options(stream_results=True, yield_per=_COUNT_BATCH).execute(
         text("SELECT unit_id, COUNT(*) FROM entries WHERE seq < :n GROUP BY unit_id"),
         {"n": tree_size},
-    ).all()
-    if per_unit:
-        ids = np.array([r[0] for r in per_unit], dtype=np.int64)
-        pos = unit_positions(tables.unit_ids, ids)
+    )
+    for batch in per_unit.partitions():  # bounded: never one Python row per unit at once
+        pairs = np.array(batch, dtype=np.int64).reshape(-1, 2)
+        pos = unit_positions(tables.unit_ids, pairs[:, 0])
         ok = pos >= 0  # an unknown unit is named by entry_chunks below
-        counts[pos[ok]] = np.array([r[1] for r in per_unit], dtype=np.int64)[ok]
+        counts[pos[ok]] = pairs[ok, 1]
     gone = left_out(connection, tree_size)
 
     def chunks() -> Iterator[dict[str, npt.NDArray[Any]]]:
