@@ -296,7 +296,7 @@ def _block_rows(
     t = np.maximum(terr, 0)
     lat = np.where(placed, np.round((geo.centre_lat[t] + jitter[0]) * 1e6), K.NO_COORD)
     lon = np.where(placed, np.round((geo.centre_lon[t] + jitter[1]) * 1e6), K.NO_COORD)
-    columns = {
+    columns: dict[str, npt.NDArray[Any]] = {
         "seq": _block_seq(at, day_offset),
         "unit": np.repeat(np.arange(lo, hi, dtype=np.int32)[:, None], EVENTS_PER_UNIT, axis=1),
         "kind": kind,

@@ -44,7 +44,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -61,6 +61,9 @@ from benchmarks.cluster_setup import (
     load_world,
 )
 from settlement import kernels as K
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 _DIVERSION = K.F_OUT_OF_ZONE | K.F_CROSS_REGION
 
@@ -163,53 +166,72 @@ def _worker_rss() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+def _partitioned_run(
+    snapshot_dir: Path, world: ClusterWorld, client: Client | None, bar: bool
+) -> tuple[Answer, dict[str, float]]:
+    """:func:`settlement.batch.detect_partitioned` then
+    :func:`settlement.batch.aggregate_partitioned` over the directory, on ``client``'s
+    workers (or here, one partition after the other, when None)."""
+    from geo import TerritoryIndex
+    from settlement.batch import aggregate_partitioned, detect_partitioned
+
+    index = TerritoryIndex.from_geojson(world.geojson)
+    with tqdm(desc="partitions (detect, then aggregate)", unit="part", disable=not bar,
+              file=sys.stderr) as progress:  # fmt: skip
+
+        def step(done: int, total: int) -> None:
+            progress.total = 2 * total
+            progress.update(1)
+
+        t0 = time.perf_counter()
+        found = detect_partitioned(
+            snapshot_dir, index, world.grants, client=client, on_partition=step
+        )
+        t1 = time.perf_counter()
+        excluded = np.unique(found.unit[(found.flags & _DIVERSION) != 0])
+        sales = aggregate_partitioned(
+            snapshot_dir, world.price, excluded, [world.window, world.prior_window],
+            client=client, on_partition=step,
+        )  # fmt: skip
+        t2 = time.perf_counter()
+    answer = Answer(found.seq, found.flags, found.responsible, found.territory,
+                    sales.sums[0], sales.sums[1])  # fmt: skip
+    return answer, {"read + locate + detect": t1 - t0, "read + aggregate": t2 - t1}
+
+
+def _sequential_side(args: argparse.Namespace) -> dict[str, Any]:
+    """The partitioned run without a cluster (``HOPCHAIN_SNAPSHOT_DIR`` alone): the
+    partitions one after the other in this process."""
+    warm = _warm_up_dataset()
+    _partitioned_run(warm.snapshot_dir, warm.world(), None, False)
+    world = load_world(args.dataset)
+    t = time.perf_counter()
+    answer, stages = _partitioned_run(args.snapshot, world, None, True)
+    seconds = time.perf_counter() - t
+    answer.save(args.answer)
+    return {"seconds": seconds, "stages": stages, "peak_rss": _peak_rss_bytes()}
+
+
 def _cluster_side(args: argparse.Namespace) -> dict[str, Any]:
     """The partitioned run on a fresh LocalCluster: each worker reads its partitions
     from the shared directory; findings and sums are reduced here."""
     from distributed import Client, LocalCluster
 
-    from geo import TerritoryIndex
-    from settlement.batch import aggregate_partitioned, detect_partitioned
-
-    def run(
-        snapshot_dir: Path, world: ClusterWorld, client: Client, bar: bool
-    ) -> tuple[Answer, dict[str, float]]:
-        index = TerritoryIndex.from_geojson(world.geojson)
-        with tqdm(desc="partitions (detect, then aggregate)", unit="part", disable=not bar,
-                  file=sys.stderr) as progress:  # fmt: skip
-
-            def step(done: int, total: int) -> None:
-                progress.total = 2 * total
-                progress.update(1)
-
-            t0 = time.perf_counter()
-            found = detect_partitioned(
-                snapshot_dir, index, world.grants, client=client, on_partition=step
-            )
-            t1 = time.perf_counter()
-            excluded = np.unique(found.unit[(found.flags & _DIVERSION) != 0])
-            sales = aggregate_partitioned(
-                snapshot_dir, world.price, excluded, [world.window, world.prior_window],
-                client=client, on_partition=step,
-            )  # fmt: skip
-            t2 = time.perf_counter()
-        answer = Answer(found.seq, found.flags, found.responsible, found.territory,
-                        sales.sums[0], sales.sums[1])  # fmt: skip
-        return answer, {"read + locate + detect": t1 - t0, "read + aggregate": t2 - t1}
-
+    if args.worker_numba_threads:  # read by numba when each worker process starts
+        os.environ["NUMBA_NUM_THREADS"] = str(args.worker_numba_threads)
     t = time.perf_counter()
     with (
-        LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
+        LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,  # type: ignore[no-untyped-call]
                      memory_limit=args.memory_limit, dashboard_address=":0") as cluster,
-        Client(cluster) as client,
+        Client(cluster) as client,  # type: ignore[no-untyped-call]
     ):  # fmt: skip
         start = time.perf_counter() - t
         warm = _warm_up_dataset()
-        run(warm.snapshot_dir, warm.world(), client, False)
+        _partitioned_run(warm.snapshot_dir, warm.world(), client, False)
         idle = client.run(_worker_rss)
         world = load_world(args.dataset)
         t = time.perf_counter()
-        answer, stages = run(args.snapshot, world, client, True)
+        answer, stages = _partitioned_run(args.snapshot, world, client, True)
         seconds = time.perf_counter() - t
         peaks = client.run(_worker_peak_rss)
     answer.save(args.answer)
@@ -228,7 +250,8 @@ def _child(role: str, ds: ClusterDataset, answer: Path, args: argparse.Namespace
     cmd = [sys.executable, str(Path(__file__).resolve()), "--role", role,
            "--dataset", str(ds.root), "--snapshot", str(ds.snapshot_dir),
            "--answer", str(answer), "--workers", str(args.workers),
-           "--memory-limit", args.memory_limit]  # fmt: skip
+           "--memory-limit", args.memory_limit,
+           "--worker-numba-threads", str(args.worker_numba_threads)]  # fmt: skip
     done = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"the {role} run failed (exit status {done.returncode})")
@@ -257,15 +280,30 @@ def main(argv: list[str] | None = None) -> int:
     add_dataset_arguments(ap)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--memory-limit", default="8GiB", help="per worker, as dask reads it")
+    ap.add_argument(
+        "--worker-numba-threads",
+        type=int,
+        default=0,
+        help="NUMBA_NUM_THREADS of each worker (default: numba's, every core)",
+    )
     ap.add_argument("--inprocess-max", type=int, default=50_000_000)
-    ap.add_argument("--role", choices=("inprocess", "cluster"), help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--sequential",
+        action="store_true",
+        help="also run the partitions one after the other in one process "
+        "(HOPCHAIN_SNAPSHOT_DIR without a scheduler)",
+    )
+    ap.add_argument(
+        "--role", choices=("inprocess", "sequential", "cluster"), help=argparse.SUPPRESS
+    )
     ap.add_argument("--dataset", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--snapshot", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--answer", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.role is not None:
-        side = _inprocess if args.role == "inprocess" else _cluster_side
-        report = side(args)
+        sides = {"inprocess": _inprocess, "sequential": _sequential_side,
+                 "cluster": _cluster_side}  # fmt: skip
+        report = sides[args.role](args)
         print(json.dumps(report))
         return 0
     if args.workers < 1:
@@ -285,9 +323,17 @@ def main(argv: list[str] | None = None) -> int:
                   f"{st['aggregate']:.1f}); peak memory {_gib(inproc['peak_rss'])}")  # fmt: skip
         else:
             print(f"in-process: skipped above {args.inprocess_max:,} entries (--inprocess-max)")
+        seq = None
+        if args.sequential:
+            seq = _child("sequential", ds, Path(tmp) / "sequential.npz", args)
+            print(f"partitions one after the other in one process: {seq['seconds']:.1f} s ("
+                  + ", ".join(f"{k} {v:.1f}" for k, v in seq["stages"].items())
+                  + f"); peak memory {_gib(seq['peak_rss'])}")  # fmt: skip
         clus = _child("cluster", ds, Path(tmp) / "cluster.npz", args)
-        print(f"cluster ({args.workers} workers x 1 thread, memory limit {args.memory_limit} "
-              f"each): {clus['seconds']:.1f} s, {ds.entries / clus['seconds']:,.0f} entries/s ("
+        threads = args.worker_numba_threads or "numba's default"
+        print(f"cluster ({args.workers} workers x 1 thread, numba threads {threads}, memory "
+              f"limit {args.memory_limit} each): {clus['seconds']:.1f} s, "
+              f"{ds.entries / clus['seconds']:,.0f} entries/s ("
               + ", ".join(f"{k} {v:.1f}" for k, v in clus["stages"].items())
               + f"; cluster start {clus['start_seconds']:.1f} s, not counted)")  # fmt: skip
         for i, (peak, idle) in enumerate(zip(clus["worker_peak_rss"], clus["worker_idle_rss"],
@@ -296,18 +342,27 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  client: peak {_gib(clus['client_peak_rss'])}")
         ours = Answer.load(Path(tmp) / "cluster.npz")
         print(f"findings: {ours.counts()}")
-        if inproc is None:
+        answers = {"cluster": ours}
+        if seq is not None:
+            answers["one after the other"] = Answer.load(Path(tmp) / "sequential.npz")
+        if inproc is None and seq is None:
             return 0
-        theirs = Answer.load(Path(tmp) / "inprocess.npz")
-        same = _same(theirs, ours)
-        for what, ok in same.items():
-            print(f"  identical {what}: {ok}")
-        worst = max(clus["worker_peak_rss"])
-        print(
-            f"ratio: time cluster / in-process {clus['seconds'] / inproc['seconds']:.2f}x; "
-            f"peak memory per worker / in-process {worst / inproc['peak_rss']:.2f}x"
-        )
-        return 0 if all(same.values()) else 1
+        reference = "in-process" if inproc is not None else "cluster"
+        theirs = Answer.load(Path(tmp) / "inprocess.npz") if inproc is not None else ours
+        agree = True
+        for name, answer in answers.items():
+            if answer is theirs:
+                continue
+            for what, ok in _same(theirs, answer).items():
+                print(f"  {name} and {reference}: identical {what}: {ok}")
+                agree &= ok
+        if inproc is not None:
+            worst = max(clus["worker_peak_rss"])
+            print(
+                f"ratio: time cluster / in-process {clus['seconds'] / inproc['seconds']:.2f}x; "
+                f"peak memory per worker / in-process {worst / inproc['peak_rss']:.2f}x"
+            )
+        return 0 if agree else 1
 
 
 if __name__ == "__main__":
