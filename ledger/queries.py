@@ -8,6 +8,7 @@ from sqlalchemy import Connection
 
 from ledger.database import placeholder
 from ledger.ids import parse_key
+from ledger.partitions import declarations_table
 from ledger.rows import canonical_bytes, fetch_rows, load_codebook
 from ledger.times import EntryTimeOutOfRange, format_rfc3339, in_range
 
@@ -162,7 +163,7 @@ def contents(conn: Connection, key: str, *, recursive: bool = True) -> list[str]
 _ENTRY_VIEW_SQL = (
     "SELECT e.seq, e.kind, e.at_ms, p.code, cp.code, s.code, e.lat_e6, e.lon_e6, c.key,"
     " e.device, e.device_seq, e.anomaly, e.prev_hash, e.leaf_hash, u.key, e.retracts_seq,"
-    " (SELECT d.seq FROM entries d WHERE d.retracts_seq = e.seq) FROM entries e"
+    " (SELECT d.seq FROM {declarations} d WHERE d.retracts_seq = e.seq) FROM entries e"
     " JOIN units u ON u.id = e.unit_id"
     " JOIN parties p ON p.id = e.party_id LEFT JOIN parties cp ON cp.id = e.counterparty_id"
     " LEFT JOIN sites s ON s.id = e.site_id LEFT JOIN units c ON c.id = e.container_id"
@@ -170,7 +171,8 @@ _ENTRY_VIEW_SQL = (
 
 
 def _views(conn: Connection, where: str, params: tuple[object, ...], tail: str) -> list[EntryView]:
-    rows = conn.exec_driver_sql(f"{_ENTRY_VIEW_SQL} WHERE {where} {tail}", params).all()
+    view = _ENTRY_VIEW_SQL.format(declarations=declarations_table(conn))
+    rows = conn.exec_driver_sql(f"{view} WHERE {where} {tail}", params).all()
     return [
         EntryView(
             seq=int(r[0]),
