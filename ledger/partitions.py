@@ -29,8 +29,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import BigInteger, Column, Connection, FromClause, MetaData, Table
 from sqlalchemy.exc import OperationalError
+
+from ledger.models import Entry
 
 __all__ = [
     "AHEAD_LOCK_TIMEOUT",
@@ -39,6 +41,7 @@ __all__ = [
     "PG_ONLY_TABLES",
     "Partition",
     "PartitionError",
+    "declarations",
     "declarations_table",
     "ensure_partitions",
     "is_partitioned",
@@ -147,6 +150,24 @@ def declarations_table(conn: Connection) -> str:
         return "entries"
     split = conn.exec_driver_sql("SELECT to_regclass('entry_retractions') IS NOT NULL").scalar()
     return "entry_retractions" if split else "entries"
+
+
+# PostgreSQL only (the migration makes it), so on a metadata of its own: the models
+# describe SQLite's schema, where entries' unique index keeps the rule.
+_ENTRY_RETRACTIONS = Table(
+    "entry_retractions",
+    MetaData(),
+    Column("retracts_seq", BigInteger, primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+)
+
+
+def declarations(conn: Connection) -> FromClause:
+    """:func:`declarations_table` as a selectable for SQLAlchemy queries, aliased
+    ``declared``: columns ``retracts_seq`` and ``seq``."""
+    if declarations_table(conn) == "entry_retractions":
+        return _ENTRY_RETRACTIONS.alias("declared")
+    return Entry.__table__.alias("declared")
 
 
 def list_partitions(conn: Connection, *, count: bool = False) -> list[Partition]:

@@ -54,6 +54,7 @@ from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from ledger.models import Entry, Party, Unit
+from ledger.partitions import declarations
 from ledger.times import format_day
 from partners.errors import PartnerNotFound
 from risk.models import CreditAllocation, CreditLimit, TradeInvoice
@@ -377,7 +378,7 @@ def _delivery_counts(
     """(counterparty, UTC day number, gtin) -> units shipped by a manufacturer before
     ``end_ms``, retracted entries left out; SSCCs (no GTIN) are not counted."""
     maker = aliased(Party)
-    retraction = aliased(Entry)
+    declared = declarations(s.connection())
     dayn = Entry.at_ms // DAY_MS
     rows = s.execute(
         select(Entry.counterparty_id, dayn, Unit.gtin, func.count())
@@ -389,7 +390,7 @@ def _delivery_counts(
             Entry.counterparty_id.in_(party_ids),
             Entry.at_ms < end_ms,
             Unit.gtin.is_not(None),
-            ~exists().where(and_(retraction.retracts_seq == Entry.seq)),
+            ~exists().where(and_(declared.c.retracts_seq == Entry.seq)),
         )
         .group_by(Entry.counterparty_id, dayn, Unit.gtin)
     )
