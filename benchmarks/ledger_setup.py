@@ -17,6 +17,7 @@ from ledger import EntryKind, Hop
 from ledger.database import make_engine
 from ledger.ids import gs1_check_digit, unit_key
 from ledger.models import Base, Party, Site
+from web.db import init_database
 
 GTIN = "0950600013435" + str(gs1_check_digit("0950600013435"))
 T0 = 1_790_000_000_000
@@ -37,11 +38,18 @@ def pg_url() -> str | None:
 
 
 @contextmanager
-def fresh_database(kind: str) -> Iterator[Engine]:
-    """An empty schema on SQLite (temporary file) or PostgreSQL (temporary schema)."""
+def fresh_database(kind: str, *, migrated: bool = False) -> Iterator[Engine]:
+    """An empty schema on SQLite (temporary file) or PostgreSQL (temporary schema).
+
+    Its tables are the models' (``create_all``: on PostgreSQL a plain ``entries``)
+    unless ``migrated``: then every migration ran, as ``hopchain init`` does (on
+    PostgreSQL ``entries`` partitioned by seq range, see docs/scaling.md).
+    """
     if kind == "sqlite":
         with tempfile.TemporaryDirectory() as tmp:
             engine = make_engine(f"sqlite:///{Path(tmp) / 'bench.db'}")
+            if migrated:
+                init_database(engine)
             _populate(engine)
             yield engine
             engine.dispose()
@@ -56,6 +64,8 @@ def fresh_database(kind: str) -> Iterator[Engine]:
     url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
     engine = make_engine(url.render_as_string(hide_password=False))
     try:
+        if migrated:
+            init_database(engine)
         _populate(engine)
         yield engine
     finally:
