@@ -60,6 +60,7 @@ from ledger.verify_derived import (
     check_units,
     open_kept_checkpoint,
 )
+from ledger.verify_parallel import scan_in_parallel
 from ledger.verify_problems import KINDS, Problem, first_problems
 from ledger.verify_scan import EntryScan
 
@@ -155,11 +156,14 @@ class _Run:
     """One verification on one snapshot: runs each check in turn, turning a table
     that cannot be read into an ``unreadable`` problem instead of an error."""
 
-    def __init__(self, conn: Connection, name: str, public_key: bytes, chunk: int) -> None:
+    def __init__(
+        self, conn: Connection, name: str, public_key: bytes, chunk: int, jobs: int = 1
+    ) -> None:
         self.conn = conn
         self.name = name
         self.public_key = public_key
         self.chunk = chunk
+        self.jobs = jobs
         self.problems: list[Problem] = []
         self.checks: list[str] = []
         self._errors = _db_errors(conn)
@@ -244,26 +248,42 @@ class _Run:
             return check_tree_nodes(conn, computed)
 
         receipts = self.receipts = ReceiptCheck(conn, self.codes)
-        scan = EntryScan(
-            conn,
-            self.codes,
-            marks,
-            nodes if self.readable["tree_nodes"] else _nothing,
-            receipts if self.readable["scan_receipts"] else _nothing,
-            self.chunk,
-        )
+        codes = self.codes
+        on_nodes = nodes if self.readable["tree_nodes"] else _nothing
+        on_receipts = receipts if self.readable["scan_receipts"] else None
         head_size = self.head[0] if self.head else 0
+        scans: list[EntryScan] = []
 
         def run() -> list[Problem]:
             total = max(head_size, _max_seq(conn) + 1)
-            scan.run(None if progress is None else lambda done: progress(done, total))
+            report = None if progress is None else lambda done: progress(done, total)
+            found = None
+            if self.jobs > 1:
+                found = scan_in_parallel(
+                    conn,
+                    codes,
+                    marks,
+                    on_nodes,
+                    on_receipts,
+                    chunk=self.chunk,
+                    jobs=self.jobs,
+                    check_nodes=self.readable["tree_nodes"],
+                    progress=report,
+                )
+            if found is not None:
+                scan, checked = found
+                self.nodes_checked += checked
+            else:  # one process; also what names rows missing, added or unencodable
+                scan = EntryScan(conn, codes, marks, on_nodes, on_receipts or _nothing, self.chunk)
+                scan.run(report)
             scan.finish()
+            scans.append(scan)
             return scan.problems
 
         if not self.guard("entries", "entries, chains, tree nodes and receipts", run):
             return None
-        self.unit_count = len(scan.units)
-        return scan
+        self.unit_count = len(scans[0].units)
+        return scans[0]
 
     # --- every table compared with what the scan derived -------------------------------
 
@@ -322,6 +342,7 @@ def verify_ledger(
     kept_label: str = "the kept checkpoint",
     extra_checks: Sequence[ExtraCheck] = (),
     chunk: int = CHUNK,
+    jobs: int = 1,
 ) -> VerifyReport:
     """Verify the entries and everything derived from them; return a report or raise
     :class:`LedgerIntegrityError` carrying every problem found (never another
@@ -333,11 +354,14 @@ def verify_ledger(
     with that root at that size and an RFC 9162 consistency proof from it to the
     current tree (``kept_label`` names it in problems, e.g. its file).
     ``extra_checks``: more checks on the same snapshot (see the module doc).
-    ``progress(done, total)``: called after each chunk of ``chunk`` seqs.
+    ``progress(done, total)``: called after each chunk of ``chunk`` seqs (with
+    ``jobs`` > 1, as each range of the log is verified).
+    ``jobs``: processes that verify ranges of the log side by side
+    (:mod:`ledger.verify_parallel`); the findings are the same as with one.
     """
     started = time.perf_counter()
     with _snapshot(engine) as conn:
-        run = _Run(conn, name, public_key, chunk)
+        run = _Run(conn, name, public_key, chunk, jobs)
         run.load(kept_note, kept_label)
         scan = run.scan_entries(progress)
         if scan is not None:

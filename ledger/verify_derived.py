@@ -325,7 +325,9 @@ def check_head(
 
 def check_tree_nodes(conn: Connection, computed: Sequence[StoredNode]) -> list[Problem]:
     """Each node at a stored level (every 4th, see :mod:`ledger.tree`) must hold the
-    RFC 6962 hash of the leaves below it, as the scan re-derived them."""
+    RFC 6962 hash of the leaves below it, as the scan re-derived them. Every node
+    that does not is named (the scan keeps the most telling ones), so what is
+    reported does not depend on how the log was cut into chunks or ranges."""
     by_level: dict[int, dict[int, bytes]] = {}
     for level, idx, h in computed:
         by_level.setdefault(level, {})[idx] = h
@@ -368,8 +370,6 @@ def check_tree_nodes(conn: Connection, computed: Sequence[StoredNode]) -> list[P
                         key,
                     )
                 )
-            if len(problems) >= _PER_CHECK:
-                return problems
     return problems
 
 
@@ -504,7 +504,9 @@ class ReceiptCheck:
     device_seq) must hold that run's first seq, length, summed anomaly and, unless
     written before content hashes existed (NULL), the scan's digest
     (:func:`ledger.hops.scan_digest` of the scanned unit's entry). Called once per
-    chunk with the scans it closed; :meth:`extras` then finds receipts no scan
+    chunk with the scans it closed, it names every receipt that differs (the scan
+    keeps the most telling ones, so what is reported does not depend on how the log
+    was cut into chunks or ranges); :meth:`extras` then finds receipts no scan
     explains."""
 
     def __init__(self, conn: Connection, codes: CodeBook) -> None:
@@ -534,11 +536,10 @@ class ReceiptCheck:
                         and (digest is None or bytes(digest) == receipt_digest(g, codes))
                     ):
                         continue
-                if self.reported < _PER_CHECK:
-                    p = _compare_receipt(derive_receipt(g, codes), have)
-                    if p is not None:
-                        self.reported += 1
-                        problems.append(p)
+                p = _compare_receipt(derive_receipt(g, codes), have)
+                if p is not None:
+                    self.reported += 1
+                    problems.append(p)
         return problems
 
     def _stored(self, device: str, seqs: list[int]) -> dict[int, tuple[Any, ...]]:

@@ -52,8 +52,16 @@ def ledger_group() -> None:
     help="Also verify what is sealed outside the log: posted settlement runs, their"
     " statements and the alerts (what `hopchain settlement verify` checks).",
 )
+@click.option(
+    "--jobs",
+    default="1",
+    show_default=True,
+    callback=lambda ctx, param, value: _jobs(value),
+    help="Processes that verify ranges of the log side by side (0 or 'auto': one per"
+    " core). The findings are the same as with one.",
+)
 @in_app_context
-def verify_command(quiet: bool, kept_file: Path | None, everything: bool) -> None:
+def verify_command(quiet: bool, kept_file: Path | None, everything: bool, jobs: int) -> None:
     """Re-derive every entry, chain, root, tree node, head, unit and scan receipt;
     check them against the signed checkpoints (and the one you kept). With
     ``--all``, posted settlement and alerts are checked against their seals too,
@@ -85,6 +93,7 @@ def verify_command(quiet: bool, kept_file: Path | None, everything: bool) -> Non
             kept_note=kept_note,
             kept_label=str(kept_file),
             extra_checks=(_settlement_check,) if everything else (),
+            jobs=jobs,
         )
     except LedgerIntegrityError as exc:
         bar.close()
@@ -120,6 +129,21 @@ def verify_command(quiet: bool, kept_file: Path | None, everything: bool) -> Non
     if kept_file is not None:
         summary["kept_checkpoint"] = _write_kept(kept_file, kept_note, report.keep)
     click.echo(json.dumps(summary))
+
+
+def _jobs(value: str) -> int:
+    """``--jobs``: a whole number of processes, 0 or ``auto`` for one per core."""
+    text = value.strip().lower()
+    if text in ("auto", "0"):
+        from ledger.verify_parallel import available_cores
+
+        return available_cores()
+    if not text.isdigit():
+        raise click.BadParameter(
+            f"{value!r} is not a whole number of processes (give 1, 2, ... or 0 or 'auto'"
+            " for one per core)"
+        )
+    return int(text)
 
 
 def _settlement_check(ctx: CheckContext) -> Iterator[Problem]:

@@ -1,0 +1,150 @@
+"""``verify --jobs N``: the log split into aligned ranges, verified by N processes.
+
+The log's leaves are cut into ranges of ``2**level`` leaves (``2**level`` at least
+the read chunk and 16, a tile), each one complete subtree of the log's tree.
+Worker processes (:func:`ledger.verify_range.verify_range`, each with its own
+connection; forked when the parent has one thread, else spawned) verify the ranges; the parent folds what
+they return (:func:`ledger.verify_fold.fold`) into the scan one process would
+have made, and the rest of verification (checkpoints, head, units, receipts no
+scan explains, the kept checkpoint) goes on from there as usual.
+
+All workers read the same data: on PostgreSQL each imports the snapshot the
+parent's REPEATABLE READ transaction exports (``pg_export_snapshot``, ``SET
+TRANSACTION SNAPSHOT``); on SQLite each reads the committed log up to the size
+the parent read, which appends cannot change.
+
+When a range is not in place (rows missing, added, at a negative seq or
+unencodable) or a worker cannot run, :func:`scan_in_parallel` returns None and
+the caller verifies in one process, which names those rows exactly as it always
+has: the findings and the first bad seq are the single-process ones either way.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+
+from sqlalchemy import Connection
+
+from ledger.database import is_sqlite
+from ledger.rows import CodeBook
+from ledger.tree import TILE_HEIGHT
+from ledger.verify_derived import ReceiptCheck
+from ledger.verify_fold import fold
+from ledger.verify_problems import Problem
+from ledger.verify_range import RangeJob, RangeResult, verify_range
+from ledger.verify_scan import EntryScan, StoredNode
+
+__all__ = ["MAX_RANGES", "available_cores", "range_level", "scan_in_parallel"]
+
+MAX_RANGES = 4096  # ranges of one verification at most (wider ranges beyond that)
+
+
+def available_cores() -> int:
+    """The cores this process may run on (what ``--jobs auto`` uses)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def range_level(total: int, chunk: int) -> int:
+    """log2 of the leaves per range: at least a tile (16) and the read chunk, and
+    wide enough that ``total`` leaves make at most :data:`MAX_RANGES` ranges."""
+    level = max(TILE_HEIGHT, (max(1, chunk) - 1).bit_length())
+    while total > MAX_RANGES << level:
+        level += 1
+    return level
+
+
+def _url(conn: Connection) -> str | None:
+    url = conn.engine.url
+    if is_sqlite(conn) and (url.database in (None, "", ":memory:") or "mode=memory" in str(url)):
+        return None  # a database only this process can see
+    return url.render_as_string(hide_password=False)
+
+
+def scan_in_parallel(
+    conn: Connection,
+    codes: CodeBook,
+    marks: set[int],
+    on_nodes: Callable[[list[StoredNode]], list[Problem]],
+    receipts: ReceiptCheck | None,
+    *,
+    chunk: int,
+    jobs: int,
+    check_nodes: bool,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[EntryScan, int] | None:
+    """The pass over the entries, by ``jobs`` processes: the scan (its findings not
+    yet classified: call :meth:`~ledger.verify_scan.EntryScan.finish`) and the
+    number of stored tree nodes the workers compared; or None when the log must
+    be verified in one process (see the module doc). ``progress(done)`` gets the
+    entries verified so far as ranges complete."""
+    url = _url(conn)
+    low, high = conn.exec_driver_sql("SELECT MIN(seq), MAX(seq) FROM entries").one()
+    if url is None or low is None or int(low) < 0:
+        return None
+    total = int(high) + 1
+    level = range_level(total, chunk)
+    snapshot = None
+    if not is_sqlite(conn):
+        snapshot = str(conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one())
+    span = 1 << level
+    wanted = sorted(m for m in marks if m > 0)
+    jobs_list = [
+        RangeJob(
+            url,
+            snapshot,
+            codes,
+            lo,
+            min(lo + span, total),
+            level,
+            tuple(m for m in wanted if lo < m <= lo + span),
+            chunk,
+            check_nodes,
+            receipts is not None,
+        )
+        for lo in range(0, total, span)
+    ]
+    parts: list[RangeResult | None] = [None] * len(jobs_list)
+    done = 0
+    try:
+        with ProcessPoolExecutor(
+            max_workers=max(1, min(jobs, len(jobs_list))),
+            mp_context=multiprocessing.get_context(_start_method()),
+        ) as pool:
+            futures = {pool.submit(verify_range, job): i for i, job in enumerate(jobs_list)}
+            for future in as_completed(futures):
+                part = future.result()
+                if not part.in_place:
+                    for other in futures:
+                        other.cancel()
+                    return None
+                parts[futures[future]] = part
+                done += part.rows
+                if progress is not None:
+                    progress(done)
+    except BrokenProcessPool:
+        return None
+    scan = EntryScan(conn, codes, marks, on_nodes, receipts or _nothing, chunk)
+    folded = [p for p in parts if p is not None]
+    fold(scan, folded, level, on_nodes, receipts)
+    return scan, sum(p.nodes_checked for p in folded)
+
+
+def _start_method() -> str:
+    """``fork`` when this process has one thread (workers then start at once, with
+    the modules already imported, and touch nothing of the parent's but its code);
+    ``spawn`` otherwise, since forking a process with threads is unsafe."""
+    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
+        return "fork"
+    return "spawn"
+
+
+def _nothing(_: object) -> list[Problem]:
+    return []

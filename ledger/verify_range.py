@@ -1,0 +1,300 @@
+"""One range of the log verified on its own, in a worker process (``verify --jobs N``).
+
+A range is the leaves ``[lo, hi)`` of one aligned subtree of ``2**level`` leaves
+(the last range may be shorter). The worker re-derives what
+:class:`~ledger.verify_scan.EntryScan` derives, for its rows only: leaf hashes,
+the range's subtree (its stored-level nodes compared with ``tree_nodes``, its root
+or, for the last range, its frontier; the frontier at each checkpoint size inside
+it), the chains inside it, each unit's custody from the first entry that fixes it
+regardless of what came before, and the receipts of the scans that lie wholly
+inside it. What crosses a range border comes back for the parent to finish
+(:mod:`ledger.verify_fold`): each unit's first entry (seq and ``prev``), the
+entries before its custody is fixed, its last entry; the scans at either end.
+
+A range whose rows are not exactly ``lo .. hi - 1`` in place (rows missing,
+added, at a negative seq, or unencodable) is not verified here: ``in_place`` is
+then False and the parent verifies the whole log in one process, which names
+those rows as it always has.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+from ledger.custody import UnitState, apply_entry
+from ledger.database import fetch_all, is_sqlite, make_engine, placeholder
+from ledger.ids import EntryKind
+from ledger.rows import CodeBook, Row
+from ledger.verify_derived import ReceiptCheck, check_tree_nodes
+from ledger.verify_problems import Problem
+from ledger.verify_scan import (
+    _DECLARATION,
+    _KINDS,
+    _PACKING,
+    _SQL,
+    _UNPACKING,
+    CONTAINER_ID,
+    COUNTERPARTY,
+    KIND,
+    PARTY,
+    PREV,
+    RETRACTS,
+    SEQ,
+    UNIT_ID,
+    DerivedUnit,
+    EntryScan,
+    ScanGroup,
+)
+
+__all__ = ["RESETS", "Before", "RangeJob", "RangeResult", "UnitPart", "verify_range"]
+
+# Kinds after which a unit's custody (state, holder, bound_for) is the same whatever
+# it was before, and whether or not the unit had an entry before
+# (ledger.custody.apply_entry: each sets all three).
+RESETS = frozenset(
+    {
+        EntryKind.COMMISSIONING,
+        EntryKind.SHIPPING,
+        EntryKind.RECEIVING,
+        EntryKind.RETAIL_SELLING,
+        EntryKind.RETURNING,
+    }
+)
+
+Before = tuple[EntryKind, str, "str | None", bool]
+"""An entry applied before the unit's custody is fixed in a range: (kind, party
+code, counterparty code, whether it is the unit's first entry in the range)."""
+
+_SNAPSHOT_ID = re.compile(r"^[0-9A-Fa-f-]+$")
+
+
+@dataclass(frozen=True, slots=True)
+class RangeJob:
+    """What one worker verifies: leaves ``lo .. hi - 1`` (an aligned subtree of
+    ``2**level`` leaves, or less at the end), read ``chunk`` seqs at a time from
+    ``url`` on the PostgreSQL ``snapshot`` the parent exported (None on SQLite);
+    ``marks``: checkpoint sizes in ``(lo, hi]``."""
+
+    url: str
+    snapshot: str | None
+    codes: CodeBook
+    lo: int
+    hi: int
+    level: int
+    marks: tuple[int, ...]
+    chunk: int
+    check_nodes: bool
+    check_receipts: bool
+
+
+@dataclass(frozen=True, slots=True)
+class UnitPart:
+    """One unit's entries in one range: the first (``first_seq``, its ``prev``) and
+    the last (``head_seq``, its leaf hash); ``custody`` (state, holder, bound_for)
+    after the range when ``before`` is None, else the custody was never fixed and
+    ``before`` lists what to apply to the unit's custody so far; ``container_id``
+    after the range when ``moved`` (packed or unpacked in it)."""
+
+    first_seq: int
+    first_prev: bytes
+    head_seq: int
+    head_hash: bytes
+    custody: tuple[UnitState, str | None, str | None]
+    container_id: int | None
+    moved: bool
+    before: list[Before] | None
+
+
+@dataclass(slots=True)
+class RangeResult:
+    """What a worker found in its range (see the module doc)."""
+
+    lo: int
+    hi: int
+    in_place: bool = True
+    rows: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    mismatched: dict[int, Row] = field(default_factory=dict)
+    chain_breaks: list[tuple[int, int]] = field(default_factory=list)
+    first_tile_mismatch: int | None = None
+    nodes_checked: int = 0
+    frontier: list[bytes] = field(default_factory=list)
+    mark_frontiers: dict[int, list[bytes]] = field(default_factory=dict)
+    units: dict[int, UnitPart] = field(default_factory=dict)
+    declarations: list[tuple[int, int, str, int | None]] = field(default_factory=list)
+    receipts: int = 0  # scans checked here
+    receipts_matched: int = 0
+    lead: list[Row] = field(default_factory=list)  # the first scan, when it starts at lo
+    tail: list[Row] = field(default_factory=list)  # the last scan, not checked here
+    closed: bool = False  # some scan ended inside the range
+    last_row: Row | None = None
+
+
+class _RangeScan(EntryScan):
+    """:class:`EntryScan` over one range, leaving what crosses its borders open."""
+
+    def __init__(self, conn: Connection, job: RangeJob, receipts: ReceiptCheck | None) -> None:
+        super().__init__(
+            conn, job.codes, set(job.marks), self._nodes_check, self._receipts, job.chunk
+        )
+        self.job = job
+        self.base = self.size = self.expected = job.lo
+        self.in_place = True
+        self.firsts: dict[int, tuple[int, bytes]] = {}
+        self.before: dict[int, list[Before]] = {}
+        self.moved: set[int] = set()
+        self.mark_frontiers: dict[int, list[bytes]] = {}
+        self.nodes_checked = 0
+        self.receipt_check = receipts
+        self.lead: list[Row] = []
+        self.decided = False
+        self.closed = False
+
+    def _nodes_check(self, computed: list[tuple[int, int, bytes]]) -> list[Problem]:
+        if not self.job.check_nodes:
+            return []
+        self.nodes_checked += len(computed)
+        return check_tree_nodes(self.conn, computed)
+
+    def _receipts(self, scans: list[ScanGroup]) -> list[Problem]:
+        if scans:
+            self.closed = True
+            if not self.decided:
+                self.decided = True
+                if scans[0][2] == self.job.lo:  # may go on from the range before
+                    self.lead = scans[0][4]
+                    self.receipts -= 1
+                    scans = scans[1:]
+        if not scans or self.receipt_check is None:
+            return []
+        return self.receipt_check(scans)
+
+    def _at_mark(self, size: int) -> None:
+        self.mark_frontiers[size] = list(self.frontier)
+
+    def _rows(self, rows: list[tuple[Any, ...]]) -> None:
+        if self.in_place and not self._chunk_in_place(rows):
+            self.in_place = False
+
+    def _follow_units(self, rows: list[tuple[Any, ...]], leaves: list[bytes]) -> None:
+        parties = self.codes.parties
+        units, firsts, before, moved = self.units, self.firsts, self.before, self.moved
+        kinds, resets = _KINDS, RESETS
+        packing, unpacking, declaration = _PACKING, _UNPACKING, _DECLARATION
+        declarations = self.declarations
+        apply = apply_entry
+        for row, leaf in zip(rows, leaves, strict=True):
+            seq, unit_id, retracts = row[SEQ], row[UNIT_ID], row[RETRACTS]
+            u = units.get(unit_id)
+            if u is None:  # its chain and custody so far are the parent's to know
+                u = units[unit_id] = DerivedUnit()
+                firsts[unit_id] = (seq, bytes(row[PREV]))
+                before[unit_id] = []
+            elif row[PREV] != u.head_hash:
+                self._chain_break(seq, u.head_seq)
+            kind_name = row[KIND]
+            kind = kinds.get(kind_name)
+            if kind is declaration or retracts is not None:
+                declarations.append((seq, unit_id, kind_name, retracts))
+            elif kind is not None:
+                party = parties.get(row[PARTY], "")
+                cp = row[COUNTERPARTY]
+                counterparty = None if cp is None else parties.get(cp, "")
+                waiting = before.get(unit_id)
+                if waiting is not None and kind not in resets:
+                    waiting.append((kind, party, counterparty, u.head_seq is None))
+                else:
+                    if waiting is not None:
+                        del before[unit_id]
+                    apply(u.custody, kind, party, counterparty, is_new=u.head_seq is None)
+                if kind is packing:
+                    u.container_id = row[CONTAINER_ID]
+                    moved.add(unit_id)
+                elif kind is unpacking:
+                    u.container_id = None
+                    moved.add(unit_id)
+            u.head_seq = seq
+            u.head_hash = leaf
+
+    def run_range(self) -> None:
+        job, conn = self.job, self.conn
+        sql = _SQL.format(ph=placeholder(conn))
+        for start in range(job.lo, job.hi, self.chunk):
+            rows = fetch_all(conn, sql, (start, min(start + self.chunk, job.hi)))
+            if not rows:
+                self.in_place = False
+            else:
+                self._rows(rows)
+            if not self.in_place:
+                return
+            self._flush()
+            self.last_row = rows[-1]
+        self.in_place = self.expected == job.hi
+
+    def result(self) -> RangeResult:
+        job = self.job
+        out = RangeResult(job.lo, job.hi, self.in_place)
+        if not self.in_place:
+            return out
+        out.rows = job.hi - job.lo
+        out.problems = self.problems
+        out.mismatched = self.mismatched
+        out.chain_breaks = self.chain_breaks
+        out.first_tile_mismatch = self.first_tile_mismatch
+        out.nodes_checked = self.nodes_checked
+        out.frontier = self.frontier
+        out.mark_frontiers = self.mark_frontiers
+        out.declarations = self.declarations
+        out.units = {
+            uid: UnitPart(
+                *self.firsts[uid],
+                u.head_seq or 0,
+                u.head_hash,
+                (u.custody.state, u.custody.holder, u.custody.bound_for),
+                u.container_id,
+                uid in self.moved,
+                self.before.get(uid),
+            )
+            for uid, u in self.units.items()
+        }
+        out.receipts = self.receipts
+        if self.receipt_check is not None:
+            out.receipts_matched = self.receipt_check.matched
+        out.lead, out.tail, out.closed = self.lead, self._scan_rows, self.closed
+        out.last_row = self.last_row
+        return out
+
+
+_ENGINES: dict[str, Engine] = {}
+
+
+def _engine(url: str) -> Engine:
+    engine = _ENGINES.get(url)
+    if engine is None:
+        engine = _ENGINES[url] = make_engine(url)
+    return engine
+
+
+def verify_range(job: RangeJob) -> RangeResult:
+    """Verify one range (in a worker process: its own connection, on the parent's
+    snapshot). Anything that goes wrong here, a database error included, comes
+    back as ``in_place`` False: the parent then verifies in one process, which
+    names it."""
+    try:
+        with _engine(job.url).connect() as conn:
+            if not is_sqlite(conn):
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+                if job.snapshot is not None:
+                    if not _SNAPSHOT_ID.match(job.snapshot):
+                        return RangeResult(job.lo, job.hi, in_place=False)
+                    conn.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{job.snapshot}'")
+            receipts = ReceiptCheck(conn, job.codes) if job.check_receipts else None
+            scan = _RangeScan(conn, job, receipts)
+            scan.run_range()
+            return scan.result()
+    except Exception:
+        return RangeResult(job.lo, job.hi, in_place=False)
