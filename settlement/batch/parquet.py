@@ -25,6 +25,7 @@ partition files, so memory holds a bounded buffer, not the month.
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import os
 import shutil
@@ -230,8 +231,9 @@ def split_units(counts: npt.NDArray[np.int64], rows_per_partition: int) -> list[
 class _PartitionWriter:
     """Appends seq-ordered rows to the partition files, buffering a bounded number."""
 
-    def __init__(self, directory: Path, bounds: list[tuple[int, int]]) -> None:
+    def __init__(self, directory: Path, bounds: list[tuple[int, int]], budget: int) -> None:
         self.directory = directory
+        self.budget = budget
         self.bounds = bounds
         self.his = np.array([hi for _, hi in bounds], dtype=np.int64)
         self.buffers: list[list[dict[str, npt.NDArray[Any]]]] = [[] for _ in bounds]
@@ -254,9 +256,9 @@ class _PartitionWriter:
             rows = order[edges[p] : edges[p + 1]]
             self.buffers[p].append({c: cols[c][rows] for c in _COLUMNS})
             self.buffered[p] += int(rows.shape[0])
-            if self.buffered[p] >= ROW_GROUP:
+            if self.buffered[p] >= min(ROW_GROUP, self.budget):
                 self.flush(p)
-        if sum(self.buffered) > _BUFFER_ROWS:
+        if sum(self.buffered) > self.budget:
             for p in range(len(self.bounds)):
                 self.flush(p)
 
@@ -335,7 +337,9 @@ def _write(
         raise SnapshotDirError(
             f"cannot create the snapshot directory {tmp} ({exc.strerror}): {_SHARED_HINT}"
         ) from None
-    writer = _PartitionWriter(tmp, bounds)
+    # Rows held before writing: about two partitions' worth, so memory follows the
+    # partition size (8,000,000 rows at most: some 250 MB).
+    writer = _PartitionWriter(tmp, bounds, min(_BUFFER_ROWS, max(2 * rows_per_partition, 65_536)))
     for cols in chunks:
         writer.add(cols)
     partitions = writer.close()
@@ -411,7 +415,8 @@ def write_snapshot(
         {"n": tree_size},
     )
     for batch in per_unit.partitions():  # bounded: never one Python row per unit at once
-        pairs = np.array(batch, dtype=np.int64).reshape(-1, 2)
+        flat = itertools.chain.from_iterable(batch)  # a Row iterates its values, fast
+        pairs = np.fromiter(flat, dtype=np.int64, count=2 * len(batch)).reshape(-1, 2)
         pos = unit_positions(tables.unit_ids, pairs[:, 0])
         ok = pos >= 0  # an unknown unit is named by entry_chunks below
         counts[pos[ok]] = pairs[ok, 1]
