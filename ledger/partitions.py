@@ -220,14 +220,32 @@ def _attach(conn: Connection, lo: int, hi: int, first: bool) -> Partition:
     return Partition(name, None if first else lo, hi, 0)
 
 
+def _target(bounds: list[tuple[str, int | None, int | None]], upto: int, size: int) -> int | None:
+    """The first seq that may stay without a partition: the end of the partition
+    holding seq ``upto`` (an existing one, or as the next ones of ``size`` seqs
+    would lie), plus one full partition. None: an unbounded partition holds it."""
+    for _, lo, hi in bounds:
+        if (lo is not None or hi is not None) and (lo is None or lo <= upto):
+            if hi is None:
+                return None
+            if upto < hi:
+                return hi + size
+    covered = _covered(bounds)
+    if covered is None:
+        return None
+    return covered + ((upto - covered) // size + 2) * size
+
+
 def ensure_partitions(
     conn: Connection, upto_seq: int, *, rows: int | None = None, wait: bool = False
 ) -> list[Partition]:
-    """Create the partitions missing below ``upto_seq + rows``; return those created.
+    """Create the partitions missing up to one full partition after the one that
+    will hold seq ``upto_seq``; return those created.
 
     ``upto_seq`` is the ledger's size once the caller's rows are written (the next
-    seq to come): afterwards every seq below it has a partition, and so has the full
-    partition after the one holding the last entry. ``rows`` defaults to
+    seq to come): afterwards every seq below it has a partition, and so has the
+    whole partition after the one the next seq goes to. So a new partition is made
+    only when the head enters the last one, once every ``rows`` seqs. ``rows`` defaults to
     :func:`partition_rows`. Runs in ``conn``'s transaction: the caller commits (the
     partitions appear with its rows) or rolls back (they do not).
 
@@ -247,16 +265,16 @@ def ensure_partitions(
         raise PartitionError(f"partition rows must be a whole number of at least 1, got {size!r}")
     if conn.dialect.name != "postgresql":
         return []
-    target = upto_seq + size
-    covered = _covered(_bounds(conn))
-    if covered is None or covered >= target or not is_partitioned(conn):
+    bounds = _bounds(conn)
+    covered, target = _covered(bounds), _target(bounds, upto_seq, size)
+    if covered is None or target is None or covered >= target or not is_partitioned(conn):
         return []
     conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_ADVISORY_KEY})")
     bounds = _bounds(conn)  # another caller may have made them meanwhile
-    covered = _covered(bounds)
+    covered, target = _covered(bounds), _target(bounds, upto_seq, size)
     first = not any(lo is not None or hi is not None for _, lo, hi in bounds)
     created: list[Partition] = []
-    while covered is not None and covered < target:
+    while covered is not None and target is not None and covered < target:
         if wait or covered < upto_seq:  # rows about to be written need it: wait for it
             created.append(_attach(conn, covered, covered + size, first))
         elif (made := _attach_ahead(conn, covered, covered + size, first)) is not None:

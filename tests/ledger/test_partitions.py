@@ -249,10 +249,11 @@ def test_two_callers_creating_partitions_at_once_make_each_once(fresh: Network) 
         thread.join(0.5)
         assert thread.is_alive()  # held back by the first caller's lock
     thread.join(30)
-    assert [p.lo for p in first] == list(range(64, 1064, 64))
+    # seq 1000 goes to [960, 1024), and [1024, 1088) is the full one after it
+    assert [p.lo for p in first] == list(range(128, 1088, 64))
     assert second == [[]]
     with fresh.engine.connect() as conn:
-        assert len(list_partitions(conn)) == 1 + len(first)
+        assert len(list_partitions(conn)) == 2 + len(first)  # the migration made p0, p64
 
 
 @PG
@@ -264,11 +265,11 @@ def test_a_partition_only_wanted_ahead_gives_way_to_a_lock(
         holder.begin()
         holder.exec_driver_sql("LOCK TABLE entries IN SHARE UPDATE EXCLUSIVE MODE")
         with fresh.engine.begin() as conn:
-            assert ensure_partitions(conn, 10) == []  # p64 is only wanted ahead: later
+            assert ensure_partitions(conn, 70) == []  # p128 is only wanted ahead: later
             assert conn.exec_driver_sql("SHOW lock_timeout").scalar_one() == "0"
         holder.rollback()
     with fresh.engine.begin() as conn:
-        assert [p.name for p in ensure_partitions(conn, 10)] == ["entries_p64"]
+        assert [p.name for p in ensure_partitions(conn, 70)] == ["entries_p128"]
 
 
 @PG

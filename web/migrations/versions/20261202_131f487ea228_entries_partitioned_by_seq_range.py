@@ -5,7 +5,8 @@ RANGE (seq)``, PostgreSQL documentation 5.11 "Table Partitioning") with every co
 foreign key and index it had, and its rows are moved into partitions of
 ``HOPCHAIN_ENTRY_PARTITION_ROWS`` seqs each (default 10,000,000): ``entries_p0``
 holds every seq below the first bound (from MINVALUE), ``entries_p<lo>`` the seqs
-``lo <= seq < lo + rows``; one full partition beyond the head is created now, and
+``lo <= seq < lo + rows``; the partitions up to the one the next seq goes to and
+one full partition after it are created now, and
 ``ledger.partitions.ensure_partitions`` (called by every append) keeps creating them
 ahead of need.
 
@@ -157,12 +158,13 @@ def _rebuild(bind: sa.Connection, partitioned: bool) -> None:
                 sa.text("SELECT coalesce(max(seq) + 1, 0) FROM entries_before")
             ).scalar_one()
         )
-        # the first takes everything below its bound; one full partition beyond the head
+        # the first takes everything below its bound; then up to the partition the
+        # next seq goes to and one full partition after it (as ensure_partitions does)
         op.execute(
             f"CREATE TABLE entries_p0 PARTITION OF entries FOR VALUES FROM (MINVALUE) TO ({rows})"
         )
         lo = rows
-        while lo < head + rows:
+        while lo < (head // rows + 2) * rows:
             op.execute(
                 f"CREATE TABLE entries_p{lo} PARTITION OF entries"
                 f" FOR VALUES FROM ({lo}) TO ({lo + rows})"
