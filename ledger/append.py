@@ -16,7 +16,7 @@ import contextlib
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection, Engine
 
@@ -37,7 +37,8 @@ from ledger.partitions import ensure_partitions
 from ledger.permissions import custody_refusal
 from ledger.retraction import DECLARATION, CustodyRow, replay_custody, unit_custody_rows
 from ledger.times import MAX_MS, MIN_MS, format_rfc3339, in_range
-from ledger.tree import Head, is_stored_level, read_head
+from ledger.tree import TILE_HEIGHT, Head, read_head
+from ledger.verify_tiles import push_many
 
 __all__ = ["LEDGER_LOCK_ID", "append_chosen_hops", "append_hops", "lock_ledger"]
 
@@ -812,15 +813,22 @@ class _Batch:
                 retracts,
             )
         )
-        merkle.frontier_push(head.frontier, seq, leaf, self._on_node)
         head.size = seq + 1
         unit.head_seq = seq
         unit.head_hash = leaf
         unit.dirty = True
 
-    def _on_node(self, level: int, index: int, h: bytes) -> None:
-        if is_stored_level(level):
-            self.nodes.append((level, index, h))
+    def _close_tree(self) -> None:
+        """The batch's leaves into the head's frontier, at once (bottom-up, a level
+        at a time); the subtrees they close at stored levels become ``nodes``."""
+        nodes = self.nodes
+
+        def keep(level: int, index: int, h: bytes) -> None:
+            nodes.append((level, index, h))
+
+        leaves = [cast(bytes, row[14]) for row in self.entries]
+        first = self.head.size - len(leaves)
+        push_many(self.head.frontier, first, leaves, keep, every=TILE_HEIGHT)
 
     # --- writing, once per batch --------------------------------------------------
 
@@ -828,6 +836,7 @@ class _Batch:
         return None if code is None else self.parties[code].id
 
     def _write(self) -> None:
+        self._close_tree()
         ph = self.ph
         conn = self.conn
         new = sorted((u for u in self.units.values() if u.new), key=lambda u: u.id)
