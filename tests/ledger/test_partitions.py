@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from alembic import command
 from click.testing import CliRunner, Result
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
@@ -28,6 +29,7 @@ from ledger.partitions import (
     Partition,
     PartitionError,
     ensure_partitions,
+    is_partitioned,
     list_partitions,
     partition_rows,
 )
@@ -35,11 +37,12 @@ from settlement.snapshot import load_snapshot
 from tests.ledger._mixed import journey
 from tests.ledger.conftest import Network, build_network, item
 from web.cli import CliState, build_cli
-from web.db import get_engine, init_database
+from web.db import alembic_config, get_engine, init_database, schema_diff
 
 PG = pytest.mark.postgres  # every test here but the SQLite one needs the server
 
 ROWS = 64
+BEFORE = "458a825212ab"  # the revision before entries were partitioned
 JOURNEYS = 16  # 15 entries each: 240 entries, partitions p0, p64, p128, p192 and p256 ahead
 
 
@@ -286,6 +289,59 @@ def test_bad_settings_and_arguments_are_named(
             ensure_partitions(conn, -1)
         with pytest.raises(PartitionError, match="partition rows must be a whole number"):
             ensure_partitions(conn, 5, rows=0)
+
+
+@PG
+def test_the_migration_moves_a_ledger_into_partitions_and_back(
+    small_partitions: None, _pg_databases: object, signer: LedgerSigner
+) -> None:
+    urls = _pg_databases.empty_url()  # type: ignore[attr-defined]
+    engine = make_engine(next(urls))
+    try:
+        with engine.begin() as conn:  # the schema before this issue: a plain entries
+            command.upgrade(alembic_config(conn), BEFORE)
+        network = build_network(engine)
+        size = 0
+        for n in range(5):
+            size = journey(network, n)  # 75 entries, 5 of them declarations
+        make_checkpoint(engine, signer)
+        with engine.connect() as conn:
+            assert not is_partitioned(conn)
+            before = conn.exec_driver_sql("SELECT * FROM entries ORDER BY seq").all()
+
+        init_database(engine)  # the upgrade moves the rows into 64-seq partitions
+        with engine.connect() as conn:
+            assert is_partitioned(conn)
+            assert _where(conn) == {"entries_p0": (64, 0, 63), "entries_p64": (11, 64, 74)}
+            assert [p.name for p in list_partitions(conn)] == [
+                "entries_p0",
+                "entries_p64",
+                "entries_p128",
+            ]
+            assert conn.exec_driver_sql("SELECT * FROM entries ORDER BY seq").all() == before
+            declared = conn.exec_driver_sql(
+                "SELECT retracts_seq, seq FROM entry_retractions ORDER BY seq"
+            ).all()
+        assert declared == [(r.retracts_seq, r.seq) for r in before if r.retracts_seq is not None]
+        assert len(declared) == 5 and schema_diff(engine) == []
+        assert verify_ledger(engine, signer.name, signer.public_key).entries == size
+
+        with engine.begin() as conn:  # and the downgrade puts back one plain table
+            command.downgrade(alembic_config(conn), BEFORE)
+        with engine.connect() as conn:
+            assert not is_partitioned(conn)
+            assert conn.exec_driver_sql("SELECT * FROM entries ORDER BY seq").all() == before
+            left = conn.exec_driver_sql(
+                "SELECT to_regclass('entries_p0'), to_regclass('entry_retractions')"
+            ).one()
+        assert left == (None, None)  # no partitions, no entry_retractions
+        verify_ledger(engine, signer.name, signer.public_key)
+        refused = pytest.raises(IntegrityError, match="ix_entries_retracts_seq")
+        with refused, engine.begin() as conn:  # the unique index is back
+            conn.exec_driver_sql("UPDATE entries SET retracts_seq = 8 WHERE seq = 12")
+    finally:
+        engine.dispose()
+        urls.close()
 
 
 def _cli(engine: Engine, instance: Path, *args: str) -> Result:
