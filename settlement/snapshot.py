@@ -59,6 +59,7 @@ PARTY_KINDS: dict[str, int] = {
 }
 
 _CHUNK = 500_000
+_UNIT_BATCH = 200_000
 
 
 class SnapshotError(ValueError):
@@ -229,6 +230,38 @@ def check_tree_size(connection: Connection, tree_size: int) -> None:
         raise SnapshotError(f"entries below seq {tree_size} have gaps: only {count} rows")
 
 
+def _load_units(
+    connection: Connection,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], tuple[str, ...]]:
+    """Unit ids (sorted), each unit's product index (-1: no GTIN) and the sorted GTINs,
+    fetched in batches so that no Python row per unit is held at once (a month of
+    200 million entries has tens of millions of units)."""
+    result = connection.execution_options(stream_results=True, yield_per=_UNIT_BATCH).execute(
+        text("SELECT id, gtin FROM units ORDER BY id")
+    )
+    seen: dict[str, int] = {}  # GTIN -> index in order of first appearance
+    ids: list[npt.NDArray[np.int64]] = []
+    firsts: list[npt.NDArray[np.int32]] = []
+    for batch in result.partitions():
+        ids.append(np.fromiter((r[0] for r in batch), dtype=np.int64, count=len(batch)))
+        firsts.append(
+            np.fromiter(
+                (-1 if r[1] is None else seen.setdefault(str(r[1]), len(seen)) for r in batch),
+                dtype=np.int32,
+                count=len(batch),
+            )
+        )
+    products = tuple(sorted(seen))
+    remap = np.empty(len(seen) + 1, dtype=np.int32)  # first-appearance index -> sorted
+    remap[-1] = -1
+    rank = {g: i for i, g in enumerate(products)}
+    for gtin, first in seen.items():
+        remap[first] = rank[gtin]
+    unit_ids = np.concatenate(ids) if ids else np.empty(0, np.int64)
+    first_idx = np.concatenate(firsts) if firsts else np.empty(0, np.int32)
+    return unit_ids, remap[first_idx], products
+
+
 def load_tables(connection: Connection) -> Tables:
     """Every party and unit, sorted by id, with the product and currency lists."""
     prow = connection.execute(
@@ -244,13 +277,7 @@ def load_tables(connection: Connection) -> Tables:
         party_parent[has_parent] = _dense(parent_ids[has_parent], party_ids, "parent party")
     party_kind = np.array([PARTY_KINDS.get(str(r[2]), PK_OTHER) for r in prow], dtype=np.int8)
 
-    urow = connection.execute(text("SELECT id, gtin FROM units ORDER BY id")).all()
-    unit_ids = np.array([r[0] for r in urow], dtype=np.int64)
-    products = tuple(sorted({str(r[1]) for r in urow if r[1] is not None}))
-    prod_index = {g: i for i, g in enumerate(products)}
-    unit_product = np.array(
-        [-1 if r[1] is None else prod_index[str(r[1])] for r in urow], dtype=np.int32
-    )
+    unit_ids, unit_product, products = _load_units(connection)
     return Tables(
         unit_ids=unit_ids,
         unit_product=unit_product,

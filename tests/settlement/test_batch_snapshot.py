@@ -17,11 +17,13 @@ from batch_world import (  # type: ignore[import-not-found]
     month_outcome,
     second_database,
 )
-from engine_world import territory_index  # type: ignore[import-not-found]
+from engine_world import EngineWorld, territory_index  # type: ignore[import-not-found]
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy.orm import Session
 
-from ledger.ids import EntryKind
+from ledger.ids import EntryKind, gs1_check_digit
+from ledger.models import Unit
 from settlement import kernels as K
 from settlement.batch import (
     BatchOptions,
@@ -279,3 +281,20 @@ def test_options_come_from_the_environment_unless_given(
     monkeypatch.delenv(SCHEDULER_ENV)
     local = BatchOptions.from_env()
     assert local.partitioned and local.scheduler is None  # in-process, partition by partition
+
+
+def test_units_keep_their_product_whatever_order_the_gtins_come_in(db_url: str) -> None:
+    def gtin(body: str) -> str:
+        return body + str(gs1_check_digit(body))
+
+    later, earlier = gtin("0950600013435"), gtin("0400638133393")
+    w = EngineWorld.create(db_url)
+    made = [(later, "a"), (None, "case"), (earlier, "b"), (later, "c"), (None, "pallet")]
+    with Session(w.engine) as s, s.begin():
+        for g, serial in made:
+            s.add(Unit(key=f"k/{serial}", gtin=g, serial=serial, state="in_stock"))
+    with w.engine.connect() as conn:
+        snap = load_snapshot(conn, 0)
+    assert snap.products == (earlier, later)  # sorted, each once
+    assert snap.unit_product.tolist() == [1, -1, 0, 1, -1]  # units in id order
+    assert snap.unit_ids.tolist() == sorted(snap.unit_ids.tolist())
