@@ -21,6 +21,10 @@
   calls act as two different people, like two ``login_as`` calls.
 - ``csrf_token(path, on=None)``: the CSRF token of the form on ``path``.
 - ``run_cli(*args, input=None)``: ``hopchain ARGS`` on the test database.
+- ``cli_world(*commands)``: the test's database and instance folder as those
+  ``hopchain`` commands leave them (``cli_world(("init",), ("demo", ...), ("detect",))``),
+  and what each printed; built once per session and engine, copied into each test
+  that asks (``tests/_worlds.py``).
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ from sqlalchemy.pool import NullPool
 from ledger.database import make_engine
 from ledger.models import Party
 from tests import _route_builders
+from tests._worlds import Ran, WorldStore, session_root
 from web import accounts, create_app
 from web.account import totp
 from web.cli import CliState, build_cli
@@ -134,8 +139,17 @@ class _PgDatabases:
     (0.4 s unloaded), and a ``CREATE DATABASE ... TEMPLATE`` copy with its ``DROP
     DATABASE`` (a checkpoint each) 5.2 s. A test that
     changed the schema (dropped a table, say) is noticed by a fingerprint of the
-    catalogue and the database is built again. A test that only asks for
+    catalogue and the database is built again. Partitions of ``entries`` that the
+    test's appends created ahead of need (``ledger.partitions.ensure_partitions``:
+    the first append to an empty ledger makes one) are not such a change: they are
+    dropped with the rows, where building the database again took 7-12 s after every
+    test that appended. A test that only asks for
     ``db_url`` gets an empty schema of its own (``search_path``), dropped after it.
+    """
+
+    _PARTITIONS = """
+        SELECT quote_ident(c.relname) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+        WHERE i.inhparent = to_regclass('entries') ORDER BY c.relname
     """
 
     _FINGERPRINT = """
@@ -161,6 +175,7 @@ class _PgDatabases:
         self._keeper: Engine | None = None
         self._reset = ""
         self._fingerprint = ""
+        self._partitions: set[str] = set()
 
     def _execute(self, sql: str) -> None:
         with self.admin.connect() as conn:
@@ -201,6 +216,7 @@ class _PgDatabases:
                 .all()
             )
             self._fingerprint = conn.execute(text(self._FINGERPRINT)).scalar_one()
+            self._partitions = set(conn.execute(text(self._PARTITIONS)).scalars())
         deletes = [
             f'DELETE FROM "{t.name}"'
             for t in reversed(tables.sorted_tables)
@@ -224,6 +240,10 @@ class _PgDatabases:
                 )
             )
             try:
+                added = set(conn.execute(text(self._PARTITIONS)).scalars()) - self._partitions
+                if added:
+                    conn.execute(text("SET LOCAL lock_timeout = '30s'"))
+                    conn.exec_driver_sql(";\n".join(f"DROP TABLE {p}" for p in sorted(added)))
                 changed = conn.execute(text(self._FINGERPRINT)).scalar_one() != self._fingerprint
             except DBAPIError:  # alembic_version itself was dropped
                 changed = True
@@ -494,3 +514,28 @@ def run_cli(engine: Engine, db_url: str, tmp_path: Path) -> Iterator[Callable[..
         if state._app is not None:
             with state._app.app_context():
                 get_engine().dispose()
+
+
+@pytest.fixture(scope="session")
+def _world_store(tmp_path_factory: pytest.TempPathFactory) -> WorldStore:
+    return WorldStore(session_root(tmp_path_factory.getbasetemp()))
+
+
+@pytest.fixture
+def cli_world(
+    engine: Engine, run_cli: Callable[..., Result], tmp_path: Path, _world_store: WorldStore
+) -> Callable[..., list[Ran]]:
+    """``cli_world(("init",), ("demo", "--units", "200", ...), ("detect",))``: this
+    test's database and instance folder as those ``hopchain`` commands leave them, and
+    each command's ``exit_code`` and ``output`` (a list, in order).
+
+    The first test of the session (any xdist worker) asking for the same commands on
+    the same engine runs them through ``run_cli``; later ones get a copy of its rows
+    and instance files (``tests/_worlds.py``): seconds saved per test, and still a
+    database of their own. Raises ValueError for no command or an empty one.
+    """
+
+    def world(*commands: tuple[str, ...]) -> list[Ran]:
+        return _world_store.world(engine, tmp_path / "instance", commands, run_cli)
+
+    return world

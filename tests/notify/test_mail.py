@@ -25,9 +25,11 @@ import notify
 import settlement
 from ledger.models import Party
 from settlement.models import Statement
+from tests._worlds import DEMO_2026_09, Ran
 from web.models import AccountEvent, User
 
 Cli = Callable[..., Result]
+World = Callable[..., list[Ran]]
 
 
 def _free_port() -> int:
@@ -72,15 +74,13 @@ def smtp() -> Iterator[tuple[_Inbox, str]]:
         controller.stop()
 
 
-def _demo(run_cli: Cli, engine: Engine) -> dict[str, str]:
+def _demo(cli_world: World, engine: Engine) -> dict[str, str]:
     """The demo (4 distributors, September 2026), detected; returns the distributor
     users' party codes by username (the demo gives three distributors a user)."""
-    assert run_cli("init").exit_code == 0
-    made = run_cli(
-        "demo", "--units", "200", "--distributors", "4", "--months", "1", "--start", "2026-09"
-    )
+    init, made, detected = cli_world(*DEMO_2026_09)
+    assert init.exit_code == 0
     assert made.exit_code == 0, made.output
-    assert run_cli("detect").exit_code == 0
+    assert detected.exit_code == 0
     with Session(engine) as s:
         rows = s.execute(
             select(User.username, Party.code)
@@ -120,10 +120,10 @@ def _money(minor: int, ccy: str) -> str:
 
 
 def test_a_posted_run_mails_each_party_in_its_language_once(
-    run_cli: Cli, engine: Engine, smtp: tuple[_Inbox, str]
+    run_cli: Cli, cli_world: World, engine: Engine, smtp: tuple[_Inbox, str]
 ) -> None:
     inbox, url = smtp
-    users = _demo(run_cli, engine)
+    users = _demo(cli_world, engine)
     zh_user, en_user, silent_user = sorted(users)
     zh_code = _set(engine, zh_user, "li.wei@example.cn", "zh_Hans_CN")
     en_code = _set(engine, en_user, "Ana.Silva@Example.com", "en")
@@ -287,9 +287,9 @@ def _token(page: str) -> str:
 
 
 def test_a_confirmed_alert_tells_the_party_without_internal_notes(
-    run_cli: Cli, engine: Engine, app: Flask, login_as: Callable[..., FlaskClient]
+    cli_world: World, engine: Engine, app: Flask, login_as: Callable[..., FlaskClient]
 ) -> None:
-    users = _demo(run_cli, engine)
+    users = _demo(cli_world, engine)
     manager_view = settlement.Actor("t", "channel_manager")
     alert = None
     for username in sorted(users):

@@ -12,8 +12,10 @@ from click.testing import Result
 from sqlalchemy import Engine, text
 
 from settlement import period_bounds
+from tests._worlds import Ran
 
 Cli = Callable[..., Result]
+World = Callable[..., list[Ran]]
 
 # The ECB's eurofxref.csv as published (units of currency per EUR, trailing comma).
 ECB_NOVEMBER = (
@@ -21,17 +23,23 @@ ECB_NOVEMBER = (
 )
 
 
-def _demo(run_cli: Cli) -> None:
-    assert run_cli("init").exit_code == 0
-    out = run_cli("demo", "--units", "200", "--distributors", "6", "--months", "3", "--seed", "5")
+def _demo(cli_world: World) -> None:
+    """The demo (6 distributors, the last three months), detected: built once per
+    session and engine, copied into the test's database."""
+    init, out, detected = cli_world(
+        ("init",),
+        ("demo", "--units", "200", "--distributors", "6", "--months", "3", "--seed", "5"),
+        ("detect",),
+    )
+    assert init.exit_code == 0
     assert out.exit_code == 0, out.output
-    assert run_cli("detect").exit_code == 0
+    assert detected.exit_code == 0
 
 
 def test_finance_settles_the_current_month_from_imported_files(
-    run_cli: Cli, engine: Engine, tmp_path: Path
+    run_cli: Cli, cli_world: World, engine: Engine, tmp_path: Path
 ) -> None:
-    _demo(run_cli)
+    _demo(cli_world)
     with engine.connect() as conn:
         currencies = {c for (c,) in conn.execute(text("SELECT DISTINCT currency FROM parties"))}
     assert currencies - {"EUR"}, "the demo has distributors outside the euro area"
@@ -69,8 +77,10 @@ def test_finance_settles_the_current_month_from_imported_files(
     assert notes and all("ECB" in n and "2026-11-30" in n for n in notes)
 
 
-def test_a_missing_price_names_the_file_and_the_rows(run_cli: Cli, engine: Engine) -> None:
-    _demo(run_cli)
+def test_a_missing_price_names_the_file_and_the_rows(
+    run_cli: Cli, cli_world: World, engine: Engine
+) -> None:
+    _demo(cli_world)
     with engine.begin() as conn:
         start, end = period_bounds("2026-10")
         gtin = conn.execute(  # a product that moved in October

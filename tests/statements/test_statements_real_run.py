@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from click.testing import Result
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
 import settlement
 from settlement.common import Actor
+from tests._worlds import DEMO_2026_09, Ran
 from tests.settlement.engine_world import SIGNER
 
 FIONA = Actor("fiona", "finance", user_id=9001)
@@ -19,14 +19,12 @@ FRANK = Actor("frank", "finance", user_id=9002)
 
 
 def test_every_line_of_a_real_run_reads_in_words(
-    engine: Engine, run_cli: Callable[..., Result], login_as: Callable[..., FlaskClient]
+    engine: Engine, cli_world: Callable[..., list[Ran]], login_as: Callable[..., FlaskClient]
 ) -> None:
-    assert run_cli("init").exit_code == 0
-    made = run_cli(
-        "demo", "--units", "200", "--distributors", "4", "--months", "1", "--start", "2026-09"
-    )
+    init, made, detected = cli_world(*DEMO_2026_09)
+    assert init.exit_code == 0
     assert made.exit_code == 0, made.output
-    assert run_cli("detect").exit_code == 0
+    assert detected.exit_code == 0
     run = settlement.create_run(engine, "2026-09", "final", FIONA)
     statements = settlement.list_statements(engine, FIONA, run_id=run.id)
     assert statements
