@@ -1,5 +1,6 @@
 # make run: install, create instance/ with demo data, serve on http://127.0.0.1:8000
-# make test: install, then ruff, mypy and pytest (SQLite; PostgreSQL too when one answers)
+# make test: install, then ruff, mypy and pytest (SQLite; PostgreSQL too when one answers):
+#   the tests not marked slow, or all of them when CI=true; make test-all: all of them
 
 PYTHON ?= python3
 VENV := .venv
@@ -9,8 +10,16 @@ PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 # one pytest worker per core (pytest-xdist); PYTEST_JOBS= runs them in one process;
 # loadgroup keeps an xdist_group (the browser tests' one browser) on one worker
 PYTEST_JOBS ?= -n auto --dist loadgroup
+# Which tests: CI (CI=true, 90 minutes) runs them all; elsewhere `make test` leaves out
+# those marked slow (browser, end-to-end over a big demo, Dask cluster), and
+# `make test-all` runs them too.
+ifeq ($(CI),true)
+PYTEST_SELECT ?=
+else
+PYTEST_SELECT ?= -m "not slow"
+endif
 
-.PHONY: run test install sysdeps testdeps screenshots lint typecheck pytest bench compare clean translations i18n-extract i18n-update
+.PHONY: run test test-all install sysdeps testdeps screenshots lint typecheck pytest bench compare clean translations i18n-extract i18n-update
 
 install: sysdeps $(STAMP) translations
 
@@ -79,15 +88,24 @@ typecheck: install
 # tests of db_url alone get a schema hc_test_<hex>. Both are dropped at the end; a killed run
 # leaves them behind (DROP DATABASE / DROP SCHEMA by hand).
 pytest: install testdeps
+	@if [ -n '$(PYTEST_SELECT)' ]; then \
+	  echo 'pytest $(PYTEST_SELECT): the tests marked slow are left out; make test-all (or CI=true make test) runs them too'; \
+	else \
+	  echo "running every test, the slow ones too"; \
+	fi
 	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('postgresql://postgres@127.0.0.1:5432/test', connect_timeout=2).close()" 2>/dev/null; then \
 	  echo "PostgreSQL answers on 127.0.0.1:5432: running the PostgreSQL tests too"; \
-	  HOPCHAIN_TEST_PG_URL=$${HOPCHAIN_TEST_PG_URL:-$(PG_URL)} $(BIN)/pytest $(PYTEST_JOBS); \
+	  HOPCHAIN_TEST_PG_URL=$${HOPCHAIN_TEST_PG_URL:-$(PG_URL)} $(BIN)/pytest $(PYTEST_JOBS) $(PYTEST_SELECT); \
 	else \
 	  echo "no PostgreSQL on 127.0.0.1:5432: PostgreSQL tests will skip"; \
-	  $(BIN)/pytest $(PYTEST_JOBS); \
+	  $(BIN)/pytest $(PYTEST_JOBS) $(PYTEST_SELECT); \
 	fi
 
 test: lint typecheck pytest
+
+# the whole suite, slow tests included, as CI runs it
+test-all:
+	@$(MAKE) --no-print-directory test PYTEST_SELECT=
 
 bench: install
 	$(BIN)/pytest benchmarks -o python_files='bench_*.py' --benchmark-only
