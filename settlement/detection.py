@@ -337,9 +337,11 @@ def run_detection(
             snap = load_snapshot(conn, checkpoint_tree_size)
             grants = load_grants(conn, snap, territory_index.codes)
         t1 = time.perf_counter()
-        stage(DETECTION_STAGES[1])  # then the kernel detects, in the same call
-        stage(DETECTION_STAGES[2])
-        found = entry_findings(snap, territory_index, grants, max_kmh=max_kmh, min_km=min_km)
+        stage(DETECTION_STAGES[1])
+        found = entry_findings(
+            snap, territory_index, grants, max_kmh=max_kmh, min_km=min_km,
+            on_located=lambda: stage(DETECTION_STAGES[2]),
+        )  # fmt: skip
         tables, n_entries = snap, snap.n_entries
     else:
         from settlement.batch import batch_client, detect_partitioned, write_snapshot

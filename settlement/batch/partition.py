@@ -19,7 +19,7 @@ snapshot directory and a partition index and read just that partition.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,14 +75,18 @@ def entry_findings(
     min_km: float = 1.0,
     unit_offset: int = 0,
     n_parts: int | None = None,
+    on_located: Callable[[], None] | None = None,
 ) -> Findings:
     """Locate ``snap``'s entries, run the detection kernel and keep the flagged rows;
-    ``unit_offset`` turns a partition's local unit numbers into global ones.
+    ``unit_offset`` turns a partition's local unit numbers into global ones;
+    ``on_located`` (optional) is called between locating and detecting.
 
     Raises :class:`settlement.common.SettlementError` as
     :func:`settlement.detection.detect_arrays` does (bad speeds, territories).
     """
     terr = entry_territories(snap, territory_index)
+    if on_located is not None:
+        on_located()
     res = detect_arrays(
         snap,
         terr,
