@@ -1,7 +1,8 @@
 """The monthly run's array work on a 2-worker Dask cluster, beside the same run in one process.
 
     python benchmarks/compare_cluster.py [--entries 20000000] [--rows-per-partition 4000000]
-                                         [--workers 2] [--memory-limit 8GiB]
+                                         [--workers 2] [--memory-limit 8GiB] [--sequential]
+                                         [--worker-numba-threads N]
     python benchmarks/compare_cluster.py --entries 200000000     # the cluster run alone
 
 Reads a synthetic partitioned snapshot (:mod:`benchmarks.cluster_setup`, written
@@ -11,14 +12,15 @@ before (the units with a diversion finding excluded, as if their alerts were
 confirmed):
 
 - in-process, the alternative a user has today: every partition read into one
-  :class:`settlement.snapshot.Snapshot` in ``seq`` order, then
-  :func:`settlement.detection.entry_territories`,
-  :func:`settlement.detection.detect_arrays` and
-  :func:`settlement.kernels.aggregate_sales` over the whole month;
+  :class:`settlement.snapshot.Snapshot` in ``seq`` order, then the single-process
+  run's :func:`settlement.batch.partition.entry_findings` (locate, detect) and
+  :func:`settlement.batch.partition.sales_arrays` (both months) over the whole month;
 - on a ``distributed.LocalCluster`` (processes, one thread per worker):
   :func:`settlement.batch.detect_partitioned` and
   :func:`settlement.batch.aggregate_partitioned`, each worker reading and running
-  one partition at a time, results reduced in the client.
+  one partition at a time, results reduced in the client;
+- with ``--sequential``, also those two without a cluster: the partitions one after
+  the other in one process (``HOPCHAIN_SNAPSHOT_DIR`` without a scheduler).
 
 Each side runs in a fresh child process, so its peak memory is its own: the
 in-process run's peak RSS, and for the cluster each worker's peak RSS (the
@@ -27,6 +29,7 @@ client's. The numba kernels are compiled (or loaded from their cache) on a small
 dataset before the clock starts, on both sides. The two answers (every finding:
 seq, bits, responsible party, territory; both months' aggregate arrays) are
 compared and the comparison printed; the exit status is 1 when they differ.
+Progress (partitions done) goes to stderr.
 
 Above ``--inprocess-max`` entries (default 50 million) the in-process side is
 skipped: it would need the whole month in memory, which is the point.
@@ -111,34 +114,27 @@ def _warm_up_dataset() -> ClusterDataset:
 
 def _inprocess(args: argparse.Namespace) -> dict[str, Any]:
     """Today's run: the whole snapshot in this process (``read_all`` equals
-    ``load_snapshot``), then the kernels over every entry at once."""
+    ``load_snapshot``), then what ``run_detection`` and a settlement run compute on it
+    (:func:`settlement.batch.partition.entry_findings` and ``sales_arrays``, the
+    partitions' own functions applied to the whole month)."""
     from geo import TerritoryIndex
     from settlement.batch import open_snapshot
-    from settlement.detection import detect_arrays, entry_territories
+    from settlement.batch.partition import entry_findings, sales_arrays
 
     def run(snapshot_dir: Path, world: ClusterWorld) -> tuple[Answer, dict[str, float]]:
         index = TerritoryIndex.from_geojson(world.geojson)
         t0 = time.perf_counter()
         snap = open_snapshot(snapshot_dir).read_all()
         t1 = time.perf_counter()
-        terr = entry_territories(snap, index)
+        found = entry_findings(snap, index, world.grants)
         t2 = time.perf_counter()
-        det = detect_arrays(snap, terr, np.asarray(index.parent, np.int32), world.grants)
-        t3 = time.perf_counter()
         excluded = np.zeros(snap.unit_ids.shape[0], dtype=np.bool_)
-        excluded[snap.unit[(det.flags & _DIVERSION) != 0]] = True
-        n_parts = max(os.cpu_count() or 1, 1)
-        kargs = (snap.unit, snap.kind, snap.party, snap.counterparty, snap.at_ms,
-                 snap.unit_product, snap.party_kind, snap.party_currency, world.price,
-                 excluded)  # fmt: skip
-        cur = K.aggregate_sales(*kargs, *world.window, n_parts)
-        old = K.aggregate_sales(*kargs, *world.prior_window, n_parts)
-        t4 = time.perf_counter()
-        rows = np.flatnonzero(det.flags)
-        answer = Answer(snap.seq[rows], det.flags[rows], det.responsible[rows], terr[rows],
-                        cur, old)  # fmt: skip
-        stages = {"read": t1 - t0, "locate": t2 - t1, "detect": t3 - t2, "aggregate": t4 - t3}
-        return answer, stages
+        excluded[found.unit[(found.flags & _DIVERSION) != 0]] = True
+        sales = sales_arrays(snap, world.price, excluded, [world.window, world.prior_window])
+        t3 = time.perf_counter()
+        answer = Answer(found.seq, found.flags, found.responsible, found.territory,
+                        sales.sums[0], sales.sums[1])  # fmt: skip
+        return answer, {"read": t1 - t0, "locate + detect": t2 - t1, "aggregate": t3 - t2}
 
     warm = _warm_up_dataset()
     run(warm.snapshot_dir, warm.world())
@@ -317,10 +313,9 @@ def main(argv: list[str] | None = None) -> int:
         inproc = None
         if ds.entries <= args.inprocess_max:
             inproc = _child("inprocess", ds, Path(tmp) / "inprocess.npz", args)
-            st = inproc["stages"]
-            print(f"in-process: {inproc['seconds']:.1f} s (read {st['read']:.1f}, locate "
-                  f"{st['locate']:.1f}, detect {st['detect']:.1f}, aggregate "
-                  f"{st['aggregate']:.1f}); peak memory {_gib(inproc['peak_rss'])}")  # fmt: skip
+            print(f"in-process: {inproc['seconds']:.1f} s ("
+                  + ", ".join(f"{k} {v:.1f}" for k, v in inproc["stages"].items())
+                  + f"); peak memory {_gib(inproc['peak_rss'])}")  # fmt: skip
         else:
             print(f"in-process: skipped above {args.inprocess_max:,} entries (--inprocess-max)")
         seq = None
