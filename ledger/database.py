@@ -142,8 +142,10 @@ def bulk_update(
 ) -> None:
     """Update many rows by ``key``; each row is (*values of ``columns``, key value).
 
-    PostgreSQL copies the rows into a temporary table and updates with one join
-    (``types`` are the columns' SQL types, key last); SQLite runs ``executemany``.
+    PostgreSQL runs one statement whatever the count: the values travel as one
+    array per column (``types`` are the columns' SQL types, key last) and
+    ``unnest`` turns them back into rows joined on ``key`` (one round trip,
+    where a scratch table took four); SQLite runs ``executemany``.
     """
     if not rows:
         return
@@ -151,14 +153,17 @@ def bulk_update(
         sets = ", ".join(f"{c} = ?" for c in columns)
         conn.exec_driver_sql(f"UPDATE {table} SET {sets} WHERE {key} = ?", list(rows))
         return
-    scratch = f"_bulk_{table}"
-    defs = ", ".join(f"{c} {t}" for c, t in zip([*columns, key], types, strict=True))
-    conn.exec_driver_sql(
-        f"CREATE TEMP TABLE IF NOT EXISTS {scratch} ({defs}) ON COMMIT DELETE ROWS"
-    )
-    bulk_insert(conn, scratch, [*columns, key], rows)
+    names = [*columns, key]
+    if len(types) != len(names):
+        raise ValueError(f"bulk_update of {table}: {len(names)} columns but {len(types)} types")
+    arrays = ", ".join(f"%s::{t}[]" for t in types)
     sets = ", ".join(f"{c} = s.{c}" for c in columns)
-    conn.exec_driver_sql(
-        f"UPDATE {table} AS t SET {sets} FROM {scratch} AS s WHERE t.{key} = s.{key}"
+    sql = (
+        f"UPDATE {table} AS t SET {sets} FROM unnest({arrays}) AS s ({', '.join(names)})"
+        f" WHERE t.{key} = s.{key}"
     )
-    conn.exec_driver_sql(f"DELETE FROM {scratch}")
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, [list(values) for values in zip(*rows, strict=True)])
+    finally:
+        cursor.close()
