@@ -236,8 +236,12 @@ def _load_units(
     """Unit ids (sorted), each unit's product index (-1: no GTIN) and the sorted GTINs,
     fetched in batches so that no Python row per unit is held at once (a month of
     200 million entries has tens of millions of units)."""
-    result = connection.execution_options(stream_results=True, yield_per=_UNIT_BATCH).execute(
-        text("SELECT id, gtin FROM units ORDER BY id")
+    # Options on the statement, not the connection: a connection's options would
+    # stay on it (SQLAlchemy 2) and turn the caller's later INSERTs into cursors.
+    result = connection.execute(
+        text("SELECT id, gtin FROM units ORDER BY id").execution_options(
+            stream_results=True, yield_per=_UNIT_BATCH
+        )
     )
     seen: dict[str, int] = {}  # GTIN -> index in order of first appearance
     ids: list[npt.NDArray[np.int64]] = []

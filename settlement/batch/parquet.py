@@ -410,8 +410,10 @@ def write_snapshot(
     check_tree_size(connection, tree_size)
     tables = load_tables(connection)
     counts = np.zeros(tables.unit_ids.shape[0], dtype=np.int64)
-    per_unit = connection.execution_options(stream_results=True, yield_per=_COUNT_BATCH).execute(
-        text("SELECT unit_id, COUNT(*) FROM entries WHERE seq < :n GROUP BY unit_id"),
+    per_unit = connection.execute(  # statement options: the caller's connection stays as it is
+        text(
+            "SELECT unit_id, COUNT(*) FROM entries WHERE seq < :n GROUP BY unit_id"
+        ).execution_options(stream_results=True, yield_per=_COUNT_BATCH),
         {"n": tree_size},
     )
     for batch in per_unit.partitions():  # bounded: never one Python row per unit at once
