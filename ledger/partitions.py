@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +38,7 @@ from ledger.models import Entry
 __all__ = [
     "AHEAD_LOCK_TIMEOUT",
     "DEFAULT_PARTITION_ROWS",
+    "MAX_AT_ONCE",
     "PARTITION_ROWS_ENV",
     "PG_ONLY_TABLES",
     "Partition",
@@ -46,6 +48,8 @@ __all__ = [
     "ensure_partitions",
     "is_partitioned",
     "list_partitions",
+    "missing_ranges",
+    "parse_bound",
     "partition_rows",
     "without_layout_differences",
 ]
@@ -54,6 +58,8 @@ PARTITION_ROWS_ENV = "HOPCHAIN_ENTRY_PARTITION_ROWS"
 DEFAULT_PARTITION_ROWS = 10_000_000
 #: How long a partition wanted only ahead of need waits for its lock on ``entries``.
 AHEAD_LOCK_TIMEOUT = "2s"
+#: The most partitions one call creates: more means a wrong size or setting.
+MAX_AT_ONCE = 1000
 #: Tables only PostgreSQL's partitioned layout has (the one-declaration-per-seq rule).
 PG_ONLY_TABLES = frozenset({"entry_retractions"})
 
@@ -61,7 +67,8 @@ PG_ONLY_TABLES = frozenset({"entry_retractions"})
 _ADVISORY_KEY = 0x686F705F70617274  # "hop_part"
 _PARTITION_NAME = re.compile(r"entries_p\d+")
 _BOUND = re.compile(
-    r"FOR VALUES FROM \((MINVALUE|'?-?\d+'?)\) TO \((MAXVALUE|'?-?\d+'?)\)", re.IGNORECASE
+    r"FOR VALUES FROM \((MINVALUE|'-?\d+'|-?\d+)\) TO \((MAXVALUE|'-?\d+'|-?\d+)\)",
+    re.IGNORECASE,
 )
 
 
@@ -74,7 +81,9 @@ class Partition:
     """One partition of ``entries``: seqs ``lo <= seq < hi``.
 
     ``lo`` is None for the first partition (from MINVALUE), ``hi`` None for one
-    without an upper bound (MAXVALUE); both None for a DEFAULT partition. ``rows``
+    without an upper bound (MAXVALUE); both None for a DEFAULT partition, which
+    this module never makes and counts as holding every seq (nothing is created
+    beside it: attaching a range would have to move its rows). ``rows``
     is the number of entries in it: counted, or from the ledger's size (entries are
     numbered without gaps), see :func:`list_partitions`.
     """
@@ -117,22 +126,28 @@ def is_partitioned(conn: Connection) -> bool:
     return kind == "p"
 
 
+def parse_bound(bound: str) -> tuple[int | None, int | None]:
+    """``(lo, hi)`` of a range partition's bound as PostgreSQL prints it
+    (``pg_get_expr(relpartbound)``: ``FOR VALUES FROM ('64') TO ('128')``): None for
+    MINVALUE / MAXVALUE; ``(None, None)`` for ``DEFAULT``. Raises
+    :class:`PartitionError` for anything else (not a bound on one integer column)."""
+    match = _BOUND.fullmatch(bound.strip())
+    if match is None:
+        if bound.strip().upper() == "DEFAULT":
+            return None, None
+        raise PartitionError(f"not a range bound on seq: {bound!r}")
+    lo, hi = (
+        None if b.upper() in ("MINVALUE", "MAXVALUE") else int(b.strip("'")) for b in match.groups()
+    )
+    return lo, hi
+
+
 def _bounds(conn: Connection) -> list[tuple[str, int | None, int | None]]:
     rows = conn.exec_driver_sql(
         "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i"
         " JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = to_regclass('entries')"
     ).all()
-    found: list[tuple[str, int | None, int | None]] = []
-    for name, bound in rows:
-        match = _BOUND.search(str(bound))
-        if match is None:  # the DEFAULT partition
-            found.append((str(name), None, None))
-            continue
-        lo, hi = (
-            None if b.upper() in ("MINVALUE", "MAXVALUE") else int(b.strip("'"))
-            for b in match.groups()
-        )
-        found.append((str(name), lo, hi))
+    found = [(str(name), *parse_bound(str(bound))) for name, bound in rows]
     return sorted(found, key=lambda b: (b[1] is not None, b[1] or 0))
 
 
@@ -187,20 +202,17 @@ def list_partitions(conn: Connection, *, count: bool = False) -> list[Partition]
     for name, lo, hi in _bounds(conn):
         if count:
             rows = int(conn.exec_driver_sql(f'SELECT count(*) FROM "{name}"').scalar_one())
-        elif lo is None and hi is None:
-            rows = 0  # a DEFAULT partition gets no seq the ranges cover
         else:
             rows = max(0, min(size, size if hi is None else hi) - max(lo or 0, 0))
         out.append(Partition(name, lo, hi, rows))
     return out
 
 
-def _covered(bounds: list[tuple[str, int | None, int | None]]) -> int | None:
-    """The first seq no range partition holds after the last one (None: unbounded)."""
-    ranged = [b for b in bounds if not (b[1] is None and b[2] is None)]
-    if not ranged:
+def _covered(bounds: Sequence[tuple[str, int | None, int | None]]) -> int | None:
+    """The first seq after the last partition (None: one has no upper bound)."""
+    if not bounds:
         return 0
-    highs = [b[2] for b in ranged]
+    highs = [b[2] for b in bounds]
     if any(h is None for h in highs):
         return None
     return max(h for h in highs if h is not None)
@@ -220,20 +232,47 @@ def _attach(conn: Connection, lo: int, hi: int, first: bool) -> Partition:
     return Partition(name, None if first else lo, hi, 0)
 
 
-def _target(bounds: list[tuple[str, int | None, int | None]], upto: int, size: int) -> int | None:
+def _target(
+    bounds: Sequence[tuple[str, int | None, int | None]], upto: int, size: int
+) -> int | None:
     """The first seq that may stay without a partition: the end of the partition
-    holding seq ``upto`` (an existing one, or as the next ones of ``size`` seqs
-    would lie), plus one full partition. None: an unbounded partition holds it."""
-    for _, lo, hi in bounds:
-        if (lo is not None or hi is not None) and (lo is None or lo <= upto):
-            if hi is None:
-                return None
-            if upto < hi:
-                return hi + size
+    after the one holding seq ``upto`` (existing ones whatever their size, then as
+    the next ones of ``size`` seqs would lie). None: an unbounded partition holds
+    every seq to come."""
+    ranged = [(lo, hi) for _, lo, hi in bounds]
+    for i, (lo, hi) in enumerate(ranged):
+        if hi is None:
+            return None
+        if (lo is None or lo <= upto) and upto < hi:
+            if i + 1 < len(ranged):
+                return ranged[i + 1][1]
+            return hi + size
     covered = _covered(bounds)
     if covered is None:
         return None
     return covered + ((upto - covered) // size + 2) * size
+
+
+def missing_ranges(
+    bounds: Sequence[tuple[str, int | None, int | None]], upto_seq: int, rows: int
+) -> list[tuple[int, int]]:
+    """The ``[lo, hi)`` ranges :func:`ensure_partitions` creates, in order, given the
+    existing partitions ``bounds`` (name, lo, hi as :func:`parse_bound` gives them):
+    contiguous from the end of the last one, ``rows`` seqs each, until the partition
+    seq ``upto_seq`` goes to and one whole partition after it exist. Empty when they
+    do (or when a partition without an upper bound holds every seq to come).
+    Raises :class:`PartitionError` rather than plan more than :data:`MAX_AT_ONCE`."""
+    covered, target = _covered(bounds), _target(bounds, upto_seq, rows)
+    if covered is None or target is None:
+        return []
+    count = max(0, -(-(target - covered) // rows))
+    if count > MAX_AT_ONCE:
+        raise PartitionError(
+            f"seq {upto_seq:,} lies {count:,} partitions of {rows:,} seqs beyond the last one"
+            f" (which ends at seq {covered:,}); refusing to create more than {MAX_AT_ONCE:,}"
+            f" at once: check the ledger size and {PARTITION_ROWS_ENV}"
+        )
+    return [(lo, lo + rows) for lo in range(covered, target, rows)]
 
 
 def ensure_partitions(
@@ -265,23 +304,19 @@ def ensure_partitions(
         raise PartitionError(f"partition rows must be a whole number of at least 1, got {size!r}")
     if conn.dialect.name != "postgresql":
         return []
-    bounds = _bounds(conn)
-    covered, target = _covered(bounds), _target(bounds, upto_seq, size)
-    if covered is None or target is None or covered >= target or not is_partitioned(conn):
+    if not missing_ranges(_bounds(conn), upto_seq, size) or not is_partitioned(conn):
         return []
     conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_ADVISORY_KEY})")
     bounds = _bounds(conn)  # another caller may have made them meanwhile
-    covered, target = _covered(bounds), _target(bounds, upto_seq, size)
-    first = not any(lo is not None or hi is not None for _, lo, hi in bounds)
+    first = not bounds
     created: list[Partition] = []
-    while covered is not None and target is not None and covered < target:
-        if wait or covered < upto_seq:  # rows about to be written need it: wait for it
-            created.append(_attach(conn, covered, covered + size, first))
-        elif (made := _attach_ahead(conn, covered, covered + size, first)) is not None:
+    for lo, hi in missing_ranges(bounds, upto_seq, size):
+        if wait or lo < upto_seq:  # rows about to be written need it: wait for it
+            created.append(_attach(conn, lo, hi, first))
+        elif (made := _attach_ahead(conn, lo, hi, first)) is not None:
             created.append(made)
         else:
             break  # something holds entries; a later append makes it
-        covered += size
         first = False
     return created
 
