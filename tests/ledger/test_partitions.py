@@ -36,6 +36,7 @@ from ledger.partitions import (
 from settlement.snapshot import load_snapshot
 from tests.ledger._mixed import journey
 from tests.ledger.conftest import Network, build_network, item
+from tests.ledger.test_concurrency import _spawn
 from web.cli import CliState, build_cli
 from web.db import alembic_config, get_engine, init_database, schema_diff
 
@@ -232,6 +233,24 @@ def test_a_second_declaration_of_a_seq_is_refused(fresh: Network) -> None:
         conn.exec_driver_sql("UPDATE entries SET retracts_seq = 8 WHERE seq = 12")
         kept = conn.exec_driver_sql("SELECT * FROM entry_retractions ORDER BY 1").all()
     assert kept == [(7, 13), (8, 12)]
+
+
+@PG
+def test_four_processes_appending_across_many_borders_at_once(
+    fresh: Network, signer: LedgerSigner
+) -> None:
+    url = fresh.engine.url.render_as_string(hide_password=False)
+    procs = [_spawn(url, w, 4, 40, 30) for w in range(4)]  # 640 entries: ten partitions
+    for p in procs:
+        _, err = p.communicate(timeout=240)
+        assert p.returncode == 0, err.decode()[-2000:]
+    with fresh.engine.connect() as conn:
+        stored = _where(conn)
+        names = [p.name for p in list_partitions(conn)]
+    assert names == ["entries_p0", *(f"entries_p{lo}" for lo in range(64, 768, 64))]
+    assert sum(n for n, _, _ in stored.values()) == 640 and len(stored) == 10
+    make_checkpoint(fresh.engine, signer)
+    assert verify_ledger(fresh.engine, signer.name, signer.public_key).entries == 640
 
 
 @PG
