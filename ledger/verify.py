@@ -274,7 +274,10 @@ class _Run:
                 scan, checked = found
                 self.nodes_checked += checked
             else:  # one process; also what names rows missing, added or unencodable
-                scan = EntryScan(conn, codes, marks, on_nodes, on_receipts or _nothing, self.chunk)
+                check = on_receipts
+                if self.jobs > 1 and check is not None:  # it may have counted ranges folded
+                    check = self.receipts = ReceiptCheck(conn, codes)
+                scan = EntryScan(conn, codes, marks, on_nodes, check or _nothing, self.chunk)
                 scan.run(report)
             scan.finish()
             scans.append(scan)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from ledger.custody import Custody, apply_entry
+from ledger.custody import Custody, UnitState, apply_entry
 from ledger.merkle import frontier_levels, frontier_root
 from ledger.rows import Row
 from ledger.tree import TILE_HEIGHT
@@ -33,6 +33,7 @@ from ledger.verify_range import RangeResult
 from ledger.verify_scan import (
     _KEEP_CHAIN_BREAKS,
     _KEEP_MISMATCHED,
+    _KINDS,
     DerivedUnit,
     EntryScan,
     StoredNode,
@@ -40,10 +41,14 @@ from ledger.verify_scan import (
 )
 from ledger.verify_tiles import push_subtree
 
-__all__ = ["fold"]
+__all__ = ["Folder", "fold"]
+
+_STATES = {s.value: s for s in UnitState}
 
 
-class _Folder:
+class Folder:
+    """Folds ranges into ``scan`` one at a time, in log order (see the module doc)."""
+
     def __init__(self, scan: EntryScan, level: int, receipts: ReceiptCheck | None) -> None:
         self.scan = scan
         self.level = level
@@ -51,6 +56,7 @@ class _Folder:
         self.carry: list[Row] = []  # the scan still open at the last border
         self.breaks: list[tuple[int, int]] = []
         self.nodes: list[StoredNode] = []
+        self.nodes_checked = 0  # stored nodes the workers compared
 
     def add(self, part: RangeResult) -> None:
         scan = self.scan
@@ -66,6 +72,7 @@ class _Folder:
         ):
             scan.first_tile_mismatch = part.first_tile_mismatch
         self._tree(part)
+        self.nodes_checked += part.nodes_checked
         self._units(part)
         scan.declarations.extend(part.declarations)
         self._scans(part)
@@ -93,23 +100,34 @@ class _Folder:
         scan = self.scan
         units = scan.units
         apply = apply_entry
-        for uid, p in part.units.items():
+        kinds, states = _KINDS, _STATES
+        p = part.units
+        for uid, first_seq, first_prev, head_seq, head_hash, state, holder, bound, container, moved, before in zip(
+            p.ids, p.first_seq, p.first_prev, p.head_seq, p.head_hash, p.state, p.holder,
+            p.bound_for, p.container_id, p.moved, p.before, strict=True,
+        ):  # fmt: skip
             u = units.get(uid)
             if u is None:
                 u = units[uid] = DerivedUnit()
-            if p.first_prev != u.head_hash:
+            if first_prev != u.head_hash:
                 if u.head_seq is None:
-                    scan._chain_break(p.first_seq, None)
+                    scan._chain_break(first_seq, None)
                 else:
-                    self.breaks.append((p.first_seq, u.head_seq))
-            if p.before is None:
-                u.custody = Custody(*p.custody)
+                    self.breaks.append((first_seq, u.head_seq))
+            if before is None:
+                u.custody = Custody(states[state], holder, bound)
             else:
-                for kind, party, counterparty, first in p.before:
-                    apply(u.custody, kind, party, counterparty, is_new=first and u.head_seq is None)
-            if p.moved:
-                u.container_id = p.container_id
-            u.head_seq, u.head_hash = p.head_seq, p.head_hash
+                for kind, party, counterparty, first in before:
+                    apply(
+                        u.custody,
+                        kinds[kind],
+                        party,
+                        counterparty,
+                        is_new=first and u.head_seq is None,
+                    )
+            if moved:
+                u.container_id = container
+            u.head_seq, u.head_hash = head_seq, head_hash
 
     def _scans(self, part: RangeResult) -> None:
         scan = self.scan
@@ -131,6 +149,8 @@ class _Folder:
                     self.scan.note(p)
 
     def finish(self, on_nodes: Callable[[list[StoredNode]], list[Problem]]) -> None:
+        """After the last range: the last scan's receipt, the stored-level nodes the
+        fold closed, the chain breaks in seq order, the error declarations."""
         self._close(self.carry)
         self.carry = []
         if self.nodes:
@@ -138,6 +158,8 @@ class _Folder:
                 self.scan.note(p)
         self.breaks.sort()
         self.scan.chain_breaks = self.breaks[:_KEEP_CHAIN_BREAKS]
+        if self.scan.declarations:
+            self.scan._check_declarations()
 
 
 def fold(
@@ -153,9 +175,7 @@ def fold(
     ``level``: ranges are aligned subtrees of ``2**level`` leaves; ``on_nodes``
     compares the stored-level nodes the fold closes; ``receipts`` checks the scans
     that cross borders (None when ``scan_receipts`` cannot be read)."""
-    folder = _Folder(scan, level, receipts)
+    folder = Folder(scan, level, receipts)
     for part in parts:
         folder.add(part)
     folder.finish(on_nodes)
-    if scan.declarations:
-        scan._check_declarations()

@@ -34,7 +34,7 @@ from ledger.database import is_sqlite
 from ledger.rows import CodeBook
 from ledger.tree import TILE_HEIGHT
 from ledger.verify_derived import ReceiptCheck
-from ledger.verify_fold import fold
+from ledger.verify_fold import Folder
 from ledger.verify_problems import Problem
 from ledger.verify_range import RangeJob, RangeResult, verify_range
 from ledger.verify_scan import EntryScan, StoredNode
@@ -83,8 +83,9 @@ def scan_in_parallel(
     """The pass over the entries, by ``jobs`` processes: the scan (its findings not
     yet classified: call :meth:`~ledger.verify_scan.EntryScan.finish`) and the
     number of stored tree nodes the workers compared; or None when the log must
-    be verified in one process (see the module doc). ``progress(done)`` gets the
-    entries verified so far as ranges complete."""
+    be verified in one process (see the module doc); then ``receipts`` may have
+    counted scans of ranges folded already, so that process needs a fresh one.
+    ``progress(done)`` gets the entries verified so far as ranges complete."""
     url = _url(conn)
     low, high = conn.exec_driver_sql("SELECT MIN(seq), MAX(seq) FROM entries").one()
     if url is None or low is None or int(low) < 0:
@@ -112,29 +113,33 @@ def scan_in_parallel(
         for lo in range(0, total, span)
     ]
     parts: list[RangeResult | None] = [None] * len(jobs_list)
-    done = 0
+    done = folded = 0
+    scan = EntryScan(conn, codes, marks, on_nodes, receipts or _nothing, chunk)
+    folder = Folder(scan, level, receipts)  # folds each range as soon as those before it are in
+    pool = ProcessPoolExecutor(
+        max_workers=max(1, min(jobs, len(jobs_list))),
+        mp_context=multiprocessing.get_context(_start_method()),
+    )
     try:
-        with ProcessPoolExecutor(
-            max_workers=max(1, min(jobs, len(jobs_list))),
-            mp_context=multiprocessing.get_context(_start_method()),
-        ) as pool:
-            futures = {pool.submit(verify_range, job): i for i, job in enumerate(jobs_list)}
-            for future in as_completed(futures):
-                part = future.result()
-                if not part.in_place:
-                    for other in futures:
-                        other.cancel()
-                    return None
-                parts[futures[future]] = part
-                done += part.rows
-                if progress is not None:
-                    progress(done)
+        futures = {pool.submit(verify_range, job): i for i, job in enumerate(jobs_list)}
+        for future in as_completed(futures):
+            part = future.result()
+            if not part.in_place:
+                return None
+            parts[futures[future]] = part
+            while folded < len(parts) and (ready := parts[folded]) is not None:
+                folder.add(ready)
+                parts[folded] = None  # folded: its memory can go
+                folded += 1
+            done += part.rows
+            if progress is not None:
+                progress(done)
     except BrokenProcessPool:
         return None
-    scan = EntryScan(conn, codes, marks, on_nodes, receipts or _nothing, chunk)
-    folded = [p for p in parts if p is not None]
-    fold(scan, folded, level, on_nodes, receipts)
-    return scan, sum(p.nodes_checked for p in folded)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    folder.finish(on_nodes)
+    return scan, folder.nodes_checked
 
 
 def _start_method() -> str:

@@ -82,7 +82,9 @@ class Problem:
     table: str = "entries"
     key: Mapping[str, KeyValue] = field(default_factory=dict)
 
-    def sort_key(self) -> tuple[int, int, int, int, tuple[tuple[str, tuple[int, int, str]], ...]]:
+    def sort_key(
+        self,
+    ) -> tuple[int, int, int, int, tuple[tuple[str, tuple[int, int, str]], ...], str]:
         # A root mismatch is what is left when no row tells what changed: any other
         # finding about entries explains more, whatever its seq.
         tier = 2 if self.seq is None else 1 if self.problem == "root mismatch" else 0
@@ -95,6 +97,9 @@ class Problem:
                 (k, (0, v, "") if isinstance(v, int) else (1, 0, str(v)))
                 for k, v in self.key.items()
             ),
+            # Two findings about one row (a scan split in two names its receipt
+            # twice) come in one order however the log was read.
+            self.detail,
         )
 
     def as_json(self) -> dict[str, object]:

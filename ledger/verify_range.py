@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from ledger.custody import UnitState, apply_entry
+from ledger.custody import apply_entry
 from ledger.database import fetch_all, is_sqlite, make_engine, placeholder
 from ledger.ids import EntryKind
 from ledger.rows import CodeBook, Row
@@ -50,7 +50,7 @@ from ledger.verify_scan import (
     ScanGroup,
 )
 
-__all__ = ["RESETS", "Before", "RangeJob", "RangeResult", "UnitPart", "verify_range"]
+__all__ = ["RESETS", "Before", "RangeJob", "RangeResult", "UnitParts", "verify_range"]
 
 # Kinds after which a unit's custody (state, holder, bound_for) is the same whatever
 # it was before, and whether or not the unit had an entry before
@@ -65,9 +65,9 @@ RESETS = frozenset(
     }
 )
 
-Before = tuple[EntryKind, str, "str | None", bool]
-"""An entry applied before the unit's custody is fixed in a range: (kind, party
-code, counterparty code, whether it is the unit's first entry in the range)."""
+Before = tuple[str, str, "str | None", bool]
+"""An entry applied before the unit's custody is fixed in a range: (kind value,
+party code, counterparty code, whether it is the unit's first entry in the range)."""
 
 _SNAPSHOT_ID = re.compile(r"^[0-9A-Fa-f-]+$")
 
@@ -91,22 +91,30 @@ class RangeJob:
     check_receipts: bool
 
 
-@dataclass(frozen=True, slots=True)
-class UnitPart:
-    """One unit's entries in one range: the first (``first_seq``, its ``prev``) and
-    the last (``head_seq``, its leaf hash); ``custody`` (state, holder, bound_for)
-    after the range when ``before`` is None, else the custody was never fixed and
-    ``before`` lists what to apply to the unit's custody so far; ``container_id``
-    after the range when ``moved`` (packed or unpacked in it)."""
+@dataclass(slots=True)
+class UnitParts:
+    """Each unit's entries in one range, one list per column (cheap to send between
+    processes: no object per unit), in the order the range first names them.
 
-    first_seq: int
-    first_prev: bytes
-    head_seq: int
-    head_hash: bytes
-    custody: tuple[UnitState, str | None, str | None]
-    container_id: int | None
-    moved: bool
-    before: list[Before] | None
+    ``first_seq`` and ``first_prev``: its first entry there and the ``prev`` it
+    names; ``head_seq`` and ``head_hash``: its last entry and leaf hash;
+    ``state``, ``holder``, ``bound_for``: its custody after the range when its
+    ``before`` is None; else the custody was never fixed in the range and
+    ``before`` lists what to apply to the unit's custody so far;
+    ``container_id``: after the range, when ``moved`` (packed or unpacked in it).
+    """
+
+    ids: list[int] = field(default_factory=list)
+    first_seq: list[int] = field(default_factory=list)
+    first_prev: list[bytes] = field(default_factory=list)
+    head_seq: list[int] = field(default_factory=list)
+    head_hash: list[bytes] = field(default_factory=list)
+    state: list[str] = field(default_factory=list)
+    holder: list[str | None] = field(default_factory=list)
+    bound_for: list[str | None] = field(default_factory=list)
+    container_id: list[int | None] = field(default_factory=list)
+    moved: list[bool] = field(default_factory=list)
+    before: list[list[Before] | None] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -124,7 +132,7 @@ class RangeResult:
     nodes_checked: int = 0
     frontier: list[bytes] = field(default_factory=list)
     mark_frontiers: dict[int, list[bytes]] = field(default_factory=dict)
-    units: dict[int, UnitPart] = field(default_factory=dict)
+    units: UnitParts = field(default_factory=UnitParts)
     declarations: list[tuple[int, int, str, int | None]] = field(default_factory=list)
     receipts: int = 0  # scans checked here
     receipts_matched: int = 0
@@ -206,7 +214,7 @@ class _RangeScan(EntryScan):
                 counterparty = None if cp is None else parties.get(cp, "")
                 waiting = before.get(unit_id)
                 if waiting is not None and kind not in resets:
-                    waiting.append((kind, party, counterparty, u.head_seq is None))
+                    waiting.append((kind_name, party, counterparty, u.head_seq is None))
                 else:
                     if waiting is not None:
                         del before[unit_id]
@@ -249,18 +257,20 @@ class _RangeScan(EntryScan):
         out.frontier = self.frontier
         out.mark_frontiers = self.mark_frontiers
         out.declarations = self.declarations
-        out.units = {
-            uid: UnitPart(
-                *self.firsts[uid],
-                u.head_seq or 0,
-                u.head_hash,
-                (u.custody.state, u.custody.holder, u.custody.bound_for),
-                u.container_id,
-                uid in self.moved,
-                self.before.get(uid),
-            )
-            for uid, u in self.units.items()
-        }
+        parts = out.units
+        parts.ids = list(self.units)
+        units = list(self.units.values())
+        parts.first_seq = [self.firsts[uid][0] for uid in parts.ids]
+        parts.first_prev = [self.firsts[uid][1] for uid in parts.ids]
+        parts.head_seq = [u.head_seq or 0 for u in units]
+        parts.head_hash = [u.head_hash for u in units]
+        parts.state = [u.custody.state.value for u in units]
+        parts.holder = [u.custody.holder for u in units]
+        parts.bound_for = [u.custody.bound_for for u in units]
+        parts.container_id = [u.container_id for u in units]
+        moved, before = self.moved, self.before
+        parts.moved = [uid in moved for uid in parts.ids]
+        parts.before = [before.get(uid) for uid in parts.ids]
         out.receipts = self.receipts
         if self.receipt_check is not None:
             out.receipts_matched = self.receipt_check.matched

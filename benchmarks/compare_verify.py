@@ -1,0 +1,129 @@
+"""`hopchain ledger verify` beside a plain read of the same rows, in the same run.
+
+    python benchmarks/compare_verify.py [--entries 200000] [--jobs 2] [--repeat 2]
+
+On a kept ledger of ``--entries`` entries (built once into ``.benchmarks/`` or a
+kept PostgreSQL schema by ``benchmarks/verify_setup.py``: units commissioned and
+received by handheld scans, shipped, inspected, sold; two signed checkpoints):
+
+1. plain: the rows verification reads (the same query, the same chunks of 20,000
+   seqs) fetched through the driver, and ``hashlib.sha256`` of each row's bytes
+   (its ``repr``): what reading the log and hashing it costs, with nothing checked;
+2. ``verify_ledger`` in one process: entries/s and the ratio to plain;
+3. ``verify_ledger(jobs=N)``: entries/s, the ratio to plain and the speed-up over
+   one process (N processes on N cores would ideally give N).
+
+Each figure is the best of ``--repeat`` runs, the three measured one after the
+other in each round, so that all see the same machine load; per second of wall
+time and per second of CPU time (this process and its workers together: what a
+core verifies when it is not shared; the database server's own CPU is not
+counted). On a shared machine wall time shows little of ``--jobs``: Linux shares
+the CPU between sessions (autogroup), so N workers of one busy session get about
+one session's share. On SQLite and, when one answers (``HOPCHAIN_TEST_PG_URL``),
+on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+from sqlalchemy import Engine
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.ledger_setup import pg_url
+from benchmarks.verify_setup import ENTRIES_PER_UNIT, SIGNER, kept_ledger
+from ledger import verify_ledger
+from ledger.database import make_engine, placeholder
+from ledger.verify import CHUNK
+from ledger.verify_scan import _SQL
+
+
+class Rate(NamedTuple):
+    wall: float  # entries per second of wall time
+    cpu: float  # entries per CPU second, this process and its workers together
+
+
+def _cpu() -> float:
+    me, workers = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return me.ru_utime + me.ru_stime + workers.ru_utime + workers.ru_stime
+
+
+def _plain_rate(engine: Engine) -> Rate:
+    """Rows/s: the verification's query, chunk by chunk, and SHA-256 of each row."""
+    sha = hashlib.sha256
+    started, cpu = time.perf_counter(), _cpu()
+    count = 0
+    with engine.connect() as conn:
+        sql = _SQL.format(ph=placeholder(conn))
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        high = int(conn.exec_driver_sql("SELECT MAX(seq) FROM entries").scalar_one())
+        for lo in range(0, high + 1, CHUNK):
+            cursor.execute(sql, (lo, lo + CHUNK))
+            rows = cursor.fetchall()
+            for row in rows:
+                sha(repr(row).encode()).digest()
+            count += len(rows)
+        cursor.close()
+    return Rate(count / (time.perf_counter() - started), count / (_cpu() - cpu))
+
+
+def _verify_rate(engine: Engine, jobs: int) -> Rate:
+    started, cpu = time.perf_counter(), _cpu()
+    report = verify_ledger(engine, SIGNER.name, SIGNER.public_key, jobs=jobs)
+    return Rate(report.entries / (time.perf_counter() - started), report.entries / (_cpu() - cpu))
+
+
+def _best(rates: list[Rate]) -> Rate:
+    return Rate(max(r.wall for r in rates), max(r.cpu for r in rates))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--entries", type=int, default=200_000)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=2)
+    args = parser.parse_args()
+    entries = args.entries - args.entries % ENTRIES_PER_UNIT
+    kinds = ["sqlite"] + (["postgresql"] if pg_url() else [])
+    print(
+        f"verify: {entries:,} entries, best of {args.repeat}, --jobs {args.jobs}"
+        f" ({os.cpu_count()} cores, load {os.getloadavg()[0]:.1f} at the start)"
+    )
+    for kind in kinds:
+        engine = make_engine(kept_ledger(kind, entries))
+        _verify_rate(engine, 1)  # warm the pages the runs read
+        runs: dict[str, list[Rate]] = {"plain": [], "one": [], "many": []}
+        for _ in range(args.repeat):
+            runs["plain"].append(_plain_rate(engine))
+            runs["one"].append(_verify_rate(engine, 1))
+            runs["many"].append(_verify_rate(engine, args.jobs))
+        engine.dispose()
+        plain, one, many = (_best(runs[k]) for k in ("plain", "one", "many"))
+        for what, pick in (("wall time", 0), ("CPU time", 1)):
+            p, o, m = plain[pick], one[pick], many[pick]
+            print(
+                f"  {kind:<10} per second of {what}: plain read + SHA-256 {p:>9,.0f} rows"
+                f" | verify, 1 process {o:>9,.0f} entries ({o / p:.2f}x plain)"
+                f" | --jobs {args.jobs} {m:>9,.0f} entries ({m / p:.2f}x plain,"
+                f" {m / o:.2f}x one process)"
+            )
+    if "postgresql" not in kinds:
+        print("  postgresql skipped: no server answers (set HOPCHAIN_TEST_PG_URL)")
+    print(f"  load {os.getloadavg()[0]:.1f} at the end")
+
+
+if __name__ == "__main__":
+    main()
