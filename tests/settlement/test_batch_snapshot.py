@@ -6,6 +6,7 @@ same comparison on a Dask cluster)."""
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ from settlement.batch.partition import entry_findings, sales_arrays
 from settlement.batch.runner import SCHEDULER_ENV, SNAPSHOT_DIR_ENV
 from settlement.detection import load_grants
 from settlement.snapshot import Snapshot, load_snapshot
+from settlement.zones import Grant
 
 COLUMNS = ("seq", "unit", "kind", "party", "counterparty", "at_ms", "lat_e6", "lon_e6")
 TABLES = ("unit_ids", "unit_product", "products", "party_ids", "party_codes", "party_kind",
@@ -298,3 +300,36 @@ def test_units_keep_their_product_whatever_order_the_gtins_come_in(db_url: str) 
     assert snap.products == (earlier, later)  # sorted, each once
     assert snap.unit_product.tolist() == [1, -1, 0, 1, -1]  # units in id order
     assert snap.unit_ids.tolist() == sorted(snap.unit_ids.tolist())
+
+
+@settings(max_examples=25, deadline=None)
+@given(ledgers(), st.integers(0, 2**32 - 1))
+def test_any_split_finds_and_adds_up_what_the_whole_ledger_does(
+    case: tuple[Snapshot, int], seed: int
+) -> None:
+    snap, rows_per_partition = case
+    rng = np.random.default_rng(seed)
+    index = territory_index()
+    # entries in and around France and Germany, so that zones and clones come into play
+    located = snap.lat_e6 != K.NO_COORD
+    lat = np.where(located, rng.integers(40_000_000, 56_000_000, snap.n_entries), K.NO_COORD)
+    lon = np.where(located, rng.integers(-4_000_000, 16_000_000, snap.n_entries), K.NO_COORD)
+    snap = dataclasses.replace(snap, lat_e6=lat.astype(np.int32), lon_e6=lon.astype(np.int32))
+    grants = [
+        Grant(int(rng.integers(0, 5)), int(rng.integers(0, len(index.codes))),
+              int(rng.integers(0, 10**11)), int(rng.integers(10**11, 10**12)))
+        for _ in range(int(rng.integers(0, 6)))
+    ]  # fmt: skip
+    price = rng.integers(-1, 5_000, (2, 2)).astype(np.int64)
+    excluded = rng.random(snap.unit_ids.shape[0]) < 0.2
+    windows = [(0, 5 * 10**11), (3 * 10**11, 10**12)]
+    with tempfile.TemporaryDirectory() as tmp:
+        ps = write_snapshot_arrays(snap, "ef" * 32, tmp, rows_per_partition=rows_per_partition)
+        got = detect_partitioned(ps.directory, index, grants, max_kmh=200.0)
+        split = aggregate_partitioned(ps.directory, price, np.flatnonzero(excluded), windows)
+    want = entry_findings(snap, index, grants, max_kmh=200.0)
+    for name in ("seq", "unit", "at_ms", "flags", "responsible", "territory"):
+        assert np.array_equal(getattr(got, name), getattr(want, name)), name
+    whole = sales_arrays(snap, price, excluded, windows)
+    for name in ("sums", "seen", "alloc_ms", "alloc_party"):
+        assert np.array_equal(getattr(split, name), getattr(whole, name)), name
