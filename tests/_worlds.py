@@ -45,7 +45,15 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-__all__ = ["DEMO_2026_09", "Ran", "WorldStore", "load_sqlite", "save_sqlite", "sqlite_backup"]
+__all__ = [
+    "DEMO_2026_09",
+    "SMALL_DEMO_2026_09",
+    "Ran",
+    "WorldStore",
+    "load_sqlite",
+    "save_sqlite",
+    "sqlite_backup",
+]
 
 #: The demo network several test packages read (settlement pages, e-mails, statements):
 #: 200 units, 4 distributors, September 2026, then detection.
@@ -53,6 +61,11 @@ DEMO_2026_09: tuple[tuple[str, ...], ...] = (
     ("init",),
     ("demo", "--units", "200", "--distributors", "4", "--months", "1", "--start", "2026-09"),
     ("detect",),
+)
+#: A smaller one (60 units, 3 distributors, September 2026), not detected.
+SMALL_DEMO_2026_09: tuple[tuple[str, ...], ...] = (
+    ("init",),
+    ("demo", "--units", "60", "--distributors", "3", "--months", "1", "--start", "2026-09"),
 )
 
 

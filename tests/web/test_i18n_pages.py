@@ -28,6 +28,7 @@ from risk.models import (
 )
 from settlement.models import Alert, DepositMovement, Product
 from sightings.models import ProductImage
+from tests._worlds import SMALL_DEMO_2026_09, Ran
 from web.models import User
 from web.nav import NAV
 from web.roles import Role
@@ -308,6 +309,7 @@ def test_chinese_detail_pages_have_no_english_left(
     engine: Engine,
     app: Flask,
     run_cli: Callable[..., Result],
+    cli_world: Callable[..., list[Ran]],
 ) -> None:
     """The detail pages of a posted run read in Chinese (issue 11): the run with its
     totals, a statement as finance reads it and as its distributor reads it (line
@@ -324,10 +326,8 @@ def test_chinese_detail_pages_have_no_english_left(
     )
     from web.i18n import page_words
 
-    assert run_cli("init").exit_code == 0
-    demo = run_cli(
-        "demo", "--units", "60", "--distributors", "3", "--months", "1", "--start", "2026-09"
-    )
+    init, demo = cli_world(*SMALL_DEMO_2026_09)
+    assert init.exit_code == 0
     assert demo.exit_code == 0, demo.output
     assert run_cli("detect").exit_code == 0
     made = run_cli("settle", "--period", "2026-09", "--as", "finance")

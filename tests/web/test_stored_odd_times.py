@@ -28,6 +28,7 @@ from sqlalchemy import Engine, text
 
 from ledger import EntryKind, Hop, append_hops
 from ledger.times import MAX_MS, MIN_MS, format_day, format_ms, month_of_ms, to_datetime
+from tests._worlds import SMALL_DEMO_2026_09, Ran
 from web.roles import Role
 
 Cli = Callable[..., Result]
@@ -101,11 +102,11 @@ def _rewrite_time(engine: Engine, seq: int, at_ms: int) -> None:
 
 
 @pytest.fixture
-def odd_world(engine: Engine, run_cli: Cli, tmp_path: Path) -> OddWorld:
-    assert run_cli("init").exit_code == 0
-    made = run_cli(
-        "demo", "--units", "60", "--distributors", "3", "--months", "1", "--start", "2026-09"
-    )
+def odd_world(
+    engine: Engine, run_cli: Cli, cli_world: Callable[..., list[Ran]], tmp_path: Path
+) -> OddWorld:
+    init, made = cli_world(*SMALL_DEMO_2026_09)
+    assert init.exit_code == 0
     assert made.exit_code == 0, made.output
     code, party_id, units = _allocated_units(engine, 2)
     seqs = [
