@@ -97,7 +97,7 @@ def batch_options(command: _F) -> _F:
                 envvar="HOPCHAIN_SNAPSHOT_DIR",
                 type=click.Path(file_okay=False, path_type=Path),
                 help="Where the partitioned snapshot is written: a path every worker shares. "
-                "Default: $HOPCHAIN_SNAPSHOT_DIR, else instance/snapshots with a scheduler. "
+                "Default: $HOPCHAIN_SNAPSHOT_DIR, else snapshots/ in the instance folder with a scheduler. "
                 "Given without a scheduler, partitions run here one at a time.",
             ),
             click.option(

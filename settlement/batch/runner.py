@@ -46,19 +46,25 @@ if TYPE_CHECKING:
     from distributed import Client
 
 __all__ = [
-    "DEFAULT_SNAPSHOT_DIR",
     "SCHEDULER_ENV",
     "SNAPSHOT_DIR_ENV",
     "BatchOptions",
     "ClusterError",
     "aggregate_partitioned",
     "batch_client",
+    "default_snapshot_dir",
     "detect_partitioned",
 ]
 
 SCHEDULER_ENV = "HOPCHAIN_DASK_SCHEDULER"
 SNAPSHOT_DIR_ENV = "HOPCHAIN_SNAPSHOT_DIR"
-DEFAULT_SNAPSHOT_DIR = Path("instance") / "snapshots"
+
+
+def default_snapshot_dir() -> Path:
+    """``snapshots`` in the instance folder (``HOPCHAIN_INSTANCE``, default
+    ``./instance``), where a run with a scheduler and no snapshot dir writes."""
+    return Path(os.environ.get("HOPCHAIN_INSTANCE") or "instance") / "snapshots"
+
 
 T = TypeVar("T")
 OnPartition = Callable[[int, int], None]
@@ -99,10 +105,10 @@ class BatchOptions:
     ) -> BatchOptions:
         """Options from explicit values, else ``HOPCHAIN_DASK_SCHEDULER`` and
         ``HOPCHAIN_SNAPSHOT_DIR``; with a scheduler and no directory the snapshots go
-        to ``instance/snapshots``."""
+        to :func:`default_snapshot_dir` (which workers must share too)."""
         sched = scheduler or os.environ.get(SCHEDULER_ENV) or None
         raw_dir = snapshot_dir or os.environ.get(SNAPSHOT_DIR_ENV) or None
-        root = Path(raw_dir) if raw_dir else (DEFAULT_SNAPSHOT_DIR if sched else None)
+        root = Path(raw_dir) if raw_dir else (default_snapshot_dir() if sched else None)
         return cls(sched, root, rows_per_partition, on_partition)
 
     @property
@@ -115,7 +121,7 @@ class BatchOptions:
     @property
     def root(self) -> Path:
         """The folder partitioned snapshots go to."""
-        return self.snapshot_root if self.snapshot_root is not None else DEFAULT_SNAPSHOT_DIR
+        return self.snapshot_root if self.snapshot_root is not None else default_snapshot_dir()
 
 
 @contextmanager

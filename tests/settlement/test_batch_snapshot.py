@@ -271,11 +271,14 @@ def test_options_come_from_the_environment_unless_given(
 ) -> None:
     monkeypatch.delenv(SCHEDULER_ENV, raising=False)
     monkeypatch.delenv(SNAPSHOT_DIR_ENV, raising=False)
+    monkeypatch.delenv("HOPCHAIN_INSTANCE", raising=False)
     assert not BatchOptions.from_env().partitioned  # nothing set: the run as before
     monkeypatch.setenv(SCHEDULER_ENV, "tcp://10.0.0.5:8786")
     opts = BatchOptions.from_env()
     assert opts.partitioned and opts.scheduler == "tcp://10.0.0.5:8786"
     assert opts.root == Path("instance") / "snapshots"
+    monkeypatch.setenv("HOPCHAIN_INSTANCE", str(tmp_path / "inst"))
+    assert BatchOptions.from_env().root == tmp_path / "inst" / "snapshots"
     monkeypatch.setenv(SNAPSHOT_DIR_ENV, str(tmp_path))
     assert BatchOptions.from_env().root == tmp_path
     given_opts = BatchOptions.from_env(scheduler="tcp://h:1", snapshot_dir=tmp_path / "x")
