@@ -157,8 +157,9 @@ def declarations_table(conn: Connection) -> str:
 
     ``entry_retractions`` on PostgreSQL after the migration (one primary-key probe)
     rather than ``entries`` itself, whose ``retracts_seq`` index is one per
-    partition: a unit's history at 100 partitions took 73 ms with ``entries`` and
-    7.8 ms with ``entry_retractions`` (docs/scaling.md). ``entries`` elsewhere
+    partition: a unit's history at 102 partitions took 131.8 ms with ``entries`` and
+    2.6 ms with ``entry_retractions`` (benchmarks/compare_partition_queries.py,
+    docs/scaling.md). ``entries`` elsewhere
     (SQLite, or a PostgreSQL schema made without the migrations).
     """
     if conn.dialect.name != "postgresql":
