@@ -116,3 +116,21 @@ def test_an_unreachable_scheduler_is_named() -> None:
     said = r"tcp://127\.0\.0\.1:9.*HOPCHAIN_DASK_SCHEDULER"
     with pytest.raises(ClusterError, match=said), batch_client(opts):
         pass  # pragma: no cover
+
+
+def test_a_scheduler_address_connects_a_client_of_its_own(
+    tmp_path: Path, client: object, db_url: str
+) -> None:
+    if not db_url.startswith("sqlite"):
+        pytest.skip("reads no database of its own: the SQLite variant says it all")
+    address = client.scheduler.address  # type: ignore[attr-defined]
+    w, size = build_world(db_url)
+    with w.engine.connect() as conn:
+        ps = write_snapshot(conn, size, w.root(size).hex(), tmp_path, rows_per_partition=40)
+    w.engine.dispose()
+    here = detect_partitioned(ps.directory, territory_index(), [])
+    with batch_client(BatchOptions(scheduler=address)) as own:
+        assert own is not None and own is not client and own.scheduler.address == address
+        there = detect_partitioned(ps.directory, territory_index(), [], client=own)
+    assert own.status == "closed"  # the runner closes the client it opened
+    assert np.array_equal(there.seq, here.seq) and np.array_equal(there.flags, here.flags)
