@@ -48,6 +48,7 @@ from ledger.verify_scan import (
     DerivedUnit,
     EntryScan,
     ScanGroup,
+    paused_gc,
 )
 
 __all__ = ["RESETS", "Before", "RangeJob", "RangeResult", "UnitParts", "verify_range"]
@@ -295,7 +296,7 @@ def verify_range(job: RangeJob) -> RangeResult:
     back as ``in_place`` False: the parent then verifies in one process, which
     names it."""
     try:
-        with _engine(job.url).connect() as conn:
+        with paused_gc(), _engine(job.url).connect() as conn:
             if not is_sqlite(conn):
                 conn = conn.execution_options(isolation_level="REPEATABLE READ")
                 if job.snapshot is not None:
