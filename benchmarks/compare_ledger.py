@@ -13,8 +13,7 @@
    ratio counts. SQLite also shows CPU time per row (everything runs in this
    process), which a shared machine moves less than wall time. On SQLite and,
    when one answers, on PostgreSQL.
-2. Verify: entries/s re-derived by ``verify_ledger`` (one process, one core).
-3. Proofs: inclusion and consistency proof generation at ``--proof-entries``
+2. Proofs: inclusion and consistency proof generation at ``--proof-entries``
    entries; the synthetic tree is built once and kept in ``.benchmarks/``.
 """
 
@@ -28,17 +27,14 @@ import sys
 import time
 from pathlib import Path
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Connection, Engine
 from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.ledger_setup import ENTRY_COLUMNS, commissioning, fresh_database, pg_url, shipping
-from ledger import append_hops, consistency_proof, inclusion_proof, merkle, verify_ledger
-from ledger.checkpoint import make_checkpoint
+from ledger import append_hops, consistency_proof, inclusion_proof, merkle
 from ledger.database import make_engine
-from ledger.keys import LedgerSigner
 from ledger.tree import TILE_HEIGHT, is_stored_level
 
 BATCH = 1000
@@ -105,13 +101,6 @@ def _plain_rate(engine: Engine) -> tuple[float, float]:
             conn.exec_driver_sql(sql, rows[i : i + BATCH])
     cpu, wall = time.process_time() - cpu, time.perf_counter() - started
     return len(rows) / wall, cpu / len(rows) * 1e6
-
-
-def _verify_rate(engine: Engine) -> float:
-    signer = LedgerSigner("bench.hopchain/ledger", Ed25519PrivateKey.generate())
-    make_checkpoint(engine, signer)
-    report = verify_ledger(engine, signer.name, signer.public_key)
-    return report.rate
 
 
 def _synthetic_tree(path: Path, size: int) -> None:
@@ -192,11 +181,9 @@ def main() -> None:
     )
     for kind in kinds:
         runs = []  # (ours hops/s, plain rows/s, ours CPU us/hop, plain CPU us/row)
-        for run in range(args.repeat):
+        for _ in range(args.repeat):
             with fresh_database(kind) as engine:
                 ours, ours_cpu = _append_rate(engine, args.hops)
-                if run == 0:
-                    verify = _verify_rate(engine)
                 plain, plain_cpu = _plain_rate(engine)
             runs.append((ours, plain, ours_cpu, plain_cpu))
         ratio = statistics.median(o / p for o, p, _, _ in runs)
@@ -211,7 +198,6 @@ def main() -> None:
                 f"  {kind:<10} CPU {ours_cpu:.1f} us/hop | {plain_cpu:.1f} us/row"
                 f" | ratio {plain_cpu / ours_cpu:.2f}x (least of {args.repeat})"
             )
-        print(f"  {kind:<10} verify {verify:>9,.0f} entries/s on one core (goal >= 250,000)")
     if "postgresql" not in kinds:
         print("  postgresql skipped: no server answers (set HOPCHAIN_TEST_PG_URL)")
 
