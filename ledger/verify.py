@@ -28,6 +28,10 @@ Problems in a row of another table (``seq`` None, ``table`` and ``key`` set):
 changed|missing|extra``, ``receipt changed|missing|extra`` and ``unreadable`` (a
 table that cannot be read at all). See :mod:`ledger.verify_derived`.
 
+With ``jobs`` > 1 (``hopchain ledger verify --jobs N``) the streaming pass runs
+in N processes over aligned ranges of the log and is folded back into one
+(:mod:`ledger.verify_parallel`); the findings are those of one process.
+
 Adding a check (settlement, alerts, ...): pass a function ``check(ctx) ->
 Iterable[Problem]`` in ``extra_checks``; it runs on the same database snapshot
 after the ledger's own checks, and what it returns joins the same report.
