@@ -41,6 +41,9 @@ from sqlalchemy.orm import Session
 from ledger import EntryKind, Hop, append_hops, ensure_signing_key
 from scanners import FlushReport, HandheldClient, generate_device_key, register_device
 
+# a real server started, loaded and killed: end to end, left out of make test outside CI
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[2]
 CLIENTS = {"HH-A": 24, "HH-B": 10, "HH-C": 12, "HH-D": 60}  # scans each (HH-B: per queue)
 KILL_AFTER = 12  # HH-D's scans stored before the writer is killed

@@ -8,11 +8,15 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from click.testing import Result
 from sqlalchemy import Engine, text
 
 from settlement import period_bounds
 from tests._worlds import Ran
+
+# end to end (issue 8): a demo of three months settled from imported files
+pytestmark = pytest.mark.slow
 
 Cli = Callable[..., Result]
 World = Callable[..., list[Ran]]

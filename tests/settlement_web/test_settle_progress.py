@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import pytest
 from _settlement_web import Demo
 from click.testing import Result
 
@@ -56,6 +57,7 @@ def test_a_settle_that_fails_says_where_it_stopped(
     assert "done in" not in failed.stderr
 
 
+@pytest.mark.slow  # a whole demo built through the command line
 def test_demo_still_shows_its_stages(run_cli: Callable[..., Result]) -> None:
     assert run_cli("init").exit_code == 0
     made = run_cli(

@@ -363,6 +363,7 @@ def _check_api(app: Flask, engine: Engine, odd_world: OddWorld, bearer: Bearer) 
     assert answered[200] >= len(urls) // 2, f"too few operations answered at all: {answered}"
 
 
+@pytest.mark.slow  # every command, page and endpoint over a demo: end to end
 def test_odd_stored_times_break_no_command_page_or_endpoint(
     app: Flask, engine: Engine, odd_world: OddWorld, login_as: Login, bearer: Bearer
 ) -> None:
