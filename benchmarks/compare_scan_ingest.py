@@ -1,7 +1,10 @@
 """Scan ingest over HTTP beside the ledger's own append rate, in the same run.
 
     python benchmarks/compare_scan_ingest.py [--hops 20000] [--clients 50]
-        [--per-batch 20] [--server-threads 8] [--db sqlite|postgresql]
+        [--per-batch 20] [--server-threads 8] [--db sqlite|postgresql|both]
+
+Both databases by default: SQLite, then PostgreSQL when one answers
+(``HOPCHAIN_TEST_PG_URL``, else the local default), each with its own ratio.
 
 1. Served: ``hopchain serve`` (waitress) on 127.0.0.1 on a temporary instance;
    ``--clients`` threads, each a registered handheld with its own keep-alive
@@ -30,6 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.ledger_setup import pg_url
 from benchmarks.scan_ingest_setup import (
     IngestResult,
     append_directly,
@@ -45,8 +49,8 @@ from benchmarks.scan_ingest_setup import (
 from ledger.database import make_engine
 
 
-def _served(args: argparse.Namespace, units: list[str]) -> tuple[IngestResult, int]:
-    with database_url(args.db) as (url, instance):
+def _served(args: argparse.Namespace, kind: str, units: list[str]) -> tuple[IngestResult, int]:
+    with database_url(kind) as (url, instance):
         keys = prepare_database(url, instance, args.clients)
         engine = make_engine(url)
         ship_to_d1(engine, units)
@@ -59,8 +63,8 @@ def _served(args: argparse.Namespace, units: list[str]) -> tuple[IngestResult, i
     return served, sum(len(c.bodies) for c in clients)
 
 
-def _ledger(args: argparse.Namespace, units: list[str]) -> IngestResult:
-    with database_url(args.db) as (url, instance):
+def _ledger(args: argparse.Namespace, kind: str, units: list[str]) -> IngestResult:
+    with database_url(kind) as (url, instance):
         keys = prepare_database(url, instance, args.clients)
         engine = make_engine(url)
         ship_to_d1(engine, units)
@@ -78,20 +82,32 @@ def main() -> None:
     parser.add_argument("--per-batch", type=int, default=20, help="events per signed batch")
     parser.add_argument("--server-threads", type=int, default=8, help="waitress threads")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each; the best counts")
-    parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     args = parser.parse_args()
+    kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
+    if "postgresql" in kinds and pg_url() is None:
+        if args.db == "postgresql":
+            raise SystemExit("no PostgreSQL answers: set HOPCHAIN_TEST_PG_URL")
+        kinds.remove("postgresql")
+        print("postgresql skipped: no server answers (set HOPCHAIN_TEST_PG_URL)")
+    for kind in kinds:
+        _compare(args, kind)
+
+
+def _compare(args: argparse.Namespace, kind: str) -> None:
+    """Served beside ledger on ``kind``, ``--repeat`` paired runs; prints the ratio."""
     units = serials(0, args.hops)
     print(
         f"{args.hops} receiving scans from {args.clients} handhelds, {args.per_batch} per "
-        f"signed batch, on {args.db}; server: hopchain serve, {args.server_threads} threads; "
+        f"signed batch, on {kind}; server: hopchain serve, {args.server_threads} threads; "
         f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}; best of {args.repeat}"
     )
     served_runs: list[IngestResult] = []
     ledger_runs: list[IngestResult] = []
     batches = 0
     for run in range(1, args.repeat + 1):
-        served, batches = _served(args, units)
-        ledger = _ledger(args, units)
+        served, batches = _served(args, kind, units)
+        ledger = _ledger(args, kind, units)
         served_runs.append(served)
         ledger_runs.append(ledger)
         print(
@@ -106,7 +122,7 @@ def main() -> None:
     ledger_cpu = min(1e6 * r.cpu_seconds / r.hops for r in ledger_runs)
     print(f"POST /api/v1/scans : {best_served:10,.0f} unit-hops/s best  ({args.hops} hops in {batches} signed batches, {args.clients} clients); server CPU {served_cpu:.0f} us/hop")  # fmt: skip
     print(f"ledger append_hops : {best_ledger:10,.0f} unit-hops/s best  (the same hops in the same batches, one caller); CPU {ledger_cpu:.0f} us/hop")  # fmt: skip
-    print(f"ratio served/ledger: {ratios[len(ratios) // 2]:10.2f}  median of paired runs; {best_served / best_ledger:.2f} best vs best (goal >= 0.5)")  # fmt: skip
+    print(f"ratio served/ledger: {ratios[len(ratios) // 2]:10.2f}  median of paired runs; {best_served / best_ledger:.2f} best vs best (goal >= 0.5), {kind}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -5,8 +5,10 @@ A batch runs in one write transaction that first takes the ledger lock (SQLite
 (threads, processes, web workers) queue instead of forking a unit chain or the
 log, and a process killed mid-batch leaves no trace of the batch at all.
 
-Inside the lock a batch is read once (head, parties, sites, units), worked out in
-memory, and written with one ``executemany`` per table: the lock is held for as
+Inside the lock a batch is read once (head, parties, sites, units: one query each,
+an array parameter on PostgreSQL), worked out in memory, and written with one
+statement per table (SQLite ``executemany``; PostgreSQL ``COPY``, and one
+``UPDATE ... FROM unnest`` for the units that changed): the lock is held for as
 little time as possible and its cost is shared by every hop in the batch.
 """
 

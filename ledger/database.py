@@ -86,7 +86,7 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
     """A transaction that holds the database's write lock from its first statement.
 
     On SQLite that is ``BEGIN IMMEDIATE``; on PostgreSQL callers add their own
-    advisory lock (see :func:`ledger.sequencer.lock_ledger`).
+    advisory lock (see :func:`ledger.append.lock_ledger`).
     """
     with engine.connect() as conn:
         if is_sqlite(engine):
