@@ -120,7 +120,7 @@ class _PartitionProgress:
         self.bar: Progress | None = None
 
     def __call__(self, done: int, total: int) -> None:
-        if self.bar is None:
+        if self.bar is None:  # (0, total) comes first: the clock starts with the work
             self.bar = Progress(f"{self.desc}: partitions", "partitions")
         self.bar.update(done, total)
         if done == total:

@@ -82,7 +82,8 @@ class BatchOptions:
     None; ``snapshot_root``: the folder under which partitioned snapshots are written
     (a path every worker shares) or None; ``rows_per_partition``: about how many
     entries one partition holds (memory per worker grows with it);
-    ``on_partition(done, total)``: hears each partition finish. ``client`` (an open
+    ``on_partition(done, total)``: hears ``(0, total)`` as the partitions start, then
+    each partition finish. ``client`` (an open
     ``distributed.Client``) is used instead of connecting to ``scheduler``;
     ``connect_timeout_s``: how long to wait for the scheduler to answer.
     """
@@ -162,8 +163,11 @@ def _map(
     client: Client | None,
     on_partition: OnPartition | None,
 ) -> list[T]:
-    """``fn(directory, i, *shared)`` for every partition ``i``, in partition order."""
+    """``fn(directory, i, *shared)`` for every partition ``i``, in partition order;
+    ``on_partition`` hears ``(0, n)`` as the work starts, then each one done."""
     out: list[T | None] = [None] * n
+    if on_partition is not None:
+        on_partition(0, n)
     if client is None:
         for i in range(n):
             out[i] = fn(str(directory), i, *shared)

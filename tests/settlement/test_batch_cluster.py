@@ -68,7 +68,7 @@ def test_the_cluster_run_finds_and_settles_exactly_what_one_process_does(
     snap = open_snapshot(next((tmp_path / "shared").iterdir()))
     n = len(snap.partitions)
     assert n >= 3
-    assert heard == [(i + 1, n) for i in range(n)] * 2  # detection, then settlement
+    assert heard == [(i, n) for i in range(n + 1)] * 2  # detection, then settlement
     # the unit with forty hops sits alone in a partition bigger than the others
     assert max(p.entries for p in snap.partitions) > 25
     assert {f[3] for f in one.findings} == {"out_of_zone", "cross_region", "custody_break", "clone"}
