@@ -887,7 +887,9 @@ class _Batch:
                 for u in updates
             ],
         )
-        ensure_partitions(conn, self.head.size)  # PostgreSQL: a partition for every seq
+        # PostgreSQL: a partition for every seq (no catalogue query while the
+        # partitions this process last read still reach far enough)
+        ensure_partitions(conn, self.head.size, start=self.head.size - len(self.entries))
         bulk_insert(conn, "entries", _ENTRY_COLUMNS, self.entries)
         bulk_insert(conn, "tree_nodes", ("level", "idx", "hash"), self.nodes)
         bulk_insert(conn, "scan_receipts", _RECEIPT_COLUMNS, self.receipts)

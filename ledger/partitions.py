@@ -26,11 +26,13 @@ from __future__ import annotations
 
 import os
 import re
+import threading
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Connection, FromClause, MetaData, Table
+from sqlalchemy import BigInteger, Column, Connection, Engine, FromClause, MetaData, Table
 from sqlalchemy.exc import OperationalError
 
 from ledger.models import Entry
@@ -276,8 +278,58 @@ def missing_ranges(
     return [(lo, lo + rows) for lo in range(covered, target, rows)]
 
 
+_Bounds = tuple[tuple[str, int | None, int | None], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Known:
+    """What one process last read of an engine's partitions: ``bounds`` (None: entries
+    was not partitioned), read when the ledger's size was ``upto``."""
+
+    bounds: _Bounds | None
+    upto: int
+
+
+# Per engine, in this process: lets an append skip the catalogue query while the
+# partitions it last read still hold its rows and one whole partition after them.
+_known: weakref.WeakKeyDictionary[Engine, _Known] = weakref.WeakKeyDictionary()
+_known_lock = threading.Lock()
+
+
+def _still_enough(known: _Known | None, start: int | None, upto_seq: int, size: int) -> bool:
+    """Whether what was read before is enough for rows ``start <= seq < upto_seq``
+    without reading the catalogue again.
+
+    Never without ``start``, nor when ``start`` lies below the size last read (the
+    ledger does not shrink: a database emptied or made again under the same engine).
+    Partitions made since by another process only make the remembered list short,
+    which sends the caller back to the catalogue sooner, never later. An
+    ``entries`` read as not partitioned is taken as such for one partition's worth
+    of seqs (``size``) past that read: a migration run meanwhile makes partitions
+    through at least one whole partition past the ledger's head.
+    """
+    if known is None or start is None or start < known.upto:
+        return False
+    if known.bounds is None:
+        return upto_seq < known.upto + size
+    try:
+        return not missing_ranges(known.bounds, upto_seq, size)
+    except PartitionError:  # too many from what was read: the catalogue decides
+        return False
+
+
+def _remember(engine: Engine, bounds: _Bounds | None, upto: int) -> None:
+    with _known_lock:
+        _known[engine] = _Known(bounds, upto)
+
+
 def ensure_partitions(
-    conn: Connection, upto_seq: int, *, rows: int | None = None, wait: bool = False
+    conn: Connection,
+    upto_seq: int,
+    *,
+    rows: int | None = None,
+    wait: bool = False,
+    start: int | None = None,
 ) -> list[Partition]:
     """Create the partitions missing up to one full partition after the one that
     will hold seq ``upto_seq``; return those created.
@@ -294,7 +346,13 @@ def ensure_partitions(
 
     Safe under concurrent callers: creation is serialised by a transaction-level
     advisory lock and the bounds are read again under it, so two callers never
-    make the same partition. Costs one catalogue query when nothing is missing.
+    make the same partition. Costs one catalogue query when nothing is missing,
+    and none at all when the caller passes ``start`` (the ledger's size before its
+    rows, as an append does) and the partitions this process last read for the
+    engine (remembered per engine, learned at the last query) still reach one whole
+    partition past the partition of ``upto_seq``: then nothing can be missing, since
+    partitions are only ever added. A list read in a call that created partitions
+    is not remembered (the caller may roll back): the next call reads again.
     Does nothing on SQLite or on an ``entries`` that is not partitioned. Raises
     :class:`PartitionError` for a negative ``upto_seq`` or ``rows`` below 1.
     """
@@ -305,7 +363,15 @@ def ensure_partitions(
         raise PartitionError(f"partition rows must be a whole number of at least 1, got {size!r}")
     if conn.dialect.name != "postgresql":
         return []
-    if not missing_ranges(_bounds(conn), upto_seq, size) or not is_partitioned(conn):
+    engine = conn.engine
+    if _still_enough(_known.get(engine), start, upto_seq, size):
+        return []
+    read = tuple(_bounds(conn))
+    if not missing_ranges(read, upto_seq, size):
+        _remember(engine, read, upto_seq)
+        return []
+    if not is_partitioned(conn):
+        _remember(engine, None, upto_seq)
         return []
     conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_ADVISORY_KEY})")
     bounds = _bounds(conn)  # another caller may have made them meanwhile

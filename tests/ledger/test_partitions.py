@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from alembic import command
 from click.testing import CliRunner, Result
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import IntegrityError
 
 from ledger import EntryKind, Hop, LedgerIntegrityError, LedgerSigner, verify_ledger
@@ -207,6 +207,73 @@ def test_appends_cross_borders_and_keep_a_partition_ahead(
     assert names == ["entries_p0", "entries_p64", "entries_p128", "entries_p192"]
     make_checkpoint(fresh.engine, signer)
     assert verify_ledger(fresh.engine, signer.name, signer.public_key, chunk=16).entries == size
+
+
+class _CatalogueReads:
+    """Counts the statements that read the partitions of entries from the catalogue."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.count = 0
+        event.listen(engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, conn: object, cursor: object, statement: str, *args: object) -> None:
+        if "pg_inherits" in statement:
+            self.count += 1
+
+
+def _commission(network: Network, count: int, tag: str) -> list[int]:
+    results = network.append(
+        *(
+            Hop(item(f"{tag}{i}"), EntryKind.COMMISSIONING, "MFR", network.at())
+            for i in range(count)
+        )
+    )
+    assert {r.status for r in results} == {"accepted"}
+    return [s for r in results for s in r.seqs]
+
+
+@PG
+def test_appends_read_the_partitions_only_near_the_last_one_read(fresh: Network) -> None:
+    reads = _CatalogueReads(fresh.engine)
+    _commission(fresh, 10, "A")  # seqs 0-9: read once (p0 and p64 made by the migration)
+    assert reads.count == 1
+    for n in range(4):  # seqs 10-49: p64 is still a whole partition ahead, no reads
+        _commission(fresh, 10, f"B{n}")
+    assert reads.count == 1
+    seqs = _commission(fresh, 20, "C")  # seqs 50-69: the head enters p64, p128 is made
+    assert seqs[-1] == 69 and reads.count > 1
+    after_border = reads.count
+    # seqs 70-79: read once more (a list read while making partitions is not kept,
+    # the batch might have rolled back), then that list reaches far enough
+    _commission(fresh, 5, "D")
+    _commission(fresh, 5, "E")
+    assert reads.count == after_border + 1
+    with fresh.engine.connect() as conn:
+        names = [p.name for p in list_partitions(conn)]
+        assert _where(conn)["entries_p64"] == (16, 64, 79)
+    assert names == ["entries_p0", "entries_p64", "entries_p128"]
+
+
+@PG
+def test_partitions_made_elsewhere_or_rolled_back_are_read_again(fresh: Network) -> None:
+    _commission(fresh, 10, "A")  # this engine remembers p0 and p64
+    other = make_engine(fresh.engine.url)  # another process, say: makes p128 to p256
+    try:
+        with other.begin() as conn:
+            assert [p.lo for p in ensure_partitions(conn, 200, wait=True)] == [128, 192, 256]
+    finally:
+        other.dispose()
+    with pytest.raises(RuntimeError, match="rolled back"), fresh.engine.begin() as conn:
+        # a batch that made p320 and p384 and then failed: neither is kept
+        assert [p.lo for p in ensure_partitions(conn, 330, start=10)] == [320, 384]
+        raise RuntimeError("rolled back")
+    # 320 seqs in one batch: the append reads again and makes p320 and p384 itself
+    seqs = _commission(fresh, 320, "B")
+    assert (seqs[0], seqs[-1]) == (10, 329)
+    with fresh.engine.connect() as conn:
+        assert [p.lo for p in list_partitions(conn)][-3:] == [256, 320, 384]
+        stored = _where(conn)
+    assert stored["entries_p320"] == (10, 320, 329) and stored["entries_p128"] == (64, 128, 191)
 
 
 @PG
