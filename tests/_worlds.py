@@ -47,6 +47,7 @@ from sqlalchemy import Engine
 
 __all__ = [
     "DEMO_2026_09",
+    "DEMO_TWO_MONTHS",
     "SMALL_DEMO_2026_09",
     "Ran",
     "WorldStore",
@@ -61,6 +62,11 @@ DEMO_2026_09: tuple[tuple[str, ...], ...] = (
     ("init",),
     ("demo", "--units", "200", "--distributors", "4", "--months", "1", "--start", "2026-09"),
     ("detect",),
+)
+#: The demo of two months before today (160 units, 4 distributors, seed 3), not detected.
+DEMO_TWO_MONTHS: tuple[tuple[str, ...], ...] = (
+    ("init",),
+    ("demo", "--units", "160", "--distributors", "4", "--months", "2", "--seed", "3"),
 )
 #: A smaller one (60 units, 3 distributors, September 2026), not detected.
 SMALL_DEMO_2026_09: tuple[tuple[str, ...], ...] = (

@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import Engine
 
+from tests._worlds import DEMO_TWO_MONTHS, Ran
 from web.cli import CliState, build_cli
 
 Cli = Callable[..., Result]
@@ -20,9 +21,11 @@ def _root(output: str) -> str:
     return match.group(1)
 
 
-def test_demo_writes_a_verifiable_network_with_diversion(run_cli: Cli, engine: Engine) -> None:
-    assert run_cli("init").exit_code == 0
-    out = run_cli("demo", "--units", "160", "--distributors", "4", "--months", "2", "--seed", "3")
+def test_demo_writes_a_verifiable_network_with_diversion(
+    run_cli: Cli, cli_world: Callable[..., list[Ran]], engine: Engine
+) -> None:
+    init, out = cli_world(*DEMO_TWO_MONTHS)  # the credit test reads the same demo
+    assert init.exit_code == 0
     assert out.exit_code == 0, out.output
     assert "160 units, 4 distributors" in out.output
     verify = run_cli("ledger", "verify", "--quiet")

@@ -21,13 +21,14 @@ from risk.credit_alerts import list_alerts
 from risk.models import CreditAlert, CreditInvestigation, CreditPayment, CreditRating, RiskItem
 from risk.open_items import items_in
 from settlement.common import Actor
+from tests._worlds import DEMO_TWO_MONTHS, Ran
 
 
 def test_the_demo_seeds_credit_files_overdue_items_and_a_cash_only_party(
-    run_cli: Callable[..., Result], engine: Engine
+    run_cli: Callable[..., Result], cli_world: Callable[..., list[Ran]], engine: Engine
 ) -> None:
-    assert run_cli("init").exit_code == 0
-    out = run_cli("demo", "--units", "160", "--distributors", "4", "--months", "2", "--seed", "3")
+    init, out = cli_world(*DEMO_TWO_MONTHS)  # tests/test_demo.py reads the same demo
+    assert init.exit_code == 0
     assert out.exit_code == 0, out.output
     line = re.search(r"^credit: .*$", out.output, re.M)
     assert line, out.output
