@@ -414,36 +414,19 @@ class EntryScan:
             u.head_hash = leaf
 
     def _slow_rows(self, rows: list[tuple[Any, ...]]) -> None:
-        # Locals, not attributes, and one unpacking per row: this loop runs once per
-        # entry of a chunk that is not in place (rows missing, added or unencodable).
+        """A chunk that is not in place (rows missing, added or unencodable): each row is
+        encoded on its own so the gap or the row that cannot be encoded is named; the
+        rows that stand then follow the same unit, receipt and tree steps as a chunk in
+        place (:meth:`_follow_units`, :meth:`_grow`)."""
         codes = self.codes
-        parties = codes.parties
         leaf_hash = merkle.leaf_hash
         encode = canonical_bytes
-        push = merkle.frontier_push
-        nodes = self._nodes
-        tile = TILE_HEIGHT
-
-        def on_node(level: int, index: int, h: bytes) -> None:
-            if level % tile == 0:
-                nodes.append((level, index, h))
-
-        frontier = self.frontier
-        units = self.units
         mismatched = self.mismatched
-        kinds = _KINDS
-        packing, unpacking = _PACKING, _UNPACKING
-        declaration = _DECLARATION
-        declarations = self.declarations
-        apply = apply_entry
         expected = self.expected
-        size = self.size
-        marks = self.marks
-        next_mark = marks[0] if marks else -1
-        scan_rows = self._scan_rows.append
+        kept: list[tuple[Any, ...]] = []
+        leaves: list[bytes] = []
         for row in rows:
-            (seq, kind_name, _, _, party, cp, _, _, _, _, device, _, _, prev, stored,
-             unit_id, retracts, container_id) = row  # fmt: skip
+            seq, stored = row[SEQ], row[LEAF]
             if seq != expected:
                 if seq < 0:
                     self.gaps += 1
@@ -460,39 +443,13 @@ class EntryScan:
                 stored = leaf
             if leaf != stored and len(mismatched) < _KEEP_MISMATCHED:
                 mismatched[seq] = row
-            u = units.get(unit_id)
-            if u is None:
-                u = units[unit_id] = DerivedUnit()
-            if prev != u.head_hash:
-                self._chain_break(seq, u.head_seq)
-            kind = kinds.get(kind_name)
-            if kind is declaration or retracts is not None:
-                declarations.append((seq, unit_id, kind_name, retracts))
-            elif kind is not None:
-                apply(
-                    u.custody,
-                    kind,
-                    parties.get(party, ""),
-                    None if cp is None else parties.get(cp, ""),
-                    is_new=u.head_seq is None,
-                )
-                if kind is packing:
-                    u.container_id = container_id
-                elif kind is unpacking:
-                    u.container_id = None
-            u.head_seq = seq
-            u.head_hash = leaf
-            if device:
-                scan_rows(row)
-            push(frontier, size, leaf, on_node)
-            size += 1
+            kept.append(row)
+            leaves.append(leaf)
             expected = seq + 1
-            if size == next_mark:
-                self.roots[size] = merkle.frontier_root(frontier)
-                marks.pop(0)
-                next_mark = marks[0] if marks else -1
+        self._follow_units(kept, leaves)
+        self._scan_rows.extend([row for row in kept if row[DEVICE]])
+        self._grow(leaves)
         self.expected = expected
-        self.size = size
 
     def _chain_break(self, seq: int, previous: int | None) -> None:
         if previous is None:
