@@ -11,7 +11,6 @@ import base64
 import hashlib
 import io
 import json
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -316,20 +315,19 @@ def test_a_pack_that_cannot_be_made_says_why_naming_the_field(ev: EvidenceWorld)
         assert getattr(refused.value, "field", None) == field, (key, scope)
 
 
-def test_a_unit_with_hundreds_of_entries_packs_in_a_few_seconds(ev: EvidenceWorld) -> None:
+def test_a_unit_with_hundreds_of_entries_packs_every_entry(ev: EvidenceWorld) -> None:
+    """Every one of 300+ entries is in the pack and checks out (its time is a benchmark's:
+    docs/evidence-pack.md; timing assertions stay out of the suite)."""
     at = world.world.ms(2026, 5, 1)
     hops = [
         world.world.hop(2, EntryKind.INSPECTING, "D1", at + n * 60_000, world.world.IN_AA)
         for n in range(300)
     ]
     append_hops(ev.engine, hops)
-    started = time.perf_counter()
     pdf = pack(ev)
-    took = time.perf_counter() - started
     doc = document(pdf)
     assert len(doc["entries"]) > 300
     check_pack(doc, attachments(pdf))
-    assert took < 15, f"{took:.1f} s"  # about 2 s on the 2-core CI machine (docs/evidence-pack.md)
 
 
 def test_the_map_judges_each_entry_as_a_label_scan_is_judged(ev: EvidenceWorld) -> None:
