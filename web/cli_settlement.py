@@ -139,10 +139,13 @@ def _batch(
     from settlement.batch.parquet import DEFAULT_ROWS_PER_PARTITION
 
     progress = _PartitionProgress(desc)
-    opts = BatchOptions.from_env(
-        scheduler=scheduler, snapshot_dir=snapshot_dir,
-        rows_per_partition=rows or DEFAULT_ROWS_PER_PARTITION, on_partition=progress,
-    )  # fmt: skip
+    try:
+        opts = BatchOptions.from_env(
+            scheduler=scheduler, snapshot_dir=snapshot_dir,
+            rows_per_partition=rows or DEFAULT_ROWS_PER_PARTITION, on_partition=progress,
+        )  # fmt: skip
+    except settlement.SettlementError as exc:
+        raise _fail(exc) from None
     if opts.scheduler:
         stage_line(f"{desc}: on the Dask cluster at {opts.scheduler}, snapshot under {opts.root}")
     elif opts.partitioned:

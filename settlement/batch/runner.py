@@ -52,6 +52,7 @@ __all__ = [
     "ClusterError",
     "aggregate_partitioned",
     "batch_client",
+    "check_scheduler_address",
     "default_snapshot_dir",
     "detect_partitioned",
 ]
@@ -63,7 +64,7 @@ SNAPSHOT_DIR_ENV = "HOPCHAIN_SNAPSHOT_DIR"
 def default_snapshot_dir() -> Path:
     """``snapshots`` in the instance folder (``HOPCHAIN_INSTANCE``, default
     ``./instance``), where a run with a scheduler and no snapshot dir writes."""
-    return Path(os.environ.get("HOPCHAIN_INSTANCE") or "instance") / "snapshots"
+    return (Path(os.environ.get("HOPCHAIN_INSTANCE") or "instance") / "snapshots").absolute()
 
 
 T = TypeVar("T")
@@ -108,8 +109,13 @@ class BatchOptions:
         ``HOPCHAIN_SNAPSHOT_DIR``; with a scheduler and no directory the snapshots go
         to :func:`default_snapshot_dir` (which workers must share too)."""
         sched = scheduler or os.environ.get(SCHEDULER_ENV) or None
+        if sched is not None:
+            check_scheduler_address(sched, "--scheduler" if scheduler else SCHEDULER_ENV)
         raw_dir = snapshot_dir or os.environ.get(SNAPSHOT_DIR_ENV) or None
-        root = Path(raw_dir) if raw_dir else (default_snapshot_dir() if sched else None)
+        # absolute: workers started in another folder must find the same path
+        root = Path(raw_dir).expanduser().absolute() if raw_dir else None
+        if root is None and sched:
+            root = default_snapshot_dir()
         return cls(sched, root, rows_per_partition, on_partition)
 
     @property
@@ -123,6 +129,26 @@ class BatchOptions:
     def root(self) -> Path:
         """The folder partitioned snapshots go to."""
         return self.snapshot_root if self.snapshot_root is not None else default_snapshot_dir()
+
+
+def check_scheduler_address(address: str, source: str) -> None:
+    """Refuse a scheduler address Dask cannot connect to at all (an unknown scheme such
+    as ``http://``, a host and port that do not parse), naming ``source`` (the option or
+    setting it came from). Raises :class:`ClusterError`; whether a scheduler answers
+    there is found out when connecting (:func:`batch_client`)."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+    from distributed.comm.registry import get_backend
+
+    try:
+        scheme, location = parse_address(address)
+        get_backend(scheme)
+        if scheme in ("tcp", "tls", "ws", "wss"):
+            parse_host_port(location, default_port=8786)
+    except ValueError:
+        raise ClusterError(
+            f"{source} {address!r} is not a Dask scheduler address: give one such as "
+            "tcp://scheduler-host:8786 (what `dask scheduler` prints)"
+        ) from None
 
 
 @contextmanager
@@ -141,8 +167,8 @@ def batch_client(options: BatchOptions) -> Iterator[Client | None]:
         raise ClusterError(
             f"cannot reach the Dask scheduler at {options.scheduler} within "
             f"{options.connect_timeout_s:g} s ({type(exc).__name__}): start one with "
-            f"`dask scheduler` and workers with `dask worker {options.scheduler}`, or unset "
-            f"{SCHEDULER_ENV} to run in this process"
+            f"`dask scheduler` and workers with `dask worker {options.scheduler}`, or run in "
+            f"this process (no --scheduler, {SCHEDULER_ENV} unset)"
         ) from None
     try:
         yield client

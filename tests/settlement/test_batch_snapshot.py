@@ -36,7 +36,7 @@ from settlement.batch import (
 )
 from settlement.batch.parquet import SnapshotDirError, load_partition, split_units
 from settlement.batch.partition import entry_findings, sales_arrays
-from settlement.batch.runner import SCHEDULER_ENV, SNAPSHOT_DIR_ENV
+from settlement.batch.runner import SCHEDULER_ENV, SNAPSHOT_DIR_ENV, ClusterError
 from settlement.detection import load_grants
 from settlement.snapshot import Snapshot, load_snapshot
 from settlement.zones import Grant
@@ -277,7 +277,7 @@ def test_options_come_from_the_environment_unless_given(
     monkeypatch.setenv(SCHEDULER_ENV, "tcp://10.0.0.5:8786")
     opts = BatchOptions.from_env()
     assert opts.partitioned and opts.scheduler == "tcp://10.0.0.5:8786"
-    assert opts.root == Path("instance") / "snapshots"
+    assert opts.root == Path("instance").absolute() / "snapshots"
     monkeypatch.setenv("HOPCHAIN_INSTANCE", str(tmp_path / "inst"))
     assert BatchOptions.from_env().root == tmp_path / "inst" / "snapshots"
     monkeypatch.setenv(SNAPSHOT_DIR_ENV, str(tmp_path))
@@ -287,6 +287,41 @@ def test_options_come_from_the_environment_unless_given(
     monkeypatch.delenv(SCHEDULER_ENV)
     local = BatchOptions.from_env()
     assert local.partitioned and local.scheduler is None  # in-process, partition by partition
+    # a relative folder is sent to the workers as the absolute path it names here
+    monkeypatch.chdir(tmp_path)
+    assert BatchOptions.from_env(snapshot_dir="snaps").root == tmp_path / "snaps"
+
+
+@pytest.mark.parametrize(
+    ("address", "source"),
+    [
+        ("http://127.0.0.1:8786", "--scheduler"),
+        ("nonsense:::x", "--scheduler"),
+        ("scheduler-host:port", "--scheduler"),
+        ("ftp://h:21", SCHEDULER_ENV),
+    ],
+)
+def test_an_address_dask_cannot_use_is_refused_before_anything_runs(
+    monkeypatch: pytest.MonkeyPatch, address: str, source: str
+) -> None:
+    monkeypatch.delenv(SCHEDULER_ENV, raising=False)
+    if source == SCHEDULER_ENV:
+        monkeypatch.setenv(SCHEDULER_ENV, address)
+        given = None
+    else:
+        given = address
+    with pytest.raises(ClusterError) as refused:
+        BatchOptions.from_env(scheduler=given)
+    assert str(refused.value).startswith(f"{source} {address!r} is not a Dask scheduler address")
+    assert "tcp://scheduler-host:8786" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "address", ["tcp://10.0.0.5:8786", "10.0.0.5:8786", "tls://h:1", "[::1]:8786"]
+)
+def test_addresses_dask_can_use_are_taken(monkeypatch: pytest.MonkeyPatch, address: str) -> None:
+    monkeypatch.delenv(SCHEDULER_ENV, raising=False)
+    assert BatchOptions.from_env(scheduler=address).scheduler == address
 
 
 def test_units_keep_their_product_whatever_order_the_gtins_come_in(db_url: str) -> None:
