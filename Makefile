@@ -19,7 +19,7 @@ else
 PYTEST_SELECT ?= -m "not slow"
 endif
 
-.PHONY: run test test-all install sysdeps testdeps screenshots lint typecheck pytest bench compare clean translations i18n-extract i18n-update
+.PHONY: run test test-all install sysdeps testdeps pdfdeps browserdeps screenshots lint typecheck pytest bench compare clean translations i18n-extract i18n-update
 
 install: sysdeps $(STAMP) translations
 
@@ -58,17 +58,23 @@ run: install
 	$(BIN)/hopchain serve --host 127.0.0.1 --port 8000
 
 # the home pages in English and Chinese, taken by headless Chromium from a served demo world
-screenshots: install testdeps
+screenshots: install browserdeps
 	$(BIN)/python docs/screenshots/make_screenshots.py
 
 # the statement PDF tests read the PDF back with pdftotext (Debian: poppler-utils);
-# without it they skip and say why
-testdeps:
+# without it they skip and say why. Chromium is for the browser tests, which are all
+# marked slow: it is installed only when they run (CI=true, make test-all), not for
+# every `make test`.
+testdeps: pdfdeps $(if $(PYTEST_SELECT),,browserdeps)
+
+pdfdeps:
 	@if ! command -v pdftotext >/dev/null 2>&1; then \
 	  echo "installing poppler-utils (pdftotext reads statement PDFs back in the tests)"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils) >/dev/null 2>&1 \
 	    || echo "could not install poppler-utils: the PDF text tests will skip"; \
 	fi
+
+browserdeps:
 	@if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then \
 	  echo "installing chromium and chromium-driver (the browser tests and make screenshots drive them)"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) >/dev/null 2>&1 \
