@@ -15,6 +15,9 @@ little time as possible and its cost is shared by every hop in the batch.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import itertools
+import operator
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -22,8 +25,14 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Engine
 
-from ledger import merkle
-from ledger.canonical import encode_values, format_time
+from ledger.canonical import (
+    _RETRACTS_TEMPLATE,
+    _TEMPLATE,
+    _code,
+    _format_second,
+    _s,
+    format_time,
+)
 from ledger.custody import Custody, UnitState, apply_entry
 from ledger.database import (
     bulk_insert,
@@ -62,6 +71,14 @@ _COVERS_CONTENTS = frozenset(
 _PACKING, _UNPACKING = EntryKind.PACKING, EntryKind.UNPACKING
 _DECLARATION_KINDS = (EntryKind.ERROR_DECLARATION, DECLARATION)
 _STATES = {s.value: s for s in UnitState}
+# A unit with no live entry yet: none at all, or every one retracted (custody
+# replayed to uncommissioned with no holder, which a first sighting always sets).
+_UNCOMMISSIONED = UnitState.UNCOMMISSIONED
+# An entry's leaf hash is SHA-256 of 0x00 and its canonical bytes (RFC 9162 2.1.1,
+# ledger.merkle.leaf_hash): the 0x00 is formatted in with them, saving a copy.
+_LEAF_TEMPLATE = "\x00" + _TEMPLATE
+_LEAF_RETRACTS_TEMPLATE = "\x00" + _RETRACTS_TEMPLATE
+_sha256 = hashlib.sha256
 _CHUNK = 500  # bound on IN (...) list sizes
 _UNIT_INSERT = (
     "id", "key", "gtin", "serial", "sscc", "container_id", "holder_id", "bound_for_id",
@@ -150,6 +167,10 @@ class _UnitRow:
 class _Party:
     id: int
     code: str
+    quoted: str = ""  # the code as a JSON string in canonical bytes
+
+    def __post_init__(self) -> None:
+        self.quoted = _code(self.code)
 
 
 @dataclass(slots=True)
@@ -158,6 +179,15 @@ class _Site:
     code: str
     lat_e6: int | None
     lon_e6: int | None
+    quoted: str = ""  # the code as a JSON string in canonical bytes
+
+    def __post_init__(self) -> None:
+        self.quoted = _code(self.code)
+
+
+# What a hop's entries share: (kind, hop, party, counterparty, site, lat_e6, lon_e6).
+# A plain tuple: one is made per hop, and a tuple costs a fraction of an object.
+_EntryContext = tuple[EntryKind, Hop, _Party, _Party | None, _Site | None, int | None, int | None]
 
 
 class _Rejected(Exception):
@@ -287,24 +317,20 @@ class _Batch:
                 self._remember_party(int(pid), str(code))
         by_id = self.party_by_id
         out = []
+        units, unit_by_id = self.units, self.unit_by_id
         for uid, key, container_id, state, head_seq, head_hash, hid, bid in rows:
-            u = _UnitRow(
-                id=uid,
-                key=key,
-                uid=None,
-                logistic=key.startswith("00/"),
-                custody=Custody(
-                    _STATES[state],
-                    None if hid is None else by_id[hid].code,
-                    None if bid is None else by_id[bid].code,
-                ),
-                container_id=container_id,
-                head_seq=head_seq,
-                head_hash=b"" if head_hash is None else bytes(head_hash),
+            custody = Custody(
+                _STATES[state],
+                None if hid is None else by_id[hid].code,
+                None if bid is None else by_id[bid].code,
             )
-            u.stored = (container_id, hid, bid, state, head_seq, u.head_hash or None)
-            self.units[key] = u
-            self.unit_by_id[uid] = u
+            head = b"" if head_hash is None else bytes(head_hash)
+            u = _UnitRow(
+                uid, key, None, key.startswith("00/"), custody, container_id, head_seq, head,
+                False, False, None, (container_id, hid, bid, state, head_seq, head or None),
+            )  # fmt: skip
+            units[key] = u
+            unit_by_id[uid] = u
             out.append(u)
         return out
 
@@ -532,31 +558,34 @@ class _Batch:
 
     def _new_unit(self, uid: UnitId) -> _UnitRow:
         """A unit seen for the first time (not commissioned until its first entry says so)."""
+        # positional: one is made per new unit, and keywords cost a third more
+        uid_ = self.next_unit_id
+        sscc = uid.sscc
+        key = f"00/{sscc}" if sscc is not None else f"01/{uid.gtin}/21/{uid.serial}"  # uid.key
         u = _UnitRow(
-            id=self.next_unit_id,
-            key=uid.key,
-            uid=uid,
-            logistic=uid.is_logistic,
-            custody=Custody(UnitState.UNCOMMISSIONED, None, None),
-            container_id=None,
-            head_seq=None,
-            head_hash=b"",
-            new=True,
-            dirty=True,
-        )
-        self.next_unit_id += 1
-        self.units[u.key] = u
-        self.unit_by_id[u.id] = u
+            uid_, key, uid, sscc is not None, Custody(_UNCOMMISSIONED, None, None),
+            None, None, b"", True, True,
+        )  # fmt: skip
+        self.next_unit_id = uid_ + 1
+        self.units[key] = u
+        self.unit_by_id[uid_] = u
         return u
 
     def _append_hop(self, hop: Hop) -> HopResult:
         if hop.restricted and (refusal := custody_refusal(hop, self.units)):
             raise _Rejected(refusal)  # a party acting only within its custody
         kind = hop.kind if isinstance(hop.kind, EntryKind) else EntryKind(hop.kind)
-        party = self._party(hop.party, "party")
+        parties = self.parties
+        code = hop.party
+        party = parties.get(code) if code else None  # self._party, inline: once per hop
         if party is None:
+            if code:
+                raise _Rejected(f"unknown party {code!r}")
             raise _Rejected("a hop needs the code of the party that made it")
-        counterparty = self._party(hop.counterparty, "counterparty")
+        cp_code = hop.counterparty
+        counterparty = parties.get(cp_code) if cp_code else None
+        if counterparty is None and cp_code:
+            raise _Rejected(f"unknown counterparty {cp_code!r}")
         site = None
         if hop.site:
             site = self.sites.get(hop.site)
@@ -589,7 +618,7 @@ class _Batch:
             container_key = container_id.key
             if container_key == canonical:
                 raise _Rejected("a unit cannot be packed into itself")
-        ctx = _EntryContext(kind, hop, party, counterparty, site, lat, lon)
+        ctx = (kind, hop, party, counterparty, site, lat, lon)
         first_seq = self.head.size
         anomalies: list[str] = []
         if unit is None:
@@ -601,12 +630,12 @@ class _Batch:
         elif kind is _UNPACKING:
             self._unpack(ctx, unit, anomalies)
         else:
-            self._entry(ctx, unit, container="", anomalies=anomalies)
+            self._entry(ctx, unit, "", anomalies)
             if unit.logistic and kind._value_ in _COVERS_CONTENTS:
                 for child in self._descendants(unit):
-                    self._entry(ctx, child, container=unit.key, anomalies=anomalies)
+                    self._entry(ctx, child, unit.key, anomalies)
         seqs = tuple(range(first_seq, self.head.size))
-        return HopResult("accepted", seqs, _summarize(anomalies, len(seqs)))
+        return HopResult("accepted", seqs, _summarize(anomalies, len(seqs)) if anomalies else "")
 
     def _retract(self, hop: Hop) -> HopResult:
         """Append the error declaration ``hop``: one entry on the retracted entry's
@@ -660,7 +689,7 @@ class _Batch:
             raise _Rejected("an error declaration needs the code of the party declaring it")
         self._load_units({key})
         unit = self.units[key]
-        ctx = _EntryContext(EntryKind.ERROR_DECLARATION, hop, party, None, None, None, None)
+        ctx: _EntryContext = (EntryKind.ERROR_DECLARATION, hop, party, None, None, None, None)
         seq = self.head.size
         self._entry(ctx, unit, container="", anomalies=[], retracts=target)
         self.retracted[target] = seq
@@ -717,9 +746,8 @@ class _Batch:
         container = self.units.get(container_key)
         if container is None:
             container = self._new_unit(parse_key(container_key))
-            commissioning = _EntryContext(
-                EntryKind.COMMISSIONING, ctx.hop, ctx.party, None, ctx.site, ctx.lat, ctx.lon
-            )
+            _, hop, party, _, site, lat, lon = ctx
+            commissioning = (EntryKind.COMMISSIONING, hop, party, None, site, lat, lon)
             self._entry(commissioning, container, container="", anomalies=anomalies)
         if unit.logistic and any(d.id == container.id for d in self._descendants(unit)):
             raise _Rejected(
@@ -772,20 +800,17 @@ class _Batch:
         anomalies: list[str],
         retracts: int | None = None,
     ) -> None:
-        # Runs once per entry: attributes are read once into locals.
-        hop, kind, party, counterparty, site = (
-            ctx.hop,
-            ctx.kind,
-            ctx.party,
-            ctx.counterparty,
-            ctx.site,
-        )
+        # Runs once per entry: attributes are read once into locals, and the
+        # canonical bytes (ledger.canonical's template) are formatted here from
+        # codes quoted once per party, site and kind.
+        kind, hop, party, counterparty, site, lat, lon = ctx
         cp = counterparty.code if counterparty is not None else None
-        anomaly = (
-            apply_entry(unit.custody, kind, party.code, cp, is_new=_unseen(unit))
-            if retracts is None
-            else ""  # a declaration is no observation: custody is replayed after it
-        )
+        if retracts is None:
+            c = unit.custody
+            unseen = unit.head_seq is None or (c.state is _UNCOMMISSIONED and c.holder is None)
+            anomaly = apply_entry(c, kind, party.code, cp, is_new=unseen)
+        else:
+            anomaly = ""  # a declaration is no observation: custody is replayed after it
         note = hop.note
         if note:  # recorded in the entry itself, so it is signed like the rest
             anomaly = f"{anomaly}; {note}" if anomaly else note
@@ -794,26 +819,29 @@ class _Batch:
         head = self.head
         seq = head.size
         kind_value, at_ms, device, device_seq = kind._value_, hop.at_ms, hop.device, hop.device_seq
-        lat, lon, prev = ctx.lat, ctx.lon, unit.head_hash
-        leaf = merkle.leaf_hash(
-            encode_values(
-                seq,
-                kind_value,
-                at_ms,
-                unit.key,
-                party.code,
-                cp or "",
-                site.code if site is not None else "",
-                lat,
-                lon,
-                container,
-                device,
-                device_seq,
-                anomaly,
-                prev.hex(),
-                retracts,
-            )
+        prev = unit.head_hash
+        values = (
+            _code(anomaly),
+            _format_second(at_ms // 1000),
+            at_ms % 1000,
+            _s(container) if container else '""',
+            counterparty.quoted if counterparty is not None else '""',
+            _code(device),
+            "null" if device_seq is None else int(device_seq),
+            _code(kind_value),
+            "null" if lat is None else int(lat),
+            "null" if lon is None else int(lon),
+            party.quoted,
+            prev.hex(),
+            seq,
+            site.quoted if site is not None else '""',
+            _s(unit.key),
         )
+        if retracts is None:
+            text = _LEAF_TEMPLATE % values
+        else:  # "retracts" stands between "prev" and "seq"
+            text = _LEAF_RETRACTS_TEMPLATE % (*values[:12], int(retracts), *values[12:])
+        leaf = _sha256(text.encode()).digest()  # RFC 9162 leaf hash: SHA-256(0x00 || bytes)
         self.entries.append(
             (
                 seq,
@@ -853,8 +881,18 @@ class _Batch:
 
     # --- writing, once per batch --------------------------------------------------
 
-    def _party_id(self, code: str | None) -> int | None:
-        return None if code is None else self.parties[code].id
+    def _stored(self, u: _UnitRow, container_id: int | None) -> tuple[Any, ...]:
+        """The values of ``u``'s ``_UNIT_UPDATE`` columns as they are to be stored."""
+        custody, parties = u.custody, self.parties
+        holder, bound_for = custody.holder, custody.bound_for
+        return (
+            container_id,
+            None if holder is None else parties[holder].id,
+            None if bound_for is None else parties[bound_for].id,
+            custody.state._value_,
+            u.head_seq,
+            u.head_hash or None,
+        )
 
     def _update_units(self, units: Sequence[_UnitRow]) -> None:
         """Write the columns of ``units`` that changed since they were read, one
@@ -866,26 +904,17 @@ class _Batch:
         shipment changes (state, ship-to, head seq and hash; same rows, same run).
         """
         groups: dict[tuple[bool, ...], list[tuple[Any, ...]]] = {}
-        party_id = self._party_id
+        stored = self._stored
         for u in units:
-            custody = u.custody
-            now = (
-                u.container_id,
-                party_id(custody.holder),
-                party_id(custody.bound_for),
-                custody.state.value,
-                u.head_seq,
-                u.head_hash or None,
-            )
+            now = stored(u, u.container_id)
             was = u.stored
             if was is None:
-                changed = _ALL_CHANGED
-            else:
-                changed = tuple([a != b for a, b in zip(now, was, strict=True)])
-                if True not in changed:
-                    continue
-            row = tuple([v for v, c in zip(now, changed, strict=True) if c])
-            groups.setdefault(changed, []).append((*row, u.id))
+                groups.setdefault(_ALL_CHANGED, []).append((*now, u.id))
+                continue
+            if now == was:
+                continue
+            changed = tuple(map(operator.ne, now, was))
+            groups.setdefault(changed, []).append((*itertools.compress(now, changed), u.id))
         for changed, rows in groups.items():
             pick = [i for i, c in enumerate(changed) if c]
             bulk_update(
@@ -911,16 +940,8 @@ class _Batch:
                 if container_id is not None and container_id >= u.id:
                     late_containers.append(u)  # container row is inserted after this one
                     container_id = None
-                uid, custody = u.uid, u.custody
-                stored = (
-                    container_id,
-                    self._party_id(custody.holder),
-                    self._party_id(custody.bound_for),
-                    custody.state.value,
-                    u.head_seq,
-                    u.head_hash or None,
-                )
-                u.stored = stored
+                uid = u.uid
+                u.stored = stored = self._stored(u, container_id)
                 rows.append(
                     (
                         u.id,
@@ -949,24 +970,6 @@ class _Batch:
                 f"INSERT INTO ledger_head (id, tree_size, frontier, updated_ms) VALUES (1, {ph}, {ph}, {ph})",
                 (self.head.size, self.head.pack(), now),
             )
-
-
-@dataclass(slots=True)
-class _EntryContext:
-    kind: EntryKind
-    hop: Hop
-    party: _Party
-    counterparty: _Party | None
-    site: _Site | None
-    lat: int | None
-    lon: int | None
-
-
-def _unseen(unit: _UnitRow) -> bool:
-    """No live entry yet: none at all, or every one retracted (custody replayed to
-    uncommissioned with no holder, which a first sighting always sets)."""
-    c = unit.custody
-    return unit.head_seq is None or (c.state is UnitState.UNCOMMISSIONED and c.holder is None)
 
 
 def _summarize(anomalies: list[str], covered: int) -> str:
