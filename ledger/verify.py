@@ -161,9 +161,16 @@ class _Run:
     that cannot be read into an ``unreadable`` problem instead of an error."""
 
     def __init__(
-        self, conn: Connection, name: str, public_key: bytes, chunk: int, jobs: int = 1
+        self,
+        conn: Connection,
+        name: str,
+        public_key: bytes,
+        chunk: int,
+        jobs: int = 1,
+        on_jobs: Callable[[str], None] | None = None,
     ) -> None:
         self.conn = conn
+        self.on_jobs = on_jobs
         self.name = name
         self.public_key = public_key
         self.chunk = chunk
@@ -273,6 +280,7 @@ class _Run:
                     jobs=self.jobs,
                     check_nodes=self.readable["tree_nodes"],
                     progress=report,
+                    note=self.on_jobs,
                 )
             if found is not None:
                 scan, checked = found
@@ -350,6 +358,7 @@ def verify_ledger(
     extra_checks: Sequence[ExtraCheck] = (),
     chunk: int = CHUNK,
     jobs: int = 1,
+    on_jobs: Callable[[str], None] | None = None,
 ) -> VerifyReport:
     """Verify the entries and everything derived from them; return a report or raise
     :class:`LedgerIntegrityError` carrying every problem found (never another
@@ -365,10 +374,12 @@ def verify_ledger(
     ``jobs`` > 1, as each range of the log is verified).
     ``jobs``: processes that verify ranges of the log side by side
     (:mod:`ledger.verify_parallel`); the findings are the same as with one.
+    ``on_jobs(text)``: told in words when fewer processes verify than ``jobs``
+    asked, and why (few cores or entries, rows not in place).
     """
     started = time.perf_counter()
     with _snapshot(engine) as conn:
-        run = _Run(conn, name, public_key, chunk, jobs)
+        run = _Run(conn, name, public_key, chunk, jobs, on_jobs)
         with paused_gc():  # the ledger's own checks; extra checks may make cycles
             run.load(kept_note, kept_label)
             scan = run.scan_entries(progress)

@@ -13,9 +13,15 @@ parent's REPEATABLE READ transaction exports (``pg_export_snapshot``, ``SET
 TRANSACTION SNAPSHOT``); on SQLite each reads the committed log up to the size
 the parent read, which appends cannot change.
 
+How many processes (:func:`plan_jobs`): never more than the cores this process
+may run on, nor than the ranges; and none at all (one process) when a worker
+would get fewer than :data:`MIN_ENTRIES_PER_JOB` entries, since starting it,
+connecting and sending its result back then costs more than it saves.
+
 When a range is not in place (rows missing, added, at a negative seq or
-unencodable) or a worker cannot run, :func:`scan_in_parallel` returns None and
-the caller verifies in one process, which names those rows exactly as it always
+unencodable), a worker cannot run or :func:`plan_jobs` leaves one process,
+:func:`scan_in_parallel` returns None (saying why through ``note``) and the
+caller verifies in one process, which names those rows exactly as it always
 has: the findings and the first bad seq are the single-process ones either way.
 """
 
@@ -27,6 +33,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
@@ -39,9 +46,21 @@ from ledger.verify_problems import Problem
 from ledger.verify_range import RangeJob, RangeResult, verify_range
 from ledger.verify_scan import EntryScan, StoredNode
 
-__all__ = ["MAX_RANGES", "available_cores", "range_level", "scan_in_parallel"]
+__all__ = [
+    "MAX_RANGES",
+    "MIN_ENTRIES_PER_JOB",
+    "JobPlan",
+    "available_cores",
+    "plan_jobs",
+    "range_level",
+    "scan_in_parallel",
+]
 
 MAX_RANGES = 4096  # ranges of one verification at most (wider ranges beyond that)
+# Entries a worker must get at least, else fewer workers (one process below twice
+# this): forking a worker, connecting and sending its result back is a fixed cost,
+# and ranges are at least a read chunk (20,000 by default) anyway.
+MIN_ENTRIES_PER_JOB = 20_000
 
 
 def available_cores() -> int:
@@ -59,6 +78,47 @@ def range_level(total: int, chunk: int) -> int:
     while total > MAX_RANGES << level:
         level += 1
     return level
+
+
+@dataclass(frozen=True, slots=True)
+class JobPlan:
+    """How ``total`` entries are verified: by ``jobs`` processes (1: in this process,
+    no workers), over ranges of ``2**level`` leaves, ``ranges`` of them;
+    ``reason``: why fewer processes than asked, in words ('' when as asked)."""
+
+    jobs: int
+    level: int
+    ranges: int
+    reason: str = ""
+
+
+def plan_jobs(total: int, chunk: int, jobs: int, cores: int | None = None) -> JobPlan:
+    """The processes that verify ``total`` entries (read ``chunk`` seqs at a time)
+    when ``jobs`` are asked (0 or less: one per core): at most ``cores`` (default
+    :func:`available_cores`), at most one per range (:func:`range_level`), and only
+    as many as get :data:`MIN_ENTRIES_PER_JOB` entries each."""
+    cores = max(1, available_cores() if cores is None else cores)
+    asked = cores if jobs <= 0 else jobs
+    level = range_level(total, chunk)
+    ranges = -(-total // (1 << level)) if total > 0 else 0
+    use, why = asked, []
+    if use > cores:
+        use = cores
+        why.append(f"{cores} core{'s' if cores != 1 else ''} to run on")
+    if use > ranges:
+        use = max(1, ranges)
+        why.append(
+            f"{total:,} entries make {ranges} range{'s' if ranges != 1 else ''} of up to {1 << level:,}"
+        )
+    if use > 1 and use > total // MIN_ENTRIES_PER_JOB:
+        use = max(1, total // MIN_ENTRIES_PER_JOB)
+        why.append(
+            f"{total:,} entries: a worker pays off from {MIN_ENTRIES_PER_JOB:,} entries each"
+        )
+    if use >= asked or asked <= 1:
+        return JobPlan(max(1, use), level, ranges)
+    verify = "one process verifies" if use == 1 else f"{use} processes verify"
+    return JobPlan(use, level, ranges, f"{verify} instead of {asked}: " + "; ".join(why))
 
 
 def _url(conn: Connection) -> str | None:
@@ -79,19 +139,32 @@ def scan_in_parallel(
     jobs: int,
     check_nodes: bool,
     progress: Callable[[int], None] | None = None,
+    note: Callable[[str], None] | None = None,
 ) -> tuple[EntryScan, int] | None:
-    """The pass over the entries, by ``jobs`` processes: the scan (its findings not
-    yet classified: call :meth:`~ledger.verify_scan.EntryScan.finish`) and the
-    number of stored tree nodes the workers compared; or None when the log must
-    be verified in one process (see the module doc); then ``receipts`` may have
-    counted scans of ranges folded already, so that process needs a fresh one.
-    ``progress(done)`` gets the entries verified so far as ranges complete."""
+    """The pass over the entries, by ``jobs`` processes (:func:`plan_jobs` may use
+    fewer): the scan (its findings not yet classified: call
+    :meth:`~ledger.verify_scan.EntryScan.finish`) and the number of stored tree
+    nodes the workers compared; or None when the log must be verified in one
+    process (see the module doc); then ``receipts`` may have counted scans of
+    ranges folded already, so that process needs a fresh one.
+    ``progress(done)`` gets the entries verified so far as ranges complete;
+    ``note(text)`` hears, in words, why fewer processes than asked verify (and
+    why none, when this returns None)."""
+    say = note or _silent
     url = _url(conn)
-    low, high = conn.exec_driver_sql("SELECT MIN(seq), MAX(seq) FROM entries").one()
-    if url is None or low is None or int(low) < 0:
+    if url is None:
+        say(f"{jobs} processes asked, one verifies: the database lives in this process only")
         return None
+    low, high = conn.exec_driver_sql("SELECT MIN(seq), MAX(seq) FROM entries").one()
+    if low is None or int(low) < 0:
+        return None  # empty, or rows before the log's start: one process names them
     total = int(high) + 1
-    level = range_level(total, chunk)
+    plan = plan_jobs(total, chunk, jobs)
+    if plan.reason:
+        say(plan.reason)
+    if plan.jobs < 2:
+        return None
+    level = plan.level
     snapshot = None
     if not is_sqlite(conn):
         snapshot = str(conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one())
@@ -117,14 +190,17 @@ def scan_in_parallel(
     scan = EntryScan(conn, codes, marks, on_nodes, receipts or _nothing, chunk)
     folder = Folder(scan, level, receipts)  # folds each range as soon as those before it are in
     pool = ProcessPoolExecutor(
-        max_workers=max(1, min(jobs, len(jobs_list))),
-        mp_context=multiprocessing.get_context(_start_method()),
+        max_workers=plan.jobs, mp_context=multiprocessing.get_context(_start_method())
     )
     try:
         futures = {pool.submit(verify_range, job): i for i, job in enumerate(jobs_list)}
         for future in as_completed(futures):
             part = future.result()
             if not part.in_place:
+                say(
+                    f"entries {part.lo}..{part.hi - 1} are not in place (rows missing, added,"
+                    " unencodable or unreadable): one process verifies the log and names them"
+                )
                 return None
             parts[futures[future]] = part
             while folded < len(parts) and (ready := parts[folded]) is not None:
@@ -135,6 +211,7 @@ def scan_in_parallel(
             if progress is not None:
                 progress(done)
     except BrokenProcessPool:
+        say("a worker process stopped: one process verifies the log")
         return None
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
@@ -153,3 +230,7 @@ def _start_method() -> str:
 
 def _nothing(_: object) -> list[Problem]:
     return []
+
+
+def _silent(_: str) -> None:
+    pass

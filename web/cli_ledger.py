@@ -58,7 +58,9 @@ def ledger_group() -> None:
     show_default=True,
     callback=lambda ctx, param, value: _jobs(value),
     help="Processes that verify ranges of the log side by side (0 or 'auto': one per"
-    " core). The findings are the same as with one.",
+    " core). Never more than the cores, nor than ranges of the log; one process when"
+    " the log is too small for workers to pay off (said on stderr). The findings are"
+    " the same as with one.",
 )
 @in_app_context
 def verify_command(quiet: bool, kept_file: Path | None, everything: bool, jobs: int) -> None:
@@ -94,6 +96,7 @@ def verify_command(quiet: bool, kept_file: Path | None, everything: bool, jobs: 
             kept_label=str(kept_file),
             extra_checks=(_settlement_check,) if everything else (),
             jobs=jobs,
+            on_jobs=lambda text: click.echo(f"--jobs {jobs}: {text}", err=True),
         )
     except LedgerIntegrityError as exc:
         bar.close()

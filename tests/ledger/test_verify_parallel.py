@@ -27,6 +27,7 @@ from ledger import (
     LedgerSigner,
     make_checkpoint,
     verify_ledger,
+    verify_parallel,
 )
 from ledger.verify_parallel import range_level
 from tests.ledger.conftest import Network, item, sscc
@@ -42,6 +43,15 @@ CHUNK = 7  # ranges of 16 entries
 
 def _ph(conn: Connection) -> str:
     return "?" if conn.dialect.name == "sqlite" else "%s"
+
+
+@pytest.fixture(autouse=True)
+def small_ledgers_in_parallel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ledgers here are far below the size from which workers pay off, and the
+    machine may have one core: let workers verify them anyway (the floor and the
+    cap have tests of their own)."""
+    monkeypatch.setattr(verify_parallel, "MIN_ENTRIES_PER_JOB", 1)
+    monkeypatch.setattr(verify_parallel, "available_cores", lambda: 8)
 
 
 @pytest.fixture
