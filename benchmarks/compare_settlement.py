@@ -34,7 +34,7 @@ from settlement import kernels as K
 from settlement.detection import entry_territories
 from settlement.incidents import group_incidents
 from settlement.programs import parse_rules
-from settlement.snapshot import Snapshot
+from settlement.snapshot import Snapshot, Tables
 from settlement.statement import IncidentInput, PartyInputs, ProgramInputs, settle_party
 from settlement.zones import Grant, build_zone_tables
 
@@ -184,16 +184,17 @@ def synthesize(n_entries: int, n_distributors: int, n_territories: int, seed: in
         at_ms=at.ravel()[order].astype(np.int64),
         lat_e6=lat.ravel()[order],
         lon_e6=lon.ravel()[order],
-        unit_ids=np.arange(n_units, dtype=np.int64),
-        unit_product=rng.integers(0, N_PRODUCTS, n_units).astype(np.int32),
-        products=tuple(f"{i:014d}" for i in range(N_PRODUCTS)),
-        party_ids=np.arange(n_parties, dtype=np.int64),
-        party_codes=tuple(f"P{i}" for i in range(n_parties)),
-        party_kind=kind,
-        party_parent=parent,
-        party_is_distributor=kind == K.PK_DISTRIBUTOR,
-        party_currency=currency,
-        currencies=("EUR", "USD", "CNY"),
+        tables=Tables(
+            unit_ids=np.arange(n_units, dtype=np.int64),
+            unit_product=rng.integers(0, N_PRODUCTS, n_units).astype(np.int32),
+            products=tuple(f"{i:014d}" for i in range(N_PRODUCTS)),
+            party_ids=np.arange(n_parties, dtype=np.int64),
+            party_codes=tuple(f"P{i}" for i in range(n_parties)),
+            party_kind=kind,
+            party_parent=parent,
+            party_currency=currency,
+            currencies=("EUR", "USD", "CNY"),
+        ),
     )
     price = rng.integers(1_000, 50_000, (3, N_PRODUCTS)).astype(np.int64)
     month = (START_MS + 180 * DAY, START_MS + 211 * DAY)

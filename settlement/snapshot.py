@@ -12,9 +12,9 @@ about 600 MB of columns, while the same rows as Python objects would not fit.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -33,9 +33,11 @@ from settlement.kernels import (
 )
 
 __all__ = [
+    "ENTRY_DTYPES",
     "NO_COORD",
     "PARTY_KINDS",
     "EntryChunk",
+    "EntryColumns",
     "Snapshot",
     "SnapshotError",
     "SnapshotTables",
@@ -84,38 +86,40 @@ def unit_positions(unit_ids: npt.NDArray[np.int64], wanted: npt.ArrayLike) -> np
     return np.where(ok, pos, -1).astype(np.int64)
 
 
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    """The ledger's first ``tree_size`` entries as columns (see module docstring).
+#: The entry columns of every snapshot, in this order, with their dtypes (one
+#: definition: :class:`EntryColumns`, the Parquet partitions and the loaders use it).
+ENTRY_DTYPES: dict[str, type[np.generic]] = {
+    "seq": np.int64, "unit": np.int32, "kind": np.int8, "party": np.int32,
+    "counterparty": np.int32, "at_ms": np.int64, "lat_e6": np.int32, "lon_e6": np.int32,
+}  # fmt: skip
 
-    ``lat_e6``/``lon_e6`` hold :data:`NO_COORD` where the entry has no location.
-    ``unit_product`` is -1 for logistic units (cases, pallets). ``party_parent`` is
-    -1 for a party without a parent.
+
+@dataclass(frozen=True, slots=True)
+class Tables:
+    """The units and parties of the ledger in dense order: the one definition of the
+    columns every snapshot shares besides its entries.
+
+    Units, shape (units,): ``unit_ids`` (database ids, ascending), ``unit_product``
+    (index into ``products``, -1 for a logistic unit: case, pallet). ``products``:
+    GTIN-14 per product index. Parties, shape (parties,): ``party_ids`` (ascending),
+    ``party_codes``, ``party_kind`` (``settlement.kernels.PK_*``), ``party_parent``
+    (dense index, -1 none), ``party_currency`` (index into ``currencies``, ISO 4217
+    codes). ``party_is_distributor`` is derived from ``party_kind``.
     """
 
-    tree_size: int
-    seq: npt.NDArray[np.int64]
-    unit: npt.NDArray[np.int32]
-    kind: npt.NDArray[np.int8]
-    party: npt.NDArray[np.int32]
-    counterparty: npt.NDArray[np.int32]
-    at_ms: npt.NDArray[np.int64]
-    lat_e6: npt.NDArray[np.int32]
-    lon_e6: npt.NDArray[np.int32]
     unit_ids: npt.NDArray[np.int64]
     unit_product: npt.NDArray[np.int32]
-    products: tuple[str, ...]  # GTIN-14 per product index
+    products: tuple[str, ...]
     party_ids: npt.NDArray[np.int64]
     party_codes: tuple[str, ...]
     party_kind: npt.NDArray[np.int8]
     party_parent: npt.NDArray[np.int32]
-    party_is_distributor: npt.NDArray[np.bool_]
     party_currency: npt.NDArray[np.int16]
-    currencies: tuple[str, ...]  # ISO 4217 code per currency index
+    currencies: tuple[str, ...]
+    party_is_distributor: npt.NDArray[np.bool_] = field(init=False, repr=False, compare=False)
 
-    @property
-    def n_entries(self) -> int:
-        return int(self.seq.shape[0])
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "party_is_distributor", self.party_kind == PK_DISTRIBUTOR)
 
     def party_index(self, party_id: int) -> int:
         """Dense index of a database party id; ``KeyError`` naming it when unknown."""
@@ -124,6 +128,115 @@ class Snapshot:
     def unit_index(self, unit_ids: npt.ArrayLike) -> npt.NDArray[np.int64]:
         """Dense indices of database unit ids (-1 where a unit is not in the snapshot)."""
         return unit_positions(self.unit_ids, unit_ids)
+
+    def with_units(
+        self, unit_ids: npt.NDArray[np.int64], unit_product: npt.NDArray[np.int32]
+    ) -> Tables:
+        """The same parties, products and currencies with other units (a partition's)."""
+        return replace(self, unit_ids=unit_ids, unit_product=unit_product)
+
+
+class SnapshotTables:
+    """What a snapshot knows besides its entries, read through its :class:`Tables`.
+
+    :class:`Snapshot` and :class:`settlement.batch.parquet.PartitionedSnapshot` both
+    hold a ``tables`` and read it as their own attributes, so the settlement code that
+    only needs these tables (prices, exclusions, statements) runs on either.
+    """
+
+    __slots__ = ()
+    tables: Tables
+
+    @property
+    def unit_ids(self) -> npt.NDArray[np.int64]:
+        return self.tables.unit_ids
+
+    @property
+    def unit_product(self) -> npt.NDArray[np.int32]:
+        return self.tables.unit_product
+
+    @property
+    def products(self) -> tuple[str, ...]:
+        return self.tables.products
+
+    @property
+    def party_ids(self) -> npt.NDArray[np.int64]:
+        return self.tables.party_ids
+
+    @property
+    def party_codes(self) -> tuple[str, ...]:
+        return self.tables.party_codes
+
+    @property
+    def party_kind(self) -> npt.NDArray[np.int8]:
+        return self.tables.party_kind
+
+    @property
+    def party_parent(self) -> npt.NDArray[np.int32]:
+        return self.tables.party_parent
+
+    @property
+    def party_is_distributor(self) -> npt.NDArray[np.bool_]:
+        return self.tables.party_is_distributor
+
+    @property
+    def party_currency(self) -> npt.NDArray[np.int16]:
+        return self.tables.party_currency
+
+    @property
+    def currencies(self) -> tuple[str, ...]:
+        return self.tables.currencies
+
+    def party_index(self, party_id: int) -> int:
+        """Dense index of a database party id; ``KeyError`` naming it when unknown."""
+        return self.tables.party_index(party_id)
+
+    def unit_index(self, unit_ids: npt.ArrayLike) -> npt.NDArray[np.int64]:
+        """Dense indices of database unit ids (-1 where a unit is not in the snapshot)."""
+        return self.tables.unit_index(unit_ids)
+
+
+@dataclass(frozen=True, slots=True)
+class EntryColumns:
+    """Entries as columns, one row per entry, shape (n,) each (dtypes:
+    :data:`ENTRY_DTYPES`): ``seq`` (leaf index), ``unit`` and ``party`` /
+    ``counterparty`` (dense indices; counterparty -1 none), ``kind``
+    (``EntryKind`` code), ``at_ms`` (ms since the epoch, UTC), ``lat_e6`` /
+    ``lon_e6`` (degrees x 1e6, :data:`NO_COORD` where the entry has no location)."""
+
+    seq: npt.NDArray[np.int64]
+    unit: npt.NDArray[np.int32]
+    kind: npt.NDArray[np.int8]
+    party: npt.NDArray[np.int32]
+    counterparty: npt.NDArray[np.int32]
+    at_ms: npt.NDArray[np.int64]
+    lat_e6: npt.NDArray[np.int32]
+    lon_e6: npt.NDArray[np.int32]
+
+    @property
+    def n_entries(self) -> int:
+        return int(self.seq.shape[0])
+
+    def columns(self) -> dict[str, npt.NDArray[Any]]:
+        """The entry columns by name, in :data:`ENTRY_DTYPES` order."""
+        return {c: getattr(self, c) for c in ENTRY_DTYPES}
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot(EntryColumns, SnapshotTables):
+    """The ledger's first ``tree_size`` entries as columns (see module docstring and
+    :class:`EntryColumns`) with their :class:`Tables`, read as its own attributes
+    (``snap.unit_ids`` is ``snap.tables.unit_ids``)."""
+
+    tree_size: int
+    tables: Tables
+
+    @classmethod
+    def of(
+        cls, tree_size: int, columns: Mapping[str, npt.NDArray[Any]], tables: Tables
+    ) -> Snapshot:
+        """A snapshot of entry columns by name (every name of :data:`ENTRY_DTYPES`)."""
+        return cls(tree_size=tree_size, tables=tables, **{c: columns[c] for c in ENTRY_DTYPES})
 
 
 def _dense(
@@ -137,81 +250,12 @@ def _dense(
     return pos.astype(np.int32)
 
 
-class SnapshotTables(Protocol):
-    """What a snapshot knows besides its entries: dense units and parties.
-
-    Both :class:`Snapshot` and :class:`settlement.batch.parquet.PartitionedSnapshot`
-    have it, so the settlement code that only needs these tables (prices, exclusions,
-    statements) runs on either.
-    """
-
-    @property
-    def tree_size(self) -> int: ...
-
-    @property
-    def unit_ids(self) -> npt.NDArray[np.int64]: ...
-
-    @property
-    def unit_product(self) -> npt.NDArray[np.int32]: ...
-
-    @property
-    def products(self) -> tuple[str, ...]: ...
-
-    @property
-    def party_ids(self) -> npt.NDArray[np.int64]: ...
-
-    @property
-    def party_codes(self) -> tuple[str, ...]: ...
-
-    @property
-    def party_kind(self) -> npt.NDArray[np.int8]: ...
-
-    @property
-    def party_parent(self) -> npt.NDArray[np.int32]: ...
-
-    @property
-    def party_is_distributor(self) -> npt.NDArray[np.bool_]: ...
-
-    @property
-    def party_currency(self) -> npt.NDArray[np.int16]: ...
-
-    @property
-    def currencies(self) -> tuple[str, ...]: ...
-
-    def party_index(self, party_id: int) -> int: ...
-
-    def unit_index(self, unit_ids: npt.ArrayLike) -> npt.NDArray[np.int64]: ...
-
-
 @dataclass(frozen=True, slots=True)
-class Tables:
-    """The units and parties of the ledger in dense order (see :class:`Snapshot`)."""
-
-    unit_ids: npt.NDArray[np.int64]
-    unit_product: npt.NDArray[np.int32]
-    products: tuple[str, ...]
-    party_ids: npt.NDArray[np.int64]
-    party_codes: tuple[str, ...]
-    party_kind: npt.NDArray[np.int8]
-    party_parent: npt.NDArray[np.int32]
-    party_currency: npt.NDArray[np.int16]
-    currencies: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class EntryChunk:
+class EntryChunk(EntryColumns):
     """Entries ``lo <= seq < hi`` as dense columns (retracted rows still in)."""
 
     lo: int
     hi: int
-    seq: npt.NDArray[np.int64]
-    unit: npt.NDArray[np.int32]
-    kind: npt.NDArray[np.int8]
-    party: npt.NDArray[np.int32]
-    counterparty: npt.NDArray[np.int32]
-    at_ms: npt.NDArray[np.int64]
-    lat_e6: npt.NDArray[np.int32]
-    lon_e6: npt.NDArray[np.int32]
 
 
 def check_tree_size(connection: Connection, tree_size: int) -> None:
@@ -356,51 +400,14 @@ def load_snapshot(connection: Connection, tree_size: int) -> Snapshot:
     check_tree_size(connection, tree_size)
     tables = load_tables(connection)
     n = tree_size
-    seq = np.arange(n, dtype=np.int64)
-    unit = np.empty(n, dtype=np.int32)
-    kind = np.empty(n, dtype=np.int8)
-    party = np.empty(n, dtype=np.int32)
-    counterparty = np.empty(n, dtype=np.int32)
-    at_ms = np.empty(n, dtype=np.int64)
-    lat = np.empty(n, dtype=np.int32)
-    lon = np.empty(n, dtype=np.int32)
-    for c in entry_chunks(connection, tree_size, tables):
-        lo, hi = c.lo, c.hi
-        unit[lo:hi] = c.unit
-        kind[lo:hi] = c.kind
-        party[lo:hi] = c.party
-        counterparty[lo:hi] = c.counterparty
-        at_ms[lo:hi] = c.at_ms
-        lat[lo:hi] = c.lat_e6
-        lon[lo:hi] = c.lon_e6
+    cols = {c: np.empty(n, dtype=t) for c, t in ENTRY_DTYPES.items()}
+    for chunk in entry_chunks(connection, tree_size, tables):
+        for c, v in chunk.columns().items():
+            cols[c][chunk.lo : chunk.hi] = v
 
     gone = left_out(connection, tree_size)
     if gone.size:  # drop declarations and what they retract (both < tree_size)
         keep = np.ones(n, dtype=np.bool_)
         keep[gone] = False
-        seq, unit, kind, party, counterparty = (
-            seq[keep], unit[keep], kind[keep], party[keep], counterparty[keep],
-        )  # fmt: skip
-        at_ms, lat, lon = at_ms[keep], lat[keep], lon[keep]
-
-    return Snapshot(
-        tree_size=tree_size,
-        seq=seq,
-        unit=unit,
-        kind=kind,
-        party=party,
-        counterparty=counterparty,
-        at_ms=at_ms,
-        lat_e6=lat,
-        lon_e6=lon,
-        unit_ids=tables.unit_ids,
-        unit_product=tables.unit_product,
-        products=tables.products,
-        party_ids=tables.party_ids,
-        party_codes=tables.party_codes,
-        party_kind=tables.party_kind,
-        party_parent=tables.party_parent,
-        party_is_distributor=tables.party_kind == PK_DISTRIBUTOR,
-        party_currency=tables.party_currency,
-        currencies=tables.currencies,
-    )
+        cols = {c: v[keep] for c, v in cols.items()}
+    return Snapshot.of(tree_size, cols, tables)

@@ -80,7 +80,7 @@ from settlement.detection import detect_arrays, entry_territories, load_grants
 from settlement.models import Alert, AlertEvent, AlertFinding
 from settlement.seals import NoteSigner, evidence_hash, seal_alerts
 from settlement.severity import grade_stored_alerts
-from settlement.snapshot import PARTY_KINDS, Snapshot
+from settlement.snapshot import PARTY_KINDS, Snapshot, Tables
 from sightings.errors import SightingError
 from sightings.models import Inspection, PublicSighting, SuspectedAlert
 from sightings.zone import unit_zone
@@ -221,20 +221,19 @@ def _unit_snapshot(session: Session, unit_id: int, upto_seq: int) -> Snapshot:
         at_ms=np.array([int(r[4]) for r in rows], dtype=np.int64),
         lat_e6=np.array([K.NO_COORD if p is None else p[0] for p in located], dtype=np.int32),
         lon_e6=np.array([K.NO_COORD if p is None else p[1] for p in located], dtype=np.int32),
-        unit_ids=np.array([unit_id], dtype=np.int64),
-        unit_product=np.zeros(1, dtype=np.int32),
-        products=("",),
-        party_ids=party_ids,
-        party_codes=tuple(str(r[1]) for r in prow),
-        party_kind=np.array([PARTY_KINDS.get(str(r[2]), K.PK_OTHER) for r in prow], np.int8),
-        party_parent=np.array(
-            [-1 if r[3] is None else pos[int(r[3])] for r in prow], dtype=np.int32
+        tables=Tables(
+            unit_ids=np.array([unit_id], dtype=np.int64),
+            unit_product=np.zeros(1, dtype=np.int32),
+            products=("",),
+            party_ids=party_ids,
+            party_codes=tuple(str(r[1]) for r in prow),
+            party_kind=np.array([PARTY_KINDS.get(str(r[2]), K.PK_OTHER) for r in prow], np.int8),
+            party_parent=np.array(
+                [-1 if r[3] is None else pos[int(r[3])] for r in prow], dtype=np.int32
+            ),
+            party_currency=np.array([currencies.index(str(r[4])) for r in prow], dtype=np.int16),
+            currencies=currencies,
         ),
-        party_is_distributor=np.array(
-            [PARTY_KINDS.get(str(r[2])) == K.PK_DISTRIBUTOR for r in prow], dtype=np.bool_
-        ),
-        party_currency=np.array([currencies.index(str(r[4])) for r in prow], dtype=np.int16),
-        currencies=currencies,
     )
 
 

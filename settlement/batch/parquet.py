@@ -30,7 +30,7 @@ import json
 import os
 import shutil
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,16 +41,16 @@ import pyarrow.parquet as pq
 from sqlalchemy import Connection, text
 
 from settlement.common import SettlementError
-from settlement.kernels import PK_DISTRIBUTOR
 from settlement.snapshot import (
+    ENTRY_DTYPES,
     EntryChunk,
     Snapshot,
+    SnapshotTables,
     Tables,
     check_tree_size,
     entry_chunks,
     left_out,
     load_tables,
-    party_position,
     unit_positions,
 )
 
@@ -85,22 +85,7 @@ _SHARED_HINT = (
     "(HOPCHAIN_SNAPSHOT_DIR or --snapshot-dir, on a shared file system)"
 )
 
-_DTYPES: dict[str, type[np.generic]] = {
-    "seq": np.int64, "unit": np.int32, "kind": np.int8, "party": np.int32,
-    "counterparty": np.int32, "at_ms": np.int64, "lat_e6": np.int32, "lon_e6": np.int32,
-}  # fmt: skip
-ENTRY_SCHEMA = pa.schema(
-    [
-        ("seq", pa.int64()),
-        ("unit", pa.int32()),
-        ("kind", pa.int8()),
-        ("party", pa.int32()),
-        ("counterparty", pa.int32()),
-        ("at_ms", pa.int64()),
-        ("lat_e6", pa.int32()),
-        ("lon_e6", pa.int32()),
-    ]
-)
+ENTRY_SCHEMA = pa.schema([(c, pa.from_numpy_dtype(t)) for c, t in ENTRY_DTYPES.items()])
 _COLUMNS = tuple(ENTRY_SCHEMA.names)
 PARTY_SCHEMA = pa.schema(
     [
@@ -129,11 +114,11 @@ class PartitionInfo:
 
 
 @dataclass(frozen=True, slots=True)
-class PartitionedSnapshot:
-    """A complete snapshot directory: its header, partitions and unit/party tables.
+class PartitionedSnapshot(SnapshotTables):
+    """A complete snapshot directory: its header, partitions and :class:`Tables`.
 
-    Has the tables of :class:`settlement.snapshot.SnapshotTables` (dense unit and
-    party arrays, products, currencies); entries stay on disk until
+    Reads its tables as its own attributes (:class:`settlement.snapshot.SnapshotTables`:
+    dense unit and party arrays, products, currencies); entries stay on disk until
     :meth:`read_partition` (one partition, partition-local unit numbering) or
     :meth:`read_all` (everything, for tests and small ledgers).
     """
@@ -144,24 +129,7 @@ class PartitionedSnapshot:
     entries: int
     rows_per_partition: int
     partitions: tuple[PartitionInfo, ...]
-    unit_ids: npt.NDArray[np.int64]
-    unit_product: npt.NDArray[np.int32]
-    products: tuple[str, ...]
-    party_ids: npt.NDArray[np.int64]
-    party_codes: tuple[str, ...]
-    party_kind: npt.NDArray[np.int8]
-    party_parent: npt.NDArray[np.int32]
-    party_is_distributor: npt.NDArray[np.bool_] = field(repr=False)
-    party_currency: npt.NDArray[np.int16]
-    currencies: tuple[str, ...]
-
-    def party_index(self, party_id: int) -> int:
-        """Dense index of a database party id; ``KeyError`` naming it when unknown."""
-        return party_position(self.party_ids, party_id)
-
-    def unit_index(self, unit_ids: npt.ArrayLike) -> npt.NDArray[np.int64]:
-        """Dense indices of database unit ids (-1 where a unit is not in the snapshot)."""
-        return unit_positions(self.unit_ids, unit_ids)
+    tables: Tables
 
     def read_partition(self, index: int) -> Snapshot:
         """Partition ``index`` as a :class:`Snapshot` numbering its units from 0
@@ -176,29 +144,11 @@ class PartitionedSnapshot:
             table = _read_entries(self.directory, info)
             for c in _COLUMNS:
                 cols[c].append(table[c])
-        merged = {c: np.concatenate(v) if v else np.empty(0, _DTYPES[c]) for c, v in cols.items()}
+        merged = {
+            c: np.concatenate(v) if v else np.empty(0, ENTRY_DTYPES[c]) for c, v in cols.items()
+        }
         order = np.argsort(merged["seq"], kind="stable")
-        return Snapshot(
-            tree_size=self.tree_size,
-            seq=merged["seq"][order],
-            unit=merged["unit"][order],
-            kind=merged["kind"][order],
-            party=merged["party"][order],
-            counterparty=merged["counterparty"][order],
-            at_ms=merged["at_ms"][order],
-            lat_e6=merged["lat_e6"][order],
-            lon_e6=merged["lon_e6"][order],
-            unit_ids=self.unit_ids,
-            unit_product=self.unit_product,
-            products=self.products,
-            party_ids=self.party_ids,
-            party_codes=self.party_codes,
-            party_kind=self.party_kind,
-            party_parent=self.party_parent,
-            party_is_distributor=self.party_is_distributor,
-            party_currency=self.party_currency,
-            currencies=self.currencies,
-        )
+        return Snapshot.of(self.tree_size, {c: v[order] for c, v in merged.items()}, self.tables)
 
 
 def snapshot_path(root: str | os.PathLike[str], tree_size: int, root_hex: str) -> Path:
@@ -434,10 +384,7 @@ def write_snapshot(
 
 
 def _live(c: EntryChunk, gone: npt.NDArray[np.int64]) -> dict[str, npt.NDArray[Any]]:
-    cols: dict[str, npt.NDArray[Any]] = {
-        "seq": c.seq, "unit": c.unit, "kind": c.kind, "party": c.party,
-        "counterparty": c.counterparty, "at_ms": c.at_ms, "lat_e6": c.lat_e6, "lon_e6": c.lon_e6,
-    }  # fmt: skip
+    cols = c.columns()
     if gone.size:
         keep = ~np.isin(c.seq, gone, assume_unique=True)
         if not keep.all():
@@ -455,26 +402,17 @@ def write_snapshot_arrays(
     """Write an in-memory :class:`Snapshot` (already without retracted entries) as a
     partitioned snapshot under ``root``, replacing one that is there; for synthetic
     ledgers (benchmarks, tests) that have no database."""
-    tables = Tables(
-        unit_ids=snapshot.unit_ids,
-        unit_product=snapshot.unit_product,
-        products=snapshot.products,
-        party_ids=snapshot.party_ids,
-        party_codes=snapshot.party_codes,
-        party_kind=snapshot.party_kind,
-        party_parent=snapshot.party_parent,
-        party_currency=snapshot.party_currency,
-        currencies=snapshot.currencies,
-    )
     counts = np.bincount(snapshot.unit, minlength=snapshot.unit_ids.shape[0]).astype(np.int64)
 
     def chunks() -> Iterator[dict[str, npt.NDArray[Any]]]:
         for lo in range(0, snapshot.n_entries, ROW_GROUP):
             hi = min(snapshot.n_entries, lo + ROW_GROUP)
-            yield {c: getattr(snapshot, c)[lo:hi] for c in _COLUMNS}
+            yield {c: v[lo:hi] for c, v in snapshot.columns().items()}
 
     path = snapshot_path(root, snapshot.tree_size, root_hex)
-    return _write(path, snapshot.tree_size, root_hex, tables, counts, chunks(), rows_per_partition)
+    return _write(
+        path, snapshot.tree_size, root_hex, snapshot.tables, counts, chunks(), rows_per_partition
+    )
 
 
 def _unreadable(path: Path, exc: OSError | ValueError) -> SnapshotDirError:
@@ -486,11 +424,7 @@ def _unreadable(path: Path, exc: OSError | ValueError) -> SnapshotDirError:
 class _Header:
     raw: dict[str, Any]
     partitions: tuple[PartitionInfo, ...]
-    party_ids: npt.NDArray[np.int64]
-    party_codes: tuple[str, ...]
-    party_kind: npt.NDArray[np.int8]
-    party_parent: npt.NDArray[np.int32]
-    party_currency: npt.NDArray[np.int16]
+    tables: Tables  # parties, products and currencies; no units (read per range)
 
 
 def _header(directory: str) -> _Header:
@@ -525,15 +459,18 @@ def _header_of(directory: str, _mtime_ns: int, _inode: int) -> _Header:
         parties = pq.read_table(ppath, schema=PARTY_SCHEMA)
     except (OSError, pa.ArrowInvalid) as exc:
         raise _unreadable(ppath, exc) from None
-    return _Header(
-        raw=raw,
-        partitions=parts,
+    tables = Tables(
+        unit_ids=np.empty(0, np.int64),
+        unit_product=np.empty(0, np.int32),
+        products=tuple(str(p) for p in raw["products"]),
         party_ids=parties["id"].to_numpy().astype(np.int64),
         party_codes=tuple(str(c) for c in parties["code"].to_pylist()),
         party_kind=parties["kind"].to_numpy().astype(np.int8),
         party_parent=parties["parent"].to_numpy().astype(np.int32),
         party_currency=parties["currency"].to_numpy().astype(np.int16),
+        currencies=tuple(str(c) for c in raw["currencies"]),
     )
+    return _Header(raw=raw, partitions=parts, tables=tables)
 
 
 def _read_units(
@@ -573,21 +510,7 @@ def _read_entries(directory: Path, info: PartitionInfo) -> dict[str, npt.NDArray
         raise SnapshotDirError(
             f"{path} holds {table.num_rows} entries, its snapshot.json says {info.entries}"
         )
-    return {c: table[c].to_numpy().astype(_DTYPES[c], copy=False) for c in _COLUMNS}
-
-
-def _shared_tables(head: _Header) -> dict[str, Any]:
-    """The tables every partition shares: products, parties, currencies."""
-    return {
-        "products": tuple(str(p) for p in head.raw["products"]),
-        "party_ids": head.party_ids,
-        "party_codes": head.party_codes,
-        "party_kind": head.party_kind,
-        "party_parent": head.party_parent,
-        "party_is_distributor": head.party_kind == PK_DISTRIBUTOR,
-        "party_currency": head.party_currency,
-        "currencies": tuple(str(c) for c in head.raw["currencies"]),
-    }
+    return {c: table[c].to_numpy().astype(ENTRY_DTYPES[c], copy=False) for c in _COLUMNS}
 
 
 def partition_info(directory: str | os.PathLike[str], index: int) -> PartitionInfo:
@@ -618,19 +541,9 @@ def load_partition(directory: str | os.PathLike[str], index: int) -> Snapshot:
         raise SnapshotDirError(
             f"{path / info.file} holds units outside its range [{info.unit_lo}, {info.unit_hi})"
         )
-    return Snapshot(
-        tree_size=int(head.raw["tree_size"]),
-        seq=cols["seq"],
-        unit=(unit - info.unit_lo).astype(np.int32),
-        kind=cols["kind"],
-        party=cols["party"],
-        counterparty=cols["counterparty"],
-        at_ms=cols["at_ms"],
-        lat_e6=cols["lat_e6"],
-        lon_e6=cols["lon_e6"],
-        unit_ids=unit_ids,
-        unit_product=unit_product,
-        **_shared_tables(head),
+    cols["unit"] = (unit - info.unit_lo).astype(np.int32)
+    return Snapshot.of(
+        int(head.raw["tree_size"]), cols, head.tables.with_units(unit_ids, unit_product)
     )
 
 
@@ -651,7 +564,5 @@ def open_snapshot(directory: str | os.PathLike[str]) -> PartitionedSnapshot:
         entries=int(head.raw["entries"]),
         rows_per_partition=int(head.raw.get("rows_per_partition", DEFAULT_ROWS_PER_PARTITION)),
         partitions=head.partitions,
-        unit_ids=unit_ids,
-        unit_product=unit_product,
-        **_shared_tables(head),
+        tables=head.tables.with_units(unit_ids, unit_product),
     )

@@ -38,7 +38,7 @@ from settlement.batch.parquet import SnapshotDirError, load_partition, split_uni
 from settlement.batch.partition import entry_findings, sales_arrays
 from settlement.batch.runner import SCHEDULER_ENV, SNAPSHOT_DIR_ENV, ClusterError
 from settlement.detection import load_grants
-from settlement.snapshot import Snapshot, load_snapshot
+from settlement.snapshot import Snapshot, Tables, load_snapshot
 from settlement.zones import Grant
 
 COLUMNS = ("seq", "unit", "kind", "party", "counterparty", "at_ms", "lat_e6", "lon_e6")
@@ -122,16 +122,17 @@ def ledgers(draw: st.DrawFn) -> tuple[Snapshot, int]:
         at_ms=np.sort(rng.integers(0, 10**12, n_entries)).astype(np.int64),
         lat_e6=lat.astype(np.int32),
         lon_e6=lon.astype(np.int32),
-        unit_ids=np.sort(rng.choice(10**6, size=n_units, replace=False)).astype(np.int64),
-        unit_product=rng.integers(-1, 2, n_units).astype(np.int32),
-        products=("04006381333931", "04006381333948"),
-        party_ids=np.arange(10, 10 + n_parties, dtype=np.int64),
-        party_codes=tuple(f"P{i}" for i in range(n_parties)),
-        party_kind=np.array([0, 1, 1, 2, 3], dtype=np.int8),
-        party_parent=np.array([-1, -1, -1, 1, 2], dtype=np.int32),
-        party_is_distributor=np.array([0, 1, 1, 0, 0], dtype=np.bool_),
-        party_currency=np.array([0, 0, 1, 0, 1], dtype=np.int16),
-        currencies=("EUR", "USD"),
+        tables=Tables(
+            unit_ids=np.sort(rng.choice(10**6, size=n_units, replace=False)).astype(np.int64),
+            unit_product=rng.integers(-1, 2, n_units).astype(np.int32),
+            products=("04006381333931", "04006381333948"),
+            party_ids=np.arange(10, 10 + n_parties, dtype=np.int64),
+            party_codes=tuple(f"P{i}" for i in range(n_parties)),
+            party_kind=np.array([0, 1, 1, 2, 3], dtype=np.int8),
+            party_parent=np.array([-1, -1, -1, 1, 2], dtype=np.int32),
+            party_currency=np.array([0, 0, 1, 0, 1], dtype=np.int16),
+            currencies=("EUR", "USD"),
+        ),
     )
     return snap, draw(st.integers(1, 80))
 
@@ -255,11 +256,13 @@ def test_an_unreadable_snapshot_directory_is_named_with_the_shared_path_rule(
         kind=np.array([EntryKind.COMMISSIONING.code] * 2, np.int8),
         party=np.zeros(2, np.int32), counterparty=np.full(2, -1, np.int32),
         at_ms=np.arange(2, dtype=np.int64), lat_e6=np.full(2, K.NO_COORD, np.int32),
-        lon_e6=np.full(2, K.NO_COORD, np.int32), unit_ids=np.array([5, 6], np.int64),
-        unit_product=np.zeros(2, np.int32), products=("04006381333931",),
-        party_ids=np.array([1], np.int64), party_codes=("M",), party_kind=np.zeros(1, np.int8),
-        party_parent=np.full(1, -1, np.int32), party_is_distributor=np.zeros(1, np.bool_),
-        party_currency=np.zeros(1, np.int16), currencies=("EUR",),
+        lon_e6=np.full(2, K.NO_COORD, np.int32),
+        tables=Tables(
+            unit_ids=np.array([5, 6], np.int64), unit_product=np.zeros(2, np.int32),
+            products=("04006381333931",), party_ids=np.array([1], np.int64), party_codes=("M",),
+            party_kind=np.zeros(1, np.int8), party_parent=np.full(1, -1, np.int32),
+            party_currency=np.zeros(1, np.int16), currencies=("EUR",),
+        ),
     )  # fmt: skip
     ps = write_snapshot_arrays(snap, "cd" * 32, tmp_path, rows_per_partition=1)
     _corrupt(ps.directory / "part-00001.parquet")
