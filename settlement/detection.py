@@ -33,7 +33,7 @@ from settlement.models import Alert, AlertEvent, AlertFinding, TerritoryGrant
 from settlement.seals import NoteSigner, evidence_hash, seal_alerts
 from settlement.severity import grade_alert, grade_stored_alerts
 from settlement.snapshot import Snapshot, SnapshotTables, load_snapshot
-from settlement.zones import OPEN_END_MS, Grant, build_zone_tables
+from settlement.zones import OPEN_END_MS, Grant, ZoneTables, build_zone_tables
 
 if TYPE_CHECKING:
     from settlement.batch import BatchOptions
@@ -173,13 +173,17 @@ def detect_arrays(
     snapshot: Snapshot,
     entry_terr: npt.NDArray[np.int32],
     territory_parent: npt.NDArray[np.int32],
-    grants: Iterable[Grant],
+    grants: Iterable[Grant] | ZoneTables,
     *,
     max_kmh: float = 900.0,
     min_km: float = 1.0,
     n_parts: int | None = None,
 ) -> DetectionArrays:
-    """Run the detection kernel over a snapshot; shapes are checked here, not in numba."""
+    """Run the detection kernel over a snapshot; shapes are checked here, not in numba.
+
+    ``grants``: the grants, or the zone tables already built from them for the
+    snapshot's parties (:func:`settlement.zones.build_zone_tables`, as a batch run
+    builds them once for every partition)."""
     if entry_terr.shape != snapshot.unit.shape or entry_terr.dtype != np.int32:
         raise SettlementError(
             f"entry territories must be int32 of shape {snapshot.unit.shape}, "
@@ -190,7 +194,17 @@ def detect_arrays(
         raise SettlementError(f"entry territories must be -2, -1 or below {n_terr}")
     if max_kmh <= 0:
         raise SettlementError(f"max_kmh must be positive, got {max_kmh}")
-    z = build_zone_tables(len(snapshot.party_ids), snapshot.party_parent, grants, territory_parent)
+    n_parties = len(snapshot.party_ids)
+    if not isinstance(grants, ZoneTables):
+        z = build_zone_tables(n_parties, snapshot.party_parent, grants, territory_parent)
+    elif grants.zone_ptr.shape[0] != n_parties + 1 or grants.terr_anc.shape[0] < n_terr:
+        raise SettlementError(
+            f"zone tables for {grants.zone_ptr.shape[0] - 1} parties and "
+            f"{grants.terr_anc.shape[0]} territories do not fit a snapshot of {n_parties} "
+            f"parties and {n_terr} territories"
+        )
+    else:
+        z = grants
     flags, resp, alloc, alloc_row = K.detect(
         snapshot.unit,
         snapshot.kind,
