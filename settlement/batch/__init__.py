@@ -26,6 +26,7 @@ from settlement.batch.runner import (
     aggregate_partitioned,
     batch_client,
     detect_partitioned,
+    month_partitioned,
 )
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "aggregate_partitioned",
     "batch_client",
     "detect_partitioned",
+    "month_partitioned",
     "open_snapshot",
     "snapshot_path",
     "write_snapshot",

@@ -26,10 +26,10 @@ import numpy as np
 import numpy.typing as npt
 
 from settlement import kernels as K
-from settlement.batch.parquet import load_partition, partition_info
+from settlement.batch.parquet import PartitionInfo, load_partition, partition_info
 from settlement.detection import TerritoryLocator, detect_arrays, entry_territories
 from settlement.snapshot import Snapshot
-from settlement.zones import Grant
+from settlement.zones import Grant, ZoneTables
 
 __all__ = [
     "Findings",
@@ -38,6 +38,7 @@ __all__ = [
     "entry_findings",
     "merge_findings",
     "merge_sales",
+    "month_partition",
     "sales_arrays",
     "sales_partition",
 ]
@@ -69,7 +70,7 @@ class Findings:
 def entry_findings(
     snap: Snapshot,
     territory_index: TerritoryLocator,
-    grants: Iterable[Grant],
+    grants: Iterable[Grant] | ZoneTables,
     *,
     max_kmh: float = 900.0,
     min_km: float = 1.0,
@@ -79,7 +80,8 @@ def entry_findings(
 ) -> Findings:
     """Locate ``snap``'s entries, run the detection kernel and keep the flagged rows;
     ``unit_offset`` turns a partition's local unit numbers into global ones;
-    ``on_located`` (optional) is called between locating and detecting.
+    ``on_located`` (optional) is called between locating and detecting; ``grants``
+    may be given as the zone tables built from them (once for every partition).
 
     Raises :class:`settlement.common.SettlementError` as
     :func:`settlement.detection.detect_arrays` does (bad speeds, territories).
@@ -129,15 +131,16 @@ def detect_partition(
     directory: str,
     index: int,
     territory_index: TerritoryLocator,
-    grants: Sequence[Grant],
+    zones: ZoneTables,
     max_kmh: float,
     min_km: float,
 ) -> Findings:
-    """Worker: the findings of partition ``index`` of the snapshot in ``directory``."""
+    """Worker: the findings of partition ``index`` of the snapshot in ``directory``;
+    ``zones``: the grants' zone tables, built once by the client for every partition."""
     snap = load_partition(directory, index)
     lo = partition_info(directory, index).unit_lo
     return entry_findings(
-        snap, territory_index, grants, max_kmh=max_kmh, min_km=min_km, unit_offset=lo
+        snap, territory_index, zones, max_kmh=max_kmh, min_km=min_km, unit_offset=lo
     )
 
 
@@ -240,8 +243,41 @@ def sales_partition(
     """Worker: :class:`SalesArrays` of partition ``index``; ``excluded_units`` are
     GLOBAL dense unit indices (sorted) of units of confirmed diversion."""
     snap = load_partition(directory, index)
-    info = partition_info(directory, index)
-    mask = np.zeros(info.unit_hi - info.unit_lo, np.bool_)
-    mine = excluded_units[(excluded_units >= info.unit_lo) & (excluded_units < info.unit_hi)]
-    mask[mine - info.unit_lo] = True
+    mask = _local_mask(excluded_units, partition_info(directory, index))
     return sales_arrays(snap, price, mask, windows)
+
+
+def _local_mask(global_units: npt.NDArray[np.int64], info: PartitionInfo) -> npt.NDArray[np.bool_]:
+    """Per unit of the partition, whether its GLOBAL dense index is in ``global_units``."""
+    mask = np.zeros(info.unit_hi - info.unit_lo, np.bool_)
+    mine = global_units[(global_units >= info.unit_lo) & (global_units < info.unit_hi)]
+    mask[mine - info.unit_lo] = True
+    return mask
+
+
+def month_partition(
+    directory: str,
+    index: int,
+    territory_index: TerritoryLocator,
+    zones: ZoneTables,
+    max_kmh: float,
+    min_km: float,
+    price: npt.NDArray[np.int64],
+    excluded_units: npt.NDArray[np.int64],
+    windows: Sequence[tuple[int, int]],
+    exclude_flags: int,
+) -> tuple[Findings, SalesArrays]:
+    """Worker: partition ``index`` read once, then detected (:func:`detect_partition`)
+    and aggregated (:func:`sales_partition`). Excluded from the sales base: the units
+    of ``excluded_units`` (GLOBAL dense indices) and, when ``exclude_flags`` is not 0,
+    every unit with a finding carrying one of those bits (a unit's findings are all in
+    its own partition, so this equals excluding them after the whole detection)."""
+    snap = load_partition(directory, index)
+    info = partition_info(directory, index)
+    found = entry_findings(
+        snap, territory_index, zones, max_kmh=max_kmh, min_km=min_km, unit_offset=info.unit_lo
+    )
+    mask = _local_mask(excluded_units, info)
+    if exclude_flags:
+        mask[found.unit[(found.flags & exclude_flags) != 0] - info.unit_lo] = True
+    return found, sales_arrays(snap, price, mask, windows)

@@ -29,18 +29,23 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from settlement.batch.parquet import DEFAULT_ROWS_PER_PARTITION, open_snapshot
+from settlement.batch.parquet import (
+    DEFAULT_ROWS_PER_PARTITION,
+    PartitionedSnapshot,
+    open_snapshot,
+)
 from settlement.batch.partition import (
     Findings,
     SalesArrays,
     detect_partition,
     merge_findings,
     merge_sales,
+    month_partition,
     sales_partition,
 )
 from settlement.common import SettlementError
 from settlement.detection import TerritoryLocator
-from settlement.zones import Grant
+from settlement.zones import Grant, ZoneTables, build_zone_tables
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -55,6 +60,7 @@ __all__ = [
     "check_scheduler_address",
     "default_snapshot_dir",
     "detect_partitioned",
+    "month_partitioned",
 ]
 
 SCHEDULER_ENV = "HOPCHAIN_DASK_SCHEDULER"
@@ -222,6 +228,21 @@ def _map(
     return [r for r in out if r is not None]
 
 
+def _zones(
+    snap: PartitionedSnapshot, index: TerritoryLocator, grants: Sequence[Grant]
+) -> ZoneTables:
+    """The grants' zone tables for the snapshot's parties, built once here for every
+    partition (each partition holds every party); :class:`settlement.zones.ZoneError`
+    names a grant or hierarchy that cannot be used, before any worker starts."""
+    parent = np.asarray(index.parent, dtype=np.int32)
+    return build_zone_tables(len(snap.party_ids), snap.party_parent, grants, parent)
+
+
+def _check_speed(max_kmh: float) -> None:
+    if max_kmh <= 0:
+        raise SettlementError(f"max_kmh must be positive, got {max_kmh}")
+
+
 def detect_partitioned(
     snapshot_dir: str | os.PathLike[str],
     territory_index: TerritoryLocator,
@@ -238,17 +259,18 @@ def detect_partitioned(
     positions (:func:`settlement.detection.load_grants`). Each partition runs
     :func:`settlement.kernels.detect` on a worker of ``client`` (or here when None);
     returns every flagged entry in seq order (:class:`Findings`), equal to the
-    single-process run's. Raises :class:`settlement.batch.parquet.SnapshotDirError`
-    when a worker cannot read the directory.
+    single-process run's. The grants' zone tables are built once here and shipped to
+    every worker with the territory index. Raises
+    :class:`settlement.batch.parquet.SnapshotDirError` when a worker cannot read the
+    directory, :class:`settlement.zones.ZoneError` for grants that cannot be used.
     """
-    if max_kmh <= 0:
-        raise SettlementError(f"max_kmh must be positive, got {max_kmh}")
+    _check_speed(max_kmh)
     snap = open_snapshot(snapshot_dir)
     parts = _map(
         detect_partition,
         snap.directory,
         len(snap.partitions),
-        (territory_index, list(grants), float(max_kmh), float(min_km)),
+        (territory_index, _zones(snap, territory_index, grants), float(max_kmh), float(min_km)),
         client,
         on_partition,
     )
@@ -287,3 +309,47 @@ def aggregate_partitioned(
         on_partition,
     )
     return merge_sales(parts)
+
+
+def month_partitioned(
+    snapshot_dir: str | os.PathLike[str],
+    territory_index: TerritoryLocator,
+    grants: Sequence[Grant],
+    price: npt.NDArray[np.int64],
+    excluded_units: npt.ArrayLike,
+    windows: Sequence[tuple[int, int]],
+    *,
+    exclude_flags: int = 0,
+    client: Client | None = None,
+    max_kmh: float = 900.0,
+    min_km: float = 1.0,
+    on_partition: OnPartition | None = None,
+) -> tuple[Findings, SalesArrays]:
+    """:func:`detect_partitioned` and :func:`aggregate_partitioned` in one pass: each
+    partition is read once and both detected and aggregated on its worker.
+
+    Arguments as those two take them; ``exclude_flags`` (finding bits,
+    ``settlement.kernels.F_*``) also excludes from the sales base every unit with a
+    finding carrying one of them, as if its alerts were confirmed. Returns the same
+    :class:`Findings` and :class:`SalesArrays` as the two calls (and as the
+    single-process run), with the same errors.
+    """
+    _check_speed(max_kmh)
+    snap = open_snapshot(snapshot_dir)
+    if not snap.partitions:
+        e = np.empty(0, np.int64)
+        return merge_findings([]), aggregate_partitioned(snap.directory, price, e, windows)
+    shared = (
+        territory_index,
+        _zones(snap, territory_index, grants),
+        float(max_kmh),
+        float(min_km),
+        np.asarray(price, dtype=np.int64),
+        np.unique(np.asarray(excluded_units, dtype=np.int64)),
+        [(int(a), int(b)) for a, b in windows],
+        int(exclude_flags),
+    )
+    parts = _map(
+        month_partition, snap.directory, len(snap.partitions), shared, client, on_partition
+    )
+    return merge_findings([f for f, _ in parts]), merge_sales([s for _, s in parts])

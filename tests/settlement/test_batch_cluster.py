@@ -22,9 +22,18 @@ from batch_world import (  # type: ignore[import-not-found]
 )
 from engine_world import territory_index  # type: ignore[import-not-found]
 
-from settlement.batch import BatchOptions, detect_partitioned, open_snapshot, write_snapshot
+from settlement import kernels as K
+from settlement.batch import (
+    BatchOptions,
+    aggregate_partitioned,
+    detect_partitioned,
+    month_partitioned,
+    open_snapshot,
+    write_snapshot,
+)
 from settlement.batch.parquet import SnapshotDirError
 from settlement.batch.runner import ClusterError, batch_client
+from settlement.detection import load_grants
 
 pytestmark = pytest.mark.slow
 
@@ -94,6 +103,38 @@ def test_both_workers_take_partitions(tmp_path: Path, client: object, db_url: st
         lambda dask_worker: sum(1 for k in dask_worker.state.log if "detect_partition" in str(k))
     )
     assert all(count > 0 for count in ran.values()), ran
+
+
+def test_one_pass_reads_each_partition_once_and_answers_as_two_passes(
+    tmp_path: Path, client: object, db_url: str
+) -> None:
+    if not db_url.startswith("sqlite"):
+        pytest.skip("reads no database of its own: the SQLite variant says it all")
+    w, size = build_world(db_url)
+    index = territory_index()
+    with w.engine.connect() as conn:
+        ps = write_snapshot(conn, size, w.root(size).hex(), tmp_path, rows_per_partition=20)
+        grants = load_grants(conn, ps, index.codes)
+    w.engine.dispose()
+    diversion = K.F_OUT_OF_ZONE | K.F_CROSS_REGION
+    price = np.full((len(ps.currencies), max(len(ps.products), 1)), 1_000, np.int64)
+    windows = [(0, 2**62), (0, 10**12)]
+    found = detect_partitioned(ps.directory, index, grants, client=client)  # type: ignore[arg-type]
+    assert (found.flags & diversion).any()
+    excluded = np.unique(found.unit[(found.flags & diversion) != 0])
+    sales = aggregate_partitioned(ps.directory, price, excluded, windows, client=client)  # type: ignore[arg-type]
+    heard: list[tuple[int, int]] = []
+    found1, sales1 = month_partitioned(
+        ps.directory, index, grants, price, [], windows, exclude_flags=diversion,
+        client=client, on_partition=lambda done, total: heard.append((done, total)),  # type: ignore[arg-type]
+    )  # fmt: skip
+    n = len(ps.partitions)
+    assert heard == [(i, n) for i in range(n + 1)]  # one task per partition
+    for name in ("seq", "unit", "at_ms", "flags", "responsible", "territory"):
+        assert np.array_equal(getattr(found1, name), getattr(found, name)), name
+    for name in ("sums", "seen", "alloc_ms", "alloc_party"):
+        assert np.array_equal(getattr(sales1, name), getattr(sales, name)), name
+    assert sales.sums.any()
 
 
 def test_a_worker_that_cannot_read_the_snapshot_says_which_file_and_why(

@@ -30,6 +30,7 @@ from settlement.batch import (
     BatchOptions,
     aggregate_partitioned,
     detect_partitioned,
+    month_partitioned,
     open_snapshot,
     write_snapshot,
     write_snapshot_arrays,
@@ -41,6 +42,7 @@ from settlement.detection import load_grants
 from settlement.snapshot import Snapshot, Tables, load_snapshot
 from settlement.zones import Grant
 
+_DIVERSION = K.F_OUT_OF_ZONE | K.F_CROSS_REGION
 COLUMNS = ("seq", "unit", "kind", "party", "counterparty", "at_ms", "lat_e6", "lon_e6")
 TABLES = ("unit_ids", "unit_product", "products", "party_ids", "party_codes", "party_kind",
           "party_parent", "party_currency", "currencies")  # fmt: skip
@@ -369,9 +371,19 @@ def test_any_split_finds_and_adds_up_what_the_whole_ledger_does(
         ps = write_snapshot_arrays(snap, "ef" * 32, tmp, rows_per_partition=rows_per_partition)
         got = detect_partitioned(ps.directory, index, grants, max_kmh=200.0)
         split = aggregate_partitioned(ps.directory, price, np.flatnonzero(excluded), windows)
+        # one pass: each partition read once, its diversion units excluded as found
+        got1, split1 = month_partitioned(
+            ps.directory, index, grants, price, np.flatnonzero(excluded), windows,
+            exclude_flags=_DIVERSION, max_kmh=200.0,
+        )  # fmt: skip
     want = entry_findings(snap, index, grants, max_kmh=200.0)
     for name in ("seq", "unit", "at_ms", "flags", "responsible", "territory"):
         assert np.array_equal(getattr(got, name), getattr(want, name)), name
+        assert np.array_equal(getattr(got1, name), getattr(want, name)), name
     whole = sales_arrays(snap, price, excluded, windows)
     for name in ("sums", "seen", "alloc_ms", "alloc_party"):
         assert np.array_equal(getattr(split, name), getattr(whole, name)), name
+    excluded[want.unit[(want.flags & _DIVERSION) != 0]] = True
+    whole1 = sales_arrays(snap, price, excluded, windows)
+    for name in ("sums", "seen", "alloc_ms", "alloc_party"):
+        assert np.array_equal(getattr(split1, name), getattr(whole1, name)), name
