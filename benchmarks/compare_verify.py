@@ -7,8 +7,10 @@ kept PostgreSQL schema by ``benchmarks/verify_setup.py``: units commissioned and
 received by handheld scans, shipped, inspected, sold; two signed checkpoints):
 
 1. plain: the rows verification reads (the same query, the same chunks of 20,000
-   seqs) fetched through the driver, and ``hashlib.sha256`` of each row's bytes
-   (its ``repr``): what reading the log and hashing it costs, with nothing checked;
+   seqs) fetched through the driver as verification fetches them
+   (:func:`ledger.verify_scan.read_rows`: PostgreSQL's binary format on psycopg),
+   and ``hashlib.sha256`` of each row's bytes (its ``repr``): what reading the log
+   and hashing it costs, with nothing checked;
 2. ``verify_ledger`` in one process: entries/s and the ratio to plain;
 3. ``verify_ledger(jobs=N)``: entries/s, the ratio to plain and the speed-up over
    one process (N processes on N cores would ideally give N).
@@ -43,7 +45,7 @@ from benchmarks.verify_setup import ENTRIES_PER_UNIT, SIGNER, kept_ledger
 from ledger import verify_ledger
 from ledger.database import make_engine, placeholder
 from ledger.verify import CHUNK
-from ledger.verify_scan import _SQL
+from ledger.verify_scan import _SQL, read_rows
 
 
 class Rate(NamedTuple):
@@ -66,15 +68,12 @@ def _plain_rate(engine: Engine) -> Rate:
     count = 0
     with engine.connect() as conn:
         sql = _SQL.format(ph=placeholder(conn))
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         high = int(conn.exec_driver_sql("SELECT MAX(seq) FROM entries").scalar_one())
         for lo in range(0, high + 1, CHUNK):
-            cursor.execute(sql, (lo, lo + CHUNK))
-            rows = cursor.fetchall()
+            rows = read_rows(conn, sql, (lo, lo + CHUNK))
             for row in rows:
                 sha(repr(row).encode()).digest()
             count += len(rows)
-        cursor.close()
     return Rate(count / (time.perf_counter() - started), count / (_cpu() - cpu))
 
 

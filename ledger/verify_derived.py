@@ -34,7 +34,7 @@ from sqlalchemy import Connection
 
 from ledger import merkle
 from ledger.checkpoint import SignedCheckpoint, parse_checkpoint
-from ledger.database import fetch_all, placeholder
+from ledger.database import placeholder
 from ledger.keys import CheckpointError
 from ledger.proofs import consistency_proof
 from ledger.rows import CodeBook
@@ -46,6 +46,7 @@ from ledger.verify_scan import (
     ScanGroup,
     StoredNode,
     derive_receipt,
+    read_rows,
     receipt_anomaly,
     receipt_digest,
 )
@@ -337,7 +338,7 @@ def check_tree_nodes(conn: Connection, computed: Sequence[StoredNode]) -> list[P
         lo, hi = min(ours), max(ours)
         stored = {
             int(i): bytes(h)
-            for i, h in fetch_all(
+            for i, h in read_rows(
                 conn,
                 f"SELECT idx, hash FROM tree_nodes WHERE level = {ph} AND idx >= {ph} AND idx <= {ph}",
                 (level, lo, hi),
@@ -385,7 +386,7 @@ def check_tree_node_extras(conn: Connection, size: int) -> list[Problem]:
             params += [level, size >> level]
         level += TILE_HEIGHT
     where = f"NOT ({' OR '.join(valid)})" if valid else "1 = 1"
-    rows = fetch_all(
+    rows = read_rows(
         conn,
         f"SELECT level, idx FROM tree_nodes WHERE {where} ORDER BY level, idx LIMIT {_PER_CHECK}",
         params,
@@ -424,9 +425,9 @@ def check_units(
     )
     while True:
         if last is None:
-            rows = fetch_all(conn, sql.format(where="", ph=ph), (chunk,))
+            rows = read_rows(conn, sql.format(where="", ph=ph), (chunk,))
         else:
-            rows = fetch_all(conn, sql.format(where=f"WHERE id > {ph}", ph=ph), (last, chunk))
+            rows = read_rows(conn, sql.format(where=f"WHERE id > {ph}", ph=ph), (last, chunk))
         if not rows:
             break
         last = rows[-1][0]
@@ -564,7 +565,7 @@ class ReceiptCheck:
                 for part in (seqs[i : i + _IN] for i in range(0, len(seqs), _IN))
             )
         for sql, params in batches:
-            found.update({r[0]: r for r in fetch_all(self.conn, sql, params)})
+            found.update({r[0]: r for r in read_rows(self.conn, sql, params)})
         return found
 
     def extras(self) -> list[Problem]:
@@ -573,7 +574,7 @@ class ReceiptCheck:
         total = int(self.conn.exec_driver_sql("SELECT COUNT(*) FROM scan_receipts").scalar_one())
         if total <= self.matched:
             return []
-        rows = fetch_all(
+        rows = read_rows(
             self.conn,
             "SELECT r.device, r.device_seq, r.first_seq FROM scan_receipts r"
             " LEFT JOIN entries e ON e.seq = r.first_seq"
