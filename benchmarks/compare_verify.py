@@ -13,7 +13,14 @@ received by handheld scans, shipped, inspected, sold; two signed checkpoints):
    and hashing it costs, with nothing checked;
 2. ``verify_ledger`` in one process: entries/s and the ratio to plain;
 3. ``verify_ledger(jobs=N)``: entries/s, the ratio to plain and the speed-up over
-   one process (N processes on N cores would ideally give N).
+   one process (N processes on N cores would ideally give N);
+4. the CPU split of ``--jobs N`` (its best round by CPU): the parent's CPU
+   seconds (the parallel pass: setup, starting workers, receiving and folding
+   their results; the fold alone; the rest: loading and the checks after the
+   pass) against the workers' (inside their ranges, and starting up and sending
+   results), the parent's share of all of it (serial: it waits for the workers
+   or follows them), and the speed-up that N free cores would give at most with
+   that split: one process's CPU / (parent + workers / N).
 
 Each figure is the best of ``--repeat`` runs, the three measured one after the
 other in each round, so that all see the same machine load; per second of wall
@@ -34,7 +41,7 @@ import resource
 import sys
 import time
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import Engine
 
@@ -42,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.ledger_setup import pg_url
 from benchmarks.verify_setup import ENTRIES_PER_UNIT, SIGNER, kept_ledger
-from ledger import verify_ledger
+from ledger import verify_fold, verify_ledger
 from ledger.database import make_engine, placeholder
 from ledger.verify import CHUNK
 from ledger.verify_scan import _SQL, read_rows
@@ -83,6 +90,75 @@ def _verify_rate(engine: Engine, jobs: int) -> Rate:
     return Rate(report.entries / (time.perf_counter() - started), report.entries / (_cpu() - cpu))
 
 
+class Split(NamedTuple):
+    """CPU seconds of one ``--jobs N`` verification (see the module doc, 4)."""
+
+    parent: float
+    in_pass: float  # of parent: inside the parallel pass
+    fold: float  # of in_pass: folding ranges (Folder.add, Folder.finish)
+    workers: float
+    in_ranges: float  # of workers: verify_range itself
+
+
+def _split_run(engine: Engine, jobs: int) -> Split:
+    """``verify_ledger(jobs=jobs)``, timing the parent's pass and fold and adding up
+    what the workers say each range cost (``RangeResult.cpu``)."""
+    import ledger.verify as verify_module
+
+    spent = {"pass": 0.0, "fold": 0.0, "ranges": 0.0}
+    real_pass = verify_module.scan_in_parallel
+    folder = verify_fold.Folder
+    real_add, real_finish = folder.add, folder.finish
+
+    def timed(key: str, call: Any) -> Any:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            started = time.process_time()
+            try:
+                return call(*args, **kwargs)
+            finally:
+                spent[key] += time.process_time() - started
+
+        return run
+
+    def add(self: verify_fold.Folder, part: Any) -> None:
+        spent["ranges"] += part.cpu
+        timed("fold", real_add)(self, part)
+
+    verify_module.scan_in_parallel = timed("pass", real_pass)  # type: ignore[assignment]
+    folder.add = add  # type: ignore[method-assign]
+    folder.finish = timed("fold", real_finish)  # type: ignore[method-assign]
+    me, workers = _cpu_parts()
+    try:
+        verify_ledger(engine, SIGNER.name, SIGNER.public_key, jobs=jobs)
+    finally:
+        verify_module.scan_in_parallel = real_pass  # type: ignore[assignment]
+        folder.add, folder.finish = real_add, real_finish  # type: ignore[method-assign]
+    me2, workers2 = _cpu_parts()
+    return Split(me2 - me, spent["pass"], spent["fold"], workers2 - workers, spent["ranges"])
+
+
+def _cpu_parts() -> tuple[float, float]:
+    """CPU seconds so far of this process and of its finished workers."""
+    me, workers = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return me.ru_utime + me.ru_stime, workers.ru_utime + workers.ru_stime
+
+
+def _print_split(kind: str, jobs: int, s: Split, one_cpu: float) -> None:
+    total = s.parent + s.workers
+    bound = one_cpu / (s.parent + s.workers / jobs)
+    print(
+        f"  {kind:<10} --jobs {jobs} CPU split: parent {s.parent:.3f} s"
+        f" ({s.parent / total:.0%} of all; parallel pass {s.in_pass:.3f}, of it folding"
+        f" {s.fold:.3f}; before and after it {s.parent - s.in_pass:.3f})"
+        f" | workers {s.workers:.3f} s (in ranges {s.in_ranges:.3f}, starting and"
+        f" sending {s.workers - s.in_ranges:.3f}) | one process {one_cpu:.3f} s"
+        f" | at most {bound:.2f}x on {jobs} free cores"
+    )
+
+
 def _best(rates: list[Rate]) -> Rate:
     return Rate(max(r.wall for r in rates), max(r.cpu for r in rates))
 
@@ -105,10 +181,13 @@ def main() -> None:
         engine = make_engine(kept_ledger(kind, entries))
         _verify_rate(engine, 1)  # warm the pages the runs read
         runs: dict[str, list[Rate]] = {"plain": [], "one": [], "many": []}
+        splits: list[Split] = []
         for _ in range(args.repeat):
             runs["plain"].append(_plain_rate(engine))
             runs["one"].append(_verify_rate(engine, 1))
             runs["many"].append(_verify_rate(engine, args.jobs))
+            if args.jobs > 1:
+                splits.append(_split_run(engine, args.jobs))
         engine.dispose()
         plain, one, many = (_best(runs[k]) for k in ("plain", "one", "many"))
         for what, pick in (("wall time", 0), ("CPU time", 1)):
@@ -119,6 +198,9 @@ def main() -> None:
                 f" | --jobs {args.jobs} {m:>9,.0f} entries ({m / p:.2f}x plain,"
                 f" {m / o:.2f}x one process)"
             )
+        if splits:
+            split = min(splits, key=lambda s: s.parent + s.workers)
+            _print_split(kind, args.jobs, split, entries / one.cpu)
     if "postgresql" not in kinds:
         print("  postgresql skipped: no server answers (set HOPCHAIN_TEST_PG_URL)")
     print(f"  load {os.getloadavg()[0]:.1f} at the end")

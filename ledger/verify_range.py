@@ -20,6 +20,7 @@ those rows as it always has.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -141,6 +142,7 @@ class RangeResult:
     tail: list[Row] = field(default_factory=list)  # the last scan, not checked here
     closed: bool = False  # some scan ended inside the range
     last_row: Row | None = None
+    cpu: float = 0.0  # CPU seconds the worker spent on the range (connect, read, verify)
 
 
 class _RangeScan(EntryScan):
@@ -295,6 +297,13 @@ def verify_range(job: RangeJob) -> RangeResult:
     snapshot). Anything that goes wrong here, a database error included, comes
     back as ``in_place`` False: the parent then verifies in one process, which
     names it."""
+    started = time.process_time()
+    result = _verify_range(job)
+    result.cpu = time.process_time() - started
+    return result
+
+
+def _verify_range(job: RangeJob) -> RangeResult:
     try:
         with paused_gc(), _engine(job.url).connect() as conn:
             if not is_sqlite(conn):
