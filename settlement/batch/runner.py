@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from distributed import Client
 
 __all__ = [
+    "NUMBA_THREADS_ENV",
     "SCHEDULER_ENV",
     "SNAPSHOT_DIR_ENV",
     "BatchOptions",
@@ -61,10 +62,13 @@ __all__ = [
     "default_snapshot_dir",
     "detect_partitioned",
     "month_partitioned",
+    "numba_threads_setting",
+    "worker_numba_threads",
 ]
 
 SCHEDULER_ENV = "HOPCHAIN_DASK_SCHEDULER"
 SNAPSHOT_DIR_ENV = "HOPCHAIN_SNAPSHOT_DIR"
+NUMBA_THREADS_ENV = "HOPCHAIN_DASK_NUMBA_THREADS"
 
 
 def default_snapshot_dir() -> Path:
@@ -117,6 +121,7 @@ class BatchOptions:
         sched = scheduler or os.environ.get(SCHEDULER_ENV) or None
         if sched is not None:
             check_scheduler_address(sched, "--scheduler" if scheduler else SCHEDULER_ENV)
+            numba_threads_setting()  # refused in words before anything is written
         raw_dir = snapshot_dir or os.environ.get(SNAPSHOT_DIR_ENV) or None
         # absolute: workers started in another folder must find the same path
         root = Path(raw_dir).expanduser().absolute() if raw_dir else None
@@ -182,6 +187,68 @@ def batch_client(options: BatchOptions) -> Iterator[Client | None]:
         client.close()  # type: ignore[no-untyped-call]
 
 
+def numba_threads_setting() -> int | None:
+    """``HOPCHAIN_DASK_NUMBA_THREADS``: numba threads per task on a cluster worker, or
+    None (unset or ``auto``: :func:`worker_numba_threads` chooses). Raises
+    :class:`settlement.common.SettlementError` naming the setting when it is not a
+    whole number of at least 1 or ``auto``."""
+    raw = (os.environ.get(NUMBA_THREADS_ENV) or "").strip()
+    if raw in ("", "auto"):
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise SettlementError(
+            f"{NUMBA_THREADS_ENV}={raw!r} is not a number of threads: give a whole number "
+            "of at least 1, or auto (the worker host's cores shared among its Dask threads)"
+        )
+    return value
+
+
+def _cores() -> int:
+    """Run on each worker: the cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+def worker_numba_threads(client: Client, fixed: int | None = None) -> dict[str, int]:
+    """Per worker address, the numba threads each of its tasks runs the kernels with:
+    ``fixed`` when given, else ``max(1, C // N)`` with ``C`` the cores of the worker's
+    host and ``N`` the Dask threads of every worker on that host (numba's default, one
+    thread per core in every worker process, would run N times as many threads as
+    the host has cores)."""
+    workers: dict[str, dict[str, Any]] = client.scheduler_info()["workers"]
+    if fixed is not None:
+        return dict.fromkeys(workers, fixed)
+    cores: dict[str, int] = client.run(_cores)
+    per_host: dict[str, int] = {}
+    for info in workers.values():
+        per_host[info["host"]] = per_host.get(info["host"], 0) + int(info["nthreads"])
+    return {
+        addr: max(1, cores[addr] // max(per_host[info["host"]], 1))
+        for addr, info in workers.items()
+        if addr in cores
+    }
+
+
+def _on_worker(
+    fn: Callable[..., T], threads: dict[str, int], directory: str, index: int, *shared: Any
+) -> T:
+    """A task: ``fn(directory, index, *shared)`` with numba's threads set for this worker
+    (:func:`worker_numba_threads`; the setting is per thread, so per task)."""
+    import numba
+    from distributed import get_worker
+
+    n = threads.get(get_worker().address, 1)
+    most = int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]  # set at import
+    numba.set_num_threads(max(1, min(n, most)))
+    return fn(directory, index, *shared)
+
+
 def _scatter(client: Client, value: object) -> Any:
     """``value`` on every worker once (a future the tasks receive as the value)."""
     return client.scatter([value], broadcast=True, hash=False)[0]  # type: ignore[no-untyped-call]
@@ -210,10 +277,11 @@ def _map(
 
         # Large arguments go to every worker once, not once per partition.
         sent = [a if isinstance(a, int | float) else _scatter(client, a) for a in shared]
+        threads = worker_numba_threads(client, numba_threads_setting())
         run = uuid.uuid4().hex[:12]
         futures = {
-            client.submit(fn, str(directory), i, *sent, key=f"hopchain-{fn.__name__}-{run}-{i}",
-                          pure=False): i
+            client.submit(_on_worker, fn, threads, str(directory), i, *sent,
+                          key=f"hopchain-{fn.__name__}-{run}-{i}", pure=False): i
             for i in range(n)
         }  # fmt: skip
         done = 0

@@ -10,9 +10,12 @@ both workers.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import numba
 import numpy as np
 import pytest
 from batch_world import (  # type: ignore[import-not-found]
@@ -32,7 +35,14 @@ from settlement.batch import (
     write_snapshot,
 )
 from settlement.batch.parquet import SnapshotDirError
-from settlement.batch.runner import ClusterError, batch_client
+from settlement.batch.runner import (
+    NUMBA_THREADS_ENV,
+    ClusterError,
+    _on_worker,
+    batch_client,
+    numba_threads_setting,
+    worker_numba_threads,
+)
 from settlement.detection import load_grants
 
 pytestmark = pytest.mark.slow
@@ -150,6 +160,31 @@ def test_a_worker_that_cannot_read_the_snapshot_says_which_file_and_why(
     part.write_bytes(part.read_bytes()[:30])
     with pytest.raises(SnapshotDirError, match=r"part-00001\.parquet.*every worker shares"):
         detect_partitioned(ps.directory, territory_index(), [], client=client)  # type: ignore[arg-type]
+
+
+def test_each_worker_runs_numba_on_its_share_of_the_host_cores(
+    client: object, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not db_url.startswith("sqlite"):
+        pytest.skip("reads no database of its own: the SQLite variant says it all")
+    c: Any = client
+    cores = c.run(lambda: len(os.sched_getaffinity(0)))
+    most = c.run(lambda: numba.config.NUMBA_NUM_THREADS)
+    threads = worker_numba_threads(c)
+    assert set(threads) == set(cores) and len(threads) == 2  # two workers, one host
+    assert threads == {a: max(1, n // 2) for a, n in cores.items()}
+
+    def ran(threads: dict[str, int]) -> dict[str, int]:
+        futures = {
+            a: c.submit(_on_worker, lambda d, i: numba.get_num_threads(), threads, "", 0,
+                        workers=[a], pure=False)
+            for a in threads
+        }  # fmt: skip
+        return {a: f.result() for a, f in futures.items()}
+
+    assert ran(threads) == {a: min(threads[a], most[a]) for a in threads}
+    monkeypatch.setenv(NUMBA_THREADS_ENV, "1")
+    assert ran(worker_numba_threads(c, numba_threads_setting())) == dict.fromkeys(threads, 1)
 
 
 def test_an_unreachable_scheduler_is_named() -> None:

@@ -37,7 +37,14 @@ from settlement.batch import (
 )
 from settlement.batch.parquet import SnapshotDirError, load_partition, split_units
 from settlement.batch.partition import entry_findings, sales_arrays
-from settlement.batch.runner import SCHEDULER_ENV, SNAPSHOT_DIR_ENV, ClusterError
+from settlement.batch.runner import (
+    NUMBA_THREADS_ENV,
+    SCHEDULER_ENV,
+    SNAPSHOT_DIR_ENV,
+    ClusterError,
+    numba_threads_setting,
+)
+from settlement.common import SettlementError
 from settlement.detection import load_grants
 from settlement.snapshot import Snapshot, Tables, load_snapshot
 from settlement.zones import Grant
@@ -319,6 +326,25 @@ def test_an_address_dask_cannot_use_is_refused_before_anything_runs(
         BatchOptions.from_env(scheduler=given)
     assert str(refused.value).startswith(f"{source} {address!r} is not a Dask scheduler address")
     assert "tcp://scheduler-host:8786" in str(refused.value)
+
+
+@pytest.mark.parametrize(("raw", "want"), [("", None), ("auto", None), ("1", 1), (" 6 ", 6)])
+def test_numba_threads_per_worker_come_from_the_setting(
+    monkeypatch: pytest.MonkeyPatch, raw: str, want: int | None
+) -> None:
+    monkeypatch.setenv(NUMBA_THREADS_ENV, raw)
+    assert numba_threads_setting() == want
+
+
+@pytest.mark.parametrize("raw", ["0", "-2", "two", "1.5"])
+def test_a_numba_thread_count_that_is_no_count_is_refused_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch, raw: str
+) -> None:
+    monkeypatch.setenv(NUMBA_THREADS_ENV, raw)
+    with pytest.raises(SettlementError, match=f"{NUMBA_THREADS_ENV}={raw!r} is not a number"):
+        numba_threads_setting()
+    with pytest.raises(SettlementError, match=NUMBA_THREADS_ENV):  # before anything is written
+        BatchOptions.from_env(scheduler="tcp://10.0.0.5:8786")
 
 
 @pytest.mark.parametrize(
