@@ -15,8 +15,11 @@ from ledger import (
     make_checkpoint,
     verify_ledger,
 )
+from ledger.database import fetch_all, placeholder
 from ledger.merkle import leaf_hash
 from ledger.rows import canonical_bytes, fetch_rows, load_codebook
+from ledger.verify_scan import _SQL as _SCAN_SQL
+from ledger.verify_scan import read_rows
 from tests.ledger.conftest import Network, item
 
 K = EntryKind
@@ -199,3 +202,25 @@ def test_a_row_slipped_in_after_the_head_is_named(ledger: Network, signer: Ledge
         ),
     )
     _expect(ledger, signer, 60, "inserted")
+
+
+def test_reads_give_the_values_the_driver_gives_in_text(ledger: Network) -> None:
+    """read_rows (binary results on PostgreSQL) gives the very values, and types,
+    that a plain fetch (text results) gives, for each table verification reads."""
+    with ledger.engine.connect() as conn:
+        ph = placeholder(conn)
+        queries = [
+            (_SCAN_SQL.format(ph=ph), (0, 1000)),
+            (
+                "SELECT id, key, gtin, serial, sscc, container_id, holder_id, bound_for_id,"
+                f" state, head_seq, head_hash FROM units ORDER BY id LIMIT {ph}",
+                (1000,),
+            ),
+            ("SELECT level, idx, hash FROM tree_nodes ORDER BY level, idx", ()),
+            ("SELECT tree_size, frontier FROM ledger_head", ()),
+        ]
+        for sql, params in queries:
+            ours, plain = read_rows(conn, sql, params), fetch_all(conn, sql, params)
+            assert ours, sql
+            assert ours == plain, sql
+            assert [list(map(type, r)) for r in ours] == [list(map(type, r)) for r in plain]
