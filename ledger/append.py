@@ -430,18 +430,12 @@ class _Batch:
         return [r for r in results if r is not None]
 
     def _prefetch(self, hops: Sequence[Hop]) -> None:
-        codes: set[str] = set()
-        sites: set[str] = set()
-        keys: set[str] = set()
-        for hop in hops:
-            codes.add(hop.party)
-            if hop.counterparty:
-                codes.add(hop.counterparty)
-            if hop.site:
-                sites.add(hop.site)
-            keys.add(hop.unit.removeprefix("/"))
-            if hop.container:
-                keys.add(hop.container.removeprefix("/"))
+        # comprehensions: a loop of method calls cost twice as much per hop
+        codes = {hop.party for hop in hops}
+        codes.update([hop.counterparty for hop in hops if hop.counterparty])
+        sites = {hop.site for hop in hops if hop.site}
+        keys = {hop.unit.removeprefix("/") for hop in hops}
+        keys.update([hop.container.removeprefix("/") for hop in hops if hop.container])
         self._load_parties(codes)
         self._load_sites(sites)
         self._load_units(keys)
@@ -450,11 +444,12 @@ class _Batch:
         other_forms = set()
         parsed = self.parsed
         for key in keys - self.units.keys():
-            # an invalid key is rejected, with its reason, when its hop is worked out
-            with contextlib.suppress(InvalidIdentifierError):
+            try:  # (not contextlib.suppress: a context manager per key cost more)
                 uid = parsed[key] = parse_key(key)
-                if uid.key != key:
-                    other_forms.add(uid.key)
+            except InvalidIdentifierError:
+                continue  # rejected, with its reason, when its hop is worked out
+            if uid.key != key:
+                other_forms.add(uid.key)
         self._load_units(other_forms)
         row = self.conn.exec_driver_sql("SELECT MAX(id) FROM units").first()
         self.next_unit_id = (int(row[0]) if row and row[0] is not None else 0) + 1
@@ -607,9 +602,9 @@ class _Batch:
         if unit is None:  # validate before creating; find it under its canonical key
             uid = self.parsed.get(unit_key) or parse_key(unit_key)
             unit = self.units.get(uid.key)
-        canonical = unit.key if unit is not None else uid.key if uid is not None else unit_key
         container_key = None
         if kind is _PACKING:
+            canonical = unit.key if unit is not None else uid.key if uid is not None else unit_key
             if not hop.container:
                 raise _Rejected("packing needs the SSCC of the container")
             container_id = parse_key(hop.container.removeprefix("/"))
@@ -875,7 +870,7 @@ class _Batch:
         def keep(level: int, index: int, h: bytes) -> None:
             nodes.append((level, index, h))
 
-        leaves = [cast(bytes, row[14]) for row in self.entries]
+        leaves = cast(list[bytes], list(map(operator.itemgetter(14), self.entries)))
         first = self.head.size - len(leaves)
         push_many(self.head.frontier, first, leaves, keep, every=TILE_HEIGHT)
 
@@ -930,7 +925,7 @@ class _Batch:
         self._close_tree()
         ph = self.ph
         conn = self.conn
-        new = sorted((u for u in self.units.values() if u.new), key=lambda u: u.id)
+        new = sorted((u for u in self.units.values() if u.new), key=operator.attrgetter("id"))
         changed = [u for u in self.units.values() if u.dirty and not u.new]
         late_containers: list[_UnitRow] = []
         if new:
