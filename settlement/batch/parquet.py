@@ -12,6 +12,9 @@ the contract in docs/scaling.md):
 - ``part-NNNNN.parquet``: every live entry of the units with dense index in
   ``[unit_lo, unit_hi)``, in seq order (seq, unit as the GLOBAL dense index, kind,
   party, counterparty, at_ms, lat_e6, lon_e6), row groups of at most 1,000,000 rows.
+- ``.in-use``: empty; a run holds a shared ``flock`` on it while it uses the folder
+  (:class:`SnapshotLease`), and :func:`prune_snapshots` deletes only folders whose
+  lock it can take exclusively.
 
 A unit's whole history is in one partition, so the per-unit replay of
 :func:`settlement.kernels.detect` on one partition gives exactly the rows the
@@ -24,13 +27,15 @@ partition files, so memory holds a bounded buffer, not the month.
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import itertools
 import json
 import os
+import re
 import shutil
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +72,7 @@ __all__ = [
     "load_partition",
     "open_snapshot",
     "partition_info",
+    "prune_snapshots",
     "snapshot_path",
     "split_units",
     "write_snapshot",
@@ -130,6 +136,8 @@ class PartitionedSnapshot(SnapshotTables):
     rows_per_partition: int
     partitions: tuple[PartitionInfo, ...]
     tables: Tables
+    #: held while this object lives: the folder is in use and never pruned meanwhile
+    lease: SnapshotLease | None = field(default=None, repr=False, compare=False)
 
     def read_partition(self, index: int) -> Snapshot:
         """Partition ``index`` as a :class:`Snapshot` numbering its units from 0
@@ -149,6 +157,87 @@ class PartitionedSnapshot(SnapshotTables):
         }
         order = np.argsort(merged["seq"], kind="stable")
         return Snapshot.of(self.tree_size, {c: v[order] for c, v in merged.items()}, self.tables)
+
+
+_IN_USE = ".in-use"
+_FOLDER = re.compile(r"tree-\d+-[0-9a-f]{1,16}")
+
+
+class SnapshotLease:
+    """A shared ``flock`` on a snapshot folder's ``.in-use`` file: while one is held
+    (by an open :class:`PartitionedSnapshot`, so for as long as a run uses it),
+    :func:`prune_snapshots` leaves the folder alone. Released by :meth:`release` or
+    when the object is collected (the file descriptor is closed)."""
+
+    __slots__ = ("_fd",)
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __del__(self) -> None:
+        self.release()
+
+
+def _lease(path: Path) -> SnapshotLease | None:
+    """A lease on the folder at ``path`` (its last use, the folder's mtime, set to now);
+    None when no folder is there, or it was pruned while the lock was awaited."""
+    lock = path / _IN_USE
+    try:
+        fd = os.open(lock, os.O_RDONLY | os.O_CREAT, 0o644)
+    except OSError:
+        return None
+    fcntl.flock(fd, fcntl.LOCK_SH)  # waits only while a prune renames the folder away
+    try:
+        same = os.fstat(fd).st_ino == os.stat(lock).st_ino
+        os.utime(path)
+    except OSError:
+        same = False
+    if not same:
+        os.close(fd)
+        return None
+    return SnapshotLease(fd)
+
+
+def prune_snapshots(root: str | os.PathLike[str], keep: int) -> list[Path]:
+    """Delete the complete snapshot folders under ``root`` (``tree-<size>-<hex>`` with
+    a ``snapshot.json``) beyond the ``keep`` most recently used (a run that writes or
+    opens one marks it used), except those in use (a :class:`SnapshotLease` held by
+    any process). Folders being written (``*.writing-<pid>``) and other files are
+    never touched. Returns the folders deleted, newest first; a folder that cannot be
+    deleted is left as it is. Raises :class:`SnapshotDirError` when ``keep`` < 1.
+    """
+    if keep < 1:
+        raise SnapshotDirError(f"at least one snapshot folder must be kept, not {keep}")
+    base = Path(root)
+    try:
+        found = [p for p in base.iterdir() if _FOLDER.fullmatch(p.name)]
+        folders = [
+            (p.stat().st_mtime_ns, p.name, p) for p in found if (p / "snapshot.json").exists()
+        ]
+    except OSError:
+        return []
+    removed: list[Path] = []
+    for _, _, path in sorted(folders, reverse=True)[keep:]:
+        try:
+            fd = os.open(path / _IN_USE, os.O_RDONLY | os.O_CREAT, 0o644)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            gone = path.with_name(f"{path.name}.pruning-{os.getpid()}")
+            path.rename(gone)  # under the lock: a run opening it now finds nothing
+        except OSError:  # in use (the lock is held), or gone meanwhile
+            continue
+        finally:
+            os.close(fd)
+        shutil.rmtree(gone, ignore_errors=True)
+        removed.append(path)
+    return removed
 
 
 def snapshot_path(root: str | os.PathLike[str], tree_size: int, root_hex: str) -> Path:
@@ -356,7 +445,10 @@ def write_snapshot(
     """
     path = snapshot_path(root, tree_size, root_hex)
     if _reusable(path, rows_per_partition):
-        return open_snapshot(path)
+        try:
+            return open_snapshot(path)
+        except SnapshotDirError:  # pruned meanwhile: written again below
+            pass
     check_tree_size(connection, tree_size)
     tables = load_tables(connection)
     counts = np.zeros(tables.unit_ids.shape[0], dtype=np.int64)
@@ -548,12 +640,14 @@ def load_partition(directory: str | os.PathLike[str], index: int) -> Snapshot:
 
 
 def open_snapshot(directory: str | os.PathLike[str]) -> PartitionedSnapshot:
-    """Open a complete snapshot directory (its header, parties and units).
+    """Open a complete snapshot directory (its header, parties and units), marking it
+    used and holding it (:class:`SnapshotLease`) while the object lives.
 
     Raises :class:`SnapshotDirError` naming the file when the directory is
     incomplete, unreadable here, or not in the ``hopchain-snapshot/1`` layout.
     """
     path = Path(directory)
+    lease = _lease(path)  # first: a prune cannot take the folder from under this run
     head = _header(str(path))
     n_units = int(head.raw.get("units", 0))
     unit_ids, unit_product = _read_units(path, 0, n_units)
@@ -565,4 +659,5 @@ def open_snapshot(directory: str | os.PathLike[str]) -> PartitionedSnapshot:
         rows_per_partition=int(head.raw.get("rows_per_partition", DEFAULT_ROWS_PER_PARTITION)),
         partitions=head.partitions,
         tables=head.tables.with_units(unit_ids, unit_product),
+        lease=lease,
     )

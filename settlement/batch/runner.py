@@ -33,6 +33,7 @@ from settlement.batch.parquet import (
     DEFAULT_ROWS_PER_PARTITION,
     PartitionedSnapshot,
     open_snapshot,
+    prune_snapshots,
 )
 from settlement.batch.partition import (
     Findings,
@@ -54,6 +55,7 @@ __all__ = [
     "NUMBA_THREADS_ENV",
     "SCHEDULER_ENV",
     "SNAPSHOT_DIR_ENV",
+    "SNAPSHOT_KEEP_ENV",
     "BatchOptions",
     "ClusterError",
     "aggregate_partitioned",
@@ -63,12 +65,16 @@ __all__ = [
     "detect_partitioned",
     "month_partitioned",
     "numba_threads_setting",
+    "snapshot_keep_setting",
     "worker_numba_threads",
 ]
 
 SCHEDULER_ENV = "HOPCHAIN_DASK_SCHEDULER"
 SNAPSHOT_DIR_ENV = "HOPCHAIN_SNAPSHOT_DIR"
 NUMBA_THREADS_ENV = "HOPCHAIN_DASK_NUMBA_THREADS"
+SNAPSHOT_KEEP_ENV = "HOPCHAIN_SNAPSHOT_KEEP"
+#: Snapshot folders kept under the snapshot directory when the setting is unset.
+DEFAULT_SNAPSHOT_KEEP = 3
 
 
 def default_snapshot_dir() -> Path:
@@ -127,6 +133,8 @@ class BatchOptions:
         root = Path(raw_dir).expanduser().absolute() if raw_dir else None
         if root is None and sched:
             root = default_snapshot_dir()
+        if root is not None:
+            snapshot_keep_setting()  # refused in words before anything is written
         return cls(sched, root, rows_per_partition, on_partition)
 
     @property
@@ -205,6 +213,37 @@ def numba_threads_setting() -> int | None:
             "of at least 1, or auto (the worker host's cores shared among its Dask threads)"
         )
     return value
+
+
+def snapshot_keep_setting() -> int | None:
+    """``HOPCHAIN_SNAPSHOT_KEEP``: how many snapshot folders (the most recently used)
+    a successful partitioned run leaves under the snapshot directory, default
+    :data:`DEFAULT_SNAPSHOT_KEEP`; ``all``: None, nothing is pruned. Raises
+    :class:`settlement.common.SettlementError` naming the setting when it is neither
+    ``all`` nor a whole number of at least 1."""
+    raw = (os.environ.get(SNAPSHOT_KEEP_ENV) or "").strip()
+    if raw == "":
+        return DEFAULT_SNAPSHOT_KEEP
+    if raw == "all":
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise SettlementError(
+            f"{SNAPSHOT_KEEP_ENV}={raw!r} is not a number of snapshot folders to keep: give "
+            f"a whole number of at least 1 (default {DEFAULT_SNAPSHOT_KEEP}), or all"
+        )
+    return value
+
+
+def _prune(snap: PartitionedSnapshot) -> None:
+    """After a successful run: old snapshot folders beside ``snap``'s pruned
+    (:func:`settlement.batch.parquet.prune_snapshots`; ``snap``'s own is in use)."""
+    keep = snapshot_keep_setting()
+    if keep is not None:
+        prune_snapshots(snap.directory.parent, keep)
 
 
 def _cores() -> int:
@@ -342,6 +381,7 @@ def detect_partitioned(
         client,
         on_partition,
     )
+    _prune(snap)
     return merge_findings(parts)
 
 
@@ -376,6 +416,7 @@ def aggregate_partitioned(
         client,
         on_partition,
     )
+    _prune(snap)
     return merge_sales(parts)
 
 
@@ -420,4 +461,5 @@ def month_partitioned(
     parts = _map(
         month_partition, snap.directory, len(snap.partitions), shared, client, on_partition
     )
+    _prune(snap)
     return merge_findings([f for f, _ in parts]), merge_sales([s for _, s in parts])
