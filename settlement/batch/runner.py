@@ -195,24 +195,33 @@ def batch_client(options: BatchOptions) -> Iterator[Client | None]:
         client.close()  # type: ignore[no-untyped-call]
 
 
-def numba_threads_setting() -> int | None:
-    """``HOPCHAIN_DASK_NUMBA_THREADS``: numba threads per task on a cluster worker, or
-    None (unset or ``auto``: :func:`worker_numba_threads` chooses). Raises
-    :class:`settlement.common.SettlementError` naming the setting when it is not a
-    whole number of at least 1 or ``auto``."""
-    raw = (os.environ.get(NUMBA_THREADS_ENV) or "").strip()
-    if raw in ("", "auto"):
-        return None
+def _count_setting(name: str, words: dict[str, int | None], what: str, or_else: str) -> int | None:
+    """The environment setting ``name``: a whole number of at least 1, or one of
+    ``words`` (``""``: unset) for its value; anything else raises
+    :class:`settlement.common.SettlementError` naming the setting and ``what`` it counts."""
+    raw = (os.environ.get(name) or "").strip()
+    if raw in words:
+        return words[raw]
     try:
         value = int(raw)
     except ValueError:
         value = 0
     if value < 1:
         raise SettlementError(
-            f"{NUMBA_THREADS_ENV}={raw!r} is not a number of threads: give a whole number "
-            "of at least 1, or auto (the worker host's cores shared among its Dask threads)"
+            f"{name}={raw!r} is not a number of {what}: give a whole number of at least 1" + or_else
         )
     return value
+
+
+def numba_threads_setting() -> int | None:
+    """``HOPCHAIN_DASK_NUMBA_THREADS``: numba threads per task on a cluster worker, or
+    None (unset or ``auto``: :func:`worker_numba_threads` chooses). Raises
+    :class:`settlement.common.SettlementError` naming the setting when it is not a
+    whole number of at least 1 or ``auto``."""
+    return _count_setting(
+        NUMBA_THREADS_ENV, {"": None, "auto": None}, "threads",
+        ", or auto (the worker host's cores shared among its Dask threads)",
+    )  # fmt: skip
 
 
 def snapshot_keep_setting() -> int | None:
@@ -221,21 +230,10 @@ def snapshot_keep_setting() -> int | None:
     :data:`DEFAULT_SNAPSHOT_KEEP`; ``all``: None, nothing is pruned. Raises
     :class:`settlement.common.SettlementError` naming the setting when it is neither
     ``all`` nor a whole number of at least 1."""
-    raw = (os.environ.get(SNAPSHOT_KEEP_ENV) or "").strip()
-    if raw == "":
-        return DEFAULT_SNAPSHOT_KEEP
-    if raw == "all":
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise SettlementError(
-            f"{SNAPSHOT_KEEP_ENV}={raw!r} is not a number of snapshot folders to keep: give "
-            f"a whole number of at least 1 (default {DEFAULT_SNAPSHOT_KEEP}), or all"
-        )
-    return value
+    return _count_setting(
+        SNAPSHOT_KEEP_ENV, {"": DEFAULT_SNAPSHOT_KEEP, "all": None}, "snapshot folders to keep",
+        f" (default {DEFAULT_SNAPSHOT_KEEP}), or all",
+    )  # fmt: skip
 
 
 def _prune(snap: PartitionedSnapshot) -> None:
