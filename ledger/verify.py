@@ -186,6 +186,8 @@ class _Run:
         self.receipts: ReceiptCheck | None = None
         self.nodes_checked = 0
         self.unit_count = 0
+        self.units_checked: set[int] = set()  # units rows --jobs workers compared
+        self.unit_problems: dict[int, Problem] = {}
 
     def guard(
         self, table: str, name: str, check: Callable[[], Iterable[Problem]], listed: bool = True
@@ -279,12 +281,14 @@ class _Run:
                     chunk=self.chunk,
                     jobs=self.jobs,
                     check_nodes=self.readable["tree_nodes"],
+                    check_units=self.readable["units"],
                     progress=report,
                     note=self.on_jobs,
                 )
             if found is not None:
-                scan, checked = found
-                self.nodes_checked += checked
+                scan = found.scan
+                self.nodes_checked += found.nodes_checked
+                self.units_checked, self.unit_problems = found.units_checked, found.unit_problems
             else:  # one process; also what names rows missing, added or unencodable
                 check = on_receipts
                 if self.jobs > 1 and check is not None:  # it may have counted ranges folded
@@ -297,7 +301,7 @@ class _Run:
 
         if not self.guard("entries", "entries, chains, tree nodes and receipts", run):
             return None
-        self.unit_count = len(scans[0].units)
+        self.unit_count = len(scans[0].units) + len(self.units_checked)
         return scans[0]
 
     # --- every table compared with what the scan derived -------------------------------
@@ -316,7 +320,13 @@ class _Run:
             self.guard("tree_nodes", "tree nodes", lambda: check_tree_node_extras(conn, size))
         if self.readable["units"] and codes is not None:
             book = codes  # check_units consumes scan.units
-            self.guard("units", "units", lambda: check_units(conn, scan.units, book, self.chunk))
+            self.guard(
+                "units",
+                "units",
+                lambda: check_units(
+                    conn, scan.units, book, self.chunk, self.units_checked, self.unit_problems
+                ),
+            )
         if self.readable["scan_receipts"] and self.receipts is not None:
             self.guard("scan_receipts", "scan receipts", self.receipts.extras)
 

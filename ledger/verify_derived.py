@@ -26,7 +26,7 @@ table               kinds reported
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +52,7 @@ from ledger.verify_scan import (
 )
 
 __all__ = [
+    "UNIT_COLUMNS",
     "CheckpointRow",
     "ReceiptCheck",
     "check_checkpoint_roots",
@@ -63,6 +64,8 @@ __all__ = [
     "check_tree_nodes",
     "check_units",
     "open_kept_checkpoint",
+    "party_ids",
+    "unit_row_problem",
 ]
 
 _PER_CHECK = 20  # problems one call reports at most; the first ones tell the story
@@ -406,23 +409,64 @@ def check_tree_node_extras(conn: Connection, size: int) -> list[Problem]:
 # --- units ---------------------------------------------------------------------------------------
 
 
+UNIT_COLUMNS = (
+    "id, key, gtin, serial, sscc, container_id, holder_id, bound_for_id, state, head_seq, head_hash"
+)
+"""The columns of a units row that :func:`unit_row_problem` compares, in its order."""
+
+
+def party_ids(codes: CodeBook) -> dict[str | None, int | None]:
+    """Party id by code (None for None): what :func:`unit_row_problem` needs."""
+    ids: dict[str | None, int | None] = {code: pid for pid, code in codes.parties.items()}
+    ids[None] = None
+    return ids
+
+
+def unit_row_problem(
+    row: tuple[Any, ...],
+    u: DerivedUnit | None,
+    ids: dict[str | None, int | None],
+    codes: CodeBook,
+) -> Problem | None:
+    """What is wrong with a units ``row`` (:data:`UNIT_COLUMNS`) whose entries give
+    ``u`` (None: no entry names it), or None when it holds what they give."""
+    if u is not None:
+        _, key, gtin, serial, sscc, container, holder, bound, state, hseq, hhash = row
+        c = u.custody
+        if (
+            state == c.state._value_
+            and holder == ids.get(c.holder, -1)
+            and bound == ids.get(c.bound_for, -1)
+            and container == u.container_id
+            and hseq == u.head_seq
+            and hhash == u.head_hash
+            and key == _key_of(gtin, serial, sscc)
+        ):
+            return None
+    return _unit_problem(row, u, codes)
+
+
 def check_units(
-    conn: Connection, derived: dict[int, DerivedUnit], codes: CodeBook, chunk: int
+    conn: Connection,
+    derived: dict[int, DerivedUnit],
+    codes: CodeBook,
+    chunk: int,
+    checked: Container[int] = frozenset(),
+    found: Mapping[int, Problem] | None = None,
 ) -> list[Problem]:
     """Each unit row must hold what replaying its entries through the custody rules
     (:func:`ledger.custody.apply_entry`, as append applies them) gives: state,
     holder, bound_for, container, head_seq and head_hash; and gtin/serial/sscc as
     its key spells them. Every unit an entry names has a row, and no other row
-    exists. Consumes ``derived``."""
+    exists. Consumes ``derived``. ``checked``: ids of rows compared already (by the
+    workers of ``verify --jobs``: units whose entries all lie in one range), not
+    compared again; ``found``: what was wrong with those, by id, reported in its
+    place (so the problems are those one comparison of every row gives)."""
     ph = placeholder(conn)
-    ids: dict[str | None, int | None] = {code: pid for pid, code in codes.parties.items()}
-    ids[None] = None
+    ids = party_ids(codes)
     problems: list[Problem] = []
     last = None
-    sql = (
-        "SELECT id, key, gtin, serial, sscc, container_id, holder_id, bound_for_id, state,"
-        " head_seq, head_hash FROM units {where} ORDER BY id LIMIT {ph}"
-    )
+    sql = f"SELECT {UNIT_COLUMNS} FROM units {{where}} ORDER BY id LIMIT {{ph}}"
     while True:
         if last is None:
             rows = read_rows(conn, sql.format(where="", ph=ph), (chunk,))
@@ -432,23 +476,15 @@ def check_units(
             break
         last = rows[-1][0]
         for row in rows:
-            uid, key, gtin, serial, sscc, container, holder, bound, state, hseq, hhash = row
-            u = derived.pop(uid, None)
-            if u is not None:
-                c = u.custody
-                if (
-                    state == c.state._value_
-                    and holder == ids.get(c.holder, -1)
-                    and bound == ids.get(c.bound_for, -1)
-                    and container == u.container_id
-                    and hseq == u.head_seq
-                    and hhash == u.head_hash
-                    and key == _key_of(gtin, serial, sscc)
-                ):
-                    continue
-            problems.append(_unit_problem(row, u, codes))
-            if len(problems) >= _PER_CHECK:
-                return problems
+            u = derived.pop(row[0], None)
+            if u is None and row[0] in checked:
+                wrong = None if found is None else found.get(row[0])
+            else:
+                wrong = unit_row_problem(row, u, ids, codes)
+            if wrong is not None:
+                problems.append(wrong)
+                if len(problems) >= _PER_CHECK:
+                    return problems
     for uid in sorted(derived, key=lambda i: (i is None, i or 0))[: _PER_CHECK - len(problems)]:
         problems.append(
             Problem(

@@ -14,6 +14,12 @@ the state one pass over the whole log would have left it:
 - custody: a unit's custody after a range is what the worker fixed, or what its
   entries before the fixing one give when applied to the custody so far;
 - scans: the scans at range borders are joined up and their receipts checked;
+- units rows: the workers compared those of the units whose entries all lie in
+  their range (:meth:`~ledger.verify_range._RangeScan.check_closed_units`); the
+  fold collects their ids and problems for
+  :func:`~ledger.verify_derived.check_units` and raises :class:`UnitsAcrossRanges`
+  when another range names one of them after all (a log changed so that a unit's
+  first entry names no previous one, or its row's head is not its last entry);
 - findings: each range's, in order; the first mismatched rows and chain breaks
   kept as one pass keeps them (the first ones by seq), then classified by
   :meth:`~ledger.verify_scan.EntryScan.finish` as one pass would.
@@ -41,9 +47,14 @@ from ledger.verify_scan import (
 )
 from ledger.verify_tiles import push_subtree
 
-__all__ = ["Folder", "fold"]
+__all__ = ["Folder", "UnitsAcrossRanges", "fold"]
 
 _STATES = {s.value: s for s in UnitState}
+
+
+class UnitsAcrossRanges(Exception):
+    """A unit compared in one range has entries in another: the ranges cannot be
+    folded (the log is then verified in one process)."""
 
 
 class Folder:
@@ -57,9 +68,22 @@ class Folder:
         self.breaks: list[tuple[int, int]] = []
         self.nodes: list[StoredNode] = []
         self.nodes_checked = 0  # stored nodes the workers compared
+        self.units_checked: set[int] = set()  # units rows the workers compared
+        self.unit_problems: dict[int, Problem] = {}  # of those, the wrong ones by id
 
     def add(self, part: RangeResult) -> None:
+        """Fold the next range; :class:`UnitsAcrossRanges` when a unit its worker
+        compared is named by a range before it, or one compared before is named here."""
         scan = self.scan
+        checked = self.units_checked
+        if part.units_checked:
+            here = set(part.units_checked)
+            if not scan.units.keys().isdisjoint(here) or not checked.isdisjoint(here):
+                raise UnitsAcrossRanges(part.lo)
+            checked |= here
+            self.unit_problems.update(part.unit_problems)
+        if checked and not checked.isdisjoint(part.units.ids):
+            raise UnitsAcrossRanges(part.lo)
         for p in part.problems:
             scan.note(p)
         for seq in sorted(part.mismatched):

@@ -3,10 +3,13 @@
 The log's leaves are cut into ranges of ``2**level`` leaves (``2**level`` at least
 the read chunk and 16, a tile), each one complete subtree of the log's tree.
 Worker processes (:func:`ledger.verify_range.verify_range`, each with its own
-connection; forked when the parent has one thread, else spawned) verify the ranges; the parent folds what
-they return (:func:`ledger.verify_fold.fold`) into the scan one process would
-have made, and the rest of verification (checkpoints, head, units, receipts no
-scan explains, the kept checkpoint) goes on from there as usual.
+connection; forked when the parent has one thread, else spawned) verify the
+ranges, and compare the units rows of the units whose entries all lie in their
+range; the parent folds what they return (:func:`ledger.verify_fold.fold`: per
+range its subtree, its border scans and only the units that cross its borders)
+into the scan one process would have made, and the rest of verification
+(checkpoints, head, the other units rows, receipts no scan explains, the kept
+checkpoint) goes on from there as usual.
 
 All workers read the same data: on PostgreSQL each imports the snapshot the
 parent's REPEATABLE READ transaction exports (``pg_export_snapshot``, ``SET
@@ -41,7 +44,7 @@ from ledger.database import is_sqlite
 from ledger.rows import CodeBook
 from ledger.tree import TILE_HEIGHT
 from ledger.verify_derived import ReceiptCheck
-from ledger.verify_fold import Folder
+from ledger.verify_fold import Folder, UnitsAcrossRanges
 from ledger.verify_problems import Problem
 from ledger.verify_range import RangeJob, RangeResult, verify_range
 from ledger.verify_scan import EntryScan, StoredNode
@@ -50,6 +53,7 @@ __all__ = [
     "MAX_RANGES",
     "MIN_ENTRIES_PER_JOB",
     "JobPlan",
+    "ParallelScan",
     "available_cores",
     "plan_jobs",
     "range_level",
@@ -121,6 +125,20 @@ def plan_jobs(total: int, chunk: int, jobs: int, cores: int | None = None) -> Jo
     return JobPlan(use, level, ranges, f"{verify} instead of {asked}: " + "; ".join(why))
 
 
+@dataclass(frozen=True, slots=True)
+class ParallelScan:
+    """What :func:`scan_in_parallel` leaves: the ``scan`` one pass would have made
+    (less the units in ``units_checked``), the stored tree nodes the workers
+    compared, the ids of the units rows they compared (units whose entries all lie
+    in one range) and, by id, what is wrong with those; the last two go to
+    :func:`~ledger.verify_derived.check_units`."""
+
+    scan: EntryScan
+    nodes_checked: int
+    units_checked: set[int]
+    unit_problems: dict[int, Problem]
+
+
 def _url(conn: Connection) -> str | None:
     url = conn.engine.url
     if is_sqlite(conn) and (url.database in (None, "", ":memory:") or "mode=memory" in str(url)):
@@ -138,15 +156,17 @@ def scan_in_parallel(
     chunk: int,
     jobs: int,
     check_nodes: bool,
+    check_units: bool = False,
     progress: Callable[[int], None] | None = None,
     note: Callable[[str], None] | None = None,
-) -> tuple[EntryScan, int] | None:
+) -> ParallelScan | None:
     """The pass over the entries, by ``jobs`` processes (:func:`plan_jobs` may use
     fewer): the scan (its findings not yet classified: call
-    :meth:`~ledger.verify_scan.EntryScan.finish`) and the number of stored tree
-    nodes the workers compared; or None when the log must be verified in one
-    process (see the module doc); then ``receipts`` may have counted scans of
-    ranges folded already, so that process needs a fresh one.
+    :meth:`~ledger.verify_scan.EntryScan.finish`) and what the workers compared
+    (:class:`ParallelScan`; units rows only when ``check_units``); or None when
+    the log must be verified in one process (see the module doc); then
+    ``receipts`` may have counted scans of ranges folded already, so that process
+    needs a fresh one.
     ``progress(done)`` gets the entries verified so far as ranges complete;
     ``note(text)`` hears, in words, why fewer processes than asked verify (and
     why none, when this returns None)."""
@@ -182,6 +202,7 @@ def scan_in_parallel(
             chunk,
             check_nodes,
             receipts is not None,
+            check_units,
         )
         for lo in range(0, total, span)
     ]
@@ -213,10 +234,17 @@ def scan_in_parallel(
     except BrokenProcessPool:
         say("a worker process stopped: one process verifies the log")
         return None
+    except UnitsAcrossRanges as across:
+        say(
+            "a unit whose row a worker compared, its entries taken to lie in one range,"
+            f" has entries in another (found folding the range from seq {across}):"
+            " one process verifies the log"
+        )
+        return None
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     folder.finish(on_nodes)
-    return scan, folder.nodes_checked
+    return ParallelScan(scan, folder.nodes_checked, folder.units_checked, folder.unit_problems)
 
 
 def _start_method() -> str:

@@ -7,7 +7,8 @@ the range's subtree (its stored-level nodes compared with ``tree_nodes``, its ro
 or, for the last range, its frontier; the frontier at each checkpoint size inside
 it), the chains inside it, each unit's custody from the first entry that fixes it
 regardless of what came before, and the receipts of the scans that lie wholly
-inside it. What crosses a range border comes back for the parent to finish
+inside it; the units rows of the units whose entries all lie in it (see
+:meth:`_RangeScan.check_closed_units`). What crosses a range border comes back for the parent to finish
 (:mod:`ledger.verify_fold`): each unit's first entry (seq and ``prev``), the
 entries before its custody is fixed, its last entry; the scans at either end.
 
@@ -26,11 +27,18 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
+from ledger.append import _chunks
 from ledger.custody import apply_entry
 from ledger.database import fetch_all, is_sqlite, make_engine, placeholder
 from ledger.ids import EntryKind
 from ledger.rows import CodeBook, Row
-from ledger.verify_derived import ReceiptCheck, check_tree_nodes
+from ledger.verify_derived import (
+    UNIT_COLUMNS,
+    ReceiptCheck,
+    check_tree_nodes,
+    party_ids,
+    unit_row_problem,
+)
 from ledger.verify_problems import Problem
 from ledger.verify_scan import (
     _DECLARATION,
@@ -50,6 +58,7 @@ from ledger.verify_scan import (
     EntryScan,
     ScanGroup,
     paused_gc,
+    read_rows,
 )
 
 __all__ = ["RESETS", "Before", "RangeJob", "RangeResult", "UnitParts", "verify_range"]
@@ -91,6 +100,7 @@ class RangeJob:
     chunk: int
     check_nodes: bool
     check_receipts: bool
+    check_units: bool = False
 
 
 @dataclass(slots=True)
@@ -143,6 +153,8 @@ class RangeResult:
     closed: bool = False  # some scan ended inside the range
     last_row: Row | None = None
     cpu: float = 0.0  # CPU seconds the worker spent on the range (connect, read, verify)
+    units_checked: list[int] = field(default_factory=list)  # rows compared here, by id
+    unit_problems: dict[int, Problem] = field(default_factory=dict)  # of those, the wrong
 
 
 class _RangeScan(EntryScan):
@@ -164,6 +176,8 @@ class _RangeScan(EntryScan):
         self.lead: list[Row] = []
         self.decided = False
         self.closed = False
+        self.units_checked: list[int] = []
+        self.unit_problems: dict[int, Problem] = {}
 
     def _nodes_check(self, computed: list[tuple[int, int, bytes]]) -> list[Problem]:
         if not self.job.check_nodes:
@@ -246,6 +260,44 @@ class _RangeScan(EntryScan):
             self.last_row = rows[-1]
         self.in_place = self.expected == job.hi
 
+    def check_closed_units(self) -> None:
+        """Compare the units rows of the units whose entries all lie in this range, so
+        that only the others go to the parent. A unit is taken to lie here when its
+        first entry here names no previous one, it has no error declaration here and
+        its row's ``head_seq`` is its last entry here; the parent checks that no other
+        range names it (else the log is verified in one process). Its custody is then
+        the entries here applied from the start, as one pass applies them."""
+        firsts, before, units = self.firsts, self.before, self.units
+        declared = {d[1] for d in self.declarations}
+        closing: dict[int, DerivedUnit] = {
+            uid: u for uid, u in units.items() if not firsts[uid][1] and uid not in declared
+        }
+        if not closing:
+            return
+        kinds, apply = _KINDS, apply_entry
+        ids, codes, conn = party_ids(self.codes), self.codes, self.conn
+        ph = placeholder(conn)
+        for part in _chunks(list(closing)):
+            rows = read_rows(
+                conn,
+                f"SELECT {UNIT_COLUMNS} FROM units WHERE id IN ({','.join([ph] * len(part))})",
+                part,
+            )
+            for row in rows:
+                uid = row[0]
+                u = closing[uid]
+                if row[9] != u.head_seq:
+                    continue  # its row says it goes on (or is wrong): the parent's to judge
+                waiting = before.pop(uid, None)
+                if waiting is not None:  # never fixed here: apply all, from the start
+                    for kind, party, counterparty, first in waiting:
+                        apply(u.custody, kinds[kind], party, counterparty, is_new=first)
+                del units[uid]
+                self.units_checked.append(uid)
+                wrong = unit_row_problem(row, u, ids, codes)
+                if wrong is not None:
+                    self.unit_problems[uid] = wrong
+
     def result(self) -> RangeResult:
         job = self.job
         out = RangeResult(job.lo, job.hi, self.in_place)
@@ -279,6 +331,7 @@ class _RangeScan(EntryScan):
             out.receipts_matched = self.receipt_check.matched
         out.lead, out.tail, out.closed = self.lead, self._scan_rows, self.closed
         out.last_row = self.last_row
+        out.units_checked, out.unit_problems = self.units_checked, self.unit_problems
         return out
 
 
@@ -315,6 +368,8 @@ def _verify_range(job: RangeJob) -> RangeResult:
             receipts = ReceiptCheck(conn, job.codes) if job.check_receipts else None
             scan = _RangeScan(conn, job, receipts)
             scan.run_range()
+            if scan.in_place and job.check_units:
+                scan.check_closed_units()
             return scan.result()
     except Exception:
         return RangeResult(job.lo, job.hi, in_place=False)

@@ -266,9 +266,22 @@ def test_tampering_gives_the_same_findings(
     ledger: Network, signer: LedgerSigner, passes: list[bool], name: str
 ) -> None:
     change, in_workers = TAMPERING[name]
-    with ledger.engine.begin() as conn:
+    same_when_tampered(ledger, signer, passes, name, change, in_workers)
+
+
+def same_when_tampered(
+    net: Network,
+    signer: LedgerSigner,
+    passes: list[bool],
+    name: str,
+    change: Callable[[Connection], None],
+    in_workers: bool,
+) -> None:
+    """After ``change``, jobs=2 finds what jobs=1 finds, something, in the workers
+    when ``in_workers`` (else in one process)."""
+    with net.engine.begin() as conn:
         change(conn)
-    found = _same(ledger, signer, passes, parallel=in_workers)
+    found = _same(net, signer, passes, parallel=in_workers)
     assert isinstance(found, list) and found, f"{name}: verified intact"
 
 

@@ -24,6 +24,7 @@ from tests.ledger.test_verify_parallel import (
     _same,
     _sql,
     passes,
+    same_when_tampered,
 )
 from tests.ledger.test_verify_tamper import _build, _last_json
 
@@ -218,7 +219,104 @@ MID_HISTORY: dict[str, Callable[[Connection], None]] = {
 def test_tampering_mid_history_gives_the_same_findings(
     long_ledger: Network, signer: LedgerSigner, passes: list[bool], name: str
 ) -> None:
-    with long_ledger.engine.begin() as conn:
-        MID_HISTORY[name](conn)
-    found = _same(long_ledger, signer, passes, parallel=True)
-    assert isinstance(found, list) and found, f"{name}: verified intact"
+    same_when_tampered(long_ledger, signer, passes, name, MID_HISTORY[name], in_workers=True)
+
+
+# --- units whose entries all lie in one range: their rows are compared by workers ------------
+
+
+@pytest.fixture
+def compared(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many units rows the workers compared, for each parallel pass that ran."""
+    import ledger.verify as verify_module
+
+    counts: list[int] = []
+    real = verify_module.scan_in_parallel
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        found = real(*args, **kwargs)
+        if found is not None:
+            counts.append(len(found.units_checked))
+        return found
+
+    monkeypatch.setattr(verify_module, "scan_in_parallel", spy)
+    return counts
+
+
+_SHORT = tuple(item(60 + i) for i in range(12))
+
+
+def _short_histories(net: Network, signer: LedgerSigner) -> None:
+    """Twelve units, each commissioned, shipped, received and sold one after the
+    other (4 entries a unit: 4 units a range of 16), and before the last of them
+    one more unit, commissioned only: the last unit's entries are 45..48, cut by
+    the border at 48. Signed at the end."""
+    at = net.at
+    for n, unit in enumerate(_SHORT):
+        if n == 11:
+            net.append(Hop(item(50), K.COMMISSIONING, "MFR", at(), site="MFR-PLANT"))
+        net.append(Hop(unit, K.COMMISSIONING, "MFR", at(), site="MFR-PLANT"))
+        net.append(Hop(unit, K.SHIPPING, "MFR", at(), counterparty="D-NORTH"))
+        net.append(Hop(unit, K.RECEIVING, "D-NORTH", at()))
+        net.append(Hop(unit, K.RETAIL_SELLING, "D-NORTH", at()))
+    make_checkpoint(net.engine, signer)
+
+
+@pytest.fixture
+def short_ledger(
+    network: Network, signer: LedgerSigner, monkeypatch: pytest.MonkeyPatch
+) -> Network:
+    monkeypatch.setattr(verify_parallel, "MIN_ENTRIES_PER_JOB", 1)
+    monkeypatch.setattr(verify_parallel, "available_cores", lambda: 8)
+    _short_histories(network, signer)
+    return network
+
+
+def test_workers_compare_the_rows_of_units_within_their_range(
+    short_ledger: Network, signer: LedgerSigner, passes: list[bool], compared: list[int]
+) -> None:
+    report = _same(short_ledger, signer, passes, parallel=True)
+    assert report[:2] == (49, 13)
+    assert compared == [12]  # all but the unit cut by a border
+
+
+WITHIN_A_RANGE: dict[str, tuple[Callable[[Connection], None], bool]] = {
+    "its state": (_unit_sql("state", "'in_transit'", _SHORT[1]), True),
+    "its holder": (_unit_sql("holder_id", _PARTY.format("D-SOUTH"), _SHORT[5]), True),
+    "its head hash": (
+        _unit_sql("head_hash", "(SELECT leaf_hash FROM entries WHERE seq = 0)", _SHORT[9]),
+        True,
+    ),
+    "its container": (_unit_sql("container_id", _UNIT.format(item(50)), _SHORT[2]), True),
+    "a row no entry names": (
+        _sql(
+            "INSERT INTO units (id, key, gtin, serial, state) SELECT 999, 'x', gtin, 'x',"
+            f" state FROM units WHERE key = '{_SHORT[0]}'"
+        ),
+        True,
+    ),
+    "many rows": (_sql("UPDATE units SET state = 'in_transit'"), True),
+    # its row's head is its entry before the border: the range before takes the unit
+    # as its own, the next names it: one process verifies
+    "the head of a unit cut by a border": (
+        _unit_sql("head_seq", "head_seq - 1", _SHORT[11]),
+        False,
+    ),
+    "a first entry that names none, after a border": (
+        _sql(
+            "UPDATE entries SET prev_hash = (SELECT prev_hash FROM entries WHERE seq = 0) WHERE seq = 48",
+            "UPDATE units SET head_seq = 47"
+            " WHERE id = (SELECT unit_id FROM entries WHERE seq = 47)",
+            rehash=(48,),
+        ),
+        False,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(WITHIN_A_RANGE))
+def test_tampering_units_within_a_range_gives_the_same_findings(
+    short_ledger: Network, signer: LedgerSigner, passes: list[bool], name: str
+) -> None:
+    change, in_workers = WITHIN_A_RANGE[name]
+    same_when_tampered(short_ledger, signer, passes, name, change, in_workers)
