@@ -26,7 +26,7 @@ table               kinds reported
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -451,7 +451,7 @@ def check_units(
     derived: dict[int, DerivedUnit],
     codes: CodeBook,
     chunk: int,
-    checked: Container[int] = frozenset(),
+    checked: Collection[int] = frozenset(),
     found: Mapping[int, Problem] | None = None,
 ) -> list[Problem]:
     """Each unit row must hold what replaying its entries through the custody rules
@@ -461,9 +461,14 @@ def check_units(
     exists. Consumes ``derived``. ``checked``: ids of rows compared already (by the
     workers of ``verify --jobs``: units whose entries all lie in one range), not
     compared again; ``found``: what was wrong with those, by id, reported in its
-    place (so the problems are those one comparison of every row gives)."""
-    ph = placeholder(conn)
+    place (so the problems are those one comparison of every row gives); only the
+    rows of ``derived`` are then read, unless the table has rows neither names."""
     ids = party_ids(codes)
+    if checked:
+        fewer = _rows_of_derived(conn, derived, checked, found or {}, ids, codes)
+        if fewer is not None:
+            return fewer
+    ph = placeholder(conn)
     problems: list[Problem] = []
     last = None
     sql = f"SELECT {UNIT_COLUMNS} FROM units {{where}} ORDER BY id LIMIT {{ph}}"
@@ -485,17 +490,52 @@ def check_units(
                 problems.append(wrong)
                 if len(problems) >= _PER_CHECK:
                     return problems
-    for uid in sorted(derived, key=lambda i: (i is None, i or 0))[: _PER_CHECK - len(problems)]:
-        problems.append(
-            Problem(
-                None,
-                "unit missing",
-                f"entries up to seq {derived[uid].head_seq} name unit id {uid}, which has no row",
-                "units",
-                {"id": uid},
-            )
+    return problems + _missing_units(derived, _PER_CHECK - len(problems))
+
+
+def _rows_of_derived(
+    conn: Connection,
+    derived: dict[int, DerivedUnit],
+    checked: Collection[int],
+    found: Mapping[int, Problem],
+    ids: dict[str | None, int | None],
+    codes: CodeBook,
+) -> list[Problem] | None:
+    """:func:`check_units` reading only the rows of ``derived`` (by id), when the rows
+    in ``checked`` were compared already; None (``derived`` untouched) when the
+    table holds more rows than both name: the full pass names those in order."""
+    ph = placeholder(conn)
+    wanted = sorted(uid for uid in derived if uid is not None)
+    rows: list[tuple[Any, ...]] = []
+    for i in range(0, len(wanted), _IN):
+        part = wanted[i : i + _IN]
+        marks = ",".join([ph] * len(part))
+        rows += read_rows(conn, f"SELECT {UNIT_COLUMNS} FROM units WHERE id IN ({marks})", part)
+    total = int(conn.exec_driver_sql("SELECT COUNT(*) FROM units").scalar_one())
+    if total != len(rows) + len(checked):
+        return None
+    wrong = list(found.items())
+    for row in rows:
+        problem = unit_row_problem(row, derived.pop(row[0]), ids, codes)
+        if problem is not None:
+            wrong.append((row[0], problem))
+    wrong.sort(key=lambda pair: pair[0])
+    problems = [problem for _, problem in wrong[:_PER_CHECK]]
+    return problems + _missing_units(derived, _PER_CHECK - len(problems))
+
+
+def _missing_units(derived: dict[int, DerivedUnit], room: int) -> list[Problem]:
+    """``unit missing`` for the first ``room`` units of ``derived`` (those without a row)."""
+    return [
+        Problem(
+            None,
+            "unit missing",
+            f"entries up to seq {derived[uid].head_seq} name unit id {uid}, which has no row",
+            "units",
+            {"id": uid},
         )
-    return problems
+        for uid in sorted(derived, key=lambda i: (i is None, i or 0))[: max(0, room)]
+    ]
 
 
 def _key_of(gtin: str | None, serial: str | None, sscc: str | None) -> str | None:

@@ -320,3 +320,26 @@ def test_tampering_units_within_a_range_gives_the_same_findings(
 ) -> None:
     change, in_workers = WITHIN_A_RANGE[name]
     same_when_tampered(short_ledger, signer, passes, name, change, in_workers)
+
+
+def test_more_wrong_rows_than_reported_give_the_same_first_ones(
+    network: Network, signer: LedgerSigner, passes: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Forty units, the rows of all but a few compared by workers, every row wrong:
+    the first ones by id are reported, as one comparison of every row reports them."""
+    monkeypatch.setattr(verify_parallel, "MIN_ENTRIES_PER_JOB", 1)
+    monkeypatch.setattr(verify_parallel, "available_cores", lambda: 8)
+    at = network.at
+    for n in range(40):
+        unit = item(100 + n)
+        network.append(
+            Hop(unit, K.COMMISSIONING, "MFR", at(), site="MFR-PLANT"),
+            Hop(unit, K.SHIPPING, "MFR", at(), counterparty="D-NORTH"),
+            *([Hop(item(99), K.INSPECTING, "MFR", at())] if n % 7 == 3 else []),
+        )
+    network.one(Hop(item(99), K.COMMISSIONING, "MFR", at(), site="MFR-PLANT"))
+    make_checkpoint(network.engine, signer)
+    with network.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE units SET state = 'sold'")
+    found = _same(network, signer, passes, parallel=True)
+    assert [p["problem"] for p in found].count("unit changed") >= 20
