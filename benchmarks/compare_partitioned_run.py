@@ -16,8 +16,8 @@ child processes, so that each peak RSS (``ru_maxrss``) is its own:
 2. partitioned (``--snapshot-dir`` without a scheduler):
    :func:`settlement.batch.write_snapshot` (one streamed read of the ledger, Parquet
    partitions of about ``--rows-per-partition`` entries), then
-   :func:`settlement.batch.detect_partitioned` and
-   :func:`settlement.batch.aggregate_partitioned` one partition at a time.
+   :func:`settlement.batch.month_partitioned` one partition at a time (each read
+   once, detected and aggregated).
 
 Both answers (every finding; every aggregate) are compared; exit status 1 when
 they differ. Needs a PostgreSQL server (``HOPCHAIN_TEST_PG_URL``, default the test
@@ -77,7 +77,7 @@ def _child(mode: str, url: str, rows: int, per_part: int, out: Path) -> None:
     from sqlalchemy import create_engine
 
     from geo import TerritoryIndex
-    from settlement.batch import aggregate_partitioned, detect_partitioned, write_snapshot
+    from settlement.batch import month_partitioned, write_snapshot
     from settlement.batch.partition import entry_findings, sales_arrays
     from settlement.snapshot import load_snapshot
 
@@ -112,8 +112,7 @@ def _child(mode: str, url: str, rows: int, per_part: int, out: Path) -> None:
     else:
         with engine.connect() as conn, tempfile.TemporaryDirectory() as tmp:
             ps = write_snapshot(conn, rows, "ab" * 32, tmp, rows_per_partition=per_part)
-            found = detect_partitioned(ps.directory, index, [])
-            sales = aggregate_partitioned(ps.directory, price, [], windows)
+            found, sales = month_partitioned(ps.directory, index, [], price, [], windows)
     seconds = time.perf_counter() - started
     np.savez(
         out, seq=found.seq, flags=found.flags, responsible=found.responsible,
