@@ -8,8 +8,6 @@ codes and serials."""
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -18,11 +16,11 @@ from sqlalchemy.orm import Session
 
 from ledger import EntryKind, Hop, append_hops
 from ledger.canonical import format_time
-from ledger.database import make_engine
 from ledger.merkle import leaf_hash
 from ledger.models import Party, Site
 from ledger.rows import LEAF_HASH, PREV_HASH, canonical_bytes, fetch_rows, load_codebook
-from tests.ledger.conftest import T0, build_network, item
+from tests.ledger.conftest import T0, item
+from tests.ledger.test_append_writes import network_copy
 
 K = EntryKind
 ODD = 'Ü"\\\x01 é'  # a party and a site code JSON must escape
@@ -49,26 +47,19 @@ hops = st.builds(
 def test_every_stored_leaf_is_the_reference_encoders(
     _migrated_sqlite_template: Path, batch: list[Hop]
 ) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "enc.db"
-        shutil.copyfile(_migrated_sqlite_template, path)
-        engine = make_engine(f"sqlite:///{path}")
-        try:
-            build_network(engine)
-            with Session(engine) as session:
-                odd = Party(code=ODD, name="Odd", kind="manufacturer")
-                session.add(odd)
-                session.flush()
-                session.add(Site(code=ODD, name="Odd", party_id=odd.id, lat_e6=-1, lon_e6=2))
-                session.commit()
-            results = append_hops(engine, batch)
-            accepted = sum(len(r.seqs) for r in results if r.status == "accepted")
-            assert accepted == len(batch)  # every hop here is appendable
-            with engine.connect() as conn:
-                codes = load_codebook(conn)
-                rows = fetch_rows(conn, 0, accepted)
-        finally:
-            engine.dispose()
+    with network_copy(_migrated_sqlite_template) as engine:
+        with Session(engine) as session:
+            odd = Party(code=ODD, name="Odd", kind="manufacturer")
+            session.add(odd)
+            session.flush()
+            session.add(Site(code=ODD, name="Odd", party_id=odd.id, lat_e6=-1, lon_e6=2))
+            session.commit()
+        results = append_hops(engine, batch)
+        accepted = sum(len(r.seqs) for r in results if r.status == "accepted")
+        assert accepted == len(batch)  # every hop here is appendable
+        with engine.connect() as conn:
+            codes = load_codebook(conn)
+            rows = fetch_rows(conn, 0, accepted)
     assert len(rows) == accepted
     for row in rows:
         data = canonical_bytes(row, codes)

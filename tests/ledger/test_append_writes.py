@@ -13,6 +13,7 @@ import itertools
 import shutil
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -144,24 +145,30 @@ def _history() -> list[Hop]:
     return hops
 
 
-def _append_split(template: Path, hops: list[Hop], cuts: set[int]) -> dict[str, list[Row]]:
-    """Rows of entries and tree_nodes, and the head, after ``hops`` are appended in
-    batches cut before each index in ``cuts``, on a fresh copy of ``template``."""
-    bounds = [0, *sorted(cuts), len(hops)]
+@contextmanager
+def network_copy(template: Path) -> Iterator[Engine]:
+    """A fresh SQLite copy of the migrated ``template`` with the test network in it,
+    for tests that need a new database per hypothesis example."""
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "split.db"
+        path = Path(tmp) / "copy.db"
         shutil.copyfile(template, path)
         engine = make_engine(f"sqlite:///{path}")
         try:
             build_network(engine)
-            for lo, hi in itertools.pairwise(bounds):
-                results = append_hops(engine, hops[lo:hi])
-                assert all(r.status == "accepted" for r in results), results
-            return {
-                table: _rows(engine, table) for table in ("entries", "tree_nodes", "ledger_head")
-            }
+            yield engine
         finally:
             engine.dispose()
+
+
+def _append_split(template: Path, hops: list[Hop], cuts: set[int]) -> dict[str, list[Row]]:
+    """Rows of entries and tree_nodes, and the head, after ``hops`` are appended in
+    batches cut before each index in ``cuts``, on a fresh copy of ``template``."""
+    bounds = [0, *sorted(cuts), len(hops)]
+    with network_copy(template) as engine:
+        for lo, hi in itertools.pairwise(bounds):
+            results = append_hops(engine, hops[lo:hi])
+            assert all(r.status == "accepted" for r in results), results
+        return {table: _rows(engine, table) for table in ("entries", "tree_nodes", "ledger_head")}
 
 
 _ONE_BATCH: dict[Path, dict[str, list[Row]]] = {}
