@@ -81,6 +81,12 @@ def verify_command(quiet: bool, kept_file: Path | None, everything: bool, jobs: 
     kept_note, unreadable = _read_kept(kept_file)
     if unreadable is not None:
         _fail([unreadable])
+    if jobs > 1:
+        # No tqdm monitor thread: with one thread the workers are forked, with the
+        # modules loaded (spawned, each would import them again: 0.55 s of CPU).
+        from tqdm import tqdm
+
+        tqdm.monitor_interval = 0
     bar = Progress("verifying the ledger", "entries", quiet=quiet)
 
     def progress(done: int, total: int) -> None:

@@ -343,3 +343,24 @@ def test_more_wrong_rows_than_reported_give_the_same_first_ones(
         conn.exec_driver_sql("UPDATE units SET state = 'sold'")
     found = _same(network, signer, passes, parallel=True)
     assert [p["problem"] for p in found].count("unit changed") >= 20
+
+
+def test_the_command_starts_no_progress_thread_so_workers_are_forked(
+    network: Network, run_cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tqdm bar starts a monitor thread; with a second thread the workers would be
+    spawned and import every module again."""
+    import threading
+
+    from tqdm import tqdm
+
+    monkeypatch.setattr(tqdm, "monitor_interval", 10)
+    run_cli("init")
+    assert run_cli("ledger", "verify", "--quiet", "--jobs", "2").exit_code == 0
+    assert tqdm.monitor_interval == 0
+    threads = threading.active_count()
+    bar = tqdm(total=0, disable=False)
+    try:
+        assert threading.active_count() == threads
+    finally:
+        bar.close()
