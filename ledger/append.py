@@ -44,7 +44,7 @@ from ledger.database import (
 )
 from ledger.hops import Hop, HopResult, scan_digest
 from ledger.ids import EntryKind, InvalidIdentifierError, UnitId, parse_key
-from ledger.partitions import ensure_partitions
+from ledger.partitions import declarations_table, ensure_partitions
 from ledger.permissions import custody_refusal
 from ledger.retraction import DECLARATION, CustodyRow, replay_custody, unit_custody_rows
 from ledger.times import MAX_MS, MIN_MS, format_rfc3339, in_range
@@ -658,9 +658,12 @@ class _Batch:
                 f"seq {target} was appended by this same request; declare the error in a later one"
             )
         ph = self.ph
+        # entry_retractions on partitioned PostgreSQL: one key probe, not one a partition
+        declared_in = declarations_table(self.conn)
         found = fetch_all(
             self.conn,
-            "SELECT e.kind, u.key, p.code, (SELECT d.seq FROM entries d WHERE d.retracts_seq = e.seq)"
+            f"SELECT e.kind, u.key, p.code, (SELECT d.seq FROM {declared_in} d"
+            " WHERE d.retracts_seq = e.seq)"
             " FROM entries e JOIN units u ON u.id = e.unit_id JOIN parties p ON p.id = e.party_id"
             f" WHERE e.seq = {ph}",
             (target,),

@@ -11,6 +11,7 @@ import shutil
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -159,12 +160,21 @@ def test_it_verifies_and_reads_as_the_same_ledger_on_sqlite(
                 np.testing.assert_array_equal(a, b)
         snap, lite_snap = load_snapshot(conn, size), load_snapshot(lite, size)
     assert snap.n_entries == size - 2 * JOURNEYS  # each journey retracts one entry
-    for field in dataclasses.fields(snap):
-        mine, other = getattr(snap, field.name), getattr(lite_snap, field.name)
-        if isinstance(mine, np.ndarray):
-            np.testing.assert_array_equal(mine, other, err_msg=field.name)
+    _assert_same_fields(snap, lite_snap, "snapshot")
+
+
+def _assert_same_fields(mine: Any, other: Any, path: str) -> None:
+    """Every field of two snapshots equal, arrays element by element, nested
+    dataclasses (the snapshot's tables and entry columns) field by field."""
+    for field in dataclasses.fields(mine):
+        a, b = getattr(mine, field.name), getattr(other, field.name)
+        where = f"{path}.{field.name}"
+        if isinstance(a, np.ndarray):
+            np.testing.assert_array_equal(a, b, err_msg=where)
+        elif dataclasses.is_dataclass(a):
+            _assert_same_fields(a, b, where)
         else:
-            assert mine == other, field.name
+            assert a == b, where
 
 
 @PG
