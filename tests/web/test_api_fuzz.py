@@ -3,7 +3,9 @@
 Each operation of the OpenAPI document gets a bounded number of generated
 requests, sent through WSGI (no network) with an API token of a role the
 operation allows, drawn per example, so a distributor's scoped view is fuzzed
-as well as finance's or an auditor's:
+as well as finance's or an auditor's. ``make test`` sends a few per operation
+(every operation, both modes: ``QUICK``); the full budget (``FULL``, about 1,250
+requests) is marked slow and runs in CI and ``make test-all``:
 
 - positive: path ids, query parameters and bodies drawn from their declared
   schemas (every documented input must be answered without a server error);
@@ -35,7 +37,6 @@ from typing import Any
 
 import pytest
 import schemathesis
-from click.testing import Result
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, Phase, given, settings
@@ -51,15 +52,17 @@ from schemathesis.specs.openapi.checks import (
 from sqlalchemy import Engine, text
 
 import settlement
+from tests._worlds import Ran
 from web.roles import ALL_ROLES, Role
 
 Bearer = Callable[..., dict[str, str]]
 Operation = schemathesis.APIOperation[Any, Any, Any, Any]
 Case = schemathesis.Case[Any]
-Cli = Callable[..., Result]
 
-# Examples per operation and mode: about 1,250 requests in all.
-EXAMPLES = {GenerationMode.POSITIVE: 12, GenerationMode.NEGATIVE: 6}
+#: Examples per operation and mode: the full budget, about 1,250 requests in all
+#: (slow), and the quick one of every ``make test``, about a quarter of it.
+FULL = {GenerationMode.POSITIVE: 12, GenerationMode.NEGATIVE: 6}
+QUICK = {GenerationMode.POSITIVE: 3, GenerationMode.NEGATIVE: 2}
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -77,14 +80,24 @@ EXCLUDED = {
 }
 
 
+#: The demo network the fuzzing reads (built once per session and engine, copied).
+DEMO: tuple[tuple[str, ...], ...] = (
+    ("init",),
+    ("demo", "--units", "40", "--distributors", "3", "--months", "2", "--seed", "5"),
+    ("detect",),
+)
+
+
 @pytest.fixture
-def world(run_cli: Cli, client: FlaskClient, bearer: Bearer, engine: Engine) -> None:
+def world(
+    cli_world: Callable[..., list[Ran]], client: FlaskClient, bearer: Bearer, engine: Engine
+) -> None:
     """A demo network (2 months) with alerts, a posted and a draft run, a dispute of
     a posted statement line, a pending adjustment and a whistleblower report."""
-    assert run_cli("init").exit_code == 0
-    demo = run_cli("demo", "--units", "40", "--distributors", "3", "--months", "2", "--seed", "5")
+    init, demo, detect = cli_world(*DEMO)
+    assert init.exit_code == 0, init.output
     assert demo.exit_code == 0, demo.output
-    assert run_cli("detect").exit_code == 0, "detect failed"
+    assert detect.exit_code == 0, f"detect failed: {detect.output}"
     creator, approver = bearer("finance"), bearer("finance")
 
     def ok(method: str, path: str, headers: dict[str, str], **body: Any) -> Any:
@@ -178,6 +191,7 @@ def _fuzz(
     mode: GenerationMode,
     tokens: dict[str, dict[str, str]],
     known: dict[str, list[Any]],
+    examples: int,
 ) -> str | None:
     """Run generated requests of ``operation`` in ``mode``; the failure, if any.
 
@@ -198,7 +212,7 @@ def _fuzz(
         picks=picks,
     )
     @settings(
-        max_examples=EXAMPLES[mode],
+        max_examples=examples,
         deadline=None,  # bounded by the number of examples, not by the clock
         database=None,
         phases=(Phase.explicit, Phase.generate),
@@ -226,9 +240,18 @@ def _shard(label: str) -> int:
     return zlib.crc32(label.encode()) % SHARDS
 
 
+@pytest.mark.parametrize(
+    "budget",
+    [pytest.param(QUICK, id="quick"), pytest.param(FULL, id="full", marks=pytest.mark.slow)],
+)
 @pytest.mark.parametrize("shard", range(SHARDS))
 def test_every_operation_answers_as_documented(
-    app: Flask, bearer: Bearer, engine: Engine, world: None, shard: int
+    app: Flask,
+    bearer: Bearer,
+    engine: Engine,
+    world: None,
+    shard: int,
+    budget: dict[GenerationMode, int],
 ) -> None:
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     tokens = {
@@ -247,12 +270,12 @@ def test_every_operation_answers_as_documented(
         if label in EXCLUDED or _shard(label) != shard:
             continue
         raw = operation.definition.raw
-        for mode in EXAMPLES:
+        for mode, examples in budget.items():
             if mode is GenerationMode.NEGATIVE and not (
                 raw.get("parameters") or raw.get("requestBody")
             ):
                 continue  # nothing to break
-            problem = _fuzz(operation, mode, tokens, known)
+            problem = _fuzz(operation, mode, tokens, known, examples)
             if problem is not None:  # every failure is reported, not only the first
                 failures.append(f"{label} ({mode.value}): {problem}")
         fuzzed += 1
