@@ -199,9 +199,9 @@ def test_termination_ends_what_is_still_in_force(
         assert grants_in_force(s, pid, "2026-09-01") == []
         assert enrolled_programs(s, day_start_ms("2026-09-01"), day_start_ms("2026-10-01")) == {}
         ended = s.scalars(
-            select(PartnerEvent.detail_json).where(
-                PartnerEvent.action == "agreement.in_force_ended"
-            )
+            select(PartnerEvent.detail_json)
+            .where(PartnerEvent.action == "agreement.in_force_ended")
+            .order_by(PartnerEvent.id)  # in the order they happened (PostgreSQL gives none unasked)
         ).all()
         assert [json.loads(d)["territories"] for d in ended] == [["AA"], [], ["BB"]]
 
