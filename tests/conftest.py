@@ -7,6 +7,8 @@
   once per test session (per xdist worker): SQLite copies a migrated file, PostgreSQL
   empties one migrated database before each test (``_PgDatabases``).
 - ``app`` / ``client``: the Flask app on that database, and its test client.
+- ``words_app``: one app per module for tests that only read words in a request
+  context (no database of their own, no PostgreSQL variant).
 - ``make_party(code)``: a party row (idempotent), returning its id.
 - ``make_user(username, role, party=None)``: a user whose password is
   ``user_password``; returns its id.
@@ -340,20 +342,42 @@ def migrated_engine(db_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-@pytest.fixture
-def app(engine: Engine, db_url: str, tmp_path: Path) -> Iterator[Flask]:
-    app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE_URL": db_url,
-            "INSTANCE_PATH": tmp_path / "instance",
-            "SECRET_KEY": "test-only-secret",
-            "SECURE_COOKIES": False,  # the test client speaks plain HTTP
-        }
-    )
+def _test_config(db_url: str, instance: Path) -> dict[str, object]:
+    """The configuration of every app and command the fixtures make."""
+    return {
+        "TESTING": True,
+        "DATABASE_URL": db_url,
+        "INSTANCE_PATH": instance,
+        "SECRET_KEY": "test-only-secret",
+        "SECURE_COOKIES": False,  # the test client speaks plain HTTP
+    }
+
+
+def _made_app(db_url: str, instance: Path) -> Iterator[Flask]:
+    app = create_app(_test_config(db_url, instance))
     yield app
     with app.app_context():
         get_engine().dispose()
+
+
+@pytest.fixture
+def app(engine: Engine, db_url: str, tmp_path: Path) -> Iterator[Flask]:
+    yield from _made_app(db_url, tmp_path / "instance")
+
+
+@pytest.fixture(scope="module")
+def words_app(
+    _migrated_sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Flask]:
+    """The app for tests that only read words in a request context
+    (``words_app.test_request_context("/", headers={"Accept-Language": "zh-CN"})``):
+    one per module, on a copy of the migrated SQLite file. Such words read no
+    database, so these tests need neither a database each nor a PostgreSQL variant
+    (``app`` costs both: 1,590 tests of tests/web/test_reasons_ids.py were two per
+    reason). A test that signs in or reads rows uses ``app``."""
+    folder = tmp_path_factory.mktemp("words")
+    shutil.copyfile(_migrated_sqlite_template, folder / "hopchain.db")
+    yield from _made_app(f"sqlite:///{folder / 'hopchain.db'}", folder / "instance")
 
 
 @pytest.fixture
@@ -507,15 +531,7 @@ def run_cli(engine: Engine, db_url: str, tmp_path: Path) -> Iterator[Callable[..
     states: list[CliState] = []
 
     def run(*args: str, input: str | None = None) -> Result:
-        state = CliState(
-            test_config={
-                "TESTING": True,
-                "DATABASE_URL": db_url,
-                "INSTANCE_PATH": tmp_path / "instance",
-                "SECRET_KEY": "test-only-secret",
-                "SECURE_COOKIES": False,
-            }
-        )
+        state = CliState(test_config=_test_config(db_url, tmp_path / "instance"))
         states.append(state)
         return CliRunner().invoke(
             build_cli(), list(args), obj=state, input=input, catch_exceptions=False

@@ -77,14 +77,14 @@ def test_the_import_code_words_its_problems() -> None:
 
 
 @pytest.mark.parametrize("site", SITES, ids=lambda s: f"{s.where}:{s.message_id}")
-def test_words_are_the_import_codes_english_and_translated(app: Flask, site: Site) -> None:
+def test_words_are_the_import_codes_english_and_translated(words_app: Flask, site: Site) -> None:
     assert IMPORT_PROBLEMS[site.message_id] == site.english
     problem = site.problem()
-    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+    with words_app.test_request_context("/", headers={"Accept-Language": "en"}):
         assert problem_words(problem) == problem.message
-    with app.test_request_context("/", headers={"Accept-Language": "zh-CN"}):
+    with words_app.test_request_context("/", headers={"Accept-Language": "zh-CN"}):
         chinese = problem_words(problem)
-    with app.test_request_context("/", headers={"Accept-Language": "es"}):
+    with words_app.test_request_context("/", headers={"Accept-Language": "es"}):
         spanish = problem_words(problem)
     assert HAN.search(chinese), chinese
     assert spanish != problem.message, spanish
@@ -93,10 +93,10 @@ def test_words_are_the_import_codes_english_and_translated(app: Flask, site: Sit
             assert value in chinese and value in spanish, (name, chinese, spanish)
 
 
-def test_a_problem_without_words_stays_english(app: Flask) -> None:
+def test_a_problem_without_words_stays_english(words_app: Flask) -> None:
     odd = settlement.ImportProblem(3, "gtin", "something new", "no_such_id", {"x": "1"})
     broken = settlement.ImportProblem(3, "gtin", "row 9 again", "ecb_day_twice", {"x": "1"})
-    with app.test_request_context("/", headers={"Accept-Language": "zh-CN"}):
+    with words_app.test_request_context("/", headers={"Accept-Language": "zh-CN"}):
         assert problem_words(odd) == "something new"
         assert problem_words(broken) == "row 9 again"
         dated = problem_words(

@@ -124,21 +124,21 @@ def test_the_engine_gives_most_page_reasons_an_id() -> None:
 
 
 @pytest.mark.parametrize("site", SITES, ids=_site_id)
-def test_english_words_are_exactly_the_engines(app: Flask, site: Site) -> None:
+def test_english_words_are_exactly_the_engines(words_app: Flask, site: Site) -> None:
     exc = site.error()
     assert site.message_id in REASONS, f"no words for {site.message_id!r} in web/reasons.py"
     assert exc.message_id == site.message_id
-    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+    with words_app.test_request_context("/", headers={"Accept-Language": "en"}):
         assert reason_message(exc) is not None, "the values do not fill the words"
         assert reason_words(exc) == str(exc)
 
 
 @pytest.mark.parametrize("site", SITES, ids=_site_id)
-def test_chinese_and_spanish_words_keep_every_value(app: Flask, site: Site) -> None:
+def test_chinese_and_spanish_words_keep_every_value(words_app: Flask, site: Site) -> None:
     exc = site.error()
-    with app.test_request_context("/", headers={"Accept-Language": "zh-CN"}):
+    with words_app.test_request_context("/", headers={"Accept-Language": "zh-CN"}):
         chinese = reason_words(exc)
-    with app.test_request_context("/", headers={"Accept-Language": "es"}):
+    with words_app.test_request_context("/", headers={"Accept-Language": "es"}):
         spanish = reason_words(exc)
     assert HAN.search(chinese), f"{site.message_id}: {chinese!r} is not in Chinese"
     assert spanish != str(exc), f"{site.message_id}: {spanish!r} is not in Spanish"
@@ -156,7 +156,7 @@ def test_every_id_with_words_is_raised_by_the_engine() -> None:
     assert set(REASONS) - raised == set()
 
 
-def test_values_are_said_in_words_and_dates_as_dates(app: Flask) -> None:
+def test_values_are_said_in_words_and_dates_as_dates(words_app: Flask) -> None:
     approved = settlement.RunStateError.said(
         "run_not_draft", "run %(run)s is %(status)s; only a draft can be approved",
         run=7, status="approved",
@@ -167,21 +167,21 @@ def test_values_are_said_in_words_and_dates_as_dates(app: Flask) -> None:
         day="2026-10-03",
         today="2026-10-05",
     )
-    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+    with words_app.test_request_context("/", headers={"Accept-Language": "en"}):
         assert reason_words(late) == (
             "execution date 2026-10-03 is in the past; banks take 2026-10-05 or later"
         )
         assert reason_sentence(approved) == ("Run 7 is approved; only a draft can be approved.")
-    with app.test_request_context("/", headers={"Accept-Language": "zh-CN"}):
+    with words_app.test_request_context("/", headers={"Accept-Language": "zh-CN"}):
         chinese = reason_words(approved)
         assert "approved" not in chinese and "7" in chinese
         assert "2026年10月3日" in reason_words(late) and "2026-10-03" not in reason_words(late)
         assert reason_sentence(approved).endswith("。")
-    with app.test_request_context("/", headers={"Accept-Language": "es"}):
+    with words_app.test_request_context("/", headers={"Accept-Language": "es"}):
         assert "3 oct 2026" in reason_words(late)
     # without an id (or with values that do not fill the words) the English is kept
     broken = settlement.SettlementError("odd", message_id="run_not_draft", values={"x": "1"})
-    with app.test_request_context("/", headers={"Accept-Language": "zh-CN"}):
+    with words_app.test_request_context("/", headers={"Accept-Language": "zh-CN"}):
         assert reason_words(broken) == "odd"
 
 

@@ -79,7 +79,9 @@ def test_every_id_has_words_and_a_sample() -> None:
 
 
 @pytest.mark.parametrize("reason_id", sorted(SAMPLES))
-def test_a_scan_gives_the_id_and_english_words_are_the_scanners(app: Flask, reason_id: str) -> None:
+def test_a_scan_gives_the_id_and_english_words_are_the_scanners(
+    words_app: Flask, reason_id: str
+) -> None:
     code, others = SAMPLES[reason_id]
     result = parse(code)
     assert result.error is not None and result.key is None
@@ -87,7 +89,7 @@ def test_a_scan_gives_the_id_and_english_words_are_the_scanners(app: Flask, reas
     assert reason_id in ids and set(others) <= set(ids), ids
     assert result.reason_id == ids[0]
     assert REASON_TEMPLATES[result.reason_id] % result.reason_values == result.error
-    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+    with words_app.test_request_context("/", headers={"Accept-Language": "en"}):
         assert scan_reason_words(result) == result.error
     with pytest.raises(ScanParseError) as refused:
         parse_or_raise(code)
@@ -98,12 +100,12 @@ def test_a_scan_gives_the_id_and_english_words_are_the_scanners(app: Flask, reas
 
 
 @pytest.mark.parametrize("reason_id", sorted(SAMPLES))
-def test_chinese_and_spanish_words_keep_every_value(app: Flask, reason_id: str) -> None:
+def test_chinese_and_spanish_words_keep_every_value(words_app: Flask, reason_id: str) -> None:
     result = parse(SAMPLES[reason_id][0])
     assert result.error is not None
-    with app.test_request_context("/", headers={"Accept-Language": "zh-CN"}):
+    with words_app.test_request_context("/", headers={"Accept-Language": "zh-CN"}):
         chinese = scan_reason_words(result)
-    with app.test_request_context("/", headers={"Accept-Language": "es"}):
+    with words_app.test_request_context("/", headers={"Accept-Language": "es"}):
         spanish = scan_reason_words(result)
     assert HAN.search(chinese), chinese
     assert spanish != result.error, spanish
@@ -111,8 +113,8 @@ def test_chinese_and_spanish_words_keep_every_value(app: Flask, reason_id: str) 
         assert value in chinese and value in spanish, (value, chinese, spanish)
 
 
-def test_a_bad_check_digit_and_an_unknown_ai_in_chinese(app: Flask) -> None:
-    with app.test_request_context("/", headers={"Accept-Language": "zh-CN"}):
+def test_a_bad_check_digit_and_an_unknown_ai_in_chinese(words_app: Flask) -> None:
+    with words_app.test_request_context("/", headers={"Accept-Language": "zh-CN"}):
         assert scan_reason_words(parse("(01)04012345000017(21)A1")) == (
             "GTIN 04012345000017 的校验位为 7，应为 6"
         )
@@ -127,20 +129,20 @@ def test_a_bad_check_digit_and_an_unknown_ai_in_chinese(app: Flask) -> None:
         )
 
 
-def test_the_digital_link_reader_carries_the_id(app: Flask) -> None:
+def test_the_digital_link_reader_carries_the_id(words_app: Flask) -> None:
     with pytest.raises(DigitalLinkError) as refused:
         parse_digital_link("https://id.gs1.org/01/09506000134352/21/A?89=1")
     assert refused.value.reason_id == "link_query_value"
     assert refused.value.values["param"] == "89"
-    with app.test_request_context("/", headers={"Accept-Language": "es"}):
+    with words_app.test_request_context("/", headers={"Accept-Language": "es"}):
         assert scan_reason_words(refused.value) == (
             "parámetro de consulta 89: 89 no es un identificador de aplicación"
             " GS1 (AI) (los nombres de parámetro numéricos están reservados a los AI)"
         )
 
 
-def test_a_reason_without_an_id_and_a_parsed_code_stay_as_written(app: Flask) -> None:
-    with app.test_request_context("/", headers={"Accept-Language": "zh-CN"}):
+def test_a_reason_without_an_id_and_a_parsed_code_stay_as_written(words_app: Flask) -> None:
+    with words_app.test_request_context("/", headers={"Accept-Language": "zh-CN"}):
         assert scan_reason_words("]E4 is EAN-8: its data is 8 digits, got 7") == (
             "]E4 is EAN-8: its data is 8 digits, got 7"
         )
