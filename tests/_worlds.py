@@ -48,6 +48,7 @@ from sqlalchemy import Engine
 __all__ = [
     "DEMO_2026_09",
     "DEMO_TWO_MONTHS",
+    "SMALL_DEMO_2026_08_TWO_MONTHS",
     "SMALL_DEMO_2026_09",
     "Ran",
     "WorldStore",
@@ -68,6 +69,14 @@ DEMO_TWO_MONTHS: tuple[tuple[str, ...], ...] = (
     ("init",),
     ("demo", "--units", "160", "--distributors", "4", "--months", "2", "--seed", "3"),
 )
+#: 60 units, 3 distributors, August and September 2026, seed 4, not detected: the
+#: demo's partner pipeline and agreements (tests/partners/test_exits_demo.py,
+#: tests/test_demo_agreements.py).
+SMALL_DEMO_2026_08_TWO_MONTHS: tuple[tuple[str, ...], ...] = (
+    ("init",),
+    ("demo", "--units", "60", "--distributors", "3", "--months", "2", "--start", "2026-08",
+     "--seed", "4"),
+)  # fmt: skip
 #: A smaller one (60 units, 3 distributors, September 2026), not detected.
 SMALL_DEMO_2026_09: tuple[tuple[str, ...], ...] = (
     ("init",),

@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 
-from click.testing import Result
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -23,17 +22,14 @@ from partners.models import (
     TerritoryGrant,
 )
 from settlement.models import DepositAgreement
-
-Cli = Callable[..., Result]
+from tests._worlds import SMALL_DEMO_2026_08_TWO_MONTHS, Ran
 
 
 def test_each_demo_distributor_signs_a_main_agreement_that_grants_and_enrols(
-    run_cli: Cli, engine: Engine
+    cli_world: Callable[..., list[Ran]], engine: Engine
 ) -> None:
-    assert run_cli("init").exit_code == 0
-    out = run_cli(
-        "demo", "--units", "60", "--distributors", "3", "--months", "2", "--start", "2026-08"
-    )
+    init, out = cli_world(*SMALL_DEMO_2026_08_TWO_MONTHS)  # the exits test reads it too
+    assert init.exit_code == 0, init.output
     assert out.exit_code == 0, out.output
     with Session(engine) as s:
         network = s.scalars(

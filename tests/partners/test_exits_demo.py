@@ -10,7 +10,6 @@ import itertools
 from collections import Counter
 from collections.abc import Callable
 
-from click.testing import Result
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
@@ -32,14 +31,15 @@ from partners.models import (
 )
 from partners.recruitment import CHANNELS, STAGES
 from settlement.models import PartnerScore
+from tests._worlds import SMALL_DEMO_2026_08_TWO_MONTHS, Ran
 from web.demo_partners import PIPELINE
 
 
 def test_demo_seeds_prospects_trials_agreements_and_an_exit(
-    run_cli: Callable[..., Result], engine: Engine
+    cli_world: Callable[..., list[Ran]], engine: Engine
 ) -> None:
-    assert run_cli("init").exit_code == 0
-    out = run_cli("demo", "--units", "60", "--distributors", "3", "--months", "2", "--seed", "4")
+    init, out = cli_world(*SMALL_DEMO_2026_08_TWO_MONTHS)  # the agreements test reads it too
+    assert init.exit_code == 0, init.output
     assert out.exit_code == 0, out.output
     assert "15 prospects in every stage, 2 on trial" in out.output
     today = dt.datetime.now(dt.UTC).date().isoformat()
