@@ -34,6 +34,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Column, Connection, Engine, FromClause, MetaData, Table
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from ledger.models import Entry
 
@@ -163,11 +164,25 @@ def declarations_table(conn: Connection) -> str:
     2.6 ms with ``entry_retractions`` (benchmarks/compare_partition_queries.py,
     docs/scaling.md). ``entries`` elsewhere
     (SQLite, or a PostgreSQL schema made without the migrations).
+
+    Once an engine's schema is found to have ``entry_retractions`` the answer is
+    remembered for that engine (the label answer stays one statement); a schema
+    without it is asked each time, so one migrated later is seen at once. A
+    downgrade past the migration is run by ``hopchain db``, not by a serving process.
     """
     if conn.dialect.name != "postgresql":
         return "entries"
+    if _split_declarations.get(conn.engine):
+        return "entry_retractions"
     split = conn.exec_driver_sql("SELECT to_regclass('entry_retractions') IS NOT NULL").scalar()
-    return "entry_retractions" if split else "entries"
+    if not split:
+        return "entries"
+    _split_declarations[conn.engine] = True
+    return "entry_retractions"
+
+
+# Engines whose schema has entry_retractions (see declarations_table).
+_split_declarations: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
 
 
 # PostgreSQL only (the migration makes it), so on a metadata of its own: the models
@@ -180,12 +195,24 @@ _ENTRY_RETRACTIONS = Table(
 )
 
 
-def declarations(conn: Connection) -> FromClause:
-    """:func:`declarations_table` as a selectable for SQLAlchemy queries, aliased
-    ``declared``: columns ``retracts_seq`` and ``seq``."""
-    if declarations_table(conn) == "entry_retractions":
-        return _ENTRY_RETRACTIONS.alias("declared")
-    return Entry.__table__.alias("declared")
+def declarations(conn: Connection | Session) -> FromClause:
+    """:func:`declarations_table` of ``conn`` (a connection, or a session's) as a
+    selectable for SQLAlchemy queries: see :func:`declarations_named`."""
+    if isinstance(conn, Session):
+        conn = conn.connection()
+    return declarations_named(declarations_table(conn))
+
+
+def declarations_named(table: str) -> FromClause:
+    """``table`` (``"entry_retractions"`` or ``"entries"``, as
+    :func:`declarations_table` answers) as a selectable under an alias of its own
+    (one statement may probe it more than once): columns ``retracts_seq`` and
+    ``seq``. For statements compiled once per table and cached."""
+    if table == "entry_retractions":
+        return _ENTRY_RETRACTIONS.alias()
+    if table == "entries":
+        return Entry.__table__.alias()
+    raise ValueError(f"declarations are kept in entries or entry_retractions, not {table!r}")
 
 
 def list_partitions(conn: Connection, *, count: bool = False) -> list[Partition]:

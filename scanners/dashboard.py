@@ -17,6 +17,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from ledger.models import Entry, Party, Site, Unit
+from ledger.partitions import declarations
 from ledger.retraction import live_entries
 from scanners.devices import Device
 
@@ -113,10 +114,11 @@ def warehouse_dashboard(
     empty or backwards."""
     if until_ms <= since_ms:
         raise ValueError(f"the day must end after it starts: {since_ms} .. {until_ms}")
-    day = [Entry.at_ms >= since_ms, Entry.at_ms < until_ms, live_entries()]
-    if party_id is not None:
-        day.append(Entry.party_id == party_id)
     with Session(engine) as s:
+        day = [Entry.at_ms >= since_ms, Entry.at_ms < until_ms]
+        day.append(live_entries(declared=declarations(s)))
+        if party_id is not None:
+            day.append(Entry.party_id == party_id)
         counts = [
             StepSiteCount(str(kind), site or NO_SITE, int(n))
             for kind, site, n in s.execute(

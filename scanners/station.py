@@ -42,6 +42,7 @@ from ledger.canonical import format_time
 from ledger.hops import Hop, HopResult
 from ledger.ids import EntryKind
 from ledger.models import Entry, Party, Unit
+from ledger.partitions import declarations
 from ledger.retraction import live_entries
 from scanners.batch import PlannedHop, ScanBatchResponse, batch_results, parse_scan_batch, to_hops
 from scanners.serials import SerialBlock
@@ -143,7 +144,7 @@ def last_live_entries(session: Session | Connection, keys: Collection[str]) -> d
     box = aliased(Unit)
     last_seq = (
         select(func.max(later.seq))
-        .where(later.unit_id == Entry.unit_id, live_entries(later))
+        .where(later.unit_id == Entry.unit_id, live_entries(later, declarations(session)))
         .correlate(Entry)
         .scalar_subquery()
     )

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 import geo
 from ledger.models import Entry, Party, Unit
+from ledger.partitions import declarations
 from ledger.retraction import live_entries
 from settlement.accruals import AccrualRow, accruals
 from settlement.alerts import ALERT_STATUSES, AlertView, list_alerts
@@ -300,7 +301,7 @@ def _finding_rows(s: Session, period: str, finding_type: str, limit: int) -> lis
             .where(
                 Alert.period == period,
                 Alert.finding_type == finding_type,
-                live_entries(),
+                live_entries(declared=declarations(s)),
             )
             .order_by(Entry.seq)
             .limit(limit)
@@ -314,7 +315,11 @@ def _finding_total(s: Session, period: str, finding_type: str) -> int:
             select(func.count(AlertFinding.id))
             .join(Alert, Alert.id == AlertFinding.alert_id)
             .join(Entry, Entry.seq == AlertFinding.seq)
-            .where(Alert.period == period, Alert.finding_type == finding_type, live_entries())
+            .where(
+                Alert.period == period,
+                Alert.finding_type == finding_type,
+                live_entries(declared=declarations(s)),
+            )
         )
         or 0
     )
@@ -345,7 +350,7 @@ def _transfers(s: Session, period: str) -> tuple[tuple[Transfer, ...], int]:
                 Entry.seq < last_seq,
                 Entry.lat_e6.is_not(None),
                 Entry.lon_e6.is_not(None),
-                live_entries(),
+                live_entries(declared=declarations(s)),
             )
             .order_by(Entry.seq)
         ):
@@ -401,7 +406,7 @@ def _region_rates(s: Session, period: str) -> tuple[tuple[RegionRate, ...], str]
         Entry.at_ms < end,
         Entry.lat_e6.is_not(None),
         Entry.lon_e6.is_not(None),
-        live_entries(),
+        live_entries(declared=declarations(s)),
     )
     n = int(s.scalar(select(func.count()).select_from(Entry).where(*located)) or 0)
     if n > MAX_RATE_ENTRIES:

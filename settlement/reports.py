@@ -14,6 +14,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from ledger.models import Entry, Party, Unit
+from ledger.partitions import declarations
 from ledger.retraction import live_entries
 from settlement.common import Actor, PermissionDenied, SettlementError, now_ms
 from settlement.models import Alert, WhistleblowerReport
@@ -70,7 +71,11 @@ def _bought_out_of_zone(s: Session, reporter: Party, unit_id: int) -> str:
     kinds = {int(i): str(k) for i, k in s.execute(select(Party.id, Party.kind)).all()}
     allocated: int | None = None
     bought = False
-    live = select(Entry).where(Entry.unit_id == unit_id, live_entries()).order_by(Entry.seq)
+    live = (
+        select(Entry)
+        .where(Entry.unit_id == unit_id, live_entries(declared=declarations(s)))
+        .order_by(Entry.seq)
+    )
     for e in s.scalars(live):
         if (
             allocated is None

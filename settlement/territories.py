@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, aliased
 
 import geo
 from ledger.models import Entry, Party, Unit
+from ledger.partitions import declarations
 from ledger.retraction import live_entries
 from ledger.times import MIN_MS
 from partners.models import Agreement
@@ -250,7 +251,7 @@ def party_zone_scans(
                 Entry.at_ms < end_ms,
                 maker.kind == "manufacturer",
                 receiver.kind == "distributor",
-                live_entries(),
+                live_entries(declared=declarations(s)),
             )
             .group_by(Entry.unit_id)
             .subquery()
@@ -272,7 +273,7 @@ def party_zone_scans(
                     scan.at_ms < end_ms,
                     scan.lat_e6.is_not(None),
                     scan.lon_e6.is_not(None),
-                    live_entries(scan),
+                    live_entries(scan, declarations(s)),
                 ),
             )
             .join(by, by.id == scan.party_id)

@@ -55,6 +55,7 @@ from ledger.custody import UnitState
 from ledger.database import begin_writing
 from ledger.ids import InvalidIdentifierError, unit_key, validate_gtin14
 from ledger.models import Entry, Party, Unit
+from ledger.partitions import declarations_named, declarations_table
 from ledger.retraction import live_entries
 from settlement.common import Actor
 from settlement.models import Product
@@ -153,7 +154,9 @@ def answer_label(
     gtin14 = validate_gtin14(gtin)
     if count:  # read, then count: concurrent phones queue for SQLite's write lock
         begin_writing(session)
-    row = session.execute(_unit_statement(), {"key": key}).one_or_none()
+    row = session.execute(
+        _unit_statement(declarations_table(session.connection())), {"key": key}
+    ).one_or_none()
     if row is None or not row.commissioned:
         # never commissioned by us (a scan saw the code, we never made the item)
         return LabelAnswer(key, gtin14, serial, False, None, None, None, 0, None, "", False)
@@ -191,11 +194,18 @@ def answer_label(
 
 
 @functools.cache
-def _unit_statement() -> Select[Any]:
-    allocated = allocation_query(Unit.id).correlate(Unit).scalar_subquery()
+def _unit_statement(declared_in: str) -> Select[Any]:
+    # declared_in: where retractions are kept (ledger.partitions.declarations_table)
+    allocated = (
+        allocation_query(Unit.id, declarations_named(declared_in)).correlate(Unit).scalar_subquery()
+    )
     commissioned = (
         select(Entry.seq)
-        .where(Entry.unit_id == Unit.id, Entry.kind == "commissioning", live_entries())
+        .where(
+            Entry.unit_id == Unit.id,
+            Entry.kind == "commissioning",
+            live_entries(declared=declarations_named(declared_in)),
+        )
         .correlate(Unit)
         .exists()
     )

@@ -47,6 +47,7 @@ from sqlalchemy.orm import Session
 from geo.distance import great_circle_m
 from ledger.database import begin_writing
 from ledger.models import Entry, Unit
+from ledger.partitions import declarations
 from ledger.retraction import live_entries
 from sightings import policy
 from sightings.errors import SightingRefused, UnknownCode
@@ -303,7 +304,7 @@ def record_sighting(
             Entry.lat_e6.is_not(None),
             Entry.lon_e6.is_not(None),
             Entry.at_ms > now_ms - CLONE_WINDOW_MS,
-            live_entries(),
+            live_entries(declared=declarations(session)),
         )
         .order_by(Entry.seq.desc())
         .limit(1)

@@ -73,6 +73,7 @@ from geo.cache import cached_index
 from ledger.canonical import format_time
 from ledger.ids import EntryKind
 from ledger.models import Entry, Party, Unit
+from ledger.partitions import declarations
 from ledger.retraction import live_entries
 from settlement import kernels as K
 from settlement.common import month_of
@@ -197,7 +198,7 @@ def _unit_snapshot(session: Session, unit_id: int, upto_seq: int) -> Snapshot:
             Entry.seq, Entry.kind, Entry.party_id, Entry.counterparty_id, Entry.at_ms,
             Entry.lat_e6, Entry.lon_e6,
         )
-        .where(Entry.unit_id == unit_id, Entry.seq <= upto_seq, live_entries())
+        .where(Entry.unit_id == unit_id, Entry.seq <= upto_seq, live_entries(declared=declarations(session)))
         .order_by(Entry.seq)
     ).all()  # fmt: skip
     prow = session.execute(
@@ -294,7 +295,11 @@ def end_of_life(session: Session, unit_id: int, before_seq: int) -> EndOfLife | 
     ended: EndOfLife | None = None
     for seq, kind, at_ms in session.execute(
         select(Entry.seq, Entry.kind, Entry.at_ms)
-        .where(Entry.unit_id == unit_id, Entry.seq < before_seq, live_entries())
+        .where(
+            Entry.unit_id == unit_id,
+            Entry.seq < before_seq,
+            live_entries(declared=declarations(session)),
+        )
         .order_by(Entry.seq)
     ):
         if kind in _END_KINDS:

@@ -17,7 +17,16 @@ import functools
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import BigInteger, Select, SQLColumnExpression, bindparam, literal, or_, select
+from sqlalchemy import (
+    BigInteger,
+    FromClause,
+    Select,
+    SQLColumnExpression,
+    bindparam,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import BindParameter
 
@@ -25,6 +34,7 @@ from geo.cache import cached_index
 from geo.index import TerritoryIndex
 from geo.models import TerritoryRow
 from ledger.models import Entry, Party
+from ledger.partitions import declarations
 from ledger.retraction import live_entries
 from partners.models import TerritoryGrant
 
@@ -69,10 +79,13 @@ class Judgement:
     zone: UnitZone
 
 
-def allocation_query(unit_id: int | SQLColumnExpression[int]) -> Select[int | None]:
+def allocation_query(
+    unit_id: int | SQLColumnExpression[int], declared: FromClause | None = None
+) -> Select[int | None]:
     """The allocation rule as one query: the party id of the first live
     manufacturer -> distributor shipment of ``unit_id`` (a unit id, or a column such
-    as ``Unit.id`` to correlate it inside a larger statement), at most one row."""
+    as ``Unit.id`` to correlate it inside a larger statement), at most one row.
+    ``declared``: where retractions are looked up (:func:`ledger.retraction.live_entries`)."""
     maker = aliased(Party)
     receiver = aliased(Party)
     return (
@@ -84,7 +97,7 @@ def allocation_query(unit_id: int | SQLColumnExpression[int]) -> Select[int | No
             Entry.kind == "shipping",
             maker.kind == "manufacturer",
             receiver.kind == "distributor",
-            live_entries(),
+            live_entries(declared=declared),
         )
         .order_by(Entry.seq)
         .limit(1)
@@ -94,7 +107,7 @@ def allocation_query(unit_id: int | SQLColumnExpression[int]) -> Select[int | No
 def allocated_party_id(session: Session, unit_id: int) -> int | None:
     """Party id of the unit's allocated distributor, ``None`` if the manufacturer
     never shipped it to a distributor."""
-    return session.execute(allocation_query(unit_id)).scalar_one_or_none()
+    return session.execute(allocation_query(unit_id, declarations(session))).scalar_one_or_none()
 
 
 @functools.cache

@@ -30,6 +30,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, aliased
 
 from ledger.models import Entry, Party, Site, Unit
+from ledger.partitions import declarations
 from ledger.retraction import live_entries
 
 if TYPE_CHECKING:
@@ -105,7 +106,7 @@ def _allocated_units(session: Session) -> list[_Unit]:
             Entry.kind == "shipping",
             maker.kind == "manufacturer",
             receiver.kind == "distributor",
-            live_entries(),
+            live_entries(declared=declarations(session)),
         )
         .order_by(Entry.seq)
     ):

@@ -271,11 +271,15 @@ def test_one_statement_reads_an_answer(engine: Engine, units: dict[str, int]) ->
     in one SELECT, the tally in one upsert, the market in one recursive SELECT."""
     from sqlalchemy import event
 
+    from ledger.partitions import declarations_table
+
     statements: list[str] = []
 
     def count(*args: object) -> None:
         statements.append(str(args[2]))
 
+    with engine.connect() as conn:  # asked once per engine (PostgreSQL), as when serving
+        declarations_table(conn)
     event.listen(engine, "before_cursor_execute", count)
     try:
         with Session(engine) as session:

@@ -7,6 +7,7 @@ declaration of the same seq."""
 from __future__ import annotations
 
 import dataclasses
+import re
 import shutil
 import threading
 from collections.abc import Callable, Iterator
@@ -17,23 +18,28 @@ import numpy as np
 import pytest
 from alembic import command
 from click.testing import CliRunner, Result
-from sqlalchemy import Connection, Engine, event
+from sqlalchemy import Connection, Engine, event, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from ledger import EntryKind, Hop, LedgerIntegrityError, LedgerSigner, verify_ledger
 from ledger.checkpoint import make_checkpoint
 from ledger.columns import entry_column_chunks
 from ledger.database import make_engine
 from ledger.keys import ensure_signing_key
+from ledger.models import Entry, Unit
 from ledger.partitions import (
     PARTITION_ROWS_ENV,
     Partition,
     PartitionError,
+    declarations,
+    declarations_named,
     ensure_partitions,
     is_partitioned,
     list_partitions,
     partition_rows,
 )
+from ledger.retraction import live_entries
 from settlement.snapshot import load_snapshot
 from tests.ledger._mixed import journey
 from tests.ledger.conftest import Network, build_network, item
@@ -142,6 +148,54 @@ def test_the_ledger_lies_in_several_partitions_with_one_ahead(pg: tuple[Network,
         "entries_p192": (48, 192, 239),
     }
     assert parts[0].describe() == "[start, 64)" and parts[2].describe() == "[128, 192)"
+
+
+@PG
+def test_live_entries_read_retractions_from_entry_retractions_across_partitions(
+    pg: tuple[Network, int], twin: Engine
+) -> None:
+    """A unit's live history on partitioned PostgreSQL probes entry_retractions
+    (one key probe, not one per partition) and leaves out the same entries as
+    SQLite: the retracted shipment and the declaration itself."""
+    network, _ = pg
+    statements: list[str] = []
+
+    def seen(conn: Connection, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    def live_seqs(engine: Engine, key: str) -> list[int]:
+        with Session(engine) as s:
+            unit_id = s.scalar(select(Unit.id).where(Unit.key == key))
+            query = (
+                select(Entry.seq)
+                .where(Entry.unit_id == unit_id, live_entries(declared=declarations(s)))
+                .order_by(Entry.seq)
+            )
+            return list(s.scalars(query))
+
+    key = item("MIX3").removeprefix("/")
+    event.listen(network.engine, "before_cursor_execute", seen)
+    try:
+        on_pg = live_seqs(network.engine, key)
+    finally:
+        event.remove(network.engine, "before_cursor_execute", seen)
+    on_sqlite = live_seqs(twin, key)
+    with network.engine.connect() as conn:
+        everything = [
+            int(r[0])
+            for r in conn.exec_driver_sql(
+                "SELECT e.seq FROM entries e JOIN units u ON u.id = e.unit_id"
+                " WHERE u.key = %(k)s ORDER BY e.seq",
+                {"k": key},
+            )
+        ]
+    assert on_pg == on_sqlite
+    assert len(everything) - len(on_pg) == 2  # the shipment retracted and its declaration
+    [history] = [q for q in statements if "retracts_seq" in q]
+    assert "entry_retractions" in history
+    assert not re.search(r"FROM entries AS \w+ WHERE \w+\.retracts_seq", history)
+    with pytest.raises(ValueError, match="not 'units'"):
+        declarations_named("units")
 
 
 @PG
