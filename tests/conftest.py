@@ -303,6 +303,14 @@ def _pg_databases() -> Iterator[_PgDatabases]:
     databases.close()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test marked ``slow_on_postgres`` is slow in its PostgreSQL variant only:
+    ``make test`` runs it on SQLite, CI and ``make test-all`` on both engines."""
+    for item in items:
+        if item.get_closest_marker("slow_on_postgres") and item.get_closest_marker("postgres"):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """URL of a database for this test alone: empty, unless the test uses ``engine``
