@@ -14,6 +14,8 @@ from typing import Any
 
 from flask import Flask, Response, current_app
 
+from web.routing import rule_class
+
 __all__ = ["BLUEPRINT_MODULES", "create_app", "load_secret_key"]
 
 # Page modules, each exposing ``bp`` (a Blueprint). The API has its own list in web.api.
@@ -97,6 +99,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         overrides.pop("INSTANCE_PATH", None) or os.environ.get("HOPCHAIN_INSTANCE") or "instance"
     ).resolve()
     app = Flask("web", instance_path=str(instance))  # root: the web package (templates, static)
+    app.url_rule_class = rule_class()  # url_for builders compiled on first use (web/routing.py)
     app.config.from_mapping(
         DATABASE_URL=os.environ.get("HOPCHAIN_DATABASE_URL") or f"sqlite:///{instance}/hopchain.db",
         SECRET_KEY=os.environ.get("HOPCHAIN_SECRET_KEY") or None,
