@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
 import settlement
 from web.cli import in_app_context
@@ -139,6 +140,9 @@ def _batch(
     from settlement.batch.parquet import DEFAULT_ROWS_PER_PARTITION
 
     progress = _PartitionProgress(desc)
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and ctx.get_parameter_source("scheduler") is ParameterSource.ENVIRONMENT:
+        scheduler = None  # from_env reads it and names HOPCHAIN_DASK_SCHEDULER in its errors
     try:
         opts = BatchOptions.from_env(
             scheduler=scheduler, snapshot_dir=snapshot_dir,

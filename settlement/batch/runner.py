@@ -54,6 +54,7 @@ if TYPE_CHECKING:
 __all__ = [
     "NUMBA_THREADS_ENV",
     "SCHEDULER_ENV",
+    "SCHEDULER_SCHEMES",
     "SNAPSHOT_DIR_ENV",
     "SNAPSHOT_KEEP_ENV",
     "BatchOptions",
@@ -150,24 +151,41 @@ class BatchOptions:
         return self.snapshot_root if self.snapshot_root is not None else default_snapshot_dir()
 
 
+#: Schemes a scheduler of another process is reached by (``inproc://`` is one
+#: process's own; ``ucx://`` needs UCX-Py on every host, which hopchain does not install).
+SCHEDULER_SCHEMES = ("tcp", "tls", "ws", "wss")
+
+
 def check_scheduler_address(address: str, source: str) -> None:
-    """Refuse a scheduler address Dask cannot connect to at all (an unknown scheme such
-    as ``http://``, a host and port that do not parse), naming ``source`` (the option or
-    setting it came from). Raises :class:`ClusterError`; whether a scheduler answers
-    there is found out when connecting (:func:`batch_client`)."""
+    """Refuse a scheduler address a Dask client in this process cannot connect to,
+    before anything is written, naming ``source`` (the option or setting it came from):
+    a scheme other than :data:`SCHEDULER_SCHEMES` (``http://``, ``inproc://``,
+    ``ucx://``), no host, no port or a port outside 1-65535 (``distributed.Client``
+    fills in no default port). Raises :class:`ClusterError`; whether a scheduler
+    answers there is found out when connecting (:func:`batch_client`)."""
     from distributed.comm.addressing import parse_address, parse_host_port
-    from distributed.comm.registry import get_backend
+
+    def refused(why: str) -> ClusterError:
+        return ClusterError(
+            f"{source} {address!r} is not a Dask scheduler address{why}: give one such as "
+            "tcp://scheduler-host:8786 (what `dask scheduler` prints)"
+        )
 
     try:
         scheme, location = parse_address(address)
-        get_backend(scheme)
-        if scheme in ("tcp", "tls", "ws", "wss"):
-            parse_host_port(location, default_port=8786)
     except ValueError:
-        raise ClusterError(
-            f"{source} {address!r} is not a Dask scheduler address: give one such as "
-            "tcp://scheduler-host:8786 (what `dask scheduler` prints)"
-        ) from None
+        raise refused("") from None
+    if scheme not in SCHEDULER_SCHEMES:
+        reachable = ", ".join(f"{s}://" for s in SCHEDULER_SCHEMES)
+        raise refused(f" hopchain can reach ({scheme}://; it connects by {reachable})")
+    try:
+        host, port = parse_host_port(location)
+    except ValueError:
+        raise refused("") from None
+    if not host:
+        raise refused(" (it names no host)")
+    if not 1 <= int(port) <= 65535:
+        raise refused(f" (port {port} is not 1 to 65535)")
 
 
 @contextmanager

@@ -305,16 +305,25 @@ def test_options_come_from_the_environment_unless_given(
 
 
 @pytest.mark.parametrize(
-    ("address", "source"),
+    ("address", "source", "why"),
     [
-        ("http://127.0.0.1:8786", "--scheduler"),
-        ("nonsense:::x", "--scheduler"),
-        ("scheduler-host:port", "--scheduler"),
-        ("ftp://h:21", SCHEDULER_ENV),
+        ("http://127.0.0.1:8786", "--scheduler", " hopchain can reach (http://;"),
+        ("nonsense:::x", "--scheduler", ":"),
+        ("scheduler-host:port", "--scheduler", ":"),
+        ("ftp://h:21", SCHEDULER_ENV, " hopchain can reach (ftp://;"),
+        # distributed.Client fills in no port, and crashed on these (ValueError, TypeError)
+        ("x", "--scheduler", ":"),
+        ("tcp://", "--scheduler", ":"),
+        ("tcp://scheduler-host", SCHEDULER_ENV, ":"),
+        ("inproc://x", "--scheduler", " hopchain can reach (inproc://;"),
+        ("ucx://h:1", SCHEDULER_ENV, " hopchain can reach (ucx://;"),
+        (":8786", "--scheduler", " (it names no host)"),
+        ("tcp://h:0", "--scheduler", " (port 0 is not 1 to 65535)"),
+        ("tcp://h:70000", "--scheduler", " (port 70000 is not 1 to 65535)"),
     ],
 )
 def test_an_address_dask_cannot_use_is_refused_before_anything_runs(
-    monkeypatch: pytest.MonkeyPatch, address: str, source: str
+    monkeypatch: pytest.MonkeyPatch, address: str, source: str, why: str
 ) -> None:
     monkeypatch.delenv(SCHEDULER_ENV, raising=False)
     if source == SCHEDULER_ENV:
@@ -324,8 +333,9 @@ def test_an_address_dask_cannot_use_is_refused_before_anything_runs(
         given = address
     with pytest.raises(ClusterError) as refused:
         BatchOptions.from_env(scheduler=given)
-    assert str(refused.value).startswith(f"{source} {address!r} is not a Dask scheduler address")
-    assert "tcp://scheduler-host:8786" in str(refused.value)
+    said = str(refused.value)
+    assert said.startswith(f"{source} {address!r} is not a Dask scheduler address{why}"), said
+    assert "tcp://scheduler-host:8786" in said
 
 
 @pytest.mark.parametrize(("raw", "want"), [("", None), ("auto", None), ("1", 1), (" 6 ", 6)])

@@ -61,3 +61,28 @@ def test_a_partition_size_below_one_is_refused_by_the_command_line(
     result = run_cli("detect", "--rows-per-partition", "0")
     assert result.exit_code == 2
     assert "--rows-per-partition" in result.output and "0 is not in the range x>=1" in result.output
+
+
+@pytest.mark.parametrize(
+    "command", [["detect"], ["settle", "--period", "2026-09", "--as", "finance"]]
+)
+def test_a_scheduler_address_from_the_setting_is_refused_naming_the_setting(
+    demo: Demo,
+    run_cli: Callable[..., Result],
+    monkeypatch: pytest.MonkeyPatch,
+    command: list[str],
+) -> None:
+    """Given by HOPCHAIN_DASK_SCHEDULER (click reads it as --scheduler's default), a
+    bad address is refused in words naming the setting, not the option; no traceback."""
+    monkeypatch.setenv("HOPCHAIN_DASK_SCHEDULER", "scheduler-host")  # no port
+    result = run_cli(*command)
+    assert result.exit_code == 1, result.output
+    assert "HOPCHAIN_DASK_SCHEDULER 'scheduler-host' is not a Dask scheduler address" in (
+        result.output
+    )
+    assert "Traceback" not in result.output and "--scheduler" not in result.output
+    given = run_cli(*command, "--scheduler", "inproc://x")
+    assert given.exit_code == 1, given.output
+    assert "--scheduler 'inproc://x' is not a Dask scheduler address hopchain can reach" in (
+        given.output
+    )
