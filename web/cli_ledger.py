@@ -56,7 +56,7 @@ def ledger_group() -> None:
     "--jobs",
     default="1",
     show_default=True,
-    callback=lambda ctx, param, value: _jobs(value),
+    callback=lambda ctx, param, value: _jobs(ctx, value),
     help="Processes that verify ranges of the log side by side (0 or 'auto': one per"
     " core). Never more than the cores, nor than ranges of the log; one process when"
     " the log is too small for workers to pay off (said on stderr). The findings are"
@@ -92,6 +92,13 @@ def verify_command(quiet: bool, kept_file: Path | None, everything: bool, jobs: 
     def progress(done: int, total: int) -> None:
         bar.update(done, max(total, done))
 
+    given = click.get_current_context().meta.get(_JOBS_GIVEN, str(jobs))
+    told: list[str] = []
+
+    def said_about_jobs(text: str) -> None:  # fewer processes than asked, and why
+        told.append(text)
+        click.echo(f"--jobs {given}: {text}", err=True)
+
     try:
         report = verify_ledger(
             get_engine(),
@@ -102,7 +109,7 @@ def verify_command(quiet: bool, kept_file: Path | None, everything: bool, jobs: 
             kept_label=str(kept_file),
             extra_checks=(_settlement_check,) if everything else (),
             jobs=jobs,
-            on_jobs=lambda text: click.echo(f"--jobs {jobs}: {text}", err=True),
+            on_jobs=said_about_jobs,
         )
     except LedgerIntegrityError as exc:
         bar.close()
@@ -122,6 +129,10 @@ def verify_command(quiet: bool, kept_file: Path | None, everything: bool, jobs: 
             ]
         )
     bar.close()
+    if jobs > 1 and not told:
+        click.echo(
+            f"--jobs {given}: {jobs} processes verified ranges of the log side by side", err=True
+        )
     cp = report.checkpoint
     summary: dict[str, object] = {
         "ok": True,
@@ -140,17 +151,22 @@ def verify_command(quiet: bool, kept_file: Path | None, everything: bool, jobs: 
     click.echo(json.dumps(summary))
 
 
-def _jobs(value: str) -> int:
-    """``--jobs``: a whole number of processes, 0 or ``auto`` for one per core."""
+_JOBS_GIVEN = "hopchain.jobs_given"  # ctx.meta: --jobs as typed, for the messages
+
+
+def _jobs(ctx: click.Context, value: str) -> int:
+    """``--jobs``: a whole number of processes, 0 or ``auto`` for one per core; what
+    was typed is kept in ``ctx.meta`` so the messages echo it."""
     text = value.strip().lower()
+    ctx.meta[_JOBS_GIVEN] = value.strip()
     if text in ("auto", "0"):
         from ledger.verify_parallel import available_cores
 
         return available_cores()
     if not text.isdigit():
         raise click.BadParameter(
-            f"{value!r} is not a whole number of processes (give 1, 2, ... or 0 or 'auto'"
-            " for one per core)"
+            f"{value!r} is not a number of processes: give 1, 2, ... (a whole number of at"
+            " least 1), or 0 or 'auto' for one per core"
         )
     return int(text)
 

@@ -6,6 +6,7 @@ hold only entries that leave custody as it was)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
@@ -139,6 +140,34 @@ def test_the_command_says_why_it_verifies_in_one_process(
     two = run_cli("ledger", "verify", "--quiet", "--jobs", "2")
     assert two.exit_code == 0, two.output
     assert "--jobs 2: one process verifies instead of 2: " in two.output
+    assert "side by side" not in two.output  # it did not
+    a, b = _last_json(one), _last_json(two)
+    a.pop("entries_per_second"), b.pop("entries_per_second")
+    assert a == b
+    auto = run_cli("ledger", "verify", "--quiet", "--jobs", "auto")  # as typed, not 4
+    assert "--jobs auto: one process verifies instead of 4: " in auto.output
+    for bad in ("-1", "two", "1.5"):
+        refused = run_cli("ledger", "verify", "--quiet", "--jobs", bad)
+        assert refused.exit_code == 2
+        assert f"{bad!r} is not a number of processes: give 1, 2, ..." in refused.output
+
+
+def test_the_command_says_when_processes_verified_side_by_side(
+    network: Network, run_cli: Cli, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import web.cli_ledger
+    from ledger import verify_ledger
+
+    monkeypatch.setattr(verify_parallel, "available_cores", lambda: 2)
+    monkeypatch.setattr(verify_parallel, "MIN_ENTRIES_PER_JOB", 1)
+    # ranges of 16 entries, so a small ledger has several (the command reads 20,000 at a time)
+    monkeypatch.setattr(web.cli_ledger, "verify_ledger", partial(verify_ledger, chunk=CHUNK))
+    run_cli("init")
+    _build(network, LedgerSigner.load(tmp_path / "instance"))
+    one = run_cli("ledger", "verify", "--quiet")
+    two = run_cli("ledger", "verify", "--quiet", "--jobs", "0")
+    assert two.exit_code == 0, two.output
+    assert "--jobs 0: 2 processes verified ranges of the log side by side" in two.output
     a, b = _last_json(one), _last_json(two)
     a.pop("entries_per_second"), b.pop("entries_per_second")
     assert a == b
