@@ -66,6 +66,7 @@ __all__ = [
     "open_kept_checkpoint",
     "party_ids",
     "unit_row_problem",
+    "unit_rows",
 ]
 
 _PER_CHECK = 20  # problems one call reports at most; the first ones tell the story
@@ -493,6 +494,18 @@ def check_units(
     return problems + _missing_units(derived, _PER_CHECK - len(problems))
 
 
+def unit_rows(conn: Connection, ids: Sequence[int]) -> list[tuple[Any, ...]]:
+    """The ``units`` rows (:data:`UNIT_COLUMNS`) of ``ids``, read by id in lists of
+    at most ``_IN``; rows in the order the database gives them within each list."""
+    ph = placeholder(conn)
+    rows: list[tuple[Any, ...]] = []
+    for i in range(0, len(ids), _IN):
+        part = ids[i : i + _IN]
+        marks = ",".join([ph] * len(part))
+        rows += read_rows(conn, f"SELECT {UNIT_COLUMNS} FROM units WHERE id IN ({marks})", part)
+    return rows
+
+
 def _rows_of_derived(
     conn: Connection,
     derived: dict[int, DerivedUnit],
@@ -504,13 +517,7 @@ def _rows_of_derived(
     """:func:`check_units` reading only the rows of ``derived`` (by id), when the rows
     in ``checked`` were compared already; None (``derived`` untouched) when the
     table holds more rows than both name: the full pass names those in order."""
-    ph = placeholder(conn)
-    wanted = sorted(uid for uid in derived if uid is not None)
-    rows: list[tuple[Any, ...]] = []
-    for i in range(0, len(wanted), _IN):
-        part = wanted[i : i + _IN]
-        marks = ",".join([ph] * len(part))
-        rows += read_rows(conn, f"SELECT {UNIT_COLUMNS} FROM units WHERE id IN ({marks})", part)
+    rows = unit_rows(conn, sorted(uid for uid in derived if uid is not None))
     total = int(conn.exec_driver_sql("SELECT COUNT(*) FROM units").scalar_one())
     if total != len(rows) + len(checked):
         return None

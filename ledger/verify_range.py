@@ -27,17 +27,16 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from ledger.append import _chunks
 from ledger.custody import apply_entry
-from ledger.database import fetch_all, is_sqlite, make_engine, placeholder
+from ledger.database import is_sqlite, make_engine, placeholder
 from ledger.ids import EntryKind
 from ledger.rows import CodeBook, Row
 from ledger.verify_derived import (
-    UNIT_COLUMNS,
     ReceiptCheck,
     check_tree_nodes,
     party_ids,
     unit_row_problem,
+    unit_rows,
 )
 from ledger.verify_problems import Problem
 from ledger.verify_scan import (
@@ -249,7 +248,7 @@ class _RangeScan(EntryScan):
         job, conn = self.job, self.conn
         sql = _SQL.format(ph=placeholder(conn))
         for start in range(job.lo, job.hi, self.chunk):
-            rows = fetch_all(conn, sql, (start, min(start + self.chunk, job.hi)))
+            rows = read_rows(conn, sql, (start, min(start + self.chunk, job.hi)))
             if not rows:
                 self.in_place = False
             else:
@@ -275,28 +274,21 @@ class _RangeScan(EntryScan):
         if not closing:
             return
         kinds, apply = _KINDS, apply_entry
-        ids, codes, conn = party_ids(self.codes), self.codes, self.conn
-        ph = placeholder(conn)
-        for part in _chunks(list(closing)):
-            rows = read_rows(
-                conn,
-                f"SELECT {UNIT_COLUMNS} FROM units WHERE id IN ({','.join([ph] * len(part))})",
-                part,
-            )
-            for row in rows:
-                uid = row[0]
-                u = closing[uid]
-                if row[9] != u.head_seq:
-                    continue  # its row says it goes on (or is wrong): the parent's to judge
-                waiting = before.pop(uid, None)
-                if waiting is not None:  # never fixed here: apply all, from the start
-                    for kind, party, counterparty, first in waiting:
-                        apply(u.custody, kinds[kind], party, counterparty, is_new=first)
-                del units[uid]
-                self.units_checked.append(uid)
-                wrong = unit_row_problem(row, u, ids, codes)
-                if wrong is not None:
-                    self.unit_problems[uid] = wrong
+        ids, codes = party_ids(self.codes), self.codes
+        for row in unit_rows(self.conn, list(closing)):
+            uid = row[0]
+            u = closing[uid]
+            if row[9] != u.head_seq:
+                continue  # its row says it goes on (or is wrong): the parent's to judge
+            waiting = before.pop(uid, None)
+            if waiting is not None:  # never fixed here: apply all, from the start
+                for kind, party, counterparty, first in waiting:
+                    apply(u.custody, kinds[kind], party, counterparty, is_new=first)
+            del units[uid]
+            self.units_checked.append(uid)
+            wrong = unit_row_problem(row, u, ids, codes)
+            if wrong is not None:
+                self.unit_problems[uid] = wrong
 
     def result(self) -> RangeResult:
         job = self.job
