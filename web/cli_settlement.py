@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from click.core import ParameterSource
 
 import settlement
 from web.cli import in_app_context
@@ -87,8 +86,7 @@ def batch_options(command: _F) -> _F:
     for option in reversed(
         (
             click.option(
-                "--scheduler",
-                envvar="HOPCHAIN_DASK_SCHEDULER",
+                "--scheduler",  # not envvar=: from_env reads the setting and names it
                 metavar="ADDR",
                 help="Dask scheduler (tcp://host:8786): each snapshot partition runs on its "
                 "workers. Default: $HOPCHAIN_DASK_SCHEDULER; none runs in this process.",
@@ -140,9 +138,6 @@ def _batch(
     from settlement.batch.parquet import DEFAULT_ROWS_PER_PARTITION
 
     progress = _PartitionProgress(desc)
-    ctx = click.get_current_context(silent=True)
-    if ctx is not None and ctx.get_parameter_source("scheduler") is ParameterSource.ENVIRONMENT:
-        scheduler = None  # from_env reads it and names HOPCHAIN_DASK_SCHEDULER in its errors
     try:
         opts = BatchOptions.from_env(
             scheduler=scheduler, snapshot_dir=snapshot_dir,
