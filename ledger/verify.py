@@ -124,7 +124,9 @@ class VerifyReport:
     """An intact ledger: ``entries`` (tree size), ``units``, ``receipts`` (scans),
     ``tree_nodes`` (stored nodes compared), ``root`` (of all entries), the newest
     stored ``checkpoint``, ``checkpoints_checked``, ``keep`` (the newest verified
-    checkpoint, stored or kept: what an auditor should keep now) and ``seconds``."""
+    checkpoint, stored or kept: what an auditor should keep now), ``seconds`` and
+    ``processes`` (that verified the entries side by side: 1 unless ``jobs`` > 1
+    and workers ran)."""
 
     entries: int
     units: int
@@ -136,6 +138,7 @@ class VerifyReport:
     tree_nodes: int = 0
     keep: SignedCheckpoint | None = None
     checks: list[str] = field(default_factory=list)
+    processes: int = 1
 
     @property
     def rate(self) -> float:
@@ -186,6 +189,7 @@ class _Run:
         self.receipts: ReceiptCheck | None = None
         self.nodes_checked = 0
         self.unit_count = 0
+        self.processes = 1  # that verified the entries side by side
         self.units_checked: set[int] = set()  # units rows --jobs workers compared
         self.unit_problems: dict[int, Problem] = {}
 
@@ -286,7 +290,7 @@ class _Run:
                     note=self.on_jobs,
                 )
             if found is not None:
-                scan = found.scan
+                scan, self.processes = found.scan, found.processes
                 self.nodes_checked += found.nodes_checked
                 self.units_checked, self.unit_problems = found.units_checked, found.unit_problems
             else:  # one process; also what names rows missing, added or unencodable
@@ -414,6 +418,7 @@ def verify_ledger(
         tree_nodes=run.nodes_checked,
         keep=keep,
         checks=run.checks,
+        processes=run.processes,
     )
 
 

@@ -130,13 +130,14 @@ class ParallelScan:
     """What :func:`scan_in_parallel` leaves: the ``scan`` one pass would have made
     (less the units in ``units_checked``), the stored tree nodes the workers
     compared, the ids of the units rows they compared (units whose entries all lie
-    in one range) and, by id, what is wrong with those; the last two go to
-    :func:`~ledger.verify_derived.check_units`."""
+    in one range) and, by id, what is wrong with those (the last two go to
+    :func:`~ledger.verify_derived.check_units`); ``processes``: the workers that ran."""
 
     scan: EntryScan
     nodes_checked: int
     units_checked: set[int]
     unit_problems: dict[int, Problem]
+    processes: int
 
 
 def _url(conn: Connection) -> str | None:
@@ -244,7 +245,9 @@ def scan_in_parallel(
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     folder.finish(on_nodes)
-    return ParallelScan(scan, folder.nodes_checked, folder.units_checked, folder.unit_problems)
+    return ParallelScan(
+        scan, folder.nodes_checked, folder.units_checked, folder.unit_problems, plan.jobs
+    )
 
 
 def _start_method() -> str:

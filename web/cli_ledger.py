@@ -93,10 +93,8 @@ def verify_command(quiet: bool, kept_file: Path | None, everything: bool, jobs: 
         bar.update(done, max(total, done))
 
     given = click.get_current_context().meta.get(_JOBS_GIVEN, str(jobs))
-    told: list[str] = []
 
     def said_about_jobs(text: str) -> None:  # fewer processes than asked, and why
-        told.append(text)
         click.echo(f"--jobs {given}: {text}", err=True)
 
     try:
@@ -129,9 +127,10 @@ def verify_command(quiet: bool, kept_file: Path | None, everything: bool, jobs: 
             ]
         )
     bar.close()
-    if jobs > 1 and not told:
+    if report.processes > 1:
         click.echo(
-            f"--jobs {given}: {jobs} processes verified ranges of the log side by side", err=True
+            f"--jobs {given}: {report.processes} processes verified ranges of the log side by side",
+            err=True,
         )
     cp = report.checkpoint
     summary: dict[str, object] = {

@@ -121,6 +121,9 @@ def test_an_intact_ledger_gives_the_same_report(
 ) -> None:
     report = _same(ledger, signer, passes, parallel=True)
     assert report[0] == ledger.count() and report[1] == ledger.count("units")
+    key = (ledger.engine, signer.name, signer.public_key)
+    assert verify_ledger(*key, chunk=CHUNK, jobs=1).processes == 1
+    assert verify_ledger(*key, chunk=CHUNK, jobs=2).processes == 2  # workers ran
 
 
 def _sql(*statements: str, rehash: tuple[int, ...] = ()) -> Callable[[Connection], None]:

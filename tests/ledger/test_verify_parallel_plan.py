@@ -163,6 +163,9 @@ def test_the_command_says_when_processes_verified_side_by_side(
     # ranges of 16 entries, so a small ledger has several (the command reads 20,000 at a time)
     monkeypatch.setattr(web.cli_ledger, "verify_ledger", partial(verify_ledger, chunk=CHUNK))
     run_cli("init")
+    empty = run_cli("ledger", "verify", "--quiet", "--jobs", "0")  # no workers: nothing to split
+    assert empty.exit_code == 0, empty.output
+    assert "side by side" not in empty.output
     _build(network, LedgerSigner.load(tmp_path / "instance"))
     one = run_cli("ledger", "verify", "--quiet")
     two = run_cli("ledger", "verify", "--quiet", "--jobs", "0")
