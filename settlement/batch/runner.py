@@ -262,14 +262,6 @@ def _prune(snap: PartitionedSnapshot) -> None:
         prune_snapshots(snap.directory.parent, keep)
 
 
-def _cores() -> int:
-    """Run on each worker: the cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        return os.cpu_count() or 1
-
-
 def worker_numba_threads(client: Client, fixed: int | None = None) -> dict[str, int]:
     """Per worker address, the numba threads each of its tasks runs the kernels with:
     ``fixed`` when given, else ``max(1, C // N)`` with ``C`` the cores of the worker's
@@ -279,7 +271,9 @@ def worker_numba_threads(client: Client, fixed: int | None = None) -> dict[str, 
     workers: dict[str, dict[str, Any]] = client.scheduler_info()["workers"]
     if fixed is not None:
         return dict.fromkeys(workers, fixed)
-    cores: dict[str, int] = client.run(_cores)
+    from ledger.verify_parallel import available_cores
+
+    cores: dict[str, int] = client.run(available_cores)  # each worker's own
     per_host: dict[str, int] = {}
     for info in workers.values():
         per_host[info["host"]] = per_host.get(info["host"], 0) + int(info["nthreads"])
