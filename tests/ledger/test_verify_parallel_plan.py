@@ -24,10 +24,11 @@ from tests.ledger.test_verify_parallel import (
     _prev_of,
     _same,
     _sql,
+    assert_same_report,
     passes,
     same_when_tampered,
 )
-from tests.ledger.test_verify_tamper import _build, _last_json
+from tests.ledger.test_verify_tamper import _build
 
 __all__ = ["passes"]  # a fixture of test_verify_parallel
 
@@ -141,9 +142,7 @@ def test_the_command_says_why_it_verifies_in_one_process(
     assert two.exit_code == 0, two.output
     assert "--jobs 2: one process verifies instead of 2: " in two.output
     assert "side by side" not in two.output  # it did not
-    a, b = _last_json(one), _last_json(two)
-    a.pop("entries_per_second"), b.pop("entries_per_second")
-    assert a == b
+    assert_same_report(one, two)
     auto = run_cli("ledger", "verify", "--quiet", "--jobs", "auto")  # as typed, not 4
     assert "--jobs auto: one process verifies instead of 4: " in auto.output
     for bad in ("-1", "two", "1.5"):
@@ -171,9 +170,7 @@ def test_the_command_says_when_processes_verified_side_by_side(
     two = run_cli("ledger", "verify", "--quiet", "--jobs", "0")
     assert two.exit_code == 0, two.output
     assert "--jobs 0: 2 processes verified ranges of the log side by side" in two.output
-    a, b = _last_json(one), _last_json(two)
-    a.pop("entries_per_second"), b.pop("entries_per_second")
-    assert a == b
+    assert_same_report(one, two)
 
 
 # --- ranges that cut every unit's history ---------------------------------------------------
