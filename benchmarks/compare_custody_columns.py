@@ -14,10 +14,13 @@ entry:
    as lists of bytes (what a polars chunk's ``to_numpy`` / ``to_list`` gives),
    into one :class:`UnitStore`; then :meth:`UnitStore.derived` once at the end
    (printed apart, per entry, since the tuple path builds its records as it goes);
+   and again with prev as :class:`Hashes` of a polars Binary column (``Hashes.of``
+   timed with it);
 2. ``EntryScan._follow_units`` per chunk over tuple rows (the columns it reads set,
    the others None) into one scan's dict of units.
 
-Prints both, the ratio, and the machine's load (figures mean little above 1.2 on
+Both run with the cyclic garbage collector paused, as verify runs them
+(:func:`ledger.verify_scan.paused_gc`). Prints both, the ratio, and the machine's load (figures mean little above 1.2 on
 this two-core machine).
 """
 
@@ -32,12 +35,13 @@ from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
+import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import Connection
 
-from ledger.custody_columns import UnitStore, follow, kind_codes
+from ledger.custody_columns import Hashes, UnitStore, follow, kind_codes
 from ledger.rows import CodeBook
 from ledger.verify_scan import (
     CONTAINER_ID,
@@ -50,6 +54,7 @@ from ledger.verify_scan import (
     SEQ,
     UNIT_ID,
     EntryScan,
+    paused_gc,
 )
 
 CYCLE = [
@@ -93,7 +98,10 @@ def make_chunk(first_seq: int, first_unit: int, size: int, per_unit: int) -> dic
     return cols
 
 
-def run_ours(chunks: list[dict[str, Any]]) -> tuple[float, float, UnitStore]:
+def run_ours(
+    chunks: list[dict[str, Any]], columnar_prev: bool = False
+) -> tuple[float, float, UnitStore]:
+    """Seconds of follow over every chunk, then of derived(), and the store."""
     arrays = []
     for c in chunks:
         arrays.append(
@@ -106,14 +114,16 @@ def run_ours(chunks: list[dict[str, Any]]) -> tuple[float, float, UnitStore]:
                 np.array([-1 if v is None else v for v in c["container"]], np.int64),
                 np.array([v is not None for v in c["retracts"]], np.bool_),
                 np.array([-1 if v is None else v for v in c["retracts"]], np.int64),
-                list(c["prev"]),
+                pl.Series("prev_hash", c["prev"], dtype=pl.Binary)
+                if columnar_prev
+                else list(c["prev"]),
                 list(c["leaf"]),
             )
         )
     store = UnitStore()
     t0 = time.perf_counter()
-    for a in arrays:
-        follow(store, *a)
+    for *a, prev, leaves in arrays:
+        follow(store, *a, Hashes.of(prev) if columnar_prev else prev, leaves)
     t1 = time.perf_counter()
     store.derived(CODES)
     t2 = time.perf_counter()
@@ -158,11 +168,13 @@ def main() -> None:
     ]
     entries = args.chunks * args.chunk
     run_ours(chunks[:1])  # compile (or load numba's cache) outside the timing
-    ours, derived, py = float("inf"), float("inf"), float("inf")
+    ours, flat, derived, py = float("inf"), float("inf"), float("inf"), float("inf")
     for _ in range(args.repeat):
-        o, d, store = run_ours(chunks)
-        p, scan = run_python(chunks)
-        ours, derived, py = min(ours, o), min(derived, d), min(py, p)
+        with paused_gc():  # as verify runs both
+            o, d, store = run_ours(chunks)
+            f, _, _ = run_ours(chunks, columnar_prev=True)
+            p, scan = run_python(chunks)
+        ours, flat, derived, py = min(ours, o), min(flat, f), min(derived, d), min(py, p)
     same = store.derived(CODES).keys() == scan.units.keys() and not scan.chain_breaks
     load = os.getloadavg()[0]
     us = 1e6 / entries
@@ -171,6 +183,9 @@ def main() -> None:
         f"{args.per_unit} entries per unit; load {load:.2f}"
     )
     print(f"  follow (numba):          {ours * us:7.3f} us/entry")
+    print(
+        f"  follow, prev as Hashes:  {flat * us:7.3f} us/entry  (Hashes.of a polars column included)"
+    )
     print(f"  derived() at the end:    {derived * us:7.3f} us/entry")
     print(f"  _follow_units (Python):  {py * us:7.3f} us/entry")
     print(

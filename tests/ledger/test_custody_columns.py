@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import numpy as np
+import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -108,7 +109,18 @@ def _oracle() -> EntryScan:
     return EntryScan(cast(Connection, None), CODES, set(), lambda _n: [], lambda _s: [], 20_000)
 
 
-def _follow(store: cc.UnitStore, chunk: list[Entry], names: bool = True) -> Any:
+def _hashes(values: list[bytes | None], columnar: bool) -> Any:
+    """The list itself, or cc.Hashes of a polars column holding it (sliced out of a
+    longer one, so its Arrow buffers start at an offset)."""
+    if not columnar:
+        return values
+    column = pl.Series("h", [b"before", None, *values, b"after"], dtype=pl.Binary)
+    return cc.Hashes.of(column.slice(2, len(values)))
+
+
+def _follow(
+    store: cc.UnitStore, chunk: list[Entry], names: bool = True, columnar: bool = False
+) -> Any:
     return cc.follow(
         store,
         np.array([e.seq for e in chunk], np.int64),
@@ -119,8 +131,8 @@ def _follow(store: cc.UnitStore, chunk: list[Entry], names: bool = True) -> Any:
         np.array([-1 if e.container is None else e.container for e in chunk], np.int64),
         np.array([e.retracts is not None for e in chunk], np.bool_),
         np.array([-1 if e.retracts is None else e.retracts for e in chunk], np.int64),
-        [e.prev for e in chunk],
-        [e.leaf for e in chunk],
+        _hashes([e.prev for e in chunk], columnar),
+        _hashes([e.leaf for e in chunk], columnar),
         kind_names=[e.kind for e in chunk] if names else None,
     )
 
@@ -165,7 +177,7 @@ def test_chunks_follow_as_follow_units_does(
     declarations: list[tuple[int, int, str, int | None]] = []
     for lo, hi in zip([0, *cuts], [*cuts, len(entries)], strict=True):
         chunk = entries[lo:hi]
-        got_breaks, got_declarations = _follow(store, chunk)
+        got_breaks, got_declarations = _follow(store, chunk, columnar=data.draw(st.booleans()))
         breaks += got_breaks
         declarations += got_declarations
         scan._follow_units([_row(e) for e in chunk], [e.leaf for e in chunk])
@@ -224,6 +236,22 @@ def test_a_short_history() -> None:
     assert (u.container_id, u.head_seq, u.head_hash) == (9, 5, leaf[5])
 
 
+def test_fixed_width_leaves_as_one_array() -> None:
+    chunk = [_entry(i, i % 3, "commissioning" if i < 3 else "inspecting") for i in range(9)]
+    for e in chunk[3:]:
+        e.prev = chunk[e.seq - 3].leaf
+    a = np.frombuffer(b"".join(e.leaf for e in chunk), np.uint8).reshape(9, 32)
+    by_array, by_list = cc.UnitStore(), cc.UnitStore()
+    leaves = cc.Hashes(a.reshape(-1), np.arange(10, dtype=np.int64) * 32)
+    assert _follow_with(by_array, chunk, leaves) == ([], [])
+    assert _follow_with(by_list, chunk, [e.leaf for e in chunk]) == ([], [])
+    got, want = by_array.derived(CODES), by_list.derived(CODES)
+    assert [(u.head_seq, u.head_hash) for u in got.values()] == [
+        (u.head_seq, u.head_hash) for u in want.values()
+    ]
+    assert [u.head_seq for u in got.values()] == [6, 7, 8]
+
+
 def test_an_unknown_kind_that_retracts_needs_its_name() -> None:
     store = cc.UnitStore()
     with pytest.raises(ValueError, match="kind_names"):
@@ -267,6 +295,43 @@ def test_values_the_kernel_cannot_hold_are_refused(change: dict[str, Any], match
     with pytest.raises(ValueError, match=match):
         _follow(store, [_entry(0, 1, "commissioning", **change)])
     assert store.rows == 0 and len(store) == 0
+
+
+def test_hashes_of_the_wrong_shape_are_refused() -> None:
+    store = cc.UnitStore()
+    chunk = [_entry(0, 1, "commissioning"), _entry(1, 1, "inspecting")]
+    with pytest.raises(ValueError, match="prev: 1 hashes, expected 2"):
+        cc.follow(
+            store,
+            *(np.array(v, np.int64) for v in ([0, 1], [1, 1], [0, 6], [1, 1], [-1, -1], [-1, -1])),
+            np.zeros(2, np.bool_),
+            np.zeros(2, np.int64),
+            [b""],
+            [e.leaf for e in chunk],
+        )
+    leaves = cc.Hashes(np.zeros(64, np.uint8), np.array([0, 32, 65], np.int64))
+    with pytest.raises(ValueError, match="leaves: offsets outside the data"):
+        _follow_with(store, chunk, leaves=leaves)
+    with pytest.raises(ValueError, match="Binary"):
+        cc.Hashes.of(pl.Series("h", ["text"]))
+    assert store.rows == 0 and len(store) == 0
+
+
+def _follow_with(store: cc.UnitStore, chunk: list[Entry], leaves: Any) -> Any:
+    n = len(chunk)
+    return cc.follow(
+        store,
+        np.array([e.seq for e in chunk], np.int64),
+        np.array([e.unit for e in chunk], np.int64),
+        cc.kind_codes(e.kind for e in chunk),
+        np.array([e.party for e in chunk], np.int64),
+        np.full(n, -1, np.int64),
+        np.full(n, -1, np.int64),
+        np.zeros(n, np.bool_),
+        np.zeros(n, np.int64),
+        [e.prev for e in chunk],
+        leaves,
+    )
 
 
 def test_set_needs_a_unit_an_entry_named() -> None:
