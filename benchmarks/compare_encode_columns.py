@@ -103,8 +103,9 @@ def main() -> None:
     if digests != [encode_columns._reference_digest(r, codes) for r in rows]:
         sys.exit("scan_digests differs from hops.scan_digest")
 
-    text = encode_columns._leaf_text(codes)
     frame = df.select(pl.col(c).cast(t) for c, t in encode_columns.SCHEMA.items())
+    parties, sites = tuple(codes.parties.items()), tuple(codes.sites.items())
+    text = encode_columns._leaf_text(parties, sites, encode_columns._odd_columns(frame))
     raw = frame.select(text.cast(pl.Binary)).to_series().to_list()
     prefix = encode_columns._LEAF_PREFIX
 
@@ -117,6 +118,9 @@ def main() -> None:
 
     timings = {
         "leaf_hashes (DataFrame)": _best(lambda: leaf_hashes(df, codes), args.repeat, n),
+        "  its check of text and times": _best(
+            lambda: encode_columns._odd_columns(frame), args.repeat, n
+        ),
         "  its JSON text (polars, to bytes)": _best(
             lambda: frame.select(text.cast(pl.Binary)).to_series().to_list(), args.repeat, n
         ),

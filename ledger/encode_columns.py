@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 import polars as pl
@@ -85,15 +86,37 @@ _NO_PREFIX = hashlib.sha256()
 _Reference = Callable[[tuple[Any, ...], CodeBook], bytes]
 
 
-def _quoted(name: str) -> pl.Expr:
-    """``"text"`` for plain text (see ``_NOT_PLAIN``); null for anything else and for null."""
-    col = pl.col(name)
-    return pl.when(~col.str.contains(_NOT_PLAIN)).then(pl.concat_str(pl.lit('"'), col, pl.lit('"')))
+# The text columns; the few-valued ones are checked on their distinct values.
+_TEXTS = ("kind", "unit", "container", "device", "anomaly")
+_FEW_VALUES = frozenset({"kind", "device", "anomaly"})
+
+Items = tuple[tuple[int | None, str], ...]
 
 
-def _quoted_or_empty(name: str) -> pl.Expr:
-    """As ``_s(x) if x else '""'``: null and "" both give ``""``."""
-    return pl.when(pl.col(name).is_null()).then(pl.lit('""')).otherwise(_quoted(name))
+def _odd_columns(frame: pl.DataFrame) -> frozenset[str]:
+    """The text columns holding a value that is not plain, and ``at_ms`` when a time
+    lies outside the years 1000 to 9999: the expressions check those row by row
+    (the rows holding such a value go to the reference); the others, as a rule all
+    of them, are used as they stand."""
+    at = pl.col("at_ms")
+    checks = [
+        (pl.col(c).unique() if c in _FEW_VALUES else pl.col(c))
+        .str.contains(_NOT_PLAIN)
+        .any()
+        .alias(c)
+        for c in _TEXTS
+    ]
+    checks.append(((at < _FIRST_MS) | (at >= _END_MS)).any().alias("at_ms"))
+    flags = frame.select(checks).row(0)
+    return frozenset(name for name, odd in zip((*_TEXTS, "at_ms"), flags, strict=True) if odd)
+
+
+def _text(name: str, odd: frozenset[str], if_null: str | None = None) -> pl.Expr:
+    """Column ``name`` to stand between two quotes (which the literals around it
+    hold): as it is, or, where the column holds text that is not plain, null for
+    those rows. ``if_null``: the text of a null (else the row's text is null)."""
+    col = pl.col(name) if if_null is None else pl.col(name).fill_null(if_null)
+    return pl.when(~col.str.contains(_NOT_PLAIN)).then(col) if name in odd else col
 
 
 def _number(name: str) -> pl.Expr:
@@ -101,13 +124,15 @@ def _number(name: str) -> pl.Expr:
     return pl.col(name).cast(pl.String).fill_null("null")
 
 
-def _time() -> pl.Expr:
-    """``YYYY-MM-DDTHH:MM:SS.mmm`` + ``Z`` as :func:`ledger.canonical.format_time`;
-    null outside the years 1000 to 9999 and for null."""
+def _time(odd: frozenset[str], then: str) -> pl.Expr:
+    """``YYYY-MM-DDTHH:MM:SS.mmmZ`` as :func:`ledger.canonical.format_time`, followed
+    by the text ``then``; null for a null time or, where ``at_ms`` is odd, for a
+    time outside the years 1000 to 9999."""
     at = pl.col("at_ms")
-    return pl.when((at >= _FIRST_MS) & (at < _END_MS)).then(
-        at.cast(pl.Datetime("ms")).dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
+    text = at.cast(pl.Datetime("ms")).dt.strftime(
+        "%Y-%m-%dT%H:%M:%S%.3fZ" + then.replace("%", "%%")
     )
+    return pl.when((at >= _FIRST_MS) & (at < _END_MS)).then(text) if "at_ms" in odd else text
 
 
 def _lookup(name: str, by_id: dict[int, str], if_null: str | None, default: str | None) -> pl.Expr:
@@ -121,36 +146,38 @@ def _lookup(name: str, by_id: dict[int, str], if_null: str | None, default: str 
     return pl.when(col.is_null()).then(pl.lit(if_null, dtype=pl.String)).otherwise(found)
 
 
-def _quoted_codes(codes: dict[int | None, str]) -> tuple[dict[int, str], str | None]:
+def _quoted_codes(codes: Items) -> tuple[dict[int, str], str | None]:
     """Each id's code quoted as the reference quotes it (``_code``), and the null
     id's (None where the code book has no null id)."""
-    by_id = {k: _code(v) for k, v in codes.items() if k is not None}
-    return by_id, _code(codes[None]) if None in codes else None
+    by_id = {k: _code(v) for k, v in codes if k is not None}
+    no_id = [_code(v) for k, v in codes if k is None]
+    return by_id, no_id[0] if no_id else None
 
 
-def _leaf_text(codes: CodeBook) -> pl.Expr:
+@lru_cache(maxsize=32)
+def _leaf_text(parties_items: Items, sites_items: Items, odd: frozenset[str]) -> pl.Expr:
     """The canonical JSON of each row (:data:`ledger.canonical._TEMPLATE`'s keys in
     the same order, ``retracts`` between ``prev`` and ``seq`` where set); null for a
-    row the expressions do not cover."""
-    parties, no_party = _quoted_codes(codes.parties)
-    sites, no_site = _quoted_codes(codes.sites)
+    row the expressions do not cover. Kept per code book and odd columns: building
+    it costs about a millisecond."""
+    parties, no_party = _quoted_codes(parties_items)
+    sites, no_site = _quoted_codes(sites_items)
     retracts = pl.col("retracts_seq")
     return pl.concat_str(
-        pl.lit('{"anomaly":'),
-        _quoted("anomaly"),
-        pl.lit(',"at":"'),
-        _time(),
-        pl.lit('","container":'),
-        _quoted_or_empty("container"),
-        pl.lit(',"counterparty":'),
+        pl.lit('{"anomaly":"'),
+        _text("anomaly", odd),
+        pl.lit('","at":"'),
+        _time(odd, then='","container":"'),
+        _text("container", odd, if_null=""),
+        pl.lit('","counterparty":'),
         _lookup("counterparty_id", parties, no_party, None),
-        pl.lit(',"device":'),
-        _quoted("device"),
-        pl.lit(',"dseq":'),
+        pl.lit(',"device":"'),
+        _text("device", odd),
+        pl.lit('","dseq":'),
         _number("device_seq"),
-        pl.lit(',"kind":'),
-        _quoted("kind"),
-        pl.lit(',"lat":'),
+        pl.lit(',"kind":"'),
+        _text("kind", odd),
+        pl.lit('","lat":'),
         _number("lat_e6"),
         pl.lit(',"lon":'),
         _number("lon_e6"),
@@ -158,42 +185,46 @@ def _leaf_text(codes: CodeBook) -> pl.Expr:
         _lookup("party_id", parties, no_party, None),
         pl.lit(',"prev":"'),
         pl.col("prev_hash").bin.encode("hex"),
-        pl.lit('"'),
         pl.when(retracts.is_null())
-        .then(pl.lit(""))
-        .otherwise(pl.concat_str(pl.lit(',"retracts":'), retracts.cast(pl.String))),
-        pl.lit(',"seq":'),
+        .then(pl.lit('","seq":'))
+        .otherwise(
+            pl.concat_str(pl.lit('","retracts":'), retracts.cast(pl.String), pl.lit(',"seq":'))
+        ),
         pl.col("seq").cast(pl.String),
         pl.lit(',"site":'),
         _lookup("site_id", sites, no_site, None),
-        pl.lit(',"unit":'),
-        _quoted("unit"),
-        pl.lit("}"),
+        pl.lit(',"unit":"'),
+        _text("unit", odd),
+        pl.lit('"}'),
     )
 
 
-def _digest_text(codes: CodeBook) -> pl.Expr:
+@lru_cache(maxsize=32)
+def _digest_text(parties_items: Items, odd: frozenset[str]) -> pl.Expr:
     """:data:`ledger.hops._DIGEST` of each row with receipt_digest's arguments: the
     party's code ("" for an id the code book lacks), the counterparty's ("" for
     none or an unknown id), the container only for packing; null for a row the
     expressions do not cover."""
-    parties, _ = _quoted_codes(codes.parties)  # _code("") is '""', as for no code
-    no_party = codes.parties.get(None, "")  # receipt_digest: parties.get(id, "")
-    packing_into = (pl.col("kind") == "packing") & (pl.col("container") != "")
+    parties, _ = _quoted_codes(parties_items)  # _code("") is '""', as for no code
+    no_party = dict(parties_items).get(None, "")  # receipt_digest: parties.get(id, "")
+    container = pl.col("container")
+    packing_into = ((pl.col("kind") == "packing") & (container != "")).fill_null(False)
     return pl.concat_str(
         pl.lit('{"at_ms":'),
         pl.col("at_ms").cast(pl.String),
         pl.lit(',"container":'),
-        pl.when(packing_into.fill_null(False)).then(_quoted("container")).otherwise(pl.lit('""')),
+        pl.when(packing_into)
+        .then(pl.concat_str(pl.lit('"'), _text("container", odd), pl.lit('"')))
+        .otherwise(pl.lit('""')),
         pl.lit(',"counterparty":'),
         _lookup("counterparty_id", parties, '""', '""'),
-        pl.lit(',"kind":'),
-        _quoted("kind"),
-        pl.lit(',"party":'),
+        pl.lit(',"kind":"'),
+        _text("kind", odd),
+        pl.lit('","party":'),
         _lookup("party_id", parties, _code(no_party), '""'),
-        pl.lit(',"unit":'),
-        _quoted("unit"),
-        pl.lit("}"),
+        pl.lit(',"unit":"'),
+        _text("unit", odd),
+        pl.lit('"}'),
     )
 
 
@@ -219,15 +250,15 @@ def _reference_digest(row: tuple[Any, ...], codes: CodeBook) -> bytes:
 
 def _hashes(
     df: pl.DataFrame,
-    text: pl.Expr,
+    text: Callable[[frozenset[str]], pl.Expr],
     reference: _Reference,
     codes: CodeBook,
     start: hashlib._Hash,
 ) -> list[bytes]:
-    """SHA-256 of ``start``'s bytes + each row's ``text``; for the rows where
-    ``text`` is null, ``reference``'s hash of the row instead."""
+    """SHA-256 of ``start``'s bytes + each row's ``text(odd columns)``; for the rows
+    where that is null, ``reference``'s hash of the row instead."""
     frame = df.select(pl.col(name).cast(dtype) for name, dtype in SCHEMA.items())
-    texts = frame.select(text.cast(pl.Binary)).to_series()
+    texts = frame.select(text(_odd_columns(frame)).cast(pl.Binary)).to_series()
     raw: list[Any] = texts.to_list()
     odd = [i for i, value in enumerate(raw) if value is None] if texts.null_count() else []
     for i in odd:
@@ -262,7 +293,10 @@ def leaf_hashes(df: pl.DataFrame, codes: CodeBook) -> list[bytes]:
     device, anomaly, seq or prev hash, a time no date holds; and polars'
     ``ColumnNotFoundError`` or ``InvalidOperationError`` for a missing column or
     one that cannot be cast to its dtype."""
-    return _hashes(df, _leaf_text(codes), _reference_leaf, codes, _LEAF_PREFIX)
+    parties, sites = tuple(codes.parties.items()), tuple(codes.sites.items())
+    return _hashes(
+        df, lambda odd: _leaf_text(parties, sites, odd), _reference_leaf, codes, _LEAF_PREFIX
+    )
 
 
 def scan_digests(df: pl.DataFrame, codes: CodeBook) -> list[bytes]:
@@ -275,4 +309,5 @@ def scan_digests(df: pl.DataFrame, codes: CodeBook) -> list[bytes]:
     ``df`` and ``codes`` as for :func:`leaf_hashes`. Raises ``ValueError`` (naming
     the seq) for a row ``scan_digest`` cannot encode (a null unit, kind or time),
     where ``receipt_digest`` gives ``b""``; polars' errors as :func:`leaf_hashes`."""
-    return _hashes(df, _digest_text(codes), _reference_digest, codes, _NO_PREFIX)
+    parties = tuple(codes.parties.items())
+    return _hashes(df, lambda odd: _digest_text(parties, odd), _reference_digest, codes, _NO_PREFIX)
