@@ -461,6 +461,7 @@ def follow(
     retracting = np.ascontiguousarray(retracts_is_set, np.bool_)
     if retracting.shape != (n,):
         raise ValueError(f"retracts_is_set: shape {retracting.shape}, expected ({n},)")
+    retracts_a = _column(retracts, n, "retracts", None)
     store.check_ids(unit_a, n)
     prev_buf, prev_off, prev_len = _flat(prev, n, "prev")
     leaf_buf, leaf_off, leaf_len = _flat(leaves, n, "leaves")
@@ -515,7 +516,7 @@ def follow(
         k = int(kind_a[i])
         name = kind_names[i] if kind_names is not None else _KIND_NAMES[k]
         declarations.append(
-            (int(seq_a[i]), int(unit_a[i]), name, int(retracts[i]) if retracting[i] else None)
+            (int(seq_a[i]), int(unit_a[i]), name, int(retracts_a[i]) if retracting[i] else None)
         )
     return chain_breaks, declarations
 
