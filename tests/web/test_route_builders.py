@@ -1,9 +1,14 @@
-"""The suite's shared URL builders (tests/_route_builders.py) build every URL of
-the app exactly as Werkzeug's own freshly compiled builders do."""
+"""The suite's shared URL builders and rule parses (tests/_route_builders.py) build
+every URL of the app exactly as Werkzeug's own freshly compiled builders do, and give
+every rule the parts, trace and converters Werkzeug's own parse gives."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from flask import Flask
+from werkzeug.routing import Map, Rule
 from werkzeug.routing.converters import IntegerConverter, PathConverter
 
 from tests import _route_builders
@@ -28,3 +33,48 @@ def test_every_rule_builds_the_url_werkzeug_builds(app: Flask) -> None:
             assert shared(**args, **extra) == fresh(**args, **extra), rule.rule
         checked += 1
     assert checked > 250  # every page, API endpoint and static route
+
+
+def test_every_rule_is_parsed_as_werkzeug_parses_it(app: Flask) -> None:
+    """The shared parse gives each rule the parts, trace, converters (its own objects,
+    on its own map) and arguments a fresh parse by Werkzeug gives."""
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        fresh = Rule(rule.rule, endpoint=rule.endpoint, defaults=rule.defaults)
+        fresh.map = rule.map
+        fresh._trace, fresh._converters, fresh.arguments = [], {}, set()
+        fresh_parts = list(_route_builders.original_parse_rule(fresh, rule.rule))
+        assert rule._parts[1:] == fresh_parts, rule.rule  # [0]: the empty domain part
+        assert rule._trace == [(False, "|"), *fresh._trace], rule.rule
+        assert rule.arguments >= fresh.arguments == set(rule._converters), rule.rule
+        for name, converter in rule._converters.items():
+            made = fresh._converters[name]
+            assert converter is not made and converter.map is rule.map, rule.rule
+            assert (type(converter), vars(converter)) == (type(made), vars(made)), rule.rule
+        checked += 1
+    assert checked > 250
+
+
+def test_a_second_app_shares_the_parse_and_not_the_converters(app: Flask) -> None:
+    """The memo serves a second app's rules (same parts), each rule still has
+    converters of its own bound to its own map, and a malformed rule is refused as
+    Werkzeug refuses it."""
+    from web import create_app
+    from web.db import get_engine
+
+    same = {k: app.config[k] for k in ("TESTING", "DATABASE_URL", "SECRET_KEY")}
+    other = create_app({**same, "INSTANCE_PATH": Path(app.instance_path), "SECURE_COOKIES": False})
+    rules = {(r.rule, r.endpoint): r for r in app.url_map.iter_rules()}
+    shared = 0
+    for rule in other.url_map.iter_rules():
+        mine = rules[rule.rule, rule.endpoint]
+        assert rule._parts == mine._parts and rule._trace == mine._trace, rule.rule
+        for name, converter in rule._converters.items():
+            assert converter is not mine._converters[name] and converter.map is other.url_map
+            shared += 1
+    assert shared > 50
+    with other.app_context():
+        get_engine().dispose()
+    for _ in range(2):  # not remembered as parsed either
+        with pytest.raises(ValueError, match="malformed url rule"):
+            Map([Rule("/b/<int:id", endpoint="y")])
