@@ -50,6 +50,7 @@ __all__ = [
     "DEMO_TWO_MONTHS",
     "SMALL_DEMO_2026_08_TWO_MONTHS",
     "SMALL_DEMO_2026_09",
+    "SMALL_DEMO_2026_09_DETECTED",
     "Ran",
     "WorldStore",
     "load_sqlite",
@@ -82,6 +83,9 @@ SMALL_DEMO_2026_09: tuple[tuple[str, ...], ...] = (
     ("init",),
     ("demo", "--units", "60", "--distributors", "3", "--months", "1", "--start", "2026-09"),
 )
+#: The same, then detection: the Chinese pages' crawl and their detail pages
+#: (tests/web/test_i18n_pages.py).
+SMALL_DEMO_2026_09_DETECTED: tuple[tuple[str, ...], ...] = (*SMALL_DEMO_2026_09, ("detect",))
 
 
 @dataclass(frozen=True)

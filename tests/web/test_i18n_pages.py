@@ -28,7 +28,7 @@ from risk.models import (
 )
 from settlement.models import Alert, DepositMovement, Product
 from sightings.models import ProductImage
-from tests._worlds import SMALL_DEMO_2026_09, Ran
+from tests._worlds import SMALL_DEMO_2026_09_DETECTED, Ran
 from web.models import User
 from web.nav import NAV
 from web.roles import Role
@@ -178,17 +178,17 @@ def test_chinese_pages_have_no_english_left(
     login_as: Callable[..., FlaskClient],
     engine: Engine,
     app: Flask,
-    run_cli: Callable[..., Result],
+    cli_world: Callable[..., list[Ran]],
     csrf_token: Callable[..., str],
 ) -> None:
     """Every role's pages over a small demo network (alerts, runs, statements, entries),
     and one alert's page for each role that sees alerts (its severity reason, facts and
     the history detection wrote), the channel manager's after starting to investigate
-    it (the flash)."""
-    assert run_cli("init").exit_code == 0
-    demo = run_cli("demo", "--units", "60", "--distributors", "3", "--months", "1")
+    it (the flash). The demo world is built once per session and engine and copied."""
+    init, demo, detect = cli_world(*SMALL_DEMO_2026_09_DETECTED)
+    assert init.exit_code == 0, init.output
     assert demo.exit_code == 0, demo.output
-    detect = run_cli("detect")  # alerts: the list's severity reasons, one alert's page
+    # alerts: the list's severity reasons, one alert's page
     assert detect.exit_code == 0, detect.output
     with Session(engine) as session:
         # the distributor with an open alert (its alert page is crawled too)
@@ -326,10 +326,10 @@ def test_chinese_detail_pages_have_no_english_left(
     )
     from web.i18n import page_words
 
-    init, demo = cli_world(*SMALL_DEMO_2026_09)
+    init, demo, detect = cli_world(*SMALL_DEMO_2026_09_DETECTED)
     assert init.exit_code == 0
     assert demo.exit_code == 0, demo.output
-    assert run_cli("detect").exit_code == 0
+    assert detect.exit_code == 0, detect.output
     made = run_cli("settle", "--period", "2026-09", "--as", "finance")
     assert made.exit_code == 0, made.output
     found = re.search(r"^run (\d+):", made.output, re.MULTILINE)
