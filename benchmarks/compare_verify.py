@@ -11,7 +11,9 @@ received by handheld scans, shipped, inspected, sold; two signed checkpoints):
    (:func:`ledger.verify_scan.read_rows`: PostgreSQL's binary format on psycopg),
    and ``hashlib.sha256`` of each row's bytes (its ``repr``): what reading the log
    and hashing it costs, with nothing checked;
-2. ``verify_ledger`` in one process: entries/s and the ratio to plain;
+2. ``verify_ledger`` in one process: entries/s and the ratio to plain; and the
+   same reading row tuples (``columns=False``: the path before entries were read
+   and derived as columns, :mod:`ledger.entry_columns`) and the speed-up of columns;
 3. ``verify_ledger(jobs=N)``: entries/s, the ratio to plain and the speed-up over
    one process (N processes on N cores would ideally give N);
 4. the CPU split of ``--jobs N`` (its best round by CPU): the parent's CPU
@@ -84,9 +86,9 @@ def _plain_rate(engine: Engine) -> Rate:
     return Rate(count / (time.perf_counter() - started), count / (_cpu() - cpu))
 
 
-def _verify_rate(engine: Engine, jobs: int) -> Rate:
+def _verify_rate(engine: Engine, jobs: int, columns: bool = True) -> Rate:
     started, cpu = time.perf_counter(), _cpu()
-    report = verify_ledger(engine, SIGNER.name, SIGNER.public_key, jobs=jobs)
+    report = verify_ledger(engine, SIGNER.name, SIGNER.public_key, jobs=jobs, columns=columns)
     return Rate(report.entries / (time.perf_counter() - started), report.entries / (_cpu() - cpu))
 
 
@@ -180,21 +182,23 @@ def main() -> None:
     for kind in kinds:
         engine = make_engine(kept_ledger(kind, entries))
         _verify_rate(engine, 1)  # warm the pages the runs read
-        runs: dict[str, list[Rate]] = {"plain": [], "one": [], "many": []}
+        runs: dict[str, list[Rate]] = {"plain": [], "one": [], "rows": [], "many": []}
         splits: list[Split] = []
         for _ in range(args.repeat):
             runs["plain"].append(_plain_rate(engine))
             runs["one"].append(_verify_rate(engine, 1))
+            runs["rows"].append(_verify_rate(engine, 1, columns=False))
             runs["many"].append(_verify_rate(engine, args.jobs))
             if args.jobs > 1:
                 splits.append(_split_run(engine, args.jobs))
         engine.dispose()
-        plain, one, many = (_best(runs[k]) for k in ("plain", "one", "many"))
+        plain, one, rows, many = (_best(runs[k]) for k in ("plain", "one", "rows", "many"))
         for what, pick in (("wall time", 0), ("CPU time", 1)):
-            p, o, m = plain[pick], one[pick], many[pick]
+            p, o, r, m = plain[pick], one[pick], rows[pick], many[pick]
             print(
                 f"  {kind:<10} per second of {what}: plain read + SHA-256 {p:>9,.0f} rows"
-                f" | verify, 1 process {o:>9,.0f} entries ({o / p:.2f}x plain)"
+                f" | verify, 1 process {o:>9,.0f} entries ({o / p:.2f}x plain;"
+                f" reading row tuples instead {r:>9,.0f}, columns {o / r:.2f}x that)"
                 f" | --jobs {args.jobs} {m:>9,.0f} entries ({m / p:.2f}x plain,"
                 f" {m / o:.2f}x one process)"
             )

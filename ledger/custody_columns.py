@@ -281,11 +281,12 @@ class UnitStore:
         self.bound_for[unit_id] = self._party(custody.bound_for)
         self.container[unit_id] = -1 if container_id is None else container_id
 
-    def derived(self, codes: CodeBook) -> dict[int, DerivedUnit]:
+    def derived(self, codes: CodeBook, ids: I64 | None = None) -> dict[int, DerivedUnit]:
         """Every seen unit as the :class:`~ledger.verify_scan.DerivedUnit`
         ``EntryScan._follow_units`` would hold, by unit id: party ids read as
         ``codes.parties.get(id, "")``, -1 as None, codes given to :meth:`set` as
-        they were given; head_hash as bytes (b"" before any entry)."""
+        they were given; head_hash as bytes (b"" before any entry). ``ids``: only
+        these units (each must be seen), in their order."""
         from ledger.verify_scan import DerivedUnit  # here: verify_scan may import this module
 
         # One lookup a party: the code book's codes, -1 as None, set()'s codes;
@@ -294,7 +295,7 @@ class UnitStore:
         names.update({v: k for k, v in self._codes.items()})
         names[-1] = None
         name = names.get
-        ids = np.flatnonzero(self.seen)
+        ids = np.flatnonzero(self.seen) if ids is None else np.asarray(ids, np.int64)
         hashes = self.head_hash[ids].tobytes()
         states = STATES
         new = DerivedUnit.__new__

@@ -40,35 +40,12 @@ import polars as pl
 
 from ledger import merkle
 from ledger.canonical import _code
+from ledger.entry_columns import COLUMNS, SCHEMA
 from ledger.hops import scan_digest
 from ledger.rows import CodeBook, canonical_bytes
 
 __all__ = ["COLUMNS", "SCHEMA", "leaf_hashes", "scan_digests"]
 
-SCHEMA: dict[str, type[pl.DataType]] = {
-    "seq": pl.Int64,
-    "kind": pl.String,
-    "at_ms": pl.Int64,
-    "unit": pl.String,
-    "party_id": pl.Int64,
-    "counterparty_id": pl.Int64,
-    "site_id": pl.Int64,
-    "lat_e6": pl.Int64,
-    "lon_e6": pl.Int64,
-    "container": pl.String,
-    "device": pl.String,
-    "device_seq": pl.Int64,
-    "anomaly": pl.String,
-    "prev_hash": pl.Binary,
-    "leaf_hash": pl.Binary,
-    "unit_id": pl.Int64,
-    "retracts_seq": pl.Int64,
-    "container_id": pl.Int64,
-}
-"""The columns the functions read, by name, with their dtypes, in the order of a
-stored row (:data:`ledger.rows.Row` and ``verify_scan._SQL``: columns 0 to 17)."""
-
-COLUMNS: tuple[str, ...] = tuple(SCHEMA)
 
 # A character json.dumps(ensure_ascii=False) might escape or str.isprintable()
 # rejects, or any non-ASCII one: such text is quoted by the reference instead.

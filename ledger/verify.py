@@ -50,6 +50,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ledger import merkle
 from ledger.checkpoint import SignedCheckpoint
 from ledger.database import is_sqlite
+from ledger.entry_columns import ColumnReader, ColumnsUnavailable, open_reader
 from ledger.rows import CodeBook, load_codebook
 from ledger.verify_derived import (
     CheckpointRow,
@@ -66,7 +67,9 @@ from ledger.verify_derived import (
 )
 from ledger.verify_parallel import scan_in_parallel
 from ledger.verify_problems import KINDS, Problem, first_problems
-from ledger.verify_scan import EntryScan, paused_gc
+from ledger.verify_receipts import ColumnReceipts
+from ledger.verify_scan import _SQL, EntryScan, paused_gc
+from ledger.verify_units import check_units_columns
 
 __all__ = [
     "KINDS",
@@ -171,8 +174,10 @@ class _Run:
         chunk: int,
         jobs: int = 1,
         on_jobs: Callable[[str], None] | None = None,
+        columns: bool = True,
     ) -> None:
         self.conn = conn
+        self.columns = columns
         self.on_jobs = on_jobs
         self.name = name
         self.public_key = public_key
@@ -190,6 +195,7 @@ class _Run:
         self.nodes_checked = 0
         self.unit_count = 0
         self.processes = 1  # that verified the entries side by side
+        self.reader: ColumnReader | None = None  # the one-process pass's, open till the end
         self.units_checked: set[int] = set()  # units rows --jobs workers compared
         self.unit_problems: dict[int, Problem] = {}
 
@@ -297,7 +303,20 @@ class _Run:
                 check = on_receipts
                 if self.jobs > 1 and check is not None:  # it may have counted ranges folded
                     check = self.receipts = ReceiptCheck(conn, codes)
-                scan = EntryScan(conn, codes, marks, on_nodes, check or _nothing, self.chunk)
+                reader = open_reader(conn, _SQL.format(ph="%d")) if self.columns else None
+                scan = EntryScan(
+                    conn,
+                    codes,
+                    marks,
+                    on_nodes,
+                    check or _nothing,
+                    self.chunk,
+                    reader=reader,
+                    column_receipts=(
+                        None if check is None or reader is None else ColumnReceipts(reader, check)
+                    ),
+                )
+                self.reader = reader
                 scan.run(report)
             scan.finish()
             scans.append(scan)
@@ -305,7 +324,7 @@ class _Run:
 
         if not self.guard("entries", "entries, chains, tree nodes and receipts", run):
             return None
-        self.unit_count = len(scans[0].units) + len(self.units_checked)
+        self.unit_count = scans[0].unit_count() + len(self.units_checked)
         return scans[0]
 
     # --- every table compared with what the scan derived -------------------------------
@@ -323,14 +342,24 @@ class _Run:
         if self.readable["tree_nodes"]:
             self.guard("tree_nodes", "tree nodes", lambda: check_tree_node_extras(conn, size))
         if self.readable["units"] and codes is not None:
-            book = codes  # check_units consumes scan.units
-            self.guard(
-                "units",
-                "units",
-                lambda: check_units(
-                    conn, scan.units, book, self.chunk, self.units_checked, self.unit_problems
-                ),
-            )
+            book = codes  # check_units consumes the records
+
+            def units() -> list[Problem]:
+                if scan.store is not None and self.reader is not None:
+                    try:
+                        return check_units_columns(self.reader, scan.store, book, self.chunk)
+                    except ColumnsUnavailable:
+                        pass  # compared row by row
+                return check_units(
+                    conn,
+                    scan.unit_records(),
+                    book,
+                    self.chunk,
+                    self.units_checked,
+                    self.unit_problems,
+                )
+
+            self.guard("units", "units", units)
         if self.readable["scan_receipts"] and self.receipts is not None:
             self.guard("scan_receipts", "scan receipts", self.receipts.extras)
 
@@ -373,6 +402,7 @@ def verify_ledger(
     chunk: int = CHUNK,
     jobs: int = 1,
     on_jobs: Callable[[str], None] | None = None,
+    columns: bool = True,
 ) -> VerifyReport:
     """Verify the entries and everything derived from them; return a report or raise
     :class:`LedgerIntegrityError` carrying every problem found (never another
@@ -390,16 +420,23 @@ def verify_ledger(
     (:mod:`ledger.verify_parallel`); the findings are the same as with one.
     ``on_jobs(text)``: told in words when fewer processes verify than ``jobs``
     asked, and why (few cores or entries, rows not in place).
+    ``columns``: the one-process pass reads entries as columns where it can
+    (:mod:`ledger.entry_columns`; False reads row tuples throughout, the path the
+    columns fall back to): the findings are the same either way.
     """
     started = time.perf_counter()
     with _snapshot(engine) as conn:
-        run = _Run(conn, name, public_key, chunk, jobs, on_jobs)
-        with paused_gc():  # the ledger's own checks; extra checks may make cycles
-            run.load(kept_note, kept_label)
-            scan = run.scan_entries(progress)
-            if scan is not None:
-                run.check_derived(scan)
-                run.check_kept(scan, kept_label)
+        run = _Run(conn, name, public_key, chunk, jobs, on_jobs, columns)
+        try:
+            with paused_gc():  # the ledger's own checks; extra checks may make cycles
+                run.load(kept_note, kept_label)
+                scan = run.scan_entries(progress)
+                if scan is not None:
+                    run.check_derived(scan)
+                    run.check_kept(scan, kept_label)
+        finally:
+            if run.reader is not None:
+                run.reader.close()
         run.run_extra(extra_checks)
     if run.problems or scan is None:
         raise LedgerIntegrityError(first_problems(run.problems, REPORTED))

@@ -26,16 +26,21 @@ from contextlib import contextmanager
 from operator import itemgetter
 from typing import Any, NamedTuple, cast
 
+import polars as pl
 from sqlalchemy import Connection
 
 from ledger import merkle
 from ledger.append import _chunks, _summarize, loose_unpacking_note
 from ledger.custody import Custody, UnitState, apply_entry
+from ledger.custody_columns import KIND_CODES, UNKNOWN_KIND, UnitStore, follow
 from ledger.database import fetch_all, placeholder
+from ledger.encode_columns import leaf_hashes
+from ledger.entry_columns import SCHEMA, ColumnReader, ColumnsUnavailable
 from ledger.hops import scan_digest
 from ledger.ids import EntryKind
 from ledger.retraction import replay_custody, unit_custody_rows
 from ledger.rows import CodeBook, Row, canonical_bytes, encode_rows
+from ledger.scan_runs import last_run_start
 from ledger.tree import TILE_HEIGHT
 from ledger.verify_problems import Problem
 from ledger.verify_tiles import push_many
@@ -189,6 +194,13 @@ class EntryScan:
     kept checkpoint); :attr:`roots` holds them afterwards. ``on_nodes`` receives
     each chunk's stored-level nodes, ``on_receipts`` each chunk's closed scans;
     both return problems.
+
+    ``reader`` (:mod:`ledger.entry_columns`): read each chunk as columns, and
+    when a chunk is in place derive its leaf hashes over the columns
+    (:func:`ledger.encode_columns.leaf_hashes`) and hand its closed scans to
+    ``column_receipts`` (:class:`ledger.verify_receipts.ColumnReceipts`: returns
+    the number of scans and the problems) instead of ``on_receipts``. A chunk the
+    reader cannot read is read as tuples, and from then on every chunk.
     """
 
     def __init__(
@@ -199,8 +211,16 @@ class EntryScan:
         on_nodes: Callable[[list[StoredNode]], list[Problem]],
         on_receipts: Callable[[list[ScanGroup]], list[Problem]],
         chunk: int,
+        reader: ColumnReader | None = None,
+        column_receipts: Callable[[pl.DataFrame], tuple[int, list[Problem]]] | None = None,
     ) -> None:
         self.conn = conn
+        self.reader = reader
+        self.column_receipts = column_receipts if reader is not None else None
+        self._pending: pl.DataFrame | None = None  # device rows not yet grouped (columns)
+        # With columns, each unit's chain and custody are followed in arrays
+        # (ledger.custody_columns) and turned into ``units`` once the pass ends.
+        self.store: UnitStore | None = UnitStore() if reader is not None else None
         self.codes = codes
         self.marks = sorted(m for m in marks if m > 0)
         self.on_nodes = on_nodes
@@ -258,9 +278,15 @@ class EntryScan:
         sql = _SQL.format(ph=ph)
         low = self.conn.exec_driver_sql("SELECT MIN(seq) FROM entries").scalar()
         lo = min(0, int(low)) if low is not None else 0
+        # The reader has its own connection: it reads only below the snapshot's end.
+        top = self.conn.exec_driver_sql("SELECT MAX(seq) FROM entries").scalar()
+        end = -1 if top is None else int(top) + 1
         while True:
-            rows = read_rows(self.conn, sql, (lo, lo + self.chunk))
-            if not rows:
+            frame = self._read_frame(lo, min(lo + self.chunk, end))
+            rows: list[Row] = []
+            if frame is None:
+                rows = read_rows(self.conn, sql, (lo, lo + self.chunk))
+            if (frame is None and not rows) or (frame is not None and not frame.height):
                 following = self.conn.exec_driver_sql(
                     f"SELECT MIN(seq) FROM entries WHERE seq >= {ph}", (lo + self.chunk,)
                 ).scalar()
@@ -268,15 +294,143 @@ class EntryScan:
                     break
                 lo = int(following)
                 continue
-            self._rows(rows)
+            if frame is None:
+                self._rows(rows)
+                last = rows[-1]
+            else:
+                last = self._frame(frame)
             self._flush()
-            self.last_row = rows[-1]
+            self.last_row = last
             lo += self.chunk
             if progress is not None:  # entries read so far: the last seq read + 1
-                progress(int(rows[-1][0]) + 1)
+                progress(int(last[0]) + 1)
         self._flush(final=True)
         if self.declarations:
             self._check_declarations()
+
+    def _leave_store(self) -> None:
+        """Each unit followed in arrays so far becomes a :class:`DerivedUnit` of
+        ``units``; later entries are followed there."""
+        if self.store is not None:
+            self.units = self.store.derived(self.codes)
+            self.store = None
+
+    def unit_records(self) -> dict[int, DerivedUnit]:
+        """What the entries say each unit's row must hold, by unit id (the unit
+        store's arrays turned into records, when the units were followed there)."""
+        self._leave_store()
+        return self.units
+
+    def unit_count(self) -> int:
+        """Units the entries named."""
+        return len(self.store) if self.store is not None else len(self.units)
+
+    # --- the columns path ----------------------------------------------------------------
+
+    def _read_frame(self, lo: int, hi: int) -> pl.DataFrame | None:
+        """Entries ``lo <= seq < hi`` as columns, or None to read them as tuples (no
+        reader, nothing below the snapshot's end, or the reader failed: then never
+        again)."""
+        if self.reader is None or lo >= hi:
+            return None
+        try:
+            return self.reader.read(lo, hi)
+        except ColumnsUnavailable:
+            self._leave_columns()
+            return None
+
+    def _leave_columns(self) -> None:
+        """Go on with tuples: the device rows waiting as columns join the tuples'."""
+        if self._pending is not None:
+            self._scan_rows = self._pending.rows() + self._scan_rows
+        self.reader, self.column_receipts, self._pending = None, None, None
+
+    def _frame(self, frame: pl.DataFrame) -> Row:
+        """One chunk read as columns; returns its last row."""
+        last = frame.row(-1)
+        if not self._frame_in_place(frame):
+            self._slow_rows(frame.rows(), scans=False)
+            frame = frame.filter(pl.col("seq") >= 0)  # _slow_rows leaves those out
+        self._add_scans(frame)
+        return last
+
+    def _frame_in_place(self, frame: pl.DataFrame) -> bool:
+        """:meth:`_chunk_in_place` over columns: False (nothing done) unless the seqs
+        follow on from the expected one and every row can be encoded."""
+        seqs = frame["seq"]
+        first, count = seqs[0], frame.height
+        if first != self.expected or first < 0 or seqs[-1] != first + count - 1:
+            return False
+        try:
+            leaves = leaf_hashes(frame, self.codes)
+        except ValueError:
+            return False
+        mismatched = self.mismatched
+        stored = frame["leaf_hash"].to_list()
+        if leaves != stored and len(mismatched) < _KEEP_MISMATCHED:
+            for i, (leaf, have) in enumerate(zip(leaves, stored, strict=True)):
+                if leaf != have:
+                    mismatched[first + i] = frame.row(i)
+                    if len(mismatched) >= _KEEP_MISMATCHED:
+                        break
+        self._follow_frame(frame, leaves)
+        self._grow(leaves)
+        self.expected = first + count
+        return True
+
+    def _follow_frame(self, frame: pl.DataFrame, leaves: list[bytes]) -> None:
+        """:meth:`_follow_units` over a chunk's columns, in the unit store's arrays
+        (:func:`ledger.custody_columns.follow`); a chunk the arrays cannot take (a
+        unit or party id missing, a unit id out of their range) sends every unit
+        back to ``units``, where this chunk and the later ones are followed."""
+        if self.store is None or not self._follow_store(frame, leaves):
+            self._leave_store()
+            self._follow_units(frame.rows(), leaves)
+
+    def _follow_store(self, frame: pl.DataFrame, leaves: list[bytes]) -> bool:
+        """Follow ``frame`` in the unit store; False (the store unchanged) when it
+        cannot take the chunk."""
+        store = self.store
+        assert store is not None
+        cols = frame.select(
+            pl.col("seq"),
+            pl.col("unit_id"),
+            pl.col("kind").replace_strict(KIND_CODES, default=UNKNOWN_KIND, return_dtype=pl.Int64),
+            pl.col("party_id"),
+            pl.col("counterparty_id").fill_null(-1),
+            pl.col("container_id").fill_null(-1),
+            pl.col("retracts_seq").is_not_null().alias("retracting"),
+            pl.col("retracts_seq").fill_null(-1),
+        )
+        if cols.null_count().sum_horizontal()[0]:
+            return False
+        seq, unit, kind, party, cp, container, retracting, retracts = (
+            cols.to_series(i).to_numpy() for i in range(8)
+        )
+        names = frame["kind"].to_list() if (retracting & (kind == UNKNOWN_KIND)).any() else None
+        try:
+            breaks, declarations = follow(
+                store, seq, unit, kind, party, cp, container, retracting, retracts,
+                frame["prev_hash"].to_list(), leaves, kind_names=names,
+            )  # fmt: skip
+        except ValueError:
+            return False
+        for at, previous in breaks:
+            self._chain_break(at, previous)
+        self.declarations.extend(declarations)
+        return True
+
+    def _add_scans(self, frame: pl.DataFrame) -> None:
+        """The chunk's entries with a device wait for their scans to close."""
+        device = frame.filter(pl.col("device").is_not_null() & (pl.col("device") != ""))
+        if not device.height:
+            return
+        if self.column_receipts is None:
+            self._scan_rows.extend(device.rows())
+        elif self._pending is None or not self._pending.height:
+            self._pending = device
+        else:
+            self._pending = pl.concat([self._pending, device])
 
     def _check_declarations(self) -> None:
         """Each error declaration names an earlier observation of its own unit, once;
@@ -313,7 +467,12 @@ class EntryScan:
                 self.note(Problem(seq, "bad declaration", why))
             elif retracts is not None:
                 seen[retracts] = seq
+        store = self.store
         for unit_id in {u for _, u, _, _ in self.declarations}:
+            if store is not None:
+                if unit_id in store:
+                    store.set(unit_id, *replay_custody(unit_custody_rows(self.conn, unit_id)))
+                continue
             derived = self.units.get(unit_id)
             if derived is not None:
                 derived.custody, derived.container_id = replay_custody(
@@ -321,6 +480,8 @@ class EntryScan:
                 )
 
     def _flush(self, final: bool = False) -> None:
+        if self._pending is not None and self.column_receipts is not None:
+            self._flush_columns(final)
         if self._nodes:
             for p in self.on_nodes(self._nodes):
                 if p.problem == "tree node changed" and p.key.get("level") == TILE_HEIGHT:
@@ -343,6 +504,21 @@ class EntryScan:
             self.receipts += len(scans)
             for p in self.on_receipts(scans):
                 self.note(p)
+
+    def _flush_columns(self, final: bool) -> None:
+        """Check the scans closed in the device rows waiting as columns (all of them
+        when ``final``; else the last one may go on in the next chunk)."""
+        pending = self._pending
+        if pending is None or self.column_receipts is None or not pending.height:
+            return
+        cut = pending.height if final else last_run_start(pending)
+        if not cut:
+            return
+        self._pending = pending.slice(cut)
+        scans, problems = self.column_receipts(pending.slice(0, cut))
+        self.receipts += scans
+        for p in problems:
+            self.note(p)
 
     def _rows(self, rows: list[tuple[Any, ...]]) -> None:
         if not self._chunk_in_place(rows):
@@ -400,6 +576,14 @@ class EntryScan:
 
     def _follow_units(self, rows: list[tuple[Any, ...]], leaves: list[bytes]) -> None:
         """Each unit's chain and custody, entry by entry (as :meth:`_slow_rows` does)."""
+        if self.store is not None:  # rows of a chunk read as columns but not in place
+            try:
+                frame = pl.DataFrame(rows, schema=SCHEMA, orient="row")
+            except (TypeError, ValueError, OverflowError, pl.exceptions.PolarsError):
+                frame = None
+            if frame is not None and self._follow_store(frame, leaves):
+                return
+            self._leave_store()
         parties = self.codes.parties
         units = self.units
         kinds = _KINDS
@@ -432,7 +616,7 @@ class EntryScan:
             u.head_seq = seq
             u.head_hash = leaf
 
-    def _slow_rows(self, rows: list[tuple[Any, ...]]) -> None:
+    def _slow_rows(self, rows: list[tuple[Any, ...]], scans: bool = True) -> None:
         """A chunk that is not in place (rows missing, added or unencodable): each row is
         encoded on its own so the gap or the row that cannot be encoded is named; the
         rows that stand then follow the same unit, receipt and tree steps as a chunk in
@@ -466,7 +650,8 @@ class EntryScan:
             leaves.append(leaf)
             expected = seq + 1
         self._follow_units(kept, leaves)
-        self._scan_rows.extend([row for row in kept if row[DEVICE]])
+        if scans:
+            self._scan_rows.extend([row for row in kept if row[DEVICE]])
         self._grow(leaves)
         self.expected = expected
 
