@@ -4,8 +4,8 @@
         [--first 100000] [--repeat 7]
 
 Reads one chunk of the kept verification ledger (:mod:`benchmarks.verify_setup`,
-built first when missing) with connectorx as Arrow, as the columnar verify path
-does, and times on the very same rows, best of ``--repeat`` (wall and CPU time a
+built first when missing) as Arrow columns through :mod:`ledger.entry_columns`, as
+the columnar verify path does, and times on the very same rows, best of ``--repeat`` (wall and CPU time a
 row):
 
 1. ours: :func:`ledger.encode_columns.leaf_hashes` on the DataFrame, and apart,
@@ -31,24 +31,29 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import connectorx as cx
 import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.verify_setup import kept_ledger
 from ledger import encode_columns, merkle
-from ledger.encode_columns import COLUMNS, leaf_hashes, scan_digests
+from ledger.database import make_engine
+from ledger.encode_columns import leaf_hashes, scan_digests
+from ledger.entry_columns import open_reader
 from ledger.rows import CodeBook, encode_rows
 from ledger.verify_scan import _SQL
 
 
 def _chunk(path: str, first: int, count: int) -> pl.DataFrame:
-    sql = _SQL.format(ph=first).replace(f"< {first}", f"< {first + count}")
-    table = cx.read_sql("sqlite://" + path, sql, return_type="arrow")
-    frame = pl.from_arrow(table.rename_columns(list(COLUMNS)))
-    assert isinstance(frame, pl.DataFrame)
-    return frame
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.connect() as conn:
+        reader = open_reader(conn, _SQL.format(ph="%d"))
+        assert reader is not None, "the ADBC SQLite driver is missing"
+        try:
+            return reader.read(first, first + count)
+        finally:
+            reader.close()
+            engine.dispose()
 
 
 def _codes(path: str) -> CodeBook:
@@ -134,7 +139,7 @@ def main() -> None:
         ),
     }
     load = os.getloadavg()[0]
-    print(f"{n} rows from seq {args.first} of {path}; connectorx read {read * 1e3:.0f} ms")
+    print(f"{n} rows from seq {args.first} of {path}; read as columns in {read * 1e3:.0f} ms")
     print(f"load average {load:.2f} on {os.cpu_count()} cores; best of {args.repeat}")
     print(f"{'':38} {'wall us/row':>12} {'cpu us/row':>11}")
     for name, (wall, cpu) in timings.items():

@@ -32,14 +32,17 @@ Int32, a Categorical); extra columns are ignored.
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from ledger import merkle
 from ledger.canonical import _code
+from ledger.encode_kernel import leaf_inputs
 from ledger.entry_columns import COLUMNS, SCHEMA
 from ledger.hops import scan_digest
 from ledger.rows import CodeBook, canonical_bytes
@@ -270,10 +273,19 @@ def leaf_hashes(df: pl.DataFrame, codes: CodeBook) -> list[bytes]:
     device, anomaly, seq or prev hash, a time no date holds; and polars'
     ``ColumnNotFoundError`` or ``InvalidOperationError`` for a missing column or
     one that cannot be cast to its dtype."""
-    parties, sites = tuple(codes.parties.items()), tuple(codes.sites.items())
-    return _hashes(
-        df, lambda odd: _leaf_text(parties, sites, odd), _reference_leaf, codes, _LEAF_PREFIX
-    )
+    frame = df.select(pl.col(name).cast(dtype) for name, dtype in SCHEMA.items())
+    data, offsets, odd = leaf_inputs(frame, codes)
+    view = memoryview(data)  # type: ignore[arg-type]
+    ends = offsets.tolist()
+    sha = hashlib.sha256
+    out = [sha(view[a:b]).digest() for a, b in itertools.pairwise(ends)]
+    for i in np.flatnonzero(odd).tolist():
+        row = frame.row(i)
+        try:
+            out[i] = _reference_leaf(row, codes)
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
+            raise ValueError(f"entry {row[0]} cannot be encoded: {type(e).__name__}: {e}") from e
+    return out
 
 
 def scan_digests(df: pl.DataFrame, codes: CodeBook) -> list[bytes]:

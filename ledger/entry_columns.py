@@ -8,15 +8,18 @@ own connection to the same database:
 
 - SQLite: the ADBC SQLite driver (``adbc-driver-sqlite``), the SQLite library
   itself, one connection and one read transaction for the whole verification.
-  (connectorx is not used for SQLite: it does not see what the write-ahead log
-  holds until a checkpoint copies it into the database file.)
-- PostgreSQL: connectorx (binary COPY), a connection per query.
+  (connectorx would be a little faster, but does not see what SQLite's
+  write-ahead log holds until a checkpoint copies it into the database file.)
+- PostgreSQL: the ADBC PostgreSQL driver (``adbc-driver-postgresql``: binary
+  COPY into Arrow), one connection whose transaction imports the snapshot of the
+  caller's REPEATABLE READ transaction (``pg_export_snapshot``, ``SET TRANSACTION
+  SNAPSHOT``): it reads exactly what the caller's connection reads.
 
-Its own connection sees the committed log, not the caller's snapshot: the caller
-reads only seqs below the snapshot's end, and entries below it never change on an
-intact ledger (appends add seqs above, error declarations are new entries; a
-receipt is written with its scan's entries). A row rewritten after the snapshot
-was taken is a tampering the next verification names.
+On SQLite its own read transaction starts after the caller's, so it may see a
+longer log: the caller reads only seqs below its snapshot's end, and entries below
+it never change on an intact ledger (appends add seqs above, error declarations
+are new entries; a receipt is written with its scan's entries). A row rewritten
+in between is a tampering the next verification names.
 
 Not every database can be read so: an SQLite database in memory, or a driver that
 is missing or refuses the URL. :func:`open_reader` then returns None and the caller
@@ -25,6 +28,7 @@ reads tuples as before; a read that fails raises :class:`ColumnsUnavailable`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -120,16 +124,31 @@ def _sqlite_reader(path: str, sql: str) -> ColumnReader | None:
     return ColumnReader(run, sql, conn.close)
 
 
-def _postgresql_reader(url: str, sql: str) -> ColumnReader | None:
+def _postgresql_reader(url: str, snapshot: str, sql: str) -> ColumnReader | None:
     try:
-        import connectorx
+        import adbc_driver_postgresql.dbapi as adbc
     except ImportError:
+        return None
+    if not _SNAPSHOT_ID.match(snapshot):
+        return None
+    conn = adbc.connect(url, autocommit=False)
+    try:
+        with conn.cursor() as cursor:  # the first statements of its one transaction
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            cursor.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+    except Exception:
+        conn.close()
         return None
 
     def run(query: str) -> pa.Table:
-        return connectorx.read_sql(url, query, return_type="arrow")
+        with conn.cursor() as cursor:
+            cursor.execute(query)
+            return cursor.fetch_arrow_table()
 
-    return ColumnReader(run, sql, lambda: None)
+    return ColumnReader(run, sql, conn.close)
+
+
+_SNAPSHOT_ID = re.compile(r"^[0-9A-Fa-f-]+$")
 
 
 def open_reader(conn: Connection, sql: str) -> ColumnReader | None:
@@ -144,7 +163,8 @@ def open_reader(conn: Connection, sql: str) -> ColumnReader | None:
             return None
         return _sqlite_reader(str(Path(database).resolve()), sql)
     if backend == "postgresql":
+        snapshot = str(conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one())
         return _postgresql_reader(
-            url.set(drivername="postgresql").render_as_string(hide_password=False), sql
+            url.set(drivername="postgresql").render_as_string(hide_password=False), snapshot, sql
         )
     return None
