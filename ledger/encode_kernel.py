@@ -199,7 +199,7 @@ def _compile() -> Any:
         return pos + width
 
     @njit(cache=True)
-    def build(
+    def build(  # type: ignore[no-untyped-def]  # numba types the arrays
         n, room,
         seq, seq_n, at, at_n,
         kind_o, kind_d, kind_n, unit_o, unit_d, unit_n,

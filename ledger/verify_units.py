@@ -52,9 +52,7 @@ def _spelled_key() -> pl.Expr:
     gtin, serial, sscc = pl.col("gtin"), pl.col("serial"), pl.col("sscc")
     return (
         pl.when(sscc.is_not_null())
-        .then(
-            pl.when(gtin.is_null() & serial.is_null()).then(pl.concat_str(pl.lit("00/"), sscc))
-        )
+        .then(pl.when(gtin.is_null() & serial.is_null()).then(pl.concat_str(pl.lit("00/"), sscc)))
         .when(gtin.is_not_null() & serial.is_not_null())
         .then(pl.concat_str(pl.lit("01/"), gtin, pl.lit("/21/"), serial))
     )
