@@ -8,7 +8,8 @@
   empties one migrated database before each test (``_PgDatabases``).
 - ``app`` / ``client``: the Flask app on that database, and its test client.
 - ``words_app``: one app per module for tests that only read words in a request
-  context (no database of their own, no PostgreSQL variant).
+  context or the app's routes and views (no database of their own, no PostgreSQL
+  variant).
 - ``make_party(code)``: a party row (idempotent), returning its id.
 - ``make_user(username, role, party=None)``: a user whose password is
   ``user_password``; returns its id.
@@ -382,7 +383,8 @@ def words_app(
     one per module, on a copy of the migrated SQLite file. Such words read no
     database, so these tests need neither a database each nor a PostgreSQL variant
     (``app`` costs both: 1,590 tests of tests/web/test_reasons_ids.py were two per
-    reason). A test that signs in or reads rows uses ``app``."""
+    reason). Tests that only read the route table and the views' declared roles use
+    it too. A test that signs in or reads rows uses ``app``."""
     folder = tmp_path_factory.mktemp("words")
     shutil.copyfile(_migrated_sqlite_template, folder / "hopchain.db")
     yield from _made_app(f"sqlite:///{folder / 'hopchain.db'}", folder / "instance")

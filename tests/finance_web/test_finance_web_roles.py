@@ -93,10 +93,10 @@ def world(engine: Engine, parties: dict[str, int]) -> dict[str, str]:
     }
 
 
-def test_every_endpoint_is_listed_with_its_roles(app: Flask) -> None:
+def test_every_endpoint_is_listed_with_its_roles(words_app: Flask) -> None:
     ours = {
         endpoint: set(getattr(view, "hopchain_roles", ()))
-        for endpoint, view in app.view_functions.items()
+        for endpoint, view in words_app.view_functions.items()
         if endpoint.split(".")[0] in BLUEPRINTS
     }
     assert ours == EXPECTED

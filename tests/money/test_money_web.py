@@ -50,17 +50,17 @@ DEBTOR_ENV = {
 }
 
 
-def test_every_endpoint_is_listed_with_its_roles(app: Flask) -> None:
+def test_every_endpoint_is_listed_with_its_roles(words_app: Flask) -> None:
     declared = {
         (op.method, op.path): set(op.roles or ()) for op in operations() if "money" in op.tags
     }
     assert declared == EXPECTED_API
 
 
-def test_every_page_is_listed_with_its_roles(app: Flask) -> None:
+def test_every_page_is_listed_with_its_roles(words_app: Flask) -> None:
     ours = {
         endpoint: set(getattr(view, "hopchain_roles", ()))
-        for endpoint, view in app.view_functions.items()
+        for endpoint, view in words_app.view_functions.items()
         if endpoint.split(".")[0] in ("money", "portal_money")
     }
     assert ours == EXPECTED_PAGES

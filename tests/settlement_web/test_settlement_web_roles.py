@@ -93,7 +93,7 @@ def _concrete(path: str) -> str:
     return re.sub(r"\{[a-z_]+\}", "999999", path)
 
 
-def test_every_endpoint_is_listed(app: Flask) -> None:
+def test_every_endpoint_is_listed(words_app: Flask) -> None:
     declared = {(op.method, op.path): set(op.roles or ()) for op in operations()}
     assert set(_ours()) == set(EXPECTED_API)
     for key, roles in EXPECTED_API.items():
@@ -140,10 +140,10 @@ def test_api_answers_404_for_a_missing_run_statement_or_alert(
     assert answer.status_code == 404 and answer.get_json()["status"] == 404
 
 
-def test_every_page_is_listed_with_its_roles(app: Flask) -> None:
+def test_every_page_is_listed_with_its_roles(words_app: Flask) -> None:
     ours = {
         endpoint: set(getattr(view, "hopchain_roles", ()))
-        for endpoint, view in app.view_functions.items()
+        for endpoint, view in words_app.view_functions.items()
         if endpoint.split(".")[0] in ("alerts", "settlement", "partner")
     }
     assert ours == EXPECTED_PAGES

@@ -68,8 +68,8 @@ def _methods(rule: Rule) -> list[str]:
     return sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
 
 
-def test_every_number_in_a_path_is_an_id_or_a_seq(app: Flask) -> None:
-    rules = list(_numbered_rules(app))
+def test_every_number_in_a_path_is_an_id_or_a_seq(words_app: Flask) -> None:
+    rules = list(_numbered_rules(words_app))
     assert len(rules) > 40, "the walk found too few routes with a number"
     unbounded = [r.rule for r, kind in rules if kind not in (IdConverter, SeqConverter)]
     assert not unbounded, f"use <id:...> or <seq:...> in {unbounded}"

@@ -22,9 +22,9 @@ def _sample(converter: object) -> object:
     return "x y/ü"
 
 
-def test_every_rule_builds_the_url_werkzeug_builds(app: Flask) -> None:
+def test_every_rule_builds_the_url_werkzeug_builds(words_app: Flask) -> None:
     checked = 0
-    for rule in app.url_map.iter_rules():
+    for rule in words_app.url_map.iter_rules():
         args = {name: _sample(c) for name, c in rule._converters.items()}
         for unknown in (False, True):
             fresh = _route_builders.original_compile_builder(rule, unknown).__get__(rule, None)
@@ -35,11 +35,11 @@ def test_every_rule_builds_the_url_werkzeug_builds(app: Flask) -> None:
     assert checked > 250  # every page, API endpoint and static route
 
 
-def test_every_rule_is_parsed_as_werkzeug_parses_it(app: Flask) -> None:
+def test_every_rule_is_parsed_as_werkzeug_parses_it(words_app: Flask) -> None:
     """The shared parse gives each rule the parts, trace, converters (its own objects,
     on its own map) and arguments a fresh parse by Werkzeug gives."""
     checked = 0
-    for rule in app.url_map.iter_rules():
+    for rule in words_app.url_map.iter_rules():
         fresh = Rule(rule.rule, endpoint=rule.endpoint, defaults=rule.defaults)
         fresh.map = rule.map
         fresh._trace, fresh._converters, fresh.arguments = [], {}, set()
@@ -55,16 +55,18 @@ def test_every_rule_is_parsed_as_werkzeug_parses_it(app: Flask) -> None:
     assert checked > 250
 
 
-def test_a_second_app_shares_the_parse_and_not_the_converters(app: Flask) -> None:
+def test_a_second_app_shares_the_parse_and_not_the_converters(words_app: Flask) -> None:
     """The memo serves a second app's rules (same parts), each rule still has
     converters of its own bound to its own map, and a malformed rule is refused as
     Werkzeug refuses it."""
     from web import create_app
     from web.db import get_engine
 
-    same = {k: app.config[k] for k in ("TESTING", "DATABASE_URL", "SECRET_KEY")}
-    other = create_app({**same, "INSTANCE_PATH": Path(app.instance_path), "SECURE_COOKIES": False})
-    rules = {(r.rule, r.endpoint): r for r in app.url_map.iter_rules()}
+    same = {k: words_app.config[k] for k in ("TESTING", "DATABASE_URL", "SECRET_KEY")}
+    other = create_app(
+        {**same, "INSTANCE_PATH": Path(words_app.instance_path), "SECURE_COOKIES": False}
+    )
+    rules = {(r.rule, r.endpoint): r for r in words_app.url_map.iter_rules()}
     shared = 0
     for rule in other.url_map.iter_rules():
         mine = rules[rule.rule, rule.endpoint]

@@ -217,7 +217,7 @@ def test_admin_cannot_lock_themselves_out(
     assert admin.get("/").status_code == 200
 
 
-def test_every_page_and_endpoint_is_guarded_or_declared_public(app: Flask) -> None:
+def test_every_page_and_endpoint_is_guarded_or_declared_public(words_app: Flask) -> None:
     """Forgetting @require_roles on a new page or endpoint fails here, not in production."""
-    unguarded = unguarded_endpoints(app)
+    unguarded = unguarded_endpoints(words_app)
     assert not unguarded, f"add @require_roles(...) or @public to: {unguarded}"
