@@ -38,6 +38,7 @@ from sqlalchemy import Connection
 
 __all__ = [
     "COLUMNS",
+    "COLUMNS_MIN_ENTRIES",
     "SCHEMA",
     "ColumnReader",
     "ColumnsUnavailable",
@@ -68,6 +69,12 @@ SCHEMA: dict[str, type[pl.DataType]] = {
 row, :data:`ledger.rows.Row`) by name, with their polars dtypes; every one nullable."""
 
 COLUMNS: tuple[str, ...] = tuple(SCHEMA)
+
+
+COLUMNS_MIN_ENTRIES = 100_000
+"""Entries from which reading columns pays (verify's ``columns=None``): below it the
+row tuples are quicker, as loading the compiled encoder (numba) and the drivers
+costs a process about a second."""
 
 
 class ColumnsUnavailable(Exception):

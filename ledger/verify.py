@@ -50,7 +50,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from ledger import merkle
 from ledger.checkpoint import SignedCheckpoint
 from ledger.database import is_sqlite
-from ledger.entry_columns import ColumnReader, ColumnsUnavailable, open_reader
+from ledger.entry_columns import (
+    COLUMNS_MIN_ENTRIES,
+    ColumnReader,
+    ColumnsUnavailable,
+    open_reader,
+)
 from ledger.rows import CodeBook, load_codebook
 from ledger.verify_derived import (
     CheckpointRow,
@@ -174,7 +179,7 @@ class _Run:
         chunk: int,
         jobs: int = 1,
         on_jobs: Callable[[str], None] | None = None,
-        columns: bool = True,
+        columns: bool | None = None,
     ) -> None:
         self.conn = conn
         self.columns = columns
@@ -292,6 +297,7 @@ class _Run:
                     jobs=self.jobs,
                     check_nodes=self.readable["tree_nodes"],
                     check_units=self.readable["units"],
+                    columns=self.columns,
                     progress=report,
                     note=self.on_jobs,
                 )
@@ -303,7 +309,8 @@ class _Run:
                 check = on_receipts
                 if self.jobs > 1 and check is not None:  # it may have counted ranges folded
                     check = self.receipts = ReceiptCheck(conn, codes)
-                reader = open_reader(conn, _SQL.format(ph="%d")) if self.columns else None
+                wanted = total >= COLUMNS_MIN_ENTRIES if self.columns is None else self.columns
+                reader = open_reader(conn, _SQL.format(ph="%d")) if wanted else None
                 scan = EntryScan(
                     conn,
                     codes,
@@ -402,7 +409,7 @@ def verify_ledger(
     chunk: int = CHUNK,
     jobs: int = 1,
     on_jobs: Callable[[str], None] | None = None,
-    columns: bool = True,
+    columns: bool | None = None,
 ) -> VerifyReport:
     """Verify the entries and everything derived from them; return a report or raise
     :class:`LedgerIntegrityError` carrying every problem found (never another
@@ -420,9 +427,11 @@ def verify_ledger(
     (:mod:`ledger.verify_parallel`); the findings are the same as with one.
     ``on_jobs(text)``: told in words when fewer processes verify than ``jobs``
     asked, and why (few cores or entries, rows not in place).
-    ``columns``: the one-process pass reads entries as columns where it can
-    (:mod:`ledger.entry_columns`; False reads row tuples throughout, the path the
-    columns fall back to): the findings are the same either way.
+    ``columns``: read entries as columns where the database can be read so
+    (:mod:`ledger.entry_columns`); False reads row tuples throughout (the path the
+    columns fall back to); None (the default) reads columns from
+    :data:`~ledger.entry_columns.COLUMNS_MIN_ENTRIES` entries on (and ``--jobs``
+    workers from ranges that long). The findings are the same either way.
     """
     started = time.perf_counter()
     with _snapshot(engine) as conn:

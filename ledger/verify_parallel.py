@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection
 
 from ledger.database import is_sqlite
+from ledger.entry_columns import COLUMNS_MIN_ENTRIES
 from ledger.rows import CodeBook
 from ledger.tree import TILE_HEIGHT
 from ledger.verify_derived import ReceiptCheck
@@ -158,6 +159,7 @@ def scan_in_parallel(
     jobs: int,
     check_nodes: bool,
     check_units: bool = False,
+    columns: bool | None = None,
     progress: Callable[[int], None] | None = None,
     note: Callable[[str], None] | None = None,
 ) -> ParallelScan | None:
@@ -204,6 +206,7 @@ def scan_in_parallel(
             check_nodes,
             receipts is not None,
             check_units,
+            span >= COLUMNS_MIN_ENTRIES if columns is None else columns,
         )
         for lo in range(0, total, span)
     ]
@@ -253,10 +256,27 @@ def scan_in_parallel(
 def _start_method() -> str:
     """``fork`` when this process has one thread (workers then start at once, with
     the modules already imported, and touch nothing of the parent's but its code);
-    ``spawn`` otherwise, since forking a process with threads is unsafe."""
-    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
+    otherwise ``forkserver`` (workers forked from a server process started once,
+    which has imported the worker's modules and has no other thread), or
+    ``spawn`` where there is none, since forking a process with threads is unsafe:
+    a lock another thread held stays held in the child (polars' thread pool, once
+    the one-process pass has read columns, deadlocked forked workers)."""
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and _threads() == 1:
         return "fork"
+    if "forkserver" in methods:
+        multiprocessing.get_context("forkserver").set_forkserver_preload(["ledger.verify_range"])
+        return "forkserver"
     return "spawn"
+
+
+def _threads() -> int:
+    """Threads of this process, native ones included (Linux: /proc/self/task;
+    elsewhere the Python threads)."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return threading.active_count()
 
 
 def _nothing(_: object) -> list[Problem]:

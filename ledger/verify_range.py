@@ -29,6 +29,8 @@ from sqlalchemy import Connection, Engine
 
 from ledger.custody import apply_entry
 from ledger.database import is_sqlite, make_engine, placeholder
+from ledger.encode_columns import leaf_hashes
+from ledger.entry_columns import ColumnReader, ColumnsUnavailable, open_reader
 from ledger.ids import EntryKind
 from ledger.rows import CodeBook, Row
 from ledger.verify_derived import (
@@ -100,6 +102,7 @@ class RangeJob:
     check_nodes: bool
     check_receipts: bool
     check_units: bool = False
+    columns: bool = False  # read the range as columns (ledger.entry_columns)
 
 
 @dataclass(slots=True)
@@ -245,19 +248,51 @@ class _RangeScan(EntryScan):
             u.head_hash = leaf
 
     def run_range(self) -> None:
+        """Read and verify the range a chunk at a time, as columns where the
+        database can be read so (:mod:`ledger.entry_columns`: the leaf hashes are
+        then derived over the columns), else as row tuples; stop at the first chunk
+        not in place (the parent then verifies in one process)."""
         job, conn = self.job, self.conn
         sql = _SQL.format(ph=placeholder(conn))
-        for start in range(job.lo, job.hi, self.chunk):
-            rows = read_rows(conn, sql, (start, min(start + self.chunk, job.hi)))
-            if not rows:
-                self.in_place = False
-            else:
-                self._rows(rows)
-            if not self.in_place:
-                return
-            self._flush()
-            self.last_row = rows[-1]
-        self.in_place = self.expected == job.hi
+        opened = reader = open_reader(conn, _SQL.format(ph="%d")) if job.columns else None
+        try:
+            for start in range(job.lo, job.hi, self.chunk):
+                end = min(start + self.chunk, job.hi)
+                rows = self._read(reader, start, end)
+                if rows is None:
+                    reader, rows = None, read_rows(conn, sql, (start, end))
+                    if rows:
+                        self._rows(rows)
+                if not rows:
+                    self.in_place = False
+                if not self.in_place:
+                    return
+                self._flush()
+                self.last_row = rows[-1]
+            self.in_place = self.expected == job.hi
+        finally:
+            if opened is not None:
+                opened.close()
+
+    def _read(self, reader: ColumnReader | None, lo: int, hi: int) -> list[Row] | None:
+        """Entries ``lo <= seq < hi`` read as columns and followed (their rows; empty
+        when there are none), or None when they could not be read as columns."""
+        if reader is None:
+            return None
+        try:
+            frame = reader.read(lo, hi)
+        except ColumnsUnavailable:
+            return None
+        if not frame.height:
+            return []
+        rows = frame.rows()
+        try:
+            leaves = leaf_hashes(frame, self.codes)
+        except ValueError:
+            leaves = None  # not in place: encode_rows fails on it too
+        if self.in_place and (leaves is None or not self._chunk_in_place(rows, leaves)):
+            self.in_place = False
+        return rows
 
     def check_closed_units(self) -> None:
         """Compare the units rows of the units whose entries all lie in this range, so

@@ -524,20 +524,24 @@ class EntryScan:
         if not self._chunk_in_place(rows):
             self._slow_rows(rows)
 
-    def _chunk_in_place(self, rows: list[tuple[Any, ...]]) -> bool:
+    def _chunk_in_place(
+        self, rows: list[tuple[Any, ...]], leaves: list[bytes] | None = None
+    ) -> bool:
         """The usual chunk: seqs one after the other from the expected one, every row
         encodable. Leaf hashes and tree nodes are then computed for the whole chunk
-        at once; False (nothing done) for any other chunk, which
-        :meth:`_slow_rows` reads row by row to name what is wrong."""
+        at once (``leaves``: computed already, over the chunk's columns); False
+        (nothing done) for any other chunk, which :meth:`_slow_rows` reads row by
+        row to name what is wrong."""
         first, count = rows[0][SEQ], len(rows)
         if first != self.expected or first < 0 or rows[-1][SEQ] != first + count - 1:
             return False
-        try:
-            encoded = encode_rows(rows, self.codes)
-        except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
-            return False
-        sha = hashlib.sha256
-        leaves = [sha(b"\x00" + raw).digest() for raw in encoded]
+        if leaves is None:
+            try:
+                encoded = encode_rows(rows, self.codes)
+            except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
+                return False
+            sha = hashlib.sha256
+            leaves = [sha(b"\x00" + raw).digest() for raw in encoded]
         mismatched = self.mismatched
         if len(mismatched) < _KEEP_MISMATCHED:
             for row, leaf in zip(rows, leaves, strict=True):

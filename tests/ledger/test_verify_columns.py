@@ -129,7 +129,7 @@ def test_receipts_the_columns_cannot_prove_are_checked_row_by_row(
     assert found[0]["key"] == {"device": "HH-1", "device_seq": 24}
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     column=st.sampled_from(sorted(_CHANGES)), chunk=st.sampled_from([7, 64, 1000]), data=st.data()
 )
@@ -237,3 +237,26 @@ def test_a_changed_units_row_gives_the_same_findings(
     assert isinstance(found, list) and found, f"{name}: verified intact"
     assert found == _outcome(ledger.engine, signer, columns=False)
     assert {p["table"] for p in found} >= {"units"}
+
+
+@pytest.mark.parametrize("name", ["chain broken at a border", "unit holder"])
+def test_workers_reading_columns_find_what_one_process_finds(
+    ledger: Network, signer: LedgerSigner, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """``--jobs 2`` workers reading their ranges as columns (forced here: the ledger
+    is far below the size from which they would) find what one process reading
+    tuples finds."""
+    from ledger import verify_parallel
+
+    monkeypatch.setattr(verify_parallel, "MIN_ENTRIES_PER_JOB", 1)
+    monkeypatch.setattr(verify_parallel, "available_cores", lambda: 8)
+    with ledger.engine.begin() as conn:
+        TAMPERING[name][0](conn)
+    key = (ledger.engine, signer.name, signer.public_key)
+    try:
+        verify_ledger(*key, chunk=CHUNK, jobs=2, columns=True)
+    except LedgerIntegrityError as err:
+        two = [p.as_json() for p in err.problems]
+    else:
+        two = []
+    assert two and two == _outcome(ledger.engine, signer, columns=False)
