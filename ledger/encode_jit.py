@@ -1,0 +1,205 @@
+"""The loop of :mod:`ledger.encode_kernel`, compiled by numba (imported only when
+a chunk is first encoded). The functions live at module level so that numba can
+cache their machine code on disk (``cache=True``): a closure would be compiled
+again in every process, which takes about ten seconds.
+"""
+
+# ruff: noqa: SIM108 - the compiled loop spells each branch out
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+__all__ = ["build"]
+
+
+@njit(cache=True, inline="always")
+def put(out: Any, pos: int, src: Any, lo: int, hi: int) -> int:
+    for j in range(lo, hi):
+        out[pos] = src[j]
+        pos += 1
+    return pos
+
+
+@njit(cache=True, inline="always")
+def plain(src: Any, lo: int, hi: int) -> bool:
+    for j in range(lo, hi):
+        b = src[j]
+        if b < 0x20 or b > 0x7E or b == 0x22 or b == 0x5C:
+            return False
+    return True
+
+
+@njit(cache=True)
+def number(out: Any, pos: int, value: int) -> int:
+    if value < 0:
+        out[pos] = 0x2D
+        pos += 1
+        value = -value
+    digits = 1
+    probe = value
+    while probe >= 10:
+        probe //= 10
+        digits += 1
+    for k in range(digits - 1, -1, -1):
+        out[pos + k] = 0x30 + value % 10
+        value //= 10
+    return pos + digits
+
+
+@njit(cache=True, inline="always")
+def null(out: Any, pos: int) -> int:
+    out[pos], out[pos + 1], out[pos + 2], out[pos + 3] = 0x6E, 0x75, 0x6C, 0x6C
+    return pos + 4
+
+
+@njit(cache=True)
+def pad(out: Any, pos: int, value: int, width: int) -> int:
+    for k in range(width - 1, -1, -1):
+        out[pos + k] = 0x30 + value % 10
+        value //= 10
+    return pos + width
+
+
+@njit(cache=True)
+def build(  # type: ignore[no-untyped-def]  # numba types the arrays
+    n, room,
+    seq, seq_n, at, at_n,
+    kind_o, kind_d, kind_n, unit_o, unit_d, unit_n,
+    party, party_n, cp, cp_n, site, site_n, lat, lat_n, lon, lon_n,
+    cont_o, cont_d, cont_n, dev_o, dev_d, dev_n, dseq, dseq_n,
+    anom_o, anom_d, anom_n, prev_o, prev_d, prev_n, ret, ret_n,
+    pc_o, pc_d, pc_has, pc_null, sc_o, sc_d, sc_has, sc_null,
+    hexd, p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11, p12, p13, p14, p15, p16,
+):  # fmt: skip
+    out = np.empty(room, np.uint8)
+    offsets = np.empty(n + 1, np.int64)
+    odd = np.zeros(n, np.bool_)
+    pos = 0
+    for i in range(n):
+        offsets[i] = pos
+        # what the reference would refuse or spell otherwise
+        bad = seq_n[i] or at_n[i] or kind_n[i] or unit_n[i] or dev_n[i] or anom_n[i]
+        bad = bad or prev_n[i]
+        a = at[i]
+        if not bad:
+            bad = a < -30_610_224_000_000 or a >= 253_402_300_800_000  # years 1000-9999
+        if not bad:  # the one integer whose minus sign number() cannot spell
+            low = -9_223_372_036_854_775_807 - 1
+            bad = seq[i] == low or lat[i] == low or lon[i] == low or dseq[i] == low
+            bad = bad or ret[i] == low
+        p = party[i]
+        if not bad:
+            if party_n[i]:
+                bad = pc_null[0] == 0
+            else:
+                bad = p < 0 or p >= len(pc_has) or not pc_has[p]
+        c = cp[i]
+        if not bad:
+            if cp_n[i]:
+                bad = pc_null[0] == 0
+            else:
+                bad = c < 0 or c >= len(pc_has) or not pc_has[c]
+        s = site[i]
+        if not bad:
+            if site_n[i]:
+                bad = sc_null[0] == 0
+            else:
+                bad = s < 0 or s >= len(sc_has) or not sc_has[s]
+        if not bad:
+            bad = not (
+                plain(kind_d, kind_o[i], kind_o[i + 1])
+                and plain(unit_d, unit_o[i], unit_o[i + 1])
+                and plain(dev_d, dev_o[i], dev_o[i + 1])
+                and plain(anom_d, anom_o[i], anom_o[i + 1])
+                and (cont_n[i] or plain(cont_d, cont_o[i], cont_o[i + 1]))
+            )
+        if bad:
+            odd[i] = True
+            continue
+        pos = put(out, pos, p0, 0, len(p0))
+        pos = put(out, pos, anom_d, anom_o[i], anom_o[i + 1])
+        pos = put(out, pos, p1, 0, len(p1))
+        # the time: floor division keeps times before 1970 as the reference has them
+        days = a // 86_400_000
+        rest = a - days * 86_400_000
+        z = days + 719_468
+        era = (z if z >= 0 else z - 146_096) // 146_097
+        doe = z - era * 146_097
+        yoe = (doe - doe // 1460 + doe // 36524 - doe // 146_096) // 365
+        doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+        mp = (5 * doy + 2) // 153
+        day = doy - (153 * mp + 2) // 5 + 1
+        month = mp + 3 if mp < 10 else mp - 9
+        year = yoe + era * 400 + (1 if month <= 2 else 0)
+        pos = pad(out, pos, year, 4)
+        out[pos] = 0x2D
+        pos = pad(out, pos + 1, month, 2)
+        out[pos] = 0x2D
+        pos = pad(out, pos + 1, day, 2)
+        out[pos] = 0x54
+        pos = pad(out, pos + 1, rest // 3_600_000, 2)
+        out[pos] = 0x3A
+        pos = pad(out, pos + 1, rest // 60_000 % 60, 2)
+        out[pos] = 0x3A
+        pos = pad(out, pos + 1, rest // 1000 % 60, 2)
+        out[pos] = 0x2E
+        pos = pad(out, pos + 1, rest % 1000, 3)
+        pos = put(out, pos, p2, 0, len(p2))
+        if cont_n[i] or cont_o[i] == cont_o[i + 1]:
+            out[pos] = 0x22
+            out[pos + 1] = 0x22
+            pos += 2
+        else:
+            out[pos] = 0x22
+            pos = put(out, pos + 1, cont_d, cont_o[i], cont_o[i + 1])
+            out[pos] = 0x22
+            pos += 1
+        pos = put(out, pos, p3, 0, len(p3))
+        k = len(pc_has) if cp_n[i] else c
+        pos = put(out, pos, pc_d, pc_o[k], pc_o[k + 1])
+        pos = put(out, pos, p4, 0, len(p4))
+        pos = put(out, pos, dev_d, dev_o[i], dev_o[i + 1])
+        pos = put(out, pos, p5, 0, len(p5))
+        if dseq_n[i]:
+            pos = null(out, pos)
+        else:
+            pos = number(out, pos, dseq[i])
+        pos = put(out, pos, p6, 0, len(p6))
+        pos = put(out, pos, kind_d, kind_o[i], kind_o[i + 1])
+        pos = put(out, pos, p7, 0, len(p7))
+        if lat_n[i]:
+            pos = null(out, pos)
+        else:
+            pos = number(out, pos, lat[i])
+        pos = put(out, pos, p8, 0, len(p8))
+        if lon_n[i]:
+            pos = null(out, pos)
+        else:
+            pos = number(out, pos, lon[i])
+        pos = put(out, pos, p9, 0, len(p9))
+        k = len(pc_has) if party_n[i] else p
+        pos = put(out, pos, pc_d, pc_o[k], pc_o[k + 1])
+        pos = put(out, pos, p10, 0, len(p10))
+        for j in range(prev_o[i], prev_o[i + 1]):
+            b = prev_d[j]
+            out[pos] = hexd[b >> 4]
+            out[pos + 1] = hexd[b & 15]
+            pos += 2
+        if ret_n[i]:
+            pos = put(out, pos, p13, 0, len(p13))
+        else:
+            pos = put(out, pos, p11, 0, len(p11))
+            pos = number(out, pos, ret[i])
+            pos = put(out, pos, p12, 0, len(p12))
+        pos = number(out, pos, seq[i])
+        pos = put(out, pos, p14, 0, len(p14))
+        k = len(sc_has) if site_n[i] else s
+        pos = put(out, pos, sc_d, sc_o[k], sc_o[k + 1])
+        pos = put(out, pos, p15, 0, len(p15))
+        pos = put(out, pos, unit_d, unit_o[i], unit_o[i + 1])
+        pos = put(out, pos, p16, 0, len(p16))
+    offsets[n] = pos
+    return out[:pos], offsets, odd
