@@ -86,10 +86,31 @@ def _plain_rate(engine: Engine) -> Rate:
     return Rate(count / (time.perf_counter() - started), count / (_cpu() - cpu))
 
 
-def _verify_rate(engine: Engine, jobs: int, columns: bool = True) -> Rate:
-    started, cpu = time.perf_counter(), _cpu()
-    report = verify_ledger(engine, SIGNER.name, SIGNER.public_key, jobs=jobs, columns=columns)
-    return Rate(report.entries / (time.perf_counter() - started), report.entries / (_cpu() - cpu))
+def _verify_rate(engine: Engine, jobs: int, columns: bool | None = None) -> Rate:
+    """Entries/s of one verification, by wall time and by CPU time of this process
+    and its workers. Workers started by a forkserver (when this process already
+    has threads, see ``verify_parallel._start_method``) are not this process's
+    children, so their CPU is the sum of what each says its range cost
+    (``RangeResult.cpu``) where that is more than the children's."""
+    folder = verify_fold.Folder
+    real_add = folder.add
+    ranges = [0.0]
+
+    def add(self: verify_fold.Folder, part: Any) -> None:
+        ranges[0] += part.cpu
+        real_add(self, part)
+
+    folder.add = add  # type: ignore[method-assign]
+    me, children = _cpu_parts()
+    started = time.perf_counter()
+    try:
+        report = verify_ledger(engine, SIGNER.name, SIGNER.public_key, jobs=jobs, columns=columns)
+    finally:
+        folder.add = real_add  # type: ignore[method-assign]
+    wall = time.perf_counter() - started
+    me2, children2 = _cpu_parts()
+    cpu = (me2 - me) + max(children2 - children, ranges[0])
+    return Rate(report.entries / wall, report.entries / cpu)
 
 
 class Split(NamedTuple):
