@@ -9,7 +9,8 @@ the columnar verify path does, and times on the very same rows, best of ``--repe
 row):
 
 1. ours: :func:`ledger.encode_columns.leaf_hashes` on the DataFrame, and apart,
-   its two parts: the JSON text built by polars, and SHA-256 of each row's bytes;
+   its two parts: the bytes spelled by the numba loop (:mod:`ledger.encode_kernel`),
+   and SHA-256 of each row's bytes;
 2. the row path: ``[merkle.leaf_hash(b) for b in rows.encode_rows(rows, codes)]``
    on the rows as tuples (``DataFrame.rows()``);
 3. :func:`ledger.encode_columns.scan_digests` beside ``hops.scan_digest`` called
@@ -22,6 +23,8 @@ only on an idle machine: the load average is printed beside them.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import itertools
 import os
 import sqlite3
 import sys
@@ -39,6 +42,7 @@ from benchmarks.verify_setup import kept_ledger
 from ledger import encode_columns, merkle
 from ledger.database import make_engine
 from ledger.encode_columns import leaf_hashes, scan_digests
+from ledger.encode_kernel import leaf_inputs
 from ledger.entry_columns import open_reader
 from ledger.rows import CodeBook, encode_rows
 from ledger.verify_scan import _SQL
@@ -109,25 +113,17 @@ def main() -> None:
         sys.exit("scan_digests differs from hops.scan_digest")
 
     frame = df.select(pl.col(c).cast(t) for c, t in encode_columns.SCHEMA.items())
-    parties, sites = tuple(codes.parties.items()), tuple(codes.sites.items())
-    text = encode_columns._leaf_text(parties, sites, encode_columns._odd_columns(frame))
-    raw = frame.select(text.cast(pl.Binary)).to_series().to_list()
-    prefix = encode_columns._LEAF_PREFIX
+    spelled = leaf_inputs(frame, codes)
 
     def hash_only() -> None:
-        copy = prefix.copy
-        for value in raw:
-            h = copy()
-            h.update(value)
-            h.digest()
+        view, sha = memoryview(spelled.data), hashlib.sha256  # type: ignore[arg-type]
+        for a, b in itertools.pairwise(spelled.offsets.tolist()):
+            sha(view[a:b]).digest()
 
     timings = {
         "leaf_hashes (DataFrame)": _best(lambda: leaf_hashes(df, codes), args.repeat, n),
-        "  its check of text and times": _best(
-            lambda: encode_columns._odd_columns(frame), args.repeat, n
-        ),
-        "  its JSON text (polars, to bytes)": _best(
-            lambda: frame.select(text.cast(pl.Binary)).to_series().to_list(), args.repeat, n
+        "  its spelling (numba over Arrow)": _best(
+            lambda: leaf_inputs(frame, codes), args.repeat, n
         ),
         "  its SHA-256 of each row": _best(hash_only, args.repeat, n),
         "encode_rows + merkle.leaf_hash": _best(

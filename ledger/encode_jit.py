@@ -203,3 +203,78 @@ def build(  # type: ignore[no-untyped-def]  # numba types the arrays
         pos = put(out, pos, p16, 0, len(p16))
     offsets[n] = pos
     return out[:pos], offsets, odd
+
+
+@njit(cache=True)
+def build_digests(  # type: ignore[no-untyped-def]  # numba types the arrays
+    n, room,
+    at, at_n, kind_o, kind_d, kind_n, unit_o, unit_d, unit_n,
+    party, party_n, cp, cp_n, cont_o, cont_d, cont_n,
+    pc_o, pc_d, pc_has, pc_null, packing,
+    p0, p1, p2, p3, p4, p5, p6,
+):  # fmt: skip
+    """``ledger.hops._DIGEST`` of each row as ``verify_scan.receipt_digest`` calls
+    ``scan_digest``: party and counterparty codes by id ('""' for an id the code
+    book lacks, and for no counterparty), the container for packing only."""
+    out = np.empty(room, np.uint8)
+    offsets = np.empty(n + 1, np.int64)
+    odd = np.zeros(n, np.bool_)
+    empty = len(pc_has) + 1  # not an id: '""'
+    pos = 0
+    for i in range(n):
+        offsets[i] = pos
+        if at_n[i] or kind_n[i] or unit_n[i] or at[i] == -9_223_372_036_854_775_807 - 1:
+            odd[i] = True
+            continue
+        k0, k1 = kind_o[i], kind_o[i + 1]
+        packs = k1 - k0 == len(packing)
+        if packs:
+            for j in range(len(packing)):
+                if kind_d[k0 + j] != packing[j]:
+                    packs = False
+                    break
+        into = packs and not cont_n[i] and cont_o[i + 1] > cont_o[i]
+        if not (
+            plain(kind_d, k0, k1)
+            and plain(unit_d, unit_o[i], unit_o[i + 1])
+            and (not into or plain(cont_d, cont_o[i], cont_o[i + 1]))
+        ):
+            odd[i] = True
+            continue
+        pos = put(out, pos, p0, 0, len(p0))
+        pos = number(out, pos, at[i])
+        pos = put(out, pos, p1, 0, len(p1))
+        if into:
+            out[pos] = 0x22
+            pos = put(out, pos + 1, cont_d, cont_o[i], cont_o[i + 1])
+            out[pos] = 0x22
+            pos += 1
+        else:
+            out[pos], out[pos + 1] = 0x22, 0x22
+            pos += 2
+        pos = put(out, pos, p2, 0, len(p2))
+        c = cp[i]
+        k = empty if cp_n[i] or c < 0 or c >= len(pc_has) or not pc_has[c] else c
+        if k == empty:
+            out[pos], out[pos + 1] = 0x22, 0x22
+            pos += 2
+        else:
+            pos = put(out, pos, pc_d, pc_o[k], pc_o[k + 1])
+        pos = put(out, pos, p3, 0, len(p3))
+        pos = put(out, pos, kind_d, k0, k1)
+        pos = put(out, pos, p4, 0, len(p4))
+        p = party[i]
+        if party_n[i]:
+            k = len(pc_has) if pc_null[0] else empty
+        else:
+            k = p if 0 <= p < len(pc_has) and pc_has[p] else empty
+        if k == empty:
+            out[pos], out[pos + 1] = 0x22, 0x22
+            pos += 2
+        else:
+            pos = put(out, pos, pc_d, pc_o[k], pc_o[k + 1])
+        pos = put(out, pos, p5, 0, len(p5))
+        pos = put(out, pos, unit_d, unit_o[i], unit_o[i + 1])
+        pos = put(out, pos, p6, 0, len(p6))
+    offsets[n] = pos
+    return out[:pos], offsets, odd

@@ -26,7 +26,7 @@ import polars as pl
 from ledger.canonical import _code
 from ledger.rows import CodeBook
 
-__all__ = ["LeafInputs", "leaf_inputs"]
+__all__ = ["LeafInputs", "digest_inputs", "leaf_inputs"]
 
 U8 = npt.NDArray[np.uint8]
 I64 = npt.NDArray[np.int64]
@@ -104,13 +104,51 @@ _LARGE_STRING: Any = None
 _LARGE_BINARY: Any = None
 
 
-def leaf_inputs(df: pl.DataFrame, codes: CodeBook) -> LeafInputs:
-    """The leaf hash inputs of every row of ``df`` (see the module doc)."""
+def _arrow_types() -> None:
     global _LARGE_STRING, _LARGE_BINARY
     if _LARGE_STRING is None:
         import pyarrow as pa
 
         _LARGE_STRING, _LARGE_BINARY = pa.large_string(), pa.large_binary()
+
+
+# ledger.hops._DIGEST's pieces between the values, in order.
+_DIGEST_PIECES = (
+    b'{"at_ms":',
+    b',"container":',
+    b',"counterparty":',
+    b',"kind":"',
+    b'","party":',
+    b',"unit":"',
+    b'"}',
+)
+
+
+def digest_inputs(df: pl.DataFrame, codes: CodeBook) -> LeafInputs:
+    """The scan digest inputs (``ledger.hops._DIGEST``'s text) of every row of ``df``
+    as ``verify_scan.receipt_digest`` has ``scan_digest`` spell them for a scan
+    whose scanned entry is that row; ``odd`` rows as for :func:`leaf_inputs`."""
+    _arrow_types()
+    from ledger.encode_jit import build_digests
+
+    n = df.height
+    kind, unit, container = (_text(df[c]) for c in ("kind", "unit", "container"))
+    at, party, cp = (_ints(df[c]) for c in ("at_ms", "party_id", "counterparty_id"))
+    parties = _codes(codes.parties)
+    room = 120 * n + sum(len(t[1]) for t in (kind, unit, container)) + n * 2 * parties[4]
+    pieces = [np.frombuffer(p, np.uint8) for p in _DIGEST_PIECES]
+    data, offsets, odd = build_digests(
+        n, room, *at, *kind, *unit, *party, *cp, *container, *parties[:4], _PACKING, *pieces
+    )
+    return LeafInputs(data, offsets, odd)
+
+
+_PACKING = np.frombuffer(b"packing", np.uint8)
+
+
+def leaf_inputs(df: pl.DataFrame, codes: CodeBook) -> LeafInputs:
+    """The leaf hash inputs of every row of ``df`` (see the module doc)."""
+    _arrow_types()
     n = df.height
     kind, unit, container, device, anomaly, prev = (
         _text(df[c]) for c in ("kind", "unit", "container", "device", "anomaly", "prev_hash")
