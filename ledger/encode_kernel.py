@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import numpy.typing as npt
 import polars as pl
+import pyarrow as pa
 
 from ledger.canonical import _code
 from ledger.rows import CodeBook
@@ -100,16 +101,7 @@ def _codes(codes: dict[int | None, str]) -> tuple[I64, U8, B1, I64, int]:
 
 
 _HEX = np.frombuffer(b"0123456789abcdef", np.uint8)
-_LARGE_STRING: Any = None
-_LARGE_BINARY: Any = None
-
-
-def _arrow_types() -> None:
-    global _LARGE_STRING, _LARGE_BINARY
-    if _LARGE_STRING is None:
-        import pyarrow as pa
-
-        _LARGE_STRING, _LARGE_BINARY = pa.large_string(), pa.large_binary()
+_LARGE_STRING, _LARGE_BINARY = pa.large_string(), pa.large_binary()
 
 
 # ledger.hops._DIGEST's pieces between the values, in order.
@@ -128,7 +120,6 @@ def digest_inputs(df: pl.DataFrame, codes: CodeBook) -> LeafInputs:
     """The scan digest inputs (``ledger.hops._DIGEST``'s text) of every row of ``df``
     as ``verify_scan.receipt_digest`` has ``scan_digest`` spell them for a scan
     whose scanned entry is that row; ``odd`` rows as for :func:`leaf_inputs`."""
-    _arrow_types()
     from ledger.encode_jit import build_digests
 
     n = df.height
@@ -148,7 +139,6 @@ _PACKING = np.frombuffer(b"packing", np.uint8)
 
 def leaf_inputs(df: pl.DataFrame, codes: CodeBook) -> LeafInputs:
     """The leaf hash inputs of every row of ``df`` (see the module doc)."""
-    _arrow_types()
     n = df.height
     kind, unit, container, device, anomaly, prev = (
         _text(df[c]) for c in ("kind", "unit", "container", "device", "anomaly", "prev_hash")
