@@ -136,7 +136,7 @@ def _postgresql_reader(url: str, snapshot: str, sql: str) -> ColumnReader | None
         import adbc_driver_postgresql.dbapi as adbc
     except ImportError:
         return None
-    if not _SNAPSHOT_ID.match(snapshot):
+    if not SNAPSHOT_ID.match(snapshot):
         return None
     conn = adbc.connect(url, autocommit=False)
     try:
@@ -155,7 +155,8 @@ def _postgresql_reader(url: str, snapshot: str, sql: str) -> ColumnReader | None
     return ColumnReader(run, sql, conn.close)
 
 
-_SNAPSHOT_ID = re.compile(r"^[0-9A-Fa-f-]+$")
+SNAPSHOT_ID = re.compile(r"^[0-9A-Fa-f-]+$")
+"""What ``pg_export_snapshot()`` returns: safe to quote in ``SET TRANSACTION SNAPSHOT``."""
 
 
 def open_reader(conn: Connection, sql: str) -> ColumnReader | None:

@@ -20,7 +20,6 @@ those rows as it always has.
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,7 +29,7 @@ from sqlalchemy import Connection, Engine
 from ledger.custody import apply_entry
 from ledger.database import is_sqlite, make_engine, placeholder
 from ledger.encode_columns import leaf_hashes
-from ledger.entry_columns import ColumnReader, ColumnsUnavailable, open_reader
+from ledger.entry_columns import SNAPSHOT_ID, ColumnReader, ColumnsUnavailable, open_reader
 from ledger.ids import EntryKind
 from ledger.rows import CodeBook, Row
 from ledger.verify_derived import (
@@ -80,8 +79,6 @@ RESETS = frozenset(
 Before = tuple[str, str, "str | None", bool]
 """An entry applied before the unit's custody is fixed in a range: (kind value,
 party code, counterparty code, whether it is the unit's first entry in the range)."""
-
-_SNAPSHOT_ID = re.compile(r"^[0-9A-Fa-f-]+$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -389,7 +386,7 @@ def _verify_range(job: RangeJob) -> RangeResult:
             if not is_sqlite(conn):
                 conn = conn.execution_options(isolation_level="REPEATABLE READ")
                 if job.snapshot is not None:
-                    if not _SNAPSHOT_ID.match(job.snapshot):
+                    if not SNAPSHOT_ID.match(job.snapshot):
                         return RangeResult(job.lo, job.hi, in_place=False)
                     conn.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{job.snapshot}'")
             receipts = ReceiptCheck(conn, job.codes) if job.check_receipts else None
