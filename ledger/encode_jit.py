@@ -32,6 +32,14 @@ def plain(src: Any, lo: int, hi: int) -> bool:
     return True
 
 
+@njit(cache=True, inline="always")
+def coded(code_id: int, is_null: bool, has: Any, null_has: Any) -> bool:
+    """The code book has a code for this id (for a null id: a code for None)."""
+    if is_null:
+        return bool(null_has[0] != 0)
+    return 0 <= code_id < len(has) and bool(has[code_id])
+
+
 @njit(cache=True)
 def number(out: Any, pos: int, value: int) -> int:
     if value < 0:
@@ -90,24 +98,10 @@ def build(  # type: ignore[no-untyped-def]  # numba types the arrays
             low = -9_223_372_036_854_775_807 - 1
             bad = seq[i] == low or lat[i] == low or lon[i] == low or dseq[i] == low
             bad = bad or ret[i] == low
-        p = party[i]
-        if not bad:
-            if party_n[i]:
-                bad = pc_null[0] == 0
-            else:
-                bad = p < 0 or p >= len(pc_has) or not pc_has[p]
-        c = cp[i]
-        if not bad:
-            if cp_n[i]:
-                bad = pc_null[0] == 0
-            else:
-                bad = c < 0 or c >= len(pc_has) or not pc_has[c]
-        s = site[i]
-        if not bad:
-            if site_n[i]:
-                bad = sc_null[0] == 0
-            else:
-                bad = s < 0 or s >= len(sc_has) or not sc_has[s]
+        p, c, s = party[i], cp[i], site[i]
+        bad = bad or not coded(p, party_n[i], pc_has, pc_null)
+        bad = bad or not coded(c, cp_n[i], pc_has, pc_null)
+        bad = bad or not coded(s, site_n[i], sc_has, sc_null)
         if not bad:
             bad = not (
                 plain(kind_d, kind_o[i], kind_o[i + 1])
