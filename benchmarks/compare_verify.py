@@ -49,8 +49,8 @@ from sqlalchemy import Engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.ledger_setup import pg_url
-from benchmarks.verify_setup import ENTRIES_PER_UNIT, SIGNER, kept_ledger
+# benchmarks.verify_setup (which loads the web app's models) is imported where it
+# is used: on Python before 3.13 every --jobs worker imports this main module again.
 from ledger import verify_fold, verify_ledger
 from ledger.database import make_engine, placeholder
 from ledger.verify import CHUNK
@@ -60,6 +60,13 @@ from ledger.verify_scan import _SQL, read_rows
 class Rate(NamedTuple):
     wall: float  # entries per second of wall time
     cpu: float  # entries per CPU second, this process and its workers together
+
+
+def _key() -> tuple[str, bytes]:
+    """The kept ledgers' checkpoint key: name, public key."""
+    from benchmarks.verify_setup import SIGNER
+
+    return SIGNER.name, SIGNER.public_key
 
 
 def _cpu() -> float:
@@ -90,26 +97,27 @@ def _verify_rate(engine: Engine, jobs: int, columns: bool | None = None) -> Rate
     """Entries/s of one verification, by wall time and by CPU time of this process
     and its workers. Workers started by a forkserver (when this process already
     has threads, see ``verify_parallel._start_method``) are not this process's
-    children, so their CPU is the sum of what each says its range cost
-    (``RangeResult.cpu``) where that is more than the children's."""
+    children, so their CPU is what each says it spent since it started
+    (``RangeResult.process_cpu`` of its last range: starting up included) where
+    that is more than the children's."""
     folder = verify_fold.Folder
     real_add = folder.add
-    ranges = [0.0]
+    workers: dict[int, float] = {}
 
     def add(self: verify_fold.Folder, part: Any) -> None:
-        ranges[0] += part.cpu
+        workers[part.pid] = max(workers.get(part.pid, 0.0), part.process_cpu)
         real_add(self, part)
 
     folder.add = add  # type: ignore[method-assign]
     me, children = _cpu_parts()
     started = time.perf_counter()
     try:
-        report = verify_ledger(engine, SIGNER.name, SIGNER.public_key, jobs=jobs, columns=columns)
+        report = verify_ledger(engine, *_key(), jobs=jobs, columns=columns)
     finally:
         folder.add = real_add  # type: ignore[method-assign]
     wall = time.perf_counter() - started
     me2, children2 = _cpu_parts()
-    cpu = (me2 - me) + max(children2 - children, ranges[0])
+    cpu = (me2 - me) + max(children2 - children, sum(workers.values()))
     return Rate(report.entries / wall, report.entries / cpu)
 
 
@@ -125,7 +133,8 @@ class Split(NamedTuple):
 
 def _split_run(engine: Engine, jobs: int) -> Split:
     """``verify_ledger(jobs=jobs)``, timing the parent's pass and fold and adding up
-    what the workers say each range cost (``RangeResult.cpu``)."""
+    what the workers say each range cost (``RangeResult.cpu``) and each process
+    spent in all (``RangeResult.process_cpu``, for workers a forkserver started)."""
     import ledger.verify as verify_module
 
     spent = {"pass": 0.0, "fold": 0.0, "ranges": 0.0}
@@ -143,8 +152,11 @@ def _split_run(engine: Engine, jobs: int) -> Split:
 
         return run
 
+    processes: dict[int, float] = {}
+
     def add(self: verify_fold.Folder, part: Any) -> None:
         spent["ranges"] += part.cpu
+        processes[part.pid] = max(processes.get(part.pid, 0.0), part.process_cpu)
         timed("fold", real_add)(self, part)
 
     verify_module.scan_in_parallel = timed("pass", real_pass)  # type: ignore[assignment]
@@ -152,12 +164,13 @@ def _split_run(engine: Engine, jobs: int) -> Split:
     folder.finish = timed("fold", real_finish)  # type: ignore[method-assign]
     me, workers = _cpu_parts()
     try:
-        verify_ledger(engine, SIGNER.name, SIGNER.public_key, jobs=jobs)
+        verify_ledger(engine, *_key(), jobs=jobs)
     finally:
         verify_module.scan_in_parallel = real_pass  # type: ignore[assignment]
         folder.add, folder.finish = real_add, real_finish  # type: ignore[method-assign]
     me2, workers2 = _cpu_parts()
-    return Split(me2 - me, spent["pass"], spent["fold"], workers2 - workers, spent["ranges"])
+    spent_workers = max(workers2 - workers, sum(processes.values()))
+    return Split(me2 - me, spent["pass"], spent["fold"], spent_workers, spent["ranges"])
 
 
 def _cpu_parts() -> tuple[float, float]:
@@ -194,6 +207,9 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args()
+    from benchmarks.ledger_setup import pg_url
+    from benchmarks.verify_setup import ENTRIES_PER_UNIT, kept_ledger
+
     entries = args.entries - args.entries % ENTRIES_PER_UNIT
     kinds = ["sqlite"] + (["postgresql"] if pg_url() else [])
     print(

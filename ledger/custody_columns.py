@@ -32,6 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ledger.custody import Custody, UnitState, apply_entry
+from ledger.encode_kernel import readonly
 from ledger.ids import EntryKind
 from ledger.rows import CodeBook
 
@@ -56,6 +57,7 @@ __all__ = [
     "UnitStore",
     "derive_table",
     "follow",
+    "follow_frame",
     "kind_codes",
 ]
 
@@ -479,20 +481,10 @@ def follow(
     breaks = np.empty(n, np.int64)
     break_prev = np.empty(n, np.int64)
     decls = np.empty(n, np.int64)
+    inputs = (seq_a, unit_a, kind_a, party_a, cp_a, container_a, retracting)
+    inputs += (prev_buf, prev_off, prev_len, leaf_buf, leaf_off, leaf_len)
     nb, nd = _kernel()(
-        seq_a,
-        unit_a,
-        kind_a,
-        party_a,
-        cp_a,
-        container_a,
-        retracting,
-        prev_buf,
-        prev_off,
-        prev_len,
-        leaf_buf,
-        leaf_off,
-        leaf_len,
+        *map(readonly, inputs),  # one compiled version whatever the callers hand over
         store.seen,
         store.state,
         store.holder,
@@ -520,6 +512,42 @@ def follow(
             (int(seq_a[i]), int(unit_a[i]), name, int(retracts_a[i]) if retracting[i] else None)
         )
     return chain_breaks, declarations
+
+
+def follow_frame(
+    store: UnitStore, frame: pl.DataFrame, leaves: Sequence[bytes] | Hashes
+) -> tuple[list[tuple[int, int | None]], list[tuple[int, int, str, int | None]]] | None:
+    """:func:`follow` over a chunk held as polars columns
+    (:data:`ledger.entry_columns.SCHEMA`) and its ``leaves``: the kind names
+    coded, null counterparty and container ids as -1. None, ``store`` unchanged,
+    when the chunk cannot be followed in arrays (a null unit, party or seq, an id
+    the store cannot index: :func:`follow`'s ValueError); the caller then follows
+    it row by row, which names what is wrong."""
+    import polars as pl
+
+    cols = frame.select(
+        pl.col("seq"),
+        pl.col("unit_id"),
+        pl.col("kind").replace_strict(KIND_CODES, default=UNKNOWN_KIND, return_dtype=pl.Int64),
+        pl.col("party_id"),
+        pl.col("counterparty_id").fill_null(-1),
+        pl.col("container_id").fill_null(-1),
+        pl.col("retracts_seq").is_not_null().alias("retracting"),
+        pl.col("retracts_seq").fill_null(-1),
+    )
+    if cols.null_count().sum_horizontal()[0]:
+        return None
+    seq, unit, kind, party, cp, container, retracting, retracts = (
+        cols.to_series(i).to_numpy() for i in range(8)
+    )
+    names = frame["kind"].to_list() if (retracting & (kind == UNKNOWN_KIND)).any() else None
+    try:
+        return follow(
+            store, seq, unit, kind, party, cp, container, retracting, retracts,
+            frame["prev_hash"].to_list(), leaves, kind_names=names,
+        )  # fmt: skip
+    except ValueError:
+        return None
 
 
 def _follow_kernel(

@@ -27,7 +27,20 @@ import pyarrow as pa
 from ledger.canonical import _code
 from ledger.rows import CodeBook
 
-__all__ = ["LeafInputs", "digest_inputs", "leaf_inputs"]
+__all__ = [
+    "DIGEST_INTS",
+    "DIGEST_TEXT",
+    "LEAF_INTS",
+    "LEAF_TEXT",
+    "Ints",
+    "LeafInputs",
+    "Text",
+    "digest_inputs",
+    "leaf_inputs",
+    "readonly",
+    "spell_digests",
+    "spell_leaves",
+]
 
 U8 = npt.NDArray[np.uint8]
 I64 = npt.NDArray[np.int64]
@@ -64,7 +77,43 @@ class LeafInputs(NamedTuple):
     odd: B1
 
 
-def _text(series: pl.Series) -> tuple[I64, U8, B1]:
+Text = tuple[I64, U8, B1]
+"""A text or binary column as the loops take it: Arrow offsets (n + 1), bytes, nulls."""
+Ints = tuple[I64, B1]
+"""An integer column as the loops take it: values (0 where null), nulls."""
+
+LEAF_TEXT = ("kind", "unit", "container", "device", "anomaly", "prev_hash")
+LEAF_INTS = (
+    "seq",
+    "at_ms",
+    "party_id",
+    "counterparty_id",
+    "site_id",
+    "lat_e6",
+    "lon_e6",
+    "device_seq",
+    "retracts_seq",
+)
+DIGEST_TEXT = ("kind", "unit", "container")
+DIGEST_INTS = ("at_ms", "party_id", "counterparty_id")
+
+
+def readonly(a: Any) -> Any:
+    """A read-only view of array ``a``. Every array the compiled loops take is
+    handed over read-only: numba compiles (and caches) one version of a loop per
+    combination of argument types, read-only or not included, and polars hands out
+    copies or views of its buffers depending on the data; one combination means one
+    version, loaded once (:mod:`ledger.verify_preload` loads it ahead)."""
+    view = a.view()
+    view.setflags(write=False)
+    return view
+
+
+def _frozen(columns: dict[str, Any], names: tuple[str, ...]) -> list[Any]:
+    return [tuple(readonly(a) for a in columns[c]) for c in names]
+
+
+def _text(series: pl.Series) -> Text:
     """(offsets, bytes, nulls) of a String or Binary column's Arrow buffers."""
     array: Any = series.to_arrow()
     if array.type not in (_LARGE_STRING, _LARGE_BINARY):
@@ -76,7 +125,7 @@ def _text(series: pl.Series) -> tuple[I64, U8, B1]:
     return offsets, data, series.is_null().to_numpy()
 
 
-def _ints(series: pl.Series) -> tuple[I64, B1]:
+def _ints(series: pl.Series) -> Ints:
     """(values with 0 for null, nulls) of an integer column."""
     return series.fill_null(0).cast(pl.Int64).to_numpy(), series.is_null().to_numpy()
 
@@ -120,11 +169,21 @@ def digest_inputs(df: pl.DataFrame, codes: CodeBook) -> LeafInputs:
     """The scan digest inputs (``ledger.hops._DIGEST``'s text) of every row of ``df``
     as ``verify_scan.receipt_digest`` has ``scan_digest`` spell them for a scan
     whose scanned entry is that row; ``odd`` rows as for :func:`leaf_inputs`."""
+    text = {c: _text(df[c]) for c in DIGEST_TEXT}
+    ints = {c: _ints(df[c]) for c in DIGEST_INTS}
+    return spell_digests(df.height, text, ints, codes)
+
+
+def spell_digests(
+    n: int, text: dict[str, Text], ints: dict[str, Ints], codes: CodeBook
+) -> LeafInputs:
+    """:func:`digest_inputs` over the columns' arrays: ``text`` by name for
+    :data:`DIGEST_TEXT` (offsets, bytes, nulls as :func:`_text` gives them),
+    ``ints`` for :data:`DIGEST_INTS` (values, nulls as :func:`_ints`)."""
     from ledger.encode_jit import build_digests
 
-    n = df.height
-    kind, unit, container = (_text(df[c]) for c in ("kind", "unit", "container"))
-    at, party, cp = (_ints(df[c]) for c in ("at_ms", "party_id", "counterparty_id"))
+    kind, unit, container = _frozen(text, DIGEST_TEXT)
+    at, party, cp = _frozen(ints, DIGEST_INTS)
     parties = _codes(codes.parties)
     room = 120 * n + sum(len(t[1]) for t in (kind, unit, container)) + n * 2 * parties[4]
     pieces = [np.frombuffer(p, np.uint8) for p in _DIGEST_PIECES]
@@ -139,24 +198,19 @@ _PACKING = np.frombuffer(b"packing", np.uint8)
 
 def leaf_inputs(df: pl.DataFrame, codes: CodeBook) -> LeafInputs:
     """The leaf hash inputs of every row of ``df`` (see the module doc)."""
-    n = df.height
-    kind, unit, container, device, anomaly, prev = (
-        _text(df[c]) for c in ("kind", "unit", "container", "device", "anomaly", "prev_hash")
-    )
-    seq, at, party, cp, site, lat, lon, dseq, retracts = (
-        _ints(df[c])
-        for c in (
-            "seq",
-            "at_ms",
-            "party_id",
-            "counterparty_id",
-            "site_id",
-            "lat_e6",
-            "lon_e6",
-            "device_seq",
-            "retracts_seq",
-        )
-    )
+    text = {c: _text(df[c]) for c in LEAF_TEXT}
+    ints = {c: _ints(df[c]) for c in LEAF_INTS}
+    return spell_leaves(df.height, text, ints, codes)
+
+
+def spell_leaves(
+    n: int, text: dict[str, Text], ints: dict[str, Ints], codes: CodeBook
+) -> LeafInputs:
+    """:func:`leaf_inputs` over the columns' arrays: ``text`` by name for
+    :data:`LEAF_TEXT` (offsets, bytes, nulls as :func:`_text` gives them),
+    ``ints`` for :data:`LEAF_INTS` (values, nulls as :func:`_ints`)."""
+    kind, unit, container, device, anomaly, prev = _frozen(text, LEAF_TEXT)
+    seq, at, party, cp, site, lat, lon, dseq, retracts = _frozen(ints, LEAF_INTS)
     parties, sites = _codes(codes.parties), _codes(codes.sites)
     room = 400 * n + sum(len(t[1]) for t in (kind, unit, container, device, anomaly))
     room += 2 * len(prev[1]) + n * (3 * parties[4] + sites[4])

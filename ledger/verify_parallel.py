@@ -206,7 +206,7 @@ def scan_in_parallel(
             check_nodes,
             receipts is not None,
             check_units,
-            span >= COLUMNS_MIN_ENTRIES if columns is None else columns,
+            total >= COLUMNS_MIN_ENTRIES if columns is None else columns,
         )
         for lo in range(0, total, span)
     ]
@@ -238,6 +238,9 @@ def scan_in_parallel(
     except BrokenProcessPool:
         say("a worker process stopped: one process verifies the log")
         return None
+    except (EOFError, OSError):  # the forkserver could not start or fork a worker
+        say("worker processes could not be started: one process verifies the log")
+        return None
     except UnitsAcrossRanges as across:
         say(
             "a unit whose row a worker compared, its entries taken to lie in one range,"
@@ -257,7 +260,8 @@ def _start_method() -> str:
     """``fork`` when this process has one thread (workers then start at once, with
     the modules already imported, and touch nothing of the parent's but its code);
     otherwise ``forkserver`` (workers forked from a server process started once,
-    which has imported the worker's modules and has no other thread), or
+    which has imported the main module and the worker's modules and loaded the
+    compiled loops, :mod:`ledger.verify_preload`, and has no other thread), or
     ``spawn`` where there is none, since forking a process with threads is unsafe:
     a lock another thread held stays held in the child (polars' thread pool, once
     the one-process pass has read columns, deadlocked forked workers)."""
@@ -265,7 +269,11 @@ def _start_method() -> str:
     if "fork" in methods and _threads() == 1:
         return "fork"
     if "forkserver" in methods:
-        multiprocessing.get_context("forkserver").set_forkserver_preload(["ledger.verify_range"])
+        # "__main__" takes effect from CPython 3.13 (gh-126631): before it, every
+        # worker imports the main module itself (keep a program's main module light).
+        multiprocessing.get_context("forkserver").set_forkserver_preload(
+            ["__main__", "ledger.verify_preload"]
+        )
         return "forkserver"
     return "spawn"
 

@@ -20,6 +20,7 @@ those rows as it always has.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -152,6 +153,8 @@ class RangeResult:
     closed: bool = False  # some scan ended inside the range
     last_row: Row | None = None
     cpu: float = 0.0  # CPU seconds the worker spent on the range (connect, read, verify)
+    pid: int = 0  # the worker process
+    process_cpu: float = 0.0  # its CPU seconds since it started, when it sent this
     units_checked: list[int] = field(default_factory=list)  # rows compared here, by id
     unit_problems: dict[int, Problem] = field(default_factory=dict)  # of those, the wrong
 
@@ -251,25 +254,21 @@ class _RangeScan(EntryScan):
         not in place (the parent then verifies in one process)."""
         job, conn = self.job, self.conn
         sql = _SQL.format(ph=placeholder(conn))
-        opened = reader = open_reader(conn, _SQL.format(ph="%d")) if job.columns else None
-        try:
-            for start in range(job.lo, job.hi, self.chunk):
-                end = min(start + self.chunk, job.hi)
-                rows = self._read(reader, start, end)
-                if rows is None:
-                    reader, rows = None, read_rows(conn, sql, (start, end))
-                    if rows:
-                        self._rows(rows)
-                if not rows:
-                    self.in_place = False
-                if not self.in_place:
-                    return
-                self._flush()
-                self.last_row = rows[-1]
-            self.in_place = self.expected == job.hi
-        finally:
-            if opened is not None:
-                opened.close()
+        reader = _reader(conn, job) if job.columns else None
+        for start in range(job.lo, job.hi, self.chunk):
+            end = min(start + self.chunk, job.hi)
+            rows = self._read(reader, start, end)
+            if rows is None:
+                reader, rows = None, read_rows(conn, sql, (start, end))
+                if rows:
+                    self._rows(rows)
+            if not rows:
+                self.in_place = False
+            if not self.in_place:
+                return
+            self._flush()
+            self.last_row = rows[-1]
+        self.in_place = self.expected == job.hi
 
     def _read(self, reader: ColumnReader | None, lo: int, hi: int) -> list[Row] | None:
         """Entries ``lo <= seq < hi`` read as columns and followed (their rows; empty
@@ -279,6 +278,7 @@ class _RangeScan(EntryScan):
         try:
             frame = reader.read(lo, hi)
         except ColumnsUnavailable:
+            _READERS[_reader_key(self.job)] = None  # this worker reads tuples from now on
             return None
         if not frame.height:
             return []
@@ -360,6 +360,22 @@ class _RangeScan(EntryScan):
 
 
 _ENGINES: dict[str, Engine] = {}
+_READERS: dict[tuple[str, str | None], ColumnReader | None] = {}
+
+
+def _reader_key(job: RangeJob) -> tuple[str, str | None]:
+    return job.url, job.snapshot
+
+
+def _reader(conn: Connection, job: RangeJob) -> ColumnReader | None:
+    """This worker's column reader for the verification ``job`` belongs to (one
+    per database and snapshot, opened on the worker's first range and kept for
+    the others: a worker serves one verification and ends with it); None when
+    the database cannot be read as columns."""
+    key = _reader_key(job)
+    if key not in _READERS:
+        _READERS[key] = open_reader(conn, _SQL.format(ph="%d"))
+    return _READERS[key]
 
 
 def _engine(url: str) -> Engine:
@@ -376,7 +392,9 @@ def verify_range(job: RangeJob) -> RangeResult:
     names it."""
     started = time.process_time()
     result = _verify_range(job)
-    result.cpu = time.process_time() - started
+    result.process_cpu = time.process_time()
+    result.cpu = result.process_cpu - started
+    result.pid = os.getpid()
     return result
 
 

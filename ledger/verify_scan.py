@@ -32,7 +32,7 @@ from sqlalchemy import Connection
 from ledger import merkle
 from ledger.append import _chunks, _summarize, loose_unpacking_note
 from ledger.custody import Custody, UnitState, apply_entry
-from ledger.custody_columns import KIND_CODES, UNKNOWN_KIND, UnitStore, follow
+from ledger.custody_columns import UnitStore, follow_frame
 from ledger.database import fetch_all, placeholder
 from ledger.encode_columns import leaf_hashes
 from ledger.entry_columns import SCHEMA, ColumnReader, ColumnsUnavailable
@@ -392,29 +392,10 @@ class EntryScan:
         cannot take the chunk."""
         store = self.store
         assert store is not None
-        cols = frame.select(
-            pl.col("seq"),
-            pl.col("unit_id"),
-            pl.col("kind").replace_strict(KIND_CODES, default=UNKNOWN_KIND, return_dtype=pl.Int64),
-            pl.col("party_id"),
-            pl.col("counterparty_id").fill_null(-1),
-            pl.col("container_id").fill_null(-1),
-            pl.col("retracts_seq").is_not_null().alias("retracting"),
-            pl.col("retracts_seq").fill_null(-1),
-        )
-        if cols.null_count().sum_horizontal()[0]:
+        followed = follow_frame(store, frame, leaves)
+        if followed is None:
             return False
-        seq, unit, kind, party, cp, container, retracting, retracts = (
-            cols.to_series(i).to_numpy() for i in range(8)
-        )
-        names = frame["kind"].to_list() if (retracting & (kind == UNKNOWN_KIND)).any() else None
-        try:
-            breaks, declarations = follow(
-                store, seq, unit, kind, party, cp, container, retracting, retracts,
-                frame["prev_hash"].to_list(), leaves, kind_names=names,
-            )  # fmt: skip
-        except ValueError:
-            return False
+        breaks, declarations = followed
         for at, previous in breaks:
             self._chain_break(at, previous)
         self.declarations.extend(declarations)
