@@ -481,7 +481,7 @@ def follow(
     breaks = np.empty(n, np.int64)
     break_prev = np.empty(n, np.int64)
     decls = np.empty(n, np.int64)
-    inputs = (seq_a, unit_a, kind_a, party_a, cp_a, container_a, retracting)
+    inputs: tuple[Any, ...] = (seq_a, unit_a, kind_a, party_a, cp_a, container_a, retracting)
     inputs += (prev_buf, prev_off, prev_len, leaf_buf, leaf_off, leaf_len)
     nb, nd = _kernel()(
         *map(readonly, inputs),  # one compiled version whatever the callers hand over

@@ -187,7 +187,8 @@ def spell_digests(
     parties = _codes(codes.parties)
     room = 120 * n + sum(len(t[1]) for t in (kind, unit, container)) + n * 2 * parties[4]
     pieces = [np.frombuffer(p, np.uint8) for p in _DIGEST_PIECES]
-    data, offsets, odd = build_digests(
+    loop: Any = build_digests  # numba types the arrays
+    data, offsets, odd = loop(
         n, room, *at, *kind, *unit, *party, *cp, *container, *parties[:4], _PACKING, *pieces
     )
     return LeafInputs(data, offsets, odd)
