@@ -25,14 +25,17 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+import polars as pl
 from sqlalchemy import Connection, Engine
 
 from ledger.custody import apply_entry
+from ledger.custody_columns import follow_frame
 from ledger.database import is_sqlite, make_engine, placeholder
-from ledger.encode_columns import leaf_hashes
-from ledger.entry_columns import SNAPSHOT_ID, ColumnReader, ColumnsUnavailable, open_reader
+from ledger.entry_columns import SNAPSHOT_ID, ColumnReader, open_reader
 from ledger.ids import EntryKind
 from ledger.rows import CodeBook, Row
+from ledger.scan_runs import scan_runs
 from ledger.verify_derived import (
     ReceiptCheck,
     check_tree_nodes,
@@ -41,6 +44,7 @@ from ledger.verify_derived import (
     unit_rows,
 )
 from ledger.verify_problems import Problem
+from ledger.verify_receipts import ColumnReceipts
 from ledger.verify_scan import (
     _DECLARATION,
     _KINDS,
@@ -76,6 +80,10 @@ RESETS = frozenset(
         EntryKind.RETURNING,
     }
 )
+
+_RESET_NAMES = [k.value for k in RESETS]
+_CUSTODY_NAMES = [k for k, kind in _KINDS.items() if kind is not _DECLARATION]
+_MOVE_NAMES = [_PACKING.value, _UNPACKING.value]
 
 Before = tuple[str, str, "str | None", bool]
 """An entry applied before the unit's custody is fixed in a range: (kind value,
@@ -162,10 +170,29 @@ class RangeResult:
 class _RangeScan(EntryScan):
     """:class:`EntryScan` over one range, leaving what crosses its borders open."""
 
-    def __init__(self, conn: Connection, job: RangeJob, receipts: ReceiptCheck | None) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        job: RangeJob,
+        receipts: ReceiptCheck | None,
+        reader: ColumnReader | None = None,
+    ) -> None:
+        """``reader``: read the range as columns (see :meth:`run_range`)."""
+        column_receipts = None
+        if reader is not None and receipts is not None:
+            column_receipts = ColumnReceipts(reader, receipts)
         super().__init__(
-            conn, job.codes, set(job.marks), self._nodes_check, self._receipts, job.chunk
+            conn,
+            job.codes,
+            set(job.marks),
+            self._nodes_check,
+            self._receipts,
+            job.chunk,
+            reader=reader,
+            column_receipts=None if column_receipts is None else self._column_receipts,
         )
+        self._checker = column_receipts
+        self.order: list[int] = []  # units followed in the store, as the range first names them
         self.job = job
         self.base = self.size = self.expected = job.lo
         self.in_place = True
@@ -200,14 +227,118 @@ class _RangeScan(EntryScan):
             return []
         return self.receipt_check(scans)
 
+    def _column_receipts(self, frame: pl.DataFrame) -> tuple[int, list[Problem]]:
+        """:meth:`_receipts` over columns: the closed scans of ``frame`` (device rows)
+        checked by :class:`~ledger.verify_receipts.ColumnReceipts`, all but the
+        range's first when it starts at ``lo`` (it may go on from the range before:
+        its rows go to the parent as ``lead``)."""
+        assert self._checker is not None
+        if not self.decided:
+            runs = scan_runs(frame)
+            if not runs.height:
+                return 0, []
+            self.decided = self.closed = True
+            if runs["first_seq"][0] == self.job.lo:
+                start, count = int(runs["start"][0]), int(runs["count"][0])
+                self.lead = frame.slice(start, count).rows()
+                frame = frame.slice(start + count)
+        scans, problems = self._checker(frame)
+        if scans:
+            self.closed = True
+        return scans, problems
+
     def _at_mark(self, size: int) -> None:
         self.mark_frontiers[size] = list(self.frontier)
+
+    def _leave_columns(self) -> None:
+        _READERS[_reader_key(self.job)] = None  # this worker reads tuples from now on
+        super()._leave_columns()
+
+    def _leave_store(self) -> None:
+        """The units followed in the store become ``units``, in the order the range
+        first names them; a unit whose custody is not fixed in the range (it is in
+        ``before``) gets none: what it applied in the store is the parent's to apply
+        (:meth:`_follow_units` applies nothing to it)."""
+        store = self.store
+        if store is None:
+            return
+        units = store.derived(self.codes, np.asarray(self.order, np.int64))
+        for uid in self.before:
+            units[uid].custody = DerivedUnit().custody
+        self.units, self.store, self.order = units, None, []
+
+    def _follow_frame(self, frame: pl.DataFrame, leaves: list[bytes]) -> None:
+        """:meth:`_follow_units` over a chunk's columns: the chains and custody in the
+        unit store (:func:`~ledger.custody_columns.follow_frame`), then what stays
+        open at the range's borders from the columns: each unit's first entry in the
+        range (whose ``prev`` is the parent's to check: no chain break for it), the
+        entries before its custody is fixed, the units packed or unpacked."""
+        store = self.store
+        heads = frame.filter(pl.col("unit_id").is_first_distinct()).select(
+            "unit_id", "seq", "prev_hash"
+        )
+        if store is None or heads["unit_id"].null_count():
+            self._follow_units(frame.rows(), leaves)
+            return
+        ids = heads["unit_id"].to_numpy()
+        inside = (ids >= 0) & (ids < len(store.seen))
+        known = np.zeros(len(ids), np.bool_)
+        known[inside] = store.seen[ids[inside]]
+        followed = follow_frame(store, frame, leaves)
+        if followed is None:  # the store cannot take it (store unchanged)
+            self._follow_units(frame.rows(), leaves)
+            return
+        breaks, declarations = followed
+        for at, previous in breaks:
+            if previous is not None:  # None: a unit's first entry in the range
+                self._chain_break(at, previous)
+        self.declarations.extend(declarations)
+        firsts, before = self.firsts, self.before
+        new = heads.filter(pl.Series(~known))
+        for uid, seq, prev in new.iter_rows():
+            firsts[uid] = (seq, bytes(prev))
+            before[uid] = []
+        self.order.extend(new["unit_id"].to_list())
+        if before:
+            self._follow_before(frame)
+        moved = frame.filter(pl.col("kind").is_in(_MOVE_NAMES) & pl.col("retracts_seq").is_null())
+        if moved.height:
+            self.moved.update(moved["unit_id"].to_list())
+
+    def _follow_before(self, frame: pl.DataFrame) -> None:
+        """The entries of ``frame`` that go to ``before``: those of units whose custody
+        is not fixed yet, of a kind that moves custody, up to the unit's first of
+        the kinds in :data:`RESETS` (which fixes it: the unit leaves ``before``)."""
+        before, firsts, parties = self.before, self.firsts, self.codes.parties
+        moving = frame.filter(
+            pl.col("unit_id").is_in(list(before))
+            & pl.col("kind").is_in(_CUSTODY_NAMES)
+            & pl.col("retracts_seq").is_null()
+        ).with_columns(reset=pl.col("kind").is_in(_RESET_NAMES))
+        if not moving.height:
+            return
+        fixed = pl.col("reset").cast(pl.Int8).cum_max().over("unit_id") > 0
+        waiting = moving.filter(~fixed).select(
+            "seq", "unit_id", "kind", "party_id", "counterparty_id"
+        )
+        for seq, uid, kind, party, cp in waiting.iter_rows():
+            before[uid].append(
+                (
+                    kind,
+                    parties.get(party, ""),
+                    None if cp is None else parties.get(cp, ""),
+                    seq == firsts[uid][0],
+                )
+            )
+        for uid in moving.filter(pl.col("reset"))["unit_id"].unique().to_list():
+            before.pop(uid, None)
 
     def _rows(self, rows: list[tuple[Any, ...]]) -> None:
         if self.in_place and not self._chunk_in_place(rows):
             self.in_place = False
 
     def _follow_units(self, rows: list[tuple[Any, ...]], leaves: list[bytes]) -> None:
+        self._leave_store()  # units followed in the store so far go on here
         parties = self.codes.parties
         units, firsts, before, moved = self.units, self.firsts, self.before, self.moved
         kinds, resets = _KINDS, RESETS
@@ -249,47 +380,43 @@ class _RangeScan(EntryScan):
 
     def run_range(self) -> None:
         """Read and verify the range a chunk at a time, as columns where the
-        database can be read so (:mod:`ledger.entry_columns`: the leaf hashes are
-        then derived over the columns), else as row tuples; stop at the first chunk
-        not in place (the parent then verifies in one process)."""
+        database can be read so (:mod:`ledger.entry_columns`: leaf hashes, chains,
+        custody and receipts then derived over the columns, as one process derives
+        them), else as row tuples; stop at the first chunk not in place (the parent
+        then verifies in one process)."""
         job, conn = self.job, self.conn
         sql = _SQL.format(ph=placeholder(conn))
-        reader = _reader(conn, job) if job.columns else None
         for start in range(job.lo, job.hi, self.chunk):
             end = min(start + self.chunk, job.hi)
-            rows = self._read(reader, start, end)
-            if rows is None:
-                reader, rows = None, read_rows(conn, sql, (start, end))
+            read, last = self._read_columns(start, end)
+            if not read:
+                rows = read_rows(conn, sql, (start, end))
                 if rows:
                     self._rows(rows)
-            if not rows:
+                    last = rows[-1]
+            if last is None:
                 self.in_place = False
             if not self.in_place:
                 return
             self._flush()
-            self.last_row = rows[-1]
+            self.last_row = last
         self.in_place = self.expected == job.hi
+        self._leave_store()
 
-    def _read(self, reader: ColumnReader | None, lo: int, hi: int) -> list[Row] | None:
-        """Entries ``lo <= seq < hi`` read as columns and followed (their rows; empty
-        when there are none), or None when they could not be read as columns."""
-        if reader is None:
-            return None
-        try:
-            frame = reader.read(lo, hi)
-        except ColumnsUnavailable:
-            _READERS[_reader_key(self.job)] = None  # this worker reads tuples from now on
-            return None
+    def _read_columns(self, lo: int, hi: int) -> tuple[bool, Row | None]:
+        """Entries ``lo <= seq < hi`` read as columns and followed: (True, the last
+        row, None when there are none); (False, None) when they could not be read as
+        columns (then neither is the rest of the range)."""
+        frame = self._read_frame(lo, hi)
+        if frame is None:
+            return False, None
         if not frame.height:
-            return []
-        rows = frame.rows()
-        try:
-            leaves = leaf_hashes(frame, self.codes)
-        except ValueError:
-            leaves = None  # not in place: encode_rows fails on it too
-        if self.in_place and (leaves is None or not self._chunk_in_place(rows, leaves)):
+            return True, None
+        if self.in_place and not self._frame_in_place(frame):
             self.in_place = False
-        return rows
+        else:
+            self._add_scans(frame)
+        return True, frame.row(-1)
 
     def check_closed_units(self) -> None:
         """Compare the units rows of the units whose entries all lie in this range, so
@@ -353,6 +480,9 @@ class _RangeScan(EntryScan):
         out.receipts = self.receipts
         if self.receipt_check is not None:
             out.receipts_matched = self.receipt_check.matched
+        if self._pending is not None:  # device rows of the last scan, still as columns
+            self._scan_rows = self._pending.rows() + self._scan_rows
+            self._pending = None
         out.lead, out.tail, out.closed = self.lead, self._scan_rows, self.closed
         out.last_row = self.last_row
         out.units_checked, out.unit_problems = self.units_checked, self.unit_problems
@@ -408,7 +538,8 @@ def _verify_range(job: RangeJob) -> RangeResult:
                         return RangeResult(job.lo, job.hi, in_place=False)
                     conn.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{job.snapshot}'")
             receipts = ReceiptCheck(conn, job.codes) if job.check_receipts else None
-            scan = _RangeScan(conn, job, receipts)
+            reader = _reader(conn, job) if job.columns else None
+            scan = _RangeScan(conn, job, receipts, reader)
             scan.run_range()
             if scan.in_place and job.check_units:
                 scan.check_closed_units()

@@ -35,6 +35,30 @@ def _outcome(engine: Any, signer: LedgerSigner, columns: bool, chunk: int = CHUN
     return (r.entries, r.units, r.receipts, r.tree_nodes, r.root, r.checkpoints_checked, r.checks)
 
 
+def _workers_and_one(engine: Any, signer: LedgerSigner, chunk: int) -> tuple[Any, Any]:
+    """(the outcome of ``--jobs 2`` workers reading columns, forced to verify ranges
+    of one or two chunks however small the log; one process reading tuples). The
+    workers must not fall back to one process."""
+    from ledger import verify_parallel
+
+    said: list[str] = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(verify_parallel, "MIN_ENTRIES_PER_JOB", 1)
+        patch.setattr(verify_parallel, "available_cores", lambda: 8)
+        try:
+            r = verify_ledger(
+                engine, signer.name, signer.public_key, chunk=chunk, jobs=2, columns=True,
+                on_jobs=said.append,
+            )  # fmt: skip
+        except LedgerIntegrityError as err:
+            two: Any = [p.as_json() for p in err.problems]
+        else:
+            two = (r.entries, r.units, r.receipts, r.tree_nodes, r.root)
+            two += (r.checkpoints_checked, r.checks)
+    assert not said, f"fell back to one process: {said}"
+    return two, _outcome(engine, signer, False, chunk)
+
+
 def test_the_reader_reads_what_the_query_gives(network: Network, signer: LedgerSigner) -> None:
     from tests.ledger.test_verify_tamper import _build
 
@@ -148,6 +172,32 @@ def test_a_changed_column_in_the_random_ledger_gives_the_same_findings(
         engine.dispose()
 
 
+@settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    column=st.sampled_from(["none", *sorted(_CHANGES)]),
+    chunk=st.sampled_from([7, 64]),
+    data=st.data(),
+)
+def test_workers_reading_columns_find_in_the_random_ledger_what_one_process_finds(
+    built: Built, column: str, chunk: int, data: st.DataObject
+) -> None:
+    """The random ledger (items packed, shipped in cases, unpacked, then random
+    traffic: units whose entries spread over the whole log, custody that a range
+    cannot fix alone), intact or with one column changed: ``--jobs 2`` workers
+    reading columns, in ranges of one or two chunks, find what one process reading
+    tuples finds."""
+    seq = data.draw(st.integers(0, built.size - 1), label="seq")
+    engine = _fresh(built)
+    if column != "none":
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"UPDATE entries SET {_CHANGES[column][0]} WHERE seq = {seq}")
+    try:
+        two, one = _workers_and_one(engine, built.signer, chunk)
+        assert two == one
+    finally:
+        engine.dispose()
+
+
 # --- runs of device rows -----------------------------------------------------------------
 
 _ROW = st.tuples(
@@ -239,24 +289,46 @@ def test_a_changed_units_row_gives_the_same_findings(
     assert {p["table"] for p in found} >= {"units"}
 
 
-@pytest.mark.parametrize("name", ["chain broken at a border", "unit holder"])
+@pytest.mark.parametrize("name", ["intact", *sorted(n for n, t in TAMPERING.items() if t[1])])
 def test_workers_reading_columns_find_what_one_process_finds(
-    ledger: Network, signer: LedgerSigner, monkeypatch: pytest.MonkeyPatch, name: str
+    ledger: Network, signer: LedgerSigner, name: str
 ) -> None:
     """``--jobs 2`` workers reading their ranges as columns (forced here: the ledger
-    is far below the size from which they would) find what one process reading
-    tuples finds."""
-    from ledger import verify_parallel
+    is far below the size from which they would), each range of 16 entries read 7
+    at a time, so that units, scans and custody cross range and chunk borders
+    everywhere: the same report, or the same problems in the same order, as one
+    process reading tuples (every change that leaves the rows in place: else one
+    process verifies, as the --jobs tests check)."""
+    if name != "intact":
+        with ledger.engine.begin() as conn:
+            TAMPERING[name][0](conn)
+    two, one = _workers_and_one(ledger.engine, signer, CHUNK)
+    assert two == one
+    assert (name == "intact") == isinstance(two, tuple) and bool(two)
 
-    monkeypatch.setattr(verify_parallel, "MIN_ENTRIES_PER_JOB", 1)
-    monkeypatch.setattr(verify_parallel, "available_cores", lambda: 8)
+
+@pytest.mark.parametrize("kind", ["inspecting", "packing", "unpacking", "error_declaration"])
+def test_workers_reading_columns_follow_units_whose_first_entry_fixes_no_custody(
+    ledger: Network, signer: LedgerSigner, kind: str
+) -> None:
+    """Units whose entries fix no custody: every third unit's first entry, and
+    every entry of every fifth unit, rewritten to such a kind, leaf hashes
+    recomputed. A range then holds the unit's entries up to the first that fixes
+    its custody (all of them, for the fifth units) for the parent to apply, the
+    first of them as the unit's first. The workers find what one process finds."""
+    from tests.ledger.test_verify import _rehash
+
     with ledger.engine.begin() as conn:
-        TAMPERING[name][0](conn)
-    key = (ledger.engine, signer.name, signer.public_key)
-    try:
-        verify_ledger(*key, chunk=CHUNK, jobs=2, columns=True)
-    except LedgerIntegrityError as err:
-        two = [p.as_json() for p in err.problems]
-    else:
-        two = []
-    assert two and two == _outcome(ledger.engine, signer, columns=False)
+        seqs = list(conn.exec_driver_sql("SELECT unit_id, seq FROM entries ORDER BY seq"))
+        units = sorted({int(u) for u, _ in seqs})
+        every = set(units[::5])
+        first: dict[int, int] = {}
+        for u, seq in seqs:
+            first.setdefault(int(u), int(seq))
+        chosen = {first[u] for u in units[1::3]}
+        chosen |= {int(seq) for u, seq in seqs if int(u) in every}
+        for seq in sorted(chosen):
+            conn.exec_driver_sql(f"UPDATE entries SET kind = '{kind}' WHERE seq = {seq}")
+            _rehash(conn, seq)
+    two, one = _workers_and_one(ledger.engine, signer, CHUNK)
+    assert two == one and isinstance(two, list)
