@@ -274,8 +274,27 @@ def _start_method() -> str:
         multiprocessing.get_context("forkserver").set_forkserver_preload(
             ["__main__", "ledger.verify_preload"]
         )
+        _start_forkserver()
         return "forkserver"
     return "spawn"
+
+
+def _start_forkserver() -> None:
+    """Start the forkserver (once a process) with one polars thread: its workers
+    are one a core already, and a pool of threads in each would fight over the
+    same cores (polars reads ``POLARS_MAX_THREADS`` when the server imports it; the
+    variable is set for the server alone, not for this process's other children)."""
+    from multiprocessing import forkserver
+
+    saved = os.environ.get("POLARS_MAX_THREADS")
+    os.environ["POLARS_MAX_THREADS"] = "1"
+    try:
+        forkserver.ensure_running()
+    finally:
+        if saved is None:
+            del os.environ["POLARS_MAX_THREADS"]
+        else:
+            os.environ["POLARS_MAX_THREADS"] = saved
 
 
 def _threads() -> int:

@@ -30,13 +30,14 @@ import polars as pl
 from sqlalchemy import Connection, Engine
 
 from ledger.custody import apply_entry
-from ledger.custody_columns import follow_frame
+from ledger.custody_columns import UnitStore, follow_frame
 from ledger.database import is_sqlite, make_engine, placeholder
-from ledger.entry_columns import SNAPSHOT_ID, ColumnReader, open_reader
+from ledger.entry_columns import SNAPSHOT_ID, ColumnReader, ColumnsUnavailable, open_reader
 from ledger.ids import EntryKind
 from ledger.rows import CodeBook, Row
 from ledger.scan_runs import scan_runs
 from ledger.verify_derived import (
+    UNIT_COLUMNS,
     ReceiptCheck,
     check_tree_nodes,
     party_ids,
@@ -65,6 +66,7 @@ from ledger.verify_scan import (
     paused_gc,
     read_rows,
 )
+from ledger.verify_units import UNITS_SCHEMA, units_rows_problems
 
 __all__ = ["RESETS", "Before", "RangeJob", "RangeResult", "UnitParts", "verify_range"]
 
@@ -82,6 +84,7 @@ RESETS = frozenset(
 )
 
 _RESET_NAMES = [k.value for k in RESETS]
+_IDS_PER_QUERY = 5000  # unit ids (integers spelled in the query) read at once
 _CUSTODY_NAMES = [k for k, kind in _KINDS.items() if kind is not _DECLARATION]
 _MOVE_NAMES = [_PACKING.value, _UNPACKING.value]
 
@@ -401,7 +404,6 @@ class _RangeScan(EntryScan):
             self._flush()
             self.last_row = last
         self.in_place = self.expected == job.hi
-        self._leave_store()
 
     def _read_columns(self, lo: int, hi: int) -> tuple[bool, Row | None]:
         """Entries ``lo <= seq < hi`` read as columns and followed: (True, the last
@@ -419,6 +421,50 @@ class _RangeScan(EntryScan):
         return True, frame.row(-1)
 
     def check_closed_units(self) -> None:
+        """Compare the units rows of the units whose entries all lie in this range
+        (see :meth:`_check_closed_rows`), over columns when the units were followed
+        in the store and the database can be read so."""
+        if self.store is not None and self.reader is not None:
+            try:
+                self._check_closed_columns(self.reader, self.store)
+                return
+            except ColumnsUnavailable:
+                pass
+        self._leave_store()
+        self._check_closed_rows()
+
+    def _check_closed_columns(self, reader: ColumnReader, store: UnitStore) -> None:
+        """:meth:`_check_closed_rows` over columns: the rows read by id lists, those
+        whose ``head_seq`` is the unit's last entry here compared with the store
+        at once (:func:`~ledger.verify_units.units_rows_problems`). Such a unit's
+        custody in the store is its entries applied from the start, as the row
+        check applies them. Raises ColumnsUnavailable (nothing changed) when the
+        rows cannot be read as columns."""
+        firsts = self.firsts
+        declared = {d[1] for d in self.declarations}
+        closing = [u for u in self.order if not firsts[u][1] and u not in declared]
+        checked: list[int] = []
+        problems: dict[int, Problem] = {}
+        for i in range(0, len(closing), _IDS_PER_QUERY):
+            part = ",".join(map(str, closing[i : i + _IDS_PER_QUERY]))
+            frame = reader.query(
+                f"SELECT {UNIT_COLUMNS} FROM units WHERE id IN ({part})", UNITS_SCHEMA
+            )
+            ids = frame["id"].to_numpy()
+            here = frame["head_seq"].fill_null(-1).to_numpy() == store.head_seq[ids]
+            frame = frame.filter(pl.Series(here))  # else it goes on, or is wrong: the parent's
+            problems.update(units_rows_problems(frame, store, self.codes))
+            checked += frame["id"].to_list()
+        if not checked:
+            return
+        gone = set(checked)
+        self.order = [u for u in self.order if u not in gone]
+        for uid in checked:
+            self.before.pop(uid, None)
+        self.units_checked += checked
+        self.unit_problems.update(problems)
+
+    def _check_closed_rows(self) -> None:
         """Compare the units rows of the units whose entries all lie in this range, so
         that only the others go to the parent. A unit is taken to lie here when its
         first entry here names no previous one, it has no error declaration here and
@@ -450,6 +496,7 @@ class _RangeScan(EntryScan):
                 self.unit_problems[uid] = wrong
 
     def result(self) -> RangeResult:
+        self._leave_store()
         job = self.job
         out = RangeResult(job.lo, job.hi, self.in_place)
         if not self.in_place:

@@ -28,9 +28,9 @@ from ledger.verify_derived import (
 )
 from ledger.verify_problems import Problem
 
-__all__ = ["check_units_columns"]
+__all__ = ["UNITS_SCHEMA", "check_units_columns", "units_rows_problems"]
 
-_SCHEMA: dict[str, type[pl.DataType]] = {
+UNITS_SCHEMA: dict[str, type[pl.DataType]] = {
     "id": pl.Int64,
     "key": pl.String,
     "gtin": pl.String,
@@ -43,6 +43,7 @@ _SCHEMA: dict[str, type[pl.DataType]] = {
     "head_seq": pl.Int64,
     "head_hash": pl.Binary,
 }
+"""The units table's :data:`~ledger.verify_derived.UNIT_COLUMNS` as columns."""
 
 _STATE_NAMES = np.array([s.value for s in STATES], dtype=object)
 
@@ -85,7 +86,8 @@ def check_units_columns(
     while True:
         where = "" if last is None else f"WHERE id > {last}"
         frame = reader.query(
-            f"SELECT {UNIT_COLUMNS} FROM units {where} ORDER BY id LIMIT {int(chunk)}", _SCHEMA
+            f"SELECT {UNIT_COLUMNS} FROM units {where} ORDER BY id LIMIT {int(chunk)}",
+            UNITS_SCHEMA,
         )
         if not frame.height:
             break
@@ -103,6 +105,26 @@ def check_units_columns(
     return problems + _missing_units(
         store.derived(codes, missing[: _PER_CHECK - len(problems)]), _PER_CHECK - len(problems)
     )
+
+
+def units_rows_problems(
+    frame: pl.DataFrame, store: UnitStore, codes: CodeBook
+) -> dict[int, Problem]:
+    """What :func:`~ledger.verify_derived.unit_row_problem` finds in each units row of
+    ``frame`` (:data:`UNITS_SCHEMA`; each row's unit followed in ``store``), by unit
+    id: the rows compared with the store's arrays at once, only those that differ
+    worded one by one."""
+    ids_of = party_ids(codes)
+    parties = np.array([p for p in codes.parties if p is not None], dtype=np.int64)
+    found: dict[int, Problem] = {}
+    for i in _wrong(frame, store, parties, np.zeros(store.capacity, np.bool_)):
+        row = frame.row(i)
+        uid = row[0]
+        u = store.derived(codes, np.array([uid])).get(uid) if _in(store, uid) else None
+        wrong = unit_row_problem(row, u, ids_of, codes)
+        if wrong is not None:
+            found[uid] = wrong
+    return found
 
 
 def _in(store: UnitStore, uid: int) -> bool:

@@ -332,3 +332,55 @@ def test_workers_reading_columns_follow_units_whose_first_entry_fixes_no_custody
             _rehash(conn, seq)
     two, one = _workers_and_one(ledger.engine, signer, CHUNK)
     assert two == one and isinstance(two, list)
+
+
+def _units_whole_in_ranges(net: Network, signer: LedgerSigner) -> None:
+    """40 items, each commissioned, shipped and received one after the other (as
+    scans of one handheld): with ranges of 16 entries most units lie wholly in one
+    range, whose worker compares their units rows."""
+    from dataclasses import replace
+
+    from ledger import EntryKind as K
+    from ledger import Hop, make_checkpoint
+
+    dseq = iter(range(10**6))
+    for i in range(40):
+        for hop in (
+            Hop(item(i), K.COMMISSIONING, "MFR", net.at(), site="MFR-PLANT"),
+            Hop(item(i), K.SHIPPING, "MFR", net.at(), counterparty="D-SOUTH"),
+            Hop(item(i), K.RECEIVING, "D-SOUTH", net.at()),
+        ):
+            net.append(replace(hop, device="HH-1", device_seq=next(dseq)))
+    make_checkpoint(net.engine, signer)
+
+
+_UNIT_ROW_CHANGES = {
+    "none": "",
+    "state": "state = 'sold'",
+    "holder": "holder_id = (SELECT id FROM parties WHERE code = 'MFR')",
+    "no holder": "holder_id = NULL",
+    "bound for": "bound_for_id = (SELECT id FROM parties WHERE code = 'D-NORTH')",
+    "container": "container_id = (SELECT MIN(id) FROM units)",
+    "head seq": "head_seq = head_seq - 1",
+    "head hash": "head_hash = (SELECT leaf_hash FROM entries WHERE seq = 0)",
+    "serial": "serial = serial || '9'",
+}
+
+
+@pytest.mark.parametrize("change", sorted(_UNIT_ROW_CHANGES))
+def test_workers_reading_columns_compare_the_units_rows_of_units_in_their_range(
+    network: Network, signer: LedgerSigner, change: str
+) -> None:
+    """Units whose entries all lie in one range have their rows compared by that
+    range's worker over columns; a row changed in any column (three units: the
+    first, one inside, the last) gives what one process finds."""
+    _units_whole_in_ranges(network, signer)
+    if _UNIT_ROW_CHANGES[change]:
+        keys = ", ".join(f"'{item(i)}'" for i in (0, 17, 39))
+        with network.engine.begin() as conn:
+            conn.exec_driver_sql(
+                f"UPDATE units SET {_UNIT_ROW_CHANGES[change]} WHERE key IN ({keys})"
+            )
+    two, one = _workers_and_one(network.engine, signer, CHUNK)
+    assert two == one
+    assert (change == "none") == isinstance(two, tuple) and bool(two)
