@@ -165,13 +165,18 @@ _DIGEST_PIECES = (
 )
 
 
+def _arrays(
+    df: pl.DataFrame, text: tuple[str, ...], ints: tuple[str, ...]
+) -> tuple[dict[str, Text], dict[str, Ints]]:
+    """The named text and integer columns of ``df`` as the loops take them."""
+    return {c: _text(df[c]) for c in text}, {c: _ints(df[c]) for c in ints}
+
+
 def digest_inputs(df: pl.DataFrame, codes: CodeBook) -> LeafInputs:
     """The scan digest inputs (``ledger.hops._DIGEST``'s text) of every row of ``df``
     as ``verify_scan.receipt_digest`` has ``scan_digest`` spell them for a scan
     whose scanned entry is that row; ``odd`` rows as for :func:`leaf_inputs`."""
-    text = {c: _text(df[c]) for c in DIGEST_TEXT}
-    ints = {c: _ints(df[c]) for c in DIGEST_INTS}
-    return spell_digests(df.height, text, ints, codes)
+    return spell_digests(df.height, *_arrays(df, DIGEST_TEXT, DIGEST_INTS), codes)
 
 
 def spell_digests(
@@ -199,9 +204,7 @@ _PACKING = np.frombuffer(b"packing", np.uint8)
 
 def leaf_inputs(df: pl.DataFrame, codes: CodeBook) -> LeafInputs:
     """The leaf hash inputs of every row of ``df`` (see the module doc)."""
-    text = {c: _text(df[c]) for c in LEAF_TEXT}
-    ints = {c: _ints(df[c]) for c in LEAF_INTS}
-    return spell_leaves(df.height, text, ints, codes)
+    return spell_leaves(df.height, *_arrays(df, LEAF_TEXT, LEAF_INTS), codes)
 
 
 def spell_leaves(
