@@ -66,13 +66,17 @@ _KEEP_MISMATCHED = 2048
 _KEEP_CHAIN_BREAKS = 1024
 _KEEP_PROBLEMS = 1024
 
-# Columns of a scanned row: rows.Row's 17, then the container's unit id.
+# Columns of a scanned row: rows.Row's 17, then the container's unit id. The unit
+# and container keys are looked up one row at a time by primary key (a scalar
+# subquery: NULL where there is no such unit, as a LEFT JOIN gives): with joins,
+# PostgreSQL hashed the whole units table for every chunk (0.16 s a chunk of 20,000
+# entries at 200,000 units, against 0.05 s by lookups; SQLite looks up either way).
 _SQL = (
-    "SELECT e.seq, e.kind, e.at_ms, u.key, e.party_id, e.counterparty_id, e.site_id,"
-    " e.lat_e6, e.lon_e6, c.key, e.device, e.device_seq, e.anomaly, e.prev_hash, e.leaf_hash,"
-    " e.unit_id, e.retracts_seq, e.container_id FROM entries e LEFT JOIN units u ON u.id = e.unit_id"
-    " LEFT JOIN units c ON c.id = e.container_id"
-    " WHERE e.seq >= {ph} AND e.seq < {ph} ORDER BY e.seq"
+    "SELECT e.seq, e.kind, e.at_ms, (SELECT u.key FROM units u WHERE u.id = e.unit_id),"
+    " e.party_id, e.counterparty_id, e.site_id, e.lat_e6, e.lon_e6,"
+    " (SELECT c.key FROM units c WHERE c.id = e.container_id), e.device, e.device_seq,"
+    " e.anomaly, e.prev_hash, e.leaf_hash, e.unit_id, e.retracts_seq, e.container_id"
+    " FROM entries e WHERE e.seq >= {ph} AND e.seq < {ph} ORDER BY e.seq"
 )
 SEQ, KIND, AT_MS, UNIT, PARTY, COUNTERPARTY = 0, 1, 2, 3, 4, 5
 CONTAINER, DEVICE, DEVICE_SEQ, ANOMALY, PREV, LEAF, UNIT_ID, RETRACTS, CONTAINER_ID = range(9, 18)
