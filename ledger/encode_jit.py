@@ -4,7 +4,6 @@ cache their machine code on disk (``cache=True``): a closure would be compiled
 again in every process, which takes about ten seconds.
 """
 
-# ruff: noqa: SIM108 - the compiled loop spells each branch out
 from __future__ import annotations
 
 from typing import Any
@@ -61,6 +60,14 @@ def number(out: Any, pos: int, value: int) -> int:
 def null(out: Any, pos: int) -> int:
     out[pos], out[pos + 1], out[pos + 2], out[pos + 3] = 0x6E, 0x75, 0x6C, 0x6C
     return pos + 4
+
+
+@njit(cache=True, inline="always")
+def number_or_null(out: Any, pos: int, value: int, is_null: bool) -> int:
+    """A nullable integer as JSON spells it: ``null``, or its digits."""
+    if is_null:
+        return null(out, pos)
+    return number(out, pos, value)
 
 
 @njit(cache=True)
@@ -157,22 +164,13 @@ def build(  # type: ignore[no-untyped-def]  # numba types the arrays
         pos = put(out, pos, p4, 0, len(p4))
         pos = put(out, pos, dev_d, dev_o[i], dev_o[i + 1])
         pos = put(out, pos, p5, 0, len(p5))
-        if dseq_n[i]:
-            pos = null(out, pos)
-        else:
-            pos = number(out, pos, dseq[i])
+        pos = number_or_null(out, pos, dseq[i], dseq_n[i])
         pos = put(out, pos, p6, 0, len(p6))
         pos = put(out, pos, kind_d, kind_o[i], kind_o[i + 1])
         pos = put(out, pos, p7, 0, len(p7))
-        if lat_n[i]:
-            pos = null(out, pos)
-        else:
-            pos = number(out, pos, lat[i])
+        pos = number_or_null(out, pos, lat[i], lat_n[i])
         pos = put(out, pos, p8, 0, len(p8))
-        if lon_n[i]:
-            pos = null(out, pos)
-        else:
-            pos = number(out, pos, lon[i])
+        pos = number_or_null(out, pos, lon[i], lon_n[i])
         pos = put(out, pos, p9, 0, len(p9))
         k = len(pc_has) if party_n[i] else p
         pos = put(out, pos, pc_d, pc_o[k], pc_o[k + 1])
