@@ -430,8 +430,8 @@ def verify_ledger(
     ``columns``: read entries as columns where the database can be read so
     (:mod:`ledger.entry_columns`); False reads row tuples throughout (the path the
     columns fall back to); None (the default) reads columns from
-    :data:`~ledger.entry_columns.COLUMNS_MIN_ENTRIES` entries on (and ``--jobs``
-    workers from ranges that long). The findings are the same either way.
+    :data:`~ledger.entry_columns.COLUMNS_MIN_ENTRIES` entries on (``--jobs``
+    workers too, on a log that long). The findings are the same either way.
     """
     started = time.perf_counter()
     with _snapshot(engine) as conn:

@@ -527,9 +527,7 @@ class _RangeScan(EntryScan):
         out.receipts = self.receipts
         if self.receipt_check is not None:
             out.receipts_matched = self.receipt_check.matched
-        if self._pending is not None:  # device rows of the last scan, still as columns
-            self._scan_rows = self._pending.rows() + self._scan_rows
-            self._pending = None
+        self._pending_to_rows()  # the last scan's device rows, if still as columns
         out.lead, out.tail, out.closed = self.lead, self._scan_rows, self.closed
         out.last_row = self.last_row
         out.units_checked, out.unit_problems = self.units_checked, self.unit_problems

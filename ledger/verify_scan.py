@@ -345,9 +345,14 @@ class EntryScan:
 
     def _leave_columns(self) -> None:
         """Go on with tuples: the device rows waiting as columns join the tuples'."""
+        self._pending_to_rows()
+        self.reader, self.column_receipts = None, None
+
+    def _pending_to_rows(self) -> None:
+        """The device rows waiting as columns go before those waiting as tuples."""
         if self._pending is not None:
             self._scan_rows = self._pending.rows() + self._scan_rows
-        self.reader, self.column_receipts, self._pending = None, None, None
+            self._pending = None
 
     def _frame(self, frame: pl.DataFrame) -> Row:
         """One chunk read as columns; returns its last row."""

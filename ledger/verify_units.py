@@ -13,6 +13,8 @@ The problems, their order and their number are those of ``check_units``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import polars as pl
 
@@ -92,15 +94,10 @@ def check_units_columns(
         if not frame.height:
             break
         last = int(frame["id"][-1])
-        for i in _wrong(frame, store, parties, compared):
-            row = frame.row(i)
-            uid = row[0]
-            u = store.derived(codes, np.array([uid])).get(uid) if _in(store, uid) else None
-            wrong = unit_row_problem(row, u, ids_of, codes)
-            if wrong is not None:
-                problems.append(wrong)
-                if len(problems) >= _PER_CHECK:
-                    return problems
+        for _, wrong in _problems(frame, store, codes, ids_of, parties, compared):
+            problems.append(wrong)
+            if len(problems) >= _PER_CHECK:
+                return problems
     missing = units[~compared[units]]
     return problems + _missing_units(
         store.derived(codes, missing[: _PER_CHECK - len(problems)]), _PER_CHECK - len(problems)
@@ -114,17 +111,29 @@ def units_rows_problems(
     ``frame`` (:data:`UNITS_SCHEMA`; each row's unit followed in ``store``), by unit
     id: the rows compared with the store's arrays at once, only those that differ
     worded one by one."""
-    ids_of = party_ids(codes)
     parties = np.array([p for p in codes.parties if p is not None], dtype=np.int64)
-    found: dict[int, Problem] = {}
-    for i in _wrong(frame, store, parties, np.zeros(store.capacity, np.bool_)):
+    compared = np.zeros(store.capacity, np.bool_)
+    return dict(_problems(frame, store, codes, party_ids(codes), parties, compared))
+
+
+def _problems(
+    frame: pl.DataFrame,
+    store: UnitStore,
+    codes: CodeBook,
+    ids_of: dict[str | None, int | None],
+    parties: np.ndarray,
+    compared: np.ndarray,
+) -> Iterator[tuple[int, Problem]]:
+    """(unit id, problem) for each row of ``frame`` that does not hold what the
+    store gives, in row order (the rows that may differ found by :func:`_wrong`,
+    which marks ``compared``; each worded by ``unit_row_problem``)."""
+    for i in _wrong(frame, store, parties, compared):
         row = frame.row(i)
         uid = row[0]
         u = store.derived(codes, np.array([uid])).get(uid) if _in(store, uid) else None
         wrong = unit_row_problem(row, u, ids_of, codes)
         if wrong is not None:
-            found[uid] = wrong
-    return found
+            yield uid, wrong
 
 
 def _in(store: UnitStore, uid: int) -> bool:
