@@ -63,6 +63,14 @@ def null(out: Any, pos: int) -> int:
 
 
 @njit(cache=True, inline="always")
+def put_code(out: Any, pos: int, data: Any, offsets: Any, code_id: int, is_null: bool) -> int:
+    """The quoted code of ``code_id`` from a code table (its null id's, after the
+    last id, where ``is_null``)."""
+    k = len(offsets) - 2 if is_null else code_id
+    return put(out, pos, data, offsets[k], offsets[k + 1])
+
+
+@njit(cache=True, inline="always")
 def number_or_null(out: Any, pos: int, value: int, is_null: bool) -> int:
     """A nullable integer as JSON spells it: ``null``, or its digits."""
     if is_null:
@@ -159,8 +167,7 @@ def build(  # type: ignore[no-untyped-def]  # numba types the arrays
             out[pos] = 0x22
             pos += 1
         pos = put(out, pos, p3, 0, len(p3))
-        k = len(pc_has) if cp_n[i] else c
-        pos = put(out, pos, pc_d, pc_o[k], pc_o[k + 1])
+        pos = put_code(out, pos, pc_d, pc_o, c, cp_n[i])
         pos = put(out, pos, p4, 0, len(p4))
         pos = put(out, pos, dev_d, dev_o[i], dev_o[i + 1])
         pos = put(out, pos, p5, 0, len(p5))
@@ -172,8 +179,7 @@ def build(  # type: ignore[no-untyped-def]  # numba types the arrays
         pos = put(out, pos, p8, 0, len(p8))
         pos = number_or_null(out, pos, lon[i], lon_n[i])
         pos = put(out, pos, p9, 0, len(p9))
-        k = len(pc_has) if party_n[i] else p
-        pos = put(out, pos, pc_d, pc_o[k], pc_o[k + 1])
+        pos = put_code(out, pos, pc_d, pc_o, p, party_n[i])
         pos = put(out, pos, p10, 0, len(p10))
         for j in range(prev_o[i], prev_o[i + 1]):
             b = prev_d[j]
@@ -188,8 +194,7 @@ def build(  # type: ignore[no-untyped-def]  # numba types the arrays
             pos = put(out, pos, p12, 0, len(p12))
         pos = number(out, pos, seq[i])
         pos = put(out, pos, p14, 0, len(p14))
-        k = len(sc_has) if site_n[i] else s
-        pos = put(out, pos, sc_d, sc_o[k], sc_o[k + 1])
+        pos = put_code(out, pos, sc_d, sc_o, s, site_n[i])
         pos = put(out, pos, p15, 0, len(p15))
         pos = put(out, pos, unit_d, unit_o[i], unit_o[i + 1])
         pos = put(out, pos, p16, 0, len(p16))
