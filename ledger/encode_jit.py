@@ -71,6 +71,16 @@ def put_code(out: Any, pos: int, data: Any, offsets: Any, code_id: int, is_null:
 
 
 @njit(cache=True, inline="always")
+def put_found(out: Any, pos: int, data: Any, offsets: Any, k: int, missing: bool) -> int:
+    """Code ``k`` of a code table, or ``""`` where it is ``missing`` (as
+    ``codes.parties.get(id, "")`` reads an id the code book lacks)."""
+    if missing:
+        out[pos], out[pos + 1] = 0x22, 0x22
+        return pos + 2
+    return put(out, pos, data, offsets[k], offsets[k + 1])
+
+
+@njit(cache=True, inline="always")
 def number_or_null(out: Any, pos: int, value: int, is_null: bool) -> int:
     """A nullable integer as JSON spells it: ``null``, or its digits."""
     if is_null:
@@ -252,11 +262,7 @@ def build_digests(  # type: ignore[no-untyped-def]  # numba types the arrays
         pos = put(out, pos, p2, 0, len(p2))
         c = cp[i]
         k = empty if cp_n[i] or c < 0 or c >= len(pc_has) or not pc_has[c] else c
-        if k == empty:
-            out[pos], out[pos + 1] = 0x22, 0x22
-            pos += 2
-        else:
-            pos = put(out, pos, pc_d, pc_o[k], pc_o[k + 1])
+        pos = put_found(out, pos, pc_d, pc_o, k, k == empty)
         pos = put(out, pos, p3, 0, len(p3))
         pos = put(out, pos, kind_d, k0, k1)
         pos = put(out, pos, p4, 0, len(p4))
@@ -265,11 +271,7 @@ def build_digests(  # type: ignore[no-untyped-def]  # numba types the arrays
             k = len(pc_has) if pc_null[0] else empty
         else:
             k = p if 0 <= p < len(pc_has) and pc_has[p] else empty
-        if k == empty:
-            out[pos], out[pos + 1] = 0x22, 0x22
-            pos += 2
-        else:
-            pos = put(out, pos, pc_d, pc_o[k], pc_o[k + 1])
+        pos = put_found(out, pos, pc_d, pc_o, k, k == empty)
         pos = put(out, pos, p5, 0, len(p5))
         pos = put(out, pos, unit_d, unit_o[i], unit_o[i + 1])
         pos = put(out, pos, p6, 0, len(p6))
